@@ -1,0 +1,72 @@
+# firedrill: see README.md. `make demo` and `make test` are the two commands
+# a newcomer needs; everything else is here for the people working on it.
+
+GO        ?= go
+BIN       := bin
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X github.com/firedrill-dev/firedrill/internal/version.Version=$(VERSION)
+LAB       := $(BIN)/firedrill-lab
+FUZZTIME  ?= 60s
+
+.PHONY: all build test unit e2e lint fuzz demo lab-bins lab-up lab-down lab-status lab-env clean
+
+all: build
+
+## build: the firedrill binary, in bin/
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/firedrill ./cmd/firedrill
+
+## test: unit tests, then the e2e suite against the real lab (started if needed)
+test: unit e2e
+
+unit:
+	$(GO) test ./...
+
+# The lab program is its own module (e2e/lab) so its test-only dependencies
+# stay out of firedrill's go.mod.
+$(LAB): FORCE
+	@cd e2e/lab && $(GO) build -o ../../$(LAB) ./cmd/firedrill-lab
+
+## e2e: the e2e suite; FIREDRILL_E2E=require makes a missing lab a failure, not a skip
+e2e: lab-up build
+	@eval "$$($(LAB) env)" && FIREDRILL_E2E=require FIREDRILL_BIN=$(CURDIR)/$(BIN)/firedrill \
+		$(GO) test -tags e2e -count=1 -timeout 30m ./e2e/...
+
+## lint: go vet over the project and the lab
+lint:
+	$(GO) vet ./...
+	$(GO) vet -tags e2e ./e2e/...
+	cd e2e/lab && $(GO) vet ./...
+
+## fuzz: fuzz the scenario loader for FUZZTIME (not part of make test)
+fuzz:
+	$(GO) test ./scenarios -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME)
+
+## demo: build, start the lab, run a real drill against it, print where the report is
+demo: lab-up build
+	@eval "$$($(LAB) env)" && ./e2e/lab/demo.sh $(BIN)/firedrill
+
+## lab-bins: build (or reuse from the cache) every binary the lab runs
+lab-bins:
+	@bash e2e/lab/build-bins.sh >/dev/null
+
+## lab-up: build what is missing, start the lab, seed it; quick when already up
+lab-up: lab-bins $(LAB)
+	@$(LAB) up
+
+## lab-down: stop every lab process, wait for exit, remove lab state
+lab-down: $(LAB)
+	@$(LAB) down
+
+## lab-status: exit 0 when every lab component is up
+lab-status: $(LAB)
+	@$(LAB) status
+
+## lab-env: export lines for the running lab (eval "$$(make -s lab-env)")
+lab-env: $(LAB)
+	@$(LAB) env
+
+clean:
+	rm -rf $(BIN)
+
+FORCE:

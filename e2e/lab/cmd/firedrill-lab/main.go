@@ -1,0 +1,89 @@
+// Command firedrill-lab starts, checks and stops the lab firedrill is tested
+// against: real S3 servers, Kubernetes control planes and Velero on
+// 127.0.0.1 (see package lab). The Makefile's lab-* targets call it.
+//
+//	firedrill-lab up       build what is missing, start, seed (quick when up)
+//	firedrill-lab status   exit 0 when every component is up
+//	firedrill-lab env      export lines for tests and shells
+//	firedrill-lab down     stop everything, wait for exit, remove state
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/firedrill-dev/firedrill/e2e/lab"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:])
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "firedrill-lab:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("usage: firedrill-lab up|status|env|down|webhook")
+	}
+	state, err := lab.DefaultStateDir()
+	if err != nil {
+		return err
+	}
+	cfg := lab.Config{StateDir: state, Scripts: scriptsDir()}
+	switch args[0] {
+	case "up":
+		if cfg.Bins, err = lab.LoadBins(ctx, cfg.Scripts, os.Stderr); err != nil {
+			return err
+		}
+		return cfg.Up(ctx, os.Stderr)
+	case "status":
+		return cfg.Status(ctx, os.Stdout)
+	case "env":
+		env, err := cfg.Env()
+		if err != nil {
+			return err
+		}
+		fmt.Print(env)
+		return nil
+	case "down":
+		return cfg.Down(os.Stderr)
+	case "webhook":
+		fs := flag.NewFlagSet("webhook", flag.ContinueOnError)
+		listen := fs.String("listen", "127.0.0.1:27030", "address to serve on")
+		cert := fs.String("cert", "", "serving certificate")
+		key := fs.String("key", "", "serving key")
+		kubeconfig := fs.String("kubeconfig", "", "kubeconfig of the cluster to check NetworkPolicies in")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+		return lab.ServeWebhook(ctx, *listen, *cert, *key, *kubeconfig, log)
+	}
+	return fmt.Errorf("unknown command %q: want up, status, env, down or webhook", args[0])
+}
+
+// scriptsDir finds e2e/lab (build-bins.sh, kwok stages): next to the
+// binary's repository (bin/firedrill-lab), else under the working directory.
+func scriptsDir() string {
+	if d := os.Getenv("FIREDRILL_LAB_SCRIPTS"); d != "" {
+		return d
+	}
+	if exe, err := os.Executable(); err == nil {
+		d := filepath.Join(filepath.Dir(filepath.Dir(exe)), "e2e", "lab")
+		if _, err := os.Stat(filepath.Join(d, "build-bins.sh")); err == nil {
+			return d
+		}
+	}
+	d, _ := filepath.Abs(filepath.Join("e2e", "lab"))
+	return d
+}

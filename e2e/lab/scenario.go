@@ -1,0 +1,92 @@
+package lab
+
+import (
+	"fmt"
+	"os"
+)
+
+// writeScenario writes the scenario that drills this lab, so that
+// `firedrill run lab-region-loss` finds it through $FIREDRILL_SCENARIOS
+// (printed by `env`). Credentials are references to the lab's env vars.
+func (c Config) writeScenario(src, scratch *cluster) error {
+	if err := mkdirs(c.path("scenarios")); err != nil {
+		return err
+	}
+	body := fmt.Sprintf(`apiVersion: firedrill.dev/v1alpha1
+kind: Scenario
+metadata:
+  name: %[1]s
+  description: Lose the lab's source cluster and its region; recover the shop into the hardened scratch cluster.
+spec:
+  disaster:
+    summary: The region hosting the shop's cluster is down; recover the shop into a new cluster from backups.
+    narrative: |
+      At 03:10 the cloud provider's status page reports the region as
+      unavailable. The shop's source cluster cannot be reached and will not
+      come back in time. The platform team restores the shop from the latest
+      Velero backup into a fresh, hardened cluster, in which workloads are
+      refused until their namespace has NetworkPolicies.
+    lost: [sourceCluster, region]
+    detection: Synthetic checks of the shop fail from every probe location; the provider's status page confirms the outage.
+    lead: on-call platform engineer
+    observers: [shop application team]
+  objectives:
+    rto: 15m
+    rpo: 24h
+    tier: lab
+  source:
+    kubeconfig: %[2]q
+    context: %[3]s
+  backups:
+    veleroNamespace: %[4]s
+    storageLocation: default
+    schedule: %[5]s
+    includedNamespaces: [shop, shop-data]
+  storage:
+    primary:
+      endpoint: %[6]s
+      region: %[7]s
+      bucket: %[8]s
+      prefix: %[9]s
+      pathStyle: true
+      credentials: {accessKeyIDEnv: FIREDRILL_LAB_PRIMARY_ACCESS_KEY, secretAccessKeyEnv: FIREDRILL_LAB_PRIMARY_SECRET_KEY}
+      objectLock: {mode: COMPLIANCE, minRetention: 12h}
+    copies:
+      - name: offsite
+        kind: offsite
+        endpoint: %[10]s
+        region: %[7]s
+        bucket: %[11]s
+        prefix: %[9]s
+        pathStyle: true
+        credentials: {accessKeyIDEnv: FIREDRILL_LAB_OFFSITE_ACCESS_KEY, secretAccessKeyEnv: FIREDRILL_LAB_OFFSITE_SECRET_KEY}
+        objectLock: {mode: COMPLIANCE, minRetention: 12h}
+        compare: {mode: checksum}
+        storageLocation: lab-offsite
+      - name: offcloud
+        kind: offcloud
+        endpoint: %[12]s
+        region: %[7]s
+        bucket: %[13]s
+        prefix: %[9]s
+        pathStyle: true
+        credentials: {accessKeyIDEnv: FIREDRILL_LAB_OFFCLOUD_ACCESS_KEY, secretAccessKeyEnv: FIREDRILL_LAB_OFFCLOUD_SECRET_KEY}
+        objectLock: {mode: COMPLIANCE, minRetention: 12h}
+        compare: {mode: content}
+  target:
+    kubeconfig: %[14]q
+    context: %[15]s
+  checks:
+    - name: shop-workloads
+      workloads: {namespace: shop}
+    - name: shop-data-workloads
+      workloads: {namespace: shop-data}
+    - name: data-canary
+      dataCanary: {namespace: %[16]s, configMap: %[17]s, key: %[18]s}
+  cleanup: {policy: onSuccess}
+`, scenarioName, src.Kubeconfig(), src.Context(), veleroNS, scheduleName,
+		primaryStore.Endpoint(), s3Region, primaryStore.bucket, backupPrefix,
+		offsiteStore.Endpoint(), offsiteStore.bucket, offcloudStore.Endpoint(), offcloudStore.bucket,
+		scratch.Kubeconfig(), scratch.Context(), canaryNamespace, canaryName, canaryKey)
+	return os.WriteFile(c.path("scenarios", scenarioName+".yaml"), []byte(body), 0o644)
+}

@@ -1,0 +1,106 @@
+package lab
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+//go:embed manifests/app.yaml
+var appManifests []byte
+
+var appNamespaces = []string{"shop", "shop-data"}
+
+// The data canary: a ConfigMap the "application" rewrites with the time of
+// its last write, so a restore shows the recovery point as the data sees it.
+const (
+	canaryNamespace = "shop-data"
+	canaryName      = "data-canary"
+	canaryKey       = "written-at"
+)
+
+// seedApp applies the application and waits until its workloads are
+// Available (kwok makes the pods Running).
+func (k *cluster) seedApp(ctx context.Context) error {
+	kc, err := k.kube()
+	if err != nil {
+		return err
+	}
+	objs, err := decodeYAML(appManifests)
+	if err != nil {
+		return fmt.Errorf("parse application manifests: %w", err)
+	}
+	// The CRD must be established before its custom resources apply.
+	if err := kc.apply(ctx, objs[0]); err != nil {
+		return err
+	}
+	if err := k.cfg.waitReady(ctx, &proc{d: daemon{name: "seed"}}, time.Minute, func(ctx context.Context) error {
+		return crdEstablished(ctx, kc, objs[0].GetName())
+	}); err != nil {
+		return err
+	}
+	if err := kc.apply(ctx, objs[1:]...); err != nil {
+		return err
+	}
+	return k.cfg.waitReady(ctx, &proc{d: daemon{name: "seed"}}, 2*time.Minute, func(ctx context.Context) error {
+		return WorkloadsAvailable(ctx, kc, appNamespaces...)
+	})
+}
+
+// writeCanary records the current time in the data canary.
+func (k *cluster) writeCanary(ctx context.Context, at time.Time) error {
+	kc, err := k.kube()
+	if err != nil {
+		return err
+	}
+	cm := &corev1.ConfigMap{
+		TypeMeta:   typeMeta("v1", "ConfigMap"),
+		ObjectMeta: metav1.ObjectMeta{Name: canaryName, Namespace: canaryNamespace},
+		Data:       map[string]string{canaryKey: at.UTC().Format(time.RFC3339Nano)},
+	}
+	u, err := toUnstructured(cm)
+	if err != nil {
+		return err
+	}
+	return kc.apply(ctx, u)
+}
+
+// WorkloadsAvailable returns nil when every Deployment and StatefulSet in the
+// namespaces has all replicas ready.
+func WorkloadsAvailable(ctx context.Context, kc *kube, namespaces ...string) error {
+	for _, ns := range namespaces {
+		deps, err := kc.cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		for _, d := range deps.Items {
+			if !deploymentAvailable(&d) {
+				return fmt.Errorf("deployment %s/%s: %d of %d replicas available", ns, d.Name, d.Status.AvailableReplicas, *d.Spec.Replicas)
+			}
+		}
+		sts, err := kc.cs.AppsV1().StatefulSets(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		for _, s := range sts.Items {
+			if s.Status.ReadyReplicas < *s.Spec.Replicas {
+				return fmt.Errorf("statefulset %s/%s: %d of %d replicas ready", ns, s.Name, s.Status.ReadyReplicas, *s.Spec.Replicas)
+			}
+		}
+	}
+	return nil
+}
+
+func deploymentAvailable(d *appsv1.Deployment) bool {
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentAvailable && c.Status == corev1.ConditionTrue {
+			return d.Status.AvailableReplicas >= *d.Spec.Replicas
+		}
+	}
+	return false
+}

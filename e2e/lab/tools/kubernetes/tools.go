@@ -1,0 +1,13 @@
+//go:build tools
+
+// Package tools pins the Kubernetes control-plane binaries the lab runs.
+// It is a separate module so the project's own go.mod stays small; the
+// replace lines pin every staging module, as kubernetes' own go.mod does
+// with ./staging paths that a module consumer cannot use.
+package tools
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+)
