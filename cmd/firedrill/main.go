@@ -1,0 +1,30 @@
+// Command firedrill runs disaster-recovery drills for Kubernetes platforms
+// backed up with Velero to S3-compatible object storage. See
+// `firedrill --help`; the command line lives in internal/cli.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/firedrill-dev/firedrill/internal/cli"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// Without a working directory relative paths use the process's own;
+	// without a home directory "~" stays as written. Neither stops firedrill.
+	wd, _ := os.Getwd()
+	home, _ := os.UserHomeDir()
+	code := cli.Run(ctx, os.Args, cli.Env{
+		Stdout:  os.Stdout,
+		Stderr:  os.Stderr,
+		Getenv:  os.Getenv,
+		WorkDir: wd,
+		HomeDir: home,
+	})
+	stop()
+	os.Exit(code)
+}

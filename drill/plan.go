@@ -1,0 +1,472 @@
+package drill
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/firedrill-dev/firedrill/runbooks"
+	"github.com/firedrill-dev/firedrill/scenarios"
+)
+
+// StepName names a step of a drill.
+type StepName string
+
+// The steps of a drill, in the order they run.
+const (
+	StepLoad          StepName = "load"
+	StepPreflight     StepName = "preflight"
+	StepProtection    StepName = "protection"
+	StepRecoveryPoint StepName = "recovery-point"
+	StepRestore       StepName = "restore"
+	StepVerify        StepName = "verify"
+	StepRunbook       StepName = "runbook"
+	StepReport        StepName = "report"
+	StepEvidence      StepName = "evidence"
+	StepCleanup       StepName = "cleanup"
+)
+
+// Steps lists every step in the order a drill runs them.
+func Steps() []StepName {
+	return []StepName{StepLoad, StepPreflight, StepProtection, StepRecoveryPoint, StepRestore,
+		StepVerify, StepRunbook, StepReport, StepEvidence, StepCleanup}
+}
+
+// CountsTowardRTO reports whether the time spent in the step is part of the
+// measured recovery time: restoring, verifying and following the runbook
+// are what a real recovery takes; preparing and reporting are not.
+func (n StepName) CountsTowardRTO() bool {
+	return n == StepRestore || n == StepVerify || n == StepRunbook
+}
+
+// Plan is what a drill of one scenario would do, in order.
+type Plan struct {
+	Scenario   string     `json:"scenario"`
+	File       string     `json:"file"`
+	Source     string     `json:"source"`
+	Summary    string     `json:"summary"`
+	Lost       []string   `json:"lost"`
+	Objectives Objectives `json:"objectives"`
+	Steps      []PlanStep `json:"steps"`
+}
+
+// Objectives are the scenario's objectives as the plan shows them.
+type Objectives struct {
+	RTO  scenarios.Duration `json:"rto"`
+	RPO  scenarios.Duration `json:"rpo"`
+	Tier string             `json:"tier,omitempty"`
+}
+
+// PlanStep is one step of a Plan.
+type PlanStep struct {
+	Name            StepName `json:"name"`
+	CountsTowardRTO bool     `json:"countsTowardRTO"`
+	// Summary is one line on what the step is for.
+	Summary string `json:"summary"`
+	// Actions are what the step does, in order, in words.
+	Actions []string `json:"actions"`
+	// Phases are set on the restore step.
+	Phases []RestorePhase `json:"phases,omitempty"`
+	// Checks are set on the verify step.
+	Checks []PlannedCheck `json:"checks,omitempty"`
+	// Runbook is set on the runbook step when the scenario has one.
+	Runbook *PlannedRunbook `json:"runbook,omitempty"`
+}
+
+// RestorePhase is one Velero Restore the drill would create.
+type RestorePhase struct {
+	Name               string   `json:"name"`
+	StorageLocation    string   `json:"storageLocation"`
+	IncludedNamespaces []string `json:"includedNamespaces"`
+	// IncludedResources is empty when the phase restores every resource.
+	IncludedResources []string           `json:"includedResources,omitempty"`
+	ExcludedResources []string           `json:"excludedResources"`
+	NamespaceMapping  map[string]string  `json:"namespaceMapping,omitempty"`
+	Timeout           scenarios.Duration `json:"timeout"`
+}
+
+// PlannedCheck is one check the verify step would run.
+type PlannedCheck struct {
+	Name    string              `json:"name"`
+	Kind    scenarios.CheckKind `json:"kind"`
+	Does    string              `json:"does"`
+	Timeout scenarios.Duration  `json:"timeout"`
+}
+
+// PlannedRunbook is the runbook the runbook step would follow.
+type PlannedRunbook struct {
+	Name  string               `json:"name,omitempty"`
+	File  string               `json:"file"`
+	Title string               `json:"title,omitempty"`
+	Steps []PlannedRunbookStep `json:"steps"`
+}
+
+// PlannedRunbookStep is one executable step of the runbook.
+type PlannedRunbookStep struct {
+	Name    string             `json:"name"`
+	Timeout scenarios.Duration `json:"timeout"`
+}
+
+// NewPlan computes the plan of a drill of sc. It reads the scenario's
+// runbook (embedded, or a local file) and nothing else: no cluster, bucket
+// or network. It fails when the runbook is missing or invalid.
+func NewPlan(sc *scenarios.Scenario) (*Plan, error) {
+	rb, err := loadRunbook(sc)
+	if err != nil {
+		return nil, err
+	}
+	s := sc.Spec
+	p := &Plan{
+		Scenario:   sc.Metadata.Name,
+		File:       sc.Origin.File,
+		Source:     sc.Origin.Source.String(),
+		Summary:    s.Disaster.Summary,
+		Objectives: Objectives{RTO: s.Objectives.RTO, RPO: s.Objectives.RPO, Tier: s.Objectives.Tier},
+	}
+	for _, l := range s.Disaster.Lost {
+		p.Lost = append(p.Lost, string(l))
+	}
+	for _, name := range Steps() {
+		step := PlanStep{Name: name, CountsTowardRTO: name.CountsTowardRTO()}
+		switch name {
+		case StepLoad:
+			planLoad(&step, sc)
+		case StepPreflight:
+			planPreflight(&step, sc)
+		case StepProtection:
+			planProtection(&step, sc)
+		case StepRecoveryPoint:
+			planRecoveryPoint(&step, sc)
+		case StepRestore:
+			planRestore(&step, sc)
+		case StepVerify:
+			planVerify(&step, sc)
+		case StepRunbook:
+			planRunbook(&step, rb)
+		case StepReport:
+			planReport(&step, sc)
+		case StepEvidence:
+			planEvidence(&step)
+		case StepCleanup:
+			planCleanup(&step, sc)
+		}
+		p.Steps = append(p.Steps, step)
+	}
+	return p, nil
+}
+
+func loadRunbook(sc *scenarios.Scenario) (*runbooks.Runbook, error) {
+	ref := sc.Spec.Runbook
+	switch {
+	case ref == nil:
+		return nil, nil
+	case ref.Name != "":
+		rb, err := runbooks.Builtin(ref.Name)
+		if errors.Is(err, runbooks.ErrNotFound) {
+			return nil, sc.FieldError("spec.runbook.name", "no built-in runbook named %q", ref.Name)
+		}
+		return rb, err
+	default:
+		data, err := os.ReadFile(ref.File)
+		if err != nil {
+			return nil, sc.FieldError("spec.runbook.file", "read runbook %s: %v", sc.DisplayPath(ref.File), unwrapPath(err))
+		}
+		return runbooks.Parse(sc.DisplayPath(ref.File), data)
+	}
+}
+
+// unwrapPath drops the absolute path os errors carry; the caller names the
+// file as the user knows it.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func (s *PlanStep) add(format string, args ...any) {
+	s.Actions = append(s.Actions, fmt.Sprintf(format, args...))
+}
+
+func planLoad(step *PlanStep, sc *scenarios.Scenario) {
+	step.Summary = "find the scenario and validate it strictly"
+	step.add("read scenario %q from %s (%s)", sc.Metadata.Name, sc.Origin.File, sc.Origin.Source)
+	step.add("validate it: unknown fields, wrong types, missing fields and contradictions stop the drill here")
+}
+
+func planPreflight(step *PlanStep, sc *scenarios.Scenario) {
+	s := sc.Spec
+	step.Summary = "reach both clusters and make sure the target is a scratch cluster"
+	if s.Disaster.Loses(scenarios.LossSourceCluster) {
+		step.add("source cluster: not contacted (the scenario loses it)")
+	} else {
+		step.add("reach the source cluster read-only (%s), to compare what runs there with the backup's scope", clusterText(s.Source))
+	}
+	step.add("reach the target cluster (%s) and stop unless it carries the scratch-cluster marker",
+		clusterText(scenarios.ClusterRef{Kubeconfig: s.Target.Kubeconfig, Context: s.Target.Context}))
+	step.add("Velero runs in namespace %q of the target", s.Backups.VeleroNamespace)
+	location, from := sc.RestoreFrom()
+	if from == nil {
+		step.add("BackupStorageLocation %q (%s) is Available in the target", location, bucketText(s.Storage.Primary))
+		return
+	}
+	step.add("create read-only BackupStorageLocation %q for copy %q (%s) in the target and wait until it is Available",
+		location, from.Name, bucketText(from.Bucket))
+}
+
+func planProtection(step *PlanStep, sc *scenarios.Scenario) {
+	s := sc.Spec
+	primary := s.Storage.Primary
+	step.Summary = "prove the backups are protected: object lock and off-site copies"
+	step.add("primary: %s; %s", bucketText(primary), lockText(primary.ObjectLock))
+	step.add("every object of the chosen backup is under a retention that has not expired")
+	step.add("a canary object under the drill's own prefix proves a locked version can be neither deleted nor have its retention shortened")
+	if s.Disaster.Loses(scenarios.LossPrimaryStorage) {
+		step.add("the scenario loses primaryStorage: these checks prove the lock held; the restore does not read the primary bucket")
+	}
+	for _, c := range s.Storage.Copies {
+		lock := "no object lock required"
+		if c.ObjectLock != nil {
+			lock = lockText(c.ObjectLock)
+		}
+		step.add("%s copy %q: %s holds the same objects as the primary, compared by %s; %s",
+			c.Kind, c.Name, bucketText(c.Bucket), compareText(c.Compare), lock)
+	}
+	if len(s.Storage.Copies) == 0 {
+		step.add("no off-site or off-cloud copies are declared")
+	}
+}
+
+func planRecoveryPoint(step *PlanStep, sc *scenarios.Scenario) {
+	s := sc.Spec
+	b := s.Backups
+	location, _ := sc.RestoreFrom()
+	step.Summary = "choose the backup to restore and measure the RPO"
+	step.add("read Velero Backups in the target, where Velero syncs them from storage location %q", location)
+	switch {
+	case b.BackupName != "":
+		step.add("use Backup %q; it must be Completed", b.BackupName)
+	case b.Schedule != "":
+		step.add("use the latest Completed Backup of Schedule %q", b.Schedule)
+	case b.Window != nil && b.Window.Pick == scenarios.PickRandom:
+		seed := "a seed chosen at run time and recorded in the report"
+		if b.Window.Seed != nil {
+			seed = fmt.Sprintf("seed %d", *b.Window.Seed)
+		}
+		step.add("pick at random (%s) one of the Completed Backups started within %s before the disaster", seed, b.Window.Within)
+	case b.Window != nil:
+		step.add("use the latest Completed Backup started within %s before the disaster", b.Window.Within)
+	}
+	if s.Disaster.DeclaredAt.IsZero() {
+		step.add("disaster time: the start of the drill")
+	} else {
+		step.add("disaster time: %s (declaredAt)", s.Disaster.DeclaredAt.UTC().Format(time.RFC3339))
+	}
+	step.add("RPO = disaster time - the backup's start time; objective %s", s.Objectives.RPO)
+	for _, c := range s.Checks {
+		if c.DataCanary != nil {
+			step.add("after the restore, check %q gives the RPO the application sees: disaster time - the time in ConfigMap %s/%s",
+				c.Name, s.Target.TargetNamespace(c.DataCanary.Namespace), c.DataCanary.ConfigMap)
+		}
+	}
+}
+
+func planRestore(step *PlanStep, sc *scenarios.Scenario) {
+	s := sc.Spec
+	r := s.Target.Restore
+	location, from := sc.RestoreFrom()
+	step.Summary = fmt.Sprintf("%d Velero Restores in the target, one after the other, each watched until it completes", len(r.Phases))
+	if from != nil {
+		step.add("restore from copy %q (storage location %q), because the scenario loses primaryStorage", from.Name, location)
+	}
+	for _, ph := range r.Phases {
+		excluded := slices.Clone(ph.ExcludedResources)
+		for _, res := range r.ExcludedResources {
+			if !slices.Contains(excluded, res) {
+				excluded = append(excluded, res)
+			}
+		}
+		var mapping map[string]string
+		for _, ns := range s.Backups.IncludedNamespaces {
+			if to := s.Target.TargetNamespace(ns); to != ns {
+				if mapping == nil {
+					mapping = map[string]string{}
+				}
+				mapping[ns] = to
+			}
+		}
+		step.Phases = append(step.Phases, RestorePhase{
+			Name:               ph.Name,
+			StorageLocation:    location,
+			IncludedNamespaces: slices.Clone(s.Backups.IncludedNamespaces),
+			IncludedResources:  slices.Clone(ph.IncludedResources),
+			ExcludedResources:  excluded,
+			NamespaceMapping:   mapping,
+			Timeout:            r.Timeout,
+		})
+	}
+}
+
+func planVerify(step *PlanStep, sc *scenarios.Scenario) {
+	s := sc.Spec
+	step.Summary = "prove the restore worked"
+	if i := networkPoliciesPhase(s.Target.Restore.Phases); i >= 0 && i < len(s.Target.Restore.Phases)-1 {
+		step.add("order: every NetworkPolicy in the restored namespaces was created before any workload (phase %q ran first)",
+			s.Target.Restore.Phases[i].Name)
+	} else {
+		step.add("order: not checked, no phase restores NetworkPolicies before the workloads")
+	}
+	for _, c := range s.Checks {
+		step.Checks = append(step.Checks, PlannedCheck{Name: c.Name, Kind: c.Kind(), Does: checkText(c, s.Target), Timeout: c.Timeout})
+	}
+	if len(s.Checks) == 0 {
+		step.add("no checks are declared: only the Velero Restores' own status is verified")
+	}
+}
+
+func networkPoliciesPhase(phases []scenarios.Phase) int {
+	return slices.IndexFunc(phases, func(p scenarios.Phase) bool {
+		return slices.Contains(p.IncludedResources, scenarios.NetworkPolicies) || slices.Contains(p.IncludedResources, "networkpolicies")
+	})
+}
+
+func planRunbook(step *PlanStep, rb *runbooks.Runbook) {
+	step.Summary = "follow the runbook mechanically and time each step"
+	if rb == nil {
+		step.add("the scenario has no runbook: nothing to follow")
+		return
+	}
+	pr := &PlannedRunbook{Name: rb.Name, File: rb.File, Title: rb.Title}
+	for _, st := range rb.Steps {
+		pr.Steps = append(pr.Steps, PlannedRunbookStep{Name: st.Name, Timeout: scenarios.Duration(st.Timeout)})
+	}
+	step.Runbook = pr
+	step.add("run the %d steps of %s in order, each within its timeout, against the target", len(rb.Steps), rb.File)
+	step.add("a failing step stops the runbook: the runbook is out of date")
+}
+
+func planReport(step *PlanStep, sc *scenarios.Scenario) {
+	d := sc.Spec.Disaster
+	step.Summary = "measure against the objectives and write the report"
+	step.add("timeline of every step; RTO (the restore, verify and runbook steps) against %s, RPO against %s", sc.Spec.Objectives.RTO, sc.Spec.Objectives.RPO)
+	step.add("per-phase breakdown and findings, as JSON, Markdown and HTML")
+	people := d.Lead
+	if len(d.Observers) > 0 {
+		people += "; observers: " + strings.Join(d.Observers, ", ")
+	}
+	step.add("retrospective template (what went well, what to improve, action items) for %s", people)
+}
+
+func planEvidence(step *PlanStep) {
+	step.Summary = "keep evidence an auditor accepts"
+	step.add("bundle the scenario, this plan, the report, the Velero objects and the check output, with SHA-256 hashes and a signature")
+	step.add("optionally upload the bundle to an object-locked bucket")
+}
+
+func planCleanup(step *PlanStep, sc *scenarios.Scenario) {
+	s := sc.Spec
+	step.Summary = "remove what the drill created in the target"
+	switch s.Cleanup.Policy {
+	case scenarios.CleanupAlways:
+		step.add("policy always: delete what the drill created, whether it passed or failed")
+	case scenarios.CleanupNever:
+		step.add("policy never: keep everything for inspection; remove it by hand")
+	default:
+		step.add("policy onSuccess: delete what the drill created if it passed; keep it for investigation if it failed")
+	}
+	var nss []string
+	for _, ns := range s.Backups.IncludedNamespaces {
+		nss = append(nss, s.Target.TargetNamespace(ns))
+	}
+	created := "namespaces " + strings.Join(nss, ", ") + ", the Velero Restores"
+	if _, from := sc.RestoreFrom(); from != nil {
+		created += fmt.Sprintf(" and BackupStorageLocation %q", from.StorageLocation)
+	}
+	step.add("what the drill created: %s", created)
+	step.add("within %s, even after Ctrl-C; the source cluster and the backup buckets are never written to", s.Cleanup.Timeout)
+}
+
+func clusterText(c scenarios.ClusterRef) string {
+	kc := c.Kubeconfig
+	if kc == "" {
+		kc = "$KUBECONFIG or ~/.kube/config"
+	}
+	ctx := c.Context
+	if ctx == "" {
+		ctx = "the current context"
+	} else {
+		ctx = fmt.Sprintf("context %q", ctx)
+	}
+	return fmt.Sprintf("kubeconfig %s, %s", kc, ctx)
+}
+
+func bucketText(b scenarios.Bucket) string {
+	s := fmt.Sprintf("bucket %q", b.Bucket)
+	if b.Prefix != "" {
+		s += fmt.Sprintf(" prefix %q", b.Prefix)
+	}
+	return s + " at " + b.Endpoint
+}
+
+func lockText(l *scenarios.ObjectLock) string {
+	if l == nil {
+		return "object lock not declared"
+	}
+	s := fmt.Sprintf("object lock enabled, mode %s", l.Mode)
+	if l.MinRetention > 0 {
+		s += fmt.Sprintf(", default retention at least %s", l.MinRetention)
+	}
+	return s
+}
+
+func compareText(c scenarios.Compare) string {
+	switch c.Mode {
+	case scenarios.CompareExistence:
+		return "existence"
+	case scenarios.CompareSize:
+		return "existence and size"
+	case scenarios.CompareChecksum:
+		return "checksum"
+	case scenarios.CompareContent:
+		return "full content"
+	case scenarios.CompareSampled:
+		seed := "a seed chosen at run time"
+		if c.Seed != nil {
+			seed = fmt.Sprintf("seed %d", *c.Seed)
+		}
+		return fmt.Sprintf("checksum, and the content of %d%% of the objects (%s)", c.SamplePercent, seed)
+	}
+	return string(c.Mode)
+}
+
+func checkText(c scenarios.Check, t scenarios.Target) string {
+	ns := func(n string) string {
+		if to := t.TargetNamespace(n); to != n {
+			return fmt.Sprintf("%s (%s in the backup)", to, n)
+		}
+		return n
+	}
+	switch c.Kind() {
+	case scenarios.CheckWorkloads:
+		return fmt.Sprintf("Deployments, StatefulSets and DaemonSets Available and Jobs complete in namespace %s", ns(c.Workloads.Namespace))
+	case scenarios.CheckHTTP:
+		s := fmt.Sprintf("GET %s answers %s", c.HTTP.URL, c.HTTP.ExpectStatus)
+		if c.HTTP.BodyContains != "" {
+			s += fmt.Sprintf(" with %q in the body", c.HTTP.BodyContains)
+		}
+		return s
+	case scenarios.CheckTCP:
+		return "TCP connection to " + c.TCP.Address
+	case scenarios.CheckCommand:
+		return fmt.Sprintf("run %s against the target; it must exit 0", strings.Join(c.Command.Run, " "))
+	case scenarios.CheckDataCanary:
+		return fmt.Sprintf("ConfigMap %s in namespace %s holds an RFC 3339 time under %q: the newest data in the backup",
+			c.DataCanary.ConfigMap, ns(c.DataCanary.Namespace), c.DataCanary.Key)
+	}
+	return ""
+}

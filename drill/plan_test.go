@@ -1,0 +1,146 @@
+package drill
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/firedrill-dev/firedrill/runbooks"
+	"github.com/firedrill-dev/firedrill/scenarios"
+)
+
+func builtin(t *testing.T, name string) *scenarios.Scenario {
+	t.Helper()
+	sc, err := scenarios.Find(context.Background(), scenarios.Env{WorkDir: t.TempDir(), RunbookExists: runbooks.Exists}, name)
+	require.NoError(t, err)
+	return sc
+}
+
+func stepOf(t *testing.T, p *Plan, name StepName) PlanStep {
+	t.Helper()
+	for _, s := range p.Steps {
+		if s.Name == name {
+			return s
+		}
+	}
+	t.Fatalf("plan has no step %s", name)
+	return PlanStep{}
+}
+
+func TestNewPlan_StepsInOrder(t *testing.T) {
+	p, err := NewPlan(builtin(t, "region-loss"))
+	require.NoError(t, err)
+	var names []StepName
+	var timed []StepName
+	for _, s := range p.Steps {
+		names = append(names, s.Name)
+		if s.CountsTowardRTO {
+			timed = append(timed, s.Name)
+		}
+		assert.NotEmpty(t, s.Summary, s.Name)
+	}
+	assert.Equal(t, []StepName{"load", "preflight", "protection", "recovery-point", "restore", "verify", "runbook", "report", "evidence", "cleanup"}, names)
+	assert.Equal(t, []StepName{StepRestore, StepVerify, StepRunbook}, timed)
+}
+
+func TestNewPlan_NetworkPoliciesFirst(t *testing.T) {
+	p, err := NewPlan(builtin(t, "region-loss"))
+	require.NoError(t, err)
+	restore := stepOf(t, p, StepRestore)
+	require.Len(t, restore.Phases, 2)
+	first, second := restore.Phases[0], restore.Phases[1]
+	assert.Equal(t, []string{"namespaces", scenarios.NetworkPolicies}, first.IncludedResources)
+	assert.Empty(t, second.IncludedResources, "the second phase restores everything else")
+	assert.Contains(t, second.ExcludedResources, scenarios.NetworkPolicies)
+	assert.Contains(t, second.ExcludedResources, "pods", "the scenario-wide exclusions apply to every phase")
+	assert.Contains(t, first.ExcludedResources, "pods")
+	assert.Contains(t, stepOf(t, p, StepVerify).Actions[0], "created before any workload")
+}
+
+func TestNewPlan_RestoresFromCopyWhenPrimaryStorageIsLost(t *testing.T) {
+	p, err := NewPlan(builtin(t, "ransomware-backup-storage"))
+	require.NoError(t, err)
+	for _, ph := range stepOf(t, p, StepRestore).Phases {
+		assert.Equal(t, "offsite-copy", ph.StorageLocation, ph.Name)
+	}
+	pre := strings.Join(stepOf(t, p, StepPreflight).Actions, "\n")
+	assert.Contains(t, pre, `create read-only BackupStorageLocation "offsite-copy" for copy "offsite"`)
+	assert.Contains(t, pre, "source cluster: not contacted")
+	prot := strings.Join(stepOf(t, p, StepProtection).Actions, "\n")
+	assert.Contains(t, prot, "these checks prove the lock held", "the primary bucket's lock is still checked")
+	assert.Contains(t, prot, "10% of the objects (seed 7)")
+}
+
+func TestNewPlan_NamespaceMapping(t *testing.T) {
+	p, err := NewPlan(builtin(t, "namespace-deletion"))
+	require.NoError(t, err)
+	for _, ph := range stepOf(t, p, StepRestore).Phases {
+		assert.Equal(t, map[string]string{"shop": "shop-restored"}, ph.NamespaceMapping)
+		assert.Equal(t, []string{"shop"}, ph.IncludedNamespaces, "Velero includes namespaces by their backup names")
+	}
+	checks := stepOf(t, p, StepVerify).Checks
+	require.NotEmpty(t, checks)
+	assert.Contains(t, checks[0].Does, "namespace shop-restored (shop in the backup)")
+	assert.Contains(t, strings.Join(stepOf(t, p, StepCleanup).Actions, "\n"), "namespaces shop-restored")
+}
+
+func TestNewPlan_RunbookSteps(t *testing.T) {
+	p, err := NewPlan(builtin(t, "region-loss"))
+	require.NoError(t, err)
+	rb, err := runbooks.Builtin("region-loss")
+	require.NoError(t, err)
+	step := stepOf(t, p, StepRunbook)
+	require.NotNil(t, step.Runbook)
+	require.Len(t, step.Runbook.Steps, len(rb.Steps))
+	for i, s := range rb.Steps {
+		assert.Equal(t, s.Name, step.Runbook.Steps[i].Name)
+		assert.Equal(t, scenarios.Duration(s.Timeout), step.Runbook.Steps[i].Timeout)
+	}
+}
+
+func TestNewPlan_RecoveryPoint(t *testing.T) {
+	tests := []struct {
+		scenario string
+		want     string
+	}{
+		{"region-loss", `use the latest Completed Backup of Schedule "nightly"`},
+		{"failed-upgrade-rollback", "use the latest Completed Backup started within 12h before the disaster"},
+		{"random-restore-audit", "pick at random (a seed chosen at run time and recorded in the report)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.scenario, func(t *testing.T) {
+			p, err := NewPlan(builtin(t, tt.scenario))
+			require.NoError(t, err)
+			assert.Contains(t, strings.Join(stepOf(t, p, StepRecoveryPoint).Actions, "\n"), tt.want)
+		})
+	}
+}
+
+func TestNewPlan_RunbookFileProblems(t *testing.T) {
+	dir := t.TempDir()
+	minimal, err := os.ReadFile("../scenarios/testdata/valid-minimal.yaml")
+	require.NoError(t, err)
+	scenario := string(minimal) + "  runbook:\n    file: runbook.md\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "s.yaml"), []byte(scenario), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "runbook.md"), []byte("```sh firedrill-step name=a\n```\n"), 0o600))
+	sc, err := scenarios.LoadFile(context.Background(), scenarios.Env{WorkDir: dir}, "s.yaml")
+	require.NoError(t, err)
+
+	_, err = NewPlan(sc)
+	var perrs runbooks.ParseErrors
+	require.ErrorAs(t, err, &perrs)
+	assert.Equal(t, "runbook.md:1: step \"a\" has no commands", perrs[0].Error(), "the runbook is named as the user knows it")
+
+	require.NoError(t, os.Remove(filepath.Join(dir, "runbook.md")))
+	_, err = NewPlan(sc)
+	var ferr *scenarios.ValidationError
+	require.ErrorAs(t, err, &ferr)
+	assert.Equal(t, "spec.runbook.file", ferr.Path)
+	assert.Equal(t, 32, ferr.Line, "the line of runbook.file")
+	assert.NotContains(t, err.Error(), dir, "no absolute paths the user did not write")
+}

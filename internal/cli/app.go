@@ -1,0 +1,221 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/firedrill-dev/firedrill/runbooks"
+	"github.com/firedrill-dev/firedrill/scenarios"
+)
+
+// Exit codes of the firedrill command.
+const (
+	// ExitOK: the command did what was asked.
+	ExitOK = 0
+	// ExitError: an error, or invalid input such as an invalid scenario.
+	ExitError = 1
+	// ExitUsage: the command line itself is wrong (unknown command or
+	// flag, wrong number of arguments, bad flag value).
+	ExitUsage = 2
+	// ExitDrillFailed: a drill ran to the end and missed an objective (RTO,
+	// RPO) or failed a protection check. Reserved for `firedrill run`.
+	ExitDrillFailed = 3
+	// ExitInterrupted: stopped by Ctrl-C or SIGTERM (128 + SIGINT).
+	ExitInterrupted = 130
+)
+
+// Env is what the command line reads from and writes to the world. main
+// fills it from the process; tests fill it with buffers and fixed values.
+type Env struct {
+	Stdout io.Writer
+	Stderr io.Writer
+	// Getenv reads environment variables ($FIREDRILL_SCENARIOS); nil
+	// means an empty environment.
+	Getenv func(string) string
+	// WorkDir is the directory relative paths are relative to; empty
+	// means the process's working directory.
+	WorkDir string
+	// HomeDir replaces "~" in scenario paths.
+	HomeDir string
+}
+
+func (e Env) getenv(key string) string {
+	if e.Getenv == nil {
+		return ""
+	}
+	return e.Getenv(key)
+}
+
+// Run runs the command line args (args[0] is the program name) and returns
+// the exit code. It writes only to env.Stdout and env.Stderr.
+func Run(ctx context.Context, args []string, env Env) int {
+	a := &app{env: env, log: slog.New(slog.DiscardHandler)}
+	root := a.newApp()
+	err := root.RunContext(ctx, reorderArgs(root, args))
+	code := exitCode(ctx, err)
+	if err != nil {
+		printError(env.Stderr, err, code)
+	}
+	return code
+}
+
+// app holds what the global flags set up for the commands.
+type app struct {
+	env          Env
+	log          *slog.Logger
+	scenarioDirs []string
+}
+
+// scenarioEnv is where commands look for scenarios.
+func (a *app) scenarioEnv() scenarios.Env {
+	return scenarios.Env{
+		ScenarioDirs:  a.scenarioDirs,
+		SearchPath:    filepath.SplitList(a.env.getenv("FIREDRILL_SCENARIOS")),
+		WorkDir:       a.env.WorkDir,
+		HomeDir:       a.env.HomeDir,
+		RunbookExists: runbooks.Exists,
+		Logger:        a.log,
+	}
+}
+
+const appDescription = `firedrill proves, with measurements, that a platform team can recover from a
+disaster. A scenario file describes the disaster, the recovery objectives
+(RTO, RPO), where the Velero backups are and how they must be protected, the
+scratch cluster to restore into, the checks to run after the restore and
+the runbook to follow. A drill restores into the scratch cluster, measures
+RTO and RPO against the objectives, and leaves a report and evidence.
+
+Scenarios are found by name, first match wins, in:
+  1. each --scenario-dir directory, in order
+  2. each directory of $FIREDRILL_SCENARIOS (colon-separated)
+  3. ./scenarios/ (*.yaml and *.yml files directly in it)
+  4. the built-in catalog
+A path to a file (or anything ending in .yaml or .yml) is read as a file.
+
+Examples:
+  firedrill scenarios list                  every scenario and where it comes from
+  firedrill scenarios show region-loss      a scenario with defaults filled in
+  firedrill validate scenarios/*.yaml       check files before committing them
+  firedrill plan region-loss                what a drill would do, step by step
+  firedrill --scenario-dir ./drills plan ./drills/shop.yaml -o json
+
+Exit codes:
+  0    success
+  1    error, or invalid input (an invalid scenario file, for example)
+  2    usage: unknown command or flag, wrong number of arguments
+  3    the drill ran and missed an objective or failed a protection check
+  130  interrupted (Ctrl-C or SIGTERM)`
+
+func (a *app) newApp() *cli.App {
+	root := &cli.App{
+		Name:                      "firedrill",
+		Usage:                     "run disaster-recovery drills for Kubernetes platforms backed up with Velero",
+		UsageText:                 "firedrill [global options] command [command options] [arguments...]",
+		Description:               appDescription,
+		Writer:                    a.env.Stdout,
+		ErrWriter:                 a.env.Stderr,
+		HideVersion:               true,
+		DisableSliceFlagSeparator: true,
+		// Errors are printed and turned into exit codes by Run alone.
+		ExitErrHandler: func(*cli.Context, error) {},
+		OnUsageError:   onUsageError,
+		Flags: []cli.Flag{
+			&cli.StringFlag{
+				Name:  "log-level",
+				Value: "info",
+				Usage: "log `LEVEL` on stderr: debug, info, warn or error",
+			},
+			&cli.StringFlag{
+				Name:  "log-format",
+				Value: "text",
+				Usage: "log `FORMAT`: text or json",
+			},
+			&cli.StringSliceFlag{
+				Name:  "scenario-dir",
+				Usage: "search `DIR` for scenarios before $FIREDRILL_SCENARIOS, ./scenarios and the built-in catalog (repeatable)",
+			},
+		},
+		Before: a.before,
+		Action: unknownCommand,
+		Commands: []*cli.Command{
+			a.scenariosCommand(),
+			a.validateCommand(),
+			a.planCommand(),
+			a.versionCommand(),
+		},
+	}
+	for _, c := range root.Commands {
+		setUsageErrorHandler(c)
+	}
+	return root
+}
+
+func setUsageErrorHandler(c *cli.Command) {
+	c.OnUsageError = onUsageError
+	for _, sub := range c.Subcommands {
+		setUsageErrorHandler(sub)
+	}
+}
+
+func onUsageError(c *cli.Context, err error, _ bool) error {
+	return usageErrorf(helpHint(c), "%v", err)
+}
+
+// helpHint points at the --help of the command being run.
+func helpHint(c *cli.Context) string {
+	names := []string{}
+	for _, l := range c.Lineage() {
+		// The app's own context has a command named after the app.
+		if l.Command != nil && l.Command.Name != "" && l.Command.Name != c.App.Name {
+			names = append([]string{l.Command.Name}, names...)
+		}
+	}
+	return fmt.Sprintf("run 'firedrill %s--help'", strings.Join(append(names, ""), " "))
+}
+
+// unknownCommand is the action of a command that only groups subcommands:
+// without arguments it shows help, with one it explains the mistake.
+func unknownCommand(c *cli.Context) error {
+	if !c.Args().Present() {
+		// The app's own command is named after the app.
+		if c.Command != nil && c.Command.Name != c.App.Name {
+			return cli.ShowSubcommandHelp(c)
+		}
+		return cli.ShowAppHelp(c)
+	}
+	return usageErrorf(helpHint(c), "unknown command %q", c.Args().First())
+}
+
+func (a *app) before(c *cli.Context) error {
+	log, err := newLogger(a.env.Stderr, c.String("log-level"), c.String("log-format"))
+	if err != nil {
+		return usageErrorf("run 'firedrill --help'", "%v", err)
+	}
+	a.log = log
+	a.scenarioDirs = c.StringSlice("scenario-dir")
+	return nil
+}
+
+// newLogger builds the one logger of the process; everything else gets it
+// passed down.
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("invalid --log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	default:
+		return nil, fmt.Errorf("invalid --log-format %q: want text or json", format)
+	}
+}

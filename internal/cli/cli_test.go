@@ -1,0 +1,199 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/firedrill-dev/firedrill/internal/version"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// result is what one run of the command line produced.
+type result struct {
+	code   int
+	stdout string
+	stderr string
+}
+
+// run runs the command line the way main does, in testdata/work (whose
+// scenarios/ directory is the project's), with a fixed home directory and
+// the given environment.
+func run(t *testing.T, ctx context.Context, env map[string]string, args ...string) result {
+	t.Helper()
+	work, err := filepath.Abs("testdata/work")
+	require.NoError(t, err)
+	var stdout, stderr bytes.Buffer
+	code := Run(ctx, append([]string{"firedrill"}, args...), Env{
+		Stdout:  &stdout,
+		Stderr:  &stderr,
+		Getenv:  func(k string) string { return env[k] },
+		WorkDir: work,
+		HomeDir: "/home/drill",
+	})
+	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
+}
+
+func (r result) String() string {
+	return "exit: " + strconv.Itoa(r.code) + "\n--- stdout\n" + r.stdout + "--- stderr\n" + r.stderr
+}
+
+// golden compares got with testdata/NAME.golden, or rewrites it with -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+		return
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "run 'go test ./internal/cli -update' to create %s", path)
+	assert.Equal(t, string(want), got)
+}
+
+func TestRun_Golden(t *testing.T) {
+	withEnvDir := map[string]string{"FIREDRILL_SCENARIOS": "../env"}
+	tests := []struct {
+		name     string
+		env      map[string]string
+		args     []string
+		wantCode int
+	}{
+		// Help teaches.
+		{"help", nil, []string{"--help"}, ExitOK},
+		{"help-no-args", nil, nil, ExitOK},
+		{"help-scenarios", nil, []string{"scenarios"}, ExitOK},
+		{"help-scenarios-list", nil, []string{"scenarios", "list", "--help"}, ExitOK},
+		{"help-scenarios-show", nil, []string{"scenarios", "show", "-h"}, ExitOK},
+		{"help-validate", nil, []string{"validate", "--help"}, ExitOK},
+		{"help-plan", nil, []string{"help", "plan"}, ExitOK},
+		{"help-version", nil, []string{"version", "--help"}, ExitOK},
+
+		// scenarios list and show.
+		{"scenarios-list", nil, []string{"scenarios", "list"}, ExitOK},
+		{"scenarios-list-env", withEnvDir, []string{"scenarios", "list"}, ExitOK},
+		{"scenarios-list-json", nil, []string{"scenarios", "list", "-o", "json"}, ExitOK},
+		{"scenarios-show", nil, []string{"scenarios", "show", "ransomware-backup-storage"}, ExitOK},
+		{"scenarios-show-json", nil, []string{"scenarios", "show", "namespace-deletion", "-o", "json"}, ExitOK},
+		{"scenarios-show-not-found", nil, []string{"scenarios", "show", "region-los"}, ExitError},
+		{"scenarios-show-invalid", nil, []string{"scenarios", "show", "broken"}, ExitError},
+		{"scenarios-show-ambiguous", withEnvDir, []string{"scenarios", "show", "twin"}, ExitError},
+		{"scenarios-missing-dir", nil, []string{"--scenario-dir", "no-such-dir", "scenarios", "list"}, ExitError},
+
+		// validate.
+		{"validate-valid", nil, []string{"validate", "../files/valid.yaml"}, ExitOK},
+		{"validate-invalid", nil, []string{"validate", "../files/valid.yaml", "../files/invalid-two-problems.yaml", "../files/invalid-governance.yaml", "../files/missing.yaml"}, ExitError},
+		{"validate-runbook", nil, []string{"validate", "../files/broken-runbook.yaml"}, ExitError},
+		{"validate-dir-json", nil, []string{"validate", "-o", "json", "scenarios"}, ExitError},
+
+		// plan: every built-in scenario, a project one, and the JSON form.
+		{"plan-region-loss", nil, []string{"plan", "../../../../scenarios/catalog/region-loss.yaml"}, ExitOK},
+		{"plan-ransomware-backup-storage", nil, []string{"plan", "ransomware-backup-storage"}, ExitOK},
+		{"plan-namespace-deletion", nil, []string{"plan", "namespace-deletion"}, ExitOK},
+		{"plan-observability-loss", nil, []string{"plan", "observability-loss"}, ExitOK},
+		{"plan-failed-upgrade-rollback", nil, []string{"plan", "failed-upgrade-rollback"}, ExitOK},
+		{"plan-random-restore-audit", nil, []string{"plan", "random-restore-audit"}, ExitOK},
+		{"plan-project", nil, []string{"plan", "shop-namespace"}, ExitOK},
+		{"plan-json", nil, []string{"plan", "namespace-deletion", "-o", "json"}, ExitOK},
+		{"plan-invalid-file", nil, []string{"plan", "../files/invalid-two-problems.yaml"}, ExitError},
+
+		// Usage errors.
+		{"usage-unknown-command", nil, []string{"drill"}, ExitUsage},
+		{"usage-unknown-subcommand", nil, []string{"scenarios", "remove"}, ExitUsage},
+		{"usage-unknown-flag", nil, []string{"plan", "--dry-run", "region-loss"}, ExitUsage},
+		{"usage-bad-output", nil, []string{"plan", "region-loss", "-o", "yaml"}, ExitUsage},
+		{"usage-plan-no-args", nil, []string{"plan"}, ExitUsage},
+		{"usage-validate-no-args", nil, []string{"validate"}, ExitUsage},
+		{"usage-log-level", nil, []string{"--log-level", "loud", "scenarios", "list"}, ExitUsage},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := run(t, context.Background(), tt.env, tt.args...)
+			assert.Equal(t, tt.wantCode, got.code, "%s", got)
+			golden(t, tt.name, "$ firedrill "+strings.Join(tt.args, " ")+"\n"+got.String())
+		})
+	}
+}
+
+// The plan of the built-in region-loss is the same whether it is named or
+// given as the catalog file; only where it came from differs.
+func TestRun_PlanByNameOrFile(t *testing.T) {
+	byName := run(t, context.Background(), nil, "plan", "region-loss", "-o", "json")
+	require.Equal(t, ExitOK, byName.code, byName.stderr)
+	byFile := run(t, context.Background(), nil, "plan", "-o", "json", "../../../../scenarios/catalog/region-loss.yaml")
+	require.Equal(t, ExitOK, byFile.code, byFile.stderr)
+
+	var a, b map[string]any
+	require.NoError(t, json.Unmarshal([]byte(byName.stdout), &a))
+	require.NoError(t, json.Unmarshal([]byte(byFile.stdout), &b))
+	// The project's scenarios/region-loss.yaml shadows the built-in one.
+	assert.Equal(t, "scenarios/region-loss.yaml", a["file"])
+	assert.Equal(t, "../../../../scenarios/catalog/region-loss.yaml", b["file"])
+}
+
+func TestRun_FlagsAfterArguments(t *testing.T) {
+	before := run(t, context.Background(), nil, "--scenario-dir", "../env", "plan", "-o", "json", "audit-from-env")
+	after := run(t, context.Background(), nil, "plan", "audit-from-env", "-o", "json", "--scenario-dir", "../env")
+	require.Equal(t, ExitOK, before.code, before.stderr)
+	assert.Equal(t, before, after)
+	assert.True(t, json.Valid([]byte(after.stdout)))
+}
+
+func TestRun_ScenarioDir(t *testing.T) {
+	// Only --scenario-dir (or $FIREDRILL_SCENARIOS) finds what is in ../env.
+	missing := run(t, context.Background(), nil, "plan", "audit-from-env")
+	assert.Equal(t, ExitError, missing.code)
+	assert.Contains(t, missing.stderr, `Error: no scenario named "audit-from-env"`)
+	assert.Contains(t, missing.stderr, "Hint: run 'firedrill scenarios list'")
+
+	for _, args := range [][]string{
+		{"--scenario-dir", "../env", "plan", "audit-from-env"},
+		{"--scenario-dir", "../files", "--scenario-dir", "../env", "plan", "audit-from-env"},
+	} {
+		found := run(t, context.Background(), nil, args...)
+		assert.Equal(t, ExitOK, found.code, found.stderr)
+		assert.Contains(t, found.stdout, "Plan for scenario audit-from-env (../env: ../env/audit-from-env.yaml)")
+	}
+}
+
+func TestRun_Interrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	got := run(t, ctx, nil, "scenarios", "list")
+	assert.Equal(t, ExitInterrupted, got.code)
+	assert.Equal(t, "Error: interrupted\n", got.stderr)
+}
+
+func TestRun_Version(t *testing.T) {
+	got := run(t, context.Background(), nil, "version", "-o", "json")
+	require.Equal(t, ExitOK, got.code, got.stderr)
+	var info version.Info
+	require.NoError(t, json.Unmarshal([]byte(got.stdout), &info))
+	assert.Equal(t, version.Get(), info)
+
+	text := run(t, context.Background(), nil, "version")
+	require.Equal(t, ExitOK, text.code)
+	assert.True(t, strings.HasPrefix(text.stdout, "firedrill "+info.Version+"\n"), text.stdout)
+	assert.Contains(t, text.stdout, "go:       "+info.GoVersion)
+}
+
+func TestRun_LogsGoToStderr(t *testing.T) {
+	got := run(t, context.Background(), nil, "--log-level", "debug", "--log-format", "json", "plan", "shop-namespace")
+	require.Equal(t, ExitOK, got.code, got.stderr)
+	require.NotEmpty(t, got.stderr)
+	for _, line := range strings.Split(strings.TrimSpace(got.stderr), "\n") {
+		assert.True(t, json.Valid([]byte(line)), "log line is JSON: %s", line)
+	}
+	assert.Contains(t, got.stderr, `"msg":"searched for scenario"`)
+	assert.NotContains(t, got.stdout, "searched for scenario")
+}

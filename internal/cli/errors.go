@@ -1,0 +1,98 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/firedrill-dev/firedrill/runbooks"
+	"github.com/firedrill-dev/firedrill/scenarios"
+)
+
+// usageError is a mistake in the command line itself: exit code 2.
+type usageError struct {
+	msg  string
+	hint string
+}
+
+func (e *usageError) Error() string { return e.msg }
+
+func usageErrorf(hint, format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...), hint: hint}
+}
+
+func exitCode(ctx context.Context, err error) int {
+	var usage *usageError
+	switch {
+	case err == nil:
+		return ExitOK
+	case ctx.Err() != nil:
+		return ExitInterrupted
+	case errors.As(err, &usage):
+		return ExitUsage
+	default:
+		return ExitError
+	}
+}
+
+// printError is the only place errors become output.
+func printError(w io.Writer, err error, code int) {
+	if code == ExitInterrupted {
+		fmt.Fprintln(w, "Error: interrupted")
+		return
+	}
+	var verrs scenarios.ValidationErrors
+	var rerrs runbooks.ParseErrors
+	switch {
+	case errors.As(err, &verrs):
+		fmt.Fprintf(w, "Error: %s is not a valid scenario (%s):\n", verrs.File(), count(len(verrs), "problem"))
+		for _, e := range verrs {
+			fmt.Fprintf(w, "  %s\n", e)
+		}
+	case errors.As(err, &rerrs):
+		fmt.Fprintf(w, "Error: runbook %s is not valid (%s):\n", rerrs[0].File, count(len(rerrs), "problem"))
+		for _, e := range rerrs {
+			fmt.Fprintf(w, "  %s\n", e)
+		}
+	default:
+		fmt.Fprintf(w, "Error: %v\n", err)
+	}
+	if h := hint(err); h != "" {
+		fmt.Fprintf(w, "Hint: %s\n", h)
+	}
+}
+
+// hint suggests a fix for the errors that have one.
+func hint(err error) string {
+	var (
+		usage    *usageError
+		notFound *scenarios.NotFoundError
+		amb      *scenarios.AmbiguousError
+		dir      *scenarios.DirError
+		verrs    scenarios.ValidationErrors
+		rerrs    runbooks.ParseErrors
+	)
+	switch {
+	case errors.As(err, &usage):
+		return usage.hint
+	case errors.As(err, &notFound):
+		return "run 'firedrill scenarios list' to see every scenario and where it comes from"
+	case errors.As(err, &amb):
+		return "give one of them another metadata.name, or name the file itself instead of the scenario"
+	case errors.As(err, &dir):
+		return "--scenario-dir must name an existing directory"
+	case errors.As(err, &verrs):
+		return "fix the lines above; 'firedrill validate FILE' checks a file without touching anything"
+	case errors.As(err, &rerrs):
+		return "a step block starts with ```sh firedrill-step name=\"...\" timeout=2m and ends with ```"
+	}
+	return ""
+}
+
+func count(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

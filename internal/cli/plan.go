@@ -1,0 +1,111 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/firedrill-dev/firedrill/drill"
+	"github.com/firedrill-dev/firedrill/scenarios"
+)
+
+func (a *app) planCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "plan",
+		Usage:     "print what a drill of a scenario would do, step by step, touching nothing",
+		UsageText: "firedrill plan NAME|FILE [-o text|json]",
+		Description: `Prints the ordered steps a drill of the scenario would take: load,
+preflight, protection (which bucket, object lock and copies it checks),
+recovery point (how it chooses the backup), restore phases with their
+resources and namespace mapping, verify (restore order and each check),
+runbook steps, report, evidence and cleanup. Steps marked [RTO] count toward
+the measured recovery time.
+
+plan reads the scenario and its runbook and nothing else: no cluster, no
+bucket, no network. Auditors can read it as the written procedure.
+
+Examples:
+  firedrill plan region-loss
+  firedrill plan ./scenarios/shop.yaml -o json`,
+		Flags:  []cli.Flag{outputFlag("text", "json")},
+		Action: a.plan,
+	}
+}
+
+func (a *app) plan(c *cli.Context) error {
+	format, err := outputFormat(c, "text", "json")
+	if err != nil {
+		return err
+	}
+	if err := exactArgs(c, 1, "one scenario name or file"); err != nil {
+		return err
+	}
+	sc, err := scenarios.Find(c.Context, a.scenarioEnv(), c.Args().First())
+	if err != nil {
+		return err
+	}
+	p, err := drill.NewPlan(sc)
+	if err != nil {
+		return err
+	}
+	if format == "json" {
+		return writeJSON(a.env.Stdout, p)
+	}
+	writePlanText(a.env.Stdout, p)
+	return nil
+}
+
+func writePlanText(w io.Writer, p *drill.Plan) {
+	fmt.Fprintf(w, "Plan for scenario %s (%s: %s)\n", p.Scenario, p.Source, p.File)
+	fmt.Fprintf(w, "Disaster:   %s\n", p.Summary)
+	fmt.Fprintf(w, "Lost:       %s\n", strings.Join(p.Lost, ", "))
+	obj := fmt.Sprintf("RTO %s, RPO %s", p.Objectives.RTO, p.Objectives.RPO)
+	if p.Objectives.Tier != "" {
+		obj += ", tier " + p.Objectives.Tier
+	}
+	fmt.Fprintf(w, "Objectives: %s\n", obj)
+	fmt.Fprintln(w, "Nothing has been touched. Steps marked [RTO] count toward the measured recovery time.")
+	for i, s := range p.Steps {
+		rto := ""
+		if s.CountsTowardRTO {
+			rto = " [RTO]"
+		}
+		fmt.Fprintf(w, "\n%d. %s%s: %s\n", i+1, s.Name, rto, s.Summary)
+		for _, act := range s.Actions {
+			fmt.Fprintf(w, "   - %s\n", act)
+		}
+		for j, ph := range s.Phases {
+			fmt.Fprintf(w, "   - phase %d %s, Velero Restore from storage location %q within %s\n", j+1, ph.Name, ph.StorageLocation, ph.Timeout)
+			fmt.Fprintf(w, "       namespaces:          %s\n", strings.Join(ph.IncludedNamespaces, ", "))
+			included := "all"
+			if len(ph.IncludedResources) > 0 {
+				included = strings.Join(ph.IncludedResources, ", ")
+			}
+			fmt.Fprintf(w, "       included resources:  %s\n", included)
+			excluded := "none"
+			if len(ph.ExcludedResources) > 0 {
+				excluded = strings.Join(ph.ExcludedResources, ", ")
+			}
+			fmt.Fprintf(w, "       excluded resources:  %s\n", excluded)
+			if len(ph.NamespaceMapping) > 0 {
+				var pairs []string
+				for _, ns := range ph.IncludedNamespaces {
+					if to, ok := ph.NamespaceMapping[ns]; ok {
+						pairs = append(pairs, ns+" -> "+to)
+					}
+				}
+				fmt.Fprintf(w, "       namespace mapping:   %s\n", strings.Join(pairs, ", "))
+			}
+		}
+		for _, ch := range s.Checks {
+			fmt.Fprintf(w, "   - check %s (%s, within %s): %s\n", ch.Name, ch.Kind, ch.Timeout, ch.Does)
+		}
+		if s.Runbook != nil {
+			for _, st := range s.Runbook.Steps {
+				fmt.Fprintf(w, "   - step %q (within %s)\n", st.Name, st.Timeout)
+			}
+		}
+	}
+}

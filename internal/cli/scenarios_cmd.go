@@ -1,0 +1,203 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/firedrill-dev/firedrill/scenarios"
+)
+
+func (a *app) scenariosCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "scenarios",
+		Usage:     "list and show the scenarios firedrill can find",
+		UsageText: "firedrill scenarios command [command options] [arguments...]",
+		Action:    unknownCommand,
+		Subcommands: []*cli.Command{
+			{
+				Name:      "list",
+				Usage:     "list every scenario, where it comes from and its objectives",
+				UsageText: "firedrill scenarios list [-o table|json]",
+				Description: `Lists the scenarios of every search location (--scenario-dir,
+$FIREDRILL_SCENARIOS, ./scenarios, the built-in catalog), sorted by name.
+When two locations hold the same name, the first one wins and the other is
+marked "(shadowed)". Files that are not valid scenarios are listed as
+INVALID; 'firedrill validate FILE' shows why.
+
+Examples:
+  firedrill scenarios list
+  firedrill --scenario-dir ./drills scenarios list -o json`,
+				Flags:  []cli.Flag{outputFlag("table", "json")},
+				Action: a.scenariosList,
+			},
+			{
+				Name:      "show",
+				Usage:     "print a scenario with every default filled in",
+				UsageText: "firedrill scenarios show NAME|FILE [-o yaml|json]",
+				Description: `Prints the scenario as firedrill will run it: defaults filled in (restore
+phases, excluded resources, timeouts, cleanup policy) and file paths
+resolved. Copy a built-in scenario as a starting point for your own:
+
+Examples:
+  firedrill scenarios show region-loss
+  firedrill scenarios show region-loss > scenarios/my-region-loss.yaml
+  firedrill scenarios show ./drills/shop.yaml -o json`,
+				Flags:  []cli.Flag{outputFlag("yaml", "json")},
+				Action: a.scenariosShow,
+			},
+		},
+	}
+}
+
+// listItem is one row of `scenarios list -o json`.
+type listItem struct {
+	Name        string          `json:"name"`
+	Source      string          `json:"source"`
+	SourceKind  string          `json:"sourceKind"`
+	File        string          `json:"file"`
+	Valid       bool            `json:"valid"`
+	Shadowed    bool            `json:"shadowed"`
+	Summary     string          `json:"summary,omitempty"`
+	Description string          `json:"description,omitempty"`
+	Lost        []string        `json:"lost,omitempty"`
+	Objectives  *listObjectives `json:"objectives,omitempty"`
+	Errors      []string        `json:"errors,omitempty"`
+	// Ambiguous lists the files of one source that share this name.
+	Ambiguous []string `json:"ambiguous,omitempty"`
+}
+
+type listObjectives struct {
+	// RTO and RPO are Go duration strings ("4h0m0s").
+	RTO  string `json:"rto"`
+	RPO  string `json:"rpo"`
+	Tier string `json:"tier,omitempty"`
+}
+
+func (a *app) scenariosList(c *cli.Context) error {
+	format, err := outputFormat(c, "table", "json")
+	if err != nil {
+		return err
+	}
+	if err := exactArgs(c, 0, "no arguments"); err != nil {
+		return err
+	}
+	entries, err := scenarios.List(c.Context, a.scenarioEnv())
+	if err != nil {
+		return err
+	}
+	items := make([]listItem, 0, len(entries))
+	for _, e := range entries {
+		items = append(items, toListItem(e))
+	}
+	if format == "json" {
+		return writeJSON(a.env.Stdout, items)
+	}
+	return writeListTable(a.env.Stdout, items)
+}
+
+func toListItem(e scenarios.Entry) listItem {
+	it := listItem{
+		Name:       e.Name,
+		Source:     e.Source.String(),
+		SourceKind: string(e.Source.Kind),
+		File:       e.File,
+		Valid:      e.Scenario != nil,
+		Shadowed:   e.Shadowed,
+	}
+	if sc := e.Scenario; sc != nil {
+		o := sc.Spec.Objectives
+		it.Summary = sc.Spec.Disaster.Summary
+		it.Description = sc.Metadata.Description
+		for _, l := range sc.Spec.Disaster.Lost {
+			it.Lost = append(it.Lost, string(l))
+		}
+		it.Objectives = &listObjectives{RTO: time.Duration(o.RTO).String(), RPO: time.Duration(o.RPO).String(), Tier: o.Tier}
+		return it
+	}
+	var (
+		verrs scenarios.ValidationErrors
+		amb   *scenarios.AmbiguousError
+	)
+	if errors.As(e.Err, &amb) {
+		it.Ambiguous = amb.Files
+	}
+	if errors.As(e.Err, &verrs) {
+		for _, ve := range verrs {
+			it.Errors = append(it.Errors, ve.Error())
+		}
+	} else if e.Err != nil {
+		it.Errors = []string{e.Err.Error()}
+	}
+	return it
+}
+
+const maxSummary = 64
+
+func writeListTable(w io.Writer, items []listItem) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSOURCE\tRTO\tRPO\tSUMMARY")
+	for _, it := range items {
+		source := it.Source
+		if it.Shadowed {
+			source += " (shadowed)"
+		}
+		rto, rpo, summary := "-", "-", it.Summary
+		switch {
+		case it.Objectives != nil:
+			rto, rpo = shortDuration(it.Objectives.RTO), shortDuration(it.Objectives.RPO)
+		case len(it.Ambiguous) > 0:
+			summary = "AMBIGUOUS: defined by both " + strings.Join(it.Ambiguous, " and ")
+		default:
+			summary = fmt.Sprintf("INVALID (%s): firedrill validate %s", count(len(it.Errors), "problem"), it.File)
+		}
+		if len([]rune(summary)) > maxSummary && it.Objectives != nil {
+			summary = string([]rune(summary)[:maxSummary-1]) + "…"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", it.Name, source, rto, rpo, summary)
+	}
+	return tw.Flush()
+}
+
+// shortDuration turns "4h0m0s" back into how people write it ("4h").
+func shortDuration(goDuration string) string {
+	d, err := time.ParseDuration(goDuration)
+	if err != nil {
+		return goDuration
+	}
+	return scenarios.Duration(d).String()
+}
+
+func (a *app) scenariosShow(c *cli.Context) error {
+	format, err := outputFormat(c, "yaml", "json")
+	if err != nil {
+		return err
+	}
+	if err := exactArgs(c, 1, "one scenario name or file"); err != nil {
+		return err
+	}
+	sc, err := scenarios.Find(c.Context, a.scenarioEnv(), c.Args().First())
+	if err != nil {
+		return err
+	}
+	if format == "json" {
+		data, err := scenarios.MarshalJSON(sc)
+		if err != nil {
+			return err
+		}
+		_, err = a.env.Stdout.Write(data)
+		return err
+	}
+	data, err := scenarios.MarshalYAML(sc)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.env.Stdout, "# %s from %s (%s), with defaults filled in\n", sc.Metadata.Name, sc.Origin.Source, strings.TrimSpace(sc.Origin.File))
+	_, err = a.env.Stdout.Write(data)
+	return err
+}

@@ -1,0 +1,166 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/firedrill-dev/firedrill/drill"
+	"github.com/firedrill-dev/firedrill/runbooks"
+	"github.com/firedrill-dev/firedrill/scenarios"
+)
+
+func (a *app) validateCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "validate",
+		Usage:     "check scenario files and their runbooks without touching anything",
+		UsageText: "firedrill validate FILE|DIR... [-o text|json]",
+		Description: `Checks each scenario file strictly: unknown fields, wrong types, bad
+durations, missing required fields, contradictions and inline secrets are
+all errors. Every problem of every file is printed, one per line, as
+FILE:LINE: field.path: message. A directory stands for the *.yaml and *.yml
+files directly in it. The scenario's runbook is checked too.
+
+Exits 0 when every file is valid and 1 otherwise.
+
+Examples:
+  firedrill validate scenarios/region-loss.yaml
+  firedrill validate scenarios/
+  firedrill validate -o json scenarios/*.yaml`,
+		Flags:  []cli.Flag{outputFlag("text", "json")},
+		Action: a.validate,
+	}
+}
+
+// validateResult is one file's outcome, as `validate -o json` prints it.
+type validateResult struct {
+	File   string          `json:"file"`
+	Name   string          `json:"name,omitempty"`
+	Valid  bool            `json:"valid"`
+	Errors []validateError `json:"errors,omitempty"`
+}
+
+type validateError struct {
+	Line    int    `json:"line,omitempty"`
+	Path    string `json:"path,omitempty"`
+	Message string `json:"message"`
+	// Text is the whole line as the text output prints it.
+	Text string `json:"text"`
+}
+
+func (a *app) validate(c *cli.Context) error {
+	format, err := outputFormat(c, "text", "json")
+	if err != nil {
+		return err
+	}
+	if c.NArg() == 0 {
+		return usageErrorf(helpHint(c), "validate needs at least one scenario file or directory")
+	}
+	env := a.scenarioEnv()
+	files, err := expandDirs(env, c.Args().Slice())
+	if err != nil {
+		return err
+	}
+	results := make([]validateResult, 0, len(files))
+	invalid := 0
+	for _, f := range files {
+		r := validateFile(c, env, f)
+		if !r.Valid {
+			invalid++
+		}
+		results = append(results, r)
+	}
+	if format == "json" {
+		if err := writeJSON(a.env.Stdout, results); err != nil {
+			return err
+		}
+	} else {
+		for _, r := range results {
+			if r.Valid {
+				fmt.Fprintf(a.env.Stdout, "%s: ok (%s)\n", r.File, r.Name)
+				continue
+			}
+			for _, e := range r.Errors {
+				fmt.Fprintln(a.env.Stdout, e.Text)
+			}
+		}
+	}
+	if invalid > 0 {
+		verb := "are"
+		if invalid == 1 {
+			verb = "is"
+		}
+		return fmt.Errorf("%d of %s %s invalid", invalid, count(len(files), "scenario file"), verb)
+	}
+	return nil
+}
+
+func validateFile(c *cli.Context, env scenarios.Env, file string) validateResult {
+	r := validateResult{File: file}
+	sc, err := scenarios.LoadFile(c.Context, env, file)
+	if err == nil {
+		r.Name = sc.Metadata.Name
+		// The plan reads and checks the runbook, and nothing else.
+		_, err = drill.NewPlan(sc)
+	}
+	var (
+		verrs scenarios.ValidationErrors
+		verr  *scenarios.ValidationError
+		rerrs runbooks.ParseErrors
+	)
+	switch {
+	case err == nil:
+		r.Valid = true
+	case errors.As(err, &verrs):
+		for _, e := range verrs {
+			r.Errors = append(r.Errors, validateError{Line: e.Line, Path: e.Path, Message: e.Message, Text: e.Error()})
+		}
+	case errors.As(err, &verr):
+		r.Errors = []validateError{{Line: verr.Line, Path: verr.Path, Message: verr.Message, Text: verr.Error()}}
+	case errors.As(err, &rerrs):
+		for _, e := range rerrs {
+			r.Errors = append(r.Errors, validateError{Line: e.Line, Message: e.Message, Text: e.Error()})
+		}
+	default:
+		r.Errors = []validateError{{Message: err.Error(), Text: err.Error()}}
+	}
+	return r
+}
+
+// expandDirs replaces each directory argument with the scenario files
+// directly in it.
+func expandDirs(env scenarios.Env, args []string) ([]string, error) {
+	var files []string
+	for _, arg := range args {
+		abs := arg
+		if !filepath.IsAbs(arg) && env.WorkDir != "" {
+			abs = filepath.Join(env.WorkDir, arg)
+		}
+		info, err := os.Stat(abs)
+		if err != nil || !info.IsDir() {
+			// Missing files are reported by validateFile, with the others.
+			files = append(files, arg)
+			continue
+		}
+		var inDir []string
+		for _, pattern := range []string{"*.yaml", "*.yml"} {
+			m, err := filepath.Glob(filepath.Join(abs, pattern))
+			if err != nil {
+				return nil, err
+			}
+			for _, f := range m {
+				inDir = append(inDir, filepath.Join(arg, filepath.Base(f)))
+			}
+		}
+		slices.Sort(inDir)
+		if len(inDir) == 0 {
+			return nil, fmt.Errorf("directory %s holds no *.yaml or *.yml files", arg)
+		}
+		files = append(files, inDir...)
+	}
+	return files, nil
+}

@@ -1,0 +1,122 @@
+package runbooks
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParse_Steps(t *testing.T) {
+	doc := strings.Join([]string{
+		"# Restore the shop", // 1
+		"",                   // 2
+		"```sh firedrill-step name=\"check velero\" timeout=30s", // 3
+		"kubectl -n velero get deploy velero",                    // 4
+		"```",                                                    // 5
+		"",                                                       // 6
+		"```sh",                                                  // 7
+		"echo an example for the reader, never run", // 8
+		"```",                               // 9
+		"~~~~bash firedrill-step name=wait", // 10
+		"```",                               // 11
+		"a fence of another kind does not close it", // 12
+		"~~~~",                                  // 13
+		"   ```sh firedrill-step name=indented", // 14
+		"true",                                  // 15
+		"   ```",                                // 16
+	}, "\n") + "\n"
+	rb, err := Parse("shop.md", []byte(doc))
+	require.NoError(t, err)
+	assert.Equal(t, "Restore the shop", rb.Title)
+	require.Len(t, rb.Steps, 3)
+
+	assert.Equal(t, Step{Name: "check velero", Timeout: 30 * time.Second, Shell: "sh", Script: "kubectl -n velero get deploy velero\n", Line: 3}, rb.Steps[0])
+	assert.Equal(t, "wait", rb.Steps[1].Name)
+	assert.Equal(t, "bash", rb.Steps[1].Shell)
+	assert.Equal(t, DefaultStepTimeout, rb.Steps[1].Timeout)
+	assert.Equal(t, "```\na fence of another kind does not close it\n", rb.Steps[1].Script)
+	assert.Equal(t, 10, rb.Steps[1].Line)
+	assert.Equal(t, "indented", rb.Steps[2].Name)
+}
+
+func TestParse_Errors(t *testing.T) {
+	tests := []struct {
+		name string
+		doc  string
+		want []string
+	}{
+		{"no name", "```sh firedrill-step timeout=1m\ntrue\n```\n", []string{`x.md:1: step has no name; write name="..."`}},
+		{"bad timeout", "```sh firedrill-step name=a timeout=soon\ntrue\n```\n", []string{`x.md:1: step timeout "soon" is not a positive duration such as 30s or 5m`}},
+		{"unknown attribute", "```sh firedrill-step name=a retries=3\ntrue\n```\n", []string{`x.md:1: unknown step attribute "retries"; valid attributes are name and timeout`}},
+		{"not key=value", "```sh firedrill-step name=a fast\ntrue\n```\n", []string{`x.md:1: step attribute "fast" is not key=value`}},
+		{"language", "```python firedrill-step name=a\nprint()\n```\n", []string{`x.md:1: step language "python" is not sh or bash`}},
+		{"marker in the wrong place", "```firedrill-step sh name=a\ntrue\n```\n", []string{`x.md:1: firedrill-step must follow the language, as in: sh firedrill-step name="..."`}},
+		{"unterminated quote", "```sh firedrill-step name=\"a\ntrue\n```\n", []string{"x.md:1: unterminated quote in the code block's info string"}},
+		{"duplicate", "```sh firedrill-step name=a\ntrue\n```\n```sh firedrill-step name=a\ntrue\n```\n", []string{`x.md:4: step "a" is defined twice (first on line 1)`}},
+		{"empty", "```sh firedrill-step name=a\n\n```\n", []string{`x.md:1: step "a" has no commands`}},
+		{"never closed", "text\n```sh firedrill-step name=a\ntrue\n", []string{"x.md:2: code block is never closed"}},
+		{"all at once", "```sh firedrill-step\ntrue\n```\n```sh firedrill-step name=b timeout=0s\ntrue\n```\n", []string{
+			`x.md:1: step has no name; write name="..."`,
+			`x.md:4: step timeout "0s" is not a positive duration such as 30s or 5m`,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("x.md", []byte(tt.doc))
+			var perrs ParseErrors
+			require.True(t, errors.As(err, &perrs), "got %v", err)
+			got := make([]string, len(perrs))
+			for i, e := range perrs {
+				got[i] = e.Error()
+			}
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestParse_OrdinaryBlocksAreIgnored(t *testing.T) {
+	rb, err := Parse("x.md", []byte("```yaml\nname=\"unterminated\n```\n```\nplain\n```\n"))
+	require.NoError(t, err)
+	assert.Empty(t, rb.Steps)
+}
+
+func TestBuiltin_EveryRunbookParses(t *testing.T) {
+	names := Names()
+	require.GreaterOrEqual(t, len(names), 5)
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			rb, err := Builtin(name)
+			require.NoError(t, err)
+			assert.Equal(t, name, rb.Name)
+			assert.Equal(t, "catalog/"+name+".md", rb.File)
+			assert.NotEmpty(t, rb.Title)
+			assert.GreaterOrEqual(t, len(rb.Steps), 2, "a runbook with executable steps")
+			assert.Contains(t, string(rb.Markdown), "## Retrospective", "every runbook ends in a retrospective")
+		})
+	}
+}
+
+func TestBuiltin_NotFound(t *testing.T) {
+	for _, name := range []string{"no-such-runbook", "", "../catalog/region-loss", "region-loss.md"} {
+		assert.False(t, Exists(name), name)
+		_, err := Builtin(name)
+		assert.ErrorIs(t, err, ErrNotFound, name)
+	}
+}
+
+func TestLoadFile(t *testing.T) {
+	path := t.TempDir() + "/r.md"
+	require.NoError(t, os.WriteFile(path, []byte("```sh firedrill-step name=only\ntrue\n```\n"), 0o600))
+	rb, err := LoadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, path, rb.File)
+	assert.Equal(t, "only", rb.Steps[0].Name)
+
+	_, err = LoadFile(t.TempDir() + "/missing.md")
+	assert.ErrorIs(t, err, os.ErrNotExist)
+}

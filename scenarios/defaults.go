@@ -1,0 +1,103 @@
+package scenarios
+
+import (
+	"path/filepath"
+	"strings"
+)
+
+// applyDefaults fills in what the file left out, so that every later
+// consumer (and `scenarios show`) sees the values the drill will use.
+func applyDefaults(sc *Scenario, written func(path string) bool) {
+	s := &sc.Spec
+	if s.Backups.VeleroNamespace == "" {
+		s.Backups.VeleroNamespace = DefaultVeleroNamespace
+	}
+	if s.Backups.StorageLocation == "" {
+		s.Backups.StorageLocation = DefaultStorageLocation
+	}
+	if w := s.Backups.Window; w != nil && w.Pick == "" {
+		w.Pick = PickLatest
+	}
+	if s.Storage.Primary.Region == "" {
+		s.Storage.Primary.Region = DefaultRegion
+	}
+	for i := range s.Storage.Copies {
+		c := &s.Storage.Copies[i]
+		if c.Region == "" {
+			c.Region = DefaultRegion
+		}
+		if c.Compare.Mode == "" {
+			c.Compare.Mode = CompareChecksum
+		}
+	}
+	r := &s.Target.Restore
+	if !written("spec.target.restore.phases") {
+		r.Phases = DefaultPhases()
+	}
+	if !written("spec.target.restore.excludedResources") {
+		r.ExcludedResources = DefaultExcludedResources()
+	} else if r.ExcludedResources == nil {
+		// "excludedResources:" with nothing after it means none, as [] does.
+		r.ExcludedResources = []string{}
+	}
+	if r.Timeout == 0 {
+		r.Timeout = DefaultPhaseTimeout
+	}
+	for i := range s.Checks {
+		c := &s.Checks[i]
+		if c.Timeout == 0 {
+			c.Timeout = DefaultCheckTimeout
+		}
+		if c.HTTP != nil && c.HTTP.ExpectStatus.IsZero() {
+			c.HTTP.ExpectStatus = DefaultExpectStatus()
+		}
+	}
+	if s.Cleanup.Policy == "" {
+		s.Cleanup.Policy = CleanupOnSuccess
+	}
+	if s.Cleanup.Timeout == 0 {
+		s.Cleanup.Timeout = DefaultCleanupTimeout
+	}
+}
+
+// pathResolver turns the file paths written in a scenario into paths
+// firedrill can open: "~" is the home directory and relative paths are
+// relative to the scenario file's directory (built-in scenarios have none,
+// so their relative paths stay relative to the working directory).
+type pathResolver struct {
+	baseDir string
+	homeDir string
+}
+
+func (r pathResolver) resolve(p string) string {
+	switch {
+	case p == "":
+		return ""
+	case r.homeDir != "" && (p == "~" || strings.HasPrefix(p, "~/")):
+		return filepath.Join(r.homeDir, p[1:])
+	case filepath.IsAbs(p) || r.baseDir == "":
+		return p
+	default:
+		return filepath.Join(r.baseDir, p)
+	}
+}
+
+func (r pathResolver) resolveAll(sc *Scenario) {
+	s := &sc.Spec
+	for _, p := range []*string{&s.Source.Kubeconfig, &s.Target.Kubeconfig} {
+		*p = r.resolve(*p)
+	}
+	buckets := []*Bucket{&s.Storage.Primary}
+	for i := range s.Storage.Copies {
+		buckets = append(buckets, &s.Storage.Copies[i].Bucket)
+	}
+	for _, b := range buckets {
+		b.CAFile = r.resolve(b.CAFile)
+		if b.Credentials != nil {
+			b.Credentials.File = r.resolve(b.Credentials.File)
+		}
+	}
+	if s.Runbook != nil {
+		s.Runbook.File = r.resolve(s.Runbook.File)
+	}
+}

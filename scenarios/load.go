@@ -1,0 +1,185 @@
+package scenarios
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+)
+
+// maxFileSize bounds what firedrill reads as a scenario; real ones are a
+// few kilobytes.
+const maxFileSize = 1 << 20
+
+// Env is everything loading and finding scenarios depends on outside the
+// files themselves. The zero Env searches ./scenarios of the process's
+// working directory and the built-in catalog.
+type Env struct {
+	// ScenarioDirs are the --scenario-dir directories, searched first, in
+	// order. A missing one is an error (it is most likely a typo).
+	ScenarioDirs []string
+	// SearchPath are the directories of $FIREDRILL_SCENARIOS, searched
+	// next, in order. Missing ones are skipped.
+	SearchPath []string
+	// WorkDir is the directory relative paths given by the user are
+	// relative to, and whose scenarios/ subdirectory is searched; empty
+	// means the process's working directory.
+	WorkDir string
+	// HomeDir replaces "~" in paths written in scenarios; empty leaves "~" as is.
+	HomeDir string
+	// Catalog replaces the built-in catalog (a directory of *.yaml files);
+	// nil means the built-in one.
+	Catalog fs.FS
+	// RunbookExists reports whether a built-in runbook has this name; nil
+	// skips that check. (It is injected so this package does not depend on
+	// the runbooks package.)
+	RunbookExists func(name string) bool
+	// Logger receives debug messages about the search; nil discards them.
+	Logger *slog.Logger
+}
+
+func (e Env) logger() *slog.Logger {
+	if e.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return e.Logger
+}
+
+// abs makes a user-given path absolute against WorkDir.
+func (e Env) abs(p string) (string, error) {
+	if filepath.IsAbs(p) {
+		return p, nil
+	}
+	if e.WorkDir != "" {
+		return filepath.Join(e.WorkDir, p), nil
+	}
+	return filepath.Abs(p)
+}
+
+// Origin says where a scenario was loaded from.
+type Origin struct {
+	// File is the file as named to the user, e.g. "scenarios/x.yaml" or,
+	// for the built-in catalog, "catalog/x.yaml".
+	File string
+	// Dir is the absolute directory of File on disk; empty for built-in scenarios.
+	Dir string
+	// Source is the search location the file was found in.
+	Source Source
+}
+
+// DisplayPath names a path of the scenario (after loading, paths are
+// absolute) the way the user named the scenario file: relative to the
+// working directory when the scenario file was named so.
+func (s *Scenario) DisplayPath(p string) string {
+	if s.Origin.Dir == "" || !filepath.IsAbs(p) {
+		return p
+	}
+	rel, err := filepath.Rel(s.Origin.Dir, p)
+	if err != nil || !filepath.IsLocal(rel) {
+		return p
+	}
+	return filepath.Join(filepath.Dir(s.Origin.File), rel)
+}
+
+// Line is the line where path (e.g. "spec.checks[2].http.url") was
+// written, or where its nearest written ancestor was; 1 if none was.
+func (s *Scenario) Line(path string) int { return lineOf(s.lines, path) }
+
+// FieldError is an error about one field of the scenario, found after
+// loading (for example when a drill step finds a bucket has no object lock).
+func (s *Scenario) FieldError(path, format string, args ...any) *ValidationError {
+	return &ValidationError{File: s.Origin.File, Line: s.Line(path), Path: path, Message: fmt.Sprintf(format, args...)}
+}
+
+// Parse decodes and validates one scenario document. file names it in
+// errors; relative paths in the scenario are resolved against file's
+// directory, or left relative if file is empty. On failure the error is a
+// ValidationErrors holding every problem of the document.
+func Parse(env Env, file string, data []byte) (*Scenario, error) {
+	origin := Origin{File: file, Source: Source{Kind: SourceFile}}
+	if file != "" {
+		dir, err := env.abs(filepath.Dir(file))
+		if err != nil {
+			return nil, err
+		}
+		origin.Dir = dir
+	}
+	sc, errs := parse(env, origin, data)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return sc, nil
+}
+
+// LoadFile reads, decodes and validates the scenario in path (relative to
+// env.WorkDir). Invalid files give a ValidationErrors.
+func LoadFile(ctx context.Context, env Env, path string) (*Scenario, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	data, err := readFile(env, path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(env, path, data)
+}
+
+func readFile(env Env, path string) ([]byte, error) {
+	abs, err := env.abs(path)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(abs)
+	if err != nil {
+		// Name the file as the user did, not by its absolute path.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("read scenario file %s: %w", path, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read scenario file %s: %w", path, err)
+	}
+	if len(data) > maxFileSize {
+		return nil, fmt.Errorf("read scenario file %s: larger than %d bytes; this is not a scenario", path, maxFileSize)
+	}
+	return data, nil
+}
+
+// parse always returns the (possibly partial) scenario, so that a search
+// can still learn the name of an invalid file.
+func parse(env Env, origin Origin, data []byte) (*Scenario, ValidationErrors) {
+	sc := &Scenario{Origin: origin}
+	d := newDecoder(origin.File)
+	d.decodeDocument(data, sc)
+	sc.lines = d.lines
+	if len(d.errs) == 0 || len(d.lines) > 0 {
+		v := &validator{d: d, sc: sc, runbookExists: env.RunbookExists}
+		if origin.Dir != "" {
+			paths := pathResolver{baseDir: origin.Dir, homeDir: env.HomeDir}
+			v.statRunbook = func(p string) error {
+				info, err := os.Stat(paths.resolve(p))
+				switch {
+				case errors.Is(err, fs.ErrNotExist):
+					return fmt.Errorf("runbook file %q does not exist (paths are relative to the scenario file)", p)
+				case err != nil:
+					return err
+				case info.IsDir():
+					return fmt.Errorf("runbook file %q is a directory", p)
+				}
+				return nil
+			}
+		}
+		v.validate()
+	}
+	applyDefaults(sc, func(p string) bool { _, ok := d.lines[p]; return ok })
+	pathResolver{baseDir: origin.Dir, homeDir: env.HomeDir}.resolveAll(sc)
+	return sc, d.errs.sorted()
+}

@@ -1,0 +1,501 @@
+package scenarios
+
+import (
+	"slices"
+	"time"
+)
+
+// APIVersion and Kind identify a scenario document.
+const (
+	APIVersion = "firedrill.dev/v1alpha1"
+	Kind       = "Scenario"
+)
+
+// Scenario is one disaster-recovery drill, as written in a scenario file.
+// After loading, defaults are filled in (see each field) and relative paths
+// are resolved against the scenario file's directory, with "~" expanded.
+type Scenario struct {
+	// APIVersion must be "firedrill.dev/v1alpha1".
+	APIVersion string `yaml:"apiVersion"`
+	// Kind must be "Scenario".
+	Kind string `yaml:"kind"`
+	// Metadata names the scenario.
+	Metadata Metadata `yaml:"metadata"`
+	// Spec is the drill.
+	Spec Spec `yaml:"spec"`
+
+	// Origin says where the scenario was loaded from; it is not part of the file.
+	Origin Origin `yaml:"-"`
+
+	// lines maps field paths ("spec.checks[2].http.url") to the line they
+	// were written on, for errors found after loading.
+	lines map[string]int
+}
+
+// Metadata names a scenario.
+type Metadata struct {
+	// Name is required, a DNS-1123 label (lowercase letters, digits and
+	// "-", at most 63 characters): the name `firedrill run NAME` uses.
+	Name string `yaml:"name"`
+	// Description is an optional one-line description.
+	Description string `yaml:"description,omitempty"`
+}
+
+// Spec is what the drill simulates, what it must achieve and where things are.
+type Spec struct {
+	// Disaster is required: what happened.
+	Disaster Disaster `yaml:"disaster"`
+	// Objectives is required: the RTO and RPO the organisation decided on.
+	Objectives Objectives `yaml:"objectives"`
+	// Source is the cluster that is lost; firedrill only ever reads it.
+	Source ClusterRef `yaml:"source,omitempty"`
+	// Backups is required: which Velero backups to recover from.
+	Backups Backups `yaml:"backups"`
+	// Storage is required: the buckets holding the backups.
+	Storage Storage `yaml:"storage"`
+	// Target is required: the scratch cluster to restore into.
+	Target Target `yaml:"target"`
+	// Checks run after the restore; optional.
+	Checks []Check `yaml:"checks,omitempty"`
+	// Runbook is followed and timed after the checks; optional.
+	Runbook *RunbookRef `yaml:"runbook,omitempty"`
+	// Cleanup says what happens to what the drill created in the target.
+	Cleanup Cleanup `yaml:"cleanup"`
+}
+
+// Disaster describes what happened, as the team would learn it.
+type Disaster struct {
+	// Summary is required: one line, e.g. "Complete loss of data-center eu-west-1a".
+	Summary string `yaml:"summary"`
+	// Narrative is an optional multi-line story read out at the start of the drill.
+	Narrative string `yaml:"narrative,omitempty"`
+	// Lost is required and non-empty: what the disaster takes away.
+	Lost []Loss `yaml:"lost"`
+	// LostNamespaces is required if and only if Lost contains "namespace";
+	// every entry must be in Spec.Backups.IncludedNamespaces.
+	LostNamespaces []string `yaml:"lostNamespaces,omitempty"`
+	// Detection is required: how the team found out.
+	Detection string `yaml:"detection"`
+	// Lead is required: who leads the recovery.
+	Lead string `yaml:"lead"`
+	// Observers optionally lists who observes and helps.
+	Observers []string `yaml:"observers,omitempty"`
+	// DeclaredAt is an optional RFC 3339 time the disaster was declared; RPO
+	// is measured from it. Zero means the drill's start.
+	DeclaredAt time.Time `yaml:"declaredAt,omitempty"`
+}
+
+// Loses reports whether the disaster takes l away.
+func (d Disaster) Loses(l Loss) bool { return slices.Contains(d.Lost, l) }
+
+// Loss is one thing a disaster takes away.
+type Loss string
+
+// The values of Disaster.Lost.
+const (
+	// LossSourceCluster: the source cluster is gone; firedrill does not contact it.
+	LossSourceCluster Loss = "sourceCluster"
+	// LossPrimaryStorage: the primary backup bucket cannot be trusted; the
+	// restore reads an off-site copy (a Copy with a StorageLocation).
+	LossPrimaryStorage Loss = "primaryStorage"
+	// LossRegion: the whole region or data-center is gone.
+	LossRegion Loss = "region"
+	// LossNamespace: the namespaces in Disaster.LostNamespaces are gone.
+	LossNamespace Loss = "namespace"
+)
+
+var losses = []Loss{LossSourceCluster, LossPrimaryStorage, LossRegion, LossNamespace}
+
+// Objectives are the recovery objectives the drill measures against.
+type Objectives struct {
+	// RTO is required: the longest acceptable time from the disaster to recovery.
+	RTO Duration `yaml:"rto"`
+	// RPO is required: the largest acceptable amount of lost data, as time.
+	RPO Duration `yaml:"rpo"`
+	// Tier is optional free text, e.g. "gold".
+	Tier string `yaml:"tier,omitempty"`
+}
+
+// ClusterRef points at a cluster through a kubeconfig.
+type ClusterRef struct {
+	// Kubeconfig is the kubeconfig file. Empty means client-go's default
+	// rules ($KUBECONFIG, then ~/.kube/config).
+	Kubeconfig string `yaml:"kubeconfig,omitempty"`
+	// Context is the kubeconfig context; empty means the current context.
+	Context string `yaml:"context,omitempty"`
+}
+
+// Backups says which Velero backups the drill recovers from. Exactly one of
+// BackupName, Schedule and Window is required.
+type Backups struct {
+	// VeleroNamespace is where Velero runs; default "velero".
+	VeleroNamespace string `yaml:"veleroNamespace"`
+	// StorageLocation is the Velero BackupStorageLocation of the primary
+	// bucket; default "default".
+	StorageLocation string `yaml:"storageLocation"`
+	// BackupName restores this Velero Backup.
+	BackupName string `yaml:"backupName,omitempty"`
+	// Schedule restores the latest completed backup of this Velero Schedule.
+	Schedule string `yaml:"schedule,omitempty"`
+	// Window restores a completed backup taken within a window before the disaster.
+	Window *Window `yaml:"window,omitempty"`
+	// IncludedNamespaces is required: the scope to restore and verify.
+	IncludedNamespaces []string `yaml:"includedNamespaces"`
+}
+
+// Window selects a backup among those taken shortly before the disaster.
+type Window struct {
+	// Within is required: how far back from the disaster to look.
+	Within Duration `yaml:"within"`
+	// Pick is "latest" (default) or "random".
+	Pick Pick `yaml:"pick"`
+	// Seed makes a random pick repeatable; only with pick: random. Nil means
+	// the drill chooses a seed and records it in the report.
+	Seed *int64 `yaml:"seed,omitempty"`
+}
+
+// Pick chooses a backup within a Window.
+type Pick string
+
+// The values of Window.Pick.
+const (
+	PickLatest Pick = "latest"
+	PickRandom Pick = "random"
+)
+
+// Storage is the object storage holding the backups.
+type Storage struct {
+	// Primary is required: the bucket Velero writes to.
+	Primary Bucket `yaml:"primary"`
+	// Copies are optional off-site and off-cloud copies of the primary bucket.
+	Copies []Copy `yaml:"copies,omitempty"`
+}
+
+// Bucket is an S3 bucket (or a prefix of one) and how to reach it.
+type Bucket struct {
+	// Endpoint is required: the S3 endpoint URL, http or https.
+	Endpoint string `yaml:"endpoint"`
+	// Region defaults to "us-east-1".
+	Region string `yaml:"region"`
+	// Bucket is required and follows S3 bucket-name rules.
+	Bucket string `yaml:"bucket"`
+	// Prefix is the Velero BackupStorageLocation prefix, if any.
+	Prefix string `yaml:"prefix,omitempty"`
+	// PathStyle forces path-style addressing (most S3-compatible servers).
+	PathStyle bool `yaml:"pathStyle,omitempty"`
+	// Credentials references the credentials; nil means the AWS SDK's
+	// default chain.
+	Credentials *Credentials `yaml:"credentials,omitempty"`
+	// ObjectLock is the object lock the bucket must have: required for the
+	// primary bucket, optional for copies.
+	ObjectLock *ObjectLock `yaml:"objectLock,omitempty"`
+	// CAFile is an optional PEM bundle to trust for the endpoint.
+	CAFile string `yaml:"caFile,omitempty"`
+}
+
+// Credentials references S3 credentials; it never holds them. Either
+// AccessKeyIDEnv and SecretAccessKeyEnv (optionally SessionTokenEnv), or
+// Profile and/or File.
+type Credentials struct {
+	// AccessKeyIDEnv names the environment variable holding the access key ID.
+	AccessKeyIDEnv string `yaml:"accessKeyIDEnv,omitempty"`
+	// SecretAccessKeyEnv names the environment variable holding the secret key.
+	SecretAccessKeyEnv string `yaml:"secretAccessKeyEnv,omitempty"`
+	// SessionTokenEnv optionally names the environment variable holding a session token.
+	SessionTokenEnv string `yaml:"sessionTokenEnv,omitempty"`
+	// Profile is a profile of the shared AWS credentials file; default "default" when File is set.
+	Profile string `yaml:"profile,omitempty"`
+	// File is a shared AWS credentials file; empty means the SDK's default.
+	File string `yaml:"file,omitempty"`
+}
+
+// ObjectLock is the object lock a bucket must have.
+type ObjectLock struct {
+	// Mode is required: COMPLIANCE or GOVERNANCE.
+	Mode LockMode `yaml:"mode"`
+	// MinRetention is the minimum default retention the bucket must have; optional.
+	MinRetention Duration `yaml:"minRetention,omitempty"`
+	// AllowGovernance accepts GOVERNANCE mode, which privileged users can
+	// bypass; without it GOVERNANCE is an error.
+	AllowGovernance bool `yaml:"allowGovernance,omitempty"`
+}
+
+// LockMode is an S3 object lock retention mode.
+type LockMode string
+
+// The values of ObjectLock.Mode.
+const (
+	LockCompliance LockMode = "COMPLIANCE"
+	LockGovernance LockMode = "GOVERNANCE"
+)
+
+// Copy is an off-site or off-cloud copy of the primary bucket.
+type Copy struct {
+	// Name is required and unique among copies.
+	Name string `yaml:"name"`
+	// Kind is required: "offsite" (another site, same provider) or
+	// "offcloud" (another provider).
+	Kind CopyKind `yaml:"kind"`
+	// Bucket says where the copy is, as for the primary bucket.
+	Bucket `yaml:",inline"`
+	// Compare says how the copy is compared with the primary bucket.
+	Compare Compare `yaml:"compare"`
+	// StorageLocation is the Velero BackupStorageLocation name firedrill
+	// creates in the target to restore from this copy. A scenario that
+	// loses primaryStorage restores from the first copy that has one.
+	StorageLocation string `yaml:"storageLocation,omitempty"`
+}
+
+// CopyKind says how far a copy is from the primary bucket.
+type CopyKind string
+
+// The values of Copy.Kind.
+const (
+	CopyOffsite  CopyKind = "offsite"
+	CopyOffcloud CopyKind = "offcloud"
+)
+
+// Compare says how thoroughly a copy is compared with the primary bucket.
+type Compare struct {
+	// Mode is existence, size, checksum (default), content or sampled.
+	Mode CompareMode `yaml:"mode"`
+	// SamplePercent is the share of objects whose content is compared;
+	// required (1-100) with mode sampled, not allowed otherwise.
+	SamplePercent int `yaml:"samplePercent,omitempty"`
+	// Seed makes the sample repeatable; only with mode sampled.
+	Seed *int64 `yaml:"seed,omitempty"`
+}
+
+// CompareMode is how a copy's objects are compared with the primary's.
+type CompareMode string
+
+// The values of Compare.Mode, cheapest first.
+const (
+	CompareExistence CompareMode = "existence"
+	CompareSize      CompareMode = "size"
+	CompareChecksum  CompareMode = "checksum"
+	CompareContent   CompareMode = "content"
+	CompareSampled   CompareMode = "sampled"
+)
+
+// Target is the scratch cluster the drill restores into.
+type Target struct {
+	// Kubeconfig is required.
+	Kubeconfig string `yaml:"kubeconfig"`
+	// Context is the kubeconfig context; empty means the current context.
+	Context string `yaml:"context,omitempty"`
+	// NamespaceMapping renames namespaces on restore; every key must be in
+	// Spec.Backups.IncludedNamespaces.
+	NamespaceMapping map[string]string `yaml:"namespaceMapping,omitempty"`
+	// Restore says how the restore is split into Velero Restores.
+	Restore Restore `yaml:"restore"`
+}
+
+// TargetNamespace is the name namespace ns has in the target after mapping.
+func (t Target) TargetNamespace(ns string) string {
+	if m, ok := t.NamespaceMapping[ns]; ok {
+		return m
+	}
+	return ns
+}
+
+// Restore is the sequence of Velero Restores the drill creates.
+type Restore struct {
+	// Phases run in order, each one Velero Restore. Default: DefaultPhases,
+	// NetworkPolicies (with their namespaces) first, because hardened
+	// clusters reject workloads no NetworkPolicy selects and Velero restores
+	// Deployments before NetworkPolicies.
+	Phases []Phase `yaml:"phases"`
+	// ExcludedResources are excluded from every phase. Default:
+	// DefaultExcludedResources; an explicit empty list excludes nothing.
+	ExcludedResources []string `yaml:"excludedResources"`
+	// Timeout bounds each phase; default 10m.
+	Timeout Duration `yaml:"timeout"`
+}
+
+// Phase is one Velero Restore.
+type Phase struct {
+	// Name is required and unique among phases.
+	Name string `yaml:"name"`
+	// IncludedResources limits the phase to these resources; empty means all.
+	IncludedResources []string `yaml:"includedResources,omitempty"`
+	// ExcludedResources are excluded from this phase, in addition to
+	// Restore.ExcludedResources.
+	ExcludedResources []string `yaml:"excludedResources,omitempty"`
+}
+
+// Check is one verification after the restore. Exactly one of Workloads,
+// HTTP, TCP, Command and DataCanary is set.
+type Check struct {
+	// Name is required and unique among checks.
+	Name string `yaml:"name"`
+	// Timeout bounds the check, retries included; default 2m.
+	Timeout Duration `yaml:"timeout"`
+	// Workloads waits for the workloads of a namespace.
+	Workloads *WorkloadsCheck `yaml:"workloads,omitempty"`
+	// HTTP requests a URL.
+	HTTP *HTTPCheck `yaml:"http,omitempty"`
+	// TCP connects to an address.
+	TCP *TCPCheck `yaml:"tcp,omitempty"`
+	// Command runs a program.
+	Command *CommandCheck `yaml:"command,omitempty"`
+	// DataCanary reads a timestamp the application wrote before the backup.
+	DataCanary *DataCanaryCheck `yaml:"dataCanary,omitempty"`
+}
+
+// CheckKind names the kind of a Check.
+type CheckKind string
+
+// The kinds of Check, named as their fields.
+const (
+	CheckWorkloads  CheckKind = "workloads"
+	CheckHTTP       CheckKind = "http"
+	CheckTCP        CheckKind = "tcp"
+	CheckCommand    CheckKind = "command"
+	CheckDataCanary CheckKind = "dataCanary"
+)
+
+// Kind is the kind of check c is; empty for an invalid check.
+func (c Check) Kind() CheckKind {
+	kinds := c.kinds()
+	if len(kinds) != 1 {
+		return ""
+	}
+	return kinds[0]
+}
+
+func (c Check) kinds() []CheckKind {
+	var ks []CheckKind
+	if c.Workloads != nil {
+		ks = append(ks, CheckWorkloads)
+	}
+	if c.HTTP != nil {
+		ks = append(ks, CheckHTTP)
+	}
+	if c.TCP != nil {
+		ks = append(ks, CheckTCP)
+	}
+	if c.Command != nil {
+		ks = append(ks, CheckCommand)
+	}
+	if c.DataCanary != nil {
+		ks = append(ks, CheckDataCanary)
+	}
+	return ks
+}
+
+// WorkloadsCheck passes when every Deployment, StatefulSet and DaemonSet of
+// a namespace is Available and every Job has completed.
+type WorkloadsCheck struct {
+	// Namespace is required, as named in Spec.Backups.IncludedNamespaces;
+	// the drill applies Target.NamespaceMapping.
+	Namespace string `yaml:"namespace"`
+}
+
+// HTTPCheck passes when a GET of URL answers an expected status (and body).
+type HTTPCheck struct {
+	// URL is required, http or https.
+	URL string `yaml:"url"`
+	// ExpectStatus is a status code or range, e.g. 200 or "200-299" (default).
+	ExpectStatus StatusRange `yaml:"expectStatus"`
+	// BodyContains, if set, must occur in the response body.
+	BodyContains string `yaml:"bodyContains,omitempty"`
+}
+
+// TCPCheck passes when a TCP connection to Address succeeds.
+type TCPCheck struct {
+	// Address is required, "host:port".
+	Address string `yaml:"address"`
+}
+
+// CommandCheck passes when a program exits 0. It runs with KUBECONFIG set
+// to the target cluster.
+type CommandCheck struct {
+	// Run is required: the program and its arguments, not run through a shell.
+	Run []string `yaml:"run"`
+}
+
+// DataCanaryCheck reads a ConfigMap key in which the application writes the
+// current time (RFC 3339) regularly: after the restore, the value is the
+// newest data the backup holds, which gives the RPO the application sees.
+type DataCanaryCheck struct {
+	// Namespace is required, as named in Spec.Backups.IncludedNamespaces.
+	Namespace string `yaml:"namespace"`
+	// ConfigMap is required.
+	ConfigMap string `yaml:"configMap"`
+	// Key is required.
+	Key string `yaml:"key"`
+}
+
+// RunbookRef names the runbook to follow: exactly one of Name (a built-in
+// runbook) or File (a Markdown file, relative to the scenario file).
+type RunbookRef struct {
+	Name string `yaml:"name,omitempty"`
+	File string `yaml:"file,omitempty"`
+}
+
+// Cleanup says what happens to what the drill created in the target.
+type Cleanup struct {
+	// Policy is onSuccess (default: delete when the drill passes, keep for
+	// investigation when it fails), always or never.
+	Policy CleanupPolicy `yaml:"policy"`
+	// Timeout bounds the cleanup; default 5m.
+	Timeout Duration `yaml:"timeout"`
+}
+
+// CleanupPolicy says when the drill removes what it created.
+type CleanupPolicy string
+
+// The values of Cleanup.Policy.
+const (
+	CleanupOnSuccess CleanupPolicy = "onSuccess"
+	CleanupAlways    CleanupPolicy = "always"
+	CleanupNever     CleanupPolicy = "never"
+)
+
+// Defaults filled in by loading.
+const (
+	DefaultVeleroNamespace = "velero"
+	DefaultStorageLocation = "default"
+	DefaultRegion          = "us-east-1"
+	DefaultPhaseTimeout    = Duration(10 * time.Minute)
+	DefaultCheckTimeout    = Duration(2 * time.Minute)
+	DefaultCleanupTimeout  = Duration(5 * time.Minute)
+)
+
+// NetworkPolicies is the resource name Velero uses for NetworkPolicies.
+const NetworkPolicies = "networkpolicies.networking.k8s.io"
+
+// DefaultPhases is the NetworkPolicy-first pair of restore phases.
+func DefaultPhases() []Phase {
+	return []Phase{
+		{Name: "network-policies", IncludedResources: []string{"namespaces", NetworkPolicies}},
+		{Name: "workloads", ExcludedResources: []string{NetworkPolicies}},
+	}
+}
+
+// DefaultExcludedResources are resources that controllers recreate, so
+// restoring them only gets in the way.
+func DefaultExcludedResources() []string {
+	return []string{"pods", "replicasets.apps", "endpoints", "endpointslices.discovery.k8s.io"}
+}
+
+// DefaultExpectStatus is any 2xx status.
+func DefaultExpectStatus() StatusRange { return StatusRange{Min: 200, Max: 299} }
+
+// RestoreFrom says which storage location the restore reads: the primary
+// bucket's (from is nil), or, when the disaster loses primaryStorage, that
+// of the first copy that has one.
+func (s *Scenario) RestoreFrom() (storageLocation string, from *Copy) {
+	if !s.Spec.Disaster.Loses(LossPrimaryStorage) {
+		return s.Spec.Backups.StorageLocation, nil
+	}
+	for i, c := range s.Spec.Storage.Copies {
+		if c.StorageLocation != "" {
+			return c.StorageLocation, &s.Spec.Storage.Copies[i]
+		}
+	}
+	// Validation rejects a scenario that loses primaryStorage without a
+	// copy to restore from, so this is only reached for hand-built values.
+	return s.Spec.Backups.StorageLocation, nil
+}
