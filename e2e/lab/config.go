@@ -50,6 +50,9 @@ type Config struct {
 	StateDir string
 	// Scripts is the directory of build-bins.sh.
 	Scripts string
+	// Self is the firedrill-lab binary; the scratch cluster's admission
+	// webhook runs as `Self webhook`.
+	Self string
 	// Bins are the directories of the built binaries, from build-bins.sh.
 	Bins Bins
 }

@@ -122,12 +122,16 @@ func (c Config) waitReady(ctx context.Context, p *proc, timeout time.Duration, r
 	defer tick.Stop()
 	var last error
 	for {
-		if last = ready(ctx); last == nil {
+		err := ready(ctx)
+		if err == nil {
 			return nil
 		}
+		if ctx.Err() == nil || last == nil {
+			last = err // keep the last real answer, not the deadline's
+		}
 		var perm permanentError
-		if errors.As(last, &perm) {
-			return last
+		if errors.As(err, &perm) {
+			return err
 		}
 		select {
 		case <-ctx.Done():

@@ -69,7 +69,7 @@ func (k *cluster) velero(ctx context.Context, readOnly bool) error {
 					Bucket: primaryStore.bucket, Prefix: backupPrefix,
 				}},
 				Config: map[string]string{
-					"region": "minio", "s3ForcePathStyle": "true", "s3Url": primaryStore.Endpoint(),
+					"region": s3Region, "s3ForcePathStyle": "true", "s3Url": primaryStore.Endpoint(),
 				},
 				Credential: &corev1.SecretKeySelector{
 					LocalObjectReference: corev1.LocalObjectReference{Name: "cloud-credentials"}, Key: "cloud",

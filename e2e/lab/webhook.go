@@ -89,14 +89,10 @@ func (k *cluster) webhook(ctx context.Context) error {
 		hosts: []string{"127.0.0.1", "localhost"}}); err != nil {
 		return err
 	}
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
 	addr := "127.0.0.1:" + strconv.Itoa(portWebhook)
 	p, err := k.cfg.start(daemon{
 		name: "scratch-webhook",
-		path: self,
+		path: k.cfg.Self,
 		args: []string{"webhook", "--listen", addr, "--cert", k.pki.file("webhook.crt"),
 			"--key", k.pki.file("webhook.key"), "--kubeconfig", k.Kubeconfig()},
 	})

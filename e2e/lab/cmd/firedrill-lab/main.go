@@ -39,7 +39,11 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg := lab.Config{StateDir: state, Scripts: scriptsDir()}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cfg := lab.Config{StateDir: state, Scripts: scriptsDir(), Self: self}
 	switch args[0] {
 	case "up":
 		if cfg.Bins, err = lab.LoadBins(ctx, cfg.Scripts, os.Stderr); err != nil {
