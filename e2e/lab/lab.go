@@ -293,6 +293,14 @@ func (c Config) Down(out io.Writer) error {
 	return os.RemoveAll(c.StateDir)
 }
 
+// StopComponent stops one running component and waits for it to exit.
+func (c Config) StopComponent(name string) error {
+	if _, ok := c.alive(name); !ok {
+		return fmt.Errorf("component %q is not running (see firedrill-lab status)", name)
+	}
+	return c.stop(name, 30*time.Second)
+}
+
 // Env returns `export NAME=value` lines for a shell or a test.
 func (c Config) Env() (string, error) {
 	st, err := c.LoadState()
@@ -303,6 +311,7 @@ func (c Config) Env() (string, error) {
 	src, scratch := c.sourceCluster(p), c.scratchCluster(p)
 	vars := [][2]string{
 		{"FIREDRILL_LAB_DIR", c.StateDir},
+		{"FIREDRILL_LAB_CTL", c.Self},
 		{"FIREDRILL_LAB_SOURCE_KUBECONFIG", src.Kubeconfig()},
 		{"FIREDRILL_LAB_SOURCE_CONTEXT", src.Context()},
 		{"FIREDRILL_LAB_SCRATCH_KUBECONFIG", scratch.Kubeconfig()},

@@ -6,6 +6,7 @@
 //	firedrill-lab status   exit 0 when every component is up
 //	firedrill-lab env      export lines for tests and shells
 //	firedrill-lab down     stop everything, wait for exit, remove state
+//	firedrill-lab stop C   stop one component (simulate its loss); up restarts it
 package main
 
 import (
@@ -33,7 +34,7 @@ func main() {
 
 func run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: firedrill-lab up|status|env|down|webhook")
+		return fmt.Errorf("usage: firedrill-lab up|status|env|down|stop|webhook")
 	}
 	state, err := lab.DefaultStateDir()
 	if err != nil {
@@ -61,6 +62,13 @@ func run(ctx context.Context, args []string) error {
 		return nil
 	case "down":
 		return cfg.Down(os.Stderr)
+	case "stop":
+		// Stop one component (e.g. s3-primary) to simulate its loss; `up`
+		// starts it again.
+		if len(args) != 2 {
+			return fmt.Errorf("usage: firedrill-lab stop COMPONENT (names as in firedrill-lab status)")
+		}
+		return cfg.StopComponent(args[1])
 	case "webhook":
 		fs := flag.NewFlagSet("webhook", flag.ContinueOnError)
 		listen := fs.String("listen", "127.0.0.1:27030", "address to serve on")
