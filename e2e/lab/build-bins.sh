@@ -82,6 +82,19 @@ build_kube() {
 		done'
 }
 
+# kubectl is for runbook steps (the catalog's runbooks call it); it is kept
+# apart from the control plane so adding it did not rebuild the rest.
+build_kubectl() {
+	local v=$KUBE_VERSION minor
+	minor=${v#v1.}
+	minor=${minor%%.*}
+	local ld="$ldflags_strip -X k8s.io/component-base/version.gitVersion=$v -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean -X k8s.io/client-go/pkg/version.gitVersion=$v -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$minor"
+	build kubectl "$v" kubectl bash -c '
+		set -e
+		cd "'"$here"'/tools/kubernetes"
+		CGO_ENABLED=0 go build -trimpath -ldflags "'"$ld"'" -o "$out/kubectl" k8s.io/kubernetes/cmd/kubectl'
+}
+
 build_velero() {
 	local ld="$ldflags_strip -X sigs.k8s.io/controller-runtime/pkg/metrics/server.DefaultBindAddress=0 -X github.com/vmware-tanzu/velero/pkg/buildinfo.Version=$VELERO_VERSION"
 	build velero "$VELERO_VERSION" velero bash -c '
@@ -105,7 +118,7 @@ build_velero_aws() {
 	build velero-plugin-for-aws "$VELERO_AWS_VERSION" velero-plugin-for-aws bash -c "goinstall github.com/vmware-tanzu/velero-plugin-for-aws/velero-plugin-for-aws@$VELERO_AWS_VERSION"
 }
 
-all=(etcd kube kwok minio versity velero velero_aws)
+all=(etcd kube kwok minio versity velero velero_aws kubectl)
 want=("$@")
 [[ ${#want[@]} -eq 0 ]] && want=("${all[@]}")
 for w in "${want[@]}"; do
@@ -116,6 +129,7 @@ done
 cat <<OUT
 ETCD_DIR=$bins/etcd-$ETCD_VERSION
 KUBE_DIR=$bins/kubernetes-$KUBE_VERSION
+KUBECTL_DIR=$bins/kubectl-$KUBE_VERSION
 KWOK_DIR=$bins/kwok-$KWOK_VERSION
 MINIO_DIR=$bins/minio-$MINIO_VERSION
 VERSITY_DIR=$bins/versitygw-$VERSITY_VERSION
