@@ -60,7 +60,7 @@ type Config struct {
 // Bins are the directories of the lab's binaries, keyed by version in the
 // build cache.
 type Bins struct {
-	Etcd, Kube, Kwok, MinIO, Versity, Velero, VeleroAWS string
+	Etcd, Kube, Kubectl, Kwok, MinIO, Versity, Velero, VeleroAWS string
 }
 
 // DefaultStateDir is $FIREDRILL_LAB_DIR, else the user's cache directory.

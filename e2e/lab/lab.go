@@ -50,7 +50,7 @@ func LoadBins(ctx context.Context, scripts string, progress io.Writer) (Bins, er
 			vars[k] = v
 		}
 	}
-	return Bins{Etcd: vars["ETCD_DIR"], Kube: vars["KUBE_DIR"], Kwok: vars["KWOK_DIR"], MinIO: vars["MINIO_DIR"],
+	return Bins{Etcd: vars["ETCD_DIR"], Kube: vars["KUBE_DIR"], Kubectl: vars["KUBECTL_DIR"], Kwok: vars["KWOK_DIR"], MinIO: vars["MINIO_DIR"],
 		Versity: vars["VERSITY_DIR"], Velero: vars["VELERO_DIR"], VeleroAWS: vars["VELERO_AWS_DIR"]}, nil
 }
 
@@ -71,6 +71,9 @@ func (c Config) Up(ctx context.Context, out io.Writer) error {
 		return err
 	}
 
+	if err := c.linkTools(); err != nil {
+		return err
+	}
 	done := step("object storage: primary MinIO, off-site MinIO, off-cloud Versity")
 	for _, s := range stores {
 		if err := s.start(ctx, c); err != nil {
@@ -193,6 +196,27 @@ func (c Config) seed(ctx context.Context, src, scratch *cluster, step func(strin
 	return st, os.WriteFile(c.path("lab.json"), b, 0o644)
 }
 
+// linkTools puts the client tools a drill's runbook steps and the tests
+// call (kubectl, velero, etcdctl) in <state>/bin, for PATH.
+func (c Config) linkTools() error {
+	dir := c.path("bin")
+	if err := mkdirs(dir); err != nil {
+		return err
+	}
+	for name, target := range map[string]string{
+		"kubectl": filepath.Join(c.Bins.Kubectl, "kubectl"),
+		"velero":  c.VeleroBinary(),
+		"etcdctl": filepath.Join(c.Bins.Etcd, "etcdctl"),
+	} {
+		link := filepath.Join(dir, name)
+		_ = os.Remove(link)
+		if err := os.Symlink(target, link); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // LoadState reads what `up` recorded; errNotSeeded when it has not finished.
 func (c Config) LoadState() (State, error) {
 	var st State
@@ -312,6 +336,7 @@ func (c Config) Env() (string, error) {
 	vars := [][2]string{
 		{"FIREDRILL_LAB_DIR", c.StateDir},
 		{"FIREDRILL_LAB_CTL", c.Self},
+		{"FIREDRILL_LAB_BIN", c.path("bin")}, // kubectl, velero, etcdctl
 		{"FIREDRILL_LAB_SOURCE_KUBECONFIG", src.Kubeconfig()},
 		{"FIREDRILL_LAB_SOURCE_CONTEXT", src.Context()},
 		{"FIREDRILL_LAB_SCRATCH_KUBECONFIG", scratch.Kubeconfig()},

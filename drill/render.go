@@ -1,0 +1,176 @@
+package drill
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	htmltemplate "html/template"
+	"math"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/firedrill-dev/firedrill/internal/finding"
+	"github.com/firedrill-dev/firedrill/runbooks"
+)
+
+//go:embed templates/*.tmpl
+var templateFS embed.FS
+
+var funcs = map[string]any{
+	"dur":       fmtSeconds,
+	"durp":      func(p *float64) string { return fmtSecondsPtr(p) },
+	"ts":        func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 MST") },
+	"offset":    func(r *Report, t time.Time) string { return "+" + fmtSeconds(t.Sub(r.StartedAt).Seconds()) },
+	"upper":     strings.ToUpper,
+	"join":      strings.Join,
+	"objective": objectiveLine,
+	"failedSteps": func(rs []runbooks.StepResult) []runbooks.StepResult {
+		var out []runbooks.StepResult
+		for _, s := range rs {
+			if s.Status != runbooks.StepPassed && s.Status != runbooks.StepSkipped {
+				out = append(out, s)
+			}
+		}
+		return out
+	},
+	"notPassed": func(fs []finding.Finding) []finding.Finding {
+		var out []finding.Finding
+		for _, f := range fs {
+			if f.Status != finding.StatusPass {
+				out = append(out, f)
+			}
+		}
+		return out
+	},
+	"passed": func(fs []finding.Finding) []finding.Finding {
+		var out []finding.Finding
+		for _, f := range fs {
+			if f.Status == finding.StatusPass {
+				out = append(out, f)
+			}
+		}
+		return out
+	},
+	"mdcell": func(s string) string {
+		return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+	},
+	"indent": func(s string) string {
+		return "    " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n    ")
+	},
+	"timeline": timelineSVG,
+	"deref":    func(b *bool) bool { return b != nil && *b },
+	"sub":      func(a, b time.Time) float64 { return a.Sub(b).Seconds() },
+	"secs":     func(d time.Duration) float64 { return d.Seconds() },
+}
+
+var (
+	mdTemplates   = template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.md.tmpl"))
+	htmlTemplates = htmltemplate.Must(htmltemplate.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html.tmpl"))
+)
+
+// RenderMarkdown renders report.md.
+func RenderMarkdown(r *Report) ([]byte, error) { return renderText("report.md.tmpl", r) }
+
+// RenderRetrospective renders retrospective.md: the drill's facts and the
+// three questions of a retrospective, seeded with prompts from the
+// findings, for the team to fill in.
+func RenderRetrospective(r *Report) ([]byte, error) { return renderText("retrospective.md.tmpl", r) }
+
+// RenderHTML renders report.html: one self-contained page (inline CSS and
+// SVG, no external assets) that can be mailed to an auditor.
+func RenderHTML(r *Report) ([]byte, error) {
+	var b bytes.Buffer
+	if err := htmlTemplates.ExecuteTemplate(&b, "report.html.tmpl", r); err != nil {
+		return nil, fmt.Errorf("render report.html: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+func renderText(name string, r *Report) ([]byte, error) {
+	var b bytes.Buffer
+	if err := mdTemplates.ExecuteTemplate(&b, name, r); err != nil {
+		return nil, fmt.Errorf("render %s: %w", strings.TrimSuffix(name, ".tmpl"), err)
+	}
+	return b.Bytes(), nil
+}
+
+// fmtSeconds prints a duration for people: 850ms, 42.3s, 3m07s, 2h05m.
+func fmtSeconds(s float64) string {
+	neg := ""
+	if s < 0 {
+		neg, s = "-", -s
+	}
+	switch {
+	case s < 1:
+		return fmt.Sprintf("%s%dms", neg, int(math.Round(s*1000)))
+	case s < 60:
+		return fmt.Sprintf("%s%.1fs", neg, s)
+	case s < 3600:
+		return fmt.Sprintf("%s%dm%02ds", neg, int(s)/60, int(s)%60)
+	default:
+		return fmt.Sprintf("%s%dh%02dm", neg, int(s)/3600, (int(s)%3600)/60)
+	}
+}
+
+func fmtSecondsPtr(p *float64) string {
+	if p == nil {
+		return "—"
+	}
+	return fmtSeconds(*p)
+}
+
+// objectiveLine says in words how a measurement compares with its objective.
+func objectiveLine(o Objective) string {
+	switch o.Status {
+	case ObjectiveMet:
+		return fmt.Sprintf("met: %s of %s (%s to spare)", fmtSecondsPtr(o.MeasuredSeconds), fmtSeconds(o.ObjectiveSeconds), fmtSecondsPtr(o.MarginSeconds))
+	case ObjectiveMissed:
+		return fmt.Sprintf("MISSED: %s against %s (over by %s)", fmtSecondsPtr(o.MeasuredSeconds), fmtSeconds(o.ObjectiveSeconds), fmtSeconds(-*o.MarginSeconds))
+	}
+	return fmt.Sprintf("not measured (objective %s): %s", fmtSeconds(o.ObjectiveSeconds), o.Note)
+}
+
+// timelineSVG draws the drill's phases as bars on one time axis: recovery
+// steps (those that count toward RTO) in blue, drill-only steps in grey,
+// failures in red, with the RTO objective as a line when it fits.
+func timelineSVG(r *Report) htmltemplate.HTML {
+	const (
+		left, width, row, top = 150.0, 600.0, 26.0, 30.0
+	)
+	total := r.FinishedAt.Sub(r.StartedAt).Seconds()
+	if total <= 0 {
+		total = 1
+	}
+	scale := width / total
+	h := top + row*float64(len(r.Phases)) + 30
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %.0f %.0f" role="img" aria-label="Timeline of the drill's steps">`, left+width+90, h)
+	fmt.Fprintf(&b, `<text x="%.0f" y="16" class="axis">0</text><text x="%.0f" y="16" class="axis" text-anchor="end">%s</text>`, left, left+width, fmtSeconds(total))
+	for i, p := range r.Phases {
+		y := top + row*float64(i)
+		x := left + p.Start.Sub(r.StartedAt).Seconds()*scale
+		w := math.Max(p.End.Sub(p.Start).Seconds()*scale, 2)
+		class := "bar drill"
+		if p.CountsTowardRTO {
+			class = "bar rto"
+		}
+		switch p.Status {
+		case PhaseFailed, PhaseError:
+			class += " bad"
+		case PhaseSkipped:
+			class += " skipped"
+		}
+		fmt.Fprintf(&b, `<text x="%.0f" y="%.1f" class="label" text-anchor="end">%s</text>`, left-8, y+15, htmltemplate.HTMLEscapeString(string(p.Name)))
+		fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="18" rx="3" class="%s"><title>%s: %s, %s</title></rect>`,
+			x, y+2, w, class, htmltemplate.HTMLEscapeString(string(p.Name)), p.Status, fmtSeconds(p.DurationSeconds))
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="dur">%s</text>`, x+w+5, y+15, fmtSeconds(p.DurationSeconds))
+	}
+	if obj := r.DisasterAt.Sub(r.StartedAt).Seconds() + r.RTO.ObjectiveSeconds; obj > 0 && obj <= total {
+		x := left + obj*scale
+		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.0f" x2="%.1f" y2="%.0f" class="objective"/><text x="%.1f" y="%.0f" class="axis" text-anchor="middle">RTO objective</text>`,
+			x, top-4, x, h-22, x, h-8)
+	}
+	b.WriteString(`</svg>`)
+	return htmltemplate.HTML(b.String())
+}

@@ -1,0 +1,214 @@
+package drill
+
+import (
+	"time"
+
+	"github.com/firedrill-dev/firedrill/internal/finding"
+	"github.com/firedrill-dev/firedrill/runbooks"
+)
+
+// ReportSchema versions report.json. A change that removes or renames a
+// field gets a new version; adding fields does not.
+const ReportSchema = "firedrill.dev/report/v1"
+
+// Result is how a drill ended.
+type Result string
+
+// The values of Report.Result.
+const (
+	// ResultPass: every recovery step passed, every objective was met and no
+	// finding failed.
+	ResultPass Result = "pass"
+	// ResultFail: the drill ran to the end and missed an objective or has a
+	// failed finding (a protection check, the restore order, a check, a
+	// runbook step).
+	ResultFail Result = "fail"
+	// ResultError: the drill could not run to the end (unreachable cluster,
+	// missing backup, invalid input).
+	ResultError Result = "error"
+	// ResultInterrupted: the drill was stopped (Ctrl-C, SIGTERM); cleanup
+	// still ran.
+	ResultInterrupted Result = "interrupted"
+	// ResultRunning is what the drill's record says while it runs; a
+	// record left in this state means firedrill died mid-drill.
+	ResultRunning Result = "running"
+)
+
+// Report is report.json: everything a drill measured and found. Field
+// names are part of the schema (ReportSchema).
+type Report struct {
+	Schema         string    `json:"schema"`
+	DrillID        string    `json:"drill_id"`
+	Scenario       string    `json:"scenario"`
+	ScenarioSource string    `json:"scenario_source,omitempty"`
+	Summary        string    `json:"summary,omitempty"`
+	Narrative      string    `json:"narrative,omitempty"`
+	Lead           string    `json:"lead,omitempty"`
+	Observers      []string  `json:"observers,omitempty"`
+	FiredrillVer   string    `json:"firedrill_version,omitempty"`
+	StartedAt      time.Time `json:"started_at"`
+	FinishedAt     time.Time `json:"finished_at"`
+	// DisasterAt is when the disaster was declared: the scenario's
+	// declaredAt, else the drill's start. RTO and RPO count from it.
+	DisasterAt time.Time `json:"disaster_at"`
+	Result     Result    `json:"result"`
+	// Error says why a drill ended in error or was interrupted.
+	Error string `json:"error,omitempty"`
+
+	RTO Objective `json:"rto"`
+	RPO Objective `json:"rpo"`
+	// RPOData is the RPO the application's data shows (the data canary),
+	// when the scenario has one.
+	RPOData *Objective `json:"rpo_data,omitempty"`
+
+	Phases   []Phase           `json:"phases"`
+	Findings []finding.Finding `json:"findings"`
+
+	Backup        *BackupRef            `json:"backup,omitempty"`
+	Restores      []RestoreRef          `json:"restores,omitempty"`
+	OrderVerified *bool                 `json:"order_verified"`
+	Checks        []CheckRef            `json:"checks,omitempty"`
+	Runbook       []runbooks.StepResult `json:"runbook,omitempty"`
+}
+
+// Phase is one step of the drill on its timeline.
+type Phase struct {
+	Name            StepName  `json:"name"`
+	Start           time.Time `json:"start"`
+	End             time.Time `json:"end"`
+	DurationSeconds float64   `json:"duration_seconds"`
+	CountsTowardRTO bool      `json:"counts_toward_rto"`
+	Status          string    `json:"status"` // passed, failed, error, skipped
+	Error           string    `json:"error,omitempty"`
+}
+
+// The values of Phase.Status.
+const (
+	PhasePassed  = "passed"
+	PhaseFailed  = "failed" // ran, and found something wrong
+	PhaseError   = "error"  // could not run to the end
+	PhaseSkipped = "skipped"
+)
+
+// BackupRef is the recovery point the drill restored.
+type BackupRef struct {
+	Name            string    `json:"name"`
+	StorageLocation string    `json:"storage_location"`
+	Started         time.Time `json:"started"`
+	Completed       time.Time `json:"completed"`
+}
+
+// RestoreRef is one Velero Restore the drill created.
+type RestoreRef struct {
+	Name          string    `json:"name"`
+	Phase         string    `json:"phase"` // the drill's restore phase, e.g. network-policies
+	VeleroPhase   string    `json:"velero_phase"`
+	Start         time.Time `json:"start"`
+	End           time.Time `json:"end"`
+	ItemsRestored int       `json:"items_restored"`
+	TotalItems    int       `json:"total_items"`
+	Warnings      int       `json:"warnings"`
+	Errors        int       `json:"errors"`
+}
+
+// CheckRef is one check after the restore.
+type CheckRef struct {
+	Name            string  `json:"name"`
+	Kind            string  `json:"kind"`
+	Passed          bool    `json:"passed"`
+	DurationSeconds float64 `json:"duration_seconds"`
+	Message         string  `json:"message,omitempty"`
+}
+
+// Objective is one measurement against its objective (RTO or RPO).
+type Objective struct {
+	ObjectiveSeconds float64 `json:"objective_seconds"`
+	// MeasuredSeconds is null when the drill could not measure it (for
+	// RTO: the recovery did not complete).
+	MeasuredSeconds *float64 `json:"measured_seconds"`
+	Met             *bool    `json:"met"`
+	Status          string   `json:"status"` // met, missed, not-measured
+	// MarginSeconds is objective minus measured: negative when missed.
+	MarginSeconds *float64 `json:"margin_seconds,omitempty"`
+	Note          string   `json:"note,omitempty"`
+}
+
+// The values of Objective.Status.
+const (
+	ObjectiveMet         = "met"
+	ObjectiveMissed      = "missed"
+	ObjectiveNotMeasured = "not-measured"
+)
+
+// Measure compares a measurement with its objective. A measurement equal
+// to the objective meets it.
+func Measure(objective, measured time.Duration) Objective {
+	m := measured.Seconds()
+	margin := (objective - measured).Seconds()
+	met := measured <= objective
+	o := Objective{ObjectiveSeconds: objective.Seconds(), MeasuredSeconds: &m, Met: &met, MarginSeconds: &margin, Status: ObjectiveMissed}
+	if met {
+		o.Status = ObjectiveMet
+	}
+	return o
+}
+
+// NotMeasured is an objective the drill could not measure, and why.
+func NotMeasured(objective time.Duration, why string) Objective {
+	return Objective{ObjectiveSeconds: objective.Seconds(), Status: ObjectiveNotMeasured, Note: why}
+}
+
+// MeasureRTO measures the recovery time: from the disaster declaration to
+// the end of the last step that counts toward RTO. Recovery is only
+// achieved when every such step passed; otherwise the RTO is not measured
+// (a failed restore has no recovery time, only a failure).
+func MeasureRTO(objective time.Duration, disasterAt time.Time, phases []Phase) Objective {
+	var last time.Time
+	counted := 0
+	for _, p := range phases {
+		if !p.CountsTowardRTO {
+			continue
+		}
+		counted++
+		if p.Status != PhasePassed {
+			return NotMeasured(objective, "recovery did not complete: step "+string(p.Name)+" "+p.Status)
+		}
+		if p.End.After(last) {
+			last = p.End
+		}
+	}
+	if counted == 0 {
+		return NotMeasured(objective, "no recovery step ran")
+	}
+	return Measure(objective, last.Sub(disasterAt))
+}
+
+// MeasureRPO measures the data lost: from the recovery point (the newest
+// data the backup holds) to the disaster declaration.
+func MeasureRPO(objective time.Duration, disasterAt, recoveryPoint time.Time) Objective {
+	if recoveryPoint.IsZero() {
+		return NotMeasured(objective, "no recovery point was chosen")
+	}
+	return Measure(objective, disasterAt.Sub(recoveryPoint))
+}
+
+// Decide is the drill's result from what it measured and found: error
+// when a step could not run, fail when an objective was missed or not
+// measured or a finding failed, else pass.
+func (r *Report) Decide() Result {
+	for _, p := range r.Phases {
+		if p.Status == PhaseError {
+			return ResultError
+		}
+	}
+	if r.RTO.Status != ObjectiveMet || r.RPO.Status != ObjectiveMet {
+		return ResultFail
+	}
+	if r.RPOData != nil && r.RPOData.Status == ObjectiveMissed {
+		return ResultFail
+	}
+	if finding.Failed(r.Findings) {
+		return ResultFail
+	}
+	return ResultPass
+}

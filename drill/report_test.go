@@ -1,0 +1,212 @@
+package drill
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/firedrill-dev/firedrill/internal/finding"
+	"github.com/firedrill-dev/firedrill/runbooks"
+)
+
+var updateGolden = flag.Bool("update", false, "rewrite the report golden files in testdata/")
+
+var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+
+func phase(name StepName, startS, endS float64, status string) Phase {
+	start, end := t0.Add(time.Duration(startS*float64(time.Second))), t0.Add(time.Duration(endS*float64(time.Second)))
+	return Phase{Name: name, Start: start, End: end, DurationSeconds: endS - startS, CountsTowardRTO: name.CountsTowardRTO(), Status: status}
+}
+
+func TestMeasure(t *testing.T) {
+	tests := []struct {
+		name      string
+		objective time.Duration
+		measured  time.Duration
+		status    string
+		margin    float64
+	}{
+		{"well within", time.Hour, 20 * time.Minute, ObjectiveMet, 2400},
+		{"exactly at the objective meets it", time.Hour, time.Hour, ObjectiveMet, 0},
+		{"over by a second", time.Hour, time.Hour + time.Second, ObjectiveMissed, -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := Measure(tt.objective, tt.measured)
+			assert.Equal(t, tt.status, o.Status)
+			require.NotNil(t, o.MarginSeconds)
+			assert.Equal(t, tt.margin, *o.MarginSeconds)
+			assert.Equal(t, tt.status == ObjectiveMet, *o.Met)
+		})
+	}
+}
+
+func TestMeasureRTO_FromDisasterToLastRecoveryStep(t *testing.T) {
+	phases := []Phase{
+		phase(StepProtection, 1, 30, PhasePassed), // drill-only: does not count
+		phase(StepRestore, 30, 40, PhasePassed),
+		phase(StepVerify, 40, 45, PhasePassed),
+		phase(StepRunbook, 45, 50.5, PhasePassed),
+		phase(StepReport, 50.5, 52, PhasePassed),
+	}
+	disaster := t0.Add(-10 * time.Second) // declared before the drill started
+	o := MeasureRTO(time.Minute, disaster, phases)
+	require.NotNil(t, o.MeasuredSeconds)
+	assert.Equal(t, 60.5, *o.MeasuredSeconds)
+	assert.Equal(t, ObjectiveMissed, o.Status)
+}
+
+func TestMeasureRTO_NotMeasuredWhenRecoveryFailed(t *testing.T) {
+	phases := []Phase{phase(StepRestore, 0, 10, PhaseFailed), phase(StepVerify, 10, 11, PhaseSkipped)}
+	o := MeasureRTO(time.Hour, t0, phases)
+	assert.Equal(t, ObjectiveNotMeasured, o.Status)
+	assert.Nil(t, o.MeasuredSeconds)
+	assert.Contains(t, o.Note, "restore failed")
+}
+
+func TestMeasureRPO(t *testing.T) {
+	o := MeasureRPO(24*time.Hour, t0, t0.Add(-3*time.Hour))
+	require.NotNil(t, o.MeasuredSeconds)
+	assert.Equal(t, 3*3600.0, *o.MeasuredSeconds)
+	assert.Equal(t, ObjectiveMet, o.Status)
+	assert.Equal(t, ObjectiveNotMeasured, MeasureRPO(time.Hour, t0, time.Time{}).Status)
+}
+
+func TestDecide(t *testing.T) {
+	met := Measure(time.Hour, time.Minute)
+	missed := Measure(time.Minute, time.Hour)
+	ok := []Phase{phase(StepRestore, 0, 1, PhasePassed)}
+	tests := []struct {
+		name string
+		r    Report
+		want Result
+	}{
+		{"all met", Report{RTO: met, RPO: met, Phases: ok}, ResultPass},
+		{"RTO missed", Report{RTO: missed, RPO: met, Phases: ok}, ResultFail},
+		{"failed finding", Report{RTO: met, RPO: met, Phases: ok, Findings: []finding.Finding{finding.Fail("x", finding.SeverityFail, "s", "m")}}, ResultFail},
+		{"warning only", Report{RTO: met, RPO: met, Phases: ok, Findings: []finding.Finding{finding.Warn("x", "s", "m")}}, ResultPass},
+		{"data canary RPO missed", Report{RTO: met, RPO: met, RPOData: &missed, Phases: ok}, ResultFail},
+		{"step error", Report{RTO: met, RPO: met, Phases: []Phase{phase(StepPreflight, 0, 1, PhaseError)}}, ResultError},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { assert.Equal(t, tt.want, tt.r.Decide()) })
+	}
+}
+
+// sampleReport is a failed drill with something in every section.
+func sampleReport() *Report {
+	verified := true
+	r := &Report{
+		Schema: ReportSchema, DrillID: "region-loss-20261122t100000z-ab12", Scenario: "region-loss",
+		ScenarioSource: "built-in: catalog/region-loss.yaml",
+		Summary:        "Complete loss of data-center eu-west-1a",
+		Lead:           "on-call platform engineer", Observers: []string{"shop application team"},
+		FiredrillVer: "test", StartedAt: t0, FinishedAt: t0.Add(95 * time.Second), DisasterAt: t0,
+		Phases: []Phase{
+			phase(StepLoad, 0, 0.05, PhasePassed), phase(StepPreflight, 0.05, 1.2, PhasePassed),
+			phase(StepProtection, 1.2, 14, PhaseFailed), phase(StepRecoveryPoint, 14, 14.3, PhasePassed),
+			phase(StepRestore, 14.3, 62, PhasePassed), phase(StepVerify, 62, 70, PhasePassed),
+			phase(StepRunbook, 70, 88, PhaseFailed), phase(StepReport, 88, 88.4, PhasePassed),
+			phase(StepCleanup, 88.4, 95, PhasePassed),
+		},
+		Findings: []finding.Finding{
+			finding.Pass("protection.bucket.object-lock", "s3://velero-backups at http://127.0.0.1:27000", "object lock enabled, COMPLIANCE, 1d"),
+			finding.Fail("protection.copy.offsite", finding.SeverityFail, "copy offsite", "1 object missing on the copy").With("same objects", "1 missing", "check the replication rule"),
+			finding.Fail("runbook.out-of-date", finding.SeverityFail, "runbook step ci-deployer-token", "runbook step failed: the runbook is out of date"),
+		},
+		Backup:        &BackupRef{Name: "shop-daily-20261122090000", StorageLocation: "default", Started: t0.Add(-time.Hour), Completed: t0.Add(-time.Hour + 2*time.Second)},
+		OrderVerified: &verified,
+		Restores: []RestoreRef{
+			{Name: "fd-ab12-1-network-policies", Phase: "network-policies", VeleroPhase: "Completed", Start: t0.Add(15 * time.Second), End: t0.Add(17 * time.Second), ItemsRestored: 7, TotalItems: 7},
+			{Name: "fd-ab12-2-workloads", Phase: "workloads", VeleroPhase: "Completed", Start: t0.Add(17 * time.Second), End: t0.Add(60 * time.Second), ItemsRestored: 31, TotalItems: 31, Warnings: 2},
+		},
+		Checks: []CheckRef{{Name: "shop-workloads", Kind: "workloads", Passed: true, DurationSeconds: 1.6, Message: "3 workloads Available"}},
+		Runbook: []runbooks.StepResult{
+			{Name: "backup-completed", Line: 17, Status: runbooks.StepPassed, Duration: 300 * time.Millisecond, Output: "backup is Completed\n"},
+			{Name: "ci-deployer-token", Line: 38, Status: runbooks.StepFailed, ExitCode: 1, Duration: 700 * time.Millisecond,
+				Error: "exited with status 1", Output: "error: serviceaccounts \"ci-deployer\" not found\n"},
+		},
+	}
+	r.RTO = MeasureRTO(4*time.Hour, r.DisasterAt, r.Phases)
+	r.RPO = MeasureRPO(24*time.Hour, r.DisasterAt, r.Backup.Started)
+	data := Measure(24*time.Hour, 65*time.Minute)
+	r.RPOData = &data
+	r.Result = r.Decide()
+	return r
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *updateGolden {
+		require.NoError(t, os.MkdirAll("testdata", 0o755))
+		require.NoError(t, os.WriteFile(path, got, 0o644))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "run go test ./drill -update to create it")
+	assert.Equal(t, string(want), string(got))
+}
+
+func TestRender_Golden(t *testing.T) {
+	r := sampleReport()
+	require.Equal(t, ResultFail, r.Result)
+	md, err := RenderMarkdown(r)
+	require.NoError(t, err)
+	golden(t, "report.md.golden", md)
+	retro, err := RenderRetrospective(r)
+	require.NoError(t, err)
+	golden(t, "retrospective.md.golden", retro)
+	html, err := RenderHTML(r)
+	require.NoError(t, err)
+	golden(t, "report.html.golden", html)
+}
+
+func TestRenderRetrospective_PromptsFromFindings(t *testing.T) {
+	retro, err := RenderRetrospective(sampleReport())
+	require.NoError(t, err)
+	s := string(retro)
+	for _, want := range []string{"## What went well?", "## What to improve?", "## What action items are needed?",
+		"1 object missing on the copy", "Update runbook step `ci-deployer-token`", "on-call platform engineer"} {
+		assert.Contains(t, s, want)
+	}
+}
+
+func TestRenderHTML_SelfContained(t *testing.T) {
+	html, err := RenderHTML(sampleReport())
+	require.NoError(t, err)
+	s := string(html)
+	assert.Contains(t, s, "<svg")
+	for _, external := range []string{"<script src", "<link ", "http://", "https://", "url("} {
+		if external == "http://" {
+			// The only URLs allowed are the SVG namespace and the subject's endpoint text.
+			s = strings.ReplaceAll(s, `xmlns="http://www.w3.org/2000/svg"`, "")
+			s = strings.ReplaceAll(s, "http://127.0.0.1:27000", "")
+		}
+		assert.NotContains(t, s, external, "report.html must not load %q", external)
+	}
+}
+
+func TestReport_JSONFieldNames(t *testing.T) {
+	b, err := json.Marshal(sampleReport())
+	require.NoError(t, err)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(b, &m))
+	for _, k := range []string{"drill_id", "scenario", "started_at", "finished_at", "result", "rto", "rpo", "phases", "findings", "restores", "order_verified"} {
+		assert.Contains(t, m, k)
+	}
+	rto := m["rto"].(map[string]any)
+	for _, k := range []string{"measured_seconds", "objective_seconds", "met"} {
+		assert.Contains(t, rto, k)
+	}
+	ph := m["phases"].([]any)[0].(map[string]any)
+	for _, k := range []string{"name", "start", "end", "counts_toward_rto", "status"} {
+		assert.Contains(t, ph, k)
+	}
+}
