@@ -1,0 +1,202 @@
+package drill
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/firedrill-dev/firedrill/runbooks"
+	"github.com/firedrill-dev/firedrill/scenarios"
+)
+
+// Dir is one drill's directory, STATE/drills/ID: the record of the drill,
+// written as it goes, and everything an auditor needs afterwards.
+//
+//	report.json        the record (result "running" until the drill ends)
+//	report.md, report.html, retrospective.md
+//	scenario.yaml      the scenario as run, defaults filled in
+//	protection.json    protection findings and copy comparisons
+//	restore.json       the Velero Backup and Restores, results, order proof
+//	checks.json        checks after the restore
+//	runbook/NN-STEP.log  output of each runbook step
+type Dir struct {
+	Path string
+}
+
+var drillIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{0,62}$`)
+
+// CreateDir makes the directory of a new drill.
+func CreateDir(stateDir, id string) (*Dir, error) {
+	if stateDir == "" {
+		return nil, errors.New("no state directory for the drill's record (set --state-dir)")
+	}
+	if !drillIDPattern.MatchString(id) {
+		return nil, fmt.Errorf("drill id %q: want lowercase letters, digits, '.' and '-'", id)
+	}
+	d := &Dir{Path: filepath.Join(stateDir, "drills", id)}
+	if err := os.MkdirAll(d.Path, 0o755); err != nil {
+		return nil, fmt.Errorf("create drill directory: %w", err)
+	}
+	return d, nil
+}
+
+// OpenDir opens the directory of an earlier drill.
+func OpenDir(stateDir, id string) (*Dir, error) {
+	if !drillIDPattern.MatchString(id) {
+		return nil, fmt.Errorf("drill id %q: want lowercase letters, digits, '.' and '-'", id)
+	}
+	d := &Dir{Path: filepath.Join(stateDir, "drills", id)}
+	if _, err := os.Stat(d.File("report.json")); err != nil {
+		return nil, fmt.Errorf("no drill %s in %s: %w", id, stateDir, err)
+	}
+	return d, nil
+}
+
+// File is the path of a file of the drill.
+func (d *Dir) File(name string) string { return filepath.Join(d.Path, name) }
+
+// writeFile writes atomically (temp file and rename), so a reader or a
+// crash never sees half a record.
+func (d *Dir) writeFile(name string, b []byte) error {
+	path := d.File(name)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// WriteJSON writes v, indented, as name.
+func (d *Dir) WriteJSON(name string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", name, err)
+	}
+	return d.writeFile(name, append(b, '\n'))
+}
+
+// WriteReport writes the record, report.json.
+func (d *Dir) WriteReport(r *Report) error { return d.WriteJSON("report.json", r) }
+
+// WriteReportFiles writes report.json, report.md, report.html and
+// retrospective.md.
+func (d *Dir) WriteReportFiles(r *Report) error {
+	if err := d.WriteReport(r); err != nil {
+		return err
+	}
+	for name, render := range map[string]func(*Report) ([]byte, error){
+		"report.md": RenderMarkdown, "report.html": RenderHTML, "retrospective.md": RenderRetrospective,
+	} {
+		b, err := render(r)
+		if err != nil {
+			return err
+		}
+		if err := d.writeFile(name, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteScenario keeps the scenario as run.
+func (d *Dir) WriteScenario(sc *scenarios.Scenario) error {
+	b, err := scenarios.MarshalYAML(sc)
+	if err != nil {
+		return fmt.Errorf("encode scenario: %w", err)
+	}
+	return d.writeFile("scenario.yaml", b)
+}
+
+// WriteRunbookOutput keeps each runbook step's output as runbook/NN-STEP.log.
+func (d *Dir) WriteRunbookOutput(res []runbooks.StepResult) error {
+	for i, s := range res {
+		if s.Status == runbooks.StepSkipped {
+			continue
+		}
+		name := fmt.Sprintf("runbook/%02d-%s.log", i+1, safeName(s.Name))
+		head := fmt.Sprintf("# step %s (line %d): %s, exit %d, %s\n", s.Name, s.Line, s.Status, s.ExitCode, s.Duration)
+		if err := d.writeFile(name, []byte(head+s.Output)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func safeName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+// ReadReport reads a drill's record.
+func (d *Dir) ReadReport() (*Report, error) {
+	b, err := os.ReadFile(d.File("report.json"))
+	if err != nil {
+		return nil, err
+	}
+	var r Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("read %s: %w", d.File("report.json"), err)
+	}
+	return &r, nil
+}
+
+// History reads every drill recorded under stateDir, newest first,
+// optionally only those of one scenario. Unreadable records are returned
+// as errors beside the rest, so one damaged directory hides nothing else.
+func History(stateDir, scenario string) ([]*Report, error) {
+	entries, err := os.ReadDir(filepath.Join(stateDir, "drills"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read drill history: %w", err)
+	}
+	var out []*Report
+	var errs []error
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		r, err := (&Dir{Path: filepath.Join(stateDir, "drills", e.Name())}).ReadReport()
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if scenario == "" || r.Scenario == scenario {
+			out = append(out, r)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].StartedAt.After(out[j].StartedAt) })
+	return out, errors.Join(errs...)
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return l
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}

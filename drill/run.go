@@ -1,0 +1,445 @@
+package drill
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/firedrill-dev/firedrill/internal/finding"
+	"github.com/firedrill-dev/firedrill/runbooks"
+	"github.com/firedrill-dev/firedrill/scenarios"
+)
+
+// Protection proves the backups are protected (the protection step).
+// backup.CheckProtection is behind the real one.
+type Protection interface {
+	// Check returns the protection findings for the chosen backup (nil
+	// when no backup could be chosen: bucket checks only) and details to
+	// keep in the drill directory. An error means the checks could not
+	// run at all (e.g. unreachable endpoint): the step errors, the drill
+	// goes on.
+	Check(ctx context.Context, backup *BackupRef) ([]finding.Finding, any, error)
+}
+
+// Recovery is everything the drill does in the scratch cluster. The
+// restore package is behind the real one.
+type Recovery interface {
+	// Preflight reaches the clusters, refuses a target that is not a
+	// scratch cluster, and checks Velero and its storage location.
+	Preflight(ctx context.Context) error
+	// RecoveryPoint chooses the backup to restore. Called once.
+	RecoveryPoint(ctx context.Context) (*BackupRef, error)
+	// Restore restores the backup phase by phase, writing progress.
+	Restore(ctx context.Context, backup *BackupRef, progress io.Writer) (RestoreOutcome, error)
+	// Verify runs the checks after the restore.
+	Verify(ctx context.Context) (VerifyOutcome, error)
+	// RunbookEnv is the environment of runbook steps (KUBECONFIG of the
+	// target and the FIREDRILL_* variables of the runbook contract).
+	RunbookEnv() []string
+	// Cleanup removes what the drill created in the target. passed says
+	// whether the drill passed, for the onSuccess policy. Idempotent.
+	Cleanup(ctx context.Context, passed bool) error
+}
+
+// RestoreOutcome is what the restore step did.
+type RestoreOutcome struct {
+	Restores      []RestoreRef
+	OrderVerified *bool
+	Findings      []finding.Finding
+	// Details are kept as restore.json in the drill directory.
+	Details any
+}
+
+// VerifyOutcome is what the checks after the restore found.
+type VerifyOutcome struct {
+	Checks   []CheckRef
+	Findings []finding.Finding
+	// DataTime is the time the data canary holds; zero without a canary.
+	DataTime time.Time
+	Details  any
+}
+
+// Options are how a drill runs. Protection and Recovery are the parts that
+// touch real systems; tests give fakes.
+type Options struct {
+	// StateDir holds the drill directories (StateDir/drills/ID).
+	StateDir string
+	// DrillID names the drill; generated when empty.
+	DrillID string
+	// Now is the drill's clock; time.Now (which carries a monotonic
+	// reading) when nil.
+	Now func() time.Time
+	// Progress gets human-readable progress lines (stderr).
+	Progress io.Writer
+	Logger   *slog.Logger
+	// Version is firedrill's version, for the report.
+	Version    string
+	Protection Protection
+	Recovery   Recovery
+	// Runbook is the scenario's runbook, resolved by the caller; nil
+	// when the scenario has none.
+	Runbook *runbooks.Runbook
+	// Redact lists values (credentials the drill read) that must never
+	// appear in runbook output.
+	Redact []string
+	// StepTimeout bounds each step but cleanup (30 minutes when zero);
+	// the restore phases and checks have their own timeouts inside it.
+	StepTimeout time.Duration
+	// CleanupTimeout bounds cleanup, which runs even after Ctrl-C; the
+	// scenario's cleanup.timeout when zero.
+	CleanupTimeout time.Duration
+}
+
+// ErrInterrupted is the cause recorded when a drill is stopped.
+var ErrInterrupted = errors.New("drill interrupted")
+
+// NewDrillID returns a sortable, unique drill id that fits in Velero
+// object names with a phase suffix: fd-20261122-174512-3f9a.
+func NewDrillID(now time.Time) string {
+	var b [2]byte
+	_, _ = rand.Read(b[:])
+	return "fd-" + now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
+}
+
+// run is one drill in progress.
+type run struct {
+	opts   Options
+	sc     *scenarios.Scenario
+	dir    *Dir
+	report *Report
+	now    func() time.Time
+
+	backup       *BackupRef
+	backupErr    error
+	backupChosen bool
+	dataTime     time.Time
+	stop         string // why later steps are skipped
+}
+
+// Run runs a drill of the scenario and returns its report, which it also
+// writes to the drill directory as the drill goes (so a crash leaves a
+// record). The report says whether the drill passed; Run returns an error
+// only when it cannot keep a record at all. Cleanup runs whatever happens,
+// on a context that survives ctx's cancellation.
+func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Report, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Progress == nil {
+		opts.Progress = io.Discard
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.StepTimeout == 0 {
+		opts.StepTimeout = 30 * time.Minute
+	}
+	if opts.CleanupTimeout == 0 {
+		opts.CleanupTimeout = time.Duration(sc.Spec.Cleanup.Timeout)
+		if opts.CleanupTimeout == 0 {
+			opts.CleanupTimeout = 5 * time.Minute
+		}
+	}
+	start := opts.Now()
+	if opts.DrillID == "" {
+		opts.DrillID = NewDrillID(start)
+	}
+	dir, err := CreateDir(opts.StateDir, opts.DrillID)
+	if err != nil {
+		return nil, err
+	}
+	r := &run{opts: opts, sc: sc, dir: dir, now: opts.Now}
+	r.report = r.newReport(start)
+	if err := dir.WriteScenario(sc); err != nil {
+		return nil, err
+	}
+	if err := dir.WriteReport(r.report); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(opts.Progress, "drill %s of scenario %s; record in %s\n", opts.DrillID, sc.Metadata.Name, dir.Path)
+
+	r.step(ctx, StepLoad, func(context.Context) (string, error) { return PhasePassed, nil })
+	r.step(ctx, StepPreflight, r.preflight)
+	r.step(ctx, StepProtection, r.protection)
+	r.step(ctx, StepRecoveryPoint, r.recoveryPoint)
+	r.step(ctx, StepRestore, r.restore)
+	r.step(ctx, StepVerify, r.verify)
+	r.step(ctx, StepRunbook, r.runbook)
+
+	if ctx.Err() != nil {
+		r.report.Result = ResultInterrupted
+		r.report.Error = ErrInterrupted.Error()
+	}
+	// The report is rendered before cleanup (its step on the timeline),
+	// then again after, so it includes cleanup.
+	r.step(ctx, StepReport, r.writeReport)
+	r.skip(StepEvidence, "evidence export is not configured for this drill")
+	r.cleanup(ctx)
+	if err := r.finish(); err != nil {
+		return r.report, err
+	}
+	return r.report, nil
+}
+
+func (r *run) newReport(start time.Time) *Report {
+	sc := r.sc
+	disaster := start
+	if d := sc.Spec.Disaster.DeclaredAt; !d.IsZero() {
+		disaster = d
+	}
+	return &Report{
+		Schema: ReportSchema, DrillID: r.opts.DrillID, Scenario: sc.Metadata.Name,
+		ScenarioSource: fmt.Sprintf("%s: %s", sc.Origin.Source, sc.Origin.File), Summary: sc.Spec.Disaster.Summary, Narrative: sc.Spec.Disaster.Narrative,
+		Lead: sc.Spec.Disaster.Lead, Observers: sc.Spec.Disaster.Observers, FiredrillVer: r.opts.Version,
+		StartedAt: start, DisasterAt: disaster, Result: ResultRunning,
+		RTO:      NotMeasured(time.Duration(sc.Spec.Objectives.RTO), "the drill is running"),
+		RPO:      NotMeasured(time.Duration(sc.Spec.Objectives.RPO), "the drill is running"),
+		Phases:   []Phase{},
+		Findings: []finding.Finding{},
+	}
+}
+
+// step runs one step with its timeout and records it on the timeline. fn
+// returns PhasePassed or PhaseFailed, or an error (PhaseError). After an
+// interruption, or when an earlier step makes this one pointless, the step
+// is skipped.
+func (r *run) step(ctx context.Context, name StepName, fn func(context.Context) (string, error)) {
+	if ctx.Err() != nil && name != StepReport {
+		r.skip(name, "the drill was interrupted")
+		return
+	}
+	if r.stop != "" && name != StepReport {
+		r.skip(name, r.stop)
+		return
+	}
+	sctx, cancel := context.WithTimeout(ctx, r.opts.StepTimeout)
+	if name == StepReport {
+		sctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	}
+	defer cancel()
+	fmt.Fprintf(r.opts.Progress, "[%s] %s ...\n", r.elapsed(), name)
+	p := Phase{Name: name, Start: r.now(), CountsTowardRTO: name.CountsTowardRTO()}
+	status, err := fn(sctx)
+	p.End = r.now()
+	p.DurationSeconds = p.End.Sub(p.Start).Seconds()
+	p.Status = status
+	if err != nil {
+		p.Status = PhaseError
+		p.Error = err.Error()
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			p.Error = fmt.Sprintf("step did not finish within %s: %v", r.opts.StepTimeout, err)
+		}
+		if ctx.Err() != nil {
+			p.Error = "interrupted: " + err.Error()
+		}
+	}
+	r.report.Phases = append(r.report.Phases, p)
+	line := fmt.Sprintf("[%s] %s %s in %s", r.elapsed(), name, p.Status, fmtSeconds(p.DurationSeconds))
+	if p.Error != "" {
+		line += ": " + p.Error
+	}
+	fmt.Fprintln(r.opts.Progress, line)
+	if err := r.dir.WriteReport(r.report); err != nil {
+		r.opts.Logger.Warn("write drill record", "err", err)
+	}
+}
+
+func (r *run) skip(name StepName, why string) {
+	t := r.now()
+	r.report.Phases = append(r.report.Phases, Phase{Name: name, Start: t, End: t, CountsTowardRTO: name.CountsTowardRTO(), Status: PhaseSkipped, Error: why})
+	fmt.Fprintf(r.opts.Progress, "[%s] %s skipped: %s\n", r.elapsed(), name, why)
+}
+
+func (r *run) elapsed() string { return fmtSeconds(r.now().Sub(r.report.StartedAt).Seconds()) }
+
+func (r *run) preflight(ctx context.Context) (string, error) {
+	if r.opts.Recovery == nil {
+		r.stop = "no scratch cluster to recover into"
+		return "", errors.New("no recovery configured")
+	}
+	if err := r.opts.Recovery.Preflight(ctx); err != nil {
+		r.stop = "preflight failed"
+		return "", err
+	}
+	return PhasePassed, nil
+}
+
+// chosenBackup asks for the recovery point once; protection needs it to
+// check the objects of the backup the drill will restore.
+func (r *run) chosenBackup(ctx context.Context) (*BackupRef, error) {
+	if !r.backupChosen {
+		r.backup, r.backupErr = r.opts.Recovery.RecoveryPoint(ctx)
+		r.backupChosen = r.backupErr == nil || ctx.Err() == nil
+	}
+	return r.backup, r.backupErr
+}
+
+func (r *run) protection(ctx context.Context) (string, error) {
+	if r.opts.Protection == nil {
+		return PhaseSkipped, nil
+	}
+	b, _ := r.chosenBackup(ctx) // a failed choice is the recovery-point step's to report
+	fs, details, err := r.opts.Protection.Check(ctx, b)
+	r.report.Findings = append(r.report.Findings, fs...)
+	if details != nil {
+		if werr := r.dir.WriteJSON("protection.json", details); werr != nil {
+			r.opts.Logger.Warn("write protection details", "err", werr)
+		}
+	}
+	// A protection failure does not stop the restore: both are findings of
+	// the same drill.
+	if err != nil {
+		return "", err
+	}
+	if finding.Failed(fs) {
+		return PhaseFailed, nil
+	}
+	return PhasePassed, nil
+}
+
+func (r *run) recoveryPoint(ctx context.Context) (string, error) {
+	b, err := r.chosenBackup(ctx)
+	if err != nil {
+		r.stop = "no recovery point"
+		return "", err
+	}
+	r.report.Backup = b
+	r.report.RPO = MeasureRPO(time.Duration(r.sc.Spec.Objectives.RPO), r.report.DisasterAt, b.Started)
+	return PhasePassed, nil
+}
+
+func (r *run) restore(ctx context.Context) (string, error) {
+	out, err := r.opts.Recovery.Restore(ctx, r.backup, r.opts.Progress)
+	r.report.Restores = out.Restores
+	r.report.OrderVerified = out.OrderVerified
+	r.report.Findings = append(r.report.Findings, out.Findings...)
+	if out.Details != nil {
+		if werr := r.dir.WriteJSON("restore.json", out.Details); werr != nil {
+			r.opts.Logger.Warn("write restore details", "err", werr)
+		}
+	}
+	if err != nil {
+		r.stop = "the restore did not complete"
+		return "", err
+	}
+	if finding.Failed(out.Findings) {
+		return PhaseFailed, nil
+	}
+	return PhasePassed, nil
+}
+
+func (r *run) verify(ctx context.Context) (string, error) {
+	out, err := r.opts.Recovery.Verify(ctx)
+	r.report.Checks = out.Checks
+	r.report.Findings = append(r.report.Findings, out.Findings...)
+	r.dataTime = out.DataTime
+	if out.Details != nil {
+		if werr := r.dir.WriteJSON("checks.json", out.Details); werr != nil {
+			r.opts.Logger.Warn("write check details", "err", werr)
+		}
+	}
+	if err != nil {
+		return "", err
+	}
+	if finding.Failed(out.Findings) {
+		return PhaseFailed, nil
+	}
+	return PhasePassed, nil
+}
+
+func (r *run) runbook(ctx context.Context) (string, error) {
+	rb := r.opts.Runbook
+	if rb == nil || len(rb.Steps) == 0 {
+		return PhasePassed, nil
+	}
+	env := append(r.opts.Recovery.RunbookEnv(), "FIREDRILL_DRILL_ID="+r.opts.DrillID)
+	res := runbooks.Run(ctx, rb, runbooks.RunOptions{Env: env, Redact: r.opts.Redact, Now: r.now, Progress: r.opts.Progress, Dir: r.dir.Path})
+	r.report.Runbook = res
+	if err := r.dir.WriteRunbookOutput(res); err != nil {
+		r.opts.Logger.Warn("write runbook output", "err", err)
+	}
+	status := PhasePassed
+	for _, s := range res {
+		if s.Status == runbooks.StepFailed || s.Status == runbooks.StepTimedOut {
+			status = PhaseFailed
+			r.report.Findings = append(r.report.Findings, finding.Fail("runbook.out-of-date", finding.SeverityFail,
+				fmt.Sprintf("runbook %s, step %q (line %d)", rb.File, s.Name, s.Line),
+				fmt.Sprintf("runbook step %q %s: the runbook is out of date", s.Name, s.Status)).
+				With("the step succeeds", firstLine(s.Error+": "+lastLine(s.Output)), "update the runbook so it matches the platform as it is today"))
+		}
+	}
+	return status, nil
+}
+
+// measure fills in RTO, RPO and the result from what the steps recorded.
+func (r *run) measure() {
+	rep := r.report
+	obj := r.sc.Spec.Objectives
+	rep.RTO = MeasureRTO(time.Duration(obj.RTO), rep.DisasterAt, rep.Phases)
+	if rep.Backup == nil {
+		rep.RPO = NotMeasured(time.Duration(obj.RPO), "no recovery point was chosen")
+	}
+	if !r.dataTime.IsZero() {
+		o := MeasureRPO(time.Duration(obj.RPO), rep.DisasterAt, r.dataTime)
+		rep.RPOData = &o
+	}
+	if rep.Result != ResultInterrupted {
+		rep.Result = rep.Decide()
+	}
+}
+
+func (r *run) writeReport(context.Context) (string, error) {
+	r.measure()
+	r.report.FinishedAt = r.now()
+	if err := r.dir.WriteReportFiles(r.report); err != nil {
+		return "", err
+	}
+	return PhasePassed, nil
+}
+
+// cleanup removes what the drill created, on a context that Ctrl-C does
+// not cancel, within its own timeout.
+func (r *run) cleanup(ctx context.Context) {
+	if r.opts.Recovery == nil {
+		r.skip(StepCleanup, "nothing was created")
+		return
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.CleanupTimeout)
+	defer cancel()
+	passed := r.report.Result == ResultPass
+	fmt.Fprintf(r.opts.Progress, "[%s] %s ...\n", r.elapsed(), StepCleanup)
+	p := Phase{Name: StepCleanup, Start: r.now()}
+	err := r.opts.Recovery.Cleanup(cctx, passed)
+	p.End = r.now()
+	p.DurationSeconds = p.End.Sub(p.Start).Seconds()
+	p.Status = PhasePassed
+	if err != nil {
+		p.Status, p.Error = PhaseError, err.Error()
+		// A cleanup that failed does not change what the drill proved, but
+		// the scratch cluster needs a person.
+		r.report.Findings = append(r.report.Findings, finding.Warn("cleanup", "scratch cluster",
+			"cleanup did not finish: "+err.Error()).With("", "", "delete the drill's namespaces and Velero objects by hand"))
+	}
+	r.report.Phases = append(r.report.Phases, p)
+	fmt.Fprintf(r.opts.Progress, "[%s] %s %s in %s\n", r.elapsed(), StepCleanup, p.Status, fmtSeconds(p.DurationSeconds))
+}
+
+// finish writes the final report files, cleanup included.
+func (r *run) finish() error {
+	result := r.report.Result
+	r.measure()
+	if result == ResultInterrupted {
+		r.report.Result = ResultInterrupted
+	}
+	r.report.FinishedAt = r.now()
+	if err := r.dir.WriteReportFiles(r.report); err != nil {
+		return err
+	}
+	fmt.Fprintf(r.opts.Progress, "drill %s: %s; report %s\n", r.opts.DrillID, r.report.Result, r.dir.File("report.html"))
+	return nil
+}

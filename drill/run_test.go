@@ -1,0 +1,269 @@
+package drill
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/firedrill-dev/firedrill/internal/finding"
+	"github.com/firedrill-dev/firedrill/runbooks"
+	"github.com/firedrill-dev/firedrill/scenarios"
+)
+
+// fakeClock advances one second on every reading, so each step lasts a
+// known time.
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) Now() time.Time { c.t = c.t.Add(time.Second); return c.t }
+
+// fakeRecovery is a scratch cluster in memory; each fault field makes
+// exactly one part fail.
+type fakeRecovery struct {
+	PreflightErr, RecoveryErr, RestoreErr, VerifyErr, CleanupErr error
+	OrderBroken, CheckFails                                      bool
+	// OnRestore runs inside Restore (e.g. to cancel the drill mid-restore).
+	OnRestore func()
+
+	cleanups      int
+	cleanupPassed bool
+	cleanupCtxErr error
+	restored      bool
+}
+
+func (f *fakeRecovery) Preflight(context.Context) error { return f.PreflightErr }
+func (f *fakeRecovery) RecoveryPoint(context.Context) (*BackupRef, error) {
+	if f.RecoveryErr != nil {
+		return nil, f.RecoveryErr
+	}
+	return &BackupRef{Name: "shop-daily-1", StorageLocation: "default", Started: t0.Add(-2 * time.Hour), Completed: t0.Add(-2*time.Hour + time.Second)}, nil
+}
+func (f *fakeRecovery) Restore(ctx context.Context, b *BackupRef, _ io.Writer) (RestoreOutcome, error) {
+	if f.OnRestore != nil {
+		f.OnRestore()
+	}
+	if f.RestoreErr != nil {
+		return RestoreOutcome{}, f.RestoreErr
+	}
+	if err := ctx.Err(); err != nil {
+		return RestoreOutcome{}, err
+	}
+	f.restored = true
+	ok := !f.OrderBroken
+	out := RestoreOutcome{OrderVerified: &ok, Restores: []RestoreRef{{Name: "r1", Phase: "network-policies", VeleroPhase: "Completed"}}}
+	if f.OrderBroken {
+		out.Findings = append(out.Findings, finding.Fail("restore.order", finding.SeverityFail, "namespace shop", "deployment web arrived before any NetworkPolicy"))
+	}
+	return out, nil
+}
+func (f *fakeRecovery) Verify(context.Context) (VerifyOutcome, error) {
+	if f.VerifyErr != nil {
+		return VerifyOutcome{}, f.VerifyErr
+	}
+	out := VerifyOutcome{DataTime: t0.Add(-3 * time.Hour), Checks: []CheckRef{{Name: "shop", Kind: "workloads", Passed: !f.CheckFails}}}
+	if f.CheckFails {
+		out.Findings = append(out.Findings, finding.Fail("check.shop", finding.SeverityFail, "check shop", "deployment web not Available"))
+	}
+	return out, nil
+}
+func (f *fakeRecovery) RunbookEnv() []string { return []string{"FIREDRILL_SCENARIO=test"} }
+func (f *fakeRecovery) Cleanup(ctx context.Context, passed bool) error {
+	f.cleanups++
+	f.cleanupPassed = passed
+	f.cleanupCtxErr = ctx.Err()
+	return f.CleanupErr
+}
+
+type fakeProtection struct {
+	Fails bool
+	Err   error
+	saw   *BackupRef
+}
+
+func (p *fakeProtection) Check(_ context.Context, b *BackupRef) ([]finding.Finding, any, error) {
+	p.saw = b
+	if p.Err != nil {
+		return nil, nil, p.Err
+	}
+	if p.Fails {
+		return []finding.Finding{finding.Fail("protection.copy.offsite", finding.SeverityFail, "copy offsite", "1 object missing")}, map[string]int{"missing": 1}, nil
+	}
+	return []finding.Finding{finding.Pass("protection.bucket.object-lock", "s3://b", "locked")}, nil, nil
+}
+
+func testScenario(t *testing.T, rto string) *scenarios.Scenario {
+	t.Helper()
+	yaml := `apiVersion: firedrill.dev/v1alpha1
+kind: Scenario
+metadata: {name: unit}
+spec:
+  disaster: {summary: test disaster, lost: [sourceCluster], detection: test, lead: tester}
+  objectives: {rto: ` + rto + `, rpo: 24h}
+  backups: {schedule: daily, includedNamespaces: [shop]}
+  storage:
+    primary:
+      endpoint: http://127.0.0.1:1
+      bucket: velero-backups
+      objectLock: {mode: COMPLIANCE}
+  target: {kubeconfig: /dev/null}
+`
+	sc, err := scenarios.Parse(scenarios.Env{}, "unit.yaml", []byte(yaml))
+	require.NoError(t, err)
+	return sc
+}
+
+func runDrill(t *testing.T, ctx context.Context, sc *scenarios.Scenario, rec *fakeRecovery, prot *fakeProtection, rb *runbooks.Runbook) (*Report, string) {
+	t.Helper()
+	state := t.TempDir()
+	clock := &fakeClock{t: t0}
+	opts := Options{StateDir: state, DrillID: "fd-test", Now: clock.Now, Recovery: rec, Runbook: rb}
+	if prot != nil {
+		opts.Protection = prot
+	}
+	rep, err := Run(ctx, sc, opts)
+	require.NoError(t, err)
+	return rep, filepath.Join(state, "drills", "fd-test")
+}
+
+func phaseStatus(r *Report, name StepName) string {
+	for _, p := range r.Phases {
+		if p.Name == name {
+			return p.Status
+		}
+	}
+	return "missing"
+}
+
+func TestRun_PassingDrillWritesEveryFile(t *testing.T) {
+	rec, prot := &fakeRecovery{}, &fakeProtection{}
+	rep, dir := runDrill(t, context.Background(), testScenario(t, "4h"), rec, prot, nil)
+	assert.Equal(t, ResultPass, rep.Result, "phases: %+v", rep.Phases)
+	for _, f := range []string{"report.json", "report.md", "report.html", "retrospective.md", "scenario.yaml"} {
+		assert.FileExists(t, filepath.Join(dir, f))
+	}
+	require.NotNil(t, rep.RTO.MeasuredSeconds)
+	assert.Greater(t, *rep.RTO.MeasuredSeconds, 0.0)
+	assert.Equal(t, ObjectiveMet, rep.RTO.Status)
+	require.NotNil(t, rep.RPO.MeasuredSeconds)
+	assert.InDelta(t, 2*3600.0, *rep.RPO.MeasuredSeconds, 1, "RPO = disaster (drill start) - backup start")
+	require.NotNil(t, rep.RPOData)
+	assert.Equal(t, "shop-daily-1", prot.saw.Name, "protection checks the backup the drill restores")
+	assert.Equal(t, 1, rec.cleanups)
+	assert.True(t, rec.cleanupPassed)
+
+	h, err := History(filepath.Dir(filepath.Dir(dir)), "")
+	require.NoError(t, err)
+	require.Len(t, h, 1)
+	assert.Equal(t, ResultPass, h[0].Result)
+}
+
+func TestRun_ImpossibleRTOFailsNamingIt(t *testing.T) {
+	rep, _ := runDrill(t, context.Background(), testScenario(t, "1s"), &fakeRecovery{}, &fakeProtection{}, nil)
+	assert.Equal(t, ResultFail, rep.Result)
+	assert.Equal(t, ObjectiveMissed, rep.RTO.Status)
+	md, err := RenderMarkdown(rep)
+	require.NoError(t, err)
+	assert.Contains(t, string(md), "MISSED")
+}
+
+func TestRun_ProtectionFailureDoesNotStopTheRestore(t *testing.T) {
+	rec := &fakeRecovery{}
+	rep, dir := runDrill(t, context.Background(), testScenario(t, "4h"), rec, &fakeProtection{Fails: true}, nil)
+	assert.True(t, rec.restored)
+	assert.Equal(t, PhaseFailed, phaseStatus(rep, StepProtection))
+	assert.Equal(t, PhasePassed, phaseStatus(rep, StepRestore))
+	assert.Equal(t, ResultFail, rep.Result)
+	assert.FileExists(t, filepath.Join(dir, "protection.json"))
+	assert.False(t, rec.cleanupPassed, "a failed drill keeps its objects by default")
+}
+
+func TestRun_EachFaultEndsTheDrillAsExpected(t *testing.T) {
+	boom := errors.New("boom")
+	tests := []struct {
+		name     string
+		rec      *fakeRecovery
+		step     StepName
+		status   string
+		result   Result
+		skipped  []StepName
+		restored bool
+	}{
+		{"preflight", &fakeRecovery{PreflightErr: boom}, StepPreflight, PhaseError, ResultError, []StepName{StepRecoveryPoint, StepRestore, StepVerify, StepRunbook}, false},
+		{"no backup", &fakeRecovery{RecoveryErr: boom}, StepRecoveryPoint, PhaseError, ResultError, []StepName{StepRestore, StepVerify, StepRunbook}, false},
+		{"restore fails", &fakeRecovery{RestoreErr: boom}, StepRestore, PhaseError, ResultError, []StepName{StepVerify, StepRunbook}, false},
+		{"order broken", &fakeRecovery{OrderBroken: true}, StepRestore, PhaseFailed, ResultFail, nil, true},
+		{"check fails", &fakeRecovery{CheckFails: true}, StepVerify, PhaseFailed, ResultFail, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep, _ := runDrill(t, context.Background(), testScenario(t, "4h"), tt.rec, &fakeProtection{}, nil)
+			assert.Equal(t, tt.status, phaseStatus(rep, tt.step))
+			assert.Equal(t, tt.result, rep.Result)
+			for _, s := range tt.skipped {
+				assert.Equal(t, PhaseSkipped, phaseStatus(rep, s), "step %s", s)
+			}
+			assert.Equal(t, tt.restored, tt.rec.restored)
+			assert.Equal(t, 1, tt.rec.cleanups, "cleanup always runs")
+			if tt.result != ResultPass {
+				assert.NotEqual(t, ObjectiveMet, rep.RTO.Status)
+			}
+		})
+	}
+}
+
+func TestRun_BrokenRunbookStepIsAFinding(t *testing.T) {
+	rb, err := runbooks.Parse("rb.md", []byte("```sh firedrill-step name=\"ok\" timeout=5s\necho \"$FIREDRILL_SCENARIO\"\n```\n\n"+
+		"```sh firedrill-step name=\"token\" timeout=5s\necho 'error: serviceaccounts \"ci-deployer\" not found' >&2; exit 1\n```\n"))
+	require.NoError(t, err)
+	rep, dir := runDrill(t, context.Background(), testScenario(t, "4h"), &fakeRecovery{}, &fakeProtection{}, rb)
+	assert.Equal(t, ResultFail, rep.Result)
+	var f *finding.Finding
+	for i := range rep.Findings {
+		if rep.Findings[i].ID == "runbook.out-of-date" {
+			f = &rep.Findings[i]
+		}
+	}
+	require.NotNil(t, f, "findings: %+v", rep.Findings)
+	assert.Contains(t, f.Message, `"token"`)
+	assert.Contains(t, f.Actual, "ci-deployer")
+	out, err := os.ReadFile(filepath.Join(dir, "runbook", "01-ok.log"))
+	require.NoError(t, err)
+	assert.Contains(t, string(out), "test", "the step saw the drill's environment")
+}
+
+func TestRun_InterruptedMidRestoreStillCleansUp(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rec := &fakeRecovery{OnRestore: cancel}
+	rep, dir := runDrill(t, ctx, testScenario(t, "4h"), rec, &fakeProtection{}, nil)
+	assert.Equal(t, ResultInterrupted, rep.Result)
+	assert.Equal(t, 1, rec.cleanups)
+	assert.NoError(t, rec.cleanupCtxErr, "cleanup runs on a context the interruption does not cancel")
+	assert.Equal(t, PhaseSkipped, phaseStatus(rep, StepVerify))
+	b, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"result": "interrupted"`)
+}
+
+func TestHistory_NewestFirstAndFiltered(t *testing.T) {
+	state := t.TempDir()
+	for i, sc := range []string{"a", "b", "a"} {
+		d, err := CreateDir(state, "fd-"+strings.Repeat("x", i+1))
+		require.NoError(t, err)
+		require.NoError(t, d.WriteReport(&Report{DrillID: "fd-" + strings.Repeat("x", i+1), Scenario: sc, StartedAt: t0.Add(time.Duration(i) * time.Hour), Result: ResultPass}))
+	}
+	all, err := History(state, "")
+	require.NoError(t, err)
+	require.Len(t, all, 3)
+	assert.Equal(t, "fd-xxx", all[0].DrillID)
+	onlyA, err := History(state, "a")
+	require.NoError(t, err)
+	assert.Len(t, onlyA, 2)
+}
