@@ -95,7 +95,9 @@ func renderText(name string, r *Report) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// fmtSeconds prints a duration for people: 850ms, 42.3s, 3m07s, 2h05m.
+// FormatSeconds prints a duration for people: 850ms, 42.3s, 3m07s, 2h05m.
+func FormatSeconds(s float64) string { return fmtSeconds(s) }
+
 func fmtSeconds(s float64) string {
 	neg := ""
 	if s < 0 {

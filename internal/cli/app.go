@@ -147,6 +147,7 @@ func (a *app) newApp() *cli.App {
 			a.scenariosCommand(),
 			a.validateCommand(),
 			a.planCommand(),
+			a.historyCommand(),
 			a.versionCommand(),
 		},
 	}

@@ -1,0 +1,121 @@
+package cli
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/firedrill-dev/firedrill/drill"
+)
+
+func (a *app) historyCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "history",
+		Usage:     "list past drills with their result, RTO, RPO and the trend per scenario",
+		UsageText: "firedrill history [SCENARIO] [--state-dir DIR] [-o table|json]",
+		Description: `Lists every drill recorded in the state directory, newest first: when it ran,
+the scenario, the result (pass, fail, error, interrupted, or running for a
+drill still going or one whose process died), the measured RTO and RPO
+against their objectives, and how the RTO moved since the previous drill of
+the same scenario. Every drill leaves a record, also those that errored or
+were interrupted.
+
+Examples:
+  firedrill history
+  firedrill history region-loss
+  firedrill history -o json | jq '.[0].rto'`,
+		Flags:  []cli.Flag{outputFlag("table", "json"), stateDirFlag()},
+		Action: a.history,
+	}
+}
+
+// historyRow is one drill as `history -o json` prints it.
+type historyRow struct {
+	DrillID    string          `json:"drill_id"`
+	Scenario   string          `json:"scenario"`
+	StartedAt  string          `json:"started_at"`
+	Result     drill.Result    `json:"result"`
+	RTO        drill.Objective `json:"rto"`
+	RPO        drill.Objective `json:"rpo"`
+	RTOTrend   string          `json:"rto_trend,omitempty"` // faster, slower, same: against the previous drill of the scenario
+	Findings   int             `json:"failed_findings"`
+	ReportPath string          `json:"report"`
+}
+
+func (a *app) history(c *cli.Context) error {
+	format, err := outputFormat(c, "table", "json")
+	if err != nil {
+		return err
+	}
+	if c.NArg() > 1 {
+		return usageErrorf(helpHint(c), "history takes at most one SCENARIO, got %d arguments", c.NArg())
+	}
+	state := a.stateDir(c)
+	reports, err := drill.History(state, c.Args().First())
+	if err != nil && len(reports) == 0 {
+		return err
+	}
+	if err != nil {
+		a.log.Warn("some drill records could not be read", "err", err)
+	}
+	rows := make([]historyRow, 0, len(reports))
+	for i, r := range reports {
+		row := historyRow{DrillID: r.DrillID, Scenario: r.Scenario, StartedAt: r.StartedAt.UTC().Format("2006-01-02T15:04:05Z"),
+			Result: r.Result, RTO: r.RTO, RPO: r.RPO, ReportPath: state + "/drills/" + r.DrillID + "/report.html"}
+		for _, f := range r.Findings {
+			if f.Status == "fail" {
+				row.Findings++
+			}
+		}
+		row.RTOTrend = rtoTrend(r, reports[i+1:])
+		rows = append(rows, row)
+	}
+	if format == "json" {
+		return writeJSON(a.env.Stdout, rows)
+	}
+	if len(rows) == 0 {
+		fmt.Fprintf(a.env.Stdout, "No drills recorded in %s yet. Run one with 'firedrill run NAME'.\n", state)
+		return nil
+	}
+	tw := tabwriter.NewWriter(a.env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STARTED\tSCENARIO\tRESULT\tRTO\tRPO\tTREND\tFAILED\tDRILL")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.StartedAt, r.Scenario, r.Result,
+			objectiveCell(r.RTO), objectiveCell(r.RPO), r.RTOTrend, r.Findings, r.DrillID)
+	}
+	return tw.Flush()
+}
+
+// rtoTrend compares a drill's RTO with the previous drill of the same
+// scenario that measured one (older is newest first).
+func rtoTrend(r *drill.Report, older []*drill.Report) string {
+	if r.RTO.MeasuredSeconds == nil {
+		return ""
+	}
+	for _, o := range older {
+		if o.Scenario != r.Scenario || o.RTO.MeasuredSeconds == nil {
+			continue
+		}
+		d := *r.RTO.MeasuredSeconds - *o.RTO.MeasuredSeconds
+		switch {
+		case d < -0.5:
+			return fmt.Sprintf("faster by %.1fs", -d)
+		case d > 0.5:
+			return fmt.Sprintf("slower by %.1fs", d)
+		}
+		return "same"
+	}
+	return ""
+}
+
+func objectiveCell(o drill.Objective) string {
+	if o.MeasuredSeconds == nil {
+		return "-"
+	}
+	mark := "ok"
+	if o.Status == drill.ObjectiveMissed {
+		mark = "MISSED"
+	}
+	return fmt.Sprintf("%s of %s %s", drill.FormatSeconds(*o.MeasuredSeconds), drill.FormatSeconds(o.ObjectiveSeconds), mark)
+}

@@ -1,0 +1,71 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/firedrill-dev/firedrill/drill"
+)
+
+// writeHistory records three drills: two of region-loss (the newer one
+// faster) and one interrupted drill of another scenario.
+func writeHistory(t *testing.T) string {
+	t.Helper()
+	state := t.TempDir()
+	t0 := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	recs := []struct {
+		id, scenario string
+		at           time.Duration
+		result       drill.Result
+		rto          float64
+	}{
+		{"fd-20261101-090000-aaaa", "region-loss", 0, drill.ResultPass, 120},
+		{"fd-20261102-090000-bbbb", "namespace-deletion", 24 * time.Hour, drill.ResultInterrupted, 0},
+		{"fd-20261103-090000-cccc", "region-loss", 48 * time.Hour, drill.ResultFail, 95},
+	}
+	for _, r := range recs {
+		d, err := drill.CreateDir(state, r.id)
+		require.NoError(t, err)
+		rep := &drill.Report{DrillID: r.id, Scenario: r.scenario, StartedAt: t0.Add(r.at), Result: r.result,
+			RTO: drill.NotMeasured(4*time.Hour, "interrupted"), RPO: drill.Measure(24*time.Hour, 3*time.Hour)}
+		if r.rto > 0 {
+			rep.RTO = drill.Measure(4*time.Hour, time.Duration(r.rto*float64(time.Second)))
+		}
+		require.NoError(t, d.WriteReport(rep))
+	}
+	return state
+}
+
+func TestHistory_TableNewestFirstWithTrend(t *testing.T) {
+	state := writeHistory(t)
+	res := run(t, context.Background(), map[string]string{"FIREDRILL_STATE_DIR": state}, "history")
+	require.Equal(t, ExitOK, res.code, res.String())
+	golden(t, "history-table", res.stdout)
+	assert.Contains(t, res.stdout, "faster by 25.0s")
+}
+
+func TestHistory_JSONFilteredByScenario(t *testing.T) {
+	state := writeHistory(t)
+	res := run(t, context.Background(), nil, "history", "region-loss", "-o", "json", "--state-dir", state)
+	require.Equal(t, ExitOK, res.code, res.String())
+	var rows []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &rows))
+	require.Len(t, rows, 2)
+	assert.Equal(t, "fd-20261103-090000-cccc", rows[0]["drill_id"], "newest first")
+	for _, k := range []string{"drill_id", "scenario", "started_at", "result", "rto", "rpo"} {
+		assert.Contains(t, rows[0], k)
+	}
+	assert.Equal(t, filepath.Join(state, "drills", "fd-20261103-090000-cccc", "report.html"), rows[0]["report"])
+}
+
+func TestHistory_EmptyStateSaysHowToStart(t *testing.T) {
+	res := run(t, context.Background(), map[string]string{"FIREDRILL_STATE_DIR": t.TempDir()}, "history")
+	require.Equal(t, ExitOK, res.code, res.String())
+	assert.Contains(t, res.stdout, "No drills recorded")
+}
