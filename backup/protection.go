@@ -1,0 +1,160 @@
+package backup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/firedrill-dev/firedrill/internal/finding"
+)
+
+// Finding IDs of the copy checks: "protection.copy.<name>" for the
+// comparison, "protection.copy.<name>.bucket.*" for the copy's bucket.
+const idCopy = "protection.copy."
+
+// CheckProtection runs the protection checks of spec: the primary bucket's
+// object lock, the tamper canary, the retention of every version of the
+// backup's objects, and the comparison of each copy, in that order, each
+// yielding findings. Result.Failed reports whether any check failed.
+//
+// The error is non-nil when the spec is invalid (wrapping ErrInvalidSpec,
+// with an empty Result) or when a check could not be carried out: a store
+// unreachable, credentials refused, a bucket missing, a listing failed.
+// The Result then still holds every finding, the failed reads among them,
+// each naming the endpoint and bucket. Only a spec error stops all checks;
+// an unreachable primary skips the checks that need it.
+//
+// CheckProtection writes only under the canary prefix, and only when the
+// canary is enabled.
+func CheckProtection(ctx context.Context, spec ProtectionSpec) (Result, error) {
+	spec, err := spec.normalized()
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{Backup: spec.Backup.Name, Findings: []finding.Finding{}, Copies: []CopyResult{}}
+	var errs []error
+	log := spec.Log.With("bucket", spec.Primary.Bucket, "endpoint", spec.Primary.Store.Endpoint())
+
+	if spec.Backup.Name != "" && (spec.Backup.Expiration.IsZero() || spec.Backup.TTL == 0) {
+		b, err := readBackupTimes(ctx, spec.Primary.Store, spec.Primary.Bucket, spec.Primary.Prefix, spec.Backup)
+		if err != nil {
+			log.Warn("backup times unknown", "backup", spec.Backup.Name, "err", err)
+		}
+		spec.Backup = b
+	}
+
+	log.Info("checking bucket protection")
+	fs, bc, err := checkBucket(ctx, spec.Primary.Store, spec.Primary.Bucket, "protection.bucket", spec.Lock, spec.Backup)
+	res.Findings = append(res.Findings, fs...)
+	errs = append(errs, err)
+	if bc.unreachable {
+		return res, incomplete(errs)
+	}
+
+	var co canaryOutcome
+	if !spec.Canary.Disabled {
+		log.Info("running the tamper canary", "prefix", spec.Canary.Prefix)
+		c := canary{st: spec.Primary.Store, bucket: spec.Primary.Bucket, prefix: spec.Canary.Prefix, now: spec.Now, lock: bc.lock}
+		fs, co, err = c.run(ctx)
+		res.Findings = append(res.Findings, fs...)
+		errs = append(errs, err)
+	}
+
+	if spec.Backup.Name == "" {
+		res.Findings = append(res.Findings, finding.Warn(idBackupRetention, bucketSubject(spec.Primary.Store, spec.Primary.Bucket),
+			"no backup chosen: the retention of backup objects was not checked"))
+	} else {
+		log.Info("checking the retention of the backup's objects", "backup", spec.Backup.Name)
+		fs, err = checkObjects(ctx, spec, bc, co)
+		res.Findings = append(res.Findings, fs...)
+		errs = append(errs, err)
+	}
+
+	for _, c := range spec.Copies {
+		log.Info("comparing copy", "copy", c.Name, "mode", c.Mode)
+		cr, fs, err := checkCopy(ctx, spec, c)
+		res.Copies = append(res.Copies, cr)
+		res.Findings = append(res.Findings, fs...)
+		errs = append(errs, err)
+	}
+	return res, incomplete(errs)
+}
+
+func incomplete(errs []error) error {
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("protection checks incomplete: %w", err)
+	}
+	return nil
+}
+
+// checkCopy checks a copy's bucket (when the copy has a lock requirement)
+// and compares it with the primary.
+func checkCopy(ctx context.Context, spec ProtectionSpec, c CopySpec) (CopyResult, []finding.Finding, error) {
+	src := Side{Store: spec.Primary.Store, Bucket: spec.Primary.Bucket, Prefix: keyPrefix(spec.Primary.Prefix)}
+	dst := Side{Store: c.Store, Bucket: c.Bucket, Prefix: keyPrefix(c.Prefix)}
+	if c.Scope == ScopeBackup && spec.Backup.Name != "" {
+		src.Prefix = backupPrefix(spec.Primary.Prefix, spec.Backup.Name)
+		dst.Prefix = backupPrefix(c.Prefix, spec.Backup.Name)
+	}
+	cr := CopyResult{Name: c.Name, Source: src.String(), Target: dst.String(), Mode: c.Mode}
+	var fs []finding.Finding
+	var errs []error
+	if c.Lock != nil {
+		bfs, bc, err := checkBucket(ctx, c.Store, c.Bucket, idCopy+c.Name+".bucket", *c.Lock, BackupRef{})
+		fs, errs = append(fs, bfs...), append(errs, err)
+		if bc.unreachable {
+			cr.Comparison.Error = err.Error()
+			return cr, fs, errors.Join(errs...)
+		}
+	}
+
+	opts := CompareOptions{
+		Mode: c.Mode, SamplePercent: c.SamplePercent, Seed: c.Seed,
+		Concurrency: spec.Concurrency, MaxObjectResults: spec.MaxObjectResults,
+	}
+	if spec.OnObject != nil {
+		opts.OnObject = func(r ObjectResult) { spec.OnObject(c.Name, r) }
+	}
+	// The canary's objects are the drill's own, never part of a copy's
+	// duty, though replication may carry them.
+	if p := spec.Canary.Prefix; p != "" && strings.HasPrefix(p, src.Prefix) {
+		opts.Exclude = strings.TrimPrefix(p, src.Prefix)
+	}
+	cmp, err := Compare(ctx, src, dst, opts)
+	cr.Comparison = cmp
+	fs = append(fs, copyFinding(c, src, dst, cmp, err))
+	return cr, fs, errors.Join(append(errs, err)...)
+}
+
+func copyFinding(c CopySpec, src, dst Side, cmp Comparison, err error) finding.Finding {
+	id := idCopy + c.Name
+	subject := dst.String()
+	counts := fmt.Sprintf("%d same, %d missing, %d extra, %d differ, %d errors", cmp.Same, cmp.Missing, cmp.Extra, cmp.Differs, cmp.Errors)
+	expected := fmt.Sprintf("every object of %s, the same by %s", src, c.Mode)
+	if c.Mode == ModeSampled {
+		expected = fmt.Sprintf("every object of %s, the same by size and, for %g%% of them (seed %d), by content", src, c.SamplePercent, c.Seed)
+	}
+	if err != nil {
+		return finding.Fail(id, finding.SeverityFail, subject, fmt.Sprintf("copy %s could not be compared: %v", c.Name, err)).
+			With(expected, counts+" before the comparison stopped", accessHint(err))
+	}
+	var sb strings.Builder
+	for i, o := range cmp.Objects {
+		if i == 5 {
+			fmt.Fprintf(&sb, "; and %d more", cmp.Total()-cmp.Same-i)
+			break
+		}
+		fmt.Fprintf(&sb, "; %s %s: %s", o.Status, o.Key, o.Detail)
+	}
+	details := sb.String()
+	switch {
+	case cmp.Missing+cmp.Differs+cmp.Errors > 0:
+		return finding.Fail(id, finding.SeverityFail, subject, fmt.Sprintf("copy %s does not match the primary: %s%s", c.Name, counts, details)).
+			With(expected, counts, "re-run the replication or copy job for the listed objects and find out why it missed them")
+	case cmp.Extra > 0:
+		return finding.Warn(id, subject, fmt.Sprintf("copy %s holds every object of the primary, and %d more: %s%s", c.Name, cmp.Extra, counts, details)).
+			With(expected, counts, "objects only on the copy are usually backups the primary has since deleted; check they are expected")
+	}
+	return finding.Pass(id, subject, fmt.Sprintf("copy %s matches the primary (%s mode): %s", c.Name, c.Mode, counts)).With(expected, counts, "")
+}

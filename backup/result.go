@@ -1,0 +1,87 @@
+package backup
+
+import (
+	"github.com/firedrill-dev/firedrill/internal/finding"
+)
+
+// Result is what CheckProtection found. It marshals to the JSON of
+// `firedrill verify -o json`.
+type Result struct {
+	// Backup is the backup whose objects were checked, if any.
+	Backup string `json:"backup,omitempty"`
+	// Findings are in the order the checks ran: bucket, canary, backup
+	// objects, copies.
+	Findings []finding.Finding `json:"findings"`
+	// Copies has one entry per copy, in the spec's order.
+	Copies []CopyResult `json:"copies"`
+}
+
+// Failed reports whether any finding failed: `firedrill verify` exits 3.
+func (r Result) Failed() bool { return finding.Failed(r.Findings) }
+
+// CopyResult is the comparison of one copy with the primary.
+type CopyResult struct {
+	Name string `json:"name"`
+	// Source and Target are "s3://bucket/prefix/ at endpoint".
+	Source     string      `json:"source"`
+	Target     string      `json:"target"`
+	Mode       CompareMode `json:"mode"`
+	Comparison Comparison  `json:"comparison"`
+}
+
+// Comparison counts the objects of a comparison like `rclone check
+// --combined`: the same on both sides, missing on the copy, only on the
+// copy (extra), different, or not compared because of an error.
+type Comparison struct {
+	Same    int `json:"same"`
+	Missing int `json:"missing"`
+	Extra   int `json:"extra"`
+	Differs int `json:"differs"`
+	Errors  int `json:"errors"`
+	// ComparedBy counts the objects found on both sides by what decided
+	// the outcome: "size", "etag", "sha256" (or another checksum
+	// algorithm), "content".
+	ComparedBy map[string]int `json:"compared_by,omitempty"`
+	// Objects lists the objects that are not the same, by key, at most
+	// ProtectionSpec.MaxObjectResults of them.
+	Objects []ObjectResult `json:"objects,omitempty"`
+	// ObjectsTruncated is set when Objects was cut short.
+	ObjectsTruncated bool `json:"objects_truncated,omitempty"`
+	// Error is why the comparison stopped early, if it did; the counts
+	// then cover what was compared until then.
+	Error string `json:"error,omitempty"`
+}
+
+// Total is the number of objects seen on either side.
+func (c Comparison) Total() int { return c.Same + c.Missing + c.Extra + c.Differs + c.Errors }
+
+// Clean reports whether both sides hold exactly the same objects.
+func (c Comparison) Clean() bool { return c.Total() == c.Same && c.Error == "" }
+
+// ObjectStatus is the outcome for one object.
+type ObjectStatus string
+
+// The outcomes, with their `rclone check --combined` symbol.
+const (
+	StatusSame    ObjectStatus = "same"    // =
+	StatusMissing ObjectStatus = "missing" // - on the primary only
+	StatusExtra   ObjectStatus = "extra"   // + on the copy only
+	StatusDiffers ObjectStatus = "differs" // *
+	StatusError   ObjectStatus = "error"   // !
+)
+
+// ObjectResult is the outcome for one object.
+type ObjectResult struct {
+	// Key is relative to the compared prefix.
+	Key    string       `json:"key"`
+	Status ObjectStatus `json:"status"`
+	// Detail says why, e.g. "size 10 on primary, 12 on copy".
+	Detail string `json:"detail,omitempty"`
+}
+
+// Combined is the line `rclone check --combined` would print: a symbol
+// (= - + * !) and the key.
+func (r ObjectResult) Combined() string {
+	sym := map[ObjectStatus]string{StatusSame: "=", StatusMissing: "-", StatusExtra: "+", StatusDiffers: "*", StatusError: "!"}[r.Status]
+	return sym + " " + r.Key
+}

@@ -1,0 +1,47 @@
+package backup
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/firedrill-dev/firedrill/internal/objectstore"
+)
+
+func TestLatestBackup(t *testing.T) {
+	f := newFixture(t).build()
+	ctx := context.Background()
+	put := func(name, schedule, phase string, start time.Time) {
+		labels := ""
+		if schedule != "" {
+			labels = fmt.Sprintf(`,"labels":{"velero.io/schedule-name":%q}`, schedule)
+		}
+		body := fmt.Sprintf(`{"metadata":{"name":%q%s},"spec":{"ttl":"24h0m0s"},"status":{"phase":%q,"startTimestamp":%q,"expiration":%q}}`,
+			name, labels, phase, start.Format(time.RFC3339), start.Add(24*time.Hour).Format(time.RFC3339))
+		_, err := f.primary.PutObject(ctx, bucketPrimary, backupPrefix(veleroPrefix, name)+"velero-backup.json", []byte(body), objectstore.PutOptions{})
+		require.NoError(t, err)
+	}
+	put("daily-1", "daily", "Completed", t0.Add(-48*time.Hour))
+	put("daily-2", "daily", "Completed", t0.Add(-24*time.Hour))
+	put("daily-3", "daily", "PartiallyFailed", t0.Add(-time.Hour))
+	put("manual", "", "Completed", t0.Add(30*time.Minute))
+
+	b, err := LatestBackup(ctx, f.primary, bucketPrimary, veleroPrefix, "daily")
+	require.NoError(t, err)
+	assert.Equal(t, "daily-2", b.Name)
+	assert.Equal(t, 24*time.Hour, b.TTL)
+	assert.Equal(t, t0, b.Expiration.UTC())
+
+	b, err = LatestBackup(ctx, f.primary, bucketPrimary, veleroPrefix, "")
+	require.NoError(t, err)
+	assert.Equal(t, "manual", b.Name)
+
+	_, err = LatestBackup(ctx, f.primary, bucketPrimary, veleroPrefix, "weekly")
+	assert.ErrorIs(t, err, ErrNoBackup)
+	// "older" has no velero-backup.json: named in the error, not fatal.
+	assert.ErrorContains(t, err, "older/velero-backup.json")
+}
