@@ -1,0 +1,356 @@
+package drill
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/firedrill-dev/firedrill/internal/kube"
+	"github.com/firedrill-dev/firedrill/restore"
+	"github.com/firedrill-dev/firedrill/scenarios"
+	"k8s.io/client-go/rest"
+)
+
+// RestoreOptions are how RunRestore runs.
+type RestoreOptions struct {
+	// DrillID names what the restore creates; empty means NewDrillID.
+	DrillID string
+	// Getenv reads the environment variables that hold a copy's
+	// credentials; nil means os.Getenv. Values are never logged.
+	Getenv func(string) string
+	// Now is firedrill's clock; nil means time.Now.
+	Now func() time.Time
+	// Progress receives live progress; ProgressTTY rewrites lines in place.
+	Progress    io.Writer
+	ProgressTTY bool
+	Log         *slog.Logger
+	// BackupSyncWait bounds the wait for Velero's backup sync; zero means
+	// restore.DefaultBackupSyncWait, negative means do not wait.
+	BackupSyncWait time.Duration
+}
+
+// RunRestore runs the restore part of a drill of sc on its own: preflight
+// (scratch guard, Velero and its storage location), recovery point,
+// phased restore, order proof, checks and cleanup. It is what
+// `firedrill restore` runs and what the full drill calls for its restore
+// and verify steps. A nil Result comes with an error that stopped the
+// restore before anything was restored.
+func RunRestore(ctx context.Context, sc *scenarios.Scenario, opts RestoreOptions) (*restore.Result, error) {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	if opts.DrillID == "" {
+		opts.DrillID = NewDrillID(now())
+	}
+	spec, err := RestoreSpec(sc, opts.DrillID, opts.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	t := sc.Spec.Target
+	target, err := kube.New(t.Kubeconfig, t.Context)
+	if err != nil {
+		return nil, fmt.Errorf("target cluster: %w", err)
+	}
+	// The source is compared by its kubeconfig only: it is never contacted
+	// (it may be the very cluster the scenario loses). A source that cannot
+	// even be configured cannot be the target.
+	var source *kube.Clients
+	if src := sc.Spec.Source; src.Kubeconfig != "" || src.Context != "" {
+		source, err = kube.New(src.Kubeconfig, src.Context)
+		if err != nil && opts.Log != nil {
+			opts.Log.Debug("source cluster not configured; not compared with the target", "err", err)
+		}
+	}
+	if err := kube.Guard(ctx, target.Kube, target.Config, configOf(source)); err != nil {
+		return nil, err
+	}
+	kubeconfig, remove, err := kube.PinContext(t.Kubeconfig, t.Context)
+	if err != nil {
+		return nil, err
+	}
+	defer remove()
+	return restore.Run(ctx, restore.Target{Kube: target.Kube, Dynamic: target.Dynamic, Kubeconfig: kubeconfig, Context: t.Context},
+		spec, restore.Options{Now: now, Progress: opts.Progress, ProgressTTY: opts.ProgressTTY, Log: opts.Log, BackupSyncWait: opts.BackupSyncWait})
+}
+
+func configOf(c *kube.Clients) *rest.Config {
+	if c == nil {
+		return nil
+	}
+	return c.Config
+}
+
+// RestoreSpec maps a scenario to the restore package's spec. It reads the
+// environment variables that hold an off-site copy's credentials (getenv,
+// nil means os.Getenv) and nothing else.
+func RestoreSpec(sc *scenarios.Scenario, drillID string, getenv func(string) string) (restore.Spec, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	s := sc.Spec
+	r := s.Target.Restore
+	spec := restore.Spec{
+		DrillID:            drillID,
+		VeleroNamespace:    s.Backups.VeleroNamespace,
+		StorageLocation:    s.Backups.StorageLocation,
+		IncludedNamespaces: s.Backups.IncludedNamespaces,
+		NamespaceMapping:   s.Target.NamespaceMapping,
+		ExcludedResources:  r.ExcludedResources,
+		PhaseTimeout:       time.Duration(r.Timeout),
+		Cleanup:            restore.CleanupPolicy(s.Cleanup.Policy),
+		CleanupTimeout:     time.Duration(s.Cleanup.Timeout),
+		DisasterTime:       s.Disaster.DeclaredAt,
+		Backup: restore.BackupSelector{
+			Name:     s.Backups.BackupName,
+			Schedule: s.Backups.Schedule,
+		},
+	}
+	if w := s.Backups.Window; w != nil {
+		spec.Backup.Window = &restore.Window{Within: time.Duration(w.Within), Random: w.Pick == scenarios.PickRandom, Seed: w.Seed}
+	}
+	for _, ph := range r.Phases {
+		spec.Phases = append(spec.Phases, restore.Phase{Name: ph.Name, IncludedResources: ph.IncludedResources, ExcludedResources: ph.ExcludedResources})
+	}
+	if location, from := sc.RestoreFrom(); from != nil {
+		cl, err := copyLocation(location, from, getenv)
+		if err != nil {
+			return restore.Spec{}, err
+		}
+		spec.FromCopy = cl
+	}
+	for _, c := range s.Checks {
+		rc := restore.Check{Name: c.Name, Timeout: time.Duration(c.Timeout)}
+		switch {
+		case c.Workloads != nil:
+			rc.Workloads = &restore.WorkloadsCheck{Namespace: s.Target.TargetNamespace(c.Workloads.Namespace)}
+		case c.HTTP != nil:
+			st := c.HTTP.ExpectStatus
+			if st.IsZero() {
+				st = scenarios.DefaultExpectStatus()
+			}
+			rc.HTTP = &restore.HTTPCheck{URL: c.HTTP.URL, MinStatus: st.Min, MaxStatus: st.Max, BodyContains: c.HTTP.BodyContains}
+		case c.TCP != nil:
+			rc.TCP = &restore.TCPCheck{Address: c.TCP.Address}
+		case c.Command != nil:
+			rc.Command = &restore.CommandCheck{Run: c.Command.Run}
+		case c.DataCanary != nil:
+			rc.DataCanary = &restore.DataCanaryCheck{Namespace: s.Target.TargetNamespace(c.DataCanary.Namespace),
+				ConfigMap: c.DataCanary.ConfigMap, Key: c.DataCanary.Key}
+		}
+		spec.Checks = append(spec.Checks, rc)
+	}
+	return spec, spec.Validate()
+}
+
+// copyLocation describes the off-site copy as a Velero location for the
+// aws plugin, with the copy's credentials read from the environment.
+func copyLocation(location string, c *scenarios.Copy, getenv func(string) string) (*restore.CopyLocation, error) {
+	region := c.Region
+	if region == "" {
+		region = scenarios.DefaultRegion
+	}
+	cfg := map[string]string{"region": region, "s3Url": c.Endpoint}
+	if c.PathStyle {
+		cfg["s3ForcePathStyle"] = "true"
+	}
+	cl := &restore.CopyLocation{Name: c.Name, StorageLocation: location, Provider: "aws",
+		Bucket: c.Bucket.Bucket, Prefix: c.Prefix, Config: cfg}
+	cr := c.Credentials
+	switch {
+	case cr == nil:
+		// Velero's own default credentials apply.
+	case cr.AccessKeyIDEnv != "":
+		id, secret := getenv(cr.AccessKeyIDEnv), getenv(cr.SecretAccessKeyEnv)
+		var missing []string
+		if id == "" {
+			missing = append(missing, cr.AccessKeyIDEnv)
+		}
+		if secret == "" {
+			missing = append(missing, cr.SecretAccessKeyEnv)
+		}
+		if len(missing) > 0 {
+			return nil, fmt.Errorf("credentials of copy %q: environment variable %s not set", c.Name, strings.Join(missing, " and "))
+		}
+		token := ""
+		if cr.SessionTokenEnv != "" {
+			token = getenv(cr.SessionTokenEnv)
+		}
+		cl.Credentials = restore.AWSCredentialsFile(id, secret, token)
+	case cr.File != "":
+		data, err := os.ReadFile(cr.File)
+		if err != nil {
+			return nil, fmt.Errorf("credentials of copy %q: %w", c.Name, err)
+		}
+		cl.Credentials = restore.Secret(data)
+		if cr.Profile != "" {
+			cfg["profile"] = cr.Profile
+		}
+	default:
+		if cr.Profile != "" {
+			cfg["profile"] = cr.Profile
+		}
+	}
+	return cl, nil
+}
+
+// NewRecovery returns the Recovery of a drill of sc backed by the restore
+// package: what Run uses for the preflight, recovery-point, restore and
+// verify steps and for cleanup. Nothing is contacted until Preflight.
+func NewRecovery(sc *scenarios.Scenario, opts RestoreOptions) Recovery {
+	return &recovery{sc: sc, opts: opts, progress: &switchWriter{w: opts.Progress}}
+}
+
+type recovery struct {
+	sc       *scenarios.Scenario
+	opts     RestoreOptions
+	progress *switchWriter
+	target   *kube.Clients
+	session  *restore.Session
+	spec     restore.Spec
+	// reported counts the findings already handed to the drill.
+	reported int
+	// kubeconfig has the target's context as current context, for
+	// command checks and runbook steps; removeKubeconfig deletes it.
+	kubeconfig       string
+	removeKubeconfig func()
+}
+
+var _ Recovery = (*recovery)(nil)
+
+// switchWriter lets each step send progress where the drill asks.
+type switchWriter struct{ w io.Writer }
+
+func (s *switchWriter) Write(p []byte) (int, error) {
+	if s.w == nil {
+		return len(p), nil
+	}
+	return s.w.Write(p)
+}
+
+func (r *recovery) Preflight(ctx context.Context) error {
+	now := r.opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	id := r.opts.DrillID
+	if id == "" {
+		id = NewDrillID(now())
+	}
+	spec, err := RestoreSpec(r.sc, id, r.opts.Getenv)
+	if err != nil {
+		return err
+	}
+	t := r.sc.Spec.Target
+	target, err := kube.New(t.Kubeconfig, t.Context)
+	if err != nil {
+		return fmt.Errorf("target cluster: %w", err)
+	}
+	var source *kube.Clients
+	if src := r.sc.Spec.Source; src.Kubeconfig != "" || src.Context != "" {
+		source, _ = kube.New(src.Kubeconfig, src.Context)
+	}
+	if err := kube.Guard(ctx, target.Kube, target.Config, configOf(source)); err != nil {
+		return err
+	}
+	kubeconfig, remove, err := kube.PinContext(t.Kubeconfig, t.Context)
+	if err != nil {
+		return err
+	}
+	r.kubeconfig, r.removeKubeconfig = kubeconfig, remove
+	s, err := restore.NewSession(restore.Target{Kube: target.Kube, Dynamic: target.Dynamic, Kubeconfig: kubeconfig, Context: t.Context},
+		spec, restore.Options{Now: now, Progress: r.progress, ProgressTTY: r.opts.ProgressTTY, Log: r.opts.Log, BackupSyncWait: r.opts.BackupSyncWait})
+	if err != nil {
+		return err
+	}
+	r.target, r.session, r.spec = target, s, spec
+	return s.Preflight(ctx)
+}
+
+func (r *recovery) RecoveryPoint(ctx context.Context) (*BackupRef, error) {
+	if r.session == nil {
+		return nil, fmt.Errorf("recovery point before a successful preflight")
+	}
+	rp, err := r.session.RecoveryPoint(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &BackupRef{Name: rp.Backup, StorageLocation: rp.StorageLocation, Started: rp.Started, Completed: rp.Completed}, nil
+}
+
+func (r *recovery) Restore(ctx context.Context, _ *BackupRef, progress io.Writer) (RestoreOutcome, error) {
+	if r.session == nil {
+		return RestoreOutcome{}, fmt.Errorf("restore before a successful preflight")
+	}
+	if progress != nil {
+		r.progress.w = progress
+	}
+	err := r.session.Restore(ctx)
+	res := r.session.Result()
+	out := RestoreOutcome{Details: res}
+	for _, p := range res.Restores {
+		out.Restores = append(out.Restores, RestoreRef{Name: p.Name, Phase: p.Phase, VeleroPhase: p.Status, Start: p.Started, End: p.Finished,
+			ItemsRestored: int(p.ItemsRestored), TotalItems: int(p.TotalItems), Warnings: int(p.Warnings), Errors: int(p.Errors)})
+	}
+	if res.Order != nil {
+		v := res.OrderVerified
+		out.OrderVerified = &v
+	}
+	out.Findings = res.Findings[r.reported:]
+	r.reported = len(res.Findings)
+	return out, err
+}
+
+func (r *recovery) Verify(ctx context.Context) (VerifyOutcome, error) {
+	if r.session == nil {
+		return VerifyOutcome{}, fmt.Errorf("verify before a successful preflight")
+	}
+	err := r.session.Verify(ctx)
+	res := r.session.Result()
+	out := VerifyOutcome{Details: res.Checks}
+	for _, c := range res.Checks {
+		out.Checks = append(out.Checks, CheckRef{Name: c.Name, Kind: c.Kind, Passed: c.Passed, DurationSeconds: c.Seconds, Message: c.Message})
+		if c.CanaryTime != nil && out.DataTime.IsZero() {
+			out.DataTime = *c.CanaryTime
+		}
+	}
+	out.Findings = res.Findings[r.reported:]
+	r.reported = len(res.Findings)
+	return out, err
+}
+
+// RunbookEnv gives runbook steps the target's kubeconfig and the runbook
+// contract's variables (see package runbooks).
+func (r *recovery) RunbookEnv() []string {
+	t := r.sc.Spec.Target
+	kc := r.kubeconfig
+	if kc == "" {
+		kc = t.Kubeconfig
+	}
+	env := []string{"KUBECONFIG=" + kc, "FIREDRILL_SCENARIO=" + r.sc.Metadata.Name,
+		"FIREDRILL_VELERO_NAMESPACE=" + r.sc.Spec.Backups.VeleroNamespace}
+	var nss []string
+	for _, ns := range r.sc.Spec.Backups.IncludedNamespaces {
+		nss = append(nss, t.TargetNamespace(ns))
+	}
+	env = append(env, "FIREDRILL_NAMESPACES="+strings.Join(nss, " "))
+	if r.session != nil && r.session.Result().Backup != nil {
+		env = append(env, "FIREDRILL_BACKUP="+r.session.Result().Backup.Backup)
+	}
+	return env
+}
+
+func (r *recovery) Cleanup(ctx context.Context, passed bool) error {
+	if r.removeKubeconfig != nil {
+		r.removeKubeconfig()
+		r.removeKubeconfig = nil
+	}
+	if r.session == nil {
+		return nil
+	}
+	return r.session.Cleanup(ctx, passed)
+}

@@ -1,0 +1,104 @@
+package drill
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/firedrill-dev/firedrill/restore"
+	"github.com/firedrill-dev/firedrill/scenarios"
+)
+
+const restoreScenario = `apiVersion: firedrill.dev/v1alpha1
+kind: Scenario
+metadata: {name: unit-restore}
+spec:
+  disaster:
+    summary: ransomware encrypted the primary bucket
+    lost: [primaryStorage]
+    detection: alerts
+    lead: on-call
+  objectives: {rto: 1h, rpo: 24h}
+  backups:
+    schedule: daily
+    includedNamespaces: [shop, shop-data]
+  storage:
+    primary:
+      endpoint: http://127.0.0.1:1
+      bucket: primary
+      objectLock: {mode: COMPLIANCE}
+    copies:
+      - name: offsite
+        kind: offsite
+        endpoint: http://127.0.0.1:2
+        bucket: copy
+        prefix: lab
+        pathStyle: true
+        credentials: {accessKeyIDEnv: K, secretAccessKeyEnv: S}
+        storageLocation: lab-offsite
+  target:
+    kubeconfig: /dev/null
+    namespaceMapping: {shop: shop-dr}
+  checks:
+    - name: web
+      workloads: {namespace: shop}
+    - name: canary
+      dataCanary: {namespace: shop, configMap: c, key: k}
+    - name: http
+      http: {url: "http://127.0.0.1:3/", expectStatus: "200-204"}
+  cleanup: {policy: always}
+`
+
+func TestRestoreSpec_MapsScenario(t *testing.T) {
+	sc, err := scenarios.Parse(scenarios.Env{}, "unit.yaml", []byte(restoreScenario))
+	require.NoError(t, err)
+	env := map[string]string{"K": "AKIDEXAMPLE", "S": "secret-value"}
+	spec, err := RestoreSpec(sc, "fd-unit", func(k string) string { return env[k] })
+	require.NoError(t, err)
+
+	assert.Equal(t, "daily", spec.Backup.Schedule)
+	assert.Equal(t, []string{"shop", "shop-dr"}, []string{spec.IncludedNamespaces[0], spec.TargetNamespace("shop")})
+	assert.Equal(t, []string{"shop-dr", "shop-data"}, spec.TargetNamespaces())
+	require.Len(t, spec.Phases, 2, "default phases")
+	assert.Equal(t, "network-policies", spec.Phases[0].Name)
+	assert.Equal(t, restore.CleanupAlways, spec.Cleanup)
+	assert.Equal(t, 10*time.Minute, spec.PhaseTimeout)
+
+	require.NotNil(t, spec.FromCopy, "primary storage lost: restore from the copy")
+	assert.Equal(t, "lab-offsite", spec.FromCopy.StorageLocation)
+	assert.Equal(t, map[string]string{"region": "us-east-1", "s3Url": "http://127.0.0.1:2", "s3ForcePathStyle": "true"}, spec.FromCopy.Config)
+	assert.Contains(t, string(spec.FromCopy.Credentials), "aws_secret_access_key=secret-value")
+
+	require.Len(t, spec.Checks, 3)
+	assert.Equal(t, "shop-dr", spec.Checks[0].Workloads.Namespace, "namespace mapped")
+	assert.Equal(t, "shop-dr", spec.Checks[1].DataCanary.Namespace)
+	assert.Equal(t, 200, spec.Checks[2].HTTP.MinStatus)
+	assert.Equal(t, 204, spec.Checks[2].HTTP.MaxStatus)
+
+	plan, err := NewPlan(sc)
+	require.NoError(t, err)
+	for _, st := range plan.Steps {
+		if st.Name != StepRestore {
+			continue
+		}
+		got := restore.PlanRestores(spec, "b")
+		require.Len(t, got, len(st.Phases), "plan and restore agree on the phases")
+		for i, ph := range st.Phases {
+			assert.Equal(t, ph.Name, got[i].Phase)
+			assert.Equal(t, ph.IncludedResources, got[i].IncludedResources)
+			assert.ElementsMatch(t, ph.ExcludedResources, got[i].ExcludedResources)
+			assert.Equal(t, ph.NamespaceMapping, got[i].NamespaceMapping)
+			assert.Equal(t, "lab-offsite", ph.StorageLocation)
+		}
+	}
+}
+
+func TestRestoreSpec_MissingCredentials(t *testing.T) {
+	sc, err := scenarios.Parse(scenarios.Env{}, "unit.yaml", []byte(restoreScenario))
+	require.NoError(t, err)
+	_, err = RestoreSpec(sc, "fd-unit", func(string) string { return "" })
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "K and S not set")
+}

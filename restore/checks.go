@@ -1,0 +1,356 @@
+package restore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+)
+
+// CheckResult is the outcome of one check.
+type CheckResult struct {
+	Name   string `json:"name"`
+	Kind   string `json:"kind"`
+	Passed bool   `json:"passed"`
+	// Message says what was seen; on failure, why it failed.
+	Message string `json:"message"`
+	// Details list per-object states (workloads) when useful.
+	Details  []string  `json:"details,omitempty"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	Seconds  float64   `json:"seconds"`
+	TimeoutS float64   `json:"timeout_seconds"`
+	// CanaryTime and ApplicationRPOSeconds are set by a data canary check.
+	CanaryTime            *time.Time `json:"canary_time,omitempty"`
+	ApplicationRPOSeconds *float64   `json:"application_rpo_seconds,omitempty"`
+}
+
+// checkEnv is what checks need from the run.
+type checkEnv struct {
+	cs         kubernetes.Interface
+	kubeconfig string
+	context    string
+	disaster   time.Time
+	now        func() time.Time
+	http       *http.Client
+}
+
+// retryInterval paces HTTP, TCP and command checks, which have nothing to
+// watch; Kubernetes checks use watches.
+const retryInterval = time.Second
+
+func runCheck(ctx context.Context, env checkEnv, c Check) CheckResult {
+	r := CheckResult{Name: c.Name, Started: env.now(), TimeoutS: c.Timeout.Seconds()}
+	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	defer cancel()
+	var err error
+	switch {
+	case c.Workloads != nil:
+		r.Kind = "workloads"
+		r.Details, err = checkWorkloads(ctx, env.cs, c.Workloads.Namespace)
+		if err == nil {
+			r.Message = fmt.Sprintf("%d workloads in namespace %s are Available or complete", len(r.Details), c.Workloads.Namespace)
+		}
+	case c.DataCanary != nil:
+		r.Kind = "dataCanary"
+		var t time.Time
+		t, err = checkCanary(ctx, env.cs, *c.DataCanary)
+		if err == nil {
+			rpo := env.disaster.Sub(t).Seconds()
+			r.CanaryTime, r.ApplicationRPOSeconds = &t, &rpo
+			r.Message = fmt.Sprintf("ConfigMap %s/%s key %s holds %s: the application's RPO is %s",
+				c.DataCanary.Namespace, c.DataCanary.ConfigMap, c.DataCanary.Key, t.UTC().Format(time.RFC3339Nano),
+				time.Duration(rpo*float64(time.Second)).Round(time.Second))
+			if t.After(env.disaster) {
+				err = fmt.Errorf("canary time %s is after the disaster (%s): the restored data cannot be from the backup",
+					t.UTC().Format(time.RFC3339), env.disaster.UTC().Format(time.RFC3339))
+			}
+		}
+	case c.HTTP != nil:
+		r.Kind = "http"
+		r.Message, err = retry(ctx, func() (string, error) { return checkHTTP(ctx, env.http, *c.HTTP) })
+	case c.TCP != nil:
+		r.Kind = "tcp"
+		r.Message, err = retry(ctx, func() (string, error) { return checkTCP(ctx, c.TCP.Address) })
+	case c.Command != nil:
+		r.Kind = "command"
+		r.Message, err = retry(ctx, func() (string, error) { return checkCommand(ctx, env, c.Command.Run) })
+	default:
+		err = errors.New("check has no kind")
+	}
+	r.Finished = env.now()
+	r.Seconds = r.Finished.Sub(r.Started).Seconds()
+	if err != nil {
+		r.Message = err.Error()
+		if errors.Is(err, context.DeadlineExceeded) {
+			r.Message = fmt.Sprintf("not passed within %s: %v", c.Timeout, err)
+		}
+		return r
+	}
+	r.Passed = true
+	return r
+}
+
+// retry runs f until it passes or ctx ends, returning the last error.
+func retry(ctx context.Context, f func() (string, error)) (string, error) {
+	for {
+		msg, err := f()
+		if err == nil {
+			return msg, nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("%w; last attempt: %v", ctx.Err(), err)
+		case <-time.After(retryInterval):
+		}
+	}
+}
+
+// checkWorkloads waits, re-evaluating on every watch event, until every
+// Deployment, StatefulSet and DaemonSet of ns is Available and every Job
+// has completed. A namespace without workloads fails: the restore brought
+// nothing to run.
+func checkWorkloads(ctx context.Context, cs kubernetes.Interface, ns string) ([]string, error) {
+	events := make(chan struct{}, 1)
+	var watchers []watch.Interface
+	defer func() {
+		for _, w := range watchers {
+			w.Stop()
+		}
+	}()
+	opens := []func(context.Context, metav1.ListOptions) (watch.Interface, error){
+		cs.AppsV1().Deployments(ns).Watch, cs.AppsV1().StatefulSets(ns).Watch,
+		cs.AppsV1().DaemonSets(ns).Watch, cs.BatchV1().Jobs(ns).Watch,
+	}
+	for _, open := range opens {
+		w, err := open(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("watch workloads of namespace %s: %w", ns, err)
+		}
+		watchers = append(watchers, w)
+		go func() {
+			for range w.ResultChan() {
+				select {
+				case events <- struct{}{}:
+				default:
+				}
+			}
+		}()
+	}
+	var lastErr error
+	for {
+		details, err := workloadsReady(ctx, cs, ns)
+		if err == nil {
+			return details, nil
+		}
+		lastErr = err
+		select {
+		case <-ctx.Done():
+			return details, fmt.Errorf("%w: %v", ctx.Err(), lastErr)
+		case <-events:
+		}
+	}
+}
+
+func workloadsReady(ctx context.Context, cs kubernetes.Interface, ns string) ([]string, error) {
+	var details, notReady []string
+	add := func(ok bool, s string) {
+		details = append(details, s)
+		if !ok {
+			notReady = append(notReady, s)
+		}
+	}
+	deps, err := cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list Deployments of %s: %w", ns, err)
+	}
+	for _, d := range deps.Items {
+		ok := deploymentAvailable(&d)
+		add(ok, fmt.Sprintf("Deployment %s: %d/%d available", d.Name, d.Status.AvailableReplicas, replicas(d.Spec.Replicas)))
+	}
+	sts, err := cs.AppsV1().StatefulSets(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list StatefulSets of %s: %w", ns, err)
+	}
+	for _, s := range sts.Items {
+		ok := s.Status.ReadyReplicas >= replicas(s.Spec.Replicas) && s.Status.ObservedGeneration >= s.Generation
+		add(ok, fmt.Sprintf("StatefulSet %s: %d/%d ready", s.Name, s.Status.ReadyReplicas, replicas(s.Spec.Replicas)))
+	}
+	dss, err := cs.AppsV1().DaemonSets(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list DaemonSets of %s: %w", ns, err)
+	}
+	for _, d := range dss.Items {
+		ok := d.Status.NumberAvailable >= d.Status.DesiredNumberScheduled && d.Status.ObservedGeneration >= d.Generation
+		add(ok, fmt.Sprintf("DaemonSet %s: %d/%d available", d.Name, d.Status.NumberAvailable, d.Status.DesiredNumberScheduled))
+	}
+	jobs, err := cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list Jobs of %s: %w", ns, err)
+	}
+	for _, j := range jobs.Items {
+		if len(j.OwnerReferences) > 0 {
+			// Jobs of a CronJob come and go with its schedule.
+			continue
+		}
+		add(jobComplete(&j), fmt.Sprintf("Job %s: %d succeeded", j.Name, j.Status.Succeeded))
+	}
+	if len(details) == 0 {
+		return nil, fmt.Errorf("no Deployment, StatefulSet, DaemonSet or Job in namespace %s", ns)
+	}
+	if len(notReady) > 0 {
+		return details, fmt.Errorf("not ready in namespace %s: %s", ns, strings.Join(notReady, "; "))
+	}
+	return details, nil
+}
+
+func replicas(r *int32) int32 {
+	if r == nil {
+		return 1
+	}
+	return *r
+}
+
+func deploymentAvailable(d *appsv1.Deployment) bool {
+	if d.Status.ObservedGeneration < d.Generation || d.Status.AvailableReplicas < replicas(d.Spec.Replicas) {
+		return false
+	}
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentAvailable {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return replicas(d.Spec.Replicas) == 0
+}
+
+func jobComplete(j *batchv1.Job) bool {
+	for _, c := range j.Status.Conditions {
+		if c.Type == batchv1.JobComplete && c.Status == corev1.ConditionTrue {
+			return true
+		}
+	}
+	return false
+}
+
+// checkCanary reads the canary time, waiting with a watch for the
+// ConfigMap to appear.
+func checkCanary(ctx context.Context, cs kubernetes.Interface, c DataCanaryCheck) (time.Time, error) {
+	sel := fields.OneTermEqualSelector("metadata.name", c.ConfigMap).String()
+	for {
+		list, err := cs.CoreV1().ConfigMaps(c.Namespace).List(ctx, metav1.ListOptions{FieldSelector: sel})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return time.Time{}, fmt.Errorf("read ConfigMap %s/%s: %w", c.Namespace, c.ConfigMap, err)
+		}
+		if err == nil && len(list.Items) > 0 {
+			return canaryTime(&list.Items[0], c)
+		}
+		rv := ""
+		if list != nil {
+			rv = list.ResourceVersion
+		}
+		w, err := cs.CoreV1().ConfigMaps(c.Namespace).Watch(ctx, metav1.ListOptions{FieldSelector: sel, ResourceVersion: rv})
+		if err != nil {
+			return time.Time{}, fmt.Errorf("watch ConfigMap %s/%s: %w", c.Namespace, c.ConfigMap, err)
+		}
+		select {
+		case <-ctx.Done():
+			w.Stop()
+			return time.Time{}, fmt.Errorf("ConfigMap %s/%s was not restored: %w", c.Namespace, c.ConfigMap, ctx.Err())
+		case <-w.ResultChan():
+		}
+		w.Stop()
+	}
+}
+
+func canaryTime(cm *corev1.ConfigMap, c DataCanaryCheck) (time.Time, error) {
+	v, ok := cm.Data[c.Key]
+	if !ok {
+		return time.Time{}, fmt.Errorf("ConfigMap %s/%s has no key %q", c.Namespace, c.ConfigMap, c.Key)
+	}
+	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(v))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("ConfigMap %s/%s key %q is not an RFC 3339 time: %q", c.Namespace, c.ConfigMap, c.Key, v)
+	}
+	return t, nil
+}
+
+func checkHTTP(ctx context.Context, client *http.Client, c HTTPCheck) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.URL, nil)
+	if err != nil {
+		return "", fmt.Errorf("GET %s: %w", c.URL, err)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("GET %s: %w", c.URL, err)
+	}
+	defer resp.Body.Close()
+	minS, maxS := c.MinStatus, c.MaxStatus
+	if minS == 0 && maxS == 0 {
+		minS, maxS = 200, 299
+	}
+	if resp.StatusCode < minS || resp.StatusCode > maxS {
+		return "", fmt.Errorf("GET %s answered %d, want %d-%d", c.URL, resp.StatusCode, minS, maxS)
+	}
+	if c.BodyContains != "" {
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+		if err != nil {
+			return "", fmt.Errorf("GET %s: read body: %w", c.URL, err)
+		}
+		if !strings.Contains(string(body), c.BodyContains) {
+			return "", fmt.Errorf("GET %s answered %d without %q in the body", c.URL, resp.StatusCode, c.BodyContains)
+		}
+	}
+	return fmt.Sprintf("GET %s answered %d", c.URL, resp.StatusCode), nil
+}
+
+func checkTCP(ctx context.Context, addr string) (string, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("connect to %s: %w", addr, err)
+	}
+	conn.Close()
+	return "connected to " + addr, nil
+}
+
+func checkCommand(ctx context.Context, env checkEnv, run []string) (string, error) {
+	if len(run) == 0 {
+		return "", errors.New("empty command")
+	}
+	cmd := exec.CommandContext(ctx, run[0], run[1:]...)
+	cmd.Env = os.Environ()
+	if env.kubeconfig != "" {
+		cmd.Env = append(cmd.Env, "KUBECONFIG="+env.kubeconfig)
+	}
+	if env.context != "" {
+		cmd.Env = append(cmd.Env, "FIREDRILL_TARGET_CONTEXT="+env.context)
+	}
+	out, err := cmd.CombinedOutput()
+	tail := strings.TrimSpace(lastBytes(out, 400))
+	if err != nil {
+		return "", fmt.Errorf("%s: %v: %s", strings.Join(run, " "), err, tail)
+	}
+	return fmt.Sprintf("%s exited 0", strings.Join(run, " ")), nil
+}
+
+func lastBytes(b []byte, n int) string {
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(b)
+}

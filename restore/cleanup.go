@@ -1,0 +1,220 @@
+package restore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+)
+
+// tracker records what the drill created (or changed) in the target, as it
+// happens, so that cleanup removes exactly that and nothing else.
+type tracker struct {
+	mu            sync.Mutex
+	namespaces    []string
+	restores      []string
+	secrets       []string
+	locations     []string
+	backupPatches []backupPatch
+}
+
+type backupPatch struct {
+	backup, location, label string
+}
+
+// CleanupResult says what cleanup did.
+type CleanupResult struct {
+	// Policy is the policy applied.
+	Policy CleanupPolicy `json:"policy"`
+	// Done is false when the policy kept everything.
+	Done bool `json:"done"`
+	// Deleted lists what was removed, as kind/name.
+	Deleted []string `json:"deleted,omitempty"`
+	// Kept lists what is left for investigation.
+	Kept []string `json:"kept,omitempty"`
+	// Error is set when something could not be removed.
+	Error string `json:"error,omitempty"`
+}
+
+func (t *tracker) items() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []string
+	for _, n := range t.namespaces {
+		out = append(out, "namespace/"+n)
+	}
+	for _, n := range t.restores {
+		out = append(out, "restore/"+n)
+	}
+	for _, n := range t.locations {
+		out = append(out, "backupstoragelocation/"+n)
+	}
+	for _, n := range t.secrets {
+		out = append(out, "secret/"+n)
+	}
+	for _, p := range t.backupPatches {
+		out = append(out, fmt.Sprintf("backup/%s (storage location changed from %s)", p.backup, p.location))
+	}
+	return out
+}
+
+// cleanup removes what tr recorded: restored namespaces (waiting until
+// they are gone), the drill's Restores, the copy's location and Secret, and
+// puts Backup objects back on their original location. It runs on a
+// context that survives cancellation of ctx, with its own timeout, so
+// Ctrl-C still cleans up.
+func cleanup(ctx context.Context, cs kubernetes.Interface, dyn dynamic.Interface, veleroNS string, tr *tracker, timeout time.Duration) ([]string, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	var errs []error
+	var deleted []string
+	gone := func(err error) bool { return err == nil || apierrors.IsNotFound(err) }
+	// A Restore interrupted by Ctrl-C goes on inside Velero, which cannot
+	// cancel it: wait for it to end first, or it recreates the namespaces
+	// cleanup deletes, and a Restore deleted while it runs keeps its
+	// finalizer until Velero gets to it.
+	for _, n := range tr.restores {
+		_, err := watchRestore(ctx, dyn, veleroNS, n, "", time.Now, nil, false, n)
+		if err != nil && !apierrors.IsNotFound(errors.Unwrap(err)) && !apierrors.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("wait for restore %s to end: %w", n, err))
+		}
+	}
+	for _, n := range tr.namespaces {
+		if err := cs.CoreV1().Namespaces().Delete(ctx, n, metav1.DeleteOptions{}); !gone(err) {
+			errs = append(errs, fmt.Errorf("delete namespace %s: %w", n, err))
+		}
+	}
+	for _, n := range tr.restores {
+		if err := dyn.Resource(restoresGVR).Namespace(veleroNS).Delete(ctx, n, metav1.DeleteOptions{}); !gone(err) {
+			errs = append(errs, fmt.Errorf("delete restore %s: %w", n, err))
+		} else {
+			deleted = append(deleted, "restore/"+n)
+		}
+	}
+	// Velero's finalizer on a Restore removes its files from the location
+	// of its backup: the Restores must be gone before the backup goes back
+	// to its own location (the lost primary, perhaps) and before the copy's
+	// location is deleted, or the finalizer is stuck.
+	for _, n := range tr.restores {
+		if err := waitGone(ctx, dyn.Resource(restoresGVR).Namespace(veleroNS), n); err != nil {
+			errs = append(errs, fmt.Errorf("restore %s is still being deleted by Velero: %w", n, err))
+		}
+	}
+	// Backups go back to their location before that location disappears.
+	for _, p := range tr.backupPatches {
+		label := any(p.label)
+		if p.label == "" {
+			label = nil
+		}
+		patch, _ := json.Marshal(map[string]any{
+			"metadata": map[string]any{"labels": map[string]any{labelStorageLocation: label}},
+			"spec":     map[string]any{"storageLocation": p.location},
+		})
+		_, err := dyn.Resource(backupsGVR).Namespace(veleroNS).Patch(ctx, p.backup, types.MergePatchType, patch, metav1.PatchOptions{})
+		if !gone(err) {
+			errs = append(errs, fmt.Errorf("put backup %s back on storage location %s: %w", p.backup, p.location, err))
+		}
+	}
+	for _, n := range tr.locations {
+		if err := dyn.Resource(locationsGVR).Namespace(veleroNS).Delete(ctx, n, metav1.DeleteOptions{}); !gone(err) {
+			errs = append(errs, fmt.Errorf("delete BackupStorageLocation %s: %w", n, err))
+		} else {
+			deleted = append(deleted, "backupstoragelocation/"+n)
+		}
+	}
+	for _, n := range tr.secrets {
+		if err := cs.CoreV1().Secrets(veleroNS).Delete(ctx, n, metav1.DeleteOptions{}); !gone(err) {
+			errs = append(errs, fmt.Errorf("delete Secret %s: %w", n, err))
+		} else {
+			deleted = append(deleted, "secret/"+n)
+		}
+	}
+	for _, n := range tr.namespaces {
+		if err := waitNamespaceGone(ctx, cs, n); err != nil {
+			errs = append(errs, err)
+		} else {
+			deleted = append(deleted, "namespace/"+n)
+		}
+	}
+	return deleted, errors.Join(errs...)
+}
+
+// waitNamespaceGone waits with a watch until namespace n no longer exists.
+func waitNamespaceGone(ctx context.Context, cs kubernetes.Interface, n string) error {
+	sel := fields.OneTermEqualSelector("metadata.name", n).String()
+	for {
+		list, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{FieldSelector: sel})
+		if err != nil {
+			return fmt.Errorf("wait for namespace %s to go: %w", n, err)
+		}
+		if len(list.Items) == 0 {
+			return nil
+		}
+		w, err := cs.CoreV1().Namespaces().Watch(ctx, metav1.ListOptions{FieldSelector: sel, ResourceVersion: list.ResourceVersion})
+		if err != nil {
+			return fmt.Errorf("wait for namespace %s to go: %w", n, err)
+		}
+		deleted, err := waitDeleted(ctx, w)
+		w.Stop()
+		if err != nil {
+			return fmt.Errorf("namespace %s is still terminating: %w", n, err)
+		}
+		if deleted {
+			return nil
+		}
+	}
+}
+
+func waitDeleted(ctx context.Context, w watch.Interface) (bool, error) {
+	for {
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				return false, nil
+			}
+			if ev.Type == watch.Deleted {
+				return true, nil
+			}
+		}
+	}
+}
+
+// waitGone waits with a watch until object name of res no longer exists.
+func waitGone(ctx context.Context, res dynamic.ResourceInterface, name string) error {
+	sel := fields.OneTermEqualSelector("metadata.name", name).String()
+	for {
+		list, err := res.List(ctx, metav1.ListOptions{FieldSelector: sel})
+		if err != nil {
+			return err
+		}
+		if len(list.Items) == 0 {
+			return nil
+		}
+		w, err := res.Watch(ctx, metav1.ListOptions{FieldSelector: sel, ResourceVersion: list.GetResourceVersion()})
+		if err != nil {
+			return err
+		}
+		deleted, err := waitDeleted(ctx, w)
+		w.Stop()
+		if err != nil {
+			return err
+		}
+		if deleted {
+			return nil
+		}
+	}
+}

@@ -1,0 +1,70 @@
+package restore
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+)
+
+func TestVerifyOrder(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	np := func(ns, rv string) Appearance {
+		return Appearance{Kind: KindNetworkPolicy, Namespace: ns, Name: "np-" + rv, ResourceVersion: rv}
+	}
+	dep := func(ns, rv string) Appearance {
+		return Appearance{Kind: "Deployment", Namespace: ns, Name: "d-" + rv, ResourceVersion: rv}
+	}
+	tests := []struct {
+		name       string
+		in         []Appearance
+		verified   bool
+		violations int
+		method     string
+	}{
+		{"policies first", []Appearance{dep("a", "20"), np("a", "10"), np("b", "11"), dep("b", "21")}, true, 0, "resourceVersion"},
+		{"workload first", []Appearance{dep("a", "5"), np("a", "10")}, false, 1, "resourceVersion"},
+		{"policy only in another namespace", []Appearance{np("a", "1"), dep("b", "2")}, false, 1, "resourceVersion"},
+		{"nothing seen", nil, false, 1, "resourceVersion"},
+		{"by arrival time", []Appearance{
+			{Kind: KindNetworkPolicy, Namespace: "a", Name: "np", ResourceVersion: "x1", Seen: t0},
+			{Kind: "StatefulSet", Namespace: "a", Name: "db", ResourceVersion: "x2", Seen: t0.Add(time.Millisecond)},
+		}, true, 0, "watch arrival time"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := VerifyOrder(tt.in)
+			assert.Equal(t, tt.verified, p.Verified)
+			assert.Len(t, p.Violations, tt.violations, "%v", p.Violations)
+			assert.Equal(t, tt.method, p.Method)
+		})
+	}
+}
+
+func TestOrderWatch_RecordsTargetNamespacesOnly(t *testing.T) {
+	cs := fake.NewClientset()
+	ctx := context.Background()
+	ow, err := startOrderWatch(ctx, cs, []string{"shop"}, time.Now)
+	require.NoError(t, err)
+	_, err = cs.NetworkingV1().NetworkPolicies("shop").Create(ctx, &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "deny", Namespace: "shop"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = cs.AppsV1().Deployments("shop").Create(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = cs.AppsV1().Deployments("other").Create(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "x", Namespace: "other"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		ow.mu.Lock()
+		defer ow.mu.Unlock()
+		return len(ow.seen) == 2
+	}, 5*time.Second, 10*time.Millisecond)
+	got := ow.stop()
+	require.Len(t, got, 2)
+	p := VerifyOrder(got)
+	assert.True(t, p.Verified, "%v", p.Violations)
+}

@@ -1,0 +1,80 @@
+package restore
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestRestorePlan_NetworkPoliciesFirst(t *testing.T) {
+	s := Spec{
+		DrillID:            "fd-1",
+		IncludedNamespaces: []string{"shop", "shop-data"},
+		NamespaceMapping:   map[string]string{"shop": "shop-x", "shop-data": "shop-data"},
+		ExcludedResources:  []string{"pods", "replicasets.apps"},
+	}
+	got := PlanRestores(s, "b1")
+	require.Len(t, got, 2)
+	assert.Equal(t, PlannedRestore{
+		Phase: "network-policies", Name: "fd-1-network-policies", Backup: "b1",
+		IncludedNamespaces: []string{"shop", "shop-data"},
+		IncludedResources:  []string{"namespaces", NetworkPolicies},
+		ExcludedResources:  []string{"pods", "replicasets.apps"},
+		NamespaceMapping:   map[string]string{"shop": "shop-x"},
+	}, got[0])
+	assert.Equal(t, "fd-1-workloads", got[1].Name)
+	assert.Empty(t, got[1].IncludedResources, "phase 2 restores everything else")
+	assert.Equal(t, []string{NetworkPolicies, "pods", "replicasets.apps"}, got[1].ExcludedResources)
+}
+
+func TestRestorePlan_CustomPhases(t *testing.T) {
+	s := Spec{
+		DrillID:            "fd-2",
+		IncludedNamespaces: []string{"a"},
+		Phases:             []Phase{{Name: "crds", IncludedResources: []string{"customresourcedefinitions", "pods"}}, {Name: "rest"}},
+		ExcludedResources:  []string{"pods"},
+	}
+	got := PlanRestores(s, "b")
+	require.Len(t, got, 2)
+	assert.Empty(t, got[0].ExcludedResources, "a resource a phase includes is not excluded from it")
+	assert.Equal(t, []string{"pods"}, got[1].ExcludedResources)
+	assert.Nil(t, got[0].NamespaceMapping)
+
+	obj := got[0].object("velero", "fd-2")
+	assert.Equal(t, "fd-2-crds", obj.GetName())
+	assert.Equal(t, "fd-2", obj.GetLabels()[LabelDrillID])
+	assert.Equal(t, []string{"customresourcedefinitions", "pods"}, strs(obj, "spec", "includedResources"))
+}
+
+func TestSpecValidate(t *testing.T) {
+	ok := Spec{DrillID: "fd", IncludedNamespaces: []string{"a"}, Backup: BackupSelector{Schedule: "s"}}
+	require.NoError(t, ok.Validate())
+	tests := map[string]func(*Spec){
+		"no id":           func(s *Spec) { s.DrillID = "" },
+		"two selectors":   func(s *Spec) { s.Backup.Name = "b" },
+		"no namespaces":   func(s *Spec) { s.IncludedNamespaces = nil },
+		"duplicate phase": func(s *Spec) { s.Phases = []Phase{{Name: "a"}, {Name: "a"}} },
+		"copy no bucket":  func(s *Spec) { s.FromCopy = &CopyLocation{Name: "c", StorageLocation: "x"} },
+	}
+	for name, mutate := range tests {
+		t.Run(name, func(t *testing.T) {
+			s := ok
+			mutate(&s)
+			assert.Error(t, s.Validate())
+		})
+	}
+}
+
+func TestSecret_NeverPrinted(t *testing.T) {
+	c := CopyLocation{Name: "c", Credentials: AWSCredentialsFile("AKID", "SECRETKEY", "")}
+	for _, s := range []string{
+		fmtSprintf("%v", c), fmtSprintf("%+v", c), fmtSprintf("%#v", c), fmtSprintf("%s", c.Credentials), fmtSprintf("%x", c.Credentials),
+	} {
+		assert.NotContains(t, s, "SECRETKEY")
+		assert.NotContains(t, s, "AKID")
+	}
+	b, err := jsonMarshal(c)
+	require.NoError(t, err)
+	assert.NotContains(t, string(b), "SECRETKEY")
+}

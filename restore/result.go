@@ -1,0 +1,89 @@
+package restore
+
+import (
+	"github.com/firedrill-dev/firedrill/internal/finding"
+
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Result is what a restore did and found. Its JSON is part of firedrill's
+// output (`firedrill restore -o json`) and of the drill's report.
+type Result struct {
+	DrillID string `json:"drill_id"`
+	// Backup is the recovery point; nil when none could be chosen.
+	Backup *RecoveryPoint `json:"backup"`
+	// FromCopy names the off-site copy restored from, if any.
+	FromCopy string `json:"from_copy,omitempty"`
+	// Restores are the phases, in order, as far as they ran.
+	Restores []PhaseResult `json:"restores"`
+	// Restored is true when every phase Completed.
+	Restored bool `json:"restored"`
+	// OrderVerified is true when the restore completed and every workload
+	// appeared after a NetworkPolicy of its namespace.
+	OrderVerified bool        `json:"order_verified"`
+	Order         *OrderProof `json:"order,omitempty"`
+	// Checks are the checks after the restore, in order.
+	Checks []CheckResult `json:"checks"`
+	// RPOSeconds is the disaster time minus the backup's start.
+	RPOSeconds float64 `json:"rpo_seconds"`
+	// ApplicationRPOSeconds is the RPO the first data canary saw.
+	ApplicationRPOSeconds *float64 `json:"application_rpo_seconds,omitempty"`
+	// Passed: restored, order verified and every check passed.
+	Passed   bool              `json:"passed"`
+	Findings []finding.Finding `json:"findings"`
+	Cleanup  CleanupResult     `json:"cleanup"`
+	Started  time.Time         `json:"started"`
+	Finished time.Time         `json:"finished"`
+}
+
+// PhaseResult is one Velero Restore as it ran.
+type PhaseResult struct {
+	PlannedRestore
+	// Status is Velero's phase at the end (Completed, PartiallyFailed,
+	// Failed, FailedValidation) or Timeout.
+	Status           string   `json:"status"`
+	FailureReason    string   `json:"failure_reason,omitempty"`
+	ValidationErrors []string `json:"validation_errors,omitempty"`
+	ItemsRestored    int64    `json:"items_restored"`
+	TotalItems       int64    `json:"total_items"`
+	Warnings         int64    `json:"warnings"`
+	Errors           int64    `json:"errors"`
+	// Results are Velero's warnings and errors per namespace.
+	Results      *Results `json:"results,omitempty"`
+	ResultsError string   `json:"results_error,omitempty"`
+	// Started and Finished are firedrill's clock: the Restore's creation and
+	// the arrival of the watch event with its terminal phase.
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	Duration float64   `json:"seconds"`
+	// VeleroStarted and VeleroCompleted are Velero's (whole seconds).
+	VeleroStarted   time.Time `json:"velero_started,omitzero"`
+	VeleroCompleted time.Time `json:"velero_completed,omitzero"`
+}
+
+// Seconds is the phase's duration on firedrill's clock.
+func (p PhaseResult) Seconds() float64 { return p.Finished.Sub(p.Started).Seconds() }
+
+// Reason explains a phase that did not complete, with Velero's own errors.
+func (p PhaseResult) Reason() string {
+	var parts []string
+	parts = append(parts, fmt.Sprintf("phase %s ended %s", p.Phase, p.Status))
+	if p.FailureReason != "" {
+		parts = append(parts, p.FailureReason)
+	}
+	if len(p.ValidationErrors) > 0 {
+		parts = append(parts, "validation: "+strings.Join(p.ValidationErrors, "; "))
+	}
+	if p.Results != nil && !p.Results.Errors.Empty() {
+		lines := p.Results.Errors.Lines()
+		if len(lines) > 5 {
+			lines = append(lines[:5], fmt.Sprintf("and %d more", len(lines)-5))
+		}
+		parts = append(parts, "errors: "+strings.Join(lines, "; "))
+	} else if p.Errors > 0 {
+		parts = append(parts, fmt.Sprintf("%d errors", p.Errors))
+	}
+	return strings.Join(parts, ": ")
+}

@@ -1,0 +1,82 @@
+package restore
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/kubernetes/fake"
+)
+
+func location(name, phase, msg string) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "velero.io/v1", "kind": "BackupStorageLocation",
+		"metadata": map[string]any{"name": name, "namespace": "velero"},
+		"status":   map[string]any{"phase": phase, "message": msg},
+	}}
+}
+
+func ns(name string) *corev1.Namespace {
+	return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+}
+
+func TestRun_PreflightRefusals(t *testing.T) {
+	spec := Spec{DrillID: "fd-t", IncludedNamespaces: []string{"shop"}, Backup: BackupSelector{Schedule: "daily"},
+		NamespaceMapping: map[string]string{"shop": "shop-x"}}
+	tests := []struct {
+		name string
+		kube []*corev1.Namespace
+		loc  *unstructured.Unstructured
+		want func(error) bool
+	}{
+		{"target namespace exists", []*corev1.Namespace{ns("velero"), ns("shop-x")}, location("default", "Available", ""),
+			func(err error) bool { var e *NamespaceExistsError; return errors.As(err, &e) }},
+		{"location unavailable", []*corev1.Namespace{ns("velero")}, location("default", "Unavailable", "dial tcp: connection refused"),
+			func(err error) bool { return errors.Is(err, ErrLocationUnavailable) }},
+		{"no velero", nil, location("default", "Available", ""),
+			func(err error) bool { return err != nil }},
+		{"no backup", []*corev1.Namespace{ns("velero")}, location("default", "Available", ""),
+			func(err error) bool { return errors.Is(err, ErrNoBackup) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cs := fake.NewClientset()
+			for _, n := range tt.kube {
+				_, err := cs.CoreV1().Namespaces().Create(context.Background(), n, metav1.CreateOptions{})
+				require.NoError(t, err)
+			}
+			dyn := fakeDynamic(tt.loc)
+			res, err := Run(context.Background(), Target{Kube: cs, Dynamic: dyn}, spec, Options{})
+			require.Error(t, err)
+			assert.True(t, tt.want(err), "unexpected error %v", err)
+			assert.Nil(t, res)
+			restores, lerr := dyn.Resource(restoresGVR).Namespace("velero").List(context.Background(), metav1.ListOptions{})
+			require.NoError(t, lerr)
+			assert.Empty(t, restores.Items, "nothing created")
+		})
+	}
+}
+
+func TestKeepAfter(t *testing.T) {
+	tests := []struct {
+		policy                                   CleanupPolicy
+		passed, interrupted, failedBeforeRestore bool
+		keep                                     bool
+	}{
+		{CleanupOnSuccess, true, false, false, false},
+		{CleanupOnSuccess, false, false, false, true},
+		{CleanupOnSuccess, false, true, false, false},
+		{CleanupOnSuccess, false, false, true, false},
+		{CleanupAlways, false, false, false, false},
+		{CleanupNever, true, false, false, true},
+		{CleanupNever, false, true, true, true},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.keep, keepAfter(tt.policy, tt.passed, tt.interrupted, tt.failedBeforeRestore), "%+v", tt)
+	}
+}

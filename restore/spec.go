@@ -1,0 +1,259 @@
+package restore
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Spec is one restore of a drill, independent of the scenario format.
+type Spec struct {
+	// DrillID names everything the drill creates; restores are named
+	// DrillID-phase. Required, a DNS-1123 label of at most 40 characters.
+	DrillID string
+	// VeleroNamespace is where Velero runs in the target; default "velero".
+	VeleroNamespace string
+	// StorageLocation is the BackupStorageLocation Velero reads backups
+	// from in the target; default "default". With FromCopy set, the copy's
+	// location is used instead.
+	StorageLocation string
+	// Backup selects the recovery point.
+	Backup BackupSelector
+	// IncludedNamespaces are the namespaces of the backup to restore.
+	IncludedNamespaces []string
+	// NamespaceMapping renames namespaces (backup name -> target name).
+	NamespaceMapping map[string]string
+	// Phases run in order, each one Velero Restore; default DefaultPhases.
+	Phases []Phase
+	// ExcludedResources are excluded from every phase.
+	ExcludedResources []string
+	// PhaseTimeout bounds each phase; default 10m.
+	PhaseTimeout time.Duration
+	// FromCopy, when set, restores from an off-site copy: the drill creates
+	// a read-only BackupStorageLocation for it.
+	FromCopy *CopyLocation
+	// Checks run after the restore, in order.
+	Checks []Check
+	// Cleanup says when what the drill created is removed.
+	Cleanup CleanupPolicy
+	// CleanupTimeout bounds the cleanup; default 5m.
+	CleanupTimeout time.Duration
+	// DisasterTime is when the disaster happened; zero means the start of
+	// the restore (firedrill's clock). RPO is measured from it.
+	DisasterTime time.Time
+}
+
+// BackupSelector chooses the Velero Backup: exactly one of Name, Schedule
+// and Window.
+type BackupSelector struct {
+	Name     string
+	Schedule string
+	Window   *Window
+}
+
+// Window selects among the Completed backups started within Within before
+// the disaster: the latest, or one at random.
+type Window struct {
+	Within time.Duration
+	Random bool
+	// Seed makes a random pick repeatable; nil lets the restore choose one
+	// and record it in the result.
+	Seed *int64
+}
+
+// Phase is one Velero Restore.
+type Phase struct {
+	Name              string
+	IncludedResources []string
+	ExcludedResources []string
+}
+
+// NetworkPolicies is Velero's name for NetworkPolicies.
+const NetworkPolicies = "networkpolicies.networking.k8s.io"
+
+// DefaultPhases restores namespaces and NetworkPolicies first, then the rest.
+func DefaultPhases() []Phase {
+	return []Phase{
+		{Name: "network-policies", IncludedResources: []string{"namespaces", NetworkPolicies}},
+		{Name: "workloads", ExcludedResources: []string{NetworkPolicies}},
+	}
+}
+
+// CopyLocation is an off-site copy of the backups, as a read-only
+// BackupStorageLocation the drill creates in the target.
+type CopyLocation struct {
+	// Name is the copy's name, for messages.
+	Name string
+	// StorageLocation is the BackupStorageLocation name to create.
+	StorageLocation string
+	// Provider is the Velero object store plugin; default "aws".
+	Provider string
+	Bucket   string
+	Prefix   string
+	// Config is the location's config (region, s3Url, s3ForcePathStyle).
+	Config map[string]string
+	// Credentials is the content of the credentials Secret (for the aws
+	// plugin, an AWS credentials file); empty means none.
+	Credentials Secret
+}
+
+// Secret holds a credential. It prints as "[redacted]" so that it cannot
+// end up in logs, reports or errors by accident.
+type Secret []byte
+
+// String, GoString, MarshalJSON and Format print "[redacted]": a Secret
+// never shows its value through fmt, %v of a struct holding it, or JSON.
+func (Secret) String() string { return "[redacted]" }
+
+// GoString is String for %#v.
+func (Secret) GoString() string { return "[redacted]" }
+
+// MarshalJSON writes "[redacted]".
+func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"[redacted]"`), nil }
+
+// Format prints "[redacted]" whatever the verb (%x and %q included).
+func (s Secret) Format(f fmt.State, _ rune) { fmt.Fprint(f, "[redacted]") }
+
+// AWSCredentialsFile renders an AWS shared credentials file, the format
+// velero-plugin-for-aws reads.
+func AWSCredentialsFile(accessKey, secretKey, sessionToken string) Secret {
+	s := "[default]\naws_access_key_id=" + accessKey + "\naws_secret_access_key=" + secretKey + "\n"
+	if sessionToken != "" {
+		s += "aws_session_token=" + sessionToken + "\n"
+	}
+	return Secret(s)
+}
+
+// Check is one verification after the restore: exactly one of the kinds.
+type Check struct {
+	Name    string
+	Timeout time.Duration
+	// Workloads waits for the workloads of Namespace (a target namespace).
+	Workloads *WorkloadsCheck
+	HTTP      *HTTPCheck
+	TCP       *TCPCheck
+	Command   *CommandCheck
+	// DataCanary reads a time the application wrote before the backup.
+	DataCanary *DataCanaryCheck
+}
+
+// WorkloadsCheck passes when every Deployment, StatefulSet and DaemonSet of
+// Namespace is Available and every Job has completed.
+type WorkloadsCheck struct{ Namespace string }
+
+// HTTPCheck passes when GET URL answers a status in [MinStatus, MaxStatus]
+// with BodyContains (if set) in the body.
+type HTTPCheck struct {
+	URL                  string
+	MinStatus, MaxStatus int
+	BodyContains         string
+}
+
+// TCPCheck passes when a connection to Address succeeds.
+type TCPCheck struct{ Address string }
+
+// CommandCheck passes when Run exits 0; it runs with KUBECONFIG pointing
+// at the target.
+type CommandCheck struct{ Run []string }
+
+// DataCanaryCheck reads ConfigMap Namespace/ConfigMap key Key, an RFC 3339 time.
+type DataCanaryCheck struct{ Namespace, ConfigMap, Key string }
+
+// CleanupPolicy says when the drill removes what it created.
+type CleanupPolicy string
+
+// The cleanup policies.
+const (
+	CleanupOnSuccess CleanupPolicy = "onSuccess"
+	CleanupAlways    CleanupPolicy = "always"
+	CleanupNever     CleanupPolicy = "never"
+)
+
+// Defaults.
+const (
+	DefaultVeleroNamespace = "velero"
+	DefaultStorageLocation = "default"
+	DefaultPhaseTimeout    = 10 * time.Minute
+	DefaultCheckTimeout    = 2 * time.Minute
+	DefaultCleanupTimeout  = 5 * time.Minute
+)
+
+func (s Spec) withDefaults() Spec {
+	if s.VeleroNamespace == "" {
+		s.VeleroNamespace = DefaultVeleroNamespace
+	}
+	if s.StorageLocation == "" {
+		s.StorageLocation = DefaultStorageLocation
+	}
+	if len(s.Phases) == 0 {
+		s.Phases = DefaultPhases()
+	}
+	if s.PhaseTimeout <= 0 {
+		s.PhaseTimeout = DefaultPhaseTimeout
+	}
+	if s.Cleanup == "" {
+		s.Cleanup = CleanupOnSuccess
+	}
+	if s.CleanupTimeout <= 0 {
+		s.CleanupTimeout = DefaultCleanupTimeout
+	}
+	for i := range s.Checks {
+		if s.Checks[i].Timeout <= 0 {
+			s.Checks[i].Timeout = DefaultCheckTimeout
+		}
+	}
+	if s.FromCopy != nil && s.FromCopy.Provider == "" {
+		c := *s.FromCopy
+		c.Provider = "aws"
+		s.FromCopy = &c
+	}
+	return s
+}
+
+// Validate reports the first problem of a spec that cannot be run.
+func (s Spec) Validate() error {
+	s = s.withDefaults()
+	if s.DrillID == "" || len(s.DrillID) > 40 {
+		return fmt.Errorf("invalid drill id %q: want 1 to 40 characters", s.DrillID)
+	}
+	n := 0
+	for _, set := range []bool{s.Backup.Name != "", s.Backup.Schedule != "", s.Backup.Window != nil} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		return fmt.Errorf("choose the backup by exactly one of name, schedule and window (got %d)", n)
+	}
+	if len(s.IncludedNamespaces) == 0 {
+		return fmt.Errorf("no namespaces to restore")
+	}
+	var names []string
+	for _, p := range s.Phases {
+		if p.Name == "" || slices.Contains(names, p.Name) {
+			return fmt.Errorf("restore phase names must be set and unique, got %q", p.Name)
+		}
+		names = append(names, p.Name)
+	}
+	if s.FromCopy != nil && (s.FromCopy.StorageLocation == "" || s.FromCopy.Bucket == "") {
+		return fmt.Errorf("copy %q needs a storage location name and a bucket", s.FromCopy.Name)
+	}
+	return nil
+}
+
+// TargetNamespace is the name namespace ns has in the target.
+func (s Spec) TargetNamespace(ns string) string {
+	if to, ok := s.NamespaceMapping[ns]; ok && to != "" {
+		return to
+	}
+	return ns
+}
+
+// TargetNamespaces are the restored namespaces as named in the target.
+func (s Spec) TargetNamespaces() []string {
+	out := make([]string, 0, len(s.IncludedNamespaces))
+	for _, ns := range s.IncludedNamespaces {
+		out = append(out, s.TargetNamespace(ns))
+	}
+	return out
+}
