@@ -41,13 +41,16 @@ type Recovery interface {
 	// RunbookEnv is the environment of runbook steps (KUBECONFIG of the
 	// target and the FIREDRILL_* variables of the runbook contract).
 	RunbookEnv() []string
-	// Cleanup removes what the drill created in the target. passed says
-	// whether the drill passed, for the onSuccess policy. Idempotent.
+	// Cleanup removes what the drill created in the target, on a context
+	// Ctrl-C does not cancel. passed says whether the drill passed (or was
+	// interrupted), for the onSuccess policy. Idempotent.
 	Cleanup(ctx context.Context, passed bool) error
 }
 
 // RestoreOutcome is what the restore step did.
 type RestoreOutcome struct {
+	// Restores are the Velero Restores, in order; the restore completed
+	// when there is at least one and every one is Completed.
 	Restores      []RestoreRef
 	OrderVerified *bool
 	Findings      []finding.Finding
@@ -327,10 +330,25 @@ func (r *run) restore(ctx context.Context) (string, error) {
 		r.stop = "the restore did not complete"
 		return "", err
 	}
+	if !restored(out.Restores) {
+		// Velero ran and the restore failed (refused objects, say): a
+		// finding of the drill, not an error of firedrill.
+		r.stop = "the restore did not complete"
+		return PhaseFailed, nil
+	}
 	if finding.Failed(out.Findings) {
 		return PhaseFailed, nil
 	}
 	return PhasePassed, nil
+}
+
+func restored(rs []RestoreRef) bool {
+	for _, r := range rs {
+		if r.VeleroPhase != "Completed" {
+			return false
+		}
+	}
+	return len(rs) > 0
 }
 
 func (r *run) verify(ctx context.Context) (string, error) {
@@ -411,7 +429,10 @@ func (r *run) cleanup(ctx context.Context) {
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.CleanupTimeout)
 	defer cancel()
-	passed := r.report.Result == ResultPass
+	// An interrupted drill is cleaned up like a passed one, whatever the
+	// policy but never: half a restore is nothing to investigate, and the
+	// person who pressed Ctrl-C expects the scratch cluster back.
+	passed := r.report.Result == ResultPass || r.report.Result == ResultInterrupted
 	fmt.Fprintf(r.opts.Progress, "[%s] %s ...\n", r.elapsed(), StepCleanup)
 	p := Phase{Name: StepCleanup, Start: r.now()}
 	err := r.opts.Recovery.Cleanup(cctx, passed)

@@ -28,7 +28,7 @@ func (c *fakeClock) Now() time.Time { c.t = c.t.Add(time.Second); return c.t }
 // exactly one part fail.
 type fakeRecovery struct {
 	PreflightErr, RecoveryErr, RestoreErr, VerifyErr, CleanupErr error
-	OrderBroken, CheckFails                                      bool
+	OrderBroken, CheckFails, PartiallyFailed                     bool
 	// OnRestore runs inside Restore (e.g. to cancel the drill mid-restore).
 	OnRestore func()
 
@@ -58,6 +58,10 @@ func (f *fakeRecovery) Restore(ctx context.Context, b *BackupRef, _ io.Writer) (
 	f.restored = true
 	ok := !f.OrderBroken
 	out := RestoreOutcome{OrderVerified: &ok, Restores: []RestoreRef{{Name: "r1", Phase: "network-policies", VeleroPhase: "Completed"}}}
+	if f.PartiallyFailed {
+		out.Restores = append(out.Restores, RestoreRef{Name: "r2", Phase: "workloads", VeleroPhase: "PartiallyFailed"})
+		out.Findings = append(out.Findings, finding.Fail("restore.phase.workloads", finding.SeverityFail, "Velero Restore r2", "phase workloads ended PartiallyFailed"))
+	}
 	if f.OrderBroken {
 		out.Findings = append(out.Findings, finding.Fail("restore.order", finding.SeverityFail, "namespace shop", "deployment web arrived before any NetworkPolicy"))
 	}
@@ -200,6 +204,7 @@ func TestRun_EachFaultEndsTheDrillAsExpected(t *testing.T) {
 		{"restore fails", &fakeRecovery{RestoreErr: boom}, StepRestore, PhaseError, ResultError, []StepName{StepVerify, StepRunbook}, false},
 		{"order broken", &fakeRecovery{OrderBroken: true}, StepRestore, PhaseFailed, ResultFail, nil, true},
 		{"check fails", &fakeRecovery{CheckFails: true}, StepVerify, PhaseFailed, ResultFail, nil, true},
+		{"velero restore partially failed", &fakeRecovery{PartiallyFailed: true}, StepRestore, PhaseFailed, ResultFail, []StepName{StepVerify, StepRunbook}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -246,6 +251,7 @@ func TestRun_InterruptedMidRestoreStillCleansUp(t *testing.T) {
 	assert.Equal(t, ResultInterrupted, rep.Result)
 	assert.Equal(t, 1, rec.cleanups)
 	assert.NoError(t, rec.cleanupCtxErr, "cleanup runs on a context the interruption does not cancel")
+	assert.True(t, rec.cleanupPassed, "an interrupted drill is cleaned up even under onSuccess")
 	assert.Equal(t, PhaseSkipped, phaseStatus(rep, StepVerify))
 	b, err := os.ReadFile(filepath.Join(dir, "report.json"))
 	require.NoError(t, err)

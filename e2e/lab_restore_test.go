@@ -38,6 +38,7 @@ func TestLab_DefaultOrderRestoreRejected(t *testing.T) {
 	t.Cleanup(func() { deleteNamespaces(t, cs, target) })
 
 	name := "e2e-default-order-" + suffix
+	t.Cleanup(func() { deleteRestores(t, l, name) })
 	l.velero(t, ctx, l.ScratchKubeconfig, "restore", "create", name, "--from-backup", l.LatestBackup,
 		"--include-namespaces", "shop", "--namespace-mappings", "shop:"+target, "--wait")
 
@@ -70,10 +71,10 @@ func TestLab_NetworkPolicyFirstRestoreSucceeds(t *testing.T) {
 	common := []string{"--from-backup", l.LatestBackup, "--include-namespaces", strings.Join(l.AppNamespaces, ","),
 		"--namespace-mappings", strings.Join(mappings, ","), "--wait"}
 
-	first := "e2e-np-first-" + suffix
+	first, second := "e2e-np-first-"+suffix, "e2e-np-rest-"+suffix
+	t.Cleanup(func() { deleteRestores(t, l, first, second) })
 	l.velero(t, ctx, l.ScratchKubeconfig, append([]string{"restore", "create", first,
 		"--include-resources", "namespaces,networkpolicies.networking.k8s.io"}, common...)...)
-	second := "e2e-np-rest-" + suffix
 	l.velero(t, ctx, l.ScratchKubeconfig, append([]string{"restore", "create", second,
 		"--exclude-resources", "networkpolicies.networking.k8s.io," + noisyResources}, common...)...)
 
@@ -135,6 +136,20 @@ func waitFor(ctx context.Context, check func() error) error {
 		case <-ctx.Done():
 			return fmt.Errorf("%w (last: %v)", ctx.Err(), err)
 		case <-tick.C:
+		}
+	}
+}
+
+// deleteRestores removes a test's Velero Restore objects from the scratch
+// cluster (their logs stay in the bucket, under restores/).
+func deleteRestores(t *testing.T, l labEnv, names ...string) {
+	_, dyn := kubeClients(t, l.ScratchKubeconfig)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, n := range names {
+		err := dyn.Resource(restoreGVR).Namespace(l.VeleroNamespace).Delete(ctx, n, metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			t.Errorf("delete restore %s: %v", n, err)
 		}
 	}
 }

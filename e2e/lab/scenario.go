@@ -83,10 +83,60 @@ spec:
       workloads: {namespace: shop-data}
     - name: data-canary
       dataCanary: {namespace: %[16]s, configMap: %[17]s, key: %[18]s}
+  runbook: {file: %[1]s.md}
   cleanup: {policy: onSuccess}
 `, scenarioName, src.Kubeconfig(), src.Context(), veleroNS, scheduleName,
 		primaryStore.Endpoint(), s3Region, primaryStore.bucket, backupPrefix,
 		offsiteStore.Endpoint(), offsiteStore.bucket, offcloudStore.Endpoint(), offcloudStore.bucket,
 		scratch.Kubeconfig(), scratch.Context(), canaryNamespace, canaryName, canaryKey)
+	if err := os.WriteFile(c.path("scenarios", scenarioName+".md"), []byte(labRunbook), 0o644); err != nil {
+		return err
+	}
 	return os.WriteFile(c.path("scenarios", scenarioName+".yaml"), []byte(body), 0o644)
 }
+
+// labRunbook is what the on-call engineer follows after the restore; its
+// steps need kubectl and velero on PATH (FIREDRILL_LAB_BIN has both).
+const labRunbook = `# Runbook: the shop's region is down
+
+Restore the shop into the hardened scratch cluster, then prove it serves.
+
+## 1. The backup we restored is Completed
+
+` + "```sh firedrill-step name=\"backup-completed\" timeout=1m" + `
+phase=$(kubectl -n "$FIREDRILL_VELERO_NAMESPACE" get backups.velero.io "$FIREDRILL_BACKUP" -o jsonpath='{.status.phase}')
+echo "backup $FIREDRILL_BACKUP is $phase"
+test "$phase" = Completed
+` + "```" + `
+
+## 2. Every namespace has its NetworkPolicies
+
+The hardened cluster refuses workloads without them; if this fails the
+restore order was wrong.
+
+` + "```sh firedrill-step name=\"network-policies\" timeout=1m" + `
+for ns in $FIREDRILL_NAMESPACES; do
+  n=$(kubectl -n "$ns" get networkpolicies -o name | wc -l)
+  echo "$ns: $n NetworkPolicies"
+  test "$n" -gt 0
+done
+` + "```" + `
+
+## 3. The shop's workloads are Available
+
+` + "```sh firedrill-step name=\"workloads-available\" timeout=2m" + `
+for ns in $FIREDRILL_NAMESPACES; do
+  if [ -n "$(kubectl -n "$ns" get deployments -o name)" ]; then
+    kubectl -n "$ns" wait deployment --all --for=condition=Available --timeout=90s
+  fi
+  for sts in $(kubectl -n "$ns" get statefulsets -o name); do
+    kubectl -n "$ns" rollout status "$sts" --timeout=90s
+  done
+done
+` + "```" + `
+
+## 4. Tell the shop team
+
+Not automated: post in the incident channel that the shop is restored and
+which backup (and so which RPO) it came from.
+`

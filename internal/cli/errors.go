@@ -22,8 +22,20 @@ func usageErrorf(hint, format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...), hint: hint}
 }
 
+// failedError says the command ran to the end and what it proves did not
+// hold (a protection check, an objective, a check after a restore): exit
+// code 3. The details are already on stdout.
+type failedError struct{ msg string }
+
+func (e *failedError) Error() string { return e.msg }
+
+func failedf(format string, args ...any) error {
+	return &failedError{msg: fmt.Sprintf(format, args...)}
+}
+
 func exitCode(ctx context.Context, err error) int {
 	var usage *usageError
+	var failed *failedError
 	switch {
 	case err == nil:
 		return ExitOK
@@ -31,6 +43,8 @@ func exitCode(ctx context.Context, err error) int {
 		return ExitInterrupted
 	case errors.As(err, &usage):
 		return ExitUsage
+	case errors.As(err, &failed):
+		return ExitDrillFailed
 	default:
 		return ExitError
 	}
@@ -86,6 +100,12 @@ func hint(err error) string {
 		return "fix the lines above; 'firedrill validate FILE' checks a file without touching anything"
 	case errors.As(err, &rerrs):
 		return "a step block starts with ```sh firedrill-step name=\"...\" timeout=2m and ends with ```"
+	}
+	// Errors of the library that know their fix (the scratch guard, an
+	// existing target namespace) say it themselves.
+	var h interface{ Hint() string }
+	if errors.As(err, &h) {
+		return h.Hint()
 	}
 	return ""
 }

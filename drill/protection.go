@@ -1,0 +1,158 @@
+package drill
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/firedrill-dev/firedrill/backup"
+	"github.com/firedrill-dev/firedrill/internal/finding"
+	"github.com/firedrill-dev/firedrill/internal/objectstore"
+	"github.com/firedrill-dev/firedrill/scenarios"
+)
+
+// StoreConfig turns a scenario's bucket into object-store settings. The
+// credentials stay references: they are read from the environment (getenv)
+// when the client is made, and never kept.
+func StoreConfig(b scenarios.Bucket, getenv func(string) string) objectstore.Config {
+	cfg := objectstore.Config{Endpoint: b.Endpoint, Region: b.Region, PathStyle: b.PathStyle, CAFile: b.CAFile, Getenv: getenv}
+	if c := b.Credentials; c != nil {
+		cfg.Credentials = &objectstore.Credentials{
+			AccessKeyIDEnv: c.AccessKeyIDEnv, SecretAccessKeyEnv: c.SecretAccessKeyEnv,
+			SessionTokenEnv: c.SessionTokenEnv, Profile: c.Profile, File: c.File,
+		}
+	}
+	return cfg
+}
+
+// Secrets returns the values of the credentials a scenario references, so
+// they can be redacted from anything the drill records.
+func Secrets(sc *scenarios.Scenario, getenv func(string) string) []string {
+	var out []string
+	add := func(c *scenarios.Credentials) {
+		if c == nil {
+			return
+		}
+		for _, name := range []string{c.AccessKeyIDEnv, c.SecretAccessKeyEnv, c.SessionTokenEnv} {
+			if name != "" {
+				if v := getenv(name); v != "" {
+					out = append(out, v)
+				}
+			}
+		}
+	}
+	add(sc.Spec.Storage.Primary.Credentials)
+	for _, cp := range sc.Spec.Storage.Copies {
+		add(cp.Credentials)
+	}
+	return out
+}
+
+func lockRequirement(l *scenarios.ObjectLock) *backup.LockRequirement {
+	if l == nil {
+		return nil
+	}
+	return &backup.LockRequirement{
+		Mode:            objectstore.LockMode(l.Mode),
+		AllowGovernance: l.AllowGovernance,
+		MinRetention:    time.Duration(l.MinRetention),
+	}
+}
+
+// ProtectionOptions are the settings of a protection check that do not
+// come from the scenario.
+type ProtectionOptions struct {
+	Getenv func(string) string
+	Now    func() time.Time
+	Log    *slog.Logger
+	// Concurrency bounds requests in flight per store; backup's default
+	// when zero.
+	Concurrency int
+}
+
+// ProtectionSpec builds the protection check of a scenario, with clients
+// for the primary bucket and each copy. The backup is the one a drill
+// restores; when nil, the scenario's backup is found in the bucket itself
+// (by name, or the latest Completed of its schedule), so that `firedrill
+// verify` needs no cluster.
+func ProtectionSpec(ctx context.Context, sc *scenarios.Scenario, b *BackupRef, opts ProtectionOptions) (backup.ProtectionSpec, error) {
+	st := sc.Spec.Storage
+	primary, err := objectstore.New(ctx, StoreConfig(st.Primary, opts.Getenv))
+	if err != nil {
+		return backup.ProtectionSpec{}, fmt.Errorf("primary bucket %s at %s: %w", st.Primary.Bucket, st.Primary.Endpoint, err)
+	}
+	spec := backup.ProtectionSpec{
+		Primary:     backup.PrimaryBucket{Store: primary, Bucket: st.Primary.Bucket, Prefix: st.Primary.Prefix},
+		Concurrency: opts.Concurrency,
+		Now:         opts.Now,
+		Log:         opts.Log,
+	}
+	if l := lockRequirement(st.Primary.ObjectLock); l != nil {
+		spec.Lock = *l
+	}
+	switch {
+	case b != nil:
+		spec.Backup = backup.BackupRef{Name: b.Name, Started: b.Started}
+	case sc.Spec.Backups.BackupName != "":
+		spec.Backup = backup.BackupRef{Name: sc.Spec.Backups.BackupName}
+	default:
+		ref, err := backup.LatestBackup(ctx, primary, st.Primary.Bucket, st.Primary.Prefix, sc.Spec.Backups.Schedule)
+		if err != nil && !errors.Is(err, backup.ErrNoBackup) {
+			return backup.ProtectionSpec{}, err
+		}
+		// No backup at all: the bucket checks still run, and the object
+		// checks say there was nothing to check.
+		spec.Backup = ref
+	}
+	for _, cp := range st.Copies {
+		store, err := objectstore.New(ctx, StoreConfig(cp.Bucket, opts.Getenv))
+		if err != nil {
+			return backup.ProtectionSpec{}, fmt.Errorf("copy %s (bucket %s at %s): %w", cp.Name, cp.Bucket.Bucket, cp.Endpoint, err)
+		}
+		c := backup.CopySpec{
+			Name: cp.Name, Store: store, Bucket: cp.Bucket.Bucket, Prefix: cp.Prefix,
+			Mode: backup.CompareMode(cp.Compare.Mode), SamplePercent: float64(cp.Compare.SamplePercent),
+			Lock: lockRequirement(cp.ObjectLock),
+		}
+		if cp.Compare.Seed != nil {
+			c.Seed = *cp.Compare.Seed
+		}
+		spec.Copies = append(spec.Copies, c)
+	}
+	return spec, nil
+}
+
+// Verify runs the protection checks of a scenario alone: `firedrill
+// verify`.
+func Verify(ctx context.Context, sc *scenarios.Scenario, opts ProtectionOptions) (backup.Result, error) {
+	spec, err := ProtectionSpec(ctx, sc, nil, opts)
+	if err != nil {
+		return backup.Result{}, err
+	}
+	return backup.CheckProtection(ctx, spec)
+}
+
+// scenarioProtection is the drill's protection step.
+type scenarioProtection struct {
+	sc   *scenarios.Scenario
+	opts ProtectionOptions
+}
+
+// NewProtection returns the protection step of a drill of sc.
+func NewProtection(sc *scenarios.Scenario, opts ProtectionOptions) Protection {
+	return &scenarioProtection{sc: sc, opts: opts}
+}
+
+func (p *scenarioProtection) Check(ctx context.Context, b *BackupRef) ([]finding.Finding, any, error) {
+	spec, err := ProtectionSpec(ctx, p.sc, b, p.opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := backup.CheckProtection(ctx, spec)
+	if err != nil {
+		return res.Findings, res, err
+	}
+	return res.Findings, res, nil
+}

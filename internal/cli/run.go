@@ -1,0 +1,182 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/firedrill-dev/firedrill/drill"
+	"github.com/firedrill-dev/firedrill/internal/finding"
+	"github.com/firedrill-dev/firedrill/internal/version"
+	"github.com/firedrill-dev/firedrill/runbooks"
+	"github.com/firedrill-dev/firedrill/scenarios"
+)
+
+func (a *app) runCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "run a disaster-recovery drill of a scenario: protect, restore, verify, measure, report",
+		UsageText: "firedrill run NAME|FILE [--state-dir DIR] [-o text|json]",
+		Description: `Runs the whole drill of a scenario, step by step (see 'firedrill plan NAME'):
+
+  preflight       reach the target cluster; refuse it unless it is marked as a
+                  scratch cluster (label firedrill.dev/scratch=true on kube-system)
+  protection      object lock, retention of the backup's objects, a tamper
+                  canary, the off-site copies (see 'firedrill verify')
+  recovery-point  choose the backup; RPO = disaster time - backup start
+  restore    RTO  Velero Restores, NetworkPolicies and namespaces first
+  verify     RTO  restore order proof and the scenario's checks
+  runbook    RTO  the runbook's executable steps, timed; a failing step means
+                  the runbook is out of date
+  report          report.json, report.md, report.html and retrospective.md
+  cleanup         remove what the drill created (by default only when the drill
+                  passed), also after Ctrl-C
+
+RTO counts from the disaster declaration (the scenario's declaredAt, else
+the start of the drill) to the end of the last recovery step. A protection
+finding does not stop the restore. Every drill leaves a record in the state
+directory, also when it errors or is interrupted ('firedrill history').
+
+The source cluster and the backup buckets are never written to, except the
+drill's own canary prefix. Credentials come from the references in the
+scenario and never appear in output, reports or runbook logs.
+
+Exit codes: 0 the drill passed, 3 it missed an objective or a check failed,
+1 it could not run, 130 interrupted (cleanup done).
+
+Examples:
+  firedrill run region-loss
+  firedrill run ./scenarios/shop.yaml --state-dir /var/lib/firedrill -o json`,
+		Flags: []cli.Flag{
+			outputFlag("text", "json"),
+			stateDirFlag(),
+			&cli.DurationFlag{Name: "step-timeout", Value: 30 * time.Minute, Usage: "give up a step after `DURATION` (cleanup has its own timeout)"},
+		},
+		Action: a.run,
+	}
+}
+
+func (a *app) run(c *cli.Context) error {
+	format, err := outputFormat(c, "text", "json")
+	if err != nil {
+		return err
+	}
+	if err := exactArgs(c, 1, "one scenario name or file"); err != nil {
+		return err
+	}
+	sc, err := scenarios.Find(c.Context, a.scenarioEnv(), c.Args().First())
+	if err != nil {
+		return err
+	}
+	rb, err := scenarioRunbook(sc)
+	if err != nil {
+		return err
+	}
+	now := time.Now
+	id := drill.NewDrillID(now())
+	tty := isTerminal(a.env.Stderr)
+	rep, err := drill.Run(c.Context, sc, drill.Options{
+		StateDir:    a.stateDir(c),
+		DrillID:     id,
+		Now:         now,
+		Progress:    a.env.Stderr,
+		Logger:      a.log,
+		Version:     version.Get().Version,
+		Protection:  drill.NewProtection(sc, drill.ProtectionOptions{Getenv: a.env.getenv, Log: a.log}),
+		Recovery:    drill.NewRecovery(sc, drill.RestoreOptions{DrillID: id, Getenv: a.env.getenv, Now: now, Progress: a.env.Stderr, ProgressTTY: tty, Log: a.log}),
+		Runbook:     rb,
+		Redact:      drill.Secrets(sc, a.env.getenv),
+		StepTimeout: c.Duration("step-timeout"),
+	})
+	if err != nil {
+		return err
+	}
+	if format == "json" {
+		if err := writeJSON(a.env.Stdout, rep); err != nil {
+			return err
+		}
+	} else {
+		writeRunSummary(a.env.Stdout, rep, filepath.Join(a.stateDir(c), "drills", rep.DrillID))
+	}
+	switch rep.Result {
+	case drill.ResultPass:
+		return nil
+	case drill.ResultInterrupted:
+		return c.Context.Err()
+	case drill.ResultFail:
+		return failedf("drill %s of %s failed: %s", rep.DrillID, rep.Scenario, failureSummary(rep))
+	default:
+		return fmt.Errorf("drill %s of %s could not run to the end: %s", rep.DrillID, rep.Scenario, failureSummary(rep))
+	}
+}
+
+// scenarioRunbook resolves the scenario's runbook, built-in or from a file.
+func scenarioRunbook(sc *scenarios.Scenario) (*runbooks.Runbook, error) {
+	ref := sc.Spec.Runbook
+	switch {
+	case ref == nil:
+		return nil, nil
+	case ref.File != "":
+		return runbooks.LoadFile(ref.File)
+	default:
+		return runbooks.Builtin(ref.Name)
+	}
+}
+
+// failureSummary names what made a drill fail, for the one-line error.
+func failureSummary(r *drill.Report) string {
+	for _, p := range r.Phases {
+		if p.Status == drill.PhaseError && p.Name != drill.StepCleanup {
+			return fmt.Sprintf("step %s: %s", p.Name, p.Error)
+		}
+	}
+	var parts []string
+	if r.RTO.Status != drill.ObjectiveMet {
+		parts = append(parts, "RTO "+r.RTO.Status)
+	}
+	if r.RPO.Status != drill.ObjectiveMet {
+		parts = append(parts, "RPO "+r.RPO.Status)
+	}
+	if n := finding.Count(r.Findings)[finding.StatusFail]; n > 0 {
+		parts = append(parts, count(n, "failed finding"))
+	}
+	if len(parts) == 0 {
+		return string(r.Result)
+	}
+	return fmt.Sprint(parts)
+}
+
+func writeRunSummary(w io.Writer, r *drill.Report, dir string) {
+	fmt.Fprintf(w, "Drill %s of %s: %s\n", r.DrillID, r.Scenario, r.Result)
+	fmt.Fprintf(w, "  RTO  %s\n", objectiveText(r.RTO))
+	fmt.Fprintf(w, "  RPO  %s\n", objectiveText(r.RPO))
+	if r.RPOData != nil {
+		fmt.Fprintf(w, "  RPO seen by the data canary  %s\n", objectiveText(*r.RPOData))
+	}
+	if r.OrderVerified != nil {
+		fmt.Fprintf(w, "  restore order verified: %t\n", *r.OrderVerified)
+	}
+	for _, f := range r.Findings {
+		if f.Status != finding.StatusPass {
+			fmt.Fprintf(w, "  %-4s %s: %s\n", f.Status, f.ID, f.Message)
+		}
+	}
+	fmt.Fprintf(w, "Report:        %s\n", filepath.Join(dir, "report.html"))
+	fmt.Fprintf(w, "               %s\n", filepath.Join(dir, "report.md"))
+	fmt.Fprintf(w, "Retrospective: %s\n", filepath.Join(dir, "retrospective.md"))
+}
+
+func objectiveText(o drill.Objective) string {
+	switch o.Status {
+	case drill.ObjectiveMet, drill.ObjectiveMissed:
+		verdict := "met"
+		if o.Status == drill.ObjectiveMissed {
+			verdict = "MISSED"
+		}
+		return fmt.Sprintf("%s against an objective of %s: %s", drill.FormatSeconds(*o.MeasuredSeconds), drill.FormatSeconds(o.ObjectiveSeconds), verdict)
+	}
+	return fmt.Sprintf("not measured (objective %s): %s", drill.FormatSeconds(o.ObjectiveSeconds), o.Note)
+}
