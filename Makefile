@@ -8,7 +8,7 @@ LDFLAGS   := -X github.com/firedrill-dev/firedrill/internal/version.Version=$(VE
 LAB       := $(BIN)/firedrill-lab
 FUZZTIME  ?= 60s
 
-.PHONY: all build test unit e2e lint fuzz demo lab-bins lab-up lab-down lab-status lab-env clean
+.PHONY: all build test unit e2e lint fuzz demo report-screenshot lab-bins lab-up lab-down lab-status lab-env clean
 
 all: build
 
@@ -45,6 +45,11 @@ fuzz:
 ## demo: build, start the lab, run a real drill against it, print where the report is
 demo: lab-up build
 	@eval "$$($(LAB) env)" && ./e2e/lab/demo.sh $(BIN)/firedrill
+
+## report-screenshot: render a report in headless Chromium (REPORT=path, default the golden sample)
+REPORT ?= drill/testdata/report.html.golden
+report-screenshot:
+	@bash e2e/lab/screenshot.sh $(REPORT) $(BIN)/report.png
 
 ## lab-bins: build (or reuse from the cache) every binary the lab runs
 lab-bins:
