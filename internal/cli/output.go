@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/firedrill-dev/firedrill/scenarios"
 )
 
 // outputFlag is the -o flag of a command that prints data; the first format
@@ -38,6 +40,24 @@ func writeJSON(w io.Writer, v any) error {
 		return fmt.Errorf("write JSON: %w", err)
 	}
 	return nil
+}
+
+// scenarioArg reads what every command that acts on one scenario starts
+// with: its -o format (one of formats) and its only argument, a scenario
+// name or file, found as `firedrill scenarios list` shows.
+func (a *app) scenarioArg(c *cli.Context, formats ...string) (*scenarios.Scenario, string, error) {
+	format, err := outputFormat(c, formats...)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := exactArgs(c, 1, "one scenario name or file"); err != nil {
+		return nil, "", err
+	}
+	sc, err := scenarios.Find(c.Context, a.scenarioEnv(), c.Args().First())
+	if err != nil {
+		return nil, "", err
+	}
+	return sc, format, nil
 }
 
 // exactArgs checks the number of arguments of a command.

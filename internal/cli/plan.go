@@ -8,7 +8,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/firedrill-dev/firedrill/drill"
-	"github.com/firedrill-dev/firedrill/scenarios"
 )
 
 func (a *app) planCommand() *cli.Command {
@@ -35,14 +34,7 @@ Examples:
 }
 
 func (a *app) plan(c *cli.Context) error {
-	format, err := outputFormat(c, "text", "json")
-	if err != nil {
-		return err
-	}
-	if err := exactArgs(c, 1, "one scenario name or file"); err != nil {
-		return err
-	}
-	sc, err := scenarios.Find(c.Context, a.scenarioEnv(), c.Args().First())
+	sc, format, err := a.scenarioArg(c, "text", "json")
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/firedrill-dev/firedrill/drill"
 	"github.com/firedrill-dev/firedrill/restore"
-	"github.com/firedrill-dev/firedrill/scenarios"
 )
 
 func (a *app) restoreCommand() *cli.Command {
@@ -43,14 +42,7 @@ Examples:
 }
 
 func (a *app) restore(c *cli.Context) error {
-	format, err := outputFormat(c, "text", "json")
-	if err != nil {
-		return err
-	}
-	if err := exactArgs(c, 1, "one scenario name or file"); err != nil {
-		return err
-	}
-	sc, err := scenarios.Find(c.Context, a.scenarioEnv(), c.Args().First())
+	sc, format, err := a.scenarioArg(c, "text", "json")
 	if err != nil {
 		return err
 	}

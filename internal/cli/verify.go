@@ -10,7 +10,6 @@ import (
 	"github.com/firedrill-dev/firedrill/backup"
 	"github.com/firedrill-dev/firedrill/drill"
 	"github.com/firedrill-dev/firedrill/internal/finding"
-	"github.com/firedrill-dev/firedrill/scenarios"
 )
 
 func (a *app) verifyCommand() *cli.Command {
@@ -47,14 +46,7 @@ Examples:
 }
 
 func (a *app) verify(c *cli.Context) error {
-	format, err := outputFormat(c, "table", "json")
-	if err != nil {
-		return err
-	}
-	if err := exactArgs(c, 1, "one scenario name or file"); err != nil {
-		return err
-	}
-	sc, err := scenarios.Find(c.Context, a.scenarioEnv(), c.Args().First())
+	sc, format, err := a.scenarioArg(c, "table", "json")
 	if err != nil {
 		return err
 	}
