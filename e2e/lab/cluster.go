@@ -295,4 +295,3 @@ func (k *cluster) health(ctx context.Context) map[string]error {
 	out[k.name+"-kwok"] = httpOK(plainClient, fmt.Sprintf("http://127.0.0.1:%d/healthz", k.port(offsetKwok)))(ctx)
 	return out
 }
-

@@ -148,4 +148,3 @@ func (k *cluster) webhook(ctx context.Context) error {
 	}
 	return kc.apply(ctx, u)
 }
-
