@@ -83,7 +83,8 @@ func TestLab_NetworkPolicyFirstRestoreSucceeds(t *testing.T) {
 		require.NoError(t, err)
 		phase, _, _ := unstructured.NestedString(r.Object, "status", "phase")
 		errs, _, _ := unstructured.NestedInt64(r.Object, "status", "errors")
-		assert.Equal(t, "Completed", phase, "restore %s (errors: %d)", name, errs)
+		reason, _, _ := unstructured.NestedString(r.Object, "status", "failureReason")
+		assert.Equal(t, "Completed", phase, "restore %s (errors: %d, failure reason: %q)", name, errs, reason)
 	}
 
 	require.NoError(t, waitFor(ctx, func() error {

@@ -4,9 +4,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -71,18 +68,8 @@ func TestVerify_BadCredentialsEndClearlyWithoutTheSecret(t *testing.T) {
 func TestVerify_DamagedCopyExitsThree(t *testing.T) {
 	l := lab(t)
 	ctx := testContext(t, 2*time.Minute)
-	src, err := os.ReadFile(filepath.Join(os.Getenv("FIREDRILL_SCENARIOS"), l.Scenario+".yaml"))
-	require.NoError(t, err)
-	// The off-site copy's prefix is the second "prefix: lab" line.
-	text := string(src)
-	first := strings.Index(text, "prefix: lab")
-	second := first + 1 + strings.Index(text[first+1:], "prefix: lab")
-	require.Greater(t, second, first)
-	damaged := text[:second] + "prefix: not-there" + text[second+len("prefix: lab"):]
-	damaged = strings.Replace(damaged, "name: "+l.Scenario, "name: damaged-copy", 1)
-	file := filepath.Join(t.TempDir(), "damaged-copy.yaml")
-	require.NoError(t, os.WriteFile(file, []byte(damaged), 0o644))
-
+	file, _ := drillScenario(t, l, "e2e-verify-copy", "        prefix: lab\n        pathStyle: true\n        credentials: {accessKeyIDEnv: FIREDRILL_LAB_OFFSITE",
+		"        prefix: not-there\n        pathStyle: true\n        credentials: {accessKeyIDEnv: FIREDRILL_LAB_OFFSITE")
 	res := firedrill(t, ctx, nil, "verify", file, "-o", "json", "--log-level", "warn")
 	assert.Equal(t, 3, res.code, res.stderr)
 	assert.Contains(t, res.stderr, "protection checks failed")
