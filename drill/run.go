@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/firedrill-dev/firedrill/internal/finding"
@@ -96,6 +97,11 @@ type Options struct {
 	// CleanupTimeout bounds cleanup, which runs even after Ctrl-C; the
 	// scenario's cleanup.timeout when zero.
 	CleanupTimeout time.Duration
+	// History, when set, is the team's shared history: every time the
+	// record is written it is uploaded there too (at the end with
+	// report.md, report.html and retrospective.md). A failed upload never
+	// fails the drill: it is a warn finding "history.upload".
+	History *SharedHistory
 }
 
 // ErrInterrupted is the cause recorded when a drill is stopped.
@@ -122,7 +128,14 @@ type run struct {
 	backupChosen bool
 	dataTime     time.Time
 	stop         string // why later steps are skipped
+	// shareErr is the first failed upload to the shared history; after it
+	// only the final upload is tried, so a bucket that is down delays
+	// the drill by at most two upload timeouts.
+	shareErr error
 }
+
+// reportFiles are the files of a drill that go to the shared history.
+var reportFiles = []string{"report.json", "report.md", "report.html", "retrospective.md"}
 
 // Run runs a drill of the scenario and returns its report, which it also
 // writes to the drill directory as the drill goes (so a crash leaves a
@@ -165,6 +178,10 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Report, er
 		return nil, err
 	}
 	fmt.Fprintf(opts.Progress, "drill %s of scenario %s; record in %s\n", opts.DrillID, sc.Metadata.Name, dir.Path)
+	if opts.History != nil {
+		fmt.Fprintf(opts.Progress, "shared history: %s\n", opts.History.ReportURL(opts.DrillID, ""))
+	}
+	r.share(ctx, false, "report.json")
 
 	r.step(ctx, StepLoad, func(context.Context) (string, error) { return PhasePassed, nil })
 	r.step(ctx, StepPreflight, r.preflight)
@@ -183,7 +200,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Report, er
 	r.step(ctx, StepReport, r.writeReport)
 	r.skip(StepEvidence, "evidence export is not configured for this drill")
 	r.cleanup(ctx)
-	if err := r.finish(); err != nil {
+	if err := r.finish(ctx); err != nil {
 		return r.report, err
 	}
 	return r.report, nil
@@ -249,6 +266,41 @@ func (r *run) step(ctx context.Context, name StepName, fn func(context.Context) 
 	fmt.Fprintln(r.opts.Progress, line)
 	if err := r.dir.WriteReport(r.report); err != nil {
 		r.opts.Logger.Warn("write drill record", "err", err)
+		return
+	}
+	if name == StepReport && p.Status == PhasePassed {
+		r.share(ctx, false, reportFiles...)
+	} else {
+		r.share(ctx, false, "report.json")
+	}
+}
+
+// share uploads files of the drill directory, as written, to the shared
+// history, on a context Ctrl-C does not cancel (the record of an
+// interrupted drill matters too), each upload within the history's
+// timeout. The first failure is logged and becomes one warn finding; after
+// it, only final uploads are tried.
+func (r *run) share(ctx context.Context, final bool, names ...string) {
+	h := r.opts.History
+	if h == nil || (r.shareErr != nil && !final) {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	for _, name := range names {
+		b, err := os.ReadFile(r.dir.File(name))
+		if err == nil {
+			err = h.Upload(ctx, r.opts.DrillID, name, b)
+		}
+		if err != nil {
+			r.opts.Logger.Warn("upload drill record to the shared history", "history", h.URL(), "err", err)
+			if r.shareErr == nil {
+				r.report.Findings = append(r.report.Findings, finding.Warn("history.upload", h.URL(),
+					"the drill's record could not be uploaded to the shared history: "+err.Error()).
+					With("", "", "check --history, --history-endpoint and the credentials; the local record in "+r.dir.Path+" is complete"))
+			}
+			r.shareErr = err
+			return
+		}
 	}
 }
 
@@ -450,8 +502,9 @@ func (r *run) cleanup(ctx context.Context) {
 	fmt.Fprintf(r.opts.Progress, "[%s] %s %s in %s\n", r.elapsed(), StepCleanup, p.Status, fmtSeconds(p.DurationSeconds))
 }
 
-// finish writes the final report files, cleanup included.
-func (r *run) finish() error {
+// finish writes the final report files, cleanup included, and uploads
+// them to the shared history.
+func (r *run) finish(ctx context.Context) error {
 	result := r.report.Result
 	r.measure()
 	if result == ResultInterrupted {
@@ -460,6 +513,16 @@ func (r *run) finish() error {
 	r.report.FinishedAt = r.now()
 	if err := r.dir.WriteReportFiles(r.report); err != nil {
 		return err
+	}
+	if r.opts.History != nil {
+		hadFailed := r.shareErr != nil
+		r.share(ctx, true, reportFiles...)
+		if !hadFailed && r.shareErr != nil {
+			// The warning is part of the record; the local copy keeps it.
+			if err := r.dir.WriteReportFiles(r.report); err != nil {
+				return err
+			}
+		}
 	}
 	fmt.Fprintf(r.opts.Progress, "drill %s: %s; report %s\n", r.opts.DrillID, r.report.Result, r.dir.File("report.html"))
 	return nil

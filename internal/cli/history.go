@@ -13,7 +13,7 @@ func (a *app) historyCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "history",
 		Usage:     "list past drills with their result, RTO, RPO and the trend per scenario",
-		UsageText: "firedrill history [SCENARIO] [--state-dir DIR] [-o table|json]",
+		UsageText: "firedrill history [SCENARIO] [--state-dir DIR | --history s3://BUCKET/PREFIX] [-o table|json]",
 		Description: `Lists every drill recorded in the state directory, newest first: when it ran,
 the scenario, the result (pass, fail, error, interrupted, or running for a
 drill still going or one whose process died), the measured RTO and RPO
@@ -21,11 +21,17 @@ against their objectives, and how the RTO moved since the previous drill of
 the same scenario. Every drill leaves a record, also those that errored or
 were interrupted.
 
+With --history (or $FIREDRILL_HISTORY) the drills come from the history a
+team shares in an S3 bucket ('firedrill run --history ...') instead of the
+state directory. Credentials come from $FIREDRILL_HISTORY_ACCESS_KEY_ID and
+$FIREDRILL_HISTORY_SECRET_ACCESS_KEY when set, else the AWS SDK's chain.
+
 Examples:
   firedrill history
   firedrill history region-loss
-  firedrill history -o json | jq '.[0].rto'`,
-		Flags:  []cli.Flag{outputFlag("table", "json"), stateDirFlag()},
+  firedrill history -o json | jq '.[0].rto'
+  firedrill history --history s3://dr-drills/team-shop`,
+		Flags:  append([]cli.Flag{outputFlag("table", "json"), stateDirFlag()}, historyFlags()...),
 		Action: a.history,
 	}
 }
@@ -51,8 +57,21 @@ func (a *app) history(c *cli.Context) error {
 	if c.NArg() > 1 {
 		return usageErrorf(helpHint(c), "history takes at most one SCENARIO, got %d arguments", c.NArg())
 	}
+	shared, err := a.sharedHistory(c)
+	if err != nil {
+		return err
+	}
 	state := a.stateDir(c)
-	reports, err := drill.History(state, c.Args().First())
+	where := state
+	reportPath := func(id string) string { return state + "/drills/" + id + "/report.html" }
+	var reports []*drill.Report
+	if shared != nil {
+		where = shared.URL()
+		reportPath = func(id string) string { return shared.ReportURL(id, "report.html") }
+		reports, err = shared.Reports(c.Context, c.Args().First())
+	} else {
+		reports, err = drill.History(state, c.Args().First())
+	}
 	if err != nil && len(reports) == 0 {
 		return err
 	}
@@ -62,7 +81,7 @@ func (a *app) history(c *cli.Context) error {
 	rows := make([]historyRow, 0, len(reports))
 	for i, r := range reports {
 		row := historyRow{DrillID: r.DrillID, Scenario: r.Scenario, StartedAt: r.StartedAt.UTC().Format("2006-01-02T15:04:05Z"),
-			Result: r.Result, RTO: r.RTO, RPO: r.RPO, ReportPath: state + "/drills/" + r.DrillID + "/report.html"}
+			Result: r.Result, RTO: r.RTO, RPO: r.RPO, ReportPath: reportPath(r.DrillID)}
 		for _, f := range r.Findings {
 			if f.Status == "fail" {
 				row.Findings++
@@ -75,7 +94,7 @@ func (a *app) history(c *cli.Context) error {
 		return writeJSON(a.env.Stdout, rows)
 	}
 	if len(rows) == 0 {
-		fmt.Fprintf(a.env.Stdout, "No drills recorded in %s yet. Run one with 'firedrill run NAME'.\n", state)
+		fmt.Fprintf(a.env.Stdout, "No drills recorded in %s yet. Run one with 'firedrill run NAME'.\n", where)
 		return nil
 	}
 	tw := tabwriter.NewWriter(a.env.Stdout, 0, 4, 2, ' ', 0)

@@ -19,7 +19,7 @@ func (a *app) runCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "run",
 		Usage:     "run a disaster-recovery drill of a scenario: protect, restore, verify, measure, report",
-		UsageText: "firedrill run NAME|FILE [--state-dir DIR] [-o text|json]",
+		UsageText: "firedrill run NAME|FILE [--state-dir DIR] [--history s3://BUCKET/PREFIX] [-o text|json]",
 		Description: `Runs the whole drill of a scenario, step by step (see 'firedrill plan NAME'):
 
   preflight       reach the target cluster; refuse it unless it is marked as a
@@ -39,6 +39,9 @@ RTO counts from the disaster declaration (the scenario's declaredAt, else
 the start of the drill) to the end of the last recovery step. A protection
 finding does not stop the restore. Every drill leaves a record in the state
 directory, also when it errors or is interrupted ('firedrill history').
+With --history s3://BUCKET/PREFIX the record is also uploaded, after every
+step, to PREFIX/drills/ID/ in a bucket the team shares; a failed upload is
+a warning finding, never a failed drill.
 
 The source cluster and the backup buckets are never written to, except the
 drill's own canary prefix. Credentials come from the references in the
@@ -50,11 +53,11 @@ Exit codes: 0 the drill passed, 3 it missed an objective or a check failed,
 Examples:
   firedrill run region-loss
   firedrill run ./scenarios/shop.yaml --state-dir /var/lib/firedrill -o json`,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			outputFlag("text", "json"),
 			stateDirFlag(),
 			&cli.DurationFlag{Name: "step-timeout", Value: 30 * time.Minute, Usage: "give up a step after `DURATION` (cleanup has its own timeout)"},
-		},
+		}, historyFlags()...),
 		Action: a.run,
 	}
 }
@@ -75,6 +78,10 @@ func (a *app) run(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	shared, err := a.sharedHistory(c)
+	if err != nil {
+		return err
+	}
 	now := time.Now
 	id := drill.NewDrillID(now())
 	tty := isTerminal(a.env.Stderr)
@@ -90,6 +97,7 @@ func (a *app) run(c *cli.Context) error {
 		Runbook:     rb,
 		Redact:      drill.Secrets(sc, a.env.getenv),
 		StepTimeout: c.Duration("step-timeout"),
+		History:     shared,
 	})
 	if err != nil {
 		return err

@@ -1,17 +1,22 @@
 package cli
 
 import (
+	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/firedrill-dev/firedrill/drill"
+	"github.com/firedrill-dev/firedrill/internal/objectstore"
 )
 
 // stateDirFlag is where drill records live. The default follows the XDG
 // base directory convention for user data.
 func stateDirFlag() *cli.StringFlag {
 	return &cli.StringFlag{
-		Name:    "state-dir",
-		Usage:   "keep drill records in `DIR` (default $FIREDRILL_STATE_DIR, else $XDG_DATA_HOME/firedrill, else ~/.local/share/firedrill)",
+		Name:  "state-dir",
+		Usage: "keep drill records in `DIR` (default $FIREDRILL_STATE_DIR, else $XDG_DATA_HOME/firedrill, else ~/.local/share/firedrill)",
 	}
 }
 
@@ -33,4 +38,76 @@ func (a *app) abs(p string) string {
 		return p
 	}
 	return filepath.Join(a.env.WorkDir, p)
+}
+
+// The shared history: the variables that name its credentials. They are
+// references, read by objectstore; their values are never printed.
+const (
+	historyAccessKeyEnv = "FIREDRILL_HISTORY_ACCESS_KEY_ID"
+	historySecretKeyEnv = "FIREDRILL_HISTORY_SECRET_ACCESS_KEY"
+)
+
+// historyFlags say where a team shares its drill history. Defaults come
+// from the environment through a.env, like --state-dir, so tests and main
+// see the same behaviour.
+func historyFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{
+			Name:  "history",
+			Usage: "also keep drill records in, and list them from, the shared history `s3://BUCKET/PREFIX` (default $FIREDRILL_HISTORY)",
+		},
+		&cli.StringFlag{
+			Name:  "history-endpoint",
+			Usage: "S3 endpoint `URL` of the shared history (default $FIREDRILL_HISTORY_ENDPOINT, else AWS)",
+		},
+		&cli.StringFlag{
+			Name:  "history-region",
+			Usage: "`REGION` of the shared history's bucket (default $FIREDRILL_HISTORY_REGION, else us-east-1)",
+		},
+		&cli.BoolFlag{
+			Name:  "history-path-style",
+			Usage: "address the shared history's bucket in the path, as most S3-compatible servers (MinIO) want",
+		},
+	}
+}
+
+// sharedHistory is the shared history the flags name, or nil when none is
+// set. Credentials come from $FIREDRILL_HISTORY_ACCESS_KEY_ID and
+// $FIREDRILL_HISTORY_SECRET_ACCESS_KEY when the first is set, else from
+// the AWS SDK's default chain. It makes no request.
+func (a *app) sharedHistory(c *cli.Context) (*drill.SharedHistory, error) {
+	url := c.String("history")
+	if url == "" {
+		url = a.env.getenv("FIREDRILL_HISTORY")
+	}
+	if url == "" {
+		return nil, nil
+	}
+	bucket, prefix, err := drill.ParseHistoryURL(url)
+	if err != nil {
+		return nil, usageErrorf(helpHint(c), "--history: %v", err)
+	}
+	cfg := objectstore.Config{
+		Endpoint:  c.String("history-endpoint"),
+		Region:    c.String("history-region"),
+		PathStyle: c.Bool("history-path-style"),
+		Getenv:    a.env.getenv,
+		// A drill waits for its uploads: fail fast rather than retry long.
+		OpTimeout:   30 * time.Second,
+		MaxAttempts: 3,
+	}
+	if cfg.Endpoint == "" {
+		cfg.Endpoint = a.env.getenv("FIREDRILL_HISTORY_ENDPOINT")
+	}
+	if cfg.Region == "" {
+		cfg.Region = a.env.getenv("FIREDRILL_HISTORY_REGION")
+	}
+	if a.env.getenv(historyAccessKeyEnv) != "" || a.env.getenv(historySecretKeyEnv) != "" {
+		cfg.Credentials = &objectstore.Credentials{AccessKeyIDEnv: historyAccessKeyEnv, SecretAccessKeyEnv: historySecretKeyEnv}
+	}
+	store, err := objectstore.New(c.Context, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("shared history %s: %w", objectstore.URI(bucket, prefix, ""), err)
+	}
+	return &drill.SharedHistory{Store: store, Bucket: bucket, Prefix: prefix}, nil
 }
