@@ -115,7 +115,7 @@ type PlannedRunbookStep struct {
 // runbook (embedded, or a local file) and nothing else: no cluster, bucket
 // or network. It fails when the runbook is missing or invalid.
 func NewPlan(sc *scenarios.Scenario) (*Plan, error) {
-	rb, err := loadRunbook(sc)
+	rb, err := ScenarioRunbook(sc)
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +159,9 @@ func NewPlan(sc *scenarios.Scenario) (*Plan, error) {
 	return p, nil
 }
 
-func loadRunbook(sc *scenarios.Scenario) (*runbooks.Runbook, error) {
+// ScenarioRunbook returns the scenario's runbook, built-in or from its
+// file, or nil when it has none. Errors name the scenario's field.
+func ScenarioRunbook(sc *scenarios.Scenario) (*runbooks.Runbook, error) {
 	ref := sc.Spec.Runbook
 	switch {
 	case ref == nil:

@@ -329,6 +329,8 @@ func (r *run) preflight(ctx context.Context) (string, error) {
 func (r *run) chosenBackup(ctx context.Context) (*BackupRef, error) {
 	if !r.backupChosen {
 		r.backup, r.backupErr = r.opts.Recovery.RecoveryPoint(ctx)
+		// Keep the answer, unless the protection step's timeout cut the
+		// choice short: the recovery-point step then asks again.
 		r.backupChosen = r.backupErr == nil || ctx.Err() == nil
 	}
 	return r.backup, r.backupErr
@@ -505,11 +507,7 @@ func (r *run) cleanup(ctx context.Context) {
 // finish writes the final report files, cleanup included, and uploads
 // them to the shared history.
 func (r *run) finish(ctx context.Context) error {
-	result := r.report.Result
-	r.measure()
-	if result == ResultInterrupted {
-		r.report.Result = ResultInterrupted
-	}
+	r.measure() // keeps an interrupted result
 	r.report.FinishedAt = r.now()
 	if err := r.dir.WriteReportFiles(r.report); err != nil {
 		return err

@@ -26,7 +26,13 @@ var (
 func cliBinary(t *testing.T) string {
 	t.Helper()
 	if p := os.Getenv("FIREDRILL_BIN"); p != "" {
-		return p
+		// make sets it relative to the repository root; tests run in e2e/.
+		if _, err := os.Stat(p); err != nil && !filepath.IsAbs(p) {
+			p = filepath.Join("..", p)
+		}
+		abs, err := filepath.Abs(p)
+		require.NoError(t, err)
+		return abs
 	}
 	cliOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "firedrill-e2e-")

@@ -33,7 +33,7 @@ func writeScenario(t *testing.T, sc *scenarios.Scenario) string {
 // scenario exits 3 and its JSON says why.
 func TestRestore_CLIExitCodeWhenOrderFails(t *testing.T) {
 	l := lab(t)
-	bin := firedrillBin(t)
+	bin := cliBinary(t)
 	ctx := testContext(t, 5*time.Minute)
 	cs, dyn := kubeClients(t, l.ScratchKubeconfig)
 	sc, targets := labScenario(t, l, "rc")
@@ -68,7 +68,7 @@ func TestRestore_CLIExitCodeWhenOrderFails(t *testing.T) {
 // what the drill created (teardown on a context that survives it).
 func TestRestore_InterruptCleansUp(t *testing.T) {
 	l := lab(t)
-	bin := firedrillBin(t)
+	bin := cliBinary(t)
 	ctx := testContext(t, 5*time.Minute)
 	cs, dyn := kubeClients(t, l.ScratchKubeconfig)
 	sc, targets := labScenario(t, l, "ri")

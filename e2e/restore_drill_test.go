@@ -75,31 +75,13 @@ func assertNoLeftovers(t *testing.T, cs kubernetes.Interface, dyn dynamic.Interf
 	}
 }
 
-func firedrillBin(t *testing.T) string {
-	t.Helper()
-	if b := os.Getenv("FIREDRILL_BIN"); b != "" {
-		// make sets it relative to the repository root; tests run in e2e/.
-		if _, err := os.Stat(b); err != nil && !filepath.IsAbs(b) {
-			b = filepath.Join("..", b)
-		}
-		abs, err := filepath.Abs(b)
-		require.NoError(t, err)
-		return abs
-	}
-	bin := filepath.Join(t.TempDir(), "firedrill")
-	cmd := exec.Command("go", "build", "-o", bin, "../cmd/firedrill")
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "build firedrill:\n%s", out)
-	return bin
-}
-
 // TestRestore_DrillRestoreSucceeds is e2e (1) and (6): `firedrill restore`
 // restores the seeded application into the hardened scratch cluster,
 // NetworkPolicies first, proves the order, finds every workload Available
 // and the data canary of the latest backup, and leaves nothing behind.
 func TestRestore_DrillRestoreSucceeds(t *testing.T) {
 	l := lab(t)
-	bin := firedrillBin(t)
+	bin := cliBinary(t)
 	ctx := testContext(t, 5*time.Minute)
 	cs, dyn := kubeClients(t, l.ScratchKubeconfig)
 	sc, targets := labScenario(t, l, "rs")
@@ -221,7 +203,7 @@ func TestRestore_UnmarkedTargetRefused(t *testing.T) {
 		assert.Nil(t, res)
 	})
 	t.Run("cli", func(t *testing.T) {
-		bin := firedrillBin(t)
+		bin := cliBinary(t)
 		sc, _ := labScenario(t, l, "r4")
 		sc.Spec.Target.Kubeconfig, sc.Spec.Target.Context = l.SourceKubeconfig, os.Getenv("FIREDRILL_LAB_SOURCE_CONTEXT")
 		sc.Spec.Source = scenarios.ClusterRef{}

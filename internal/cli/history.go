@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
@@ -63,7 +64,7 @@ func (a *app) history(c *cli.Context) error {
 	}
 	state := a.stateDir(c)
 	where := state
-	reportPath := func(id string) string { return state + "/drills/" + id + "/report.html" }
+	reportPath := func(id string) string { return filepath.Join(state, "drills", id, "report.html") }
 	var reports []*drill.Report
 	if shared != nil {
 		where = shared.URL()

@@ -11,7 +11,6 @@ import (
 	"github.com/firedrill-dev/firedrill/drill"
 	"github.com/firedrill-dev/firedrill/internal/finding"
 	"github.com/firedrill-dev/firedrill/internal/version"
-	"github.com/firedrill-dev/firedrill/runbooks"
 	"github.com/firedrill-dev/firedrill/scenarios"
 )
 
@@ -74,7 +73,7 @@ func (a *app) run(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	rb, err := scenarioRunbook(sc)
+	rb, err := drill.ScenarioRunbook(sc)
 	if err != nil {
 		return err
 	}
@@ -118,19 +117,6 @@ func (a *app) run(c *cli.Context) error {
 		return failedf("drill %s of %s failed: %s", rep.DrillID, rep.Scenario, failureSummary(rep))
 	default:
 		return fmt.Errorf("drill %s of %s could not run to the end: %s", rep.DrillID, rep.Scenario, failureSummary(rep))
-	}
-}
-
-// scenarioRunbook resolves the scenario's runbook, built-in or from a file.
-func scenarioRunbook(sc *scenarios.Scenario) (*runbooks.Runbook, error) {
-	ref := sc.Spec.Runbook
-	switch {
-	case ref == nil:
-		return nil, nil
-	case ref.File != "":
-		return runbooks.LoadFile(ref.File)
-	default:
-		return runbooks.Builtin(ref.Name)
 	}
 }
 
