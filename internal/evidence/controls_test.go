@@ -1,0 +1,90 @@
+package evidence
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestBuiltinMappingNamesTheControlsAuditorsAsk(t *testing.T) {
+	m, err := BuiltinMapping()
+	require.NoError(t, err)
+	ids := map[string]bool{}
+	for _, c := range m.Controls {
+		ids[c.ID] = true
+	}
+	for _, want := range []string{
+		"ISO/IEC 27001:2022 A.5.29", "ISO/IEC 27001:2022 A.5.30", "ISO/IEC 27001:2022 A.8.13",
+		"SOC 2 A1.2", "SOC 2 A1.3", "DORA Article 11", "DORA Article 12", "NIS2 Article 21(2)(c)",
+	} {
+		assert.True(t, ids[want], want)
+	}
+}
+
+func TestSupport(t *testing.T) {
+	m, err := BuiltinMapping()
+	require.NoError(t, err)
+	cs := m.Support(map[string]bool{"backups-immutable": true})
+	sup := Supported(cs)
+	assert.Contains(t, sup, "ISO/IEC 27001:2022 A.8.13")
+	assert.NotContains(t, sup, "SOC 2 A1.3", "A1.3 is about testing, not immutability")
+	for _, c := range cs {
+		if c.ID == "ISO/IEC 27001:2022 A.8.13" {
+			assert.Equal(t, []string{"backups-immutable"}, c.By)
+			assert.Equal(t, []string{"offsite-copies-verified", "restore-tested"}, c.Missing)
+		}
+	}
+	assert.Empty(t, Supported(m.Support(nil)))
+}
+
+func TestLoadMappingExtends(t *testing.T) {
+	dir := t.TempDir()
+	ext := filepath.Join(dir, "ours.yaml")
+	require.NoError(t, os.WriteFile(ext, []byte(`apiVersion: firedrill.dev/v1alpha1
+kind: ControlMapping
+controls:
+  - id: "BSI C5 BCM-04"
+    title: Verification of business continuity
+    proofs: [restore-tested, runbook-exercised]
+  - id: "SOC 2 A1.2"
+    title: Ours
+    proofs: [offsite-copies-verified]
+`), 0o644))
+	m, err := LoadMapping(ext)
+	require.NoError(t, err)
+	byID := map[string]Control{}
+	for _, c := range m.Controls {
+		byID[c.ID] = c
+	}
+	assert.Equal(t, []string{"restore-tested", "runbook-exercised"}, byID["BSI C5 BCM-04"].Proofs)
+	assert.Equal(t, "Ours", byID["SOC 2 A1.2"].Title, "same id replaces")
+	assert.Contains(t, byID, "DORA Article 12", "built-in controls stay")
+}
+
+func TestLoadMappingErrorsNameFileAndLine(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte(`apiVersion: firedrill.dev/v1alpha1
+kind: ControlMapping
+proofs:
+  mine: my own
+controls:
+  - id: X
+    title: x
+    proofs: [restore-tested]
+  - id: Y
+    title: y
+    proofs: [restore-tsted]
+`), 0o644))
+	_, err := LoadMapping(bad)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), bad+":3: proofs: only firedrill defines proofs")
+	assert.Contains(t, err.Error(), bad+`:9: controls[1].proofs: unknown proof "restore-tsted"`)
+	assert.NotContains(t, err.Error(), ":6:", "the valid control is not blamed")
+
+	_, err = LoadMapping(filepath.Join(dir, "missing.yaml"))
+	assert.ErrorContains(t, err, "missing.yaml")
+}

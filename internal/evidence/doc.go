@@ -1,0 +1,20 @@
+// Package evidence builds and verifies evidence bundles: a deterministic
+// .tar.gz of a drill's record with a manifest (SHA-256 and size of every
+// file) and an Ed25519 signature over the manifest, so an auditor can
+// prove that nothing in it was changed, added or removed since the drill.
+//
+// A bundle holds, under one top directory named after the drill:
+//
+//	manifest.json   schema, drill, times, the signing key's fingerprint, every file's hash and size
+//	manifest.sig    the raw 64-byte Ed25519 signature of manifest.json
+//	index.json      what each file proves and which controls the drill supports
+//	...             the drill's files (report, scenario, protection, restore, ...)
+//
+// The signature can also be checked without firedrill:
+//
+//	openssl pkeyutl -verify -pubin -inkey firedrill-evidence.pub -rawin \
+//	    -in manifest.json -sigfile manifest.sig
+//
+// and every hash with sha256sum. The package knows nothing of drills: the
+// drill package chooses the files and the proofs.
+package evidence
