@@ -78,6 +78,7 @@ func TestRun_Golden(t *testing.T) {
 		{"help-validate", nil, []string{"validate", "--help"}, ExitOK},
 		{"help-plan", nil, []string{"help", "plan"}, ExitOK},
 		{"help-version", nil, []string{"version", "--help"}, ExitOK},
+		{"help-due", nil, []string{"due", "--help"}, ExitOK},
 
 		// scenarios list and show.
 		{"scenarios-list", nil, []string{"scenarios", "list"}, ExitOK},

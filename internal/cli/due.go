@@ -1,0 +1,239 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/firedrill-dev/firedrill/drill"
+	"github.com/firedrill-dev/firedrill/scenarios"
+)
+
+// defaultMaxAge is a quarterly cadence, the seeds' recommendation for
+// disaster-recovery drills.
+const defaultMaxAge = "90d"
+
+func (a *app) dueCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "due",
+		Usage:     "list each scenario with its last passing drill; exit 3 when a drill is overdue",
+		UsageText: "firedrill due [SCENARIO...] [--max-age 90d] [--state-dir DIR | --history s3://BUCKET/PREFIX] [-o table|json]",
+		Description: `Reads the drill history and says, for each scenario, when it last passed a
+drill and whether that is recent enough:
+
+  fresh         the last passing drill started within --max-age
+  overdue       the last passing drill is older than --max-age
+  never-passed  drills ran, none passed
+  never-run     no drill of the scenario is recorded
+
+Only a passing drill counts: a scenario whose latest drill failed stays
+fresh until its last pass gets too old, and the LAST DRILL column shows the
+failure. Drills still running are not counted.
+
+Without SCENARIO arguments the scenarios of --scenario-dir,
+$FIREDRILL_SCENARIOS and ./scenarios are listed ('firedrill scenarios
+list'), and every scenario of the history, so one whose file went away is
+not forgotten ("history only"). The built-in scenarios are examples: one is
+listed once it has been drilled, or when named. With arguments only the
+scenarios named are listed.
+
+The history is the state directory, or with --history (or
+$FIREDRILL_HISTORY) the history a team shares in an S3 bucket, as for
+'firedrill history'. --max-age is a Go duration or whole days or weeks
+(90d, 12w, 2160h).
+
+Exit codes: 0 every scenario listed is fresh, 3 at least one is overdue,
+never passed or never ran, 1 the history could not be read, 2 usage. A CI
+job or a CronJob can run it on its own schedule and alert on exit code 3.
+
+Examples:
+  firedrill due
+  firedrill due region-loss namespace-deletion --max-age 12w
+  firedrill due --history s3://dr-drills/team-shop -o json | jq -r '.[] | select(.state != "fresh") | .scenario'`,
+		Flags: append([]cli.Flag{
+			outputFlag("table", "json"),
+			stateDirFlag(),
+			&cli.StringFlag{Name: "max-age", Value: defaultMaxAge, Usage: "a scenario is overdue when its last passing drill is older than `AGE` (90d, 12w, 2160h)"},
+		}, historyFlags()...),
+		Action: a.due,
+	}
+}
+
+// dueRow is one scenario as `due -o json` prints it.
+type dueRow struct {
+	drill.DueStatus
+	// Known is false for a scenario found only in the history.
+	Known bool `json:"known"`
+}
+
+func (a *app) due(c *cli.Context) error {
+	format, err := outputFormat(c, "table", "json")
+	if err != nil {
+		return err
+	}
+	maxAge, err := scenarios.ParseDuration(c.String("max-age"))
+	if err != nil || maxAge <= 0 {
+		return usageErrorf(helpHint(c), "invalid --max-age %q: want a duration greater than zero such as 90d, 12w or 2160h", c.String("max-age"))
+	}
+	shared, err := a.sharedHistory(c)
+	if err != nil {
+		return err
+	}
+	where := a.stateDir(c)
+	var reports []*drill.Report
+	if shared != nil {
+		where = shared.URL()
+		reports, err = shared.Reports(c.Context, "")
+	} else {
+		reports, err = drill.History(where, "")
+	}
+	if err != nil && len(reports) == 0 {
+		return err
+	}
+	if err != nil {
+		// A record that cannot be read may hide a pass: the answer errs
+		// toward "due", never toward "fresh".
+		a.log.Warn("some drill records could not be read", "err", err)
+	}
+	known, err := a.knownScenarios(c, reports)
+	if err != nil {
+		return err
+	}
+	names := c.Args().Slice()
+	if len(names) == 0 {
+		names = known.names
+	}
+	statuses := drill.Due(reports, names, time.Duration(maxAge), time.Now())
+	if c.NArg() > 0 {
+		statuses = onlyNamed(statuses, names)
+	}
+	rows := make([]dueRow, 0, len(statuses))
+	var due []string
+	for _, s := range statuses {
+		rows = append(rows, dueRow{DueStatus: s, Known: known.has[s.Scenario]})
+		if s.IsDue() {
+			due = append(due, s.Scenario)
+		}
+	}
+	if format == "json" {
+		err = writeJSON(a.env.Stdout, rows)
+	} else {
+		err = writeDueTable(a.env.Stdout, rows, maxAge, where)
+	}
+	if err != nil {
+		return err
+	}
+	if len(due) > 0 {
+		return failedf("%s of %d due (no passing drill within %s): %s", count(len(due), "scenario"), len(rows), maxAge, strings.Join(due, ", "))
+	}
+	return nil
+}
+
+// knownScenarioSet is the scenarios firedrill can find.
+type knownScenarioSet struct {
+	// names are those of the user's own locations: --scenario-dir,
+	// $FIREDRILL_SCENARIOS and ./scenarios.
+	names []string
+	// has holds every name, built-in ones too.
+	has map[string]bool
+}
+
+// knownScenarios lists the scenarios of every search location. A name
+// given as an argument must be one of them or have a drill in the
+// history: a typo gets the close matches of 'scenarios show', not a
+// "never-run" line.
+func (a *app) knownScenarios(c *cli.Context, reports []*drill.Report) (knownScenarioSet, error) {
+	entries, err := scenarios.List(c.Context, a.scenarioEnv())
+	if err != nil {
+		return knownScenarioSet{}, err
+	}
+	set := knownScenarioSet{has: map[string]bool{}}
+	for _, e := range entries {
+		if set.has[e.Name] {
+			continue
+		}
+		set.has[e.Name] = true
+		// The built-in scenarios are examples to copy: one counts once it
+		// has been drilled (it is in the history) or is named.
+		if e.Source.Kind != scenarios.SourceBuiltin {
+			set.names = append(set.names, e.Name)
+		}
+	}
+	inHistory := map[string]bool{}
+	for _, r := range reports {
+		inHistory[r.Scenario] = true
+	}
+	for _, name := range c.Args().Slice() {
+		if set.has[name] || inHistory[name] {
+			continue
+		}
+		if _, err := scenarios.Find(c.Context, a.scenarioEnv(), name); err != nil {
+			var nf *scenarios.NotFoundError
+			if errors.As(err, &nf) {
+				return knownScenarioSet{}, fmt.Errorf("%w, and no drill of it is recorded", err)
+			}
+			return knownScenarioSet{}, err
+		}
+	}
+	return set, nil
+}
+
+// onlyNamed keeps the statuses of the scenarios named, dropping the other
+// scenarios of the history.
+func onlyNamed(statuses []drill.DueStatus, names []string) []drill.DueStatus {
+	keep := map[string]bool{}
+	for _, n := range names {
+		keep[n] = true
+	}
+	out := statuses[:0]
+	for _, s := range statuses {
+		if keep[s.Scenario] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func writeDueTable(w io.Writer, rows []dueRow, maxAge scenarios.Duration, where string) error {
+	if len(rows) == 0 {
+		fmt.Fprintf(w, "No scenarios found and no drills recorded in %s.\n", where)
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SCENARIO\tSTATE\tLAST PASS\tAGE\tDUE\tLAST DRILL")
+	for _, r := range rows {
+		name := r.Scenario
+		if !r.Known {
+			name += " (history only)"
+		}
+		lastPass, age, dueAt, lastDrill := "-", "-", "-", "-"
+		if r.LastPass != nil {
+			lastPass = r.LastPass.StartedAt.UTC().Format(time.RFC3339)
+			age = formatAge(time.Duration(*r.AgeSeconds * float64(time.Second)))
+			dueAt = r.DueAt.UTC().Format(time.DateOnly)
+		}
+		if r.LastDrill != nil {
+			lastDrill = fmt.Sprintf("%s %s", r.LastDrill.StartedAt.UTC().Format(time.RFC3339), r.LastDrill.Result)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", name, r.State, lastPass, age, dueAt, lastDrill)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "Max age %s; history in %s.\n", maxAge, where)
+	return nil
+}
+
+// formatAge is an age as people say it: whole days from two days up, else
+// hours and minutes.
+func formatAge(d time.Duration) string {
+	if d >= 48*time.Hour {
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	}
+	return scenarios.Duration(d.Round(time.Minute)).String()
+}
