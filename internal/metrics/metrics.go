@@ -1,0 +1,191 @@
+package metrics
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/firedrill-dev/firedrill/drill"
+	"github.com/firedrill-dev/firedrill/internal/finding"
+)
+
+// The metric names. Alerts (see alerts/prometheusrule.yaml) and dashboards
+// depend on them: renaming one breaks them.
+const (
+	LastRunTimestamp     = "firedrill_drill_last_run_timestamp_seconds"
+	LastSuccessTimestamp = "firedrill_drill_last_success_timestamp_seconds"
+	Result               = "firedrill_drill_result"
+	RTO                  = "firedrill_drill_rto_seconds"
+	RTOObjective         = "firedrill_drill_rto_objective_seconds"
+	RPO                  = "firedrill_drill_rpo_seconds"
+	RPOObjective         = "firedrill_drill_rpo_objective_seconds"
+	Findings             = "firedrill_drill_findings"
+)
+
+// Labels of the metrics.
+const (
+	LabelScenario = "scenario"
+	LabelResult   = "result"
+	LabelSeverity = "severity"
+)
+
+// results are the values of the result label: every way a drill ends.
+var results = []drill.Result{drill.ResultPass, drill.ResultFail, drill.ResultError, drill.ResultInterrupted}
+
+// severities are the values of the severity label: those of findings that
+// did not pass.
+var severities = []finding.Severity{finding.SeverityWarn, finding.SeverityFail, finding.SeverityCritical}
+
+// Scenario is where one scenario's drills stand: what the metrics say.
+type Scenario struct {
+	Name string
+	// Last is the newest drill that ended (whatever its result).
+	Last *drill.Report
+	// LastPass is the newest passing drill; nil when none passed.
+	LastPass *drill.Report
+}
+
+// Scenarios sums up reports per scenario, sorted by name. Drills still
+// running, or left running by a process that died, are not counted. When
+// two reports have the same drill id the later one in reports wins, so
+// the drill just finished can be appended to a history that may already
+// hold an older record of it.
+func Scenarios(reports []*drill.Report) []Scenario {
+	byID := map[string]*drill.Report{}
+	var order []string
+	for _, r := range reports {
+		if _, seen := byID[r.DrillID]; !seen {
+			order = append(order, r.DrillID)
+		}
+		byID[r.DrillID] = r
+	}
+	byName := map[string]*Scenario{}
+	for _, id := range order {
+		r := byID[id]
+		if r.Result == drill.ResultRunning {
+			continue
+		}
+		s, ok := byName[r.Scenario]
+		if !ok {
+			s = &Scenario{Name: r.Scenario}
+			byName[r.Scenario] = s
+		}
+		if s.Last == nil || r.StartedAt.After(s.Last.StartedAt) {
+			s.Last = r
+		}
+		if r.Result == drill.ResultPass && (s.LastPass == nil || r.StartedAt.After(s.LastPass.StartedAt)) {
+			s.LastPass = r
+		}
+	}
+	out := make([]Scenario, 0, len(byName))
+	for _, s := range byName {
+		out = append(out, *s)
+	}
+	slices.SortFunc(out, func(a, b Scenario) int { return cmp.Compare(a.Name, b.Name) })
+	return out
+}
+
+// Collector exports the metrics of some scenarios. It computes them when
+// collected; it holds no state of its own.
+type Collector struct {
+	scenarios []Scenario
+	// withScenario is false when the scenario label comes from elsewhere
+	// (a Pushgateway's grouping key).
+	withScenario bool
+	descs        descs
+}
+
+type descs struct {
+	lastRun, lastSuccess, result, rto, rtoObjective, rpo, rpoObjective, findings *prometheus.Desc
+}
+
+var _ prometheus.Collector = (*Collector)(nil)
+
+// NewCollector exports the metrics of every scenario of reports, each
+// series labelled with its scenario.
+func NewCollector(reports []*drill.Report) *Collector {
+	return newCollector(Scenarios(reports), true)
+}
+
+func newCollector(scenarios []Scenario, withScenario bool) *Collector {
+	var base []string
+	if withScenario {
+		base = []string{LabelScenario}
+	}
+	with := func(l string) []string { return append(slices.Clone(base), l) }
+	return &Collector{scenarios: scenarios, withScenario: withScenario, descs: descs{
+		lastRun: prometheus.NewDesc(LastRunTimestamp,
+			"Start of the scenario's last drill that ended, whatever its result, in seconds since the epoch.", base, nil),
+		lastSuccess: prometheus.NewDesc(LastSuccessTimestamp,
+			"Start of the scenario's last passing drill, in seconds since the epoch; absent when none passed.", base, nil),
+		result: prometheus.NewDesc(Result,
+			"1 for how the scenario's last drill ended (pass, fail, error, interrupted), 0 for the other results.", with(LabelResult), nil),
+		rto: prometheus.NewDesc(RTO,
+			"Recovery time measured by the scenario's last drill; absent when the recovery did not complete.", base, nil),
+		rtoObjective: prometheus.NewDesc(RTOObjective,
+			"Recovery time objective of the scenario's last drill.", base, nil),
+		rpo: prometheus.NewDesc(RPO,
+			"Data loss (recovery point age) measured by the scenario's last drill; absent when no recovery point was chosen.", base, nil),
+		rpoObjective: prometheus.NewDesc(RPOObjective,
+			"Recovery point objective of the scenario's last drill.", base, nil),
+		findings: prometheus.NewDesc(Findings,
+			"Findings of the scenario's last drill that did not pass, by severity (warn, fail, critical).", with(LabelSeverity), nil),
+	}}
+}
+
+// Describe sends the descriptions of every metric.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	d := c.descs
+	for _, desc := range []*prometheus.Desc{d.lastRun, d.lastSuccess, d.result, d.rto, d.rtoObjective, d.rpo, d.rpoObjective, d.findings} {
+		ch <- desc
+	}
+}
+
+// Collect sends the metrics of every scenario.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	d := c.descs
+	for _, s := range c.scenarios {
+		var labels []string
+		if c.withScenario {
+			labels = []string{s.Name}
+		}
+		gauge := func(desc *prometheus.Desc, v float64, extra ...string) {
+			ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, append(slices.Clone(labels), extra...)...)
+		}
+		last := s.Last
+		gauge(d.lastRun, seconds(last.StartedAt.UnixNano()))
+		if s.LastPass != nil {
+			gauge(d.lastSuccess, seconds(s.LastPass.StartedAt.UnixNano()))
+		}
+		for _, r := range results {
+			gauge(d.result, boolValue(last.Result == r), string(r))
+		}
+		if m := last.RTO.MeasuredSeconds; m != nil {
+			gauge(d.rto, *m)
+		}
+		gauge(d.rtoObjective, last.RTO.ObjectiveSeconds)
+		if m := last.RPO.MeasuredSeconds; m != nil {
+			gauge(d.rpo, *m)
+		}
+		gauge(d.rpoObjective, last.RPO.ObjectiveSeconds)
+		bySeverity := map[finding.Severity]int{}
+		for _, f := range last.Findings {
+			if f.Status != finding.StatusPass {
+				bySeverity[f.Severity]++
+			}
+		}
+		for _, sev := range severities {
+			gauge(d.findings, float64(bySeverity[sev]), string(sev))
+		}
+	}
+}
+
+func seconds(unixNano int64) float64 { return float64(unixNano) / 1e9 }
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
