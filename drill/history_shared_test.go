@@ -52,8 +52,8 @@ func TestRun_SharedHistoryGetsTheRecordAfterEachStep(t *testing.T) {
 	rep, dir := runSharedDrill(t, h)
 	require.Equal(t, ResultPass, rep.Result, "phases: %+v", rep.Phases)
 
-	// Once at the start, after each of the 8 steps run, once at the end.
-	assert.Equal(t, 10, countWrites(st.Writes(), "s3://team-drills/team/drills/fd-test/report.json"), "writes: %v", st.Writes())
+	// Once at the start, after each of the 9 steps run, once at the end.
+	assert.Equal(t, 11, countWrites(st.Writes(), "s3://team-drills/team/drills/fd-test/report.json"), "writes: %v", st.Writes())
 	for _, name := range reportFiles {
 		local, err := os.ReadFile(filepath.Join(dir, name))
 		require.NoError(t, err)

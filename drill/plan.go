@@ -366,8 +366,10 @@ func planReport(step *PlanStep, sc *scenarios.Scenario) {
 
 func planEvidence(step *PlanStep) {
 	step.Summary = "keep evidence an auditor accepts"
-	step.add("bundle the scenario, this plan, the report, the Velero objects and the check output, with SHA-256 hashes and a signature")
-	step.add("optionally upload the bundle to an object-locked bucket")
+	step.add("before cleanup, keep the Velero Backup and Restores and every object of the restored namespaces (Secret values redacted)")
+	step.add("remove credentials and restored Secret values from every file of the drill")
+	step.add("with a signing key (--evidence-key), sign a bundle of it all: SHA-256 of every file, Ed25519 signature, controls supported")
+	step.add("with --evidence-push, upload the bundle to an object-locked bucket and read its retention back")
 }
 
 func planCleanup(step *PlanStep, sc *scenarios.Scenario) {

@@ -197,9 +197,9 @@ func MeasureRPO(objective time.Duration, disasterAt, recoveryPoint time.Time) Ob
 // measured or a finding failed, else pass.
 func (r *Report) Decide() Result {
 	for _, p := range r.Phases {
-		// Cleanup comes after what the drill proved; a failed cleanup is a
-		// warning finding, not a failed drill.
-		if p.Status == PhaseError && p.Name != StepCleanup {
+		// Cleanup and evidence come after what the drill proved; their
+		// failures are warning findings, not a failed drill.
+		if p.Status == PhaseError && p.Name != StepCleanup && p.Name != StepEvidence {
 			return ResultError
 		}
 	}

@@ -291,7 +291,7 @@ func (r *recovery) Restore(ctx context.Context, _ *BackupRef, progress io.Writer
 	}
 	err := r.session.Restore(ctx)
 	res := r.session.Result()
-	out := RestoreOutcome{Details: res}
+	out := RestoreOutcome{Details: res, SecretValues: r.session.SecretValues()}
 	for _, p := range res.Restores {
 		out.Restores = append(out.Restores, RestoreRef{Name: p.Name, Phase: p.Phase, VeleroPhase: p.Status, Start: p.Started, End: p.Finished,
 			ItemsRestored: int(p.ItemsRestored), TotalItems: int(p.TotalItems), Warnings: int(p.Warnings), Errors: int(p.Errors)})
@@ -342,6 +342,30 @@ func (r *recovery) RunbookEnv() []string {
 		env = append(env, "FIREDRILL_BACKUP="+r.session.Result().Backup.Backup)
 	}
 	return env
+}
+
+// Evidence reads the Velero objects and what was restored into
+// velero/backup.json, velero/restores.json and restored/objects.json.
+func (r *recovery) Evidence(ctx context.Context) (Collected, error) {
+	if r.session == nil {
+		return Collected{}, nil
+	}
+	ev, err := r.session.Evidence(ctx)
+	c := Collected{Files: map[string]any{}, Problems: ev.Errors, SecretValues: ev.SecretValues}
+	if ev.Backup != nil {
+		c.Files["velero/backup.json"] = ev.Backup.Object
+	}
+	restores := make([]map[string]any, 0, len(ev.Restores))
+	for _, o := range ev.Restores {
+		restores = append(restores, o.Object)
+	}
+	c.Files["velero/restores.json"] = restores
+	objects := make([]map[string]any, 0, len(ev.Objects))
+	for _, o := range ev.Objects {
+		objects = append(objects, o.Object)
+	}
+	c.Files["restored/objects.json"] = objects
+	return c, err
 }
 
 func (r *recovery) Cleanup(ctx context.Context, passed bool) error {

@@ -2,6 +2,7 @@ package drill
 
 import (
 	"context"
+	"slices"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -42,6 +43,10 @@ type Recovery interface {
 	// RunbookEnv is the environment of runbook steps (KUBECONFIG of the
 	// target and the FIREDRILL_* variables of the runbook contract).
 	RunbookEnv() []string
+	// Evidence reads, before cleanup, what the drill keeps as evidence of
+	// the restore: the Velero objects and what came back, Secret values
+	// redacted. A partial read returns what it has and an error.
+	Evidence(ctx context.Context) (Collected, error)
 	// Cleanup removes what the drill created in the target, on a context
 	// Ctrl-C does not cancel. passed says whether the drill passed (or was
 	// interrupted), for the onSuccess policy. Idempotent.
@@ -57,6 +62,9 @@ type RestoreOutcome struct {
 	Findings      []finding.Finding
 	// Details are kept as restore.json in the drill directory.
 	Details any
+	// SecretValues are the values of the restored Secrets: nothing the
+	// drill writes after the restore may hold them. Never kept.
+	SecretValues []string
 }
 
 // VerifyOutcome is what the checks after the restore found.
@@ -128,6 +136,9 @@ type run struct {
 	backupChosen bool
 	dataTime     time.Time
 	stop         string // why later steps are skipped
+	// secrets are values nothing the drill writes or uploads may hold:
+	// the credentials it read and the restored Secrets' values.
+	secrets []string
 	// shareErr is the first failed upload to the shared history; after it
 	// only the final upload is tried, so a bucket that is down delays
 	// the drill by at most two upload timeouts.
@@ -169,7 +180,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Report, er
 	if err != nil {
 		return nil, err
 	}
-	r := &run{opts: opts, sc: sc, dir: dir, now: opts.Now}
+	r := &run{opts: opts, sc: sc, dir: dir, now: opts.Now, secrets: slices.Clone(opts.Redact)}
 	r.report = r.newReport(start)
 	if err := dir.WriteScenario(sc); err != nil {
 		return nil, err
@@ -198,7 +209,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Report, er
 	// The report is rendered before cleanup (its step on the timeline),
 	// then again after, so it includes cleanup.
 	r.step(ctx, StepReport, r.writeReport)
-	r.skip(StepEvidence, "evidence export is not configured for this drill")
+	r.step(ctx, StepEvidence, r.collectEvidence)
 	r.cleanup(ctx)
 	if err := r.finish(ctx); err != nil {
 		return r.report, err
@@ -233,7 +244,9 @@ func (r *run) step(ctx context.Context, name StepName, fn func(context.Context) 
 		r.skip(name, "the drill was interrupted")
 		return
 	}
-	if r.stop != "" && name != StepReport {
+	// Evidence is collected after a failed restore too: what came back,
+	// or did not, is the evidence of the failure.
+	if r.stop != "" && name != StepReport && name != StepEvidence {
 		r.skip(name, r.stop)
 		return
 	}
@@ -289,6 +302,7 @@ func (r *run) share(ctx context.Context, final bool, names ...string) {
 	for _, name := range names {
 		b, err := os.ReadFile(r.dir.File(name))
 		if err == nil {
+			b = redact(b, scrubPatterns(r.secrets))
 			err = h.Upload(ctx, r.opts.DrillID, name, b)
 		}
 		if err != nil {
@@ -372,6 +386,7 @@ func (r *run) recoveryPoint(ctx context.Context) (string, error) {
 
 func (r *run) restore(ctx context.Context) (string, error) {
 	out, err := r.opts.Recovery.Restore(ctx, r.backup, r.opts.Progress)
+	r.secrets = append(r.secrets, out.SecretValues...)
 	r.report.Restores = out.Restores
 	r.report.OrderVerified = out.OrderVerified
 	r.report.Findings = append(r.report.Findings, out.Findings...)
@@ -430,7 +445,7 @@ func (r *run) runbook(ctx context.Context) (string, error) {
 		return PhasePassed, nil
 	}
 	env := append(r.opts.Recovery.RunbookEnv(), "FIREDRILL_DRILL_ID="+r.opts.DrillID)
-	res := runbooks.Run(ctx, rb, runbooks.RunOptions{Env: env, Redact: r.opts.Redact, Now: r.now, Progress: r.opts.Progress, Dir: r.dir.Path})
+	res := runbooks.Run(ctx, rb, runbooks.RunOptions{Env: env, Redact: r.secrets, Now: r.now, Progress: r.opts.Progress, Dir: r.dir.Path})
 	r.report.Runbook = res
 	if err := r.dir.WriteRunbookOutput(res); err != nil {
 		r.opts.Logger.Warn("write runbook output", "err", err)

@@ -27,7 +27,7 @@ func (c *fakeClock) Now() time.Time { c.t = c.t.Add(time.Second); return c.t }
 // fakeRecovery is a scratch cluster in memory; each fault field makes
 // exactly one part fail.
 type fakeRecovery struct {
-	PreflightErr, RecoveryErr, RestoreErr, VerifyErr, CleanupErr error
+	PreflightErr, RecoveryErr, RestoreErr, VerifyErr, CleanupErr, EvidenceErr error
 	OrderBroken, CheckFails, PartiallyFailed                     bool
 	// OnRestore runs inside Restore (e.g. to cancel the drill mid-restore).
 	OnRestore func()
@@ -57,7 +57,7 @@ func (f *fakeRecovery) Restore(ctx context.Context, b *BackupRef, _ io.Writer) (
 	}
 	f.restored = true
 	ok := !f.OrderBroken
-	out := RestoreOutcome{OrderVerified: &ok, Restores: []RestoreRef{{Name: "r1", Phase: "network-policies", VeleroPhase: "Completed"}}}
+	out := RestoreOutcome{OrderVerified: &ok, SecretValues: []string{fakeSecret}, Restores: []RestoreRef{{Name: "r1", Phase: "network-policies", VeleroPhase: "Completed"}}}
 	if f.PartiallyFailed {
 		out.Restores = append(out.Restores, RestoreRef{Name: "r2", Phase: "workloads", VeleroPhase: "PartiallyFailed"})
 		out.Findings = append(out.Findings, finding.Fail("restore.phase.workloads", finding.SeverityFail, "Velero Restore r2", "phase workloads ended PartiallyFailed"))
@@ -76,6 +76,20 @@ func (f *fakeRecovery) Verify(context.Context) (VerifyOutcome, error) {
 		out.Findings = append(out.Findings, finding.Fail("check.shop", finding.SeverityFail, "check shop", "deployment web not Available"))
 	}
 	return out, nil
+}
+// fakeSecret is the value of a Secret "restored" by the fake.
+const fakeSecret = "db-password-7f3a9c"
+
+func (f *fakeRecovery) Evidence(context.Context) (Collected, error) {
+	if !f.restored {
+		return Collected{}, f.EvidenceErr
+	}
+	secret := map[string]any{"apiVersion": "v1", "kind": "Secret", "metadata": map[string]any{"name": "db", "namespace": "shop"},
+		"data": map[string]any{"password": "[redacted]"}}
+	return Collected{
+		Files:        map[string]any{"velero/backup.json": map[string]any{"kind": "Backup"}, "restored/objects.json": []any{secret}},
+		SecretValues: []string{fakeSecret},
+	}, f.EvidenceErr
 }
 func (f *fakeRecovery) RunbookEnv() []string { return []string{"FIREDRILL_SCENARIO=test"} }
 func (f *fakeRecovery) Cleanup(ctx context.Context, passed bool) error {

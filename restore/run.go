@@ -116,6 +116,8 @@ type Session struct {
 	res      *Result
 	disaster time.Time
 	cleaned  bool
+	// secretValues are the values of the restored Secrets (see SecretValues).
+	secretValues []string
 	// interrupted is set when a step ended because its context was
 	// cancelled: Cleanup may get a fresh context and must still know.
 	interrupted bool
@@ -250,6 +252,7 @@ func (s *Session) Restore(ctx context.Context) error {
 		return err
 	}
 	restored, err := s.restorePhases(ctx, s.res.Backup.Backup)
+	s.readSecretValues(ctx)
 	proof := VerifyOrder(ow.stop())
 	s.res.Order = &proof
 	if err != nil {

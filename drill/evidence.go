@@ -1,0 +1,430 @@
+package drill
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/firedrill-dev/firedrill/internal/evidence"
+	"github.com/firedrill-dev/firedrill/internal/finding"
+)
+
+// Collected is what the evidence step read from the target before
+// cleanup: files to keep in the drill directory, and the values of the
+// restored Secrets, which are scrubbed from every file of the drill
+// (runbook output, say) and never kept.
+type Collected struct {
+	// Files maps a path in the drill directory ("velero/backup.json") to
+	// the value written there as JSON.
+	Files map[string]any
+	// Problems say what could not be read; each becomes a warn finding.
+	Problems []string
+	// SecretValues are the restored Secrets' values, decoded and as
+	// base64, to scrub from the drill's files.
+	SecretValues []string
+}
+
+// Files of the drill directory that are about a bundle, not part of one.
+const (
+	EvidenceRecordFile = "evidence.json"
+	EvidenceBundleFile = "evidence.tar.gz"
+)
+
+// collectEvidence is the evidence step: before cleanup, keep the Velero
+// objects and what was restored, and scrub secrets from the record. It
+// runs after a failed restore too (what came back is evidence of the
+// failure). The bundle itself is signed later, from the finished record.
+func (r *run) collectEvidence(ctx context.Context) (string, error) {
+	if r.opts.Recovery == nil {
+		return PhaseSkipped, nil
+	}
+	c, err := r.opts.Recovery.Evidence(ctx)
+	if err != nil && ctx.Err() != nil {
+		return "", err
+	}
+	if err != nil {
+		c.Problems = append(c.Problems, err.Error())
+	}
+	names := make([]string, 0, len(c.Files))
+	for name := range c.Files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if werr := r.dir.WriteJSON(name, c.Files[name]); werr != nil {
+			c.Problems = append(c.Problems, werr.Error())
+		}
+	}
+	r.secrets = append(r.secrets, c.SecretValues...)
+	if err := scrubReport(r.report, r.secrets); err != nil {
+		c.Problems = append(c.Problems, "scrub secrets from the report: "+err.Error())
+	}
+	if n, serr := scrubDir(r.dir.Path, r.secrets); serr != nil {
+		c.Problems = append(c.Problems, "scrub secrets from the drill's files: "+serr.Error())
+	} else if n > 0 {
+		r.opts.Logger.Info("removed secret values from the drill's files", "files", n)
+	}
+	for _, p := range c.Problems {
+		r.report.Findings = append(r.report.Findings, finding.Warn("evidence.collect", "scratch cluster",
+			"evidence incomplete: "+p).With("", "", "the bundle still holds the rest; check access to the target"))
+	}
+	return PhasePassed, nil
+}
+
+// minScrubLen is the shortest value scrubbed: replacing a one- or
+// two-character value everywhere would mangle the record, and such a
+// value is no secret anyway.
+const minScrubLen = 4
+
+// scrubPatterns are the values to replace: each secret at least
+// minScrubLen long, raw and JSON-escaped, longest first so a value that
+// contains another is replaced whole.
+func scrubPatterns(secrets []string) [][]byte {
+	var pats [][]byte
+	for _, s := range secrets {
+		if len(s) < minScrubLen {
+			continue
+		}
+		pats = append(pats, []byte(s))
+		if q, err := json.Marshal(s); err == nil && string(q[1:len(q)-1]) != s {
+			pats = append(pats, q[1:len(q)-1])
+		}
+	}
+	slices.SortFunc(pats, func(a, b []byte) int { return len(b) - len(a) })
+	return pats
+}
+
+// scrubDir replaces every secret value in the files under dir with
+// "[redacted]", and returns how many files changed.
+func scrubDir(dir string, secrets []string) (int, error) {
+	pats := scrubPatterns(secrets)
+	if len(pats) == 0 {
+		return 0, nil
+	}
+	changed := 0
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		out := redact(b, pats)
+		if bytes.Equal(out, b) {
+			return nil
+		}
+		changed++
+		return os.WriteFile(path, out, 0o644)
+	})
+	return changed, err
+}
+
+// scrubReport replaces secret values in the report in memory, so the
+// final record does not bring back what scrubDir removed.
+func scrubReport(rep *Report, secrets []string) error {
+	b, err := json.Marshal(rep)
+	if err != nil {
+		return err
+	}
+	out := redact(b, scrubPatterns(secrets))
+	if bytes.Equal(out, b) {
+		return nil
+	}
+	var clean Report
+	if err := json.Unmarshal(out, &clean); err != nil {
+		return err
+	}
+	*rep = clean
+	return nil
+}
+
+func redact(b []byte, pats [][]byte) []byte {
+	for _, p := range pats {
+		if bytes.Contains(b, p) {
+			b = bytes.ReplaceAll(b, p, []byte("[redacted]"))
+		}
+	}
+	return b
+}
+
+// ExportOptions say how a drill's evidence bundle is made.
+type ExportOptions struct {
+	Key ed25519.PrivateKey
+	// Mapping maps proofs to controls; the built-in one when nil.
+	Mapping *evidence.Mapping
+	// Redact are values that must not appear in the bundle (credentials
+	// in the environment); they are replaced, never written.
+	Redact []string
+	// Version is the exporting firedrill's.
+	Version string
+}
+
+// Export is a bundle made of a drill.
+type Export struct {
+	Bundle   []byte
+	SHA256   string
+	Manifest *evidence.Manifest
+	Index    *evidence.Index
+}
+
+// ExportEvidence makes the signed evidence bundle of a finished drill from
+// its directory: every file but the bundle's own records, with the values
+// in Redact replaced, an index of what each file proves and the controls
+// the drill supports. The same directory and key give the same bytes.
+func ExportEvidence(d *Dir, o ExportOptions) (*Export, error) {
+	rep, err := d.ReadReport()
+	if err != nil {
+		return nil, fmt.Errorf("read the drill's record: %w", err)
+	}
+	if rep.Result == ResultRunning {
+		return nil, fmt.Errorf("drill %s has no result yet (running, or its process died): nothing to export", rep.DrillID)
+	}
+	if o.Key == nil {
+		return nil, errors.New("no signing key")
+	}
+	if o.Mapping == nil {
+		if o.Mapping, err = evidence.BuiltinMapping(); err != nil {
+			return nil, err
+		}
+	}
+	pats := scrubPatterns(o.Redact)
+	var files []evidence.File
+	err = filepath.WalkDir(d.Path, func(path string, de fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(d.Path, path)
+		rel = filepath.ToSlash(rel)
+		if de.IsDir() {
+			if rel == "evidence" {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !de.Type().IsRegular() || strings.HasSuffix(rel, ".tmp") || rel == EvidenceRecordFile || rel == EvidenceBundleFile {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		files = append(files, evidence.File{Path: rel, Data: redact(b, pats)})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read drill directory %s: %w", d.Path, err)
+	}
+	idx := IndexOf(rep, files, o.Mapping)
+	var buf bytes.Buffer
+	m, err := evidence.Write(&buf, evidence.Bundle{
+		DrillID: rep.DrillID, Scenario: rep.Scenario, Result: string(rep.Result),
+		DrillVersion: rep.FiredrillVer, ExportedBy: o.Version,
+		Started: rep.StartedAt, Finished: rep.FinishedAt, Files: files, Index: idx,
+	}, o.Key)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	return &Export{Bundle: buf.Bytes(), SHA256: hex.EncodeToString(sum[:]), Manifest: m, Index: idx}, nil
+}
+
+// fileProofs says what each file of a drill directory is and which proofs
+// it shows. Patterns end in "/" for a folder.
+var fileProofs = []struct {
+	pattern string
+	proves  string
+	proofs  []string
+}{
+	{"report.json", "the drill's record: timeline, RTO and RPO measured against the objectives, findings, result", []string{"rto-measured", "rpo-measured", "objectives-met", "restore-tested"}},
+	{"report.md", "the report, readable", []string{"rto-measured", "rpo-measured", "objectives-met"}},
+	{"report.html", "the report, with the phase timeline chart", []string{"rto-measured", "rpo-measured", "objectives-met"}},
+	{"retrospective.md", "the retrospective template seeded from the findings", []string{"lessons-learned"}},
+	{"scenario.yaml", "the scenario as run, defaults filled in: the disaster, objectives, where the backups are", nil},
+	{"protection.json", "object lock of the backup bucket and every object version, the tamper canary, off-site copy comparisons", []string{"backups-immutable", "offsite-copies-verified"}},
+	{"restore.json", "the recovery point, each Velero Restore with its results, the NetworkPolicy-first order proof", []string{"restore-tested", "restore-order-verified", "rpo-measured"}},
+	{"checks.json", "the checks after the restore and their results", []string{"recovered-services-verified"}},
+	{"velero/", "the Velero Backup and Restore objects as the scratch cluster held them", []string{"restore-tested"}},
+	{"restored/", "what came back: every object of the restored namespaces (Secret values redacted)", []string{"restore-tested", "restore-order-verified"}},
+	{"runbook/", "output of a runbook step, executed and timed during the drill", []string{"runbook-exercised"}},
+}
+
+// IndexOf says which proofs hold for the drill, what each file shows and
+// which controls the drill supports.
+func IndexOf(rep *Report, files []evidence.File, m *evidence.Mapping) *evidence.Index {
+	idx := &evidence.Index{DrillID: rep.DrillID, Scenario: rep.Scenario, Result: string(rep.Result)}
+	byProof := map[string][]string{}
+	for _, f := range files {
+		e := evidence.FileEntry{Path: f.Path, Proves: "kept with the drill's record"}
+		for _, fp := range fileProofs {
+			if f.Path == fp.pattern || strings.HasSuffix(fp.pattern, "/") && strings.HasPrefix(f.Path, fp.pattern) {
+				e.Proves, e.Proofs = fp.proves, fp.proofs
+				break
+			}
+		}
+		for _, p := range e.Proofs {
+			byProof[p] = append(byProof[p], f.Path)
+		}
+		idx.Files = append(idx.Files, e)
+	}
+	holds := map[string]bool{}
+	for _, id := range slices.Sorted(mapsKeys(m.Proofs)) {
+		ok, why := proofHolds(id, rep)
+		holds[id] = ok
+		p := evidence.Proof{ID: id, Holds: ok, Statement: m.Proofs[id], Files: byProof[id]}
+		if !ok {
+			p.Why = why
+		}
+		idx.Proofs = append(idx.Proofs, p)
+	}
+	idx.Controls = m.Support(holds)
+	return idx
+}
+
+func mapsKeys[V any](m map[string]V) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// proofHolds decides one proof from the drill's record, and says why not.
+func proofHolds(id string, rep *Report) (bool, string) {
+	phase := func(name StepName) string {
+		for _, p := range rep.Phases {
+			if p.Name == name {
+				return p.Status
+			}
+		}
+		return "not run"
+	}
+	findings := func(match func(string) bool) (n int, failed []string) {
+		for _, f := range rep.Findings {
+			if match(f.ID) {
+				n++
+				if f.Status == finding.StatusFail {
+					failed = append(failed, f.ID)
+				}
+			}
+		}
+		return n, failed
+	}
+	switch id {
+	case "backups-immutable":
+		n, failed := findings(func(id string) bool {
+			return strings.HasPrefix(id, "protection.bucket.") || strings.HasPrefix(id, "protection.canary.") || strings.HasPrefix(id, "protection.backup.")
+		})
+		switch {
+		case n == 0:
+			return false, "the protection checks did not run (step " + phase(StepProtection) + ")"
+		case len(failed) > 0:
+			return false, "failed: " + strings.Join(failed, ", ")
+		}
+		return true, ""
+	case "offsite-copies-verified":
+		n, failed := findings(func(id string) bool { return strings.HasPrefix(id, "protection.copy.") })
+		switch {
+		case n == 0:
+			return false, "the scenario has no copies, or they were not compared"
+		case len(failed) > 0:
+			return false, "failed: " + strings.Join(failed, ", ")
+		}
+		return true, ""
+	case "restore-tested":
+		return phaseProof(phase(StepRestore))
+	case "restore-order-verified":
+		if rep.OrderVerified == nil || !*rep.OrderVerified {
+			return false, "the NetworkPolicy-first order was not verified"
+		}
+		return true, ""
+	case "recovered-services-verified":
+		return phaseProof(phase(StepVerify))
+	case "rto-measured":
+		return measured(rep.RTO)
+	case "rpo-measured":
+		return measured(rep.RPO)
+	case "objectives-met":
+		if rep.RTO.Status != ObjectiveMet || rep.RPO.Status != ObjectiveMet {
+			return false, fmt.Sprintf("RTO %s, RPO %s", rep.RTO.Status, rep.RPO.Status)
+		}
+		return true, ""
+	case "runbook-exercised":
+		if len(rep.Runbook) == 0 {
+			return false, "the scenario has no runbook steps, or they did not run"
+		}
+		return phaseProof(phase(StepRunbook))
+	case "lessons-learned":
+		if rep.Result == ResultRunning {
+			return false, "the drill did not finish"
+		}
+		return true, ""
+	}
+	return false, "firedrill does not know this proof"
+}
+
+func phaseProof(status string) (bool, string) {
+	if status != PhasePassed {
+		return false, "step " + status
+	}
+	return true, ""
+}
+
+func measured(o Objective) (bool, string) {
+	if o.Status == ObjectiveNotMeasured {
+		return false, "not measured: " + o.Note
+	}
+	return true, ""
+}
+
+// EvidenceRecord is one export of a drill's bundle, kept in the drill
+// directory's evidence.json (which no bundle includes).
+type EvidenceRecord struct {
+	SHA256     string            `json:"sha256"`
+	Size       int               `json:"size"`
+	Path       string            `json:"path,omitempty"`
+	SignedBy   string            `json:"signed_by"`
+	ExportedAt time.Time         `json:"exported_at"`
+	Controls   []string          `json:"controls"`
+	Pushed     *evidence.Pushed  `json:"pushed,omitempty"`
+}
+
+// RecordEvidence appends an export to the drill's evidence.json.
+func (d *Dir) RecordEvidence(rec EvidenceRecord) error {
+	recs, err := d.EvidenceRecords()
+	if err != nil {
+		return err
+	}
+	return d.WriteJSON(EvidenceRecordFile, append(recs, rec))
+}
+
+// EvidenceRecords are the drill's exports, oldest first; none when the
+// drill was never exported.
+func (d *Dir) EvidenceRecords() ([]EvidenceRecord, error) {
+	b, err := os.ReadFile(d.File(EvidenceRecordFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var recs []EvidenceRecord
+	if err := json.Unmarshal(b, &recs); err != nil {
+		return nil, fmt.Errorf("read %s: %w", d.File(EvidenceRecordFile), err)
+	}
+	return recs, nil
+}
