@@ -67,7 +67,7 @@ func (r *run) collectEvidence(ctx context.Context) (string, error) {
 			c.Problems = append(c.Problems, werr.Error())
 		}
 	}
-	r.secrets = append(r.secrets, c.SecretValues...)
+	r.secrets = append(r.secrets, scrubbable(c.SecretValues)...)
 	if err := scrubReport(r.report, r.secrets); err != nil {
 		c.Problems = append(c.Problems, "scrub secrets from the report: "+err.Error())
 	}
@@ -83,10 +83,22 @@ func (r *run) collectEvidence(ctx context.Context) (string, error) {
 	return PhasePassed, nil
 }
 
-// minScrubLen is the shortest value scrubbed: replacing a one- or
-// two-character value everywhere would mangle the record, and such a
-// value is no secret anyway.
-const minScrubLen = 4
+// minScrubLen is the shortest value scrubbed. A Secret may hold ordinary
+// words (a user name "shop" that is also the namespace's name): replacing
+// those everywhere would mangle the record. Secret objects themselves never
+// carry values; this only bounds the search for leaks elsewhere.
+const minScrubLen = 8
+
+// scrubbable keeps the values at least minScrubLen long.
+func scrubbable(values []string) []string {
+	var out []string
+	for _, v := range values {
+		if len(v) >= minScrubLen {
+			out = append(out, v)
+		}
+	}
+	return out
+}
 
 // scrubPatterns are the values to replace: each secret at least
 // minScrubLen long, raw and JSON-escaped, longest first so a value that

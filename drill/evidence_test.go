@@ -53,6 +53,9 @@ func TestEvidence_CollectedBeforeCleanupAndScrubbed(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(log), "password=*** key=***", "the restored Secret is redacted in the runbook output as it is written")
 	assertNowhere(t, dir, fakeSecret, "AKIA-credential-value")
+	sc, err := os.ReadFile(filepath.Join(dir, "scenario.yaml"))
+	require.NoError(t, err)
+	assert.Contains(t, string(sc), "- shop", "a short Secret value (a user name that is also a namespace) is not scrubbed")
 }
 
 func assertNowhere(t *testing.T, dir string, values ...string) {

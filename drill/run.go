@@ -386,7 +386,7 @@ func (r *run) recoveryPoint(ctx context.Context) (string, error) {
 
 func (r *run) restore(ctx context.Context) (string, error) {
 	out, err := r.opts.Recovery.Restore(ctx, r.backup, r.opts.Progress)
-	r.secrets = append(r.secrets, out.SecretValues...)
+	r.secrets = append(r.secrets, scrubbable(out.SecretValues)...)
 	r.report.Restores = out.Restores
 	r.report.OrderVerified = out.OrderVerified
 	r.report.Findings = append(r.report.Findings, out.Findings...)

@@ -88,7 +88,7 @@ func (f *fakeRecovery) Evidence(context.Context) (Collected, error) {
 		"data": map[string]any{"password": "[redacted]"}}
 	return Collected{
 		Files:        map[string]any{"velero/backup.json": map[string]any{"kind": "Backup"}, "restored/objects.json": []any{secret}},
-		SecretValues: []string{fakeSecret},
+		SecretValues: []string{fakeSecret, "shop"},
 	}, f.EvidenceErr
 }
 func (f *fakeRecovery) RunbookEnv() []string { return []string{"FIREDRILL_SCENARIO=test"} }

@@ -37,6 +37,12 @@ const (
 	offsiteBucket = "velero-backups-offsite"
 	offcloudBkt   = "velero-backups-offcloud"
 	backupPrefix  = "lab"
+	// Evidence bundles go to buckets of their own on the primary MinIO,
+	// never to a backup bucket: one with object lock (no default
+	// retention: each bundle carries its own), one without, which
+	// firedrill must refuse.
+	evidenceBucket   = "firedrill-evidence"
+	evidenceUnlocked = "firedrill-evidence-unlocked"
 	scheduleName  = "shop-daily"
 	scenarioName  = "lab-region-loss"
 	scratchLabel  = "firedrill.dev/scratch"

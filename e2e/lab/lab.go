@@ -86,6 +86,9 @@ func (c Config) Up(ctx context.Context, out io.Writer) error {
 	if err := replicate(ctx); err != nil {
 		return fmt.Errorf("replication primary -> off-site: %w", err)
 	}
+	if err := evidenceBuckets(ctx); err != nil {
+		return err
+	}
 	done()
 
 	src, scratch := c.sourceCluster(p), c.scratchCluster(p)
@@ -352,6 +355,8 @@ func (c Config) Env() (string, error) {
 		{"FIREDRILL_LAB_WEBHOOK_DENY", WebhookDenyReason},
 		{"FIREDRILL_LAB_SCENARIO", scenarioName},
 		{"FIREDRILL_SCENARIOS", c.path("scenarios")},
+		{"FIREDRILL_LAB_EVIDENCE_BUCKET", evidenceBucket},
+		{"FIREDRILL_LAB_EVIDENCE_UNLOCKED_BUCKET", evidenceUnlocked},
 	}
 	for _, s := range stores {
 		up := "FIREDRILL_LAB_" + strings.ToUpper(s.name) + "_"

@@ -101,6 +101,27 @@ func (s store) lockedBucket(ctx context.Context) error {
 	return nil
 }
 
+// evidenceBuckets creates the evidence buckets on the primary MinIO.
+func evidenceBuckets(ctx context.Context) error {
+	mc, err := primaryStore.client()
+	if err != nil {
+		return err
+	}
+	for bucket, lock := range map[string]bool{evidenceBucket: true, evidenceUnlocked: false} {
+		exists, err := mc.BucketExists(ctx, bucket)
+		if err != nil {
+			return fmt.Errorf("check bucket %s: %w", bucket, err)
+		}
+		if exists {
+			continue
+		}
+		if err := mc.MakeBucket(ctx, bucket, minio.MakeBucketOptions{Region: s3Region, ObjectLocking: lock}); err != nil {
+			return fmt.Errorf("create bucket %s: %w", bucket, err)
+		}
+	}
+	return nil
+}
+
 // replicate makes the primary MinIO replicate every new object version of
 // the backup bucket to the off-site MinIO. Replicas keep version ids,
 // ETags and checksums.

@@ -224,6 +224,11 @@ func Verify(r io.Reader, pub ed25519.PublicKey) (*Verification, error) {
 		if err != nil {
 			return damaged("the archive cannot be read: %v", err)
 		}
+		if hdr.Typeflag == tar.TypeDir {
+			// Directories hold no bytes; tar adds them when a bundle is
+			// unpacked and packed again.
+			continue
+		}
 		dir, name, ok := strings.Cut(hdr.Name, "/")
 		if top == "" {
 			top = dir

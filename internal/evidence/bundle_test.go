@@ -188,6 +188,40 @@ func TestVerifyNamesEachChange(t *testing.T) {
 		v := verify(t, repack(t, es), pub)
 		assert.Equal(t, []Problem{{Kind: Removed, Path: SignatureName, Detail: "the bundle has no signature"}}, v.Problems)
 	})
+	t.Run("unpacked and packed again unchanged", func(t *testing.T) {
+		// tar adds directory entries; they hold nothing and change nothing.
+		var buf bytes.Buffer
+		gz := gzip.NewWriter(&buf)
+		tw := tar.NewWriter(gz)
+		require.NoError(t, tw.WriteHeader(&tar.Header{Name: top, Typeflag: tar.TypeDir, Mode: 0o755}))
+		require.NoError(t, tw.WriteHeader(&tar.Header{Name: top + "runbook/", Typeflag: tar.TypeDir, Mode: 0o755}))
+		for _, e := range entries(t, bundle) {
+			require.NoError(t, tw.WriteHeader(&tar.Header{Name: e.Path, Mode: 0o600, Size: int64(len(e.Data)), Typeflag: tar.TypeReg}))
+			_, err := tw.Write(e.Data)
+			require.NoError(t, err)
+		}
+		require.NoError(t, tw.Close())
+		require.NoError(t, gz.Close())
+		v := verify(t, buf.Bytes(), pub)
+		assert.True(t, v.Intact(), "%+v", v.Problems)
+	})
+	t.Run("symlink added", func(t *testing.T) {
+		var buf bytes.Buffer
+		gz := gzip.NewWriter(&buf)
+		tw := tar.NewWriter(gz)
+		for _, e := range entries(t, bundle) {
+			require.NoError(t, tw.WriteHeader(&tar.Header{Name: e.Path, Mode: 0o644, Size: int64(len(e.Data)), Typeflag: tar.TypeReg}))
+			_, err := tw.Write(e.Data)
+			require.NoError(t, err)
+		}
+		require.NoError(t, tw.WriteHeader(&tar.Header{Name: top + "link", Typeflag: tar.TypeSymlink, Linkname: "/etc/passwd"}))
+		require.NoError(t, tw.Close())
+		require.NoError(t, gz.Close())
+		v := verify(t, buf.Bytes(), pub)
+		require.Len(t, v.Problems, 1)
+		assert.Equal(t, Added, v.Problems[0].Kind)
+		assert.Equal(t, "link", v.Problems[0].Path)
+	})
 	t.Run("duplicate entry", func(t *testing.T) {
 		es := entries(t, bundle)
 		es = append(es, File{Path: es[3].Path, Data: []byte("other")})

@@ -1,0 +1,589 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/firedrill-dev/firedrill/drill"
+	"github.com/firedrill-dev/firedrill/internal/evidence"
+	"github.com/firedrill-dev/firedrill/internal/objectstore"
+	"github.com/firedrill-dev/firedrill/internal/version"
+	"github.com/firedrill-dev/firedrill/scenarios"
+)
+
+// Environment variables of the evidence commands.
+const (
+	evidenceKeyEnv       = "FIREDRILL_EVIDENCE_KEY"      // the PEM private key itself
+	evidenceKeyFileEnv   = "FIREDRILL_EVIDENCE_KEY_FILE" // a path to it
+	evidenceAccessKeyEnv = "FIREDRILL_EVIDENCE_ACCESS_KEY_ID"
+	evidenceSecretKeyEnv = "FIREDRILL_EVIDENCE_SECRET_ACCESS_KEY"
+	controlsEnv          = "FIREDRILL_CONTROLS"
+)
+
+func (a *app) evidenceCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "evidence",
+		Usage: "export, sign, push and verify evidence bundles of drills; summarise an audit period",
+		Description: `An evidence bundle proves itself: a deterministic .tar.gz of a drill's record
+(the scenario as run, the reports and retrospective, protection findings and
+copy comparisons, the Velero Backup and Restores, what came back with Secret
+values redacted, runbook output), an index of what each file proves and which
+controls (ISO/IEC 27001, SOC 2, DORA, NIS2) the drill supports, a manifest
+with the SHA-256 of every file, and an Ed25519 signature of the manifest.
+
+Typical use:
+  firedrill evidence keygen --out-dir ~/.config/firedrill      once; keep the .key secret
+  firedrill run region-loss --evidence-key ~/.config/firedrill/firedrill-evidence.key \
+      --evidence-push s3://dr-evidence/shop
+  firedrill evidence verify fd-....evidence.tar.gz --public-key firedrill-evidence.pub
+  firedrill evidence summary --from 2026-01-01 --to 2026-12-31 -o csv`,
+		Action: unknownCommand,
+		Subcommands: []*cli.Command{
+			a.evidenceKeygenCommand(),
+			a.evidenceExportCommand(),
+			a.evidenceVerifyCommand(),
+			a.evidenceSummaryCommand(),
+		},
+	}
+}
+
+func (a *app) evidenceKeygenCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "keygen",
+		Usage:     "make an Ed25519 key pair to sign evidence bundles",
+		UsageText: "firedrill evidence keygen [--out-dir DIR]",
+		Description: `Writes firedrill-evidence.key (the private key, mode 0600) and
+firedrill-evidence.pub (the public key an auditor verifies with), PEM-encoded
+as openssl reads them. It never overwrites a key: when either file exists it
+stops and changes nothing.
+
+Keep the private key where drills run (a file, or its PEM text in
+$FIREDRILL_EVIDENCE_KEY, e.g. from a Kubernetes Secret); give the public key
+to the auditor.
+
+Examples:
+  firedrill evidence keygen
+  firedrill evidence keygen --out-dir /etc/firedrill`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "out-dir", Value: ".", Usage: "write the key pair into `DIR`"},
+		},
+		Action: func(c *cli.Context) error {
+			if err := exactArgs(c, 0, "no arguments"); err != nil {
+				return err
+			}
+			priv, pub, err := evidence.WriteKeyPair(a.abs(c.String("out-dir")))
+			if err != nil {
+				if errors.Is(err, os.ErrExist) {
+					return withHint(err, "move the existing key pair away first, or choose another --out-dir")
+				}
+				return err
+			}
+			pubPEM, err := os.ReadFile(pub)
+			if err != nil {
+				return err
+			}
+			pk, err := evidence.ParsePublicKey(pubPEM)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.env.Stdout, "private key: %s (mode 0600; keep it secret)\npublic key:  %s (give it to your auditor)\nfingerprint: %s\n",
+				priv, pub, evidence.Fingerprint(pk))
+			return nil
+		},
+	}
+}
+
+// evidenceFlags are the signing and push flags; run takes them with the
+// prefix "evidence-".
+func evidenceFlags(prefix string) []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{
+			Name:  prefix + "key",
+			Usage: "sign with the private key in `FILE` (default $" + evidenceKeyFileEnv + ", else the PEM text in $" + evidenceKeyEnv + ")",
+		},
+		&cli.StringFlag{
+			Name:  prefix + "push",
+			Usage: "upload the bundle, locked, to `s3://BUCKET/PREFIX` (default $FIREDRILL_EVIDENCE_PUSH)",
+		},
+		&cli.StringFlag{
+			Name:  prefix + "push-endpoint",
+			Usage: "S3 endpoint `URL` of the evidence bucket (default $FIREDRILL_EVIDENCE_ENDPOINT, else AWS)",
+		},
+		&cli.StringFlag{
+			Name:  prefix + "push-region",
+			Usage: "`REGION` of the evidence bucket (default $FIREDRILL_EVIDENCE_REGION, else us-east-1)",
+		},
+		&cli.BoolFlag{
+			Name:  prefix + "push-path-style",
+			Usage: "address the evidence bucket in the path, as most S3-compatible servers (MinIO) want",
+		},
+		&cli.StringFlag{
+			Name:  prefix + "retention",
+			Value: "7y",
+			Usage: "lock the pushed bundle for `DURATION` (7y, 400d, 2w; a year is 365 days)",
+		},
+		&cli.StringFlag{
+			Name:  prefix + "lock-mode",
+			Value: "COMPLIANCE",
+			Usage: "object lock `MODE` of the pushed bundle: COMPLIANCE (no one can shorten it) or GOVERNANCE",
+		},
+		&cli.BoolFlag{
+			Name:  prefix + "allow-unlocked-bucket",
+			Usage: "push even when the bucket has no object lock (the bundle could then be deleted)",
+		},
+		&cli.StringSliceFlag{
+			Name:  prefix + "controls",
+			Usage: "extend the control mapping with `FILE` (repeatable; default $" + controlsEnv + ")",
+		},
+	}
+}
+
+// evidenceSettings are the evidence flags, read.
+type evidenceSettings struct {
+	key      ed25519.PrivateKey
+	mapping  *evidence.Mapping
+	push     *pushTarget
+	redact   []string
+	required bool // a key or a push was asked for
+}
+
+type pushTarget struct {
+	store       evidence.Store
+	bucket      string
+	prefix      string
+	opts        evidence.PushOptions
+	description string
+}
+
+// evidenceSettings reads the flags (with prefix) and the environment. A
+// key is required when needKey or a push is asked for.
+func (a *app) evidenceSettings(c *cli.Context, prefix string, needKey bool) (*evidenceSettings, error) {
+	s := &evidenceSettings{}
+	keyFile := c.String(prefix + "key")
+	if keyFile == "" {
+		keyFile = a.env.getenv(evidenceKeyFileEnv)
+	}
+	pushURL := c.String(prefix + "push")
+	if pushURL == "" {
+		pushURL = a.env.getenv("FIREDRILL_EVIDENCE_PUSH")
+	}
+	var keyPEM []byte
+	switch {
+	case keyFile != "":
+		b, err := os.ReadFile(a.abs(keyFile))
+		if err != nil {
+			return nil, fmt.Errorf("read the evidence signing key: %w", err)
+		}
+		keyPEM = b
+	case a.env.getenv(evidenceKeyEnv) != "":
+		keyPEM = []byte(a.env.getenv(evidenceKeyEnv))
+	}
+	s.required = needKey || keyPEM != nil || pushURL != ""
+	if !s.required {
+		return s, nil
+	}
+	if keyPEM == nil {
+		return nil, usageErrorf("make a key pair with 'firedrill evidence keygen' and pass --"+prefix+"key FILE",
+			"no evidence signing key: set --%skey, $%s or $%s", prefix, evidenceKeyFileEnv, evidenceKeyEnv)
+	}
+	key, err := evidence.ParsePrivateKey(keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("evidence signing key: %w", err)
+	}
+	s.key = key
+	files := c.StringSlice(prefix + "controls")
+	if len(files) == 0 && a.env.getenv(controlsEnv) != "" {
+		files = filepath.SplitList(a.env.getenv(controlsEnv))
+	}
+	for i := range files {
+		files[i] = a.abs(files[i])
+	}
+	if s.mapping, err = evidence.LoadMapping(files...); err != nil {
+		return nil, err
+	}
+	// Credentials the process holds never go into a bundle.
+	for _, name := range []string{evidenceAccessKeyEnv, evidenceSecretKeyEnv, historyAccessKeyEnv, historySecretKeyEnv,
+		"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} {
+		if v := a.env.getenv(name); v != "" {
+			s.redact = append(s.redact, v)
+		}
+	}
+	if pushURL == "" {
+		return s, nil
+	}
+	if s.push, err = a.pushTarget(c, prefix, pushURL); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (a *app) pushTarget(c *cli.Context, prefix, url string) (*pushTarget, error) {
+	bucket, keyPrefix, err := drill.ParseHistoryURL(url)
+	if err != nil {
+		return nil, usageErrorf(helpHint(c), "--%spush: %v", prefix, strings.Replace(err.Error(), "shared history", "evidence bucket", 1))
+	}
+	retention, err := parseRetention(c.String(prefix + "retention"))
+	if err != nil {
+		return nil, usageErrorf(helpHint(c), "--%sretention: %v", prefix, err)
+	}
+	mode := objectstore.LockMode(strings.ToUpper(c.String(prefix + "lock-mode")))
+	if mode != objectstore.Compliance && mode != objectstore.Governance {
+		return nil, usageErrorf(helpHint(c), "--%slock-mode %q: want COMPLIANCE or GOVERNANCE", prefix, mode)
+	}
+	cfg := objectstore.Config{
+		Endpoint:  c.String(prefix + "push-endpoint"),
+		Region:    c.String(prefix + "push-region"),
+		PathStyle: c.Bool(prefix + "push-path-style"),
+		Getenv:    a.env.getenv,
+	}
+	if cfg.Endpoint == "" {
+		cfg.Endpoint = a.env.getenv("FIREDRILL_EVIDENCE_ENDPOINT")
+	}
+	if cfg.Region == "" {
+		cfg.Region = a.env.getenv("FIREDRILL_EVIDENCE_REGION")
+	}
+	if !cfg.PathStyle {
+		cfg.PathStyle, _ = strconv.ParseBool(a.env.getenv("FIREDRILL_EVIDENCE_PATH_STYLE"))
+	}
+	if a.env.getenv(evidenceAccessKeyEnv) != "" || a.env.getenv(evidenceSecretKeyEnv) != "" {
+		cfg.Credentials = &objectstore.Credentials{AccessKeyIDEnv: evidenceAccessKeyEnv, SecretAccessKeyEnv: evidenceSecretKeyEnv}
+	}
+	store, err := objectstore.New(c.Context, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("evidence bucket %s: %w", objectstore.URI(bucket, keyPrefix, ""), err)
+	}
+	return &pushTarget{store: store, bucket: bucket, prefix: keyPrefix, description: objectstore.URI(bucket, keyPrefix, ""),
+		opts: evidence.PushOptions{Bucket: bucket, Mode: mode, Retention: retention, AllowUnlocked: c.Bool(prefix + "allow-unlocked-bucket")}}, nil
+}
+
+// parseRetention reads 7y (a year is 365 days, as S3 counts) or any
+// scenario duration (400d, 2w, 36h).
+func parseRetention(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "y"); ok {
+		years, err := strconv.Atoi(n)
+		if err != nil || years <= 0 || years > 100 {
+			return 0, fmt.Errorf("%q: want a number of years from 1 to 100, like 7y", s)
+		}
+		return time.Duration(years) * 365 * 24 * time.Hour, nil
+	}
+	d, err := scenarios.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q: want a duration like 7y, 400d or 2w", s)
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("%q: want a positive duration", s)
+	}
+	return time.Duration(d), nil
+}
+
+// exportResult is what export prints with -o json, and what run reports.
+type exportResult struct {
+	DrillID  string           `json:"drill_id"`
+	File     string           `json:"file,omitempty"`
+	SHA256   string           `json:"sha256"`
+	Size     int              `json:"size"`
+	Files    int              `json:"files"`
+	SignedBy string           `json:"signed_by"`
+	Controls []string         `json:"controls"`
+	Pushed   *evidence.Pushed `json:"pushed,omitempty"`
+}
+
+// exportDrill makes the bundle of a drill, writes it to out ("" for the
+// drill directory's evidence.tar.gz, "-" for w), pushes it when asked,
+// and records the export in the drill directory. A failed push is an
+// error after the bundle is written and recorded.
+func (a *app) exportDrill(ctx context.Context, d *drill.Dir, s *evidenceSettings, out string, w io.Writer) (*exportResult, error) {
+	e, err := drill.ExportEvidence(d, drill.ExportOptions{Key: s.key, Mapping: s.mapping, Redact: s.redact, Version: version.Get().Version})
+	if err != nil {
+		return nil, err
+	}
+	res := &exportResult{DrillID: e.Manifest.DrillID, SHA256: e.SHA256, Size: len(e.Bundle), Files: len(e.Manifest.Files),
+		SignedBy: e.Manifest.SignedBy, Controls: evidence.Supported(e.Index.Controls)}
+	switch out {
+	case "-":
+		if _, err := w.Write(e.Bundle); err != nil {
+			return nil, fmt.Errorf("write the bundle: %w", err)
+		}
+	default:
+		if out == "" {
+			out = d.File(drill.EvidenceBundleFile)
+		}
+		if err := writeFileAtomic(out, e.Bundle); err != nil {
+			return nil, err
+		}
+		res.File = out
+	}
+	rec := drill.EvidenceRecord{SHA256: e.SHA256, Size: len(e.Bundle), Path: res.File, SignedBy: e.Manifest.SignedBy,
+		ExportedAt: time.Now().UTC(), Controls: res.Controls}
+	var pushErr error
+	if s.push != nil {
+		o := s.push.opts
+		o.Key = pushKey(s.push.prefix, e.Manifest.Scenario, e.Manifest.DrillID)
+		res.Pushed, pushErr = evidence.Push(ctx, s.push.store, e.Bundle, o)
+		if pushErr == nil {
+			rec.Pushed = res.Pushed
+		}
+	}
+	if err := d.RecordEvidence(rec); err != nil {
+		return nil, fmt.Errorf("record the export in %s: %w", d.Path, err)
+	}
+	if pushErr != nil {
+		if errors.Is(pushErr, evidence.ErrBucketNotLocked) {
+			return res, withHint(pushErr, "push to a bucket created with object lock, or pass --allow-unlocked-bucket to accept a bundle that can be deleted")
+		}
+		return res, pushErr
+	}
+	return res, nil
+}
+
+// pushKey is PREFIX/SCENARIO/DRILL.evidence.tar.gz.
+func pushKey(prefix, scenario, id string) string {
+	k := scenario + "/" + id + ".evidence.tar.gz"
+	if prefix != "" {
+		k = prefix + "/" + k
+	}
+	return k
+}
+
+func writeFileAtomic(path string, b []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+func (a *app) evidenceExportCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "export",
+		Usage:     "make the signed evidence bundle of a drill, and optionally push it to an object-locked bucket",
+		UsageText: "firedrill evidence export DRILL_ID [-o FILE|-] [--key FILE] [--push s3://BUCKET/PREFIX] [--output-format text|json]",
+		Description: `Bundles the record of a finished drill (see 'firedrill history' for ids) into a
+deterministic .tar.gz: the same drill and key give the same bytes. It holds
+every file of the drill's directory, credentials found in the environment
+replaced with [redacted], index.json (what each file proves and the controls
+the drill supports), manifest.json (SHA-256 and size of every file, the drill,
+its times, firedrill's version) and manifest.sig (Ed25519 over the manifest).
+
+Written to the drill's directory as evidence.tar.gz unless -o says otherwise.
+With --push the bundle is uploaded as a new version locked for --retention
+(COMPLIANCE, 7 years by default), and the version's retention is read back to
+prove it landed locked; a bucket without object lock is refused unless
+--allow-unlocked-bucket. Credentials for the push: $` + evidenceAccessKeyEnv + ` and
+$` + evidenceSecretKeyEnv + `, else the AWS SDK's chain. Every export is recorded in
+the drill's evidence.json, which 'evidence summary' reads.
+
+Exit codes: 0 exported (and pushed), 1 error (no such drill, no key, push failed), 2 usage.
+
+Examples:
+  firedrill evidence export fd-20261122-174512-3f9a --key firedrill-evidence.key
+  firedrill evidence export fd-20261122-174512-3f9a -o - > evidence.tar.gz
+  FIREDRILL_EVIDENCE_KEY="$(cat key.pem)" firedrill evidence export ID \
+      --push s3://dr-evidence/shop --push-endpoint https://s3.example --retention 10y`,
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the bundle to `FILE` (- for stdout; default the drill directory's evidence.tar.gz)"},
+			&cli.StringFlag{Name: "output-format", Value: "text", Usage: "print the result as `FORMAT`: text or json"},
+			stateDirFlag(),
+		}, evidenceFlags("")...),
+		Action: a.evidenceExport,
+	}
+}
+
+func (a *app) evidenceExport(c *cli.Context) error {
+	if err := exactArgs(c, 1, "one drill id"); err != nil {
+		return err
+	}
+	format := c.String("output-format")
+	if format != "text" && format != "json" {
+		return usageErrorf(helpHint(c), "invalid --output-format %q: want text or json", format)
+	}
+	s, err := a.evidenceSettings(c, "", true)
+	if err != nil {
+		return err
+	}
+	d, err := drill.OpenDir(a.stateDir(c), c.Args().First())
+	if err != nil {
+		return withHint(err, "run 'firedrill history' for the drill ids in this state directory (--state-dir)")
+	}
+	out := c.String("output")
+	if out != "" && out != "-" {
+		out = a.abs(out)
+	}
+	res, err := a.exportDrill(c.Context, d, s, out, a.env.Stdout)
+	if res != nil && out != "-" {
+		a.printExport(format, res)
+	}
+	return err
+}
+
+func (a *app) printExport(format string, res *exportResult) {
+	if format == "json" {
+		_ = writeJSON(a.env.Stdout, res)
+		return
+	}
+	w := a.env.Stdout
+	fmt.Fprintf(w, "evidence bundle of drill %s: %d files, signed by %s\n", res.DrillID, res.Files, res.SignedBy)
+	if res.File != "" {
+		fmt.Fprintf(w, "  file:     %s (%d bytes)\n", res.File, res.Size)
+	}
+	fmt.Fprintf(w, "  sha256:   %s\n", res.SHA256)
+	fmt.Fprintf(w, "  controls: %s\n", orDash(strings.Join(res.Controls, ", ")))
+	if p := res.Pushed; p != nil {
+		lock := "not locked (the bucket has no object lock)"
+		if p.RetainUntil != nil {
+			lock = fmt.Sprintf("%s until %s (read back)", p.Mode, p.RetainUntil.Format("2006-01-02"))
+		}
+		fmt.Fprintf(w, "  pushed:   %s, %s\n", p.URL, lock)
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func (a *app) evidenceVerifyCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "verify",
+		Usage:     "check an evidence bundle: every file's SHA-256 and the manifest's signature",
+		UsageText: "firedrill evidence verify FILE --public-key FILE [-o text|json]",
+		Description: `Recomputes the SHA-256 of every file in the bundle, compares them with the
+manifest, and checks the manifest's Ed25519 signature with the public key.
+Every difference is named: a file changed, added or removed, a bad
+signature, or an archive that does not open.
+
+The same checks without firedrill:
+  tar xzf BUNDLE && cd DRILL_ID
+  openssl pkeyutl -verify -pubin -inkey firedrill-evidence.pub -rawin -in manifest.json -sigfile manifest.sig
+  jq -r '.files[] | "\(.sha256)  \(.path)"' manifest.json | sha256sum -c
+
+Exit codes: 0 intact, 3 something differs, 1 the bundle or key cannot be read, 2 usage.
+
+Examples:
+  firedrill evidence verify fd-20261122-174512-3f9a.evidence.tar.gz --public-key firedrill-evidence.pub`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "public-key", Usage: "verify with the public key in `FILE` (firedrill-evidence.pub)", Required: true},
+			outputFlag("text", "json"),
+		},
+		Action: a.evidenceVerify,
+	}
+}
+
+func (a *app) evidenceVerify(c *cli.Context) error {
+	format, err := outputFormat(c, "text", "json")
+	if err != nil {
+		return err
+	}
+	if err := exactArgs(c, 1, "one bundle file"); err != nil {
+		return err
+	}
+	pubPEM, err := os.ReadFile(a.abs(c.String("public-key")))
+	if err != nil {
+		return fmt.Errorf("read the public key: %w", err)
+	}
+	pub, err := evidence.ParsePublicKey(pubPEM)
+	if err != nil {
+		return fmt.Errorf("public key %s: %w", c.String("public-key"), err)
+	}
+	path := a.abs(c.Args().First())
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("open the bundle: %w", err)
+	}
+	defer f.Close()
+	v, err := evidence.Verify(f, pub)
+	if err != nil {
+		return fmt.Errorf("read the bundle %s: %w", path, err)
+	}
+	if format == "json" {
+		if err := writeJSON(a.env.Stdout, v); err != nil {
+			return err
+		}
+	} else {
+		w := a.env.Stdout
+		if v.Manifest != nil {
+			fmt.Fprintf(w, "bundle of drill %s (scenario %s, result %s), signed by %s\n", v.Manifest.DrillID, v.Manifest.Scenario, v.Manifest.Result, v.Manifest.SignedBy)
+		}
+		if v.Intact() {
+			fmt.Fprintf(w, "INTACT: the signature verifies with %s and all %d files match the manifest\n", v.KeyFingerprint, v.Files)
+		} else {
+			fmt.Fprintf(w, "NOT INTACT: %d problem(s)\n", len(v.Problems))
+			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+			for _, p := range v.Problems {
+				fmt.Fprintf(tw, "  %s\t%s\t%s\n", strings.ToUpper(p.Kind), orDash(p.Path), p.Detail)
+			}
+			tw.Flush()
+		}
+	}
+	if !v.Intact() {
+		return failedf("evidence bundle %s is not intact: %s", path, problemList(v.Problems))
+	}
+	return nil
+}
+
+func problemList(ps []evidence.Problem) string {
+	var b bytes.Buffer
+	for i, p := range ps {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		if p.Path != "" {
+			fmt.Fprintf(&b, "%s %s", p.Path, p.Kind)
+		} else {
+			b.WriteString(p.Kind)
+		}
+		if i == 4 && len(ps) > 5 {
+			fmt.Fprintf(&b, "; and %d more", len(ps)-5)
+			break
+		}
+	}
+	return b.String()
+}
+
+// runEvidence signs (and pushes) the bundle of a drill that just ended,
+// when a key or push was configured. The drill's own result stands; a
+// failed export or push is an error after the drill's summary, so it is
+// never silent.
+func (a *app) runEvidence(c *cli.Context, s *evidenceSettings, rep *drill.Report, format string) error {
+	if !s.required || rep.Result == drill.ResultInterrupted {
+		return nil
+	}
+	d, err := drill.OpenDir(a.stateDir(c), rep.DrillID)
+	if err != nil {
+		return err
+	}
+	if s.push != nil {
+		fmt.Fprintf(a.env.Stderr, "evidence: signing the bundle of drill %s and pushing it to %s ...\n", rep.DrillID, s.push.description)
+	}
+	// The drill's context may be done (a step timed out); the export is
+	// short and bounded by the store's own timeouts.
+	res, err := a.exportDrill(context.WithoutCancel(c.Context), d, s, "", nil)
+	if res != nil {
+		if format == "json" {
+			fmt.Fprintf(a.env.Stderr, "evidence: %s sha256 %s\n", res.File, res.SHA256)
+		} else {
+			a.printExport("text", res)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("drill %s ended %s, but its evidence was not kept: %w", rep.DrillID, rep.Result, err)
+	}
+	return nil
+}
