@@ -31,6 +31,10 @@ func (a *app) runCommand() *cli.Command {
   runbook    RTO  the runbook's executable steps, timed; a failing step means
                   the runbook is out of date
   report          report.json, report.md, report.html and retrospective.md
+  evidence        keep the Velero objects and what came back (Secret values
+                  redacted); with --evidence-key, sign a bundle of the whole
+                  record after cleanup ('firedrill evidence --help'), and with
+                  --evidence-push upload it, locked, to an object-locked bucket
   cleanup         remove what the drill created (by default only when the drill
                   passed), also after Ctrl-C
 
@@ -51,12 +55,13 @@ Exit codes: 0 the drill passed, 3 it missed an objective or a check failed,
 
 Examples:
   firedrill run region-loss
+  firedrill run region-loss --evidence-key firedrill-evidence.key --evidence-push s3://dr-evidence/shop
   firedrill run ./scenarios/shop.yaml --state-dir /var/lib/firedrill -o json`,
 		Flags: append([]cli.Flag{
 			outputFlag("text", "json"),
 			stateDirFlag(),
 			&cli.DurationFlag{Name: "step-timeout", Value: 30 * time.Minute, Usage: "give up a step after `DURATION` (cleanup has its own timeout)"},
-		}, historyFlags()...),
+		}, append(historyFlags(), evidenceFlags("evidence-")...)...),
 		Action: a.run,
 	}
 }
@@ -78,6 +83,11 @@ func (a *app) run(c *cli.Context) error {
 		return err
 	}
 	shared, err := a.sharedHistory(c)
+	if err != nil {
+		return err
+	}
+	// A bad key or push target is found before the drill, not after.
+	ev, err := a.evidenceSettings(c, "evidence-", false)
 	if err != nil {
 		return err
 	}
@@ -107,6 +117,9 @@ func (a *app) run(c *cli.Context) error {
 		}
 	} else {
 		writeRunSummary(a.env.Stdout, rep, filepath.Join(a.stateDir(c), "drills", rep.DrillID))
+	}
+	if err := a.runEvidence(c, ev, rep, format); err != nil {
+		return err
 	}
 	switch rep.Result {
 	case drill.ResultPass:
