@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -164,6 +165,10 @@ func runStep(ctx context.Context, st Step, opts RunOptions, now func() time.Time
 }
 
 func redact(s string, secrets []string) string {
+	// Longest first: a secret that contains another (an access key inside
+	// the secret key) is replaced whole, leaving no part of it behind.
+	secrets = slices.Clone(secrets)
+	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
 	for _, v := range secrets {
 		if len(v) >= 4 { // shorter values would mangle ordinary output
 			s = strings.ReplaceAll(s, v, "***")

@@ -90,3 +90,12 @@ func TestRun_KeepsTheTailOfLongOutput(t *testing.T) {
 	assert.True(t, strings.HasSuffix(res[0].Output, "line 1999\n"), "the end of the output is kept: %q", res[0].Output)
 	assert.True(t, strings.HasPrefix(res[0].Output, "line "), "no partial first line: %q", res[0].Output)
 }
+
+func TestRedactReplacesLongestSecretWhole(t *testing.T) {
+	// The access key is a prefix of the secret key: replacing it first
+	// would leave "***-secret" behind.
+	got := redact("key=firedrill-lab secret=firedrill-lab-secret", []string{"firedrill-lab", "firedrill-lab-secret", "ab"})
+	if got != "key=*** secret=***" {
+		t.Fatalf("redact: %q", got)
+	}
+}

@@ -214,12 +214,7 @@ func (a *app) evidenceSettings(c *cli.Context, prefix string, needKey bool) (*ev
 		return nil, err
 	}
 	// Credentials the process holds never go into a bundle.
-	for _, name := range []string{evidenceAccessKeyEnv, evidenceSecretKeyEnv, historyAccessKeyEnv, historySecretKeyEnv,
-		"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} {
-		if v := a.env.getenv(name); v != "" {
-			s.redact = append(s.redact, v)
-		}
-	}
+	s.redact = a.credentialValues()
 	if pushURL == "" {
 		return s, nil
 	}
@@ -266,6 +261,23 @@ func (a *app) pushTarget(c *cli.Context, prefix, url string) (*pushTarget, error
 	}
 	return &pushTarget{store: store, bucket: bucket, prefix: keyPrefix, description: objectstore.URI(bucket, keyPrefix, ""),
 		opts: evidence.PushOptions{Bucket: bucket, Mode: mode, Retention: retention, AllowUnlocked: c.Bool(prefix + "allow-unlocked-bucket")}}, nil
+}
+
+// credentialEnv are the variables of credentials firedrill itself reads,
+// beside those a scenario references.
+var credentialEnv = []string{evidenceAccessKeyEnv, evidenceSecretKeyEnv, historyAccessKeyEnv, historySecretKeyEnv,
+	"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
+
+// credentialValues are the values of credentialEnv that are set: nothing
+// firedrill writes may hold them.
+func (a *app) credentialValues() []string {
+	var out []string
+	for _, name := range credentialEnv {
+		if v := a.env.getenv(name); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // parseRetention reads 7y (a year is 365 days, as S3 counts) or any

@@ -168,11 +168,10 @@ func (a *app) evidenceSummary(c *cli.Context) error {
 			if err != nil {
 				return err
 			}
-			if len(recs) > 0 {
-				last := recs[len(recs)-1]
-				row.Bundle = last.SHA256
-				if last.Pushed != nil {
-					row.PushedTo, row.RetainUntil = last.Pushed.URL, last.Pushed.RetainUntil
+			if rec := keptExport(recs); rec != nil {
+				row.Bundle = rec.SHA256
+				if rec.Pushed != nil {
+					row.PushedTo, row.RetainUntil = rec.Pushed.URL, rec.Pushed.RetainUntil
 				}
 			}
 		}
@@ -196,6 +195,20 @@ func (a *app) evidenceSummary(c *cli.Context) error {
 			r.Findings.Critical, r.Findings.Fail, r.Findings.Warn, len(r.Controls), orDash(shortSum(r.Bundle)), orDash(r.PushedTo))
 	}
 	return tw.Flush()
+}
+
+// keptExport is the export an auditor should be shown: the latest one
+// pushed locked, else the latest one.
+func keptExport(recs []drill.EvidenceRecord) *drill.EvidenceRecord {
+	for i := len(recs) - 1; i >= 0; i-- {
+		if p := recs[i].Pushed; p != nil && p.RetainUntil != nil {
+			return &recs[i]
+		}
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	return &recs[len(recs)-1]
 }
 
 func secondsCell(s *float64) string {

@@ -1,0 +1,295 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// leakyStep is a runbook step that prints what a careless step would: the
+// restored Secrets, raw and decoded, and credentials from the environment.
+const leakyStep = "\n```sh firedrill-step name=\"leaky\" timeout=1m\n" +
+	"for ns in $FIREDRILL_NAMESPACES; do kubectl get secrets -n \"$ns\" -o yaml; done\n" +
+	"kubectl get secret api-credentials -n \"${FIREDRILL_NAMESPACES%% *}\" -o jsonpath='{.data.PAYMENT_API_KEY}' | base64 -d; echo\n" +
+	"echo \"aws=$AWS_SECRET_ACCESS_KEY lab=$FIREDRILL_LAB_PRIMARY_SECRET_KEY push=$FIREDRILL_EVIDENCE_SECRET_ACCESS_KEY\"\n" +
+	"```\n"
+
+// TestEvidence_RealDrillExportedPushedLockedAndClean runs a real drill
+// that signs its evidence and pushes it to the lab's object-locked
+// evidence bucket, then checks, with minio-go, that the bundle landed
+// locked and cannot be deleted; that the bundle verifies, exports to the
+// same bytes again, and names a changed file; that no secret of the
+// environment or of the restored namespaces is anywhere in it; and that
+// the audit summary lists it.
+func TestEvidence_RealDrillExportedPushedLockedAndClean(t *testing.T) {
+	l := lab(t)
+	ctx := testContext(t, 6*time.Minute)
+	primary := l.Stores["primary"]
+	evidenceBucket := os.Getenv("FIREDRILL_LAB_EVIDENCE_BUCKET")
+	require.NotEmpty(t, evidenceBucket, "the lab exports FIREDRILL_LAB_EVIDENCE_BUCKET")
+
+	file, _ := drillScenario(t, l, "e2e-evidence")
+	rb := filepath.Join(filepath.Dir(file), l.Scenario+".md")
+	text, err := os.ReadFile(rb)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(rb, append(text, []byte(leakyStep)...), 0o644))
+
+	keys := t.TempDir()
+	kg := firedrill(t, ctx, nil, "evidence", "keygen", "--out-dir", keys)
+	require.Equal(t, 0, kg.code, kg.stderr)
+	key, pub := filepath.Join(keys, "firedrill-evidence.key"), filepath.Join(keys, "firedrill-evidence.pub")
+	again := firedrill(t, ctx, nil, "evidence", "keygen", "--out-dir", keys)
+	assert.Equal(t, 1, again.code, "keygen never overwrites")
+	assert.Contains(t, again.stderr, "never overwrites")
+
+	const awsSecret = "e2e-aws-secret-value-4d1c9b"
+	secrets := []string{
+		awsSecret, primary.SecretKey, // credentials in the environment
+		"lab-payment-key-0000", "lab-only-not-a-secret", // restored Secrets' values
+		base64.StdEncoding.EncodeToString([]byte("lab-payment-key-0000")),
+		base64.StdEncoding.EncodeToString([]byte("lab-only-not-a-secret")),
+	}
+	env := append(drillEnv(), "AWS_SECRET_ACCESS_KEY="+awsSecret,
+		"FIREDRILL_EVIDENCE_ACCESS_KEY_ID="+primary.AccessKey, "FIREDRILL_EVIDENCE_SECRET_ACCESS_KEY="+primary.SecretKey)
+	prefix := "e2e-" + randomSuffix()
+	state := t.TempDir()
+	start := time.Now()
+	res := firedrill(t, ctx, env, "run", file, "--state-dir", state, "--log-level", "warn",
+		"--evidence-key", key, "--evidence-push", "s3://"+evidenceBucket+"/"+prefix,
+		"--evidence-push-endpoint", primary.Endpoint, "--evidence-push-path-style", "--evidence-retention", "1d")
+	require.Equal(t, 0, res.code, "stdout:\n%s\nstderr:\n%s", res.stdout, res.stderr)
+	assert.Contains(t, res.stdout, "COMPLIANCE until")
+	for _, s := range secrets {
+		assert.NotContains(t, res.stdout+res.stderr, s)
+	}
+
+	ids, err := os.ReadDir(filepath.Join(state, "drills"))
+	require.NoError(t, err)
+	require.Len(t, ids, 1)
+	id := ids[0].Name()
+	dir := filepath.Join(state, "drills", id)
+	bundle, err := os.ReadFile(filepath.Join(dir, "evidence.tar.gz"))
+	require.NoError(t, err)
+
+	t.Run("no secret anywhere", func(t *testing.T) {
+		plain := gunzipped(t, bundle)
+		for _, s := range secrets {
+			assert.False(t, bytes.Contains(bundle, []byte(s)), "compressed bundle holds %q", s)
+			assert.False(t, bytes.Contains(plain, []byte(s)), "bundle holds %q", s)
+		}
+		// Nor does the drill's own record.
+		require.NoError(t, filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || strings.HasSuffix(p, ".tar.gz") {
+				return err
+			}
+			b, err := os.ReadFile(p)
+			require.NoError(t, err)
+			for _, s := range secrets {
+				assert.NotContains(t, string(b), s, p)
+			}
+			return nil
+		}))
+		// The evidence holds the restored Secret, values redacted, and the
+		// runbook step's output with the leaks replaced.
+		files := untar(t, bundle)
+		objects := files[id+"/restored/objects.json"]
+		assert.Contains(t, string(objects), `"name": "api-credentials"`)
+		assert.Contains(t, string(objects), `"PAYMENT_API_KEY": "[redacted]"`)
+		leak := files[id+"/runbook/04-leaky.log"]
+		require.NotEmpty(t, leak, "the leaky step's log is in the bundle")
+		assert.Contains(t, string(leak), "aws=*** lab=*** push=***", "each credential replaced whole")
+		for _, name := range []string{"velero/backup.json", "velero/restores.json", "report.json", "scenario.yaml",
+			"protection.json", "restore.json", "checks.json", "retrospective.md", "index.json", "manifest.json", "manifest.sig"} {
+			assert.Contains(t, files, id+"/"+name)
+		}
+		var idx struct {
+			Controls []struct {
+				ID        string `json:"id"`
+				Supported bool   `json:"supported"`
+			} `json:"controls"`
+		}
+		require.NoError(t, json.Unmarshal(files[id+"/index.json"], &idx))
+		supported := map[string]bool{}
+		for _, c := range idx.Controls {
+			supported[c.ID] = c.Supported
+		}
+		for _, c := range []string{"ISO/IEC 27001:2022 A.8.13", "SOC 2 A1.3", "DORA Article 12", "NIS2 Article 21(2)(c)"} {
+			assert.True(t, supported[c], c)
+		}
+	})
+
+	sum := sha256.Sum256(bundle)
+	objectKey := prefix + "/e2e-evidence/" + id + ".evidence.tar.gz"
+	t.Run("pushed locked, read back with minio-go, delete refused", func(t *testing.T) {
+		mc := primary.minioClient(t)
+		info, err := mc.StatObject(ctx, evidenceBucket, objectKey, minio.StatObjectOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, int64(len(bundle)), info.Size)
+		var got bytes.Buffer
+		obj, err := mc.GetObject(ctx, evidenceBucket, objectKey, minio.GetObjectOptions{VersionID: info.VersionID})
+		require.NoError(t, err)
+		_, err = io.Copy(&got, obj)
+		require.NoError(t, err)
+		assert.Equal(t, bundle, got.Bytes(), "the bucket holds the bundle's bytes")
+
+		mode, until, err := mc.GetObjectRetention(ctx, evidenceBucket, objectKey, info.VersionID)
+		require.NoError(t, err)
+		require.NotNil(t, mode)
+		assert.Equal(t, minio.Compliance, *mode)
+		require.NotNil(t, until)
+		assert.WithinDuration(t, start.Add(24*time.Hour), *until, 10*time.Minute)
+
+		err = mc.RemoveObject(ctx, evidenceBucket, objectKey, minio.RemoveObjectOptions{VersionID: info.VersionID})
+		require.Error(t, err, "a COMPLIANCE-locked version must not be deletable")
+		_, err = mc.StatObject(ctx, evidenceBucket, objectKey, minio.StatObjectOptions{VersionID: info.VersionID})
+		assert.NoError(t, err, "the version is still there")
+	})
+
+	t.Run("verify, export again to the same bytes, tamper", func(t *testing.T) {
+		v := firedrill(t, ctx, nil, "evidence", "verify", filepath.Join(dir, "evidence.tar.gz"), "--public-key", pub)
+		assert.Equal(t, 0, v.code, v.stdout+v.stderr)
+		assert.Contains(t, v.stdout, "INTACT")
+
+		out := filepath.Join(t.TempDir(), "again.tar.gz")
+		ex := firedrill(t, ctx, env, "evidence", "export", id, "--state-dir", state, "--key", key, "-o", out)
+		require.Equal(t, 0, ex.code, ex.stderr)
+		again, err := os.ReadFile(out)
+		require.NoError(t, err)
+		assert.Equal(t, bundle, again, "same drill, same bytes")
+
+		tampered := retar(t, bundle, id+"/report.json", func(b []byte) []byte { return bytes.Replace(b, []byte(`"pass"`), []byte(`"PASS"`), 1) })
+		bad := filepath.Join(t.TempDir(), "tampered.tar.gz")
+		require.NoError(t, os.WriteFile(bad, tampered, 0o644))
+		v = firedrill(t, ctx, nil, "evidence", "verify", bad, "--public-key", pub, "-o", "json")
+		assert.Equal(t, 3, v.code, v.stdout+v.stderr)
+		var ver struct {
+			Problems []struct{ Kind, Path string }
+		}
+		require.NoError(t, json.Unmarshal([]byte(v.stdout), &ver))
+		assert.Equal(t, []struct{ Kind, Path string }{{"changed", "report.json"}}, ver.Problems)
+	})
+
+	t.Run("an unlocked bucket is refused unless allowed", func(t *testing.T) {
+		unlocked := os.Getenv("FIREDRILL_LAB_EVIDENCE_UNLOCKED_BUCKET")
+		require.NotEmpty(t, unlocked)
+		args := []string{"evidence", "export", id, "--state-dir", state, "--key", key, "-o", filepath.Join(t.TempDir(), "b.tar.gz"),
+			"--push", "s3://" + unlocked + "/" + prefix, "--push-endpoint", primary.Endpoint, "--push-path-style"}
+		ex := firedrill(t, ctx, env, args...)
+		assert.Equal(t, 1, ex.code, ex.stdout+ex.stderr)
+		assert.Contains(t, ex.stderr, "no object lock")
+		assert.Contains(t, ex.stderr, "--allow-unlocked-bucket")
+		mc := primary.minioClient(t)
+		n := 0
+		for o := range mc.ListObjects(ctx, unlocked, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+			require.NoError(t, o.Err)
+			n++
+		}
+		assert.Zero(t, n, "nothing written to the unlocked bucket")
+
+		ex = firedrill(t, ctx, env, append(args, "--allow-unlocked-bucket")...)
+		assert.Equal(t, 0, ex.code, ex.stdout+ex.stderr)
+		assert.Contains(t, ex.stdout, "not locked")
+		t.Cleanup(func() {
+			for o := range mc.ListObjects(ctx, unlocked, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+				_ = mc.RemoveObject(ctx, unlocked, o.Key, minio.RemoveObjectOptions{})
+			}
+		})
+	})
+
+	t.Run("summary names the drill, its bundle and where it is kept", func(t *testing.T) {
+		day := start.UTC().Format("2006-01-02")
+		s := firedrill(t, ctx, nil, "evidence", "summary", "--state-dir", state, "--from", day, "--to", day, "-o", "csv")
+		require.Equal(t, 0, s.code, s.stderr)
+		rows, err := csv.NewReader(strings.NewReader(s.stdout)).ReadAll()
+		require.NoError(t, err)
+		require.Len(t, rows, 2, s.stdout)
+		row := map[string]string{}
+		for i, h := range rows[0] {
+			row[h] = rows[1][i]
+		}
+		assert.Equal(t, id, row["drill_id"])
+		assert.Equal(t, "pass", row["result"])
+		assert.Equal(t, "900", row["rto_objective_seconds"])
+		assert.Contains(t, row["controls"], "SOC 2 A1.3")
+		assert.Contains(t, row["pushed_to"], "s3://"+evidenceBucket+"/"+objectKey)
+		// The summary shows the locked push, not the later unlocked one.
+		assert.Equal(t, hex.EncodeToString(sum[:]), row["bundle_sha256"])
+
+		s = firedrill(t, ctx, nil, "evidence", "summary", "--state-dir", state, "--to", "2020-01-01", "-o", "json")
+		require.Equal(t, 0, s.code, s.stderr)
+		assert.JSONEq(t, "[]", s.stdout, "no drill before 2020")
+	})
+}
+
+func gunzipped(t *testing.T, b []byte) []byte {
+	t.Helper()
+	r, err := gzip.NewReader(bytes.NewReader(b))
+	require.NoError(t, err)
+	out, err := io.ReadAll(r)
+	require.NoError(t, err)
+	return out
+}
+
+func untar(t *testing.T, b []byte) map[string][]byte {
+	t.Helper()
+	tr := tar.NewReader(bytes.NewReader(gunzipped(t, b)))
+	files := map[string][]byte{}
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return files
+		}
+		require.NoError(t, err)
+		data, err := io.ReadAll(tr)
+		require.NoError(t, err)
+		files[h.Name] = data
+	}
+}
+
+// retar rewrites a bundle with one file changed by edit, as someone
+// altering the evidence would.
+func retar(t *testing.T, b []byte, name string, edit func([]byte) []byte) []byte {
+	t.Helper()
+	tr := tar.NewReader(bytes.NewReader(gunzipped(t, b)))
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	changed := false
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		data, err := io.ReadAll(tr)
+		require.NoError(t, err)
+		if h.Name == name {
+			data, changed = edit(data), true
+			h.Size = int64(len(data))
+		}
+		require.NoError(t, tw.WriteHeader(h))
+		_, err = tw.Write(data)
+		require.NoError(t, err)
+	}
+	require.True(t, changed, "no %s in the bundle", name)
+	require.NoError(t, tw.Close())
+	require.NoError(t, gz.Close())
+	return buf.Bytes()
+}
