@@ -292,8 +292,9 @@ func IndexOf(rep *Report, files []evidence.File, m *evidence.Mapping) *evidence.
 		idx.Files = append(idx.Files, e)
 	}
 	holds := map[string]bool{}
+	retro := slices.ContainsFunc(files, func(f evidence.File) bool { return f.Path == "retrospective.md" })
 	for _, id := range slices.Sorted(mapsKeys(m.Proofs)) {
-		ok, why := proofHolds(id, rep)
+		ok, why := proofHolds(id, rep, retro)
 		holds[id] = ok
 		p := evidence.Proof{ID: id, Holds: ok, Statement: m.Proofs[id], Files: byProof[id]}
 		if !ok {
@@ -315,8 +316,11 @@ func mapsKeys[V any](m map[string]V) func(func(string) bool) {
 	}
 }
 
-// proofHolds decides one proof from the drill's record, and says why not.
-func proofHolds(id string, rep *Report) (bool, string) {
+// proofHolds decides one proof from the drill's record (retro: the
+// retrospective is among its files), and says why not. A drill that
+// errored or was interrupted measured nothing an auditor should count.
+func proofHolds(id string, rep *Report, retro bool) (bool, string) {
+	ended := rep.Result == ResultPass || rep.Result == ResultFail
 	phase := func(name StepName) string {
 		for _, p := range rep.Phases {
 			if p.Name == name {
@@ -366,9 +370,13 @@ func proofHolds(id string, rep *Report) (bool, string) {
 		return true, ""
 	case "recovered-services-verified":
 		return phaseProof(phase(StepVerify))
-	case "rto-measured":
-		return measured(rep.RTO)
-	case "rpo-measured":
+	case "rto-measured", "rpo-measured":
+		if !ended {
+			return false, "the drill did not run to the end (" + string(rep.Result) + ")"
+		}
+		if id == "rto-measured" {
+			return measured(rep.RTO)
+		}
 		return measured(rep.RPO)
 	case "objectives-met":
 		if rep.RTO.Status != ObjectiveMet || rep.RPO.Status != ObjectiveMet {
@@ -381,8 +389,11 @@ func proofHolds(id string, rep *Report) (bool, string) {
 		}
 		return phaseProof(phase(StepRunbook))
 	case "lessons-learned":
-		if rep.Result == ResultRunning {
-			return false, "the drill did not finish"
+		switch {
+		case !ended:
+			return false, "the drill did not run to the end (" + string(rep.Result) + ")"
+		case !retro:
+			return false, "no retrospective.md in the drill's record"
 		}
 		return true, ""
 	}
@@ -401,6 +412,21 @@ func measured(o Objective) (bool, string) {
 		return false, "not measured: " + o.Note
 	}
 	return true, ""
+}
+
+// FileNames lists the files of the drill directory (slash-separated,
+// relative), for IndexOf without reading them.
+func (d *Dir) FileNames() ([]evidence.File, error) {
+	var files []evidence.File
+	err := filepath.WalkDir(d.Path, func(path string, de fs.DirEntry, err error) error {
+		if err != nil || de.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(d.Path, path)
+		files = append(files, evidence.File{Path: filepath.ToSlash(rel)})
+		return nil
+	})
+	return files, err
 }
 
 // EvidenceRecord is one export of a drill's bundle, kept in the drill

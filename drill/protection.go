@@ -47,6 +47,9 @@ func Secrets(sc *scenarios.Scenario, getenv func(string) string) []string {
 	for _, cp := range sc.Spec.Storage.Copies {
 		add(cp.Credentials)
 	}
+	if e := sc.Spec.Evidence; e != nil && e.Push != nil {
+		add(e.Push.Credentials)
+	}
 	return out
 }
 

@@ -52,6 +52,17 @@ func applyDefaults(sc *Scenario, written func(path string) bool) {
 			c.HTTP.ExpectStatus = DefaultExpectStatus()
 		}
 	}
+	if e := s.Evidence; e != nil && e.Push != nil {
+		if e.Push.Retention == 0 {
+			e.Push.Retention = DefaultEvidenceRetention
+		}
+		if e.Push.LockMode == "" {
+			e.Push.LockMode = LockCompliance
+		}
+		if e.Push.Region == "" {
+			e.Push.Region = DefaultRegion
+		}
+	}
 	if s.Cleanup.Policy == "" {
 		s.Cleanup.Policy = CleanupOnSuccess
 	}
@@ -90,6 +101,9 @@ func (r pathResolver) resolveAll(sc *Scenario) {
 	buckets := []*Bucket{&s.Storage.Primary}
 	for i := range s.Storage.Copies {
 		buckets = append(buckets, &s.Storage.Copies[i].Bucket)
+	}
+	if s.Evidence != nil && s.Evidence.Push != nil {
+		buckets = append(buckets, &s.Evidence.Push.Bucket)
 	}
 	for _, b := range buckets {
 		b.CAFile = r.resolve(b.CAFile)

@@ -51,6 +51,10 @@ func TestLoad_Invalid(t *testing.T) {
 		"copy-compare-mode":            {{34, "spec.storage.copies[0].compare.mode", `"vibes" is not one of existence, size, checksum, content, sampled`}},
 		"copy-duplicate":               {{34, "spec.storage.copies[1].name", `copy "offsite" is defined twice`}},
 		"copy-is-primary":              {{33, "spec.storage.copies[0].bucket", "is the primary bucket itself"}},
+		"evidence-push": {
+			{35, "spec.evidence.push.objectLock", "not used for evidence"},
+			{36, "spec.evidence.push.lockMode", `"FOREVER" is not one of COMPLIANCE, GOVERNANCE`},
+		},
 		"copy-kind":                    {{31, "spec.storage.copies[0].kind", `"tape" is not one of offsite, offcloud`}},
 		"copy-missing-fields": {
 			{30, "spec.storage.copies[0].endpoint", "is required"},
@@ -247,6 +251,12 @@ func TestLoad_FullScenario(t *testing.T) {
 	assert.Equal(t, StatusRange{Min: 200, Max: 204}, s.Checks[1].HTTP.ExpectStatus)
 	assert.Equal(t, DefaultCheckTimeout, s.Checks[0].Timeout)
 	assert.Equal(t, filepath.Join(dir, "runbook.md"), s.Runbook.File)
+
+	require.NotNil(t, s.Evidence)
+	require.NotNil(t, s.Evidence.Push)
+	assert.Equal(t, "dr-evidence", s.Evidence.Push.Bucket.Bucket)
+	assert.Equal(t, Duration(3650*24*time.Hour), s.Evidence.Push.Retention)
+	assert.Equal(t, LockCompliance, s.Evidence.Push.LockMode, "evidence is locked in COMPLIANCE mode by default")
 
 	location, from := sc.RestoreFrom()
 	assert.Equal(t, "offsite-copy", location)

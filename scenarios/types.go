@@ -61,7 +61,37 @@ type Spec struct {
 	Runbook *RunbookRef `yaml:"runbook,omitempty"`
 	// Cleanup says what happens to what the drill created in the target.
 	Cleanup Cleanup `yaml:"cleanup"`
+	// Evidence says where the drill's signed evidence bundle is kept;
+	// optional. The command line (--evidence-push) overrides it.
+	Evidence *Evidence `yaml:"evidence,omitempty"`
 }
+
+// Evidence is where a drill's evidence goes.
+type Evidence struct {
+	// Push uploads every drill's signed bundle to an object-locked bucket.
+	Push *EvidencePush `yaml:"push,omitempty"`
+}
+
+// EvidencePush is an object-locked bucket for evidence bundles. Bundles
+// go to PREFIX/SCENARIO/DRILL.evidence.tar.gz, each version locked for
+// Retention in LockMode.
+type EvidencePush struct {
+	// Bucket says where, as for the primary bucket; objectLock is not
+	// used here (see LockMode and Retention).
+	Bucket `yaml:",inline"`
+	// Retention is how long each bundle is locked; default 2555d (seven
+	// years of 365 days).
+	Retention Duration `yaml:"retention,omitempty"`
+	// LockMode is COMPLIANCE (default) or GOVERNANCE.
+	LockMode LockMode `yaml:"lockMode,omitempty"`
+	// AllowUnlockedBucket pushes even to a bucket without object lock,
+	// where the bundle could be deleted; without it such a bucket is
+	// refused.
+	AllowUnlockedBucket bool `yaml:"allowUnlockedBucket,omitempty"`
+}
+
+// DefaultEvidenceRetention is seven years, counted as S3 counts years.
+const DefaultEvidenceRetention = Duration(7 * 365 * day)
 
 // Disaster describes what happened, as the team would learn it.
 type Disaster struct {

@@ -104,6 +104,7 @@ func (v *validator) validate() {
 	v.checks()
 	v.runbook()
 	v.cleanup()
+	v.evidence()
 }
 
 func (v *validator) disaster() {
@@ -513,6 +514,24 @@ func (v *validator) cleanup() {
 	case !v.has(p):
 	case pol != CleanupOnSuccess && pol != CleanupAlways && pol != CleanupNever:
 		v.errorf(p, "%q is not one of %s, %s, %s", pol, CleanupOnSuccess, CleanupAlways, CleanupNever)
+	}
+}
+
+func (v *validator) evidence() {
+	e := v.sc.Spec.Evidence
+	if e == nil || e.Push == nil {
+		return
+	}
+	const p = "spec.evidence.push"
+	v.bucket(p, e.Push.Bucket)
+	if e.Push.ObjectLock != nil {
+		v.errorf(p+".objectLock", "not used for evidence: each bundle is locked with lockMode and retention")
+	}
+	if m := e.Push.LockMode; m != "" && m != LockCompliance && m != LockGovernance {
+		v.errorf(p+".lockMode", "%q is not one of %s, %s", m, LockCompliance, LockGovernance)
+	}
+	if v.has(p+".retention") && e.Push.Retention <= 0 {
+		v.errorf(p+".retention", "must be positive")
 	}
 }
 

@@ -167,9 +167,10 @@ type pushTarget struct {
 	description string
 }
 
-// evidenceSettings reads the flags (with prefix) and the environment. A
+// evidenceSettings reads the flags (with prefix), the environment and,
+// for what neither sets, the scenario's spec.evidence (sc may be nil). A
 // key is required when needKey or a push is asked for.
-func (a *app) evidenceSettings(c *cli.Context, prefix string, needKey bool) (*evidenceSettings, error) {
+func (a *app) evidenceSettings(c *cli.Context, prefix string, needKey bool, sc *scenarios.Scenario) (*evidenceSettings, error) {
 	s := &evidenceSettings{}
 	keyFile := c.String(prefix + "key")
 	if keyFile == "" {
@@ -190,9 +191,18 @@ func (a *app) evidenceSettings(c *cli.Context, prefix string, needKey bool) (*ev
 	case a.env.getenv(evidenceKeyEnv) != "":
 		keyPEM = []byte(a.env.getenv(evidenceKeyEnv))
 	}
-	s.required = needKey || keyPEM != nil || pushURL != ""
+	var fromScenario *scenarios.EvidencePush
+	if pushURL == "" && sc != nil && sc.Spec.Evidence != nil {
+		fromScenario = sc.Spec.Evidence.Push
+	}
+	s.required = needKey || keyPEM != nil || pushURL != "" || fromScenario != nil
 	if !s.required {
 		return s, nil
+	}
+	if keyPEM == nil && fromScenario != nil && !needKey {
+		return nil, withHint(fmt.Errorf("scenario %s pushes its evidence to %s (spec.evidence.push), but there is no signing key: set --%skey, $%s or $%s",
+			sc.Metadata.Name, objectstore.URI(fromScenario.Bucket.Bucket, fromScenario.Prefix, ""), prefix, evidenceKeyFileEnv, evidenceKeyEnv),
+			"make a key pair with 'firedrill evidence keygen'")
 	}
 	if keyPEM == nil {
 		return nil, usageErrorf("make a key pair with 'firedrill evidence keygen' and pass --"+prefix+"key FILE",
@@ -215,13 +225,30 @@ func (a *app) evidenceSettings(c *cli.Context, prefix string, needKey bool) (*ev
 	}
 	// Credentials the process holds never go into a bundle.
 	s.redact = a.credentialValues()
-	if pushURL == "" {
-		return s, nil
+	switch {
+	case pushURL != "":
+		s.push, err = a.pushTarget(c, prefix, pushURL)
+	case fromScenario != nil:
+		s.push, err = a.scenarioPushTarget(c, fromScenario)
+		s.redact = append(s.redact, drill.Secrets(sc, a.env.getenv)...)
 	}
-	if s.push, err = a.pushTarget(c, prefix, pushURL); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// scenarioPushTarget is the evidence bucket of a scenario's
+// spec.evidence.push.
+func (a *app) scenarioPushTarget(c *cli.Context, p *scenarios.EvidencePush) (*pushTarget, error) {
+	store, err := objectstore.New(c.Context, drill.StoreConfig(p.Bucket, a.env.getenv))
+	where := objectstore.URI(p.Bucket.Bucket, p.Prefix, "")
+	if err != nil {
+		return nil, fmt.Errorf("evidence bucket %s (spec.evidence.push): %w", where, err)
+	}
+	return &pushTarget{store: store, bucket: p.Bucket.Bucket, prefix: strings.Trim(p.Prefix, "/"), description: where,
+		opts: evidence.PushOptions{Bucket: p.Bucket.Bucket, Mode: objectstore.LockMode(p.LockMode), Retention: time.Duration(p.Retention),
+			AllowUnlocked: p.AllowUnlockedBucket}}, nil
 }
 
 func (a *app) pushTarget(c *cli.Context, prefix, url string) (*pushTarget, error) {
@@ -424,13 +451,19 @@ func (a *app) evidenceExport(c *cli.Context) error {
 	if format != "text" && format != "json" {
 		return usageErrorf(helpHint(c), "invalid --output-format %q: want text or json", format)
 	}
-	s, err := a.evidenceSettings(c, "", true)
-	if err != nil {
-		return err
-	}
 	d, err := drill.OpenDir(a.stateDir(c), c.Args().First())
 	if err != nil {
 		return withHint(err, "run 'firedrill history' for the drill ids in this state directory (--state-dir)")
+	}
+	// The scenario as run gives the defaults (spec.evidence.push).
+	sc, err := scenarios.LoadFile(c.Context, scenarios.Env{Logger: a.log}, d.File("scenario.yaml"))
+	if err != nil {
+		a.log.Warn("the drill's scenario.yaml cannot be read; its evidence defaults are not used", "err", err)
+		sc = nil
+	}
+	s, err := a.evidenceSettings(c, "", true, sc)
+	if err != nil {
+		return err
 	}
 	out := c.String("output")
 	if out != "" && out != "-" {
@@ -491,7 +524,7 @@ Exit codes: 0 intact, 3 something differs, 1 the bundle or key cannot be read, 2
 Examples:
   firedrill evidence verify fd-20261122-174512-3f9a.evidence.tar.gz --public-key firedrill-evidence.pub`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "public-key", Usage: "verify with the public key in `FILE` (firedrill-evidence.pub)", Required: true},
+			&cli.StringFlag{Name: "public-key", Usage: "verify with the public key in `FILE` (firedrill-evidence.pub); required"},
 			outputFlag("text", "json"),
 		},
 		Action: a.evidenceVerify,
@@ -505,6 +538,10 @@ func (a *app) evidenceVerify(c *cli.Context) error {
 	}
 	if err := exactArgs(c, 1, "one bundle file"); err != nil {
 		return err
+	}
+	if c.String("public-key") == "" {
+		return usageErrorf("an auditor verifies with the public key of the pair that signed: --public-key firedrill-evidence.pub",
+			"evidence verify needs --public-key FILE")
 	}
 	pubPEM, err := os.ReadFile(a.abs(c.String("public-key")))
 	if err != nil {

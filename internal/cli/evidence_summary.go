@@ -158,12 +158,17 @@ func (a *app) evidenceSummary(c *cli.Context) error {
 			RTOSeconds: r.RTO.MeasuredSeconds, RTOObjSec: r.RTO.ObjectiveSeconds, RTOStatus: r.RTO.Status,
 			RPOSeconds: r.RPO.MeasuredSeconds, RPOObjSec: r.RPO.ObjectiveSeconds, RPOStatus: r.RPO.Status,
 			Findings: countFindings(r.Findings),
-			Controls: evidence.Supported(drill.IndexOf(r, nil, mapping).Controls),
 		}
+		var files []evidence.File
+		d, err := drill.OpenDir(state, r.DrillID)
+		if err == nil {
+			files, _ = d.FileNames()
+		}
+		row.Controls = evidence.Supported(drill.IndexOf(r, files, mapping).Controls)
 		if row.Controls == nil {
 			row.Controls = []string{}
 		}
-		if d, err := drill.OpenDir(state, r.DrillID); err == nil {
+		if d != nil {
 			recs, err := d.EvidenceRecords()
 			if err != nil {
 				return err

@@ -87,7 +87,7 @@ func (a *app) run(c *cli.Context) error {
 		return err
 	}
 	// A bad key or push target is found before the drill, not after.
-	ev, err := a.evidenceSettings(c, "evidence-", false)
+	ev, err := a.evidenceSettings(c, "evidence-", false, sc)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,181 @@
+package cli
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"io"
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/firedrill-dev/firedrill/drill"
+	"github.com/firedrill-dev/firedrill/internal/evidence"
+)
+
+// keyPair makes a key pair with the command itself.
+func keyPair(t *testing.T) (key, pub string) {
+	t.Helper()
+	dir := t.TempDir()
+	res := run(t, context.Background(), nil, "evidence", "keygen", "--out-dir", dir)
+	require.Equal(t, ExitOK, res.code, res.String())
+	assert.Contains(t, res.stdout, "fingerprint: sha256:")
+	return filepath.Join(dir, evidence.PrivateKeyFile), filepath.Join(dir, evidence.PublicKeyFile)
+}
+
+func TestEvidence_KeygenNeverOverwrites(t *testing.T) {
+	key, _ := keyPair(t)
+	before, err := os.ReadFile(key)
+	require.NoError(t, err)
+	res := run(t, context.Background(), nil, "evidence", "keygen", "--out-dir", filepath.Dir(key))
+	assert.Equal(t, ExitError, res.code)
+	assert.Contains(t, res.stderr, "never overwrites")
+	assert.Contains(t, res.stderr, "Hint: move the existing key pair away")
+	after, err := os.ReadFile(key)
+	require.NoError(t, err)
+	assert.Equal(t, before, after)
+}
+
+func TestEvidence_ExportVerifyTamperSummary(t *testing.T) {
+	ctx := context.Background()
+	state := writeHistory(t)
+	key, pub := keyPair(t)
+	const id = "fd-20261103-090000-cccc"
+	dir := filepath.Join(state, "drills", id)
+	// A credential that reached the record must not reach the bundle.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("token AKIAEXAMPLEEXAMPLE12\n"), 0o644))
+	env := map[string]string{"FIREDRILL_STATE_DIR": state, "AWS_ACCESS_KEY_ID": "AKIAEXAMPLEEXAMPLE12"}
+
+	res := run(t, ctx, env, "evidence", "export", id, "--key", key, "--output-format", "json")
+	require.Equal(t, ExitOK, res.code, res.String())
+	var ex exportResult
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &ex))
+	assert.Equal(t, filepath.Join(dir, "evidence.tar.gz"), ex.File)
+	bundle, err := os.ReadFile(ex.File)
+	require.NoError(t, err)
+	assert.NotContains(t, string(gunzipBytes(t, bundle)), "AKIAEXAMPLEEXAMPLE12")
+
+	// The key can come from the environment too; same key, same bytes.
+	pem, err := os.ReadFile(key)
+	require.NoError(t, err)
+	out := filepath.Join(t.TempDir(), "b.tar.gz")
+	env2 := map[string]string{"FIREDRILL_STATE_DIR": state, "AWS_ACCESS_KEY_ID": "AKIAEXAMPLEEXAMPLE12", evidenceKeyEnv: string(pem)}
+	res = run(t, ctx, env2, "evidence", "export", id, "-o", out)
+	require.Equal(t, ExitOK, res.code, res.String())
+	again, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.Equal(t, bundle, again)
+	assert.NotContains(t, res.stdout+res.stderr, "PRIVATE KEY")
+
+	res = run(t, ctx, nil, "evidence", "verify", ex.File, "--public-key", pub)
+	assert.Equal(t, ExitOK, res.code, res.String())
+	assert.Contains(t, res.stdout, "INTACT")
+
+	bad := filepath.Join(t.TempDir(), "bad.tar.gz")
+	require.NoError(t, os.WriteFile(bad, bundle[:len(bundle)-20], 0o644))
+	res = run(t, ctx, nil, "evidence", "verify", bad, "--public-key", pub)
+	assert.Equal(t, ExitDrillFailed, res.code, res.String())
+	assert.Contains(t, res.stdout, "NOT INTACT")
+	assert.Contains(t, res.stdout, "DAMAGED")
+
+	_, otherPub := keyPair(t)
+	res = run(t, ctx, nil, "evidence", "verify", ex.File, "--public-key", otherPub, "-o", "json")
+	assert.Equal(t, ExitDrillFailed, res.code, res.String())
+	assert.Contains(t, res.stdout, `"kind": "signature"`)
+
+	// The summary lists the exported drill with its bundle; the others
+	// with none.
+	res = run(t, ctx, env, "evidence", "summary", "--from", "2026-11-01", "--to", "2026-11-03", "-o", "csv")
+	require.Equal(t, ExitOK, res.code, res.String())
+	rows, err := csv.NewReader(strings.NewReader(res.stdout)).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, rows, 4, res.stdout)
+	assert.Equal(t, "fd-20261101-090000-aaaa", rows[1][0], "oldest first")
+	last := map[string]string{}
+	for i, h := range rows[0] {
+		last[h] = rows[3][i]
+	}
+	assert.Equal(t, id, last["drill_id"])
+	assert.Equal(t, ex.SHA256, last["bundle_sha256"])
+	assert.Equal(t, "fail", last["result"])
+	assert.Equal(t, "95.0", last["rto_seconds"])
+	assert.Empty(t, rows[1][15], "the first drill was never exported")
+
+	res = run(t, ctx, env, "evidence", "summary", "--from", "2026-11-02", "--to", "2026-11-02", "-o", "json")
+	require.Equal(t, ExitOK, res.code, res.String())
+	var js []summaryRow
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &js))
+	require.Len(t, js, 1, "--to is inclusive of its day, --from starts at its day")
+	assert.Equal(t, "namespace-deletion", js[0].Scenario)
+
+	res = run(t, ctx, env, "evidence", "summary")
+	require.Equal(t, ExitOK, res.code, res.String())
+	// The key, and so the bundle's hash, is new on every run.
+	golden(t, "evidence-summary-table", strings.Replace(res.stdout, ex.SHA256[:12], "<sha256>    ", 1))
+}
+
+func TestEvidence_Errors(t *testing.T) {
+	ctx := context.Background()
+	state := writeHistory(t)
+	key, _ := keyPair(t)
+	env := map[string]string{"FIREDRILL_STATE_DIR": state}
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no key", []string{"evidence", "export", "fd-20261101-090000-aaaa"}, ExitUsage, "Hint: make a key pair with 'firedrill evidence keygen'"},
+		{"unknown drill", []string{"evidence", "export", "fd-nope", "--key", key}, ExitError, "run 'firedrill history'"},
+		{"public key as private", []string{"evidence", "export", "fd-20261101-090000-aaaa", "--key", strings.TrimSuffix(key, ".key") + ".pub"}, ExitError, `not a PEM "PRIVATE KEY"`},
+		{"push with credentials in the URL", []string{"evidence", "export", "fd-20261101-090000-aaaa", "--key", key, "--push", "s3://user:secret@bucket/x"}, ExitUsage, "credentials in the URL are not accepted"},
+		{"bad retention", []string{"evidence", "export", "fd-20261101-090000-aaaa", "--key", key, "--push", "s3://b/x", "--retention", "forever"}, ExitUsage, "want a duration like 7y"},
+		{"bad lock mode", []string{"evidence", "export", "fd-20261101-090000-aaaa", "--key", key, "--push", "s3://b/x", "--lock-mode", "soft"}, ExitUsage, "want COMPLIANCE or GOVERNANCE"},
+		{"verify without key", []string{"evidence", "verify", "x.tar.gz"}, ExitUsage, "public-key"},
+		{"summary bad date", []string{"evidence", "summary", "--from", "last year"}, ExitUsage, "want a date like 2026-01-31"},
+		{"summary backwards", []string{"evidence", "summary", "--from", "2026-12-01", "--to", "2026-01-01"}, ExitUsage, "is not after"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := run(t, ctx, env, tt.args...)
+			assert.Equal(t, tt.code, res.code, res.String())
+			assert.Contains(t, res.stderr, tt.want)
+			assert.NotContains(t, res.stderr, "secret@")
+		})
+	}
+
+	// A drill still running has nothing to export.
+	d, err := drill.CreateDir(state, "fd-20261104-090000-dddd")
+	require.NoError(t, err)
+	require.NoError(t, d.WriteReport(&drill.Report{DrillID: "fd-20261104-090000-dddd", Scenario: "x", Result: drill.ResultRunning}))
+	res := run(t, ctx, env, "evidence", "export", "fd-20261104-090000-dddd", "--key", key)
+	assert.Equal(t, ExitError, res.code)
+	assert.Contains(t, res.stderr, "no result yet")
+}
+
+func TestParseRetention(t *testing.T) {
+	for in, want := range map[string]float64{"7y": 7 * 365, "400d": 400, "2w": 14} {
+		d, err := parseRetention(in)
+		require.NoError(t, err, in)
+		assert.Equal(t, want, d.Hours()/24, in)
+	}
+	for _, in := range []string{"0y", "-1d", "y", "101y", "soon"} {
+		_, err := parseRetention(in)
+		assert.Error(t, err, in)
+	}
+}
+
+func gunzipBytes(t *testing.T, b []byte) []byte {
+	t.Helper()
+	r, err := gzip.NewReader(bytes.NewReader(b))
+	require.NoError(t, err)
+	out, err := io.ReadAll(r)
+	require.NoError(t, err)
+	return out
+}
