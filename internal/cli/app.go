@@ -151,6 +151,7 @@ func (a *app) newApp() *cli.App {
 			a.restoreCommand(),
 			a.verifyCommand(),
 			a.historyCommand(),
+			a.evidenceCommand(),
 			a.dueCommand(),
 			a.versionCommand(),
 		},
