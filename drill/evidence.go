@@ -432,13 +432,13 @@ func (d *Dir) FileNames() ([]evidence.File, error) {
 // EvidenceRecord is one export of a drill's bundle, kept in the drill
 // directory's evidence.json (which no bundle includes).
 type EvidenceRecord struct {
-	SHA256     string            `json:"sha256"`
-	Size       int               `json:"size"`
-	Path       string            `json:"path,omitempty"`
-	SignedBy   string            `json:"signed_by"`
-	ExportedAt time.Time         `json:"exported_at"`
-	Controls   []string          `json:"controls"`
-	Pushed     *evidence.Pushed  `json:"pushed,omitempty"`
+	SHA256     string           `json:"sha256"`
+	Size       int              `json:"size"`
+	Path       string           `json:"path,omitempty"`
+	SignedBy   string           `json:"signed_by"`
+	ExportedAt time.Time        `json:"exported_at"`
+	Controls   []string         `json:"controls"`
+	Pushed     *evidence.Pushed `json:"pushed,omitempty"`
 }
 
 // RecordEvidence appends an export to the drill's evidence.json.

@@ -3,10 +3,10 @@ package drill
 import (
 	"bytes"
 	"compress/gzip"
-	"crypto/ed25519"
-	"io"
 	"context"
+	"crypto/ed25519"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"

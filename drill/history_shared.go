@@ -162,3 +162,20 @@ func (h *SharedHistory) readReport(ctx context.Context, key string) (*Report, er
 	}
 	return &r, nil
 }
+
+// EvidenceRecords reads a drill's evidence.json from the shared history;
+// none when the drill's evidence was never recorded there.
+func (h *SharedHistory) EvidenceRecords(ctx context.Context, id string) ([]EvidenceRecord, error) {
+	var b bytes.Buffer
+	if _, err := h.Store.ReadObject(ctx, h.Bucket, h.Key(id, EvidenceRecordFile), "", &b); err != nil {
+		if errors.Is(err, objectstore.ErrNotFound) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("read the evidence record of drill %s: %w", id, err)
+	}
+	var recs []EvidenceRecord
+	if err := json.Unmarshal(b.Bytes(), &recs); err != nil {
+		return nil, fmt.Errorf("read %s: %w", h.ReportURL(id, EvidenceRecordFile), err)
+	}
+	return recs, nil
+}

@@ -150,7 +150,7 @@ func NewPlan(sc *scenarios.Scenario) (*Plan, error) {
 		case StepReport:
 			planReport(&step, sc)
 		case StepEvidence:
-			planEvidence(&step)
+			planEvidence(&step, sc)
 		case StepCleanup:
 			planCleanup(&step, sc)
 		}
@@ -364,11 +364,16 @@ func planReport(step *PlanStep, sc *scenarios.Scenario) {
 	step.add("retrospective template (what went well, what to improve, action items) for %s", people)
 }
 
-func planEvidence(step *PlanStep) {
+func planEvidence(step *PlanStep, sc *scenarios.Scenario) {
 	step.Summary = "keep evidence an auditor accepts"
 	step.add("before cleanup, keep the Velero Backup and Restores and every object of the restored namespaces (Secret values redacted)")
 	step.add("remove credentials and restored Secret values from every file of the drill")
 	step.add("with a signing key (--evidence-key), sign a bundle of it all: SHA-256 of every file, Ed25519 signature, controls supported")
+	if e := sc.Spec.Evidence; e != nil && e.Push != nil {
+		step.add("upload the bundle to s3://%s/%s at %s, locked %s for %s, and read its retention back (spec.evidence.push)",
+			e.Push.Bucket.Bucket, e.Push.Prefix, e.Push.Endpoint, e.Push.LockMode, e.Push.Retention)
+		return
+	}
 	step.add("with --evidence-push, upload the bundle to an object-locked bucket and read its retention back")
 }
 

@@ -2,7 +2,6 @@ package drill
 
 import (
 	"context"
-	"slices"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -10,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/firedrill-dev/firedrill/internal/finding"

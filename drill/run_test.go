@@ -28,7 +28,7 @@ func (c *fakeClock) Now() time.Time { c.t = c.t.Add(time.Second); return c.t }
 // exactly one part fail.
 type fakeRecovery struct {
 	PreflightErr, RecoveryErr, RestoreErr, VerifyErr, CleanupErr, EvidenceErr error
-	OrderBroken, CheckFails, PartiallyFailed                     bool
+	OrderBroken, CheckFails, PartiallyFailed                                  bool
 	// OnRestore runs inside Restore (e.g. to cancel the drill mid-restore).
 	OnRestore func()
 
@@ -77,6 +77,7 @@ func (f *fakeRecovery) Verify(context.Context) (VerifyOutcome, error) {
 	}
 	return out, nil
 }
+
 // fakeSecret is the value of a Secret "restored" by the fake.
 const fakeSecret = "db-password-7f3a9c"
 

@@ -293,3 +293,73 @@ func retar(t *testing.T, b []byte, name string, edit func([]byte) []byte) []byte
 	require.NoError(t, gz.Close())
 	return buf.Bytes()
 }
+
+// TestEvidence_ScenarioDefaultAndSharedHistory runs a drill the way a
+// CronJob does: the evidence bucket comes from the scenario's
+// spec.evidence.push, the key from $FIREDRILL_EVIDENCE_KEY, the record goes
+// to a shared history, and the audit summary is read back from that
+// history alone (an empty state directory).
+func TestEvidence_ScenarioDefaultAndSharedHistory(t *testing.T) {
+	l := lab(t)
+	ctx := testContext(t, 5*time.Minute)
+	primary := l.Stores["primary"]
+	evidenceBucket := os.Getenv("FIREDRILL_LAB_EVIDENCE_BUCKET")
+	prefix := "e2e-scenario-" + randomSuffix()
+	file, _ := drillScenario(t, l, "e2e-evidence-default", "cleanup: {policy: always}",
+		"cleanup: {policy: always}\n  evidence:\n    push:\n      endpoint: "+primary.Endpoint+"\n      bucket: "+evidenceBucket+
+			"\n      prefix: "+prefix+"\n      pathStyle: true\n      retention: 1d\n"+
+			"      credentials: {accessKeyIDEnv: FIREDRILL_LAB_PRIMARY_ACCESS_KEY, secretAccessKeyEnv: FIREDRILL_LAB_PRIMARY_SECRET_KEY}")
+
+	plan := firedrill(t, ctx, nil, "plan", file)
+	require.Equal(t, 0, plan.code, plan.stderr)
+	assert.Contains(t, plan.stdout, "upload the bundle to s3://"+evidenceBucket+"/"+prefix)
+
+	// Without a key the drill does not start: the scenario asks for evidence.
+	noKey := firedrill(t, ctx, drillEnv(), "run", file, "--state-dir", t.TempDir())
+	assert.Equal(t, 1, noKey.code, noKey.stderr)
+	assert.Contains(t, noKey.stderr, "spec.evidence.push")
+	assert.NotContains(t, noKey.stderr, "[load]", "refused before the drill")
+
+	keys := t.TempDir()
+	require.Equal(t, 0, firedrill(t, ctx, nil, "evidence", "keygen", "--out-dir", keys).code)
+	pem, err := os.ReadFile(filepath.Join(keys, "firedrill-evidence.key"))
+	require.NoError(t, err)
+	_, historyName := historyBucket(t, l)
+	history := "s3://" + historyName + "/team"
+	env := append(drillEnv(), "FIREDRILL_EVIDENCE_KEY="+string(pem),
+		"FIREDRILL_HISTORY_ENDPOINT="+primary.Endpoint, "FIREDRILL_HISTORY_REGION="+primary.Region,
+		"FIREDRILL_HISTORY_ACCESS_KEY_ID="+primary.AccessKey, "FIREDRILL_HISTORY_SECRET_ACCESS_KEY="+primary.SecretKey)
+	res := firedrill(t, ctx, env, "run", file, "--state-dir", t.TempDir(), "--history", history, "--history-path-style", "--log-level", "warn")
+	require.Equal(t, 0, res.code, "stdout:\n%s\nstderr:\n%s", res.stdout, res.stderr)
+	assert.Contains(t, res.stdout, "COMPLIANCE until")
+	assert.NotContains(t, res.stdout+res.stderr, "PRIVATE KEY")
+
+	sum := firedrill(t, ctx, env, "evidence", "summary", "--state-dir", t.TempDir(), "--history", history, "--history-path-style", "-o", "json")
+	require.Equal(t, 0, sum.code, sum.stderr)
+	var rows []struct {
+		Scenario    string     `json:"scenario"`
+		Result      string     `json:"result"`
+		Bundle      string     `json:"bundle_sha256"`
+		PushedTo    string     `json:"pushed_to"`
+		RetainUntil *time.Time `json:"retain_until"`
+		Controls    []string   `json:"controls"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(sum.stdout), &rows))
+	require.Len(t, rows, 1, sum.stdout)
+	assert.Equal(t, "e2e-evidence-default", rows[0].Scenario)
+	assert.Equal(t, "pass", rows[0].Result)
+	assert.Len(t, rows[0].Bundle, 64)
+	assert.Contains(t, rows[0].PushedTo, "s3://"+evidenceBucket+"/"+prefix+"/e2e-evidence-default/")
+	require.NotNil(t, rows[0].RetainUntil)
+	assert.Contains(t, rows[0].Controls, "DORA Article 11")
+
+	// The pushed object is the bundle the summary names.
+	mc := primary.minioClient(t)
+	key := strings.TrimPrefix(strings.SplitN(rows[0].PushedTo, "?", 2)[0], "s3://"+evidenceBucket+"/")
+	obj, err := mc.GetObject(ctx, evidenceBucket, key, minio.GetObjectOptions{})
+	require.NoError(t, err)
+	b, err := io.ReadAll(obj)
+	require.NoError(t, err)
+	got := sha256.Sum256(b)
+	assert.Equal(t, rows[0].Bundle, hex.EncodeToString(got[:]))
+}

@@ -610,7 +610,7 @@ func problemList(ps []evidence.Problem) string {
 // when a key or push was configured. The drill's own result stands; a
 // failed export or push is an error after the drill's summary, so it is
 // never silent.
-func (a *app) runEvidence(c *cli.Context, s *evidenceSettings, rep *drill.Report, format string) error {
+func (a *app) runEvidence(c *cli.Context, s *evidenceSettings, rep *drill.Report, format string, shared *drill.SharedHistory) error {
 	if !s.required || rep.Result == drill.ResultInterrupted {
 		return nil
 	}
@@ -629,6 +629,15 @@ func (a *app) runEvidence(c *cli.Context, s *evidenceSettings, rep *drill.Report
 			fmt.Fprintf(a.env.Stderr, "evidence: %s sha256 %s\n", res.File, res.SHA256)
 		} else {
 			a.printExport("text", res)
+		}
+	}
+	// The team's shared history keeps the record of the export too, so
+	// 'evidence summary --history' sees drills run in a CronJob.
+	if shared != nil {
+		if b, rerr := os.ReadFile(d.File(drill.EvidenceRecordFile)); rerr == nil {
+			if uerr := shared.Upload(context.WithoutCancel(c.Context), rep.DrillID, drill.EvidenceRecordFile, b); uerr != nil {
+				fmt.Fprintf(a.env.Stderr, "warning: the evidence record was not uploaded to the shared history: %v\n", uerr)
+			}
 		}
 	}
 	if err != nil {

@@ -28,20 +28,23 @@ the SHA-256 of its latest evidence bundle with where it was pushed and how
 long it is locked. Drills never exported have an empty bundle column: run
 'firedrill evidence export ID' for them.
 
+With --history s3://BUCKET/PREFIX (or $FIREDRILL_HISTORY) the drills come from
+the history a team shares, as drills run by a CronJob record them.
+
 It is the table an auditor asks for at the end of a period, like AWS Backup
 Audit Manager's restore-job report; -o csv opens in a spreadsheet.
 
 Examples:
   firedrill evidence summary --from 2026-01-01 --to 2026-12-31 -o csv > drills-2026.csv
   firedrill evidence summary --from 2026-10-01 -o json | jq '.[] | select(.result != "pass")'`,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "from", Usage: "first `DATE` of the period (default: the beginning)"},
 			&cli.StringFlag{Name: "to", Usage: "last `DATE` of the period (default: today)"},
 			&cli.StringFlag{Name: "scenario", Usage: "only drills of scenario `NAME`"},
 			&cli.StringSliceFlag{Name: "controls", Usage: "extend the control mapping with `FILE` (repeatable; default $" + controlsEnv + ")"},
 			outputFlag("table", "csv", "json"),
 			stateDirFlag(),
-		},
+		}, historyFlags()...),
 		Action: a.evidenceSummary,
 	}
 }
@@ -142,7 +145,16 @@ func (a *app) evidenceSummary(c *cli.Context) error {
 		return err
 	}
 	state := a.stateDir(c)
-	reports, err := drill.History(state, c.String("scenario"))
+	shared, err := a.sharedHistory(c)
+	if err != nil {
+		return err
+	}
+	var reports []*drill.Report
+	if shared != nil {
+		reports, err = shared.Reports(c.Context, c.String("scenario"))
+	} else {
+		reports, err = drill.History(state, c.String("scenario"))
+	}
 	if err != nil {
 		return err
 	}
@@ -160,24 +172,28 @@ func (a *app) evidenceSummary(c *cli.Context) error {
 			Findings: countFindings(r.Findings),
 		}
 		var files []evidence.File
-		d, err := drill.OpenDir(state, r.DrillID)
-		if err == nil {
+		var recs []drill.EvidenceRecord
+		if shared != nil {
+			// The shared history holds the retrospective of every drill
+			// that ended, uploaded with the final report.
+			files = []evidence.File{{Path: "retrospective.md"}}
+			if recs, err = shared.EvidenceRecords(c.Context, r.DrillID); err != nil {
+				return err
+			}
+		} else if d, err := drill.OpenDir(state, r.DrillID); err == nil {
 			files, _ = d.FileNames()
+			if recs, err = d.EvidenceRecords(); err != nil {
+				return err
+			}
 		}
 		row.Controls = evidence.Supported(drill.IndexOf(r, files, mapping).Controls)
 		if row.Controls == nil {
 			row.Controls = []string{}
 		}
-		if d != nil {
-			recs, err := d.EvidenceRecords()
-			if err != nil {
-				return err
-			}
-			if rec := keptExport(recs); rec != nil {
-				row.Bundle = rec.SHA256
-				if rec.Pushed != nil {
-					row.PushedTo, row.RetainUntil = rec.Pushed.URL, rec.Pushed.RetainUntil
-				}
+		if rec := keptExport(recs); rec != nil {
+			row.Bundle = rec.SHA256
+			if rec.Pushed != nil {
+				row.PushedTo, row.RetainUntil = rec.Pushed.URL, rec.Pushed.RetainUntil
 			}
 		}
 		rows = append(rows, row)

@@ -61,7 +61,7 @@ Examples:
 			outputFlag("text", "json"),
 			stateDirFlag(),
 			&cli.DurationFlag{Name: "step-timeout", Value: 30 * time.Minute, Usage: "give up a step after `DURATION` (cleanup has its own timeout)"},
-		}, append(historyFlags(), evidenceFlags("evidence-")...)...),
+		}, append(append(historyFlags(), evidenceFlags("evidence-")...), runHookFlags()...)...),
 		Action: a.run,
 	}
 }
@@ -88,6 +88,10 @@ func (a *app) run(c *cli.Context) error {
 	}
 	// A bad key or push target is found before the drill, not after.
 	ev, err := a.evidenceSettings(c, "evidence-", false, sc)
+	if err != nil {
+		return err
+	}
+	hooks, err := a.runHooks(c, shared)
 	if err != nil {
 		return err
 	}
@@ -118,7 +122,8 @@ func (a *app) run(c *cli.Context) error {
 	} else {
 		writeRunSummary(a.env.Stdout, rep, filepath.Join(a.stateDir(c), "drills", rep.DrillID))
 	}
-	if err := a.runEvidence(c, ev, rep, format); err != nil {
+	a.afterDrill(c.Context, hooks, rep)
+	if err := a.runEvidence(c, ev, rep, format, shared); err != nil {
 		return err
 	}
 	switch rep.Result {
