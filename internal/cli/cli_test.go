@@ -79,6 +79,8 @@ func TestRun_Golden(t *testing.T) {
 		{"help-plan", nil, []string{"help", "plan"}, ExitOK},
 		{"help-version", nil, []string{"version", "--help"}, ExitOK},
 		{"help-due", nil, []string{"due", "--help"}, ExitOK},
+		{"help-evidence", nil, []string{"evidence"}, ExitOK},
+		{"help-evidence-export", nil, []string{"evidence", "export", "--help"}, ExitOK},
 
 		// scenarios list and show.
 		{"scenarios-list", nil, []string{"scenarios", "list"}, ExitOK},

@@ -420,9 +420,10 @@ the drill supports), manifest.json (SHA-256 and size of every file, the drill,
 its times, firedrill's version) and manifest.sig (Ed25519 over the manifest).
 
 Written to the drill's directory as evidence.tar.gz unless -o says otherwise.
-With --push the bundle is uploaded as a new version locked for --retention
-(COMPLIANCE, 7 years by default), and the version's retention is read back to
-prove it landed locked; a bucket without object lock is refused unless
+With --push (default $FIREDRILL_EVIDENCE_PUSH, else the drill's scenario's
+spec.evidence.push) the bundle is uploaded to PREFIX/SCENARIO/ID.evidence.tar.gz
+as a new version locked for --retention (COMPLIANCE, 7 years by default), and
+the version's retention is read back to prove it landed locked; a bucket without object lock is refused unless
 --allow-unlocked-bucket. Credentials for the push: $` + evidenceAccessKeyEnv + ` and
 $` + evidenceSecretKeyEnv + `, else the AWS SDK's chain. Every export is recorded in
 the drill's evidence.json, which 'evidence summary' reads.
