@@ -139,7 +139,7 @@ func scrubDir(dir string, secrets []string) (int, error) {
 			return nil
 		}
 		changed++
-		return os.WriteFile(path, out, 0o644)
+		return WriteFileAtomic(path, out)
 	})
 	return changed, err
 }

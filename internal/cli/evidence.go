@@ -359,7 +359,7 @@ func (a *app) exportDrill(ctx context.Context, d *drill.Dir, s *evidenceSettings
 		if out == "" {
 			out = d.File(drill.EvidenceBundleFile)
 		}
-		if err := writeFileAtomic(out, e.Bundle); err != nil {
+		if err := drill.WriteFileAtomic(out, e.Bundle); err != nil {
 			return nil, err
 		}
 		res.File = out
@@ -396,16 +396,6 @@ func pushKey(prefix, scenario, id string) string {
 	return k
 }
 
-func writeFileAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
 
 func (a *app) evidenceExportCommand() *cli.Command {
 	return &cli.Command{
