@@ -50,6 +50,13 @@ The source cluster and the backup buckets are never written to, except the
 drill's own canary prefix. Credentials come from the references in the
 scenario and never appear in output, reports or runbook logs.
 
+After the drill, --metrics-file writes Prometheus metrics for the textfile
+collector, --pushgateway pushes them, and --notify-webhook posts a summary
+(JSON or Slack text); their failures are warnings and never change the exit
+code. --evidence-key signs the evidence bundle, --evidence-push keeps it in an
+object-locked bucket (see 'firedrill evidence --help'); a failed push is an
+error (exit 1), after the drill's summary.
+
 Exit codes: 0 the drill passed, 3 it missed an objective or a check failed,
 1 it could not run, 130 interrupted (cleanup done).
 
@@ -122,9 +129,13 @@ func (a *app) run(c *cli.Context) error {
 	} else {
 		writeRunSummary(a.env.Stdout, rep, filepath.Join(a.stateDir(c), "drills", rep.DrillID))
 	}
+	// Evidence first: the metrics and the notification come after
+	// everything the drill leaves behind, and a failed push is still
+	// reported to them by the drill's own result.
+	evErr := a.runEvidence(c, ev, rep, format, shared)
 	a.afterDrill(c.Context, hooks, rep)
-	if err := a.runEvidence(c, ev, rep, format, shared); err != nil {
-		return err
+	if evErr != nil {
+		return evErr
 	}
 	switch rep.Result {
 	case drill.ResultPass:
