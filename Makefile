@@ -8,13 +8,18 @@ LDFLAGS   := -X github.com/firedrill-dev/firedrill/internal/version.Version=$(VE
 LAB       := $(BIN)/firedrill-lab
 FUZZTIME  ?= 60s
 
-.PHONY: all build test unit e2e lint fuzz demo report-screenshot lab-bins lab-up lab-down lab-status lab-env clean
+.PHONY: all build image test unit e2e lint fuzz demo report-screenshot lab-bins lab-up lab-down lab-status lab-env clean
 
 all: build
 
 ## build: the firedrill binary, in bin/
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/firedrill ./cmd/firedrill
+
+## image: the firedrill container image as an OCI layout archive, bin/firedrill-image.tar (no Docker needed)
+image:
+	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || echo 0) $(GO) run ./cmd/firedrill-image \
+		-o $(BIN)/firedrill-image.tar -version $(VERSION) -revision $$(git rev-parse HEAD 2>/dev/null)
 
 ## test: unit tests, then the e2e suite against the real lab (started if needed)
 test: unit e2e
