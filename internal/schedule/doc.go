@@ -1,0 +1,18 @@
+// Package schedule renders the Kubernetes manifests that run drills from
+// inside a cluster: a CronJob per scenario, its ServiceAccount and
+// least-privilege RBAC, the scenario as a ConfigMap and references to the
+// Secrets that hold its credentials.
+//
+// Drills that depend on someone remembering do not happen. A platform team
+// runs every scenario on a fixed cadence, and Kubernetes is the scheduler:
+// firedrill adds none of its own. The manifests are plain, stable YAML
+// (fixed names, labels, one order) so they can be committed, reviewed and
+// patched with kustomize.
+//
+// The RBAC is derived from what a drill does in the scratch cluster (see
+// rbac.go, which names for every rule the code that needs it): read the
+// scratch marker, create and follow Velero Restores, read Backups and
+// storage locations, watch the restored namespaces appear and delete
+// exactly those namespaces afterwards. A drill never writes to the source
+// cluster, so nothing is granted there.
+package schedule

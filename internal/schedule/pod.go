@@ -1,0 +1,206 @@
+package schedule
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/firedrill-dev/firedrill/runbooks"
+	"github.com/firedrill-dev/firedrill/scenarios"
+)
+
+// Where the pod finds what the manifests give it. The scenario's own
+// directory holds everything a scenario names by a relative path, so the
+// scenario file stays loadable as it is.
+const (
+	scenarioDir         = "/etc/firedrill/scenario"
+	sourceDir           = "/etc/firedrill/source"
+	awsDir              = "/etc/firedrill/aws"
+	stateDir            = "/var/lib/firedrill"
+	tmpDir              = "/tmp"
+	inClusterKubeconfig = "in-cluster.kubeconfig"
+	sourceKubeconfigKey = "kubeconfig"
+	awsCredentialsKey   = "credentials"
+	serviceAccountDir   = "/var/run/secrets/kubernetes.io/serviceaccount"
+	historyAccessKeyEnv = "FIREDRILL_HISTORY_ACCESS_KEY_ID"
+	historySecretKeyEnv = "FIREDRILL_HISTORY_SECRET_ACCESS_KEY"
+	scenarioSearchEnv   = "FIREDRILL_SCENARIOS"
+	stateDirEnv         = "FIREDRILL_STATE_DIR"
+)
+
+// inClusterKubeconfigText points at the cluster the pod runs in through
+// its service account: the token file (which the kubelet rotates and
+// client-go re-reads) and the cluster's CA. It holds no secret, only paths,
+// so it goes in the ConfigMap. A kubeconfig file rather than an empty
+// spec.target.kubeconfig keeps scenario files meaning one thing everywhere,
+// and gives command checks and runbook steps a $KUBECONFIG that works.
+const inClusterKubeconfigText = `apiVersion: v1
+kind: Config
+clusters:
+- name: in-cluster
+  cluster:
+    server: https://kubernetes.default.svc
+    certificate-authority: ` + serviceAccountDir + `/ca.crt
+users:
+- name: service-account
+  user:
+    tokenFile: ` + serviceAccountDir + `/token
+contexts:
+- name: in-cluster
+  context: {cluster: in-cluster, user: service-account, namespace: default}
+current-context: in-cluster
+`
+
+// podScenario is a scenario as the pod runs it, and what it needs.
+type podScenario struct {
+	sc *scenarios.Scenario
+	// files are the ConfigMap's data: the scenario file, its runbook, CA
+	// bundles and the in-cluster kubeconfig.
+	files map[string]string
+	// credentialEnvs are the environment variables the scenario reads
+	// credentials from, sorted.
+	credentialEnvs []string
+	// awsCredentials is set when a bucket names a profile or a file.
+	awsCredentials bool
+	// source is set when the scenario names a source cluster.
+	source bool
+	// runbookSteps and commandChecks count what runs other programs.
+	runbookSteps, commandChecks int
+}
+
+// forPod rewrites what in sc points at the author's machine to what the
+// pod has: the target is the cluster the pod runs in, the source's
+// kubeconfig and any shared AWS credentials file come from Secrets, and
+// the runbook and CA files are copied next to the scenario. Credentials
+// stay references. sc itself is not changed.
+func forPod(orig *scenarios.Scenario, readFile func(string) ([]byte, error)) (*podScenario, error) {
+	name := orig.Metadata.Name
+	data, err := scenarios.MarshalYAML(orig)
+	if err != nil {
+		return nil, err
+	}
+	// A copy to change: the scenario as written, defaults filled in.
+	sc, err := scenarios.Parse(scenarios.Env{}, "", data)
+	if err != nil {
+		return nil, fmt.Errorf("copy scenario %s: %w", name, err)
+	}
+	ps := &podScenario{sc: sc, files: map[string]string{inClusterKubeconfig: inClusterKubeconfigText}}
+	s := &sc.Spec
+	s.Target.Kubeconfig, s.Target.Context = inClusterKubeconfig, ""
+	if s.Source.Kubeconfig != "" || s.Source.Context != "" {
+		// The context stays: the Secret holds a kubeconfig that has it.
+		s.Source.Kubeconfig = path.Join(sourceDir, sourceKubeconfigKey)
+		ps.source = true
+	}
+	envs := map[string]bool{}
+	buckets := []struct {
+		field string
+		b     *scenarios.Bucket
+	}{{"spec.storage.primary", &s.Storage.Primary}}
+	for i := range s.Storage.Copies {
+		buckets = append(buckets, struct {
+			field string
+			b     *scenarios.Bucket
+		}{fmt.Sprintf("spec.storage.copies[%d]", i), &s.Storage.Copies[i].Bucket})
+	}
+	for i, bk := range buckets {
+		b := bk.b
+		if c := b.Credentials; c != nil {
+			for _, e := range []string{c.AccessKeyIDEnv, c.SecretAccessKeyEnv, c.SessionTokenEnv} {
+				if e != "" {
+					envs[e] = true
+				}
+			}
+			if c.Profile != "" || c.File != "" {
+				c.File = path.Join(awsDir, awsCredentialsKey)
+				ps.awsCredentials = true
+			}
+		}
+		if b.CAFile != "" {
+			ca, err := readFile(caFileOf(orig, i))
+			if err != nil {
+				return nil, fmt.Errorf("scenario %s: %s.caFile: read the CA bundle to put it in the ConfigMap: %w", name, bk.field, err)
+			}
+			key := fmt.Sprintf("%s.ca-%d.pem", name, i)
+			ps.files[key] = string(ca)
+			b.CAFile = key
+		}
+	}
+	if rb := s.Runbook; rb != nil && rb.File != "" {
+		text, err := readFile(orig.Spec.Runbook.File)
+		if err != nil {
+			return nil, fmt.Errorf("scenario %s: spec.runbook.file: read the runbook to put it in the ConfigMap: %w", name, err)
+		}
+		parsed, err := runbooks.Parse(orig.DisplayPath(orig.Spec.Runbook.File), text)
+		if err != nil {
+			return nil, fmt.Errorf("scenario %s: %w", name, err)
+		}
+		key := name + ".runbook.md"
+		ps.files[key] = string(text)
+		rb.File = key
+		ps.runbookSteps = len(parsed.Steps)
+	} else if rb != nil && rb.Name != "" {
+		parsed, err := runbooks.Builtin(rb.Name)
+		if err != nil {
+			return nil, fmt.Errorf("scenario %s: spec.runbook.name: %w", name, err)
+		}
+		ps.runbookSteps = len(parsed.Steps)
+	}
+	for _, c := range s.Checks {
+		if c.Command != nil {
+			ps.commandChecks++
+		}
+	}
+	for e := range envs {
+		ps.credentialEnvs = append(ps.credentialEnvs, e)
+	}
+	ps.credentialEnvs = uniq(ps.credentialEnvs...)
+	out, err := scenarios.MarshalYAML(sc)
+	if err != nil {
+		return nil, err
+	}
+	ps.files[name+".yaml"] = "# The scenario " + name + " as the CronJob runs it (rendered by 'firedrill schedule render'):\n" +
+		"# the target is the cluster the job runs in; files it names sit next to it.\n" + string(out)
+	if err := loadsAsInThePod(name, ps.files); err != nil {
+		return nil, err
+	}
+	return ps, nil
+}
+
+// loadsAsInThePod loads the scenario from a directory holding the
+// ConfigMap's files, as the pod will, so that a scenario the pod could not
+// load is an error now, where its author can still fix it.
+func loadsAsInThePod(name string, files map[string]string) error {
+	dir, err := os.MkdirTemp("", "firedrill-schedule-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	for k, v := range files {
+		if err := os.WriteFile(filepath.Join(dir, k), []byte(v), 0o600); err != nil {
+			return err
+		}
+	}
+	if _, err := scenarios.Parse(scenarios.Env{}, filepath.Join(dir, name+".yaml"), []byte(files[name+".yaml"])); err != nil {
+		return fmt.Errorf("scenario %s as the pod would load it: %w", name, err)
+	}
+	return nil
+}
+
+// caFileOf is the CA file of the i-th bucket of sc (0 the primary).
+func caFileOf(sc *scenarios.Scenario, i int) string {
+	if i == 0 {
+		return sc.Spec.Storage.Primary.CAFile
+	}
+	return sc.Spec.Storage.Copies[i-1].CAFile
+}
+
+// isEnvName reports whether s can be an environment variable and a Secret
+// key at once.
+func isEnvName(s string) bool {
+	return s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return !(r == '_' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9')
+	})
+}

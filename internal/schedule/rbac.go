@@ -1,0 +1,117 @@
+package schedule
+
+import (
+	"slices"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/firedrill-dev/firedrill/scenarios"
+)
+
+// rule is one RBAC rule and why the drill needs it. The reason is written
+// above the rendered object, so whoever reviews the manifests reads it
+// next to the rule.
+type rule struct {
+	why string
+	rbacv1.PolicyRule
+}
+
+// The API groups and resources the rules name.
+const (
+	velero       = "velero.io"
+	kubeSystem   = "kube-system"
+	verbGet      = "get"
+	verbList     = "list"
+	verbWatch    = "watch"
+	verbCreate   = "create"
+	verbDelete   = "delete"
+	verbPatch    = "patch"
+	groupCore    = ""
+	groupApps    = "apps"
+	groupBatch   = "batch"
+	groupNetwork = "networking.k8s.io"
+)
+
+// veleroRules is what the drill of sc does in its Velero namespace of the
+// scratch cluster (package restore).
+func veleroRules(sc *scenarios.Scenario) []rule {
+	_, from := sc.RestoreFrom()
+	rules := []rule{
+		{"each restore phase is a Velero Restore: created, followed with get and watch, waited on with list and watch until Velero's finalizer lets it go, deleted at cleanup (restore/run.go, watch.go, cleanup.go)",
+			rbacv1.PolicyRule{APIGroups: []string{velero}, Resources: []string{"restores"}, Verbs: []string{verbCreate, verbGet, verbList, verbWatch, verbDelete}}},
+	}
+	backups := rule{"the recovery point is chosen among the Backups Velero synced from the bucket: get by name, list by schedule, watch while the sync brings a named one (restore/recoverypoint.go)",
+		rbacv1.PolicyRule{APIGroups: []string{velero}, Resources: []string{"backups"}, Verbs: []string{verbGet, verbList, verbWatch}}}
+	locations := rule{"preflight waits until the storage location is Available: list and watch by name (restore/location.go)",
+		rbacv1.PolicyRule{APIGroups: []string{velero}, Resources: []string{"backupstoragelocations"}, Verbs: []string{verbList, verbWatch}}}
+	if from != nil {
+		backups.why += "; this scenario restores from the copy " + from.Name + ", so the Backup is patched to name the copy's location and patched back at cleanup (restore/location.go useCopyLocation)"
+		backups.Verbs = append(backups.Verbs, verbPatch)
+		locations.why = "this scenario restores from the copy " + from.Name + ": the drill creates its read-only location " + from.StorageLocation +
+			" (get first, to refuse one left behind), waits until it is Available (list, watch) and deletes it at cleanup (restore/location.go createCopyLocation)"
+		locations.Verbs = []string{verbGet, verbList, verbWatch, verbCreate, verbDelete}
+	}
+	rules = append(rules, backups, locations,
+		rule{"a restore phase with warnings or errors has its results fetched through a DownloadRequest: created, watched until Velero gives the URL, deleted (restore/results.go)",
+			rbacv1.PolicyRule{APIGroups: []string{velero}, Resources: []string{"downloadrequests"}, Verbs: []string{verbCreate, verbWatch, verbDelete}}})
+	if from != nil && from.Credentials != nil && (from.Credentials.AccessKeyIDEnv != "" || from.Credentials.File != "") {
+		rules = append(rules, rule{"the copy's location reads its credentials from a Secret the drill creates and deletes at cleanup; its name holds the drill ID, so it cannot be narrowed to a resourceName (restore/location.go)",
+			rbacv1.PolicyRule{APIGroups: []string{groupCore}, Resources: []string{"secrets"}, Verbs: []string{verbCreate, verbDelete}}})
+	}
+	return rules
+}
+
+// clusterRules is what the drill of sc reads or deletes outside its Velero
+// namespace. The drill's own namespaces do not exist before the restore
+// (preflight refuses them if they do) and are deleted at cleanup, so
+// nothing can be bound inside them in advance: rules that concern them are
+// cluster-wide, narrowed by resourceNames wherever the API allows it.
+func clusterRules(sc *scenarios.Scenario) []rule {
+	veleroNS := sc.Spec.Backups.VeleroNamespace
+	targets := targetNamespaces(sc)
+	rules := []rule{
+		{"the scratch guard reads the " + "firedrill.dev/scratch label of kube-system before anything else (internal/kube/guard.go); preflight reads the Velero namespace " + veleroNS + " to tell a missing Velero apart (restore/run.go)",
+			rbacv1.PolicyRule{APIGroups: []string{groupCore}, Resources: []string{"namespaces"}, Verbs: []string{verbGet}, ResourceNames: uniq(kubeSystem, veleroNS)}},
+		{"the drill's namespaces, and only those: preflight refuses them if they exist (get); cleanup deletes them and waits until they are gone (list, watch by name) (restore/run.go, cleanup.go)",
+			rbacv1.PolicyRule{APIGroups: []string{groupCore}, Resources: []string{"namespaces"}, Verbs: []string{verbGet, verbList, verbWatch, verbDelete}, ResourceNames: targets}},
+		{"the restore order proof watches NetworkPolicies and workloads appear, in every namespace because the drill's namespaces do not exist yet when it starts (restore/order.go); the workloads checks read them in the drill's namespaces (restore/checks.go). Read-only: list and watch, no get",
+			rbacv1.PolicyRule{APIGroups: []string{groupNetwork}, Resources: []string{"networkpolicies"}, Verbs: []string{verbList, verbWatch}}},
+		{"", rbacv1.PolicyRule{APIGroups: []string{groupApps}, Resources: []string{"daemonsets", "deployments", "statefulsets"}, Verbs: []string{verbList, verbWatch}}},
+		{"", rbacv1.PolicyRule{APIGroups: []string{groupBatch}, Resources: []string{"cronjobs", "jobs"}, Verbs: []string{verbList, verbWatch}}},
+	}
+	var canaries []string
+	for _, c := range sc.Spec.Checks {
+		if c.DataCanary != nil {
+			canaries = append(canaries, c.DataCanary.ConfigMap)
+		}
+	}
+	if len(canaries) > 0 {
+		rules = append(rules, rule{"the data canary check reads its ConfigMap by name (list and watch with a metadata.name field selector, which resourceNames allows) until the restore brings it (restore/checks.go)",
+			rbacv1.PolicyRule{APIGroups: []string{groupCore}, Resources: []string{"configmaps"}, Verbs: []string{verbList, verbWatch}, ResourceNames: uniq(canaries...)}})
+	}
+	return rules
+}
+
+// targetNamespaces are the drill's namespaces in the scratch cluster,
+// after namespaceMapping, sorted.
+func targetNamespaces(sc *scenarios.Scenario) []string {
+	var out []string
+	for _, ns := range sc.Spec.Backups.IncludedNamespaces {
+		out = append(out, sc.Spec.Target.TargetNamespace(ns))
+	}
+	return uniq(out...)
+}
+
+func uniq(s ...string) []string {
+	out := slices.Clone(s)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func policyRules(rules []rule) []rbacv1.PolicyRule {
+	out := make([]rbacv1.PolicyRule, len(rules))
+	for i, r := range rules {
+		out[i] = r.PolicyRule
+	}
+	return out
+}

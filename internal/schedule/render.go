@@ -1,0 +1,397 @@
+package schedule
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/firedrill-dev/firedrill/scenarios"
+)
+
+// Labels every rendered object carries, so that kustomize, kubectl -l and
+// people find them.
+const (
+	LabelName      = "app.kubernetes.io/name"
+	LabelComponent = "app.kubernetes.io/component"
+	LabelPartOf    = "app.kubernetes.io/part-of"
+	// LabelScenario names the scenario an object is for.
+	LabelScenario = "firedrill.dev/scenario"
+	appName       = "firedrill"
+	component     = "scheduled-drill"
+	namePrefix    = "firedrill-"
+)
+
+// nonRoot is the image's user (cmd/firedrill-image): the "nonroot" uid
+// and gid of distroless images, which no system account uses.
+const nonRoot int64 = 65532
+
+// Object is one rendered Kubernetes object, with the comment written
+// above it.
+type Object struct {
+	Comment string
+	Object  any
+}
+
+// Objects renders the manifests as objects, in the order Render writes
+// them: the namespace and its NetworkPolicy, then for each scenario in name order its
+// ServiceAccount, ConfigMap, ClusterRole and binding, Role and binding in
+// the Velero namespace, and CronJob. It validates o first.
+func Objects(o Options) ([]Object, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	o = o.withDefaults()
+	out := []Object{{
+		Comment: "Drills run here. The pods meet the restricted Pod Security Standard.",
+		Object: &corev1.Namespace{
+			TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
+			ObjectMeta: metav1.ObjectMeta{Name: o.Namespace, Labels: map[string]string{
+				LabelName: appName, LabelPartOf: appName,
+				"pod-security.kubernetes.io/enforce": "restricted",
+			}},
+		},
+	}}
+	out = append(out, Object{
+		Comment: "Hardened clusters admit no pod in a namespace without a NetworkPolicy. The drill pods take no traffic; " +
+			"they reach the API server, the buckets and what the checks name, so egress stays open.",
+		Object: &networkingv1.NetworkPolicy{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
+			ObjectMeta: metav1.ObjectMeta{Name: appName, Namespace: o.Namespace, Labels: map[string]string{LabelName: appName, LabelPartOf: appName}},
+			Spec: networkingv1.NetworkPolicySpec{
+				PodSelector: metav1.LabelSelector{},
+				PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress},
+				Egress:      []networkingv1.NetworkPolicyEgressRule{{}},
+			},
+		},
+	})
+	for i, sc := range o.Scenarios {
+		objs, err := scenarioObjects(o, i, sc)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, objs...)
+	}
+	return out, nil
+}
+
+// Render writes the manifests as multi-document YAML: see Objects.
+func Render(o Options) ([]byte, error) {
+	objs, err := Objects(o)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	buf.WriteString("# Rendered by 'firedrill schedule render'. Apply to the scratch cluster the drills restore into.\n")
+	for _, obj := range objs {
+		data, err := marshal(obj.Object)
+		if err != nil {
+			return nil, fmt.Errorf("write %T as YAML: %w", obj.Object, err)
+		}
+		buf.WriteString("---\n")
+		for _, line := range strings.Split(strings.TrimSpace(obj.Comment), "\n") {
+			for _, l := range wrap(line, 100) {
+				buf.WriteString("# " + l + "\n")
+			}
+		}
+		buf.Write(data)
+	}
+	return buf.Bytes(), nil
+}
+
+// marshal writes an object as YAML without the empty "spec: {}" and
+// "status: {}" that Go's zero values leave: they are noise in a file
+// people review, and the API server fills status itself.
+func marshal(obj any) ([]byte, error) {
+	data, err := json.Marshal(obj)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, err
+	}
+	for _, k := range []string{"spec", "status"} {
+		if v, ok := m[k].(map[string]any); ok && len(v) == 0 {
+			delete(m, k)
+		}
+	}
+	return yaml.Marshal(m)
+}
+
+func scenarioObjects(o Options, i int, orig *scenarios.Scenario) ([]Object, error) {
+	name := orig.Metadata.Name
+	if err := checkTargets(o, orig); err != nil {
+		return nil, err
+	}
+	ps, err := forPod(orig, o.ReadFile)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range ps.credentialEnvs {
+		if !isEnvName(e) {
+			return nil, fmt.Errorf("scenario %s: credentials variable %q cannot be a Secret key", name, e)
+		}
+	}
+	schedule := o.Cron
+	if schedule == "" {
+		schedule, _ = o.Cadence.Cron(i)
+	}
+	sc := ps.sc
+	veleroNS := sc.Spec.Backups.VeleroNamespace
+	local := namePrefix + name
+	// Cluster-scoped objects and those in the Velero namespace are shared
+	// with other installs: the namespace keeps their names apart.
+	shared := "firedrill:" + o.Namespace + ":" + name
+	labels := map[string]string{LabelName: appName, LabelPartOf: appName, LabelComponent: component, LabelScenario: name}
+	meta := func(n, ns string) metav1.ObjectMeta {
+		return metav1.ObjectMeta{Name: n, Namespace: ns, Labels: copyMap(labels)}
+	}
+	subject := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: local, Namespace: o.Namespace}}
+	cRules, vRules := clusterRules(sc), veleroRules(sc)
+
+	out := []Object{
+		{Comment: fmt.Sprintf("The identity of the drill %s; RBAC below grants it what the drill needs, nothing more.", name),
+			Object: &corev1.ServiceAccount{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"}, ObjectMeta: meta(local, o.Namespace)}},
+		{Comment: fmt.Sprintf("The scenario %s and the files it names. No credentials: only the names of the variables that hold them.", name),
+			Object: &corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"}, ObjectMeta: meta(local, o.Namespace), Data: ps.files}},
+		{Comment: rulesComment(fmt.Sprintf("What the drill %s reads and deletes outside the Velero namespace. Its namespaces (%s) do not exist before the drill and are deleted after it, so nothing can be bound inside them in advance: rules about them are cluster-wide, narrowed by resourceNames where the API allows.",
+			name, strings.Join(targetNamespaces(sc), ", ")), cRules),
+			Object: &rbacv1.ClusterRole{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole"},
+				ObjectMeta: meta(shared, ""), Rules: policyRules(cRules)}},
+		{Object: &rbacv1.ClusterRoleBinding{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRoleBinding"},
+			ObjectMeta: meta(shared, ""), Subjects: subject,
+			RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: shared}}},
+		{Comment: rulesComment(fmt.Sprintf("What the drill %s does with Velero in namespace %s.", name, veleroNS), vRules),
+			Object: &rbacv1.Role{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "Role"},
+				ObjectMeta: meta(shared, veleroNS), Rules: policyRules(vRules)}},
+		{Object: &rbacv1.RoleBinding{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "RoleBinding"},
+			ObjectMeta: meta(shared, veleroNS), Subjects: subject,
+			RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: shared}}},
+		{Comment: fmt.Sprintf("Runs the drill %s on schedule %q (%s). A failed drill is not retried: it is a result, and its record is in %s.", name, schedule, o.TimeZone, o.History) +
+			toolsCaveat(ps),
+			Object: &batchv1.CronJob{TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "CronJob"}, ObjectMeta: meta(local, o.Namespace),
+				Spec: batchv1.CronJobSpec{
+					Schedule: schedule,
+					TimeZone: &o.TimeZone,
+					// Two drills of one scenario would collide on its namespaces.
+					ConcurrencyPolicy: batchv1.ForbidConcurrent,
+					// A drill missed by more than an hour waits for the next
+					// one rather than starting in the middle of the day.
+					StartingDeadlineSeconds:    ptr(int64(time.Hour / time.Second)),
+					SuccessfulJobsHistoryLimit: ptr(int32(3)),
+					FailedJobsHistoryLimit:     ptr(int32(3)),
+					JobTemplate: batchv1.JobTemplateSpec{
+						ObjectMeta: metav1.ObjectMeta{Labels: copyMap(labels)},
+						Spec: batchv1.JobSpec{
+							BackoffLimit:          ptr(int32(0)),
+							ActiveDeadlineSeconds: ptr(int64(o.JobTimeout / time.Second)),
+							Template: corev1.PodTemplateSpec{
+								ObjectMeta: metav1.ObjectMeta{Labels: copyMap(labels)},
+								Spec:       podSpec(o, ps, local),
+							},
+						},
+					},
+				}}},
+	}
+	return out, nil
+}
+
+// toolsCaveat warns, above the CronJob, about what the image cannot do:
+// it holds firedrill alone, so runbook steps (sh) and command checks find
+// no shell and no tools, and the RBAC above grants only what firedrill
+// itself does.
+func toolsCaveat(ps *podScenario) string {
+	if ps.runbookSteps == 0 && ps.commandChecks == 0 {
+		return ""
+	}
+	return fmt.Sprintf("\nCAUTION: this scenario has %d runbook step(s) and %d command check(s). They run sh and the programs they name "+
+		"as this ServiceAccount; the firedrill image has only /firedrill. Give --image an image that also has those tools, "+
+		"and grant what they do with a patch on the roles, or they fail as 'runbook out of date'.", ps.runbookSteps, ps.commandChecks)
+}
+
+// Caveats lists, per scenario, what a scheduled drill cannot do with the
+// firedrill image alone (runbook steps, command checks); empty when it can
+// do everything. The command line prints them as warnings.
+func Caveats(o Options) ([]string, error) {
+	o = o.withDefaults()
+	var out []string
+	for _, sc := range o.Scenarios {
+		ps, err := forPod(sc, o.ReadFile)
+		if err != nil {
+			return nil, err
+		}
+		if c := toolsCaveat(ps); c != "" {
+			out = append(out, sc.Metadata.Name+": "+strings.TrimPrefix(strings.TrimSpace(c), "CAUTION: "))
+		}
+	}
+	return out, nil
+}
+
+// checkTargets refuses a scenario whose drill namespaces include one the
+// cluster or the drill itself depends on: the RBAC grants deleting them.
+func checkTargets(o Options, sc *scenarios.Scenario) error {
+	protected := map[string]bool{"default": true, kubeSystem: true, "kube-public": true, "kube-node-lease": true,
+		sc.Spec.Backups.VeleroNamespace: true, o.Namespace: true}
+	for _, ns := range targetNamespaces(sc) {
+		if protected[ns] {
+			return fmt.Errorf("scenario %s restores into namespace %s, which a scheduled drill would be allowed to delete; map it to a drill namespace with spec.target.namespaceMapping", sc.Metadata.Name, ns)
+		}
+	}
+	return nil
+}
+
+func podSpec(o Options, ps *podScenario, name string) corev1.PodSpec {
+	sc := ps.sc
+	args := []string{"--log-format=json", "run", sc.Metadata.Name, "--history", o.History}
+	if o.HistoryEndpoint != "" {
+		args = append(args, "--history-endpoint", o.HistoryEndpoint)
+	}
+	if o.HistoryRegion != "" {
+		args = append(args, "--history-region", o.HistoryRegion)
+	}
+	if o.HistoryPathStyle {
+		args = append(args, "--history-path-style")
+	}
+	args = append(args, o.RunArgs...)
+	env := []corev1.EnvVar{
+		{Name: scenarioSearchEnv, Value: scenarioDir},
+		{Name: stateDirEnv, Value: stateDir},
+		{Name: "HOME", Value: stateDir},
+		{Name: "TMPDIR", Value: tmpDir},
+	}
+	for _, e := range ps.credentialEnvs {
+		env = append(env, secretEnv(e, o.CredentialsSecret, e, false))
+	}
+	// Optional: without the Secret the AWS SDK's chain applies (workload identity).
+	env = append(env, secretEnv(historyAccessKeyEnv, o.HistorySecret, historyAccessKeyEnv, true),
+		secretEnv(historySecretKeyEnv, o.HistorySecret, historySecretKeyEnv, true))
+	mounts := []corev1.VolumeMount{
+		{Name: "scenario", MountPath: scenarioDir, ReadOnly: true},
+		{Name: "state", MountPath: stateDir},
+		{Name: "tmp", MountPath: tmpDir},
+	}
+	volumes := []corev1.Volume{
+		{Name: "scenario", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: name}, DefaultMode: ptr(int32(0o444))}}},
+		// The drill's record is written here as it goes, and uploaded to the shared history.
+		{Name: "state", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+		{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+	}
+	secretVolume := func(vol, dir, secret, key string) {
+		mounts = append(mounts, corev1.VolumeMount{Name: vol, MountPath: dir, ReadOnly: true})
+		volumes = append(volumes, corev1.Volume{Name: vol, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+			SecretName: secret, Items: []corev1.KeyToPath{{Key: key, Path: key}}, DefaultMode: ptr(int32(0o440))}}})
+	}
+	if ps.source {
+		// Only read, to make sure the target is not the source cluster.
+		secretVolume("source-kubeconfig", sourceDir, o.SourceKubeconfigSecret, sourceKubeconfigKey)
+	}
+	if ps.awsCredentials {
+		secretVolume("aws-credentials", awsDir, o.AWSCredentialsSecret, awsCredentialsKey)
+	}
+	// Ctrl-C for a pod: on SIGTERM (the job's deadline, a node drain) the
+	// drill cleans up the scratch cluster within its cleanup timeout.
+	grace := int64(time.Duration(sc.Spec.Cleanup.Timeout)/time.Second) + 30
+	return corev1.PodSpec{
+		ServiceAccountName:            name,
+		AutomountServiceAccountToken:  ptr(true),
+		RestartPolicy:                 corev1.RestartPolicyNever,
+		TerminationGracePeriodSeconds: &grace,
+		SecurityContext: &corev1.PodSecurityContext{
+			RunAsNonRoot:   ptr(true),
+			RunAsUser:      ptr(nonRoot),
+			RunAsGroup:     ptr(nonRoot),
+			FSGroup:        ptr(nonRoot),
+			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+		},
+		Containers: []corev1.Container{{
+			Name:            "firedrill",
+			Image:           o.Image,
+			ImagePullPolicy: corev1.PullIfNotPresent,
+			Args:            args,
+			Env:             env,
+			VolumeMounts:    mounts,
+			Resources: corev1.ResourceRequirements{
+				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi")},
+				Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")},
+			},
+			SecurityContext: &corev1.SecurityContext{
+				AllowPrivilegeEscalation: ptr(false),
+				ReadOnlyRootFilesystem:   ptr(true),
+				RunAsNonRoot:             ptr(true),
+				Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+			},
+		}},
+		Volumes: volumes,
+	}
+}
+
+func secretEnv(name, secret, key string, optional bool) corev1.EnvVar {
+	ref := &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: secret}, Key: key}
+	if optional {
+		ref.Optional = ptr(true)
+	}
+	return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: ref}}
+}
+
+// rulesComment is the comment above a role: what it is for, then why each
+// rule exists, by index.
+func rulesComment(what string, rules []rule) string {
+	var b strings.Builder
+	b.WriteString(what + "\n")
+	for i := 0; i < len(rules); i++ {
+		j := i
+		for j+1 < len(rules) && rules[j+1].why == "" {
+			j++
+		}
+		idx := fmt.Sprintf("rules[%d]", i)
+		if j > i {
+			idx = fmt.Sprintf("rules[%d-%d]", i, j)
+		}
+		fmt.Fprintf(&b, "%s: %s\n", idx, rules[i].why)
+		i = j
+	}
+	return b.String()
+}
+
+// wrap breaks s into lines of at most width characters, at spaces; the
+// lines after the first are indented, so a wrapped rule reads as one.
+func wrap(s string, width int) []string {
+	var lines []string
+	cur := ""
+	for _, w := range strings.Fields(s) {
+		switch {
+		case cur == "":
+			cur = w
+		case len(cur)+1+len(w) > width:
+			lines = append(lines, cur)
+			cur = "  " + w
+		default:
+			cur += " " + w
+		}
+	}
+	if cur != "" {
+		lines = append(lines, cur)
+	}
+	return lines
+}
+
+func copyMap(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func ptr[T any](v T) *T { return &v }

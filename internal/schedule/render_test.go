@@ -1,0 +1,282 @@
+package schedule
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/firedrill-dev/firedrill/scenarios"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+func find(t *testing.T, name string) *scenarios.Scenario {
+	t.Helper()
+	// The package directory has no scenarios/: names are the catalog's.
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	sc, err := scenarios.Find(context.Background(), scenarios.Env{WorkDir: wd, HomeDir: "/home/drill"}, name)
+	require.NoError(t, err)
+	return sc
+}
+
+func options(scs ...*scenarios.Scenario) Options {
+	return Options{
+		Scenarios: scs,
+		Cadence:   Quarterly,
+		Image:     "registry.example.com/firedrill:v1.0.0",
+		History:   "s3://dr-drills/team-shop",
+	}
+}
+
+// decode reads every document of a render with the Kubernetes scheme,
+// strictly: what the API server would get.
+func decode(t *testing.T, out []byte) []runtime.Object {
+	t.Helper()
+	var objs []runtime.Object
+	for _, doc := range strings.Split(string(out), "\n---\n")[1:] {
+		obj, _, err := scheme.Codecs.UniversalDeserializer().Decode([]byte(doc), nil, nil)
+		require.NoError(t, err, "document:\n%s", doc)
+		objs = append(objs, obj)
+	}
+	return objs
+}
+
+func TestRender_GoldenRegionLoss(t *testing.T) {
+	out, err := Render(options(find(t, "region-loss")))
+	require.NoError(t, err)
+	path := filepath.Join("testdata", "region-loss.golden.yaml")
+	if *update {
+		require.NoError(t, os.WriteFile(path, out, 0o644))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "run 'go test ./internal/schedule -update' to create %s", path)
+	assert.Equal(t, string(want), string(out))
+
+	again, err := Render(options(find(t, "region-loss")))
+	require.NoError(t, err)
+	assert.True(t, bytes.Equal(out, again), "the same options render the same bytes")
+
+	var kinds []string
+	for _, o := range decode(t, out) {
+		kinds = append(kinds, o.GetObjectKind().GroupVersionKind().Kind)
+	}
+	assert.Equal(t, []string{"Namespace", "NetworkPolicy", "ServiceAccount", "ConfigMap", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "CronJob"}, kinds)
+}
+
+// objectsOf renders o and returns the typed objects by kind/name.
+func objectsOf(t *testing.T, o Options) map[string]any {
+	t.Helper()
+	objs, err := Objects(o)
+	require.NoError(t, err)
+	m := map[string]any{}
+	for _, obj := range objs {
+		switch v := obj.Object.(type) {
+		case *corev1.ConfigMap:
+			m["ConfigMap/"+v.Name] = v
+		case *rbacv1.ClusterRole:
+			m["ClusterRole/"+v.Name] = v
+		case *rbacv1.Role:
+			m["Role/"+v.Name] = v
+		case *batchv1.CronJob:
+			m["CronJob/"+v.Name] = v
+		}
+	}
+	return m
+}
+
+func verbsOf(rules []rbacv1.PolicyRule, resource string) (verbs, names []string) {
+	for _, r := range rules {
+		for _, res := range r.Resources {
+			if res == resource {
+				verbs = append(verbs, r.Verbs...)
+				names = append(names, r.ResourceNames...)
+			}
+		}
+	}
+	return verbs, names
+}
+
+// The pod runs a scenario that loads as it is, aimed at the cluster it runs
+// in, with the files it names next to it and credentials as references.
+func TestRender_ScenarioForThePod(t *testing.T) {
+	sc := find(t, "testdata/shop-drill.yaml")
+	m := objectsOf(t, options(sc))
+	cm := m["ConfigMap/firedrill-shop-drill"].(*corev1.ConfigMap)
+	assert.Contains(t, cm.Data["shop-drill.ca-0.pem"], "BEGIN CERTIFICATE")
+	assert.Contains(t, cm.Data["shop-drill.runbook.md"], `firedrill-step name="pods"`)
+
+	dir := t.TempDir()
+	for k, v := range cm.Data {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, k), []byte(v), 0o644))
+	}
+	inPod, err := scenarios.LoadFile(context.Background(), scenarios.Env{}, filepath.Join(dir, "shop-drill.yaml"))
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join(dir, inClusterKubeconfig), inPod.Spec.Target.Kubeconfig)
+	assert.Empty(t, inPod.Spec.Target.Context)
+	assert.Equal(t, filepath.Join(dir, "shop-drill.ca-0.pem"), inPod.Spec.Storage.Primary.CAFile)
+	assert.Equal(t, filepath.Join(dir, "shop-drill.runbook.md"), inPod.Spec.Runbook.File)
+	assert.Equal(t, "SHOP_S3_KEY", inPod.Spec.Storage.Primary.Credentials.AccessKeyIDEnv)
+	assert.Equal(t, map[string]string{"shop": "shop-drill"}, inPod.Spec.Target.NamespaceMapping)
+	assert.Empty(t, inPod.Spec.Source, "the scenario names no source cluster")
+
+	kc, err := clientcmd.Load([]byte(cm.Data[inClusterKubeconfig]))
+	require.NoError(t, err)
+	ctx := kc.Contexts[kc.CurrentContext]
+	require.NotNil(t, ctx)
+	assert.Equal(t, "https://kubernetes.default.svc", kc.Clusters[ctx.Cluster].Server)
+	assert.Equal(t, serviceAccountDir+"/ca.crt", kc.Clusters[ctx.Cluster].CertificateAuthority)
+	assert.Equal(t, serviceAccountDir+"/token", kc.AuthInfos[ctx.AuthInfo].TokenFile)
+	assert.Empty(t, kc.AuthInfos[ctx.AuthInfo].Token, "no token value, only the file the kubelet keeps")
+
+	cj := m["CronJob/firedrill-shop-drill"].(*batchv1.CronJob)
+	pod := cj.Spec.JobTemplate.Spec.Template.Spec
+	c := pod.Containers[0]
+	assert.Equal(t, []string{"--log-format=json", "run", "shop-drill", "--history", "s3://dr-drills/team-shop"}, c.Args)
+	var fromSecret []string
+	for _, e := range c.Env {
+		assert.False(t, e.Value != "" && strings.Contains(e.Name, "KEY"), "credential %s has a value", e.Name)
+		if e.ValueFrom != nil {
+			fromSecret = append(fromSecret, e.ValueFrom.SecretKeyRef.Name+"/"+e.ValueFrom.SecretKeyRef.Key)
+		}
+	}
+	assert.Equal(t, []string{"firedrill-credentials/SHOP_S3_KEY", "firedrill-credentials/SHOP_S3_SECRET",
+		"firedrill-history/FIREDRILL_HISTORY_ACCESS_KEY_ID", "firedrill-history/FIREDRILL_HISTORY_SECRET_ACCESS_KEY"}, fromSecret)
+	var vols []string
+	for _, v := range pod.Volumes {
+		vols = append(vols, v.Name)
+	}
+	assert.Equal(t, []string{"scenario", "state", "tmp"}, vols, "no source kubeconfig or AWS file to mount")
+
+	role := m["Role/firedrill:firedrill:shop-drill"].(*rbacv1.Role)
+	assert.Equal(t, "backup-system", role.Namespace, "the scenario's Velero namespace")
+	cr := m["ClusterRole/firedrill:firedrill:shop-drill"].(*rbacv1.ClusterRole)
+	_, names := verbsOf(cr.Rules, "namespaces")
+	assert.Equal(t, []string{"backup-system", "kube-system", "shop-drill"}, names)
+	verbs, _ := verbsOf(cr.Rules, "configmaps")
+	assert.Empty(t, verbs, "no data canary check, no ConfigMap access")
+
+	caveats, err := Caveats(options(sc))
+	require.NoError(t, err)
+	require.Len(t, caveats, 1)
+	assert.Contains(t, caveats[0], "shop-drill: this scenario has 1 runbook step(s) and 1 command check(s)")
+}
+
+// The RBAC follows what each drill does: only a scenario that restores
+// from a copy creates a location and its Secret and repoints a Backup;
+// deleting namespaces is limited to the drill's own.
+func TestRender_RBACFollowsTheScenario(t *testing.T) {
+	m := objectsOf(t, options(find(t, "region-loss"), find(t, "ransomware-backup-storage")))
+
+	plain := m["Role/firedrill:firedrill:region-loss"].(*rbacv1.Role)
+	verbs, _ := verbsOf(plain.Rules, "secrets")
+	assert.Empty(t, verbs)
+	verbs, _ = verbsOf(plain.Rules, "backups")
+	assert.Equal(t, []string{"get", "list", "watch"}, verbs)
+	verbs, _ = verbsOf(plain.Rules, "backupstoragelocations")
+	assert.Equal(t, []string{"list", "watch"}, verbs)
+	verbs, _ = verbsOf(plain.Rules, "restores")
+	assert.Equal(t, []string{"create", "get", "list", "watch", "delete"}, verbs)
+
+	fromCopy := m["Role/firedrill:firedrill:ransomware-backup-storage"].(*rbacv1.Role)
+	verbs, _ = verbsOf(fromCopy.Rules, "secrets")
+	assert.Equal(t, []string{"create", "delete"}, verbs)
+	verbs, _ = verbsOf(fromCopy.Rules, "backups")
+	assert.Contains(t, verbs, "patch")
+	verbs, _ = verbsOf(fromCopy.Rules, "backupstoragelocations")
+	assert.Equal(t, []string{"get", "list", "watch", "create", "delete"}, verbs)
+
+	cr := m["ClusterRole/firedrill:firedrill:region-loss"].(*rbacv1.ClusterRole)
+	for _, r := range cr.Rules {
+		if len(r.ResourceNames) == 0 {
+			assert.Subset(t, []string{"list", "watch"}, r.Verbs, "a rule without resourceNames only lists and watches: %+v", r)
+		}
+		if contains(r.Verbs, "delete") {
+			assert.Equal(t, []string{"shop", "shop-data"}, r.ResourceNames, "delete only the drill's namespaces")
+		}
+		assert.NotContains(t, r.Resources, "secrets", "no Secret is read outside the Velero namespace")
+	}
+	verbs, names := verbsOf(cr.Rules, "configmaps")
+	assert.Equal(t, []string{"list", "watch"}, verbs)
+	assert.Equal(t, []string{"data-canary"}, names)
+
+	// Cadence drills of one render start an hour apart.
+	assert.Equal(t, "0 6 1 1,4,7,10 *", m["CronJob/firedrill-ransomware-backup-storage"].(*batchv1.CronJob).Spec.Schedule)
+	assert.Equal(t, "0 7 1 1,4,7,10 *", m["CronJob/firedrill-region-loss"].(*batchv1.CronJob).Spec.Schedule)
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func TestRender_RefusesADrillThatWouldDeleteAClusterNamespace(t *testing.T) {
+	_, err := Render(options(find(t, "testdata/protected-target.yaml")))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "restores into namespace default")
+}
+
+func TestValidate(t *testing.T) {
+	rl := find(t, "region-loss")
+	long := find(t, "region-loss")
+	long.Metadata.Name = "a-scenario-name-that-is-far-too-long-for-a-cronjob"
+	tests := []struct {
+		name string
+		edit func(*Options)
+		want string // "" for valid
+	}{
+		{"cadence", func(o *Options) {}, ""},
+		{"cron", func(o *Options) { o.Cadence, o.Cron = "", "*/15 6-18 * JAN-MAR,OCT MON-FRI" }, ""},
+		{"cron question mark", func(o *Options) { o.Cadence, o.Cron = "", "0 0 ? * 0" }, ""},
+		{"neither", func(o *Options) { o.Cadence = "" }, "one of --cron or --cadence is required"},
+		{"both", func(o *Options) { o.Cron = "0 6 * * *" }, "give one, not both"},
+		{"unknown cadence", func(o *Options) { o.Cadence = "daily" }, `unknown cadence "daily"`},
+		{"four fields", func(o *Options) { o.Cadence, o.Cron = "", "0 6 * *" }, "has 4 fields; want 5"},
+		{"macro", func(o *Options) { o.Cadence, o.Cron = "", "@daily" }, "has 1 fields"},
+		{"minute out of range", func(o *Options) { o.Cadence, o.Cron = "", "60 6 * * *" }, `"60" is not a valid minute (0-59)`},
+		{"backwards range", func(o *Options) { o.Cadence, o.Cron = "", "0 18-6 * * *" }, "goes backwards"},
+		{"bad step", func(o *Options) { o.Cadence, o.Cron = "", "*/0 * * * *" }, `step "0"`},
+		{"bad month name", func(o *Options) { o.Cadence, o.Cron = "", "0 6 1 JANUARY *" }, "is not a valid month"},
+		{"no history", func(o *Options) { o.History = "" }, "--history: a drill in a pod keeps nothing"},
+		{"history not s3", func(o *Options) { o.History = "https://bucket" }, "want s3://BUCKET/PREFIX"},
+		{"no image", func(o *Options) { o.Image = "" }, "--image: the firedrill image is required"},
+		{"no scenario", func(o *Options) { o.Scenarios = nil }, "at least one scenario"},
+		{"twice", func(o *Options) { o.Scenarios = append(o.Scenarios, rl) }, "region-loss is named twice"},
+		{"long name", func(o *Options) { o.Scenarios = append(o.Scenarios, long) }, "may have at most 42"},
+		{"namespace", func(o *Options) { o.Namespace = "Drills" }, `--namespace "Drills"`},
+		{"time zone", func(o *Options) { o.TimeZone = "Mars/Olympus" }, `--time-zone "Mars/Olympus"`},
+		{"secret name", func(o *Options) { o.CredentialsSecret = "no_underscores" }, `--credentials-secret "no_underscores"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := options(rl)
+			tt.edit(&o)
+			err := o.Validate()
+			if tt.want == "" {
+				assert.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+			_, rerr := Render(o)
+			assert.Error(t, rerr, "Render validates too")
+		})
+	}
+}
