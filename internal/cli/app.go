@@ -153,6 +153,7 @@ func (a *app) newApp() *cli.App {
 			a.historyCommand(),
 			a.evidenceCommand(),
 			a.dueCommand(),
+			a.scheduleCommand(),
 			a.versionCommand(),
 		},
 	}

@@ -1,0 +1,160 @@
+package cli
+
+import (
+	"errors"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/firedrill-dev/firedrill/internal/schedule"
+	"github.com/firedrill-dev/firedrill/internal/version"
+	"github.com/firedrill-dev/firedrill/scenarios"
+)
+
+// defaultImage is where released images of this version would be.
+func defaultImage() string {
+	return "ghcr.io/firedrill-dev/firedrill:" + version.Get().Version
+}
+
+func (a *app) scheduleCommand() *cli.Command {
+	cadences := make([]string, len(schedule.Cadences))
+	for i, c := range schedule.Cadences {
+		cadences[i] = string(c)
+	}
+	return &cli.Command{
+		Name:      "schedule",
+		Usage:     "run drills on a schedule from inside Kubernetes",
+		UsageText: "firedrill schedule command [command options] [arguments...]",
+		Action:    unknownCommand,
+		Subcommands: []*cli.Command{{
+			Name:  "render",
+			Usage: "print Kubernetes manifests that run scenarios' drills as CronJobs with least-privilege RBAC",
+			UsageText: "firedrill schedule render --scenario NAME... (--cron EXPR | --cadence " + strings.Join(cadences, "|") + ")\n" +
+				"       --history s3://BUCKET/PREFIX [--namespace NS] [--image IMAGE] [options]",
+			Description: `Prints, as multi-document YAML on stdout, everything a cluster needs to run
+the drills of the scenarios on a schedule. Apply it to the scratch cluster
+the drills restore into; Kubernetes does the scheduling. For each scenario:
+
+  ServiceAccount      firedrill-NAME
+  ConfigMap           firedrill-NAME: the scenario as the pod runs it, its
+                      runbook and CA files; no credentials
+  ClusterRole(Binding) firedrill:NS:NAME: read the scratch marker, watch
+                      workloads appear, delete the drill's namespaces and
+                      only those (resourceNames)
+  Role(Binding)       firedrill:NS:NAME in the Velero namespace: Restores,
+                      Backups, storage locations, DownloadRequests
+  CronJob             firedrill-NAME: 'firedrill run NAME --history ...',
+                      one at a time, never retried, non-root, read-only
+
+Above each role, a comment says why every rule exists. Names and order are
+stable, so the output can be committed and patched with kustomize.
+
+In the pod the scenario's target is the cluster the job runs in (through
+its service account); spec.source reads its kubeconfig from the Secret
+--source-kubeconfig-secret (key "kubeconfig"); credentials the scenario
+names by variable (accessKeyIDEnv ...) come from the Secret
+--credentials-secret, one key per variable; a profile or credentials file
+from the Secret --aws-credentials-secret (key "credentials"). Create those
+Secrets yourself: the manifests only refer to them. Drill records go to the
+shared history (--history); 'firedrill history' and 'firedrill due' read it.
+
+--cadence starts drills at 06:00 (--time-zone), one scenario an hour after
+the other: quarterly "0 6 1 1,4,7,10 *", monthly "0 6 1 * *", weekly
+"0 6 * * 1". --cron gives every scenario the same five-field expression.
+
+Examples:
+  firedrill schedule render --scenario region-loss --cadence quarterly \
+      --history s3://dr-drills/team-shop --image registry.example.com/firedrill:v1.0.0 > drills.yaml
+  kubectl --kubeconfig scratch.yaml apply --dry-run=server -f drills.yaml
+  firedrill schedule render --scenario region-loss --scenario namespace-deletion \
+      --cron "30 5 * * 1" --namespace dr --history s3://dr-drills/team-shop \
+      --history-endpoint https://minio.example.com --history-path-style`,
+			Flags: []cli.Flag{
+				&cli.StringSliceFlag{Name: "scenario", Usage: "schedule the scenario `NAME` (or FILE); repeatable"},
+				&cli.StringFlag{Name: "cron", Usage: "run on the cron schedule `EXPR` (five fields: minute hour day-of-month month day-of-week)"},
+				&cli.StringFlag{Name: "cadence", Usage: "run `CADENCE`: " + strings.Join(cadences, ", ")},
+				&cli.StringFlag{Name: "time-zone", Value: schedule.DefaultTimeZone, Usage: "the schedule's time `ZONE` (IANA name)"},
+				&cli.StringFlag{Name: "namespace", Value: schedule.DefaultNamespace, Usage: "run the drills in namespace `NS`"},
+				&cli.StringFlag{Name: "image", Value: defaultImage(), Usage: "the firedrill `IMAGE` ('make image' builds one)"},
+				&cli.StringFlag{Name: "history", Usage: "keep drill records in the shared history `s3://BUCKET/PREFIX` (default $FIREDRILL_HISTORY)"},
+				&cli.StringFlag{Name: "history-endpoint", Usage: "S3 endpoint `URL` of the shared history"},
+				&cli.StringFlag{Name: "history-region", Usage: "`REGION` of the shared history's bucket"},
+				&cli.BoolFlag{Name: "history-path-style", Usage: "address the shared history's bucket in the path (MinIO)"},
+				&cli.StringFlag{Name: "credentials-secret", Value: schedule.DefaultCredentialsSecret, Usage: "`SECRET` holding the credentials variables the scenarios name, one key each"},
+				&cli.StringFlag{Name: "aws-credentials-secret", Value: schedule.DefaultAWSCredentialsSecret, Usage: "`SECRET` holding a shared AWS credentials file (key \"credentials\") for profiles"},
+				&cli.StringFlag{Name: "source-kubeconfig-secret", Value: schedule.DefaultSourceKubeconfigSecret, Usage: "`SECRET` holding the source cluster's kubeconfig (key \"kubeconfig\")"},
+				&cli.StringFlag{Name: "history-secret", Value: schedule.DefaultHistorySecret, Usage: "optional `SECRET` holding FIREDRILL_HISTORY_ACCESS_KEY_ID and FIREDRILL_HISTORY_SECRET_ACCESS_KEY"},
+				&cli.DurationFlag{Name: "job-timeout", Value: schedule.DefaultJobTimeout, Usage: "stop a drill that runs longer than `DURATION`; it cleans up first"},
+				&cli.StringSliceFlag{Name: "run-arg", Usage: "add `ARG` to 'firedrill run NAME' (repeatable)"},
+			},
+			Action: a.scheduleRender,
+		}},
+	}
+}
+
+func (a *app) scheduleRender(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usageErrorf(helpHint(c), "render takes no arguments, got %q: name scenarios with --scenario", c.Args().First())
+	}
+	history := c.String("history")
+	if history == "" {
+		history = a.env.getenv("FIREDRILL_HISTORY")
+	}
+	opts := schedule.Options{
+		Cron:                   c.String("cron"),
+		Cadence:                schedule.Cadence(c.String("cadence")),
+		TimeZone:               c.String("time-zone"),
+		Namespace:              c.String("namespace"),
+		Image:                  c.String("image"),
+		History:                history,
+		HistoryEndpoint:        c.String("history-endpoint"),
+		HistoryRegion:          c.String("history-region"),
+		HistoryPathStyle:       c.Bool("history-path-style"),
+		CredentialsSecret:      c.String("credentials-secret"),
+		AWSCredentialsSecret:   c.String("aws-credentials-secret"),
+		SourceKubeconfigSecret: c.String("source-kubeconfig-secret"),
+		HistorySecret:          c.String("history-secret"),
+		JobTimeout:             c.Duration("job-timeout"),
+		RunArgs:                c.StringSlice("run-arg"),
+		// Built-in scenarios keep relative paths relative to the working directory.
+		ReadFile: func(p string) ([]byte, error) { return os.ReadFile(a.abs(p)) },
+	}
+	for _, name := range c.StringSlice("scenario") {
+		sc, err := scenarios.Find(c.Context, a.scenarioEnv(), name)
+		if err != nil {
+			return err
+		}
+		opts.Scenarios = append(opts.Scenarios, sc)
+	}
+	if err := opts.Validate(); err != nil {
+		return usageErrorf(helpHint(c), "%s", indentJoined(err))
+	}
+	out, err := schedule.Render(opts)
+	if err != nil {
+		return err
+	}
+	caveats, err := schedule.Caveats(opts)
+	if err != nil {
+		return err
+	}
+	for _, c := range caveats {
+		a.log.Warn("scheduled drill needs more than the firedrill image", "caveat", c)
+	}
+	_, err = a.env.Stdout.Write(out)
+	return err
+}
+
+// indentJoined prints the errors of an errors.Join one per line.
+func indentJoined(err error) string {
+	var j interface{ Unwrap() []error }
+	if !errors.As(err, &j) || len(j.Unwrap()) == 1 {
+		return err.Error()
+	}
+	var b strings.Builder
+	b.WriteString("the options have problems:")
+	for _, e := range j.Unwrap() {
+		b.WriteString("\n  " + e.Error())
+	}
+	return b.String()
+}

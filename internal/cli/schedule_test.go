@@ -1,0 +1,45 @@
+package cli
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestSchedule_Golden(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+	}{
+		{"help-schedule", []string{"schedule"}, ExitOK},
+		{"help-schedule-render", []string{"schedule", "render", "--help"}, ExitOK},
+		{"schedule-render-bad-options", []string{"schedule", "render", "--scenario", "region-loss", "--cron", "0 25 * * *"}, ExitUsage},
+		{"schedule-render-unknown-scenario", []string{"schedule", "render", "--scenario", "region-los", "--cadence", "weekly", "--history", "s3://b/p"}, ExitError},
+		{"schedule-render-argument", []string{"schedule", "render", "region-loss"}, ExitUsage},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := run(t, context.Background(), nil, tt.args...)
+			assert.Equal(t, tt.wantCode, got.code, "%s", got)
+			golden(t, tt.name, "$ firedrill "+strings.Join(tt.args, " ")+"\n"+got.String())
+		})
+	}
+}
+
+// The manifests go to stdout, warnings to stderr; $FIREDRILL_HISTORY is
+// the default shared history, as for 'firedrill run'.
+func TestSchedule_RenderUsesTheHistoryFromTheEnvironment(t *testing.T) {
+	got := run(t, context.Background(), map[string]string{"FIREDRILL_HISTORY": "s3://dr-drills/from-env"},
+		"schedule", "render", "--scenario", "namespace-deletion", "--cadence", "monthly", "--image", "example.com/firedrill:v1")
+	require.Equal(t, ExitOK, got.code, "%s", got)
+	assert.Contains(t, got.stdout, "kind: CronJob")
+	assert.Contains(t, got.stdout, "schedule: 0 6 1 * *")
+	assert.Contains(t, got.stdout, "- s3://dr-drills/from-env")
+	assert.Contains(t, got.stdout, "image: example.com/firedrill:v1")
+	assert.NotContains(t, got.stdout, "level=WARN")
+	assert.Contains(t, got.stderr, "namespace-deletion: this scenario has", "runbook steps need more than the image")
+}
