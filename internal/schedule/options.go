@@ -65,6 +65,7 @@ const (
 	DefaultAWSCredentialsSecret   = "firedrill-aws-credentials"
 	DefaultSourceKubeconfigSecret = "firedrill-source-kubeconfig"
 	DefaultHistorySecret          = "firedrill-history"
+	DefaultEvidenceSecret         = "firedrill-evidence"
 	DefaultJobTimeout             = 3 * time.Hour
 )
 
@@ -110,6 +111,20 @@ type Options struct {
 	// FIREDRILL_HISTORY_SECRET_ACCESS_KEY; without it the AWS SDK's chain
 	// applies (workload identity). Default DefaultHistorySecret.
 	HistorySecret string
+	// EvidenceSecret holds the evidence signing key (key
+	// FIREDRILL_EVIDENCE_KEY, the PEM text) and optionally
+	// FIREDRILL_EVIDENCE_ACCESS_KEY_ID / FIREDRILL_EVIDENCE_SECRET_ACCESS_KEY
+	// for the evidence bucket; default DefaultEvidenceSecret. Without it a
+	// drill signs no evidence, unless its scenario pushes evidence
+	// (spec.evidence.push), which then requires it.
+	EvidenceSecret string
+	// EvidencePush, with its endpoint, region and path style, is passed on
+	// as --evidence-push ...: every drill's signed evidence goes there,
+	// locked.
+	EvidencePush          string
+	EvidencePushEndpoint  string
+	EvidencePushRegion    string
+	EvidencePushPathStyle bool
 	// JobTimeout bounds one drill (the Job's activeDeadlineSeconds);
 	// default DefaultJobTimeout.
 	JobTimeout time.Duration
@@ -133,6 +148,7 @@ func (o Options) withDefaults() Options {
 	def(&o.AWSCredentialsSecret, DefaultAWSCredentialsSecret)
 	def(&o.SourceKubeconfigSecret, DefaultSourceKubeconfigSecret)
 	def(&o.HistorySecret, DefaultHistorySecret)
+	def(&o.EvidenceSecret, DefaultEvidenceSecret)
 	if o.JobTimeout == 0 {
 		o.JobTimeout = DefaultJobTimeout
 	}
@@ -199,9 +215,14 @@ func (o Options) Validate() error {
 	} else if _, _, err := drill.ParseHistoryURL(o.History); err != nil {
 		add("--history: %w", err)
 	}
+	if o.EvidencePush != "" {
+		if _, _, err := drill.ParseHistoryURL(o.EvidencePush); err != nil {
+			add("--evidence-push: %v", strings.Replace(err.Error(), "shared history", "evidence bucket", 1))
+		}
+	}
 	for flag, name := range map[string]string{
 		"--credentials-secret": o.CredentialsSecret, "--aws-credentials-secret": o.AWSCredentialsSecret,
-		"--source-kubeconfig-secret": o.SourceKubeconfigSecret, "--history-secret": o.HistorySecret,
+		"--source-kubeconfig-secret": o.SourceKubeconfigSecret, "--history-secret": o.HistorySecret, "--evidence-secret": o.EvidenceSecret,
 	} {
 		if !dnsSubdomain(name) {
 			add("%s %q: not a valid Secret name", flag, name)

@@ -15,19 +15,22 @@ import (
 // directory holds everything a scenario names by a relative path, so the
 // scenario file stays loadable as it is.
 const (
-	scenarioDir         = "/etc/firedrill/scenario"
-	sourceDir           = "/etc/firedrill/source"
-	awsDir              = "/etc/firedrill/aws"
-	stateDir            = "/var/lib/firedrill"
-	tmpDir              = "/tmp"
-	inClusterKubeconfig = "in-cluster.kubeconfig"
-	sourceKubeconfigKey = "kubeconfig"
-	awsCredentialsKey   = "credentials"
-	serviceAccountDir   = "/var/run/secrets/kubernetes.io/serviceaccount"
-	historyAccessKeyEnv = "FIREDRILL_HISTORY_ACCESS_KEY_ID"
-	historySecretKeyEnv = "FIREDRILL_HISTORY_SECRET_ACCESS_KEY"
-	scenarioSearchEnv   = "FIREDRILL_SCENARIOS"
-	stateDirEnv         = "FIREDRILL_STATE_DIR"
+	scenarioDir          = "/etc/firedrill/scenario"
+	sourceDir            = "/etc/firedrill/source"
+	awsDir               = "/etc/firedrill/aws"
+	stateDir             = "/var/lib/firedrill"
+	tmpDir               = "/tmp"
+	inClusterKubeconfig  = "in-cluster.kubeconfig"
+	sourceKubeconfigKey  = "kubeconfig"
+	awsCredentialsKey    = "credentials"
+	serviceAccountDir    = "/var/run/secrets/kubernetes.io/serviceaccount"
+	historyAccessKeyEnv  = "FIREDRILL_HISTORY_ACCESS_KEY_ID"
+	historySecretKeyEnv  = "FIREDRILL_HISTORY_SECRET_ACCESS_KEY"
+	evidenceKeyEnv       = "FIREDRILL_EVIDENCE_KEY"
+	evidenceAccessKeyEnv = "FIREDRILL_EVIDENCE_ACCESS_KEY_ID"
+	evidenceSecretKeyEnv = "FIREDRILL_EVIDENCE_SECRET_ACCESS_KEY"
+	scenarioSearchEnv    = "FIREDRILL_SCENARIOS"
+	stateDirEnv          = "FIREDRILL_STATE_DIR"
 )
 
 // inClusterKubeconfigText points at the cluster the pod runs in through
@@ -66,6 +69,9 @@ type podScenario struct {
 	awsCredentials bool
 	// source is set when the scenario names a source cluster.
 	source bool
+	// evidencePush is set when the scenario pushes its evidence
+	// (spec.evidence.push): the signing key is then required.
+	evidencePush bool
 	// runbookSteps and commandChecks count what runs other programs.
 	runbookSteps, commandChecks int
 }
@@ -104,6 +110,13 @@ func forPod(orig *scenarios.Scenario, readFile func(string) ([]byte, error)) (*p
 			field string
 			b     *scenarios.Bucket
 		}{fmt.Sprintf("spec.storage.copies[%d]", i), &s.Storage.Copies[i].Bucket})
+	}
+	if e := s.Evidence; e != nil && e.Push != nil {
+		ps.evidencePush = true
+		buckets = append(buckets, struct {
+			field string
+			b     *scenarios.Bucket
+		}{"spec.evidence.push", &e.Push.Bucket})
 	}
 	for i, bk := range buckets {
 		b := bk.b
@@ -189,12 +202,17 @@ func loadsAsInThePod(name string, files map[string]string) error {
 	return nil
 }
 
-// caFileOf is the CA file of the i-th bucket of sc (0 the primary).
+// caFileOf is the CA file of the i-th bucket of sc (0 the primary, then
+// the copies, then the evidence bucket).
 func caFileOf(sc *scenarios.Scenario, i int) string {
-	if i == 0 {
+	switch copies := len(sc.Spec.Storage.Copies); {
+	case i == 0:
 		return sc.Spec.Storage.Primary.CAFile
+	case i <= copies:
+		return sc.Spec.Storage.Copies[i-1].CAFile
+	default:
+		return sc.Spec.Evidence.Push.CAFile
 	}
-	return sc.Spec.Storage.Copies[i-1].CAFile
 }
 
 // isEnvName reports whether s can be an environment variable and a Secret

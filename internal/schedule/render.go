@@ -262,6 +262,18 @@ func podSpec(o Options, ps *podScenario, name string) corev1.PodSpec {
 	if o.HistoryPathStyle {
 		args = append(args, "--history-path-style")
 	}
+	if o.EvidencePush != "" {
+		args = append(args, "--evidence-push", o.EvidencePush)
+		if o.EvidencePushEndpoint != "" {
+			args = append(args, "--evidence-push-endpoint", o.EvidencePushEndpoint)
+		}
+		if o.EvidencePushRegion != "" {
+			args = append(args, "--evidence-push-region", o.EvidencePushRegion)
+		}
+		if o.EvidencePushPathStyle {
+			args = append(args, "--evidence-push-path-style")
+		}
+	}
 	args = append(args, o.RunArgs...)
 	env := []corev1.EnvVar{
 		{Name: scenarioSearchEnv, Value: scenarioDir},
@@ -275,6 +287,12 @@ func podSpec(o Options, ps *podScenario, name string) corev1.PodSpec {
 	// Optional: without the Secret the AWS SDK's chain applies (workload identity).
 	env = append(env, secretEnv(historyAccessKeyEnv, o.HistorySecret, historyAccessKeyEnv, true),
 		secretEnv(historySecretKeyEnv, o.HistorySecret, historySecretKeyEnv, true))
+	// The evidence signing key: with it every drill signs its evidence
+	// bundle. Optional unless the drill pushes its evidence, which needs it.
+	needKey := ps.evidencePush || o.EvidencePush != ""
+	env = append(env, secretEnv(evidenceKeyEnv, o.EvidenceSecret, evidenceKeyEnv, !needKey),
+		secretEnv(evidenceAccessKeyEnv, o.EvidenceSecret, evidenceAccessKeyEnv, true),
+		secretEnv(evidenceSecretKeyEnv, o.EvidenceSecret, evidenceSecretKeyEnv, true))
 	mounts := []corev1.VolumeMount{
 		{Name: "scenario", MountPath: scenarioDir, ReadOnly: true},
 		{Name: "state", MountPath: stateDir},

@@ -154,7 +154,15 @@ func TestRender_ScenarioForThePod(t *testing.T) {
 		}
 	}
 	assert.Equal(t, []string{"firedrill-credentials/SHOP_S3_KEY", "firedrill-credentials/SHOP_S3_SECRET",
-		"firedrill-history/FIREDRILL_HISTORY_ACCESS_KEY_ID", "firedrill-history/FIREDRILL_HISTORY_SECRET_ACCESS_KEY"}, fromSecret)
+		"firedrill-history/FIREDRILL_HISTORY_ACCESS_KEY_ID", "firedrill-history/FIREDRILL_HISTORY_SECRET_ACCESS_KEY",
+		"firedrill-evidence/FIREDRILL_EVIDENCE_KEY", "firedrill-evidence/FIREDRILL_EVIDENCE_ACCESS_KEY_ID",
+		"firedrill-evidence/FIREDRILL_EVIDENCE_SECRET_ACCESS_KEY"}, fromSecret)
+	for _, e := range c.Env {
+		if e.Name == "FIREDRILL_EVIDENCE_KEY" {
+			require.NotNil(t, e.ValueFrom.SecretKeyRef.Optional)
+			assert.True(t, *e.ValueFrom.SecretKeyRef.Optional, "without the Secret the drill signs no evidence")
+		}
+	}
 	var vols []string
 	for _, v := range pod.Volumes {
 		vols = append(vols, v.Name)
@@ -279,4 +287,49 @@ func TestValidate(t *testing.T) {
 			assert.Error(t, rerr, "Render validates too")
 		})
 	}
+}
+
+// A drill that keeps its evidence needs the signing key; the evidence
+// bucket's credentials are references like the others.
+func TestRender_Evidence(t *testing.T) {
+	env := func(c corev1.Container, name string) *corev1.EnvVar {
+		for i := range c.Env {
+			if c.Env[i].Name == name {
+				return &c.Env[i]
+			}
+		}
+		return nil
+	}
+	o := options(find(t, "testdata/shop-drill.yaml"))
+	o.EvidencePush, o.EvidencePushEndpoint, o.EvidencePushPathStyle = "s3://dr-evidence/shop", "https://minio.example.com", true
+	c := objectsOf(t, o)["CronJob/firedrill-shop-drill"].(*batchv1.CronJob).Spec.JobTemplate.Spec.Template.Spec.Containers[0]
+	assert.Equal(t, []string{"--log-format=json", "run", "shop-drill", "--history", "s3://dr-drills/team-shop",
+		"--evidence-push", "s3://dr-evidence/shop", "--evidence-push-endpoint", "https://minio.example.com", "--evidence-push-path-style"}, c.Args)
+	key := env(c, "FIREDRILL_EVIDENCE_KEY")
+	require.NotNil(t, key)
+	assert.Nil(t, key.ValueFrom.SecretKeyRef.Optional, "pushing evidence requires the key")
+
+	// The scenario's own evidence bucket: its credentials and CA go to the pod.
+	sc := find(t, "testdata/shop-drill.yaml")
+	sc.Spec.Evidence = &scenarios.Evidence{Push: &scenarios.EvidencePush{
+		Bucket: scenarios.Bucket{Endpoint: "https://evidence.example.com", Bucket: "dr-evidence", Region: "us-east-1",
+			CAFile: sc.Spec.Storage.Primary.CAFile, Credentials: &scenarios.Credentials{AccessKeyIDEnv: "EV_KEY", SecretAccessKeyEnv: "EV_SECRET"}},
+		LockMode: scenarios.LockCompliance, Retention: scenarios.DefaultEvidenceRetention}}
+	m := objectsOf(t, options(sc))
+	c = m["CronJob/firedrill-shop-drill"].(*batchv1.CronJob).Spec.JobTemplate.Spec.Template.Spec.Containers[0]
+	assert.Nil(t, env(c, "FIREDRILL_EVIDENCE_KEY").ValueFrom.SecretKeyRef.Optional)
+	for _, name := range []string{"EV_KEY", "EV_SECRET"} {
+		e := env(c, name)
+		require.NotNil(t, e, name)
+		assert.Equal(t, "firedrill-credentials", e.ValueFrom.SecretKeyRef.Name)
+	}
+	cm := m["ConfigMap/firedrill-shop-drill"].(*corev1.ConfigMap)
+	assert.Contains(t, cm.Data, "shop-drill.ca-1.pem", "the evidence bucket's CA, next to the scenario")
+
+	o = options(find(t, "testdata/shop-drill.yaml"))
+	o.EvidencePush = "s3://user:pw@bucket/x"
+	_, err := Render(o)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "--evidence-push")
+	assert.NotContains(t, err.Error(), "pw@")
 }
