@@ -24,12 +24,16 @@ import (
 )
 
 // leakyStep is a runbook step that prints what a careless step would: the
-// restored Secrets, raw and decoded, and credentials from the environment.
-const leakyStep = "\n```sh firedrill-step name=\"leaky\" timeout=1m\n" +
-	"for ns in $FIREDRILL_NAMESPACES; do kubectl get secrets -n \"$ns\" -o yaml; done\n" +
-	"kubectl get secret api-credentials -n \"${FIREDRILL_NAMESPACES%% *}\" -o jsonpath='{.data.PAYMENT_API_KEY}' | base64 -d; echo\n" +
-	"echo \"aws=$AWS_SECRET_ACCESS_KEY lab=$FIREDRILL_LAB_PRIMARY_SECRET_KEY push=$FIREDRILL_EVIDENCE_SECRET_ACCESS_KEY\"\n" +
-	"```\n"
+// restored Secrets, raw and decoded, credentials from the environment and
+// the evidence signing key's file.
+func leakyStep(keyFile string) string {
+	return "\n```sh firedrill-step name=\"leaky\" timeout=1m\n" +
+		"for ns in $FIREDRILL_NAMESPACES; do kubectl get secrets -n \"$ns\" -o yaml; done\n" +
+		"kubectl get secret api-credentials -n \"${FIREDRILL_NAMESPACES%% *}\" -o jsonpath='{.data.PAYMENT_API_KEY}' | base64 -d; echo\n" +
+		"echo \"aws=$AWS_SECRET_ACCESS_KEY lab=$FIREDRILL_LAB_PRIMARY_SECRET_KEY push=$FIREDRILL_EVIDENCE_SECRET_ACCESS_KEY\"\n" +
+		"cat '" + keyFile + "'; echo $(cat '" + keyFile + "')\n" +
+		"```\n"
+}
 
 // TestEvidence_RealDrillExportedPushedLockedAndClean runs a real drill
 // that signs its evidence and pushes it to the lab's object-locked
@@ -45,16 +49,19 @@ func TestEvidence_RealDrillExportedPushedLockedAndClean(t *testing.T) {
 	evidenceBucket := os.Getenv("FIREDRILL_LAB_EVIDENCE_BUCKET")
 	require.NotEmpty(t, evidenceBucket, "the lab exports FIREDRILL_LAB_EVIDENCE_BUCKET")
 
-	file, _ := drillScenario(t, l, "e2e-evidence")
-	rb := filepath.Join(filepath.Dir(file), l.Scenario+".md")
-	text, err := os.ReadFile(rb)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(rb, append(text, []byte(leakyStep)...), 0o644))
-
 	keys := t.TempDir()
 	kg := firedrill(t, ctx, nil, "evidence", "keygen", "--out-dir", keys)
 	require.Equal(t, 0, kg.code, kg.stderr)
 	key, pub := filepath.Join(keys, "firedrill-evidence.key"), filepath.Join(keys, "firedrill-evidence.pub")
+	keyPEM, err := os.ReadFile(key)
+	require.NoError(t, err)
+	keyBody := strings.Split(strings.TrimSpace(string(keyPEM)), "\n")[1]
+
+	file, _ := drillScenario(t, l, "e2e-evidence")
+	rb := filepath.Join(filepath.Dir(file), l.Scenario+".md")
+	text, err := os.ReadFile(rb)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(rb, append(text, []byte(leakyStep(key))...), 0o644))
 	again := firedrill(t, ctx, nil, "evidence", "keygen", "--out-dir", keys)
 	assert.Equal(t, 1, again.code, "keygen never overwrites")
 	assert.Contains(t, again.stderr, "never overwrites")
@@ -65,6 +72,7 @@ func TestEvidence_RealDrillExportedPushedLockedAndClean(t *testing.T) {
 		"lab-payment-key-0000", "lab-only-not-a-secret", // restored Secrets' values
 		base64.StdEncoding.EncodeToString([]byte("lab-payment-key-0000")),
 		base64.StdEncoding.EncodeToString([]byte("lab-only-not-a-secret")),
+		keyBody, // the signing key, printed by the step
 	}
 	env := append(drillEnv(), "AWS_SECRET_ACCESS_KEY="+awsSecret,
 		"FIREDRILL_EVIDENCE_ACCESS_KEY_ID="+primary.AccessKey, "FIREDRILL_EVIDENCE_SECRET_ACCESS_KEY="+primary.SecretKey)
@@ -114,7 +122,7 @@ func TestEvidence_RealDrillExportedPushedLockedAndClean(t *testing.T) {
 		assert.Contains(t, string(objects), `"PAYMENT_API_KEY": "[redacted]"`)
 		leak := files[id+"/runbook/04-leaky.log"]
 		require.NotEmpty(t, leak, "the leaky step's log is in the bundle")
-		assert.Contains(t, string(leak), "aws=*** lab=*** push=***", "each credential replaced whole")
+		assert.Contains(t, string(leak), "aws=*** lab=*** push=\n", "each credential replaced whole; firedrill's own not even given to the step")
 		for _, name := range []string{"velero/backup.json", "velero/restores.json", "report.json", "scenario.yaml",
 			"protection.json", "restore.json", "checks.json", "retrospective.md", "index.json", "manifest.json", "manifest.sig"} {
 			assert.Contains(t, files, id+"/"+name)

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"strings"
 	"time"
@@ -20,6 +19,8 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/firedrill-dev/firedrill/internal/procenv"
 )
 
 // CheckResult is the outcome of one check.
@@ -333,7 +334,7 @@ func checkCommand(ctx context.Context, env checkEnv, run []string) (string, erro
 		return "", errors.New("empty command")
 	}
 	cmd := exec.CommandContext(ctx, run[0], run[1:]...)
-	cmd.Env = os.Environ()
+	cmd.Env = procenv.Child()
 	if env.kubeconfig != "" {
 		cmd.Env = append(cmd.Env, "KUBECONFIG="+env.kubeconfig)
 	}

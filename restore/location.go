@@ -95,6 +95,17 @@ func unavailable(o *unstructured.Unstructured) error {
 	return fmt.Errorf("BackupStorageLocation %q is %s: %w", o.GetName(), phase, ErrLocationUnavailable)
 }
 
+// CopySecretName is the name of the credentials Secret of the copy's
+// location: fixed, like the location's own name, so that a scheduled
+// drill's RBAC can name the one Secret it may delete.
+func CopySecretName(location string) string {
+	name := location + "-firedrill-credentials"
+	if len(name) > 253 {
+		name = name[:253]
+	}
+	return name
+}
+
 // createCopyLocation creates the read-only BackupStorageLocation of an
 // off-site copy and its credentials Secret, recording both in tr before
 // anything else can fail so that cleanup finds them.
@@ -121,7 +132,7 @@ func createCopyLocation(ctx context.Context, cs kubernetes.Interface, dyn dynami
 		spec["config"] = cfg
 	}
 	if len(c.Credentials) > 0 {
-		secretName := restoreName(drillID, c.Name+"-credentials")
+		secretName := CopySecretName(c.StorageLocation)
 		sec := &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Name: secretName, Namespace: ns,
 				Labels: map[string]string{LabelDrillID: drillID, LabelManagedBy: managedBy}},
@@ -129,6 +140,10 @@ func createCopyLocation(ctx context.Context, cs kubernetes.Interface, dyn dynami
 			Data: map[string][]byte{"cloud": c.Credentials},
 		}
 		if _, err := cs.CoreV1().Secrets(ns).Create(ctx, sec, metav1.CreateOptions{}); err != nil {
+			if apierrors.IsAlreadyExists(err) {
+				return fmt.Errorf("credentials Secret %s/%s for copy %q already exists: a kept drill leaves it (delete it with 'kubectl -n %s delete secret %s')",
+					ns, secretName, c.Name, ns, secretName)
+			}
 			return fmt.Errorf("create credentials Secret %s/%s for copy %q: %w", ns, secretName, c.Name, err)
 		}
 		tr.secrets = append(tr.secrets, secretName)

@@ -6,13 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/firedrill-dev/firedrill/internal/procenv"
 )
 
 // StepStatus is how a runbook step ended.
@@ -119,7 +120,7 @@ func runStep(ctx context.Context, st Step, opts RunOptions, now func() time.Time
 	// -e: a runbook step that fails halfway must not pass on its last line.
 	cmd := exec.CommandContext(sctx, shell, "-e", "-c", st.Script)
 	cmd.Dir = opts.Dir
-	cmd.Env = append(os.Environ(), opts.Env...)
+	cmd.Env = procenv.Child(opts.Env...)
 	out := &tailBuffer{max: max}
 	cmd.Stdout, cmd.Stderr = out, out
 	// Its own process group, so a timeout kills what the step started too.

@@ -152,7 +152,10 @@ func evidenceFlags(prefix string) []cli.Flag {
 
 // evidenceSettings are the evidence flags, read.
 type evidenceSettings struct {
-	key      ed25519.PrivateKey
+	key ed25519.PrivateKey
+	// keyText is the private key's PEM and each line of it: never to be
+	// written anywhere, should a runbook step print the key file.
+	keyText  []string
 	mapping  *evidence.Mapping
 	push     *pushTarget
 	redact   []string
@@ -213,6 +216,7 @@ func (a *app) evidenceSettings(c *cli.Context, prefix string, needKey bool, sc *
 		return nil, fmt.Errorf("evidence signing key: %w", err)
 	}
 	s.key = key
+	s.keyText = append([]string{strings.TrimSpace(string(keyPEM))}, strings.Split(strings.TrimSpace(string(keyPEM)), "\n")...)
 	files := c.StringSlice(prefix + "controls")
 	if len(files) == 0 && a.env.getenv(controlsEnv) != "" {
 		files = filepath.SplitList(a.env.getenv(controlsEnv))
@@ -395,7 +399,6 @@ func pushKey(prefix, scenario, id string) string {
 	}
 	return k
 }
-
 
 func (a *app) evidenceExportCommand() *cli.Command {
 	return &cli.Command{

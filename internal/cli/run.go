@@ -115,7 +115,7 @@ func (a *app) run(c *cli.Context) error {
 		Protection:  drill.NewProtection(sc, drill.ProtectionOptions{Getenv: a.env.getenv, Log: a.log}),
 		Recovery:    drill.NewRecovery(sc, drill.RestoreOptions{DrillID: id, Getenv: a.env.getenv, Now: now, Progress: a.env.Stderr, ProgressTTY: tty, Log: a.log}),
 		Runbook:     rb,
-		Redact:      append(drill.Secrets(sc, a.env.getenv), a.credentialValues()...),
+		Redact:      append(append(drill.Secrets(sc, a.env.getenv), a.credentialValues()...), ev.keyText...),
 		StepTimeout: c.Duration("step-timeout"),
 		History:     shared,
 	})

@@ -5,6 +5,7 @@ import (
 
 	rbacv1 "k8s.io/api/rbac/v1"
 
+	"github.com/firedrill-dev/firedrill/restore"
 	"github.com/firedrill-dev/firedrill/scenarios"
 )
 
@@ -47,16 +48,27 @@ func veleroRules(sc *scenarios.Scenario) []rule {
 	if from != nil {
 		backups.why += "; this scenario restores from the copy " + from.Name + ", so the Backup is patched to name the copy's location and patched back at cleanup (restore/location.go useCopyLocation)"
 		backups.Verbs = append(backups.Verbs, verbPatch)
-		locations.why = "this scenario restores from the copy " + from.Name + ": the drill creates its read-only location " + from.StorageLocation +
-			" (get first, to refuse one left behind), waits until it is Available (list, watch) and deletes it at cleanup (restore/location.go createCopyLocation)"
-		locations.Verbs = []string{verbGet, verbList, verbWatch, verbCreate, verbDelete}
 	}
-	rules = append(rules, backups, locations,
+	rules = append(rules, backups, locations)
+	if from != nil {
+		rules = append(rules,
+			rule{"this scenario restores from the copy " + from.Name + ": the drill creates its read-only location " + from.StorageLocation +
+				" (creation cannot be narrowed by name; an existing location is never overwritten) (restore/location.go createCopyLocation)",
+				rbacv1.PolicyRule{APIGroups: []string{velero}, Resources: []string{"backupstoragelocations"}, Verbs: []string{verbCreate}}},
+			rule{"it reads that location first, to refuse one left behind, and deletes it at cleanup: that location only",
+				rbacv1.PolicyRule{APIGroups: []string{velero}, Resources: []string{"backupstoragelocations"}, Verbs: []string{verbGet, verbDelete},
+					ResourceNames: []string{from.StorageLocation}}})
+	}
+	rules = append(rules,
 		rule{"a restore phase with warnings or errors has its results fetched through a DownloadRequest: created, watched until Velero gives the URL, deleted (restore/results.go)",
 			rbacv1.PolicyRule{APIGroups: []string{velero}, Resources: []string{"downloadrequests"}, Verbs: []string{verbCreate, verbWatch, verbDelete}}})
 	if from != nil && from.Credentials != nil && (from.Credentials.AccessKeyIDEnv != "" || from.Credentials.File != "") {
-		rules = append(rules, rule{"the copy's location reads its credentials from a Secret the drill creates and deletes at cleanup; its name holds the drill ID, so it cannot be narrowed to a resourceName (restore/location.go)",
-			rbacv1.PolicyRule{APIGroups: []string{groupCore}, Resources: []string{"secrets"}, Verbs: []string{verbCreate, verbDelete}}})
+		secret := restore.CopySecretName(from.StorageLocation)
+		rules = append(rules,
+			rule{"the copy's location reads its credentials from a Secret the drill creates (creation cannot be narrowed by name; an existing Secret is never overwritten) (restore/location.go)",
+				rbacv1.PolicyRule{APIGroups: []string{groupCore}, Resources: []string{"secrets"}, Verbs: []string{verbCreate}}},
+			rule{"and deletes at cleanup: that Secret only, never Velero's own credentials",
+				rbacv1.PolicyRule{APIGroups: []string{groupCore}, Resources: []string{"secrets"}, Verbs: []string{verbDelete}, ResourceNames: []string{secret}}})
 	}
 	return rules
 }

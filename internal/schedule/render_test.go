@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -200,12 +201,21 @@ func TestRender_RBACFollowsTheScenario(t *testing.T) {
 	assert.Equal(t, []string{"create", "get", "list", "watch", "delete"}, verbs)
 
 	fromCopy := m["Role/firedrill:firedrill:ransomware-backup-storage"].(*rbacv1.Role)
-	verbs, _ = verbsOf(fromCopy.Rules, "secrets")
+	verbs, names := verbsOf(fromCopy.Rules, "secrets")
 	assert.Equal(t, []string{"create", "delete"}, verbs)
+	assert.Equal(t, []string{"offsite-copy-firedrill-credentials"}, names, "delete names the copy's Secret, never Velero's own")
 	verbs, _ = verbsOf(fromCopy.Rules, "backups")
 	assert.Contains(t, verbs, "patch")
-	verbs, _ = verbsOf(fromCopy.Rules, "backupstoragelocations")
-	assert.Equal(t, []string{"get", "list", "watch", "create", "delete"}, verbs)
+	verbs, names = verbsOf(fromCopy.Rules, "backupstoragelocations")
+	assert.Equal(t, []string{"list", "watch", "create", "get", "delete"}, verbs)
+	assert.Equal(t, []string{"offsite-copy"}, names, "get and delete name the copy's location, never the default one")
+	for _, r := range fromCopy.Rules {
+		// The drill's own Restores and DownloadRequests are named after the
+		// drill; anything that existed before it is deleted only by name.
+		if slices.Contains(r.Verbs, "delete") && !slices.Contains(r.Resources, "restores") && !slices.Contains(r.Resources, "downloadrequests") {
+			assert.NotEmpty(t, r.ResourceNames, "delete of %v is narrowed by name", r.Resources)
+		}
+	}
 
 	cr := m["ClusterRole/firedrill:firedrill:region-loss"].(*rbacv1.ClusterRole)
 	for _, r := range cr.Rules {
@@ -217,7 +227,7 @@ func TestRender_RBACFollowsTheScenario(t *testing.T) {
 		}
 		assert.NotContains(t, r.Resources, "secrets", "no Secret is read outside the Velero namespace")
 	}
-	verbs, names := verbsOf(cr.Rules, "configmaps")
+	verbs, names = verbsOf(cr.Rules, "configmaps")
 	assert.Equal(t, []string{"list", "watch"}, verbs)
 	assert.Equal(t, []string{"data-canary"}, names)
 
