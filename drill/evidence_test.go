@@ -159,3 +159,33 @@ func gunzip(t *testing.T, b []byte) []byte {
 	require.NoError(t, err)
 	return out
 }
+
+// A drill whose protection checks failed and whose restore never ran
+// supports no control: a retrospective alone proves no recovery.
+func TestIndexOf_NoRestoreNoControl(t *testing.T) {
+	rep, dir := runDrill(t, context.Background(), testScenario(t, "4h"), &fakeRecovery{RestoreErr: errors.New("velero down")}, &fakeProtection{Fails: true}, nil)
+	require.Equal(t, ResultError, rep.Result)
+	d, err := OpenDir(filepath.Dir(filepath.Dir(dir)), "fd-test")
+	require.NoError(t, err)
+	files, err := d.FileNames()
+	require.NoError(t, err)
+	m, err := evidence.BuiltinMapping()
+	require.NoError(t, err)
+	idx := IndexOf(rep, files, m)
+	assert.Empty(t, evidence.Supported(idx.Controls))
+	for _, p := range idx.Proofs {
+		if p.ID == "restore-tested" {
+			assert.False(t, p.Holds)
+			assert.Equal(t, "step error", p.Why)
+		}
+	}
+
+	rep, dir = runDrill(t, context.Background(), testScenario(t, "1s"), &fakeRecovery{}, &fakeProtection{}, nil)
+	require.Equal(t, ResultFail, rep.Result, "the RTO is missed")
+	d, err = OpenDir(filepath.Dir(filepath.Dir(dir)), "fd-test")
+	require.NoError(t, err)
+	files, err = d.FileNames()
+	require.NoError(t, err)
+	sup := evidence.Supported(IndexOf(rep, files, m).Controls)
+	assert.Contains(t, sup, "SOC 2 A1.3", "a drill that restored but missed its RTO still tested recovery")
+}

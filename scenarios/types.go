@@ -1,7 +1,9 @@
 package scenarios
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -88,6 +90,26 @@ type EvidencePush struct {
 	// where the bundle could be deleted; without it such a bucket is
 	// refused.
 	AllowUnlockedBucket bool `yaml:"allowUnlockedBucket,omitempty"`
+}
+
+// BackupBucket reports whether bucket at endpoint holds the scenario's
+// backups (the primary bucket or a copy), and names which. An empty
+// endpoint (AWS) matches any endpoint: the same name cannot be trusted to
+// be another bucket.
+func (sc *Scenario) BackupBucket(endpoint, bucket string) (string, bool) {
+	same := func(b Bucket) bool {
+		e1, e2 := strings.TrimRight(endpoint, "/"), strings.TrimRight(b.Endpoint, "/")
+		return b.Bucket == bucket && (e1 == "" || e2 == "" || strings.EqualFold(e1, e2))
+	}
+	if same(sc.Spec.Storage.Primary) {
+		return "spec.storage.primary", true
+	}
+	for i, c := range sc.Spec.Storage.Copies {
+		if same(c.Bucket) {
+			return fmt.Sprintf("spec.storage.copies[%d] (%s)", i, c.Name), true
+		}
+	}
+	return "", false
 }
 
 // DefaultEvidenceRetention is seven years, counted as S3 counts years.

@@ -533,6 +533,9 @@ func (v *validator) evidence() {
 	if v.has(p+".retention") && e.Push.Retention <= 0 {
 		v.errorf(p+".retention", "must be positive")
 	}
+	if name, ok := v.sc.BackupBucket(e.Push.Endpoint, e.Push.Bucket.Bucket); ok {
+		v.errorf(p+".bucket", "is the backup bucket of %s; evidence goes to a bucket of its own (a drill never writes to a backup bucket, and locked bundles could not be removed from it)", name)
+	}
 }
 
 var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)

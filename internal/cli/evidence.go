@@ -164,6 +164,7 @@ type evidenceSettings struct {
 
 type pushTarget struct {
 	store       evidence.Store
+	endpoint    string // as configured; empty for AWS
 	bucket      string
 	prefix      string
 	opts        evidence.PushOptions
@@ -232,6 +233,12 @@ func (a *app) evidenceSettings(c *cli.Context, prefix string, needKey bool, sc *
 	switch {
 	case pushURL != "":
 		s.push, err = a.pushTarget(c, prefix, pushURL)
+		if err == nil && sc != nil {
+			if name, backup := sc.BackupBucket(s.push.endpoint, s.push.bucket); backup {
+				return nil, usageErrorf("push evidence to a bucket of its own, created with object lock",
+					"--%spush %s is the backup bucket of scenario %s (%s): a drill never writes to a backup bucket", prefix, s.push.description, sc.Metadata.Name, name)
+			}
+		}
 	case fromScenario != nil:
 		s.push, err = a.scenarioPushTarget(c, fromScenario)
 		s.redact = append(s.redact, drill.Secrets(sc, a.env.getenv)...)
@@ -290,7 +297,7 @@ func (a *app) pushTarget(c *cli.Context, prefix, url string) (*pushTarget, error
 	if err != nil {
 		return nil, fmt.Errorf("evidence bucket %s: %w", objectstore.URI(bucket, keyPrefix, ""), err)
 	}
-	return &pushTarget{store: store, bucket: bucket, prefix: keyPrefix, description: objectstore.URI(bucket, keyPrefix, ""),
+	return &pushTarget{store: store, endpoint: cfg.Endpoint, bucket: bucket, prefix: keyPrefix, description: objectstore.URI(bucket, keyPrefix, ""),
 		opts: evidence.PushOptions{Bucket: bucket, Mode: mode, Retention: retention, AllowUnlocked: c.Bool(prefix + "allow-unlocked-bucket")}}, nil
 }
 

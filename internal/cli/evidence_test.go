@@ -179,3 +179,13 @@ func gunzipBytes(t *testing.T, b []byte) []byte {
 	require.NoError(t, err)
 	return out
 }
+
+func TestEvidence_RefusesToPushIntoABackupBucket(t *testing.T) {
+	key, _ := keyPair(t)
+	// The project scenario's primary bucket (testdata/work/scenarios).
+	res := run(t, context.Background(), map[string]string{"FIREDRILL_STATE_DIR": t.TempDir()},
+		"run", "shop-namespace", "--evidence-key", key, "--evidence-push", "s3://velero-backups/evidence")
+	assert.Equal(t, ExitUsage, res.code, res.String())
+	assert.Contains(t, res.stderr, "is the backup bucket of scenario shop-namespace")
+	assert.NotContains(t, res.stderr, "[load]", "refused before the drill starts")
+}

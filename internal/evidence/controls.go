@@ -24,11 +24,13 @@ type Mapping struct {
 	Controls []Control         `yaml:"controls"`
 }
 
-// Control is one control of a framework.
+// Control is one control of a framework. A drill supports it when every
+// proof in Requires holds and at least one in Proofs does.
 type Control struct {
-	ID     string   `yaml:"id" json:"id"`
-	Title  string   `yaml:"title" json:"title"`
-	Proofs []string `yaml:"proofs" json:"proofs"`
+	ID       string   `yaml:"id" json:"id"`
+	Title    string   `yaml:"title" json:"title"`
+	Requires []string `yaml:"requires,omitempty" json:"requires,omitempty"`
+	Proofs   []string `yaml:"proofs" json:"proofs"`
 }
 
 // BuiltinMapping is the mapping shipped with firedrill (controls.yaml).
@@ -132,6 +134,11 @@ func parseMapping(name string, b []byte, known map[string]string) (*Mapping, err
 				fail(line, "controls[%d].proofs: unknown proof %q (known: %s)", i, p, strings.Join(sortedKeys(proofs), ", "))
 			}
 		}
+		for _, p := range c.Requires {
+			if _, ok := proofs[p]; !ok {
+				fail(line, "controls[%d].requires: unknown proof %q (known: %s)", i, p, strings.Join(sortedKeys(proofs), ", "))
+			}
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -176,6 +183,8 @@ type ControlSupport struct {
 	ID        string `json:"id"`
 	Title     string `json:"title"`
 	Supported bool   `json:"supported"`
+	// Requires are the proofs that must all hold.
+	Requires []string `json:"requires,omitempty"`
 	// By are the proofs that hold; Missing those that do not.
 	By      []string `json:"supported_by"`
 	Missing []string `json:"not_shown,omitempty"`
@@ -204,7 +213,16 @@ type Index struct {
 func (m *Mapping) Support(holds map[string]bool) []ControlSupport {
 	out := make([]ControlSupport, 0, len(m.Controls))
 	for _, c := range m.Controls {
-		cs := ControlSupport{ID: c.ID, Title: c.Title, By: []string{}}
+		cs := ControlSupport{ID: c.ID, Title: c.Title, Requires: c.Requires, By: []string{}}
+		required := true
+		for _, p := range c.Requires {
+			if !holds[p] {
+				required = false
+				if !slices.Contains(c.Proofs, p) {
+					cs.Missing = append(cs.Missing, p)
+				}
+			}
+		}
 		for _, p := range c.Proofs {
 			if holds[p] {
 				cs.By = append(cs.By, p)
@@ -212,7 +230,7 @@ func (m *Mapping) Support(holds map[string]bool) []ControlSupport {
 				cs.Missing = append(cs.Missing, p)
 			}
 		}
-		cs.Supported = len(cs.By) > 0
+		cs.Supported = required && len(cs.By) > 0
 		out = append(out, cs)
 	}
 	return out

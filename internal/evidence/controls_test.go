@@ -27,16 +27,34 @@ func TestBuiltinMappingNamesTheControlsAuditorsAsk(t *testing.T) {
 func TestSupport(t *testing.T) {
 	m, err := BuiltinMapping()
 	require.NoError(t, err)
+	byID := func(cs []ControlSupport, id string) ControlSupport {
+		for _, c := range cs {
+			if c.ID == id {
+				return c
+			}
+		}
+		t.Fatalf("no control %s", id)
+		return ControlSupport{}
+	}
+
+	// Immutable backups alone: backup processes (A1.2), nothing about
+	// testing recovery, which needs a restore.
 	cs := m.Support(map[string]bool{"backups-immutable": true})
+	assert.Equal(t, []string{"SOC 2 A1.2"}, Supported(cs))
+	a813 := byID(cs, "ISO/IEC 27001:2022 A.8.13")
+	assert.False(t, a813.Supported)
+	assert.Equal(t, []string{"backups-immutable"}, a813.By)
+	assert.Equal(t, []string{"offsite-copies-verified", "restore-tested"}, a813.Missing)
+
+	// A drill that failed its protection checks and never restored, but
+	// ended with a retrospective: no control about testing recovery.
+	assert.Empty(t, Supported(m.Support(map[string]bool{"lessons-learned": true, "rpo-measured": true})))
+
+	cs = m.Support(map[string]bool{"restore-tested": true, "backups-immutable": true})
 	sup := Supported(cs)
 	assert.Contains(t, sup, "ISO/IEC 27001:2022 A.8.13")
-	assert.NotContains(t, sup, "SOC 2 A1.3", "A1.3 is about testing, not immutability")
-	for _, c := range cs {
-		if c.ID == "ISO/IEC 27001:2022 A.8.13" {
-			assert.Equal(t, []string{"backups-immutable"}, c.By)
-			assert.Equal(t, []string{"offsite-copies-verified", "restore-tested"}, c.Missing)
-		}
-	}
+	assert.Contains(t, sup, "SOC 2 A1.3")
+	assert.Len(t, sup, 8)
 	assert.Empty(t, Supported(m.Support(nil)))
 }
 
