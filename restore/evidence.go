@@ -82,6 +82,7 @@ func (s *Session) Evidence(ctx context.Context) (*Evidence, error) {
 		}
 		ev.Objects = append(ev.Objects, *clean(o))
 	}
+	var forbidden []string
 	for _, list := range resources {
 		gv, err := schema.ParseGroupVersion(list.GroupVersion)
 		if err != nil {
@@ -98,7 +99,14 @@ func (s *Session) Evidence(ctx context.Context) (*Evidence, error) {
 					if ctx.Err() != nil {
 						return ev, ctx.Err()
 					}
-					if !apierrors.IsNotFound(err) && !apierrors.IsMethodNotSupported(err) {
+					switch {
+					case apierrors.IsForbidden(err):
+						// Said once below: a scheduled drill's RBAC reads
+						// only what the drill needs.
+						if gr := gvr.GroupResource().String(); !slices.Contains(forbidden, gr) {
+							forbidden = append(forbidden, gr)
+						}
+					case !apierrors.IsNotFound(err) && !apierrors.IsMethodNotSupported(err):
 						note(fmt.Errorf("list %s in %s: %w", gvr.GroupResource(), n, err))
 					}
 					continue
@@ -109,6 +117,12 @@ func (s *Session) Evidence(ctx context.Context) (*Evidence, error) {
 				}
 			}
 		}
+	}
+	if len(forbidden) > 0 {
+		note(fmt.Errorf("this identity may not list %s in the restored namespaces (RBAC); the evidence holds the rest", strings.Join(forbidden, ", ")))
+	}
+	if s.secretsErr != nil {
+		note(fmt.Errorf("the restored Secrets could not be read (%v): their values could not be kept out of runbook and check output", s.secretsErr))
 	}
 	slices.SortFunc(ev.Objects, func(a, b unstructured.Unstructured) int {
 		return strings.Compare(objectKey(&a), objectKey(&b))
@@ -123,12 +137,15 @@ func (s *Session) Evidence(ctx context.Context) (*Evidence, error) {
 func (s *Session) SecretValues() []string { return slices.Clone(s.secretValues) }
 
 // readSecretValues lists the Secrets of the target namespaces once the
-// restore phases are done; a namespace that cannot be read adds nothing
-// (the evidence step reports what it cannot read).
+// restore phases are done; the first error is kept for the evidence step
+// to report.
 func (s *Session) readSecretValues(ctx context.Context) {
 	for _, n := range s.spec.TargetNamespaces() {
 		list, err := s.t.Kube.CoreV1().Secrets(n).List(ctx, metav1.ListOptions{})
 		if err != nil {
+			if s.secretsErr == nil && !apierrors.IsNotFound(err) {
+				s.secretsErr = err
+			}
 			continue
 		}
 		for i := range list.Items {

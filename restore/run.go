@@ -116,8 +116,10 @@ type Session struct {
 	res      *Result
 	disaster time.Time
 	cleaned  bool
-	// secretValues are the values of the restored Secrets (see SecretValues).
+	// secretValues are the values of the restored Secrets (see
+	// SecretValues); secretsErr why they could not be read.
 	secretValues []string
+	secretsErr   error
 	// interrupted is set when a step ended because its context was
 	// cancelled: Cleanup may get a fresh context and must still know.
 	interrupted bool
