@@ -337,10 +337,27 @@ func TestEvidence_ScenarioDefaultAndSharedHistory(t *testing.T) {
 	env := append(drillEnv(), "FIREDRILL_EVIDENCE_KEY="+string(pem),
 		"FIREDRILL_HISTORY_ENDPOINT="+primary.Endpoint, "FIREDRILL_HISTORY_REGION="+primary.Region,
 		"FIREDRILL_HISTORY_ACCESS_KEY_ID="+primary.AccessKey, "FIREDRILL_HISTORY_SECRET_ACCESS_KEY="+primary.SecretKey)
-	res := firedrill(t, ctx, env, "run", file, "--state-dir", t.TempDir(), "--history", history, "--history-path-style", "--log-level", "warn")
+	state := t.TempDir()
+	res := firedrill(t, ctx, env, "run", file, "--state-dir", state, "--history", history, "--history-path-style", "--log-level", "warn")
 	require.Equal(t, 0, res.code, "stdout:\n%s\nstderr:\n%s", res.stdout, res.stderr)
 	assert.Contains(t, res.stdout, "COMPLIANCE until")
 	assert.NotContains(t, res.stdout+res.stderr, "PRIVATE KEY")
+
+	// Exported again with the scenario's default: the same bytes are
+	// already kept, locked, and are not pushed a second time.
+	ids, err := os.ReadDir(filepath.Join(state, "drills"))
+	require.NoError(t, err)
+	require.Len(t, ids, 1)
+	again := firedrill(t, ctx, env, "evidence", "export", ids[0].Name(), "--state-dir", state, "-o", filepath.Join(t.TempDir(), "b.tar.gz"))
+	require.Equal(t, 0, again.code, again.stdout+again.stderr)
+	assert.Contains(t, again.stdout, "COMPLIANCE until")
+	mc := primary.minioClient(t)
+	versions := 0
+	for o := range mc.ListObjects(ctx, evidenceBucket, minio.ListObjectsOptions{Prefix: prefix + "/", Recursive: true, WithVersions: true}) {
+		require.NoError(t, o.Err)
+		versions++
+	}
+	assert.Equal(t, 1, versions, "one locked version, however often the drill is exported")
 
 	sum := firedrill(t, ctx, env, "evidence", "summary", "--state-dir", t.TempDir(), "--history", history, "--history-path-style", "-o", "json")
 	require.Equal(t, 0, sum.code, sum.stderr)
@@ -362,7 +379,6 @@ func TestEvidence_ScenarioDefaultAndSharedHistory(t *testing.T) {
 	assert.Contains(t, rows[0].Controls, "DORA Article 11")
 
 	// The pushed object is the bundle the summary names.
-	mc := primary.minioClient(t)
 	key := strings.TrimPrefix(strings.SplitN(rows[0].PushedTo, "?", 2)[0], "s3://"+evidenceBucket+"/")
 	obj, err := mc.GetObject(ctx, evidenceBucket, key, minio.GetObjectOptions{})
 	require.NoError(t, err)

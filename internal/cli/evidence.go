@@ -163,7 +163,10 @@ type evidenceSettings struct {
 }
 
 type pushTarget struct {
-	store       evidence.Store
+	// fromScenario: the scenario's spec.evidence.push, not asked for on
+	// the command line.
+	fromScenario bool
+	store        evidence.Store
 	endpoint    string // as configured; empty for AWS
 	bucket      string
 	prefix      string
@@ -239,7 +242,7 @@ func (a *app) evidenceSettings(c *cli.Context, prefix string, needKey bool, sc *
 					"--%spush %s is the backup bucket of scenario %s (%s): a drill never writes to a backup bucket", prefix, s.push.description, sc.Metadata.Name, name)
 			}
 		}
-	case fromScenario != nil:
+	case fromScenario != nil && !c.Bool("no-push"):
 		s.push, err = a.scenarioPushTarget(c, fromScenario)
 		s.redact = append(s.redact, drill.Secrets(sc, a.env.getenv)...)
 	}
@@ -257,7 +260,7 @@ func (a *app) scenarioPushTarget(c *cli.Context, p *scenarios.EvidencePush) (*pu
 	if err != nil {
 		return nil, fmt.Errorf("evidence bucket %s (spec.evidence.push): %w", where, err)
 	}
-	return &pushTarget{store: store, bucket: p.Bucket.Bucket, prefix: strings.Trim(p.Prefix, "/"), description: where,
+	return &pushTarget{fromScenario: true, store: store, bucket: p.Bucket.Bucket, prefix: strings.Trim(p.Prefix, "/"), description: where,
 		opts: evidence.PushOptions{Bucket: p.Bucket.Bucket, Mode: objectstore.LockMode(p.LockMode), Retention: time.Duration(p.Retention),
 			AllowUnlocked: p.AllowUnlockedBucket}}, nil
 }
@@ -378,12 +381,18 @@ func (a *app) exportDrill(ctx context.Context, d *drill.Dir, s *evidenceSettings
 	rec := drill.EvidenceRecord{SHA256: e.SHA256, Size: len(e.Bundle), Path: res.File, SignedBy: e.Manifest.SignedBy,
 		ExportedAt: time.Now().UTC(), Controls: res.Controls}
 	var pushErr error
-	if s.push != nil {
+	if kept := lockedPush(d, e.SHA256); s.push != nil && s.push.fromScenario && kept != nil {
+		// Exported again: the same bytes are already kept, locked; another
+		// locked version would only add one that cannot be removed.
+		res.Pushed, rec.Pushed = kept, kept
+	} else if s.push != nil {
 		o := s.push.opts
 		o.Key = pushKey(s.push.prefix, e.Manifest.Scenario, e.Manifest.DrillID)
-		res.Pushed, pushErr = evidence.Push(ctx, s.push.store, e.Bundle, o)
+		var pushed *evidence.Pushed
+		pushed, pushErr = evidence.Push(ctx, s.push.store, e.Bundle, o)
 		if pushErr == nil {
-			rec.Pushed = res.Pushed
+			// Only a push whose lock was read back is reported as kept.
+			res.Pushed, rec.Pushed = pushed, pushed
 		}
 	}
 	if err := d.RecordEvidence(rec); err != nil {
@@ -396,6 +405,21 @@ func (a *app) exportDrill(ctx context.Context, d *drill.Dir, s *evidenceSettings
 		return res, pushErr
 	}
 	return res, nil
+}
+
+// lockedPush is an earlier push of the bundle with this SHA-256 whose
+// lock was read back, or nil.
+func lockedPush(d *drill.Dir, sum string) *evidence.Pushed {
+	recs, err := d.EvidenceRecords()
+	if err != nil {
+		return nil
+	}
+	for i := len(recs) - 1; i >= 0; i-- {
+		if p := recs[i].Pushed; p != nil && p.SHA256 == sum && p.RetainUntil != nil {
+			return p
+		}
+	}
+	return nil
 }
 
 // pushKey is PREFIX/SCENARIO/DRILL.evidence.tar.gz.
@@ -438,6 +462,7 @@ Examples:
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the bundle to `FILE` (- for stdout; default the drill directory's evidence.tar.gz)"},
 			&cli.StringFlag{Name: "output-format", Value: "text", Usage: "print the result as `FORMAT`: text or json"},
+			&cli.BoolFlag{Name: "no-push", Usage: "do not push to the scenario's spec.evidence.push (a bundle already kept there, locked, is never pushed again)"},
 			stateDirFlag(),
 		}, evidenceFlags("")...),
 		Action: a.evidenceExport,

@@ -202,6 +202,32 @@ type seen struct {
 // a bundle that does not open is not intact). Verify returns an error only
 // when reading r itself fails.
 func Verify(r io.Reader, pub ed25519.PublicKey) (*Verification, error) {
+	src := &errReader{r: r}
+	v, err := verifyStream(src, pub)
+	if src.err != nil {
+		// Reading failed (a directory, an I/O error): that says nothing
+		// about the bundle's integrity.
+		return nil, src.err
+	}
+	return v, err
+}
+
+// errReader remembers the first error of the underlying reader, so that
+// a failure to read is not mistaken for a damaged archive.
+type errReader struct {
+	r   io.Reader
+	err error
+}
+
+func (e *errReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) && e.err == nil {
+		e.err = err
+	}
+	return n, err
+}
+
+func verifyStream(r io.Reader, pub ed25519.PublicKey) (*Verification, error) {
 	v := &Verification{KeyFingerprint: Fingerprint(pub), Problems: []Problem{}}
 	var manifest, sig []byte
 	files := map[string]seen{}

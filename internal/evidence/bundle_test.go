@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/ed25519"
+	"errors"
 	"io"
 	"os"
 	"strings"
@@ -288,4 +289,23 @@ func TestKeyPairFiles(t *testing.T) {
 	_, err = ParsePrivateKey([]byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"))
 	assert.Error(t, err)
 	assert.NotContains(t, err.Error(), "AAAA")
+}
+
+type failingReader struct{ after []byte }
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if len(f.after) > 0 {
+		n := copy(p, f.after)
+		f.after = f.after[n:]
+		return n, nil
+	}
+	return 0, errors.New("read /evidence: input/output error")
+}
+
+func TestVerifyReadErrorIsNotTampering(t *testing.T) {
+	priv, pub := testKey(t)
+	bundle := build(t, testBundle(), priv)
+	_, err := Verify(&failingReader{after: bundle[:len(bundle)/2]}, pub)
+	require.Error(t, err, "an I/O error is an error, not a damaged bundle")
+	assert.Contains(t, err.Error(), "input/output error")
 }
