@@ -82,6 +82,9 @@ func (f *fakeRecovery) Verify(context.Context) (VerifyOutcome, error) {
 const fakeSecret = "db-password-7f3a9c"
 
 func (f *fakeRecovery) Evidence(context.Context) (Collected, error) {
+	if f.cleanups > 0 {
+		return Collected{}, errors.New("evidence read after cleanup: the restored objects are gone")
+	}
 	if !f.restored {
 		return Collected{}, f.EvidenceErr
 	}

@@ -51,12 +51,12 @@ func TestLoad_Invalid(t *testing.T) {
 		"copy-compare-mode":            {{34, "spec.storage.copies[0].compare.mode", `"vibes" is not one of existence, size, checksum, content, sampled`}},
 		"copy-duplicate":               {{34, "spec.storage.copies[1].name", `copy "offsite" is defined twice`}},
 		"copy-is-primary":              {{33, "spec.storage.copies[0].bucket", "is the primary bucket itself"}},
-		"evidence-into-backup-bucket": {{34, "spec.evidence.push.bucket", "is the backup bucket of spec.storage.primary"}},
+		"evidence-into-backup-bucket":  {{34, "spec.evidence.push.bucket", "is the backup bucket of spec.storage.primary"}},
 		"evidence-push": {
 			{35, "spec.evidence.push.objectLock", "not used for evidence"},
 			{36, "spec.evidence.push.lockMode", `"FOREVER" is not one of COMPLIANCE, GOVERNANCE`},
 		},
-		"copy-kind":                    {{31, "spec.storage.copies[0].kind", `"tape" is not one of offsite, offcloud`}},
+		"copy-kind": {{31, "spec.storage.copies[0].kind", `"tape" is not one of offsite, offcloud`}},
 		"copy-missing-fields": {
 			{30, "spec.storage.copies[0].endpoint", "is required"},
 			{30, "spec.storage.copies[0].bucket", "is required"},

@@ -43,10 +43,10 @@ const (
 	// firedrill must refuse.
 	evidenceBucket   = "firedrill-evidence"
 	evidenceUnlocked = "firedrill-evidence-unlocked"
-	scheduleName  = "shop-daily"
-	scenarioName  = "lab-region-loss"
-	scratchLabel  = "firedrill.dev/scratch"
-	veleroNS      = "velero"
+	scheduleName     = "shop-daily"
+	scenarioName     = "lab-region-loss"
+	scratchLabel     = "firedrill.dev/scratch"
+	veleroNS         = "velero"
 )
 
 // Config locates the lab's binaries and state.

@@ -19,16 +19,17 @@ import (
 	"github.com/firedrill-dev/firedrill/drill"
 	"github.com/firedrill-dev/firedrill/internal/evidence"
 	"github.com/firedrill-dev/firedrill/internal/objectstore"
+	"github.com/firedrill-dev/firedrill/internal/procenv"
 	"github.com/firedrill-dev/firedrill/internal/version"
 	"github.com/firedrill-dev/firedrill/scenarios"
 )
 
 // Environment variables of the evidence commands.
 const (
-	evidenceKeyEnv       = "FIREDRILL_EVIDENCE_KEY"      // the PEM private key itself
+	evidenceKeyEnv       = procenv.EvidenceKey           // the PEM private key itself
 	evidenceKeyFileEnv   = "FIREDRILL_EVIDENCE_KEY_FILE" // a path to it
-	evidenceAccessKeyEnv = "FIREDRILL_EVIDENCE_ACCESS_KEY_ID"
-	evidenceSecretKeyEnv = "FIREDRILL_EVIDENCE_SECRET_ACCESS_KEY"
+	evidenceAccessKeyEnv = procenv.EvidenceAccessKeyID
+	evidenceSecretKeyEnv = procenv.EvidenceSecretAccessKey
 	controlsEnv          = "FIREDRILL_CONTROLS"
 )
 
@@ -167,11 +168,11 @@ type pushTarget struct {
 	// the command line.
 	fromScenario bool
 	store        evidence.Store
-	endpoint    string // as configured; empty for AWS
-	bucket      string
-	prefix      string
-	opts        evidence.PushOptions
-	description string
+	endpoint     string // as configured; empty for AWS
+	bucket       string
+	prefix       string
+	opts         evidence.PushOptions
+	description  string
 }
 
 // evidenceSettings reads the flags (with prefix), the environment and,
@@ -221,14 +222,7 @@ func (a *app) evidenceSettings(c *cli.Context, prefix string, needKey bool, sc *
 	}
 	s.key = key
 	s.keyText = append([]string{strings.TrimSpace(string(keyPEM))}, strings.Split(strings.TrimSpace(string(keyPEM)), "\n")...)
-	files := c.StringSlice(prefix + "controls")
-	if len(files) == 0 && a.env.getenv(controlsEnv) != "" {
-		files = filepath.SplitList(a.env.getenv(controlsEnv))
-	}
-	for i := range files {
-		files[i] = a.abs(files[i])
-	}
-	if s.mapping, err = evidence.LoadMapping(files...); err != nil {
+	if s.mapping, err = a.controlMapping(c, prefix+"controls"); err != nil {
 		return nil, err
 	}
 	// Credentials the process holds never go into a bundle.
@@ -302,6 +296,19 @@ func (a *app) pushTarget(c *cli.Context, prefix, url string) (*pushTarget, error
 	}
 	return &pushTarget{store: store, endpoint: cfg.Endpoint, bucket: bucket, prefix: keyPrefix, description: objectstore.URI(bucket, keyPrefix, ""),
 		opts: evidence.PushOptions{Bucket: bucket, Mode: mode, Retention: retention, AllowUnlocked: c.Bool(prefix + "allow-unlocked-bucket")}}, nil
+}
+
+// controlMapping is the built-in control mapping extended by the files
+// of the flag, else of $FIREDRILL_CONTROLS (a path list).
+func (a *app) controlMapping(c *cli.Context, flag string) (*evidence.Mapping, error) {
+	files := c.StringSlice(flag)
+	if len(files) == 0 && a.env.getenv(controlsEnv) != "" {
+		files = filepath.SplitList(a.env.getenv(controlsEnv))
+	}
+	for i := range files {
+		files[i] = a.abs(files[i])
+	}
+	return evidence.LoadMapping(files...)
 }
 
 // credentialEnv are the variables of credentials firedrill itself reads,

@@ -133,14 +133,7 @@ func (a *app) evidenceSummary(c *cli.Context) error {
 	if !from.IsZero() && !to.After(from) {
 		return usageErrorf(helpHint(c), "--to %s is not after --from %s", c.String("to"), c.String("from"))
 	}
-	files := c.StringSlice("controls")
-	if len(files) == 0 && a.env.getenv(controlsEnv) != "" {
-		files = strings.Split(a.env.getenv(controlsEnv), ":")
-	}
-	for i := range files {
-		files[i] = a.abs(files[i])
-	}
-	mapping, err := evidence.LoadMapping(files...)
+	mapping, err := a.controlMapping(c, "controls")
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/firedrill-dev/firedrill/drill"
 	"github.com/firedrill-dev/firedrill/internal/objectstore"
+	"github.com/firedrill-dev/firedrill/internal/procenv"
 )
 
 // stateDirFlag is where drill records live. The default follows the XDG
@@ -43,8 +44,8 @@ func (a *app) abs(p string) string {
 // The shared history: the variables that name its credentials. They are
 // references, read by objectstore; their values are never printed.
 const (
-	historyAccessKeyEnv = "FIREDRILL_HISTORY_ACCESS_KEY_ID"
-	historySecretKeyEnv = "FIREDRILL_HISTORY_SECRET_ACCESS_KEY"
+	historyAccessKeyEnv = procenv.HistoryAccessKeyID
+	historySecretKeyEnv = procenv.HistorySecretAccessKey
 )
 
 // historyFlags say where a team shares its drill history. Defaults come

@@ -9,14 +9,21 @@ import (
 	"strings"
 )
 
+// The credentials firedrill itself reads from its environment (the
+// command line and the rendered CronJobs name them from here).
+const (
+	// EvidenceKey holds the evidence signing key's PEM text.
+	EvidenceKey = "FIREDRILL_EVIDENCE_KEY"
+	// EvidenceAccessKeyID and EvidenceSecretAccessKey reach the evidence bucket.
+	EvidenceAccessKeyID     = "FIREDRILL_EVIDENCE_ACCESS_KEY_ID"
+	EvidenceSecretAccessKey = "FIREDRILL_EVIDENCE_SECRET_ACCESS_KEY"
+	// HistoryAccessKeyID and HistorySecretAccessKey reach the shared history.
+	HistoryAccessKeyID     = "FIREDRILL_HISTORY_ACCESS_KEY_ID"
+	HistorySecretAccessKey = "FIREDRILL_HISTORY_SECRET_ACCESS_KEY"
+)
+
 // Withheld are the variables no child process gets.
-var Withheld = []string{
-	"FIREDRILL_EVIDENCE_KEY",
-	"FIREDRILL_EVIDENCE_ACCESS_KEY_ID",
-	"FIREDRILL_EVIDENCE_SECRET_ACCESS_KEY",
-	"FIREDRILL_HISTORY_ACCESS_KEY_ID",
-	"FIREDRILL_HISTORY_SECRET_ACCESS_KEY",
-}
+var Withheld = []string{EvidenceKey, EvidenceAccessKeyID, EvidenceSecretAccessKey, HistoryAccessKeyID, HistorySecretAccessKey}
 
 // Child is os.Environ() without the Withheld variables, then extra.
 func Child(extra ...string) []string {

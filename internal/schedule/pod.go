@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/firedrill-dev/firedrill/internal/procenv"
 	"github.com/firedrill-dev/firedrill/runbooks"
 	"github.com/firedrill-dev/firedrill/scenarios"
 )
@@ -24,11 +25,11 @@ const (
 	sourceKubeconfigKey  = "kubeconfig"
 	awsCredentialsKey    = "credentials"
 	serviceAccountDir    = "/var/run/secrets/kubernetes.io/serviceaccount"
-	historyAccessKeyEnv  = "FIREDRILL_HISTORY_ACCESS_KEY_ID"
-	historySecretKeyEnv  = "FIREDRILL_HISTORY_SECRET_ACCESS_KEY"
-	evidenceKeyEnv       = "FIREDRILL_EVIDENCE_KEY"
-	evidenceAccessKeyEnv = "FIREDRILL_EVIDENCE_ACCESS_KEY_ID"
-	evidenceSecretKeyEnv = "FIREDRILL_EVIDENCE_SECRET_ACCESS_KEY"
+	historyAccessKeyEnv  = procenv.HistoryAccessKeyID
+	historySecretKeyEnv  = procenv.HistorySecretAccessKey
+	evidenceKeyEnv       = procenv.EvidenceKey
+	evidenceAccessKeyEnv = procenv.EvidenceAccessKeyID
+	evidenceSecretKeyEnv = procenv.EvidenceSecretAccessKey
 	scenarioSearchEnv    = "FIREDRILL_SCENARIOS"
 	stateDirEnv          = "FIREDRILL_STATE_DIR"
 )
