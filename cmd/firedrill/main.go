@@ -9,6 +9,11 @@ import (
 	"os/signal"
 	"syscall"
 
+	// Trusted roots for when the system has none: the container image is
+	// one static binary on an empty base, with no /etc/ssl/certs, and
+	// still reaches AWS S3, a Pushgateway or Slack over HTTPS.
+	_ "golang.org/x/crypto/x509roots/fallback"
+
 	"github.com/firedrill-dev/firedrill/internal/cli"
 )
 
