@@ -66,6 +66,7 @@ const (
 	DefaultSourceKubeconfigSecret = "firedrill-source-kubeconfig"
 	DefaultHistorySecret          = "firedrill-history"
 	DefaultEvidenceSecret         = "firedrill-evidence"
+	DefaultNotifySecret           = "firedrill-notify"
 	DefaultJobTimeout             = 3 * time.Hour
 )
 
@@ -118,6 +119,11 @@ type Options struct {
 	// drill signs no evidence, unless its scenario pushes evidence
 	// (spec.evidence.push), which then requires it.
 	EvidenceSecret string
+	// NotifySecret optionally holds FIREDRILL_NOTIFY_WEBHOOK,
+	// FIREDRILL_NOTIFY_FORMAT and FIREDRILL_PUSHGATEWAY: URLs that may
+	// carry a token, so never in the manifests themselves. Default
+	// DefaultNotifySecret; without it no notification and no push.
+	NotifySecret string
 	// EvidencePush, with its endpoint, region and path style, is passed on
 	// as --evidence-push ...: every drill's signed evidence goes there,
 	// locked.
@@ -149,6 +155,7 @@ func (o Options) withDefaults() Options {
 	def(&o.SourceKubeconfigSecret, DefaultSourceKubeconfigSecret)
 	def(&o.HistorySecret, DefaultHistorySecret)
 	def(&o.EvidenceSecret, DefaultEvidenceSecret)
+	def(&o.NotifySecret, DefaultNotifySecret)
 	if o.JobTimeout == 0 {
 		o.JobTimeout = DefaultJobTimeout
 	}
@@ -223,6 +230,7 @@ func (o Options) Validate() error {
 	for flag, name := range map[string]string{
 		"--credentials-secret": o.CredentialsSecret, "--aws-credentials-secret": o.AWSCredentialsSecret,
 		"--source-kubeconfig-secret": o.SourceKubeconfigSecret, "--history-secret": o.HistorySecret, "--evidence-secret": o.EvidenceSecret,
+		"--notify-secret": o.NotifySecret,
 	} {
 		if !dnsSubdomain(name) {
 			add("%s %q: not a valid Secret name", flag, name)

@@ -293,6 +293,11 @@ func podSpec(o Options, ps *podScenario, name string) corev1.PodSpec {
 	env = append(env, secretEnv(evidenceKeyEnv, o.EvidenceSecret, evidenceKeyEnv, !needKey),
 		secretEnv(evidenceAccessKeyEnv, o.EvidenceSecret, evidenceAccessKeyEnv, true),
 		secretEnv(evidenceSecretKeyEnv, o.EvidenceSecret, evidenceSecretKeyEnv, true))
+	// After the drill: a notification and the Pushgateway, when the
+	// Secret says where (their URLs may hold tokens).
+	for _, e := range []string{"FIREDRILL_NOTIFY_WEBHOOK", "FIREDRILL_NOTIFY_FORMAT", "FIREDRILL_PUSHGATEWAY"} {
+		env = append(env, secretEnv(e, o.NotifySecret, e, true))
+	}
 	mounts := []corev1.VolumeMount{
 		{Name: "scenario", MountPath: scenarioDir, ReadOnly: true},
 		{Name: "state", MountPath: stateDir},

@@ -157,7 +157,8 @@ func TestRender_ScenarioForThePod(t *testing.T) {
 	assert.Equal(t, []string{"firedrill-credentials/SHOP_S3_KEY", "firedrill-credentials/SHOP_S3_SECRET",
 		"firedrill-history/FIREDRILL_HISTORY_ACCESS_KEY_ID", "firedrill-history/FIREDRILL_HISTORY_SECRET_ACCESS_KEY",
 		"firedrill-evidence/FIREDRILL_EVIDENCE_KEY", "firedrill-evidence/FIREDRILL_EVIDENCE_ACCESS_KEY_ID",
-		"firedrill-evidence/FIREDRILL_EVIDENCE_SECRET_ACCESS_KEY"}, fromSecret)
+		"firedrill-evidence/FIREDRILL_EVIDENCE_SECRET_ACCESS_KEY", "firedrill-notify/FIREDRILL_NOTIFY_WEBHOOK",
+		"firedrill-notify/FIREDRILL_NOTIFY_FORMAT", "firedrill-notify/FIREDRILL_PUSHGATEWAY"}, fromSecret)
 	for _, e := range c.Env {
 		if e.Name == "FIREDRILL_EVIDENCE_KEY" {
 			require.NotNil(t, e.ValueFrom.SecretKeyRef.Optional)
