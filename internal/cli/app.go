@@ -23,8 +23,10 @@ const (
 	// ExitUsage: the command line itself is wrong (unknown command or
 	// flag, wrong number of arguments, bad flag value).
 	ExitUsage = 2
-	// ExitDrillFailed: a drill ran to the end and missed an objective (RTO,
-	// RPO) or failed a protection check. Reserved for `firedrill run`.
+	// ExitDrillFailed: the command ran to the end and what it proves did
+	// not hold: a drill missed an objective (RTO, RPO) or failed a check
+	// (run, restore, verify), a drill is overdue (due), an evidence bundle
+	// is not intact (evidence verify).
 	ExitDrillFailed = 3
 	// ExitInterrupted: stopped by Ctrl-C or SIGTERM (128 + SIGINT).
 	ExitInterrupted = 130
@@ -109,7 +111,8 @@ Exit codes:
   0    success
   1    error, or invalid input (an invalid scenario file, for example)
   2    usage: unknown command or flag, wrong number of arguments
-  3    the drill ran and missed an objective or failed a protection check
+  3    it ran, and what it proves did not hold: a drill missed an objective or
+       failed a check, a drill is overdue (due), a bundle is not intact
   130  interrupted (Ctrl-C or SIGTERM)`
 
 func (a *app) newApp() *cli.App {
