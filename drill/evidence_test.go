@@ -2,11 +2,9 @@ package drill
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/ed25519"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/firedrill-dev/firedrill/internal/evidence"
+	"github.com/firedrill-dev/firedrill/internal/evidence/evidencetest"
 	"github.com/firedrill-dev/firedrill/runbooks"
 )
 
@@ -105,7 +104,7 @@ func TestExportEvidence(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, first.Bundle, second.Bundle, "same drill, same bytes")
 	assert.Equal(t, first.SHA256, second.SHA256)
-	assert.False(t, bytes.Contains(gunzip(t, first.Bundle), []byte("s3cr3t-from-env")))
+	assert.False(t, bytes.Contains(evidencetest.Gunzip(t, first.Bundle), []byte("s3cr3t-from-env")))
 
 	v, err := evidence.Verify(bytes.NewReader(first.Bundle), o.Key.Public().(ed25519PublicKey))
 	require.NoError(t, err)
@@ -150,15 +149,6 @@ func TestExportEvidence_RefusesARunningDrill(t *testing.T) {
 }
 
 type ed25519PublicKey = ed25519.PublicKey
-
-func gunzip(t *testing.T, b []byte) []byte {
-	t.Helper()
-	r, err := gzip.NewReader(bytes.NewReader(b))
-	require.NoError(t, err)
-	out, err := io.ReadAll(r)
-	require.NoError(t, err)
-	return out
-}
 
 // A drill whose protection checks failed and whose restore never ran
 // supports no control: a retrospective alone proves no recovery.

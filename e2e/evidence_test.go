@@ -21,6 +21,8 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/firedrill-dev/firedrill/internal/evidence/evidencetest"
 )
 
 // leakyStep is a runbook step that prints what a careless step would: the
@@ -97,7 +99,7 @@ func TestEvidence_RealDrillExportedPushedLockedAndClean(t *testing.T) {
 	require.NoError(t, err)
 
 	t.Run("no secret anywhere", func(t *testing.T) {
-		plain := gunzipped(t, bundle)
+		plain := evidencetest.Gunzip(t, bundle)
 		for _, s := range secrets {
 			assert.False(t, bytes.Contains(bundle, []byte(s)), "compressed bundle holds %q", s)
 			assert.False(t, bytes.Contains(plain, []byte(s)), "bundle holds %q", s)
@@ -116,7 +118,7 @@ func TestEvidence_RealDrillExportedPushedLockedAndClean(t *testing.T) {
 		}))
 		// The evidence holds the restored Secret, values redacted, and the
 		// runbook step's output with the leaks replaced.
-		files := untar(t, bundle)
+		files := evidencetest.Files(t, bundle)
 		objects := files[id+"/restored/objects.json"]
 		assert.Contains(t, string(objects), `"name": "api-credentials"`)
 		assert.Contains(t, string(objects), `"PAYMENT_API_KEY": "[redacted]"`)
@@ -246,36 +248,11 @@ func TestEvidence_RealDrillExportedPushedLockedAndClean(t *testing.T) {
 	})
 }
 
-func gunzipped(t *testing.T, b []byte) []byte {
-	t.Helper()
-	r, err := gzip.NewReader(bytes.NewReader(b))
-	require.NoError(t, err)
-	out, err := io.ReadAll(r)
-	require.NoError(t, err)
-	return out
-}
-
-func untar(t *testing.T, b []byte) map[string][]byte {
-	t.Helper()
-	tr := tar.NewReader(bytes.NewReader(gunzipped(t, b)))
-	files := map[string][]byte{}
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return files
-		}
-		require.NoError(t, err)
-		data, err := io.ReadAll(tr)
-		require.NoError(t, err)
-		files[h.Name] = data
-	}
-}
-
 // retar rewrites a bundle with one file changed by edit, as someone
 // altering the evidence would.
 func retar(t *testing.T, b []byte, name string, edit func([]byte) []byte) []byte {
 	t.Helper()
-	tr := tar.NewReader(bytes.NewReader(gunzipped(t, b)))
+	tr := tar.NewReader(bytes.NewReader(evidencetest.Gunzip(t, b)))
 	var buf bytes.Buffer
 	gz := gzip.NewWriter(&buf)
 	tw := tar.NewWriter(gz)

@@ -1,12 +1,9 @@
 package cli
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +14,7 @@ import (
 
 	"github.com/firedrill-dev/firedrill/drill"
 	"github.com/firedrill-dev/firedrill/internal/evidence"
+	"github.com/firedrill-dev/firedrill/internal/evidence/evidencetest"
 )
 
 // keyPair makes a key pair with the command itself.
@@ -59,7 +57,7 @@ func TestEvidence_ExportVerifyTamperSummary(t *testing.T) {
 	assert.Equal(t, filepath.Join(dir, "evidence.tar.gz"), ex.File)
 	bundle, err := os.ReadFile(ex.File)
 	require.NoError(t, err)
-	assert.NotContains(t, string(gunzipBytes(t, bundle)), "AKIAEXAMPLEEXAMPLE12")
+	assert.NotContains(t, string(evidencetest.Gunzip(t, bundle)), "AKIAEXAMPLEEXAMPLE12")
 
 	// The key can come from the environment too; same key, same bytes.
 	pem, err := os.ReadFile(key)
@@ -169,15 +167,6 @@ func TestParseRetention(t *testing.T) {
 		_, err := parseRetention(in)
 		assert.Error(t, err, in)
 	}
-}
-
-func gunzipBytes(t *testing.T, b []byte) []byte {
-	t.Helper()
-	r, err := gzip.NewReader(bytes.NewReader(b))
-	require.NoError(t, err)
-	out, err := io.ReadAll(r)
-	require.NoError(t, err)
-	return out
 }
 
 func TestEvidence_RefusesToPushIntoABackupBucket(t *testing.T) {
