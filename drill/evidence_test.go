@@ -15,6 +15,8 @@ import (
 
 	"github.com/firedrill-dev/firedrill/internal/evidence"
 	"github.com/firedrill-dev/firedrill/internal/evidence/evidencetest"
+	"github.com/firedrill-dev/firedrill/internal/objectstore"
+	"github.com/firedrill-dev/firedrill/internal/objectstore/memstore"
 	"github.com/firedrill-dev/firedrill/runbooks"
 )
 
@@ -178,4 +180,42 @@ func TestIndexOf_NoRestoreNoControl(t *testing.T) {
 	require.NoError(t, err)
 	sup := evidence.Supported(IndexOf(rep, files, m).Controls)
 	assert.Contains(t, sup, "SOC 2 A1.3", "a drill that restored but missed its RTO still tested recovery")
+}
+
+func TestKeepEvidence_PushesOnceToTheScenariosBucket(t *testing.T) {
+	_, dir := runDrill(t, context.Background(), testScenario(t, "4h"), &fakeRecovery{}, &fakeProtection{}, nil)
+	d, err := OpenDir(filepath.Dir(filepath.Dir(dir)), "fd-test")
+	require.NoError(t, err)
+	st := memstore.New()
+	require.NoError(t, st.CreateBucket(context.Background(), "evidence", true))
+	target := &EvidenceTarget{Store: st, Bucket: "evidence", Prefix: "team", FromScenario: true}
+	o := KeepOptions{ExportOptions: *testKey(t), Target: target}
+
+	k, err := KeepEvidence(context.Background(), d, o)
+	require.NoError(t, err)
+	require.NotNil(t, k.Pushed)
+	assert.Equal(t, "team/unit/fd-test.evidence.tar.gz", k.Pushed.Key)
+	assert.Equal(t, d.File(EvidenceBundleFile), k.File)
+
+	again, err := KeepEvidence(context.Background(), d, o)
+	require.NoError(t, err)
+	assert.Equal(t, k.Pushed, again.Pushed, "the same bytes are already kept, locked")
+	assert.Len(t, st.Writes(), 1, "pushed once")
+
+	// Asked for on the command line, it is pushed again.
+	target.FromScenario = false
+	_, err = KeepEvidence(context.Background(), d, o)
+	require.NoError(t, err)
+	assert.Len(t, st.Writes(), 2)
+
+	// A push that fails is recorded without a kept copy.
+	st.OpErrors = map[string]error{"PutObject": objectstore.ErrAccessDenied}
+	k, err = KeepEvidence(context.Background(), d, o)
+	require.ErrorIs(t, err, objectstore.ErrAccessDenied)
+	require.NotNil(t, k)
+	assert.Nil(t, k.Pushed)
+	recs, err := d.EvidenceRecords()
+	require.NoError(t, err)
+	require.Len(t, recs, 4)
+	assert.Nil(t, recs[3].Pushed)
 }

@@ -9,17 +9,19 @@ import (
 )
 
 // Duration is a time.Duration written as a Go duration ("4h", "1h30m") or
-// in whole days or weeks ("7d", "2w"), since retention and RPO are usually
-// decided in days.
+// in whole days, weeks or years ("7d", "2w", "7y"; a year is 365 days, as
+// S3 counts retention), since retention and RPO are usually decided in
+// days.
 type Duration time.Duration
 
 const (
 	day  = 24 * time.Hour
 	week = 7 * day
+	year = 365 * day
 )
 
-// ParseDuration parses a Go duration or a whole number of days ("7d") or
-// weeks ("2w").
+// ParseDuration parses a Go duration or a whole number of days ("7d"),
+// weeks ("2w") or years of 365 days ("7y").
 func ParseDuration(s string) (Duration, error) {
 	if n, unit, ok := cutDays(s); ok {
 		v, err := strconv.ParseInt(n, 10, 64)
@@ -45,6 +47,8 @@ func cutDays(s string) (digits string, unit time.Duration, ok bool) {
 		unit = day
 	case 'w':
 		unit = week
+	case 'y':
+		unit = year
 	default:
 		return "", 0, false
 	}
@@ -84,7 +88,7 @@ func (d Duration) MarshalJSON() ([]byte, error) {
 }
 
 func (d *Duration) unmarshalScalar(value, tag string) error {
-	hint := " (write e.g. 4h, 30m, 1h30m, 7d or 2w)"
+	hint := " (write e.g. 4h, 30m, 1h30m, 7d, 2w or 7y)"
 	if tag != "!!str" {
 		return fmt.Errorf("%s is not a duration%s", value, hint)
 	}

@@ -310,6 +310,7 @@ func TestParseDuration(t *testing.T) {
 		{"1h30m", 90 * time.Minute, false},
 		{"7d", 7 * 24 * time.Hour, false},
 		{"2w", 14 * 24 * time.Hour, false},
+		{"7y", 7 * 365 * 24 * time.Hour, false},
 		{"0d", 0, false},
 		{"4hours", 0, true},
 		{"d", 0, true},

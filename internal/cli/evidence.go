@@ -158,21 +158,9 @@ type evidenceSettings struct {
 	// written anywhere, should a runbook step print the key file.
 	keyText  []string
 	mapping  *evidence.Mapping
-	push     *pushTarget
+	push     *drill.EvidenceTarget
 	redact   []string
 	required bool // a key or a push was asked for
-}
-
-type pushTarget struct {
-	// fromScenario: the scenario's spec.evidence.push, not asked for on
-	// the command line.
-	fromScenario bool
-	store        evidence.Store
-	endpoint     string // as configured; empty for AWS
-	bucket       string
-	prefix       string
-	opts         evidence.PushOptions
-	description  string
 }
 
 // evidenceSettings reads the flags (with prefix), the environment and,
@@ -231,9 +219,9 @@ func (a *app) evidenceSettings(c *cli.Context, prefix string, needKey bool, sc *
 	case pushURL != "":
 		s.push, err = a.pushTarget(c, prefix, pushURL)
 		if err == nil && sc != nil {
-			if name, backup := sc.BackupBucket(s.push.endpoint, s.push.bucket); backup {
+			if name, backup := sc.BackupBucket(s.push.Endpoint, s.push.Bucket); backup {
 				return nil, usageErrorf("push evidence to a bucket of its own, created with object lock",
-					"--%spush %s is the backup bucket of scenario %s (%s): a drill never writes to a backup bucket", prefix, s.push.description, sc.Metadata.Name, name)
+					"--%spush %s is the backup bucket of scenario %s (%s): a drill never writes to a backup bucket", prefix, s.push.URL(), sc.Metadata.Name, name)
 			}
 		}
 	case fromScenario != nil && !c.Bool("no-push"):
@@ -248,18 +236,17 @@ func (a *app) evidenceSettings(c *cli.Context, prefix string, needKey bool, sc *
 
 // scenarioPushTarget is the evidence bucket of a scenario's
 // spec.evidence.push.
-func (a *app) scenarioPushTarget(c *cli.Context, p *scenarios.EvidencePush) (*pushTarget, error) {
+func (a *app) scenarioPushTarget(c *cli.Context, p *scenarios.EvidencePush) (*drill.EvidenceTarget, error) {
 	store, err := objectstore.New(c.Context, drill.StoreConfig(p.Bucket, a.env.getenv))
 	where := objectstore.URI(p.Bucket.Bucket, p.Prefix, "")
 	if err != nil {
 		return nil, fmt.Errorf("evidence bucket %s (spec.evidence.push): %w", where, err)
 	}
-	return &pushTarget{fromScenario: true, store: store, bucket: p.Bucket.Bucket, prefix: strings.Trim(p.Prefix, "/"), description: where,
-		opts: evidence.PushOptions{Bucket: p.Bucket.Bucket, Mode: objectstore.LockMode(p.LockMode), Retention: time.Duration(p.Retention),
-			AllowUnlocked: p.AllowUnlockedBucket}}, nil
+	return &drill.EvidenceTarget{FromScenario: true, Store: store, Endpoint: p.Endpoint, Bucket: p.Bucket.Bucket, Prefix: strings.Trim(p.Prefix, "/"),
+		Push: evidence.PushOptions{Mode: objectstore.LockMode(p.LockMode), Retention: time.Duration(p.Retention), AllowUnlocked: p.AllowUnlockedBucket}}, nil
 }
 
-func (a *app) pushTarget(c *cli.Context, prefix, url string) (*pushTarget, error) {
+func (a *app) pushTarget(c *cli.Context, prefix, url string) (*drill.EvidenceTarget, error) {
 	bucket, keyPrefix, err := drill.ParseHistoryURL(url)
 	if err != nil {
 		return nil, usageErrorf(helpHint(c), "--%spush: %v", prefix, strings.Replace(err.Error(), "shared history", "evidence bucket", 1))
@@ -294,8 +281,8 @@ func (a *app) pushTarget(c *cli.Context, prefix, url string) (*pushTarget, error
 	if err != nil {
 		return nil, fmt.Errorf("evidence bucket %s: %w", objectstore.URI(bucket, keyPrefix, ""), err)
 	}
-	return &pushTarget{store: store, endpoint: cfg.Endpoint, bucket: bucket, prefix: keyPrefix, description: objectstore.URI(bucket, keyPrefix, ""),
-		opts: evidence.PushOptions{Bucket: bucket, Mode: mode, Retention: retention, AllowUnlocked: c.Bool(prefix + "allow-unlocked-bucket")}}, nil
+	return &drill.EvidenceTarget{Store: store, Endpoint: cfg.Endpoint, Bucket: bucket, Prefix: keyPrefix,
+		Push: evidence.PushOptions{Mode: mode, Retention: retention, AllowUnlocked: c.Bool(prefix + "allow-unlocked-bucket")}}, nil
 }
 
 // controlMapping is the built-in control mapping extended by the files
@@ -328,114 +315,31 @@ func (a *app) credentialValues() []string {
 	return out
 }
 
-// parseRetention reads 7y (a year is 365 days, as S3 counts) or any
-// scenario duration (400d, 2w, 36h).
-func parseRetention(s string) (time.Duration, error) {
-	if n, ok := strings.CutSuffix(s, "y"); ok {
-		years, err := strconv.Atoi(n)
-		if err != nil || years <= 0 || years > 100 {
-			return 0, fmt.Errorf("%q: want a number of years from 1 to 100, like 7y", s)
-		}
-		return time.Duration(years) * 365 * 24 * time.Hour, nil
-	}
-	d, err := scenarios.ParseDuration(s)
+// parseRetention reads a positive scenario duration: 7y (a year is 365
+// days, as S3 counts), 400d, 2w, 36h.
+func parseRetention(v string) (time.Duration, error) {
+	d, err := scenarios.ParseDuration(v)
 	if err != nil {
-		return 0, fmt.Errorf("%q: want a duration like 7y, 400d or 2w", s)
+		return 0, fmt.Errorf("%q: want a duration like 7y, 400d or 2w", v)
 	}
 	if d <= 0 {
-		return 0, fmt.Errorf("%q: want a positive duration", s)
+		return 0, fmt.Errorf("%q: want a positive duration", v)
 	}
 	return time.Duration(d), nil
 }
 
-// exportResult is what export prints with -o json, and what run reports.
-type exportResult struct {
-	DrillID  string           `json:"drill_id"`
-	File     string           `json:"file,omitempty"`
-	SHA256   string           `json:"sha256"`
-	Size     int              `json:"size"`
-	Files    int              `json:"files"`
-	SignedBy string           `json:"signed_by"`
-	Controls []string         `json:"controls"`
-	Pushed   *evidence.Pushed `json:"pushed,omitempty"`
-}
-
-// exportDrill makes the bundle of a drill, writes it to out ("" for the
-// drill directory's evidence.tar.gz, "-" for w), pushes it when asked,
-// and records the export in the drill directory. A failed push is an
-// error after the bundle is written and recorded.
-func (a *app) exportDrill(ctx context.Context, d *drill.Dir, s *evidenceSettings, out string, w io.Writer) (*exportResult, error) {
-	e, err := drill.ExportEvidence(d, drill.ExportOptions{Key: s.key, Mapping: s.mapping, Redact: s.redact, Version: version.Get().Version})
-	if err != nil {
-		return nil, err
+// exportDrill keeps the evidence of a drill as the settings say: the
+// bundle written to out ("" for the drill directory, "-" for w), pushed
+// when a target is set, the export recorded.
+func (a *app) exportDrill(ctx context.Context, d *drill.Dir, s *evidenceSettings, out string, w io.Writer) (*drill.Kept, error) {
+	k, err := drill.KeepEvidence(ctx, d, drill.KeepOptions{
+		ExportOptions: drill.ExportOptions{Key: s.key, Mapping: s.mapping, Redact: s.redact, Version: version.Get().Version},
+		Out:           out, W: w, Target: s.push,
+	})
+	if errors.Is(err, evidence.ErrBucketNotLocked) {
+		return k, withHint(err, "push to a bucket created with object lock, or pass --allow-unlocked-bucket to accept a bundle that can be deleted")
 	}
-	res := &exportResult{DrillID: e.Manifest.DrillID, SHA256: e.SHA256, Size: len(e.Bundle), Files: len(e.Manifest.Files),
-		SignedBy: e.Manifest.SignedBy, Controls: evidence.Supported(e.Index.Controls)}
-	switch out {
-	case "-":
-		if _, err := w.Write(e.Bundle); err != nil {
-			return nil, fmt.Errorf("write the bundle: %w", err)
-		}
-	default:
-		if out == "" {
-			out = d.File(drill.EvidenceBundleFile)
-		}
-		if err := drill.WriteFileAtomic(out, e.Bundle); err != nil {
-			return nil, err
-		}
-		res.File = out
-	}
-	rec := drill.EvidenceRecord{SHA256: e.SHA256, Size: len(e.Bundle), Path: res.File, SignedBy: e.Manifest.SignedBy,
-		ExportedAt: time.Now().UTC(), Controls: res.Controls}
-	var pushErr error
-	if kept := lockedPush(d, e.SHA256); s.push != nil && s.push.fromScenario && kept != nil {
-		// Exported again: the same bytes are already kept, locked; another
-		// locked version would only add one that cannot be removed.
-		res.Pushed, rec.Pushed = kept, kept
-	} else if s.push != nil {
-		o := s.push.opts
-		o.Key = pushKey(s.push.prefix, e.Manifest.Scenario, e.Manifest.DrillID)
-		var pushed *evidence.Pushed
-		pushed, pushErr = evidence.Push(ctx, s.push.store, e.Bundle, o)
-		if pushErr == nil {
-			// Only a push whose lock was read back is reported as kept.
-			res.Pushed, rec.Pushed = pushed, pushed
-		}
-	}
-	if err := d.RecordEvidence(rec); err != nil {
-		return nil, fmt.Errorf("record the export in %s: %w", d.Path, err)
-	}
-	if pushErr != nil {
-		if errors.Is(pushErr, evidence.ErrBucketNotLocked) {
-			return res, withHint(pushErr, "push to a bucket created with object lock, or pass --allow-unlocked-bucket to accept a bundle that can be deleted")
-		}
-		return res, pushErr
-	}
-	return res, nil
-}
-
-// lockedPush is an earlier push of the bundle with this SHA-256 whose
-// lock was read back, or nil.
-func lockedPush(d *drill.Dir, sum string) *evidence.Pushed {
-	recs, err := d.EvidenceRecords()
-	if err != nil {
-		return nil
-	}
-	for i := len(recs) - 1; i >= 0; i-- {
-		if p := recs[i].Pushed; p != nil && p.SHA256 == sum && p.RetainUntil != nil {
-			return p
-		}
-	}
-	return nil
-}
-
-// pushKey is PREFIX/SCENARIO/DRILL.evidence.tar.gz.
-func pushKey(prefix, scenario, id string) string {
-	k := scenario + "/" + id + ".evidence.tar.gz"
-	if prefix != "" {
-		k = prefix + "/" + k
-	}
-	return k
+	return k, err
 }
 
 func (a *app) evidenceExportCommand() *cli.Command {
@@ -510,7 +414,7 @@ func (a *app) evidenceExport(c *cli.Context) error {
 	return err
 }
 
-func (a *app) printExport(format string, res *exportResult) {
+func (a *app) printExport(format string, res *drill.Kept) {
 	if format == "json" {
 		_ = writeJSON(a.env.Stdout, res)
 		return
@@ -653,7 +557,7 @@ func (a *app) runEvidence(c *cli.Context, s *evidenceSettings, rep *drill.Report
 		return err
 	}
 	if s.push != nil {
-		fmt.Fprintf(a.env.Stderr, "evidence: signing the bundle of drill %s and pushing it to %s ...\n", rep.DrillID, s.push.description)
+		fmt.Fprintf(a.env.Stderr, "evidence: signing the bundle of drill %s and pushing it to %s ...\n", rep.DrillID, s.push.URL())
 	}
 	// The drill's context may be done (a step timed out); the export is
 	// short and bounded by the store's own timeouts.

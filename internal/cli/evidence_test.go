@@ -52,7 +52,7 @@ func TestEvidence_ExportVerifyTamperSummary(t *testing.T) {
 
 	res := run(t, ctx, env, "evidence", "export", id, "--key", key, "--output-format", "json")
 	require.Equal(t, ExitOK, res.code, res.String())
-	var ex exportResult
+	var ex drill.Kept
 	require.NoError(t, json.Unmarshal([]byte(res.stdout), &ex))
 	assert.Equal(t, filepath.Join(dir, "evidence.tar.gz"), ex.File)
 	bundle, err := os.ReadFile(ex.File)
@@ -163,7 +163,7 @@ func TestParseRetention(t *testing.T) {
 		require.NoError(t, err, in)
 		assert.Equal(t, want, d.Hours()/24, in)
 	}
-	for _, in := range []string{"0y", "-1d", "y", "101y", "soon"} {
+	for _, in := range []string{"0y", "-1d", "y", "7years", "soon"} {
 		_, err := parseRetention(in)
 		assert.Error(t, err, in)
 	}
