@@ -11,7 +11,6 @@ import (
 	"github.com/firedrill-dev/firedrill/drill"
 	"github.com/firedrill-dev/firedrill/internal/finding"
 	"github.com/firedrill-dev/firedrill/internal/version"
-	"github.com/firedrill-dev/firedrill/scenarios"
 )
 
 func (a *app) runCommand() *cli.Command {
@@ -74,14 +73,7 @@ Examples:
 }
 
 func (a *app) run(c *cli.Context) error {
-	format, err := outputFormat(c, "text", "json")
-	if err != nil {
-		return err
-	}
-	if err := exactArgs(c, 1, "one scenario name or file"); err != nil {
-		return err
-	}
-	sc, err := scenarios.Find(c.Context, a.scenarioEnv(), c.Args().First())
+	sc, format, err := a.scenarioArg(c, "text", "json")
 	if err != nil {
 		return err
 	}

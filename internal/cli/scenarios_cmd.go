@@ -174,14 +174,7 @@ func shortDuration(goDuration string) string {
 }
 
 func (a *app) scenariosShow(c *cli.Context) error {
-	format, err := outputFormat(c, "yaml", "json")
-	if err != nil {
-		return err
-	}
-	if err := exactArgs(c, 1, "one scenario name or file"); err != nil {
-		return err
-	}
-	sc, err := scenarios.Find(c.Context, a.scenarioEnv(), c.Args().First())
+	sc, format, err := a.scenarioArg(c, "yaml", "json")
 	if err != nil {
 		return err
 	}
