@@ -3,34 +3,12 @@
 // README.md for the commands and what each figure means.
 package main
 
-import (
-	"context"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
-)
+import "github.com/firedrill-dev/firedrill/bench/internal/benchmain"
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: bench offsite [flags] | bench rss [flags]")
-		os.Exit(2)
-	}
-	var err error
-	switch os.Args[1] {
-	case "offsite":
-		err = runOffsite(ctx, os.Args[2:])
-	case "rss":
-		err = runRSS(ctx, os.Args[2:])
-	case rssChild:
-		err = rssChildMain(ctx, os.Args[2:])
-	default:
-		err = fmt.Errorf("unknown benchmark %q: want offsite or rss", os.Args[1])
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "Error:", err)
-		os.Exit(1)
-	}
+	benchmain.Run("bench offsite [flags] | bench rss [flags]", map[string]benchmain.Func{
+		"offsite": runOffsite,
+		"rss":     runRSS,
+		rssChild:  rssChildMain,
+	})
 }

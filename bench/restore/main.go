@@ -13,33 +13,11 @@
 //	go build -o bin/firedrill ./cmd/firedrill && go run ./bench/restore big -objects 2000
 package main
 
-import (
-	"context"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
-)
+import "github.com/firedrill-dev/firedrill/bench/internal/benchmain"
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: restore watch [-n N] | restore big [-objects N]")
-		os.Exit(2)
-	}
-	var err error
-	switch os.Args[1] {
-	case "watch":
-		err = runWatch(ctx, os.Args[2:])
-	case "big":
-		err = runBig(ctx, os.Args[2:])
-	default:
-		err = fmt.Errorf("unknown benchmark %q: want watch or big", os.Args[1])
-	}
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "Error:", err)
-		os.Exit(1)
-	}
+	benchmain.Run("restore watch [-n N] | restore big [-objects N]", map[string]benchmain.Func{
+		"watch": runWatch,
+		"big":   runBig,
+	})
 }
