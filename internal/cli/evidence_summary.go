@@ -78,20 +78,9 @@ type severities struct {
 }
 
 func countFindings(fs []finding.Finding) severities {
-	var s severities
-	for _, f := range fs {
-		switch {
-		case f.Status == finding.StatusPass:
-			s.Passed++
-		case f.Severity == finding.SeverityCritical:
-			s.Critical++
-		case f.Status == finding.StatusFail:
-			s.Fail++
-		default:
-			s.Warn++
-		}
-	}
-	return s
+	by := finding.BySeverity(fs)
+	return severities{Critical: by[finding.SeverityCritical], Fail: by[finding.SeverityFail],
+		Warn: by[finding.SeverityWarn] + by[finding.SeverityInfo], Passed: finding.Count(fs)[finding.StatusPass]}
 }
 
 // parseDay reads YYYY-MM-DD (the start of that day, UTC) or RFC 3339.

@@ -94,3 +94,15 @@ func Count(fs []Finding) map[Status]int {
 	}
 	return n
 }
+
+// BySeverity counts the findings that did not pass, by severity: what
+// the metrics and the audit summary report.
+func BySeverity(fs []Finding) map[Severity]int {
+	n := map[Severity]int{}
+	for _, f := range fs {
+		if f.Status != StatusPass {
+			n[f.Severity]++
+		}
+	}
+	return n
+}

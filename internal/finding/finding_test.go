@@ -32,3 +32,11 @@ func TestWith_KeepsValuesForEmptyArguments(t *testing.T) {
 	assert.Equal(t, "a2", f.Actual)
 	assert.Equal(t, "h", f.Hint)
 }
+
+func TestBySeverityCountsWhatDidNotPass(t *testing.T) {
+	fs := []Finding{Pass("a", "s", "ok"), Warn("b", "s", "w"), Fail("c", SeverityFail, "s", "f"), Fail("d", SeverityCritical, "s", "c"), Fail("e", SeverityCritical, "s", "c")}
+	got := BySeverity(fs)
+	if got[SeverityWarn] != 1 || got[SeverityFail] != 1 || got[SeverityCritical] != 2 || got[SeverityInfo] != 0 {
+		t.Fatalf("BySeverity: %v", got)
+	}
+}

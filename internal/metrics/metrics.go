@@ -169,12 +169,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			gauge(d.rpo, *m)
 		}
 		gauge(d.rpoObjective, last.RPO.ObjectiveSeconds)
-		bySeverity := map[finding.Severity]int{}
-		for _, f := range last.Findings {
-			if f.Status != finding.StatusPass {
-				bySeverity[f.Severity]++
-			}
-		}
+		bySeverity := finding.BySeverity(last.Findings)
 		for _, sev := range severities {
 			gauge(d.findings, float64(bySeverity[sev]), string(sev))
 		}
