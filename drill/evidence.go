@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -213,31 +214,16 @@ func ExportEvidence(d *Dir, o ExportOptions) (*Export, error) {
 		}
 	}
 	pats := scrubPatterns(o.Redact)
-	var files []evidence.File
-	err = filepath.WalkDir(d.Path, func(path string, de fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(d.Path, path)
-		rel = filepath.ToSlash(rel)
-		if de.IsDir() {
-			if rel == "evidence" {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if !de.Type().IsRegular() || strings.HasSuffix(rel, ".tmp") || rel == EvidenceRecordFile || rel == EvidenceBundleFile {
-			return nil
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		files = append(files, evidence.File{Path: rel, Data: redact(b, pats)})
-		return nil
-	})
+	files, err := d.FileNames()
 	if err != nil {
 		return nil, fmt.Errorf("read drill directory %s: %w", d.Path, err)
+	}
+	for i := range files {
+		b, err := os.ReadFile(d.File(files[i].Path))
+		if err != nil {
+			return nil, fmt.Errorf("read drill directory %s: %w", d.Path, err)
+		}
+		files[i].Data = redact(b, pats)
 	}
 	idx := IndexOf(rep, files, o.Mapping)
 	var buf bytes.Buffer
@@ -293,7 +279,7 @@ func IndexOf(rep *Report, files []evidence.File, m *evidence.Mapping) *evidence.
 	}
 	holds := map[string]bool{}
 	retro := slices.ContainsFunc(files, func(f evidence.File) bool { return f.Path == "retrospective.md" })
-	for _, id := range slices.Sorted(mapsKeys(m.Proofs)) {
+	for _, id := range slices.Sorted(maps.Keys(m.Proofs)) {
 		ok, why := proofHolds(id, rep, retro)
 		holds[id] = ok
 		p := evidence.Proof{ID: id, Holds: ok, Statement: m.Proofs[id], Files: byProof[id]}
@@ -304,16 +290,6 @@ func IndexOf(rep *Report, files []evidence.File, m *evidence.Mapping) *evidence.
 	}
 	idx.Controls = m.Support(holds)
 	return idx
-}
-
-func mapsKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // proofHolds decides one proof from the drill's record (retro: the
@@ -414,16 +390,22 @@ func measured(o Objective) (bool, string) {
 	return true, ""
 }
 
-// FileNames lists the files of the drill directory (slash-separated,
-// relative), for IndexOf without reading them.
+// FileNames lists the files of the drill's record, slash-separated and
+// relative, without reading them: what a bundle holds, so neither the
+// bundle's own records (evidence.json, evidence.tar.gz) nor files being
+// written (*.tmp).
 func (d *Dir) FileNames() ([]evidence.File, error) {
 	var files []evidence.File
 	err := filepath.WalkDir(d.Path, func(path string, de fs.DirEntry, err error) error {
-		if err != nil || de.IsDir() {
+		if err != nil || !de.Type().IsRegular() {
 			return err
 		}
 		rel, _ := filepath.Rel(d.Path, path)
-		files = append(files, evidence.File{Path: filepath.ToSlash(rel)})
+		rel = filepath.ToSlash(rel)
+		if strings.HasSuffix(rel, ".tmp") || rel == EvidenceRecordFile || rel == EvidenceBundleFile {
+			return nil
+		}
+		files = append(files, evidence.File{Path: rel})
 		return nil
 	})
 	return files, err

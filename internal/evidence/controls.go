@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -99,7 +100,7 @@ func parseMapping(name string, b []byte, known map[string]string) (*Mapping, err
 		case "apiVersion", "kind", "controls":
 		case "proofs":
 			if known != nil {
-				fail(k.Line, "proofs: only firedrill defines proofs; map your controls to the built-in ones (%s)", strings.Join(sortedKeys(known), ", "))
+				fail(k.Line, "proofs: only firedrill defines proofs; map your controls to the built-in ones (%s)", strings.Join(slices.Sorted(maps.Keys(known)), ", "))
 			}
 		default:
 			fail(k.Line, "%s: unknown field (want apiVersion, kind, controls)", k.Value)
@@ -131,12 +132,12 @@ func parseMapping(name string, b []byte, known map[string]string) (*Mapping, err
 		}
 		for _, p := range c.Proofs {
 			if _, ok := proofs[p]; !ok {
-				fail(line, "controls[%d].proofs: unknown proof %q (known: %s)", i, p, strings.Join(sortedKeys(proofs), ", "))
+				fail(line, "controls[%d].proofs: unknown proof %q (known: %s)", i, p, strings.Join(slices.Sorted(maps.Keys(proofs)), ", "))
 			}
 		}
 		for _, p := range c.Requires {
 			if _, ok := proofs[p]; !ok {
-				fail(line, "controls[%d].requires: unknown proof %q (known: %s)", i, p, strings.Join(sortedKeys(proofs), ", "))
+				fail(line, "controls[%d].requires: unknown proof %q (known: %s)", i, p, strings.Join(slices.Sorted(maps.Keys(proofs)), ", "))
 			}
 		}
 	}
@@ -156,15 +157,6 @@ func valueOf(n *yaml.Node, key string) *yaml.Node {
 		}
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // Proof is whether one proof holds for a drill.
