@@ -125,7 +125,9 @@ func retry(ctx context.Context, f func() (string, error)) (string, error) {
 // checkWorkloads waits, re-evaluating on every watch event, until every
 // Deployment, StatefulSet and DaemonSet of ns is Available and every Job
 // has completed. A namespace without workloads fails: the restore brought
-// nothing to run.
+// nothing to run. When the check's time runs out, the error says why each
+// workload is not ready, pod by pod, as kubelet and the scheduler report it
+// (see diagnose), and the details carry the same lines.
 func checkWorkloads(ctx context.Context, cs kubernetes.Interface, ns string) ([]string, error) {
 	events := make(chan struct{}, 1)
 	var watchers []watch.Interface
@@ -153,52 +155,113 @@ func checkWorkloads(ctx context.Context, cs kubernetes.Interface, ns string) ([]
 			}
 		}()
 	}
+	var last []workload
 	var lastErr error
 	for {
-		details, err := workloadsReady(ctx, cs, ns)
+		ws, err := workloadsOf(ctx, cs, ns)
 		if err == nil {
-			return details, nil
+			last = ws
+			waiting := notReady(ws)
+			if len(waiting) == 0 {
+				return workloadDetails(ws), nil
+			}
+			texts := make([]string, len(waiting))
+			for i, w := range waiting {
+				texts[i] = w.detail
+			}
+			err = fmt.Errorf("not ready in namespace %s: %s", ns, strings.Join(texts, "; "))
 		}
 		lastErr = err
 		select {
 		case <-ctx.Done():
-			return details, fmt.Errorf("%w: %v", ctx.Err(), lastErr)
+			waiting := notReady(last)
+			if len(waiting) == 0 || !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return workloadDetails(last), fmt.Errorf("%w: %v", ctx.Err(), lastErr)
+			}
+			// The check's own time is up, not the drill's: finding out why
+			// gets a little more, on a context that has not ended.
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), diagnoseTimeout)
+			defer cancel()
+			lines := diagnose(dctx, cs, ns, waiting)
+			return append(workloadDetails(last), lines...),
+				fmt.Errorf("%w: not ready in namespace %s: %s", ctx.Err(), ns, strings.Join(lines, "; "))
 		case <-events:
 		}
 	}
 }
 
-func workloadsReady(ctx context.Context, cs kubernetes.Interface, ns string) ([]string, error) {
-	var details, notReady []string
-	add := func(ok bool, s string) {
-		details = append(details, s)
-		if !ok {
-			notReady = append(notReady, s)
+// workload is one Deployment, StatefulSet, DaemonSet or Job as the
+// workloads check saw it.
+type workload struct {
+	// kind is the API kind: Deployment, StatefulSet, DaemonSet or Job.
+	kind, name string
+	ok         bool
+	// detail is the line of the check's details: "Deployment web: 1/1 available".
+	detail string
+	// ready and want count pods (succeeded pods for a Job).
+	ready, want int32
+	selector    *metav1.LabelSelector
+	// condition is the workload's own explanation, when its controller
+	// gives one (a Deployment's ReplicaFailure, a Job's Failed).
+	condition string
+}
+
+func notReady(ws []workload) []workload {
+	var out []workload
+	for _, w := range ws {
+		if !w.ok {
+			out = append(out, w)
 		}
 	}
+	return out
+}
+
+func workloadDetails(ws []workload) []string {
+	out := make([]string, len(ws))
+	for i, w := range ws {
+		out[i] = w.detail
+	}
+	return out
+}
+
+func workloadsOf(ctx context.Context, cs kubernetes.Interface, ns string) ([]workload, error) {
+	var ws []workload
 	deps, err := cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("list Deployments of %s: %w", ns, err)
 	}
 	for _, d := range deps.Items {
-		ok := deploymentAvailable(&d)
-		add(ok, fmt.Sprintf("Deployment %s: %d/%d available", d.Name, d.Status.AvailableReplicas, replicas(d.Spec.Replicas)))
+		w := workload{kind: "Deployment", name: d.Name, ok: deploymentAvailable(&d),
+			detail: fmt.Sprintf("Deployment %s: %d/%d available", d.Name, d.Status.AvailableReplicas, replicas(d.Spec.Replicas)),
+			ready:  d.Status.ReadyReplicas, want: replicas(d.Spec.Replicas), selector: d.Spec.Selector}
+		for _, c := range d.Status.Conditions {
+			failed := c.Type == appsv1.DeploymentReplicaFailure && c.Status == corev1.ConditionTrue
+			stalled := c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse
+			if (failed || stalled) && w.condition == "" {
+				w.condition = conditionText(c.Reason, c.Message)
+			}
+		}
+		ws = append(ws, w)
 	}
 	sts, err := cs.AppsV1().StatefulSets(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("list StatefulSets of %s: %w", ns, err)
 	}
 	for _, s := range sts.Items {
-		ok := s.Status.ReadyReplicas >= replicas(s.Spec.Replicas) && s.Status.ObservedGeneration >= s.Generation
-		add(ok, fmt.Sprintf("StatefulSet %s: %d/%d ready", s.Name, s.Status.ReadyReplicas, replicas(s.Spec.Replicas)))
+		ws = append(ws, workload{kind: "StatefulSet", name: s.Name,
+			ok:     s.Status.ReadyReplicas >= replicas(s.Spec.Replicas) && s.Status.ObservedGeneration >= s.Generation,
+			detail: fmt.Sprintf("StatefulSet %s: %d/%d ready", s.Name, s.Status.ReadyReplicas, replicas(s.Spec.Replicas)),
+			ready:  s.Status.ReadyReplicas, want: replicas(s.Spec.Replicas), selector: s.Spec.Selector})
 	}
 	dss, err := cs.AppsV1().DaemonSets(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("list DaemonSets of %s: %w", ns, err)
 	}
 	for _, d := range dss.Items {
-		ok := d.Status.NumberAvailable >= d.Status.DesiredNumberScheduled && d.Status.ObservedGeneration >= d.Generation
-		add(ok, fmt.Sprintf("DaemonSet %s: %d/%d available", d.Name, d.Status.NumberAvailable, d.Status.DesiredNumberScheduled))
+		ws = append(ws, workload{kind: "DaemonSet", name: d.Name,
+			ok:     d.Status.NumberAvailable >= d.Status.DesiredNumberScheduled && d.Status.ObservedGeneration >= d.Generation,
+			detail: fmt.Sprintf("DaemonSet %s: %d/%d available", d.Name, d.Status.NumberAvailable, d.Status.DesiredNumberScheduled),
+			ready:  d.Status.NumberReady, want: d.Status.DesiredNumberScheduled, selector: d.Spec.Selector})
 	}
 	jobs, err := cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
@@ -209,15 +272,20 @@ func workloadsReady(ctx context.Context, cs kubernetes.Interface, ns string) ([]
 			// Jobs of a CronJob come and go with its schedule.
 			continue
 		}
-		add(jobComplete(&j), fmt.Sprintf("Job %s: %d succeeded", j.Name, j.Status.Succeeded))
+		w := workload{kind: "Job", name: j.Name, ok: jobComplete(&j),
+			detail: fmt.Sprintf("Job %s: %d succeeded", j.Name, j.Status.Succeeded),
+			ready:  j.Status.Succeeded, want: replicas(j.Spec.Completions), selector: j.Spec.Selector}
+		for _, c := range j.Status.Conditions {
+			if c.Type == batchv1.JobFailed && c.Status == corev1.ConditionTrue {
+				w.condition = conditionText(c.Reason, c.Message)
+			}
+		}
+		ws = append(ws, w)
 	}
-	if len(details) == 0 {
+	if len(ws) == 0 {
 		return nil, fmt.Errorf("no Deployment, StatefulSet, DaemonSet or Job in namespace %s", ns)
 	}
-	if len(notReady) > 0 {
-		return details, fmt.Errorf("not ready in namespace %s: %s", ns, strings.Join(notReady, "; "))
-	}
-	return details, nil
+	return ws, nil
 }
 
 func replicas(r *int32) int32 {
