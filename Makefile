@@ -56,8 +56,9 @@ REPORT ?= drill/testdata/report.html.golden
 report-screenshot:
 	@bash e2e/lab/screenshot.sh $(REPORT) $(BIN)/report.png
 
-## lab-bins: build (or reuse from the cache) every binary the lab runs
+## lab-bins: install the Debian packages the lab's nodes need, then build (or reuse from the cache) every binary the lab runs
 lab-bins:
+	@bash e2e/lab/host-packages.sh
 	@bash e2e/lab/build-bins.sh >/dev/null
 
 ## lab-up: build what is missing, start the lab, seed it; quick when already up

@@ -19,7 +19,8 @@ MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 VERSITY_VERSION=v1.8.0
 ETCD_VERSION=v3.6.16
 KUBE_VERSION=v1.35.4
-KWOK_VERSION=v0.8.0
+COREDNS_VERSION=v1.12.4
+KUBE_ROUTER_VERSION=v2.1.0
 VELERO_VERSION=v1.18.3
 VELERO_AWS_VERSION=v1.14.3
 
@@ -95,6 +96,22 @@ build_kubectl() {
 		CGO_ENABLED=0 go build -trimpath -ldflags "'"$ld"'" -o "$out/kubectl" k8s.io/kubernetes/cmd/kubectl'
 }
 
+# The lab's real nodes: kubelet and kube-proxy from the same wrapper module
+# (kept apart from the control plane so adding them rebuilt nothing else).
+build_node() {
+	local v=$KUBE_VERSION minor
+	minor=${v#v1.}
+	minor=${minor%%.*}
+	local ld="$ldflags_strip -X k8s.io/component-base/version.gitVersion=$v -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean"
+	build kube-node "$v" kube-proxy bash -c '
+		set -e
+		cd "'"$here"'/tools/kubernetes"
+		for c in kubelet kube-proxy; do
+			echo "lab build:   $c" >&2
+			CGO_ENABLED=0 go build -trimpath -ldflags "'"$ld"'" -o "$out/$c" k8s.io/kubernetes/cmd/$c
+		done'
+}
+
 build_velero() {
 	local ld="$ldflags_strip -X sigs.k8s.io/controller-runtime/pkg/metrics/server.DefaultBindAddress=0 -X github.com/vmware-tanzu/velero/pkg/buildinfo.Version=$VELERO_VERSION"
 	build velero "$VELERO_VERSION" velero bash -c '
@@ -111,14 +128,21 @@ export ldflags_strip
 
 build_minio() { build minio "$MINIO_VERSION" minio bash -c "goinstall github.com/minio/minio@$MINIO_VERSION"; }
 build_versity() { build versitygw "$VERSITY_VERSION" versitygw bash -c "goinstall github.com/versity/versitygw/cmd/versitygw@$VERSITY_VERSION"; }
-build_kwok() { build kwok "$KWOK_VERSION" kwok bash -c "goinstall sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"; }
+# CoreDNS serves the cluster DNS of each real node (its go.mod has no replace
+# lines, so go install works).
+# kube-router enforces NetworkPolicies on each node (its firewall only:
+# iptables and ipset, which this kernel has; the nftables-queue based
+# kube-network-policies needs NFT_QUEUE, which it lacks). v2.1.0 is the only
+# v2 release the module proxy serves.
+build_kube_router() { build kube-router "$KUBE_ROUTER_VERSION" kube-router bash -c "goinstall github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@$KUBE_ROUTER_VERSION"; }
+build_coredns() { build coredns "$COREDNS_VERSION" coredns bash -c "goinstall github.com/coredns/coredns@$COREDNS_VERSION"; }
 build_velero_aws() {
 	# The plugin goes alone in its directory: velero loads every executable
 	# under --plugin-dir, and two copies of a plugin stop the server.
 	build velero-plugin-for-aws "$VELERO_AWS_VERSION" velero-plugin-for-aws bash -c "goinstall github.com/vmware-tanzu/velero-plugin-for-aws/velero-plugin-for-aws@$VELERO_AWS_VERSION"
 }
 
-all=(etcd kube kwok minio versity velero velero_aws kubectl)
+all=(etcd kube node coredns kube_router minio versity velero velero_aws kubectl)
 want=("$@")
 [[ ${#want[@]} -eq 0 ]] && want=("${all[@]}")
 for w in "${want[@]}"; do
@@ -130,10 +154,11 @@ cat <<OUT
 ETCD_DIR=$bins/etcd-$ETCD_VERSION
 KUBE_DIR=$bins/kubernetes-$KUBE_VERSION
 KUBECTL_DIR=$bins/kubectl-$KUBE_VERSION
-KWOK_DIR=$bins/kwok-$KWOK_VERSION
+NODE_DIR=$bins/kube-node-$KUBE_VERSION
+COREDNS_DIR=$bins/coredns-$COREDNS_VERSION
+KUBE_ROUTER_DIR=$bins/kube-router-$KUBE_ROUTER_VERSION
 MINIO_DIR=$bins/minio-$MINIO_VERSION
 VERSITY_DIR=$bins/versitygw-$VERSITY_VERSION
 VELERO_DIR=$bins/velero-$VELERO_VERSION
 VELERO_AWS_DIR=$bins/velero-plugin-for-aws-$VELERO_AWS_VERSION
-KWOK_VERSION=$KWOK_VERSION
 OUT

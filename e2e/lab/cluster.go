@@ -8,17 +8,13 @@ import (
 	"strconv"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
-// cluster is one lab Kubernetes control plane with a kwok node.
+// cluster is one lab Kubernetes control plane with one real node.
 type cluster struct {
 	cfg  Config
 	pki  *pki
@@ -53,8 +49,8 @@ func (k *cluster) client() (kubernetes.Interface, error) {
 	return kubernetes.NewForConfig(rc)
 }
 
-// up starts the control plane and the kwok node, waiting for each on its
-// health endpoint, and returns once the node is Ready.
+// up starts the control plane, waiting for each component on its health
+// endpoint. The node comes after (see node.go).
 func (k *cluster) up(ctx context.Context) error {
 	if err := k.certs(); err != nil {
 		return fmt.Errorf("%s cluster certificates: %w", k.name, err)
@@ -62,7 +58,7 @@ func (k *cluster) up(ctx context.Context) error {
 	if err := k.writeKubeconfig(); err != nil {
 		return err
 	}
-	steps := []func(context.Context) error{k.etcd, k.apiserver, k.controllerManager, k.scheduler, k.kwok}
+	steps := []func(context.Context) error{k.etcd, k.apiserver, k.controllerManager, k.scheduler}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			return err
@@ -74,7 +70,9 @@ func (k *cluster) up(ctx context.Context) error {
 func (k *cluster) certs() error {
 	if err := k.pki.issue(certSpec{
 		name: k.name + "-apiserver", cn: "kube-apiserver", server: true,
-		hosts: []string{"127.0.0.1", "localhost", "10.0.0.1", "kubernetes", "kubernetes.default",
+		// 127.0.0.1 for the machine, the relay's address for the node,
+		// the kubernetes Service's address for pods.
+		hosts: []string{"127.0.0.1", "localhost", k.net().hostIP, k.net().firstServiceIP(), "kubernetes", "kubernetes.default",
 			"kubernetes.default.svc", "kubernetes.default.svc.cluster.local"},
 	}); err != nil {
 		return err
@@ -84,31 +82,40 @@ func (k *cluster) certs() error {
 	if err := k.pki.issue(certSpec{name: "admin", cn: "lab-admin", orgs: []string{"system:masters"}, client: true}); err != nil {
 		return err
 	}
+	if err := k.pki.issue(certSpec{name: "apiserver-kubelet-client", cn: "kube-apiserver-kubelet-client", orgs: []string{"system:masters"}, client: true}); err != nil {
+		return err
+	}
 	return k.pki.serviceAccountKey(k.name + "-sa")
 }
 
 func (k *cluster) writeKubeconfig() error {
-	if err := os.MkdirAll(k.dir(), 0o755); err != nil {
+	return k.writeKubeconfigFile(k.Kubeconfig(), k.server(), "admin")
+}
+
+// writeKubeconfigFile writes a kubeconfig for server with the client
+// certificate cert of the lab's PKI; its one context is "lab-<cluster>".
+func (k *cluster) writeKubeconfigFile(file, server, cert string) error {
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 		return err
 	}
 	ca, err := os.ReadFile(k.pki.file("ca.crt"))
 	if err != nil {
 		return err
 	}
-	crt, err := os.ReadFile(k.pki.file("admin.crt"))
+	crt, err := os.ReadFile(k.pki.file(cert + ".crt"))
 	if err != nil {
 		return err
 	}
-	key, err := os.ReadFile(k.pki.file("admin.key"))
+	key, err := os.ReadFile(k.pki.file(cert + ".key"))
 	if err != nil {
 		return err
 	}
 	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters[k.Context()] = &clientcmdapi.Cluster{Server: k.server(), CertificateAuthorityData: ca}
+	cfg.Clusters[k.Context()] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: ca}
 	cfg.AuthInfos[k.Context()] = &clientcmdapi.AuthInfo{ClientCertificateData: crt, ClientKeyData: key}
 	cfg.Contexts[k.Context()] = &clientcmdapi.Context{Cluster: k.Context(), AuthInfo: k.Context()}
 	cfg.CurrentContext = k.Context()
-	return clientcmd.WriteToFile(*cfg, k.Kubeconfig())
+	return clientcmd.WriteToFile(*cfg, file)
 }
 
 func (k *cluster) etcd(ctx context.Context) error {
@@ -146,8 +153,13 @@ func (k *cluster) apiserver(ctx context.Context) error {
 			"--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
 			"--service-account-key-file", k.pki.file(k.name + "-sa.pub"),
 			"--service-account-signing-key-file", k.pki.file(k.name + "-sa.key"),
-			"--service-cluster-ip-range", "10.0.0.0/24",
+			"--service-cluster-ip-range", k.net().svcCIDR,
 			"--authorization-mode", "RBAC,Node",
+			// exec, logs and port-forward: the API server reaches the
+			// kubelet at the node's address, as a client of the lab's CA.
+			"--kubelet-preferred-address-types", "InternalIP",
+			"--kubelet-client-certificate", k.pki.file("apiserver-kubelet-client.crt"),
+			"--kubelet-client-key", k.pki.file("apiserver-kubelet-client.key"),
 			"--endpoint-reconciler-type", "none",
 			"--allow-privileged",
 			"--profiling=false",
@@ -182,7 +194,8 @@ func (k *cluster) controllerManager(ctx context.Context) error {
 			"--service-account-private-key-file", k.pki.file(k.name + "-sa.key"),
 			"--cluster-signing-cert-file", k.pki.file("ca.crt"),
 			"--cluster-signing-key-file", k.pki.file("ca.key"),
-			"--service-cluster-ip-range", "10.0.0.0/24",
+			"--service-cluster-ip-range", k.net().svcCIDR,
+			"--allocate-node-cidrs", "--cluster-cidr", k.net().podCIDR, "--node-cidr-mask-size", "24",
 		},
 	})
 	if err != nil {
@@ -217,67 +230,6 @@ func (k *cluster) scheduler(ctx context.Context) error {
 	return k.cfg.waitReady(ctx, p, 2*time.Minute, httpOK(insecureClient, url))
 }
 
-// kwokNodeAnnotation selects the nodes kwok simulates.
-const kwokNodeAnnotation = "kwok.x-k8s.io/node"
-
-func (k *cluster) kwok(ctx context.Context) error {
-	stages := filepath.Join(k.cfg.Scripts, "kwok", "stages.yaml")
-	p, err := k.cfg.start(daemon{
-		name: k.name + "-kwok",
-		path: filepath.Join(k.cfg.Bins.Kwok, "kwok"),
-		args: []string{
-			"--kubeconfig", k.Kubeconfig(),
-			"--config", stages,
-			"--manage-all-nodes=false",
-			"--manage-nodes-with-annotation-selector", kwokNodeAnnotation + "=fake",
-			// kwok's default pod CIDR overlaps the service range.
-			"--cidr", "10.244.0.0/16",
-			"--node-ip", "10.244.0.1",
-			"--server-address", fmt.Sprintf("127.0.0.1:%d", k.port(offsetKwok)),
-		},
-	})
-	if err != nil {
-		return err
-	}
-	url := fmt.Sprintf("http://127.0.0.1:%d/healthz", k.port(offsetKwok))
-	if err := k.cfg.waitReady(ctx, p, time.Minute, httpOK(plainClient, url)); err != nil {
-		return err
-	}
-	cs, err := k.client()
-	if err != nil {
-		return err
-	}
-	node := &corev1.Node{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:        "kwok-node-0",
-			Annotations: map[string]string{kwokNodeAnnotation: "fake"},
-			Labels:      map[string]string{"type": "kwok", "kubernetes.io/hostname": "kwok-node-0"},
-		},
-		Status: corev1.NodeStatus{Allocatable: corev1.ResourceList{
-			corev1.ResourceCPU: resource.MustParse("32"), corev1.ResourceMemory: resource.MustParse("256Gi"),
-			corev1.ResourcePods: resource.MustParse("500"),
-		}, Capacity: corev1.ResourceList{
-			corev1.ResourceCPU: resource.MustParse("32"), corev1.ResourceMemory: resource.MustParse("256Gi"),
-			corev1.ResourcePods: resource.MustParse("500"),
-		}},
-	}
-	if _, err := cs.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("create kwok node in %s cluster: %w", k.name, err)
-	}
-	return k.cfg.waitReady(ctx, p, time.Minute, func(ctx context.Context) error {
-		n, err := cs.CoreV1().Nodes().Get(ctx, node.Name, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		for _, c := range n.Status.Conditions {
-			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
-				return nil
-			}
-		}
-		return fmt.Errorf("node %s not Ready yet", node.Name)
-	})
-}
-
 // health reports whether every control-plane component answers.
 func (k *cluster) health(ctx context.Context) map[string]error {
 	out := map[string]error{}
@@ -292,6 +244,8 @@ func (k *cluster) health(ctx context.Context) map[string]error {
 	}
 	out[k.name+"-kube-controller-manager"] = httpOK(insecureClient, fmt.Sprintf("https://127.0.0.1:%d/healthz", k.port(offsetControllerMgr)))(ctx)
 	out[k.name+"-kube-scheduler"] = httpOK(insecureClient, fmt.Sprintf("https://127.0.0.1:%d/healthz", k.port(offsetScheduler)))(ctx)
-	out[k.name+"-kwok"] = httpOK(plainClient, fmt.Sprintf("http://127.0.0.1:%d/healthz", k.port(offsetKwok)))(ctx)
+	for n, err := range k.nodeHealth(ctx) {
+		out[n] = err
+	}
 	return out
 }

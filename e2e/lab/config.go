@@ -23,7 +23,6 @@ const (
 	offsetAPIServer     = 2
 	offsetControllerMgr = 3
 	offsetScheduler     = 4
-	offsetKwok          = 5
 	offsetVeleroMetrics = 6
 )
 
@@ -66,7 +65,7 @@ type Config struct {
 // Bins are the directories of the lab's binaries, keyed by version in the
 // build cache.
 type Bins struct {
-	Etcd, Kube, Kubectl, Kwok, MinIO, Versity, Velero, VeleroAWS string
+	Etcd, Kube, Kubectl, Node, CoreDNS, KubeRouter, MinIO, Versity, Velero, VeleroAWS string
 }
 
 // DefaultStateDir is $FIREDRILL_LAB_DIR, else the user's cache directory.

@@ -50,7 +50,7 @@ func LoadBins(ctx context.Context, scripts string, progress io.Writer) (Bins, er
 			vars[k] = v
 		}
 	}
-	return Bins{Etcd: vars["ETCD_DIR"], Kube: vars["KUBE_DIR"], Kubectl: vars["KUBECTL_DIR"], Kwok: vars["KWOK_DIR"], MinIO: vars["MINIO_DIR"],
+	return Bins{Etcd: vars["ETCD_DIR"], Kube: vars["KUBE_DIR"], Kubectl: vars["KUBECTL_DIR"], Node: vars["NODE_DIR"], CoreDNS: vars["COREDNS_DIR"], KubeRouter: vars["KUBE_ROUTER_DIR"], MinIO: vars["MINIO_DIR"],
 		Versity: vars["VERSITY_DIR"], Velero: vars["VELERO_DIR"], VeleroAWS: vars["VELERO_AWS_DIR"]}, nil
 }
 
@@ -91,11 +91,23 @@ func (c Config) Up(ctx context.Context, out io.Writer) error {
 	}
 	done()
 
+	done = step("images: pause and shop, built from e2e/lab/cmd")
+	images, err := c.buildImages(ctx)
+	if err != nil {
+		return err
+	}
+	done()
+
 	src, scratch := c.sourceCluster(p), c.scratchCluster(p)
 	for _, k := range []*cluster{src, scratch} {
-		done := step(k.name + " cluster: etcd, kube-apiserver, controller-manager, scheduler, kwok")
+		done := step(k.name + " cluster: etcd, kube-apiserver, controller-manager, scheduler")
 		if err := k.up(ctx); err != nil {
 			return fmt.Errorf("%s cluster: %w", k.name, err)
+		}
+		done()
+		done = step(k.name + " node: network namespace, relay, containerd, kubelet, kube-proxy, CoreDNS")
+		if err := k.node(ctx, images); err != nil {
+			return fmt.Errorf("%s node: %w", k.name, err)
 		}
 		done()
 	}
@@ -315,6 +327,14 @@ func (c Config) Down(out io.Writer) error {
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return err
+	}
+	// What the nodes' pods left: their processes, mounts, network
+	// namespaces, and the nodes' own namespaces and veth pairs.
+	p := &pki{dir: c.path("pki")}
+	for _, k := range []*cluster{c.sourceCluster(p), c.scratchCluster(p)} {
+		if err := k.nodeCleanup(context.Background()); err != nil {
+			return fmt.Errorf("clean up the %s node: %w", k.name, err)
+		}
 	}
 	fmt.Fprintf(out, "lab: stopped %d processes\n", len(names))
 	return os.RemoveAll(c.StateDir)

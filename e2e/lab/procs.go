@@ -25,6 +25,10 @@ type daemon struct {
 	args []string
 	env  []string // added to the lab's environment
 	dir  string   // working directory; the state dir when empty
+	// netns, when set, is the path of a network namespace the process
+	// runs in (entered with nsenter, which then execs path: the PID and
+	// argv[0] stay the daemon's own).
+	netns string
 }
 
 // proc is a daemon this invocation started; exited closes when it dies, so a
@@ -92,6 +96,9 @@ func (c Config) start(d daemon) (*proc, error) {
 	defer logf.Close()
 	fmt.Fprintf(logf, "\n=== %s %s %s\n", time.Now().Format(time.RFC3339), d.path, strings.Join(d.args, " "))
 	cmd := exec.Command(d.path, d.args...)
+	if d.netns != "" {
+		cmd = exec.Command("nsenter", append([]string{"--net=" + d.netns, "--", d.path}, d.args...)...)
+	}
 	cmd.Env = append(os.Environ(), d.env...)
 	cmd.Dir = d.dir
 	if cmd.Dir == "" {

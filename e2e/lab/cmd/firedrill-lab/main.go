@@ -7,6 +7,7 @@
 //	firedrill-lab env      export lines for tests and shells
 //	firedrill-lab down     stop everything, wait for exit, remove state
 //	firedrill-lab stop C   stop one component (simulate its loss); up restarts it
+//	firedrill-lab relay    (started by up) forward a node's TCP to 127.0.0.1
 package main
 
 import (
@@ -69,6 +70,19 @@ func run(ctx context.Context, args []string) error {
 			return fmt.Errorf("usage: firedrill-lab stop COMPONENT (names as in firedrill-lab status)")
 		}
 		return cfg.StopComponent(args[1])
+	case "relay":
+		// Started by `up`, one per node: makes the lab's 127.0.0.1
+		// servers reachable from that node's pods (see lab.Relay).
+		fs := flag.NewFlagSet("relay", flag.ContinueOnError)
+		routes := fs.String("routes", "", "LISTEN=TARGET,... TCP routes")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		r, err := lab.ParseRoutes(*routes)
+		if err != nil {
+			return err
+		}
+		return lab.Relay(ctx, r, slog.New(slog.NewTextHandler(os.Stderr, nil)))
 	case "webhook":
 		fs := flag.NewFlagSet("webhook", flag.ContinueOnError)
 		listen := fs.String("listen", "127.0.0.1:27030", "address to serve on")
