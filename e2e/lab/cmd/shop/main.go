@@ -4,11 +4,15 @@
 // plays every role; the first argument picks it:
 //
 //	shop web     HTTP on :8080. GET / is the storefront page; GET /healthz is
-//	             200 only while the api answers ($API_URL/healthz, 1 s);
+//	             200 only while the api answers ($API_URL/livez, 1 s);
 //	             /orders is proxied to the api.
-//	shop api     HTTP on :9090. GET /healthz is 200 only while the database
-//	             answers PING ($DB_ADDR, 1 s); GET /orders lists the order
-//	             log, POST /orders (the body is one line) appends an order.
+//	shop api     HTTP on :9090. GET /livez is 200 while the api serves (its
+//	             readiness: the api and web live in one namespace, the
+//	             database in another, and a restore that maps namespaces
+//	             breaks only the cross-namespace call, which GET /orders
+//	             shows); GET /healthz is 200 only while the database answers
+//	             PING ($DB_ADDR, 1 s); GET /orders lists the order log,
+//	             POST /orders (the body is one line) appends an order.
 //	shop db      a line-based TCP database on :5432 keeping an append-only
 //	             order log in $DATA_DIR (default /data), where it also
 //	             rewrites the file "canary" with the current time every
@@ -261,7 +265,7 @@ const storefrontPage = `<!doctype html>
 // webHandler serves the storefront; its health is the api's.
 func webHandler(api *url.URL) http.Handler {
 	client := &http.Client{Timeout: healthTimeout, Transport: transport()}
-	health := api.JoinPath("healthz").String()
+	health := api.JoinPath("livez").String()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -291,6 +295,9 @@ func webHandler(api *url.URL) http.Handler {
 // the database's.
 func apiHandler(dbAddr string) http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
 		defer cancel()

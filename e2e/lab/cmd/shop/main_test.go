@@ -104,7 +104,7 @@ func TestWebHealthzFollowsAPI(t *testing.T) {
 	)
 	var state atomic.Int32
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/healthz" {
+		if r.URL.Path != "/livez" {
 			http.NotFound(w, r)
 			return
 		}
