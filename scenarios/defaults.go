@@ -51,6 +51,9 @@ func applyDefaults(sc *Scenario, written func(path string) bool) {
 		if c.HTTP != nil && c.HTTP.ExpectStatus.IsZero() {
 			c.HTTP.ExpectStatus = DefaultExpectStatus()
 		}
+		if c.HTTP != nil && c.HTTP.Service != nil && c.HTTP.Path == "" {
+			c.HTTP.Path = DefaultServicePath
+		}
 	}
 	if e := s.Evidence; e != nil && e.Push != nil {
 		if e.Push.Retention == 0 {

@@ -43,15 +43,32 @@ func TestLoad_Invalid(t *testing.T) {
 		"check-expect-status":          {{35, "spec.checks[0].http.expectStatus", `"2xx" is not a status code or range`}},
 		"check-http-url":               {{34, "spec.checks[0].http.url", `"shop.example.com/healthz" is not an http or https URL`}},
 		"check-namespace-out-of-scope": {{34, "spec.checks[0].workloads.namespace", `namespace "billing" is not in spec.backups.includedNamespaces`}},
-		"check-no-kind":                {{32, "spec.checks[0]", "set exactly one of workloads, http, tcp, command or dataCanary"}},
-		"check-tcp-address":            {{34, "spec.checks[0].tcp.address", `"db.shop.svc" is not host:port`}},
-		"check-timeout":                {{34, "spec.checks[0].timeout", `"soon" is not a duration`}},
-		"check-two-kinds":              {{34, "spec.checks[0].http", "set exactly one of workloads, http, tcp, command or dataCanary; workloads is set too"}},
-		"cleanup-policy":               {{32, "spec.cleanup.policy", `"sometimes" is not one of onSuccess, always, never`}},
-		"copy-compare-mode":            {{34, "spec.storage.copies[0].compare.mode", `"vibes" is not one of existence, size, checksum, content, sampled`}},
-		"copy-duplicate":               {{34, "spec.storage.copies[1].name", `copy "offsite" is defined twice`}},
-		"copy-is-primary":              {{33, "spec.storage.copies[0].bucket", "is the primary bucket itself"}},
-		"evidence-into-backup-bucket":  {{34, "spec.evidence.push.bucket", "is the backup bucket of spec.storage.primary"}},
+		"check-http-neither":           {{33, "spec.checks[0].http", "set exactly one of url (requested directly) or service (requested through the target API server's service proxy)"}},
+		"check-http-path-with-url":     {{35, "spec.checks[0].http.path", "applies only to service; write the path in url"}},
+		"check-http-service": {
+			{34, "spec.checks[0].http.service.port", "is required"},
+			{36, "spec.checks[0].http.service.name", `"1web" is not a valid Service name (it must start with a letter)`},
+			{37, "spec.checks[0].http.path", `"healthz" must start with /`},
+		},
+		"check-http-service-port": {
+			{34, "spec.checks[0].http.service.port", "70000 is not a port number (1-65535) or port name"},
+			{37, "spec.checks[1].http.service.port", `"HTTP_PORT" is not a port number (1-65535) or port name`},
+		},
+		"check-http-url-and-service": {{35, "spec.checks[0].http.service", "set exactly one of url or service; url is set too"}},
+		"check-service-account": {
+			{33, "spec.checks[0].serviceAccount.name", "is required"},
+			{34, "spec.checks[0].serviceAccount.namespace", `namespace "billing" is not in spec.backups.includedNamespaces`},
+			{35, "spec.checks[0].serviceAccount.tokenSecret", `"Shop_Token" is not a valid Kubernetes object name`},
+		},
+		"check-no-kind":               {{32, "spec.checks[0]", "set exactly one of workloads, http, tcp, command, dataCanary or serviceAccount"}},
+		"check-tcp-address":           {{34, "spec.checks[0].tcp.address", `"db.shop.svc" is not host:port`}},
+		"check-timeout":               {{34, "spec.checks[0].timeout", `"soon" is not a duration`}},
+		"check-two-kinds":             {{34, "spec.checks[0].http", "set exactly one of workloads, http, tcp, command, dataCanary or serviceAccount; workloads is set too"}},
+		"cleanup-policy":              {{32, "spec.cleanup.policy", `"sometimes" is not one of onSuccess, always, never`}},
+		"copy-compare-mode":           {{34, "spec.storage.copies[0].compare.mode", `"vibes" is not one of existence, size, checksum, content, sampled`}},
+		"copy-duplicate":              {{34, "spec.storage.copies[1].name", `copy "offsite" is defined twice`}},
+		"copy-is-primary":             {{33, "spec.storage.copies[0].bucket", "is the primary bucket itself"}},
+		"evidence-into-backup-bucket": {{34, "spec.evidence.push.bucket", "is the backup bucket of spec.storage.primary"}},
 		"evidence-push": {
 			{35, "spec.evidence.push.objectLock", "not used for evidence"},
 			{36, "spec.evidence.push.lockMode", `"FOREVER" is not one of COMPLIANCE, GOVERNANCE`},
@@ -248,8 +265,17 @@ func TestLoad_FullScenario(t *testing.T) {
 	for i, c := range s.Checks {
 		kinds[i] = c.Kind()
 	}
-	assert.Equal(t, []CheckKind{CheckWorkloads, CheckHTTP, CheckTCP, CheckCommand, CheckDataCanary}, kinds)
+	assert.Equal(t, []CheckKind{CheckWorkloads, CheckHTTP, CheckTCP, CheckCommand, CheckDataCanary,
+		CheckServiceAccount, CheckServiceAccount, CheckHTTP, CheckHTTP}, kinds)
 	assert.Equal(t, StatusRange{Min: 200, Max: 204}, s.Checks[1].HTTP.ExpectStatus)
+	assert.Empty(t, s.Checks[1].HTTP.Path, "a URL carries its own path")
+	assert.Equal(t, ServiceAccountCheck{Namespace: "shop", Name: "shop-api"}, *s.Checks[5].ServiceAccount)
+	assert.Equal(t, "ci-deployer-token", s.Checks[6].ServiceAccount.TokenSecret)
+	assert.Equal(t, HTTPCheck{Service: &ServiceRef{Namespace: "shop", Name: "web", Port: ServicePort{Number: 80}},
+		Path: "/healthz", ExpectStatus: StatusRange{Min: 200, Max: 200}, BodyContains: "ok"}, *s.Checks[7].HTTP)
+	assert.Equal(t, ServicePort{Name: "http"}, s.Checks[8].HTTP.Service.Port)
+	assert.Equal(t, "/", s.Checks[8].HTTP.Path, "path defaults to /")
+	assert.Equal(t, DefaultExpectStatus(), s.Checks[8].HTTP.ExpectStatus)
 	assert.Equal(t, DefaultCheckTimeout, s.Checks[0].Timeout)
 	assert.Equal(t, filepath.Join(dir, "runbook.md"), s.Runbook.File)
 

@@ -377,7 +377,7 @@ type Phase struct {
 }
 
 // Check is one verification after the restore. Exactly one of Workloads,
-// HTTP, TCP, Command and DataCanary is set.
+// HTTP, TCP, Command, DataCanary and ServiceAccount is set.
 type Check struct {
 	// Name is required and unique among checks.
 	Name string `yaml:"name"`
@@ -393,6 +393,8 @@ type Check struct {
 	Command *CommandCheck `yaml:"command,omitempty"`
 	// DataCanary reads a timestamp the application wrote before the backup.
 	DataCanary *DataCanaryCheck `yaml:"dataCanary,omitempty"`
+	// ServiceAccount proves that a restored ServiceAccount can authenticate.
+	ServiceAccount *ServiceAccountCheck `yaml:"serviceAccount,omitempty"`
 }
 
 // CheckKind names the kind of a Check.
@@ -405,7 +407,12 @@ const (
 	CheckTCP        CheckKind = "tcp"
 	CheckCommand    CheckKind = "command"
 	CheckDataCanary CheckKind = "dataCanary"
+	// CheckServiceAccount is written serviceAccount.
+	CheckServiceAccount CheckKind = "serviceAccount"
 )
+
+// checkKinds lists every kind, in the order messages name them.
+var checkKinds = []CheckKind{CheckWorkloads, CheckHTTP, CheckTCP, CheckCommand, CheckDataCanary, CheckServiceAccount}
 
 // Kind is the kind of check c is; empty for an invalid check.
 func (c Check) Kind() CheckKind {
@@ -433,6 +440,9 @@ func (c Check) kinds() []CheckKind {
 	if c.DataCanary != nil {
 		ks = append(ks, CheckDataCanary)
 	}
+	if c.ServiceAccount != nil {
+		ks = append(ks, CheckServiceAccount)
+	}
 	return ks
 }
 
@@ -444,14 +454,33 @@ type WorkloadsCheck struct {
 	Namespace string `yaml:"namespace"`
 }
 
-// HTTPCheck passes when a GET of URL answers an expected status (and body).
+// HTTPCheck passes when a GET answers an expected status (and body).
+// Exactly one of URL and Service is set.
 type HTTPCheck struct {
-	// URL is required, http or https.
-	URL string `yaml:"url"`
+	// URL is requested directly, http or https.
+	URL string `yaml:"url,omitempty"`
+	// Service is requested through the target API server's service proxy,
+	// with the target kubeconfig's credentials, as `kubectl get --raw
+	// /api/v1/namespaces/NS/services/NAME:PORT/proxy/PATH` does: it reaches
+	// a restored Service from outside the cluster, without an Ingress.
+	Service *ServiceRef `yaml:"service,omitempty"`
+	// Path is the path requested from Service; default "/". Only with Service.
+	Path string `yaml:"path,omitempty"`
 	// ExpectStatus is a status code or range, e.g. 200 or "200-299" (default).
 	ExpectStatus StatusRange `yaml:"expectStatus"`
 	// BodyContains, if set, must occur in the response body.
 	BodyContains string `yaml:"bodyContains,omitempty"`
+}
+
+// ServiceRef names a port of a Service.
+type ServiceRef struct {
+	// Namespace is required, as named in Spec.Backups.IncludedNamespaces;
+	// the drill applies Target.NamespaceMapping.
+	Namespace string `yaml:"namespace"`
+	// Name is required: the Service.
+	Name string `yaml:"name"`
+	// Port is required: the Service's port, by number or name.
+	Port ServicePort `yaml:"port"`
 }
 
 // TCPCheck passes when a TCP connection to Address succeeds.
@@ -477,6 +506,28 @@ type DataCanaryCheck struct {
 	ConfigMap string `yaml:"configMap"`
 	// Key is required.
 	Key string `yaml:"key"`
+}
+
+// ServiceAccountCheck passes when a ServiceAccount restored into the target
+// can authenticate to the target's API server. Velero restores
+// ServiceAccounts, but their tokens may not come back usable (legacy token
+// Secrets are bound to the old cluster's ServiceAccount UID and signing
+// key), which breaks the CI/CD integrations that use them.
+//
+// Without TokenSecret the drill requests a short-lived token for the
+// ServiceAccount (TokenRequest) and has the API server review it
+// (TokenReview); with TokenSecret it reviews the long-lived token kept in
+// that Secret. The token itself is never printed or kept.
+type ServiceAccountCheck struct {
+	// Namespace is required, as named in Spec.Backups.IncludedNamespaces;
+	// the drill applies Target.NamespaceMapping.
+	Namespace string `yaml:"namespace"`
+	// Name is required: the ServiceAccount.
+	Name string `yaml:"name"`
+	// TokenSecret optionally names a Secret of type
+	// kubernetes.io/service-account-token in Namespace, annotated for the
+	// ServiceAccount, whose token is reviewed instead of a requested one.
+	TokenSecret string `yaml:"tokenSecret,omitempty"`
 }
 
 // RunbookRef names the runbook to follow: exactly one of Name (a built-in
@@ -531,6 +582,10 @@ func DefaultPhases() []Phase {
 func DefaultExcludedResources() []string {
 	return []string{"pods", "replicasets.apps", "endpoints", "endpointslices.discovery.k8s.io"}
 }
+
+// DefaultServicePath is the path an HTTP check of a Service requests when
+// it names none.
+const DefaultServicePath = "/"
 
 // DefaultExpectStatus is any 2xx status.
 func DefaultExpectStatus() StatusRange { return StatusRange{Min: 200, Max: 299} }

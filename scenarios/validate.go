@@ -447,20 +447,18 @@ func (v *validator) checks() {
 		kinds := c.kinds()
 		switch len(kinds) {
 		case 0:
-			v.errorf(p, "set exactly one of workloads, http, tcp, command or dataCanary")
+			v.errorf(p, "set exactly one of %s", oneOf(checkKinds))
 			continue
 		case 1:
 		default:
-			v.errorf(fmt.Sprintf("%s.%s", p, kinds[1]), "set exactly one of workloads, http, tcp, command or dataCanary; %s is set too", kinds[0])
+			v.errorf(fmt.Sprintf("%s.%s", p, kinds[1]), "set exactly one of %s; %s is set too", oneOf(checkKinds), kinds[0])
 			continue
 		}
 		switch kinds[0] {
 		case CheckWorkloads:
 			inScope(p+".workloads.namespace", c.Workloads.Namespace)
 		case CheckHTTP:
-			if v.required(p+".http.url", c.HTTP.URL != "") {
-				v.url(p+".http.url", c.HTTP.URL)
-			}
+			v.httpCheck(p+".http", *c.HTTP, inScope)
 		case CheckTCP:
 			if v.required(p+".tcp.address", c.TCP.Address != "") {
 				v.address(p+".tcp.address", c.TCP.Address)
@@ -478,8 +476,56 @@ func (v *validator) checks() {
 			if v.required(p+".dataCanary.key", dc.Key != "") && !configMapKey.MatchString(dc.Key) {
 				v.errorf(p+".dataCanary.key", "%q is not a ConfigMap key (letters, digits, \"-\", \"_\" and \".\")", dc.Key)
 			}
+		case CheckServiceAccount:
+			sa := c.ServiceAccount
+			inScope(p+".serviceAccount.namespace", sa.Namespace)
+			v.objectName(p+".serviceAccount.name", sa.Name)
+			if v.has(p + ".serviceAccount.tokenSecret") {
+				v.objectName(p+".serviceAccount.tokenSecret", sa.TokenSecret)
+			}
 		}
 	}
+}
+
+// httpCheck validates an HTTP check at p: a URL requested directly, or a
+// Service requested through the target API server's service proxy.
+func (v *validator) httpCheck(p string, h HTTPCheck, inScope func(path, ns string)) {
+	switch hasURL, hasService := v.has(p+".url"), h.Service != nil; {
+	case hasURL && hasService:
+		v.errorf(p+".service", "set exactly one of url or service; url is set too")
+	case hasURL:
+		if v.required(p+".url", h.URL != "") {
+			v.url(p+".url", h.URL)
+		}
+		if v.has(p + ".path") {
+			v.errorf(p+".path", "applies only to service; write the path in url")
+		}
+	case hasService:
+		s := h.Service
+		inScope(p+".service.namespace", s.Namespace)
+		if v.label(p+".service.name", s.Name, true) && (s.Name[0] < 'a' || s.Name[0] > 'z') {
+			v.errorf(p+".service.name", "%q is not a valid Service name (it must start with a letter)", s.Name)
+		}
+		// The decoder already rejected ports that are neither a number nor a name.
+		v.required(p+".service.port", !s.Port.IsZero())
+		switch {
+		case !v.has(p + ".path"):
+		case !strings.HasPrefix(h.Path, "/"):
+			v.errorf(p+".path", "%q must start with /", h.Path)
+		case strings.ContainsAny(h.Path, "?#"):
+			v.errorf(p+".path", "%q has a query or fragment; the service proxy takes a path only", h.Path)
+		}
+	default:
+		v.errorf(p, "set exactly one of url (requested directly) or service (requested through the target API server's service proxy)")
+	}
+}
+
+// oneOf lists values for a message: "a, b or c".
+func oneOf[T ~string](vs []T) string {
+	if len(vs) < 2 {
+		return joinValues(vs)
+	}
+	return joinValues(vs[:len(vs)-1]) + " or " + string(vs[len(vs)-1])
 }
 
 var configMapKey = regexp.MustCompile(`^[-._a-zA-Z0-9]{1,253}$`)
