@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 
@@ -82,6 +83,9 @@ func runCheck(ctx context.Context, env checkEnv, c Check) CheckResult {
 					t.UTC().Format(time.RFC3339), env.disaster.UTC().Format(time.RFC3339))
 			}
 		}
+	case c.HTTP != nil && c.HTTP.Service != nil:
+		r.Kind = "http"
+		r.Message, err = retry(ctx, func() (string, error) { return checkServiceHTTP(ctx, env.cs, *c.HTTP) })
 	case c.HTTP != nil:
 		r.Kind = "http"
 		r.Message, err = retry(ctx, func() (string, error) { return checkHTTP(ctx, env.http, *c.HTTP) })
@@ -91,6 +95,9 @@ func runCheck(ctx context.Context, env checkEnv, c Check) CheckResult {
 	case c.Command != nil:
 		r.Kind = "command"
 		r.Message, err = retry(ctx, func() (string, error) { return checkCommand(ctx, env, c.Command.Run) })
+	case c.ServiceAccount != nil:
+		r.Kind = "serviceAccount"
+		r.Message, err = retry(ctx, func() (string, error) { return checkServiceAccount(ctx, env.cs, *c.ServiceAccount) })
 	default:
 		err = errors.New("check has no kind")
 	}
@@ -368,12 +375,9 @@ func checkHTTP(ctx context.Context, client *http.Client, c HTTPCheck) (string, e
 		return "", fmt.Errorf("GET %s: %w", c.URL, err)
 	}
 	defer resp.Body.Close()
-	minS, maxS := c.MinStatus, c.MaxStatus
-	if minS == 0 && maxS == 0 {
-		minS, maxS = 200, 299
-	}
+	minS, maxS := c.statusRange()
 	if resp.StatusCode < minS || resp.StatusCode > maxS {
-		return "", fmt.Errorf("GET %s answered %d, want %d-%d", c.URL, resp.StatusCode, minS, maxS)
+		return "", fmt.Errorf("GET %s answered %d, want %s", c.URL, resp.StatusCode, statusText(minS, maxS))
 	}
 	if c.BodyContains != "" {
 		body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
@@ -385,6 +389,22 @@ func checkHTTP(ctx context.Context, client *http.Client, c HTTPCheck) (string, e
 		}
 	}
 	return fmt.Sprintf("GET %s answered %d", c.URL, resp.StatusCode), nil
+}
+
+// statusRange is [MinStatus, MaxStatus], any 2xx when unset.
+func (c HTTPCheck) statusRange() (minStatus, maxStatus int) {
+	if c.MinStatus == 0 && c.MaxStatus == 0 {
+		return 200, 299
+	}
+	return c.MinStatus, c.MaxStatus
+}
+
+// statusText is "200" or "200-299".
+func statusText(minStatus, maxStatus int) string {
+	if minStatus == maxStatus {
+		return strconv.Itoa(minStatus)
+	}
+	return fmt.Sprintf("%d-%d", minStatus, maxStatus)
 }
 
 func checkTCP(ctx context.Context, addr string) (string, error) {

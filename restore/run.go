@@ -311,6 +311,8 @@ func checkKind(c Check) string {
 		return "command"
 	case c.DataCanary != nil:
 		return "dataCanary"
+	case c.ServiceAccount != nil:
+		return "serviceAccount"
 	}
 	return ""
 }

@@ -135,6 +135,8 @@ type Check struct {
 	Command   *CommandCheck
 	// DataCanary reads a time the application wrote before the backup.
 	DataCanary *DataCanaryCheck
+	// ServiceAccount proves that a ServiceAccount can authenticate.
+	ServiceAccount *ServiceAccountCheck
 }
 
 // WorkloadsCheck passes when every Deployment, StatefulSet and DaemonSet of
@@ -142,12 +144,21 @@ type Check struct {
 type WorkloadsCheck struct{ Namespace string }
 
 // HTTPCheck passes when GET URL answers a status in [MinStatus, MaxStatus]
-// with BodyContains (if set) in the body.
+// with BodyContains (if set) in the body. With Service set instead of URL,
+// it GETs Path of the Service through the target API server's service
+// proxy, with the target's credentials.
 type HTTPCheck struct {
-	URL                  string
+	URL string
+	// Service is a Service of the target (its namespace as named there).
+	Service *ServiceRef
+	// Path is requested from Service; default "/".
+	Path                 string
 	MinStatus, MaxStatus int
 	BodyContains         string
 }
+
+// ServiceRef names a port of a Service: Port is a number or a port name.
+type ServiceRef struct{ Namespace, Name, Port string }
 
 // TCPCheck passes when a connection to Address succeeds.
 type TCPCheck struct{ Address string }
@@ -158,6 +169,12 @@ type CommandCheck struct{ Run []string }
 
 // DataCanaryCheck reads ConfigMap Namespace/ConfigMap key Key, an RFC 3339 time.
 type DataCanaryCheck struct{ Namespace, ConfigMap, Key string }
+
+// ServiceAccountCheck passes when ServiceAccount Namespace/Name (a target
+// namespace) authenticates to the target's API server: a token requested
+// for it, or with TokenSecret set the token kept in that Secret, passes a
+// TokenReview as system:serviceaccount:NAMESPACE:NAME.
+type ServiceAccountCheck struct{ Namespace, Name, TokenSecret string }
 
 // CleanupPolicy says when the drill removes what it created.
 type CleanupPolicy string
