@@ -1,6 +1,7 @@
 package drill
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -9,6 +10,9 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/firedrill-dev/firedrill/restore"
 	"github.com/firedrill-dev/firedrill/runbooks"
 	"github.com/firedrill-dev/firedrill/scenarios"
 )
@@ -465,6 +469,10 @@ func checkText(c scenarios.Check, t scenarios.Target) string {
 		return fmt.Sprintf("Deployments, StatefulSets and DaemonSets Available and Jobs complete in namespace %s", ns(c.Workloads.Namespace))
 	case scenarios.CheckHTTP:
 		s := fmt.Sprintf("GET %s answers %s", c.HTTP.URL, c.HTTP.ExpectStatus)
+		if svc := c.HTTP.Service; svc != nil {
+			s = fmt.Sprintf("GET %s from Service %s port %s in namespace %s, through the target API server's service proxy with the target's credentials, answers %s",
+				cmp.Or(c.HTTP.Path, scenarios.DefaultServicePath), svc.Name, svc.Port, ns(svc.Namespace), c.HTTP.ExpectStatus)
+		}
 		if c.HTTP.BodyContains != "" {
 			s += fmt.Sprintf(" with %q in the body", c.HTTP.BodyContains)
 		}
@@ -476,6 +484,15 @@ func checkText(c scenarios.Check, t scenarios.Target) string {
 	case scenarios.CheckDataCanary:
 		return fmt.Sprintf("ConfigMap %s in namespace %s holds an RFC 3339 time under %q: the newest data in the backup",
 			c.DataCanary.ConfigMap, ns(c.DataCanary.Namespace), c.DataCanary.Key)
+	case scenarios.CheckServiceAccount:
+		sa := c.ServiceAccount
+		user := "system:serviceaccount:" + t.TargetNamespace(sa.Namespace) + ":" + sa.Name
+		token := fmt.Sprintf("a token requested for it (TokenRequest, valid %s)", scenarios.Duration(restore.ServiceAccountTokenExpiry))
+		if sa.TokenSecret != "" {
+			token = fmt.Sprintf("the long-lived token in Secret %s (type %s, annotated for it)", sa.TokenSecret, corev1.SecretTypeServiceAccountToken)
+		}
+		return fmt.Sprintf("ServiceAccount %s in namespace %s authenticates: %s passes a TokenReview as %s; the token is never printed",
+			sa.Name, ns(sa.Namespace), token, user)
 	}
 	return ""
 }

@@ -144,3 +144,42 @@ func TestNewPlan_RunbookFileProblems(t *testing.T) {
 	assert.Equal(t, 32, ferr.Line, "the line of runbook.file")
 	assert.NotContains(t, err.Error(), dir, "no absolute paths the user did not write")
 }
+
+// TestNewPlan_ServiceAccountAndServiceChecks: the verify step says what
+// the new kinds of check do, in the target's namespaces.
+func TestNewPlan_ServiceAccountAndServiceChecks(t *testing.T) {
+	sc, err := scenarios.Parse(scenarios.Env{}, "unit.yaml", []byte(restoreScenario))
+	require.NoError(t, err)
+	p, err := NewPlan(sc)
+	require.NoError(t, err)
+	does := map[string]PlannedCheck{}
+	for _, c := range stepOf(t, p, StepVerify).Checks {
+		does[c.Name] = c
+	}
+	tests := []struct {
+		check string
+		kind  scenarios.CheckKind
+		want  string
+	}{
+		{"shop-api-identity", scenarios.CheckServiceAccount,
+			"ServiceAccount shop-api in namespace shop-dr (shop in the backup) authenticates: a token requested for it (TokenRequest, valid 10m) " +
+				"passes a TokenReview as system:serviceaccount:shop-dr:shop-api; the token is never printed"},
+		{"legacy-token", scenarios.CheckServiceAccount,
+			"ServiceAccount ci-deployer in namespace shop-data authenticates: the long-lived token in Secret ci-deployer-token " +
+				"(type kubernetes.io/service-account-token, annotated for it) passes a TokenReview as system:serviceaccount:shop-data:ci-deployer; the token is never printed"},
+		{"web-through-api", scenarios.CheckHTTP,
+			"GET /healthz from Service web port http in namespace shop-dr (shop in the backup), through the target API server's service proxy " +
+				`with the target's credentials, answers 200 with "ok" in the body`},
+		{"db-admin-through-api", scenarios.CheckHTTP,
+			"GET / from Service db-admin port 8080 in namespace shop-data, through the target API server's service proxy with the target's credentials, answers 200-299"},
+		{"http", scenarios.CheckHTTP, "GET http://127.0.0.1:3/ answers 200-204"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.check, func(t *testing.T) {
+			c, ok := does[tt.check]
+			require.True(t, ok)
+			assert.Equal(t, tt.kind, c.Kind)
+			assert.Equal(t, tt.want, c.Does)
+		})
+	}
+}

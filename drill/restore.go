@@ -133,7 +133,10 @@ func RestoreSpec(sc *scenarios.Scenario, drillID string, getenv func(string) str
 			if st.IsZero() {
 				st = scenarios.DefaultExpectStatus()
 			}
-			rc.HTTP = &restore.HTTPCheck{URL: c.HTTP.URL, MinStatus: st.Min, MaxStatus: st.Max, BodyContains: c.HTTP.BodyContains}
+			rc.HTTP = &restore.HTTPCheck{URL: c.HTTP.URL, Path: c.HTTP.Path, MinStatus: st.Min, MaxStatus: st.Max, BodyContains: c.HTTP.BodyContains}
+			if svc := c.HTTP.Service; svc != nil {
+				rc.HTTP.Service = &restore.ServiceRef{Namespace: s.Target.TargetNamespace(svc.Namespace), Name: svc.Name, Port: svc.Port.String()}
+			}
 		case c.TCP != nil:
 			rc.TCP = &restore.TCPCheck{Address: c.TCP.Address}
 		case c.Command != nil:
@@ -141,6 +144,9 @@ func RestoreSpec(sc *scenarios.Scenario, drillID string, getenv func(string) str
 		case c.DataCanary != nil:
 			rc.DataCanary = &restore.DataCanaryCheck{Namespace: s.Target.TargetNamespace(c.DataCanary.Namespace),
 				ConfigMap: c.DataCanary.ConfigMap, Key: c.DataCanary.Key}
+		case c.ServiceAccount != nil:
+			rc.ServiceAccount = &restore.ServiceAccountCheck{Namespace: s.Target.TargetNamespace(c.ServiceAccount.Namespace),
+				Name: c.ServiceAccount.Name, TokenSecret: c.ServiceAccount.TokenSecret}
 		}
 		spec.Checks = append(spec.Checks, rc)
 	}

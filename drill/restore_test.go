@@ -48,6 +48,14 @@ spec:
       dataCanary: {namespace: shop, configMap: c, key: k}
     - name: http
       http: {url: "http://127.0.0.1:3/", expectStatus: "200-204"}
+    - name: shop-api-identity
+      serviceAccount: {namespace: shop, name: shop-api}
+    - name: legacy-token
+      serviceAccount: {namespace: shop-data, name: ci-deployer, tokenSecret: ci-deployer-token}
+    - name: web-through-api
+      http: {service: {namespace: shop, name: web, port: http}, path: /healthz, expectStatus: 200, bodyContains: ok}
+    - name: db-admin-through-api
+      http: {service: {namespace: shop-data, name: db-admin, port: 8080}}
   cleanup: {policy: always}
 `
 
@@ -71,11 +79,18 @@ func TestRestoreSpec_MapsScenario(t *testing.T) {
 	assert.Equal(t, map[string]string{"region": "us-east-1", "s3Url": "http://127.0.0.1:2", "s3ForcePathStyle": "true"}, spec.FromCopy.Config)
 	assert.Contains(t, string(spec.FromCopy.Credentials), "aws_secret_access_key=secret-value")
 
-	require.Len(t, spec.Checks, 3)
+	require.Len(t, spec.Checks, 7)
 	assert.Equal(t, "shop-dr", spec.Checks[0].Workloads.Namespace, "namespace mapped")
 	assert.Equal(t, "shop-dr", spec.Checks[1].DataCanary.Namespace)
 	assert.Equal(t, 200, spec.Checks[2].HTTP.MinStatus)
 	assert.Equal(t, 204, spec.Checks[2].HTTP.MaxStatus)
+	assert.Nil(t, spec.Checks[2].HTTP.Service)
+	assert.Equal(t, &restore.ServiceAccountCheck{Namespace: "shop-dr", Name: "shop-api"}, spec.Checks[3].ServiceAccount, "namespace mapped")
+	assert.Equal(t, &restore.ServiceAccountCheck{Namespace: "shop-data", Name: "ci-deployer", TokenSecret: "ci-deployer-token"}, spec.Checks[4].ServiceAccount)
+	assert.Equal(t, &restore.HTTPCheck{Service: &restore.ServiceRef{Namespace: "shop-dr", Name: "web", Port: "http"}, Path: "/healthz",
+		MinStatus: 200, MaxStatus: 200, BodyContains: "ok"}, spec.Checks[5].HTTP, "namespace mapped")
+	assert.Equal(t, &restore.HTTPCheck{Service: &restore.ServiceRef{Namespace: "shop-data", Name: "db-admin", Port: "8080"}, Path: "/",
+		MinStatus: 200, MaxStatus: 299}, spec.Checks[6].HTTP, "the default path and status")
 
 	plan, err := NewPlan(sc)
 	require.NoError(t, err)
