@@ -31,6 +31,7 @@ const (
 	groupApps    = "apps"
 	groupBatch   = "batch"
 	groupNetwork = "networking.k8s.io"
+	groupAuthn   = "authentication.k8s.io"
 )
 
 // veleroRules is what the drill of sc does in its Velero namespace of the
@@ -91,15 +92,54 @@ func clusterRules(sc *scenarios.Scenario) []rule {
 		{"", rbacv1.PolicyRule{APIGroups: []string{groupApps}, Resources: []string{"daemonsets", "deployments", "statefulsets"}, Verbs: []string{verbList, verbWatch}}},
 		{"", rbacv1.PolicyRule{APIGroups: []string{groupBatch}, Resources: []string{"cronjobs", "jobs"}, Verbs: []string{verbList, verbWatch}}},
 	}
-	var canaries []string
+	var canaries, accounts, requested, tokenSecrets, proxied []string
+	workloads := false
 	for _, c := range sc.Spec.Checks {
-		if c.DataCanary != nil {
+		switch {
+		case c.Workloads != nil:
+			workloads = true
+		case c.DataCanary != nil:
 			canaries = append(canaries, c.DataCanary.ConfigMap)
+		case c.ServiceAccount != nil:
+			accounts = append(accounts, c.ServiceAccount.Name)
+			if c.ServiceAccount.TokenSecret == "" {
+				requested = append(requested, c.ServiceAccount.Name)
+			} else {
+				tokenSecrets = append(tokenSecrets, c.ServiceAccount.TokenSecret)
+			}
+		case c.HTTP != nil && c.HTTP.Service != nil:
+			// The service proxy's resource name is scheme:name:port.
+			proxied = append(proxied, "http:"+c.HTTP.Service.Name+":"+c.HTTP.Service.Port.String())
 		}
+	}
+	if workloads {
+		rules = append(rules,
+			rule{"a workloads check that fails says why: it lists the pods of each workload that is not ready, by the workload's selector, and their warning events, in the drill's namespaces (restore/diagnose.go). Read-only: list, no get or watch",
+				rbacv1.PolicyRule{APIGroups: []string{groupCore}, Resources: []string{"events", "pods"}, Verbs: []string{verbList}}})
 	}
 	if len(canaries) > 0 {
 		rules = append(rules, rule{"the data canary check reads its ConfigMap by name (list and watch with a metadata.name field selector, which resourceNames allows) until the restore brings it (restore/checks.go)",
 			rbacv1.PolicyRule{APIGroups: []string{groupCore}, Resources: []string{"configmaps"}, Verbs: []string{verbList, verbWatch}, ResourceNames: uniq(canaries...)}})
+	}
+	if len(accounts) > 0 {
+		rules = append(rules, rule{"the serviceAccount checks read their ServiceAccounts by name (restore/identity.go)",
+			rbacv1.PolicyRule{APIGroups: []string{groupCore}, Resources: []string{"serviceaccounts"}, Verbs: []string{verbGet}, ResourceNames: uniq(accounts...)}})
+	}
+	if len(requested) > 0 {
+		rules = append(rules, rule{"and request a 10-minute token for them (TokenRequest), by name; the token is used for one TokenReview and never kept",
+			rbacv1.PolicyRule{APIGroups: []string{groupCore}, Resources: []string{"serviceaccounts/token"}, Verbs: []string{verbCreate}, ResourceNames: uniq(requested...)}})
+	}
+	if len(tokenSecrets) > 0 {
+		rules = append(rules, rule{"the serviceAccount checks with tokenSecret read the long-lived token in that Secret, by name, and only that Secret (restore/identity.go)",
+			rbacv1.PolicyRule{APIGroups: []string{groupCore}, Resources: []string{"secrets"}, Verbs: []string{verbGet}, ResourceNames: uniq(tokenSecrets...)}})
+	}
+	if len(accounts) > 0 {
+		rules = append(rules, rule{"the serviceAccount checks have the API server review each token (TokenReview): a review names no object, so it cannot be narrowed by name; it only answers who a token is",
+			rbacv1.PolicyRule{APIGroups: []string{groupAuthn}, Resources: []string{"tokenreviews"}, Verbs: []string{verbCreate}}})
+	}
+	if len(proxied) > 0 {
+		rules = append(rules, rule{"the http checks of a Service GET it through the API server's service proxy, by the scheme:name:port the proxy names it (restore/serviceproxy.go)",
+			rbacv1.PolicyRule{APIGroups: []string{groupCore}, Resources: []string{"services/proxy"}, Verbs: []string{verbGet}, ResourceNames: uniq(proxied...)}})
 	}
 	return rules
 }

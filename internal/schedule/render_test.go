@@ -344,3 +344,52 @@ func TestRender_Evidence(t *testing.T) {
 	assert.Contains(t, err.Error(), "--evidence-push")
 	assert.NotContains(t, err.Error(), "pw@")
 }
+
+// The checks that read pods, tokens and services through the API server
+// get exactly those rights, by name where the API allows it.
+func TestRender_RBACFollowsTheChecks(t *testing.T) {
+	sc := find(t, "testdata/shop-drill.yaml")
+	plain := objectsOf(t, options(sc))["ClusterRole/firedrill:firedrill:shop-drill"].(*rbacv1.ClusterRole)
+	for _, res := range []string{"serviceaccounts", "serviceaccounts/token", "secrets", "tokenreviews", "services/proxy"} {
+		verbs, _ := verbsOf(plain.Rules, res)
+		assert.Empty(t, verbs, "no check needs %s", res)
+	}
+	verbs, _ := verbsOf(plain.Rules, "pods")
+	assert.Equal(t, []string{"list"}, verbs, "a failing workloads check lists pods to say why")
+	verbs, _ = verbsOf(plain.Rules, "events")
+	assert.Equal(t, []string{"list"}, verbs)
+
+	sc.Spec.Checks = append(sc.Spec.Checks,
+		scenarios.Check{Name: "api-identity", Timeout: scenarios.DefaultCheckTimeout,
+			ServiceAccount: &scenarios.ServiceAccountCheck{Namespace: "shop", Name: "shop-api"}},
+		scenarios.Check{Name: "legacy-token", Timeout: scenarios.DefaultCheckTimeout,
+			ServiceAccount: &scenarios.ServiceAccountCheck{Namespace: "shop", Name: "ci-deployer", TokenSecret: "ci-deployer-token"}},
+		scenarios.Check{Name: "web", Timeout: scenarios.DefaultCheckTimeout, HTTP: &scenarios.HTTPCheck{
+			Service: &scenarios.ServiceRef{Namespace: "shop", Name: "web", Port: scenarios.ServicePort{Number: 80}},
+			Path:    "/healthz", ExpectStatus: scenarios.DefaultExpectStatus()}},
+		scenarios.Check{Name: "admin", Timeout: scenarios.DefaultCheckTimeout, HTTP: &scenarios.HTTPCheck{
+			Service: &scenarios.ServiceRef{Namespace: "shop", Name: "admin", Port: scenarios.ServicePort{Name: "http"}},
+			Path:    "/", ExpectStatus: scenarios.DefaultExpectStatus()}},
+	)
+	cr := objectsOf(t, options(sc))["ClusterRole/firedrill:firedrill:shop-drill"].(*rbacv1.ClusterRole)
+	tests := []struct {
+		resource    string
+		verbs, name []string
+	}{
+		{"serviceaccounts", []string{"get"}, []string{"ci-deployer", "shop-api"}},
+		{"serviceaccounts/token", []string{"create"}, []string{"shop-api"}},
+		{"secrets", []string{"get"}, []string{"ci-deployer-token"}},
+		{"tokenreviews", []string{"create"}, nil},
+		{"services/proxy", []string{"get"}, []string{"http:admin:http", "http:web:80"}},
+	}
+	for _, tt := range tests {
+		verbs, names := verbsOf(cr.Rules, tt.resource)
+		assert.Equal(t, tt.verbs, verbs, tt.resource)
+		assert.Equal(t, tt.name, names, tt.resource)
+	}
+	for _, r := range cr.Rules {
+		if len(r.ResourceNames) == 0 && !slices.Contains(r.Resources, "tokenreviews") {
+			assert.Subset(t, []string{"list", "watch"}, r.Verbs, "a rule without resourceNames only lists and watches: %+v", r)
+		}
+	}
+}
