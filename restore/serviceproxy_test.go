@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -36,6 +37,12 @@ func apiServerStatus(code int32, reason metav1.StatusReason, message string) []b
 type fakeAPIServer struct {
 	mu    sync.Mutex
 	paths []string
+}
+
+func (s *fakeAPIServer) seen() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.paths)
 }
 
 func (s *fakeAPIServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -120,8 +127,8 @@ func TestCheckServiceHTTP_ThroughAPIServer(t *testing.T) {
 			assert.Contains(t, r.Message, tt.want)
 		})
 	}
-	assert.Contains(t, api.paths, proxyPrefix+"http:web:80/proxy/healthz", "the path of kubectl get --raw /api/v1/namespaces/shop/services/http:web:80/proxy/healthz")
-	assert.Contains(t, api.paths, proxyPrefix+"http:web:80/proxy/", "the redirect was followed")
+	assert.Contains(t, api.seen(), proxyPrefix+"http:web:80/proxy/healthz", "the path of kubectl get --raw /api/v1/namespaces/shop/services/http:web:80/proxy/healthz")
+	assert.Contains(t, api.seen(), proxyPrefix+"http:web:80/proxy/", "the redirect was followed")
 
 	srv.Close()
 	r := runCheck(context.Background(), checkEnv{cs: cs, now: time.Now}, Check{Name: "web", Timeout: 300 * time.Millisecond,
