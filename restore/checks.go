@@ -31,7 +31,8 @@ type CheckResult struct {
 	Passed bool   `json:"passed"`
 	// Message says what was seen; on failure, why it failed.
 	Message string `json:"message"`
-	// Details list per-object states (workloads) when useful.
+	// Details list per-object states (workloads) when useful; a failed
+	// workloads check adds why each workload and pod is not ready.
 	Details  []string  `json:"details,omitempty"`
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished"`
