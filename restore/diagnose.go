@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
 )
 
 // A workloads check that fails must say why, as `kubectl describe` would:
@@ -88,6 +89,9 @@ func diagnoseWorkload(ctx context.Context, cs kubernetes.Interface, ns string, w
 			line += "; events not read: " + err.Error()
 		} else if t := eventsText(evs, line); t != "" {
 			line += "; " + t
+		}
+		if c, ok := crashed(&p); ok {
+			line += "; " + lastLogLine(ctx, cs, ns, p.Name, c)
 		}
 		lines = append(lines, line)
 	}
@@ -175,6 +179,11 @@ func containerProblem(what string, st corev1.ContainerStatus, evs []corev1.Event
 		}
 	case st.State.Terminated != nil:
 		s += "terminated: " + exitText(st.State.Terminated)
+		if st.RestartCount > 0 {
+			// Between two back-offs of a crash loop kubelet shows the
+			// exit, not CrashLoopBackOff.
+			s += fmt.Sprintf(", restarted %d times (crash loop)", st.RestartCount)
+		}
 	case st.State.Running != nil:
 		s += "running but not ready"
 		if e, ok := newest(evs, reasonUnhealthy); ok {
@@ -184,6 +193,47 @@ func containerProblem(what string, st corev1.ContainerStatus, evs []corev1.Event
 		return ""
 	}
 	return s
+}
+
+// crashed names the first container of p that exited with an error (now
+// or before its current restart): its log says why, when kubelet's
+// termination message does not.
+func crashed(p *corev1.Pod) (string, bool) {
+	for _, st := range p.Status.ContainerStatuses {
+		if st.Ready {
+			continue
+		}
+		if t := st.State.Terminated; t != nil && t.ExitCode != 0 && t.Message == "" {
+			return st.Name, true
+		}
+		if t := st.LastTerminationState.Terminated; t != nil && t.ExitCode != 0 && t.Message == "" && st.State.Terminated == nil {
+			return st.Name, true
+		}
+	}
+	return "", false
+}
+
+// lastLogLine is the last line the crashed container wrote, read through
+// the API server as `kubectl logs --previous` does when the container
+// already restarted.
+func lastLogLine(ctx context.Context, cs kubernetes.Interface, ns, pod, container string) string {
+	read := func(previous bool) (string, error) {
+		b, err := cs.CoreV1().Pods(ns).GetLogs(pod, &corev1.PodLogOptions{
+			Container: container, Previous: previous, TailLines: ptr.To[int64](1), LimitBytes: ptr.To[int64](512),
+		}).DoRaw(ctx)
+		return strings.TrimSpace(string(b)), err
+	}
+	line, err := read(false)
+	if err != nil || line == "" {
+		line, err = read(true)
+	}
+	if err != nil {
+		return fmt.Sprintf("log of container %s not read: %v", container, err)
+	}
+	if line == "" {
+		return fmt.Sprintf("container %s wrote no log", container)
+	}
+	return fmt.Sprintf("container %s last logged: %q", container, clip(line))
 }
 
 // exitText is "exit 1: "message"", with the reason when it says more than

@@ -93,6 +93,18 @@ func TestCheckWorkloads_SaysWhyNotReady(t *testing.T) {
 				`events: BackOff: Back-off restarting failed container`,
 		},
 		{
+			name: "crash loop between two back-offs: the exit, the restarts and the last log line",
+			objects: []runtime.Object{
+				deployment("worker", 1),
+				pod("worker-1", "worker", func(p *corev1.Pod) {
+					p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "worker", RestartCount: 3,
+						State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 2, Reason: "Error"}}}}
+				}),
+			},
+			// The fake clientset's log is "fake logs".
+			want: []string{`deployment shop/worker: 0 of 1 ready; pod worker-1: container worker terminated: exit 2, restarted 3 times (crash loop); container worker last logged: "fake logs"`},
+		},
+		{
 			name: "image never pulled",
 			objects: []runtime.Object{
 				deployment("web", 1),

@@ -123,7 +123,10 @@ func generate(ctx context.Context, c *kube.Clients, ns string, n int) error {
 		ObjectMeta: metav1.ObjectMeta{Name: "big"},
 		Spec: appsv1.DeploymentSpec{Replicas: &one, Selector: &metav1.LabelSelector{MatchLabels: labels},
 			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}},
+				// The lab's nodes are real and reach no registry: the
+				// shop image is the one every node has.
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "localhost/firedrill-lab/shop:lab",
+					ImagePullPolicy: corev1.PullNever, Command: []string{"/shop", "db"}, Env: []corev1.EnvVar{{Name: "DATA_DIR", Value: "/tmp/data"}}}}}}},
 	}, metav1.CreateOptions{}); err != nil {
 		return err
 	}

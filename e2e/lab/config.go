@@ -29,7 +29,7 @@ const (
 // Lab credentials. They are throwaway values for servers bound to loopback
 // and are printed by `firedrill-lab env` on purpose: tests need them.
 const (
-	s3AccessKey   = "firedrill-lab"
+	s3AccessKey   = "fdlab-access"
 	s3SecretKey   = "firedrill-lab-secret"
 	s3Region      = "us-east-1"
 	backupBucket  = "velero-backups"

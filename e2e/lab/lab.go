@@ -105,7 +105,7 @@ func (c Config) Up(ctx context.Context, out io.Writer) error {
 			return fmt.Errorf("%s cluster: %w", k.name, err)
 		}
 		done()
-		done = step(k.name + " node: network namespace, relay, containerd, kubelet, kube-proxy, CoreDNS")
+		done = step(k.name + " node: network namespace, relay, containerd, kubelet, kube-proxy, kube-router, CoreDNS")
 		if err := k.node(ctx, images); err != nil {
 			return fmt.Errorf("%s node: %w", k.name, err)
 		}

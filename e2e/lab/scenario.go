@@ -81,6 +81,12 @@ spec:
       workloads: {namespace: shop}
     - name: shop-data-workloads
       workloads: {namespace: shop-data}
+    - name: shop-web-serves
+      # Through the restored Service, via the scratch API server's proxy:
+      # web answers 200 only when it reaches api over the pod network.
+      http: {service: {namespace: shop, name: web, port: 80}, path: /healthz, expectStatus: 200, bodyContains: ok}
+    - name: shop-api-identity
+      serviceAccount: {namespace: shop, name: shop-api}
     - name: data-canary
       dataCanary: {namespace: %[16]s, configMap: %[17]s, key: %[18]s}
   runbook: {file: %[1]s.md}

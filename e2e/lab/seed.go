@@ -25,7 +25,7 @@ const (
 )
 
 // seedApp applies the application and waits until its workloads are
-// Available (kwok makes the pods Running).
+// Available: their containers run on the source cluster's real node.
 func (k *cluster) seedApp(ctx context.Context) error {
 	kc, err := k.kube()
 	if err != nil {

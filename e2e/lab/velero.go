@@ -169,7 +169,8 @@ func typeMeta(apiVersion, kind string) metav1.TypeMeta {
 }
 
 // backupTemplate is what the lab backs up: the application's namespaces,
-// resources only (kwok pods have no volumes worth snapshotting). The TTL
+// resources only (the shop's volumes are emptyDirs; volume data is a
+// later step). The TTL
 // stays below the bucket's one-day lock so no backup outlives its
 // protection.
 func backupTemplate() velerov1.BackupSpec {
