@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -159,7 +160,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
     conf_dir = %[9]q
 `, k.name, k.dir("containerd", "root"), k.dir("containerd", "state"), k.containerdSocket(),
 		k.containerdSocket()+".ttrpc", k.dir("containerd", "opt"), PauseImage, n.nodeIP, cniConf)
-	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
+	if err := writeIfChanged(conf, []byte(body)); err != nil {
 		return err
 	}
 	// The bridge lives inside the node; no masquerade, and host-local
@@ -235,7 +236,7 @@ imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 maxPods: 110
 `, n.nodeIP, kubeletPort, kubeletHealthzPort, k.pki.file("ca.crt"), k.containerdSocket(), n.dnsServiceIP(), k.dir("pod-logs"))
-	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
+	if err := writeIfChanged(conf, []byte(body)); err != nil {
 		return err
 	}
 	p, err := k.cfg.start(daemon{
@@ -291,7 +292,7 @@ nodePortAddresses: [%[3]s/32]
 # Leave the conntrack table's size and timeouts as they are.
 conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
 `, k.dir("node", "kube-proxy.kubeconfig"), k.nodeName(), n.nodeIP, kubeProxyHealthz, kubeProxyMetrics, n.podCIDR)
-	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
+	if err := writeIfChanged(conf, []byte(body)); err != nil {
 		return err
 	}
 	p, err := k.cfg.start(daemon{
@@ -350,7 +351,7 @@ func (k *cluster) coreDNS(ctx context.Context) error {
     cache 5
 }
 `, n.nodeIP, coreDNSHealthPort, coreDNSReadyPort, k.dir("node", "node-admin.kubeconfig"), k.name)
-	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
+	if err := writeIfChanged(conf, []byte(body)); err != nil {
 		return err
 	}
 	p, err := k.cfg.start(daemon{
@@ -382,8 +383,14 @@ func (k *cluster) clusterServices(ctx context.Context) error {
 			{Name: "dns-tcp", Port: 53, Protocol: corev1.ProtocolTCP},
 		}},
 	}
-	if _, err := cs.CoreV1().Services("kube-system").Create(ctx, dns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("create kube-dns Service: %w", err)
+	// Get first: creating it again is refused for its address before its
+	// name.
+	if _, err := cs.CoreV1().Services("kube-system").Get(ctx, dns.Name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+		if _, err := cs.CoreV1().Services("kube-system").Create(ctx, dns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("create kube-dns Service: %w", err)
+		}
+	} else if err != nil {
+		return fmt.Errorf("read kube-dns Service: %w", err)
 	}
 	apiPort := int32(k.port(offsetAPIServer))
 	slices := []*discoveryv1.EndpointSlice{
@@ -411,6 +418,16 @@ func (k *cluster) clusterServices(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// writeIfChanged writes a component's configuration only when it changed:
+// kube-proxy exits when its file is written, even with the same content,
+// and `up` on a running lab must leave running components alone.
+func writeIfChanged(file string, content []byte) error {
+	if old, err := os.ReadFile(file); err == nil && bytes.Equal(old, content) {
+		return nil
+	}
+	return os.WriteFile(file, content, 0o644)
 }
 
 // nodeHealth reports whether each node component answers.
