@@ -10,6 +10,9 @@ echo
 echo "== The lab's drill scenario: $FIREDRILL_LAB_SCENARIO (from $FIREDRILL_SCENARIOS)"
 "$firedrill" validate "$FIREDRILL_SCENARIOS/$FIREDRILL_LAB_SCENARIO.yaml"
 echo
+echo "== The shop in the source cluster: real containers on the lab's node (restored ones will run the same way)"
+kubectl --kubeconfig "$FIREDRILL_LAB_SOURCE_KUBECONFIG" get pods -A -l 'app in (web,api,db)' -o wide
+echo
 echo "== What the drill will do, step by step (touches nothing)"
 "$firedrill" plan "$FIREDRILL_LAB_SCENARIO"
 echo
