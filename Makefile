@@ -6,9 +6,11 @@ BIN       := bin
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X github.com/firedrill-dev/firedrill/internal/version.Version=$(VERSION)
 LAB       := $(BIN)/firedrill-lab
+# The runner image's shell: a static busybox (Debian's busybox-static, installed when missing).
+BUSYBOX   ?= /bin/busybox
 FUZZTIME  ?= 60s
 
-.PHONY: all build image test unit e2e lint fuzz demo report-screenshot lab-bins lab-up lab-down lab-status lab-env clean
+.PHONY: all build image image-runner test unit e2e lint fuzz demo report-screenshot lab-bins lab-up lab-down lab-status lab-env clean
 
 all: build
 
@@ -21,11 +23,25 @@ image:
 	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || echo 0) $(GO) run ./cmd/firedrill-image \
 		-o $(BIN)/firedrill-image.tar -version $(VERSION) -revision $$(git rev-parse HEAD 2>/dev/null)
 
+## image-runner: the runner image, bin/firedrill-runner-image.tar: firedrill with sh (busybox), kubectl and velero for runbook steps and command checks
+# kubectl and velero are the lab's static builds, from its cache (built once, reused by every clone).
+image-runner:
+	@if [ "$(BUSYBOX)" = /bin/busybox ] && ! dpkg -s busybox-static >/dev/null 2>&1; then \
+		echo "image-runner: installing busybox-static (the image's shell)" >&2; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -qq busybox-static >&2 || { apt-get update -qq >&2 && apt-get install -y -qq busybox-static >&2; }; \
+	fi
+	eval "$$(bash e2e/lab/build-bins.sh kubectl velero)" && \
+	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || echo 0) $(GO) run ./cmd/firedrill-image \
+		-o $(BIN)/firedrill-runner-image.tar -version $(VERSION) -revision $$(git rev-parse HEAD 2>/dev/null) \
+		-busybox $(BUSYBOX) -add kubectl=$$KUBECTL_DIR/kubectl -add velero=$$VELERO_DIR/velero
+
 ## test: unit tests, then the e2e suite against the real lab (started if needed)
 test: unit e2e
 
 unit:
 	$(GO) test ./...
+	cd e2e/lab && $(GO) test ./...
 
 # The lab program is its own module (e2e/lab) so its test-only dependencies
 # stay out of firedrill's go.mod.
