@@ -1,12 +1,17 @@
-// Command firedrill-image builds the firedrill container image without
-// Docker: a static binary (CGO_ENABLED=0, -trimpath) in one layer on an
-// empty base, run as a non-root user, written as an OCI image layout in a
-// tar file. 'make image' runs it; see README.md for pushing the result.
+// Command firedrill-image builds the firedrill container images without
+// Docker, written as OCI image layouts in tar files: a static binary
+// (CGO_ENABLED=0, -trimpath) in one layer on an empty base, run as a
+// non-root user; and with -busybox and -add, the runner image, which has
+// under that layer the static tools runbook steps and command checks call.
+// 'make image' and 'make image-runner' run it; see README.md for loading
+// and pushing the result.
 //
 //	go run ./cmd/firedrill-image -o bin/firedrill-image.tar -version v1.2.3
+//	go run ./cmd/firedrill-image -o bin/firedrill-runner-image.tar -version v1.2.3 \
+//	    -busybox /bin/busybox -add kubectl=PATH -add velero=PATH
 //
-// The same sources, version and SOURCE_DATE_EPOCH give the same image
-// digest.
+// The same sources, tools, version and SOURCE_DATE_EPOCH give the same
+// image digest.
 package main
 
 import (
@@ -21,6 +26,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/firedrill-dev/firedrill/internal/ociimage"
@@ -36,13 +42,36 @@ func main() {
 	}
 }
 
+// tools is the repeatable -add NAME=FILE.
+type tools map[string]string
+
+func (t tools) String() string { return "" }
+
+func (t tools) Set(s string) error {
+	name, file, ok := strings.Cut(s, "=")
+	if !ok || name == "" || file == "" {
+		return fmt.Errorf("%q: want NAME=FILE, e.g. kubectl=/usr/local/bin/kubectl", s)
+	}
+	if _, dup := t[name]; dup {
+		return fmt.Errorf("%s is added twice", name)
+	}
+	t[name] = file
+	return nil
+}
+
 func run(ctx context.Context, args []string, stdout io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("firedrill-image", flag.ContinueOnError)
 	out := fs.String("o", "bin/firedrill-image.tar", "write the OCI image layout archive to `FILE`")
-	ver := fs.String("version", "dev", "the firedrill `VERSION` (linked into the binary, labelled, and the image's name in the layout)")
+	ver := fs.String("version", "dev", "the firedrill `VERSION` (linked into the binary, labelled, and the tag of the default -name)")
 	rev := fs.String("revision", "", "the source `COMMIT`, as the org.opencontainers.image.revision label")
 	arch := fs.String("arch", runtime.GOARCH, "build for `GOARCH`")
 	binary := fs.String("binary", "", "put this prebuilt static linux `FILE` in the image instead of building ./cmd/firedrill")
+	imgName := fs.String("name", "", "name the image `REF` (REGISTRY/REPOSITORY:TAG), as 'ctr images import' will (default "+
+		ociimage.Repository+":VERSION, or "+ociimage.RunnerRepository+":VERSION with -busybox or -add)")
+	add := tools{}
+	fs.Var(add, "add", "runner image: put the static linux program `NAME=FILE` in "+ociimage.ToolDir+"/NAME (repeatable)")
+	busybox := fs.String("busybox", "", "runner image: put this static busybox `FILE` at "+ociimage.BusyboxPath+", with /bin/sh and the usual applets linked to it")
+	zoneinfo := fs.String("zoneinfo", "", "runner image: unpack this time zone database `ZIP` in "+ociimage.ZoneinfoDir+" (default the Go toolchain's lib/time/zoneinfo.zip)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -59,6 +88,38 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 		}
 		created = time.Unix(sec, 0)
 	}
+	o := ociimage.Options{Architecture: *arch, Version: *ver, Revision: *rev, Name: *imgName, Created: created}
+
+	// The tools first: a missing or dynamically linked one is found
+	// before a minute of building firedrill.
+	var err error
+	if *busybox != "" {
+		if o.Busybox, err = readStatic("-busybox", *busybox, *arch); err != nil {
+			return fmt.Errorf("%w (Debian: apt-get install busybox-static, then -busybox /bin/busybox)", err)
+		}
+	}
+	for name, file := range add {
+		if o.Tools == nil {
+			o.Tools = map[string][]byte{}
+		}
+		if o.Tools[name], err = readStatic("-add "+name, file, *arch); err != nil {
+			return err
+		}
+	}
+	if o.Runner() {
+		zip := *zoneinfo
+		if zip == "" {
+			if zip, err = goZoneinfo(ctx); err != nil {
+				return err
+			}
+		}
+		if o.Zoneinfo, err = os.ReadFile(zip); err != nil {
+			return fmt.Errorf("-zoneinfo: %w", err)
+		}
+	} else if *zoneinfo != "" {
+		return errors.New("-zoneinfo is for a runner image: give -busybox or -add too")
+	}
+
 	bin := *binary
 	if bin == "" {
 		dir, err := os.MkdirTemp("", "firedrill-image-")
@@ -71,9 +132,8 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 			return err
 		}
 	}
-	data, err := os.ReadFile(bin)
-	if err != nil {
-		return fmt.Errorf("read the binary: %w", err)
+	if o.Binary, err = readStatic("the firedrill binary", bin, *arch); err != nil {
+		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
 		return err
@@ -85,7 +145,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	img, err := ociimage.Write(tmp, ociimage.Options{Binary: data, Architecture: *arch, Version: *ver, Revision: *rev, Created: created})
+	img, err := ociimage.Write(tmp, o)
 	if err != nil {
 		tmp.Close()
 		return err
@@ -96,8 +156,31 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 	if err := os.Rename(tmp.Name(), *out); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: OCI image layout, linux/%s, %s, digest %s\n", *out, *arch, *ver, img.Manifest)
+	fmt.Fprintf(stdout, "%s: OCI image layout, linux/%s, %s, digest %s\n", *out, *arch, img.Name, img.Manifest)
 	return nil
+}
+
+// readStatic reads a program for the image and refuses one that could not
+// run there.
+func readStatic(what, file, arch string) ([]byte, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if err := ociimage.CheckStatic(data, arch); err != nil {
+		return nil, fmt.Errorf("%s %s: %w", what, file, err)
+	}
+	return data, nil
+}
+
+// goZoneinfo is the time zone database of the Go toolchain that builds
+// firedrill: the same file for the same toolchain, wherever it is built.
+func goZoneinfo(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOROOT").Output()
+	if err != nil {
+		return "", fmt.Errorf("find the Go toolchain's time zone database (go env GOROOT): %w; give -zoneinfo ZIP", err)
+	}
+	return filepath.Join(strings.TrimSpace(string(out)), "lib", "time", "zoneinfo.zip"), nil
 }
 
 // buildBinary builds a static firedrill: no cgo, so it runs on an empty
