@@ -6,6 +6,10 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/firedrill-dev/firedrill/internal/procenv"
 	"github.com/firedrill-dev/firedrill/runbooks"
@@ -222,4 +226,121 @@ func isEnvName(s string) bool {
 	return s != "" && !strings.ContainsFunc(s, func(r rune) bool {
 		return !(r == '_' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9')
 	})
+}
+
+func podSpec(o Options, ps *podScenario, name string) corev1.PodSpec {
+	sc := ps.sc
+	args := []string{"--log-format=json", "run", sc.Metadata.Name, "--history", o.History}
+	if o.HistoryEndpoint != "" {
+		args = append(args, "--history-endpoint", o.HistoryEndpoint)
+	}
+	if o.HistoryRegion != "" {
+		args = append(args, "--history-region", o.HistoryRegion)
+	}
+	if o.HistoryPathStyle {
+		args = append(args, "--history-path-style")
+	}
+	if o.EvidencePush != "" {
+		args = append(args, "--evidence-push", o.EvidencePush)
+		if o.EvidencePushEndpoint != "" {
+			args = append(args, "--evidence-push-endpoint", o.EvidencePushEndpoint)
+		}
+		if o.EvidencePushRegion != "" {
+			args = append(args, "--evidence-push-region", o.EvidencePushRegion)
+		}
+		if o.EvidencePushPathStyle {
+			args = append(args, "--evidence-push-path-style")
+		}
+	}
+	args = append(args, o.RunArgs...)
+	env := []corev1.EnvVar{
+		{Name: scenarioSearchEnv, Value: scenarioDir},
+		{Name: stateDirEnv, Value: stateDir},
+		{Name: "HOME", Value: stateDir},
+		{Name: "TMPDIR", Value: tmpDir},
+	}
+	for _, e := range ps.credentialEnvs {
+		env = append(env, secretEnv(e, o.CredentialsSecret, e, false))
+	}
+	// Optional: without the Secret the AWS SDK's chain applies (workload identity).
+	env = append(env, secretEnv(historyAccessKeyEnv, o.HistorySecret, historyAccessKeyEnv, true),
+		secretEnv(historySecretKeyEnv, o.HistorySecret, historySecretKeyEnv, true))
+	// The evidence signing key: with it every drill signs its evidence
+	// bundle. Optional unless the drill pushes its evidence, which needs it.
+	needKey := ps.evidencePush || o.EvidencePush != ""
+	env = append(env, secretEnv(evidenceKeyEnv, o.EvidenceSecret, evidenceKeyEnv, !needKey),
+		secretEnv(evidenceAccessKeyEnv, o.EvidenceSecret, evidenceAccessKeyEnv, true),
+		secretEnv(evidenceSecretKeyEnv, o.EvidenceSecret, evidenceSecretKeyEnv, true))
+	// After the drill: a notification and the Pushgateway, when the
+	// Secret says where (their URLs may hold tokens).
+	for _, e := range []string{"FIREDRILL_NOTIFY_WEBHOOK", "FIREDRILL_NOTIFY_FORMAT", "FIREDRILL_PUSHGATEWAY"} {
+		env = append(env, secretEnv(e, o.NotifySecret, e, true))
+	}
+	mounts := []corev1.VolumeMount{
+		{Name: "scenario", MountPath: scenarioDir, ReadOnly: true},
+		{Name: "state", MountPath: stateDir},
+		{Name: "tmp", MountPath: tmpDir},
+	}
+	volumes := []corev1.Volume{
+		{Name: "scenario", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: name}, DefaultMode: ptr(int32(0o444))}}},
+		// The drill's record is written here as it goes, and uploaded to the shared history.
+		{Name: "state", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+		{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+	}
+	secretVolume := func(vol, dir, secret, key string) {
+		mounts = append(mounts, corev1.VolumeMount{Name: vol, MountPath: dir, ReadOnly: true})
+		volumes = append(volumes, corev1.Volume{Name: vol, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+			SecretName: secret, Items: []corev1.KeyToPath{{Key: key, Path: key}}, DefaultMode: ptr(int32(0o440))}}})
+	}
+	if ps.source {
+		// Only read, to make sure the target is not the source cluster.
+		secretVolume("source-kubeconfig", sourceDir, o.SourceKubeconfigSecret, sourceKubeconfigKey)
+	}
+	if ps.awsCredentials {
+		secretVolume("aws-credentials", awsDir, o.AWSCredentialsSecret, awsCredentialsKey)
+	}
+	// Ctrl-C for a pod: on SIGTERM (the job's deadline, a node drain) the
+	// drill cleans up the scratch cluster within its cleanup timeout.
+	grace := int64(time.Duration(sc.Spec.Cleanup.Timeout)/time.Second) + 30
+	return corev1.PodSpec{
+		ServiceAccountName:            name,
+		AutomountServiceAccountToken:  ptr(true),
+		RestartPolicy:                 corev1.RestartPolicyNever,
+		TerminationGracePeriodSeconds: &grace,
+		SecurityContext: &corev1.PodSecurityContext{
+			RunAsNonRoot:   ptr(true),
+			RunAsUser:      ptr(nonRoot),
+			RunAsGroup:     ptr(nonRoot),
+			FSGroup:        ptr(nonRoot),
+			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+		},
+		Containers: []corev1.Container{{
+			Name:            "firedrill",
+			Image:           o.Image,
+			ImagePullPolicy: corev1.PullIfNotPresent,
+			Args:            args,
+			Env:             env,
+			VolumeMounts:    mounts,
+			Resources: corev1.ResourceRequirements{
+				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi")},
+				Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")},
+			},
+			SecurityContext: &corev1.SecurityContext{
+				AllowPrivilegeEscalation: ptr(false),
+				ReadOnlyRootFilesystem:   ptr(true),
+				RunAsNonRoot:             ptr(true),
+				Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+			},
+		}},
+		Volumes: volumes,
+	}
+}
+
+func secretEnv(name, secret, key string, optional bool) corev1.EnvVar {
+	ref := &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: secret}, Key: key}
+	if optional {
+		ref.Optional = ptr(true)
+	}
+	return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: ref}}
 }
