@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 
+	"github.com/firedrill-dev/firedrill/internal/ociimage"
 	"github.com/firedrill-dev/firedrill/internal/procenv"
 	"github.com/firedrill-dev/firedrill/runbooks"
 	"github.com/firedrill-dev/firedrill/scenarios"
@@ -37,6 +38,24 @@ const (
 	scenarioSearchEnv    = "FIREDRILL_SCENARIOS"
 	stateDirEnv          = "FIREDRILL_STATE_DIR"
 )
+
+// afterSIGTERM is what a drill stopped by SIGTERM does besides its
+// cleanup, at most: the report (a minute, drill.Run's report step), its
+// final upload to the shared history (30 s an attempt, three attempts),
+// the metrics push (a minute) and the notification (30 s by default).
+// The running step stops at once: a runbook step's process group is killed.
+const afterSIGTERM = 4 * time.Minute
+
+// podTZ is the pod's TZ for the schedule's time zone. UTC by that name:
+// the C library of the runner image's shell reads "UTC" without zone
+// files, and "Etc/UTC" only with them.
+func podTZ(zone string) string {
+	switch zone {
+	case "UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu":
+		return "UTC"
+	}
+	return zone
+}
 
 // inClusterKubeconfigText points at the cluster the pod runs in through
 // its service account: the token file (which the kubelet rotates and
@@ -253,11 +272,22 @@ func podSpec(o Options, ps *podScenario, name string) corev1.PodSpec {
 		}
 	}
 	args = append(args, o.RunArgs...)
+	// The root filesystem is read-only, and the image has no home
+	// directory (the runtime would make HOME "/"): every path firedrill
+	// and the tools it runs write to is on an emptyDir. The drill's record
+	// goes to the state directory; HOME and TMPDIR take the rest
+	// (kubectl's ~/.kube/cache, velero's ~/.config, temporary files).
 	env := []corev1.EnvVar{
 		{Name: scenarioSearchEnv, Value: scenarioDir},
 		{Name: stateDirEnv, Value: stateDir},
-		{Name: "HOME", Value: stateDir},
+		{Name: "HOME", Value: tmpDir},
 		{Name: "TMPDIR", Value: tmpDir},
+		// The image's PATH, spelled out so that runbook steps and command
+		// checks find sh, kubectl and velero whatever a runtime's default.
+		{Name: "PATH", Value: ociimage.Path},
+		// The clock of the schedule: logs and a runbook step's date read
+		// as the CronJob's timeZone does.
+		{Name: "TZ", Value: podTZ(o.TimeZone)},
 	}
 	for _, e := range ps.credentialEnvs {
 		env = append(env, secretEnv(e, o.CredentialsSecret, e, false))
@@ -300,9 +330,10 @@ func podSpec(o Options, ps *podScenario, name string) corev1.PodSpec {
 	if ps.awsCredentials {
 		secretVolume("aws-credentials", awsDir, o.AWSCredentialsSecret, awsCredentialsKey)
 	}
-	// Ctrl-C for a pod: on SIGTERM (the job's deadline, a node drain) the
-	// drill cleans up the scratch cluster within its cleanup timeout.
-	grace := int64(time.Duration(sc.Spec.Cleanup.Timeout)/time.Second) + 30
+	// Ctrl-C for a pod: on SIGTERM (the Job's deadline, a node drain) the
+	// drill cleans up the scratch cluster within its cleanup timeout, and
+	// keeps its record, before the kubelet's SIGKILL.
+	grace := int64((time.Duration(sc.Spec.Cleanup.Timeout) + afterSIGTERM) / time.Second)
 	return corev1.PodSpec{
 		ServiceAccountName:            name,
 		AutomountServiceAccountToken:  ptr(true),

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -19,6 +21,7 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/firedrill-dev/firedrill/internal/ociimage"
 	"github.com/firedrill-dev/firedrill/scenarios"
 )
 
@@ -392,4 +395,83 @@ func TestRender_RBACFollowsTheChecks(t *testing.T) {
 			assert.Subset(t, []string{"list", "watch"}, r.Verbs, "a rule without resourceNames only lists and watches: %+v", r)
 		}
 	}
+}
+
+// What a pod meets that a laptop does not: a read-only root, no home
+// directory, the service account as its credentials, the image's PATH,
+// the CronJob's time zone and SIGTERM at the Job's deadline.
+func TestRender_WhatThePodMeets(t *testing.T) {
+	podOf := func(o Options) corev1.PodSpec {
+		t.Helper()
+		cj := objectsOf(t, o)["CronJob/firedrill-region-loss"].(*batchv1.CronJob)
+		return cj.Spec.JobTemplate.Spec.Template.Spec
+	}
+	envOf := func(c corev1.Container) map[string]string {
+		m := map[string]string{}
+		for _, e := range c.Env {
+			if e.ValueFrom == nil {
+				m[e.Name] = e.Value
+			}
+		}
+		return m
+	}
+	pod := podOf(options(find(t, "region-loss")))
+	require.Len(t, pod.Containers, 1)
+	c := pod.Containers[0]
+	env := envOf(c)
+
+	// Everything written goes to an emptyDir: the record to the state
+	// directory, kubectl's cache and velero's config under HOME.
+	require.NotNil(t, c.SecurityContext.ReadOnlyRootFilesystem)
+	assert.True(t, *c.SecurityContext.ReadOnlyRootFilesystem)
+	assert.Equal(t, "/tmp", env["HOME"])
+	assert.Equal(t, "/tmp", env["TMPDIR"])
+	assert.Equal(t, "/var/lib/firedrill", env["FIREDRILL_STATE_DIR"], "the state directory is named, not derived from HOME or XDG_DATA_HOME")
+	assert.NotContains(t, env, "XDG_DATA_HOME")
+	emptyDirs := map[string]bool{}
+	for _, v := range pod.Volumes {
+		if v.EmptyDir != nil {
+			emptyDirs[v.Name] = true
+		}
+	}
+	for _, name := range []string{"HOME", "TMPDIR", "FIREDRILL_STATE_DIR"} {
+		writable := false
+		for _, m := range c.VolumeMounts {
+			if !m.ReadOnly && emptyDirs[m.Name] && (env[name] == m.MountPath || strings.HasPrefix(env[name], m.MountPath+"/")) {
+				writable = true
+			}
+		}
+		assert.True(t, writable, "%s=%s is on no writable emptyDir", name, env[name])
+	}
+
+	// The image's user and PATH.
+	require.NotNil(t, pod.SecurityContext.RunAsUser)
+	assert.Equal(t, ociimage.User, fmt.Sprintf("%d:%d", *pod.SecurityContext.RunAsUser, *pod.SecurityContext.RunAsGroup))
+	assert.Equal(t, ociimage.Path, env["PATH"])
+	assert.Equal(t, "/usr/local/bin:/usr/bin:/bin", env["PATH"], "kubectl and velero, then busybox's applets")
+
+	// The target's credentials are the service account's token, mounted.
+	assert.Equal(t, "firedrill-region-loss", pod.ServiceAccountName)
+	require.NotNil(t, pod.AutomountServiceAccountToken)
+	assert.True(t, *pod.AutomountServiceAccountToken)
+
+	// The time zone of the schedule; UTC by the name every C library knows.
+	assert.Equal(t, "UTC", env["TZ"])
+	for zone, tz := range map[string]string{"Etc/UTC": "UTC", "UTC": "UTC", "Europe/Berlin": "Europe/Berlin", "America/New_York": "America/New_York"} {
+		o := options(find(t, "region-loss"))
+		o.TimeZone = zone
+		assert.Equal(t, tz, envOf(podOf(o).Containers[0])["TZ"], zone)
+		cj := objectsOf(t, o)["CronJob/firedrill-region-loss"].(*batchv1.CronJob)
+		assert.Equal(t, zone, *cj.Spec.TimeZone)
+	}
+
+	// SIGTERM at the Job's deadline: the drill's cleanup timeout (10m for
+	// region-loss), then four minutes for its report, upload and
+	// notification, before the kubelet kills it.
+	require.NotNil(t, pod.TerminationGracePeriodSeconds)
+	assert.Equal(t, int64(10*60+4*60), *pod.TerminationGracePeriodSeconds)
+	sc := find(t, "region-loss")
+	sc.Spec.Cleanup.Timeout = scenarios.Duration(30 * time.Minute)
+	pod = podOf(options(sc))
+	assert.Equal(t, int64(30*60+4*60), *pod.TerminationGracePeriodSeconds)
 }
