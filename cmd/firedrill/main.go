@@ -13,6 +13,10 @@ import (
 	// one static binary on an empty base, with no /etc/ssl/certs, and
 	// still reaches AWS S3, a Pushgateway or Slack over HTTPS.
 	_ "golang.org/x/crypto/x509roots/fallback"
+	// The time zone database, for the same reason: a scheduled drill's
+	// pod has TZ set to the CronJob's time zone, and the firedrill image
+	// has no /usr/share/zoneinfo. Without it Go falls back to UTC.
+	_ "time/tzdata"
 
 	"github.com/firedrill-dev/firedrill/internal/cli"
 )
