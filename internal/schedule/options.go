@@ -85,7 +85,8 @@ type Options struct {
 	TimeZone string
 	// Namespace is where the CronJobs run; default DefaultNamespace.
 	Namespace string
-	// Image is the firedrill image. Required.
+	// Image is the image the CronJobs run. Required; DefaultImage says
+	// which of the project's images a render needs.
 	Image string
 	// History is the shared drill history, s3://BUCKET/PREFIX. Required: a
 	// pod's own disk is gone when the drill ends, so the record must go
@@ -213,7 +214,7 @@ func (o Options) Validate() error {
 		add("--namespace %q: not a valid namespace name (lowercase letters, digits and '-', at most 63)", o.Namespace)
 	}
 	if o.Image == "" {
-		add("--image: the firedrill image is required")
+		add("--image: the image the drills run is required")
 	} else if strings.ContainsAny(o.Image, " \t\n") {
 		add("--image %q: an image reference has no spaces", o.Image)
 	}

@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/firedrill-dev/firedrill/internal/ociimage"
 	"github.com/firedrill-dev/firedrill/scenarios"
 )
 
@@ -205,22 +206,24 @@ func scenarioObjects(o Options, i int, orig *scenarios.Scenario) ([]Object, erro
 	return out, nil
 }
 
-// toolsCaveat warns, above the CronJob, about what the image cannot do:
-// it holds firedrill alone, so runbook steps (sh) and command checks find
-// no shell and no tools, and the RBAC above grants only what firedrill
-// itself does.
+// toolsCaveat warns, above the CronJob, about what runbook steps (sh) and
+// command checks need beyond firedrill: their tools in the image (the
+// runner image has sh, kubectl and velero; the firedrill image nothing
+// but /firedrill), and RBAC for what they do, which the roles above do
+// not grant: they cover what firedrill itself does.
 func toolsCaveat(ps *podScenario) string {
 	if ps.runbookSteps == 0 && ps.commandChecks == 0 {
 		return ""
 	}
 	return fmt.Sprintf("\nCAUTION: this scenario has %d runbook step(s) and %d command check(s). They run sh and the programs they name "+
-		"as this ServiceAccount; the firedrill image has only /firedrill. Give --image an image that also has those tools, "+
-		"and grant what they do with a patch on the roles, or they fail as 'runbook out of date'.", ps.runbookSteps, ps.commandChecks)
+		"in the image, as this ServiceAccount: run them in the runner image (sh, kubectl, velero: 'make image-runner'), "+
+		"or one with their tools, and grant what they do with a patch on the roles, or they fail as 'runbook out of date'.", ps.runbookSteps, ps.commandChecks)
 }
 
-// Caveats lists, per scenario, what a scheduled drill cannot do with the
-// firedrill image alone (runbook steps, command checks); empty when it can
-// do everything. The command line prints them as warnings.
+// Caveats lists, per scenario, what a scheduled drill needs beyond
+// firedrill itself (tools and RBAC for its runbook steps and command
+// checks); empty when it needs nothing more. The command line prints them
+// as warnings.
 func Caveats(o Options) ([]string, error) {
 	o = o.withDefaults()
 	var out []string
@@ -234,6 +237,26 @@ func Caveats(o Options) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// DefaultImage is the image the drills of o run when Options.Image is
+// empty, tagged version: the runner image (ociimage.RunnerRepository) when
+// any scenario has runbook steps or command checks, which run sh and the
+// programs they name; else the firedrill image, which holds firedrill
+// alone. One image for all: the drills of one render share a namespace
+// and a push.
+func DefaultImage(o Options, version string) (string, error) {
+	o = o.withDefaults()
+	for _, sc := range o.Scenarios {
+		ps, err := forPod(sc, o.ReadFile)
+		if err != nil {
+			return "", err
+		}
+		if ps.runbookSteps > 0 || ps.commandChecks > 0 {
+			return ociimage.RunnerRepository + ":" + version, nil
+		}
+	}
+	return ociimage.Repository + ":" + version, nil
 }
 
 // checkTargets refuses a scenario whose drill namespaces include one the

@@ -41,7 +41,7 @@ func options(scs ...*scenarios.Scenario) Options {
 	return Options{
 		Scenarios: scs,
 		Cadence:   Quarterly,
-		Image:     "registry.example.com/firedrill:v1.0.0",
+		Image:     "registry.example.com/firedrill-runner:v1.0.0",
 		History:   "s3://dr-drills/team-shop",
 	}
 }
@@ -278,7 +278,7 @@ func TestValidate(t *testing.T) {
 		{"bad month name", func(o *Options) { o.Cadence, o.Cron = "", "0 6 1 JANUARY *" }, "is not a valid month"},
 		{"no history", func(o *Options) { o.History = "" }, "--history: a drill in a pod keeps nothing"},
 		{"history not s3", func(o *Options) { o.History = "https://bucket" }, "want s3://BUCKET/PREFIX"},
-		{"no image", func(o *Options) { o.Image = "" }, "--image: the firedrill image is required"},
+		{"no image", func(o *Options) { o.Image = "" }, "--image: the image the drills run is required"},
 		{"no scenario", func(o *Options) { o.Scenarios = nil }, "at least one scenario"},
 		{"twice", func(o *Options) { o.Scenarios = append(o.Scenarios, rl) }, "region-loss is named twice"},
 		{"long name", func(o *Options) { o.Scenarios = append(o.Scenarios, long) }, "may have at most 42"},
@@ -474,4 +474,42 @@ func TestRender_WhatThePodMeets(t *testing.T) {
 	sc.Spec.Cleanup.Timeout = scenarios.Duration(30 * time.Minute)
 	pod = podOf(options(sc))
 	assert.Equal(t, int64(30*60+4*60), *pod.TerminationGracePeriodSeconds)
+}
+
+// A render whose scenarios run programs besides firedrill (runbook steps,
+// command checks) defaults to the runner image, one that runs firedrill
+// alone to the firedrill image.
+func TestDefaultImage(t *testing.T) {
+	noPrograms := func() *scenarios.Scenario {
+		sc := find(t, "testdata/shop-drill.yaml")
+		sc.Spec.Runbook = nil
+		sc.Spec.Checks = slices.DeleteFunc(sc.Spec.Checks, func(c scenarios.Check) bool { return c.Command != nil })
+		return sc
+	}
+	onlyCommand := noPrograms()
+	onlyCommand.Metadata.Name = "only-command"
+	onlyCommand.Spec.Checks = append(onlyCommand.Spec.Checks, scenarios.Check{Name: "kubectl", Timeout: scenarios.DefaultCheckTimeout,
+		Command: &scenarios.CommandCheck{Run: []string{"kubectl", "get", "pods"}}})
+	tests := []struct {
+		name string
+		scs  []*scenarios.Scenario
+		want string
+	}{
+		{"runbook steps", []*scenarios.Scenario{find(t, "region-loss")}, "ghcr.io/firedrill-dev/firedrill-runner:v1.2.3"},
+		{"a command check", []*scenarios.Scenario{onlyCommand}, "ghcr.io/firedrill-dev/firedrill-runner:v1.2.3"},
+		{"firedrill alone", []*scenarios.Scenario{noPrograms()}, "ghcr.io/firedrill-dev/firedrill:v1.2.3"},
+		{"one of two", []*scenarios.Scenario{noPrograms(), find(t, "region-loss")}, "ghcr.io/firedrill-dev/firedrill-runner:v1.2.3"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := options(tt.scs...)
+			o.Image = ""
+			got, err := DefaultImage(o, "v1.2.3")
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+	caveats, err := Caveats(options(noPrograms()))
+	require.NoError(t, err)
+	assert.Empty(t, caveats)
 }
