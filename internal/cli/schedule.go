@@ -7,15 +7,11 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/firedrill-dev/firedrill/internal/ociimage"
 	"github.com/firedrill-dev/firedrill/internal/schedule"
 	"github.com/firedrill-dev/firedrill/internal/version"
 	"github.com/firedrill-dev/firedrill/scenarios"
 )
-
-// defaultImage is where released images of this version would be.
-func defaultImage() string {
-	return "ghcr.io/firedrill-dev/firedrill:" + version.Get().Version
-}
 
 func (a *app) scheduleCommand() *cli.Command {
 	cadences := make([]string, len(schedule.Cadences))
@@ -59,13 +55,19 @@ from the Secret --aws-credentials-secret (key "credentials"). Create those
 Secrets yourself: the manifests only refer to them. Drill records go to the
 shared history (--history); 'firedrill history' and 'firedrill due' read it.
 
+The pods run --image, by default the runner image of this version (firedrill
+with sh, kubectl and velero: 'make image-runner') when a scenario has runbook
+steps or command checks, else the firedrill image ('make image'). Their root
+filesystem is read-only: HOME and TMPDIR are an emptyDir at /tmp, the record
+another at /var/lib/firedrill; TZ is --time-zone.
+
 --cadence starts drills at 06:00 (--time-zone), one scenario an hour after
 the other: quarterly "0 6 1 1,4,7,10 *", monthly "0 6 1 * *", weekly
 "0 6 * * 1". --cron gives every scenario the same five-field expression.
 
 Examples:
   firedrill schedule render --scenario region-loss --cadence quarterly \
-      --history s3://dr-drills/team-shop --image registry.example.com/firedrill:v1.0.0 > drills.yaml
+      --history s3://dr-drills/team-shop --image registry.example.com/firedrill-runner:v1.0.0 > drills.yaml
   kubectl --kubeconfig scratch.yaml apply --dry-run=server -f drills.yaml
   firedrill schedule render --scenario region-loss --scenario namespace-deletion \
       --cron "30 5 * * 1" --namespace dr --history s3://dr-drills/team-shop \
@@ -76,7 +78,8 @@ Examples:
 				&cli.StringFlag{Name: "cadence", Usage: "run `CADENCE`: " + strings.Join(cadences, ", ")},
 				&cli.StringFlag{Name: "time-zone", Value: schedule.DefaultTimeZone, Usage: "the schedule's time `ZONE` (IANA name)"},
 				&cli.StringFlag{Name: "namespace", Value: schedule.DefaultNamespace, Usage: "run the drills in namespace `NS`"},
-				&cli.StringFlag{Name: "image", Value: defaultImage(), Usage: "the firedrill `IMAGE` ('make image' builds one)"},
+				&cli.StringFlag{Name: "image", Usage: "the `IMAGE` the drills run (default " + ociimage.RunnerRepository + ":VERSION, 'make image-runner', " +
+					"when a scenario has runbook steps or command checks, else " + ociimage.Repository + ":VERSION, 'make image')"},
 				&cli.StringFlag{Name: "history", Usage: "keep drill records in the shared history `s3://BUCKET/PREFIX` (default $FIREDRILL_HISTORY)"},
 				&cli.StringFlag{Name: "history-endpoint", Usage: "S3 endpoint `URL` of the shared history"},
 				&cli.StringFlag{Name: "history-region", Usage: "`REGION` of the shared history's bucket"},
@@ -139,6 +142,13 @@ func (a *app) scheduleRender(c *cli.Context) error {
 		}
 		opts.Scenarios = append(opts.Scenarios, sc)
 	}
+	if opts.Image == "" {
+		img, err := schedule.DefaultImage(opts, version.Get().Version)
+		if err != nil {
+			return err
+		}
+		opts.Image = img
+	}
 	if err := opts.Validate(); err != nil {
 		return usageErrorf(helpHint(c), "%s", indentJoined(err))
 	}
@@ -151,7 +161,7 @@ func (a *app) scheduleRender(c *cli.Context) error {
 		return err
 	}
 	for _, c := range caveats {
-		a.log.Warn("scheduled drill needs more than the firedrill image", "caveat", c)
+		a.log.Warn("scheduled drill runs programs besides firedrill", "image", opts.Image, "caveat", c)
 	}
 	_, err = a.env.Stdout.Write(out)
 	return err

@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/firedrill-dev/firedrill/internal/version"
 )
 
 func TestSchedule_Golden(t *testing.T) {
@@ -42,4 +44,20 @@ func TestSchedule_RenderUsesTheHistoryFromTheEnvironment(t *testing.T) {
 	assert.Contains(t, got.stdout, "image: example.com/firedrill:v1")
 	assert.NotContains(t, got.stdout, "level=WARN")
 	assert.Contains(t, got.stderr, "namespace-deletion: this scenario has", "runbook steps need more than the image")
+}
+
+// Without --image, a scenario with runbook steps runs in the runner image
+// of this version, and the warning names the image.
+func TestSchedule_RenderDefaultsToTheRunnerImage(t *testing.T) {
+	got := run(t, context.Background(), nil,
+		"schedule", "render", "--scenario", "namespace-deletion", "--cadence", "monthly", "--history", "s3://dr-drills/team")
+	require.Equal(t, ExitOK, got.code, "%s", got)
+	assert.Contains(t, got.stdout, "image: ghcr.io/firedrill-dev/firedrill-runner:"+version.Get().Version+"\n")
+	assert.Contains(t, got.stderr, "image=ghcr.io/firedrill-dev/firedrill-runner:")
+
+	got = run(t, context.Background(), nil, "schedule", "render", "--scenario", "namespace-deletion", "--cadence", "monthly",
+		"--history", "s3://dr-drills/team", "--image", "registry.example.com/dr/firedrill-runner:v1")
+	require.Equal(t, ExitOK, got.code, "%s", got)
+	assert.Contains(t, got.stdout, "image: registry.example.com/dr/firedrill-runner:v1\n")
+	assert.NotContains(t, got.stdout, "ghcr.io")
 }
