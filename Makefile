@@ -6,6 +6,11 @@ BIN       := bin
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X github.com/firedrill-dev/firedrill/internal/version.Version=$(VERSION)
 LAB       := $(BIN)/firedrill-lab
+# The images' archives and names (empty: ghcr.io/firedrill-dev/firedrill[-runner]:$(VERSION)).
+IMAGE_OUT         ?= $(BIN)/firedrill-image.tar
+IMAGE_NAME        ?=
+RUNNER_IMAGE_OUT  ?= $(BIN)/firedrill-runner-image.tar
+RUNNER_IMAGE_NAME ?=
 # The runner image's shell: a static busybox (Debian's busybox-static, installed when missing).
 BUSYBOX   ?= /bin/busybox
 FUZZTIME  ?= 60s
@@ -18,12 +23,12 @@ all: build
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/firedrill ./cmd/firedrill
 
-## image: the firedrill container image as an OCI layout archive, bin/firedrill-image.tar (no Docker needed)
+## image: the firedrill container image as an OCI layout archive, bin/firedrill-image.tar (no Docker needed; IMAGE_OUT, IMAGE_NAME)
 image:
 	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || echo 0) $(GO) run ./cmd/firedrill-image \
-		-o $(BIN)/firedrill-image.tar -version $(VERSION) -revision $$(git rev-parse HEAD 2>/dev/null)
+		-o $(IMAGE_OUT) -version $(VERSION) -revision $$(git rev-parse HEAD 2>/dev/null) $(if $(IMAGE_NAME),-name $(IMAGE_NAME))
 
-## image-runner: the runner image, bin/firedrill-runner-image.tar: firedrill with sh (busybox), kubectl and velero for runbook steps and command checks
+## image-runner: the runner image, bin/firedrill-runner-image.tar: firedrill with sh (busybox), kubectl and velero for runbook steps and command checks (RUNNER_IMAGE_OUT, RUNNER_IMAGE_NAME)
 # kubectl and velero are the lab's static builds, from its cache (built once, reused by every clone).
 image-runner:
 	@if [ "$(BUSYBOX)" = /bin/busybox ] && ! dpkg -s busybox-static >/dev/null 2>&1; then \
@@ -33,7 +38,7 @@ image-runner:
 	fi
 	eval "$$(bash e2e/lab/build-bins.sh kubectl velero)" && \
 	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || echo 0) $(GO) run ./cmd/firedrill-image \
-		-o $(BIN)/firedrill-runner-image.tar -version $(VERSION) -revision $$(git rev-parse HEAD 2>/dev/null) \
+		-o $(RUNNER_IMAGE_OUT) -version $(VERSION) -revision $$(git rev-parse HEAD 2>/dev/null) $(if $(RUNNER_IMAGE_NAME),-name $(RUNNER_IMAGE_NAME)) \
 		-busybox $(BUSYBOX) -add kubectl=$$KUBECTL_DIR/kubectl -add velero=$$VELERO_DIR/velero
 
 ## test: unit tests, then the e2e suite against the real lab (started if needed)
