@@ -364,6 +364,13 @@ func (c Config) Env() (string, error) {
 		{"FIREDRILL_LAB_SOURCE_CONTEXT", src.Context()},
 		{"FIREDRILL_LAB_SCRATCH_KUBECONFIG", scratch.Kubeconfig()},
 		{"FIREDRILL_LAB_SCRATCH_CONTEXT", scratch.Context()},
+		// The real nodes: containerd's socket (for `ctr -n k8s.io images
+		// import`), and the address at which pods of each cluster reach
+		// the lab's API and S3 servers (through the relay; see nodeNet).
+		{"FIREDRILL_LAB_SOURCE_CONTAINERD", src.containerdSocket()},
+		{"FIREDRILL_LAB_SCRATCH_CONTAINERD", scratch.containerdSocket()},
+		{"FIREDRILL_LAB_SOURCE_POD_GATEWAY", src.net().hostIP},
+		{"FIREDRILL_LAB_SCRATCH_POD_GATEWAY", scratch.net().hostIP},
 		{"FIREDRILL_LAB_VELERO", c.VeleroBinaryFromState()},
 		{"FIREDRILL_LAB_VELERO_NAMESPACE", veleroNS},
 		{"FIREDRILL_LAB_SCHEDULE", scheduleName},
