@@ -15,7 +15,7 @@ RUNNER_IMAGE_NAME ?=
 BUSYBOX   ?= /bin/busybox
 FUZZTIME  ?= 60s
 
-.PHONY: all build image image-runner test unit e2e lint fuzz demo report-screenshot lab-bins lab-up lab-down lab-status lab-env clean
+.PHONY: all build image image-runner test unit e2e lint fuzz demo demo-schedule report-screenshot lab-bins lab-up lab-down lab-status lab-env clean
 
 all: build
 
@@ -71,6 +71,11 @@ fuzz:
 ## demo: build, start the lab, run a real drill against it, print where the report is
 demo: lab-up build
 	@eval "$$($(LAB) env)" && ./e2e/lab/demo.sh $(BIN)/firedrill
+
+## demo-schedule: after make lab-up: the lab's scenario as a scheduled drill: rendered, its Secrets created, applied, and run once as a pod on the scratch cluster's real node
+demo-schedule: build $(LAB)
+	@$(MAKE) -s image-runner RUNNER_IMAGE_OUT=$(BIN)/firedrill-runner-lab.tar RUNNER_IMAGE_NAME=localhost/firedrill/runner:lab
+	@eval "$$($(LAB) env)" && ./e2e/lab/demo-schedule.sh $(BIN)/firedrill $(BIN)/firedrill-runner-lab.tar localhost/firedrill/runner:lab
 
 ## report-screenshot: render a report in headless Chromium (REPORT=path, default the golden sample)
 REPORT ?= drill/testdata/report.html.golden

@@ -42,10 +42,12 @@ const (
 	// firedrill must refuse.
 	evidenceBucket   = "firedrill-evidence"
 	evidenceUnlocked = "firedrill-evidence-unlocked"
-	scheduleName     = "shop-daily"
-	scenarioName     = "lab-region-loss"
-	scratchLabel     = "firedrill.dev/scratch"
-	veleroNS         = "velero"
+	// historyBucket holds shared drill histories (scheduled drills).
+	historyBucket = "firedrill-history"
+	scheduleName  = "shop-daily"
+	scenarioName  = "lab-region-loss"
+	scratchLabel  = "firedrill.dev/scratch"
+	veleroNS      = "velero"
 )
 
 // Config locates the lab's binaries and state.

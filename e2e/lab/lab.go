@@ -384,6 +384,7 @@ func (c Config) Env() (string, error) {
 		{"FIREDRILL_SCENARIOS", c.path("scenarios")},
 		{"FIREDRILL_LAB_EVIDENCE_BUCKET", evidenceBucket},
 		{"FIREDRILL_LAB_EVIDENCE_UNLOCKED_BUCKET", evidenceUnlocked},
+		{"FIREDRILL_LAB_HISTORY_BUCKET", historyBucket},
 	}
 	for _, s := range stores {
 		up := "FIREDRILL_LAB_" + strings.ToUpper(s.name) + "_"

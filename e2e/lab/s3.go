@@ -101,13 +101,14 @@ func (s store) lockedBucket(ctx context.Context) error {
 	return nil
 }
 
-// evidenceBuckets creates the evidence buckets on the primary MinIO.
+// evidenceBuckets creates the evidence buckets and the drills' shared
+// history bucket on the primary MinIO.
 func evidenceBuckets(ctx context.Context) error {
 	mc, err := primaryStore.client()
 	if err != nil {
 		return err
 	}
-	for bucket, lock := range map[string]bool{evidenceBucket: true, evidenceUnlocked: false} {
+	for bucket, lock := range map[string]bool{evidenceBucket: true, evidenceUnlocked: false, historyBucket: false} {
 		exists, err := mc.BucketExists(ctx, bucket)
 		if err != nil {
 			return fmt.Errorf("check bucket %s: %w", bucket, err)
