@@ -26,6 +26,8 @@ type tracker struct {
 	secrets       []string
 	locations     []string
 	backupPatches []backupPatch
+	// readerBindings are the namespaces where the drill bound its Reader.
+	readerBindings []string
 }
 
 type backupPatch struct {
@@ -36,7 +38,9 @@ type backupPatch struct {
 type CleanupResult struct {
 	// Policy is the policy applied.
 	Policy CleanupPolicy `json:"policy"`
-	// Done is false when the policy kept everything.
+	// Done is false when the policy kept what the drill restored; the
+	// reader bindings (see Reader) are deleted anyway, and listed in
+	// Deleted.
 	Done bool `json:"done"`
 	// Deleted lists what was removed, as kind/name.
 	Deleted []string `json:"deleted,omitempty"`

@@ -48,6 +48,10 @@ type Options struct {
 	// HTTPClient is used by HTTP checks and to download restore results;
 	// default a client with a 30s timeout.
 	HTTPClient *http.Client
+	// Reader, when set, is bound to its ClusterRole in each restored
+	// namespace right after the restore phases (see Reader); nil for a
+	// drill whose identity reads them already (a person's).
+	Reader *Reader
 }
 
 // DefaultBackupSyncWait is two ticks of Velero's backup sync.
@@ -130,6 +134,11 @@ type Session struct {
 func NewSession(target Target, spec Spec, opts Options) (*Session, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, err
+	}
+	if opts.Reader != nil {
+		if err := opts.Reader.Validate(); err != nil {
+			return nil, err
+		}
 	}
 	spec = spec.withDefaults()
 	opts = opts.withDefaults()
@@ -242,8 +251,10 @@ func (s *Session) RecoveryPoint(ctx context.Context) (*RecoveryPoint, error) {
 }
 
 // Restore runs the phases in order, each a watched Velero Restore, while
-// the order watch records NetworkPolicies and workloads appearing. A phase
-// that does not complete is a result (Result.Restored false), not an error.
+// the order watch records NetworkPolicies and workloads appearing; then it
+// binds the Reader, if any, in the restored namespaces and reads the
+// restored Secrets' values (see SecretValues). A phase that does not
+// complete is a result (Result.Restored false), not an error.
 func (s *Session) Restore(ctx context.Context) error {
 	defer s.noteInterrupt(ctx)
 	if s.res.Backup == nil {
@@ -254,7 +265,7 @@ func (s *Session) Restore(ctx context.Context) error {
 		return err
 	}
 	restored, err := s.restorePhases(ctx, s.res.Backup.Backup)
-	s.readSecretValues(ctx)
+	s.afterPhases(ctx)
 	proof := VerifyOrder(ow.stop())
 	s.res.Order = &proof
 	if err != nil {
@@ -264,6 +275,16 @@ func (s *Session) Restore(ctx context.Context) error {
 	s.res.OrderVerified = restored && proof.Verified
 	s.res.Findings = append(s.res.Findings, orderFinding(proof, restored))
 	return nil
+}
+
+// afterPhases makes what the phases restored readable by the drill's
+// identity (a scheduled drill's, see Reader), then reads the restored
+// Secrets' values, which nothing the drill writes afterwards may hold. It
+// runs after a failed restore too: what came back is still read by the
+// evidence.
+func (s *Session) afterPhases(ctx context.Context) {
+	s.bindReader(ctx)
+	s.readSecretValues(ctx)
 }
 
 // Verify runs the checks in order (each within its timeout) and decides
@@ -433,9 +454,19 @@ func fillPhase(ph *PhaseResult, o *unstructured.Unstructured) {
 func (r *Session) cleanup(ctx context.Context, keep bool) CleanupResult {
 	cr := CleanupResult{Policy: r.spec.Cleanup}
 	if keep {
+		// The namespaces stay for investigation; the drill's read access
+		// to them does not outlive the drill.
+		unbound, err := unbindReader(ctx, r.t.Kube, r.tr, r.spec.CleanupTimeout)
+		cr.Deleted = unbound
+		if err != nil {
+			cr.Error = err.Error()
+		}
 		cr.Kept = r.tr.items()
 		if len(cr.Kept) > 0 {
 			r.progressf("cleanup: keeping %s (policy %s)", strings.Join(cr.Kept, ", "), r.spec.Cleanup)
+		}
+		if len(unbound) > 0 {
+			r.progressf("cleanup: deleted %s", strings.Join(unbound, ", "))
 		}
 		return cr
 	}
