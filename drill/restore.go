@@ -15,12 +15,47 @@ import (
 	"k8s.io/client-go/rest"
 )
 
+// The environment of a scheduled drill's pod (internal/schedule renders
+// it): the drill runs as a ServiceAccount that may bind itself, in the
+// namespaces it restored and only there, to a ClusterRole that reads
+// them. A drill run by hand has none of them, and binds nothing.
+const (
+	// EnvRestoredReaderRole names that ClusterRole.
+	EnvRestoredReaderRole = "FIREDRILL_RESTORED_READER_ROLE"
+	// EnvServiceAccountName and EnvServiceAccountNamespace are the pod's
+	// ServiceAccount, from the downward API.
+	EnvServiceAccountName      = "FIREDRILL_SERVICE_ACCOUNT_NAME"
+	EnvServiceAccountNamespace = "FIREDRILL_SERVICE_ACCOUNT_NAMESPACE"
+)
+
+// RestoredReader reads from the environment (getenv; nil means os.Getenv)
+// which identity the drill binds to which ClusterRole in the namespaces
+// it restored (see restore.Reader): nil when EnvRestoredReaderRole is not
+// set, an error when it is set without the ServiceAccount, which a
+// manifest edited by hand can leave out.
+func RestoredReader(getenv func(string) string) (*restore.Reader, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	role := getenv(EnvRestoredReaderRole)
+	if role == "" {
+		return nil, nil
+	}
+	r := &restore.Reader{ClusterRole: role, ServiceAccount: getenv(EnvServiceAccountName), Namespace: getenv(EnvServiceAccountNamespace)}
+	if err := r.Validate(); err != nil {
+		return nil, fmt.Errorf("%s is set: %w (set %s and %s, as the manifests of 'firedrill schedule render' do)",
+			EnvRestoredReaderRole, err, EnvServiceAccountName, EnvServiceAccountNamespace)
+	}
+	return r, nil
+}
+
 // RestoreOptions are how RunRestore runs.
 type RestoreOptions struct {
 	// DrillID names what the restore creates; empty means NewDrillID.
 	DrillID string
 	// Getenv reads the environment variables that hold a copy's
-	// credentials; nil means os.Getenv. Values are never logged.
+	// credentials, and those of RestoredReader; nil means os.Getenv.
+	// Values are never logged.
 	Getenv func(string) string
 	// Now is firedrill's clock; nil means time.Now.
 	Now func() time.Time
@@ -51,6 +86,10 @@ func RunRestore(ctx context.Context, sc *scenarios.Scenario, opts RestoreOptions
 	if err != nil {
 		return nil, err
 	}
+	reader, err := RestoredReader(opts.Getenv)
+	if err != nil {
+		return nil, err
+	}
 	t := sc.Spec.Target
 	target, err := kube.New(t.Kubeconfig, t.Context)
 	if err != nil {
@@ -75,7 +114,7 @@ func RunRestore(ctx context.Context, sc *scenarios.Scenario, opts RestoreOptions
 	}
 	defer remove()
 	return restore.Run(ctx, restore.Target{Kube: target.Kube, Dynamic: target.Dynamic, Kubeconfig: kubeconfig, Context: t.Context},
-		spec, restore.Options{Now: now, Progress: opts.Progress, ProgressTTY: opts.ProgressTTY, Log: opts.Log, BackupSyncWait: opts.BackupSyncWait})
+		spec, restore.Options{Now: now, Progress: opts.Progress, ProgressTTY: opts.ProgressTTY, Log: opts.Log, BackupSyncWait: opts.BackupSyncWait, Reader: reader})
 }
 
 func configOf(c *kube.Clients) *rest.Config {
@@ -251,6 +290,10 @@ func (r *recovery) Preflight(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	reader, err := RestoredReader(r.opts.Getenv)
+	if err != nil {
+		return err
+	}
 	t := r.sc.Spec.Target
 	target, err := kube.New(t.Kubeconfig, t.Context)
 	if err != nil {
@@ -269,7 +312,7 @@ func (r *recovery) Preflight(ctx context.Context) error {
 	}
 	r.kubeconfig, r.removeKubeconfig = kubeconfig, remove
 	s, err := restore.NewSession(restore.Target{Kube: target.Kube, Dynamic: target.Dynamic, Kubeconfig: kubeconfig, Context: t.Context},
-		spec, restore.Options{Now: now, Progress: r.progress, ProgressTTY: r.opts.ProgressTTY, Log: r.opts.Log, BackupSyncWait: r.opts.BackupSyncWait})
+		spec, restore.Options{Now: now, Progress: r.progress, ProgressTTY: r.opts.ProgressTTY, Log: r.opts.Log, BackupSyncWait: r.opts.BackupSyncWait, Reader: reader})
 	if err != nil {
 		return err
 	}

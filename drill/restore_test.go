@@ -117,3 +117,26 @@ func TestRestoreSpec_MissingCredentials(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "K and S not set")
 }
+
+// Only a scheduled drill's pod names a reader role; a drill run by hand
+// binds nothing. A pod spec that names the role without the
+// ServiceAccount is refused before anything is restored.
+func TestRestoredReader(t *testing.T) {
+	pod := map[string]string{EnvRestoredReaderRole: "firedrill:firedrill:shop-drill:restored",
+		EnvServiceAccountName: "firedrill-shop-drill", EnvServiceAccountNamespace: "firedrill"}
+	r, err := RestoredReader(func(k string) string { return pod[k] })
+	require.NoError(t, err)
+	require.NotNil(t, r)
+	assert.Equal(t, restore.Reader{ClusterRole: "firedrill:firedrill:shop-drill:restored", ServiceAccount: "firedrill-shop-drill", Namespace: "firedrill"}, *r)
+	assert.Equal(t, "system:serviceaccount:firedrill:firedrill-shop-drill", r.User())
+
+	r, err = RestoredReader(func(string) string { return "" })
+	require.NoError(t, err)
+	assert.Nil(t, r, "by hand: no reader, no binding")
+
+	delete(pod, EnvServiceAccountNamespace)
+	_, err = RestoredReader(func(k string) string { return pod[k] })
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "FIREDRILL_RESTORED_READER_ROLE is set: reader of the restored namespaces: the ServiceAccount's namespace not set")
+	assert.Contains(t, err.Error(), "FIREDRILL_SERVICE_ACCOUNT_NAMESPACE")
+}
