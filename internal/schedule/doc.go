@@ -13,6 +13,12 @@
 // rbac.go, which names for every rule the code that needs it): read the
 // scratch marker, create and follow Velero Restores, read Backups and
 // storage locations, watch the restored namespaces appear and delete
-// exactly those namespaces afterwards. A drill never writes to the source
-// cluster, so nothing is granted there.
+// exactly those namespaces afterwards. Reading what came back (runbook
+// steps, evidence, the restored Secrets whose values must stay out of the
+// drill's output) is confined to the restored namespaces: they do not
+// exist before the drill, so the drill binds itself there, once restored,
+// to a reader ClusterRole that is never bound cluster-wide, and a
+// ValidatingAdmissionPolicy (admission.go) admits no other RoleBinding
+// from it, since RBAC cannot narrow creating one. A drill never writes to
+// the source cluster, so nothing is granted there.
 package schedule

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 
+	"github.com/firedrill-dev/firedrill/drill"
 	"github.com/firedrill-dev/firedrill/internal/ociimage"
 	"github.com/firedrill-dev/firedrill/internal/procenv"
 	"github.com/firedrill-dev/firedrill/runbooks"
@@ -247,7 +248,8 @@ func isEnvName(s string) bool {
 	})
 }
 
-func podSpec(o Options, ps *podScenario, name string) corev1.PodSpec {
+func podSpec(o Options, ps *podScenario, n names) corev1.PodSpec {
+	name := n.local
 	sc := ps.sc
 	args := []string{"--log-format=json", "run", sc.Metadata.Name, "--history", o.History}
 	if o.HistoryEndpoint != "" {
@@ -288,6 +290,11 @@ func podSpec(o Options, ps *podScenario, name string) corev1.PodSpec {
 		// The clock of the schedule: logs and a runbook step's date read
 		// as the CronJob's timeZone does.
 		{Name: "TZ", Value: podTZ(o.TimeZone)},
+		// The drill binds its ServiceAccount, named by the downward API, to
+		// this ClusterRole in the namespaces it restored (restore/reader.go).
+		{Name: drill.EnvRestoredReaderRole, Value: n.reader},
+		fieldEnv(drill.EnvServiceAccountName, "spec.serviceAccountName"),
+		fieldEnv(drill.EnvServiceAccountNamespace, "metadata.namespace"),
 	}
 	for _, e := range ps.credentialEnvs {
 		env = append(env, secretEnv(e, o.CredentialsSecret, e, false))
@@ -366,6 +373,12 @@ func podSpec(o Options, ps *podScenario, name string) corev1.PodSpec {
 		}},
 		Volumes: volumes,
 	}
+}
+
+// fieldEnv is a variable the kubelet sets from the pod's own spec or
+// metadata (the downward API).
+func fieldEnv(name, path string) corev1.EnvVar {
+	return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: path}}}
 }
 
 func secretEnv(name, secret, key string, optional bool) corev1.EnvVar {

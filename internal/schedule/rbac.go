@@ -27,6 +27,7 @@ const (
 	verbCreate   = "create"
 	verbDelete   = "delete"
 	verbPatch    = "patch"
+	verbBind     = "bind"
 	groupCore    = ""
 	groupApps    = "apps"
 	groupBatch   = "batch"
@@ -78,8 +79,10 @@ func veleroRules(sc *scenarios.Scenario) []rule {
 // namespace. The drill's own namespaces do not exist before the restore
 // (preflight refuses them if they do) and are deleted at cleanup, so
 // nothing can be bound inside them in advance: rules that concern them are
-// cluster-wide, narrowed by resourceNames wherever the API allows it.
-func clusterRules(sc *scenarios.Scenario) []rule {
+// cluster-wide, narrowed by resourceNames wherever the API allows it. The
+// one exception is reading everything there: the drill binds its reader
+// role inside them itself, once they exist (readerRules, n.reader).
+func clusterRules(sc *scenarios.Scenario, n names) []rule {
 	veleroNS := sc.Spec.Backups.VeleroNamespace
 	targets := targetNamespaces(sc)
 	rules := []rule{
@@ -91,6 +94,15 @@ func clusterRules(sc *scenarios.Scenario) []rule {
 			rbacv1.PolicyRule{APIGroups: []string{groupNetwork}, Resources: []string{"networkpolicies"}, Verbs: []string{verbList, verbWatch}}},
 		{"", rbacv1.PolicyRule{APIGroups: []string{groupApps}, Resources: []string{"daemonsets", "deployments", "statefulsets"}, Verbs: []string{verbList, verbWatch}}},
 		{"", rbacv1.PolicyRule{APIGroups: []string{groupBatch}, Resources: []string{"cronjobs", "jobs"}, Verbs: []string{verbList, verbWatch}}},
+		{"once the restore created the drill's namespaces, the drill binds itself there to ClusterRole " + n.reader +
+			", which reads everything (runbook steps, evidence, the restored Secrets' values to keep out of its output), and waits until the API server honours it " +
+			"(a SelfSubjectAccessReview, which every authenticated user may create): binding that role, by name, is allowed without holding its rules (restore/reader.go)",
+			rbacv1.PolicyRule{APIGroups: []string{rbacv1.GroupName}, Resources: []string{"clusterroles"}, Verbs: []string{verbBind}, ResourceNames: []string{n.reader}}},
+		{"the drill creates that RoleBinding, " + restore.ReaderBindingName + ", in each of its namespaces. RBAC cannot narrow create by name or namespace: " +
+			"the ValidatingAdmissionPolicy " + n.policy + " admits only that binding, of this ServiceAccount alone to that role, in the drill's namespaces",
+			rbacv1.PolicyRule{APIGroups: []string{rbacv1.GroupName}, Resources: []string{"rolebindings"}, Verbs: []string{verbCreate}}},
+		{"it reads that binding when the restore brought one of that name, and deletes it at cleanup when the namespaces are kept (policy never, or onSuccess after a failure): by name",
+			rbacv1.PolicyRule{APIGroups: []string{rbacv1.GroupName}, Resources: []string{"rolebindings"}, Verbs: []string{verbGet, verbDelete}, ResourceNames: []string{restore.ReaderBindingName}}},
 	}
 	var canaries, accounts, requested, tokenSecrets, proxied []string
 	workloads := false
@@ -142,6 +154,17 @@ func clusterRules(sc *scenarios.Scenario) []rule {
 			rbacv1.PolicyRule{APIGroups: []string{groupCore}, Resources: []string{"services/proxy"}, Verbs: []string{verbGet}, ResourceNames: uniq(proxied...)}})
 	}
 	return rules
+}
+
+// readerRules is what the drill of sc reads in the namespaces it
+// restored, and only there: the ClusterRole is never bound cluster-wide,
+// only by the drill's RoleBindings inside those namespaces.
+func readerRules() []rule {
+	return []rule{
+		{"everything, read-only: runbook steps wait for and inspect what came back (kubectl wait, rollout status, get networkpolicies); " +
+			"the evidence lists every kind and reads the restored Secrets, whose values it then keeps out of runbook output, reports and evidence (restore/reader.go, evidence.go)",
+			rbacv1.PolicyRule{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{verbGet, verbList, verbWatch}}},
+	}
 }
 
 // targetNamespaces are the drill's namespaces in the scratch cluster,

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/firedrill-dev/firedrill/internal/ociimage"
+	"github.com/firedrill-dev/firedrill/restore"
 	"github.com/firedrill-dev/firedrill/scenarios"
 )
 
@@ -43,9 +44,14 @@ type Object struct {
 }
 
 // Objects renders the manifests as objects, in the order Render writes
-// them: the namespace and its NetworkPolicy, then for each scenario in name order its
-// ServiceAccount, ConfigMap, ClusterRole and binding, Role and binding in
-// the Velero namespace, and CronJob. It validates o first.
+// them: the namespace and its NetworkPolicy, then for each scenario in
+// name order its ServiceAccount, ConfigMap, ValidatingAdmissionPolicy and
+// its binding, the reader ClusterRole of its restored namespaces, its own
+// ClusterRole and binding, Role and binding in the Velero namespace, and
+// CronJob. The admission policy comes before the roles because it narrows
+// what the drill's ClusterRole grants (creating RoleBindings): applied in
+// this order, that grant is never in force without it. It validates o
+// first.
 func Objects(o Options) ([]Object, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
@@ -148,24 +154,40 @@ func scenarioObjects(o Options, i int, orig *scenarios.Scenario) ([]Object, erro
 	}
 	sc := ps.sc
 	veleroNS := sc.Spec.Backups.VeleroNamespace
-	local := namePrefix + name
 	// Cluster-scoped objects and those in the Velero namespace are shared
 	// with other installs: the namespace keeps their names apart.
-	shared := "firedrill:" + o.Namespace + ":" + name
+	n := namesOf(o.Namespace, name)
+	local, shared := n.local, n.shared
 	labels := map[string]string{LabelName: appName, LabelPartOf: appName, LabelComponent: component, LabelScenario: name}
 	meta := func(n, ns string) metav1.ObjectMeta {
 		return metav1.ObjectMeta{Name: n, Namespace: ns, Labels: copyMap(labels)}
 	}
 	subject := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: local, Namespace: o.Namespace}}
-	cRules, vRules := clusterRules(sc), veleroRules(sc)
+	cRules, vRules, rRules := clusterRules(sc, n), veleroRules(sc), readerRules()
+	targets := strings.Join(targetNamespaces(sc), ", ")
+	policy, validations := readerPolicy(sc, n, o.Namespace, meta(n.policy, ""))
 
 	out := []Object{
 		{Comment: fmt.Sprintf("The identity of the drill %s; RBAC below grants it what the drill needs, nothing more.", name),
 			Object: &corev1.ServiceAccount{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"}, ObjectMeta: meta(local, o.Namespace)}},
 		{Comment: fmt.Sprintf("The scenario %s and the files it names. No credentials: only the names of the variables that hold them.", name),
 			Object: &corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"}, ObjectMeta: meta(local, o.Namespace), Data: ps.files}},
+		{Comment: validationsComment(fmt.Sprintf("Admits the drill %s's RoleBindings only as the drill needs them: %s in its namespaces (%s), binding itself alone to ClusterRole %s. "+
+			"RBAC lets the drill create RoleBindings (its ClusterRole below) but cannot narrow create by name or namespace; this policy does, for that ServiceAccount's requests only. "+
+			"It comes before the roles, so that applying the file in order creates it before the grant. Kubernetes 1.30 or later (admissionregistration.k8s.io/v1).",
+			name, restore.ReaderBindingName, targets, n.reader), validations),
+			Object: policy},
+		{Comment: "Puts the policy above in force: what it refuses is denied.",
+			Object: readerPolicyBinding(n, meta(n.policy, ""))},
+		{Comment: rulesComment(fmt.Sprintf("Read-only access to everything, for the drill %s in the namespaces it restored (%s), and only there: this ClusterRole is never bound cluster-wide. "+
+			"Those namespaces do not exist before the drill, so the drill binds it inside them itself (RoleBinding %s) once the restore created them; the bindings go with the namespaces at cleanup, "+
+			"or are deleted when cleanup keeps them. Granting these reads cluster-wide would let the drill read every Secret of the cluster. "+
+			"On API servers before Kubernetes 1.35 (feature AuthorizePodWebsocketUpgradeCreatePermission), get on pods/exec, pods/attach and pods/portforward also opens them over websockets.",
+			name, targets, restore.ReaderBindingName), rRules),
+			Object: &rbacv1.ClusterRole{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole"},
+				ObjectMeta: meta(n.reader, ""), Rules: policyRules(rRules)}},
 		{Comment: rulesComment(fmt.Sprintf("What the drill %s reads and deletes outside the Velero namespace. Its namespaces (%s) do not exist before the drill and are deleted after it, so nothing can be bound inside them in advance: rules about them are cluster-wide, narrowed by resourceNames where the API allows.",
-			name, strings.Join(targetNamespaces(sc), ", ")), cRules),
+			name, targets), cRules),
 			Object: &rbacv1.ClusterRole{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole"},
 				ObjectMeta: meta(shared, ""), Rules: policyRules(cRules)}},
 		{Object: &rbacv1.ClusterRoleBinding{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRoleBinding"},
@@ -178,7 +200,7 @@ func scenarioObjects(o Options, i int, orig *scenarios.Scenario) ([]Object, erro
 			ObjectMeta: meta(shared, veleroNS), Subjects: subject,
 			RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: shared}}},
 		{Comment: fmt.Sprintf("Runs the drill %s on schedule %q (%s). A failed drill is not retried: it is a result, and its record is in %s.", name, schedule, o.TimeZone, o.History) +
-			toolsCaveat(ps),
+			toolsCaveat(ps, n),
 			Object: &batchv1.CronJob{TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "CronJob"}, ObjectMeta: meta(local, o.Namespace),
 				Spec: batchv1.CronJobSpec{
 					Schedule: schedule,
@@ -197,7 +219,7 @@ func scenarioObjects(o Options, i int, orig *scenarios.Scenario) ([]Object, erro
 							ActiveDeadlineSeconds: ptr(int64(o.JobTimeout / time.Second)),
 							Template: corev1.PodTemplateSpec{
 								ObjectMeta: metav1.ObjectMeta{Labels: copyMap(labels)},
-								Spec:       podSpec(o, ps, local),
+								Spec:       podSpec(o, ps, n),
 							},
 						},
 					},
@@ -209,15 +231,18 @@ func scenarioObjects(o Options, i int, orig *scenarios.Scenario) ([]Object, erro
 // toolsCaveat warns, above the CronJob, about what runbook steps (sh) and
 // command checks need beyond firedrill: their tools in the image (the
 // runner image has sh, kubectl and velero; the firedrill image nothing
-// but /firedrill), and RBAC for what they do, which the roles above do
-// not grant: they cover what firedrill itself does.
-func toolsCaveat(ps *podScenario) string {
+// but /firedrill), and RBAC for what they do beyond reading the restored
+// namespaces, which the roles above do not grant: they cover what
+// firedrill itself does.
+func toolsCaveat(ps *podScenario, n names) string {
 	if ps.runbookSteps == 0 && ps.commandChecks == 0 {
 		return ""
 	}
 	return fmt.Sprintf("\nCAUTION: this scenario has %d runbook step(s) and %d command check(s). They run sh and the programs they name "+
 		"in the image, as this ServiceAccount: run them in the runner image (sh, kubectl, velero: 'make image-runner'), "+
-		"or one with their tools, and grant what they do with a patch on the roles, or they fail as 'runbook out of date'.", ps.runbookSteps, ps.commandChecks)
+		"or one with their tools. They may read everything in the namespaces the drill restored (ClusterRole %s); "+
+		"grant anything else they do (writes, other namespaces, cluster-scoped objects) with a patch on the roles, or they fail as 'runbook out of date'.",
+		ps.runbookSteps, ps.commandChecks, n.reader)
 }
 
 // Caveats lists, per scenario, what a scheduled drill needs beyond
@@ -232,7 +257,7 @@ func Caveats(o Options) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		if c := toolsCaveat(ps); c != "" {
+		if c := toolsCaveat(ps, namesOf(o.Namespace, sc.Metadata.Name)); c != "" {
 			out = append(out, sc.Metadata.Name+": "+strings.TrimPrefix(strings.TrimSpace(c), "CAUTION: "))
 		}
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	admissionv1 "k8s.io/api/admissionregistration/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -78,7 +79,11 @@ func TestRender_GoldenRegionLoss(t *testing.T) {
 	for _, o := range decode(t, out) {
 		kinds = append(kinds, o.GetObjectKind().GroupVersionKind().Kind)
 	}
-	assert.Equal(t, []string{"Namespace", "NetworkPolicy", "ServiceAccount", "ConfigMap", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "CronJob"}, kinds)
+	// The admission policy before the roles: applied in order, the grant
+	// it narrows (creating RoleBindings) never comes first.
+	assert.Equal(t, []string{"Namespace", "NetworkPolicy", "ServiceAccount", "ConfigMap",
+		"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "ClusterRole", "ClusterRole", "ClusterRoleBinding",
+		"Role", "RoleBinding", "CronJob"}, kinds)
 }
 
 // objectsOf renders o and returns the typed objects by kind/name.
@@ -93,6 +98,12 @@ func objectsOf(t *testing.T, o Options) map[string]any {
 			m["ConfigMap/"+v.Name] = v
 		case *rbacv1.ClusterRole:
 			m["ClusterRole/"+v.Name] = v
+		case *rbacv1.ClusterRoleBinding:
+			m["ClusterRoleBinding/"+v.Name] = v
+		case *admissionv1.ValidatingAdmissionPolicy:
+			m["ValidatingAdmissionPolicy/"+v.Name] = v
+		case *admissionv1.ValidatingAdmissionPolicyBinding:
+			m["ValidatingAdmissionPolicyBinding/"+v.Name] = v
 		case *rbacv1.Role:
 			m["Role/"+v.Name] = v
 		case *batchv1.CronJob:
@@ -153,7 +164,7 @@ func TestRender_ScenarioForThePod(t *testing.T) {
 	var fromSecret []string
 	for _, e := range c.Env {
 		assert.False(t, e.Value != "" && strings.Contains(e.Name, "KEY"), "credential %s has a value", e.Name)
-		if e.ValueFrom != nil {
+		if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
 			fromSecret = append(fromSecret, e.ValueFrom.SecretKeyRef.Name+"/"+e.ValueFrom.SecretKeyRef.Key)
 		}
 	}
@@ -223,11 +234,15 @@ func TestRender_RBACFollowsTheScenario(t *testing.T) {
 
 	cr := m["ClusterRole/firedrill:firedrill:region-loss"].(*rbacv1.ClusterRole)
 	for _, r := range cr.Rules {
-		if len(r.ResourceNames) == 0 {
+		if len(r.ResourceNames) == 0 && !admitted(r) {
 			assert.Subset(t, []string{"list", "watch"}, r.Verbs, "a rule without resourceNames only lists and watches: %+v", r)
 		}
-		if contains(r.Verbs, "delete") {
+		switch {
+		case contains(r.Verbs, "delete") && contains(r.Resources, "namespaces"):
 			assert.Equal(t, []string{"shop", "shop-data"}, r.ResourceNames, "delete only the drill's namespaces")
+		case contains(r.Verbs, "delete"):
+			assert.Equal(t, []string{"rolebindings"}, r.Resources, "%+v", r)
+			assert.Equal(t, []string{"firedrill-drill-reader"}, r.ResourceNames, "delete only the drill's own RoleBinding")
 		}
 		assert.NotContains(t, r.Resources, "secrets", "no Secret is read outside the Velero namespace")
 	}
@@ -391,10 +406,123 @@ func TestRender_RBACFollowsTheChecks(t *testing.T) {
 		assert.Equal(t, tt.name, names, tt.resource)
 	}
 	for _, r := range cr.Rules {
-		if len(r.ResourceNames) == 0 && !slices.Contains(r.Resources, "tokenreviews") {
+		if len(r.ResourceNames) == 0 && !slices.Contains(r.Resources, "tokenreviews") && !admitted(r) {
 			assert.Subset(t, []string{"list", "watch"}, r.Verbs, "a rule without resourceNames only lists and watches: %+v", r)
 		}
 	}
+}
+
+// admitted reports whether r is the create of RoleBindings that RBAC
+// cannot narrow and the admission policy does (TestRender_ReaderOfTheRestoredNamespaces).
+func admitted(r rbacv1.PolicyRule) bool {
+	return slices.Equal(r.Resources, []string{"rolebindings"}) && slices.Equal(r.Verbs, []string{"create"})
+}
+
+// A scheduled drill reads everything in the namespaces it restored, and
+// nowhere else: the reader ClusterRole is bound by no ClusterRoleBinding,
+// the drill may bind only that role, and the admission policy admits only
+// its own binding to it, in its own namespaces. The pod says which role
+// and which ServiceAccount.
+func TestRender_ReaderOfTheRestoredNamespaces(t *testing.T) {
+	m := objectsOf(t, options(find(t, "region-loss"), find(t, "testdata/shop-drill.yaml")))
+	for _, tt := range []struct {
+		scenario string
+		targets  string
+	}{
+		{"region-loss", "['shop', 'shop-data']"},
+		{"shop-drill", "['shop-drill']"},
+	} {
+		t.Run(tt.scenario, func(t *testing.T) {
+			shared := "firedrill:firedrill:" + tt.scenario
+			readerName := shared + ":restored"
+			sa := "firedrill-" + tt.scenario
+			user := "system:serviceaccount:firedrill:" + sa
+
+			reader := m["ClusterRole/"+readerName].(*rbacv1.ClusterRole)
+			assert.Equal(t, []rbacv1.PolicyRule{{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"get", "list", "watch"}}}, reader.Rules,
+				"read-only, everything")
+			for k, v := range m {
+				if crb, ok := v.(*rbacv1.ClusterRoleBinding); ok {
+					assert.NotEqual(t, readerName, crb.RoleRef.Name, "%s binds the reader cluster-wide", k)
+				}
+			}
+
+			own := m["ClusterRole/"+shared].(*rbacv1.ClusterRole)
+			verbs, names := verbsOf(own.Rules, "clusterroles")
+			assert.Equal(t, []string{"bind"}, verbs)
+			assert.Equal(t, []string{readerName}, names, "bind that role, no other")
+			var create, byName []rbacv1.PolicyRule
+			for _, r := range own.Rules {
+				if slices.Contains(r.Resources, "rolebindings") {
+					assert.Equal(t, []string{"rbac.authorization.k8s.io"}, r.APIGroups)
+					if len(r.ResourceNames) == 0 {
+						create = append(create, r)
+					} else {
+						byName = append(byName, r)
+					}
+				}
+			}
+			require.Len(t, create, 1)
+			assert.Equal(t, []string{"create"}, create[0].Verbs, "only create is not narrowed by name")
+			require.Len(t, byName, 1)
+			assert.Equal(t, []string{"get", "delete"}, byName[0].Verbs)
+			assert.Equal(t, []string{"firedrill-drill-reader"}, byName[0].ResourceNames)
+			verbs, _ = verbsOf(own.Rules, "secrets")
+			assert.Empty(t, verbs, "no Secret is read through the drill's own ClusterRole")
+
+			policyName := "firedrill.firedrill." + tt.scenario
+			p := m["ValidatingAdmissionPolicy/"+policyName].(*admissionv1.ValidatingAdmissionPolicy)
+			require.NotNil(t, p.Spec.FailurePolicy)
+			assert.Equal(t, admissionv1.Fail, *p.Spec.FailurePolicy, "a policy that cannot be evaluated denies")
+			assert.Nil(t, p.Spec.ParamKind)
+			require.Len(t, p.Spec.MatchConstraints.ResourceRules, 1)
+			rule := p.Spec.MatchConstraints.ResourceRules[0]
+			assert.Equal(t, []string{"rbac.authorization.k8s.io"}, rule.APIGroups)
+			assert.Equal(t, []string{"rolebindings"}, rule.Resources)
+			assert.Equal(t, []admissionv1.OperationType{"CREATE", "UPDATE", "DELETE"}, rule.Operations)
+			assert.Equal(t, []admissionv1.MatchCondition{{Name: "the-drills-serviceaccount",
+				Expression: "request.userInfo.username == '" + user + "'"}}, p.Spec.MatchConditions, "this drill's requests, no one else's")
+			var exprs []string
+			for _, v := range p.Spec.Validations {
+				exprs = append(exprs, v.Expression)
+				require.NotNil(t, v.Reason)
+				assert.Equal(t, "Forbidden", string(*v.Reason))
+				assert.Contains(t, v.Message, user)
+			}
+			assert.Equal(t, []string{
+				"has(request.name) && request.name == 'firedrill-drill-reader'",
+				"request.namespace in " + tt.targets,
+				"request.operation == 'DELETE' || (object.roleRef.apiGroup == 'rbac.authorization.k8s.io' && object.roleRef.kind == 'ClusterRole' && object.roleRef.name == '" + readerName + "')",
+				"request.operation == 'DELETE' || (has(object.subjects) && size(object.subjects) == 1 && object.subjects[0].kind == 'ServiceAccount' && object.subjects[0].name == '" + sa +
+					"' && has(object.subjects[0].namespace) && object.subjects[0].namespace == 'firedrill')",
+			}, exprs)
+			b := m["ValidatingAdmissionPolicyBinding/"+policyName].(*admissionv1.ValidatingAdmissionPolicyBinding)
+			assert.Equal(t, policyName, b.Spec.PolicyName)
+			assert.Equal(t, []admissionv1.ValidationAction{admissionv1.Deny}, b.Spec.ValidationActions)
+			assert.Nil(t, b.Spec.ParamRef)
+
+			c := m["CronJob/"+sa].(*batchv1.CronJob).Spec.JobTemplate.Spec.Template.Spec.Containers[0]
+			env := map[string]corev1.EnvVar{}
+			for _, e := range c.Env {
+				env[e.Name] = e
+			}
+			assert.Equal(t, readerName, env["FIREDRILL_RESTORED_READER_ROLE"].Value)
+			require.NotNil(t, env["FIREDRILL_SERVICE_ACCOUNT_NAME"].ValueFrom)
+			assert.Equal(t, "spec.serviceAccountName", env["FIREDRILL_SERVICE_ACCOUNT_NAME"].ValueFrom.FieldRef.FieldPath)
+			require.NotNil(t, env["FIREDRILL_SERVICE_ACCOUNT_NAMESPACE"].ValueFrom)
+			assert.Equal(t, "metadata.namespace", env["FIREDRILL_SERVICE_ACCOUNT_NAMESPACE"].ValueFrom.FieldRef.FieldPath)
+		})
+	}
+}
+
+// Names of cluster-scoped objects differ per install namespace, and the
+// policy's name is a DNS subdomain.
+func TestNamesOf(t *testing.T) {
+	n := namesOf("drills", "region-loss")
+	assert.Equal(t, names{local: "firedrill-region-loss", shared: "firedrill:drills:region-loss", reader: "firedrill:drills:region-loss:restored",
+		policy: "firedrill.drills.region-loss", user: "system:serviceaccount:drills:firedrill-region-loss"}, n)
+	assert.True(t, dnsSubdomain(n.policy))
+	assert.Equal(t, `'it\'s \\ fine'`, celString(`it's \ fine`))
 }
 
 // What a pod meets that a laptop does not: a read-only root, no home
