@@ -35,16 +35,23 @@ the drills restore into; Kubernetes does the scheduling. For each scenario:
   ServiceAccount      firedrill-NAME
   ConfigMap           firedrill-NAME: the scenario as the pod runs it, its
                       runbook and CA files; no credentials
+  ValidatingAdmissionPolicy(Binding) firedrill.NS.NAME: the only RoleBinding
+                      the drill may create is its own, to the reader role,
+                      in its namespaces (Kubernetes 1.30 or later)
+  ClusterRole         firedrill:NS:NAME:restored: reads everything; never
+                      bound cluster-wide, only by the drill in the
+                      namespaces it restored, for the drill
   ClusterRole(Binding) firedrill:NS:NAME: read the scratch marker, watch
                       workloads appear, delete the drill's namespaces and
-                      only those (resourceNames)
+                      only those (resourceNames), bind the reader role
   Role(Binding)       firedrill:NS:NAME in the Velero namespace: Restores,
                       Backups, storage locations, DownloadRequests
   CronJob             firedrill-NAME: 'firedrill run NAME --history ...',
                       one at a time, never retried, non-root, read-only
 
-Above each role, a comment says why every rule exists. Names and order are
-stable, so the output can be committed and patched with kustomize.
+Above each role and the policy, a comment says why every rule exists. Names
+and order are stable, so the output can be committed and patched with
+kustomize.
 
 In the pod the scenario's target is the cluster the job runs in (through
 its service account); spec.source reads its kubeconfig from the Secret
