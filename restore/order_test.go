@@ -54,6 +54,14 @@ func TestOrderWatch_RecordsTargetNamespacesOnly(t *testing.T) {
 	require.NoError(t, err)
 	_, err = cs.NetworkingV1().NetworkPolicies("shop").Create(ctx, &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "deny", Namespace: "shop"}}, metav1.CreateOptions{})
 	require.NoError(t, err)
+	// The fake sets no resourceVersion, so the order is the watches'
+	// arrival times; each kind has its own watch, so the policy must have
+	// arrived before the workload is created, as a restore phase ensures.
+	require.Eventually(t, func() bool {
+		ow.mu.Lock()
+		defer ow.mu.Unlock()
+		return len(ow.seen) == 1
+	}, 5*time.Second, time.Millisecond)
 	_, err = cs.AppsV1().Deployments("shop").Create(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"}}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	_, err = cs.AppsV1().Deployments("other").Create(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "x", Namespace: "other"}}, metav1.CreateOptions{})
