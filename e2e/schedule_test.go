@@ -45,12 +45,21 @@ func renderSchedule(t *testing.T, ctx context.Context, l labEnv, name string) sc
 		"--history-endpoint", l.Stores["primary"].Endpoint, "--history-path-style")
 	require.Equal(t, 0, res.code, "schedule render:\n%s", res.stderr)
 	in := scheduleInstall{ns: ns, sa: "firedrill-" + name, targets: targets, file: file}
-	for _, doc := range strings.Split(res.stdout, "\n---\n")[1:] {
+	in.objects = parseManifests(t, res.stdout)
+	return in
+}
+
+// parseManifests splits what schedule render prints (a comment, then
+// documents) into objects.
+func parseManifests(t *testing.T, text string) []*unstructured.Unstructured {
+	t.Helper()
+	var out []*unstructured.Unstructured
+	for _, doc := range strings.Split(text, "\n---\n")[1:] {
 		u := &unstructured.Unstructured{}
 		require.NoError(t, yaml.Unmarshal([]byte(doc), &u.Object), "document:\n%s", doc)
-		in.objects = append(in.objects, u)
+		out = append(out, u)
 	}
-	return in
+	return out
 }
 
 // apply applies u to the cluster with server-side apply; dryRun only
@@ -120,7 +129,7 @@ func (in scheduleInstall) install(t *testing.T, ctx context.Context, l labEnv) {
 	for _, u := range in.objects {
 		assert.NoError(t, apply(t, ctx, dyn, mapper, u, true), "server-side dry run of %s %s/%s", u.GetKind(), u.GetNamespace(), u.GetName())
 	}
-	createReal("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")
+	createReal("ServiceAccount", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")
 }
 
 // can asks the scratch API server whether the drill's ServiceAccount may
@@ -151,7 +160,8 @@ func TestSchedule_ManifestsAcceptedAndLeastPrivilege(t *testing.T) {
 	for _, u := range in.objects {
 		kinds = append(kinds, u.GetKind())
 	}
-	require.Equal(t, []string{"Namespace", "NetworkPolicy", "ServiceAccount", "ConfigMap", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "CronJob"}, kinds)
+	require.Equal(t, []string{"Namespace", "NetworkPolicy", "ServiceAccount", "ConfigMap", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
+		"ClusterRole", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "CronJob"}, kinds)
 	in.install(t, ctx, l)
 
 	cs, _ := kubeClients(t, l.ScratchKubeconfig)
