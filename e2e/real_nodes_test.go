@@ -302,7 +302,7 @@ spec:
 	lost := checkNamed(t, checks, "lost-identity")
 	assert.False(t, lost.Passed)
 	assert.Contains(t, lost.Message, "release-bot")
-	assert.Contains(t, lost.Message, "not restored")
+	assert.Contains(t, lost.Message, "is not in the target")
 	assertNamespacesGone(t, l, []string{target})
 }
 

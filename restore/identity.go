@@ -28,7 +28,7 @@ func checkServiceAccount(ctx context.Context, cs kubernetes.Interface, c Service
 	who := fmt.Sprintf("serviceaccount %s/%s", c.Namespace, c.Name)
 	if _, err := cs.CoreV1().ServiceAccounts(c.Namespace).Get(ctx, c.Name, metav1.GetOptions{}); err != nil {
 		if apierrors.IsNotFound(err) {
-			return "", fmt.Errorf("%s was not restored", who)
+			return "", fmt.Errorf("%s is not in the target: not restored, or not in the backup (check the name)", who)
 		}
 		return "", fmt.Errorf("read %s: %w", who, err)
 	}
@@ -77,7 +77,7 @@ func secretToken(ctx context.Context, cs kubernetes.Interface, c ServiceAccountC
 	s, err := cs.CoreV1().Secrets(c.Namespace).Get(ctx, c.TokenSecret, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
-		return "", fmt.Errorf("%s (the token of serviceaccount %s/%s) was not restored", name, c.Namespace, c.Name)
+		return "", fmt.Errorf("%s (the token of serviceaccount %s/%s) is not in the target: not restored, or not in the backup (check the name)", name, c.Namespace, c.Name)
 	case err != nil:
 		return "", fmt.Errorf("read %s: %w", name, err)
 	case s.Type != corev1.SecretTypeServiceAccountToken:

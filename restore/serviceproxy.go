@@ -7,7 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -32,18 +35,63 @@ func checkServiceHTTP(ctx context.Context, cs kubernetes.Interface, c HTTPCheck)
 	}
 	if st := a.apiServer; st != nil {
 		if a.code == http.StatusServiceUnavailable && strings.Contains(st.Message, "no endpoints available") {
-			return "", fmt.Errorf("%s: 503 from the API server: %s (no ready pod backs the service)", what, st.Message)
+			// The API server says the same for a port the Service does
+			// not have: look before naming the cause.
+			return "", fmt.Errorf("%s: 503 from the API server: %s (%s)", what, st.Message, whyNoEndpoints(ctx, cs, *s))
 		}
-		return "", fmt.Errorf("%s: the API server answered %d itself, the request did not reach the service: %s", what, a.code, st.Message)
+		why := st.Message
+		if strings.Contains(why, "connection refused") || strings.Contains(why, "i/o timeout") {
+			// kube-proxy-less proxying dials the pod itself: a pod that
+			// listens is refused when a NetworkPolicy admits no traffic
+			// from outside the namespace to that port.
+			why += " (a pod backs the service, but nothing answered on its port: the container does not listen there, or the namespace's NetworkPolicies do not admit the API server's proxied traffic to it)"
+		}
+		return "", fmt.Errorf("%s: the API server answered %d itself, the request did not reach the service: %s", what, a.code, why)
 	}
 	minS, maxS := c.statusRange()
 	if a.code < minS || a.code > maxS {
-		return "", fmt.Errorf("%s: the service answered %d, want %s", what, a.code, statusText(minS, maxS))
+		msg := fmt.Sprintf("%s: the service answered %d, want %s", what, a.code, statusText(minS, maxS))
+		if b := bodySnippet(a.body); b != "" {
+			msg += ": " + b
+		}
+		return "", errors.New(msg)
 	}
 	if c.BodyContains != "" && !strings.Contains(string(a.body), c.BodyContains) {
 		return "", fmt.Errorf("%s: the service answered %d without %q in the body", what, a.code, c.BodyContains)
 	}
 	return fmt.Sprintf("%s: the service answered %d", what, a.code), nil
+}
+
+// whyNoEndpoints says why the API server found no endpoint for s: the
+// Service lacks the port, or no ready pod backs it.
+func whyNoEndpoints(ctx context.Context, cs kubernetes.Interface, s ServiceRef) string {
+	svc, err := cs.CoreV1().Services(s.Namespace).Get(ctx, s.Name, metav1.GetOptions{})
+	if err != nil {
+		return "no ready pod backs the service, or it lacks the port"
+	}
+	var ports []string
+	for _, p := range svc.Spec.Ports {
+		if p.Name == s.Port || strconv.Itoa(int(p.Port)) == s.Port {
+			return "no ready pod backs the service"
+		}
+		ports = append(ports, cmp.Or(p.Name, "(unnamed)")+"="+strconv.Itoa(int(p.Port)))
+	}
+	return fmt.Sprintf("service %s/%s has no port %s; its ports: %s", s.Namespace, s.Name, s.Port, strings.Join(ports, ", "))
+}
+
+// bodySnippet is the start of a response body for a failure message: one
+// line, at most 200 bytes, printable text only.
+func bodySnippet(b []byte) string {
+	t := strings.Join(strings.Fields(string(b[:min(len(b), 200)])), " ")
+	if !utf8.ValidString(t) {
+		return ""
+	}
+	return strings.Map(func(r rune) rune {
+		if unicode.IsPrint(r) {
+			return r
+		}
+		return -1
+	}, t)
 }
 
 // proxyAnswer is what a GET through the service proxy brought back.

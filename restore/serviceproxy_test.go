@@ -1,6 +1,7 @@
 package restore
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -115,7 +117,7 @@ func TestCheckServiceHTTP_ThroughAPIServer(t *testing.T) {
 		{"an expected 404 with its page", HTTPCheck{Service: svc("web", "80"), Path: "/gone", MinStatus: 404, MaxStatus: 404, BodyContains: "not here"}, true,
 			"the service answered 404"},
 		{"no endpoints", HTTPCheck{Service: svc("idle", "80"), Path: "/healthz", MinStatus: 200, MaxStatus: 599}, false,
-			`GET /healthz from service shop/idle port 80 through the API server: 503 from the API server: no endpoints available for service "idle" (no ready pod backs the service)`},
+			`GET /healthz from service shop/idle port 80 through the API server: 503 from the API server: no endpoints available for service "idle" (no ready pod backs the service, or it lacks the port)`}, // this imitation of the API server serves no Service objects,
 		{"no such service, whatever is expected", HTTPCheck{Service: svc("missing", "80"), Path: "/healthz", MinStatus: 404, MaxStatus: 404}, false,
 			`the API server answered 404 itself, the request did not reach the service: services "missing" not found`},
 	}
@@ -157,24 +159,31 @@ func TestCheckServiceHTTP_FakeClientset(t *testing.T) {
 	tests := []struct {
 		name    string
 		respond *proxyResponse
+		port    string // default 80
 		pass    bool
 		want    string
 	}{
-		{"no proxy reactor", nil, false, "GET /healthz from service shop-dr/web port 80 through the API server: the Kubernetes client cannot proxy to services"},
-		{"answers", &proxyResponse{body: []byte("ok")}, true, "the service answered 200"},
-		{"no endpoints", &proxyResponse{body: apiServerStatus(503, metav1.StatusReasonServiceUnavailable, `no endpoints available for service "web"`), err: noEndpoints}, false,
+		{"no proxy reactor", nil, "", false, "GET /healthz from service shop-dr/web port 80 through the API server: the Kubernetes client cannot proxy to services"},
+		{"answers", &proxyResponse{body: []byte("ok")}, "", true, "the service answered 200"},
+		{"no endpoints", &proxyResponse{body: apiServerStatus(503, metav1.StatusReasonServiceUnavailable, `no endpoints available for service "web"`), err: noEndpoints}, "", false,
 			`503 from the API server: no endpoints available for service "web" (no ready pod backs the service)`},
-		{"the service's 503", &proxyResponse{body: []byte(`{"error": "warming up"}`), err: noEndpoints}, false,
-			"the service answered 503, want 200-299"},
+		{"no such port: the API server says no endpoints, the check says which ports there are", &proxyResponse{body: apiServerStatus(503, metav1.StatusReasonServiceUnavailable, `no endpoints available for service "http:web:https"`), err: noEndpoints},
+			"https", false, `no endpoints available for service "http:web:https" (service shop-dr/web has no port https; its ports: (unnamed)=80)`},
+		{"the service's 503, with its body", &proxyResponse{body: []byte("{\"error\": \"warming up\"}\n"), err: noEndpoints}, "", false,
+			`the service answered 503, want 200-299: {"error": "warming up"}`},
+		{"a pod that does not answer: maybe a NetworkPolicy", &proxyResponse{body: apiServerStatus(503, metav1.StatusReasonServiceUnavailable, `error trying to reach service: dial tcp 198.18.32.37:9090: connect: connection refused`), err: noEndpoints},
+			"", false, "or the namespace's NetworkPolicies do not admit the API server's proxied traffic to it"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cs := fake.NewClientset()
+			cs := fake.NewClientset(&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop-dr"},
+				Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 80}}}})
+			port := cmp.Or(tt.port, "80")
 			if tt.respond != nil {
 				cs.PrependProxyReactor("services", func(k8stesting.Action) (bool, rest.ResponseWrapper, error) { return true, *tt.respond, nil })
 			}
 			r := runCheck(context.Background(), checkEnv{cs: cs, now: time.Now}, Check{Name: "web", Timeout: 200 * time.Millisecond,
-				HTTP: &HTTPCheck{Service: &ServiceRef{Namespace: "shop-dr", Name: "web", Port: "80"}, Path: "/healthz", BodyContains: "ok"}})
+				HTTP: &HTTPCheck{Service: &ServiceRef{Namespace: "shop-dr", Name: "web", Port: port}, Path: "/healthz", BodyContains: "ok"}})
 			assert.Equal(t, tt.pass, r.Passed, r.Message)
 			assert.Contains(t, r.Message, tt.want)
 
@@ -182,7 +191,7 @@ func TestCheckServiceHTTP_FakeClientset(t *testing.T) {
 			require.NotEmpty(t, actions)
 			get, ok := actions[0].(k8stesting.ProxyGetAction)
 			require.True(t, ok, "%T", actions[0])
-			assert.Equal(t, []string{"shop-dr", "http", "web", "80", "/healthz"},
+			assert.Equal(t, []string{"shop-dr", "http", "web", port, "/healthz"},
 				[]string{get.GetNamespace(), get.GetScheme(), get.GetName(), get.GetPort(), get.GetPath()})
 		})
 	}

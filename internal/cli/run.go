@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -161,7 +162,7 @@ func failureSummary(r *drill.Report) string {
 	if len(parts) == 0 {
 		return string(r.Result)
 	}
-	return fmt.Sprint(parts)
+	return strings.Join(parts, ", ")
 }
 
 func writeRunSummary(w io.Writer, r *drill.Report, dir string) {
