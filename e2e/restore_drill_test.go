@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -43,6 +44,9 @@ func labScenario(t *testing.T, l labEnv, tag string) (*scenarios.Scenario, []str
 	sc, err := scenarios.LoadFile(context.Background(), scenarios.Env{}, filepath.Join(dir, l.Scenario+".yaml"))
 	require.NoError(t, err)
 	suffix := fmt.Sprintf("%s-%s", tag, time.Now().UTC().Format("150405"))
+	// See crossNamespaceCheck: a mapped shop cannot take orders.
+	sc.Spec.Checks = slices.DeleteFunc(sc.Spec.Checks, func(c scenarios.Check) bool { return c.Name == "shop-takes-orders" })
+	require.Len(t, sc.Spec.Checks, 5)
 	sc.Spec.Target.NamespaceMapping = map[string]string{}
 	var targets []string
 	for _, ns := range sc.Spec.Backups.IncludedNamespaces {

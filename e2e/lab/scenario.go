@@ -85,6 +85,10 @@ spec:
       # Through the restored Service, via the scratch API server's proxy:
       # web answers 200 only when it reaches api over the pod network.
       http: {service: {namespace: shop, name: web, port: 80}, path: /healthz, expectStatus: 200, bodyContains: ok}
+    - name: shop-takes-orders
+      # web -> api -> db, across the shop's two namespaces: the whole
+      # shop serves, not only its front end.
+      http: {service: {namespace: shop, name: web, port: 80}, path: /orders, expectStatus: 200}
     - name: shop-api-identity
       serviceAccount: {namespace: shop, name: shop-api}
     - name: data-canary
