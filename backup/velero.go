@@ -85,7 +85,7 @@ func readBackupTimes(ctx context.Context, st ObjectLister, bucket, veleroPrefix 
 var ErrNoBackup = errors.New("no completed backup found")
 
 // LatestBackup finds, from the bucket alone, the most recently started
-// Completed backup under <veleroPrefix>/backups/, of the given Velero
+// (of two started in the same second, the later name) Completed backup under <veleroPrefix>/backups/, of the given Velero
 // schedule when schedule is not empty (label velero.io/schedule-name).
 // It reads each backup's velero-backup.json, so it needs no cluster: the
 // way `firedrill verify` picks the backup of a scenario that names a
@@ -122,7 +122,12 @@ func LatestBackup(ctx context.Context, st ObjectLister, bucket, veleroPrefix, sc
 			schedule != "" && vb.Metadata.Labels["velero.io/schedule-name"] != schedule {
 			continue
 		}
-		if best.Status.StartTimestamp == nil || vb.Status.StartTimestamp.After(*best.Status.StartTimestamp) {
+		// Velero's timestamps have whole seconds: two backups started in
+		// the same second are told apart by name, later first, as the
+		// drill's recovery point does (restore.candidates);
+		// scheduled backups are named <schedule>-<yyyymmddhhmmss>.
+		if best.Status.StartTimestamp == nil || vb.Status.StartTimestamp.After(*best.Status.StartTimestamp) ||
+			vb.Status.StartTimestamp.Equal(*best.Status.StartTimestamp) && vb.Metadata.Name > best.Metadata.Name {
 			best = vb
 		}
 	}

@@ -40,6 +40,15 @@ func TestLatestBackup(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "manual", b.Name)
 
+	// Two backups started in the same (whole) second: the later name,
+	// whatever order the bucket lists them in.
+	put("hourly-20261201052948", "hourly", "Completed", t0.Add(-time.Minute))
+	put("hourly-20261201052947", "hourly", "Completed", t0.Add(-time.Minute))
+	put("hourly-20261201052946", "hourly", "Completed", t0.Add(-2*time.Minute))
+	b, err = LatestBackup(ctx, f.primary, bucketPrimary, veleroPrefix, "hourly")
+	require.NoError(t, err)
+	assert.Equal(t, "hourly-20261201052948", b.Name)
+
 	_, err = LatestBackup(ctx, f.primary, bucketPrimary, veleroPrefix, "weekly")
 	assert.ErrorIs(t, err, ErrNoBackup)
 	// "older" has no velero-backup.json: named in the error, not fatal.
