@@ -89,6 +89,10 @@ func (k *cluster) nodeCerts() error {
 			return err
 		}
 	}
+	// The kubelet and kube-proxy have their own identities (Node
+	// authorizer, system:node-proxier). CoreDNS and kube-router, which a
+	// cluster runs as pods with their own ServiceAccounts, use the lab's
+	// admin identity here: they run as node processes of a throwaway lab.
 	for file, cert := range map[string]string{"kubelet.kubeconfig": k.name + "-kubelet", "kube-proxy.kubeconfig": "kube-proxy", "node-admin.kubeconfig": "admin", "kube-router.kubeconfig": "admin"} {
 		if err := k.writeKubeconfigFile(k.dir("node", file), k.relayServer(), cert); err != nil {
 			return err
