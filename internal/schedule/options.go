@@ -188,6 +188,12 @@ func (o Options) Validate() error {
 		if i > 0 && o.Scenarios[i-1].Metadata.Name == name {
 			add("--scenario: %s is named twice", name)
 		}
+		if d := sc.Spec.Disaster.DeclaredAt; !d.IsZero() {
+			// Every run would count RTO and RPO from that one moment: the
+			// second quarter's drill would miss its RTO by three months.
+			add("--scenario: %s sets spec.disaster.declaredAt (%s): every scheduled run would measure RTO and RPO from that fixed time; remove it (a scheduled drill's disaster time is its start)",
+				name, d.UTC().Format(time.RFC3339))
+		}
 		if len(name) > maxScenarioName {
 			add("--scenario: %s: the name has %d characters; a scheduled scenario's name may have at most %d (its CronJob is %s%s)",
 				name, len(name), maxScenarioName, namePrefix, name)

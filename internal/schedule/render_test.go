@@ -274,6 +274,9 @@ func TestValidate(t *testing.T) {
 	rl := find(t, "region-loss")
 	long := find(t, "region-loss")
 	long.Metadata.Name = "a-scenario-name-that-is-far-too-long-for-a-cronjob"
+	fixed := find(t, "region-loss")
+	fixed.Metadata.Name = "fixed-time"
+	fixed.Spec.Disaster.DeclaredAt = time.Date(2026, 3, 1, 3, 10, 0, 0, time.UTC)
 	tests := []struct {
 		name string
 		edit func(*Options)
@@ -297,6 +300,8 @@ func TestValidate(t *testing.T) {
 		{"no scenario", func(o *Options) { o.Scenarios = nil }, "at least one scenario"},
 		{"twice", func(o *Options) { o.Scenarios = append(o.Scenarios, rl) }, "region-loss is named twice"},
 		{"long name", func(o *Options) { o.Scenarios = append(o.Scenarios, long) }, "may have at most 42"},
+		{"fixed disaster time", func(o *Options) { o.Scenarios = append(o.Scenarios, fixed) },
+			"fixed-time sets spec.disaster.declaredAt (2026-03-01T03:10:00Z): every scheduled run would measure RTO and RPO from that fixed time"},
 		{"namespace", func(o *Options) { o.Namespace = "Drills" }, `--namespace "Drills"`},
 		{"time zone", func(o *Options) { o.TimeZone = "Mars/Olympus" }, `--time-zone "Mars/Olympus"`},
 		{"secret name", func(o *Options) { o.CredentialsSecret = "no_underscores" }, `--credentials-secret "no_underscores"`},
