@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"debug/elf"
-	"encoding/binary"
 	"encoding/json"
 	"io"
 	"os"
@@ -14,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/firedrill-dev/firedrill/internal/ociimage/elftest"
 )
 
 // staticELF writes the smallest file debug/elf reads as an amd64
@@ -21,20 +22,8 @@ import (
 // its path.
 func staticELF(t *testing.T, name string, dynamic bool) string {
 	t.Helper()
-	var buf bytes.Buffer
-	h := elf.Header64{Type: uint16(elf.ET_EXEC), Machine: uint16(elf.EM_X86_64), Version: uint32(elf.EV_CURRENT),
-		Phoff: 64, Ehsize: 64, Phentsize: 56, Phnum: 1, Shentsize: 64}
-	copy(h.Ident[:], elf.ELFMAG)
-	h.Ident[elf.EI_CLASS], h.Ident[elf.EI_DATA], h.Ident[elf.EI_VERSION] = byte(elf.ELFCLASS64), byte(elf.ELFDATA2LSB), byte(elf.EV_CURRENT)
-	prog := elf.Prog64{Type: uint32(elf.PT_LOAD)}
-	if dynamic {
-		prog.Type = uint32(elf.PT_INTERP)
-	}
-	require.NoError(t, binary.Write(&buf, binary.LittleEndian, h))
-	require.NoError(t, binary.Write(&buf, binary.LittleEndian, prog))
-	buf.WriteString(name) // each program its own bytes
 	p := filepath.Join(t.TempDir(), name)
-	require.NoError(t, os.WriteFile(p, buf.Bytes(), 0o755))
+	require.NoError(t, os.WriteFile(p, elftest.ELF(elf.EM_X86_64, dynamic, name), 0o755))
 	return p
 }
 
