@@ -63,6 +63,7 @@ func decodeListPage(b []byte) (ListPage, error) {
 	depth := 0
 	var cur ObjectInfo
 	leafStart := -1 // where the text of the innermost open element starts
+	rootSeen := false
 	for i := 0; ; {
 		lt := bytes.IndexByte(b[i:], '<')
 		if lt < 0 {
@@ -108,8 +109,11 @@ func decodeListPage(b []byte) (ListPage, error) {
 			}
 			stack[depth] = name
 			depth++
-			if depth == 1 && string(stack[0]) != "ListBucketResult" {
-				return p, fmt.Errorf("%w: root <%s>", errUnexpectedXML, stack[0])
+			if depth == 1 {
+				if rootSeen || string(stack[0]) != "ListBucketResult" {
+					return p, fmt.Errorf("%w: root <%s>", errUnexpectedXML, stack[0])
+				}
+				rootSeen = true
 			}
 			if selfClosing {
 				if err := p.set(&cur, stack[:depth], nil); err != nil {
@@ -125,6 +129,9 @@ func decodeListPage(b []byte) (ListPage, error) {
 	if depth != 0 {
 		return p, fmt.Errorf("%w: unclosed <%s>", errUnexpectedXML, stack[depth-1])
 	}
+	if !rootSeen {
+		return p, fmt.Errorf("%w: no <ListBucketResult>", errUnexpectedXML)
+	}
 	return p, nil
 }
 
@@ -138,7 +145,11 @@ func (p *ListPage) set(cur *ObjectInfo, path [][]byte, text []byte) error {
 			p.Objects = append(p.Objects, *cur)
 			*cur = ObjectInfo{}
 		case "IsTruncated":
-			p.IsTruncated = string(text) == "true"
+			t, err := strconv.ParseBool(string(text))
+			if err != nil {
+				return fmt.Errorf("%w: IsTruncated %q", errUnexpectedXML, text)
+			}
+			p.IsTruncated = t
 		case "NextContinuationToken":
 			s, err := unescapeXML(text)
 			p.NextContinuationToken = s

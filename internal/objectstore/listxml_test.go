@@ -72,6 +72,10 @@ func TestDecodeListPage_LeavesTheUnexpectedToTheSDK(t *testing.T) {
 		"unknown entity": strings.Replace(listXML, "&amp; b", "&nbsp; b", 1),
 		"mismatched":     "<ListBucketResult><Contents></Key></ListBucketResult>",
 		"unclosed":       "<ListBucketResult><Contents>",
+		// Found by FuzzDecodeListPage: the SDK refuses both.
+		"no element":      "&00",
+		"empty truncated": "<ListBucketResult><IsTruncated></IsTruncated></ListBucketResult>",
+		"two roots":       "<ListBucketResult></ListBucketResult><ListBucketResult></ListBucketResult>",
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := decodeListPage([]byte(body))
