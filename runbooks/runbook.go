@@ -29,6 +29,10 @@ type Runbook struct {
 	Steps []Step
 	// Markdown is the whole document.
 	Markdown []byte
+	// Warnings are problems that do not stop the runbook from running,
+	// at FILE:LINE: a firedrill-step block inside an HTML comment or other
+	// raw HTML, which is not run (see Parse).
+	Warnings []*ParseError
 }
 
 // Step is one executable step of a runbook.
@@ -76,6 +80,14 @@ func LoadFile(path string) (*Runbook, error) {
 
 // Parse reads the steps of a runbook document; file names it in errors.
 // It reports every problem at once, as ParseErrors.
+//
+// A step is a fenced code block as a Markdown reader sees it: a fence
+// inside an HTML comment (<!-- ... -->) or another raw HTML block that
+// runs to an end marker (<script>, <pre>, <style>, <textarea>, <? ?>,
+// <!X >, CDATA: kinds 1 to 5 of CommonMark 0.31, section 4.6) is not a
+// code block, is hidden from whoever reviews the rendered runbook on
+// GitHub or GitLab, and is never run; each such firedrill-step block is
+// a warning.
 func Parse(file string, data []byte) (*Runbook, error) {
 	rb := &Runbook{File: file, Markdown: data}
 	var errs ParseErrors
@@ -91,11 +103,30 @@ func Parse(file string, data []byte) (*Runbook, error) {
 		body     strings.Builder
 		lineNo   int
 		sc       = bufio.NewScanner(bytes.NewReader(data))
+		html     *htmlBlock // the raw HTML block the line is in
+		htmlLine int
 	)
 	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
+	sc.Split(scanMarkdownLines)
 	for sc.Scan() {
 		lineNo++
-		line := strings.TrimRight(sc.Text(), " \t\r")
+		line := strings.TrimRight(sc.Text(), " \t")
+		if open == nil && html == nil {
+			if html = startsHTMLBlock(line); html != nil {
+				htmlLine = lineNo
+			}
+		}
+		if html != nil {
+			if f, ok := parseFence(line); ok && strings.Contains(f.info, stepMarker) {
+				rb.Warnings = append(rb.Warnings, &ParseError{File: file, Line: lineNo, Message: fmt.Sprintf(
+					"this %s block is inside %s (from line %d), hidden from readers of the rendered runbook: it is not run; move it out to run it, or delete it",
+					stepMarker, html.what, htmlLine)})
+			}
+			if html.ends(line) {
+				html = nil
+			}
+			continue
+		}
 		if open == nil {
 			f, ok := parseFence(line)
 			if !ok {
@@ -143,6 +174,75 @@ func Parse(file string, data []byte) (*Runbook, error) {
 		return nil, errs
 	}
 	return rb, nil
+}
+
+// scanMarkdownLines splits lines as Markdown does (CommonMark 0.31,
+// section 2.1): at LF, CR or CRLF. A bare CR is a line ending to the
+// renderer, so a parser that did not split at it would see a fence or an
+// HTML comment where the reviewer sees none, or none where they see one.
+func scanMarkdownLines(data []byte, atEOF bool) (advance int, token []byte, err error) {
+	if i := bytes.IndexAny(data, "\r\n"); i >= 0 {
+		if data[i] == '\n' {
+			return i + 1, data[:i], nil
+		}
+		if i+1 < len(data) {
+			if data[i+1] == '\n' {
+				return i + 2, data[:i], nil
+			}
+			return i + 1, data[:i], nil
+		}
+		if atEOF {
+			return i + 1, data[:i], nil
+		}
+		return 0, nil, nil // a CR at the end of the buffer: is an LF next?
+	}
+	if atEOF && len(data) > 0 {
+		return len(data), data, nil
+	}
+	return 0, nil, nil
+}
+
+// htmlBlock is a raw HTML block that runs until a line holding its end
+// marker, the line that opens it included (CommonMark 0.31, section 4.6,
+// kinds 1 to 5); what names it in warnings.
+type htmlBlock struct {
+	end  []string // any of these, in lower case
+	what string
+}
+
+func (h *htmlBlock) ends(line string) bool {
+	line = strings.ToLower(line)
+	for _, m := range h.end {
+		if strings.Contains(line, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// startsHTMLBlock returns the raw HTML block line opens, if any.
+func startsHTMLBlock(line string) *htmlBlock {
+	trimmed := strings.TrimLeft(line, " ")
+	if len(line)-len(trimmed) > 3 || !strings.HasPrefix(trimmed, "<") {
+		return nil
+	}
+	lower := strings.ToLower(trimmed)
+	for _, tag := range []string{"script", "pre", "style", "textarea"} {
+		if rest, ok := strings.CutPrefix(lower, "<"+tag); ok && (rest == "" || rest[0] == ' ' || rest[0] == '\t' || rest[0] == '>') {
+			return &htmlBlock{[]string{"</script>", "</pre>", "</style>", "</textarea>"}, "a <" + tag + "> element"}
+		}
+	}
+	switch {
+	case strings.HasPrefix(trimmed, "<!--"):
+		return &htmlBlock{[]string{"-->"}, "an HTML comment"}
+	case strings.HasPrefix(trimmed, "<![CDATA["):
+		return &htmlBlock{[]string{"]]>"}, "a CDATA section"}
+	case strings.HasPrefix(trimmed, "<?"):
+		return &htmlBlock{[]string{"?>"}, "an HTML processing instruction"}
+	case len(trimmed) > 2 && trimmed[1] == '!' && (trimmed[2] >= 'a' && trimmed[2] <= 'z' || trimmed[2] >= 'A' && trimmed[2] <= 'Z'):
+		return &htmlBlock{[]string{">"}, "an HTML declaration"}
+	}
+	return nil
 }
 
 // fence is an opening code fence: ``` or ~~~ (or longer), and its info string.

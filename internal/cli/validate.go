@@ -42,6 +42,8 @@ type validateResult struct {
 	Name   string          `json:"name,omitempty"`
 	Valid  bool            `json:"valid"`
 	Errors []validateError `json:"errors,omitempty"`
+	// Warnings do not make the file invalid (drill.Plan.Warnings).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 type validateError struct {
@@ -82,6 +84,9 @@ func (a *app) validate(c *cli.Context) error {
 		for _, r := range results {
 			if r.Valid {
 				fmt.Fprintf(a.env.Stdout, "%s: ok (%s)\n", r.File, r.Name)
+				for _, w := range r.Warnings {
+					fmt.Fprintf(a.env.Stdout, "%s: warning: %s\n", r.File, w)
+				}
 				continue
 			}
 			for _, e := range r.Errors {
@@ -105,7 +110,10 @@ func validateFile(c *cli.Context, env scenarios.Env, file string) validateResult
 	if err == nil {
 		r.Name = sc.Metadata.Name
 		// The plan reads and checks the runbook, and nothing else.
-		_, err = drill.NewPlan(sc)
+		var p *drill.Plan
+		if p, err = drill.NewPlan(sc); err == nil {
+			r.Warnings = p.Warnings
+		}
 	}
 	var (
 		verrs scenarios.ValidationErrors
