@@ -20,7 +20,8 @@ the scenario, the result (pass, fail, error, interrupted, or running for a
 drill still going or one whose process died), the measured RTO and RPO
 against their objectives, and how the RTO moved since the previous drill of
 the same scenario. Every drill leaves a record, also those that errored or
-were interrupted.
+were interrupted; below the table, one line per such drill says in which
+step and why it stopped (error and error_step in -o json).
 
 With --history (or $FIREDRILL_HISTORY) the drills come from the history a
 team shares in an S3 bucket ('firedrill run --history ...') instead of the
