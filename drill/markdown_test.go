@@ -145,7 +145,7 @@ func TestRun_MarkupInInputsForgesNothing(t *testing.T) {
 
 // templateHeadings are the only headings report.md and retrospective.md
 // have: anything else was forged by what they print.
-var templateHeadings = regexp.MustCompile(`^(# (Drill report|Retrospective): .*|## (Why the drill stopped|Objectives|Timeline|Findings|Recovery point|Restores|Checks|Runbook|The drill|What went well\?|What to improve\?|What action items are needed\?)|### Step .*)$`)
+var templateHeadings = regexp.MustCompile(`^(# (Drill report|Retrospective): .*|## (Error|Interrupted|Objectives|Timeline|Findings|Recovery point|Restores|Checks|Runbook|The drill|What went well\?|What to improve\?|What action items are needed\?)|### Step .*)$`)
 
 // assertMarkdownStructure reads doc as CommonMark does, line by line
 // (CR, LF and CRLF end a line), and fails on any line outside a code block

@@ -67,14 +67,14 @@ func TestRun_ErroredDrillSaysWhyInEveryFile(t *testing.T) {
 
 				md := read("report.md")
 				assert.Contains(t, md, "**ERROR** in step `"+string(tt.step)+"`: "+mdText(full), "%s report.md", src)
-				assert.Contains(t, md, "## Why the drill stopped", "%s report.md", src)
+				assert.Contains(t, md, "## Error\n\nStep `"+string(tt.step)+"` could not run to the end: "+mdText(full)+"\n", "%s report.md", src)
 				assert.NotContains(t, md, "Every check passed", "%s report.md", src)
 
 				html := read("report.html")
 				assert.Contains(t, html, "Error in step <code>"+string(tt.step)+"</code>: "+htmlText(full), "%s report.html", src)
 
 				retro := read("retrospective.md")
-				assert.Contains(t, retro, "The drill stopped in step `"+string(tt.step)+"`: "+mdText(full), "%s retrospective.md", src)
+				assert.Contains(t, retro, "- Step `"+string(tt.step)+"` could not run to the end: "+mdText(full), "%s retrospective.md", src)
 				assert.Contains(t, retro, "| Make step `"+string(tt.step)+"` run: "+mdText(full), "%s retrospective.md action item", src)
 			}
 		})
@@ -93,6 +93,8 @@ func TestRun_InterruptedDrillNamesTheStep(t *testing.T) {
 	md, err := os.ReadFile(filepath.Join(dir, "report.md"))
 	require.NoError(t, err)
 	assert.Contains(t, string(md), "**INTERRUPTED** in step `restore`: drill interrupted")
+	assert.Contains(t, string(md), "## Interrupted\n\nThe drill was interrupted in step `restore`; cleanup still ran.")
+	assert.NotContains(t, string(md), "Every check passed")
 }
 
 func mdText(s string) string { return mdInline(s) }
