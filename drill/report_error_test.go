@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/firedrill-dev/firedrill/internal/objectstore"
 )
 
 // TestRun_ErroredDrillSaysWhyInEveryFile drives drills that cannot run to
@@ -100,4 +102,44 @@ func TestRun_InterruptedDrillNamesTheStep(t *testing.T) {
 func mdText(s string) string { return mdInline(s) }
 func htmlText(s string) string {
 	return strings.NewReplacer(`"`, "&#34;", "'", "&#39;", "<", "&lt;", ">", "&gt;", "&", "&amp;").Replace(s)
+}
+
+// A credential in an error message must not reach report.md, report.html
+// or retrospective.md in its escaped form, which the scrubbing of the
+// drill's files and uploads (raw and JSON forms) would not find: the
+// report is scrubbed before it is rendered. Every version uploaded to a
+// versioned shared history is checked, not only the last.
+func TestRun_EscapedCredentialIsNeverRendered(t *testing.T) {
+	const secret = "s3cr3t_key&<more>|x"
+	h, st := sharedHistory(t)
+	require.NoError(t, st.SetVersioning(context.Background(), "team-drills", true))
+	state := t.TempDir()
+	clock := &fakeClock{t: t0}
+	rep, err := Run(context.Background(), testScenario(t, "4h"), Options{StateDir: state, DrillID: "fd-test", Now: clock.Now,
+		Recovery: &fakeRecovery{}, Protection: &fakeProtection{Err: errors.New("signature with key " + secret + " refused")},
+		Redact: []string{secret}, History: h})
+	require.NoError(t, err)
+	require.Equal(t, ResultError, rep.Result)
+	forms := []string{secret, mdInline(secret), htmlText(secret), "s3cr3t"}
+
+	dir := filepath.Join(state, "drills", "fd-test")
+	for _, name := range reportFiles {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		require.NoError(t, err)
+		for _, f := range forms {
+			assert.NotContains(t, string(b), f, "local %s", name)
+		}
+	}
+	page, err := st.ListVersions(context.Background(), "team-drills", objectstore.VersionsRequest{Prefix: "team/drills/fd-test/"})
+	require.NoError(t, err)
+	require.False(t, page.IsTruncated)
+	require.Greater(t, len(page.Versions), len(reportFiles))
+	for _, v := range page.Versions {
+		var b bytes.Buffer
+		_, err := st.ReadObject(context.Background(), "team-drills", v.Key, v.VersionID, &b)
+		require.NoError(t, err)
+		for _, f := range forms {
+			assert.NotContains(t, b.String(), f, "shared %s version %s", v.Key, v.VersionID)
+		}
+	}
 }

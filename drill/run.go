@@ -505,10 +505,21 @@ func (r *run) measure() {
 func (r *run) writeReport(context.Context) (string, error) {
 	r.measure()
 	r.report.FinishedAt = r.now()
-	if err := r.dir.WriteReportFiles(r.report); err != nil {
+	if err := r.writeReportFiles(); err != nil {
 		return "", err
 	}
 	return PhasePassed, nil
+}
+
+// writeReportFiles renders the report files from the report with every
+// secret the drill knows of replaced first: report.md and report.html
+// escape what they print, and an escaped secret ("a\_b", "a&amp;b") is no
+// longer found by the scrubbing of the drill's files and uploads.
+func (r *run) writeReportFiles() error {
+	if err := scrubReport(r.report, r.secrets); err != nil {
+		return fmt.Errorf("scrub secrets from the report: %w", err)
+	}
+	return r.dir.WriteReportFiles(r.report)
 }
 
 // cleanup removes what the drill created, on a context that Ctrl-C does
@@ -546,7 +557,7 @@ func (r *run) cleanup(ctx context.Context) {
 func (r *run) finish(ctx context.Context) error {
 	r.measure() // keeps an interrupted result
 	r.report.FinishedAt = r.now()
-	if err := r.dir.WriteReportFiles(r.report); err != nil {
+	if err := r.writeReportFiles(); err != nil {
 		return err
 	}
 	if r.opts.History != nil {
@@ -554,7 +565,7 @@ func (r *run) finish(ctx context.Context) error {
 		r.share(ctx, true, reportFiles...)
 		if !hadFailed && r.shareErr != nil {
 			// The warning is part of the record; the local copy keeps it.
-			if err := r.dir.WriteReportFiles(r.report); err != nil {
+			if err := r.writeReportFiles(); err != nil {
 				return err
 			}
 		}
