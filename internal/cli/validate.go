@@ -23,7 +23,9 @@ func (a *app) validateCommand() *cli.Command {
 durations, missing required fields, contradictions and inline secrets are
 all errors. Every problem of every file is printed, one per line, as
 FILE:LINE: field.path: message. A directory stands for the *.yaml and *.yml
-files directly in it. The scenario's runbook is checked too.
+files directly in it. The scenario's runbook is checked too. Warnings, such
+as a runbook step hidden in an HTML comment (which is never run), are
+printed as FILE: warning: ... after the file's ok and do not make it invalid.
 
 Exits 0 when every file is valid and 1 otherwise.
 
