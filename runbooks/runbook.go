@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -81,13 +82,13 @@ func LoadFile(path string) (*Runbook, error) {
 // Parse reads the steps of a runbook document; file names it in errors.
 // It reports every problem at once, as ParseErrors.
 //
-// A step is a fenced code block as a Markdown reader sees it: a fence
-// inside an HTML comment (<!-- ... -->) or another raw HTML block that
-// runs to an end marker (<script>, <pre>, <style>, <textarea>, <? ?>,
-// <!X >, CDATA: kinds 1 to 5 of CommonMark 0.31, section 4.6) is not a
-// code block, is hidden from whoever reviews the rendered runbook on
-// GitHub or GitLab, and is never run; each such firedrill-step block is
-// a warning.
+// A step is a fenced code block as a Markdown reader sees it (CommonMark
+// 0.31, which GitHub and GitLab follow): a fence inside an HTML comment
+// (<!-- ... -->) or another raw HTML block (<script>, <details>, <div
+// hidden> and the others of section 4.6) is not a code block. It may be
+// hidden from whoever reviews the rendered runbook, so it is never run;
+// each such firedrill-step block is a warning. Lines end at LF, CR or
+// CRLF, as they do for the renderer.
 func Parse(file string, data []byte) (*Runbook, error) {
 	rb := &Runbook{File: file, Markdown: data}
 	var errs ParseErrors
@@ -105,6 +106,11 @@ func Parse(file string, data []byte) (*Runbook, error) {
 		sc       = bufio.NewScanner(bytes.NewReader(data))
 		html     *htmlBlock // the raw HTML block the line is in
 		htmlLine int
+		// para says the previous line is paragraph text, which an HTML
+		// block of kind 7 cannot interrupt. When unsure it says no: a
+		// visible step taken for hidden is a warning, the reverse would
+		// run a step nobody reviewed.
+		para bool
 	)
 	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
 	sc.Split(scanMarkdownLines)
@@ -112,7 +118,7 @@ func Parse(file string, data []byte) (*Runbook, error) {
 		lineNo++
 		line := strings.TrimRight(sc.Text(), " \t")
 		if open == nil && html == nil {
-			if html = startsHTMLBlock(line); html != nil {
+			if html = startsHTMLBlock(line, para); html != nil {
 				htmlLine = lineNo
 			}
 		}
@@ -123,7 +129,7 @@ func Parse(file string, data []byte) (*Runbook, error) {
 					stepMarker, html.what, htmlLine)})
 			}
 			if html.ends(line) {
-				html = nil
+				html, para = nil, false
 			}
 			continue
 		}
@@ -133,8 +139,10 @@ func Parse(file string, data []byte) (*Runbook, error) {
 				if rb.Title == "" && strings.HasPrefix(line, "# ") {
 					rb.Title = strings.TrimSpace(line[2:])
 				}
+				para = continuesParagraph(line, para)
 				continue
 			}
+			para = false
 			open, openLine = &f, lineNo
 			body.Reset()
 			step = nil
@@ -202,15 +210,19 @@ func scanMarkdownLines(data []byte, atEOF bool) (advance int, token []byte, err 
 	return 0, nil, nil
 }
 
-// htmlBlock is a raw HTML block that runs until a line holding its end
-// marker, the line that opens it included (CommonMark 0.31, section 4.6,
-// kinds 1 to 5); what names it in warnings.
+// htmlBlock is a raw HTML block (CommonMark 0.31, section 4.6): kinds 1
+// to 5 run until a line holding one of their end markers, the line that
+// opens them included; kinds 6 and 7 run until a blank line. what names
+// it in warnings.
 type htmlBlock struct {
-	end  []string // any of these, in lower case
+	end  []string // any of these, in lower case; none: a blank line
 	what string
 }
 
 func (h *htmlBlock) ends(line string) bool {
+	if len(h.end) == 0 {
+		return strings.TrimSpace(line) == ""
+	}
 	line = strings.ToLower(line)
 	for _, m := range h.end {
 		if strings.Contains(line, m) {
@@ -220,8 +232,19 @@ func (h *htmlBlock) ends(line string) bool {
 	return false
 }
 
-// startsHTMLBlock returns the raw HTML block line opens, if any.
-func startsHTMLBlock(line string) *htmlBlock {
+// blockTags are the tags that open an HTML block of kind 6.
+var blockTags = strings.Fields(`address article aside base basefont blockquote body caption center col
+	colgroup dd details dialog dir div dl dt fieldset figcaption figure footer form frame frameset
+	h1 h2 h3 h4 h5 h6 head header hr html iframe legend li link main menu menuitem nav noframes ol
+	optgroup option p param search section summary table tbody td tfoot th thead title tr track ul`)
+
+// wholeTag is a line holding only one complete open or closing tag, the
+// start of an HTML block of kind 7.
+var wholeTag = regexp.MustCompile(`^(?:<[A-Za-z][A-Za-z0-9-]*(?:[ \t]+[A-Za-z_:][A-Za-z0-9_.:-]*(?:[ \t]*=[ \t]*(?:[^ \t"'=<>` + "`" + `]+|'[^']*'|"[^"]*"))?)*[ \t]*/?>|</[A-Za-z][A-Za-z0-9-]*[ \t]*>)[ \t]*$`)
+
+// startsHTMLBlock returns the raw HTML block line opens, if any; para
+// says the line would continue a paragraph.
+func startsHTMLBlock(line string, para bool) *htmlBlock {
 	trimmed := strings.TrimLeft(line, " ")
 	if len(line)-len(trimmed) > 3 || !strings.HasPrefix(trimmed, "<") {
 		return nil
@@ -242,7 +265,33 @@ func startsHTMLBlock(line string) *htmlBlock {
 	case len(trimmed) > 2 && trimmed[1] == '!' && (trimmed[2] >= 'a' && trimmed[2] <= 'z' || trimmed[2] >= 'A' && trimmed[2] <= 'Z'):
 		return &htmlBlock{[]string{">"}, "an HTML declaration"}
 	}
+	name := strings.TrimPrefix(lower[1:], "/")
+	for _, tag := range blockTags {
+		if rest, ok := strings.CutPrefix(name, tag); ok && (rest == "" || rest[0] == ' ' || rest[0] == '\t' || rest[0] == '>' || strings.HasPrefix(rest, "/>")) {
+			return &htmlBlock{nil, "a <" + tag + "> HTML block"}
+		}
+	}
+	if !para && wholeTag.MatchString(trimmed) {
+		return &htmlBlock{nil, "an HTML block"}
+	}
 	return nil
+}
+
+// continuesParagraph says whether line, outside code blocks and HTML, is
+// paragraph text, given whether the line before it was.
+func continuesParagraph(line string, para bool) bool {
+	trimmed := strings.TrimLeft(line, " ")
+	switch {
+	case trimmed == "":
+		return false
+	case len(line)-len(trimmed) > 3:
+		return para // an indented code block, unless it continues a paragraph
+	case strings.TrimLeft(trimmed, "#") != trimmed && (strings.TrimLeft(trimmed, "#") == "" || strings.HasPrefix(strings.TrimLeft(trimmed, "#"), " ")):
+		return false // an ATX heading
+	case strings.Trim(trimmed, "-*_= \t") == "":
+		return false // a thematic break or a setext heading's underline
+	}
+	return true
 }
 
 // fence is an opening code fence: ``` or ~~~ (or longer), and its info string.

@@ -145,6 +145,11 @@ func TestParse_StepsHiddenInHTMLAreNotRun(t *testing.T) {
 		{"in a script element", "<script type=\"text/plain\">\n" + step("hidden") + "</script>\n" + step("shown"), []string{"shown"},
 			[]string{"x.md:2: this firedrill-step block is inside a <script> element (from line 1)"}},
 		{"four spaces is an indented code block, not HTML", "    <!--\n\n" + step("shown"), []string{"shown"}, nil},
+		{"in a details block up to its blank line", "<details>\n" + step("hidden") + "\n" + step("shown") + "</details>\n", []string{"shown"},
+			[]string{"x.md:2: this firedrill-step block is inside a <details> HTML block (from line 1)"}},
+		{"after a tag on a line of its own", "# R\n<span hidden>\n" + step("hidden") + "\n" + step("shown"), []string{"shown"},
+			[]string{"x.md:3: this firedrill-step block is inside an HTML block (from line 2)"}},
+		{"a tag that continues a paragraph is inline HTML", "Some text\n<span>\n" + step("shown"), []string{"shown"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
