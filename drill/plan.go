@@ -56,6 +56,10 @@ type Plan struct {
 	Lost       []string   `json:"lost"`
 	Objectives Objectives `json:"objectives"`
 	Steps      []PlanStep `json:"steps"`
+	// Warnings are what a drill would ignore or get wrong although the
+	// scenario is valid, each "FILE:LINE: message": a runbook step hidden
+	// in an HTML comment, which is not run.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Objectives are the scenario's objectives as the plan shows them.
@@ -133,6 +137,11 @@ func NewPlan(sc *scenarios.Scenario) (*Plan, error) {
 	}
 	for _, l := range s.Disaster.Lost {
 		p.Lost = append(p.Lost, string(l))
+	}
+	if rb != nil {
+		for _, w := range rb.Warnings {
+			p.Warnings = append(p.Warnings, w.Error())
+		}
 	}
 	for _, name := range Steps() {
 		step := PlanStep{Name: name, CountsTowardRTO: name.CountsTowardRTO()}

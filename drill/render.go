@@ -52,12 +52,9 @@ var funcs = map[string]any{
 		}
 		return out
 	},
-	"mdcell": func(s string) string {
-		return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
-	},
-	"indent": func(s string) string {
-		return "    " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n    ")
-	},
+	"md":       mdInline,
+	"mdcode":   mdCode,
+	"mdblock":  mdBlock,
 	"timeline": timelineSVG,
 	"deref":    func(b *bool) bool { return b != nil && *b },
 	"sub":      func(a, b time.Time) float64 { return a.Sub(b).Seconds() },
@@ -164,8 +161,12 @@ func timelineSVG(r *Report) htmltemplate.HTML {
 			class += " skipped"
 		}
 		fmt.Fprintf(&b, `<text x="%.0f" y="%.1f" class="label" text-anchor="end">%s</text>`, left-8, y+15, htmltemplate.HTMLEscapeString(string(p.Name)))
-		fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="18" rx="3" class="%s"><title>%s: %s, %s</title></rect>`,
-			x, y+2, w, class, htmltemplate.HTMLEscapeString(string(p.Name)), p.Status, fmtSeconds(p.DurationSeconds))
+		title := fmt.Sprintf("%s: %s, %s", p.Name, p.Status, fmtSeconds(p.DurationSeconds))
+		if p.Error != "" {
+			title += ": " + p.Error
+		}
+		fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="18" rx="3" class="%s"><title>%s</title></rect>`,
+			x, y+2, w, class, htmltemplate.HTMLEscapeString(title))
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="dur">%s</text>`, x+w+5, y+15, fmtSeconds(p.DurationSeconds))
 	}
 	if obj := r.DisasterAt.Sub(r.StartedAt).Seconds() + r.RTO.ObjectiveSeconds; obj > 0 && obj <= total {

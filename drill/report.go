@@ -52,8 +52,12 @@ type Report struct {
 	// declaredAt, else the drill's start. RTO and RPO count from it.
 	DisasterAt time.Time `json:"disaster_at"`
 	Result     Result    `json:"result"`
-	// Error says why a drill ended in error or was interrupted.
+	// Error says why a drill ended in error (the error of the step it
+	// stopped at) or was interrupted; empty otherwise.
 	Error string `json:"error,omitempty"`
+	// ErrorStep names the step the drill stopped at when it ended in
+	// error, or the step that was running when it was interrupted.
+	ErrorStep StepName `json:"error_step,omitempty"`
 
 	RTO Objective `json:"rto"`
 	RPO Objective `json:"rpo"`
@@ -192,16 +196,25 @@ func MeasureRPO(objective time.Duration, disasterAt, recoveryPoint time.Time) Ob
 	return Measure(objective, disasterAt.Sub(recoveryPoint))
 }
 
-// Decide is the drill's result from what it measured and found: error
-// when a step could not run, fail when an objective was missed or not
-// measured or a finding failed, else pass.
-func (r *Report) Decide() Result {
-	for _, p := range r.Phases {
-		// Cleanup and evidence come after what the drill proved; their
-		// failures are warning findings, not a failed drill.
+// StoppedBy is the first step that could not run to the end (status
+// error), the one a drill in error stopped at; nil when there is none.
+// Cleanup and evidence do not count: they come after what the drill
+// proved, and their failures are warning findings, not a drill in error.
+func (r *Report) StoppedBy() *Phase {
+	for i, p := range r.Phases {
 		if p.Status == PhaseError && p.Name != StepCleanup && p.Name != StepEvidence {
-			return ResultError
+			return &r.Phases[i]
 		}
+	}
+	return nil
+}
+
+// Decide is the drill's result from what it measured and found: error
+// when a step could not run (StoppedBy), fail when an objective was
+// missed or not measured or a finding failed, else pass.
+func (r *Report) Decide() Result {
+	if r.StoppedBy() != nil {
+		return ResultError
 	}
 	if r.RTO.Status != ObjectiveMet || r.RPO.Status != ObjectiveMet {
 		return ResultFail

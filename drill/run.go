@@ -205,6 +205,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Report, er
 	if ctx.Err() != nil {
 		r.report.Result = ResultInterrupted
 		r.report.Error = ErrInterrupted.Error()
+		if r.report.ErrorStep == "" {
+			r.report.ErrorStep = interruptedAt(r.report.Phases)
+		}
 	}
 	// The report is rendered before cleanup (its step on the timeline),
 	// then again after, so it includes cleanup.
@@ -241,7 +244,7 @@ func (r *run) newReport(start time.Time) *Report {
 // is skipped.
 func (r *run) step(ctx context.Context, name StepName, fn func(context.Context) (string, error)) {
 	if ctx.Err() != nil && name != StepReport {
-		r.skip(name, "the drill was interrupted")
+		r.skip(name, skippedInterrupted)
 		return
 	}
 	// Evidence is collected after a failed restore too: what came back,
@@ -272,6 +275,11 @@ func (r *run) step(ctx context.Context, name StepName, fn func(context.Context) 
 		}
 	}
 	r.report.Phases = append(r.report.Phases, p)
+	if stop := r.report.StoppedBy(); stop != nil && r.report.ErrorStep == "" {
+		// Recorded at once, so the record says why even if firedrill
+		// dies before the end.
+		r.report.Error, r.report.ErrorStep = stop.Error, stop.Name
+	}
 	line := fmt.Sprintf("[%s] %s %s in %s", r.elapsed(), name, p.Status, fmtSeconds(p.DurationSeconds))
 	if p.Error != "" {
 		line += ": " + p.Error
@@ -317,6 +325,20 @@ func (r *run) share(ctx context.Context, final bool, names ...string) {
 		}
 	}
 }
+
+// interruptedAt is the step an interruption stopped: the first one it
+// skipped when it came between steps.
+func interruptedAt(phases []Phase) StepName {
+	for _, p := range phases {
+		if p.Status == PhaseSkipped && p.Error == skippedInterrupted {
+			return p.Name
+		}
+	}
+	return ""
+}
+
+// skippedInterrupted is why a step after an interruption is skipped.
+const skippedInterrupted = "the drill was interrupted"
 
 func (r *run) skip(name StepName, why string) {
 	t := r.now()
@@ -483,10 +505,21 @@ func (r *run) measure() {
 func (r *run) writeReport(context.Context) (string, error) {
 	r.measure()
 	r.report.FinishedAt = r.now()
-	if err := r.dir.WriteReportFiles(r.report); err != nil {
+	if err := r.writeReportFiles(); err != nil {
 		return "", err
 	}
 	return PhasePassed, nil
+}
+
+// writeReportFiles renders the report files from the report with every
+// secret the drill knows of replaced first: report.md and report.html
+// escape what they print, and an escaped secret ("a\_b", "a&amp;b") is no
+// longer found by the scrubbing of the drill's files and uploads.
+func (r *run) writeReportFiles() error {
+	if err := scrubReport(r.report, r.secrets); err != nil {
+		return fmt.Errorf("scrub secrets from the report: %w", err)
+	}
+	return r.dir.WriteReportFiles(r.report)
 }
 
 // cleanup removes what the drill created, on a context that Ctrl-C does
@@ -524,7 +557,7 @@ func (r *run) cleanup(ctx context.Context) {
 func (r *run) finish(ctx context.Context) error {
 	r.measure() // keeps an interrupted result
 	r.report.FinishedAt = r.now()
-	if err := r.dir.WriteReportFiles(r.report); err != nil {
+	if err := r.writeReportFiles(); err != nil {
 		return err
 	}
 	if r.opts.History != nil {
@@ -532,7 +565,7 @@ func (r *run) finish(ctx context.Context) error {
 		r.share(ctx, true, reportFiles...)
 		if !hadFailed && r.shareErr != nil {
 			// The warning is part of the record; the local copy keeps it.
-			if err := r.dir.WriteReportFiles(r.report); err != nil {
+			if err := r.writeReportFiles(); err != nil {
 				return err
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -29,6 +30,10 @@ type Runbook struct {
 	Steps []Step
 	// Markdown is the whole document.
 	Markdown []byte
+	// Warnings are problems that do not stop the runbook from running,
+	// at FILE:LINE: a firedrill-step block inside an HTML comment or other
+	// raw HTML, which is not run (see Parse).
+	Warnings []*ParseError
 }
 
 // Step is one executable step of a runbook.
@@ -76,6 +81,14 @@ func LoadFile(path string) (*Runbook, error) {
 
 // Parse reads the steps of a runbook document; file names it in errors.
 // It reports every problem at once, as ParseErrors.
+//
+// A step is a fenced code block as a Markdown reader sees it (CommonMark
+// 0.31, which GitHub and GitLab follow): a fence inside an HTML comment
+// (<!-- ... -->) or another raw HTML block (<script>, <details>, <div
+// hidden> and the others of section 4.6) is not a code block. It may be
+// hidden from whoever reviews the rendered runbook, so it is never run;
+// each such firedrill-step block is a warning. Lines end at LF, CR or
+// CRLF, as they do for the renderer.
 func Parse(file string, data []byte) (*Runbook, error) {
 	rb := &Runbook{File: file, Markdown: data}
 	var errs ParseErrors
@@ -91,19 +104,45 @@ func Parse(file string, data []byte) (*Runbook, error) {
 		body     strings.Builder
 		lineNo   int
 		sc       = bufio.NewScanner(bytes.NewReader(data))
+		html     *htmlBlock // the raw HTML block the line is in
+		htmlLine int
+		// para says the previous line is paragraph text, which an HTML
+		// block of kind 7 cannot interrupt. When unsure it says no: a
+		// visible step taken for hidden is a warning, the reverse would
+		// run a step nobody reviewed.
+		para bool
 	)
 	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
+	sc.Split(scanMarkdownLines)
 	for sc.Scan() {
 		lineNo++
-		line := strings.TrimRight(sc.Text(), " \t\r")
+		line := strings.TrimRight(sc.Text(), " \t")
+		if open == nil && html == nil {
+			if html = startsHTMLBlock(line, para); html != nil {
+				htmlLine = lineNo
+			}
+		}
+		if html != nil {
+			if f, ok := parseFence(line); ok && strings.Contains(f.info, stepMarker) {
+				rb.Warnings = append(rb.Warnings, &ParseError{File: file, Line: lineNo, Message: fmt.Sprintf(
+					"this %s block is inside %s (from line %d), hidden from readers of the rendered runbook: it is not run; move it out to run it, or delete it",
+					stepMarker, html.what, htmlLine)})
+			}
+			if html.ends(line) {
+				html, para = nil, false
+			}
+			continue
+		}
 		if open == nil {
 			f, ok := parseFence(line)
 			if !ok {
 				if rb.Title == "" && strings.HasPrefix(line, "# ") {
 					rb.Title = strings.TrimSpace(line[2:])
 				}
+				para = continuesParagraph(line, para)
 				continue
 			}
+			para = false
 			open, openLine = &f, lineNo
 			body.Reset()
 			step = nil
@@ -143,6 +182,116 @@ func Parse(file string, data []byte) (*Runbook, error) {
 		return nil, errs
 	}
 	return rb, nil
+}
+
+// scanMarkdownLines splits lines as Markdown does (CommonMark 0.31,
+// section 2.1): at LF, CR or CRLF. A bare CR is a line ending to the
+// renderer, so a parser that did not split at it would see a fence or an
+// HTML comment where the reviewer sees none, or none where they see one.
+func scanMarkdownLines(data []byte, atEOF bool) (advance int, token []byte, err error) {
+	if i := bytes.IndexAny(data, "\r\n"); i >= 0 {
+		if data[i] == '\n' {
+			return i + 1, data[:i], nil
+		}
+		if i+1 < len(data) {
+			if data[i+1] == '\n' {
+				return i + 2, data[:i], nil
+			}
+			return i + 1, data[:i], nil
+		}
+		if atEOF {
+			return i + 1, data[:i], nil
+		}
+		return 0, nil, nil // a CR at the end of the buffer: is an LF next?
+	}
+	if atEOF && len(data) > 0 {
+		return len(data), data, nil
+	}
+	return 0, nil, nil
+}
+
+// htmlBlock is a raw HTML block (CommonMark 0.31, section 4.6): kinds 1
+// to 5 run until a line holding one of their end markers, the line that
+// opens them included; kinds 6 and 7 run until a blank line. what names
+// it in warnings.
+type htmlBlock struct {
+	end  []string // any of these, in lower case; none: a blank line
+	what string
+}
+
+func (h *htmlBlock) ends(line string) bool {
+	if len(h.end) == 0 {
+		return strings.TrimSpace(line) == ""
+	}
+	line = strings.ToLower(line)
+	for _, m := range h.end {
+		if strings.Contains(line, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// blockTags are the tags that open an HTML block of kind 6.
+var blockTags = strings.Fields(`address article aside base basefont blockquote body caption center col
+	colgroup dd details dialog dir div dl dt fieldset figcaption figure footer form frame frameset
+	h1 h2 h3 h4 h5 h6 head header hr html iframe legend li link main menu menuitem nav noframes ol
+	optgroup option p param search section summary table tbody td tfoot th thead title tr track ul`)
+
+// wholeTag is a line holding only one complete open or closing tag, the
+// start of an HTML block of kind 7.
+var wholeTag = regexp.MustCompile(`^(?:<[A-Za-z][A-Za-z0-9-]*(?:[ \t]+[A-Za-z_:][A-Za-z0-9_.:-]*(?:[ \t]*=[ \t]*(?:[^ \t"'=<>` + "`" + `]+|'[^']*'|"[^"]*"))?)*[ \t]*/?>|</[A-Za-z][A-Za-z0-9-]*[ \t]*>)[ \t]*$`)
+
+// startsHTMLBlock returns the raw HTML block line opens, if any; para
+// says the line would continue a paragraph.
+func startsHTMLBlock(line string, para bool) *htmlBlock {
+	trimmed := strings.TrimLeft(line, " ")
+	if len(line)-len(trimmed) > 3 || !strings.HasPrefix(trimmed, "<") {
+		return nil
+	}
+	lower := strings.ToLower(trimmed)
+	for _, tag := range []string{"script", "pre", "style", "textarea"} {
+		if rest, ok := strings.CutPrefix(lower, "<"+tag); ok && (rest == "" || rest[0] == ' ' || rest[0] == '\t' || rest[0] == '>') {
+			return &htmlBlock{[]string{"</script>", "</pre>", "</style>", "</textarea>"}, "a <" + tag + "> element"}
+		}
+	}
+	switch {
+	case strings.HasPrefix(trimmed, "<!--"):
+		return &htmlBlock{[]string{"-->"}, "an HTML comment"}
+	case strings.HasPrefix(trimmed, "<![CDATA["):
+		return &htmlBlock{[]string{"]]>"}, "a CDATA section"}
+	case strings.HasPrefix(trimmed, "<?"):
+		return &htmlBlock{[]string{"?>"}, "an HTML processing instruction"}
+	case len(trimmed) > 2 && trimmed[1] == '!' && (trimmed[2] >= 'a' && trimmed[2] <= 'z' || trimmed[2] >= 'A' && trimmed[2] <= 'Z'):
+		return &htmlBlock{[]string{">"}, "an HTML declaration"}
+	}
+	name := strings.TrimPrefix(lower[1:], "/")
+	for _, tag := range blockTags {
+		if rest, ok := strings.CutPrefix(name, tag); ok && (rest == "" || rest[0] == ' ' || rest[0] == '\t' || rest[0] == '>' || strings.HasPrefix(rest, "/>")) {
+			return &htmlBlock{nil, "a <" + tag + "> HTML block"}
+		}
+	}
+	if !para && wholeTag.MatchString(trimmed) {
+		return &htmlBlock{nil, "an HTML block"}
+	}
+	return nil
+}
+
+// continuesParagraph says whether line, outside code blocks and HTML, is
+// paragraph text, given whether the line before it was.
+func continuesParagraph(line string, para bool) bool {
+	trimmed := strings.TrimLeft(line, " ")
+	switch {
+	case trimmed == "":
+		return false
+	case len(line)-len(trimmed) > 3:
+		return para // an indented code block, unless it continues a paragraph
+	case strings.TrimLeft(trimmed, "#") != trimmed && (strings.TrimLeft(trimmed, "#") == "" || strings.HasPrefix(strings.TrimLeft(trimmed, "#"), " ")):
+		return false // an ATX heading
+	case strings.Trim(trimmed, "-*_= \t") == "":
+		return false // a thematic break or a setext heading's underline
+	}
+	return true
 }
 
 // fence is an opening code fence: ``` or ~~~ (or longer), and its info string.

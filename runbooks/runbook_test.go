@@ -120,3 +120,59 @@ func TestLoadFile(t *testing.T) {
 	_, err = LoadFile(t.TempDir() + "/missing.md")
 	assert.ErrorIs(t, err, os.ErrNotExist)
 }
+
+// A firedrill-step block inside an HTML comment is hidden from whoever
+// reviews the rendered runbook: it is not run, and it is a warning
+// (issue 15, section 7).
+func TestParse_StepsHiddenInHTMLAreNotRun(t *testing.T) {
+	step := func(name string) string { return "```sh firedrill-step name=" + name + "\necho " + name + "\n```\n" }
+	tests := []struct {
+		name    string
+		doc     string
+		steps   []string
+		warning []string // FILE:LINE: message prefix of each warning
+	}{
+		{"in a comment", "# R\n\n<!--\n" + step("hidden") + "-->\n" + step("shown"), []string{"shown"},
+			[]string{"x.md:4: this firedrill-step block is inside an HTML comment (from line 3)"}},
+		{"in an indented comment that ends on a text line", "   <!-- note\n" + step("hidden") + "end of note -->\n" + step("shown"), []string{"shown"},
+			[]string{"x.md:2: this firedrill-step block is inside an HTML comment (from line 1)"}},
+		{"a one-line comment hides nothing", "<!-- a note -->\n" + step("shown"), []string{"shown"}, nil},
+		{"an empty comment <!--> hides nothing", "<!-->\n" + step("shown"), []string{"shown"}, nil},
+		{"a comment inside a code block is code", "```html\n<!--\n```\n" + step("shown"), []string{"shown"}, nil},
+		{"a comment opened mid-line is not an HTML block", "text <!--\n" + step("shown") + "-->\n", []string{"shown"}, nil},
+		{"a comment opened after a bare CR", "a note\r<!--\n" + step("hidden") + "-->\n" + step("shown"), []string{"shown"},
+			[]string{"x.md:3: this firedrill-step block is inside an HTML comment (from line 2)"}},
+		{"in a script element", "<script type=\"text/plain\">\n" + step("hidden") + "</script>\n" + step("shown"), []string{"shown"},
+			[]string{"x.md:2: this firedrill-step block is inside a <script> element (from line 1)"}},
+		{"four spaces is an indented code block, not HTML", "    <!--\n\n" + step("shown"), []string{"shown"}, nil},
+		{"in a details block up to its blank line", "<details>\n" + step("hidden") + "\n" + step("shown") + "</details>\n", []string{"shown"},
+			[]string{"x.md:2: this firedrill-step block is inside a <details> HTML block (from line 1)"}},
+		{"after a tag on a line of its own", "# R\n<span hidden>\n" + step("hidden") + "\n" + step("shown"), []string{"shown"},
+			[]string{"x.md:3: this firedrill-step block is inside an HTML block (from line 2)"}},
+		{"a tag that continues a paragraph is inline HTML", "Some text\n<span>\n" + step("shown"), []string{"shown"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rb, err := Parse("x.md", []byte(tt.doc))
+			require.NoError(t, err)
+			var names []string
+			for _, s := range rb.Steps {
+				names = append(names, s.Name)
+				assert.NotContains(t, s.Script, "hidden")
+			}
+			assert.Equal(t, tt.steps, names)
+			require.Len(t, rb.Warnings, len(tt.warning))
+			for i, w := range tt.warning {
+				assert.True(t, strings.HasPrefix(rb.Warnings[i].Error(), w), "%q does not start with %q", rb.Warnings[i].Error(), w)
+				assert.Contains(t, rb.Warnings[i].Error(), "it is not run")
+			}
+		})
+	}
+}
+
+func TestParse_BareCarriageReturnsEndLines(t *testing.T) {
+	rb, err := Parse("x.md", []byte("# R\r\r```sh firedrill-step name=a\recho a\r\n```\r"))
+	require.NoError(t, err)
+	require.Len(t, rb.Steps, 1)
+	assert.Equal(t, Step{Name: "a", Timeout: DefaultStepTimeout, Shell: "sh", Script: "echo a\n", Line: 3}, rb.Steps[0])
+}

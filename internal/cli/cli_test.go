@@ -200,3 +200,18 @@ func TestRun_LogsGoToStderr(t *testing.T) {
 	assert.Contains(t, got.stderr, `"msg":"searched for scenario"`)
 	assert.NotContains(t, got.stdout, "searched for scenario")
 }
+
+// A runbook step hidden in an HTML comment is not run; validate and plan
+// say so, and the scenario stays valid (issue 15, section 7).
+func TestRun_HiddenRunbookStepIsAWarning(t *testing.T) {
+	const warning = "hidden-step.md:8: this firedrill-step block is inside an HTML comment (from line 7), hidden from readers of the rendered runbook: it is not run; move it out to run it, or delete it"
+	v := run(t, context.Background(), nil, "validate", "../files/hidden-step.yaml")
+	require.Equal(t, ExitOK, v.code, v.String())
+	assert.Equal(t, "../files/hidden-step.yaml: ok (hidden-step)\n../files/hidden-step.yaml: warning: ../files/"+warning+"\n", v.stdout)
+
+	p := run(t, context.Background(), nil, "plan", "../files/hidden-step.yaml")
+	require.Equal(t, ExitOK, p.code, p.String())
+	assert.Contains(t, p.stdout, "Warning:    ../files/"+warning+"\n")
+	assert.Contains(t, p.stdout, `step "velero-ready"`)
+	assert.NotContains(t, p.stdout, "exfiltrate")
+}

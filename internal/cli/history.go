@@ -20,7 +20,8 @@ the scenario, the result (pass, fail, error, interrupted, or running for a
 drill still going or one whose process died), the measured RTO and RPO
 against their objectives, and how the RTO moved since the previous drill of
 the same scenario. Every drill leaves a record, also those that errored or
-were interrupted.
+were interrupted; below the table, one line per such drill says in which
+step and why it stopped (error and error_step in -o json).
 
 With --history (or $FIREDRILL_HISTORY) the drills come from the history a
 team shares in an S3 bucket ('firedrill run --history ...') instead of the
@@ -39,10 +40,14 @@ Examples:
 
 // historyRow is one drill as `history -o json` prints it.
 type historyRow struct {
-	DrillID    string          `json:"drill_id"`
-	Scenario   string          `json:"scenario"`
-	StartedAt  string          `json:"started_at"`
-	Result     drill.Result    `json:"result"`
+	DrillID   string       `json:"drill_id"`
+	Scenario  string       `json:"scenario"`
+	StartedAt string       `json:"started_at"`
+	Result    drill.Result `json:"result"`
+	// Error and ErrorStep say why a drill in error or interrupted stopped,
+	// as in report.json.
+	Error      string          `json:"error,omitempty"`
+	ErrorStep  drill.StepName  `json:"error_step,omitempty"`
 	RTO        drill.Objective `json:"rto"`
 	RPO        drill.Objective `json:"rpo"`
 	RTOTrend   string          `json:"rto_trend,omitempty"` // faster, slower, same: against the previous drill of the scenario
@@ -82,7 +87,7 @@ func (a *app) history(c *cli.Context) error {
 	rows := make([]historyRow, 0, len(reports))
 	for i, r := range reports {
 		row := historyRow{DrillID: r.DrillID, Scenario: r.Scenario, StartedAt: r.StartedAt.UTC().Format("2006-01-02T15:04:05Z"),
-			Result: r.Result, RTO: r.RTO, RPO: r.RPO, ReportPath: reportPath(r.DrillID)}
+			Result: r.Result, Error: r.Error, ErrorStep: r.ErrorStep, RTO: r.RTO, RPO: r.RPO, ReportPath: reportPath(r.DrillID)}
 		for _, f := range r.Findings {
 			if f.Status == "fail" {
 				row.Findings++
@@ -104,7 +109,16 @@ func (a *app) history(c *cli.Context) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.StartedAt, r.Scenario, r.Result,
 			objectiveCell(r.RTO), objectiveCell(r.RPO), r.RTOTrend, r.Findings, r.DrillID)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// Why a drill stopped is too long for a column: one line per drill.
+	for _, r := range reports {
+		if line := stopLine(r); line != "" {
+			fmt.Fprintf(a.env.Stdout, "%s: %s\n", r.DrillID, line)
+		}
+	}
+	return nil
 }
 
 // rtoTrend compares a drill's RTO with the previous drill of the same

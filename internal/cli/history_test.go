@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,4 +69,36 @@ func TestHistory_EmptyStateSaysHowToStart(t *testing.T) {
 	res := run(t, context.Background(), map[string]string{"FIREDRILL_STATE_DIR": t.TempDir()}, "history")
 	require.Equal(t, ExitOK, res.code, res.String())
 	assert.Contains(t, res.stdout, "No drills recorded")
+}
+
+// An errored drill says in which step and why, in the table and in JSON
+// (issue 14, item 11).
+func TestHistory_ErroredDrillSaysWhy(t *testing.T) {
+	state := t.TempDir()
+	d, err := drill.CreateDir(state, "fd-20261104-090000-dddd")
+	require.NoError(t, err)
+	require.NoError(t, d.WriteReport(&drill.Report{DrillID: "fd-20261104-090000-dddd", Scenario: "region-loss",
+		StartedAt: time.Date(2026, 11, 4, 9, 0, 0, 0, time.UTC), Result: drill.ResultError,
+		Error: `no Completed backup of schedule "daily"`, ErrorStep: drill.StepRecoveryPoint,
+		RTO: drill.NotMeasured(4*time.Hour, "no recovery"), RPO: drill.NotMeasured(24*time.Hour, "no recovery point was chosen")}))
+
+	res := run(t, context.Background(), nil, "history", "--state-dir", state)
+	require.Equal(t, ExitOK, res.code, res.String())
+	assert.Contains(t, res.stdout, "fd-20261104-090000-dddd: error in step recovery-point: no Completed backup of schedule \"daily\"\n")
+
+	res = run(t, context.Background(), nil, "history", "-o", "json", "--state-dir", state)
+	require.Equal(t, ExitOK, res.code, res.String())
+	var rows []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &rows))
+	require.Len(t, rows, 1)
+	assert.Equal(t, "recovery-point", rows[0]["error_step"])
+	assert.Equal(t, `no Completed backup of schedule "daily"`, rows[0]["error"])
+}
+
+func TestRunSummary_ErroredDrillSaysWhy(t *testing.T) {
+	var b strings.Builder
+	writeRunSummary(&b, &drill.Report{DrillID: "fd-1", Scenario: "region-loss", Result: drill.ResultError,
+		Error: "reach the target cluster: i/o timeout", ErrorStep: drill.StepPreflight,
+		RTO: drill.NotMeasured(time.Hour, "no recovery"), RPO: drill.NotMeasured(time.Hour, "no recovery point was chosen")}, "/state/drills/fd-1")
+	assert.True(t, strings.HasPrefix(b.String(), "Drill fd-1 of region-loss: error\n  error in step preflight: reach the target cluster: i/o timeout\n"), b.String())
 }

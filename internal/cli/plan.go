@@ -58,6 +58,9 @@ func writePlanText(w io.Writer, p *drill.Plan) {
 		obj += ", tier " + p.Objectives.Tier
 	}
 	fmt.Fprintf(w, "Objectives: %s\n", obj)
+	for _, warning := range p.Warnings {
+		fmt.Fprintf(w, "Warning:    %s\n", warning)
+	}
 	fmt.Fprintln(w, "Nothing has been touched. Steps marked [RTO] count toward the measured recovery time.")
 	for i, s := range p.Steps {
 		rto := ""

@@ -167,6 +167,9 @@ func failureSummary(r *drill.Report) string {
 
 func writeRunSummary(w io.Writer, r *drill.Report, dir string) {
 	fmt.Fprintf(w, "Drill %s of %s: %s\n", r.DrillID, r.Scenario, r.Result)
+	if line := stopLine(r); line != "" {
+		fmt.Fprintf(w, "  %s\n", line)
+	}
 	fmt.Fprintf(w, "  RTO  %s\n", objectiveText(r.RTO))
 	fmt.Fprintf(w, "  RPO  %s\n", objectiveText(r.RPO))
 	if r.RPOData != nil {
@@ -183,6 +186,18 @@ func writeRunSummary(w io.Writer, r *drill.Report, dir string) {
 	fmt.Fprintf(w, "Report:        %s\n", filepath.Join(dir, "report.html"))
 	fmt.Fprintf(w, "               %s\n", filepath.Join(dir, "report.md"))
 	fmt.Fprintf(w, "Retrospective: %s\n", filepath.Join(dir, "retrospective.md"))
+}
+
+// stopLine says where and why a drill in error or interrupted stopped, as
+// the run summary and the history print it; empty for other drills.
+func stopLine(r *drill.Report) string {
+	if r.Error == "" {
+		return ""
+	}
+	if r.ErrorStep == "" {
+		return fmt.Sprintf("%s: %s", r.Result, r.Error)
+	}
+	return fmt.Sprintf("%s in step %s: %s", r.Result, r.ErrorStep, r.Error)
 }
 
 func objectiveText(o drill.Objective) string {

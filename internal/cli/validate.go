@@ -23,7 +23,9 @@ func (a *app) validateCommand() *cli.Command {
 durations, missing required fields, contradictions and inline secrets are
 all errors. Every problem of every file is printed, one per line, as
 FILE:LINE: field.path: message. A directory stands for the *.yaml and *.yml
-files directly in it. The scenario's runbook is checked too.
+files directly in it. The scenario's runbook is checked too. Warnings, such
+as a runbook step hidden in an HTML comment (which is never run), are
+printed as FILE: warning: ... after the file's ok and do not make it invalid.
 
 Exits 0 when every file is valid and 1 otherwise.
 
@@ -42,6 +44,8 @@ type validateResult struct {
 	Name   string          `json:"name,omitempty"`
 	Valid  bool            `json:"valid"`
 	Errors []validateError `json:"errors,omitempty"`
+	// Warnings do not make the file invalid (drill.Plan.Warnings).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 type validateError struct {
@@ -82,6 +86,9 @@ func (a *app) validate(c *cli.Context) error {
 		for _, r := range results {
 			if r.Valid {
 				fmt.Fprintf(a.env.Stdout, "%s: ok (%s)\n", r.File, r.Name)
+				for _, w := range r.Warnings {
+					fmt.Fprintf(a.env.Stdout, "%s: warning: %s\n", r.File, w)
+				}
 				continue
 			}
 			for _, e := range r.Errors {
@@ -105,7 +112,10 @@ func validateFile(c *cli.Context, env scenarios.Env, file string) validateResult
 	if err == nil {
 		r.Name = sc.Metadata.Name
 		// The plan reads and checks the runbook, and nothing else.
-		_, err = drill.NewPlan(sc)
+		var p *drill.Plan
+		if p, err = drill.NewPlan(sc); err == nil {
+			r.Warnings = p.Warnings
+		}
 	}
 	var (
 		verrs scenarios.ValidationErrors

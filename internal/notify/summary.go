@@ -15,13 +15,15 @@ const Schema = "firedrill.dev/notification/v1"
 
 // Summary is the JSON body of a notification: how one drill ended.
 type Summary struct {
-	Schema     string       `json:"schema"`
-	DrillID    string       `json:"drill_id"`
-	Scenario   string       `json:"scenario"`
-	Result     drill.Result `json:"result"`
-	Error      string       `json:"error,omitempty"`
-	StartedAt  time.Time    `json:"started_at"`
-	FinishedAt time.Time    `json:"finished_at"`
+	Schema   string       `json:"schema"`
+	DrillID  string       `json:"drill_id"`
+	Scenario string       `json:"scenario"`
+	Result   drill.Result `json:"result"`
+	Error    string       `json:"error,omitempty"`
+	// ErrorStep is the step a drill in error stopped at, as in report.json.
+	ErrorStep  drill.StepName `json:"error_step,omitempty"`
+	StartedAt  time.Time      `json:"started_at"`
+	FinishedAt time.Time      `json:"finished_at"`
 	// RTO and RPO are the measurements against their objectives, as in
 	// report.json.
 	RTO drill.Objective `json:"rto"`
@@ -38,7 +40,7 @@ type Summary struct {
 // its report is (sharedReport may be empty).
 func NewSummary(r *drill.Report, report, sharedReport string) Summary {
 	s := Summary{
-		Schema: Schema, DrillID: r.DrillID, Scenario: r.Scenario, Result: r.Result, Error: r.Error,
+		Schema: Schema, DrillID: r.DrillID, Scenario: r.Scenario, Result: r.Result, Error: r.Error, ErrorStep: r.ErrorStep,
 		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, RTO: r.RTO, RPO: r.RPO,
 		FailedFindings: []finding.Finding{}, Report: report, SharedReport: sharedReport,
 	}
@@ -53,12 +55,16 @@ func NewSummary(r *drill.Report, report, sharedReport string) Summary {
 // maxListed bounds the findings a chat message lists.
 const maxListed = 10
 
-// Text is the summary as a short chat message (Slack's mrkdwn reads it as
-// plain text).
+// Text is the summary as a short chat message, escaped for Slack (see
+// slackEscape): what the drill found cannot mention a channel or a user,
+// or link anywhere.
 func (s Summary) Text() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "firedrill: drill %s of %s %s\n", s.DrillID, s.Scenario, strings.ToUpper(string(s.Result)))
-	if s.Error != "" {
+	switch {
+	case s.Error != "" && s.ErrorStep != "":
+		fmt.Fprintf(&b, "in step %s: %s\n", s.ErrorStep, s.Error)
+	case s.Error != "":
 		fmt.Fprintf(&b, "%s\n", s.Error)
 	}
 	fmt.Fprintf(&b, "RTO %s, RPO %s\n", objective(s.RTO), objective(s.RPO))
@@ -76,7 +82,16 @@ func (s Summary) Text() string {
 	if s.SharedReport != "" {
 		fmt.Fprintf(&b, "\nShared: %s", s.SharedReport)
 	}
-	return b.String()
+	return slackEscape(b.String())
+}
+
+// slackEscape escapes &, < and > as Slack asks of every text it receives
+// (https://api.slack.com/reference/surfaces/formatting#escaping): Slack
+// reads <!channel>, <@USER> and <URL|label> as mentions and links, so
+// finding messages, scenario names and errors, which firedrill does not
+// write, would otherwise ping a channel or hide a link.
+func slackEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
 func objective(o drill.Objective) string {

@@ -49,7 +49,9 @@ type Webhook struct {
 	// (see Origin): it often holds a token.
 	URL    string
 	Format Format
-	// Client makes the requests; http.DefaultClient when nil.
+	// Client makes the requests (a zero http.Client when nil). Its
+	// redirect policy is replaced: redirects are followed only within the
+	// URL's own origin (see followSameOrigin).
 	Client *http.Client
 	// Attempts is how many times a delivery is tried; DefaultAttempts
 	// when zero.
@@ -152,10 +154,11 @@ func (w Webhook) post(ctx context.Context, target *url.URL, body []byte) (time.D
 		ua = "firedrill"
 	}
 	req.Header.Set("User-Agent", ua)
-	client := w.Client
-	if client == nil {
-		client = http.DefaultClient
+	client := http.Client{}
+	if w.Client != nil {
+		client = *w.Client
 	}
+	client.CheckRedirect = followSameOrigin(target)
 	resp, err := client.Do(req)
 	if err != nil {
 		var uerr *url.Error
@@ -176,11 +179,48 @@ func (w Webhook) post(ctx context.Context, target *url.URL, body []byte) (time.D
 		return retryAfter(resp.Header.Get("Retry-After")), err
 	case resp.StatusCode >= 400:
 		return 0, &permanentError{err}
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		return 0, &permanentError{redirectError(resp, target, err)}
 	default:
-		// 1xx and 3xx (a redirect the client did not follow) will not
-		// change either.
+		// 1xx will not change either.
 		return 0, &permanentError{err}
 	}
+}
+
+// maxRedirects bounds the redirects a delivery follows.
+const maxRedirects = 5
+
+// followSameOrigin is the webhook client's redirect policy: a redirect is
+// followed only within the webhook URL's own origin (scheme, host and
+// port, as in RFC 6454), at most maxRedirects times. A 307 or 308 re-sends
+// the summary, and any redirect would send the next request (and, for
+// some clients, its headers) to a server the URL did not name; so a
+// redirect to another origin, https to http included, is not followed and
+// the delivery fails, naming where it was sent.
+func followSameOrigin(target *url.URL) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if !sameOrigin(req.URL, target) || len(via) > maxRedirects {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}
+}
+
+func sameOrigin(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Host, b.Host)
+}
+
+// redirectError says why a redirect was not followed, naming at most the
+// origin it pointed to (its path may hold a token too).
+func redirectError(resp *http.Response, target *url.URL, err error) error {
+	loc, lerr := resp.Location()
+	switch {
+	case lerr != nil:
+		return fmt.Errorf("%w, a redirect without a usable Location", err)
+	case !sameOrigin(loc, target):
+		return fmt.Errorf("%w, a redirect to %s, which is not followed: a webhook is followed only within its own origin %s", err, originOf(loc), originOf(target))
+	}
+	return fmt.Errorf("%w after %d redirects, which is as many as are followed", err, maxRedirects)
 }
 
 // bodyText is the start of an error answer, on one line, without the

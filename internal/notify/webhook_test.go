@@ -254,3 +254,84 @@ func TestCheckURLAndOrigin(t *testing.T) {
 	_, err := ParseFormat("teams")
 	assert.EqualError(t, err, `notification format "teams": want json or slack`)
 }
+
+// Slack reads <!channel>, <@U123> and <URL|label> in a message's text; a
+// finding message, a scenario name or an error that holds them must reach
+// the channel as text (issue 15, section 7).
+func TestSend_SlackTextIsEscaped(t *testing.T) {
+	h, url := newHook(t, http.StatusOK)
+	rep := failedDrill()
+	rep.Scenario = "shop&co"
+	rep.Result, rep.Error, rep.ErrorStep = drill.ResultError, "backup <@U024BE7LH> not found", drill.StepRecoveryPoint
+	rep.Findings = append(rep.Findings, finding.Fail("verify.check.api", finding.SeverityFail, "api", "<!channel> answered <https://evil.example|the login page> & 500"))
+	require.NoError(t, fast(url, FormatSlack).Send(context.Background(), NewSummary(&rep, "/state/drills/fd-1/report.html", "")))
+
+	var got map[string]string
+	require.NoError(t, json.Unmarshal(h.bodies[0], &got))
+	assert.Equal(t, "firedrill: drill fd-20261122-100000-abcd of shop&amp;co ERROR\n"+
+		"in step recovery-point: backup &lt;@U024BE7LH&gt; not found\n"+
+		"RTO 15m00s of 10m00s: missed, RPO 3h00m of 6h00m: met\n"+
+		"2 failed finding(s):\n"+
+		"- verify.check.web (fail): answered 503\n"+
+		"- verify.check.api (fail): &lt;!channel&gt; answered &lt;https://evil.example|the login page&gt; &amp; 500\n"+
+		"Report: /state/drills/fd-1/report.html", got["text"])
+}
+
+// A webhook that redirects to another host does not get the summary sent
+// there (issue 15, section 7); a redirect within the webhook's own origin
+// is followed.
+func TestSend_RedirectsOnlyWithinTheWebhooksOrigin(t *testing.T) {
+	other, otherURL := newHook(t, http.StatusOK) // another origin: another port of 127.0.0.1
+	for _, status := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			before := other.attempts()
+			var asked int
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				asked++
+				http.Redirect(w, r, otherURL+"?stolen=1", status)
+			}))
+			t.Cleanup(srv.Close)
+			rep := failedDrill()
+			err := fast(srv.URL+"/services/"+token, FormatJSON).Send(context.Background(), NewSummary(&rep, "r", ""))
+			require.Error(t, err)
+			assert.Equal(t, before, other.attempts(), "nothing reached the other host")
+			assert.Equal(t, 1, asked, "a refused redirect is not retried")
+			assert.Contains(t, err.Error(), "a redirect to "+Origin(otherURL)+", which is not followed: a webhook is followed only within its own origin "+Origin(srv.URL))
+			assert.Contains(t, err.Error(), "(not retried)")
+			assert.NotContains(t, err.Error(), "s3cret")
+		})
+	}
+
+	t.Run("within the origin", func(t *testing.T) {
+		var paths []string
+		var body []byte
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			paths = append(paths, r.URL.Path)
+			if r.URL.Path == "/services/"+token {
+				http.Redirect(w, r, "/v2/services/"+token, http.StatusPermanentRedirect)
+				return
+			}
+			body, _ = io.ReadAll(r.Body)
+		}))
+		t.Cleanup(srv.Close)
+		rep := failedDrill()
+		require.NoError(t, fast(srv.URL+"/services/"+token, FormatJSON).Send(context.Background(), NewSummary(&rep, "r", "")))
+		assert.Equal(t, []string{"/services/" + token, "/v2/services/" + token}, paths)
+		assert.Contains(t, string(body), `"drill_id":"fd-20261122-100000-abcd"`, "a 308 re-sends the summary")
+	})
+
+	t.Run("a loop within the origin", func(t *testing.T) {
+		var asked int
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			asked++
+			http.Redirect(w, r, r.URL.Path, http.StatusTemporaryRedirect)
+		}))
+		t.Cleanup(srv.Close)
+		rep := failedDrill()
+		err := fast(srv.URL+"/services/"+token, FormatJSON).Send(context.Background(), NewSummary(&rep, "r", ""))
+		require.Error(t, err)
+		assert.Equal(t, maxRedirects+1, asked)
+		assert.Contains(t, err.Error(), "answered 307 Temporary Redirect after 5 redirects")
+		assert.NotContains(t, err.Error(), "s3cret")
+	})
+}
