@@ -9,7 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/firedrill-dev/firedrill/internal/envname"
 	"github.com/firedrill-dev/firedrill/internal/kube"
+	"github.com/firedrill-dev/firedrill/internal/safefile"
 	"github.com/firedrill-dev/firedrill/restore"
 	"github.com/firedrill-dev/firedrill/scenarios"
 	"k8s.io/client-go/rest"
@@ -213,10 +215,10 @@ func copyLocation(location string, c *scenarios.Copy, getenv func(string) string
 		id, secret := getenv(cr.AccessKeyIDEnv), getenv(cr.SecretAccessKeyEnv)
 		var missing []string
 		if id == "" {
-			missing = append(missing, cr.AccessKeyIDEnv)
+			missing = append(missing, envname.Display(cr.AccessKeyIDEnv))
 		}
 		if secret == "" {
-			missing = append(missing, cr.SecretAccessKeyEnv)
+			missing = append(missing, envname.Display(cr.SecretAccessKeyEnv))
 		}
 		if len(missing) > 0 {
 			return nil, fmt.Errorf("credentials of copy %q: environment variable %s not set", c.Name, strings.Join(missing, " and "))
@@ -227,7 +229,7 @@ func copyLocation(location string, c *scenarios.Copy, getenv func(string) string
 		}
 		cl.Credentials = restore.AWSCredentialsFile(id, secret, token)
 	case cr.File != "":
-		data, err := os.ReadFile(cr.File)
+		data, err := safefile.ReadFile(cr.File, safefile.Credentials)
 		if err != nil {
 			return nil, fmt.Errorf("credentials of copy %q: %w", c.Name, err)
 		}

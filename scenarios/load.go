@@ -4,16 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
-	"os"
 	"path/filepath"
-)
 
-// maxFileSize bounds what firedrill reads as a scenario; real ones are a
-// few kilobytes.
-const maxFileSize = 1 << 20
+	"github.com/firedrill-dev/firedrill/internal/safefile"
+)
 
 // Env is everything loading and finding scenarios depends on outside the
 // files themselves. The zero Env searches ./scenarios of the process's
@@ -128,29 +124,28 @@ func LoadFile(ctx context.Context, env Env, path string) (*Scenario, error) {
 	return Parse(env, path, data)
 }
 
+// readFile reads a scenario file through safefile: a device, a FIFO or a
+// huge file named as a scenario is refused, not read. Errors name the file
+// as the user did.
 func readFile(env Env, path string) ([]byte, error) {
 	abs, err := env.abs(path)
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.Open(abs)
+	data, err := safefile.ReadFile(abs, safefile.Scenario)
 	if err != nil {
-		// Name the file as the user did, not by its absolute path.
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, fmt.Errorf("read scenario file %s: %w", path, err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("read scenario file %s: %w", path, err)
-	}
-	if len(data) > maxFileSize {
-		return nil, fmt.Errorf("read scenario file %s: larger than %d bytes; this is not a scenario", path, maxFileSize)
+		return nil, displayed(err, path)
 	}
 	return data, nil
+}
+
+// displayed names the file of a *safefile.Error as the user named it.
+func displayed(err error, path string) error {
+	var se *safefile.Error
+	if errors.As(err, &se) {
+		se.Path = path
+	}
+	return err
 }
 
 // parse always returns the (possibly partial) scenario, so that a search
@@ -165,16 +160,11 @@ func parse(env Env, origin Origin, data []byte) (*Scenario, ValidationErrors) {
 		if origin.Dir != "" {
 			paths := pathResolver{baseDir: origin.Dir, homeDir: env.HomeDir}
 			v.statRunbook = func(p string) error {
-				info, err := os.Stat(paths.resolve(p))
-				switch {
-				case errors.Is(err, fs.ErrNotExist):
+				err := safefile.Check(paths.resolve(p), safefile.Runbook)
+				if errors.Is(err, fs.ErrNotExist) {
 					return fmt.Errorf("runbook file %q does not exist (paths are relative to the scenario file)", p)
-				case err != nil:
-					return err
-				case info.IsDir():
-					return fmt.Errorf("runbook file %q is a directory", p)
 				}
-				return nil
+				return displayed(err, p)
 			}
 		}
 		v.validate()

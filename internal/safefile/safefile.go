@@ -30,6 +30,9 @@ var (
 	// KubeconfigRef is a file a kubeconfig names: certificate-authority,
 	// client-certificate, client-key or tokenFile.
 	KubeconfigRef = Kind{Name: "file named by the kubeconfig", MaxBytes: 4 << 20}
+	// Other is a small file of a kind the reader does not tell apart (a
+	// runbook or a CA bundle copied into a ConfigMap).
+	Other = Kind{Name: "file", MaxBytes: 4 << 20}
 )
 
 // ErrNotRegular is wrapped by an *Error for a path that is not a regular
