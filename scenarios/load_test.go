@@ -193,6 +193,8 @@ func TestLoad_InlineSecretNeverEchoed(t *testing.T) {
 		"invalid-inline-token.yaml":            "eyJhbGciOiJIUzI1NiJ9",
 		"invalid-endpoint-userinfo.yaml":       "hunter2",
 		"invalid-access-key-in-env-field.yaml": "AKIAIOSFODNN7EXAMPLE",
+		// issue 15, section 1: a secret key where a variable's name belongs.
+		"security/secret-as-envname.yaml": "wJalrXUtnFEMIK7MDENGbPxRfiCYzEXAMPLEKEY1",
 	}
 	for file, secret := range secrets {
 		t.Run(file, func(t *testing.T) {

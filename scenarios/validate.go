@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/firedrill-dev/firedrill/internal/envname"
 )
 
 // validator checks what the decoder could not: required fields, allowed
@@ -292,11 +294,6 @@ func (v *validator) bucket(p string, b Bucket) {
 	}
 }
 
-var (
-	envName   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	accessKey = regexp.MustCompile(`^(AKIA|ASIA)[A-Z0-9]{16}$`)
-)
-
 // credentials never quotes a value: whatever is written here may be a
 // secret put in the wrong field.
 func (v *validator) credentials(p string, c Credentials) {
@@ -321,9 +318,11 @@ func (v *validator) credentials(p string, c Credentials) {
 	} {
 		switch {
 		case f.value == "":
-		case accessKey.MatchString(f.value):
-			v.errorf(p+"."+f.field, "%s", inlineSecretMessage)
-		case !envName.MatchString(f.value):
+		case envname.LooksLikeSecret(f.value):
+			// A secret pasted where the name belongs: said once, here,
+			// and never repeated (envname.Display hides it elsewhere).
+			v.errorf(p+"."+f.field, "%s; this value looks like a credential, not the name of an environment variable (the value is not shown; rotate the credential, it is in the file)", inlineSecretMessage)
+		case !envname.Valid(f.value):
 			v.errorf(p+"."+f.field, "must name an environment variable (letters, digits and _, not starting with a digit)")
 		}
 	}
