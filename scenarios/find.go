@@ -262,7 +262,7 @@ func scanFS(ctx context.Context, env Env, src Source, fsys fs.FS, display string
 		e := Entry{Name: strings.TrimSuffix(name, ext), Source: src, File: file}
 		data, err := readEntry(fsys, dir, name)
 		if err != nil {
-			e.Err = displayed(err, file)
+			e.Err = fmt.Errorf("read %w", displayed(err, file))
 			entries = append(entries, e)
 			continue
 		}

@@ -134,7 +134,8 @@ func readFile(env Env, path string) ([]byte, error) {
 	}
 	data, err := safefile.ReadFile(abs, safefile.Scenario)
 	if err != nil {
-		return nil, displayed(err, path)
+		// "read scenario file PATH: REASON"
+		return nil, fmt.Errorf("read %w", displayed(err, path))
 	}
 	return data, nil
 }

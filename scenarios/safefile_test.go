@@ -28,7 +28,7 @@ func TestLoadFile_RefusesDevicesAndFIFOs(t *testing.T) {
 			_, err := LoadFile(context.Background(), env, file)
 			require.Error(t, err)
 			assert.ErrorIs(t, err, safefile.ErrNotRegular)
-			assert.EqualError(t, err, "scenario file "+file+": not a regular file: it is "+what+"; firedrill reads only regular files")
+			assert.EqualError(t, err, "read scenario file "+file+": not a regular file: it is "+what+"; firedrill reads only regular files")
 			_, err = Find(context.Background(), env, file)
 			assert.ErrorIs(t, err, safefile.ErrNotRegular)
 		})
@@ -57,8 +57,8 @@ func TestFind_DeviceInScenariosDirDoesNotStopAnother(t *testing.T) {
 		}
 	}
 	assert.Equal(t, map[string]string{
-		filepath.Join("scenarios", "zero.yaml"): "scenario file scenarios/zero.yaml: not a regular file: it is a character device; firedrill reads only regular files",
-		filepath.Join("scenarios", "pipe.yaml"): "scenario file scenarios/pipe.yaml: not a regular file: it is a FIFO (named pipe); firedrill reads only regular files",
+		filepath.Join("scenarios", "zero.yaml"): "read scenario file scenarios/zero.yaml: not a regular file: it is a character device; firedrill reads only regular files",
+		filepath.Join("scenarios", "pipe.yaml"): "read scenario file scenarios/pipe.yaml: not a regular file: it is a FIFO (named pipe); firedrill reads only regular files",
 	}, bad)
 }
 
