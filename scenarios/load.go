@@ -96,19 +96,28 @@ func (s *Scenario) FieldError(path, format string, args ...any) *ValidationError
 // directory, or left relative if file is empty. On failure the error is a
 // ValidationErrors holding every problem of the document.
 func Parse(env Env, file string, data []byte) (*Scenario, error) {
+	sc, errs, err := parseFile(env, file, data)
+	switch {
+	case err != nil:
+		return nil, err
+	case len(errs) > 0:
+		return nil, errs
+	}
+	return sc, nil
+}
+
+// parseFile is Parse, returning the partial scenario with its errors.
+func parseFile(env Env, file string, data []byte) (*Scenario, ValidationErrors, error) {
 	origin := Origin{File: file, Source: Source{Kind: SourceFile}}
 	if file != "" {
 		dir, err := env.abs(filepath.Dir(file))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		origin.Dir = dir
 	}
 	sc, errs := parse(env, origin, data)
-	if len(errs) > 0 {
-		return nil, errs
-	}
-	return sc, nil
+	return sc, errs, nil
 }
 
 // LoadFile reads, decodes and validates the scenario in path (relative to
@@ -172,5 +181,39 @@ func parse(env Env, origin Origin, data []byte) (*Scenario, ValidationErrors) {
 	}
 	applyDefaults(sc, func(p string) bool { _, ok := d.lines[p]; return ok })
 	pathResolver{baseDir: origin.Dir, homeDir: env.HomeDir}.resolveAll(sc)
+	sc.warnings = d.warns.sorted()
 	return sc, d.errs.sorted()
+}
+
+// Warnings are the likely mistakes of a valid scenario file, in line
+// order: settings a drill would run with but that probably do not do what
+// the author meant (a check that names a namespace by its name before
+// namespaceMapping, an endpoint whose host names another region, a fixed
+// declaredAt). Each names file, line and field, and its message says the
+// fix. They do not stop a drill; `firedrill validate --strict` treats them
+// as errors.
+func (s *Scenario) Warnings() ValidationErrors { return s.warnings }
+
+// ValidateFile loads path as LoadFile does, and returns its warnings too:
+// those of Warnings, then the problems of CheckFiles (a file the drill
+// needs may exist only where the drill runs, so validate only warns).
+// Warnings are returned also when the file is invalid (err is then a
+// ValidationErrors and sc is nil).
+func ValidateFile(ctx context.Context, env Env, path string) (sc *Scenario, warnings ValidationErrors, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	data, err := readFile(env, path)
+	if err != nil {
+		return nil, nil, err
+	}
+	sc, errs, err := parseFile(env, path, data)
+	if err != nil {
+		return nil, nil, err
+	}
+	warnings = sc.Warnings()
+	if len(errs) > 0 {
+		return nil, warnings, errs
+	}
+	return sc, append(warnings, sc.CheckFiles()...), nil
 }

@@ -147,6 +147,14 @@ func TestLoad_Invalid(t *testing.T) {
 		"type-string":                 {{12, "spec.disaster.lead", "expected a string, got an integer"}},
 		"unknown-field":               {{16, "spec.objectives.tierr", `unknown field; did you mean "tier"?`}},
 		"unknown-top-level":           {{31, "status", "unknown field; valid fields are apiVersion, kind, metadata, spec"}},
+		"endpoint-region": {
+			{21, "spec.storage.primary.endpoint", "endpoint s3.eu-west-1.amazonaws.com is in region eu-west-1 but region is not set, so requests are signed for us-east-1, which it refuses; set spec.storage.primary.region: eu-west-1"},
+			{29, "spec.storage.copies[0].region", "endpoint s3.eu-central-1.wasabisys.com is in region eu-central-1 but region is us-east-1, which it refuses; set spec.storage.copies[0].region: eu-central-1"},
+		},
+		"endpoint-virtual-host": {
+			{21, "spec.storage.primary.endpoint", "already holds bucket velero-backups (virtual-hosted style), and bucket is set too, so requests would address it twice; set endpoint: https://s3.eu-west-1.amazonaws.com and keep bucket: velero-backups"},
+			{29, "spec.storage.copies[0].endpoint", "is the address of bucket other-bucket (virtual-hosted style), but bucket is velero-copy; set endpoint: https://s3.us-west-004.backblazeb2.com and bucket to the bucket that holds the backups"},
+		},
 		"window-pick":                 {{19, "spec.backups.window.pick", `"oldest" is not one of latest, random`}},
 		"window-seed-latest":          {{17, "spec.backups.window.seed", "applies only to pick: random"}},
 		"yaml-syntax":                 {{12, "", "invalid YAML: did not find expected key"}},
