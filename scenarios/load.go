@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"path/filepath"
+	"slices"
 
 	"github.com/firedrill-dev/firedrill/internal/safefile"
 )
@@ -194,9 +195,10 @@ func parse(env Env, origin Origin, data []byte) (*Scenario, ValidationErrors) {
 // as errors.
 func (s *Scenario) Warnings() ValidationErrors { return s.warnings }
 
-// ValidateFile loads path as LoadFile does, and returns its warnings too:
-// those of Warnings, then the problems of CheckFiles (a file the drill
-// needs may exist only where the drill runs, so validate only warns).
+// ValidateFile loads path as LoadFile does, and returns its warnings too,
+// in line order: those of Warnings and the problems of CheckFiles (a file
+// the drill needs may exist only where the drill runs, so validate only
+// warns).
 // Warnings are returned also when the file is invalid (err is then a
 // ValidationErrors and sc is nil).
 func ValidateFile(ctx context.Context, env Env, path string) (sc *Scenario, warnings ValidationErrors, err error) {
@@ -215,5 +217,5 @@ func ValidateFile(ctx context.Context, env Env, path string) (sc *Scenario, warn
 	if len(errs) > 0 {
 		return nil, warnings, errs
 	}
-	return sc, append(warnings, sc.CheckFiles()...), nil
+	return sc, append(slices.Clone(warnings), sc.CheckFiles()...).sorted(), nil
 }
