@@ -95,7 +95,7 @@ func RunRestore(ctx context.Context, sc *scenarios.Scenario, opts RestoreOptions
 	t := sc.Spec.Target
 	target, err := kube.New(t.Kubeconfig, t.Context)
 	if err != nil {
-		return nil, fmt.Errorf("target cluster: %w", err)
+		return nil, targetError(sc, err)
 	}
 	// The source is compared by its kubeconfig only: it is never contacted
 	// (it may be the very cluster the scenario loses). A source that cannot
@@ -299,7 +299,7 @@ func (r *recovery) Preflight(ctx context.Context) error {
 	t := r.sc.Spec.Target
 	target, err := kube.New(t.Kubeconfig, t.Context)
 	if err != nil {
-		return fmt.Errorf("target cluster: %w", err)
+		return targetError(r.sc, err)
 	}
 	var source *kube.Clients
 	if src := r.sc.Spec.Source; src.Kubeconfig != "" || src.Context != "" {
@@ -428,4 +428,11 @@ func (r *recovery) Cleanup(ctx context.Context, passed bool) error {
 		return nil
 	}
 	return r.session.Cleanup(ctx, passed)
+}
+
+// targetError says that the target cluster could not be configured, at
+// the scenario's field: "target cluster (FILE:LINE: spec.target.kubeconfig): ...".
+func targetError(sc *scenarios.Scenario, err error) error {
+	const field = "spec.target.kubeconfig"
+	return fmt.Errorf("target cluster (%s:%d: %s): %w", sc.Origin.File, sc.Line(field), field, err)
 }
