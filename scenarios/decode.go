@@ -35,8 +35,8 @@ var (
 )
 
 type decoder struct {
-	file  string
-	errs  ValidationErrors
+	file string
+	errs ValidationErrors
 	// warns are likely mistakes that do not stop the file loading.
 	warns ValidationErrors
 	lines map[string]int

@@ -42,6 +42,7 @@ func TestLoad_Invalid(t *testing.T) {
 		"check-duplicate":              {{34, "spec.checks[1].name", `check "shop" is defined twice`}},
 		"check-expect-status":          {{35, "spec.checks[0].http.expectStatus", `"2xx" is not a status code or range`}},
 		"check-http-url":               {{34, "spec.checks[0].http.url", `"shop.example.com/healthz" is not an http or https URL`}},
+		"check-namespace-mapped-name":  {{35, "spec.checks[0].dataCanary.namespace", `namespace "shop-restored" is the name spec.target.namespaceMapping gives "shop" in the target; write "shop"`}},
 		"check-namespace-out-of-scope": {{34, "spec.checks[0].workloads.namespace", `namespace "billing" is not in spec.backups.includedNamespaces`}},
 		"check-http-neither":           {{33, "spec.checks[0].http", "set exactly one of url (requested directly) or service (requested through the target API server's service proxy)"}},
 		"check-http-path-with-url":     {{35, "spec.checks[0].http.path", "applies only to service; write the path in url"}},
@@ -155,11 +156,11 @@ func TestLoad_Invalid(t *testing.T) {
 			{21, "spec.storage.primary.endpoint", "already holds bucket velero-backups (virtual-hosted style), and bucket is set too, so requests would address it twice; set endpoint: https://s3.eu-west-1.amazonaws.com and keep bucket: velero-backups"},
 			{29, "spec.storage.copies[0].endpoint", "is the address of bucket other-bucket (virtual-hosted style), but bucket is velero-copy; set endpoint: https://s3.us-west-004.backblazeb2.com and bucket to the bucket that holds the backups"},
 		},
-		"window-pick":                 {{19, "spec.backups.window.pick", `"oldest" is not one of latest, random`}},
-		"window-seed-latest":          {{17, "spec.backups.window.seed", "applies only to pick: random"}},
-		"yaml-syntax":                 {{12, "", "invalid YAML: did not find expected key"}},
-		"yaml-tab":                    {{12, "", "invalid YAML: found a tab character"}},
-		"yaml-unclosed-quote":         {{11, "", "invalid YAML: found unexpected end of stream"}},
+		"window-pick":         {{19, "spec.backups.window.pick", `"oldest" is not one of latest, random`}},
+		"window-seed-latest":  {{17, "spec.backups.window.seed", "applies only to pick: random"}},
+		"yaml-syntax":         {{12, "", "invalid YAML: did not find expected key"}},
+		"yaml-tab":            {{12, "", "invalid YAML: found a tab character"}},
+		"yaml-unclosed-quote": {{11, "", "invalid YAML: found unexpected end of stream"}},
 	}
 
 	files, err := filepath.Glob("testdata/invalid-*.yaml")

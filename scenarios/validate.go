@@ -447,10 +447,18 @@ func (v *validator) resources(p string, rs []string) {
 
 func (v *validator) checks() {
 	scope := v.sc.Spec.Backups.IncludedNamespaces
+	mapping := v.sc.Spec.Target.NamespaceMapping
 	inScope := func(path, ns string) {
-		if v.required(path, ns != "") && v.label(path, ns, false) && len(scope) > 0 && !slices.Contains(scope, ns) {
-			v.errorf(path, "namespace %q is not in spec.backups.includedNamespaces (name it as it is in the backup; the drill applies namespaceMapping)", ns)
+		if !v.required(path, ns != "") || !v.label(path, ns, false) || len(scope) == 0 || slices.Contains(scope, ns) {
+			return
 		}
+		for _, from := range sortedKeys(mapping) {
+			if mapping[from] == ns {
+				v.errorf(path, "namespace %q is the name spec.target.namespaceMapping gives %q in the target; write %q: namespace fields of checks name the namespace as in the backup, and the drill maps them", ns, from, from)
+				return
+			}
+		}
+		v.errorf(path, "namespace %q is not in spec.backups.includedNamespaces (name it as it is in the backup; the drill applies namespaceMapping)", ns)
 	}
 	for i, c := range v.sc.Spec.Checks {
 		p := fmt.Sprintf("spec.checks[%d]", i)

@@ -143,7 +143,6 @@ func TestCheckFiles(t *testing.T) {
 	assert.Equal(t, got, warnings)
 }
 
-
 // selfSignedPEM is a CA certificate in PEM, made at test time.
 func selfSignedPEM(t *testing.T) string {
 	t.Helper()
