@@ -154,3 +154,98 @@ func selfSignedPEM(t *testing.T) string {
 	require.NoError(t, err)
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
 }
+
+// TestEndpoint_HostShapes checks each shape of endpoint host name against
+// region and bucket: nothing, a warning or an error, at which field.
+func TestEndpoint_HostShapes(t *testing.T) {
+	const (
+		none = ""
+		warn = "warning"
+		fail = "error"
+	)
+	tests := []struct {
+		endpoint, region, bucket string
+		want, path, msg          string
+	}{
+		{"https://s3.amazonaws.com", "", "velero-backups", none, "", ""},
+		{"https://s3.eu-west-1.amazonaws.com", "eu-west-1", "velero-backups", none, "", ""},
+		{"https://s3.us-east-1.amazonaws.com", "", "velero-backups", none, "", ""},
+		{"https://s3-eu-west-1.amazonaws.com", "", "velero-backups", fail, "endpoint", "is in region eu-west-1 but region is not set"},
+		{"https://s3.dualstack.ap-southeast-2.amazonaws.com", "eu-west-1", "velero-backups", fail, "region", "is in region ap-southeast-2 but region is eu-west-1"},
+		{"https://s3.cn-north-1.amazonaws.com.cn", "cn-north-1", "velero-backups", none, "", ""},
+		{"https://velero-backups.s3.amazonaws.com", "", "velero-backups", fail, "endpoint", "already holds bucket velero-backups"},
+		{"https://backups.example.s3.eu-west-1.amazonaws.com", "eu-west-1", "velero-backups", fail, "endpoint", "is the address of bucket backups.example"},
+		{"https://s3.us-west-004.backblazeb2.com", "", "velero-backups", warn, "endpoint", "names region us-west-004"},
+		{"https://eu-central-1.linodeobjects.com", "eu-central-1", "velero-backups", none, "", ""},
+		{"https://minio.internal:9000", "", "velero-backups", none, "", ""},
+		{"http://127.0.0.1:9000", "", "velero-backups", none, "", ""},
+		{"https://velero-backups.minio.internal", "", "velero-backups", warn, "endpoint", "starts with the bucket name velero-backups"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.endpoint+" "+tt.region, func(t *testing.T) {
+			bucket := "      endpoint: " + tt.endpoint + "\n"
+			if tt.region != "" {
+				bucket += "      region: " + tt.region + "\n"
+			}
+			text := strings.Replace(scenarioYAML(t, "shapes"), "      endpoint: https://s3.example.com\n", bucket, 1)
+			sc, err := Parse(Env{}, "shapes.yaml", []byte(text))
+			var got ValidationErrors
+			kind := none
+			switch {
+			case err != nil:
+				require.ErrorAs(t, err, &got)
+				kind = fail
+			case len(sc.Warnings()) > 0:
+				got, kind = sc.Warnings(), warn
+			}
+			require.Equal(t, tt.want, kind, "%v", got)
+			if tt.want == none {
+				return
+			}
+			require.Len(t, got, 1)
+			assert.Equal(t, "spec.storage.primary."+tt.path, got[0].Path)
+			assert.Contains(t, got[0].Message, tt.msg)
+		})
+	}
+}
+
+func TestMappedNamespace_Forms(t *testing.T) {
+	mapping := map[string]string{"shop": "shop-restored"}
+	hosts := map[string]bool{
+		"db.shop": true, "db.shop.svc": true, "db.shop.svc.cluster.local": true, "db-0.db.shop.svc.cluster.local": true,
+		"10-1-2-3.shop.pod.cluster.local": true, "shop": false, "shop.example.com": false, "api.shop.example.com": false,
+		"db.shop-restored.svc": false, "10.0.0.1": false,
+	}
+	for h, want := range hosts {
+		_, got := namespaceInHost(h, mapping)
+		assert.Equal(t, want, got, h)
+	}
+	args := []struct {
+		run  []string
+		want int // index of the argument named, -1 for none
+	}{
+		{[]string{"kubectl", "-n", "shop", "get", "pods"}, 2},
+		{[]string{"kubectl", "--namespace", "shop"}, 2},
+		{[]string{"kubectl", "-nshop", "get", "pods"}, 1},
+		{[]string{"kubectl", "-n=shop", "get", "pods"}, 1},
+		{[]string{"kubectl", "--namespace=shop", "get", "pods"}, 1},
+		{[]string{"psql", "-h", "db.shop.svc", "-c", "select 1"}, 2},
+		{[]string{"curl", "https://api.example.com/api/v1/namespaces/shop/pods"}, 1},
+		{[]string{"kubectl", "-n", "shop-restored", "get", "deploy/shop"}, -1},
+		{[]string{"sh", "-c", "echo shop"}, -1},
+	}
+	for _, a := range args {
+		got := -1
+		for j := 0; j < len(a.run) && got < 0; j++ {
+			if _, next, ok := namespaceFlag(a.run, j, mapping); ok {
+				got = j
+				if next {
+					got = j + 1
+				}
+			} else if _, ok := namespaceInText(a.run[j], mapping); ok {
+				got = j
+			}
+		}
+		assert.Equal(t, a.want, got, "%q", a.run)
+	}
+}
