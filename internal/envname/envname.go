@@ -15,10 +15,6 @@ var (
 	// accessKeyID is the shape of an AWS access key ID (long-term AKIA,
 	// temporary ASIA), as AWS documents it for IAM identifiers.
 	accessKeyID = regexp.MustCompile(`^(AKIA|ASIA)[A-Z0-9]{16}$`)
-	// secretKey is the shape of an AWS secret access key: 40 characters of
-	// base64 (MinIO, Ceph and Versity keys are shorter, and caught by
-	// mixedCase below).
-	secretKey = regexp.MustCompile(`^[A-Za-z0-9/+=]{40}$`)
 )
 
 // Valid reports whether name is an environment variable name as POSIX
@@ -27,20 +23,22 @@ func Valid(name string) bool { return valid.MatchString(name) }
 
 // LooksLikeSecret reports whether s, written where the name of an
 // environment variable belongs, is more likely a credential: an AWS access
-// key ID or secret access key, a value that is not a valid name and holds
-// base64's "/", "+" or "=" or is 16 characters or longer, or a long
-// random-looking word: 16 or more characters mixing lowercase, uppercase
-// and digits without "_", or 20 or more of high entropy.
-// Names people give variables are words joined by "_", in one case.
+// key ID; a value that is not a valid name and holds base64's "/", "+" or
+// "=" or is 16 characters or longer; a word of 16 or more characters
+// without "_" that mixes digits with letters of both cases the way random
+// text does (at least 2 digits, at least 30% of the letters uppercase, so
+// that camelCase names stay names); or 20 or more characters of high
+// entropy. Names people give variables are words, joined by "_" or in
+// camelCase.
 func LooksLikeSecret(s string) bool {
 	switch {
 	case s == "":
 		return false
-	case accessKeyID.MatchString(s), secretKey.MatchString(s) && !strings.Contains(s, "_"):
+	case accessKeyID.MatchString(s):
 		return true
 	case !Valid(s) && (strings.ContainsAny(s, "/+=") || len(s) >= 16):
 		return true
-	case len(s) >= 16 && !strings.Contains(s, "_") && mixedCase(s):
+	case len(s) >= 16 && !strings.Contains(s, "_") && randomCase(s):
 		return true
 	}
 	return len(s) >= 20 && entropy(s) > 4.2
@@ -55,19 +53,22 @@ func Display(name string) string {
 	return name
 }
 
-func mixedCase(s string) bool {
-	var lower, upper, digit bool
+// randomCase reports whether s mixes cases and digits as random base62 or
+// base64 text does: lowercase, uppercase (30% or more of the letters) and
+// at least two digits.
+func randomCase(s string) bool {
+	var lower, upper, digits int
 	for _, r := range s {
 		switch {
 		case r >= 'a' && r <= 'z':
-			lower = true
+			lower++
 		case r >= 'A' && r <= 'Z':
-			upper = true
+			upper++
 		case r >= '0' && r <= '9':
-			digit = true
+			digits++
 		}
 	}
-	return lower && upper && digit
+	return lower > 0 && digits >= 2 && upper*10 >= (lower+upper)*3
 }
 
 // entropy is the Shannon entropy of s in bits per character. Words in

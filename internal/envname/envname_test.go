@@ -14,6 +14,7 @@ func TestLooksLikeSecret(t *testing.T) {
 		"MINIO_ROOT_USER", "COPY_SECRET_ACCESS_KEY", "FIREDRILL_EVIDENCE_SECRET_ACCESS_KEY",
 		"WASABI_EU_CENTRAL_1_SECRET", "aws_secret_access_key", "S3_KEY2", "OffsiteSecretKey",
 		"1BAD-NAME", // not a name, but not a secret either: said so without quoting it
+		"AwsS3SecretKeyProd2", "OffsiteBackupBucketSecretAccessKeyValue1", "offsiteBackupSecretAccessKey",
 	}
 	for _, n := range names {
 		assert.False(t, envname.LooksLikeSecret(n), "%s is a name", n)
