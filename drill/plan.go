@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"slices"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/firedrill-dev/firedrill/internal/safefile"
 	"github.com/firedrill-dev/firedrill/restore"
 	"github.com/firedrill-dev/firedrill/runbooks"
 	"github.com/firedrill-dev/firedrill/scenarios"
@@ -186,7 +186,7 @@ func ScenarioRunbook(sc *scenarios.Scenario) (*runbooks.Runbook, error) {
 		}
 		return rb, err
 	default:
-		data, err := os.ReadFile(ref.File)
+		data, err := safefile.ReadFile(ref.File, safefile.Runbook)
 		if err != nil {
 			return nil, sc.FieldError("spec.runbook.file", "read runbook %s: %v", sc.DisplayPath(ref.File), unwrapPath(err))
 		}
@@ -194,9 +194,13 @@ func ScenarioRunbook(sc *scenarios.Scenario) (*runbooks.Runbook, error) {
 	}
 }
 
-// unwrapPath drops the absolute path os errors carry; the caller names the
-// file as the user knows it.
+// unwrapPath drops the absolute path os and safefile errors carry; the
+// caller names the file as the user knows it.
 func unwrapPath(err error) error {
+	var se *safefile.Error
+	if errors.As(err, &se) {
+		err = se.Err
+	}
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		return pe.Err

@@ -9,7 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/firedrill-dev/firedrill/internal/envname"
 	"github.com/firedrill-dev/firedrill/internal/kube"
+	"github.com/firedrill-dev/firedrill/internal/safefile"
 	"github.com/firedrill-dev/firedrill/restore"
 	"github.com/firedrill-dev/firedrill/scenarios"
 	"k8s.io/client-go/rest"
@@ -93,7 +95,7 @@ func RunRestore(ctx context.Context, sc *scenarios.Scenario, opts RestoreOptions
 	t := sc.Spec.Target
 	target, err := kube.New(t.Kubeconfig, t.Context)
 	if err != nil {
-		return nil, fmt.Errorf("target cluster: %w", err)
+		return nil, targetError(sc, err)
 	}
 	// The source is compared by its kubeconfig only: it is never contacted
 	// (it may be the very cluster the scenario loses). A source that cannot
@@ -213,10 +215,10 @@ func copyLocation(location string, c *scenarios.Copy, getenv func(string) string
 		id, secret := getenv(cr.AccessKeyIDEnv), getenv(cr.SecretAccessKeyEnv)
 		var missing []string
 		if id == "" {
-			missing = append(missing, cr.AccessKeyIDEnv)
+			missing = append(missing, envname.Display(cr.AccessKeyIDEnv))
 		}
 		if secret == "" {
-			missing = append(missing, cr.SecretAccessKeyEnv)
+			missing = append(missing, envname.Display(cr.SecretAccessKeyEnv))
 		}
 		if len(missing) > 0 {
 			return nil, fmt.Errorf("credentials of copy %q: environment variable %s not set", c.Name, strings.Join(missing, " and "))
@@ -227,7 +229,7 @@ func copyLocation(location string, c *scenarios.Copy, getenv func(string) string
 		}
 		cl.Credentials = restore.AWSCredentialsFile(id, secret, token)
 	case cr.File != "":
-		data, err := os.ReadFile(cr.File)
+		data, err := safefile.ReadFile(cr.File, safefile.Credentials)
 		if err != nil {
 			return nil, fmt.Errorf("credentials of copy %q: %w", c.Name, err)
 		}
@@ -297,7 +299,7 @@ func (r *recovery) Preflight(ctx context.Context) error {
 	t := r.sc.Spec.Target
 	target, err := kube.New(t.Kubeconfig, t.Context)
 	if err != nil {
-		return fmt.Errorf("target cluster: %w", err)
+		return targetError(r.sc, err)
 	}
 	var source *kube.Clients
 	if src := r.sc.Spec.Source; src.Kubeconfig != "" || src.Context != "" {
@@ -426,4 +428,11 @@ func (r *recovery) Cleanup(ctx context.Context, passed bool) error {
 		return nil
 	}
 	return r.session.Cleanup(ctx, passed)
+}
+
+// targetError says that the target cluster could not be configured, at
+// the scenario's field: "target cluster (FILE:LINE: spec.target.kubeconfig): ...".
+func targetError(sc *scenarios.Scenario, err error) error {
+	const field = "spec.target.kubeconfig"
+	return fmt.Errorf("target cluster (%s:%d: %s): %w", sc.Origin.File, sc.Line(field), field, err)
 }

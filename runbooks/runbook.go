@@ -5,11 +5,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/firedrill-dev/firedrill/internal/safefile"
 )
 
 // DefaultStepTimeout bounds a step that does not say otherwise.
@@ -70,11 +71,12 @@ func (es ParseErrors) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-// LoadFile reads and parses the runbook in path.
+// LoadFile reads and parses the runbook in path. Only a regular file of at
+// most 1 MiB is read (see safefile): a device or FIFO is a *safefile.Error.
 func LoadFile(path string) (*Runbook, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, safefile.Runbook)
 	if err != nil {
-		return nil, fmt.Errorf("read runbook: %w", err)
+		return nil, err
 	}
 	return Parse(path, data)
 }

@@ -35,8 +35,10 @@ var (
 )
 
 type decoder struct {
-	file  string
-	errs  ValidationErrors
+	file string
+	errs ValidationErrors
+	// warns are likely mistakes that do not stop the file loading.
+	warns ValidationErrors
 	lines map[string]int
 	// failed holds the paths already reported, so that validation does not
 	// pile "is required" onto a block that had the wrong type.

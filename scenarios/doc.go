@@ -8,7 +8,11 @@
 // required fields and contradictory settings are all errors, every error
 // names the file, the line and the field path
 // ("scenarios/x.yaml:14: spec.objectives.rto: ..."), and all errors of a
-// file are reported at once as [ValidationErrors].
+// file are reported at once as [ValidationErrors]. Likely mistakes that a
+// drill can still run with are warnings ([Scenario.Warnings]), in the same
+// form; [Scenario.CheckFiles] reads the CA and credentials files the drill
+// will need. Every file is read through internal/safefile: regular files
+// only, with a size limit.
 //
 // Credentials are references only (environment variable names, an AWS
 // profile, a credentials file): a secret written into a scenario is a
@@ -34,6 +38,7 @@
 //	  storage:
 //	    primary:
 //	      endpoint: https://s3.eu-west-1.example.com
+//	      region: eu-west-1
 //	      bucket: velero-backups
 //	      credentials: {accessKeyIDEnv: AWS_ACCESS_KEY_ID, secretAccessKeyEnv: AWS_SECRET_ACCESS_KEY}
 //	      objectLock: {mode: COMPLIANCE, minRetention: 7d}

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/firedrill-dev/firedrill/internal/safefile"
 )
 
 // SourceKind is a kind of place scenarios are found in.
@@ -239,6 +241,13 @@ func scanFS(ctx context.Context, env Env, src Source, fsys fs.FS, display string
 	if err != nil {
 		return nil, &DirError{Source: src, Err: err}
 	}
+	// dir is where the files are on disk; empty for the built-in catalog.
+	dir := ""
+	if src.Kind != SourceBuiltin {
+		if dir, err = env.abs(src.Dir); err != nil {
+			return nil, err
+		}
+	}
 	var entries []Entry
 	for _, de := range dirents {
 		name := de.Name()
@@ -251,20 +260,13 @@ func scanFS(ctx context.Context, env Env, src Source, fsys fs.FS, display string
 		}
 		file := filepath.Join(display, name)
 		e := Entry{Name: strings.TrimSuffix(name, ext), Source: src, File: file}
-		data, err := readEntry(fsys, name)
+		data, err := readEntry(fsys, dir, name)
 		if err != nil {
-			e.Err = fmt.Errorf("read scenario file %s: %w", file, err)
+			e.Err = fmt.Errorf("read %w", displayed(err, file))
 			entries = append(entries, e)
 			continue
 		}
-		origin := Origin{File: file, Source: src}
-		if src.Kind != SourceBuiltin {
-			dir, err := env.abs(src.Dir)
-			if err != nil {
-				return nil, err
-			}
-			origin.Dir = dir
-		}
+		origin := Origin{File: file, Source: src, Dir: dir}
 		sc, errs := parse(env, origin, data)
 		if sc.Metadata.Name != "" {
 			e.Name = sc.Metadata.Name
@@ -280,13 +282,13 @@ func scanFS(ctx context.Context, env Env, src Source, fsys fs.FS, display string
 	return entries, nil
 }
 
-func readEntry(fsys fs.FS, name string) ([]byte, error) {
-	info, err := fs.Stat(fsys, name)
-	if err != nil {
-		return nil, err
+// readEntry reads one file of a directory being searched (dir, on disk) or
+// of the built-in catalog (fsys, when dir is empty). Files on disk
+// go through safefile: a /dev/zero symlink or a FIFO named *.yaml in the
+// directory is an invalid entry, not a hang or a crash.
+func readEntry(fsys fs.FS, dir, name string) ([]byte, error) {
+	if dir == "" {
+		return fs.ReadFile(fsys, name)
 	}
-	if info.Size() > maxFileSize {
-		return nil, fmt.Errorf("larger than %d bytes; this is not a scenario", maxFileSize)
-	}
-	return fs.ReadFile(fsys, name)
+	return safefile.ReadFile(filepath.Join(dir, name), safefile.Scenario)
 }

@@ -4,16 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
-	"os"
 	"path/filepath"
-)
+	"slices"
 
-// maxFileSize bounds what firedrill reads as a scenario; real ones are a
-// few kilobytes.
-const maxFileSize = 1 << 20
+	"github.com/firedrill-dev/firedrill/internal/safefile"
+)
 
 // Env is everything loading and finding scenarios depends on outside the
 // files themselves. The zero Env searches ./scenarios of the process's
@@ -100,19 +97,28 @@ func (s *Scenario) FieldError(path, format string, args ...any) *ValidationError
 // directory, or left relative if file is empty. On failure the error is a
 // ValidationErrors holding every problem of the document.
 func Parse(env Env, file string, data []byte) (*Scenario, error) {
+	sc, errs, err := parseFile(env, file, data)
+	switch {
+	case err != nil:
+		return nil, err
+	case len(errs) > 0:
+		return nil, errs
+	}
+	return sc, nil
+}
+
+// parseFile is Parse, returning the partial scenario with its errors.
+func parseFile(env Env, file string, data []byte) (*Scenario, ValidationErrors, error) {
 	origin := Origin{File: file, Source: Source{Kind: SourceFile}}
 	if file != "" {
 		dir, err := env.abs(filepath.Dir(file))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		origin.Dir = dir
 	}
 	sc, errs := parse(env, origin, data)
-	if len(errs) > 0 {
-		return nil, errs
-	}
-	return sc, nil
+	return sc, errs, nil
 }
 
 // LoadFile reads, decodes and validates the scenario in path (relative to
@@ -128,29 +134,29 @@ func LoadFile(ctx context.Context, env Env, path string) (*Scenario, error) {
 	return Parse(env, path, data)
 }
 
+// readFile reads a scenario file through safefile: a device, a FIFO or a
+// huge file named as a scenario is refused, not read. Errors name the file
+// as the user did.
 func readFile(env Env, path string) ([]byte, error) {
 	abs, err := env.abs(path)
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.Open(abs)
+	data, err := safefile.ReadFile(abs, safefile.Scenario)
 	if err != nil {
-		// Name the file as the user did, not by its absolute path.
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, fmt.Errorf("read scenario file %s: %w", path, err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("read scenario file %s: %w", path, err)
-	}
-	if len(data) > maxFileSize {
-		return nil, fmt.Errorf("read scenario file %s: larger than %d bytes; this is not a scenario", path, maxFileSize)
+		// "read scenario file PATH: REASON"
+		return nil, fmt.Errorf("read %w", displayed(err, path))
 	}
 	return data, nil
+}
+
+// displayed names the file of a *safefile.Error as the user named it.
+func displayed(err error, path string) error {
+	var se *safefile.Error
+	if errors.As(err, &se) {
+		se.Path = path
+	}
+	return err
 }
 
 // parse always returns the (possibly partial) scenario, so that a search
@@ -165,21 +171,51 @@ func parse(env Env, origin Origin, data []byte) (*Scenario, ValidationErrors) {
 		if origin.Dir != "" {
 			paths := pathResolver{baseDir: origin.Dir, homeDir: env.HomeDir}
 			v.statRunbook = func(p string) error {
-				info, err := os.Stat(paths.resolve(p))
-				switch {
-				case errors.Is(err, fs.ErrNotExist):
+				err := safefile.Check(paths.resolve(p), safefile.Runbook)
+				if errors.Is(err, fs.ErrNotExist) {
 					return fmt.Errorf("runbook file %q does not exist (paths are relative to the scenario file)", p)
-				case err != nil:
-					return err
-				case info.IsDir():
-					return fmt.Errorf("runbook file %q is a directory", p)
 				}
-				return nil
+				return displayed(err, p)
 			}
 		}
 		v.validate()
 	}
 	applyDefaults(sc, func(p string) bool { _, ok := d.lines[p]; return ok })
 	pathResolver{baseDir: origin.Dir, homeDir: env.HomeDir}.resolveAll(sc)
+	sc.warnings = d.warns.sorted()
 	return sc, d.errs.sorted()
+}
+
+// Warnings are the likely mistakes of a valid scenario file, in line
+// order: settings a drill would run with but that probably do not do what
+// the author meant (a check that names a namespace by its name before
+// namespaceMapping, an endpoint whose host names another region, a fixed
+// declaredAt). Each names file, line and field, and its message says the
+// fix. They do not stop a drill; `firedrill validate --strict` treats them
+// as errors.
+func (s *Scenario) Warnings() ValidationErrors { return s.warnings }
+
+// ValidateFile loads path as LoadFile does, and returns its warnings too,
+// in line order: those of Warnings and the problems of CheckFiles (a file
+// the drill needs may exist only where the drill runs, so validate only
+// warns).
+// Warnings are returned also when the file is invalid (err is then a
+// ValidationErrors and sc is nil).
+func ValidateFile(ctx context.Context, env Env, path string) (sc *Scenario, warnings ValidationErrors, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	data, err := readFile(env, path)
+	if err != nil {
+		return nil, nil, err
+	}
+	sc, errs, err := parseFile(env, path, data)
+	if err != nil {
+		return nil, nil, err
+	}
+	warnings = sc.Warnings()
+	if len(errs) > 0 {
+		return nil, warnings, errs
+	}
+	return sc, append(slices.Clone(warnings), sc.CheckFiles()...).sorted(), nil
 }

@@ -42,6 +42,7 @@ func TestLoad_Invalid(t *testing.T) {
 		"check-duplicate":              {{34, "spec.checks[1].name", `check "shop" is defined twice`}},
 		"check-expect-status":          {{35, "spec.checks[0].http.expectStatus", `"2xx" is not a status code or range`}},
 		"check-http-url":               {{34, "spec.checks[0].http.url", `"shop.example.com/healthz" is not an http or https URL`}},
+		"check-namespace-mapped-name":  {{35, "spec.checks[0].dataCanary.namespace", `namespace "shop-restored" is the name spec.target.namespaceMapping gives "shop" in the target; write "shop"`}},
 		"check-namespace-out-of-scope": {{34, "spec.checks[0].workloads.namespace", `namespace "billing" is not in spec.backups.includedNamespaces`}},
 		"check-http-neither":           {{33, "spec.checks[0].http", "set exactly one of url (requested directly) or service (requested through the target API server's service proxy)"}},
 		"check-http-path-with-url":     {{35, "spec.checks[0].http.path", "applies only to service; write the path in url"}},
@@ -147,11 +148,19 @@ func TestLoad_Invalid(t *testing.T) {
 		"type-string":                 {{12, "spec.disaster.lead", "expected a string, got an integer"}},
 		"unknown-field":               {{16, "spec.objectives.tierr", `unknown field; did you mean "tier"?`}},
 		"unknown-top-level":           {{31, "status", "unknown field; valid fields are apiVersion, kind, metadata, spec"}},
-		"window-pick":                 {{19, "spec.backups.window.pick", `"oldest" is not one of latest, random`}},
-		"window-seed-latest":          {{17, "spec.backups.window.seed", "applies only to pick: random"}},
-		"yaml-syntax":                 {{12, "", "invalid YAML: did not find expected key"}},
-		"yaml-tab":                    {{12, "", "invalid YAML: found a tab character"}},
-		"yaml-unclosed-quote":         {{11, "", "invalid YAML: found unexpected end of stream"}},
+		"endpoint-region": {
+			{21, "spec.storage.primary.endpoint", "endpoint s3.eu-west-1.amazonaws.com is in region eu-west-1 but region is not set, so requests are signed for us-east-1, which it refuses; set spec.storage.primary.region: eu-west-1"},
+			{29, "spec.storage.copies[0].region", "endpoint s3.eu-central-1.wasabisys.com is in region eu-central-1 but region is us-east-1, which it refuses; set spec.storage.copies[0].region: eu-central-1"},
+		},
+		"endpoint-virtual-host": {
+			{21, "spec.storage.primary.endpoint", "already holds bucket velero-backups (virtual-hosted style), and bucket is set too, so requests would address it twice; set endpoint: https://s3.eu-west-1.amazonaws.com and keep bucket: velero-backups"},
+			{29, "spec.storage.copies[0].endpoint", "is the address of bucket other-bucket (virtual-hosted style), but bucket is velero-copy; set endpoint: https://s3.us-west-004.backblazeb2.com and bucket to the bucket that holds the backups"},
+		},
+		"window-pick":         {{19, "spec.backups.window.pick", `"oldest" is not one of latest, random`}},
+		"window-seed-latest":  {{17, "spec.backups.window.seed", "applies only to pick: random"}},
+		"yaml-syntax":         {{12, "", "invalid YAML: did not find expected key"}},
+		"yaml-tab":            {{12, "", "invalid YAML: found a tab character"}},
+		"yaml-unclosed-quote": {{11, "", "invalid YAML: found unexpected end of stream"}},
 	}
 
 	files, err := filepath.Glob("testdata/invalid-*.yaml")
@@ -193,6 +202,8 @@ func TestLoad_InlineSecretNeverEchoed(t *testing.T) {
 		"invalid-inline-token.yaml":            "eyJhbGciOiJIUzI1NiJ9",
 		"invalid-endpoint-userinfo.yaml":       "hunter2",
 		"invalid-access-key-in-env-field.yaml": "AKIAIOSFODNN7EXAMPLE",
+		// issue 15, section 1: a secret key where a variable's name belongs.
+		"security/secret-as-envname.yaml": "wJalrXUtnFEMIK7MDENGbPxRfiCYzEXAMPLEKEY1",
 	}
 	for file, secret := range secrets {
 		t.Run(file, func(t *testing.T) {

@@ -32,6 +32,8 @@ type Scenario struct {
 	// lines maps field paths ("spec.checks[2].http.url") to the line they
 	// were written on, for errors found after loading.
 	lines map[string]int
+	// warnings are what Warnings returns.
+	warnings ValidationErrors
 }
 
 // Metadata names a scenario.

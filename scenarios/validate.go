@@ -8,6 +8,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/firedrill-dev/firedrill/internal/envname"
 )
 
 // validator checks what the decoder could not: required fields, allowed
@@ -28,6 +31,12 @@ func (v *validator) errorf(path, format string, args ...any) {
 		return
 	}
 	v.d.add(lineOf(v.d.lines, path), path, fmt.Sprintf(format, args...))
+}
+
+// warnf reports a likely mistake that does not make the file invalid (see
+// Scenario.Warnings), at the line of path. The message says the fix.
+func (v *validator) warnf(path, format string, args ...any) {
+	v.d.warns = append(v.d.warns, &ValidationError{File: v.d.file, Line: lineOf(v.d.lines, path), Path: path, Message: fmt.Sprintf(format, args...)})
 }
 
 // has reports whether path was written in the file (even with no value).
@@ -105,6 +114,7 @@ func (v *validator) validate() {
 	v.runbook()
 	v.cleanup()
 	v.evidence()
+	v.mappedNamespaceWarnings()
 }
 
 func (v *validator) disaster() {
@@ -139,6 +149,12 @@ func (v *validator) disaster() {
 		if v.label(ip, ns, true) && len(scope) > 0 && !slices.Contains(scope, ns) {
 			v.errorf(ip, "namespace %q is not in spec.backups.includedNamespaces, so the drill would not restore it", ns)
 		}
+	}
+	if !d.DeclaredAt.IsZero() {
+		// schedule render refuses such a scenario (internal/schedule); a
+		// drill run by hand is allowed to replay one incident.
+		v.warnf(p+".declaredAt", "fixes the disaster time at %s: every drill of this scenario measures RTO and RPO from that moment, so a drill started later than the RTO after it misses its RTO, and 'firedrill schedule render' refuses the scenario; remove declaredAt so that each drill declares the disaster when it starts, unless this scenario replays that one incident",
+			d.DeclaredAt.UTC().Format(time.RFC3339))
 	}
 	v.required(p+".detection", d.Detection != "")
 	v.required(p+".lead", d.Lead != "")
@@ -270,8 +286,8 @@ func (v *validator) storage() {
 var bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 
 func (v *validator) bucket(p string, b Bucket) {
-	if v.required(p+".endpoint", b.Endpoint != "") {
-		v.url(p+".endpoint", b.Endpoint)
+	if v.required(p+".endpoint", b.Endpoint != "") && v.url(p+".endpoint", b.Endpoint) {
+		v.endpoint(p, b)
 	}
 	if v.has(p + ".region") {
 		v.required(p+".region", b.Region != "")
@@ -291,11 +307,6 @@ func (v *validator) bucket(p string, b Bucket) {
 		v.required(p+".caFile", b.CAFile != "")
 	}
 }
-
-var (
-	envName   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	accessKey = regexp.MustCompile(`^(AKIA|ASIA)[A-Z0-9]{16}$`)
-)
 
 // credentials never quotes a value: whatever is written here may be a
 // secret put in the wrong field.
@@ -321,9 +332,11 @@ func (v *validator) credentials(p string, c Credentials) {
 	} {
 		switch {
 		case f.value == "":
-		case accessKey.MatchString(f.value):
-			v.errorf(p+"."+f.field, "%s", inlineSecretMessage)
-		case !envName.MatchString(f.value):
+		case envname.LooksLikeSecret(f.value):
+			// A secret pasted where the name belongs: said once, here,
+			// and never repeated (envname.Display hides it elsewhere).
+			v.errorf(p+"."+f.field, "%s; this value looks like a credential, not the name of an environment variable (the value is not shown; rotate the credential, it is in the file)", inlineSecretMessage)
+		case !envname.Valid(f.value):
 			v.errorf(p+"."+f.field, "must name an environment variable (letters, digits and _, not starting with a digit)")
 		}
 	}
@@ -434,10 +447,18 @@ func (v *validator) resources(p string, rs []string) {
 
 func (v *validator) checks() {
 	scope := v.sc.Spec.Backups.IncludedNamespaces
+	mapping := v.sc.Spec.Target.NamespaceMapping
 	inScope := func(path, ns string) {
-		if v.required(path, ns != "") && v.label(path, ns, false) && len(scope) > 0 && !slices.Contains(scope, ns) {
-			v.errorf(path, "namespace %q is not in spec.backups.includedNamespaces (name it as it is in the backup; the drill applies namespaceMapping)", ns)
+		if !v.required(path, ns != "") || !v.label(path, ns, false) || len(scope) == 0 || slices.Contains(scope, ns) {
+			return
 		}
+		for _, from := range sortedKeys(mapping) {
+			if mapping[from] == ns {
+				v.errorf(path, "namespace %q is the name spec.target.namespaceMapping gives %q in the target; write %q: namespace fields of checks name the namespace as in the backup, and the drill maps them", ns, from, from)
+				return
+			}
+		}
+		v.errorf(path, "namespace %q is not in spec.backups.includedNamespaces (name it as it is in the backup; the drill applies namespaceMapping)", ns)
 	}
 	for i, c := range v.sc.Spec.Checks {
 		p := fmt.Sprintf("spec.checks[%d]", i)
@@ -622,18 +643,21 @@ func (v *validator) oneLine(path, s string) {
 	}
 }
 
-func (v *validator) url(path, s string) {
+// url checks an http or https URL and reports whether it is one.
+func (v *validator) url(path, s string) bool {
 	u, err := url.Parse(s)
 	switch {
 	case err == nil && u.User != nil:
 		v.errorf(path, "%s", inlineSecretMessage)
 	case err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "":
+		return true
 	case strings.Contains(s, "@"):
 		// Do not quote: the text may hold a password.
 		v.errorf(path, "is not an http or https URL")
 	default:
 		v.errorf(path, "%q is not an http or https URL", s)
 	}
+	return false
 }
 
 func (v *validator) address(path, s string) {

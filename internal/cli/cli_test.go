@@ -98,6 +98,10 @@ func TestRun_Golden(t *testing.T) {
 		{"validate-invalid", nil, []string{"validate", "../files/valid.yaml", "../files/invalid-two-problems.yaml", "../files/invalid-governance.yaml", "../files/missing.yaml"}, ExitError},
 		{"validate-runbook", nil, []string{"validate", "../files/broken-runbook.yaml"}, ExitError},
 		{"validate-dir-json", nil, []string{"validate", "-o", "json", "scenarios"}, ExitError},
+		{"validate-warnings", nil, []string{"validate", "../files/warnings.yaml", "../files/valid.yaml"}, ExitOK},
+		{"validate-warnings-strict", nil, []string{"validate", "--strict", "../files/warnings.yaml", "../files/valid.yaml"}, ExitError},
+		{"validate-warnings-json", nil, []string{"validate", "-o", "json", "../files/warnings.yaml"}, ExitOK},
+		{"validate-secret-as-envname", nil, []string{"validate", "../files/secret-as-envname.yaml"}, ExitError},
 
 		// plan: every built-in scenario, a project one, and the JSON form.
 		{"plan-region-loss", nil, []string{"plan", "../../../../scenarios/catalog/region-loss.yaml"}, ExitOK},
@@ -109,6 +113,11 @@ func TestRun_Golden(t *testing.T) {
 		{"plan-project", nil, []string{"plan", "shop-namespace"}, ExitOK},
 		{"plan-json", nil, []string{"plan", "namespace-deletion", "-o", "json"}, ExitOK},
 		{"plan-invalid-file", nil, []string{"plan", "../files/invalid-two-problems.yaml"}, ExitError},
+		// Files the drill needs are checked before anything is touched.
+		{"plan-missing-files", nil, []string{"plan", "../files/warnings.yaml"}, ExitError},
+		{"verify-missing-files", nil, []string{"verify", "../files/warnings.yaml"}, ExitError},
+		{"run-missing-files", nil, []string{"run", "../files/warnings.yaml"}, ExitError},
+		{"verify-secret-as-envname", nil, []string{"verify", "../files/secret-as-envname.yaml"}, ExitError},
 
 		// Usage errors.
 		{"usage-unknown-command", nil, []string{"drill"}, ExitUsage},
@@ -207,11 +216,30 @@ func TestRun_HiddenRunbookStepIsAWarning(t *testing.T) {
 	const warning = "hidden-step.md:8: this firedrill-step block is inside an HTML comment (from line 7), hidden from readers of the rendered runbook: it is not run; move it out to run it, or delete it"
 	v := run(t, context.Background(), nil, "validate", "../files/hidden-step.yaml")
 	require.Equal(t, ExitOK, v.code, v.String())
-	assert.Equal(t, "../files/hidden-step.yaml: ok (hidden-step)\n../files/hidden-step.yaml: warning: ../files/"+warning+"\n", v.stdout)
+	assert.Equal(t, "../files/hidden-step.yaml: warning: ../files/"+warning+"\n../files/hidden-step.yaml: ok (hidden-step), 1 warning\n", v.stdout)
 
 	p := run(t, context.Background(), nil, "plan", "../files/hidden-step.yaml")
 	require.Equal(t, ExitOK, p.code, p.String())
 	assert.Contains(t, p.stdout, "Warning:    ../files/"+warning+"\n")
 	assert.Contains(t, p.stdout, `step "velero-ready"`)
 	assert.NotContains(t, p.stdout, "exfiltrate")
+}
+
+// TestRun_SecretAsEnvNameNeverEchoed is the case secret-as-envname.yaml of
+// issue 15 (section 1): a secret key written where the name of a variable
+// belongs is refused by every command, and no output repeats it.
+func TestRun_SecretAsEnvNameNeverEchoed(t *testing.T) {
+	const secret = "wJalrXUtnFEMIK7MDENGbPxRfiCYzEXAMPLEKEY1"
+	file := "../files/secret-as-envname.yaml"
+	for _, args := range [][]string{
+		{"validate", file}, {"validate", "-o", "json", file}, {"verify", file}, {"plan", file},
+		{"run", file, "--state-dir", t.TempDir()}, {"restore", file}, {"scenarios", "show", file},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			got := run(t, context.Background(), map[string]string{"AWS_ACCESS_KEY_ID": "id"}, args...)
+			assert.Equal(t, ExitError, got.code, "%s", got)
+			assert.Contains(t, got.stdout+got.stderr, "spec.storage.primary.credentials.secretAccessKeyEnv")
+			assert.NotContains(t, got.stdout+got.stderr, secret)
+		})
+	}
 }

@@ -58,7 +58,13 @@ func printError(w io.Writer, err error, code int) {
 	}
 	var verrs scenarios.ValidationErrors
 	var rerrs runbooks.ParseErrors
+	var files *filesError
 	switch {
+	case errors.As(err, &files):
+		fmt.Fprintf(w, "Error: scenario %s names files that cannot be used here (%s); nothing has been touched:\n", files.scenario, count(len(files.errs), "problem"))
+		for _, e := range files.errs {
+			fmt.Fprintf(w, "  %s\n", e)
+		}
 	case errors.As(err, &verrs):
 		fmt.Fprintf(w, "Error: %s is not a valid scenario (%s):\n", verrs.File(), count(len(verrs), "problem"))
 		for _, e := range verrs {
@@ -87,7 +93,10 @@ func hint(err error) string {
 		verrs    scenarios.ValidationErrors
 		rerrs    runbooks.ParseErrors
 	)
+	var files *filesError
 	switch {
+	case errors.As(err, &files):
+		return "fix each field above, or run where those files are; 'firedrill validate FILE' lists them as warnings"
 	case errors.As(err, &usage):
 		return usage.hint
 	case errors.As(err, &notFound):

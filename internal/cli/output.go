@@ -60,6 +60,36 @@ func (a *app) scenarioArg(c *cli.Context, formats ...string) (*scenarios.Scenari
 	return sc, format, nil
 }
 
+// drillScenarioArg is scenarioArg for the commands that act on a drill's
+// buckets and clusters (run, verify, restore) or describe one (plan): it
+// prints the scenario's warnings to stderr, and stops before anything is
+// touched when a file the drill needs is missing or unusable here
+// (scenarios.CheckFiles).
+func (a *app) drillScenarioArg(c *cli.Context, formats ...string) (*scenarios.Scenario, string, error) {
+	sc, format, err := a.scenarioArg(c, formats...)
+	if err != nil {
+		return nil, "", err
+	}
+	for _, w := range sc.Warnings() {
+		fmt.Fprintf(a.env.Stderr, "Warning: %s\n", w)
+	}
+	if errs := sc.CheckFiles(); len(errs) > 0 {
+		return nil, "", &filesError{scenario: sc.Metadata.Name, errs: errs}
+	}
+	return sc, format, nil
+}
+
+// filesError says which files a scenario names cannot be used where the
+// command runs (exit code 1).
+type filesError struct {
+	scenario string
+	errs     scenarios.ValidationErrors
+}
+
+func (e *filesError) Error() string {
+	return fmt.Sprintf("scenario %s names files that cannot be used here:\n%v", e.scenario, e.errs)
+}
+
 // exactArgs checks the number of arguments of a command.
 func exactArgs(c *cli.Context, n int, what string) error {
 	if c.NArg() != n {

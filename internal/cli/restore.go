@@ -42,7 +42,7 @@ Examples:
 }
 
 func (a *app) restore(c *cli.Context) error {
-	sc, format, err := a.scenarioArg(c, "text", "json")
+	sc, format, err := a.drillScenarioArg(c, "text", "json")
 	if err != nil {
 		return err
 	}

@@ -74,7 +74,7 @@ Examples:
 }
 
 func (a *app) run(c *cli.Context) error {
-	sc, format, err := a.scenarioArg(c, "text", "json")
+	sc, format, err := a.drillScenarioArg(c, "text", "json")
 	if err != nil {
 		return err
 	}

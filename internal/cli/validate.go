@@ -18,34 +18,45 @@ func (a *app) validateCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "validate",
 		Usage:     "check scenario files and their runbooks without touching anything",
-		UsageText: "firedrill validate FILE|DIR... [-o text|json]",
+		UsageText: "firedrill validate FILE|DIR... [--strict] [-o text|json]",
 		Description: `Checks each scenario file strictly: unknown fields, wrong types, bad
 durations, missing required fields, contradictions and inline secrets are
 all errors. Every problem of every file is printed, one per line, as
 FILE:LINE: field.path: message. A directory stands for the *.yaml and *.yml
-files directly in it. The scenario's runbook is checked too. Warnings, such
-as a runbook step hidden in an HTML comment (which is never run), are
-printed as FILE: warning: ... after the file's ok and do not make it invalid.
+files directly in it. The scenario's runbook is checked too.
 
-Exits 0 when every file is valid and 1 otherwise.
+Likely mistakes are warnings, printed as FILE:LINE: warning: field.path:
+message, each with its fix: a check that names a namespace by its name in
+the backup although namespaceMapping renames it, an endpoint whose host
+names another region or already holds the bucket, a fixed declaredAt, a
+runbook step hidden in HTML (it is never run), and a caFile or
+credentials file (or its profile) that is missing or unusable here (run,
+verify, restore and plan stop on those; validate only warns, since the
+files may exist only where the drill runs).
+
+Exits 0 when every file is valid, warnings or not; 1 when a file is
+invalid, or, with --strict, has warnings.
 
 Examples:
   firedrill validate scenarios/region-loss.yaml
-  firedrill validate scenarios/
+  firedrill validate --strict scenarios/
   firedrill validate -o json scenarios/*.yaml`,
-		Flags:  []cli.Flag{outputFlag("text", "json")},
+		Flags: []cli.Flag{
+			outputFlag("text", "json"),
+			&cli.BoolFlag{Name: "strict", Usage: "a file with warnings fails too (exit 1)"},
+		},
 		Action: a.validate,
 	}
 }
 
 // validateResult is one file's outcome, as `validate -o json` prints it.
 type validateResult struct {
-	File   string          `json:"file"`
-	Name   string          `json:"name,omitempty"`
-	Valid  bool            `json:"valid"`
-	Errors []validateError `json:"errors,omitempty"`
-	// Warnings do not make the file invalid (drill.Plan.Warnings).
-	Warnings []string `json:"warnings,omitempty"`
+	File string `json:"file"`
+	Name string `json:"name,omitempty"`
+	// Valid is false when the file has errors, or, with --strict, warnings.
+	Valid    bool            `json:"valid"`
+	Errors   []validateError `json:"errors,omitempty"`
+	Warnings []validateError `json:"warnings,omitempty"`
 }
 
 type validateError struct {
@@ -69,10 +80,17 @@ func (a *app) validate(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	strict := c.Bool("strict")
 	results := make([]validateResult, 0, len(files))
-	invalid := 0
+	invalid, warned := 0, 0
 	for _, f := range files {
 		r := validateFile(c, env, f)
+		if len(r.Warnings) > 0 {
+			warned++
+			if strict {
+				r.Valid = false
+			}
+		}
 		if !r.Valid {
 			invalid++
 		}
@@ -84,15 +102,18 @@ func (a *app) validate(c *cli.Context) error {
 		}
 	} else {
 		for _, r := range results {
-			if r.Valid {
-				fmt.Fprintf(a.env.Stdout, "%s: ok (%s)\n", r.File, r.Name)
-				for _, w := range r.Warnings {
-					fmt.Fprintf(a.env.Stdout, "%s: warning: %s\n", r.File, w)
-				}
-				continue
-			}
 			for _, e := range r.Errors {
 				fmt.Fprintln(a.env.Stdout, e.Text)
+			}
+			for _, w := range r.Warnings {
+				fmt.Fprintln(a.env.Stdout, w.Text)
+			}
+			if r.Valid {
+				line := fmt.Sprintf("%s: ok (%s)", r.File, r.Name)
+				if len(r.Warnings) > 0 {
+					line += ", " + count(len(r.Warnings), "warning")
+				}
+				fmt.Fprintln(a.env.Stdout, line)
 			}
 		}
 	}
@@ -101,20 +122,31 @@ func (a *app) validate(c *cli.Context) error {
 		if invalid == 1 {
 			verb = "is"
 		}
-		return fmt.Errorf("%d of %s %s invalid", invalid, count(len(files), "scenario file"), verb)
+		msg := fmt.Sprintf("%d of %s %s invalid", invalid, count(len(files), "scenario file"), verb)
+		if strict && warned > 0 {
+			msg += fmt.Sprintf(" (--strict: %d with warnings)", warned)
+		}
+		return errors.New(msg)
 	}
 	return nil
 }
 
 func validateFile(c *cli.Context, env scenarios.Env, file string) validateResult {
 	r := validateResult{File: file}
-	sc, err := scenarios.LoadFile(c.Context, env, file)
+	sc, warnings, err := scenarios.ValidateFile(c.Context, env, file)
+	for _, w := range warnings {
+		r.Warnings = append(r.Warnings, validateError{Line: w.Line, Path: w.Path, Message: w.Message,
+			Text: fmt.Sprintf("%s:%d: warning: %s: %s", w.File, w.Line, w.Path, w.Message)})
+	}
 	if err == nil {
 		r.Name = sc.Metadata.Name
 		// The plan reads and checks the runbook, and nothing else.
 		var p *drill.Plan
 		if p, err = drill.NewPlan(sc); err == nil {
-			r.Warnings = p.Warnings
+			// The runbook's own warnings (a step hidden in HTML is never run).
+			for _, w := range p.Warnings {
+				r.Warnings = append(r.Warnings, validateError{Message: w, Text: fmt.Sprintf("%s: warning: %s", file, w)})
+			}
 		}
 	}
 	var (

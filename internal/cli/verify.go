@@ -46,7 +46,7 @@ Examples:
 }
 
 func (a *app) verify(c *cli.Context) error {
-	sc, format, err := a.scenarioArg(c, "table", "json")
+	sc, format, err := a.drillScenarioArg(c, "table", "json")
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,9 @@
 package kube
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -9,6 +11,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/firedrill-dev/firedrill/internal/safefile"
 )
 
 // Clients reach one cluster.
@@ -43,6 +47,9 @@ func Config(kubeconfig, context string) (*rest.Config, error) {
 			return rc, nil
 		}
 	}
+	if err := checkFiles(rules, context); err != nil {
+		return nil, err
+	}
 	overrides := &clientcmd.ConfigOverrides{CurrentContext: context}
 	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
 	if err != nil {
@@ -72,6 +79,53 @@ func New(kubeconfig, context string) (*Clients, error) {
 	return &Clients{Kube: cs, Dynamic: dyn, Config: rc, Kubeconfig: kubeconfig, Context: context}, nil
 }
 
+// checkFiles refuses, before client-go reads anything, kubeconfig files
+// and the files the chosen context names (certificate-authority,
+// client-certificate, client-key, tokenFile) that are not regular files of
+// a sane size: client-go reads them whole, and opens them blocking, so
+// /dev/zero would exhaust memory and a FIFO would hang past Ctrl-C.
+// Other problems (a missing context, a syntax error) are left for
+// client-go to report.
+func checkFiles(rules *clientcmd.ClientConfigLoadingRules, context string) error {
+	for _, p := range rules.GetLoadingPrecedence() {
+		err := safefile.Check(p, safefile.Kubeconfig)
+		if errors.Is(err, fs.ErrNotExist) && rules.ExplicitPath == "" {
+			// Missing files of $KUBECONFIG are skipped, as client-go does.
+			continue
+		}
+		if err != nil {
+			return err
+		}
+	}
+	raw, err := rules.Load()
+	if err != nil {
+		return nil
+	}
+	if context == "" {
+		context = raw.CurrentContext
+	}
+	kc, ok := raw.Contexts[context]
+	if !ok {
+		return nil
+	}
+	var refs []string
+	if c, ok := raw.Clusters[kc.Cluster]; ok {
+		refs = append(refs, c.CertificateAuthority)
+	}
+	if u, ok := raw.AuthInfos[kc.AuthInfo]; ok {
+		refs = append(refs, u.ClientCertificate, u.ClientKey, u.TokenFile)
+	}
+	for _, p := range refs {
+		if p == "" {
+			continue
+		}
+		if err := safefile.Check(p, safefile.KubeconfigRef); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
 func describe(s, empty string) string {
 	if s == "" {
 		return empty
@@ -88,6 +142,9 @@ func PinContext(kubeconfig, context string) (path string, remove func(), err err
 	noop := func() {}
 	if kubeconfig == "" || context == "" {
 		return kubeconfig, noop, nil
+	}
+	if err := safefile.Check(kubeconfig, safefile.Kubeconfig); err != nil {
+		return "", noop, err
 	}
 	cfg, err := clientcmd.LoadFromFile(kubeconfig)
 	if err != nil {

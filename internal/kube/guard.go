@@ -5,13 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/firedrill-dev/firedrill/internal/safefile"
 )
 
 // ScratchLabel marks a scratch cluster: its kube-system namespace carries
@@ -102,7 +103,7 @@ func caData(c *rest.Config) ([]byte, error) {
 	if len(c.CAData) > 0 || c.CAFile == "" {
 		return c.CAData, nil
 	}
-	b, err := os.ReadFile(c.CAFile)
+	b, err := safefile.ReadFile(c.CAFile, safefile.KubeconfigRef)
 	if err != nil {
 		return nil, fmt.Errorf("read CA file of %s: %w", c.Host, err)
 	}

@@ -19,6 +19,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/firedrill-dev/firedrill/internal/envname"
+	"github.com/firedrill-dev/firedrill/internal/safefile"
 )
 
 // Config says how to reach one S3 endpoint.
@@ -202,15 +205,15 @@ func credentialOptions(cfg Config) ([]func(*config.LoadOptions) error, error) {
 		}
 		id, secret := cfg.Getenv(c.AccessKeyIDEnv), cfg.Getenv(c.SecretAccessKeyEnv)
 		if id == "" {
-			return nil, fmt.Errorf("environment variable %s (access key ID) is empty or not set", c.AccessKeyIDEnv)
+			return nil, fmt.Errorf("environment variable %s (access key ID) is empty or not set", envname.Display(c.AccessKeyIDEnv))
 		}
 		if secret == "" {
-			return nil, fmt.Errorf("environment variable %s (secret access key) is empty or not set", c.SecretAccessKeyEnv)
+			return nil, fmt.Errorf("environment variable %s (secret access key) is empty or not set", envname.Display(c.SecretAccessKeyEnv))
 		}
 		var token string
 		if c.SessionTokenEnv != "" {
 			if token = cfg.Getenv(c.SessionTokenEnv); token == "" {
-				return nil, fmt.Errorf("environment variable %s (session token) is empty or not set", c.SessionTokenEnv)
+				return nil, fmt.Errorf("environment variable %s (session token) is empty or not set", envname.Display(c.SessionTokenEnv))
 			}
 		}
 		return []func(*config.LoadOptions) error{
@@ -219,8 +222,10 @@ func credentialOptions(cfg Config) ([]func(*config.LoadOptions) error, error) {
 	default:
 		opts := []func(*config.LoadOptions) error{config.WithSharedConfigProfile(profileName(c))}
 		if c.File != "" {
-			if _, err := os.Stat(c.File); err != nil {
-				return nil, fmt.Errorf("credentials file: %w", err)
+			// The SDK reads the file itself, whole: a device or FIFO
+			// must not get that far.
+			if err := safefile.Check(c.File, safefile.Credentials); err != nil {
+				return nil, err
 			}
 			opts = append(opts, config.WithSharedCredentialsFiles([]string{c.File}))
 		}
@@ -231,9 +236,9 @@ func credentialOptions(cfg Config) ([]func(*config.LoadOptions) error, error) {
 func newHTTPClient(cfg Config) (*awshttp.BuildableClient, error) {
 	var roots *x509.CertPool
 	if cfg.CAFile != "" {
-		pem, err := os.ReadFile(cfg.CAFile)
+		pem, err := safefile.ReadFile(cfg.CAFile, safefile.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("CA file: %w", err)
+			return nil, err
 		}
 		if roots, err = x509.SystemCertPool(); err != nil || roots == nil {
 			roots = x509.NewCertPool()

@@ -3,13 +3,13 @@ package schedule
 import (
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/firedrill-dev/firedrill/drill"
+	"github.com/firedrill-dev/firedrill/internal/safefile"
 	"github.com/firedrill-dev/firedrill/scenarios"
 )
 
@@ -138,7 +138,8 @@ type Options struct {
 	// RunArgs are added to `firedrill run NAME` as they are.
 	RunArgs []string
 	// ReadFile reads the files a scenario names that the pod needs (its
-	// runbook, CA bundles); nil means os.ReadFile.
+	// runbook, CA bundles); nil means safefile.ReadFile (regular files of
+	// at most 4 MiB only).
 	ReadFile func(name string) ([]byte, error)
 }
 
@@ -161,7 +162,7 @@ func (o Options) withDefaults() Options {
 		o.JobTimeout = DefaultJobTimeout
 	}
 	if o.ReadFile == nil {
-		o.ReadFile = os.ReadFile
+		o.ReadFile = func(name string) ([]byte, error) { return safefile.ReadFile(name, safefile.Other) }
 	}
 	o.Scenarios = slices.Clone(o.Scenarios)
 	slices.SortStableFunc(o.Scenarios, func(a, b *scenarios.Scenario) int {

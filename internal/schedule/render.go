@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/firedrill-dev/firedrill/internal/envname"
 	"github.com/firedrill-dev/firedrill/internal/ociimage"
 	"github.com/firedrill-dev/firedrill/restore"
 	"github.com/firedrill-dev/firedrill/scenarios"
@@ -145,7 +146,7 @@ func scenarioObjects(o Options, i int, orig *scenarios.Scenario) ([]Object, erro
 	}
 	for _, e := range ps.credentialEnvs {
 		if !isEnvName(e) {
-			return nil, fmt.Errorf("scenario %s: credentials variable %q cannot be a Secret key", name, e)
+			return nil, fmt.Errorf("scenario %s: credentials variable %s cannot be a Secret key", name, envname.Display(e))
 		}
 	}
 	schedule := o.Cron
