@@ -55,7 +55,7 @@ func CheckProtection(ctx context.Context, spec ProtectionSpec) (Result, error) {
 	var co canaryOutcome
 	if !spec.Canary.Disabled {
 		log.Info("running the tamper canary", "prefix", spec.Canary.Prefix)
-		c := canary{st: spec.Primary.Store, bucket: spec.Primary.Bucket, prefix: spec.Canary.Prefix, now: spec.Now, lock: bc.lock}
+		c := canary{st: spec.Primary.Store, bucket: spec.Primary.Bucket, prefix: spec.Canary.Prefix, now: spec.Now, lock: bc.lock, mode: spec.Lock.Mode}
 		fs, co, err = c.run(ctx)
 		res.Findings = append(res.Findings, fs...)
 		errs = append(errs, err)

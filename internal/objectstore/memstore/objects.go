@@ -28,6 +28,12 @@ func (s *Store) PutObject(ctx context.Context, name, key string, data []byte, op
 	if err != nil {
 		return objectstore.ObjectInfo{}, err
 	}
+	if opts.Retention.Mode != "" && b.lock == nil {
+		// MinIO, Versity and AWS refuse lock headers on a bucket created
+		// without object lock.
+		return objectstore.ObjectInfo{}, s.apiErr("PutObject", name, key, "", http.StatusBadRequest,
+			"InvalidRequest", "Bucket is missing ObjectLockConfiguration", nil)
+	}
 	info := s.put(b, key, data, opts.Retention)
 	if b.versioning != "Enabled" {
 		info.VersionID = ""
