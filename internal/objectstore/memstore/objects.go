@@ -21,6 +21,9 @@ func (s *Store) PutObject(ctx context.Context, name, key string, data []byte, op
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.writes = append(s.writes, "PutObject "+objectstore.URI(name, key, ""))
+	if err := s.guard("PutObject", name, key); err != nil {
+		return objectstore.ObjectInfo{}, err
+	}
 	if err := s.begin("PutObject", name, key, ""); err != nil {
 		return objectstore.ObjectInfo{}, err
 	}
@@ -223,6 +226,9 @@ func (s *Store) DeleteVersion(ctx context.Context, name, key, versionID string) 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.writes = append(s.writes, "DeleteObject "+objectstore.URI(name, key, versionID))
+	if err := s.guard("DeleteObject", name, key); err != nil {
+		return err
+	}
 	if err := s.begin("DeleteVersion", name, key, versionID); err != nil {
 		return err
 	}
@@ -235,6 +241,11 @@ func (s *Store) DeleteVersions(ctx context.Context, name string, objs []objectst
 	defer s.mu.Unlock()
 	for _, o := range objs {
 		s.writes = append(s.writes, "DeleteObjects "+objectstore.URI(name, o.Key, o.VersionID))
+	}
+	for _, o := range objs {
+		if err := s.guard("DeleteObjects", name, o.Key); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.begin("DeleteVersions", name, "", ""); err != nil {
 		return nil, err
@@ -255,6 +266,9 @@ func (s *Store) PutRetention(ctx context.Context, name, key, versionID string, r
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.writes = append(s.writes, "PutObjectRetention "+objectstore.URI(name, key, versionID))
+	if err := s.guard("PutObjectRetention", name, key); err != nil {
+		return err
+	}
 	if err := s.begin("PutRetention", name, key, versionID); err != nil {
 		return err
 	}
