@@ -146,7 +146,7 @@ func ProtectionSpec(ctx context.Context, sc *scenarios.Scenario, b *BackupRef, o
 		c := backup.CopySpec{
 			Name: cp.Name, Store: store, Bucket: cp.Bucket.Bucket, Prefix: cp.Prefix,
 			Mode: backup.CompareMode(cp.Compare.Mode), SamplePercent: float64(cp.Compare.SamplePercent),
-			Lock: lockRequirement(cp.ObjectLock),
+			Lock: lockRequirement(cp.ObjectLock), MaxReplicationLag: time.Duration(cp.MaxReplicationLag),
 		}
 		if cp.Compare.Seed != nil {
 			c.Seed = *cp.Compare.Seed

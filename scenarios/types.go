@@ -296,7 +296,18 @@ type Copy struct {
 	// creates in the target to restore from this copy. A scenario that
 	// loses primaryStorage restores from the first copy that has one.
 	StorageLocation string `yaml:"storageLocation,omitempty"`
+	// MaxReplicationLag is how long an object may wait for bucket
+	// replication (PENDING or FAILED on the primary, where the server
+	// reports it, as MinIO does) before the copy fails; optional, greater
+	// than zero, default DefaultMaxReplicationLag. Objects waiting for
+	// less are reported as not yet replicated, not as missing.
+	MaxReplicationLag Duration `yaml:"maxReplicationLag,omitempty"`
 }
+
+// DefaultMaxReplicationLag is one hour: S3 Replication Time Control
+// promises 99.99% of objects within 15 minutes; MinIO replicates in
+// seconds when its target is reachable.
+const DefaultMaxReplicationLag = Duration(time.Hour)
 
 // CopyKind says how far a copy is from the primary bucket.
 type CopyKind string

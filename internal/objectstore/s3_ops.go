@@ -179,7 +179,7 @@ func versionBefore(x, y ObjectInfo) bool {
 }
 
 // Head returns an object version's size, ETag, checksums (when the server
-// stores them) and retention. An empty versionID means the latest version.
+// stores them), retention and replication status. An empty versionID means the latest version.
 // It returns ErrNotFound, wrapped, when there is no such object or version.
 func (s *S3) Head(ctx context.Context, bucket, key, versionID string) (ObjectInfo, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.opTimeout)
@@ -205,6 +205,7 @@ func (s *S3) Head(ctx context.Context, bucket, key, versionID string) (ObjectInf
 	if out.ObjectLockMode != "" {
 		info.Retention = Retention{Mode: LockMode(out.ObjectLockMode), RetainUntil: aws.ToTime(out.ObjectLockRetainUntilDate)}
 	}
+	info.ReplicationStatus = ReplicationStatus(strings.ToUpper(string(out.ReplicationStatus)))
 	return info, nil
 }
 

@@ -80,6 +80,8 @@ type version struct {
 	info         objectstore.ObjectInfo
 	deleteMarker bool
 	retention    objectstore.Retention
+	// replication is what Head reports; listings never carry it.
+	replication objectstore.ReplicationStatus
 }
 
 type generated struct {

@@ -126,6 +126,7 @@ func (s *Store) Head(ctx context.Context, name, key, versionID string) (objectst
 	info.ChecksumAlgorithms = nil
 	info.IsLatest = false
 	info.Retention = v.retention
+	info.ReplicationStatus = v.replication
 	return info, nil
 }
 
@@ -316,6 +317,21 @@ func (s *Store) Tamper(name, key string, fn func(*objectstore.ObjectInfo)) error
 		return err
 	}
 	fn(&v.info)
+	return nil
+}
+
+// SetReplicationStatus sets what Head reports as the latest version's
+// x-amz-replication-status, as a source bucket with replication does
+// (PENDING until the copy lands, then COMPLETED; FAILED when the target
+// refused it). For fixtures.
+func (s *Store) SetReplicationStatus(name, key string, st objectstore.ReplicationStatus) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, v, err := s.find("SetReplicationStatus", name, key, "")
+	if err != nil {
+		return err
+	}
+	v.replication = st
 	return nil
 }
 

@@ -164,6 +164,7 @@ func (s Suite) headAndRead(t *testing.T) {
 	assert.Equal(t, hex.EncodeToString(sum[:]), strings.ToLower(h.ETag), "single-part ETag is the MD5")
 	assert.True(t, h.PlainMD5ETag())
 	assert.NotEmpty(t, h.Checksums.SHA256, "PutObject stores a SHA-256 checksum")
+	assert.Empty(t, h.ReplicationStatus, "an object of a bucket without replication has no replication status")
 
 	p, err := st.ListObjects(ctx, b, objectstore.ListRequest{})
 	require.NoError(t, err)
