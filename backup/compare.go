@@ -58,8 +58,9 @@ type CompareOptions struct {
 // and content modes) are fetched, by Concurrency workers.
 //
 // An object missing on the copy, or different there, whose version on
-// the primary still waits for bucket replication (a HEAD on the primary
-// reports x-amz-replication-status PENDING or FAILED) is counted as not
+// the primary still waits for bucket replication (a HEAD on the primary,
+// one per such object, reports x-amz-replication-status PENDING or
+// FAILED) is counted as not
 // yet replicated rather than missing or different: replication lag, not
 // a loss. Servers that report no status (Versity) leave it missing.
 //
