@@ -30,7 +30,7 @@ func StoreConfig(b scenarios.Bucket, getenv func(string) string) objectstore.Con
 // WriteGuard is the write guard of everything a drill of sc writes to S3
 // (the shared history, the evidence push, the tamper canary): it refuses
 // the scenario's primary bucket and every copy bucket, on the same server
-// by objectstore.SameServer's rule. The canary's own store lets its
+// by endpoint.SameServer's rule. The canary's own store lets its
 // prefix through (AllowPrefix); nothing else does. A nil scenario (a
 // command run without one) gives a guard that protects nothing.
 func WriteGuard(sc *scenarios.Scenario) *objectstore.WriteGuard {

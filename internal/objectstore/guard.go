@@ -3,9 +3,9 @@ package objectstore
 import (
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"strings"
+
+	"github.com/firedrill-dev/firedrill/internal/endpoint"
 )
 
 // ErrWriteRefused is the kind of the *Error a WriteGuard returns: the
@@ -30,7 +30,7 @@ type ProtectedBucket struct {
 // writer (the canary's prefix, for the canary's own store only).
 //
 // A write is to a protected bucket when the bucket names are equal and
-// the endpoints are the same server (SameServer). A nil *WriteGuard
+// the endpoints are the same server (endpoint.SameServer). A nil *WriteGuard
 // refuses nothing. A WriteGuard is read-only once built and safe for
 // concurrent use.
 type WriteGuard struct {
@@ -66,12 +66,12 @@ func (g *WriteGuard) AllowPrefix(endpoint, bucket, prefix string) *WriteGuard {
 // Protects returns the protected bucket that bucket at endpoint is, if
 // any, whatever the key: for refusing a write target before a drill
 // starts.
-func (g *WriteGuard) Protects(endpoint, bucket string) (ProtectedBucket, bool) {
+func (g *WriteGuard) Protects(ep, bucket string) (ProtectedBucket, bool) {
 	if g == nil {
 		return ProtectedBucket{}, false
 	}
 	for _, p := range g.protected {
-		if p.Bucket == bucket && SameServer(p.Endpoint, endpoint) {
+		if p.Bucket == bucket && endpoint.SameServer(p.Endpoint, ep) {
 			return p, true
 		}
 	}
@@ -81,18 +81,18 @@ func (g *WriteGuard) Protects(endpoint, bucket string) (ProtectedBucket, bool) {
 // Check returns nil when op may write key (empty for a bucket-level
 // write) in bucket at endpoint, else an *Error of kind ErrWriteRefused
 // naming the bucket, its role and the key.
-func (g *WriteGuard) Check(op, endpoint, bucket, key string) error {
-	p, ok := g.Protects(endpoint, bucket)
+func (g *WriteGuard) Check(op, ep, bucket, key string) error {
+	p, ok := g.Protects(ep, bucket)
 	if !ok {
 		return nil
 	}
 	for _, a := range g.allowed {
-		if a.bucket == bucket && SameServer(a.endpoint, endpoint) && key != "" &&
+		if a.bucket == bucket && endpoint.SameServer(a.endpoint, ep) && key != "" &&
 			strings.HasPrefix(key, a.prefix) && len(key) > len(a.prefix) && !hasDotSegment(key) {
 			return nil
 		}
 	}
-	return &Error{Op: op, Endpoint: endpoint, Bucket: bucket, Key: key, Kind: ErrWriteRefused,
+	return &Error{Op: op, Endpoint: ep, Bucket: bucket, Key: key, Kind: ErrWriteRefused,
 		Err: fmt.Errorf("%w: s3://%s is %s", ErrWriteRefused, bucket, p.Role)}
 }
 
@@ -105,41 +105,4 @@ func hasDotSegment(key string) bool {
 		}
 	}
 	return false
-}
-
-// SameServer reports whether two endpoint URLs may reach the same S3
-// server. The rule: host names compared without case, the port defaulting
-// by scheme (80 for http, 443 for https), the scheme and path otherwise
-// ignored; "localhost" and every loopback address are one host. An empty
-// endpoint (AWS S3, or the SDK's default) or one that does not parse is
-// the same as any: bucket names on AWS are global, and a guard that
-// cannot tell two servers apart must assume they are one.
-func SameServer(a, b string) bool {
-	ha, oka := hostPort(a)
-	hb, okb := hostPort(b)
-	if !oka || !okb {
-		return true
-	}
-	return ha == hb
-}
-
-func hostPort(endpoint string) (string, bool) {
-	if strings.TrimSpace(endpoint) == "" {
-		return "", false
-	}
-	u, err := url.Parse(endpoint)
-	if err != nil || u.Host == "" {
-		return "", false
-	}
-	host, port := strings.ToLower(u.Hostname()), u.Port()
-	if port == "" {
-		port = map[string]string{"https": "443"}[strings.ToLower(u.Scheme)]
-		if port == "" {
-			port = "80"
-		}
-	}
-	if ip := net.ParseIP(host); host == "localhost" || ip != nil && ip.IsLoopback() {
-		host = "loopback"
-	}
-	return net.JoinHostPort(host, port), true
 }
