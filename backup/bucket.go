@@ -30,6 +30,9 @@ func bucketSubject(st interface{ Endpoint() string }, bucket string) string {
 // bucketCheck is the outcome of checkBucket, for the checks that follow.
 type bucketCheck struct {
 	lock objectstore.LockConfig
+	// lockEnabled is true when the bucket has object lock, with or without
+	// a default retention: each version's own retention can protect it.
+	lockEnabled bool
 	// locked is true when object lock is enabled with a default retention.
 	locked bool
 	// unreachable is true when the bucket could not be read at all: the
@@ -77,14 +80,19 @@ func checkBucket(ctx context.Context, st BucketConfigReader, bucket, idPrefix st
 			With("Enabled", "not enabled", hintNoLock))
 		return fs, out, nil
 	}
-	out.lock = lock
+	out.lock, out.lockEnabled = lock, true
 	fs = append(fs, finding.Pass(id(idObjectLock), subject, "object lock is enabled").With("Enabled", "Enabled", ""))
 
 	if lock.DefaultMode == "" {
+		// Objects written with a retention of their own (or given one
+		// later) are still protected: the object checks judge each
+		// version by its own. This finding is about the next writes.
 		fs = append(fs, finding.Fail(id(idRetentionMode), finding.SeverityFail, subject,
-			"the bucket has no default retention: objects Velero writes carry no lock").
+			"the bucket has no default retention: every new object (Velero sets none) carries no lock "+
+				"until something stamps a retention on it, and can be deleted until then").
 			With(orNone(string(req.Mode), "a default retention"), "none",
-				"set a default retention, e.g. `mc retention set --default COMPLIANCE 30d` or PutObjectLockConfiguration"))
+				"set a default retention, e.g. `mc retention set --default COMPLIANCE 30d` or PutObjectLockConfiguration; "+
+					"a job that stamps each object after the write leaves every new backup unprotected until it runs"))
 		return fs, out, nil
 	}
 	out.locked = true

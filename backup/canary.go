@@ -32,34 +32,48 @@ type canaryOutcome struct {
 	// stamped is true when the canary version carried a retention of its
 	// own (MinIO), false when only the bucket default protects it (Versity).
 	stamped bool
+	// explicit is true when the canary wrote its version with a retention
+	// of its own, because the bucket has object lock but no default: what
+	// it proved is that per-object retention holds, not a bucket default.
+	explicit bool
 }
+
+// canaryExplicitRetention is how long the canary locks its version
+// itself on a bucket without a default retention: long enough to outlast
+// the checks, short enough not to pile up.
+const canaryExplicitRetention = 24 * time.Hour
 
 // canary proves, on an object of its own, that the bucket refuses to
 // delete a locked version (alone and in a batch) and to shorten its
 // retention. Every write goes to a key under prefix; nothing outside it
 // is ever written or deleted.
 type canary struct {
+	// proves names the protection the version had, once written.
+	proves string
 	st     PrimaryStore
 	bucket string
 	prefix string
 	now    func() time.Time
 	lock   objectstore.LockConfig
+	// mode is the retention mode the scenario requires; the canary uses it
+	// (default COMPLIANCE) when it must lock its version itself.
+	mode objectstore.LockMode
 }
 
 // guard refuses any key the canary did not make: the last line of defence
 // of the rule that a drill writes only under its canary prefix.
-func (c canary) guard(key string) error {
+func (c *canary) guard(key string) error {
 	if c.prefix == "" || !strings.HasPrefix(key, c.prefix) || len(key) == len(c.prefix) {
 		return fmt.Errorf("canary refuses to touch %q: outside its prefix %q", key, c.prefix)
 	}
 	return nil
 }
 
-func (c canary) subject(key, versionID string) string {
+func (c *canary) subject(key, versionID string) string {
 	return objectstore.URI(c.bucket, key, versionID) + " at " + c.st.Endpoint()
 }
 
-func (c canary) run(ctx context.Context) ([]finding.Finding, canaryOutcome, error) {
+func (c *canary) run(ctx context.Context) ([]finding.Finding, canaryOutcome, error) {
 	var out canaryOutcome
 	now := c.now().UTC()
 	var rnd [6]byte
@@ -71,7 +85,14 @@ func (c canary) run(ctx context.Context) ([]finding.Finding, canaryOutcome, erro
 	body := fmt.Sprintf("firedrill tamper canary, written %s by a protection check.\n"+
 		"It proves that object lock refuses deletes and retention changes; it is locked like a backup\n"+
 		"and disappears when its retention runs out, or at once if the bucket is not protected.\n", now.Format(time.RFC3339))
-	v, err := c.st.PutObject(ctx, c.bucket, key, []byte(body), objectstore.PutOptions{})
+	var opts objectstore.PutOptions
+	if c.lock.Enabled && c.lock.DefaultMode == "" {
+		// No default would lock the canary: it locks itself, as a writer
+		// that stamps each object does, and proves that this holds.
+		out.explicit = true
+		opts.Retention = objectstore.Retention{Mode: orMode(c.mode), RetainUntil: now.Add(canaryExplicitRetention).Truncate(time.Second)}
+	}
+	v, err := c.st.PutObject(ctx, c.bucket, key, []byte(body), opts)
 	if err != nil {
 		f := finding.Warn(idCanaryWrite, c.subject(key, ""), fmt.Sprintf("the canary could not be written, so deletion refusal is not proven: %v", err)).
 			With("canary written under "+c.prefix, "write failed",
@@ -98,6 +119,8 @@ func (c canary) run(ctx context.Context) ([]finding.Finding, canaryOutcome, erro
 	default:
 		return nil, out, fmt.Errorf("read retention of canary %s: %w", subject, err)
 	}
+
+	c.proves = protectionProven(ret, out.explicit, c.lock)
 
 	var fs []finding.Finding
 	var errs []error
@@ -133,7 +156,7 @@ func (c canary) run(ctx context.Context) ([]finding.Finding, canaryOutcome, erro
 // attempt runs one destructive attempt on the canary version and proves
 // the outcome by its effect: the version must still be there, whatever
 // the server answered.
-func (c canary) attempt(ctx context.Context, id, subject, key, versionID, what string, do func() error) (finding.Finding, bool, error) {
+func (c *canary) attempt(ctx context.Context, id, subject, key, versionID, what string, do func() error) (finding.Finding, bool, error) {
 	if err := c.guard(key); err != nil {
 		return finding.Finding{}, false, err
 	}
@@ -142,7 +165,7 @@ func (c canary) attempt(ctx context.Context, id, subject, key, versionID, what s
 	gone := errors.Is(herr, objectstore.ErrNotFound)
 	switch {
 	case gone:
-		msg := fmt.Sprintf("the %s succeeded: the bucket does not protect backups; ransomware with these credentials can delete them", what)
+		msg := fmt.Sprintf("the %s succeeded although the version had %s: the bucket does not protect backups; ransomware with these credentials can delete them", what, c.proves)
 		if err != nil {
 			msg = fmt.Sprintf("the %s was answered %v, yet the version is gone", what, err)
 		}
@@ -157,7 +180,7 @@ func (c canary) attempt(ctx context.Context, id, subject, key, versionID, what s
 		return finding.Fail(id, finding.SeverityFail, subject, fmt.Sprintf("the %s was answered success although the version is still there", what)).
 			With("refused", "accepted, version kept", ""), false, nil
 	case objectstore.Refused(err):
-		return finding.Pass(id, subject, fmt.Sprintf("%s refused (%s); the version is still there", what, answer(err))).
+		return finding.Pass(id, subject, fmt.Sprintf("%s refused (%s); the version is still there; proven for %s", what, answer(err), c.proves)).
 			With("refused; version kept", "refused; version kept", ""), false, nil
 	default:
 		return finding.Fail(id, finding.SeverityFail, subject, fmt.Sprintf("the %s could not be attempted: %v", what, err)), false,
@@ -167,7 +190,7 @@ func (c canary) attempt(ctx context.Context, id, subject, key, versionID, what s
 
 // shorten tries to bring the canary's retain-until date closer, without
 // bypass, and checks that it did not move.
-func (c canary) shorten(ctx context.Context, subject, key, versionID string, cur objectstore.Retention, stamped bool) (finding.Finding, error) {
+func (c *canary) shorten(ctx context.Context, subject, key, versionID string, cur objectstore.Retention, stamped bool) (finding.Finding, error) {
 	if err := c.guard(key); err != nil {
 		return finding.Finding{}, err
 	}
@@ -209,6 +232,27 @@ func (c canary) shorten(ctx context.Context, subject, key, versionID string, cur
 		return finding.Fail(idCanaryShorten, finding.SeverityFail, subject, fmt.Sprintf("the %s could not be attempted: %v", what, err)),
 			fmt.Errorf("canary %s: %w", what, err)
 	}
+}
+
+func orMode(m objectstore.LockMode) objectstore.LockMode {
+	if m == "" {
+		return objectstore.Compliance
+	}
+	return m
+}
+
+// protectionProven names the protection the canary's version had: its
+// own explicit retention, or the bucket default (stamped on it, or
+// applied by the server without a stamp).
+func protectionProven(ret objectstore.Retention, explicit bool, lock objectstore.LockConfig) string {
+	switch {
+	case explicit:
+		return fmt.Sprintf("a retention set on the object itself (%s until %s; the bucket has no default retention, so this says nothing about objects written without one)",
+			ret.Mode, ret.RetainUntil.UTC().Format(time.RFC3339))
+	case lock.DefaultMode != "":
+		return fmt.Sprintf("the bucket default retention (%s, %s)", lock.DefaultMode, days(lock.DefaultPeriod()))
+	}
+	return "no retention at all"
 }
 
 // answer is the server's answer in a few words: "400 InvalidRequest: Object is WORM protected".

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/firedrill-dev/firedrill/internal/objectstore"
 )
@@ -43,6 +44,9 @@ type CompareOptions struct {
 	// Exclude, if set, skips the keys that start with it (relative to the
 	// prefixes) on both sides, e.g. the canary's objects.
 	Exclude string
+	// Now is the clock the age of objects not yet replicated is measured
+	// with; default time.Now.
+	Now func() time.Time
 }
 
 // Compare compares the objects under src.Prefix with those under
@@ -52,6 +56,13 @@ type CompareOptions struct {
 // so memory stays at a few pages per directory being listed whatever the
 // number of objects. Only the pairs the listings cannot settle (checksum
 // and content modes) are fetched, by Concurrency workers.
+//
+// An object missing on the copy, or different there, whose version on
+// the primary still waits for bucket replication (a HEAD on the primary,
+// one per such object, reports x-amz-replication-status PENDING or
+// FAILED) is counted as not
+// yet replicated rather than missing or different: replication lag, not
+// a loss. Servers that report no status (Versity) leave it missing.
 //
 // Per-object failures are counted as errors. Compare returns an error, and
 // a Comparison covering what was compared so far with Error set, when a
@@ -66,6 +77,9 @@ func Compare(ctx context.Context, src, dst Side, opts CompareOptions) (Compariso
 	if opts.MaxObjectResults <= 0 {
 		opts.MaxObjectResults = 1000
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
@@ -78,8 +92,7 @@ func Compare(ctx context.Context, src, dst Side, opts CompareOptions) (Compariso
 		go func() {
 			defer workers.Done()
 			for j := range c.jobs {
-				res, by := j.run(ctx, src, dst)
-				c.tally.add(res, by)
+				c.tally.add(j.run(ctx, src, dst, opts.Now))
 			}
 		}()
 	}
@@ -159,21 +172,23 @@ func (c *comparer) run(ctx context.Context, q *taskQueue, tk task) error {
 			if x.dir {
 				q.push(task{rel: xr, only: StatusMissing})
 			} else {
-				c.tally.add(ObjectResult{Key: xr, Status: StatusMissing, Detail: "not on the copy"}, "")
+				c.recheck(ctx, xr, x.obj, ObjectResult{Key: xr, Status: StatusMissing, Detail: "not on the copy"}, "")
 			}
 			a.next()
 		case x == nil || yr < xr:
 			if y.dir {
 				q.push(task{rel: yr, only: StatusExtra})
 			} else {
-				c.tally.add(ObjectResult{Key: yr, Status: StatusExtra, Detail: "only on the copy"}, "")
+				c.tally.add(outcome{res: ObjectResult{Key: yr, Status: StatusExtra, Detail: "only on the copy"}})
 			}
 			b.next()
 		default:
 			if x.dir {
 				q.push(task{rel: xr})
-			} else if res, by, ok := c.decide(xr, x.obj, y.obj); ok {
-				c.tally.add(res, by)
+			} else if res, by, ok := c.decide(xr, x.obj, y.obj); ok && res.Status == StatusDiffers {
+				c.recheck(ctx, xr, x.obj, res, by)
+			} else if ok {
+				c.tally.add(outcome{res: res, by: by})
 			} else {
 				select {
 				case c.jobs <- job{rel: xr, src: x.obj, dst: y.obj, content: c.contentOnly(xr)}:
@@ -194,12 +209,25 @@ func (c *comparer) oneSided(ctx context.Context, tk task) error {
 	}
 	cur := newCursor(ctx, side, side.Prefix+tk.rel, "")
 	for e := cur.peek(); e != nil; e = cur.peek() {
-		if rel := e.name[len(side.Prefix):]; !c.excluded(rel) {
-			c.tally.add(ObjectResult{Key: rel, Status: tk.only, Detail: detail}, "")
+		switch rel := e.name[len(side.Prefix):]; {
+		case c.excluded(rel):
+		case tk.only == StatusMissing:
+			c.recheck(ctx, rel, e.obj, ObjectResult{Key: rel, Status: tk.only, Detail: detail}, "")
+		default:
+			c.tally.add(outcome{res: ObjectResult{Key: rel, Status: tk.only, Detail: detail}})
 		}
 		cur.next()
 	}
 	return cur.err
+}
+
+// recheck hands a missing or different object to the workers, which ask
+// the primary whether replication still owes it to the copy.
+func (c *comparer) recheck(ctx context.Context, rel string, src objectstore.ObjectInfo, prior ObjectResult, by string) {
+	select {
+	case c.jobs <- job{rel: rel, src: src, prior: &prior, by: by}:
+	case <-ctx.Done():
+	}
 }
 
 // comparer is one running comparison.
@@ -264,47 +292,96 @@ func etagResult(rel string, x, y objectstore.ObjectInfo) ObjectResult {
 	return ObjectResult{Key: rel, Status: StatusDiffers, Detail: fmt.Sprintf("MD5 %s on primary, %s on copy", x.ETag, y.ETag)}
 }
 
-// job is a pair the listings could not settle.
+// job is a pair the listings could not settle, or (prior set) an object
+// found missing or different whose replication status decides.
 type job struct {
 	rel      string
 	src, dst objectstore.ObjectInfo
 	content  bool
+	// prior is the listings' verdict, decided by by.
+	prior *ObjectResult
+	by    string
 }
 
-func (j job) run(ctx context.Context, src, dst Side) (ObjectResult, string) {
+// outcome is a job's result: the object's, what decided it, and for an
+// object not yet replicated when its primary version was written.
+type outcome struct {
+	res     ObjectResult
+	by      string
+	written time.Time
+}
+
+func (j job) run(ctx context.Context, src, dst Side, now func() time.Time) outcome {
 	if ctx.Err() != nil {
-		return j.errResult(ctx.Err()), ""
+		return outcome{res: j.errResult(ctx.Err())}
+	}
+	if j.prior != nil {
+		// A HEAD that fails leaves the object as the listings found it.
+		h, err := src.Store.Head(ctx, src.Bucket, j.src.Key, "")
+		if err != nil {
+			return outcome{res: *j.prior, by: j.by}
+		}
+		return j.replication(*j.prior, j.by, h, now)
 	}
 	if !j.content {
 		hx, err := src.Store.Head(ctx, src.Bucket, j.src.Key, "")
 		if err != nil {
-			return j.errResult(fmt.Errorf("primary: %w", err)), ""
+			return outcome{res: j.errResult(fmt.Errorf("primary: %w", err))}
 		}
 		hy, err := dst.Store.Head(ctx, dst.Bucket, j.dst.Key, "")
 		if err != nil {
-			return j.errResult(fmt.Errorf("copy: %w", err)), ""
+			return outcome{res: j.errResult(fmt.Errorf("copy: %w", err))}
 		}
 		if alg, a, b, ok := hx.Checksums.Common(hy.Checksums); ok {
 			by := strings.ToLower(alg)
 			if a == b {
-				return ObjectResult{Key: j.rel, Status: StatusSame}, by
+				return outcome{res: ObjectResult{Key: j.rel, Status: StatusSame}, by: by}
 			}
-			return ObjectResult{Key: j.rel, Status: StatusDiffers, Detail: fmt.Sprintf("%s %s on primary, %s on copy", alg, a, b)}, by
+			return j.replication(ObjectResult{Key: j.rel, Status: StatusDiffers, Detail: fmt.Sprintf("%s %s on primary, %s on copy", alg, a, b)}, by, hx, now)
 		}
 		// No checksum in common: only the content can tell.
 	}
 	a, err := contentHash(ctx, src, j.src.Key)
 	if err != nil {
-		return j.errResult(fmt.Errorf("primary: %w", err)), ""
+		return outcome{res: j.errResult(fmt.Errorf("primary: %w", err))}
 	}
 	b, err := contentHash(ctx, dst, j.dst.Key)
 	if err != nil {
-		return j.errResult(fmt.Errorf("copy: %w", err)), ""
+		return outcome{res: j.errResult(fmt.Errorf("copy: %w", err))}
 	}
 	if a == b {
-		return ObjectResult{Key: j.rel, Status: StatusSame}, "content"
+		return outcome{res: ObjectResult{Key: j.rel, Status: StatusSame}, by: "content"}
 	}
-	return ObjectResult{Key: j.rel, Status: StatusDiffers, Detail: fmt.Sprintf("content differs (SHA-256 %x on primary, %x on copy)", a[:8], b[:8])}, "content"
+	res := ObjectResult{Key: j.rel, Status: StatusDiffers, Detail: fmt.Sprintf("content differs (SHA-256 %x on primary, %x on copy)", a[:8], b[:8])}
+	h, err := src.Store.Head(ctx, src.Bucket, j.src.Key, "")
+	if err != nil {
+		return outcome{res: res, by: "content"}
+	}
+	return j.replication(res, "content", h, now)
+}
+
+// replication turns a missing or different object into one not yet
+// replicated when the primary's version h still waits for replication.
+func (j job) replication(res ObjectResult, by string, h objectstore.ObjectInfo, now func() time.Time) outcome {
+	st := h.ReplicationStatus
+	switch {
+	case st.Waiting():
+		written := h.LastModified
+		if written.IsZero() {
+			written = j.src.LastModified
+		}
+		was := "not on the copy yet"
+		if res.Status == StatusDiffers {
+			was = "the copy still holds another version (" + res.Detail + ")"
+		}
+		age := now().Sub(written).Round(time.Second)
+		return outcome{res: ObjectResult{Key: j.rel, Status: StatusNotReplicated,
+			Detail: fmt.Sprintf("replication %s on the primary for %s (written %s); %s", st, age, written.UTC().Format(time.RFC3339), was)},
+			by: by, written: written}
+	case st == objectstore.ReplicationCompleted:
+		res.Detail += ", although the primary reports its replication COMPLETED"
+	}
+	return outcome{res: res, by: by}
 }
 
 func (j job) errResult(err error) ObjectResult {
@@ -330,10 +407,17 @@ type tally struct {
 	onObject func(ObjectResult)
 }
 
-func (t *tally) add(r ObjectResult, by string) {
+func (t *tally) add(o outcome) {
+	r, by := o.res, o.by
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	switch r.Status {
+	case StatusNotReplicated:
+		t.c.NotReplicated++
+		if t.c.OldestNotReplicated == nil || o.written.Before(*t.c.OldestNotReplicated) {
+			w := o.written.UTC()
+			t.c.OldestNotReplicated = &w
+		}
 	case StatusSame:
 		t.c.Same++
 	case StatusMissing:

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/firedrill-dev/firedrill/internal/finding"
 	"github.com/firedrill-dev/firedrill/internal/objectstore"
 	"github.com/firedrill-dev/firedrill/internal/objectstore/memstore"
 )
@@ -313,4 +314,122 @@ func TestCompare_CancelledContext(t *testing.T) {
 	c, err := Compare(ctx, Side{Store: p.a, Bucket: "src", Prefix: "s/"}, Side{Store: p.b, Bucket: "dst", Prefix: "d/x/"}, CompareOptions{})
 	require.ErrorIs(t, err, context.Canceled)
 	assert.NotEmpty(t, c.Error)
+}
+
+// TestCheckProtection_ReplicationLagIsNotAMissingCopy: objects the
+// primary still owes its replication target (x-amz-replication-status
+// PENDING or FAILED, as MinIO reports on the source) are "not yet
+// replicated", with the age of the oldest, apart from "missing" (issue
+// 14, item 2); past the scenario's bound the copy fails; an object the
+// primary calls COMPLETED but the copy lacks is a real loss.
+func TestCheckProtection_ReplicationLagIsNotAMissingCopy(t *testing.T) {
+	dir := backupPrefix(veleroPrefix, backupName)
+	// primaryOnly writes key on the primary only, age before the check,
+	// with the given replication status.
+	primaryOnly := func(t *testing.T, f *fixture, key string, age time.Duration, st objectstore.ReplicationStatus) {
+		now := f.now
+		f.now = now.Add(-age)
+		_, err := f.primary.PutObject(context.Background(), bucketPrimary, dir+key, []byte("new "+key), objectstore.PutOptions{})
+		require.NoError(t, err)
+		f.now = now
+		require.NoError(t, f.primary.SetReplicationStatus(bucketPrimary, dir+key, st))
+	}
+	cases := []struct {
+		name    string
+		damage  func(t *testing.T, f *fixture)
+		lag     time.Duration
+		status  finding.Status
+		counts  Comparison
+		message []string
+		detail  string
+	}{
+		{
+			name: "pending for 10 minutes: lag, a warning",
+			damage: func(t *testing.T, f *fixture) {
+				primaryOnly(t, f, "late-1.json", 10*time.Minute, objectstore.ReplicationPending)
+				primaryOnly(t, f, "late-2.json", 3*time.Minute, objectstore.ReplicationPending)
+			},
+			status: finding.StatusWarn,
+			counts: Comparison{Same: 6, NotReplicated: 2},
+			message: []string{"copy offsite holds every object the primary has replicated; 2 not yet replicated, the oldest waiting 10m0s (allowed 1h0m0s): replication lag, not a loss",
+				"0 missing"},
+			detail: "replication PENDING on the primary for 10m0s (written 2026-03-01T03:50:00Z); not on the copy yet",
+		},
+		{
+			name: "failed for 2 hours: past the default bound",
+			damage: func(t *testing.T, f *fixture) {
+				primaryOnly(t, f, "stuck.json", 2*time.Hour, objectstore.ReplicationFailed)
+			},
+			status:  finding.StatusFail,
+			counts:  Comparison{Same: 6, NotReplicated: 1},
+			message: []string{"copy offsite is behind: 1 objects not yet replicated, the oldest waiting 2h0m0s, longer than the 1h0m0s allowed (maxReplicationLag)"},
+			detail:  "replication FAILED on the primary for 2h0m0s",
+		},
+		{
+			name: "pending for 20 minutes, 15 allowed",
+			damage: func(t *testing.T, f *fixture) {
+				primaryOnly(t, f, "late.json", 20*time.Minute, objectstore.ReplicationPending)
+			},
+			lag:     15 * time.Minute,
+			status:  finding.StatusFail,
+			counts:  Comparison{Same: 6, NotReplicated: 1},
+			message: []string{"longer than the 15m0s allowed"},
+		},
+		{
+			name: "overwritten, the new version pending: lag, not a difference",
+			damage: func(t *testing.T, f *fixture) {
+				_, err := f.primary.PutObject(context.Background(), bucketPrimary, dir+"velero-backup.json", []byte(`{"rewritten":true}`), objectstore.PutOptions{})
+				require.NoError(t, err)
+				require.NoError(t, f.primary.SetReplicationStatus(bucketPrimary, dir+"velero-backup.json", objectstore.ReplicationPending))
+			},
+			status: finding.StatusWarn,
+			counts: Comparison{Same: 5, NotReplicated: 1},
+			detail: "the copy still holds another version (size",
+		},
+		{
+			name: "replicated, yet not on the copy: missing",
+			damage: func(t *testing.T, f *fixture) {
+				primaryOnly(t, f, "lost.json", time.Hour, objectstore.ReplicationCompleted)
+			},
+			status:  finding.StatusFail,
+			counts:  Comparison{Same: 6, Missing: 1},
+			message: []string{"copy offsite does not match the primary: 6 same, 1 missing"},
+			detail:  "not on the copy, although the primary reports its replication COMPLETED",
+		},
+		{
+			name:   "no replication status (Versity, a copy job): missing",
+			damage: func(t *testing.T, f *fixture) { primaryOnly(t, f, "lost.json", time.Minute, "") },
+			status: finding.StatusFail,
+			counts: Comparison{Same: 6, Missing: 1},
+			detail: "not on the copy",
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t).build()
+			tc.damage(t, f)
+			spec := f.spec()
+			spec.Copies[0].MaxReplicationLag = tc.lag
+			res := check(t, spec)
+			cf := findingByID(t, res, "protection.copy.offsite")
+			assert.Equal(t, tc.status, cf.Status, cf.Message)
+			cmp := res.Copies[0].Comparison
+			got := Comparison{Same: cmp.Same, Missing: cmp.Missing, Differs: cmp.Differs, NotReplicated: cmp.NotReplicated, Extra: cmp.Extra, Errors: cmp.Errors}
+			assert.Equal(t, tc.counts, got)
+			for _, m := range tc.message {
+				assert.Contains(t, cf.Message, m)
+			}
+			if tc.detail != "" {
+				require.NotEmpty(t, cmp.Objects)
+				assert.Contains(t, cmp.Objects[0].Detail, tc.detail)
+			}
+			if tc.counts.NotReplicated > 0 {
+				require.NotNil(t, cmp.OldestNotReplicated)
+				assert.Equal(t, StatusNotReplicated, cmp.Objects[0].Status)
+				assert.Equal(t, "- "+cmp.Objects[0].Key, cmp.Objects[0].Combined())
+			} else {
+				assert.Nil(t, cmp.OldestNotReplicated)
+			}
+		})
+	}
 }

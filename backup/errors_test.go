@@ -254,3 +254,27 @@ func TestCheckProtection_VersityShortenedRetention(t *testing.T) {
 	assert.Contains(t, sh.Message, "carried no retention of its own")
 	assert.Contains(t, findingByID(t, res, idBackupRetention).Message, "deletion refusal proven by canary, but the canary's retention could be shortened")
 }
+
+// TestCheckProtection_CanaryGoesThroughTheWriteGuard: the canary's writes
+// go through the store's write guard like every other write: let through
+// under the prefix the guard allows the canary, refused (and reported as
+// an error, not as a bucket that refuses) anywhere else.
+func TestCheckProtection_CanaryGoesThroughTheWriteGuard(t *testing.T) {
+	guard := objectstore.NewWriteGuard(objectstore.ProtectedBucket{Role: "the backup bucket", Endpoint: "http://primary.test:9000", Bucket: bucketPrimary})
+
+	f := newFixture(t).build()
+	f.primary.WriteGuard = guard.AllowPrefix("http://primary.test:9000", bucketPrimary, "firedrill-canary/")
+	res := check(t, f.spec())
+	assert.Empty(t, failing(res), "%s", dump(res))
+	assert.Equal(t, finding.StatusPass, findingByID(t, res, idCanaryDelete).Status)
+
+	f = newFixture(t).build()
+	f.primary.WriteGuard = guard
+	res, err := CheckProtection(context.Background(), f.spec())
+	require.ErrorIs(t, err, objectstore.ErrWriteRefused)
+	w := findingByID(t, res, idCanaryWrite)
+	assert.Contains(t, w.Message, "refused by firedrill's write guard")
+	p, lerr := f.primary.ListObjects(context.Background(), bucketPrimary, objectstore.ListRequest{Prefix: "firedrill-canary/"})
+	require.NoError(t, lerr)
+	assert.Empty(t, p.Objects)
+}

@@ -44,6 +44,10 @@ type fixture struct {
 	versity bool
 	// copyBucket is the copy's bucket; default bucketOffsite.
 	copyBucket string
+	// stamp, when its Mode is set, is the retention every object of the
+	// primary is written with, as backup products that lock each object
+	// do; with lock.DefaultMode empty the bucket has no default.
+	stamp objectstore.Retention
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -81,7 +85,9 @@ func (f *fixture) build() *fixture {
 	f.offsite = memstore.New()
 	f.offsite.EndpointURL, f.offsite.Now = "http://offsite.test:9000", f.clock
 	require.NoError(t, f.primary.CreateBucket(ctx, bucketPrimary, true))
-	require.NoError(t, f.primary.SetObjectLockConfig(ctx, bucketPrimary, f.lock))
+	if f.lock.DefaultMode != "" {
+		require.NoError(t, f.primary.SetObjectLockConfig(ctx, bucketPrimary, f.lock))
+	}
 	require.NoError(t, f.offsite.CreateBucket(ctx, bucketOffsite, true))
 	// The copy keeps a sound lock whatever the primary's, so a primary
 	// fault shows on the primary only.
@@ -113,7 +119,7 @@ func (f *fixture) backupJSON(phase string) string {
 func (f *fixture) putBoth(key, data string) {
 	f.t.Helper()
 	ctx := context.Background()
-	_, err := f.primary.PutObject(ctx, bucketPrimary, key, []byte(data), objectstore.PutOptions{})
+	_, err := f.primary.PutObject(ctx, bucketPrimary, key, []byte(data), objectstore.PutOptions{Retention: f.stamp})
 	require.NoError(f.t, err)
 	_, err = f.offsite.PutObject(ctx, bucketOffsite, key, []byte(data), objectstore.PutOptions{})
 	require.NoError(f.t, err)

@@ -89,11 +89,14 @@ func checkObjects(ctx context.Context, spec ProtectionSpec, bc bucketCheck, co c
 				"someone deleted it: find out who; restore the object by deleting the marker (its version ID) or copying the last version over it"))
 	}
 
-	if !bc.locked {
+	if !bc.lockEnabled {
 		return append(fs, finding.Fail(idBackupRetention, finding.SeverityFail, subject,
-			fmt.Sprintf("none of the %d object versions of backup %s is protected: the bucket has no object lock with a default retention", len(versions), spec.Backup.Name)).
+			fmt.Sprintf("none of the %d object versions of backup %s is protected: the bucket has no object lock", len(versions), spec.Backup.Name)).
 			With("every version retained until the backup expires", "no lock", hintNoLock)), nil
 	}
+	// Without a bucket default, each version's own retention (stamped by
+	// the writer, or later by a job) is all that protects it: judged
+	// below like any other.
 
 	results := retentions(ctx, spec, bc.lock, versions)
 	var bad []versionRetention
@@ -108,7 +111,7 @@ func checkObjects(ctx context.Context, spec ProtectionSpec, bc bucketCheck, co c
 		case r.problem != "":
 			bad = append(bad, r)
 		}
-		if r.err == nil {
+		if r.err == nil && r.ret.Mode != "" {
 			if r.stamped {
 				stamped++
 			} else {
@@ -133,7 +136,7 @@ func checkObjects(ctx context.Context, spec ProtectionSpec, bc bucketCheck, co c
 			With(requirement(spec, r.required), describe(r.ret, r.stamped), "raise the retention of this version (PutObjectRetention can only extend it) or take a new backup after fixing the bucket default"))
 	}
 
-	how := howProtected(stamped, fromDefault, co)
+	how := howProtected(stamped, fromDefault, len(results)-len(errs)-stamped-fromDefault, bc.locked, co)
 	exp := ""
 	if !spec.Backup.Expiration.IsZero() {
 		exp = fmt.Sprintf(", the backup expires %s", spec.Backup.Expiration.UTC().Format(time.RFC3339))
@@ -228,6 +231,9 @@ func requirement(spec ProtectionSpec, required time.Time) string {
 }
 
 func describe(r objectstore.Retention, stamped bool) string {
+	if r.Mode == "" {
+		return "no retention: the object carries none and the bucket has no default"
+	}
 	src := "the object's own retention"
 	if !stamped {
 		src = "the bucket default, the object carries none"
@@ -236,8 +242,8 @@ func describe(r objectstore.Retention, stamped bool) string {
 }
 
 // howProtected says which server behaviour applied, and whether the canary
-// proved that deletes are refused.
-func howProtected(stamped, fromDefault int, co canaryOutcome) string {
+// proved that deletes are refused, and under which retention.
+func howProtected(stamped, fromDefault, none int, hasDefault bool, co canaryOutcome) string {
 	proof := "deletion refusal proven by canary"
 	switch {
 	case !co.ran:
@@ -248,6 +254,16 @@ func howProtected(stamped, fromDefault int, co canaryOutcome) string {
 		proof += ", but the canary's retention could be shortened: see " + idCanaryShorten
 	}
 	switch {
+	case co.ran && co.refused && co.explicit:
+		proof += " (the canary locked itself with a retention of its own, as the bucket has no default)"
+	case co.ran && co.refused:
+		proof += " (the canary was locked by the bucket default retention)"
+	}
+	switch {
+	case none > 0 && !hasDefault:
+		return fmt.Sprintf("%d versions carry their own retention, %d none, and the bucket has no default; %s", stamped, none, proof)
+	case fromDefault == 0 && !hasDefault:
+		return "each version's own retention, the bucket has no default; " + proof
 	case fromDefault == 0:
 		return "retention stamped on each object; " + proof
 	case stamped == 0:

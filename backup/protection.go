@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/firedrill-dev/firedrill/internal/finding"
 )
@@ -55,7 +56,7 @@ func CheckProtection(ctx context.Context, spec ProtectionSpec) (Result, error) {
 	var co canaryOutcome
 	if !spec.Canary.Disabled {
 		log.Info("running the tamper canary", "prefix", spec.Canary.Prefix)
-		c := canary{st: spec.Primary.Store, bucket: spec.Primary.Bucket, prefix: spec.Canary.Prefix, now: spec.Now, lock: bc.lock}
+		c := canary{st: spec.Primary.Store, bucket: spec.Primary.Bucket, prefix: spec.Canary.Prefix, now: spec.Now, lock: bc.lock, mode: spec.Lock.Mode}
 		fs, co, err = c.run(ctx)
 		res.Findings = append(res.Findings, fs...)
 		errs = append(errs, err)
@@ -111,7 +112,7 @@ func checkCopy(ctx context.Context, spec ProtectionSpec, c CopySpec) (CopyResult
 
 	opts := CompareOptions{
 		Mode: c.Mode, SamplePercent: c.SamplePercent, Seed: c.Seed,
-		Concurrency: spec.Concurrency, MaxObjectResults: spec.MaxObjectResults,
+		Concurrency: spec.Concurrency, MaxObjectResults: spec.MaxObjectResults, Now: spec.Now,
 	}
 	if spec.OnObject != nil {
 		opts.OnObject = func(r ObjectResult) { spec.OnObject(c.Name, r) }
@@ -123,14 +124,19 @@ func checkCopy(ctx context.Context, spec ProtectionSpec, c CopySpec) (CopyResult
 	}
 	cmp, err := Compare(ctx, src, dst, opts)
 	cr.Comparison = cmp
-	fs = append(fs, copyFinding(c, src, dst, cmp, err))
+	fs = append(fs, copyFinding(c, src, dst, cmp, err, spec.Now()))
 	return cr, fs, errors.Join(append(errs, err)...)
 }
 
-func copyFinding(c CopySpec, src, dst Side, cmp Comparison, err error) finding.Finding {
+func copyFinding(c CopySpec, src, dst Side, cmp Comparison, err error, now time.Time) finding.Finding {
 	id := idCopy + c.Name
 	subject := dst.String()
 	counts := fmt.Sprintf("%d same, %d missing, %d extra, %d differ, %d errors", cmp.Same, cmp.Missing, cmp.Extra, cmp.Differs, cmp.Errors)
+	var lag time.Duration
+	if cmp.NotReplicated > 0 {
+		lag = now.Sub(*cmp.OldestNotReplicated).Round(time.Second)
+		counts += fmt.Sprintf(", %d not yet replicated (the oldest waiting %s)", cmp.NotReplicated, lag)
+	}
 	expected := fmt.Sprintf("every object of %s, the same by %s", src, c.Mode)
 	if c.Mode == ModeSampled {
 		expected = fmt.Sprintf("every object of %s, the same by size and, for %g%% of them (seed %d), by content", src, c.SamplePercent, c.Seed)
@@ -152,6 +158,19 @@ func copyFinding(c CopySpec, src, dst Side, cmp Comparison, err error) finding.F
 	case cmp.Missing+cmp.Differs+cmp.Errors > 0:
 		return finding.Fail(id, finding.SeverityFail, subject, fmt.Sprintf("copy %s does not match the primary: %s%s", c.Name, counts, details)).
 			With(expected, counts, "re-run the replication or copy job for the listed objects and find out why it missed them")
+	case cmp.NotReplicated > 0 && lag > c.MaxReplicationLag:
+		return finding.Fail(id, finding.SeverityFail, subject,
+			fmt.Sprintf("copy %s is behind: %d objects not yet replicated, the oldest waiting %s, longer than the %s allowed (maxReplicationLag): %s%s",
+				c.Name, cmp.NotReplicated, lag, c.MaxReplicationLag, counts, details)).
+			With(fmt.Sprintf("%s, replication lag at most %s", expected, c.MaxReplicationLag), counts,
+				"replication is stuck: check that the replication target is reachable and accepts the writes (mc replicate status, mc admin trace on the primary); "+
+					"FAILED objects are retried by MinIO's scanner, or resynced with mc replicate resync")
+	case cmp.NotReplicated > 0:
+		return finding.Warn(id, subject,
+			fmt.Sprintf("copy %s holds every object the primary has replicated; %d not yet replicated, the oldest waiting %s (allowed %s): replication lag, not a loss: %s%s",
+				c.Name, cmp.NotReplicated, lag, c.MaxReplicationLag, counts, details)).
+			With(fmt.Sprintf("%s, replication lag at most %s", expected, c.MaxReplicationLag), counts,
+				"nothing to do if the lag stays short; a lag that keeps growing means the replication target is unreachable")
 	case cmp.Extra > 0:
 		return finding.Warn(id, subject, fmt.Sprintf("copy %s holds every object of the primary, and %d more: %s%s", c.Name, cmp.Extra, counts, details)).
 			With(expected, counts, "objects only on the copy are usually backups the primary has since deleted; check they are expected")

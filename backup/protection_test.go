@@ -253,3 +253,69 @@ func dump(res Result) string {
 	b, _ := json.MarshalIndent(res.Findings, "", "  ")
 	return string(b)
 }
+
+// TestCheckProtection_PerObjectRetentionWithoutBucketDefault: a bucket
+// with object lock but no default retention, where every object of the
+// backup carries its own COMPLIANCE retention (issue 14, item 1). Each
+// version's own retention decides; the missing default is a finding of
+// its own; the canary locks itself and says so.
+func TestCheckProtection_PerObjectRetentionWithoutBucketDefault(t *testing.T) {
+	for _, versity := range []bool{false, true} {
+		t.Run(map[bool]string{false: "MinIO", true: "Versity"}[versity], func(t *testing.T) {
+			f := newFixture(t)
+			f.versity = versity
+			f.lock = objectstore.LockConfig{}
+			f.stamp = objectstore.Retention{Mode: objectstore.Compliance, RetainUntil: t0.Add(30 * 24 * time.Hour)}
+			f.build()
+			res := check(t, f.spec())
+
+			assert.Equal(t, []string{"protection.bucket.retention-mode"}, failing(res), "%s", dump(res))
+			def := findingByID(t, res, "protection.bucket.retention-mode")
+			assert.Contains(t, def.Message, "no default retention: every new object")
+			assert.Equal(t, "none", def.Actual)
+
+			ret := findingByID(t, res, idBackupRetention)
+			assert.Equal(t, finding.StatusPass, ret.Status)
+			assert.Contains(t, ret.Message, "7 of 7 object versions of backup "+backupName+" retained as required (earliest retain-until 2026-03-31T03:00:00Z")
+			assert.Contains(t, ret.Message, "each version's own retention, the bucket has no default")
+			assert.Contains(t, ret.Message, "the canary locked itself with a retention of its own")
+
+			del := findingByID(t, res, idCanaryDelete)
+			assert.Equal(t, finding.StatusPass, del.Status)
+			assert.Contains(t, del.Message, "proven for a retention set on the object itself (COMPLIANCE until 2026-03-02T04:00:00Z; the bucket has no default retention")
+			assert.Equal(t, finding.StatusPass, findingByID(t, res, idCanaryShorten).Status)
+
+			// The canary's version is locked by its own retention.
+			p, err := f.primary.ListObjects(context.Background(), bucketPrimary, objectstore.ListRequest{Prefix: "firedrill-canary/"})
+			require.NoError(t, err)
+			require.Len(t, p.Objects, 1)
+			h, err := f.primary.Head(context.Background(), bucketPrimary, p.Objects[0].Key, "")
+			require.NoError(t, err)
+			assert.Equal(t, objectstore.Retention{Mode: objectstore.Compliance, RetainUntil: t0.Add(25 * time.Hour)}, h.Retention)
+		})
+	}
+}
+
+// TestCheckProtection_WithoutBucketDefaultOneObjectUnstamped: without a
+// default, a version written without a retention of its own is
+// unprotected, and named.
+func TestCheckProtection_WithoutBucketDefaultOneObjectUnstamped(t *testing.T) {
+	f := newFixture(t)
+	f.lock = objectstore.LockConfig{}
+	f.stamp = objectstore.Retention{Mode: objectstore.Compliance, RetainUntil: t0.Add(30 * 24 * time.Hour)}
+	f.build()
+	key := backupPrefix(veleroPrefix, backupName) + "unstamped.json"
+	_, err := f.primary.PutObject(context.Background(), bucketPrimary, key, []byte("{}"), objectstore.PutOptions{})
+	require.NoError(t, err)
+	spec := f.spec()
+	spec.Copies = nil
+	res := check(t, spec)
+	assert.Equal(t, []string{idObjectRetention, idBackupRetention, "protection.bucket.retention-mode"}, failing(res), "%s", dump(res))
+	obj := findingByID(t, res, idObjectRetention)
+	assert.Contains(t, obj.Subject, "unstamped.json")
+	assert.Equal(t, "the version carries no retention and the bucket has no default", obj.Message)
+	msg := findingByID(t, res, idBackupRetention).Message
+	assert.Contains(t, msg, "7 of 8 object versions")
+	assert.Contains(t, msg, "7 versions carry their own retention, 1 none, and the bucket has no default")
+	assert.Equal(t, "no retention: the object carries none and the bucket has no default", obj.Actual)
+}

@@ -1,6 +1,8 @@
 package backup
 
 import (
+	"time"
+
 	"github.com/firedrill-dev/firedrill/internal/finding"
 )
 
@@ -38,6 +40,13 @@ type Comparison struct {
 	Extra   int `json:"extra"`
 	Differs int `json:"differs"`
 	Errors  int `json:"errors"`
+	// NotReplicated counts objects missing or different on the copy whose
+	// primary version still waits for bucket replication (PENDING or
+	// FAILED): replication lag, counted apart from Missing and Differs.
+	NotReplicated int `json:"not_replicated"`
+	// OldestNotReplicated is when the oldest of those was written on the
+	// primary; its age is the copy's replication lag.
+	OldestNotReplicated *time.Time `json:"oldest_not_replicated,omitempty"`
 	// ComparedBy counts the objects found on both sides by what decided
 	// the outcome: "size", "etag", "sha256" (or another checksum
 	// algorithm), "content".
@@ -53,7 +62,9 @@ type Comparison struct {
 }
 
 // Total is the number of objects seen on either side.
-func (c Comparison) Total() int { return c.Same + c.Missing + c.Extra + c.Differs + c.Errors }
+func (c Comparison) Total() int {
+	return c.Same + c.Missing + c.Extra + c.Differs + c.Errors + c.NotReplicated
+}
 
 // Clean reports whether both sides hold exactly the same objects.
 func (c Comparison) Clean() bool { return c.Total() == c.Same && c.Error == "" }
@@ -68,6 +79,9 @@ const (
 	StatusExtra   ObjectStatus = "extra"   // + on the copy only
 	StatusDiffers ObjectStatus = "differs" // *
 	StatusError   ObjectStatus = "error"   // !
+	// StatusNotReplicated: missing or different on the copy while the
+	// primary still waits for replication; "-" in rclone's terms.
+	StatusNotReplicated ObjectStatus = "not-replicated"
 )
 
 // ObjectResult is the outcome for one object.
@@ -82,6 +96,6 @@ type ObjectResult struct {
 // Combined is the line `rclone check --combined` would print: a symbol
 // (= - + * !) and the key.
 func (r ObjectResult) Combined() string {
-	sym := map[ObjectStatus]string{StatusSame: "=", StatusMissing: "-", StatusExtra: "+", StatusDiffers: "*", StatusError: "!"}[r.Status]
+	sym := map[ObjectStatus]string{StatusSame: "=", StatusMissing: "-", StatusExtra: "+", StatusDiffers: "*", StatusError: "!", StatusNotReplicated: "-"}[r.Status]
 	return sym + " " + r.Key
 }

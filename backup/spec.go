@@ -113,7 +113,16 @@ type CopySpec struct {
 	Scope Scope
 	// Lock, when set, is checked on the copy's bucket as on the primary's.
 	Lock *LockRequirement
+	// MaxReplicationLag is how long an object may wait for replication
+	// (PENDING or FAILED on the primary) before the copy fails; objects
+	// waiting for less make it a warning. Default DefaultMaxReplicationLag.
+	MaxReplicationLag time.Duration
 }
+
+// DefaultMaxReplicationLag is one hour: S3 Replication Time Control
+// promises 99.99% of objects within 15 minutes; MinIO replicates in
+// seconds when its target is reachable.
+const DefaultMaxReplicationLag = time.Hour
 
 // CompareMode is how a copy's objects are compared with the primary's.
 type CompareMode string
@@ -237,6 +246,12 @@ func (s ProtectionSpec) normalized() (ProtectionSpec, error) {
 		}
 		if c.Scope == "" {
 			c.Scope = ScopeBackup
+		}
+		if c.MaxReplicationLag < 0 {
+			return s, invalid("copy %q: negative maxReplicationLag %s", c.Name, c.MaxReplicationLag)
+		}
+		if c.MaxReplicationLag == 0 {
+			c.MaxReplicationLag = DefaultMaxReplicationLag
 		}
 		if c.Scope != ScopeBackup && c.Scope != ScopePrefix {
 			return s, invalid("copy %q: unknown scope %q", c.Name, c.Scope)

@@ -27,9 +27,9 @@ type ObjectLister interface {
 	// ListObjects returns one page of latest versions under req.Prefix in
 	// ascending key order. Repeating a request returns the same page.
 	ListObjects(ctx context.Context, bucket string, req objectstore.ListRequest) (objectstore.ListPage, error)
-	// Head returns size, ETag and stored checksums of an object version
-	// (the latest when versionID is empty); objectstore.ErrNotFound,
-	// possibly wrapped, when there is none.
+	// Head returns size, ETag, stored checksums and replication status
+	// of an object version (the latest when versionID is empty);
+	// objectstore.ErrNotFound, possibly wrapped, when there is none.
 	Head(ctx context.Context, bucket, key, versionID string) (objectstore.ObjectInfo, error)
 	// ReadObject copies an object's content to w; objectstore.ErrNotFound,
 	// possibly wrapped, when there is none.

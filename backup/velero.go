@@ -80,6 +80,36 @@ func readBackupTimes(ctx context.Context, st ObjectLister, bucket, veleroPrefix 
 	return vb.ref(b)
 }
 
+// BackupRecord is a backup as its velero-backup.json in the bucket
+// records it.
+type BackupRecord struct {
+	Name string
+	// Phase is status.phase, e.g. "Completed", "InProgress", "Finalizing".
+	Phase string
+	// Expiration is status.expiration; zero when the record has none.
+	Expiration time.Time
+	// Where is "s3://bucket/key at endpoint" of the velero-backup.json.
+	Where string
+}
+
+// ReadBackupRecord reads the velero-backup.json of backup name under
+// veleroPrefix in bucket. It returns objectstore.ErrNotFound, wrapped,
+// when there is none, and an error naming the object when it does not
+// parse.
+func ReadBackupRecord(ctx context.Context, st ObjectLister, bucket, veleroPrefix, name string) (BackupRecord, error) {
+	key := backupPrefix(strings.Trim(veleroPrefix, "/"), name) + "velero-backup.json"
+	rec := BackupRecord{Name: name, Where: objectstore.URI(bucket, key, "") + " at " + st.Endpoint()}
+	vb, err := readVeleroBackup(ctx, st, bucket, strings.Trim(veleroPrefix, "/"), name)
+	if err != nil {
+		return rec, err
+	}
+	rec.Phase = vb.Status.Phase
+	if vb.Status.Expiration != nil {
+		rec.Expiration = *vb.Status.Expiration
+	}
+	return rec, nil
+}
+
 // ErrNoBackup is returned, wrapped, by LatestBackup when no completed
 // backup matches.
 var ErrNoBackup = errors.New("no completed backup found")

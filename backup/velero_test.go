@@ -54,3 +54,23 @@ func TestLatestBackup(t *testing.T) {
 	// "older" has no velero-backup.json: named in the error, not fatal.
 	assert.ErrorContains(t, err, "older/velero-backup.json")
 }
+
+func TestReadBackupRecord(t *testing.T) {
+	f := newFixture(t).build()
+	ctx := context.Background()
+	rec, err := ReadBackupRecord(ctx, f.primary, bucketPrimary, "/"+veleroPrefix+"/", backupName)
+	require.NoError(t, err)
+	assert.Equal(t, BackupRecord{Name: backupName, Phase: "Completed", Expiration: t0.Add(7 * 24 * time.Hour),
+		Where: "s3://velero/cluster-a/backups/" + backupName + "/velero-backup.json at http://primary.test:9000"}, rec)
+
+	_, err = f.primary.PutObject(ctx, bucketPrimary, backupPrefix(veleroPrefix, "stuck")+"velero-backup.json",
+		[]byte(`{"metadata":{"name":"stuck"},"status":{"phase":"Finalizing"}}`), objectstore.PutOptions{})
+	require.NoError(t, err)
+	rec, err = ReadBackupRecord(ctx, f.primary, bucketPrimary, veleroPrefix, "stuck")
+	require.NoError(t, err)
+	assert.Equal(t, "Finalizing", rec.Phase)
+	assert.True(t, rec.Expiration.IsZero())
+
+	_, err = ReadBackupRecord(ctx, f.primary, bucketPrimary, veleroPrefix, "none")
+	assert.ErrorIs(t, err, objectstore.ErrNotFound)
+}

@@ -158,3 +158,43 @@ func TestParseHistoryURL(t *testing.T) {
 		})
 	}
 }
+
+// TestRun_SharedHistoryInTheBackupBucketIsRefusedByTheWriteGuard: a shared
+// history pointed at the scenario's backup bucket on its own server gets
+// no byte of the drill's record (issue 15, section 2): the drill's write
+// guard refuses every upload, the refusal is a finding, and the bucket
+// stays empty.
+func TestRun_SharedHistoryInTheBackupBucketIsRefusedByTheWriteGuard(t *testing.T) {
+	sc := testScenario(t, "4h")
+	st := memstore.New()
+	st.EndpointURL = "http://localhost:1/" // the primary's http://127.0.0.1:1, written another way
+	require.NoError(t, st.CreateBucket(context.Background(), "velero-backups", true))
+	st.WriteGuard = WriteGuard(sc)
+	h := &SharedHistory{Store: st, Bucket: "velero-backups", Prefix: "team"}
+	rep, _ := runSharedDrill(t, h)
+
+	var f *finding.Finding
+	for i := range rep.Findings {
+		if rep.Findings[i].ID == "history.upload" {
+			f = &rep.Findings[i]
+		}
+	}
+	require.NotNil(t, f, "findings: %+v", rep.Findings)
+	assert.Equal(t, finding.StatusWarn, f.Status)
+	assert.Contains(t, f.Message, "refused by firedrill's write guard")
+	assert.Contains(t, f.Message, "s3://velero-backups is the backup bucket of scenario unit (spec.storage.primary)")
+	p, err := st.ListObjects(context.Background(), "velero-backups", objectstore.ListRequest{})
+	require.NoError(t, err)
+	assert.Empty(t, p.Objects, "nothing written into the backup bucket")
+}
+
+func TestWriteGuard_Scenario(t *testing.T) {
+	sc := testScenario(t, "4h")
+	g := WriteGuard(sc)
+	assert.ErrorIs(t, g.Check("PutObject", "http://127.0.0.1:1", "velero-backups", "firedrill-canary/x"), objectstore.ErrWriteRefused,
+		"the canary prefix is the canary's alone")
+	assert.NoError(t, g.AllowPrefix("http://127.0.0.1:1", "velero-backups", "firedrill-canary/").
+		Check("PutObject", "http://127.0.0.1:1", "velero-backups", "firedrill-canary/x"))
+	assert.NoError(t, g.Check("PutObject", "http://127.0.0.1:1", "dr-drills", "team/x"))
+	assert.NoError(t, WriteGuard(nil).Check("PutObject", "http://127.0.0.1:1", "velero-backups", "x"))
+}

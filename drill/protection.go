@@ -27,6 +27,26 @@ func StoreConfig(b scenarios.Bucket, getenv func(string) string) objectstore.Con
 	return cfg
 }
 
+// WriteGuard is the write guard of everything a drill of sc writes to S3
+// (the shared history, the evidence push, the tamper canary): it refuses
+// the scenario's primary bucket and every copy bucket, on the same server
+// by endpoint.SameServer's rule. The canary's own store lets its
+// prefix through (AllowPrefix); nothing else does. A nil scenario (a
+// command run without one) gives a guard that protects nothing.
+func WriteGuard(sc *scenarios.Scenario) *objectstore.WriteGuard {
+	if sc == nil {
+		return objectstore.NewWriteGuard()
+	}
+	st := sc.Spec.Storage
+	ps := []objectstore.ProtectedBucket{{Role: "the backup bucket of scenario " + sc.Metadata.Name + " (spec.storage.primary)",
+		Endpoint: st.Primary.Endpoint, Bucket: st.Primary.Bucket}}
+	for i, c := range st.Copies {
+		ps = append(ps, objectstore.ProtectedBucket{Role: fmt.Sprintf("copy %s of the backups of scenario %s (spec.storage.copies[%d])", c.Name, sc.Metadata.Name, i),
+			Endpoint: c.Endpoint, Bucket: c.Bucket.Bucket})
+	}
+	return objectstore.NewWriteGuard(ps...)
+}
+
 // Secrets returns the values of the credentials a scenario references, so
 // they can be redacted from anything the drill records.
 func Secrets(sc *scenarios.Scenario, getenv func(string) string) []string {
@@ -82,12 +102,19 @@ type ProtectionOptions struct {
 // verify` needs no cluster.
 func ProtectionSpec(ctx context.Context, sc *scenarios.Scenario, b *BackupRef, opts ProtectionOptions) (backup.ProtectionSpec, error) {
 	st := sc.Spec.Storage
-	primary, err := objectstore.New(ctx, StoreConfig(st.Primary, opts.Getenv))
+	guard := WriteGuard(sc)
+	canary := backup.DefaultCanaryPrefix(st.Primary.Prefix)
+	cfg := StoreConfig(st.Primary, opts.Getenv)
+	// The canary writes under its prefix of the primary bucket; the guard
+	// refuses every other key, whatever the canary's own checks say.
+	cfg.WriteGuard = guard.AllowPrefix(st.Primary.Endpoint, st.Primary.Bucket, canary)
+	primary, err := objectstore.New(ctx, cfg)
 	if err != nil {
 		return backup.ProtectionSpec{}, fmt.Errorf("primary bucket %s at %s: %w", st.Primary.Bucket, st.Primary.Endpoint, err)
 	}
 	spec := backup.ProtectionSpec{
 		Primary:     backup.PrimaryBucket{Store: primary, Bucket: st.Primary.Bucket, Prefix: st.Primary.Prefix},
+		Canary:      backup.CanarySpec{Prefix: canary},
 		Concurrency: opts.Concurrency,
 		Now:         opts.Now,
 		Log:         opts.Log,
@@ -110,14 +137,16 @@ func ProtectionSpec(ctx context.Context, sc *scenarios.Scenario, b *BackupRef, o
 		spec.Backup = ref
 	}
 	for _, cp := range st.Copies {
-		store, err := objectstore.New(ctx, StoreConfig(cp.Bucket, opts.Getenv))
+		cfg := StoreConfig(cp.Bucket, opts.Getenv)
+		cfg.WriteGuard = guard
+		store, err := objectstore.New(ctx, cfg)
 		if err != nil {
 			return backup.ProtectionSpec{}, fmt.Errorf("copy %s (bucket %s at %s): %w", cp.Name, cp.Bucket.Bucket, cp.Endpoint, err)
 		}
 		c := backup.CopySpec{
 			Name: cp.Name, Store: store, Bucket: cp.Bucket.Bucket, Prefix: cp.Prefix,
 			Mode: backup.CompareMode(cp.Compare.Mode), SamplePercent: float64(cp.Compare.SamplePercent),
-			Lock: lockRequirement(cp.ObjectLock),
+			Lock: lockRequirement(cp.ObjectLock), MaxReplicationLag: time.Duration(cp.MaxReplicationLag),
 		}
 		if cp.Compare.Seed != nil {
 			c.Seed = *cp.Compare.Seed

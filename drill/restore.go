@@ -9,12 +9,16 @@ import (
 	"strings"
 	"time"
 
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
+	"k8s.io/client-go/rest"
+
+	"github.com/firedrill-dev/firedrill/backup"
 	"github.com/firedrill-dev/firedrill/internal/envname"
 	"github.com/firedrill-dev/firedrill/internal/kube"
+	"github.com/firedrill-dev/firedrill/internal/objectstore"
 	"github.com/firedrill-dev/firedrill/internal/safefile"
 	"github.com/firedrill-dev/firedrill/restore"
 	"github.com/firedrill-dev/firedrill/scenarios"
-	"k8s.io/client-go/rest"
 )
 
 // The environment of a scheduled drill's pod (internal/schedule renders
@@ -56,7 +60,8 @@ type RestoreOptions struct {
 	// DrillID names what the restore creates; empty means NewDrillID.
 	DrillID string
 	// Getenv reads the environment variables that hold a copy's
-	// credentials, and those of RestoredReader; nil means os.Getenv.
+	// credentials, the primary bucket's (to read a backup's record, see
+	// BucketRecordReader) and those of RestoredReader; nil means os.Getenv.
 	// Values are never logged.
 	Getenv func(string) string
 	// Now is firedrill's clock; nil means time.Now.
@@ -116,7 +121,30 @@ func RunRestore(ctx context.Context, sc *scenarios.Scenario, opts RestoreOptions
 	}
 	defer remove()
 	return restore.Run(ctx, restore.Target{Kube: target.Kube, Dynamic: target.Dynamic, Kubeconfig: kubeconfig, Context: t.Context},
-		spec, restore.Options{Now: now, Progress: opts.Progress, ProgressTTY: opts.ProgressTTY, Log: opts.Log, BackupSyncWait: opts.BackupSyncWait, Reader: reader})
+		spec, restore.Options{Now: now, Progress: opts.Progress, ProgressTTY: opts.ProgressTTY, Log: opts.Log, BackupSyncWait: opts.BackupSyncWait, Reader: reader,
+			BucketRecord: BucketRecordReader(sc, opts.Getenv)})
+}
+
+// BucketRecordReader reads the record of a backup in the scenario's
+// primary bucket (velero-backup.json), the bucket the target's storage
+// location syncs from, so that the recovery point can say at once what a
+// backup Velero will never sync is. It only reads; its client carries the
+// drill's write guard all the same.
+func BucketRecordReader(sc *scenarios.Scenario, getenv func(string) string) restore.BucketRecordReader {
+	p := sc.Spec.Storage.Primary
+	return func(ctx context.Context, name string) (restore.BucketRecord, error) {
+		cfg := StoreConfig(p, getenv)
+		cfg.WriteGuard = WriteGuard(sc)
+		st, err := objectstore.New(ctx, cfg)
+		if err != nil {
+			return restore.BucketRecord{}, fmt.Errorf("primary bucket %s at %s: %w", p.Bucket, p.Endpoint, err)
+		}
+		rec, err := backup.ReadBackupRecord(ctx, st, p.Bucket, p.Prefix, name)
+		if err != nil {
+			return restore.BucketRecord{}, err
+		}
+		return restore.BucketRecord{Phase: velerov1.BackupPhase(rec.Phase), Expiration: rec.Expiration, Where: rec.Where}, nil
+	}
 }
 
 func configOf(c *kube.Clients) *rest.Config {
@@ -314,7 +342,8 @@ func (r *recovery) Preflight(ctx context.Context) error {
 	}
 	r.kubeconfig, r.removeKubeconfig = kubeconfig, remove
 	s, err := restore.NewSession(restore.Target{Kube: target.Kube, Dynamic: target.Dynamic, Kubeconfig: kubeconfig, Context: t.Context},
-		spec, restore.Options{Now: now, Progress: r.progress, ProgressTTY: r.opts.ProgressTTY, Log: r.opts.Log, BackupSyncWait: r.opts.BackupSyncWait, Reader: reader})
+		spec, restore.Options{Now: now, Progress: r.progress, ProgressTTY: r.opts.ProgressTTY, Log: r.opts.Log, BackupSyncWait: r.opts.BackupSyncWait, Reader: reader,
+			BucketRecord: BucketRecordReader(r.sc, r.opts.Getenv)})
 	if err != nil {
 		return err
 	}

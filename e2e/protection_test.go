@@ -172,6 +172,7 @@ type fixture struct {
 	prefix  string
 	backup  string
 	objects map[string]string // relative to the backup's directory
+	stamp   objectstore.Retention
 }
 
 // newFixture creates bucket e2e-prot-<what>-<random> on store name with the
@@ -179,8 +180,16 @@ type fixture struct {
 // a 12-hour TTL into it.
 func newFixture(t *testing.T, l labEnv, name, what string, lock *objectstore.LockConfig) *fixture {
 	t.Helper()
+	return newStampedFixture(t, l, name, what, lock, objectstore.Retention{})
+}
+
+// newStampedFixture is newFixture with every object written with the
+// retention stamp (none when its Mode is empty), as backup products that
+// lock each object do.
+func newStampedFixture(t *testing.T, l labEnv, name, what string, lock *objectstore.LockConfig, stamp objectstore.Retention) *fixture {
+	t.Helper()
 	ctx := testContext(t, time.Minute)
-	f := &fixture{st: s3Store(t, l, name), bucket: "e2e-prot-" + what + "-" + randomSuffix(), prefix: "lab", backup: "e2e-" + what}
+	f := &fixture{st: s3Store(t, l, name), bucket: "e2e-prot-" + what + "-" + randomSuffix(), prefix: "lab", backup: "e2e-" + what, stamp: stamp}
 	require.NoError(t, f.st.CreateBucket(ctx, f.bucket, lock != nil))
 	if lock != nil {
 		require.NoError(t, f.st.SetObjectLockConfig(ctx, f.bucket, *lock))
@@ -206,7 +215,7 @@ func (f *fixture) write(t *testing.T, st *objectstore.S3, bucket string) {
 	t.Helper()
 	ctx := testContext(t, time.Minute)
 	for k, v := range f.objects {
-		_, err := st.PutObject(ctx, bucket, f.dir()+k, []byte(v), objectstore.PutOptions{})
+		_, err := st.PutObject(ctx, bucket, f.dir()+k, []byte(v), objectstore.PutOptions{Retention: f.stamp})
 		require.NoError(t, err)
 	}
 }
@@ -293,6 +302,32 @@ func TestProtection_DamagedBuckets(t *testing.T) {
 					}
 				})
 			}
+		})
+	}
+}
+
+// TestProtection_PerObjectRetentionWithoutDefault: a bucket with object
+// lock but no default retention, every object of the backup written with
+// its own COMPLIANCE retention (issue 14, item 1). The backup is
+// protected; the missing default is the only failure; the canary locks
+// itself and says so.
+func TestProtection_PerObjectRetentionWithoutDefault(t *testing.T) {
+	l := lab(t)
+	for _, impl := range []string{"primary", "offcloud"} {
+		t.Run(map[string]string{"primary": "MinIO", "offcloud": "Versity"}[impl], func(t *testing.T) {
+			stamp := objectstore.Retention{Mode: objectstore.Compliance, RetainUntil: time.Now().Add(24 * time.Hour).Truncate(time.Second)}
+			f := newStampedFixture(t, l, impl, "nodefault", &objectstore.LockConfig{}, stamp)
+			ctx := testContext(t, 2*time.Minute)
+			res, err := backup.CheckProtection(ctx, f.spec(compliance))
+			logFindings(t, res)
+			require.NoError(t, err)
+			assert.ElementsMatch(t, []string{"protection.bucket.retention-mode"}, uniq(failingIDs(res)))
+			ret := findingOf(t, res, "protection.backup.retention")
+			assert.Equal(t, finding.StatusPass, ret.Status)
+			assert.Contains(t, ret.Message, "4 of 4 object versions")
+			assert.Contains(t, ret.Message, "each version's own retention, the bucket has no default")
+			assert.Contains(t, ret.Message, "the canary locked itself with a retention of its own")
+			assert.Contains(t, findingOf(t, res, "protection.canary.delete").Message, "proven for a retention set on the object itself")
 		})
 	}
 }

@@ -48,6 +48,11 @@ type Options struct {
 	// HTTPClient is used by HTTP checks and to download restore results;
 	// default a client with a 30s timeout.
 	HTTPClient *http.Client
+	// BucketRecord, when set, reads the bucket's own record of a backup
+	// named by name that the target does not hold, so that a backup
+	// Velero's sync will never bring is reported at once instead of after
+	// BackupSyncWait.
+	BucketRecord BucketRecordReader
 	// Reader, when set, is bound to its ClusterRole in each restored
 	// namespace right after the restore phases (see Reader); nil for a
 	// drill whose identity reads them already (a person's).
@@ -234,6 +239,9 @@ func (s *Session) Preflight(ctx context.Context) (err error) {
 func (s *Session) RecoveryPoint(ctx context.Context) (*RecoveryPoint, error) {
 	defer s.noteInterrupt(ctx)
 	sp := s.spec
+	if err := s.neverSynced(ctx, sp.Backup.Name); err != nil {
+		return nil, err
+	}
 	rp, err := SelectBackup(ctx, s.t.Dynamic, sp.VeleroNamespace, sp.Backup, s.disaster, s.opts.BackupSyncWait)
 	if err != nil {
 		return nil, err

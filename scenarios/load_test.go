@@ -81,6 +81,7 @@ func TestLoad_Invalid(t *testing.T) {
 		},
 		"copy-percent-not-sampled":     {{36, "spec.storage.copies[0].compare.samplePercent", "applies only to mode sampled"}},
 		"copy-percent-range":           {{36, "spec.storage.copies[0].compare.samplePercent", "must be between 1 and 100"}},
+		"copy-replication-lag":         {{36, "spec.storage.copies[0].maxReplicationLag", `"0s" must be greater than zero`}, {41, "spec.storage.copies[1].maxReplicationLag", `"-5m" must be greater than zero`}},
 		"copy-sampled-no-percent":      {{34, "spec.storage.copies[0].compare.samplePercent", "is required with mode sampled"}},
 		"copy-storage-location-clash":  {{34, "spec.storage.copies[0].storageLocation", `"default" is already the primary bucket's storage location`}},
 		"credentials-env-name":         {{24, "spec.storage.primary.credentials.accessKeyIDEnv", "must name an environment variable"}},

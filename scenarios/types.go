@@ -3,8 +3,9 @@ package scenarios
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"time"
+
+	"github.com/firedrill-dev/firedrill/internal/endpoint"
 )
 
 // APIVersion and Kind identify a scenario document.
@@ -94,14 +95,13 @@ type EvidencePush struct {
 	AllowUnlockedBucket bool `yaml:"allowUnlockedBucket,omitempty"`
 }
 
-// BackupBucket reports whether bucket at endpoint holds the scenario's
-// backups (the primary bucket or a copy), and names which. An empty
-// endpoint (AWS) matches any endpoint: the same name cannot be trusted to
-// be another bucket.
-func (sc *Scenario) BackupBucket(endpoint, bucket string) (string, bool) {
+// BackupBucket reports whether bucket at ep holds the scenario's backups
+// (the primary bucket or a copy), and names which; the endpoints are
+// compared as the drill's write guard compares them (endpoint.SameServer:
+// an empty endpoint, AWS, matches any).
+func (sc *Scenario) BackupBucket(ep, bucket string) (string, bool) {
 	same := func(b Bucket) bool {
-		e1, e2 := strings.TrimRight(endpoint, "/"), strings.TrimRight(b.Endpoint, "/")
-		return b.Bucket == bucket && (e1 == "" || e2 == "" || strings.EqualFold(e1, e2))
+		return b.Bucket == bucket && endpoint.SameServer(ep, b.Endpoint)
 	}
 	if same(sc.Spec.Storage.Primary) {
 		return "spec.storage.primary", true
@@ -298,7 +298,18 @@ type Copy struct {
 	// creates in the target to restore from this copy. A scenario that
 	// loses primaryStorage restores from the first copy that has one.
 	StorageLocation string `yaml:"storageLocation,omitempty"`
+	// MaxReplicationLag is how long an object may wait for bucket
+	// replication (PENDING or FAILED on the primary, where the server
+	// reports it, as MinIO does) before the copy fails; optional, greater
+	// than zero, default DefaultMaxReplicationLag. Objects waiting for
+	// less are reported as not yet replicated, not as missing.
+	MaxReplicationLag Duration `yaml:"maxReplicationLag,omitempty"`
 }
+
+// DefaultMaxReplicationLag is one hour: S3 Replication Time Control
+// promises 99.99% of objects within 15 minutes; MinIO replicates in
+// seconds when its target is reachable.
+const DefaultMaxReplicationLag = Duration(time.Hour)
 
 // CopyKind says how far a copy is from the primary bucket.
 type CopyKind string

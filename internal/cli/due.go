@@ -80,7 +80,7 @@ func (a *app) due(c *cli.Context) error {
 	if err != nil || maxAge <= 0 {
 		return usageErrorf(helpHint(c), "invalid --max-age %q: want a duration greater than zero such as 90d, 12w or 2160h", c.String("max-age"))
 	}
-	shared, err := a.sharedHistory(c)
+	shared, err := a.sharedHistory(c, nil)
 	if err != nil {
 		return err
 	}

@@ -217,15 +217,9 @@ func (a *app) evidenceSettings(c *cli.Context, prefix string, needKey bool, sc *
 	s.redact = a.credentialValues()
 	switch {
 	case pushURL != "":
-		s.push, err = a.pushTarget(c, prefix, pushURL)
-		if err == nil && sc != nil {
-			if name, backup := sc.BackupBucket(s.push.Endpoint, s.push.Bucket); backup {
-				return nil, usageErrorf("push evidence to a bucket of its own, created with object lock",
-					"--%spush %s is the backup bucket of scenario %s (%s): a drill never writes to a backup bucket", prefix, s.push.URL(), sc.Metadata.Name, name)
-			}
-		}
+		s.push, err = a.pushTarget(c, prefix, pushURL, sc)
 	case fromScenario != nil && !c.Bool("no-push"):
-		s.push, err = a.scenarioPushTarget(c, fromScenario)
+		s.push, err = a.scenarioPushTarget(c, fromScenario, sc)
 		s.redact = append(s.redact, drill.Secrets(sc, a.env.getenv)...)
 	}
 	if err != nil {
@@ -236,9 +230,15 @@ func (a *app) evidenceSettings(c *cli.Context, prefix string, needKey bool, sc *
 
 // scenarioPushTarget is the evidence bucket of a scenario's
 // spec.evidence.push.
-func (a *app) scenarioPushTarget(c *cli.Context, p *scenarios.EvidencePush) (*drill.EvidenceTarget, error) {
-	store, err := objectstore.New(c.Context, drill.StoreConfig(p.Bucket, a.env.getenv))
+func (a *app) scenarioPushTarget(c *cli.Context, p *scenarios.EvidencePush, sc *scenarios.Scenario) (*drill.EvidenceTarget, error) {
+	cfg := drill.StoreConfig(p.Bucket, a.env.getenv)
+	cfg.WriteGuard = drill.WriteGuard(sc)
 	where := objectstore.URI(p.Bucket.Bucket, p.Prefix, "")
+	if b, ok := cfg.WriteGuard.Protects(cfg.Endpoint, p.Bucket.Bucket); ok {
+		return nil, withHint(fmt.Errorf("spec.evidence.push %s is %s: a drill never writes to a backup bucket", where, b.Role),
+			"push evidence to a bucket of its own, created with object lock")
+	}
+	store, err := objectstore.New(c.Context, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("evidence bucket %s (spec.evidence.push): %w", where, err)
 	}
@@ -246,7 +246,7 @@ func (a *app) scenarioPushTarget(c *cli.Context, p *scenarios.EvidencePush) (*dr
 		Push: evidence.PushOptions{Mode: objectstore.LockMode(p.LockMode), Retention: time.Duration(p.Retention), AllowUnlocked: p.AllowUnlockedBucket}}, nil
 }
 
-func (a *app) pushTarget(c *cli.Context, prefix, url string) (*drill.EvidenceTarget, error) {
+func (a *app) pushTarget(c *cli.Context, prefix, url string, sc *scenarios.Scenario) (*drill.EvidenceTarget, error) {
 	bucket, keyPrefix, err := drill.ParseHistoryURL(url)
 	if err != nil {
 		return nil, usageErrorf(helpHint(c), "--%spush: %v", prefix, strings.Replace(err.Error(), "shared history", "evidence bucket", 1))
@@ -276,6 +276,11 @@ func (a *app) pushTarget(c *cli.Context, prefix, url string) (*drill.EvidenceTar
 	}
 	if a.env.getenv(evidenceAccessKeyEnv) != "" || a.env.getenv(evidenceSecretKeyEnv) != "" {
 		cfg.Credentials = &objectstore.Credentials{AccessKeyIDEnv: evidenceAccessKeyEnv, SecretAccessKeyEnv: evidenceSecretKeyEnv}
+	}
+	cfg.WriteGuard = drill.WriteGuard(sc)
+	if b, ok := cfg.WriteGuard.Protects(cfg.Endpoint, bucket); ok {
+		return nil, usageErrorf("push evidence to a bucket of its own, created with object lock",
+			"--%spush %s is %s: a drill never writes to a backup bucket", prefix, objectstore.URI(bucket, keyPrefix, ""), b.Role)
 	}
 	store, err := objectstore.New(c.Context, cfg)
 	if err != nil {

@@ -127,7 +127,7 @@ func (a *app) evidenceSummary(c *cli.Context) error {
 		return err
 	}
 	state := a.stateDir(c)
-	shared, err := a.sharedHistory(c)
+	shared, err := a.sharedHistory(c, nil)
 	if err != nil {
 		return err
 	}

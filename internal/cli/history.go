@@ -63,7 +63,7 @@ func (a *app) history(c *cli.Context) error {
 	if c.NArg() > 1 {
 		return usageErrorf(helpHint(c), "history takes at most one SCENARIO, got %d arguments", c.NArg())
 	}
-	shared, err := a.sharedHistory(c)
+	shared, err := a.sharedHistory(c, nil)
 	if err != nil {
 		return err
 	}

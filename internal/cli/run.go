@@ -82,7 +82,7 @@ func (a *app) run(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	shared, err := a.sharedHistory(c)
+	shared, err := a.sharedHistory(c, sc)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/firedrill-dev/firedrill/drill"
 	"github.com/firedrill-dev/firedrill/internal/objectstore"
 	"github.com/firedrill-dev/firedrill/internal/procenv"
+	"github.com/firedrill-dev/firedrill/scenarios"
 )
 
 // stateDirFlag is where drill records live. The default follows the XDG
@@ -75,8 +76,11 @@ func historyFlags() []cli.Flag {
 // sharedHistory is the shared history the flags name, or nil when none is
 // set. Credentials come from $FIREDRILL_HISTORY_ACCESS_KEY_ID and
 // $FIREDRILL_HISTORY_SECRET_ACCESS_KEY when the first is set, else from
-// the AWS SDK's default chain. It makes no request.
-func (a *app) sharedHistory(c *cli.Context) (*drill.SharedHistory, error) {
+// the AWS SDK's default chain. It makes no request. With the scenario of
+// a drill (sc, nil for commands without one), a history in one of its
+// backup buckets is refused now, and every upload goes through the
+// drill's write guard.
+func (a *app) sharedHistory(c *cli.Context, sc *scenarios.Scenario) (*drill.SharedHistory, error) {
 	url := c.String("history")
 	if url == "" {
 		url = a.env.getenv("FIREDRILL_HISTORY")
@@ -105,6 +109,11 @@ func (a *app) sharedHistory(c *cli.Context) (*drill.SharedHistory, error) {
 	}
 	if a.env.getenv(historyAccessKeyEnv) != "" || a.env.getenv(historySecretKeyEnv) != "" {
 		cfg.Credentials = &objectstore.Credentials{AccessKeyIDEnv: historyAccessKeyEnv, SecretAccessKeyEnv: historySecretKeyEnv}
+	}
+	cfg.WriteGuard = drill.WriteGuard(sc)
+	if p, ok := cfg.WriteGuard.Protects(cfg.Endpoint, bucket); ok {
+		return nil, usageErrorf("keep drill records in a bucket of their own (--history s3://BUCKET/PREFIX, --history-endpoint)",
+			"--history %s is %s: a drill never writes into a backup bucket", objectstore.URI(bucket, prefix, ""), p.Role)
 	}
 	store, err := objectstore.New(c.Context, cfg)
 	if err != nil {

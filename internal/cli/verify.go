@@ -89,10 +89,10 @@ func writeProtection(w io.Writer, res backup.Result) error {
 	}
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "COPY\tMODE\tSAME\tMISSING\tEXTRA\tDIFFERS\tERRORS\tTARGET")
+	fmt.Fprintln(tw, "COPY\tMODE\tSAME\tMISSING\tNOT REPLICATED\tEXTRA\tDIFFERS\tERRORS\tTARGET")
 	for _, cp := range res.Copies {
 		cm := cp.Comparison
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", cp.Name, cp.Mode, cm.Same, cm.Missing, cm.Extra, cm.Differs, cm.Errors, cp.Target)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", cp.Name, cp.Mode, cm.Same, cm.Missing, cm.NotReplicated, cm.Extra, cm.Differs, cm.Errors, cp.Target)
 	}
 	return tw.Flush()
 }

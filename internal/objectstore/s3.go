@@ -56,6 +56,10 @@ type Config struct {
 	// MaxConns is the number of idle connections kept to the endpoint;
 	// set it to the concurrency of the caller; default 64.
 	MaxConns int
+	// WriteGuard, when set, is asked before every write (objects,
+	// deletes, retention, bucket settings); a write it refuses is never
+	// sent and fails with ErrWriteRefused.
+	WriteGuard *WriteGuard
 }
 
 // Credentials references S3 credentials; it never holds them. Either
@@ -75,9 +79,13 @@ type Credentials struct {
 // S3 is an S3 endpoint reached with aws-sdk-go-v2. Its methods are safe
 // for concurrent use.
 type S3 struct {
-	client    *s3.Client
-	endpoint  string
-	opTimeout time.Duration
+	client   *s3.Client
+	endpoint string
+	// configured is the endpoint as configured, empty for AWS: what the
+	// write guard compares.
+	configured string
+	guard      *WriteGuard
+	opTimeout  time.Duration
 	// sdkListDecoding turns decodeListPage off, for tests.
 	sdkListDecoding bool
 }
@@ -174,7 +182,7 @@ func New(ctx context.Context, cfg Config) (*S3, error) {
 		}
 		o.UsePathStyle = cfg.PathStyle
 	})
-	return &S3{client: client, endpoint: where, opTimeout: cfg.OpTimeout}, nil
+	return &S3{client: client, endpoint: where, configured: cfg.Endpoint, guard: cfg.WriteGuard, opTimeout: cfg.OpTimeout}, nil
 }
 
 // Endpoint is the endpoint URL, or "AWS S3".

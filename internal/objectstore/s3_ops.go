@@ -179,7 +179,7 @@ func versionBefore(x, y ObjectInfo) bool {
 }
 
 // Head returns an object version's size, ETag, checksums (when the server
-// stores them) and retention. An empty versionID means the latest version.
+// stores them), retention and replication status. An empty versionID means the latest version.
 // It returns ErrNotFound, wrapped, when there is no such object or version.
 func (s *S3) Head(ctx context.Context, bucket, key, versionID string) (ObjectInfo, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.opTimeout)
@@ -205,6 +205,7 @@ func (s *S3) Head(ctx context.Context, bucket, key, versionID string) (ObjectInf
 	if out.ObjectLockMode != "" {
 		info.Retention = Retention{Mode: LockMode(out.ObjectLockMode), RetainUntil: aws.ToTime(out.ObjectLockRetainUntilDate)}
 	}
+	info.ReplicationStatus = ReplicationStatus(strings.ToUpper(string(out.ReplicationStatus)))
 	return info, nil
 }
 
@@ -254,6 +255,9 @@ func (s *S3) ObjectRetention(ctx context.Context, bucket, key, versionID string)
 // version (VersionID empty on unversioned buckets). It is not idempotent
 // on versioned buckets: each call adds a version.
 func (s *S3) PutObject(ctx context.Context, bucket, key string, data []byte, opts PutOptions) (ObjectInfo, error) {
+	if err := s.guard.Check("PutObject", s.configured, bucket, key); err != nil {
+		return ObjectInfo{}, s.refused(err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.opTimeout)
 	defer cancel()
 	in := &s3.PutObjectInput{
@@ -280,6 +284,9 @@ func (s *S3) PutObject(ctx context.Context, bucket, key string, data []byte, opt
 // bucket (on a versioned one it would add a delete marker). A server refusing it (the version is locked) answers an error
 // for which Refused is true; which code depends on the server.
 func (s *S3) DeleteVersion(ctx context.Context, bucket, key, versionID string) error {
+	if err := s.guard.Check("DeleteObject", s.configured, bucket, key); err != nil {
+		return s.refused(err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.opTimeout)
 	defer cancel()
 	in := &s3.DeleteObjectInput{Bucket: &bucket, Key: &key}
@@ -298,6 +305,11 @@ func (s *S3) DeleteVersion(ctx context.Context, bucket, key, versionID string) e
 // the error returned is for the request as a whole; each result's Err says
 // whether that version was deleted.
 func (s *S3) DeleteVersions(ctx context.Context, bucket string, objs []ObjectInfo) ([]DeleteResult, error) {
+	for _, o := range objs {
+		if err := s.guard.Check("DeleteObjects", s.configured, bucket, o.Key); err != nil {
+			return nil, s.refused(err)
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.opTimeout)
 	defer cancel()
 	ids := make([]types.ObjectIdentifier, 0, len(objs))
@@ -330,6 +342,9 @@ func (s *S3) DeleteVersions(ctx context.Context, bucket string, objs []ObjectInf
 // governance retention. A server refusing it (shortening a locked
 // retention) answers an error for which Refused is true.
 func (s *S3) PutRetention(ctx context.Context, bucket, key, versionID string, r Retention) error {
+	if err := s.guard.Check("PutObjectRetention", s.configured, bucket, key); err != nil {
+		return s.refused(err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.opTimeout)
 	defer cancel()
 	in := &s3.PutObjectRetentionInput{
@@ -350,6 +365,9 @@ func (s *S3) PutRetention(ctx context.Context, bucket, key, versionID string, r 
 // when objectLock is set. Used for test fixtures and benchmarks; firedrill
 // itself never creates buckets.
 func (s *S3) CreateBucket(ctx context.Context, bucket string, objectLock bool) error {
+	if err := s.guard.Check("CreateBucket", s.configured, bucket, ""); err != nil {
+		return s.refused(err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.opTimeout)
 	defer cancel()
 	in := &s3.CreateBucketInput{Bucket: &bucket}
@@ -364,6 +382,9 @@ func (s *S3) CreateBucket(ctx context.Context, bucket string, objectLock bool) e
 
 // SetVersioning enables or suspends versioning. Used for test fixtures.
 func (s *S3) SetVersioning(ctx context.Context, bucket string, enabled bool) error {
+	if err := s.guard.Check("PutBucketVersioning", s.configured, bucket, ""); err != nil {
+		return s.refused(err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.opTimeout)
 	defer cancel()
 	st := types.BucketVersioningStatusSuspended
@@ -384,6 +405,9 @@ func (s *S3) SetVersioning(ctx context.Context, bucket string, enabled bool) err
 // one of DefaultDays, DefaultYears; none for no default). Used for test
 // fixtures.
 func (s *S3) SetObjectLockConfig(ctx context.Context, bucket string, c LockConfig) error {
+	if err := s.guard.Check("PutObjectLockConfiguration", s.configured, bucket, ""); err != nil {
+		return s.refused(err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.opTimeout)
 	defer cancel()
 	olc := &types.ObjectLockConfiguration{ObjectLockEnabled: types.ObjectLockEnabledEnabled}
@@ -403,6 +427,15 @@ func (s *S3) SetObjectLockConfig(ctx context.Context, bucket string, c LockConfi
 		return s.wrap("PutObjectLockConfiguration", bucket, "", "", err)
 	}
 	return nil
+}
+
+// refused names this client's endpoint in a write guard's refusal.
+func (s *S3) refused(err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		e.Endpoint = s.endpoint
+	}
+	return err
 }
 
 func unquote(etag string) string { return strings.Trim(etag, `"`) }

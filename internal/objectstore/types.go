@@ -27,6 +27,29 @@ type ObjectInfo struct {
 	Checksums Checksums
 	// Retention is set by Head when the object carries a retention.
 	Retention Retention
+	// ReplicationStatus is set by Head on servers that report bucket
+	// replication (x-amz-replication-status; MinIO and AWS do, Versity
+	// does not): on the source PENDING, COMPLETED or FAILED, on a replica
+	// REPLICA; empty when the object is not replicated.
+	ReplicationStatus ReplicationStatus
+}
+
+// ReplicationStatus is the x-amz-replication-status of an object version.
+type ReplicationStatus string
+
+// The replication statuses S3 reports.
+const (
+	ReplicationPending   ReplicationStatus = "PENDING"
+	ReplicationCompleted ReplicationStatus = "COMPLETED"
+	ReplicationFailed    ReplicationStatus = "FAILED"
+	ReplicationReplica   ReplicationStatus = "REPLICA"
+)
+
+// Waiting reports whether the source still owes the object to its
+// replication target: PENDING, or FAILED (MinIO retries failed
+// replication; AWS does not, see its replication metrics).
+func (r ReplicationStatus) Waiting() bool {
+	return r == ReplicationPending || r == ReplicationFailed
 }
 
 // PlainMD5ETag reports whether the ETag looks like the MD5 of the content:

@@ -34,6 +34,11 @@ type Store struct {
 	RefuseStatus int
 	RefuseCode   string
 
+	// WriteGuard, when set, is asked before every write, as
+	// objectstore.S3 asks its Config.WriteGuard: a refused write changes
+	// nothing and fails with objectstore.ErrWriteRefused.
+	WriteGuard *objectstore.WriteGuard
+
 	// Faults.
 
 	// OpErrors makes an operation fail: the key is the method name
@@ -75,6 +80,8 @@ type version struct {
 	info         objectstore.ObjectInfo
 	deleteMarker bool
 	retention    objectstore.Retention
+	// replication is what Head reports; listings never carry it.
+	replication objectstore.ReplicationStatus
 }
 
 type generated struct {
@@ -155,6 +162,11 @@ func kindOf(err error) error {
 		}
 	}
 	return nil
+}
+
+// guard asks the write guard; callers hold s.mu.
+func (s *Store) guard(op, bkt, key string) error {
+	return s.WriteGuard.Check(op, s.Endpoint(), bkt, key)
 }
 
 // apiErr is the server's answer to a request it refuses.

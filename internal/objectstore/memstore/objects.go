@@ -21,12 +21,21 @@ func (s *Store) PutObject(ctx context.Context, name, key string, data []byte, op
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.writes = append(s.writes, "PutObject "+objectstore.URI(name, key, ""))
+	if err := s.guard("PutObject", name, key); err != nil {
+		return objectstore.ObjectInfo{}, err
+	}
 	if err := s.begin("PutObject", name, key, ""); err != nil {
 		return objectstore.ObjectInfo{}, err
 	}
 	b, err := s.bucket("PutObject", name)
 	if err != nil {
 		return objectstore.ObjectInfo{}, err
+	}
+	if opts.Retention.Mode != "" && b.lock == nil {
+		// MinIO, Versity and AWS refuse lock headers on a bucket created
+		// without object lock.
+		return objectstore.ObjectInfo{}, s.apiErr("PutObject", name, key, "", http.StatusBadRequest,
+			"InvalidRequest", "Bucket is missing ObjectLockConfiguration", nil)
 	}
 	info := s.put(b, key, data, opts.Retention)
 	if b.versioning != "Enabled" {
@@ -117,6 +126,7 @@ func (s *Store) Head(ctx context.Context, name, key, versionID string) (objectst
 	info.ChecksumAlgorithms = nil
 	info.IsLatest = false
 	info.Retention = v.retention
+	info.ReplicationStatus = v.replication
 	return info, nil
 }
 
@@ -217,6 +227,9 @@ func (s *Store) DeleteVersion(ctx context.Context, name, key, versionID string) 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.writes = append(s.writes, "DeleteObject "+objectstore.URI(name, key, versionID))
+	if err := s.guard("DeleteObject", name, key); err != nil {
+		return err
+	}
 	if err := s.begin("DeleteVersion", name, key, versionID); err != nil {
 		return err
 	}
@@ -229,6 +242,11 @@ func (s *Store) DeleteVersions(ctx context.Context, name string, objs []objectst
 	defer s.mu.Unlock()
 	for _, o := range objs {
 		s.writes = append(s.writes, "DeleteObjects "+objectstore.URI(name, o.Key, o.VersionID))
+	}
+	for _, o := range objs {
+		if err := s.guard("DeleteObjects", name, o.Key); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.begin("DeleteVersions", name, "", ""); err != nil {
 		return nil, err
@@ -249,6 +267,9 @@ func (s *Store) PutRetention(ctx context.Context, name, key, versionID string, r
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.writes = append(s.writes, "PutObjectRetention "+objectstore.URI(name, key, versionID))
+	if err := s.guard("PutObjectRetention", name, key); err != nil {
+		return err
+	}
 	if err := s.begin("PutRetention", name, key, versionID); err != nil {
 		return err
 	}
@@ -296,6 +317,21 @@ func (s *Store) Tamper(name, key string, fn func(*objectstore.ObjectInfo)) error
 		return err
 	}
 	fn(&v.info)
+	return nil
+}
+
+// SetReplicationStatus sets what Head reports as the latest version's
+// x-amz-replication-status, as a source bucket with replication does
+// (PENDING until the copy lands, then COMPLETED; FAILED when the target
+// refused it). For fixtures.
+func (s *Store) SetReplicationStatus(name, key string, st objectstore.ReplicationStatus) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, v, err := s.find("SetReplicationStatus", name, key, "")
+	if err != nil {
+		return err
+	}
+	v.replication = st
 	return nil
 }
 

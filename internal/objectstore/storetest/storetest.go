@@ -68,6 +68,7 @@ func (s Suite) Run(t *testing.T) {
 	t.Run("Retention", s.retention)
 	t.Run("LockedVersionRefusals", s.lockedVersionRefusals)
 	t.Run("UnlockedDelete", s.unlockedDelete)
+	t.Run("RetentionWithoutBucketDefault", s.retentionWithoutBucketDefault)
 	t.Run("MissingBucket", s.missingBucket)
 }
 
@@ -163,6 +164,7 @@ func (s Suite) headAndRead(t *testing.T) {
 	assert.Equal(t, hex.EncodeToString(sum[:]), strings.ToLower(h.ETag), "single-part ETag is the MD5")
 	assert.True(t, h.PlainMD5ETag())
 	assert.NotEmpty(t, h.Checksums.SHA256, "PutObject stores a SHA-256 checksum")
+	assert.Empty(t, h.ReplicationStatus, "an object of a bucket without replication has no replication status")
 
 	p, err := st.ListObjects(ctx, b, objectstore.ListRequest{})
 	require.NoError(t, err)
@@ -353,6 +355,47 @@ func (s Suite) unlockedDelete(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, res, 1)
 	assert.NoError(t, res[0].Err)
+}
+
+// retentionWithoutBucketDefault: on a bucket with object lock but no
+// default retention, a version written without a retention carries none
+// and can be deleted; one written with its own retention carries it and
+// its delete is refused. A retention asked for on a bucket without object
+// lock is refused.
+func (s Suite) retentionWithoutBucketDefault(t *testing.T) {
+	st := s.NewStore(t)
+	ctx := ctxFor(t)
+	b := s.newBucket(t, st, -1)
+	c, err := st.ObjectLockConfig(ctx, b)
+	require.NoError(t, err)
+	assert.True(t, c.Enabled)
+	assert.Empty(t, c.DefaultMode, "no default retention")
+
+	plain := put(t, st, b, "n/plain", "no lock")
+	_, err = st.ObjectRetention(ctx, b, plain.Key, plain.VersionID)
+	assert.ErrorIs(t, err, objectstore.ErrNoObjectLockConfig)
+
+	until := time.Now().Add(24 * time.Hour).Truncate(time.Second)
+	own, err := st.PutObject(ctx, b, "n/own", []byte("own lock"), objectstore.PutOptions{
+		Retention: objectstore.Retention{Mode: objectstore.Compliance, RetainUntil: until},
+	})
+	require.NoError(t, err)
+	r, err := st.ObjectRetention(ctx, b, own.Key, own.VersionID)
+	require.NoError(t, err)
+	assert.Equal(t, objectstore.Compliance, r.Mode)
+	assert.WithinDuration(t, until, r.RetainUntil, time.Second)
+	err = st.DeleteVersion(ctx, b, own.Key, own.VersionID)
+	assert.True(t, objectstore.Refused(err), "delete of a version under its own retention: %v", err)
+	_, err = st.Head(ctx, b, own.Key, own.VersionID)
+	assert.NoError(t, err, "the version under its own retention is still there")
+
+	require.NoError(t, st.DeleteVersion(ctx, b, plain.Key, plain.VersionID), "a version without retention can be deleted")
+
+	u := s.newBucket(t, st, 0)
+	_, err = st.PutObject(ctx, u, "n/own", []byte("own lock"), objectstore.PutOptions{
+		Retention: objectstore.Retention{Mode: objectstore.Compliance, RetainUntil: until},
+	})
+	assert.True(t, objectstore.Refused(err), "a retention on a bucket without object lock: %v", err)
 }
 
 func (s Suite) missingBucket(t *testing.T) {

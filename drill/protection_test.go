@@ -1,0 +1,56 @@
+package drill
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/firedrill-dev/firedrill/backup"
+	"github.com/firedrill-dev/firedrill/internal/objectstore"
+	"github.com/firedrill-dev/firedrill/scenarios"
+)
+
+// TestProtectionSpec_FromScenario: the copies' replication lag bound
+// comes from the scenario (issue 14, item 2), and the primary's client
+// writes only under the canary prefix: its write guard refuses any other
+// key before a request is sent (issue 15, section 2).
+func TestProtectionSpec_FromScenario(t *testing.T) {
+	yaml := `apiVersion: firedrill.dev/v1alpha1
+kind: Scenario
+metadata: {name: unit}
+spec:
+  disaster: {summary: test disaster, lost: [sourceCluster], detection: test, lead: tester}
+  objectives: {rto: 4h, rpo: 24h}
+  backups: {backupName: daily-1, includedNamespaces: [shop]}
+  storage:
+    primary:
+      endpoint: http://127.0.0.1:1
+      bucket: velero-backups
+      prefix: lab
+      objectLock: {mode: COMPLIANCE}
+    copies:
+      - {name: offsite, kind: offsite, endpoint: http://127.0.0.1:2, bucket: velero-offsite, maxReplicationLag: 15m}
+      - {name: offcloud, kind: offcloud, endpoint: http://127.0.0.1:3, bucket: velero-offcloud}
+  target: {kubeconfig: /dev/null}
+`
+	sc, err := scenarios.Parse(scenarios.Env{}, "unit.yaml", []byte(yaml))
+	require.NoError(t, err)
+	ctx := context.Background()
+	spec, err := ProtectionSpec(ctx, sc, nil, ProtectionOptions{Getenv: func(string) string { return "" }})
+	require.NoError(t, err)
+	require.Len(t, spec.Copies, 2)
+	assert.Equal(t, 15*time.Minute, spec.Copies[0].MaxReplicationLag)
+	assert.Zero(t, spec.Copies[1].MaxReplicationLag, "left to backup.DefaultMaxReplicationLag")
+	assert.Equal(t, time.Duration(scenarios.DefaultMaxReplicationLag), backup.DefaultMaxReplicationLag)
+	assert.Equal(t, "firedrill-canary/", spec.Canary.Prefix)
+
+	_, err = spec.Primary.Store.PutObject(ctx, "velero-backups", "lab/backups/daily-1/planted.txt", []byte("x"), objectstore.PutOptions{})
+	assert.ErrorIs(t, err, objectstore.ErrWriteRefused)
+	err = spec.Primary.Store.DeleteVersion(ctx, "velero-backups", "lab/backups/daily-1/daily-1.tar.gz", "v1")
+	assert.ErrorIs(t, err, objectstore.ErrWriteRefused)
+	_, err = spec.Primary.Store.PutObject(ctx, "velero-backups", "firedrill-canary/x.txt", []byte("x"), objectstore.PutOptions{})
+	assert.NotErrorIs(t, err, objectstore.ErrWriteRefused, "the canary's prefix is let through (the server is unreachable here)")
+}
