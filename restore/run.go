@@ -239,8 +239,20 @@ func (s *Session) RecoveryPoint(ctx context.Context) (*RecoveryPoint, error) {
 		return nil, err
 	}
 	s.res.Backup, s.res.RPOSeconds = rp, rp.RPOSeconds
-	s.progressf("recovery point: backup %s (started %s, RPO %s)", rp.Backup, rp.Started.UTC().Format(time.RFC3339),
-		time.Duration(rp.RPOSeconds*float64(time.Second)).Round(time.Second))
+	for _, b := range rp.Skipped {
+		s.progressf("recovery point: skipped newer backup %s", b)
+	}
+	if rp.Phase == PhasePartiallyFailed {
+		// Which items the backup lacks is what the restore will lack.
+		results, err := fetchBackupResults(ctx, s.t.Dynamic, s.opts.HTTPClient, sp.VeleroNamespace, rp.Backup, sp.DrillID)
+		if err != nil {
+			rp.ResultsError = err.Error()
+		} else {
+			rp.Results = &results
+		}
+	}
+	s.progressf("recovery point: backup %s, %s (started %s, RPO %s; %d errors, %d warnings)", rp.Backup, rp.Phase, rp.Started.UTC().Format(time.RFC3339),
+		time.Duration(rp.RPOSeconds*float64(time.Second)).Round(time.Second), rp.Errors, rp.Warnings)
 	if sp.FromCopy != nil {
 		if err := useCopyLocation(ctx, s.t.Dynamic, sp.VeleroNamespace, rp.Backup, sp.FromCopy.StorageLocation, s.tr); err != nil {
 			return nil, err

@@ -49,6 +49,10 @@ type BackupSelector struct {
 	Name     string
 	Schedule string
 	Window   *Window
+	// AllowPartiallyFailed accepts a PartiallyFailed backup as the recovery
+	// point, as `velero restore create --from-schedule
+	// --allow-partially-failed` does; otherwise only a Completed one is.
+	AllowPartiallyFailed bool
 }
 
 // Window selects among the Completed backups started within Within before

@@ -191,6 +191,12 @@ type Backups struct {
 	Schedule string `yaml:"schedule,omitempty"`
 	// Window restores a completed backup taken within a window before the disaster.
 	Window *Window `yaml:"window,omitempty"`
+	// AllowPartiallyFailed accepts a PartiallyFailed backup (Velero backed
+	// up some items and failed on others) as the recovery point, as
+	// `velero restore create --from-schedule --allow-partially-failed`
+	// does; the report then shows its warnings and errors. Default false:
+	// only a Completed backup is restored. Applies to backupName too.
+	AllowPartiallyFailed bool `yaml:"allowPartiallyFailed,omitempty"`
 	// IncludedNamespaces is required: the scope to restore and verify.
 	IncludedNamespaces []string `yaml:"includedNamespaces"`
 }
