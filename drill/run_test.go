@@ -312,7 +312,7 @@ func findingByID(fs []finding.Finding, id string) *finding.Finding {
 func TestRun_RecoveryPointSaysWhatItSkipped(t *testing.T) {
 	b := &BackupRef{Name: "daily-2", StorageLocation: "default", Started: t0.Add(-5 * time.Hour), Phase: "PartiallyFailed", Warnings: 1, Errors: 2,
 		ErrorMessages: []string{"shop: error backing up item widgets.example.com/shop/w1: timeout"},
-		Skipped: []SkippedBackup{{Name: "daily-3", Phase: "Failed", Time: t0.Add(-time.Hour), Reason: "Failed: object storage unreachable"}}}
+		Skipped:       []SkippedBackup{{Name: "daily-3", Phase: "Failed", Time: t0.Add(-time.Hour), Reason: "Failed: object storage unreachable"}}}
 	rep, dir := runDrill(t, context.Background(), testScenario(t, "4h"), &fakeRecovery{Backup: b}, &fakeProtection{}, nil)
 	require.NotNil(t, rep.RPO.MeasuredSeconds)
 	assert.InDelta(t, 5*3600.0, *rep.RPO.MeasuredSeconds, 1, "RPO counts from the backup restored, not the newer failed one")
