@@ -55,7 +55,10 @@ type Plan struct {
 	Summary    string     `json:"summary"`
 	Lost       []string   `json:"lost"`
 	Objectives Objectives `json:"objectives"`
-	Steps      []PlanStep `json:"steps"`
+	// Warnings name, as FILE:LINE: field: message, what the drill would do
+	// that is likely a mistake (scenarios.Scenario.RestoreOrderWarnings).
+	Warnings []string   `json:"warnings,omitempty"`
+	Steps    []PlanStep `json:"steps"`
 }
 
 // Objectives are the scenario's objectives as the plan shows them.
@@ -87,10 +90,13 @@ type RestorePhase struct {
 	StorageLocation    string   `json:"storageLocation"`
 	IncludedNamespaces []string `json:"includedNamespaces"`
 	// IncludedResources is empty when the phase restores every resource.
-	IncludedResources []string           `json:"includedResources,omitempty"`
-	ExcludedResources []string           `json:"excludedResources"`
-	NamespaceMapping  map[string]string  `json:"namespaceMapping,omitempty"`
-	Timeout           scenarios.Duration `json:"timeout"`
+	IncludedResources []string          `json:"includedResources,omitempty"`
+	ExcludedResources []string          `json:"excludedResources"`
+	NamespaceMapping  map[string]string `json:"namespaceMapping,omitempty"`
+	// IncludeClusterResources is set on a phase that restores
+	// CustomResourceDefinitions (restore.RestoresCRDs).
+	IncludeClusterResources bool               `json:"includeClusterResources,omitempty"`
+	Timeout                 scenarios.Duration `json:"timeout"`
 }
 
 // PlannedCheck is one check the verify step would run.
@@ -133,6 +139,9 @@ func NewPlan(sc *scenarios.Scenario) (*Plan, error) {
 	}
 	for _, l := range s.Disaster.Lost {
 		p.Lost = append(p.Lost, string(l))
+	}
+	for _, w := range sc.RestoreOrderWarnings() {
+		p.Warnings = append(p.Warnings, w.Error())
 	}
 	for _, name := range Steps() {
 		step := PlanStep{Name: name, CountsTowardRTO: name.CountsTowardRTO()}
@@ -290,31 +299,27 @@ func planRestore(step *PlanStep, sc *scenarios.Scenario) {
 	if from != nil {
 		step.add("restore from copy %q (storage location %q), because the scenario loses primaryStorage", from.Name, location)
 	}
+	// The Restores the run creates, from the same function (names aside).
+	spec := restore.Spec{DrillID: "plan", IncludedNamespaces: s.Backups.IncludedNamespaces, NamespaceMapping: s.Target.NamespaceMapping,
+		ExcludedResources: r.ExcludedResources}
 	for _, ph := range r.Phases {
-		excluded := slices.Clone(ph.ExcludedResources)
-		for _, res := range r.ExcludedResources {
-			if !slices.Contains(excluded, res) {
-				excluded = append(excluded, res)
-			}
-		}
-		var mapping map[string]string
-		for _, ns := range s.Backups.IncludedNamespaces {
-			if to := s.Target.TargetNamespace(ns); to != ns {
-				if mapping == nil {
-					mapping = map[string]string{}
-				}
-				mapping[ns] = to
-			}
-		}
+		spec.Phases = append(spec.Phases, restore.Phase{Name: ph.Name, IncludedResources: ph.IncludedResources, ExcludedResources: ph.ExcludedResources})
+	}
+	for _, pr := range restore.PlanRestores(spec, "") {
 		step.Phases = append(step.Phases, RestorePhase{
-			Name:               ph.Name,
-			StorageLocation:    location,
-			IncludedNamespaces: slices.Clone(s.Backups.IncludedNamespaces),
-			IncludedResources:  slices.Clone(ph.IncludedResources),
-			ExcludedResources:  excluded,
-			NamespaceMapping:   mapping,
-			Timeout:            r.Timeout,
+			Name:                    pr.Phase,
+			StorageLocation:         location,
+			IncludedNamespaces:      pr.IncludedNamespaces,
+			IncludedResources:       pr.IncludedResources,
+			ExcludedResources:       pr.ExcludedResources,
+			NamespaceMapping:        pr.NamespaceMapping,
+			IncludeClusterResources: pr.IncludeClusterResources,
+			Timeout:                 r.Timeout,
 		})
+	}
+	step.add("each Restore must end Completed; Velero's warnings and errors, item by item, are read from its results (restores/NAME/restore-NAME-results.gz, through a DownloadRequest) when it has any")
+	for _, w := range sc.RestoreOrderWarnings() {
+		step.add("warning: %s", w.Error())
 	}
 }
 

@@ -31,7 +31,7 @@ func backupObj(name, schedule, phase string, start time.Time) *unstructured.Unst
 func fakeDynamic(objs ...runtime.Object) *dynamicfake.FakeDynamicClient {
 	return dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
 		backupsGVR: "BackupList", restoresGVR: "RestoreList", locationsGVR: "BackupStorageLocationList",
-		downloadRequestsGVR: "DownloadRequestList",
+		downloadRequestsGVR: "DownloadRequestList", crdsGVR: "CustomResourceDefinitionList",
 	}, objs...)
 }
 

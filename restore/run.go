@@ -409,6 +409,9 @@ func (r *Session) restorePhases(ctx context.Context, backup string) (bool, error
 		}
 		r.tr.mu.Lock()
 		r.tr.restores = append(r.tr.restores, pr.Name)
+		if pr.IncludeClusterResources {
+			r.tr.crdRestores = append(r.tr.crdRestores, pr.Name)
+		}
 		if i == 0 {
 			// Preflight proved they did not exist: whatever appears is the drill's.
 			r.tr.namespaces = append(r.tr.namespaces, s.TargetNamespaces()...)
@@ -432,6 +435,13 @@ func (r *Session) restorePhases(ctx context.Context, backup string) (bool, error
 		}
 		ph.Finished = st.seen
 		fillPhase(&ph, st.obj)
+		if pr.IncludeClusterResources && ph.Status == PhaseCompleted && ph.ItemsRestored == 0 {
+			// The backup holds no CRDs: none to delete, and no need for
+			// the right to list them.
+			r.tr.mu.Lock()
+			r.tr.crdRestores = slices.DeleteFunc(r.tr.crdRestores, func(n string) bool { return n == pr.Name })
+			r.tr.mu.Unlock()
+		}
 		if ph.Warnings+ph.Errors > 0 || ph.Status != PhaseCompleted && ph.Status != PhaseFailedValidation {
 			results, err := fetchResults(ctx, r.t.Dynamic, r.opts.HTTPClient, s.VeleroNamespace, pr.Name, s.DrillID)
 			if err != nil {
@@ -442,6 +452,9 @@ func (r *Session) restorePhases(ctx context.Context, backup string) (bool, error
 		}
 		r.res.Restores = append(r.res.Restores, ph)
 		r.res.Findings = append(r.res.Findings, phaseFinding(ph))
+		if f, ok := resultsFinding(ph); ok {
+			r.res.Findings = append(r.res.Findings, f)
+		}
 		r.progressf("restore %s: %s in %.2fs (%d warnings, %d errors)", label, ph.Status, ph.Seconds(), ph.Warnings, ph.Errors)
 		if ph.Status != PhaseCompleted {
 			return false, nil
@@ -521,6 +534,50 @@ func phaseFinding(ph PhaseResult) finding.Finding {
 	}
 	return finding.Fail(id, finding.SeverityFail, subject, ph.Reason()).
 		With("Completed", ph.Status, "read the errors per namespace in the restore's results")
+}
+
+// expectedWarning reports whether a Velero restore warning is one every
+// restore into a fresh namespace gives: the API server creates the
+// kube-root-ca.crt ConfigMap in each new namespace before Velero restores
+// the backed-up one. Velero v1.18 words it "could not restore,
+// ConfigMap:kube-root-ca.crt already exists" (ConfigMap "kube-root-ca.crt"
+// with an existingResourcePolicy of none).
+func expectedWarning(line string) bool {
+	return strings.Contains(line, "could not restore, ConfigMap") && strings.Contains(line, "kube-root-ca.crt") &&
+		strings.Contains(line, "already exists")
+}
+
+// resultsFinding surfaces, for a phase that ended Completed, Velero's
+// per-item warnings and errors from its results object: a Restore can end
+// Completed while items of it were not restored as backed up. ok is false
+// when there is nothing beyond the expected warnings.
+func resultsFinding(ph PhaseResult) (f finding.Finding, ok bool) {
+	if ph.Status != PhaseCompleted || ph.Warnings+ph.Errors == 0 {
+		return finding.Finding{}, false
+	}
+	subject := fmt.Sprintf("Velero restore %s results (restores/%s/restore-%s-results.gz)", ph.Name, ph.Name, ph.Name)
+	id := "restore.results." + ph.Phase
+	hint := "read them with `velero restore describe " + ph.Name + " --details`; restore what is missing in a later phase, or exclude it on purpose"
+	if ph.Results == nil {
+		return finding.Warn(id, subject, fmt.Sprintf("phase %s ended Completed with %d warnings and %d errors (status.warnings, status.errors), whose items could not be read: %s",
+			ph.Phase, ph.Warnings, ph.Errors, ph.ResultsError)).With("", "", hint), true
+	}
+	var lines []string
+	for _, l := range append(ph.Results.Errors.Lines(), ph.Results.Warnings.Lines()...) {
+		if !expectedWarning(l) {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) == 0 {
+		return finding.Finding{}, false
+	}
+	n := len(lines)
+	if len(lines) > 10 {
+		lines = append(lines[:10], fmt.Sprintf("and %d more", n-10))
+	}
+	return finding.Warn(id, subject, fmt.Sprintf("phase %s ended Completed, but Velero reported %d items it did not restore as backed up: %s",
+		ph.Phase, n, strings.Join(lines, "; "))).
+		With("no warnings or errors beyond kube-root-ca.crt", fmt.Sprintf("%d warnings, %d errors", ph.Warnings, ph.Errors), hint), true
 }
 
 func checkFinding(c CheckResult) finding.Finding {

@@ -58,6 +58,9 @@ func writePlanText(w io.Writer, p *drill.Plan) {
 		obj += ", tier " + p.Objectives.Tier
 	}
 	fmt.Fprintf(w, "Objectives: %s\n", obj)
+	for _, warn := range p.Warnings {
+		fmt.Fprintf(w, "Warning:    %s\n", warn)
+	}
 	fmt.Fprintln(w, "Nothing has been touched. Steps marked [RTO] count toward the measured recovery time.")
 	for i, s := range p.Steps {
 		rto := ""
@@ -81,6 +84,9 @@ func writePlanText(w io.Writer, p *drill.Plan) {
 				excluded = strings.Join(ph.ExcludedResources, ", ")
 			}
 			fmt.Fprintf(w, "       excluded resources:  %s\n", excluded)
+			if ph.IncludeClusterResources {
+				fmt.Fprintln(w, "       cluster-scoped:      the listed cluster-scoped resources too (includeClusterResources)")
+			}
 			if len(ph.NamespaceMapping) > 0 {
 				var pairs []string
 				for _, ns := range ph.IncludedNamespaces {

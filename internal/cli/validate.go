@@ -23,7 +23,10 @@ func (a *app) validateCommand() *cli.Command {
 durations, missing required fields, contradictions and inline secrets are
 all errors. Every problem of every file is printed, one per line, as
 FILE:LINE: field.path: message. A directory stands for the *.yaml and *.yml
-files directly in it. The scenario's runbook is checked too.
+files directly in it. The scenario's runbook is checked too. Warnings
+(FILE:LINE: warning: ...) do not make a file invalid: restore phases that
+restore custom resources before any phase restores their
+CustomResourceDefinitions.
 
 Exits 0 when every file is valid and 1 otherwise.
 
@@ -42,6 +45,10 @@ type validateResult struct {
 	Name   string          `json:"name,omitempty"`
 	Valid  bool            `json:"valid"`
 	Errors []validateError `json:"errors,omitempty"`
+	// Warnings do not make the file invalid: what the drill would do that
+	// is likely not what the author meant (e.g. custom resources restored
+	// before their CRDs).
+	Warnings []validateError `json:"warnings,omitempty"`
 }
 
 type validateError struct {
@@ -80,6 +87,9 @@ func (a *app) validate(c *cli.Context) error {
 		}
 	} else {
 		for _, r := range results {
+			for _, w := range r.Warnings {
+				fmt.Fprintln(a.env.Stdout, w.Text)
+			}
 			if r.Valid {
 				fmt.Fprintf(a.env.Stdout, "%s: ok (%s)\n", r.File, r.Name)
 				continue
@@ -104,6 +114,9 @@ func validateFile(c *cli.Context, env scenarios.Env, file string) validateResult
 	sc, err := scenarios.LoadFile(c.Context, env, file)
 	if err == nil {
 		r.Name = sc.Metadata.Name
+		for _, w := range sc.RestoreOrderWarnings() {
+			r.Warnings = append(r.Warnings, validateError{Line: w.Line, Path: w.Path, Message: w.Message, Text: warningText(w)})
+		}
 		// The plan reads and checks the runbook, and nothing else.
 		_, err = drill.NewPlan(sc)
 	}
@@ -129,6 +142,11 @@ func validateFile(c *cli.Context, env scenarios.Env, file string) validateResult
 		r.Errors = []validateError{{Message: err.Error(), Text: err.Error()}}
 	}
 	return r
+}
+
+// warningText is "FILE:LINE: warning: field.path: message".
+func warningText(w *scenarios.ValidationError) string {
+	return fmt.Sprintf("%s:%d: warning: %s: %s", w.File, w.Line, w.Path, w.Message)
 }
 
 // expandDirs replaces each directory argument with the scenario files
