@@ -285,7 +285,7 @@ func (s *Session) Restore(ctx context.Context) error {
 	}
 	s.res.Restored = restored
 	s.res.OrderVerified = restored && proof.Verified
-	s.res.Findings = append(s.res.Findings, orderFinding(proof, restored))
+	s.res.Findings = append(s.res.Findings, orderFinding(proof, restored, s.spec.TargetNamespaces()))
 	return nil
 }
 
@@ -507,8 +507,8 @@ func (r *Session) cleanup(ctx context.Context, keep bool) CleanupResult {
 	return cr
 }
 
-func orderFinding(p OrderProof, restored bool) finding.Finding {
-	subject := "restore order"
+func orderFinding(p OrderProof, restored bool, namespaces []string) finding.Finding {
+	subject := "creation order in namespaces " + strings.Join(namespaces, ", ") + " (a watch of NetworkPolicies and workloads during the restore)"
 	if p.Verified {
 		return finding.Pass("restore.order", subject,
 			fmt.Sprintf("every workload appeared after a NetworkPolicy of its namespace (%d objects, ordered by %s)", len(p.Appearances), p.Method))
@@ -526,14 +526,18 @@ func phaseFinding(ph PhaseResult) finding.Finding {
 	id := "restore.phase." + ph.Phase
 	subject := "Velero restore " + ph.Name
 	if ph.Status == PhaseCompleted {
-		f := finding.Pass(id, subject, fmt.Sprintf("Completed, %d of %d items restored in %.2fs", ph.ItemsRestored, ph.TotalItems, ph.Duration))
+		f := finding.Pass(id, subject, fmt.Sprintf("status.phase Completed, status.progress %d of %d items restored, in %.2fs", ph.ItemsRestored, ph.TotalItems, ph.Duration))
 		if ph.Warnings > 0 {
 			f.Actual = fmt.Sprintf("%d warnings", ph.Warnings)
 		}
 		return f
 	}
+	actual := "status.phase " + ph.Status
+	if ph.Status == "Timeout" {
+		actual = "no terminal status.phase: " + ph.FailureReason
+	}
 	return finding.Fail(id, finding.SeverityFail, subject, ph.Reason()).
-		With("Completed", ph.Status, "read the errors per namespace in the restore's results")
+		With("status.phase Completed", actual, "read the errors per namespace in the restore's results (velero restore describe "+ph.Name+" --details)")
 }
 
 // expectedWarning reports whether a Velero restore warning is one every

@@ -105,5 +105,12 @@ func writePlanText(w io.Writer, p *drill.Plan) {
 				fmt.Fprintf(w, "   - step %q (within %s)\n", st.Name, st.Timeout)
 			}
 		}
+		for _, f := range s.Findings {
+			when := ""
+			if f.When != "" {
+				when = " when " + f.When
+			}
+			fmt.Fprintf(w, "   - finding %s%s, on: %s\n", f.ID, when, f.Evidence)
+		}
 	}
 }
