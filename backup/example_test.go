@@ -32,7 +32,7 @@ func ExampleCheckProtection() {
 	offsite := connect("http://127.0.0.1:27010", "FIREDRILL_LAB_OFFSITE_ACCESS_KEY", "FIREDRILL_LAB_OFFSITE_SECRET_KEY")
 
 	// The backup of a scenario that names a schedule, from the bucket alone.
-	b, err := backup.LatestBackup(ctx, primary, "velero-backups", "lab", "shop-daily")
+	b, err := backup.LatestBackup(ctx, primary, "velero-backups", "lab", "shop-daily", false)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)
 		os.Exit(1)

@@ -78,6 +78,11 @@ type BackupRef struct {
 	Expiration time.Time
 	// TTL is the backup's spec.ttl.
 	TTL time.Duration
+	// Phase, Warnings and Errors are the backup's status, when LatestBackup
+	// chose it; Skipped the newer backups it passed over, newest first.
+	Phase            string
+	Warnings, Errors int
+	Skipped          []SkippedBackup
 }
 
 // CanarySpec configures the tamper canary.

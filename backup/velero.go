@@ -2,12 +2,14 @@ package backup
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,6 +31,9 @@ type veleroBackup struct {
 		StartTimestamp      *time.Time `json:"startTimestamp"`
 		CompletionTimestamp *time.Time `json:"completionTimestamp"`
 		Expiration          *time.Time `json:"expiration"`
+		Warnings            int        `json:"warnings"`
+		Errors              int        `json:"errors"`
+		FailureReason       string     `json:"failureReason"`
 	} `json:"status"`
 }
 
@@ -116,11 +121,15 @@ var ErrNoBackup = errors.New("no completed backup found")
 
 // LatestBackup finds, from the bucket alone, the most recently started
 // (of two started in the same second, the later name) Completed backup under <veleroPrefix>/backups/, of the given Velero
-// schedule when schedule is not empty (label velero.io/schedule-name).
+// schedule when schedule is not empty (label velero.io/schedule-name);
+// with allowPartiallyFailed a PartiallyFailed one counts too, as
+// `velero restore create --allow-partially-failed` chooses.
 // It reads each backup's velero-backup.json, so it needs no cluster: the
 // way `firedrill verify` picks the backup of a scenario that names a
-// schedule. It returns ErrNoBackup, wrapped, when none matches.
-func LatestBackup(ctx context.Context, st ObjectLister, bucket, veleroPrefix, schedule string) (BackupRef, error) {
+// schedule. The newer backups it passed over (Failed, PartiallyFailed,
+// still running) are in BackupRef.Skipped. It returns ErrNoBackup,
+// wrapped, when none matches.
+func LatestBackup(ctx context.Context, st ObjectLister, bucket, veleroPrefix, schedule string, allowPartiallyFailed bool) (BackupRef, error) {
 	dir := keyPrefix(path.Join(strings.Trim(veleroPrefix, "/"), "backups"))
 	var names []string
 	req := objectstore.ListRequest{Prefix: dir, Delimiter: "/"}
@@ -142,14 +151,19 @@ func LatestBackup(ctx context.Context, st ObjectLister, bucket, veleroPrefix, sc
 	}
 	var best veleroBackup
 	var errs []error
+	var notRestorable []veleroBackup
 	for _, n := range names {
 		vb, err := readVeleroBackup(ctx, st, bucket, veleroPrefix, n)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		if vb.Status.Phase != "Completed" || vb.Status.StartTimestamp == nil ||
-			schedule != "" && vb.Metadata.Labels["velero.io/schedule-name"] != schedule {
+		if schedule != "" && vb.Metadata.Labels["velero.io/schedule-name"] != schedule {
+			continue
+		}
+		restorable := vb.Status.Phase == "Completed" || vb.Status.Phase == "PartiallyFailed" && allowPartiallyFailed
+		if !restorable || vb.Status.StartTimestamp == nil {
+			notRestorable = append(notRestorable, vb)
 			continue
 		}
 		// Velero's timestamps have whole seconds: two backups started in
@@ -167,9 +181,75 @@ func LatestBackup(ctx context.Context, st ObjectLister, bucket, veleroPrefix, sc
 			what = "backup of schedule " + schedule
 		}
 		err := fmt.Errorf("%w: no Completed %s among %d in s3://%s/%s at %s", ErrNoBackup, what, len(names), bucket, dir, st.Endpoint())
+		if skipped := skippedAfter(notRestorable, time.Time{}); len(skipped) > 0 {
+			err = fmt.Errorf("%w; not restorable: %s", err, joinSkipped(skipped))
+		}
 		return BackupRef{}, errors.Join(append([]error{err}, errs...)...)
 	}
-	return best.ref(BackupRef{})
+	ref, err := best.ref(BackupRef{Phase: best.Status.Phase, Warnings: best.Status.Warnings, Errors: best.Status.Errors})
+	ref.Skipped = skippedAfter(notRestorable, *best.Status.StartTimestamp)
+	return ref, err
+}
+
+// SkippedBackup is a backup newer than the one chosen that could not be
+// restored, as its velero-backup.json in the bucket says.
+type SkippedBackup struct {
+	Name string
+	// Phase is Velero's status.phase; Started its status.startTimestamp
+	// (zero when it never started).
+	Phase    string
+	Started  time.Time
+	Warnings int
+	Errors   int
+	// Reason says why, in Velero's terms.
+	Reason string
+}
+
+// skippedAfter are the backups of bs started after t (all of them when t
+// is zero; a backup that never started counts as newest), newest first.
+func skippedAfter(bs []veleroBackup, t time.Time) []SkippedBackup {
+	var out []SkippedBackup
+	for _, vb := range bs {
+		var started time.Time
+		if vb.Status.StartTimestamp != nil {
+			started = *vb.Status.StartTimestamp
+		}
+		if !t.IsZero() && !started.IsZero() && !started.After(t) {
+			continue
+		}
+		st := vb.Status
+		reason := fmt.Sprintf("%s: %d errors, %d warnings", cmp.Or(st.Phase, "no phase"), st.Errors, st.Warnings)
+		switch {
+		case st.Phase == "PartiallyFailed":
+			reason += "; allowPartiallyFailed is not set"
+		case st.Phase == "Failed" && st.FailureReason != "":
+			reason = "Failed: " + st.FailureReason
+		case st.Phase != "Completed" && st.Phase != "Failed" && st.Phase != "FailedValidation" && st.Phase != "Deleting":
+			reason += " so far; not finished"
+		}
+		out = append(out, SkippedBackup{Name: vb.Metadata.Name, Phase: st.Phase, Started: started, Warnings: st.Warnings, Errors: st.Errors, Reason: reason})
+	}
+	slices.SortStableFunc(out, func(a, b SkippedBackup) int {
+		switch {
+		case a.Started.IsZero() != b.Started.IsZero():
+			if a.Started.IsZero() {
+				return -1
+			}
+			return 1
+		case !a.Started.Equal(b.Started):
+			return b.Started.Compare(a.Started)
+		}
+		return strings.Compare(b.Name, a.Name)
+	})
+	return out
+}
+
+func joinSkipped(bs []SkippedBackup) string {
+	s := make([]string, len(bs))
+	for i, b := range bs {
+		s[i] = b.Name + " (" + b.Reason + ")"
+	}
+	return strings.Join(s, "; ")
 }
 
 type limitedWriter struct {

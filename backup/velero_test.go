@@ -30,13 +30,13 @@ func TestLatestBackup(t *testing.T) {
 	put("daily-3", "daily", "PartiallyFailed", t0.Add(-time.Hour))
 	put("manual", "", "Completed", t0.Add(30*time.Minute))
 
-	b, err := LatestBackup(ctx, f.primary, bucketPrimary, veleroPrefix, "daily")
+	b, err := LatestBackup(ctx, f.primary, bucketPrimary, veleroPrefix, "daily", false)
 	require.NoError(t, err)
 	assert.Equal(t, "daily-2", b.Name)
 	assert.Equal(t, 24*time.Hour, b.TTL)
 	assert.Equal(t, t0, b.Expiration.UTC())
 
-	b, err = LatestBackup(ctx, f.primary, bucketPrimary, veleroPrefix, "")
+	b, err = LatestBackup(ctx, f.primary, bucketPrimary, veleroPrefix, "", false)
 	require.NoError(t, err)
 	assert.Equal(t, "manual", b.Name)
 
@@ -45,11 +45,11 @@ func TestLatestBackup(t *testing.T) {
 	put("hourly-20261201052948", "hourly", "Completed", t0.Add(-time.Minute))
 	put("hourly-20261201052947", "hourly", "Completed", t0.Add(-time.Minute))
 	put("hourly-20261201052946", "hourly", "Completed", t0.Add(-2*time.Minute))
-	b, err = LatestBackup(ctx, f.primary, bucketPrimary, veleroPrefix, "hourly")
+	b, err = LatestBackup(ctx, f.primary, bucketPrimary, veleroPrefix, "hourly", false)
 	require.NoError(t, err)
 	assert.Equal(t, "hourly-20261201052948", b.Name)
 
-	_, err = LatestBackup(ctx, f.primary, bucketPrimary, veleroPrefix, "weekly")
+	_, err = LatestBackup(ctx, f.primary, bucketPrimary, veleroPrefix, "weekly", false)
 	assert.ErrorIs(t, err, ErrNoBackup)
 	// "older" has no velero-backup.json: named in the error, not fatal.
 	assert.ErrorContains(t, err, "older/velero-backup.json")
@@ -73,4 +73,48 @@ func TestReadBackupRecord(t *testing.T) {
 
 	_, err = ReadBackupRecord(ctx, f.primary, bucketPrimary, veleroPrefix, "none")
 	assert.ErrorIs(t, err, objectstore.ErrNotFound)
+}
+
+// TestLatestBackup_ReportsSkippedNewerBackups: the backups newer than the
+// one chosen that could not be restored are named with their phase and
+// counts; allowPartiallyFailed makes a PartiallyFailed one the choice.
+func TestLatestBackup_ReportsSkippedNewerBackups(t *testing.T) {
+	f := newFixture(t).build()
+	ctx := context.Background()
+	put := func(name, phase string, start time.Time, warnings, errs int) {
+		started := ""
+		if !start.IsZero() {
+			started = fmt.Sprintf(`,"startTimestamp":%q`, start.Format(time.RFC3339))
+		}
+		body := fmt.Sprintf(`{"metadata":{"name":%q,"labels":{"velero.io/schedule-name":"daily"}},"status":{"phase":%q%s,"warnings":%d,"errors":%d}}`,
+			name, phase, started, warnings, errs)
+		_, err := f.primary.PutObject(ctx, bucketPrimary, backupPrefix(veleroPrefix, name)+"velero-backup.json", []byte(body), objectstore.PutOptions{})
+		require.NoError(t, err)
+	}
+	put("daily-1", "Completed", t0.Add(-3*time.Hour), 0, 0)
+	put("daily-2", "PartiallyFailed", t0.Add(-2*time.Hour), 1, 2)
+	put("daily-3", "Failed", t0.Add(-time.Hour), 0, 0)
+	put("daily-4", "InProgress", t0.Add(-time.Minute), 0, 0)
+
+	b, err := LatestBackup(ctx, f.primary, bucketPrimary, veleroPrefix, "daily", false)
+	require.NoError(t, err)
+	assert.Equal(t, "daily-1", b.Name)
+	assert.Equal(t, "Completed", b.Phase)
+	var got []string
+	for _, s := range b.Skipped {
+		got = append(got, s.Name+" ("+s.Reason+")")
+	}
+	assert.Equal(t, []string{
+		"daily-4 (InProgress: 0 errors, 0 warnings so far; not finished)",
+		"daily-3 (Failed: 0 errors, 0 warnings)",
+		"daily-2 (PartiallyFailed: 2 errors, 1 warnings; allowPartiallyFailed is not set)",
+	}, got)
+
+	b, err = LatestBackup(ctx, f.primary, bucketPrimary, veleroPrefix, "daily", true)
+	require.NoError(t, err)
+	assert.Equal(t, "daily-2", b.Name)
+	assert.Equal(t, "PartiallyFailed", b.Phase)
+	assert.Equal(t, 2, b.Errors)
+	assert.Equal(t, 1, b.Warnings)
+	assert.Len(t, b.Skipped, 2)
 }

@@ -11,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/firedrill-dev/firedrill/internal/kube"
 	"github.com/firedrill-dev/firedrill/internal/safefile"
 	"github.com/firedrill-dev/firedrill/restore"
 	"github.com/firedrill-dev/firedrill/runbooks"
@@ -55,11 +56,13 @@ type Plan struct {
 	Summary    string     `json:"summary"`
 	Lost       []string   `json:"lost"`
 	Objectives Objectives `json:"objectives"`
-	Steps      []PlanStep `json:"steps"`
-	// Warnings are what a drill would ignore or get wrong although the
-	// scenario is valid, each "FILE:LINE: message": a runbook step hidden
-	// in an HTML comment, which is not run.
-	Warnings []string `json:"warnings,omitempty"`
+	// Warnings are what a drill would do that is likely a mistake,
+	// although the scenario is valid, each "FILE:LINE: field: message":
+	// the scenario's warnings (scenarios.Scenario.Warnings: custom
+	// resources restored before their CRDs, a check naming an unmapped
+	// namespace, ...), then the runbook's (a step hidden in HTML, not run).
+	Warnings []string   `json:"warnings,omitempty"`
+	Steps    []PlanStep `json:"steps"`
 }
 
 // Objectives are the scenario's objectives as the plan shows them.
@@ -83,6 +86,23 @@ type PlanStep struct {
 	Checks []PlannedCheck `json:"checks,omitempty"`
 	// Runbook is set on the runbook step when the scenario has one.
 	Runbook *PlannedRunbook `json:"runbook,omitempty"`
+	// Findings are the findings the step records in the report, by ID:
+	// what a reader of the plan can look for in the report, and what the
+	// run is held to (TestPlan_ClaimsMatchTheRun).
+	Findings []PlannedFinding `json:"findings,omitempty"`
+}
+
+// PlannedFinding is a finding a step records, and the evidence it rests on.
+type PlannedFinding struct {
+	ID string `json:"id"`
+	// When says when the step records it; empty means every time it runs.
+	When string `json:"when,omitempty"`
+	// Evidence is what the verdict rests on: which object, field or request.
+	Evidence string `json:"evidence"`
+}
+
+func (s *PlanStep) finding(id, when, evidence string) {
+	s.Findings = append(s.Findings, PlannedFinding{ID: id, When: when, Evidence: evidence})
 }
 
 // RestorePhase is one Velero Restore the drill would create.
@@ -91,10 +111,13 @@ type RestorePhase struct {
 	StorageLocation    string   `json:"storageLocation"`
 	IncludedNamespaces []string `json:"includedNamespaces"`
 	// IncludedResources is empty when the phase restores every resource.
-	IncludedResources []string           `json:"includedResources,omitempty"`
-	ExcludedResources []string           `json:"excludedResources"`
-	NamespaceMapping  map[string]string  `json:"namespaceMapping,omitempty"`
-	Timeout           scenarios.Duration `json:"timeout"`
+	IncludedResources []string          `json:"includedResources,omitempty"`
+	ExcludedResources []string          `json:"excludedResources"`
+	NamespaceMapping  map[string]string `json:"namespaceMapping,omitempty"`
+	// IncludeClusterResources is set on a phase that restores
+	// CustomResourceDefinitions (restore.RestoresCRDs).
+	IncludeClusterResources bool               `json:"includeClusterResources,omitempty"`
+	Timeout                 scenarios.Duration `json:"timeout"`
 }
 
 // PlannedCheck is one check the verify step would run.
@@ -137,6 +160,9 @@ func NewPlan(sc *scenarios.Scenario) (*Plan, error) {
 	}
 	for _, l := range s.Disaster.Lost {
 		p.Lost = append(p.Lost, string(l))
+	}
+	for _, w := range sc.Warnings() {
+		p.Warnings = append(p.Warnings, w.Error())
 	}
 	if rb != nil {
 		for _, w := range rb.Warnings {
@@ -220,21 +246,30 @@ func planLoad(step *PlanStep, sc *scenarios.Scenario) {
 
 func planPreflight(step *PlanStep, sc *scenarios.Scenario) {
 	s := sc.Spec
-	step.Summary = "reach both clusters and make sure the target is a scratch cluster"
-	if s.Disaster.Loses(scenarios.LossSourceCluster) {
-		step.add("source cluster: not contacted (the scenario loses it)")
-	} else {
-		step.add("reach the source cluster read-only (%s), to compare what runs there with the backup's scope", clusterText(s.Source))
+	step.Summary = "reach the target and make sure it is a scratch cluster, never the source"
+	src := "source cluster: not contacted (the scenario loses it)"
+	if !s.Disaster.Loses(scenarios.LossSourceCluster) {
+		src = "source cluster: never contacted"
 	}
-	step.add("reach the target cluster (%s) and stop unless it carries the scratch-cluster marker",
-		clusterText(scenarios.ClusterRef{Kubeconfig: s.Target.Kubeconfig, Context: s.Target.Context}))
-	step.add("Velero runs in namespace %q of the target", s.Backups.VeleroNamespace)
+	if s.Source.Kubeconfig != "" || s.Source.Context != "" {
+		step.add("%s; the API server URL and CA of its kubeconfig (%s) are compared with the target's, and a target that is the source is refused", src, clusterText(s.Source))
+	} else {
+		step.add("%s; the scenario names no source kubeconfig to compare the target with", src)
+	}
+	step.add("reach the target cluster (%s) and stop unless its namespace kube-system carries the label %s=%s",
+		clusterText(scenarios.ClusterRef{Kubeconfig: s.Target.Kubeconfig, Context: s.Target.Context}), kube.ScratchLabel, kube.ScratchValue)
+	step.add("namespace %q (Velero's) exists in the target", s.Backups.VeleroNamespace)
+	var nss []string
+	for _, ns := range s.Backups.IncludedNamespaces {
+		nss = append(nss, s.Target.TargetNamespace(ns))
+	}
+	step.add("namespaces %s do not exist yet in the target: the drill deletes what it restores, so it restores only into namespaces it creates", strings.Join(nss, ", "))
 	location, from := sc.RestoreFrom()
 	if from == nil {
-		step.add("BackupStorageLocation %q (%s) is Available in the target", location, bucketText(s.Storage.Primary))
+		step.add("BackupStorageLocation %q (%s) is Available in the target (its status.phase)", location, bucketText(s.Storage.Primary))
 		return
 	}
-	step.add("create read-only BackupStorageLocation %q for copy %q (%s) in the target and wait until it is Available",
+	step.add("create read-only BackupStorageLocation %q for copy %q (%s) in the target and wait until it is Available (its status.phase)",
 		location, from.Name, bucketText(from.Bucket))
 }
 
@@ -264,34 +299,47 @@ func planProtection(step *PlanStep, sc *scenarios.Scenario) {
 func planRecoveryPoint(step *PlanStep, sc *scenarios.Scenario) {
 	s := sc.Spec
 	b := s.Backups
-	location, _ := sc.RestoreFrom()
+	location, from := sc.RestoreFrom()
 	step.Summary = "choose the backup to restore and measure the RPO"
-	step.add("read Velero Backups in the target, where Velero syncs them from storage location %q", location)
+	step.add("read the Velero Backup objects in namespace %q of the target (Velero's backup sync brings them from the bucket)", b.VeleroNamespace)
+	restorable := "Completed"
+	if b.AllowPartiallyFailed {
+		restorable = "Completed or PartiallyFailed (allowPartiallyFailed)"
+	}
 	switch {
 	case b.BackupName != "":
-		step.add("use Backup %q; it must be Completed", b.BackupName)
+		step.add("use Backup %q; its status.phase must be %s", b.BackupName, restorable)
 	case b.Schedule != "":
-		step.add("use the latest Completed Backup of Schedule %q", b.Schedule)
+		step.add("use the latest %s Backup of Schedule %q (label velero.io/schedule-name)", restorable, b.Schedule)
 	case b.Window != nil && b.Window.Pick == scenarios.PickRandom:
 		seed := "a seed chosen at run time and recorded in the report"
 		if b.Window.Seed != nil {
 			seed = fmt.Sprintf("seed %d", *b.Window.Seed)
 		}
-		step.add("pick at random (%s) one of the Completed Backups started within %s before the disaster", seed, b.Window.Within)
+		step.add("pick at random (%s) one of the %s Backups started within %s before the disaster", seed, restorable, b.Window.Within)
 	case b.Window != nil:
-		step.add("use the latest Completed Backup started within %s before the disaster", b.Window.Within)
+		step.add("use the latest %s Backup started within %s before the disaster", restorable, b.Window.Within)
+	}
+	if from != nil {
+		step.add("point the chosen Backup at storage location %q (its spec.storageLocation), so Velero reads the copy; put back at cleanup", location)
 	}
 	if s.Disaster.DeclaredAt.IsZero() {
 		step.add("disaster time: the start of the drill")
 	} else {
 		step.add("disaster time: %s (declaredAt)", s.Disaster.DeclaredAt.UTC().Format(time.RFC3339))
 	}
-	step.add("RPO = disaster time - the backup's start time; objective %s", s.Objectives.RPO)
+	step.add("RPO = disaster time - the backup's status.startTimestamp; objective %s", s.Objectives.RPO)
 	for _, c := range s.Checks {
 		if c.DataCanary != nil {
 			step.add("after the restore, check %q gives the RPO the application sees: disaster time - the time in ConfigMap %s/%s",
 				c.Name, s.Target.TargetNamespace(c.DataCanary.Namespace), c.DataCanary.ConfigMap)
 		}
+	}
+	step.finding("recovery-point.backup", "", "the chosen Backup's status.phase and status.startTimestamp")
+	step.finding("recovery-point.skipped", "newer backups of the selector are not restorable", "each newer Backup's status.phase, status.errors and status.warnings")
+	if b.AllowPartiallyFailed {
+		step.finding("recovery-point.partially-failed", "the chosen backup is PartiallyFailed",
+			"its status.errors and status.warnings, and its results (backups/NAME/NAME-results.gz, through a DownloadRequest)")
 	}
 }
 
@@ -303,48 +351,57 @@ func planRestore(step *PlanStep, sc *scenarios.Scenario) {
 	if from != nil {
 		step.add("restore from copy %q (storage location %q), because the scenario loses primaryStorage", from.Name, location)
 	}
+	// The Restores the run creates, from the same function (names aside).
+	spec := restore.Spec{DrillID: "plan", IncludedNamespaces: s.Backups.IncludedNamespaces, NamespaceMapping: s.Target.NamespaceMapping,
+		ExcludedResources: r.ExcludedResources}
 	for _, ph := range r.Phases {
-		excluded := slices.Clone(ph.ExcludedResources)
-		for _, res := range r.ExcludedResources {
-			if !slices.Contains(excluded, res) {
-				excluded = append(excluded, res)
-			}
-		}
-		var mapping map[string]string
-		for _, ns := range s.Backups.IncludedNamespaces {
-			if to := s.Target.TargetNamespace(ns); to != ns {
-				if mapping == nil {
-					mapping = map[string]string{}
-				}
-				mapping[ns] = to
-			}
-		}
+		spec.Phases = append(spec.Phases, restore.Phase{Name: ph.Name, IncludedResources: ph.IncludedResources, ExcludedResources: ph.ExcludedResources})
+	}
+	for _, pr := range restore.PlanRestores(spec, "") {
 		step.Phases = append(step.Phases, RestorePhase{
-			Name:               ph.Name,
-			StorageLocation:    location,
-			IncludedNamespaces: slices.Clone(s.Backups.IncludedNamespaces),
-			IncludedResources:  slices.Clone(ph.IncludedResources),
-			ExcludedResources:  excluded,
-			NamespaceMapping:   mapping,
-			Timeout:            r.Timeout,
+			Name:                    pr.Phase,
+			StorageLocation:         location,
+			IncludedNamespaces:      pr.IncludedNamespaces,
+			IncludedResources:       pr.IncludedResources,
+			ExcludedResources:       pr.ExcludedResources,
+			NamespaceMapping:        pr.NamespaceMapping,
+			IncludeClusterResources: pr.IncludeClusterResources,
+			Timeout:                 r.Timeout,
 		})
 	}
+	step.add("each Restore must end Completed; Velero's warnings and errors, item by item, are read from its results (restores/NAME/restore-NAME-results.gz, through a DownloadRequest) when it has any")
+	for _, w := range sc.RestoreOrderWarnings() {
+		step.add("warning: %s", w.Error())
+	}
+	// The order is watched while the phases run, so it is proven (and its
+	// finding recorded) in this step.
+	order := "order: in each restored namespace a NetworkPolicy was created before every workload (Deployment, StatefulSet, DaemonSet, Job, CronJob), by resourceVersion as a watch saw them during the restore"
+	if i := networkPoliciesPhase(r.Phases); i >= 0 && i < len(r.Phases)-1 {
+		step.add("%s (phase %q runs first)", order, r.Phases[i].Name)
+	} else {
+		step.add("%s; no phase restores NetworkPolicies before the workloads, so expect this to fail", order)
+	}
+	for _, ph := range step.Phases {
+		step.finding("restore.phase."+ph.Name, "", "the Restore's status.phase, status.progress and, when it did not complete, its results")
+	}
+	for _, ph := range step.Phases {
+		step.finding("restore.results."+ph.Name, "the Restore ended Completed with warnings or errors beyond kube-root-ca.crt",
+			"its results (restores/NAME/restore-NAME-results.gz, through a DownloadRequest)")
+	}
+	step.finding("restore.reader", "a scheduled drill binds its ServiceAccount to read the restored namespaces ("+EnvRestoredReaderRole+" set)",
+		"the RoleBinding create requests in each restored namespace")
+	step.finding("restore.order", "", "a watch of NetworkPolicies, Deployments, StatefulSets, DaemonSets, Jobs and CronJobs in the restored namespaces, ordered by resourceVersion")
 }
 
 func planVerify(step *PlanStep, sc *scenarios.Scenario) {
 	s := sc.Spec
 	step.Summary = "prove the restore worked"
-	if i := networkPoliciesPhase(s.Target.Restore.Phases); i >= 0 && i < len(s.Target.Restore.Phases)-1 {
-		step.add("order: every NetworkPolicy in the restored namespaces was created before any workload (phase %q ran first)",
-			s.Target.Restore.Phases[i].Name)
-	} else {
-		step.add("order: not checked, no phase restores NetworkPolicies before the workloads")
-	}
 	for _, c := range s.Checks {
 		step.Checks = append(step.Checks, PlannedCheck{Name: c.Name, Kind: c.Kind(), Does: checkText(c, s.Target), Timeout: c.Timeout})
+		step.finding("verify."+c.Name, "", "what check "+c.Name+" read or requested, in its message")
 	}
 	if len(s.Checks) == 0 {
-		step.add("no checks are declared: only the Velero Restores' own status is verified")
+		step.add("no checks are declared: only the Velero Restores' own status and the order (restore step) are verified")
 	}
 }
 
@@ -367,6 +424,7 @@ func planRunbook(step *PlanStep, rb *runbooks.Runbook) {
 	step.Runbook = pr
 	step.add("run the %d steps of %s in order, each within its timeout, against the target", len(rb.Steps), rb.File)
 	step.add("a failing step stops the runbook: the runbook is out of date")
+	step.finding("runbook.out-of-date", "a step fails or times out", "the step's exit status and last output line")
 }
 
 func planReport(step *PlanStep, sc *scenarios.Scenario) {
@@ -379,6 +437,7 @@ func planReport(step *PlanStep, sc *scenarios.Scenario) {
 		people += "; observers: " + strings.Join(d.Observers, ", ")
 	}
 	step.add("retrospective template (what went well, what to improve, action items) for %s", people)
+	step.finding("history.upload", "a shared history (--history) is set and an upload to it fails", "the upload request to the history bucket")
 }
 
 func planEvidence(step *PlanStep, sc *scenarios.Scenario) {
@@ -389,9 +448,10 @@ func planEvidence(step *PlanStep, sc *scenarios.Scenario) {
 	if e := sc.Spec.Evidence; e != nil && e.Push != nil {
 		step.add("upload the bundle to s3://%s/%s at %s, locked %s for %s, and read its retention back (spec.evidence.push)",
 			e.Push.Bucket.Bucket, e.Push.Prefix, e.Push.Endpoint, e.Push.LockMode, e.Push.Retention)
-		return
+	} else {
+		step.add("with --evidence-push, upload the bundle to an object-locked bucket and read its retention back")
 	}
-	step.add("with --evidence-push, upload the bundle to an object-locked bucket and read its retention back")
+	step.finding("evidence.collect", "part of the evidence could not be read", "the reads of the Velero objects and the restored namespaces")
 }
 
 func planCleanup(step *PlanStep, sc *scenarios.Scenario) {
@@ -410,11 +470,17 @@ func planCleanup(step *PlanStep, sc *scenarios.Scenario) {
 		nss = append(nss, s.Target.TargetNamespace(ns))
 	}
 	created := "namespaces " + strings.Join(nss, ", ") + ", the Velero Restores"
+	if slices.ContainsFunc(s.Target.Restore.Phases, func(p scenarios.Phase) bool { return restore.RestoresCRDs(p.IncludedResources) }) {
+		created += ", the CustomResourceDefinitions Velero created for them (label velero.io/restore-name)"
+	}
 	if _, from := sc.RestoreFrom(); from != nil {
-		created += fmt.Sprintf(" and BackupStorageLocation %q", from.StorageLocation)
+		created += fmt.Sprintf(", BackupStorageLocation %q with its credentials Secret, and the chosen Backup's storage location is put back", from.StorageLocation)
 	}
 	step.add("what the drill created: %s", created)
-	step.add("within %s, even after Ctrl-C; the source cluster and the backup buckets are never written to", s.Cleanup.Timeout)
+	step.add("within %s, even after Ctrl-C", s.Cleanup.Timeout)
+	step.add("never written to: the source cluster; in the backup buckets only the protection canary, under its own prefix " +
+		"(locked, so it stays until its retention ends), and Velero's record of each Restore (restores/NAME/)")
+	step.finding("cleanup", "cleanup did not finish", "the delete requests and the watches that saw each object gone")
 }
 
 func clusterText(c scenarios.ClusterRef) string {

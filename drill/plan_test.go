@@ -48,18 +48,22 @@ func TestNewPlan_StepsInOrder(t *testing.T) {
 	assert.Equal(t, []StepName{StepRestore, StepVerify, StepRunbook}, timed)
 }
 
-func TestNewPlan_NetworkPoliciesFirst(t *testing.T) {
+func TestNewPlan_NetworkPoliciesFirstThenCRDs(t *testing.T) {
 	p, err := NewPlan(builtin(t, "region-loss"))
 	require.NoError(t, err)
 	restore := stepOf(t, p, StepRestore)
-	require.Len(t, restore.Phases, 2)
-	first, second := restore.Phases[0], restore.Phases[1]
+	require.Len(t, restore.Phases, 3)
+	first, crds, last := restore.Phases[0], restore.Phases[1], restore.Phases[2]
 	assert.Equal(t, []string{"namespaces", scenarios.NetworkPolicies}, first.IncludedResources)
-	assert.Empty(t, second.IncludedResources, "the second phase restores everything else")
-	assert.Contains(t, second.ExcludedResources, scenarios.NetworkPolicies)
-	assert.Contains(t, second.ExcludedResources, "pods", "the scenario-wide exclusions apply to every phase")
+	assert.Equal(t, []string{scenarios.CustomResourceDefinitions}, crds.IncludedResources, "CRDs before any custom resource")
+	assert.True(t, crds.IncludeClusterResources)
+	assert.False(t, first.IncludeClusterResources)
+	assert.Empty(t, last.IncludedResources, "the last phase restores everything else")
+	assert.Contains(t, last.ExcludedResources, scenarios.NetworkPolicies)
+	assert.Contains(t, last.ExcludedResources, "pods", "the scenario-wide exclusions apply to every phase")
 	assert.Contains(t, first.ExcludedResources, "pods")
-	assert.Contains(t, stepOf(t, p, StepVerify).Actions[0], "created before any workload")
+	assert.Empty(t, p.Warnings)
+	assert.Contains(t, strings.Join(stepOf(t, p, StepRestore).Actions, "\n"), "a NetworkPolicy was created before every workload")
 }
 
 func TestNewPlan_RestoresFromCopyWhenPrimaryStorageIsLost(t *testing.T) {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path"
+	"strings"
 	"time"
 
 	"github.com/firedrill-dev/firedrill/backup"
@@ -128,7 +130,7 @@ func ProtectionSpec(ctx context.Context, sc *scenarios.Scenario, b *BackupRef, o
 	case sc.Spec.Backups.BackupName != "":
 		spec.Backup = backup.BackupRef{Name: sc.Spec.Backups.BackupName}
 	default:
-		ref, err := backup.LatestBackup(ctx, primary, st.Primary.Bucket, st.Primary.Prefix, sc.Spec.Backups.Schedule)
+		ref, err := backup.LatestBackup(ctx, primary, st.Primary.Bucket, st.Primary.Prefix, sc.Spec.Backups.Schedule, sc.Spec.Backups.AllowPartiallyFailed)
 		if err != nil && !errors.Is(err, backup.ErrNoBackup) {
 			return backup.ProtectionSpec{}, err
 		}
@@ -163,7 +165,29 @@ func Verify(ctx context.Context, sc *scenarios.Scenario, opts ProtectionOptions)
 	if err != nil {
 		return backup.Result{}, err
 	}
-	return backup.CheckProtection(ctx, spec)
+	res, err := backup.CheckProtection(ctx, spec)
+	if f, ok := skippedFinding(sc, spec.Backup); ok {
+		res.Findings = append(res.Findings, f)
+	}
+	return res, err
+}
+
+// skippedFinding names the newer backups LatestBackup passed over, on the
+// evidence of their velero-backup.json in the primary bucket.
+func skippedFinding(sc *scenarios.Scenario, b backup.BackupRef) (finding.Finding, bool) {
+	if len(b.Skipped) == 0 {
+		return finding.Finding{}, false
+	}
+	p := sc.Spec.Storage.Primary
+	var names []string
+	for _, s := range b.Skipped {
+		names = append(names, s.Name+" ("+s.Reason+")")
+	}
+	return finding.Warn("recovery-point.skipped", fmt.Sprintf("s3://%s/%s", p.Bucket, path.Join(p.Prefix, "backups")),
+		fmt.Sprintf("%d newer backups are not restorable, so %s is checked: %s (status of each backups/NAME/velero-backup.json)",
+			len(b.Skipped), b.Name, strings.Join(names, "; "))).
+		With("the newest backup is restorable", fmt.Sprintf("%d newer backups not restorable", len(b.Skipped)),
+			"read why with `velero backup describe NAME --details`; fix the cause so the next backup completes"), true
 }
 
 // scenarioProtection is the drill's protection step.

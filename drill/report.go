@@ -100,6 +100,32 @@ type BackupRef struct {
 	StorageLocation string    `json:"storage_location"`
 	Started         time.Time `json:"started"`
 	Completed       time.Time `json:"completed"`
+	// Phase is Velero's phase of the backup: Completed, or PartiallyFailed
+	// when the scenario sets allowPartiallyFailed.
+	Phase string `json:"phase,omitempty"`
+	// Warnings and Errors are the backup's status.warnings and status.errors.
+	Warnings int `json:"warnings,omitempty"`
+	Errors   int `json:"errors,omitempty"`
+	// ErrorMessages and WarningMessages are Velero's per-item messages of
+	// a PartiallyFailed backup ("namespace: message"), from its results
+	// object; ResultsError says why they could not be read.
+	ErrorMessages   []string `json:"error_messages,omitempty"`
+	WarningMessages []string `json:"warning_messages,omitempty"`
+	ResultsError    string   `json:"results_error,omitempty"`
+	// Skipped are the newer backups of the selector that could not be
+	// restored, newest first: the RPO counts from an older backup.
+	Skipped []SkippedBackup `json:"skipped,omitempty"`
+}
+
+// SkippedBackup is a backup newer than the recovery point that was passed
+// over: its Velero phase, counts and why.
+type SkippedBackup struct {
+	Name     string    `json:"name"`
+	Phase    string    `json:"phase"`
+	Time     time.Time `json:"time"`
+	Warnings int       `json:"warnings"`
+	Errors   int       `json:"errors"`
+	Reason   string    `json:"reason"`
 }
 
 // RestoreRef is one Velero Restore the drill created.

@@ -175,8 +175,9 @@ func RestoreSpec(sc *scenarios.Scenario, drillID string, getenv func(string) str
 		CleanupTimeout:     time.Duration(s.Cleanup.Timeout),
 		DisasterTime:       s.Disaster.DeclaredAt,
 		Backup: restore.BackupSelector{
-			Name:     s.Backups.BackupName,
-			Schedule: s.Backups.Schedule,
+			Name:                 s.Backups.BackupName,
+			Schedule:             s.Backups.Schedule,
+			AllowPartiallyFailed: s.Backups.AllowPartiallyFailed,
 		},
 	}
 	if w := s.Backups.Window; w != nil {
@@ -359,7 +360,15 @@ func (r *recovery) RecoveryPoint(ctx context.Context) (*BackupRef, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &BackupRef{Name: rp.Backup, StorageLocation: rp.StorageLocation, Started: rp.Started, Completed: rp.Completed}, nil
+	b := &BackupRef{Name: rp.Backup, StorageLocation: rp.StorageLocation, Started: rp.Started, Completed: rp.Completed,
+		Phase: rp.Phase, Warnings: rp.Warnings, Errors: rp.Errors, ResultsError: rp.ResultsError}
+	if rp.Results != nil {
+		b.ErrorMessages, b.WarningMessages = rp.Results.Errors.Lines(), rp.Results.Warnings.Lines()
+	}
+	for _, sk := range rp.Skipped {
+		b.Skipped = append(b.Skipped, SkippedBackup{Name: sk.Name, Phase: sk.Phase, Time: sk.Time, Warnings: sk.Warnings, Errors: sk.Errors, Reason: sk.Reason})
+	}
+	return b, nil
 }
 
 func (r *recovery) Restore(ctx context.Context, _ *BackupRef, progress io.Writer) (RestoreOutcome, error) {

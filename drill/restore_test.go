@@ -69,7 +69,7 @@ func TestRestoreSpec_MapsScenario(t *testing.T) {
 	assert.Equal(t, "daily", spec.Backup.Schedule)
 	assert.Equal(t, []string{"shop", "shop-dr"}, []string{spec.IncludedNamespaces[0], spec.TargetNamespace("shop")})
 	assert.Equal(t, []string{"shop-dr", "shop-data"}, spec.TargetNamespaces())
-	require.Len(t, spec.Phases, 2, "default phases")
+	require.Len(t, spec.Phases, 3, "default phases")
 	assert.Equal(t, "network-policies", spec.Phases[0].Name)
 	assert.Equal(t, restore.CleanupAlways, spec.Cleanup)
 	assert.Equal(t, 10*time.Minute, spec.PhaseTimeout)

@@ -1,6 +1,7 @@
 package drill
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -10,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/firedrill-dev/firedrill/internal/finding"
@@ -403,7 +405,48 @@ func (r *run) recoveryPoint(ctx context.Context) (string, error) {
 	}
 	r.report.Backup = b
 	r.report.RPO = MeasureRPO(time.Duration(r.sc.Spec.Objectives.RPO), r.report.DisasterAt, b.Started)
+	r.report.Findings = append(r.report.Findings, recoveryPointFindings(r.sc.Spec.Backups.VeleroNamespace, b)...)
 	return PhasePassed, nil
+}
+
+// recoveryPointFindings say which backup the RPO counts from, on what
+// evidence (the Velero Backup object of the target, its status), which
+// newer backups were passed over, and what a PartiallyFailed one lacks.
+func recoveryPointFindings(veleroNS string, b *BackupRef) []finding.Finding {
+	subject := fmt.Sprintf("Velero Backup %s/%s in the target", veleroNS, b.Name)
+	phase := cmp.Or(b.Phase, "Completed")
+	fs := []finding.Finding{finding.Pass("recovery-point.backup", subject,
+		fmt.Sprintf("recovery point: status.phase %s, status.startTimestamp %s (the RPO counts from it)", phase, b.Started.UTC().Format(time.RFC3339)))}
+	if len(b.Skipped) > 0 {
+		var names []string
+		for _, s := range b.Skipped {
+			names = append(names, fmt.Sprintf("%s (%s)", s.Name, s.Reason))
+		}
+		fs = append(fs, finding.Warn("recovery-point.skipped", subject,
+			fmt.Sprintf("%d newer backups could not be restored, so the RPO counts from %s: %s", len(b.Skipped), b.Name, strings.Join(names, "; "))).
+			With("the newest backup before the disaster is restorable", fmt.Sprintf("%d newer backups not restorable", len(b.Skipped)),
+				"read why with `velero backup describe NAME --details` and `velero backup logs NAME`; fix the cause so the next scheduled backup completes"))
+	}
+	if b.Phase == "PartiallyFailed" {
+		msg := fmt.Sprintf("the recovery point is PartiallyFailed (allowPartiallyFailed): %d errors, %d warnings; the items Velero could not back up are not restored", b.Errors, b.Warnings)
+		if len(b.ErrorMessages) > 0 {
+			msg += ": " + strings.Join(firstN(b.ErrorMessages, 5), "; ")
+		} else if b.ResultsError != "" {
+			msg += " (per-item messages not read: " + b.ResultsError + ")"
+		}
+		fs = append(fs, finding.Warn("recovery-point.partially-failed", subject, msg).
+			With("status.phase Completed", fmt.Sprintf("status.phase PartiallyFailed, status.errors %d, status.warnings %d", b.Errors, b.Warnings),
+				"read the errors with `velero backup describe "+b.Name+" --details`; check that the checks cover what the backup lacks"))
+	}
+	return fs
+}
+
+// firstN is at most n of ss, and "and K more" when there are more.
+func firstN(ss []string, n int) []string {
+	if len(ss) <= n {
+		return ss
+	}
+	return append(slices.Clone(ss[:n]), fmt.Sprintf("and %d more", len(ss)-n))
 }
 
 func (r *run) restore(ctx context.Context) (string, error) {

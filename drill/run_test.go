@@ -31,6 +31,8 @@ type fakeRecovery struct {
 	OrderBroken, CheckFails, PartiallyFailed                                  bool
 	// OnRestore runs inside Restore (e.g. to cancel the drill mid-restore).
 	OnRestore func()
+	// Backup, when set, is the recovery point instead of shop-daily-1.
+	Backup *BackupRef
 
 	cleanups      int
 	cleanupPassed bool
@@ -42,6 +44,9 @@ func (f *fakeRecovery) Preflight(context.Context) error { return f.PreflightErr 
 func (f *fakeRecovery) RecoveryPoint(context.Context) (*BackupRef, error) {
 	if f.RecoveryErr != nil {
 		return nil, f.RecoveryErr
+	}
+	if f.Backup != nil {
+		return f.Backup, nil
 	}
 	return &BackupRef{Name: "shop-daily-1", StorageLocation: "default", Started: t0.Add(-2 * time.Hour), Completed: t0.Add(-2*time.Hour + time.Second)}, nil
 }
@@ -290,4 +295,47 @@ func TestHistory_NewestFirstAndFiltered(t *testing.T) {
 	onlyA, err := History(state, "a")
 	require.NoError(t, err)
 	assert.Len(t, onlyA, 2)
+}
+
+func findingByID(fs []finding.Finding, id string) *finding.Finding {
+	for i := range fs {
+		if fs[i].ID == id {
+			return &fs[i]
+		}
+	}
+	return nil
+}
+
+// TestRun_RecoveryPointSaysWhatItSkipped: the newer backups the recovery
+// point passed over, and the errors of a PartiallyFailed one the scenario
+// allowed, are findings of the report (JSON and Markdown).
+func TestRun_RecoveryPointSaysWhatItSkipped(t *testing.T) {
+	b := &BackupRef{Name: "daily-2", StorageLocation: "default", Started: t0.Add(-5 * time.Hour), Phase: "PartiallyFailed", Warnings: 1, Errors: 2,
+		ErrorMessages: []string{"shop: error backing up item widgets.example.com/shop/w1: timeout"},
+		Skipped:       []SkippedBackup{{Name: "daily-3", Phase: "Failed", Time: t0.Add(-time.Hour), Reason: "Failed: object storage unreachable"}}}
+	rep, dir := runDrill(t, context.Background(), testScenario(t, "4h"), &fakeRecovery{Backup: b}, &fakeProtection{}, nil)
+	require.NotNil(t, rep.RPO.MeasuredSeconds)
+	assert.InDelta(t, 5*3600.0, *rep.RPO.MeasuredSeconds, 1, "RPO counts from the backup restored, not the newer failed one")
+
+	point := findingByID(rep.Findings, "recovery-point.backup")
+	require.NotNil(t, point, "findings: %+v", rep.Findings)
+	assert.Equal(t, "Velero Backup velero/daily-2 in the target", point.Subject)
+	assert.Contains(t, point.Message, "status.startTimestamp "+t0.Add(-5*time.Hour).UTC().Format(time.RFC3339))
+
+	skipped := findingByID(rep.Findings, "recovery-point.skipped")
+	require.NotNil(t, skipped)
+	assert.Equal(t, finding.StatusWarn, skipped.Status)
+	assert.Contains(t, skipped.Message, "daily-3 (Failed: object storage unreachable)")
+
+	partial := findingByID(rep.Findings, "recovery-point.partially-failed")
+	require.NotNil(t, partial)
+	assert.Contains(t, partial.Message, "2 errors, 1 warnings")
+	assert.Contains(t, partial.Message, "widgets.example.com/shop/w1: timeout")
+
+	md, err := os.ReadFile(filepath.Join(dir, "report.md"))
+	require.NoError(t, err)
+	assert.Contains(t, string(md), "daily-3 (Failed: object storage unreachable)")
+	js, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	require.NoError(t, err)
+	assert.Contains(t, string(js), `"skipped": [`)
 }

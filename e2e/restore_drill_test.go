@@ -126,8 +126,9 @@ func TestRestore_DrillRestoreSucceeds(t *testing.T) {
 	require.NoError(t, json.Unmarshal(out, &res), "%s", out)
 	assert.Equal(t, l.LatestBackup, res.Backup.Backup, "latest Completed backup of the schedule")
 	assert.Positive(t, res.RPOSeconds)
-	require.Len(t, res.Restores, 2)
-	assert.Equal(t, "network-policies", res.Restores[0].Phase)
+	require.Len(t, res.Restores, 3)
+	assert.Equal(t, []string{"network-policies", "crds", "workloads"}, []string{res.Restores[0].Phase, res.Restores[1].Phase, res.Restores[2].Phase},
+		"NetworkPolicies first, CRDs before any custom resource")
 	for _, r := range res.Restores {
 		assert.Equal(t, "Completed", r.Status, "restore %s", r.Restore)
 		assert.True(t, strings.HasPrefix(r.Restore, res.DrillID+"-"), "restore %s named after the drill", r.Restore)

@@ -215,7 +215,7 @@ func TestSchedule_ManifestsAcceptedAndLeastPrivilege(t *testing.T) {
 
 // TestSchedule_DrillRunsWithTheRenderedRBAC runs a real restore of the lab
 // scenario as the rendered ServiceAccount (its token, the scratch API
-// server): preflight, recovery point, two Velero Restores, the order
+// server): preflight, recovery point, three Velero Restores, the order
 // proof, the checks and cleanup all pass with exactly the rules rendered,
 // so the RBAC is not only narrow but sufficient.
 func TestSchedule_DrillRunsWithTheRenderedRBAC(t *testing.T) {

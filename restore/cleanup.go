@@ -28,6 +28,10 @@ type tracker struct {
 	backupPatches []backupPatch
 	// readerBindings are the namespaces where the drill bound its Reader.
 	readerBindings []string
+	// crdRestores are the drill's Restores that restore
+	// CustomResourceDefinitions: the CRDs labeled with their names were
+	// created by the drill, cluster-scoped, outside the target namespaces.
+	crdRestores []string
 }
 
 type backupPatch struct {
@@ -68,6 +72,9 @@ func (t *tracker) items() []string {
 	}
 	for _, p := range t.backupPatches {
 		out = append(out, fmt.Sprintf("backup/%s (storage location changed from %s)", p.backup, p.location))
+	}
+	for _, n := range t.crdRestores {
+		out = append(out, fmt.Sprintf("customresourcedefinitions labeled %s=%s", labelRestoreName, n))
 	}
 	return out
 }
@@ -151,6 +158,35 @@ func cleanup(ctx context.Context, cs kubernetes.Interface, dyn dynamic.Interface
 		} else {
 			deleted = append(deleted, "namespace/"+n)
 		}
+	}
+	// Velero never relabels a CRD that already existed, so a CRD labeled
+	// with one of the drill's Restores is one the drill created.
+	for _, n := range tr.crdRestores {
+		crds, err := deleteRestoredCRDs(ctx, dyn, n)
+		deleted = append(deleted, crds...)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return deleted, errors.Join(errs...)
+}
+
+// deleteRestoredCRDs deletes the CustomResourceDefinitions that Restore
+// restore created (Velero's label velero.io/restore-name).
+func deleteRestoredCRDs(ctx context.Context, dyn dynamic.Interface, restore string) ([]string, error) {
+	res := dyn.Resource(crdsGVR)
+	list, err := res.List(ctx, metav1.ListOptions{LabelSelector: labelRestoreName + "=" + restore})
+	if err != nil {
+		return nil, fmt.Errorf("list the CustomResourceDefinitions restore %s created: %w", restore, err)
+	}
+	var deleted []string
+	var errs []error
+	for _, crd := range list.Items {
+		if err := res.Delete(ctx, crd.GetName(), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("delete CustomResourceDefinition %s: %w", crd.GetName(), err))
+			continue
+		}
+		deleted = append(deleted, "customresourcedefinition/"+crd.GetName())
 	}
 	return deleted, errors.Join(errs...)
 }

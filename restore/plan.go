@@ -19,6 +19,10 @@ type PlannedRestore struct {
 	IncludedResources  []string          `json:"included_resources,omitempty"`
 	ExcludedResources  []string          `json:"excluded_resources,omitempty"`
 	NamespaceMapping   map[string]string `json:"namespace_mapping,omitempty"`
+	// IncludeClusterResources is set on a phase that restores
+	// CustomResourceDefinitions (see RestoresCRDs): Velero restores no
+	// cluster-scoped resource of a namespace-limited Restore without it.
+	IncludeClusterResources bool `json:"include_cluster_resources,omitempty"`
 }
 
 // PlanRestores turns the spec's phases into Velero Restores of backup, in
@@ -52,6 +56,10 @@ func PlanRestores(s Spec, backup string) []PlannedRestore {
 			IncludedResources:  slices.Clone(ph.IncludedResources),
 			ExcludedResources:  excluded,
 			NamespaceMapping:   mapping,
+			// Only the resources the phase lists are restored: naming
+			// CRDs there restores the backup's CRDs and nothing else
+			// cluster-scoped.
+			IncludeClusterResources: RestoresCRDs(ph.IncludedResources),
 		})
 	}
 	return out
@@ -76,6 +84,9 @@ func (p PlannedRestore) object(namespace, drillID string) *unstructured.Unstruct
 	}
 	if len(p.ExcludedResources) > 0 {
 		spec["excludedResources"] = toAny(p.ExcludedResources)
+	}
+	if p.IncludeClusterResources {
+		spec["includeClusterResources"] = true
 	}
 	if len(p.NamespaceMapping) > 0 {
 		m := map[string]any{}

@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestRestorePlan_NetworkPoliciesFirst(t *testing.T) {
+func TestRestorePlan_NetworkPoliciesFirstThenCRDs(t *testing.T) {
 	s := Spec{
 		DrillID:            "fd-1",
 		IncludedNamespaces: []string{"shop", "shop-data"},
@@ -15,7 +15,7 @@ func TestRestorePlan_NetworkPoliciesFirst(t *testing.T) {
 		ExcludedResources:  []string{"pods", "replicasets.apps"},
 	}
 	got := PlanRestores(s, "b1")
-	require.Len(t, got, 2)
+	require.Len(t, got, 3)
 	assert.Equal(t, PlannedRestore{
 		Phase: "network-policies", Name: "fd-1-network-policies", Backup: "b1",
 		IncludedNamespaces: []string{"shop", "shop-data"},
@@ -23,9 +23,15 @@ func TestRestorePlan_NetworkPoliciesFirst(t *testing.T) {
 		ExcludedResources:  []string{"pods", "replicasets.apps"},
 		NamespaceMapping:   map[string]string{"shop": "shop-x"},
 	}, got[0])
-	assert.Equal(t, "fd-1-workloads", got[1].Name)
-	assert.Empty(t, got[1].IncludedResources, "phase 2 restores everything else")
-	assert.Equal(t, []string{NetworkPolicies, "pods", "replicasets.apps"}, got[1].ExcludedResources)
+	assert.Equal(t, "fd-1-crds", got[1].Name)
+	assert.Equal(t, []string{CustomResourceDefinitions}, got[1].IncludedResources)
+	assert.True(t, got[1].IncludeClusterResources, "CRDs are cluster-scoped: Velero skips them in a namespace-limited Restore without it")
+	assert.Equal(t, true, got[1].object("velero", "fd-1").Object["spec"].(map[string]any)["includeClusterResources"])
+	assert.Equal(t, "fd-1-workloads", got[2].Name)
+	assert.Empty(t, got[2].IncludedResources, "phase 3 restores everything else, custom resources after their CRDs")
+	assert.False(t, got[2].IncludeClusterResources)
+	assert.NotContains(t, got[2].object("velero", "fd-1").Object["spec"], "includeClusterResources")
+	assert.Equal(t, []string{NetworkPolicies, "pods", "replicasets.apps"}, got[2].ExcludedResources)
 }
 
 func TestRestorePlan_CustomPhases(t *testing.T) {

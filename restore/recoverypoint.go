@@ -1,17 +1,22 @@
 package restore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"time"
+
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 )
@@ -26,6 +31,19 @@ type RecoveryPoint struct {
 	Schedule string `json:"schedule,omitempty"`
 	// StorageLocation is the location the Backup object names in the target.
 	StorageLocation string `json:"storage_location"`
+	// Phase is Velero's status.phase of the backup: Completed, or
+	// PartiallyFailed when the selector allows it (AllowPartiallyFailed).
+	Phase string `json:"phase"`
+	// Warnings and Errors are the backup's status.warnings and
+	// status.errors: how many items Velero warned about or could not back up.
+	Warnings int `json:"warnings"`
+	Errors   int `json:"errors"`
+	// Results are the backup's warnings and errors, item by item, read from
+	// its results object (<prefix>/backups/<name>/<name>-results.gz, through
+	// a Velero DownloadRequest) when the backup is PartiallyFailed;
+	// ResultsError says why they could not be read.
+	Results      *Results `json:"results,omitempty"`
+	ResultsError string   `json:"results_error,omitempty"`
 	// Started and Completed are Velero's (whole seconds).
 	Started   time.Time `json:"started"`
 	Completed time.Time `json:"completed"`
@@ -40,29 +58,62 @@ type RecoveryPoint struct {
 	Seed *int64 `json:"seed,omitempty"`
 	// Candidates is how many backups the selector chose among.
 	Candidates int `json:"candidates"`
+	// Skipped are the backups of the selector, newer than the recovery
+	// point and not after the disaster, that could not be restored
+	// (PartiallyFailed without AllowPartiallyFailed, Failed,
+	// FailedValidation, still running, being deleted), newest first: the
+	// RPO is measured from an older backup because of them.
+	Skipped []SkippedBackup `json:"skipped,omitempty"`
 }
+
+// SkippedBackup is a backup that the recovery point passed over, and why.
+type SkippedBackup struct {
+	Name string `json:"name"`
+	// Phase is Velero's status.phase; empty when Velero has not processed it.
+	Phase string `json:"phase"`
+	// Time is the backup's status.startTimestamp, or its creation time when
+	// it never started (FailedValidation, New).
+	Time     time.Time `json:"time"`
+	Warnings int       `json:"warnings"`
+	Errors   int       `json:"errors"`
+	// Reason says, in words, why it is not the recovery point (Velero's
+	// failureReason or validationErrors when it has them).
+	Reason string `json:"reason"`
+}
+
+// String is "NAME (REASON)".
+func (b SkippedBackup) String() string { return b.Name + " (" + b.Reason + ")" }
 
 // SelectBackup chooses the backup among the Velero Backup objects of the
 // target cluster (Velero syncs them from the bucket). When a backup named
 // by name is not there yet, it waits up to syncWait for Velero's backup sync
 // to bring it (see waitForBackup for why firedrill waits instead of creating
 // the object itself). now is firedrill's clock, used when disaster is zero.
+// A backup is restorable when Completed, or PartiallyFailed with
+// sel.AllowPartiallyFailed (as `velero restore create --from-schedule
+// --allow-partially-failed` chooses); the newer backups that are not are
+// listed in RecoveryPoint.Skipped, and in the error when none is left
+// (ErrNoBackup, wrapped).
 func SelectBackup(ctx context.Context, dyn dynamic.Interface, veleroNS string, sel BackupSelector,
 	disaster time.Time, syncWait time.Duration) (*RecoveryPoint, error) {
 	backups := dyn.Resource(backupsGVR).Namespace(veleroNS)
-	var chosen *unstructured.Unstructured
+	var chosen *velerov1.Backup
 	rp := &RecoveryPoint{DisasterTime: disaster}
 	switch {
 	case sel.Name != "":
-		b, err := backups.Get(ctx, sel.Name, metav1.GetOptions{})
+		u, err := backups.Get(ctx, sel.Name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
-			b, err = waitForBackup(ctx, dyn, veleroNS, sel.Name, syncWait)
+			u, err = waitForBackup(ctx, dyn, veleroNS, sel.Name, syncWait)
 		}
 		if err != nil {
 			return nil, err
 		}
-		if p := str(b, "status", "phase"); p != "Completed" {
-			return nil, fmt.Errorf("backup %q is %s, not Completed: %w", sel.Name, orNone(p), ErrNoBackup)
+		b, err := toBackup(u)
+		if err != nil {
+			return nil, err
+		}
+		if !sel.restorable(b.Status.Phase) {
+			return nil, fmt.Errorf("backup %q is not restorable: %s: %w", sel.Name, skippedReason(b, sel), ErrNoBackup)
 		}
 		chosen, rp.Candidates = b, 1
 	default:
@@ -74,10 +125,23 @@ func SelectBackup(ctx context.Context, dyn dynamic.Interface, veleroNS string, s
 		if err != nil {
 			return nil, fmt.Errorf("list Velero backups in namespace %s: %w", veleroNS, err)
 		}
-		cands := candidates(list.Items, sel, disaster)
+		inScope, err := backupsInScope(list.Items, sel, disaster)
+		if err != nil {
+			return nil, err
+		}
+		var cands []*velerov1.Backup
+		for _, b := range inScope {
+			if sel.restorable(b.Status.Phase) && b.Status.StartTimestamp != nil {
+				cands = append(cands, b)
+			}
+		}
 		rp.Candidates = len(cands)
 		if len(cands) == 0 {
-			return nil, fmt.Errorf("%s: %w", describeSelector(sel), ErrNoBackup)
+			err := fmt.Errorf("%s: %w", describeSelector(sel), ErrNoBackup)
+			if skipped := skippedSince(inScope, time.Time{}, sel); len(skipped) > 0 {
+				err = fmt.Errorf("%s; not restorable: %s: %w", describeSelector(sel), joinSkipped(skipped), ErrNoBackup)
+			}
+			return nil, err
 		}
 		chosen = cands[0]
 		if sel.Window != nil && sel.Window.Random {
@@ -89,43 +153,115 @@ func SelectBackup(ctx context.Context, dyn dynamic.Interface, veleroNS string, s
 			r := rand.New(rand.NewPCG(uint64(seed), 0))
 			chosen = cands[r.IntN(len(cands))]
 		}
+		rp.Skipped = skippedSince(inScope, chosen.Status.StartTimestamp.Time, sel)
 	}
-	rp.Backup = chosen.GetName()
-	rp.Schedule = chosen.GetLabels()[labelScheduleName]
-	rp.StorageLocation = str(chosen, "spec", "storageLocation")
-	rp.Started = parseTime(str(chosen, "status", "startTimestamp"))
-	rp.Completed = parseTime(str(chosen, "status", "completionTimestamp"))
-	if !rp.Started.IsZero() {
+	rp.Backup = chosen.Name
+	rp.Schedule = chosen.Labels[labelScheduleName]
+	rp.StorageLocation = chosen.Spec.StorageLocation
+	rp.Phase = string(chosen.Status.Phase)
+	rp.Warnings, rp.Errors = chosen.Status.Warnings, chosen.Status.Errors
+	if t := chosen.Status.StartTimestamp; t != nil {
+		rp.Started = t.UTC()
 		rp.RPOSeconds = disaster.Sub(rp.Started).Seconds()
+	}
+	if t := chosen.Status.CompletionTimestamp; t != nil {
+		rp.Completed = t.UTC()
 	}
 	return rp, nil
 }
 
-// candidates are the Completed backups the selector allows, newest first.
-func candidates(items []unstructured.Unstructured, sel BackupSelector, disaster time.Time) []*unstructured.Unstructured {
-	var out []*unstructured.Unstructured
+// restorable reports whether a backup in phase can be the recovery point.
+func (sel BackupSelector) restorable(phase velerov1.BackupPhase) bool {
+	return phase == velerov1.BackupPhaseCompleted || phase == velerov1.BackupPhasePartiallyFailed && sel.AllowPartiallyFailed
+}
+
+// toBackup converts a Backup read through the dynamic client to Velero's type.
+func toBackup(u *unstructured.Unstructured) (*velerov1.Backup, error) {
+	var b velerov1.Backup
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &b); err != nil {
+		return nil, fmt.Errorf("read Velero backup %s: %w", u.GetName(), err)
+	}
+	return &b, nil
+}
+
+// backupTime is when a backup started, or was created if it never started.
+func backupTime(b *velerov1.Backup) time.Time {
+	if t := b.Status.StartTimestamp; t != nil {
+		return t.UTC()
+	}
+	return b.CreationTimestamp.UTC()
+}
+
+// backupsInScope are the backups the selector chooses among, whatever
+// their phase, newest first: not after the disaster and, with a window,
+// within it. Of two started in the same (whole) second, the later name
+// comes first: scheduled backups are named <schedule>-<yyyymmddhhmmss>.
+func backupsInScope(items []unstructured.Unstructured, sel BackupSelector, disaster time.Time) ([]*velerov1.Backup, error) {
+	var out []*velerov1.Backup
 	for i := range items {
-		b := &items[i]
-		if str(b, "status", "phase") != "Completed" {
+		b, err := toBackup(&items[i])
+		if err != nil {
+			return nil, err
+		}
+		t := backupTime(b)
+		if t.IsZero() || t.After(disaster) {
 			continue
 		}
-		start := parseTime(str(b, "status", "startTimestamp"))
-		if start.IsZero() || start.After(disaster) {
-			continue
-		}
-		if sel.Window != nil && start.Before(disaster.Add(-sel.Window.Within)) {
+		if sel.Window != nil && t.Before(disaster.Add(-sel.Window.Within)) {
 			continue
 		}
 		out = append(out, b)
 	}
-	slices.SortStableFunc(out, func(a, b *unstructured.Unstructured) int {
-		ta, tb := parseTime(str(a, "status", "startTimestamp")), parseTime(str(b, "status", "startTimestamp"))
-		if c := tb.Compare(ta); c != 0 {
+	slices.SortStableFunc(out, func(a, b *velerov1.Backup) int {
+		if c := backupTime(b).Compare(backupTime(a)); c != 0 {
 			return c
 		}
-		return compareStrings(b.GetName(), a.GetName())
+		return compareStrings(b.Name, a.Name)
 	})
+	return out, nil
+}
+
+// skippedSince lists the backups of inScope (newest first) that are not
+// restorable and are newer than after (all of them when after is zero).
+func skippedSince(inScope []*velerov1.Backup, after time.Time, sel BackupSelector) []SkippedBackup {
+	var out []SkippedBackup
+	for _, b := range inScope {
+		if sel.restorable(b.Status.Phase) && b.Status.StartTimestamp != nil || !after.IsZero() && !backupTime(b).After(after) {
+			continue
+		}
+		out = append(out, SkippedBackup{Name: b.Name, Phase: string(b.Status.Phase), Time: backupTime(b),
+			Warnings: b.Status.Warnings, Errors: b.Status.Errors, Reason: skippedReason(b, sel)})
+	}
 	return out
+}
+
+// skippedReason says why b cannot be the recovery point, in Velero's terms.
+func skippedReason(b *velerov1.Backup, sel BackupSelector) string {
+	st := b.Status
+	counts := fmt.Sprintf("%d errors, %d warnings", st.Errors, st.Warnings)
+	switch st.Phase {
+	case velerov1.BackupPhasePartiallyFailed:
+		return fmt.Sprintf("PartiallyFailed: %s; allowPartiallyFailed is not set", counts)
+	case velerov1.BackupPhaseFailed:
+		return "Failed: " + cmp.Or(st.FailureReason, counts)
+	case velerov1.BackupPhaseFailedValidation:
+		return "FailedValidation: " + cmp.Or(strings.Join(st.ValidationErrors, "; "), "no validation errors recorded")
+	case velerov1.BackupPhaseDeleting:
+		return "Deleting: the backup is being deleted"
+	case "":
+		return "no phase: Velero has not processed it"
+	case velerov1.BackupPhaseCompleted:
+		return "Completed but without a start time"
+	}
+	return fmt.Sprintf("%s: still running (%s so far)", st.Phase, counts)
+}
+
+func joinSkipped(bs []SkippedBackup) string {
+	s := make([]string, len(bs))
+	for i, b := range bs {
+		s[i] = b.String()
+	}
+	return strings.Join(s, "; ")
 }
 
 func compareStrings(a, b string) int {
@@ -139,13 +275,17 @@ func compareStrings(a, b string) int {
 }
 
 func describeSelector(sel BackupSelector) string {
+	what := "Completed"
+	if sel.AllowPartiallyFailed {
+		what = "Completed or PartiallyFailed"
+	}
 	switch {
 	case sel.Name != "":
 		return fmt.Sprintf("backup %q", sel.Name)
 	case sel.Schedule != "":
-		return fmt.Sprintf("no Completed backup of schedule %q", sel.Schedule)
+		return fmt.Sprintf("no %s backup of schedule %q", what, sel.Schedule)
 	case sel.Window != nil:
-		return fmt.Sprintf("no Completed backup started within %s before the disaster", sel.Window.Within)
+		return fmt.Sprintf("no %s backup started within %s before the disaster", what, sel.Window.Within)
 	}
 	return "no selector"
 }

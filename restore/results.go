@@ -74,34 +74,47 @@ func ParseResults(r io.Reader) (Results, error) {
 	return res, nil
 }
 
-// fetchResults gets a restore's results through a Velero DownloadRequest:
+// fetchResults gets a restore's results (see fetchDownload).
+func fetchResults(ctx context.Context, dyn dynamic.Interface, client *http.Client, veleroNS, restore, drillID string) (Results, error) {
+	return fetchDownload(ctx, dyn, client, veleroNS, "RestoreResults", restore, restoreName(restore, "results"), drillID)
+}
+
+// fetchBackupResults gets a backup's warnings and errors, item by item
+// (<prefix>/backups/<name>/<name>-results.gz, the same shape as a
+// restore's), as `velero backup describe --details` does.
+func fetchBackupResults(ctx context.Context, dyn dynamic.Interface, client *http.Client, veleroNS, backup, drillID string) (Results, error) {
+	return fetchDownload(ctx, dyn, client, veleroNS, "BackupResults", backup, restoreName(drillID, "backup-results"), drillID)
+}
+
+// fetchDownload gets the results object of kind (RestoreResults or
+// BackupResults) of the Velero Restore or Backup object through a Velero
+// DownloadRequest named name:
 // Velero answers with a short-lived pre-signed URL to the results object.
 // This is what `velero restore describe --details` does. It is chosen over
 // reading the bucket directly because it works for whichever location the
 // restore used (primary or the copy's) with the credentials Velero already
 // has: firedrill needs no bucket credentials and no knowledge of the
 // location's layout. The DownloadRequest is deleted afterwards.
-func fetchResults(ctx context.Context, dyn dynamic.Interface, client *http.Client, veleroNS, restore, drillID string) (Results, error) {
+func fetchDownload(ctx context.Context, dyn dynamic.Interface, client *http.Client, veleroNS, kind, object, name, drillID string) (Results, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	res := dyn.Resource(downloadRequestsGVR).Namespace(veleroNS)
-	name := restoreName(restore, "results")
 	dr := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "velero.io/v1",
 		"kind":       "DownloadRequest",
 		"metadata":   map[string]any{"name": name, "namespace": veleroNS, "labels": drillLabels(drillID)},
-		"spec":       map[string]any{"target": map[string]any{"kind": "RestoreResults", "name": restore}},
+		"spec":       map[string]any{"target": map[string]any{"kind": kind, "name": object}},
 	}}
 	created, err := res.Create(ctx, dr, metav1.CreateOptions{})
 	if err != nil {
-		return Results{}, fmt.Errorf("create DownloadRequest for the results of restore %s: %w", restore, err)
+		return Results{}, fmt.Errorf("create DownloadRequest for %s of %s: %w", kind, object, err)
 	}
 	defer func() {
 		_ = res.Delete(context.WithoutCancel(ctx), name, metav1.DeleteOptions{})
 	}()
 	url, err := waitDownloadURL(ctx, dyn, veleroNS, name, created.GetResourceVersion())
 	if err != nil {
-		return Results{}, fmt.Errorf("results of restore %s: %w", restore, err)
+		return Results{}, fmt.Errorf("%s of %s: %w", kind, object, err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
@@ -110,11 +123,11 @@ func fetchResults(ctx context.Context, dyn dynamic.Interface, client *http.Clien
 	resp, err := client.Do(req)
 	if err != nil {
 		// The URL is pre-signed: never print it.
-		return Results{}, fmt.Errorf("download results of restore %s: %w", restore, errors.Unwrap(err))
+		return Results{}, fmt.Errorf("download %s of %s: %w", kind, object, errors.Unwrap(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return Results{}, fmt.Errorf("download results of restore %s: HTTP %s", restore, resp.Status)
+		return Results{}, fmt.Errorf("download %s of %s: HTTP %s", kind, object, resp.Status)
 	}
 	return ParseResults(resp.Body)
 }

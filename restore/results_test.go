@@ -36,3 +36,34 @@ func TestParseResults_NotGzip(t *testing.T) {
 	_, err := ParseResults(bytes.NewReader([]byte("{}")))
 	assert.Error(t, err)
 }
+
+// TestResultsFinding: a Completed phase whose results hold more than the
+// expected kube-root-ca.crt warnings is a finding naming each item.
+func TestResultsFinding(t *testing.T) {
+	rootCA := `could not restore, ConfigMap:kube-root-ca.crt already exists. Warning: the in-cluster version is different than the backed-up version`
+	ph := PhaseResult{PlannedRestore: PlannedRestore{Phase: "workloads", Name: "fd-1-workloads"}, Status: PhaseCompleted, Warnings: 3}
+	ph.Results = &Results{Warnings: Messages{Namespaces: map[string][]string{
+		"shop":      {rootCA, "could not restore, Storefront \"eu\" already exists"},
+		"shop-data": {`could not restore, ConfigMap "kube-root-ca.crt" already exists. Warning: the in-cluster version is different than the backed-up version`},
+	}}}
+	f, ok := resultsFinding(ph)
+	require.True(t, ok)
+	assert.Equal(t, "restore.results.workloads", f.ID)
+	assert.Equal(t, "warn", string(f.Status))
+	assert.Equal(t, "Velero restore fd-1-workloads results (restores/fd-1-workloads/restore-fd-1-workloads-results.gz)", f.Subject)
+	assert.Contains(t, f.Message, `1 items it did not restore as backed up: shop: could not restore, Storefront "eu" already exists`)
+	assert.NotContains(t, f.Message, "kube-root-ca.crt")
+
+	ph.Results.Warnings.Namespaces["shop"] = []string{rootCA, rootCA}
+	_, ok = resultsFinding(ph)
+	assert.False(t, ok, "only the expected warnings: no finding")
+
+	ph.Results, ph.ResultsError = nil, "DownloadRequest not processed"
+	f, ok = resultsFinding(ph)
+	require.True(t, ok, "counts without the items still say so")
+	assert.Contains(t, f.Message, "3 warnings and 0 errors")
+
+	ph.Status = PhasePartiallyFailed
+	_, ok = resultsFinding(ph)
+	assert.False(t, ok, "a phase that did not complete is the phase finding's to explain")
+}

@@ -247,8 +247,20 @@ func (s *Session) RecoveryPoint(ctx context.Context) (*RecoveryPoint, error) {
 		return nil, err
 	}
 	s.res.Backup, s.res.RPOSeconds = rp, rp.RPOSeconds
-	s.progressf("recovery point: backup %s (started %s, RPO %s)", rp.Backup, rp.Started.UTC().Format(time.RFC3339),
-		time.Duration(rp.RPOSeconds*float64(time.Second)).Round(time.Second))
+	for _, b := range rp.Skipped {
+		s.progressf("recovery point: skipped newer backup %s", b)
+	}
+	if rp.Phase == PhasePartiallyFailed {
+		// Which items the backup lacks is what the restore will lack.
+		results, err := fetchBackupResults(ctx, s.t.Dynamic, s.opts.HTTPClient, sp.VeleroNamespace, rp.Backup, sp.DrillID)
+		if err != nil {
+			rp.ResultsError = err.Error()
+		} else {
+			rp.Results = &results
+		}
+	}
+	s.progressf("recovery point: backup %s, %s (started %s, RPO %s; %d errors, %d warnings)", rp.Backup, rp.Phase, rp.Started.UTC().Format(time.RFC3339),
+		time.Duration(rp.RPOSeconds*float64(time.Second)).Round(time.Second), rp.Errors, rp.Warnings)
 	if sp.FromCopy != nil {
 		if err := useCopyLocation(ctx, s.t.Dynamic, sp.VeleroNamespace, rp.Backup, sp.FromCopy.StorageLocation, s.tr); err != nil {
 			return nil, err
@@ -281,7 +293,7 @@ func (s *Session) Restore(ctx context.Context) error {
 	}
 	s.res.Restored = restored
 	s.res.OrderVerified = restored && proof.Verified
-	s.res.Findings = append(s.res.Findings, orderFinding(proof, restored))
+	s.res.Findings = append(s.res.Findings, orderFinding(proof, restored, s.spec.TargetNamespaces()))
 	return nil
 }
 
@@ -405,6 +417,9 @@ func (r *Session) restorePhases(ctx context.Context, backup string) (bool, error
 		}
 		r.tr.mu.Lock()
 		r.tr.restores = append(r.tr.restores, pr.Name)
+		if pr.IncludeClusterResources {
+			r.tr.crdRestores = append(r.tr.crdRestores, pr.Name)
+		}
 		if i == 0 {
 			// Preflight proved they did not exist: whatever appears is the drill's.
 			r.tr.namespaces = append(r.tr.namespaces, s.TargetNamespaces()...)
@@ -428,6 +443,13 @@ func (r *Session) restorePhases(ctx context.Context, backup string) (bool, error
 		}
 		ph.Finished = st.seen
 		fillPhase(&ph, st.obj)
+		if pr.IncludeClusterResources && ph.Status == PhaseCompleted && ph.ItemsRestored == 0 {
+			// The backup holds no CRDs: none to delete, and no need for
+			// the right to list them.
+			r.tr.mu.Lock()
+			r.tr.crdRestores = slices.DeleteFunc(r.tr.crdRestores, func(n string) bool { return n == pr.Name })
+			r.tr.mu.Unlock()
+		}
 		if ph.Warnings+ph.Errors > 0 || ph.Status != PhaseCompleted && ph.Status != PhaseFailedValidation {
 			results, err := fetchResults(ctx, r.t.Dynamic, r.opts.HTTPClient, s.VeleroNamespace, pr.Name, s.DrillID)
 			if err != nil {
@@ -438,6 +460,9 @@ func (r *Session) restorePhases(ctx context.Context, backup string) (bool, error
 		}
 		r.res.Restores = append(r.res.Restores, ph)
 		r.res.Findings = append(r.res.Findings, phaseFinding(ph))
+		if f, ok := resultsFinding(ph); ok {
+			r.res.Findings = append(r.res.Findings, f)
+		}
 		r.progressf("restore %s: %s in %.2fs (%d warnings, %d errors)", label, ph.Status, ph.Seconds(), ph.Warnings, ph.Errors)
 		if ph.Status != PhaseCompleted {
 			return false, nil
@@ -490,8 +515,8 @@ func (r *Session) cleanup(ctx context.Context, keep bool) CleanupResult {
 	return cr
 }
 
-func orderFinding(p OrderProof, restored bool) finding.Finding {
-	subject := "restore order"
+func orderFinding(p OrderProof, restored bool, namespaces []string) finding.Finding {
+	subject := "creation order in namespaces " + strings.Join(namespaces, ", ") + " (a watch of NetworkPolicies and workloads during the restore)"
 	if p.Verified {
 		return finding.Pass("restore.order", subject,
 			fmt.Sprintf("every workload appeared after a NetworkPolicy of its namespace (%d objects, ordered by %s)", len(p.Appearances), p.Method))
@@ -509,14 +534,62 @@ func phaseFinding(ph PhaseResult) finding.Finding {
 	id := "restore.phase." + ph.Phase
 	subject := "Velero restore " + ph.Name
 	if ph.Status == PhaseCompleted {
-		f := finding.Pass(id, subject, fmt.Sprintf("Completed, %d of %d items restored in %.2fs", ph.ItemsRestored, ph.TotalItems, ph.Duration))
+		f := finding.Pass(id, subject, fmt.Sprintf("status.phase Completed, status.progress %d of %d items restored, in %.2fs", ph.ItemsRestored, ph.TotalItems, ph.Duration))
 		if ph.Warnings > 0 {
 			f.Actual = fmt.Sprintf("%d warnings", ph.Warnings)
 		}
 		return f
 	}
+	actual := "status.phase " + ph.Status
+	if ph.Status == "Timeout" {
+		actual = "no terminal status.phase: " + ph.FailureReason
+	}
 	return finding.Fail(id, finding.SeverityFail, subject, ph.Reason()).
-		With("Completed", ph.Status, "read the errors per namespace in the restore's results")
+		With("status.phase Completed", actual, "read the errors per namespace in the restore's results (velero restore describe "+ph.Name+" --details)")
+}
+
+// expectedWarning reports whether a Velero restore warning is one every
+// restore into a fresh namespace gives: the API server creates the
+// kube-root-ca.crt ConfigMap in each new namespace before Velero restores
+// the backed-up one. Velero v1.18 words it "could not restore,
+// ConfigMap:kube-root-ca.crt already exists" (ConfigMap "kube-root-ca.crt"
+// with an existingResourcePolicy of none).
+func expectedWarning(line string) bool {
+	return strings.Contains(line, "could not restore, ConfigMap") && strings.Contains(line, "kube-root-ca.crt") &&
+		strings.Contains(line, "already exists")
+}
+
+// resultsFinding surfaces, for a phase that ended Completed, Velero's
+// per-item warnings and errors from its results object: a Restore can end
+// Completed while items of it were not restored as backed up. ok is false
+// when there is nothing beyond the expected warnings.
+func resultsFinding(ph PhaseResult) (f finding.Finding, ok bool) {
+	if ph.Status != PhaseCompleted || ph.Warnings+ph.Errors == 0 {
+		return finding.Finding{}, false
+	}
+	subject := fmt.Sprintf("Velero restore %s results (restores/%s/restore-%s-results.gz)", ph.Name, ph.Name, ph.Name)
+	id := "restore.results." + ph.Phase
+	hint := "read them with `velero restore describe " + ph.Name + " --details`; restore what is missing in a later phase, or exclude it on purpose"
+	if ph.Results == nil {
+		return finding.Warn(id, subject, fmt.Sprintf("phase %s ended Completed with %d warnings and %d errors (status.warnings, status.errors), whose items could not be read: %s",
+			ph.Phase, ph.Warnings, ph.Errors, ph.ResultsError)).With("", "", hint), true
+	}
+	var lines []string
+	for _, l := range append(ph.Results.Errors.Lines(), ph.Results.Warnings.Lines()...) {
+		if !expectedWarning(l) {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) == 0 {
+		return finding.Finding{}, false
+	}
+	n := len(lines)
+	if len(lines) > 10 {
+		lines = append(lines[:10], fmt.Sprintf("and %d more", n-10))
+	}
+	return finding.Warn(id, subject, fmt.Sprintf("phase %s ended Completed, but Velero reported %d items it did not restore as backed up: %s",
+		ph.Phase, n, strings.Join(lines, "; "))).
+		With("no warnings or errors beyond kube-root-ca.crt", fmt.Sprintf("%d warnings, %d errors", ph.Warnings, ph.Errors), hint), true
 }
 
 func checkFinding(c CheckResult) finding.Finding {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -79,4 +80,37 @@ func TestKeepAfter(t *testing.T) {
 	for _, tt := range tests {
 		assert.Equal(t, tt.keep, keepAfter(tt.policy, tt.passed, tt.interrupted, tt.failedBeforeRestore), "%+v", tt)
 	}
+}
+
+// TestCleanup_DeletesOnlyTheCRDsTheDrillRestored: a CRD phase creates
+// cluster-scoped objects outside the target namespaces; cleanup removes
+// those Velero labeled with the drill's Restore and no other CRD.
+func TestCleanup_DeletesOnlyTheCRDsTheDrillRestored(t *testing.T) {
+	crd := func(name, restore string) *unstructured.Unstructured {
+		u := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+			"metadata": map[string]any{"name": name},
+		}}
+		if restore != "" {
+			u.SetLabels(map[string]string{labelRestoreName: restore})
+		}
+		return u
+	}
+	dyn := fakeDynamic(
+		crd("storefronts.shop.example.com", "fd-1-crds"),
+		crd("widgets.example.com", "fd-0-crds"),
+		crd("backups.velero.io", ""),
+	)
+	tr := &tracker{crdRestores: []string{"fd-1-crds"}}
+	deleted, err := cleanup(context.Background(), fake.NewClientset(), dyn, "velero", tr, time.Minute)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"customresourcedefinition/storefronts.shop.example.com"}, deleted)
+	left, err := dyn.Resource(crdsGVR).List(context.Background(), metav1.ListOptions{})
+	require.NoError(t, err)
+	var names []string
+	for _, u := range left.Items {
+		names = append(names, u.GetName())
+	}
+	assert.ElementsMatch(t, []string{"widgets.example.com", "backups.velero.io"}, names)
+	assert.Contains(t, tr.items(), "customresourcedefinitions labeled velero.io/restore-name=fd-1-crds", "kept under policy never, and said so")
 }

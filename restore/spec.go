@@ -49,6 +49,10 @@ type BackupSelector struct {
 	Name     string
 	Schedule string
 	Window   *Window
+	// AllowPartiallyFailed accepts a PartiallyFailed backup as the recovery
+	// point, as `velero restore create --from-schedule
+	// --allow-partially-failed` does; otherwise only a Completed one is.
+	AllowPartiallyFailed bool
 }
 
 // Window selects among the Completed backups started within Within before
@@ -71,12 +75,32 @@ type Phase struct {
 // NetworkPolicies is Velero's name for NetworkPolicies.
 const NetworkPolicies = "networkpolicies.networking.k8s.io"
 
-// DefaultPhases restores namespaces and NetworkPolicies first, then the rest.
+// CustomResourceDefinitions is Velero's name for CustomResourceDefinitions.
+const CustomResourceDefinitions = "customresourcedefinitions.apiextensions.k8s.io"
+
+// DefaultPhases restores namespaces and NetworkPolicies first, then the
+// CustomResourceDefinitions the backup holds, then the rest. CRDs get a
+// phase of their own before any custom resource: a Restore limited to
+// namespaces restores no cluster-scoped resource unless
+// includeClusterResources is set (Velero's restore.go,
+// getOrderedResourceCollection), so without it a custom resource whose CRD
+// the target lacks cannot be restored.
 func DefaultPhases() []Phase {
 	return []Phase{
 		{Name: "network-policies", IncludedResources: []string{"namespaces", NetworkPolicies}},
+		{Name: "crds", IncludedResources: []string{CustomResourceDefinitions}},
 		{Name: "workloads", ExcludedResources: []string{NetworkPolicies}},
 	}
+}
+
+// RestoresCRDs reports whether a phase's includedResources name
+// CustomResourceDefinitions (by Velero's full or short resource name).
+// Such a phase is created with includeClusterResources: true, the only way
+// a Restore limited to namespaces restores them.
+func RestoresCRDs(includedResources []string) bool {
+	return slices.ContainsFunc(includedResources, func(r string) bool {
+		return r == CustomResourceDefinitions || r == "customresourcedefinitions" || r == "crd" || r == "crds"
+	})
 }
 
 // CopyLocation is an off-site copy of the backups, as a read-only

@@ -12,6 +12,7 @@ var (
 	backupsGVR          = schema.GroupVersionResource{Group: "velero.io", Version: "v1", Resource: "backups"}
 	locationsGVR        = schema.GroupVersionResource{Group: "velero.io", Version: "v1", Resource: "backupstoragelocations"}
 	downloadRequestsGVR = schema.GroupVersionResource{Group: "velero.io", Version: "v1", Resource: "downloadrequests"}
+	crdsGVR             = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 )
 
 // Labels firedrill puts on what it creates, so cleanup and people can find it.
@@ -22,6 +23,9 @@ const (
 	// labelScheduleName and labelStorageLocation are Velero's.
 	labelScheduleName    = "velero.io/schedule-name"
 	labelStorageLocation = "velero.io/storage-location"
+	// labelRestoreName is what Velero puts on every object a Restore
+	// creates (pkg/restore/restore.go, addRestoreLabels).
+	labelRestoreName = "velero.io/restore-name"
 )
 
 // Velero Restore phases that end a restore.

@@ -28,6 +28,7 @@ func TestCatalog_EveryScenarioValidates(t *testing.T) {
 			assert.Equal(t, f, sc.Metadata.Name+".yaml", "a catalog file is named after its scenario")
 			require.NotNil(t, sc.Spec.Runbook)
 			assert.Equal(t, sc.Metadata.Name, sc.Spec.Runbook.Name, "each built-in scenario has its own runbook")
+			assert.Empty(t, sc.RestoreOrderWarnings(), "custom resources are restored after their CRDs")
 		})
 	}
 }

@@ -182,6 +182,9 @@ func parse(env Env, origin Origin, data []byte) (*Scenario, ValidationErrors) {
 	}
 	applyDefaults(sc, func(p string) bool { _, ok := d.lines[p]; return ok })
 	pathResolver{baseDir: origin.Dir, homeDir: env.HomeDir}.resolveAll(sc)
+	if len(d.errs) == 0 {
+		d.warns = append(d.warns, sc.RestoreOrderWarnings()...)
+	}
 	sc.warnings = d.warns.sorted()
 	return sc, d.errs.sorted()
 }

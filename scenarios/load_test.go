@@ -34,6 +34,7 @@ func TestLoad_Invalid(t *testing.T) {
 	const secretMsg = "inline secret not allowed: reference it with accessKeyIDEnv/secretAccessKeyEnv, profile or file"
 	tests := map[string][]wantErr{
 		"access-key-in-env-field":      {{24, "spec.storage.primary.credentials.accessKeyIDEnv", secretMsg}},
+		"allow-partially-failed":       {{18, "spec.backups.allowPartiallyFailed", "true or false"}},
 		"api-version":                  {{2, "apiVersion", `"firedrill.dev/v1" is not supported; use firedrill.dev/v1alpha1`}},
 		"backup-name-and-schedule":     {{18, "spec.backups.schedule", "set exactly one of backupName, schedule or window; backupName is set too"}},
 		"bucket-name":                  {{22, "spec.storage.primary.bucket", `"Velero_Backups" is not a valid S3 bucket name`}},
@@ -264,6 +265,7 @@ func TestLoad_FullScenario(t *testing.T) {
 	assert.Equal(t, PickRandom, s.Backups.Window.Pick)
 	require.NotNil(t, s.Backups.Window.Seed)
 	assert.Equal(t, int64(42), *s.Backups.Window.Seed)
+	assert.True(t, s.Backups.AllowPartiallyFailed)
 	assert.Equal(t, filepath.Join(dir, "ca.pem"), s.Storage.Primary.CAFile, "relative paths are relative to the scenario file")
 	assert.Equal(t, "/home/drill/.aws/credentials", s.Storage.Copies[1].Credentials.File, "~ is the home directory")
 	assert.Equal(t, CompareChecksum, s.Storage.Copies[1].Compare.Mode, "compare mode defaults to checksum")

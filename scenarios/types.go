@@ -193,6 +193,12 @@ type Backups struct {
 	Schedule string `yaml:"schedule,omitempty"`
 	// Window restores a completed backup taken within a window before the disaster.
 	Window *Window `yaml:"window,omitempty"`
+	// AllowPartiallyFailed accepts a PartiallyFailed backup (Velero backed
+	// up some items and failed on others) as the recovery point, as
+	// `velero restore create --from-schedule --allow-partially-failed`
+	// does; the report then shows its warnings and errors. Default false:
+	// only a Completed backup is restored. Applies to backupName too.
+	AllowPartiallyFailed bool `yaml:"allowPartiallyFailed,omitempty"`
 	// IncludedNamespaces is required: the scope to restore and verify.
 	IncludedNamespaces []string `yaml:"includedNamespaces"`
 }
@@ -369,7 +375,9 @@ type Restore struct {
 	// Phases run in order, each one Velero Restore. Default: DefaultPhases,
 	// NetworkPolicies (with their namespaces) first, because hardened
 	// clusters reject workloads no NetworkPolicy selects and Velero restores
-	// Deployments before NetworkPolicies.
+	// Deployments before NetworkPolicies; then CustomResourceDefinitions,
+	// before any custom resource. A phase whose includedResources name
+	// CustomResourceDefinitions is created with includeClusterResources.
 	Phases []Phase `yaml:"phases"`
 	// ExcludedResources are excluded from every phase. Default:
 	// DefaultExcludedResources; an explicit empty list excludes nothing.
@@ -582,10 +590,17 @@ const (
 // NetworkPolicies is the resource name Velero uses for NetworkPolicies.
 const NetworkPolicies = "networkpolicies.networking.k8s.io"
 
-// DefaultPhases is the NetworkPolicy-first pair of restore phases.
+// CustomResourceDefinitions is the resource name Velero uses for CRDs.
+const CustomResourceDefinitions = "customresourcedefinitions.apiextensions.k8s.io"
+
+// DefaultPhases are the default restore phases: namespaces and
+// NetworkPolicies first, then the backup's CustomResourceDefinitions, then
+// everything else (custom resources after their CRDs; see
+// RestoreOrderWarnings).
 func DefaultPhases() []Phase {
 	return []Phase{
 		{Name: "network-policies", IncludedResources: []string{"namespaces", NetworkPolicies}},
+		{Name: "crds", IncludedResources: []string{CustomResourceDefinitions}},
 		{Name: "workloads", ExcludedResources: []string{NetworkPolicies}},
 	}
 }

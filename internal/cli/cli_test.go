@@ -95,6 +95,8 @@ func TestRun_Golden(t *testing.T) {
 
 		// validate.
 		{"validate-valid", nil, []string{"validate", "../files/valid.yaml"}, ExitOK},
+		{"validate-warn-crd-order", nil, []string{"validate", "../files/warn-crd-order.yaml"}, ExitOK},
+		{"plan-warn-crd-order", nil, []string{"plan", "../files/warn-crd-order.yaml"}, ExitOK},
 		{"validate-invalid", nil, []string{"validate", "../files/valid.yaml", "../files/invalid-two-problems.yaml", "../files/invalid-governance.yaml", "../files/missing.yaml"}, ExitError},
 		{"validate-runbook", nil, []string{"validate", "../files/broken-runbook.yaml"}, ExitError},
 		{"validate-dir-json", nil, []string{"validate", "-o", "json", "scenarios"}, ExitError},

@@ -61,19 +61,27 @@ func (a *app) scenarioArg(c *cli.Context, formats ...string) (*scenarios.Scenari
 }
 
 // drillScenarioArg is scenarioArg for the commands that act on a drill's
-// buckets and clusters (run, verify, restore) or describe one (plan): it
-// prints the scenario's warnings to stderr, and stops before anything is
-// touched when a file the drill needs is missing or unusable here
-// (scenarios.CheckFiles).
+// buckets and clusters (run, verify, restore): it prints the scenario's
+// warnings to stderr, and stops before anything is touched when a file the
+// drill needs is missing or unusable here (scenarios.CheckFiles).
 func (a *app) drillScenarioArg(c *cli.Context, formats ...string) (*scenarios.Scenario, string, error) {
+	return a.usableScenarioArg(c, true, formats...)
+}
+
+// usableScenarioArg is drillScenarioArg that prints the warnings only when
+// warn is set or the files stop it: plan lists them in the plan itself.
+func (a *app) usableScenarioArg(c *cli.Context, warn bool, formats ...string) (*scenarios.Scenario, string, error) {
 	sc, format, err := a.scenarioArg(c, formats...)
 	if err != nil {
 		return nil, "", err
 	}
-	for _, w := range sc.Warnings() {
-		fmt.Fprintf(a.env.Stderr, "Warning: %s\n", w)
+	errs := sc.CheckFiles()
+	if warn || len(errs) > 0 {
+		for _, w := range sc.Warnings() {
+			fmt.Fprintf(a.env.Stderr, "Warning: %s\n", w)
+		}
 	}
-	if errs := sc.CheckFiles(); len(errs) > 0 {
+	if len(errs) > 0 {
 		return nil, "", &filesError{scenario: sc.Metadata.Name, errs: errs}
 	}
 	return sc, format, nil

@@ -34,7 +34,7 @@ Examples:
 }
 
 func (a *app) plan(c *cli.Context) error {
-	sc, format, err := a.drillScenarioArg(c, "text", "json")
+	sc, format, err := a.usableScenarioArg(c, false, "text", "json")
 	if err != nil {
 		return err
 	}
@@ -84,6 +84,9 @@ func writePlanText(w io.Writer, p *drill.Plan) {
 				excluded = strings.Join(ph.ExcludedResources, ", ")
 			}
 			fmt.Fprintf(w, "       excluded resources:  %s\n", excluded)
+			if ph.IncludeClusterResources {
+				fmt.Fprintln(w, "       cluster-scoped:      the listed cluster-scoped resources too (includeClusterResources)")
+			}
 			if len(ph.NamespaceMapping) > 0 {
 				var pairs []string
 				for _, ns := range ph.IncludedNamespaces {
@@ -101,6 +104,13 @@ func writePlanText(w io.Writer, p *drill.Plan) {
 			for _, st := range s.Runbook.Steps {
 				fmt.Fprintf(w, "   - step %q (within %s)\n", st.Name, st.Timeout)
 			}
+		}
+		for _, f := range s.Findings {
+			when := ""
+			if f.When != "" {
+				when = " when " + f.When
+			}
+			fmt.Fprintf(w, "   - finding %s%s, on: %s\n", f.ID, when, f.Evidence)
 		}
 	}
 }

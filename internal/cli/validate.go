@@ -23,7 +23,10 @@ func (a *app) validateCommand() *cli.Command {
 durations, missing required fields, contradictions and inline secrets are
 all errors. Every problem of every file is printed, one per line, as
 FILE:LINE: field.path: message. A directory stands for the *.yaml and *.yml
-files directly in it. The scenario's runbook is checked too.
+files directly in it. The scenario's runbook is checked too. Warnings
+(FILE:LINE: warning: ...) do not make a file invalid: restore phases that
+restore custom resources before any phase restores their
+CustomResourceDefinitions.
 
 Likely mistakes are warnings, printed as FILE:LINE: warning: field.path:
 message, each with its fix: a check that names a namespace by its name in
@@ -143,9 +146,16 @@ func validateFile(c *cli.Context, env scenarios.Env, file string) validateResult
 		// The plan reads and checks the runbook, and nothing else.
 		var p *drill.Plan
 		if p, err = drill.NewPlan(sc); err == nil {
-			// The runbook's own warnings (a step hidden in HTML is never run).
+			// The plan repeats the scenario's warnings and adds the
+			// runbook's (a step hidden in HTML is never run).
+			seen := map[string]bool{}
+			for _, w := range sc.Warnings() {
+				seen[w.Error()] = true
+			}
 			for _, w := range p.Warnings {
-				r.Warnings = append(r.Warnings, validateError{Message: w, Text: fmt.Sprintf("%s: warning: %s", file, w)})
+				if !seen[w] {
+					r.Warnings = append(r.Warnings, validateError{Message: w, Text: fmt.Sprintf("%s: warning: %s", file, w)})
+				}
 			}
 		}
 	}
@@ -171,6 +181,11 @@ func validateFile(c *cli.Context, env scenarios.Env, file string) validateResult
 		r.Errors = []validateError{{Message: err.Error(), Text: err.Error()}}
 	}
 	return r
+}
+
+// warningText is "FILE:LINE: warning: field.path: message".
+func warningText(w *scenarios.ValidationError) string {
+	return fmt.Sprintf("%s:%d: warning: %s: %s", w.File, w.Line, w.Path, w.Message)
 }
 
 // expandDirs replaces each directory argument with the scenario files
