@@ -287,7 +287,7 @@ func base64Cores(enc *base64.Encoding, v string) []string {
 	var out []string
 	for k := 0; k < 3; k++ {
 		e := enc.EncodeToString(append(make([]byte, k), v...))
-		first := (8*k + 5) / 6      // first character with no bit of the prefix
+		first := (8*k + 5) / 6       // first character with no bit of the prefix
 		last := 8 * (k + len(v)) / 6 // characters before it hold no bit from after v
 		if first < last && last <= len(e) {
 			out = append(out, e[first:last])
