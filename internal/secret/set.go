@@ -80,18 +80,22 @@ func (s *Set) AddPEM(pem string) {
 }
 
 // AddURL adds the secret parts of a URL that may carry a token (a webhook,
-// a Pushgateway): the URL itself, the password of its userinfo, its path
-// (a Slack webhook's token is its path), its query and each query value.
-// Its scheme and host stay printable.
+// a Pushgateway): the password of its userinfo, its path (a Slack
+// webhook's token is its path), its query and each query value, and the
+// URL itself when it has any of them. Its scheme and host stay printable.
+// Text that is not a URL is added whole.
 func (s *Set) AddURL(raw string) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		return
 	}
-	s.Add(raw)
 	u, err := url.Parse(raw)
 	if err != nil {
+		s.Add(raw)
 		return
+	}
+	if _, ok := u.User.Password(); ok || strings.Trim(u.Path, "/") != "" || u.RawQuery != "" {
+		s.Add(raw)
 	}
 	if p, ok := u.User.Password(); ok {
 		s.Add(p, u.User.String())
@@ -206,6 +210,10 @@ type writer struct {
 	s *Set
 	w io.Writer
 }
+
+// Unwrap is the writer written to, for callers that ask whether it is a
+// terminal.
+func (w *writer) Unwrap() io.Writer { return w.w }
 
 func (w *writer) Write(p []byte) (int, error) {
 	if _, err := w.w.Write(w.s.Redact(p)); err != nil {

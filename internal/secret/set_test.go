@@ -70,6 +70,8 @@ func TestAddURL_TokensAndPasswordsNotTheHost(t *testing.T) {
 	assert.Equal(t, "[redacted] and https://[redacted]@push.example.com and [redacted]",
 		s.String("https://alice:hunter22@push.example.com:9091 and https://alice:hunter22@push.example.com and hunter22"))
 	assert.Equal(t, "hooks.example.com", s.String("hooks.example.com"))
+	s.AddURL("http://pushgateway:9091")
+	assert.Equal(t, "push to http://pushgateway:9091", s.String("push to http://pushgateway:9091"), "a URL without a token stays printable")
 }
 
 func TestAddPEM_EachLine(t *testing.T) {
