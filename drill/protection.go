@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/firedrill-dev/firedrill/backup"
@@ -27,8 +29,12 @@ func StoreConfig(b scenarios.Bucket, getenv func(string) string) objectstore.Con
 	return cfg
 }
 
-// Secrets returns the values of the credentials a scenario references, so
-// they can be redacted from anything the drill records.
+// Secrets returns the values of the credentials a scenario references
+// (the backup bucket's, each copy's, the evidence push's): those of its
+// environment variables and the keys in its shared credentials files, so
+// they can be redacted from anything the drill records (see
+// secret.Set). A credentials file that cannot be read adds nothing; the
+// store that uses it reports the error.
 func Secrets(sc *scenarios.Scenario, getenv func(string) string) []string {
 	var out []string
 	add := func(c *scenarios.Credentials) {
@@ -41,6 +47,9 @@ func Secrets(sc *scenarios.Scenario, getenv func(string) string) []string {
 					out = append(out, v)
 				}
 			}
+		}
+		if c.File != "" {
+			out = append(out, credentialsFileValues(c.File)...)
 		}
 	}
 	add(sc.Spec.Storage.Primary.Credentials)
@@ -158,4 +167,25 @@ func (p *scenarioProtection) Check(ctx context.Context, b *BackupRef) ([]finding
 		return res.Findings, res, err
 	}
 	return res.Findings, res, nil
+}
+
+// credentialsFileValues are the values of the keys of a shared AWS
+// credentials file ("aws_secret_access_key = ..."), every profile's.
+func credentialsFileValues(path string) []string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		switch strings.ToLower(strings.TrimSpace(k)) {
+		case "aws_access_key_id", "aws_secret_access_key", "aws_session_token":
+			out = append(out, strings.TrimSpace(v))
+		}
+	}
+	return out
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/firedrill-dev/firedrill/internal/kube"
+	"github.com/firedrill-dev/firedrill/internal/secret"
 	"github.com/firedrill-dev/firedrill/restore"
 	"github.com/firedrill-dev/firedrill/scenarios"
 	"k8s.io/client-go/rest"
@@ -66,6 +67,9 @@ type RestoreOptions struct {
 	// BackupSyncWait bounds the wait for Velero's backup sync; zero means
 	// restore.DefaultBackupSyncWait, negative means do not wait.
 	BackupSyncWait time.Duration
+	// Secrets gets the credentials of the target's and the source's
+	// kubeconfig (tokens, passwords, client keys); nil takes none.
+	Secrets *secret.Set
 }
 
 // RunRestore runs the restore part of a drill of sc on its own: preflight
@@ -108,13 +112,26 @@ func RunRestore(ctx context.Context, sc *scenarios.Scenario, opts RestoreOptions
 	if err := kube.Guard(ctx, target.Kube, target.Config, configOf(source)); err != nil {
 		return nil, err
 	}
-	kubeconfig, remove, err := kube.PinContext(t.Kubeconfig, t.Context)
+	opts.Secrets.Add(credentials(opts.Secrets, target, source)...)
+	kubeconfig, remove, err := kube.Minify(t.Kubeconfig, t.Context)
 	if err != nil {
 		return nil, err
 	}
 	defer remove()
 	return restore.Run(ctx, restore.Target{Kube: target.Kube, Dynamic: target.Dynamic, Kubeconfig: kubeconfig, Context: t.Context},
 		spec, restore.Options{Now: now, Progress: opts.Progress, ProgressTTY: opts.ProgressTTY, Log: opts.Log, BackupSyncWait: opts.BackupSyncWait, Reader: reader})
+}
+
+// credentials adds the client keys of the clusters' configurations to
+// secrets and returns their tokens and passwords.
+func credentials(secrets *secret.Set, clusters ...*kube.Clients) []string {
+	var out []string
+	for _, c := range clusters {
+		values, key := kube.Credentials(configOf(c))
+		out = append(out, values...)
+		secrets.AddPEM(key)
+	}
+	return out
 }
 
 func configOf(c *kube.Clients) *rest.Config {
@@ -306,7 +323,11 @@ func (r *recovery) Preflight(ctx context.Context) error {
 	if err := kube.Guard(ctx, target.Kube, target.Config, configOf(source)); err != nil {
 		return err
 	}
-	kubeconfig, remove, err := kube.PinContext(t.Kubeconfig, t.Context)
+	r.opts.Secrets.Add(credentials(r.opts.Secrets, target, source)...)
+	// Steps and command checks get a private kubeconfig of the checked
+	// target alone, written now: not the user's file, its other contexts
+	// or whatever its current context becomes mid-drill.
+	kubeconfig, remove, err := kube.Minify(t.Kubeconfig, t.Context)
 	if err != nil {
 		return err
 	}
@@ -372,13 +393,15 @@ func (r *recovery) Verify(ctx context.Context) (VerifyOutcome, error) {
 	return out, err
 }
 
-// RunbookEnv gives runbook steps the target's kubeconfig and the runbook
-// contract's variables (see package runbooks).
+// RunbookEnv gives runbook steps the private kubeconfig of the target
+// and the runbook contract's variables (see package runbooks). Before a
+// preflight wrote that kubeconfig, KUBECONFIG is empty (/dev/null): a
+// step never falls back to the user's own file.
 func (r *recovery) RunbookEnv() []string {
 	t := r.sc.Spec.Target
 	kc := r.kubeconfig
 	if kc == "" {
-		kc = t.Kubeconfig
+		kc = os.DevNull
 	}
 	env := []string{"KUBECONFIG=" + kc, "FIREDRILL_SCENARIO=" + r.sc.Metadata.Name,
 		"FIREDRILL_VELERO_NAMESPACE=" + r.sc.Spec.Backups.VeleroNamespace}
