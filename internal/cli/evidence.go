@@ -210,6 +210,10 @@ func (a *app) evidenceSettings(c *cli.Context, prefix string, needKey bool, sc *
 	}
 	s.key = key
 	s.keyText = append([]string{strings.TrimSpace(string(keyPEM))}, strings.Split(strings.TrimSpace(string(keyPEM)), "\n")...)
+	a.secrets.AddPEM(string(keyPEM))
+	if keyFile != "" {
+		a.secrets.Add(keyFile, a.abs(keyFile))
+	}
 	if s.mapping, err = a.controlMapping(c, prefix+"controls"); err != nil {
 		return nil, err
 	}
@@ -228,6 +232,7 @@ func (a *app) evidenceSettings(c *cli.Context, prefix string, needKey bool, sc *
 		s.push, err = a.scenarioPushTarget(c, fromScenario)
 		s.redact = append(s.redact, drill.Secrets(sc, a.env.getenv)...)
 	}
+	a.secrets.Add(s.redact...)
 	if err != nil {
 		return nil, err
 	}
@@ -333,7 +338,7 @@ func parseRetention(v string) (time.Duration, error) {
 // when a target is set, the export recorded.
 func (a *app) exportDrill(ctx context.Context, d *drill.Dir, s *evidenceSettings, out string, w io.Writer) (*drill.Kept, error) {
 	k, err := drill.KeepEvidence(ctx, d, drill.KeepOptions{
-		ExportOptions: drill.ExportOptions{Key: s.key, Mapping: s.mapping, Redact: s.redact, Version: version.Get().Version},
+		ExportOptions: drill.ExportOptions{Key: s.key, Mapping: s.mapping, Secrets: a.secrets, Version: version.Get().Version},
 		Out:           out, W: w, Target: s.push,
 	})
 	if errors.Is(err, evidence.ErrBucketNotLocked) {

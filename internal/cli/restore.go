@@ -51,6 +51,7 @@ func (a *app) restore(c *cli.Context) error {
 		Progress:    a.env.Stderr,
 		ProgressTTY: isTerminal(a.env.Stderr),
 		Log:         a.log,
+		Secrets:     a.secrets,
 	})
 	if res != nil {
 		if format == "json" {
@@ -88,6 +89,9 @@ func restoreVerdict(res *restore.Result) string {
 
 // isTerminal reports whether w is a terminal, for progress rewritten in place.
 func isTerminal(w io.Writer) bool {
+	if u, ok := w.(interface{ Unwrap() io.Writer }); ok {
+		w = u.Unwrap() // the secret policy's writer
+	}
 	f, ok := w.(*os.File)
 	if !ok {
 		return false
