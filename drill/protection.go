@@ -12,6 +12,7 @@ import (
 	"github.com/firedrill-dev/firedrill/backup"
 	"github.com/firedrill-dev/firedrill/internal/finding"
 	"github.com/firedrill-dev/firedrill/internal/objectstore"
+	"github.com/firedrill-dev/firedrill/internal/secret"
 	"github.com/firedrill-dev/firedrill/scenarios"
 )
 
@@ -93,7 +94,7 @@ func ProtectionSpec(ctx context.Context, sc *scenarios.Scenario, b *BackupRef, o
 	st := sc.Spec.Storage
 	primary, err := objectstore.New(ctx, StoreConfig(st.Primary, opts.Getenv))
 	if err != nil {
-		return backup.ProtectionSpec{}, fmt.Errorf("primary bucket %s at %s: %w", st.Primary.Bucket, st.Primary.Endpoint, err)
+		return backup.ProtectionSpec{}, fmt.Errorf("primary bucket %s at %s: %w", st.Primary.Bucket, secret.URL(st.Primary.Endpoint), err)
 	}
 	spec := backup.ProtectionSpec{
 		Primary:     backup.PrimaryBucket{Store: primary, Bucket: st.Primary.Bucket, Prefix: st.Primary.Prefix},
@@ -121,7 +122,7 @@ func ProtectionSpec(ctx context.Context, sc *scenarios.Scenario, b *BackupRef, o
 	for _, cp := range st.Copies {
 		store, err := objectstore.New(ctx, StoreConfig(cp.Bucket, opts.Getenv))
 		if err != nil {
-			return backup.ProtectionSpec{}, fmt.Errorf("copy %s (bucket %s at %s): %w", cp.Name, cp.Bucket.Bucket, cp.Endpoint, err)
+			return backup.ProtectionSpec{}, fmt.Errorf("copy %s (bucket %s at %s): %w", cp.Name, cp.Bucket.Bucket, secret.URL(cp.Endpoint), err)
 		}
 		c := backup.CopySpec{
 			Name: cp.Name, Store: store, Bucket: cp.Bucket.Bucket, Prefix: cp.Prefix,

@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	redact "github.com/firedrill-dev/firedrill/internal/secret" // the test files use the name secret
 )
 
 // Config says how to reach one S3 endpoint.
@@ -116,7 +118,8 @@ func New(ctx context.Context, cfg Config) (*S3, error) {
 	if cfg.Endpoint != "" {
 		u, err := url.Parse(cfg.Endpoint)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("S3 endpoint %q: want an http or https URL", cfg.Endpoint)
+			// secret.URL: a URL that does not parse may hold a password.
+			return nil, fmt.Errorf("S3 endpoint %q: want an http or https URL", redact.URL(cfg.Endpoint))
 		}
 		if u.User != nil {
 			return nil, errors.New("S3 endpoint: credentials in the URL are not accepted; use a credentials reference")
