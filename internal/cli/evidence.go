@@ -412,7 +412,7 @@ func (a *app) evidenceExport(c *cli.Context) error {
 	if out != "" && out != "-" {
 		out = a.abs(out)
 	}
-	res, err := a.exportDrill(c.Context, d, s, out, a.env.Stdout)
+	res, err := a.exportDrill(c.Context, d, s, out, unwrapped(a.env.Stdout))
 	if res != nil && out != "-" {
 		a.printExport(format, res)
 	}

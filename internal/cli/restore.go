@@ -89,10 +89,7 @@ func restoreVerdict(res *restore.Result) string {
 
 // isTerminal reports whether w is a terminal, for progress rewritten in place.
 func isTerminal(w io.Writer) bool {
-	if u, ok := w.(interface{ Unwrap() io.Writer }); ok {
-		w = u.Unwrap() // the secret policy's writer
-	}
-	f, ok := w.(*os.File)
+	f, ok := unwrapped(w).(*os.File)
 	if !ok {
 		return false
 	}
