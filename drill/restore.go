@@ -403,8 +403,9 @@ func (r *recovery) RunbookEnv() []string {
 	if kc == "" {
 		kc = os.DevNull
 	}
-	env := []string{"KUBECONFIG=" + kc, "FIREDRILL_SCENARIO=" + r.sc.Metadata.Name,
-		"FIREDRILL_VELERO_NAMESPACE=" + r.sc.Spec.Backups.VeleroNamespace}
+	env := PassedEnv(r.sc, r.opts.Getenv)
+	env = append(env, "KUBECONFIG="+kc, "FIREDRILL_SCENARIO="+r.sc.Metadata.Name,
+		"FIREDRILL_VELERO_NAMESPACE="+r.sc.Spec.Backups.VeleroNamespace)
 	var nss []string
 	for _, ns := range r.sc.Spec.Backups.IncludedNamespaces {
 		nss = append(nss, t.TargetNamespace(ns))
@@ -414,6 +415,25 @@ func (r *recovery) RunbookEnv() []string {
 		env = append(env, "FIREDRILL_BACKUP="+r.session.Result().Backup.Backup)
 	}
 	return env
+}
+
+// PassedEnv is what the scenario passes to its runbook's steps
+// (spec.runbook.passEnv): NAME=value for each of those variables set in
+// the environment (getenv; nil means os.Getenv), in the scenario's order.
+func PassedEnv(sc *scenarios.Scenario, getenv func(string) string) []string {
+	if sc.Spec.Runbook == nil {
+		return nil
+	}
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	var out []string
+	for _, name := range sc.Spec.Runbook.PassEnv {
+		if v := getenv(name); v != "" {
+			out = append(out, name+"="+v)
+		}
+	}
+	return out
 }
 
 // Evidence reads the Velero objects and what was restored into

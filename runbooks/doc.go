@@ -27,6 +27,8 @@
 //	FIREDRILL_NAMESPACES       the restored namespaces as named in the target, space-separated
 //	FIREDRILL_DRILL_ID         the drill's id
 //
+// and the variables the scenario passes by name (spec.runbook.passEnv).
+//
 // A step runs in a private temporary directory, never the drill's
 // directory, in a process group of its own: it passes when its shell
 // exits 0, and whatever it left running is killed when it ends (see

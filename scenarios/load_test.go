@@ -147,11 +147,19 @@ func TestLoad_Invalid(t *testing.T) {
 		"type-string":                 {{12, "spec.disaster.lead", "expected a string, got an integer"}},
 		"unknown-field":               {{16, "spec.objectives.tierr", `unknown field; did you mean "tier"?`}},
 		"unknown-top-level":           {{31, "status", "unknown field; valid fields are apiVersion, kind, metadata, spec"}},
-		"window-pick":                 {{19, "spec.backups.window.pick", `"oldest" is not one of latest, random`}},
-		"window-seed-latest":          {{17, "spec.backups.window.seed", "applies only to pick: random"}},
-		"yaml-syntax":                 {{12, "", "invalid YAML: did not find expected key"}},
-		"yaml-tab":                    {{12, "", "invalid YAML: found a tab character"}},
-		"yaml-unclosed-quote":         {{11, "", "invalid YAML: found unexpected end of stream"}},
+		"runbook-pass-env": {
+			{35, "spec.runbook.passEnv[1]", "SHOP_S3_SECRET holds a credential of the scenario"},
+			{36, "spec.runbook.passEnv[2]", "AWS_PROFILE is firedrill's own"},
+			{37, "spec.runbook.passEnv[3]", "FIREDRILL_EVIDENCE_KEY_FILE is firedrill's own"},
+			{38, "spec.runbook.passEnv[4]", "KUBECONFIG is firedrill's own"},
+			{39, "spec.runbook.passEnv[5]", "inline secret not allowed"},
+			{40, "spec.runbook.passEnv[6]", "must name an environment variable"},
+		},
+		"window-pick":         {{19, "spec.backups.window.pick", `"oldest" is not one of latest, random`}},
+		"window-seed-latest":  {{17, "spec.backups.window.seed", "applies only to pick: random"}},
+		"yaml-syntax":         {{12, "", "invalid YAML: did not find expected key"}},
+		"yaml-tab":            {{12, "", "invalid YAML: found a tab character"}},
+		"yaml-unclosed-quote": {{11, "", "invalid YAML: found unexpected end of stream"}},
 	}
 
 	files, err := filepath.Glob("testdata/invalid-*.yaml")
@@ -193,6 +201,7 @@ func TestLoad_InlineSecretNeverEchoed(t *testing.T) {
 		"invalid-inline-token.yaml":            "eyJhbGciOiJIUzI1NiJ9",
 		"invalid-endpoint-userinfo.yaml":       "hunter2",
 		"invalid-access-key-in-env-field.yaml": "AKIAIOSFODNN7EXAMPLE",
+		"invalid-runbook-pass-env.yaml":        "AKIAIOSFODNN7EXAMPLE",
 	}
 	for file, secret := range secrets {
 		t.Run(file, func(t *testing.T) {
@@ -260,6 +269,7 @@ func TestLoad_FullScenario(t *testing.T) {
 	assert.Equal(t, []string{}, s.Target.Restore.ExcludedResources, "an explicit empty list excludes nothing")
 	assert.Equal(t, "shop-drill", s.Target.TargetNamespace("shop"))
 	assert.Equal(t, "shop-data", s.Target.TargetNamespace("shop-data"))
+	assert.Equal(t, []string{"VAULT_ADDR", "http_proxy"}, s.Runbook.PassEnv)
 
 	kinds := make([]CheckKind, len(s.Checks))
 	for i, c := range s.Checks {
