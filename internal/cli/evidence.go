@@ -153,13 +153,9 @@ func evidenceFlags(prefix string) []cli.Flag {
 
 // evidenceSettings are the evidence flags, read.
 type evidenceSettings struct {
-	key ed25519.PrivateKey
-	// keyText is the private key's PEM and each line of it: never to be
-	// written anywhere, should a runbook step print the key file.
-	keyText  []string
+	key      ed25519.PrivateKey
 	mapping  *evidence.Mapping
 	push     *drill.EvidenceTarget
-	redact   []string
 	required bool // a key or a push was asked for
 }
 
@@ -209,7 +205,8 @@ func (a *app) evidenceSettings(c *cli.Context, prefix string, needKey bool, sc *
 		return nil, fmt.Errorf("evidence signing key: %w", err)
 	}
 	s.key = key
-	s.keyText = append([]string{strings.TrimSpace(string(keyPEM))}, strings.Split(strings.TrimSpace(string(keyPEM)), "\n")...)
+	// The key and its path are never written anywhere, should a runbook
+	// step print the key file.
 	a.secrets.AddPEM(string(keyPEM))
 	if keyFile != "" {
 		a.secrets.Add(keyFile, a.abs(keyFile))
@@ -217,8 +214,8 @@ func (a *app) evidenceSettings(c *cli.Context, prefix string, needKey bool, sc *
 	if s.mapping, err = a.controlMapping(c, prefix+"controls"); err != nil {
 		return nil, err
 	}
-	// Credentials the process holds never go into a bundle.
-	s.redact = a.credentialValues()
+	// Credentials the process holds never go into a bundle: a.secrets
+	// has them (see learnSecrets), and the scenario's.
 	switch {
 	case pushURL != "":
 		s.push, err = a.pushTarget(c, prefix, pushURL)
@@ -230,9 +227,8 @@ func (a *app) evidenceSettings(c *cli.Context, prefix string, needKey bool, sc *
 		}
 	case fromScenario != nil && !c.Bool("no-push"):
 		s.push, err = a.scenarioPushTarget(c, fromScenario)
-		s.redact = append(s.redact, drill.Secrets(sc, a.env.getenv)...)
+		a.secrets.Add(drill.Secrets(sc, a.env.getenv)...)
 	}
-	a.secrets.Add(s.redact...)
 	if err != nil {
 		return nil, err
 	}
