@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,7 +18,7 @@ import (
 func TestCommandCheck_TimeoutEndsItWhileAChildHoldsItsOutput(t *testing.T) {
 	pidfile := filepath.Join(t.TempDir(), "pid")
 	c := Check{Name: "hangs", Timeout: 300 * time.Millisecond,
-		Command: &CommandCheck{Run: []string{"sh", "-c", `sleep 100 & echo $! > ` + pidfile + `; wait`}}}
+		Command: &CommandCheck{Run: []string{"sh", "-c", `sleep 100000 & echo $! > ` + pidfile + `; wait`}}}
 	r := runCheck(context.Background(), checkEnv{now: time.Now}, c)
 	assert.False(t, r.Passed)
 	assert.Contains(t, r.Message, "not passed within 300ms")
@@ -28,7 +29,7 @@ func TestCommandCheck_InterruptEndsIt(t *testing.T) {
 	pidfile := filepath.Join(t.TempDir(), "pid")
 	ctx, cancel := context.WithCancel(context.Background())
 	c := Check{Name: "hangs", Timeout: time.Hour,
-		Command: &CommandCheck{Run: []string{"sh", "-c", `sleep 100 & echo $! > ` + pidfile + `; wait`}}}
+		Command: &CommandCheck{Run: []string{"sh", "-c", `sleep 100000 & echo $! > ` + pidfile + `; wait`}}}
 	go func() {
 		// Ctrl-C once the command has started its child.
 		for {
@@ -69,8 +70,9 @@ func readPid(t *testing.T, file string) int {
 }
 
 // waitProcessGone waits until pid has exited (gone, or a zombie for its new
-// parent to reap), failing if it still runs after 10 s: the tests' child
-// processes sleep 100 s.
+// parent to reap), failing if it still runs after 10 s (and killing it):
+// the tests' child processes sleep for a day. Without a process group, a
+// check whose child holds its output never returns at all.
 func waitProcessGone(t *testing.T, pid int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -85,6 +87,7 @@ func waitProcessGone(t *testing.T, pid int) {
 			return
 		}
 		if time.Now().After(deadline) {
+			_ = syscall.Kill(pid, syscall.SIGKILL) // a failed test leaves nothing behind
 			t.Fatalf("process %d still running after its check ended: %s", pid, s)
 		}
 		time.Sleep(10 * time.Millisecond)
