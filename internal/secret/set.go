@@ -15,9 +15,8 @@ import (
 const Mask = "[redacted]"
 
 // MinLen is the shortest credential a Set redacts, in bytes: replacing
-// shorter values would mangle ordinary output (a 3-letter key would hit
-// every word that holds it), and no credential firedrill accepts is that
-// short.
+// shorter values would mangle ordinary output (a 3-letter value would hit
+// every word that holds it), and a credential that short protects nothing.
 const MinLen = 4
 
 // MinDataLen is the shortest value of a restored Secret a Set redacts, in
@@ -234,6 +233,9 @@ func (s *Set) patternList() [][]byte {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.patterns != nil {
+		return s.patterns // built by another caller meanwhile
+	}
 	seen := map[string]bool{}
 	for v := range s.values {
 		for _, f := range forms(v) {
