@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/firedrill-dev/firedrill/internal/secret"
 	"github.com/firedrill-dev/firedrill/runbooks"
 	"github.com/firedrill-dev/firedrill/scenarios"
 )
@@ -24,8 +25,13 @@ import (
 //	restore.json       the Velero Backup and Restores, results, order proof
 //	checks.json        checks after the restore
 //	runbook/NN-STEP.log  output of each runbook step
+//
+// Every file is written through Secrets: no secret value the drill holds
+// reaches the directory, in any encoding secret.Set knows.
 type Dir struct {
 	Path string
+	// Secrets are replaced in every file written; nil writes as is.
+	Secrets *secret.Set
 }
 
 var drillIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{0,62}$`)
@@ -61,13 +67,14 @@ func OpenDir(stateDir, id string) (*Dir, error) {
 func (d *Dir) File(name string) string { return filepath.Join(d.Path, name) }
 
 // writeFile writes atomically (temp file and rename), so a reader or a
-// crash never sees half a record.
+// crash never sees half a record, and with every secret replaced. It is
+// the one writer of the drill's files.
 func (d *Dir) writeFile(name string, b []byte) error {
 	path := d.File(name)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	return WriteFileAtomic(path, b)
+	return WriteFileAtomic(path, d.Secrets.Redact(b))
 }
 
 // WriteFileAtomic writes b to path through a temporary file and a rename,

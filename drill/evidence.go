@@ -20,6 +20,7 @@ import (
 
 	"github.com/firedrill-dev/firedrill/internal/evidence"
 	"github.com/firedrill-dev/firedrill/internal/finding"
+	"github.com/firedrill-dev/firedrill/internal/secret"
 )
 
 // Collected is what the evidence step read from the target before
@@ -68,10 +69,12 @@ func (r *run) collectEvidence(ctx context.Context) (string, error) {
 			c.Problems = append(c.Problems, werr.Error())
 		}
 	}
-	r.secrets = append(r.secrets, scrubbable(c.SecretValues)...)
+	r.secrets.AddData(c.SecretValues...)
 	if err := scrubReport(r.report, r.secrets); err != nil {
 		c.Problems = append(c.Problems, "scrub secrets from the report: "+err.Error())
 	}
+	// Files written before the restored Secrets were known hold them as
+	// written: the record is scrubbed again, whole.
 	if n, serr := scrubDir(r.dir.Path, r.secrets); serr != nil {
 		c.Problems = append(c.Problems, "scrub secrets from the drill's files: "+serr.Error())
 	} else if n > 0 {
@@ -84,46 +87,10 @@ func (r *run) collectEvidence(ctx context.Context) (string, error) {
 	return PhasePassed, nil
 }
 
-// minScrubLen is the shortest value scrubbed. A Secret may hold ordinary
-// words (a user name "shop" that is also the namespace's name): replacing
-// those everywhere would mangle the record. Secret objects themselves never
-// carry values; this only bounds the search for leaks elsewhere.
-const minScrubLen = 8
-
-// scrubbable keeps the values at least minScrubLen long.
-func scrubbable(values []string) []string {
-	var out []string
-	for _, v := range values {
-		if len(v) >= minScrubLen {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-// scrubPatterns are the values to replace: each secret at least
-// minScrubLen long, raw and JSON-escaped, longest first so a value that
-// contains another is replaced whole.
-func scrubPatterns(secrets []string) [][]byte {
-	var pats [][]byte
-	for _, s := range secrets {
-		if len(s) < minScrubLen {
-			continue
-		}
-		pats = append(pats, []byte(s))
-		if q, err := json.Marshal(s); err == nil && string(q[1:len(q)-1]) != s {
-			pats = append(pats, q[1:len(q)-1])
-		}
-	}
-	slices.SortFunc(pats, func(a, b []byte) int { return len(b) - len(a) })
-	return pats
-}
-
 // scrubDir replaces every secret value in the files under dir with
-// "[redacted]", and returns how many files changed.
-func scrubDir(dir string, secrets []string) (int, error) {
-	pats := scrubPatterns(secrets)
-	if len(pats) == 0 {
+// secret.Mask, and returns how many files changed.
+func scrubDir(dir string, secrets *secret.Set) (int, error) {
+	if secrets.Len() == 0 {
 		return 0, nil
 	}
 	changed := 0
@@ -135,7 +102,7 @@ func scrubDir(dir string, secrets []string) (int, error) {
 		if err != nil {
 			return err
 		}
-		out := redact(b, pats)
+		out := secrets.Redact(b)
 		if bytes.Equal(out, b) {
 			return nil
 		}
@@ -147,12 +114,12 @@ func scrubDir(dir string, secrets []string) (int, error) {
 
 // scrubReport replaces secret values in the report in memory, so the
 // final record does not bring back what scrubDir removed.
-func scrubReport(rep *Report, secrets []string) error {
+func scrubReport(rep *Report, secrets *secret.Set) error {
 	b, err := json.Marshal(rep)
 	if err != nil {
 		return err
 	}
-	out := redact(b, scrubPatterns(secrets))
+	out := secrets.Redact(b)
 	if bytes.Equal(out, b) {
 		return nil
 	}
@@ -164,23 +131,15 @@ func scrubReport(rep *Report, secrets []string) error {
 	return nil
 }
 
-func redact(b []byte, pats [][]byte) []byte {
-	for _, p := range pats {
-		if bytes.Contains(b, p) {
-			b = bytes.ReplaceAll(b, p, []byte("[redacted]"))
-		}
-	}
-	return b
-}
-
 // ExportOptions say how a drill's evidence bundle is made.
 type ExportOptions struct {
 	Key ed25519.PrivateKey
 	// Mapping maps proofs to controls; the built-in one when nil.
 	Mapping *evidence.Mapping
-	// Redact are values that must not appear in the bundle (credentials
-	// in the environment); they are replaced, never written.
-	Redact []string
+	// Secrets must not appear in the bundle (credentials in the
+	// environment); they are replaced, never written. The drill's own
+	// writer already replaced those it knew; this catches the rest.
+	Secrets *secret.Set
 	// Version is the exporting firedrill's.
 	Version string
 }
@@ -195,7 +154,7 @@ type Export struct {
 
 // ExportEvidence makes the signed evidence bundle of a finished drill from
 // its directory: every file but the bundle's own records, with the values
-// in Redact replaced, an index of what each file proves and the controls
+// in Secrets replaced, an index of what each file proves and the controls
 // the drill supports. The same directory and key give the same bytes.
 func ExportEvidence(d *Dir, o ExportOptions) (*Export, error) {
 	rep, err := d.ReadReport()
@@ -213,7 +172,6 @@ func ExportEvidence(d *Dir, o ExportOptions) (*Export, error) {
 			return nil, err
 		}
 	}
-	pats := scrubPatterns(o.Redact)
 	files, err := d.FileNames()
 	if err != nil {
 		return nil, fmt.Errorf("read drill directory %s: %w", d.Path, err)
@@ -223,7 +181,7 @@ func ExportEvidence(d *Dir, o ExportOptions) (*Export, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read drill directory %s: %w", d.Path, err)
 		}
-		files[i].Data = redact(b, pats)
+		files[i].Data = o.Secrets.Redact(b)
 	}
 	idx := IndexOf(rep, files, o.Mapping)
 	var buf bytes.Buffer

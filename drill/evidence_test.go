@@ -17,6 +17,7 @@ import (
 	"github.com/firedrill-dev/firedrill/internal/evidence/evidencetest"
 	"github.com/firedrill-dev/firedrill/internal/objectstore"
 	"github.com/firedrill-dev/firedrill/internal/objectstore/memstore"
+	"github.com/firedrill-dev/firedrill/internal/secret"
 	"github.com/firedrill-dev/firedrill/runbooks"
 )
 
@@ -44,7 +45,7 @@ func TestEvidence_CollectedBeforeCleanupAndScrubbed(t *testing.T) {
 	state := t.TempDir()
 	clock := &fakeClock{t: t0}
 	rep, err := Run(context.Background(), testScenario(t, "4h"), Options{StateDir: state, DrillID: "fd-test", Now: clock.Now,
-		Recovery: rec, Protection: &fakeProtection{}, Runbook: leakyRunbook(t), Redact: []string{"AKIA-credential-value"}})
+		Recovery: rec, Protection: &fakeProtection{}, Runbook: leakyRunbook(t), Secrets: secret.New("AKIA-credential-value")})
 	require.NoError(t, err)
 	assert.Equal(t, PhasePassed, phaseStatus(rep, StepEvidence))
 	dir := filepath.Join(state, "drills", "fd-test")
@@ -52,7 +53,7 @@ func TestEvidence_CollectedBeforeCleanupAndScrubbed(t *testing.T) {
 	assert.FileExists(t, filepath.Join(dir, "restored", "objects.json"))
 	log, err := os.ReadFile(filepath.Join(dir, "runbook", "01-leak.log"))
 	require.NoError(t, err)
-	assert.Contains(t, string(log), "password=*** key=***", "the restored Secret is redacted in the runbook output as it is written")
+	assert.Contains(t, string(log), "password=[redacted] key=\n", "the restored Secret is redacted in the runbook output as it is written; the credential's variable never reaches the step")
 	assertNowhere(t, dir, fakeSecret, "AKIA-credential-value")
 	sc, err := os.ReadFile(filepath.Join(dir, "scenario.yaml"))
 	require.NoError(t, err)
@@ -98,7 +99,7 @@ func TestExportEvidence(t *testing.T) {
 	o := testKey(t)
 	// A credential that reached a file of the drill is replaced on export.
 	require.NoError(t, os.WriteFile(d.File("notes.txt"), []byte("endpoint creds: s3cr3t-from-env\n"), 0o644))
-	o.Redact = []string{"s3cr3t-from-env"}
+	o.Secrets = secret.New("s3cr3t-from-env")
 
 	first, err := ExportEvidence(d, *o)
 	require.NoError(t, err)

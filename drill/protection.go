@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"path"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/firedrill-dev/firedrill/backup"
 	"github.com/firedrill-dev/firedrill/internal/finding"
 	"github.com/firedrill-dev/firedrill/internal/objectstore"
+	"github.com/firedrill-dev/firedrill/internal/secret"
 	"github.com/firedrill-dev/firedrill/scenarios"
 )
 
@@ -49,8 +51,12 @@ func WriteGuard(sc *scenarios.Scenario) *objectstore.WriteGuard {
 	return objectstore.NewWriteGuard(ps...)
 }
 
-// Secrets returns the values of the credentials a scenario references, so
-// they can be redacted from anything the drill records.
+// Secrets returns the values of the credentials a scenario references
+// (the backup bucket's, each copy's, the evidence push's): those of its
+// environment variables and the keys in its shared credentials files, so
+// they can be redacted from anything the drill records (see
+// secret.Set). A credentials file that cannot be read adds nothing; the
+// store that uses it reports the error.
 func Secrets(sc *scenarios.Scenario, getenv func(string) string) []string {
 	var out []string
 	add := func(c *scenarios.Credentials) {
@@ -63,6 +69,9 @@ func Secrets(sc *scenarios.Scenario, getenv func(string) string) []string {
 					out = append(out, v)
 				}
 			}
+		}
+		if c.File != "" {
+			out = append(out, credentialsFileValues(c.File)...)
 		}
 	}
 	add(sc.Spec.Storage.Primary.Credentials)
@@ -112,7 +121,7 @@ func ProtectionSpec(ctx context.Context, sc *scenarios.Scenario, b *BackupRef, o
 	cfg.WriteGuard = guard.AllowPrefix(st.Primary.Endpoint, st.Primary.Bucket, canary)
 	primary, err := objectstore.New(ctx, cfg)
 	if err != nil {
-		return backup.ProtectionSpec{}, fmt.Errorf("primary bucket %s at %s: %w", st.Primary.Bucket, st.Primary.Endpoint, err)
+		return backup.ProtectionSpec{}, fmt.Errorf("primary bucket %s at %s: %w", st.Primary.Bucket, secret.URL(st.Primary.Endpoint), err)
 	}
 	spec := backup.ProtectionSpec{
 		Primary:     backup.PrimaryBucket{Store: primary, Bucket: st.Primary.Bucket, Prefix: st.Primary.Prefix},
@@ -143,7 +152,7 @@ func ProtectionSpec(ctx context.Context, sc *scenarios.Scenario, b *BackupRef, o
 		cfg.WriteGuard = guard
 		store, err := objectstore.New(ctx, cfg)
 		if err != nil {
-			return backup.ProtectionSpec{}, fmt.Errorf("copy %s (bucket %s at %s): %w", cp.Name, cp.Bucket.Bucket, cp.Endpoint, err)
+			return backup.ProtectionSpec{}, fmt.Errorf("copy %s (bucket %s at %s): %w", cp.Name, cp.Bucket.Bucket, secret.URL(cp.Endpoint), err)
 		}
 		c := backup.CopySpec{
 			Name: cp.Name, Store: store, Bucket: cp.Bucket.Bucket, Prefix: cp.Prefix,
@@ -211,4 +220,25 @@ func (p *scenarioProtection) Check(ctx context.Context, b *BackupRef) ([]finding
 		return res.Findings, res, err
 	}
 	return res.Findings, res, nil
+}
+
+// credentialsFileValues are the values of the keys of a shared AWS
+// credentials file ("aws_secret_access_key = ..."), every profile's.
+func credentialsFileValues(path string) []string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		switch strings.ToLower(strings.TrimSpace(k)) {
+		case "aws_access_key_id", "aws_secret_access_key", "aws_session_token":
+			out = append(out, strings.TrimSpace(v))
+		}
+	}
+	return out
 }

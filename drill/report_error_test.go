@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/firedrill-dev/firedrill/internal/objectstore"
+	secretpkg "github.com/firedrill-dev/firedrill/internal/secret"
 )
 
 // TestRun_ErroredDrillSaysWhyInEveryFile drives drills that cannot run to
@@ -117,7 +118,7 @@ func TestRun_EscapedCredentialIsNeverRendered(t *testing.T) {
 	clock := &fakeClock{t: t0}
 	rep, err := Run(context.Background(), testScenario(t, "4h"), Options{StateDir: state, DrillID: "fd-test", Now: clock.Now,
 		Recovery: &fakeRecovery{}, Protection: &fakeProtection{Err: errors.New("signature with key " + secret + " refused")},
-		Redact: []string{secret}, History: h})
+		Secrets: secretpkg.New(secret), History: h})
 	require.NoError(t, err)
 	require.Equal(t, ResultError, rep.Result)
 	forms := []string{secret, mdInline(secret), htmlText(secret), "s3cr3t"}

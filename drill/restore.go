@@ -17,6 +17,7 @@ import (
 	"github.com/firedrill-dev/firedrill/internal/kube"
 	"github.com/firedrill-dev/firedrill/internal/objectstore"
 	"github.com/firedrill-dev/firedrill/internal/safefile"
+	"github.com/firedrill-dev/firedrill/internal/secret"
 	"github.com/firedrill-dev/firedrill/restore"
 	"github.com/firedrill-dev/firedrill/scenarios"
 )
@@ -73,6 +74,9 @@ type RestoreOptions struct {
 	// BackupSyncWait bounds the wait for Velero's backup sync; zero means
 	// restore.DefaultBackupSyncWait, negative means do not wait.
 	BackupSyncWait time.Duration
+	// Secrets gets the credentials of the target's and the source's
+	// kubeconfig (tokens, passwords, client keys); nil takes none.
+	Secrets *secret.Set
 }
 
 // RunRestore runs the restore part of a drill of sc on its own: preflight
@@ -115,7 +119,8 @@ func RunRestore(ctx context.Context, sc *scenarios.Scenario, opts RestoreOptions
 	if err := kube.Guard(ctx, target.Kube, target.Config, configOf(source)); err != nil {
 		return nil, err
 	}
-	kubeconfig, remove, err := kube.PinContext(t.Kubeconfig, t.Context)
+	opts.Secrets.Add(credentials(opts.Secrets, target, source)...)
+	kubeconfig, remove, err := kube.Minify(t.Kubeconfig, t.Context)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +142,7 @@ func BucketRecordReader(sc *scenarios.Scenario, getenv func(string) string) rest
 		cfg.WriteGuard = WriteGuard(sc)
 		st, err := objectstore.New(ctx, cfg)
 		if err != nil {
-			return restore.BucketRecord{}, fmt.Errorf("primary bucket %s at %s: %w", p.Bucket, p.Endpoint, err)
+			return restore.BucketRecord{}, fmt.Errorf("primary bucket %s at %s: %w", p.Bucket, secret.URL(p.Endpoint), err)
 		}
 		rec, err := backup.ReadBackupRecord(ctx, st, p.Bucket, p.Prefix, name)
 		if err != nil {
@@ -145,6 +150,18 @@ func BucketRecordReader(sc *scenarios.Scenario, getenv func(string) string) rest
 		}
 		return restore.BucketRecord{Phase: velerov1.BackupPhase(rec.Phase), Expiration: rec.Expiration, Where: rec.Where}, nil
 	}
+}
+
+// credentials adds the client keys of the clusters' configurations to
+// secrets and returns their tokens and passwords.
+func credentials(secrets *secret.Set, clusters ...*kube.Clients) []string {
+	var out []string
+	for _, c := range clusters {
+		values, key := kube.Credentials(configOf(c))
+		out = append(out, values...)
+		secrets.AddPEM(key)
+	}
+	return out
 }
 
 func configOf(c *kube.Clients) *rest.Config {
@@ -337,7 +354,11 @@ func (r *recovery) Preflight(ctx context.Context) error {
 	if err := kube.Guard(ctx, target.Kube, target.Config, configOf(source)); err != nil {
 		return err
 	}
-	kubeconfig, remove, err := kube.PinContext(t.Kubeconfig, t.Context)
+	r.opts.Secrets.Add(credentials(r.opts.Secrets, target, source)...)
+	// Steps and command checks get a private kubeconfig of the checked
+	// target alone, written now: not the user's file, its other contexts
+	// or whatever its current context becomes mid-drill.
+	kubeconfig, remove, err := kube.Minify(t.Kubeconfig, t.Context)
 	if err != nil {
 		return err
 	}
@@ -412,16 +433,19 @@ func (r *recovery) Verify(ctx context.Context) (VerifyOutcome, error) {
 	return out, err
 }
 
-// RunbookEnv gives runbook steps the target's kubeconfig and the runbook
-// contract's variables (see package runbooks).
+// RunbookEnv gives runbook steps the private kubeconfig of the target
+// and the runbook contract's variables (see package runbooks). Before a
+// preflight wrote that kubeconfig, KUBECONFIG is empty (/dev/null): a
+// step never falls back to the user's own file.
 func (r *recovery) RunbookEnv() []string {
 	t := r.sc.Spec.Target
 	kc := r.kubeconfig
 	if kc == "" {
-		kc = t.Kubeconfig
+		kc = os.DevNull
 	}
-	env := []string{"KUBECONFIG=" + kc, "FIREDRILL_SCENARIO=" + r.sc.Metadata.Name,
-		"FIREDRILL_VELERO_NAMESPACE=" + r.sc.Spec.Backups.VeleroNamespace}
+	env := PassedEnv(r.sc, r.opts.Getenv)
+	env = append(env, "KUBECONFIG="+kc, "FIREDRILL_SCENARIO="+r.sc.Metadata.Name,
+		"FIREDRILL_VELERO_NAMESPACE="+r.sc.Spec.Backups.VeleroNamespace)
 	var nss []string
 	for _, ns := range r.sc.Spec.Backups.IncludedNamespaces {
 		nss = append(nss, t.TargetNamespace(ns))
@@ -431,6 +455,25 @@ func (r *recovery) RunbookEnv() []string {
 		env = append(env, "FIREDRILL_BACKUP="+r.session.Result().Backup.Backup)
 	}
 	return env
+}
+
+// PassedEnv is what the scenario passes to its runbook's steps
+// (spec.runbook.passEnv): NAME=value for each of those variables set in
+// the environment (getenv; nil means os.Getenv), in the scenario's order.
+func PassedEnv(sc *scenarios.Scenario, getenv func(string) string) []string {
+	if sc.Spec.Runbook == nil {
+		return nil
+	}
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	var out []string
+	for _, name := range sc.Spec.Runbook.PassEnv {
+		if v := getenv(name); v != "" {
+			out = append(out, name+"="+v)
+		}
+	}
+	return out
 }
 
 // Evidence reads the Velero objects and what was restored into

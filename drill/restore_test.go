@@ -140,3 +140,27 @@ func TestRestoredReader(t *testing.T) {
 	assert.Contains(t, err.Error(), "FIREDRILL_RESTORED_READER_ROLE is set: reader of the restored namespaces: the ServiceAccount's namespace not set")
 	assert.Contains(t, err.Error(), "FIREDRILL_SERVICE_ACCOUNT_NAMESPACE")
 }
+
+func TestRunbookEnv_ContractAndPassedVariablesOnly(t *testing.T) {
+	sc, err := scenarios.Parse(scenarios.Env{}, "unit.yaml", []byte(`apiVersion: firedrill.dev/v1alpha1
+kind: Scenario
+metadata: {name: unit}
+spec:
+  disaster: {summary: test, lost: [sourceCluster], detection: test, lead: tester}
+  objectives: {rto: 1h, rpo: 24h}
+  backups: {schedule: daily, includedNamespaces: [shop]}
+  storage:
+    primary:
+      endpoint: http://127.0.0.1:1
+      bucket: velero-backups
+      objectLock: {mode: COMPLIANCE}
+  target: {kubeconfig: /home/drill/.kube/config, context: scratch}
+  runbook: {name: region-loss, passEnv: [VAULT_ADDR, UNSET_ONE]}
+`))
+	require.NoError(t, err)
+	env := map[string]string{"VAULT_ADDR": "https://vault:8200", "AWS_SECRET_ACCESS_KEY": "s"}
+	rec := NewRecovery(sc, RestoreOptions{Getenv: func(k string) string { return env[k] }})
+	assert.Equal(t, []string{"VAULT_ADDR=https://vault:8200", "KUBECONFIG=/dev/null", "FIREDRILL_SCENARIO=unit",
+		"FIREDRILL_VELERO_NAMESPACE=velero", "FIREDRILL_NAMESPACES=shop"}, rec.RunbookEnv(),
+		"before a preflight wrote the private kubeconfig, never the user's own file")
+}

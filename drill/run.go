@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/firedrill-dev/firedrill/internal/finding"
+	"github.com/firedrill-dev/firedrill/internal/secret"
 	"github.com/firedrill-dev/firedrill/runbooks"
 	"github.com/firedrill-dev/firedrill/scenarios"
 )
@@ -98,9 +99,12 @@ type Options struct {
 	// Runbook is the scenario's runbook, resolved by the caller; nil
 	// when the scenario has none.
 	Runbook *runbooks.Runbook
-	// Redact lists values (credentials the drill read) that must never
-	// appear in runbook output.
-	Redact []string
+	// Secrets are every secret the drill holds (credentials it read,
+	// URLs with tokens, the evidence key): replaced in everything the
+	// drill writes and uploads. The drill adds the restored Secrets'
+	// values and the target's kubeconfig credentials to it. A new empty
+	// set when nil.
+	Secrets *secret.Set
 	// StepTimeout bounds each step but cleanup (30 minutes when zero);
 	// the restore phases and checks have their own timeouts inside it.
 	StepTimeout time.Duration
@@ -140,7 +144,7 @@ type run struct {
 	stop         string // why later steps are skipped
 	// secrets are values nothing the drill writes or uploads may hold:
 	// the credentials it read and the restored Secrets' values.
-	secrets []string
+	secrets *secret.Set
 	// shareErr is the first failed upload to the shared history; after it
 	// only the final upload is tried, so a bucket that is down delays
 	// the drill by at most two upload timeouts.
@@ -178,11 +182,15 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Report, er
 	if opts.DrillID == "" {
 		opts.DrillID = NewDrillID(start)
 	}
+	if opts.Secrets == nil {
+		opts.Secrets = secret.New()
+	}
 	dir, err := CreateDir(opts.StateDir, opts.DrillID)
 	if err != nil {
 		return nil, err
 	}
-	r := &run{opts: opts, sc: sc, dir: dir, now: opts.Now, secrets: slices.Clone(opts.Redact)}
+	dir.Secrets = opts.Secrets
+	r := &run{opts: opts, sc: sc, dir: dir, now: opts.Now, secrets: opts.Secrets}
 	r.report = r.newReport(start)
 	if err := dir.WriteScenario(sc); err != nil {
 		return nil, err
@@ -312,7 +320,7 @@ func (r *run) share(ctx context.Context, final bool, names ...string) {
 	for _, name := range names {
 		b, err := os.ReadFile(r.dir.File(name))
 		if err == nil {
-			b = redact(b, scrubPatterns(r.secrets))
+			b = r.secrets.Redact(b)
 			err = h.Upload(ctx, r.opts.DrillID, name, b)
 		}
 		if err != nil {
@@ -451,7 +459,7 @@ func firstN(ss []string, n int) []string {
 
 func (r *run) restore(ctx context.Context) (string, error) {
 	out, err := r.opts.Recovery.Restore(ctx, r.backup, r.opts.Progress)
-	r.secrets = append(r.secrets, scrubbable(out.SecretValues)...)
+	r.secrets.AddData(out.SecretValues...)
 	r.report.Restores = out.Restores
 	r.report.OrderVerified = out.OrderVerified
 	r.report.Findings = append(r.report.Findings, out.Findings...)
@@ -510,7 +518,9 @@ func (r *run) runbook(ctx context.Context) (string, error) {
 		return PhasePassed, nil
 	}
 	env := append(r.opts.Recovery.RunbookEnv(), "FIREDRILL_DRILL_ID="+r.opts.DrillID)
-	res := runbooks.Run(ctx, rb, runbooks.RunOptions{Env: env, Redact: r.secrets, Now: r.now, Progress: r.opts.Progress, Dir: r.dir.Path})
+	// The steps' working directory is a private one of their own, never
+	// the drill's directory (whose files are about to be signed).
+	res := runbooks.Run(ctx, rb, runbooks.RunOptions{Env: env, Secrets: r.secrets, Now: r.now, Progress: r.opts.Progress})
 	r.report.Runbook = res
 	if err := r.dir.WriteRunbookOutput(res); err != nil {
 		r.opts.Logger.Warn("write runbook output", "err", err)

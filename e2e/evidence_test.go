@@ -34,6 +34,8 @@ func leakyStep(keyFile string) string {
 		"kubectl get secret api-credentials -n \"${FIREDRILL_NAMESPACES%% *}\" -o jsonpath='{.data.PAYMENT_API_KEY}' | base64 -d; echo\n" +
 		"echo \"aws=$AWS_SECRET_ACCESS_KEY lab=$FIREDRILL_LAB_PRIMARY_SECRET_KEY push=$FIREDRILL_EVIDENCE_SECRET_ACCESS_KEY\"\n" +
 		"cat '" + keyFile + "'; echo $(cat '" + keyFile + "')\n" +
+		"kubectl config get-contexts -o name | sed 's/^/context: /'\n" +
+		"echo \"pwd=$(pwd)\"\n" +
 		"```\n"
 }
 
@@ -124,7 +126,15 @@ func TestEvidence_RealDrillExportedPushedLockedAndClean(t *testing.T) {
 		assert.Contains(t, string(objects), `"PAYMENT_API_KEY": "[redacted]"`)
 		leak := files[id+"/runbook/04-leaky.log"]
 		require.NotEmpty(t, leak, "the leaky step's log is in the bundle")
-		assert.Contains(t, string(leak), "aws=*** lab=*** push=\n", "each credential replaced whole; firedrill's own not even given to the step")
+		assert.Contains(t, string(leak), "aws= lab= push=\n", "no credential of firedrill's environment or the scenario's is given to the step")
+		var contexts []string
+		for _, line := range strings.Split(string(leak), "\n") {
+			if c, ok := strings.CutPrefix(line, "context: "); ok {
+				contexts = append(contexts, c)
+			}
+		}
+		assert.Equal(t, []string{"lab-scratch"}, contexts, "the step's kubeconfig holds the target's context alone")
+		assert.NotContains(t, string(leak), "pwd="+dir, "the step does not run in the drill directory")
 		for _, name := range []string{"velero/backup.json", "velero/restores.json", "report.json", "scenario.yaml",
 			"protection.json", "restore.json", "checks.json", "retrospective.md", "index.json", "manifest.json", "manifest.sig"} {
 			assert.Contains(t, files, id+"/"+name)

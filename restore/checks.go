@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -418,29 +419,31 @@ func checkTCP(ctx context.Context, addr string) (string, error) {
 	return "connected to " + addr, nil
 }
 
+// checkCommand runs one attempt of a command check. The command gets the
+// environment of procenv (nothing of firedrill's credentials) with
+// KUBECONFIG, the drill's private kubeconfig of the target (/dev/null
+// without one: never the user's own file), and FIREDRILL_TARGET_CONTEXT.
+// It runs in a process group of its own, killed whole when the check's
+// time runs out or the drill is interrupted, and when the command exits
+// (see procenv.Run).
 func checkCommand(ctx context.Context, env checkEnv, run []string) (string, error) {
 	if len(run) == 0 {
 		return "", errors.New("empty command")
 	}
-	cmd := exec.CommandContext(ctx, run[0], run[1:]...)
-	cmd.Env = procenv.Child()
-	if env.kubeconfig != "" {
-		cmd.Env = append(cmd.Env, "KUBECONFIG="+env.kubeconfig)
+	kubeconfig := env.kubeconfig
+	if kubeconfig == "" {
+		kubeconfig = os.DevNull
 	}
+	cmd := exec.Command(run[0], run[1:]...)
+	cmd.Env = procenv.Child("KUBECONFIG=" + kubeconfig)
 	if env.context != "" {
 		cmd.Env = append(cmd.Env, "FIREDRILL_TARGET_CONTEXT="+env.context)
 	}
-	out, err := cmd.CombinedOutput()
-	tail := strings.TrimSpace(lastBytes(out, 400))
+	out := &procenv.Tail{Max: 400}
+	err := procenv.Run(ctx, cmd, out)
+	tail := strings.TrimSpace(out.String())
 	if err != nil {
 		return "", fmt.Errorf("%s: %v: %s", strings.Join(run, " "), err, tail)
 	}
 	return fmt.Sprintf("%s exited 0", strings.Join(run, " ")), nil
-}
-
-func lastBytes(b []byte, n int) string {
-	if len(b) > n {
-		b = b[len(b)-n:]
-	}
-	return string(b)
 }

@@ -13,14 +13,26 @@
 // for the reader and are never run.
 //
 // Step environment (the contract the built-in runbooks are written
-// against; the runner implements it): a step runs with KUBECONFIG pointing
-// at a kubeconfig whose current context is the drill's target scratch
-// cluster, and with
+// against; the runner implements it): a step gets these variables and,
+// of firedrill's own environment, only PATH, HOME, TZ and the locale
+// (procenv.Base); no credential, key path, webhook or Pushgateway URL
+// reaches it:
 //
+//	KUBECONFIG                 a private kubeconfig holding only the drill's target
+//	                           scratch cluster (server, CA, credentials), written at
+//	                           preflight (kube.Minify)
 //	FIREDRILL_SCENARIO         the scenario name
 //	FIREDRILL_VELERO_NAMESPACE the Velero namespace (spec.backups.veleroNamespace)
 //	FIREDRILL_BACKUP           the Velero Backup the drill restored
 //	FIREDRILL_NAMESPACES       the restored namespaces as named in the target, space-separated
+//	FIREDRILL_DRILL_ID         the drill's id
+//
+// and the variables the scenario passes by name (spec.runbook.passEnv).
+//
+// A step runs in a private temporary directory, never the drill's
+// directory, in a process group of its own: it passes when its shell
+// exits 0, and whatever it left running is killed when it ends (see
+// procenv.Run). Its output is kept redacted by the drill's secret set.
 //
 // The built-in runbooks (one per built-in scenario, same name) are embedded
 // from catalog/*.md.

@@ -1,19 +1,17 @@
 package runbooks
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
-	"slices"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/firedrill-dev/firedrill/internal/procenv"
+	"github.com/firedrill-dev/firedrill/internal/secret"
 )
 
 // StepStatus is how a runbook step ended.
@@ -46,15 +44,18 @@ type StepResult struct {
 
 // RunOptions are how Run executes a runbook's steps.
 type RunOptions struct {
-	// Env is added to the inherited environment: KUBECONFIG pointing at
-	// the target and the FIREDRILL_* variables of the step contract (see
-	// the package doc).
+	// Env is the step's environment beyond procenv.Base ("NAME=value"):
+	// KUBECONFIG pointing at the target and the FIREDRILL_* variables of
+	// the step contract (see the package doc). Nothing else of
+	// firedrill's environment reaches a step.
 	Env []string
-	// Dir is the steps' working directory; the current one when empty.
+	// Dir is the steps' working directory; when empty, a fresh private
+	// directory made for this Run and removed after it (never the drill's
+	// directory, whose files a step must not rewrite).
 	Dir string
-	// Redact lists values that must never reach a step's recorded output,
-	// such as the credentials the drill read; each is replaced by "***".
-	Redact []string
+	// Secrets are the values that must never reach a step's recorded
+	// output or error: each is replaced by secret.Mask.
+	Secrets *secret.Set
 	// MaxOutput is how many bytes of output a step keeps (the last ones,
 	// where errors usually are); 64 KiB when zero.
 	MaxOutput int
@@ -81,6 +82,15 @@ func Run(ctx context.Context, rb *Runbook, opts RunOptions) []StepResult {
 	}
 	results := make([]StepResult, len(rb.Steps))
 	stopped := ""
+	if opts.Dir == "" && len(rb.Steps) > 0 {
+		dir, err := os.MkdirTemp("", "firedrill-runbook-")
+		if err != nil {
+			stopped = "no working directory: " + err.Error()
+		} else {
+			defer os.RemoveAll(dir)
+			opts.Dir = dir
+		}
+	}
 	for i, st := range rb.Steps {
 		results[i] = StepResult{Name: st.Name, Line: st.Line, Status: StepSkipped, ExitCode: -1}
 		if stopped == "" && ctx.Err() != nil {
@@ -118,29 +128,27 @@ func runStep(ctx context.Context, st Step, opts RunOptions, now func() time.Time
 		shell = "sh"
 	}
 	// -e: a runbook step that fails halfway must not pass on its last line.
-	cmd := exec.CommandContext(sctx, shell, "-e", "-c", st.Script)
+	cmd := exec.Command(shell, "-e", "-c", st.Script)
 	cmd.Dir = opts.Dir
 	cmd.Env = procenv.Child(opts.Env...)
-	out := &tailBuffer{max: max}
-	cmd.Stdout, cmd.Stderr = out, out
-	// Its own process group, so a timeout kills what the step started too.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 2 * time.Second
+	out := &procenv.Tail{Max: max}
 
 	res.Started = now()
-	err := cmd.Run()
+	// Its own process group, ended with the step: a timeout kills what the
+	// step started too, and a step that exits 0 passes even if it left a
+	// child behind, which is killed.
+	err := procenv.Run(sctx, cmd, out)
 	res.Finished = now()
 	res.Duration = res.Finished.Sub(res.Started)
 	output := out.String()
-	if out.truncated {
+	if out.Truncated {
 		// Drop the partial first line, so that no fragment of a secret cut
 		// in two escapes redaction.
 		if i := strings.IndexByte(output, '\n'); i >= 0 {
 			output = output[i+1:]
 		}
 	}
-	res.Output, res.Truncated = redact(output, opts.Redact), out.truncated
+	res.Output, res.Truncated = opts.Secrets.String(output), out.Truncated
 	if cmd.ProcessState != nil {
 		res.ExitCode = cmd.ProcessState.ExitCode()
 	}
@@ -160,45 +168,7 @@ func runStep(ctx context.Context, st Step, opts RunOptions, now func() time.Time
 		res.Error = fmt.Sprintf("exited with status %d", res.ExitCode)
 	default:
 		res.Status = StepFailed
-		res.Error = redact(err.Error(), opts.Redact)
+		res.Error = opts.Secrets.String(err.Error())
 	}
 	return res
-}
-
-func redact(s string, secrets []string) string {
-	// Longest first: a secret that contains another (an access key inside
-	// the secret key) is replaced whole, leaving no part of it behind.
-	secrets = slices.Clone(secrets)
-	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
-	for _, v := range secrets {
-		if len(v) >= 4 { // shorter values would mangle ordinary output
-			s = strings.ReplaceAll(s, v, "***")
-		}
-	}
-	return s
-}
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	mu        sync.Mutex
-	buf       bytes.Buffer
-	max       int
-	truncated bool
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf.Write(p)
-	if over := t.buf.Len() - t.max; over > 0 {
-		t.buf.Next(over)
-		t.truncated = true
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.buf.String()
 }

@@ -2,12 +2,18 @@ package runbooks
 
 import (
 	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/firedrill-dev/firedrill/internal/secret"
 )
 
 func parse(t *testing.T, md string) *Runbook {
@@ -74,9 +80,9 @@ func TestRun_InterruptedSkipsRemainingSteps(t *testing.T) {
 
 func TestRun_RedactsSecretsFromOutputAndErrors(t *testing.T) {
 	rb := parse(t, step("leaky", "5s", `echo "key=$SECRET_KEY"; exit 3`))
-	res := Run(context.Background(), rb, RunOptions{Env: []string{"SECRET_KEY=s3cr3t-value"}, Redact: []string{"s3cr3t-value"}})
+	res := Run(context.Background(), rb, RunOptions{Env: []string{"SECRET_KEY=s3cr3t-value"}, Secrets: secret.New("s3cr3t-value")})
 	require.Len(t, res, 1)
-	assert.Equal(t, "key=***\n", res[0].Output)
+	assert.Equal(t, "key=[redacted]\n", res[0].Output)
 	assert.NotContains(t, res[0].Output+res[0].Error, "s3cr3t-value")
 	assert.Equal(t, 3, res[0].ExitCode)
 }
@@ -91,11 +97,75 @@ func TestRun_KeepsTheTailOfLongOutput(t *testing.T) {
 	assert.True(t, strings.HasPrefix(res[0].Output, "line "), "no partial first line: %q", res[0].Output)
 }
 
-func TestRedactReplacesLongestSecretWhole(t *testing.T) {
-	// The access key is a prefix of the secret key: replacing it first
-	// would leave "***-secret" behind.
-	got := redact("key=firedrill-lab secret=firedrill-lab-secret", []string{"firedrill-lab", "firedrill-lab-secret", "ab"})
-	if got != "key=*** secret=***" {
-		t.Fatalf("redact: %q", got)
+func TestRun_StepEnvironmentIsTheContractOnly(t *testing.T) {
+	for _, name := range []string{"FIREDRILL_EVIDENCE_KEY_FILE", "FIREDRILL_NOTIFY_WEBHOOK", "FIREDRILL_PUSHGATEWAY",
+		"AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "SHOP_S3_SECRET", "KUBECONFIG"} {
+		t.Setenv(name, "inherited-"+name)
+	}
+	t.Setenv("PATH", os.Getenv("PATH"))
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	rb := parse(t, step("env", "5s", `env; echo "pwd=$(pwd)"; touch left-behind`))
+	var res []StepResult
+	res = Run(context.Background(), rb, RunOptions{Env: []string{"FIREDRILL_SCENARIO=lab", "KUBECONFIG=/private/kubeconfig"}})
+	require.Len(t, res, 1)
+	require.Equal(t, StepPassed, res[0].Status, res[0].Error)
+	out := res[0].Output
+	assert.NotContains(t, out, "inherited-", "nothing of firedrill's environment but PATH, HOME, TZ and the locale")
+	assert.Contains(t, out, "FIREDRILL_SCENARIO=lab\n")
+	assert.Contains(t, out, "KUBECONFIG=/private/kubeconfig\n")
+	assert.Contains(t, out, "PATH="+os.Getenv("PATH")+"\n")
+	dir := strings.TrimPrefix(lastLine(out), "pwd=")
+	assert.NotEqual(t, wd, dir, "not firedrill's working directory")
+	assert.True(t, strings.HasPrefix(filepath.Base(dir), "firedrill-runbook-"), dir)
+	_, err = os.Stat(dir)
+	assert.True(t, os.IsNotExist(err), "the private directory is removed after the run")
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+func TestRun_StepThatExitsZeroPassesAndItsChildrenEnd(t *testing.T) {
+	for name, script := range map[string]string{
+		"child holds the output":    `sleep 100 & echo $! > "$PIDFILE"; echo started`,
+		"child's output redirected": `sleep 100 >/dev/null 2>&1 & echo $! > "$PIDFILE"; echo started`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			pidfile := filepath.Join(t.TempDir(), "pid")
+			res := Run(context.Background(), parse(t, step("bg", "30s", script)), RunOptions{Env: []string{"PIDFILE=" + pidfile}})
+			require.Len(t, res, 1)
+			assert.Equal(t, StepPassed, res[0].Status, res[0].Error)
+			assert.Equal(t, "started\n", res[0].Output)
+			b, err := os.ReadFile(pidfile)
+			require.NoError(t, err)
+			pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+			require.NoError(t, err)
+			waitGone(t, pid)
+		})
+	}
+}
+
+// waitGone waits until pid has exited (gone, or a zombie for its new
+// parent to reap), failing if it still runs after 10 s: the tests' child
+// processes sleep 100 s.
+func waitGone(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if errors.Is(err, os.ErrNotExist) {
+			return
+		}
+		require.NoError(t, err)
+		s := string(b)
+		if state := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])[0]; state == "Z" || state == "X" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d still running after its step ended: %s", pid, s)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

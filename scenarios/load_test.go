@@ -158,6 +158,14 @@ func TestLoad_Invalid(t *testing.T) {
 			{21, "spec.storage.primary.endpoint", "already holds bucket velero-backups (virtual-hosted style), and bucket is set too, so requests would address it twice; set endpoint: https://s3.eu-west-1.amazonaws.com and keep bucket: velero-backups"},
 			{29, "spec.storage.copies[0].endpoint", "is the address of bucket other-bucket (virtual-hosted style), but bucket is velero-copy; set endpoint: https://s3.us-west-004.backblazeb2.com and bucket to the bucket that holds the backups"},
 		},
+		"runbook-pass-env": {
+			{35, "spec.runbook.passEnv[1]", "SHOP_S3_SECRET holds a credential of the scenario"},
+			{36, "spec.runbook.passEnv[2]", "AWS_PROFILE is firedrill's own"},
+			{37, "spec.runbook.passEnv[3]", "FIREDRILL_EVIDENCE_KEY_FILE is firedrill's own"},
+			{38, "spec.runbook.passEnv[4]", "KUBECONFIG is firedrill's own"},
+			{39, "spec.runbook.passEnv[5]", "inline secret not allowed"},
+			{40, "spec.runbook.passEnv[6]", "must name an environment variable"},
+		},
 		"window-pick":         {{19, "spec.backups.window.pick", `"oldest" is not one of latest, random`}},
 		"window-seed-latest":  {{17, "spec.backups.window.seed", "applies only to pick: random"}},
 		"yaml-syntax":         {{12, "", "invalid YAML: did not find expected key"}},
@@ -206,6 +214,7 @@ func TestLoad_InlineSecretNeverEchoed(t *testing.T) {
 		"invalid-access-key-in-env-field.yaml": "AKIAIOSFODNN7EXAMPLE",
 		// issue 15, section 1: a secret key where a variable's name belongs.
 		"security/secret-as-envname.yaml": "wJalrXUtnFEMIK7MDENGbPxRfiCYzEXAMPLEKEY1",
+		"invalid-runbook-pass-env.yaml":        "AKIAIOSFODNN7EXAMPLE",
 	}
 	for file, secret := range secrets {
 		t.Run(file, func(t *testing.T) {
@@ -274,6 +283,7 @@ func TestLoad_FullScenario(t *testing.T) {
 	assert.Equal(t, []string{}, s.Target.Restore.ExcludedResources, "an explicit empty list excludes nothing")
 	assert.Equal(t, "shop-drill", s.Target.TargetNamespace("shop"))
 	assert.Equal(t, "shop-data", s.Target.TargetNamespace("shop-data"))
+	assert.Equal(t, []string{"VAULT_ADDR", "http_proxy"}, s.Runbook.PassEnv)
 
 	kinds := make([]CheckKind, len(s.Checks))
 	for i, c := range s.Checks {

@@ -556,6 +556,11 @@ type ServiceAccountCheck struct {
 type RunbookRef struct {
 	Name string `yaml:"name,omitempty"`
 	File string `yaml:"file,omitempty"`
+	// PassEnv names variables of firedrill's environment its steps get
+	// beside the step contract's (see package runbooks); nothing else of
+	// that environment reaches them. Never FIREDRILL_*, AWS_*, KUBECONFIG
+	// or a variable the scenario's credentials name.
+	PassEnv []string `yaml:"passEnv,omitempty"`
 }
 
 // Cleanup says what happens to what the drill created in the target.

@@ -573,6 +573,41 @@ func (v *validator) runbook() {
 	default:
 		v.errorf(p, "set name (a built-in runbook) or file (Markdown, relative to the scenario file)")
 	}
+	credentialVars := v.sc.credentialVariables()
+	for i, name := range rb.PassEnv {
+		f := fmt.Sprintf("%s.passEnv[%d]", p, i)
+		// Never quoted: a value here may be a secret in the wrong place.
+		switch {
+		case envname.LooksLikeSecret(name):
+			v.errorf(f, "%s", inlineSecretMessage)
+		case !envname.Valid(name):
+			v.errorf(f, "must name an environment variable (letters, digits and _, not starting with a digit)")
+		case strings.HasPrefix(name, "FIREDRILL_"), strings.HasPrefix(name, "AWS_"), name == "KUBECONFIG":
+			v.errorf(f, "%s is firedrill's own: the step contract sets FIREDRILL_* and KUBECONFIG, and credentials never reach a step", name)
+		case credentialVars[name]:
+			v.errorf(f, "%s holds a credential of the scenario: credentials never reach a step", name)
+		}
+	}
+}
+
+// credentialVariables are the environment variables the scenario's
+// credentials name.
+func (sc *Scenario) credentialVariables() map[string]bool {
+	out := map[string]bool{}
+	add := func(c *Credentials) {
+		if c != nil {
+			out[c.AccessKeyIDEnv], out[c.SecretAccessKeyEnv], out[c.SessionTokenEnv] = true, true, true
+		}
+	}
+	add(sc.Spec.Storage.Primary.Credentials)
+	for _, cp := range sc.Spec.Storage.Copies {
+		add(cp.Credentials)
+	}
+	if e := sc.Spec.Evidence; e != nil && e.Push != nil {
+		add(e.Push.Credentials)
+	}
+	delete(out, "")
+	return out
 }
 
 func (v *validator) cleanup() {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/firedrill-dev/firedrill/internal/secret"
 	"github.com/firedrill-dev/firedrill/runbooks"
 	"github.com/firedrill-dev/firedrill/scenarios"
 )
@@ -56,8 +57,23 @@ func (e Env) getenv(key string) string {
 
 // Run runs the command line args (args[0] is the program name) and returns
 // the exit code. It writes only to env.Stdout and env.Stderr.
+//
+// Everything written to env.Stderr (errors, warnings, logs, progress) and
+// env.Stdout (results, reports) goes through the secret policy: every
+// secret the command learns (see app.secrets) is replaced, in every
+// encoding secret.Set knows. Only a signed evidence bundle written to
+// stdout is written as it is (see unwrapped): it holds no secret (the
+// export redacted its files) and a change would break its signature.
 func Run(ctx context.Context, args []string, env Env) int {
-	a := &app{env: env, log: slog.New(slog.DiscardHandler)}
+	a := &app{env: env, log: slog.New(slog.DiscardHandler), secrets: secret.New()}
+	a.learnSecrets()
+	if env.Stderr != nil {
+		a.env.Stderr = a.secrets.Writer(env.Stderr)
+		env.Stderr = a.env.Stderr
+	}
+	if env.Stdout != nil {
+		a.env.Stdout = a.secrets.Writer(env.Stdout)
+	}
 	root := a.newApp()
 	err := root.RunContext(ctx, reorderArgs(root, args))
 	code := exitCode(ctx, err)
@@ -72,6 +88,33 @@ type app struct {
 	env          Env
 	log          *slog.Logger
 	scenarioDirs []string
+	// secrets are every secret the command learned: the credentials of its
+	// environment and of the scenario it loaded, the evidence key and its
+	// path, webhook and Pushgateway URLs, the target's kubeconfig
+	// credentials, restored Secrets. Nothing firedrill writes or sends
+	// holds them.
+	secrets *secret.Set
+}
+
+// unwrapped is w without the secret policy's writer: for bytes that must
+// reach w unchanged (a signed bundle) and for asking whether w is a
+// terminal.
+func unwrapped(w io.Writer) io.Writer {
+	if u, ok := w.(interface{ Unwrap() io.Writer }); ok {
+		return u.Unwrap()
+	}
+	return w
+}
+
+// learnSecrets adds the secrets of firedrill's own environment.
+func (a *app) learnSecrets() {
+	a.secrets.Add(a.credentialValues()...)
+	a.secrets.AddPEM(a.env.getenv(evidenceKeyEnv))
+	// The key file's path joins once the key is read (evidenceSettings):
+	// until then an error about it must name it.
+	for _, name := range []string{"FIREDRILL_NOTIFY_WEBHOOK", "FIREDRILL_PUSHGATEWAY"} {
+		a.secrets.AddURL(a.env.getenv(name))
+	}
 }
 
 // scenarioEnv is where commands look for scenarios.

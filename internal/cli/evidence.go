@@ -153,13 +153,9 @@ func evidenceFlags(prefix string) []cli.Flag {
 
 // evidenceSettings are the evidence flags, read.
 type evidenceSettings struct {
-	key ed25519.PrivateKey
-	// keyText is the private key's PEM and each line of it: never to be
-	// written anywhere, should a runbook step print the key file.
-	keyText  []string
+	key      ed25519.PrivateKey
 	mapping  *evidence.Mapping
 	push     *drill.EvidenceTarget
-	redact   []string
 	required bool // a key or a push was asked for
 }
 
@@ -209,18 +205,23 @@ func (a *app) evidenceSettings(c *cli.Context, prefix string, needKey bool, sc *
 		return nil, fmt.Errorf("evidence signing key: %w", err)
 	}
 	s.key = key
-	s.keyText = append([]string{strings.TrimSpace(string(keyPEM))}, strings.Split(strings.TrimSpace(string(keyPEM)), "\n")...)
+	// The key and its path are never written anywhere, should a runbook
+	// step print the key file.
+	a.secrets.AddPEM(string(keyPEM))
+	if keyFile != "" {
+		a.secrets.Add(keyFile, a.abs(keyFile))
+	}
 	if s.mapping, err = a.controlMapping(c, prefix+"controls"); err != nil {
 		return nil, err
 	}
-	// Credentials the process holds never go into a bundle.
-	s.redact = a.credentialValues()
+	// Credentials the process holds never go into a bundle: a.secrets
+	// has them (see learnSecrets), and the scenario's.
 	switch {
 	case pushURL != "":
 		s.push, err = a.pushTarget(c, prefix, pushURL, sc)
 	case fromScenario != nil && !c.Bool("no-push"):
 		s.push, err = a.scenarioPushTarget(c, fromScenario, sc)
-		s.redact = append(s.redact, drill.Secrets(sc, a.env.getenv)...)
+		a.secrets.Add(drill.Secrets(sc, a.env.getenv)...)
 	}
 	if err != nil {
 		return nil, err
@@ -338,7 +339,7 @@ func parseRetention(v string) (time.Duration, error) {
 // when a target is set, the export recorded.
 func (a *app) exportDrill(ctx context.Context, d *drill.Dir, s *evidenceSettings, out string, w io.Writer) (*drill.Kept, error) {
 	k, err := drill.KeepEvidence(ctx, d, drill.KeepOptions{
-		ExportOptions: drill.ExportOptions{Key: s.key, Mapping: s.mapping, Redact: s.redact, Version: version.Get().Version},
+		ExportOptions: drill.ExportOptions{Key: s.key, Mapping: s.mapping, Secrets: a.secrets, Version: version.Get().Version},
 		Out:           out, W: w, Target: s.push,
 	})
 	if errors.Is(err, evidence.ErrBucketNotLocked) {
@@ -412,7 +413,7 @@ func (a *app) evidenceExport(c *cli.Context) error {
 	if out != "" && out != "-" {
 		out = a.abs(out)
 	}
-	res, err := a.exportDrill(c.Context, d, s, out, a.env.Stdout)
+	res, err := a.exportDrill(c.Context, d, s, out, unwrapped(a.env.Stdout))
 	if res != nil && out != "-" {
 		a.printExport(format, res)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/firedrill-dev/firedrill/drill"
 	"github.com/firedrill-dev/firedrill/scenarios"
 )
 
@@ -57,6 +58,7 @@ func (a *app) scenarioArg(c *cli.Context, formats ...string) (*scenarios.Scenari
 	if err != nil {
 		return nil, "", err
 	}
+	a.secrets.Add(drill.Secrets(sc, a.env.getenv)...)
 	return sc, format, nil
 }
 

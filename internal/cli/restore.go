@@ -51,6 +51,7 @@ func (a *app) restore(c *cli.Context) error {
 		Progress:    a.env.Stderr,
 		ProgressTTY: isTerminal(a.env.Stderr),
 		Log:         a.log,
+		Secrets:     a.secrets,
 	})
 	if res != nil {
 		if format == "json" {
@@ -88,7 +89,7 @@ func restoreVerdict(res *restore.Result) string {
 
 // isTerminal reports whether w is a terminal, for progress rewritten in place.
 func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
+	f, ok := unwrapped(w).(*os.File)
 	if !ok {
 		return false
 	}

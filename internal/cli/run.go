@@ -99,16 +99,17 @@ func (a *app) run(c *cli.Context) error {
 	id := drill.NewDrillID(now())
 	tty := isTerminal(a.env.Stderr)
 	rep, err := drill.Run(c.Context, sc, drill.Options{
-		StateDir:    a.stateDir(c),
-		DrillID:     id,
-		Now:         now,
-		Progress:    a.env.Stderr,
-		Logger:      a.log,
-		Version:     version.Get().Version,
-		Protection:  drill.NewProtection(sc, drill.ProtectionOptions{Getenv: a.env.getenv, Log: a.log}),
-		Recovery:    drill.NewRecovery(sc, drill.RestoreOptions{DrillID: id, Getenv: a.env.getenv, Now: now, Progress: a.env.Stderr, ProgressTTY: tty, Log: a.log}),
+		StateDir:   a.stateDir(c),
+		DrillID:    id,
+		Now:        now,
+		Progress:   a.env.Stderr,
+		Logger:     a.log,
+		Version:    version.Get().Version,
+		Protection: drill.NewProtection(sc, drill.ProtectionOptions{Getenv: a.env.getenv, Log: a.log}),
+		Recovery: drill.NewRecovery(sc, drill.RestoreOptions{DrillID: id, Getenv: a.env.getenv, Now: now, Progress: a.env.Stderr, ProgressTTY: tty, Log: a.log,
+			Secrets: a.secrets}),
 		Runbook:     rb,
-		Redact:      append(append(drill.Secrets(sc, a.env.getenv), a.credentialValues()...), ev.keyText...),
+		Secrets:     a.secrets,
 		StepTimeout: c.Duration("step-timeout"),
 		History:     shared,
 	})

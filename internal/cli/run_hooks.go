@@ -73,12 +73,14 @@ func (a *app) runHooks(c *cli.Context, shared *drill.SharedHistory) (*runHooks, 
 		}
 	}
 	if u := flagOrEnv("pushgateway", "FIREDRILL_PUSHGATEWAY"); u != "" {
+		a.secrets.AddURL(u)
 		if err := metrics.CheckPushgatewayURL(u); err != nil {
 			return nil, usageErrorf(helpHint(c), "--pushgateway: %v", err)
 		}
 		h.pushgateway = metrics.Pushgateway{URL: u}
 	}
 	if u := flagOrEnv("notify-webhook", "FIREDRILL_NOTIFY_WEBHOOK"); u != "" {
+		a.secrets.AddURL(u)
 		if err := notify.CheckURL(u); err != nil {
 			return nil, usageErrorf(helpHint(c), "--notify-webhook: %v", err)
 		}
@@ -93,7 +95,7 @@ func (a *app) runHooks(c *cli.Context, shared *drill.SharedHistory) (*runHooks, 
 			return nil, usageErrorf(helpHint(c), "--notify-timeout must be greater than zero")
 		}
 		h.webhook = notify.Webhook{URL: u, Format: format, Timeout: c.Duration("notify-timeout"),
-			UserAgent: "firedrill/" + version.Get().Version}
+			UserAgent: "firedrill/" + version.Get().Version, Secrets: a.secrets}
 	}
 	return h, nil
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -131,40 +130,4 @@ func describe(s, empty string) string {
 		return empty
 	}
 	return s
-}
-
-// PinContext returns a kubeconfig file whose current context is context,
-// for programs firedrill runs against the target (command checks, runbook
-// steps) that read only $KUBECONFIG. When context is empty or already
-// current, it returns kubeconfig itself and a no-op remove; otherwise it
-// writes a copy (mode 0600) in a temporary directory that remove deletes.
-func PinContext(kubeconfig, context string) (path string, remove func(), err error) {
-	noop := func() {}
-	if kubeconfig == "" || context == "" {
-		return kubeconfig, noop, nil
-	}
-	if err := safefile.Check(kubeconfig, safefile.Kubeconfig); err != nil {
-		return "", noop, err
-	}
-	cfg, err := clientcmd.LoadFromFile(kubeconfig)
-	if err != nil {
-		return "", noop, fmt.Errorf("read kubeconfig %s: %w", kubeconfig, err)
-	}
-	if cfg.CurrentContext == context {
-		return kubeconfig, noop, nil
-	}
-	if _, ok := cfg.Contexts[context]; !ok {
-		return "", noop, fmt.Errorf("kubeconfig %s has no context %q", kubeconfig, context)
-	}
-	cfg.CurrentContext = context
-	dir, err := os.MkdirTemp("", "firedrill-kubeconfig-")
-	if err != nil {
-		return "", noop, err
-	}
-	path = filepath.Join(dir, "kubeconfig")
-	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
-		os.RemoveAll(dir)
-		return "", noop, fmt.Errorf("write kubeconfig for context %s: %w", context, err)
-	}
-	return path, func() { os.RemoveAll(dir) }, nil
 }

@@ -60,6 +60,6 @@ current-context: scratch
 			assert.Contains(t, err.Error(), tt.kind+" "+tt.refused+": not a regular file")
 		})
 	}
-	_, _, err := PinContext(fifo, "scratch")
+	_, _, err := Minify(fifo, "scratch")
 	assert.ErrorIs(t, err, safefile.ErrNotRegular)
 }

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/firedrill-dev/firedrill/internal/secret"
 )
 
 // Format is the body a webhook receives.
@@ -65,6 +67,9 @@ type Webhook struct {
 	Timeout time.Duration
 	// UserAgent is sent as User-Agent; "firedrill" when empty.
 	UserAgent string
+	// Secrets are replaced in the body sent and in errors, beside the
+	// URL's own token (see secret.Set.AddURL), which never is printed.
+	Secrets *secret.Set
 }
 
 // Send delivers s. It retries network errors, 5xx and 429 answers, and
@@ -78,11 +83,20 @@ func (w Webhook) Send(ctx context.Context, s Summary) error {
 	if err != nil {
 		return err
 	}
+	own := secret.New()
+	own.AddURL(w.URL)
+	err = w.send(ctx, target, s)
+	// A server may echo the token, or what it was sent, in its answer.
+	return w.Secrets.Error(own.Error(err))
+}
+
+func (w Webhook) send(ctx context.Context, target *url.URL, s Summary) error {
 	origin := originOf(target)
 	body, err := w.body(s)
 	if err != nil {
 		return fmt.Errorf("notify %s: %w", origin, err)
 	}
+	body = w.Secrets.Redact(body)
 	attempts, backoff, timeout := w.Attempts, w.Backoff, w.Timeout
 	if attempts <= 0 {
 		attempts = DefaultAttempts

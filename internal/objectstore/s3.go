@@ -22,6 +22,7 @@ import (
 
 	"github.com/firedrill-dev/firedrill/internal/envname"
 	"github.com/firedrill-dev/firedrill/internal/safefile"
+	redact "github.com/firedrill-dev/firedrill/internal/secret" // the test files use the name secret
 )
 
 // Config says how to reach one S3 endpoint.
@@ -127,7 +128,8 @@ func New(ctx context.Context, cfg Config) (*S3, error) {
 	if cfg.Endpoint != "" {
 		u, err := url.Parse(cfg.Endpoint)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("S3 endpoint %q: want an http or https URL", cfg.Endpoint)
+			// secret.URL: a URL that does not parse may hold a password.
+			return nil, fmt.Errorf("S3 endpoint %q: want an http or https URL", redact.URL(cfg.Endpoint))
 		}
 		if u.User != nil {
 			return nil, errors.New("S3 endpoint: credentials in the URL are not accepted; use a credentials reference")

@@ -72,6 +72,9 @@ func TestNew_CredentialReferences(t *testing.T) {
 
 	_, err = New(ctx, Config{Endpoint: "http://user:pw@127.0.0.1:1"})
 	assert.ErrorContains(t, err, "credentials in the URL")
+	_, err = New(ctx, Config{Endpoint: "https://user:hunter2p@ss@127.0.0.1:1/%zz"})
+	require.ErrorContains(t, err, "want an http or https URL")
+	assert.NotContains(t, err.Error(), "hunter2p", "a URL that does not parse is not quoted")
 	_, err = New(ctx, Config{Endpoint: "127.0.0.1:9000"})
 	assert.ErrorContains(t, err, "http or https")
 }

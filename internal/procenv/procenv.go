@@ -1,12 +1,19 @@
-// Package procenv gives the programs firedrill starts (runbook steps,
-// command checks) its environment without the credentials firedrill
-// itself uses: a step that runs `env` must not print the evidence signing
-// key or the history and evidence buckets' keys.
+// Package procenv is how firedrill runs the programs it starts (runbook
+// steps, command checks): the environment they get and how they end.
+//
+// Environment: a child gets only the variables named in Base from
+// firedrill's own environment, then what its caller passes (the runbook
+// contract's variables, KUBECONFIG of the drill's private kubeconfig).
+// Nothing else is inherited: not the evidence key or its path, not the
+// history, evidence or scenario credentials, not AWS_* nor the webhook and
+// Pushgateway URLs of a scheduled drill, so a step that runs `env` prints
+// no secret.
+//
+// Processes: see Run.
 package procenv
 
 import (
 	"os"
-	"strings"
 )
 
 // The credentials firedrill itself reads from its environment (the
@@ -22,31 +29,23 @@ const (
 	HistorySecretAccessKey = "FIREDRILL_HISTORY_SECRET_ACCESS_KEY"
 )
 
-// Withheld are the variables no child process gets.
-var Withheld = []string{EvidenceKey, EvidenceAccessKeyID, EvidenceSecretAccessKey, HistoryAccessKeyID, HistorySecretAccessKey}
+// Base are the variables of firedrill's environment every child gets:
+// where programs are, the home directory, the time zone and the locale.
+var Base = []string{"PATH", "HOME", "TZ", "LANG", "LC_ALL"}
 
-// Child is os.Environ() without the Withheld variables, then extra.
+// Child is the Base variables of firedrill's environment that are set,
+// then extra ("NAME=value"; a later one wins, as in exec.Cmd.Env).
 func Child(extra ...string) []string {
-	return Filter(os.Environ(), extra...)
+	return Filter(os.Getenv, extra...)
 }
 
-// Filter is env without the Withheld variables, then extra.
-func Filter(env []string, extra ...string) []string {
-	out := make([]string, 0, len(env)+len(extra))
-	for _, kv := range env {
-		name, _, _ := strings.Cut(kv, "=")
-		if !withheld(name) {
-			out = append(out, kv)
+// Filter is Child reading the environment from getenv.
+func Filter(getenv func(string) string, extra ...string) []string {
+	out := make([]string, 0, len(Base)+len(extra))
+	for _, name := range Base {
+		if v := getenv(name); v != "" {
+			out = append(out, name+"="+v)
 		}
 	}
 	return append(out, extra...)
-}
-
-func withheld(name string) bool {
-	for _, w := range Withheld {
-		if name == w {
-			return true
-		}
-	}
-	return false
 }

@@ -1,0 +1,95 @@
+package restore
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestCommandCheck_TimeoutEndsItWhileAChildHoldsItsOutput(t *testing.T) {
+	pidfile := filepath.Join(t.TempDir(), "pid")
+	c := Check{Name: "hangs", Timeout: 300 * time.Millisecond,
+		Command: &CommandCheck{Run: []string{"sh", "-c", `sleep 100000 & echo $! > ` + pidfile + `; wait`}}}
+	r := runCheck(context.Background(), checkEnv{now: time.Now}, c)
+	assert.False(t, r.Passed)
+	assert.Contains(t, r.Message, "not passed within 300ms")
+	waitProcessGone(t, readPid(t, pidfile))
+}
+
+func TestCommandCheck_InterruptEndsIt(t *testing.T) {
+	pidfile := filepath.Join(t.TempDir(), "pid")
+	ctx, cancel := context.WithCancel(context.Background())
+	c := Check{Name: "hangs", Timeout: time.Hour,
+		Command: &CommandCheck{Run: []string{"sh", "-c", `sleep 100000 & echo $! > ` + pidfile + `; wait`}}}
+	go func() {
+		// Ctrl-C once the command has started its child.
+		for {
+			if _, err := os.Stat(pidfile); err == nil {
+				cancel()
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	r := runCheck(ctx, checkEnv{now: time.Now}, c)
+	assert.False(t, r.Passed)
+	waitProcessGone(t, readPid(t, pidfile))
+}
+
+func TestCommandCheck_EnvironmentHasNoCredentials(t *testing.T) {
+	for _, name := range []string{"FIREDRILL_EVIDENCE_KEY_FILE", "AWS_SECRET_ACCESS_KEY", "SHOP_S3_SECRET", "FIREDRILL_NOTIFY_WEBHOOK", "KUBECONFIG"} {
+		t.Setenv(name, "inherited-"+name)
+	}
+	out := filepath.Join(t.TempDir(), "env")
+	c := Check{Name: "env", Timeout: 5 * time.Second, Command: &CommandCheck{Run: []string{"sh", "-c", "env > " + out}}}
+	r := runCheck(context.Background(), checkEnv{now: time.Now, kubeconfig: "/private/kubeconfig", context: "scratch"}, c)
+	require.True(t, r.Passed, r.Message)
+	b, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.NotContains(t, string(b), "inherited-")
+	assert.Contains(t, string(b), "KUBECONFIG=/private/kubeconfig\n")
+	assert.Contains(t, string(b), "FIREDRILL_TARGET_CONTEXT=scratch\n")
+}
+
+func readPid(t *testing.T, file string) int {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	require.NoError(t, err)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	require.NoError(t, err)
+	return pid
+}
+
+// waitProcessGone waits until pid has exited (gone, or a zombie for its new
+// parent to reap), failing if it still runs after 10 s (and killing it):
+// the tests' child processes sleep for a day. Without a process group, a
+// check whose child holds its output never returns at all.
+func waitProcessGone(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if errors.Is(err, os.ErrNotExist) {
+			return
+		}
+		require.NoError(t, err)
+		s := string(b)
+		if state := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])[0]; state == "Z" || state == "X" {
+			return
+		}
+		if time.Now().After(deadline) {
+			_ = syscall.Kill(pid, syscall.SIGKILL) // a failed test leaves nothing behind
+			t.Fatalf("process %d still running after its check ended: %s", pid, s)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
