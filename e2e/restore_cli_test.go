@@ -85,8 +85,8 @@ func TestRestore_InterruptCleansUp(t *testing.T) {
 	for sc2.Scan() {
 		line := sc2.Text()
 		log.WriteString(line + "\n")
-		// "restore 2/2 workloads: New" names the phase-2 Restore's start.
-		if !sent && strings.HasPrefix(line, "restore 2/2 workloads:") {
+		// "restore 3/3 workloads: New" names the last Restore's start.
+		if !sent && workloadsPhaseStarted.MatchString(line) {
 			require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
 			sent = true
 		}
@@ -95,7 +95,7 @@ func TestRestore_InterruptCleansUp(t *testing.T) {
 	var ee *exec.ExitError
 	require.True(t, errors.As(err, &ee), "want exit 130, got %v\n%s", err, log.String())
 	assert.Equal(t, 130, ee.ExitCode(), "%s", log.String())
-	assert.True(t, sent, "never reached phase 2:\n%s", log.String())
+	assert.True(t, sent, "never reached the workloads phase:\n%s", log.String())
 	assert.Contains(t, log.String(), "cleanup: deleted")
 	for _, l := range strings.Split(log.String(), "\n") {
 		if strings.HasPrefix(l, "cleanup: deleted restore/") {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -20,6 +21,11 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
+
+// workloadsPhaseStarted matches the progress line of the drill's workloads
+// Restore ("restore 3/3 workloads: New"): the first phases have created the
+// namespaces, NetworkPolicies and CRDs, and the workloads are on their way.
+var workloadsPhaseStarted = regexp.MustCompile(`restore \d+/\d+ workloads:`)
 
 // drillScenario writes a variant of the lab's scenario (and its runbook)
 // for one test: its own name, namespaces mapped to fresh names so tests
@@ -266,9 +272,9 @@ func TestRun_InterruptMidRestoreCleansUp(t *testing.T) {
 	var lines []string
 	for sc.Scan() {
 		lines = append(lines, sc.Text())
-		// Phase 1 has created the namespaces and NetworkPolicies; phase 2
-		// is restoring the workloads.
-		if !sent && strings.Contains(sc.Text(), "restore 2/2") {
+		// The first phase has created the namespaces and NetworkPolicies;
+		// the last is restoring the workloads.
+		if !sent && workloadsPhaseStarted.MatchString(sc.Text()) {
 			require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
 			sent = true
 		}

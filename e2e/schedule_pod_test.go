@@ -260,7 +260,7 @@ func TestSchedule_PodTerminatedMidRestoreCleansUp(t *testing.T) {
 	for {
 		n, err := r.Read(buf)
 		log.Write(buf[:n])
-		if !deleted && strings.Contains(log.String(), "restore 2/2") {
+		if !deleted && workloadsPhaseStarted.MatchString(log.String()) {
 			require.NoError(t, cs.CoreV1().Pods(d.ns).Delete(ctx, pod, metav1.DeleteOptions{}))
 			deleted = true
 		}
@@ -269,7 +269,7 @@ func TestSchedule_PodTerminatedMidRestoreCleansUp(t *testing.T) {
 		}
 	}
 	t.Logf("the drill pod's log:\n%s", log.String())
-	require.True(t, deleted, "the drill reached its second restore phase")
+	require.True(t, deleted, "the drill reached its workloads restore phase")
 	assert.Contains(t, log.String(), "interrupted")
 	assert.Contains(t, log.String(), "cleanup: deleted")
 	assertNamespacesGone(t, l, d.targets)
