@@ -178,3 +178,51 @@ func TestEvidence_RefusesToPushIntoABackupBucket(t *testing.T) {
 	assert.Contains(t, res.stderr, "is the backup bucket of scenario shop-namespace")
 	assert.NotContains(t, res.stderr, "[load]", "refused before the drill starts")
 }
+
+func TestEvidence_VerifyHostileBundles(t *testing.T) {
+	dir, err := filepath.Abs(filepath.Join("..", "evidence", "testdata", "hostile"))
+	require.NoError(t, err)
+	pub := filepath.Join(dir, "firedrill-evidence.pub")
+	tests := []struct {
+		file string
+		code int
+		// want is in the output: the verdict, then what names the fault.
+		want []string
+	}{
+		{"00-good", ExitOK, []string{"INTACT: the signature verifies"}},
+		{"01-absolute-first", ExitDrillFailed, []string{"NOT INTACT", "UNSAFE   /report.md  an absolute path"}},
+		{"02-dir-traversal", ExitDrillFailed, []string{"NOT INTACT", "../../../../tmp/sec-evil-dir/"}},
+		{"03-dir-absolute", ExitDrillFailed, []string{"NOT INTACT", "/tmp/sec-evil-abs/"}},
+		{"04-symlink", ExitDrillFailed, []string{"NOT INTACT", "not a regular file"}},
+		{"05-hardlink", ExitDrillFailed, []string{"NOT INTACT", "not a regular file"}},
+		{"06-duplicate", ExitDrillFailed, []string{"NOT INTACT", "a second entry with the same name"}},
+		{"07-after-eof", ExitDrillFailed, []string{"NOT INTACT", "after the archive's end-of-archive marker"}},
+		{"08-second-gzip-member", ExitDrillFailed, []string{"NOT INTACT", "a second gzip member"}},
+		{"09-dir-with-size", ExitDrillFailed, []string{"NOT INTACT", "a directory entry that claims 1024 bytes"}},
+		{"10-manifest-lists-twice", ExitDrillFailed, []string{"NOT INTACT", `lists "report.md" twice`}},
+		{"11-short-sig", ExitDrillFailed, []string{"NOT INTACT", "SIGNATURE"}},
+		{"12-manifest-extra-byte", ExitDrillFailed, []string{"NOT INTACT", "SIGNATURE"}},
+		{"13-setuid-mode", ExitDrillFailed, []string{"NOT INTACT", "mode 4777"}},
+		{"14-not-gzip", ExitDrillFailed, []string{"NOT INTACT", "not a gzip archive"}},
+		{"15-empty", ExitDrillFailed, []string{"NOT INTACT", "not a gzip archive"}},
+		{"16-signed-traversal-name", ExitDrillFailed, []string{"NOT INTACT", "the manifest lists a path that is not a file under the drill's directory"}},
+		{"18-ansi-name", ExitDrillFailed, []string{"NOT INTACT: 6 problem(s)", `"\r\x1b[2K\x1b[1A`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			res := run(t, context.Background(), nil, "evidence", "verify", filepath.Join(dir, tt.file+".tar.gz"), "--public-key", pub)
+			assert.Equal(t, tt.code, res.code, res.String())
+			for _, w := range tt.want {
+				assert.Contains(t, res.stdout, w)
+			}
+			// Nothing of the bundle reaches the terminal unescaped: no
+			// escape sequence, no carriage return to draw over a line.
+			assert.NotContains(t, res.stdout+res.stderr, "\x1b")
+			assert.NotContains(t, res.stdout+res.stderr, "\r")
+			if tt.code != ExitOK {
+				assert.NotContains(t, res.stdout, "\nINTACT")
+				assert.False(t, strings.HasPrefix(res.stdout, "INTACT"))
+			}
+		})
+	}
+}
