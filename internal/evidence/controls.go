@@ -187,6 +187,7 @@ type ControlSupport struct {
 	// supports it.
 	Why string `json:"why,omitempty"`
 }
+
 // FileEntry says what one bundle file is.
 type FileEntry struct {
 	Path   string   `json:"path"`
