@@ -306,8 +306,10 @@ type verifier struct {
 	manifest, sig []byte
 	files         map[string]seen
 	order         []string
-	buf           []byte
-	hash          hash.Hash
+	// dirs are the directory entries below top, without their slash.
+	dirs []string
+	buf  []byte
+	hash hash.Hash
 }
 
 func (x *verifier) problem(kind, path, format string, args ...any) {
@@ -423,9 +425,11 @@ func (x *verifier) entry(tr *tar.Reader, hdr *tar.Header) error {
 			x.problem(Unsafe, shown, "a directory entry that claims %d bytes of data", hdr.Size)
 		case perm&^dirMode != 0:
 			x.problem(Unsafe, shown, "a directory with mode %04o; a bundle's directories have at most %04o", perm, dirMode)
+		case rel != "":
+			// Directories hold no bytes; tar adds them when a bundle is
+			// unpacked and packed again.
+			x.dirs = append(x.dirs, rel)
 		}
-		// Directories hold no bytes; tar adds them when a bundle is
-		// unpacked and packed again.
 		return nil
 	}
 	switch {
@@ -546,6 +550,19 @@ func (x *verifier) checkManifest(pub ed25519.PublicKey) {
 	for _, name := range x.order {
 		if !listed[name] {
 			x.problem(Added, name, "in the bundle, not in the manifest")
+		}
+	}
+	// A directory is there to hold files: one that holds none of the
+	// manifest's, or has a file's name, is something else.
+	parents := map[string]bool{}
+	for p := range listed {
+		for i := strings.LastIndexByte(p, '/'); i > 0 && !parents[p[:i]]; i = strings.LastIndexByte(p[:i], '/') {
+			parents[p[:i]] = true
+		}
+	}
+	for _, d := range x.dirs {
+		if !parents[d] {
+			x.problem(Added, d+"/", "a directory that holds no file of the manifest")
 		}
 	}
 }

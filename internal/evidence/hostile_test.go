@@ -177,6 +177,10 @@ func TestVerify_EntriesMustBeCanonical(t *testing.T) {
 			[]Problem{{Unsafe, "fd-other/report.json", `outside the drill's directory "fd-20261122-101500-ab12/"`}}},
 		{"a FIFO", rewrite(t, same, tar.Header{Name: top + "pipe", Typeflag: tar.TypeFifo, Mode: 0o644}),
 			[]Problem{{Unsafe, "pipe", "not a regular file (tar type '6': a link, a device or an extension a bundle never has)"}}},
+		{"a directory with a file's name", rewrite(t, same, tar.Header{Name: top + "report.json/", Typeflag: tar.TypeDir, Mode: 0o755}),
+			[]Problem{{Added, "report.json/", "a directory that holds no file of the manifest"}}},
+		{"an empty directory", rewrite(t, same, tar.Header{Name: top + "empty/", Typeflag: tar.TypeDir, Mode: 0o755}),
+			[]Problem{{Added, "empty/", "a directory that holds no file of the manifest"}}},
 		{"zero padding after the end is what tar writes", append(bundle[:0:0], gzipOf(t, append(gunzip(t, bundle), make([]byte, 10240)...))...), nil},
 	}
 	for _, tt := range tests {
