@@ -11,7 +11,7 @@ import (
 // panic; every failure is ParseErrors naming the file and a line of the
 // document; and every step it returns is well formed: a name, sh or bash,
 // a positive timeout, a body, unique names, and the line of its opening
-// fence, which holds the step marker.
+// fence, which holds the step marker (lines ending at LF, CR or CRLF).
 func FuzzParse(f *testing.F) {
 	files, err := fs.Glob(catalogFS, "catalog/*.md")
 	if err != nil {
@@ -25,7 +25,9 @@ func FuzzParse(f *testing.F) {
 		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		lines := strings.Split(string(data), "\n")
+		// Lines end at LF, CR or CRLF, as Parse (and a Markdown renderer)
+		// reads them.
+		lines := strings.Split(strings.ReplaceAll(strings.ReplaceAll(string(data), "\r\n", "\n"), "\r", "\n"), "\n")
 		rb, err := Parse("fuzz.md", data)
 		if err != nil {
 			var perrs ParseErrors
