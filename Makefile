@@ -64,9 +64,11 @@ lint:
 	$(GO) vet -tags e2e ./e2e/...
 	cd e2e/lab && $(GO) vet ./...
 
-## fuzz: fuzz the scenario loader for FUZZTIME (not part of make test)
+## fuzz: fuzz the scenario loader, evidence bundle verification and the runbook parser, FUZZTIME each (not part of make test)
 fuzz:
 	$(GO) test ./scenarios -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/evidence -run '^$$' -fuzz FuzzVerify -fuzztime $(FUZZTIME)
+	$(GO) test ./runbooks -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 
 ## demo: build, start the lab, run a real drill against it, print where the report is
 demo: lab-up build

@@ -218,7 +218,8 @@ var fileProofs = []struct {
 }
 
 // IndexOf says which proofs hold for the drill, what each file shows and
-// which controls the drill supports.
+// which controls the drill supports: none unless it passed (see
+// evidence.Mapping.Support).
 func IndexOf(rep *Report, files []evidence.File, m *evidence.Mapping) *evidence.Index {
 	idx := &evidence.Index{DrillID: rep.DrillID, Scenario: rep.Scenario, Result: string(rep.Result)}
 	byProof := map[string][]string{}
@@ -235,26 +236,62 @@ func IndexOf(rep *Report, files []evidence.File, m *evidence.Mapping) *evidence.
 		}
 		idx.Files = append(idx.Files, e)
 	}
-	holds := map[string]bool{}
 	retro := slices.ContainsFunc(files, func(f evidence.File) bool { return f.Path == "retrospective.md" })
 	for _, id := range slices.Sorted(maps.Keys(m.Proofs)) {
 		ok, why := proofHolds(id, rep, retro)
-		holds[id] = ok
 		p := evidence.Proof{ID: id, Holds: ok, Statement: m.Proofs[id], Files: byProof[id]}
 		if !ok {
 			p.Why = why
 		}
 		idx.Proofs = append(idx.Proofs, p)
 	}
-	idx.Controls = m.Support(holds)
+	idx.Controls = m.Support(idx.Proofs, drillFault(rep.Result))
 	return idx
 }
 
+// drillFault says how a drill that did not pass ended; empty for one that
+// passed.
+func drillFault(r Result) string {
+	switch r {
+	case ResultPass:
+		return ""
+	case ResultFail:
+		return "the drill failed"
+	case ResultError:
+		return "the drill ended in error"
+	case ResultInterrupted:
+		return "the drill was interrupted"
+	case ResultRunning:
+		return "the drill has no result (still running, or its process died)"
+	}
+	return fmt.Sprintf("the drill ended %q", string(r))
+}
+
+// proofGroups are the checks the statement of backups-immutable names, by
+// finding id prefix: each must have run, and every finding of each passed.
+var proofGroups = []struct{ prefix, what string }{
+	{"protection.bucket.", "the bucket's object lock"},
+	{"protection.backup.", "the retention of the backup's object versions"},
+	{"protection.canary.", "the tamper canary"},
+}
+
 // proofHolds decides one proof from the drill's record (retro: the
-// retrospective is among its files), and says why not. A drill that
-// errored or was interrupted measured nothing an auditor should count.
+// retrospective is among its files), and says why not. A proof holds only
+// on complete evidence: the drill ran to the end, the step that shows it
+// finished (passed, or failed on other findings), and every check the
+// proof's statement names ran and passed. A drill that errored or was
+// interrupted measured nothing an auditor should count.
 func proofHolds(id string, rep *Report, retro bool) (bool, string) {
-	ended := rep.Result == ResultPass || rep.Result == ResultFail
+	ok, why := proofShown(id, rep, retro)
+	if ok && rep.Result != ResultPass && rep.Result != ResultFail {
+		return false, "the drill did not run to the end (" + string(rep.Result) + ")"
+	}
+	return ok, why
+}
+
+// proofShown decides one proof from the checks the record holds, whether
+// or not the drill ran to its end.
+func proofShown(id string, rep *Report, retro bool) (bool, string) {
 	phase := func(name StepName) string {
 		for _, p := range rep.Phases {
 			if p.Name == name {
@@ -263,54 +300,74 @@ func proofHolds(id string, rep *Report, retro bool) (bool, string) {
 		}
 		return "not run"
 	}
-	findings := func(match func(string) bool) (n int, failed []string) {
+	// finished: the step ran to its end, whatever it found.
+	finished := func(name StepName) (bool, string) {
+		if s := phase(name); s != PhasePassed && s != PhaseFailed {
+			return false, "step " + string(name) + " " + s + ": its findings are partial"
+		}
+		return true, ""
+	}
+	findings := func(match func(string) bool) (n int, notPassed []string) {
 		for _, f := range rep.Findings {
 			if match(f.ID) {
 				n++
-				if f.Status == finding.StatusFail {
-					failed = append(failed, f.ID)
+				if f.Status != finding.StatusPass {
+					notPassed = append(notPassed, f.ID+" "+string(f.Status))
 				}
 			}
 		}
-		return n, failed
+		return n, notPassed
+	}
+	// collected: the evidence step read everything of the restore.
+	collected := func() (bool, string) {
+		if n, _ := findings(func(id string) bool { return id == "evidence.collect" }); n > 0 || phase(StepEvidence) == PhaseError {
+			return false, "the evidence of the restore is incomplete (evidence.collect): the Velero objects or what came back could not all be read"
+		}
+		return true, ""
 	}
 	switch id {
 	case "backups-immutable":
-		n, failed := findings(func(id string) bool {
-			return strings.HasPrefix(id, "protection.bucket.") || strings.HasPrefix(id, "protection.canary.") || strings.HasPrefix(id, "protection.backup.")
-		})
-		switch {
-		case n == 0:
-			return false, "the protection checks did not run (step " + phase(StepProtection) + ")"
-		case len(failed) > 0:
-			return false, "failed: " + strings.Join(failed, ", ")
+		if ok, why := finished(StepProtection); !ok {
+			return false, why
+		}
+		for _, g := range proofGroups {
+			n, bad := findings(func(id string) bool { return strings.HasPrefix(id, g.prefix) })
+			switch {
+			case n == 0:
+				return false, g.what + " was not checked"
+			case len(bad) > 0:
+				return false, "not passed: " + strings.Join(bad, ", ")
+			}
 		}
 		return true, ""
 	case "offsite-copies-verified":
-		n, failed := findings(func(id string) bool { return strings.HasPrefix(id, "protection.copy.") })
+		if ok, why := finished(StepProtection); !ok {
+			return false, why
+		}
+		n, bad := findings(func(id string) bool { return strings.HasPrefix(id, "protection.copy.") })
 		switch {
 		case n == 0:
 			return false, "the scenario has no copies, or they were not compared"
-		case len(failed) > 0:
-			return false, "failed: " + strings.Join(failed, ", ")
+		case len(bad) > 0:
+			return false, "not passed: " + strings.Join(bad, ", ")
 		}
 		return true, ""
-	case "restore-tested":
-		return phaseProof(phase(StepRestore))
-	case "restore-order-verified":
-		if rep.OrderVerified == nil || !*rep.OrderVerified {
+	case "restore-tested", "restore-order-verified":
+		if ok, why := phaseProof(phase(StepRestore)); !ok {
+			return false, why
+		}
+		if ok, why := collected(); !ok {
+			return false, why
+		}
+		if id == "restore-order-verified" && (rep.OrderVerified == nil || !*rep.OrderVerified) {
 			return false, "the NetworkPolicy-first order was not verified"
 		}
 		return true, ""
 	case "recovered-services-verified":
 		return phaseProof(phase(StepVerify))
-	case "rto-measured", "rpo-measured":
-		if !ended {
-			return false, "the drill did not run to the end (" + string(rep.Result) + ")"
-		}
-		if id == "rto-measured" {
-			return measured(rep.RTO)
-		}
+	case "rto-measured":
+		return measured(rep.RTO)
+	case "rpo-measured":
 		return measured(rep.RPO)
 	case "objectives-met":
 		if rep.RTO.Status != ObjectiveMet || rep.RPO.Status != ObjectiveMet {
@@ -323,10 +380,7 @@ func proofHolds(id string, rep *Report, retro bool) (bool, string) {
 		}
 		return phaseProof(phase(StepRunbook))
 	case "lessons-learned":
-		switch {
-		case !ended:
-			return false, "the drill did not run to the end (" + string(rep.Result) + ")"
-		case !retro:
+		if !retro {
 			return false, "no retrospective.md in the drill's record"
 		}
 		return true, ""

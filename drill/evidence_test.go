@@ -7,14 +7,17 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/firedrill-dev/firedrill/internal/evidence"
 	"github.com/firedrill-dev/firedrill/internal/evidence/evidencetest"
+	"github.com/firedrill-dev/firedrill/internal/finding"
 	"github.com/firedrill-dev/firedrill/internal/objectstore"
 	"github.com/firedrill-dev/firedrill/internal/objectstore/memstore"
 	"github.com/firedrill-dev/firedrill/internal/secret"
@@ -126,7 +129,7 @@ func TestExportEvidence(t *testing.T) {
 		holds[p.ID] = p.Holds
 	}
 	assert.True(t, holds["restore-tested"])
-	assert.True(t, holds["backups-immutable"])
+	assert.False(t, holds["backups-immutable"], "the fake checked the bucket only: no canary, no object versions")
 	assert.False(t, holds["offsite-copies-verified"], "the fake compared no copies")
 	assert.False(t, holds["runbook-exercised"], "no runbook")
 	assert.Contains(t, evidence.Supported(first.Index.Controls), "ISO/IEC 27001:2022 A.8.13")
@@ -179,8 +182,114 @@ func TestIndexOf_NoRestoreNoControl(t *testing.T) {
 	require.NoError(t, err)
 	files, err = d.FileNames()
 	require.NoError(t, err)
-	sup := evidence.Supported(IndexOf(rep, files, m).Controls)
-	assert.Contains(t, sup, "SOC 2 A1.3", "a drill that restored but missed its RTO still tested recovery")
+	idx = IndexOf(rep, files, m)
+	assert.Empty(t, evidence.Supported(idx.Controls), "a drill that restored but failed supports no control")
+	assert.True(t, proofOf(t, idx, "restore-tested").Holds, "its proofs still say what held")
+}
+
+func proofOf(t *testing.T, idx *evidence.Index, id string) evidence.Proof {
+	t.Helper()
+	for _, p := range idx.Proofs {
+		if p.ID == id {
+			return p
+		}
+	}
+	t.Fatalf("no proof %s", id)
+	return evidence.Proof{}
+}
+
+// completeDrill is the record of a drill that passed with every proof
+// shown on complete evidence.
+func completeDrill() *Report {
+	verified := true
+	phases := []Phase{}
+	for _, s := range Steps() {
+		phases = append(phases, Phase{Name: s, Status: PhasePassed, CountsTowardRTO: s.CountsTowardRTO()})
+	}
+	return &Report{DrillID: "fd-1", Scenario: "s", Result: ResultPass, Phases: phases, OrderVerified: &verified,
+		RTO: Measure(time.Hour, time.Minute), RPO: Measure(time.Hour, time.Minute),
+		Runbook: []runbooks.StepResult{{Name: "x", Status: runbooks.StepPassed}},
+		Findings: []finding.Finding{
+			finding.Pass("protection.bucket.object-lock", "s3://b", "locked"),
+			finding.Pass("protection.backup.retention", "s3://b", "retained"),
+			finding.Pass("protection.canary.delete", "s3://b", "refused"),
+			finding.Pass("protection.copy.offsite", "s3://c", "same"),
+		}}
+}
+
+// Controls are supported only by a drill that passed and whose required
+// proofs hold on complete evidence; the index says which proof is missing
+// and why (issue 14, item 10).
+func TestIndexOf_ControlsOnlyOnCompleteEvidence(t *testing.T) {
+	m, err := evidence.BuiltinMapping()
+	require.NoError(t, err)
+	files := []evidence.File{{Path: "retrospective.md"}}
+	setPhase := func(r *Report, name StepName, status string) {
+		for i := range r.Phases {
+			if r.Phases[i].Name == name {
+				r.Phases[i].Status = status
+			}
+		}
+	}
+	dropFindings := func(r *Report, prefix string) {
+		r.Findings = slices.DeleteFunc(r.Findings, func(f finding.Finding) bool { return strings.HasPrefix(f.ID, prefix) })
+	}
+	const a12, a13 = "SOC 2 A1.2", "SOC 2 A1.3"
+	tests := []struct {
+		name   string
+		change func(r *Report)
+		// supported is how many of the 8 built-in controls; whyA12 and
+		// whyA13 what the index says of two of them.
+		supported      int
+		whyA12, whyA13 string
+	}{
+		{"complete", func(*Report) {}, 8, "", ""},
+		{"failed after its restore passed", func(r *Report) { r.Result = ResultFail }, 0,
+			"the drill failed: only a drill that passed supports a control", "the drill failed: only a drill that passed supports a control"},
+		{"errored after its restore passed", func(r *Report) { r.Result = ResultError; setPhase(r, StepRunbook, PhaseError) }, 0,
+			"the drill ended in error: only a drill that passed supports a control", "the drill ended in error: only a drill that passed supports a control"},
+		{"interrupted", func(r *Report) { r.Result = ResultInterrupted }, 0,
+			"the drill was interrupted: only a drill that passed supports a control", "the drill was interrupted: only a drill that passed supports a control"},
+		{"died (record left running)", func(r *Report) { r.Result = ResultRunning }, 0,
+			"the drill has no result (still running, or its process died): only a drill that passed supports a control",
+			"the drill has no result (still running, or its process died): only a drill that passed supports a control"},
+		{"protection step error with partial findings", func(r *Report) { setPhase(r, StepProtection, PhaseError) }, 7,
+			"required proof not shown: backups-immutable (step protection error: its findings are partial)", ""},
+		{"no tamper canary", func(r *Report) { dropFindings(r, "protection.canary.") }, 7,
+			"required proof not shown: backups-immutable (the tamper canary was not checked)", ""},
+		{"backup retention not checked", func(r *Report) {
+			dropFindings(r, "protection.backup.")
+			r.Findings = append(r.Findings, finding.Warn("protection.backup.retention", "s3://b", "no backup chosen: not checked"))
+		}, 7, "required proof not shown: backups-immutable (not passed: protection.backup.retention warn)", ""},
+		{"evidence of the restore incomplete", func(r *Report) {
+			r.Findings = append(r.Findings, finding.Warn("evidence.collect", "scratch cluster", "evidence incomplete: list secrets: forbidden"))
+		}, 1, "", "required proof not shown: restore-tested (the evidence of the restore is incomplete (evidence.collect): " +
+			"the Velero objects or what came back could not all be read)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep := completeDrill()
+			tt.change(rep)
+			idx := IndexOf(rep, files, m)
+			assert.Len(t, evidence.Supported(idx.Controls), tt.supported)
+			for _, c := range idx.Controls {
+				assert.Equal(t, c.Why == "", c.Supported, "%s: a control is supported exactly when nothing is missing", c.ID)
+			}
+			assert.Equal(t, tt.whyA12, byControl(t, idx, a12).Why)
+			assert.Equal(t, tt.whyA13, byControl(t, idx, a13).Why)
+		})
+	}
+}
+
+func byControl(t *testing.T, idx *evidence.Index, id string) evidence.ControlSupport {
+	t.Helper()
+	for _, c := range idx.Controls {
+		if c.ID == id {
+			return c
+		}
+	}
+	t.Fatalf("no control %s", id)
+	return evidence.ControlSupport{}
 }
 
 func TestKeepEvidence_PushesOnceToTheScenariosBucket(t *testing.T) {

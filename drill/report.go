@@ -1,6 +1,7 @@
 package drill
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/firedrill-dev/firedrill/internal/finding"
@@ -191,17 +192,23 @@ func NotMeasured(objective time.Duration, why string) Objective {
 // MeasureRTO measures the recovery time: from the disaster declaration to
 // the end of the last step that counts toward RTO. Recovery is only
 // achieved when every such step passed; otherwise the RTO is not measured
-// (a failed restore has no recovery time, only a failure).
+// (a failed restore has no recovery time, only a failure), unless the
+// objective had already passed when the drill stopped recovering (the end
+// of the last such step, failed, errored or skipped: a drill stopped by a
+// scheduled drill's deadline, say). Then the RTO is missed, and the time
+// measured is how long the drill had gone without recovering: the recovery
+// time is at least that.
 func MeasureRTO(objective time.Duration, disasterAt time.Time, phases []Phase) Objective {
 	var last time.Time
 	counted := 0
+	unfinished := ""
 	for _, p := range phases {
 		if !p.CountsTowardRTO {
 			continue
 		}
 		counted++
-		if p.Status != PhasePassed {
-			return NotMeasured(objective, "recovery did not complete: step "+string(p.Name)+" "+p.Status)
+		if p.Status != PhasePassed && unfinished == "" {
+			unfinished = "step " + string(p.Name) + " " + p.Status
 		}
 		if p.End.After(last) {
 			last = p.End
@@ -209,6 +216,14 @@ func MeasureRTO(objective time.Duration, disasterAt time.Time, phases []Phase) O
 	}
 	if counted == 0 {
 		return NotMeasured(objective, "no recovery step ran")
+	}
+	if unfinished != "" {
+		if gone := last.Sub(disasterAt); gone > objective {
+			o := Measure(objective, gone)
+			o.Note = fmt.Sprintf("recovery had not completed %s after the disaster (%s): at least that long, more than the objective", fmtSeconds(gone.Seconds()), unfinished)
+			return o
+		}
+		return NotMeasured(objective, "recovery did not complete: "+unfinished)
 	}
 	return Measure(objective, last.Sub(disasterAt))
 }

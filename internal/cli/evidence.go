@@ -13,6 +13,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/urfave/cli/v2"
 
@@ -455,8 +457,14 @@ func (a *app) evidenceVerifyCommand() *cli.Command {
 		UsageText: "firedrill evidence verify FILE --public-key FILE [-o text|json]",
 		Description: `Recomputes the SHA-256 of every file in the bundle, compares them with the
 manifest, and checks the manifest's Ed25519 signature with the public key.
-Every difference is named: a file changed, added or removed, a bad
-signature, or an archive that does not open.
+A bundle is intact only when it is one gzip member of one tar archive with
+nothing after its end, and every entry is a regular file under the drill's
+own directory, listed in the manifest, with mode 0644 or less. Every
+difference is named: a file changed, added or removed, an unsafe entry (an
+absolute or ../ path, a link, setuid or world-writable modes, a directory
+with a size), a bad signature, or an archive that does not open or holds
+more than 10,000 entries. Names from the bundle are printed quoted when they
+hold control characters.
 
 The same checks without firedrill:
   tar xzf BUNDLE && cd DRILL_ID
@@ -511,8 +519,9 @@ func (a *app) evidenceVerify(c *cli.Context) error {
 		}
 	} else {
 		w := a.env.Stdout
-		if v.Manifest != nil {
-			fmt.Fprintf(w, "bundle of drill %s (scenario %s, result %s), signed by %s\n", v.Manifest.DrillID, v.Manifest.Scenario, v.Manifest.Result, v.Manifest.SignedBy)
+		if m := v.Manifest; m != nil {
+			// The manifest's words, signed or not: printed escaped.
+			fmt.Fprintf(w, "bundle of drill %s (scenario %s, result %s), signed by %s\n", printable(m.DrillID), printable(m.Scenario), printable(m.Result), printable(m.SignedBy))
 		}
 		if v.Intact() {
 			fmt.Fprintf(w, "INTACT: the signature verifies with %s and all %d files match the manifest\n", v.KeyFingerprint, v.Files)
@@ -520,7 +529,7 @@ func (a *app) evidenceVerify(c *cli.Context) error {
 			fmt.Fprintf(w, "NOT INTACT: %d problem(s)\n", len(v.Problems))
 			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 			for _, p := range v.Problems {
-				fmt.Fprintf(tw, "  %s\t%s\t%s\n", strings.ToUpper(p.Kind), orDash(p.Path), p.Detail)
+				fmt.Fprintf(tw, "  %s\t%s\t%s\n", strings.ToUpper(printable(p.Kind)), orDash(printable(p.Path)), printable(p.Detail))
 			}
 			tw.Flush()
 		}
@@ -531,6 +540,19 @@ func (a *app) evidenceVerify(c *cli.Context) error {
 	return nil
 }
 
+// printable is s as it is when every rune of it is printable, else
+// quoted as a Go string ("\x1b[2K..."): names and details of a bundle are
+// its author's bytes, and a terminal escape sequence in them could move the
+// cursor and draw "INTACT" over a failure.
+func printable(s string) string {
+	for _, r := range s {
+		if !unicode.IsPrint(r) || r == utf8.RuneError {
+			return strconv.Quote(s)
+		}
+	}
+	return s
+}
+
 func problemList(ps []evidence.Problem) string {
 	var b bytes.Buffer
 	for i, p := range ps {
@@ -538,7 +560,7 @@ func problemList(ps []evidence.Problem) string {
 			b.WriteString("; ")
 		}
 		if p.Path != "" {
-			fmt.Fprintf(&b, "%s %s", p.Path, p.Kind)
+			fmt.Fprintf(&b, "%s %s", printable(p.Path), p.Kind)
 		} else {
 			b.WriteString(p.Kind)
 		}

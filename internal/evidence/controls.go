@@ -180,6 +180,12 @@ type ControlSupport struct {
 	// By are the proofs that hold; Missing those that do not.
 	By      []string `json:"supported_by"`
 	Missing []string `json:"not_shown,omitempty"`
+	// MissingRequired are the proofs of Requires that do not hold.
+	MissingRequired []string `json:"missing_required,omitempty"`
+	// Why says why the drill does not support the control: how the drill
+	// ended, or which required proof is missing and why; empty when it
+	// supports it.
+	Why string `json:"why,omitempty"`
 }
 
 // FileEntry says what one bundle file is.
@@ -200,32 +206,64 @@ type Index struct {
 	Files    []FileEntry      `json:"files"`
 }
 
-// Support says, for each control of the mapping, whether the proofs that
-// hold (by id) support it.
-func (m *Mapping) Support(holds map[string]bool) []ControlSupport {
+// Support says, for each control of the mapping, whether a drill supports
+// it. A drill supports a control only when it passed (fault is empty;
+// otherwise fault says how it ended, e.g. "the drill failed", and it
+// supports none), every proof the control requires holds, and at least one
+// of the control's proofs holds. A proof holds only on complete evidence:
+// the drill package decides, and says in Proof.Why what is missing. Proofs
+// the mapping knows but proofs does not list do not hold.
+func (m *Mapping) Support(proofs []Proof, fault string) []ControlSupport {
+	byID := map[string]Proof{}
+	for _, p := range proofs {
+		byID[p.ID] = p
+	}
+	holds := func(id string) bool { return byID[id].Holds }
 	out := make([]ControlSupport, 0, len(m.Controls))
 	for _, c := range m.Controls {
 		cs := ControlSupport{ID: c.ID, Title: c.Title, Requires: c.Requires, By: []string{}}
-		required := true
+		var whyRequired []string
 		for _, p := range c.Requires {
-			if !holds[p] {
-				required = false
+			if !holds(p) {
+				cs.MissingRequired = append(cs.MissingRequired, p)
+				whyRequired = append(whyRequired, p+proofWhy(byID, p))
 				if !slices.Contains(c.Proofs, p) {
 					cs.Missing = append(cs.Missing, p)
 				}
 			}
 		}
 		for _, p := range c.Proofs {
-			if holds[p] {
+			if holds(p) {
 				cs.By = append(cs.By, p)
 			} else {
 				cs.Missing = append(cs.Missing, p)
 			}
 		}
-		cs.Supported = required && len(cs.By) > 0
+		switch {
+		case fault != "":
+			cs.Why = fault + ": only a drill that passed supports a control"
+		case len(whyRequired) > 0:
+			cs.Why = "required proof not shown: " + strings.Join(whyRequired, "; ")
+		case len(cs.By) == 0:
+			cs.Why = "none of its proofs holds: " + strings.Join(cs.Missing, ", ")
+		default:
+			cs.Supported = true
+		}
 		out = append(out, cs)
 	}
 	return out
+}
+
+// proofWhy is " (why)" for a proof that does not hold, when the drill said.
+func proofWhy(byID map[string]Proof, id string) string {
+	p, ok := byID[id]
+	switch {
+	case !ok:
+		return " (not decided for this drill)"
+	case p.Why != "":
+		return " (" + p.Why + ")"
+	}
+	return ""
 }
 
 // Supported are the ids of the controls the holding proofs support.

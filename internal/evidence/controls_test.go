@@ -3,6 +3,7 @@ package evidence
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -24,38 +25,79 @@ func TestBuiltinMappingNamesTheControlsAuditorsAsk(t *testing.T) {
 	}
 }
 
+// proofs are the mapping's proofs, those named holding, the others not,
+// each with a reason.
+func proofs(m *Mapping, holding ...string) []Proof {
+	var out []Proof
+	for id := range m.Proofs {
+		p := Proof{ID: id, Holds: slices.Contains(holding, id)}
+		if !p.Holds {
+			p.Why = "why " + id
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func byID(t *testing.T, cs []ControlSupport, id string) ControlSupport {
+	t.Helper()
+	for _, c := range cs {
+		if c.ID == id {
+			return c
+		}
+	}
+	t.Fatalf("no control %s", id)
+	return ControlSupport{}
+}
+
 func TestSupport(t *testing.T) {
 	m, err := BuiltinMapping()
 	require.NoError(t, err)
-	byID := func(cs []ControlSupport, id string) ControlSupport {
-		for _, c := range cs {
-			if c.ID == id {
-				return c
-			}
-		}
-		t.Fatalf("no control %s", id)
-		return ControlSupport{}
-	}
 
 	// Immutable backups alone: backup processes (A1.2), nothing about
 	// testing recovery, which needs a restore.
-	cs := m.Support(map[string]bool{"backups-immutable": true})
+	cs := m.Support(proofs(m, "backups-immutable"), "")
 	assert.Equal(t, []string{"SOC 2 A1.2"}, Supported(cs))
-	a813 := byID(cs, "ISO/IEC 27001:2022 A.8.13")
+	a813 := byID(t, cs, "ISO/IEC 27001:2022 A.8.13")
 	assert.False(t, a813.Supported)
 	assert.Equal(t, []string{"backups-immutable"}, a813.By)
 	assert.Equal(t, []string{"offsite-copies-verified", "restore-tested"}, a813.Missing)
+	assert.Equal(t, []string{"restore-tested"}, a813.MissingRequired)
+	assert.Equal(t, "required proof not shown: restore-tested (why restore-tested)", a813.Why)
+	assert.Empty(t, byID(t, cs, "SOC 2 A1.2").Why)
 
 	// A drill that failed its protection checks and never restored, but
 	// ended with a retrospective: no control about testing recovery.
-	assert.Empty(t, Supported(m.Support(map[string]bool{"lessons-learned": true, "rpo-measured": true})))
+	assert.Empty(t, Supported(m.Support(proofs(m, "lessons-learned", "rpo-measured"), "")))
 
-	cs = m.Support(map[string]bool{"restore-tested": true, "backups-immutable": true})
+	cs = m.Support(proofs(m, "restore-tested", "backups-immutable"), "")
 	sup := Supported(cs)
 	assert.Contains(t, sup, "ISO/IEC 27001:2022 A.8.13")
 	assert.Contains(t, sup, "SOC 2 A1.3")
 	assert.Len(t, sup, 8)
-	assert.Empty(t, Supported(m.Support(nil)))
+	assert.Empty(t, Supported(m.Support(nil, "")))
+	assert.Equal(t, "required proof not shown: restore-tested (not decided for this drill)",
+		byID(t, m.Support(nil, ""), "DORA Article 11").Why)
+}
+
+// A drill that did not pass supports no control, whatever its proofs: the
+// restore passing is not enough (issue 14, item 10).
+func TestSupport_OnlyADrillThatPassed(t *testing.T) {
+	m, err := BuiltinMapping()
+	require.NoError(t, err)
+	var all []string
+	for id := range m.Proofs {
+		all = append(all, id)
+	}
+	for _, fault := range []string{"the drill failed", "the drill ended in error", "the drill was interrupted", "the drill has no result (still running, or its process died)"} {
+		cs := m.Support(proofs(m, all...), fault)
+		assert.Empty(t, Supported(cs), fault)
+		for _, c := range cs {
+			assert.Equal(t, fault+": only a drill that passed supports a control", c.Why)
+			assert.NotEmpty(t, c.By, "the proofs still say what held")
+		}
+	}
+	assert.Len(t, Supported(m.Support(proofs(m, all...), "")), len(m.Controls))
 }
 
 func TestLoadMappingExtends(t *testing.T) {

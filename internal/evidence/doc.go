@@ -15,6 +15,10 @@
 //	openssl pkeyutl -verify -pubin -inkey firedrill-evidence.pub -rawin \
 //	    -in manifest.json -sigfile manifest.sig
 //
-// and every hash with sha256sum. The package knows nothing of drills: the
-// drill package chooses the files and the proofs.
+// and every hash with sha256sum. Verify reads a bundle as untrusted input:
+// it is intact only when unpacking it with gzip and tar writes exactly the
+// manifest's files, as regular files with canonical modes, under the
+// drill's directory, and its memory is bounded whatever the bundle holds.
+// The package knows nothing of drills: the drill package chooses the files
+// and the proofs.
 package evidence

@@ -122,7 +122,8 @@ func newCollector(scenarios []Scenario, withScenario bool) *Collector {
 		result: prometheus.NewDesc(Result,
 			"1 for how the scenario's last drill ended (pass, fail, error, interrupted), 0 for the other results.", with(LabelResult), nil),
 		rto: prometheus.NewDesc(RTO,
-			"Recovery time measured by the scenario's last drill; absent when the recovery did not complete.", base, nil),
+			"Recovery time measured by the scenario's last drill; when the drill stopped recovering (failed, or interrupted: a scheduled drill's deadline) "+
+				"after its RTO had passed, how long it had gone without recovering, a lower bound; absent when the recovery did not complete within the RTO.", base, nil),
 		rtoObjective: prometheus.NewDesc(RTOObjective,
 			"Recovery time objective of the scenario's last drill.", base, nil),
 		rpo: prometheus.NewDesc(RPO,

@@ -232,3 +232,26 @@ func TestCheckPushgatewayURL(t *testing.T) {
 		})
 	}
 }
+
+// A scheduled drill stopped by its Job's deadline ends "interrupted", which
+// FiredrillDrillFailed ignores; its RTO, missed, is still exported, above
+// its objective, so FiredrillRTOObjectiveMissed fires (issue 14, item 9).
+func TestWriteFile_DrillStoppedAfterItsRTOExportsTheMiss(t *testing.T) {
+	stopped := &drill.Report{DrillID: "fd-9", Scenario: "region-loss", StartedAt: t1, Result: drill.ResultInterrupted,
+		RTO: drill.MeasureRTO(4*time.Hour, t1, []drill.Phase{
+			{Name: drill.StepRestore, CountsTowardRTO: true, Status: drill.PhaseError, End: t1.Add(5 * time.Hour)},
+			{Name: drill.StepVerify, CountsTowardRTO: true, Status: drill.PhaseSkipped, End: t1.Add(5*time.Hour + time.Second)},
+		}),
+		RPO: drill.Measure(24*time.Hour, time.Hour)}
+	path := filepath.Join(t.TempDir(), "firedrill.prom")
+	require.NoError(t, WriteFile(path, []*drill.Report{stopped}))
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	got := parseText(t, f)
+	rl := "scenario=region-loss"
+	assert.Equal(t, series{rl: 5*3600 + 1}, got[RTO])
+	assert.Equal(t, series{rl: 4 * 3600}, got[RTOObjective])
+	assert.Greater(t, got[RTO][rl], got[RTOObjective][rl], "FiredrillRTOObjectiveMissed: rto_seconds > rto_objective_seconds")
+	assert.Equal(t, 1.0, got[Result]["result=interrupted,"+rl])
+}

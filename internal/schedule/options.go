@@ -67,7 +67,6 @@ const (
 	DefaultHistorySecret          = "firedrill-history"
 	DefaultEvidenceSecret         = "firedrill-evidence"
 	DefaultNotifySecret           = "firedrill-notify"
-	DefaultJobTimeout             = 3 * time.Hour
 )
 
 // Options say what to render. Render fills the defaults; Validate checks
@@ -132,8 +131,10 @@ type Options struct {
 	EvidencePushEndpoint  string
 	EvidencePushRegion    string
 	EvidencePushPathStyle bool
-	// JobTimeout bounds one drill (the Job's activeDeadlineSeconds);
-	// default DefaultJobTimeout.
+	// JobTimeout bounds one drill (the Job's activeDeadlineSeconds) of
+	// every scenario; zero (the default) gives each scenario its own,
+	// JobDeadline. It may not be shorter than a scenario's JobDeadline: a
+	// drill still within its RTO would be stopped.
 	JobTimeout time.Duration
 	// RunArgs are added to `firedrill run NAME` as they are.
 	RunArgs []string
@@ -158,9 +159,6 @@ func (o Options) withDefaults() Options {
 	def(&o.HistorySecret, DefaultHistorySecret)
 	def(&o.EvidenceSecret, DefaultEvidenceSecret)
 	def(&o.NotifySecret, DefaultNotifySecret)
-	if o.JobTimeout == 0 {
-		o.JobTimeout = DefaultJobTimeout
-	}
 	if o.ReadFile == nil {
 		o.ReadFile = func(name string) ([]byte, error) { return safefile.ReadFile(name, safefile.Other) }
 	}
@@ -246,6 +244,12 @@ func (o Options) Validate() error {
 	}
 	if o.JobTimeout < 0 {
 		add("--job-timeout: must be greater than zero")
+	}
+	for _, sc := range o.Scenarios {
+		if need := JobDeadline(sc); o.JobTimeout > 0 && o.JobTimeout < need {
+			add("--job-timeout %s: scenario %s needs %s (%s): a drill still within its RTO would be stopped; leave --job-timeout unset to give each scenario its own",
+				drill.FormatSeconds(o.JobTimeout.Seconds()), sc.Metadata.Name, drill.FormatSeconds(need.Seconds()), deadlineParts(sc))
+		}
 	}
 	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
 	return errors.Join(errs...)

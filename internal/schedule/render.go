@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/firedrill-dev/firedrill/drill"
 	"github.com/firedrill-dev/firedrill/internal/envname"
 	"github.com/firedrill-dev/firedrill/internal/ociimage"
 	"github.com/firedrill-dev/firedrill/restore"
@@ -200,7 +201,10 @@ func scenarioObjects(o Options, i int, orig *scenarios.Scenario) ([]Object, erro
 		{Object: &rbacv1.RoleBinding{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "RoleBinding"},
 			ObjectMeta: meta(shared, veleroNS), Subjects: subject,
 			RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: shared}}},
-		{Comment: fmt.Sprintf("Runs the drill %s on schedule %q (%s). A failed drill is not retried: it is a result, and its record is in %s.", name, schedule, o.TimeZone, o.History) +
+		{Comment: fmt.Sprintf("Runs the drill %s on schedule %q (%s). A failed drill is not retried: it is a result, and its record is in %s. "+
+			"Only one at a time (concurrencyPolicy Forbid). A drill still running after %s (activeDeadlineSeconds; %s) is stopped, cleans up, "+
+			"and reports its RTO missed: it had not recovered within it.",
+			name, schedule, o.TimeZone, o.History, drill.FormatSeconds(deadlineOf(o, orig).Seconds()), deadlineSource(o, orig)) +
 			toolsCaveat(ps, n),
 			Object: &batchv1.CronJob{TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "CronJob"}, ObjectMeta: meta(local, o.Namespace),
 				Spec: batchv1.CronJobSpec{
@@ -217,7 +221,7 @@ func scenarioObjects(o Options, i int, orig *scenarios.Scenario) ([]Object, erro
 						ObjectMeta: metav1.ObjectMeta{Labels: copyMap(labels)},
 						Spec: batchv1.JobSpec{
 							BackoffLimit:          ptr(int32(0)),
-							ActiveDeadlineSeconds: ptr(int64(o.JobTimeout / time.Second)),
+							ActiveDeadlineSeconds: ptr(int64(deadlineOf(o, orig) / time.Second)),
 							Template: corev1.PodTemplateSpec{
 								ObjectMeta: metav1.ObjectMeta{Labels: copyMap(labels)},
 								Spec:       podSpec(o, ps, n),
