@@ -122,6 +122,10 @@ func (c Config) Up(ctx context.Context, out io.Writer) error {
 	done()
 
 	done = step("velero in both clusters (scratch: ReadOnly location)")
+	// Before Velero starts, so that its backups include the Storefronts.
+	if err := src.applyAppCRD(ctx); err != nil {
+		return fmt.Errorf("application CRD: %w", err)
+	}
 	if err := src.velero(ctx, false); err != nil {
 		return err
 	}

@@ -24,9 +24,12 @@ const (
 	canaryKey       = "written-at"
 )
 
-// seedApp applies the application and waits until its workloads are
-// Available: their containers run on the source cluster's real node.
-func (k *cluster) seedApp(ctx context.Context) error {
+// applyAppCRD applies the application's CustomResourceDefinition (the
+// manifests' first object) and waits until it is established. The source
+// cluster's Velero must start after it: Velero reads the API's resources at
+// start and again only every 5 minutes (velero pkg/cmd/server/server.go),
+// so a CRD applied later stays out of the lab's backups, Storefronts too.
+func (k *cluster) applyAppCRD(ctx context.Context) error {
 	kc, err := k.kube()
 	if err != nil {
 		return err
@@ -35,14 +38,25 @@ func (k *cluster) seedApp(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("parse application manifests: %w", err)
 	}
-	// The CRD must be established before its custom resources apply.
 	if err := kc.apply(ctx, objs[0]); err != nil {
 		return err
 	}
-	if err := k.cfg.waitReady(ctx, &proc{d: daemon{name: "seed"}}, time.Minute, func(ctx context.Context) error {
+	return k.cfg.waitReady(ctx, &proc{d: daemon{name: "seed"}}, time.Minute, func(ctx context.Context) error {
 		return crdEstablished(ctx, kc, objs[0].GetName())
-	}); err != nil {
+	})
+}
+
+// seedApp applies the application (its CRD is already there, see
+// applyAppCRD) and waits until its workloads are Available: their
+// containers run on the source cluster's real node.
+func (k *cluster) seedApp(ctx context.Context) error {
+	kc, err := k.kube()
+	if err != nil {
 		return err
+	}
+	objs, err := decodeYAML(appManifests)
+	if err != nil {
+		return fmt.Errorf("parse application manifests: %w", err)
 	}
 	if err := kc.apply(ctx, objs[1:]...); err != nil {
 		return err

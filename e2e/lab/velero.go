@@ -68,8 +68,13 @@ func (k *cluster) velero(ctx context.Context, readOnly bool) error {
 				StorageType: velerov1.StorageType{ObjectStorage: &velerov1.ObjectStorageLocation{
 					Bucket: primaryStore.bucket, Prefix: backupPrefix,
 				}},
+				// publicUrl: the links of DownloadRequests (a Restore's
+				// results and logs) name the node's relay, which both the
+				// machine and the cluster's pods reach; s3Url, 127.0.0.1,
+				// only the machine does.
 				Config: map[string]string{
 					"region": s3Region, "s3ForcePathStyle": "true", "s3Url": primaryStore.Endpoint(),
+					"publicUrl": fmt.Sprintf("http://%s:%d", labNets[k.name].hostIP, portPrimaryS3),
 				},
 				Credential: &corev1.SecretKeySelector{
 					LocalObjectReference: corev1.LocalObjectReference{Name: "cloud-credentials"}, Key: "cloud",

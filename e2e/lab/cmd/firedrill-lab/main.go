@@ -98,7 +98,7 @@ func run(ctx context.Context, args []string) error {
 	return fmt.Errorf("unknown command %q: want up, status, env, down or webhook", args[0])
 }
 
-// scriptsDir finds e2e/lab (build-bins.sh, kwok stages): next to the
+// scriptsDir finds e2e/lab (build-bins.sh): next to the
 // binary's repository (bin/firedrill-lab), else under the working directory.
 func scriptsDir() string {
 	if d := os.Getenv("FIREDRILL_LAB_SCRIPTS"); d != "" {
