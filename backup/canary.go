@@ -94,9 +94,14 @@ func (c *canary) run(ctx context.Context) ([]finding.Finding, canaryOutcome, err
 	}
 	v, err := c.st.PutObject(ctx, c.bucket, key, []byte(body), opts)
 	if err != nil {
+		fix := "grant s3:PutObject, s3:DeleteObjectVersion and s3:PutObjectRetention on " + c.prefix + "* or disable the canary"
+		if errors.Is(err, objectstore.ErrWriteRefused) {
+			// Not the server: firedrill's own guard (a canary prefix
+			// outside the one it allows), which no permission changes.
+			fix = "report this as a firedrill bug: the canary writes only under its own prefix, which the write guard allows"
+		}
 		f := finding.Warn(idCanaryWrite, c.subject(key, ""), fmt.Sprintf("the canary could not be written, so deletion refusal is not proven: %v", err)).
-			With("canary written under "+c.prefix, "write failed",
-				"grant s3:PutObject, s3:DeleteObjectVersion and s3:PutObjectRetention on "+c.prefix+"* or disable the canary")
+			With("canary written under "+c.prefix, "write failed", fix)
 		if objectstore.Refused(err) {
 			return []finding.Finding{f}, out, nil
 		}

@@ -274,6 +274,7 @@ func TestCheckProtection_CanaryGoesThroughTheWriteGuard(t *testing.T) {
 	require.ErrorIs(t, err, objectstore.ErrWriteRefused)
 	w := findingByID(t, res, idCanaryWrite)
 	assert.Contains(t, w.Message, "refused by firedrill's write guard")
+	assert.NotContains(t, w.Hint, "grant", "no permission lifts firedrill's own guard")
 	p, lerr := f.primary.ListObjects(context.Background(), bucketPrimary, objectstore.ListRequest{Prefix: "firedrill-canary/"})
 	require.NoError(t, lerr)
 	assert.Empty(t, p.Objects)

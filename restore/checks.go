@@ -422,7 +422,8 @@ func checkTCP(ctx context.Context, addr string) (string, error) {
 // checkCommand runs one attempt of a command check. The command gets the
 // environment of procenv (nothing of firedrill's credentials) with
 // KUBECONFIG, the drill's private kubeconfig of the target (/dev/null
-// without one: never the user's own file), and FIREDRILL_TARGET_CONTEXT.
+// without one: never the user's own file), and FIREDRILL_TARGET_CONTEXT,
+// in a private temporary directory.
 // It runs in a process group of its own, killed whole when the check's
 // time runs out or the drill is interrupted, and when the command exits
 // (see procenv.Run).
@@ -434,13 +435,21 @@ func checkCommand(ctx context.Context, env checkEnv, run []string) (string, erro
 	if kubeconfig == "" {
 		kubeconfig = os.DevNull
 	}
+	// A private working directory, as runbook steps get: never firedrill's
+	// own (the drill directory about to be signed, a user's checkout).
+	dir, err := os.MkdirTemp("", "firedrill-check-")
+	if err != nil {
+		return "", fmt.Errorf("no working directory for %s: %w", strings.Join(run, " "), err)
+	}
+	defer os.RemoveAll(dir)
 	cmd := exec.Command(run[0], run[1:]...)
+	cmd.Dir = dir
 	cmd.Env = procenv.Child("KUBECONFIG=" + kubeconfig)
 	if env.context != "" {
 		cmd.Env = append(cmd.Env, "FIREDRILL_TARGET_CONTEXT="+env.context)
 	}
 	out := &procenv.Tail{Max: 400}
-	err := procenv.Run(ctx, cmd, out)
+	err = procenv.Run(ctx, cmd, out)
 	tail := strings.TrimSpace(out.String())
 	if err != nil {
 		return "", fmt.Errorf("%s: %v: %s", strings.Join(run, " "), err, tail)

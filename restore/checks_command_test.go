@@ -60,6 +60,25 @@ func TestCommandCheck_EnvironmentHasNoCredentials(t *testing.T) {
 	assert.Contains(t, string(b), "FIREDRILL_TARGET_CONTEXT=scratch\n")
 }
 
+// A command check runs in a private directory, never firedrill's own
+// working directory (the drill directory, a checkout), which it could
+// otherwise read or rewrite; the directory is gone when the check ends.
+func TestCommandCheck_RunsInAPrivateDirectory(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "pwd")
+	c := Check{Name: "pwd", Timeout: 5 * time.Second, Command: &CommandCheck{Run: []string{"sh", "-c", "pwd > " + out}}}
+	r := runCheck(context.Background(), checkEnv{now: time.Now}, c)
+	require.True(t, r.Passed, r.Message)
+	b, err := os.ReadFile(out)
+	require.NoError(t, err)
+	dir := strings.TrimSpace(string(b))
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	assert.NotEqual(t, wd, dir)
+	assert.Contains(t, filepath.Base(dir), "firedrill-check-")
+	_, err = os.Stat(dir)
+	assert.ErrorIs(t, err, os.ErrNotExist, "removed after the check")
+}
+
 func readPid(t *testing.T, file string) int {
 	t.Helper()
 	b, err := os.ReadFile(file)

@@ -22,6 +22,7 @@ import (
 	"github.com/firedrill-dev/firedrill/internal/evidence"
 	"github.com/firedrill-dev/firedrill/internal/objectstore"
 	"github.com/firedrill-dev/firedrill/internal/procenv"
+	"github.com/firedrill-dev/firedrill/internal/safefile"
 	"github.com/firedrill-dev/firedrill/internal/version"
 	"github.com/firedrill-dev/firedrill/scenarios"
 )
@@ -93,7 +94,7 @@ Examples:
 				}
 				return err
 			}
-			pubPEM, err := os.ReadFile(pub)
+			pubPEM, err := safefile.ReadFile(pub, safefile.PublicKey)
 			if err != nil {
 				return err
 			}
@@ -177,7 +178,7 @@ func (a *app) evidenceSettings(c *cli.Context, prefix string, needKey bool, sc *
 	var keyPEM []byte
 	switch {
 	case keyFile != "":
-		b, err := os.ReadFile(a.abs(keyFile))
+		b, err := safefile.ReadFile(a.abs(keyFile), safefile.EvidenceKey)
 		if err != nil {
 			return nil, fmt.Errorf("read the evidence signing key: %w", err)
 		}
@@ -495,7 +496,7 @@ func (a *app) evidenceVerify(c *cli.Context) error {
 		return usageErrorf("an auditor verifies with the public key of the pair that signed: --public-key firedrill-evidence.pub",
 			"evidence verify needs --public-key FILE")
 	}
-	pubPEM, err := os.ReadFile(a.abs(c.String("public-key")))
+	pubPEM, err := safefile.ReadFile(a.abs(c.String("public-key")), safefile.PublicKey)
 	if err != nil {
 		return fmt.Errorf("read the public key: %w", err)
 	}
@@ -504,7 +505,7 @@ func (a *app) evidenceVerify(c *cli.Context) error {
 		return fmt.Errorf("public key %s: %w", c.String("public-key"), err)
 	}
 	path := a.abs(c.Args().First())
-	f, err := os.Open(path)
+	f, err := safefile.Open(path, safefile.EvidenceBundle)
 	if err != nil {
 		return fmt.Errorf("open the bundle: %w", err)
 	}

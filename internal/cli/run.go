@@ -208,7 +208,12 @@ func objectiveText(o drill.Objective) string {
 		if o.Status == drill.ObjectiveMissed {
 			verdict = "MISSED"
 		}
-		return fmt.Sprintf("%s against an objective of %s: %s", drill.FormatSeconds(*o.MeasuredSeconds), drill.FormatSeconds(o.ObjectiveSeconds), verdict)
+		text := fmt.Sprintf("%s against an objective of %s: %s", drill.FormatSeconds(*o.MeasuredSeconds), drill.FormatSeconds(o.ObjectiveSeconds), verdict)
+		if o.Note != "" {
+			// A recovery stopped after its objective: the time is a lower bound.
+			text += " (" + o.Note + ")"
+		}
+		return text
 	}
 	return fmt.Sprintf("not measured (objective %s): %s", drill.FormatSeconds(o.ObjectiveSeconds), o.Note)
 }

@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/firedrill-dev/firedrill/internal/safefile"
 )
 
 //go:embed controls.yaml
@@ -52,7 +53,7 @@ func LoadMapping(files ...string) (*Mapping, error) {
 		return nil, err
 	}
 	for _, f := range files {
-		b, err := os.ReadFile(f)
+		b, err := safefile.ReadFile(f, safefile.ControlMapping)
 		if err != nil {
 			return nil, fmt.Errorf("read control mapping: %w", err)
 		}

@@ -24,8 +24,8 @@ import (
 
 // The secrets of a drill, one of each kind the policy knows.
 const (
-	restoredValue = `p@ss/w0rd+x="y"`                     // a restored Secret's value
-	kubeToken     = "kube-token-scratch-0123456789"        // the target kubeconfig's token
+	restoredValue = `p@ss/w0rd+x="y"`                       // a restored Secret's value
+	kubeToken     = "kube-token-scratch-0123456789"         // the target kubeconfig's token
 	s3Key         = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLE" // the scenario's S3 secret key
 	webhookURL    = "https://hooks.example.com/services/T0/B0/hooktoken0123"
 	pushgateway   = "https://metrics:pgw-password-42@pushgateway.example.com"
@@ -50,7 +50,9 @@ func (f *leakyRecovery) Restore(context.Context, *drill.BackupRef, io.Writer) (d
 	return drill.RestoreOutcome{SecretValues: []string{restoredValue},
 		Restores: []drill.RestoreRef{{Name: "r1", VeleroPhase: "Completed"}}}, nil
 }
-func (f *leakyRecovery) Verify(context.Context) (drill.VerifyOutcome, error) { return drill.VerifyOutcome{}, nil }
+func (f *leakyRecovery) Verify(context.Context) (drill.VerifyOutcome, error) {
+	return drill.VerifyOutcome{}, nil
+}
 func (f *leakyRecovery) RunbookEnv() []string {
 	return []string{"KUBECONFIG=" + f.kubeconfig, "FIREDRILL_SCENARIO=leaky"}
 }

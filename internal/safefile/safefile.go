@@ -30,6 +30,16 @@ var (
 	// KubeconfigRef is a file a kubeconfig names: certificate-authority,
 	// client-certificate, client-key or tokenFile.
 	KubeconfigRef = Kind{Name: "file named by the kubeconfig", MaxBytes: 4 << 20}
+	// EvidenceKey and PublicKey are the PEM halves of an evidence key
+	// pair (about 120 bytes each).
+	EvidenceKey = Kind{Name: "evidence signing key", MaxBytes: 64 << 10}
+	PublicKey   = Kind{Name: "public key", MaxBytes: 64 << 10}
+	// ControlMapping is a YAML file mapping proofs to controls.
+	ControlMapping = Kind{Name: "control mapping", MaxBytes: 1 << 20}
+	// EvidenceBundle is an evidence bundle to verify, streamed rather than
+	// read whole; its limit is evidence.Verify's 4 GiB of content, plus
+	// the archive's own overhead.
+	EvidenceBundle = Kind{Name: "evidence bundle", MaxBytes: 5 << 30}
 	// Other is a small file of a kind the reader does not tell apart (a
 	// runbook or a CA bundle copied into a ConfigMap).
 	Other = Kind{Name: "file", MaxBytes: 4 << 20}
@@ -89,6 +99,12 @@ func Check(path string, kind Kind) error {
 	}
 	return f.Close()
 }
+
+// Open opens the regular file path of the given kind for streaming, as
+// ReadFile would read it: never blocking on a FIFO, refusing a file larger
+// than kind.MaxBytes at open. The caller reads and closes it. Errors are
+// *Error.
+func Open(path string, kind Kind) (*os.File, error) { return open(path, kind) }
 
 func open(path string, kind Kind) (*os.File, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|nonBlock, 0)
