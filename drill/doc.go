@@ -1,10 +1,21 @@
-// Package drill orchestrates a disaster-recovery drill: the ordered steps
-// from loading the scenario to cleaning up, which of them count toward the
-// RTO, and (in later work) running them with timeouts, a timeline and a
-// report.
+// Package drill runs a disaster-recovery drill: the ordered steps from
+// loading the scenario to cleaning up, which of them count toward the RTO,
+// the timeline and report of a run, its record in the state directory and
+// the shared history, and its evidence. NewPlan says what a drill would do
+// from the scenario alone; Run does it.
 //
-// So far it holds the Plan: what `firedrill run` would do for a scenario,
-// computed from the scenario alone, touching no cluster, bucket or network.
-// Auditors read the plan as the written procedure; engineers read it before
-// a drill to see what will be checked and restored.
+// The folders show the layers, imports pointing down only:
+//
+//	cmd/firedrill, cmd/firedrill/cli    the command line: flags in, output out
+//	drill/metrics, drill/notify,        outputs of a drill (metrics file and
+//	drill/schedule                      Pushgateway, webhook, rendered CronJobs)
+//	drill                               the drill itself
+//	backup, restore, runbooks, scenarios  what a drill is made of
+//	internal/...                        what they stand on (object storage,
+//	                                    Kubernetes clients, evidence bundles,
+//	                                    findings, secrets, safe file reads)
+//
+// Check it with:
+//
+//	go list -f '{{.ImportPath}}: {{join .Imports " "}}' ./...
 package drill

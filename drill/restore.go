@@ -22,7 +22,7 @@ import (
 	"github.com/firedrill-dev/firedrill/scenarios"
 )
 
-// The environment of a scheduled drill's pod (internal/schedule renders
+// The environment of a scheduled drill's pod (drill/schedule renders
 // it): the drill runs as a ServiceAccount that may bind itself, in the
 // namespaces it restored and only there, to a ClusterRole that reads
 // them. A drill run by hand has none of them, and binds nothing.

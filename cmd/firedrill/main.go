@@ -1,6 +1,6 @@
 // Command firedrill runs disaster-recovery drills for Kubernetes platforms
 // backed up with Velero to S3-compatible object storage. See
-// `firedrill --help`; the command line lives in internal/cli.
+// `firedrill --help`; the command line lives in cmd/firedrill/cli.
 package main
 
 import (
@@ -18,7 +18,7 @@ import (
 	// has no /usr/share/zoneinfo. Without it Go falls back to UTC.
 	_ "time/tzdata"
 
-	"github.com/firedrill-dev/firedrill/internal/cli"
+	"github.com/firedrill-dev/firedrill/cmd/firedrill/cli"
 )
 
 func main() {

@@ -183,7 +183,7 @@ func TestEvidence_RefusesToPushIntoABackupBucket(t *testing.T) {
 }
 
 func TestEvidence_VerifyHostileBundles(t *testing.T) {
-	dir, err := filepath.Abs(filepath.Join("..", "evidence", "testdata", "hostile"))
+	dir, err := filepath.Abs(filepath.Join("..", "..", "..", "internal", "evidence", "testdata", "hostile"))
 	require.NoError(t, err)
 	pub := filepath.Join(dir, "firedrill-evidence.pub")
 	tests := []struct {

@@ -57,7 +57,7 @@ func golden(t *testing.T, name, got string) {
 		return
 	}
 	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run 'go test ./internal/cli -update' to create %s", path)
+	require.NoError(t, err, "run 'go test ./cmd/firedrill/cli -update' to create %s", path)
 	assert.Equal(t, string(want), got)
 }
 
@@ -106,7 +106,7 @@ func TestRun_Golden(t *testing.T) {
 		{"validate-secret-as-envname", nil, []string{"validate", "../files/secret-as-envname.yaml"}, ExitError},
 
 		// plan: every built-in scenario, a project one, and the JSON form.
-		{"plan-region-loss", nil, []string{"plan", "../../../../scenarios/catalog/region-loss.yaml"}, ExitOK},
+		{"plan-region-loss", nil, []string{"plan", "../../../../../scenarios/catalog/region-loss.yaml"}, ExitOK},
 		{"plan-ransomware-backup-storage", nil, []string{"plan", "ransomware-backup-storage"}, ExitOK},
 		{"plan-namespace-deletion", nil, []string{"plan", "namespace-deletion"}, ExitOK},
 		{"plan-observability-loss", nil, []string{"plan", "observability-loss"}, ExitOK},
@@ -144,7 +144,7 @@ func TestRun_Golden(t *testing.T) {
 func TestRun_PlanByNameOrFile(t *testing.T) {
 	byName := run(t, context.Background(), nil, "plan", "region-loss", "-o", "json")
 	require.Equal(t, ExitOK, byName.code, byName.stderr)
-	byFile := run(t, context.Background(), nil, "plan", "-o", "json", "../../../../scenarios/catalog/region-loss.yaml")
+	byFile := run(t, context.Background(), nil, "plan", "-o", "json", "../../../../../scenarios/catalog/region-loss.yaml")
 	require.Equal(t, ExitOK, byFile.code, byFile.stderr)
 
 	var a, b map[string]any
@@ -152,7 +152,7 @@ func TestRun_PlanByNameOrFile(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(byFile.stdout), &b))
 	// The project's scenarios/region-loss.yaml shadows the built-in one.
 	assert.Equal(t, "scenarios/region-loss.yaml", a["file"])
-	assert.Equal(t, "../../../../scenarios/catalog/region-loss.yaml", b["file"])
+	assert.Equal(t, "../../../../../scenarios/catalog/region-loss.yaml", b["file"])
 }
 
 func TestRun_FlagsAfterArguments(t *testing.T) {

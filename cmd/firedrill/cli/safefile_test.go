@@ -17,9 +17,9 @@ import (
 // commands that end at once with an error naming the file and the field,
 // instead of exhausting memory or hanging. The FIFO is made at test time.
 func TestRun_HostileFilesRefused(t *testing.T) {
-	const cases = "../../../../scenarios/testdata/security/"
+	const cases = "../../../../../scenarios/testdata/security/"
 	dir := t.TempDir()
-	data, err := os.ReadFile(filepath.Join("..", "..", "scenarios", "testdata", "security", "rb-fifo.yaml"))
+	data, err := os.ReadFile(filepath.Join("..", "..", "..", "scenarios", "testdata", "security", "rb-fifo.yaml"))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "rb-fifo.yaml"), data, 0o600))
 	require.NoError(t, syscall.Mkfifo(filepath.Join(dir, "rb.fifo"), 0o600))

@@ -22,7 +22,7 @@ func TestEvidence_DevicesAndFIFOsRefused(t *testing.T) {
 	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
 	pub := filepath.Join(dir, "key.pub")
 	require.NoError(t, os.Symlink("/dev/zero", pub))
-	hostile, err := filepath.Abs(filepath.Join("..", "evidence", "testdata", "hostile"))
+	hostile, err := filepath.Abs(filepath.Join("..", "..", "..", "internal", "evidence", "testdata", "hostile"))
 	require.NoError(t, err)
 	good := filepath.Join(hostile, "firedrill-evidence.pub")
 	require.FileExists(t, good)

@@ -10,8 +10,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/firedrill-dev/firedrill/drill"
-	"github.com/firedrill-dev/firedrill/internal/metrics"
-	"github.com/firedrill-dev/firedrill/internal/notify"
+	"github.com/firedrill-dev/firedrill/drill/metrics"
+	"github.com/firedrill-dev/firedrill/drill/notify"
 	"github.com/firedrill-dev/firedrill/internal/version"
 )
 

@@ -68,7 +68,7 @@ func TestRender_GoldenRegionLoss(t *testing.T) {
 		require.NoError(t, os.WriteFile(path, out, 0o644))
 	}
 	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run 'go test ./internal/schedule -update' to create %s", path)
+	require.NoError(t, err, "run 'go test ./drill/schedule -update' to create %s", path)
 	assert.Equal(t, string(want), string(out))
 
 	again, err := Render(options(find(t, "region-loss")))
