@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path"
 	"os"
+	"path"
 	"strings"
 	"time"
 

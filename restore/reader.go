@@ -19,7 +19,7 @@ import (
 
 // ReaderBindingName names the RoleBinding through which a drill reads a
 // namespace it restored (see Reader). The rendered RBAC and admission
-// policy of a scheduled drill name it too (internal/schedule).
+// policy of a scheduled drill name it too (drill/schedule).
 const ReaderBindingName = "firedrill-drill-reader"
 
 // DefaultReaderWait bounds the wait for the API server to honour a new

@@ -151,7 +151,7 @@ func (v *validator) disaster() {
 		}
 	}
 	if !d.DeclaredAt.IsZero() {
-		// schedule render refuses such a scenario (internal/schedule); a
+		// schedule render refuses such a scenario (drill/schedule); a
 		// drill run by hand is allowed to replay one incident.
 		v.warnf(p+".declaredAt", "fixes the disaster time at %s: every drill of this scenario measures RTO and RPO from that moment, so a drill started later than the RTO after it misses its RTO, and 'firedrill schedule render' refuses the scenario; remove declaredAt so that each drill declares the disaster when it starts, unless this scenario replays that one incident",
 			d.DeclaredAt.UTC().Format(time.RFC3339))
