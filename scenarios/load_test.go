@@ -214,7 +214,7 @@ func TestLoad_InlineSecretNeverEchoed(t *testing.T) {
 		"invalid-access-key-in-env-field.yaml": "AKIAIOSFODNN7EXAMPLE",
 		// issue 15, section 1: a secret key where a variable's name belongs.
 		"security/secret-as-envname.yaml": "wJalrXUtnFEMIK7MDENGbPxRfiCYzEXAMPLEKEY1",
-		"invalid-runbook-pass-env.yaml":        "AKIAIOSFODNN7EXAMPLE",
+		"invalid-runbook-pass-env.yaml":   "AKIAIOSFODNN7EXAMPLE",
 	}
 	for file, secret := range secrets {
 		t.Run(file, func(t *testing.T) {

@@ -7,8 +7,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/firedrill-dev/firedrill/internal/ociimage"
 	"github.com/firedrill-dev/firedrill/drill/schedule"
+	"github.com/firedrill-dev/firedrill/internal/ociimage"
 	"github.com/firedrill-dev/firedrill/internal/version"
 	"github.com/firedrill-dev/firedrill/scenarios"
 )
