@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/firedrill-dev/firedrill/internal/finding"
+	"github.com/firedrill-dev/firedrill/restore"
 	"github.com/firedrill-dev/firedrill/runbooks"
 )
 
@@ -119,15 +120,8 @@ type BackupRef struct {
 }
 
 // SkippedBackup is a backup newer than the recovery point that was passed
-// over: its Velero phase, counts and why.
-type SkippedBackup struct {
-	Name     string    `json:"name"`
-	Phase    string    `json:"phase"`
-	Time     time.Time `json:"time"`
-	Warnings int       `json:"warnings"`
-	Errors   int       `json:"errors"`
-	Reason   string    `json:"reason"`
-}
+// over: its Velero phase, counts and why (restore.SkippedBackup).
+type SkippedBackup = restore.SkippedBackup
 
 // RestoreRef is one Velero Restore the drill created.
 type RestoreRef struct {

@@ -386,9 +386,7 @@ func (r *recovery) RecoveryPoint(ctx context.Context) (*BackupRef, error) {
 	if rp.Results != nil {
 		b.ErrorMessages, b.WarningMessages = rp.Results.Errors.Lines(), rp.Results.Warnings.Lines()
 	}
-	for _, sk := range rp.Skipped {
-		b.Skipped = append(b.Skipped, SkippedBackup{Name: sk.Name, Phase: sk.Phase, Time: sk.Time, Warnings: sk.Warnings, Errors: sk.Errors, Reason: sk.Reason})
-	}
+	b.Skipped = rp.Skipped
 	return b, nil
 }
 
