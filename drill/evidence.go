@@ -371,7 +371,7 @@ func proofShown(id string, rep *Report, retro bool) (bool, string) {
 		return measured(rep.RPO)
 	case "objectives-met":
 		if rep.RTO.Status != ObjectiveMet || rep.RPO.Status != ObjectiveMet {
-			return false, fmt.Sprintf("RTO %s, RPO %s", rep.RTO.Status, rep.RPO.Status)
+			return false, fmt.Sprintf("RTO %s, RPO %s", StatusText(rep.RTO.Status), StatusText(rep.RPO.Status))
 		}
 		return true, ""
 	case "runbook-exercised":

@@ -105,10 +105,14 @@ func fmtSeconds(s float64) string {
 		return fmt.Sprintf("%s%dms", neg, int(math.Round(s*1000)))
 	case s < 60:
 		return fmt.Sprintf("%s%.1fs", neg, s)
-	case s < 3600:
-		return fmt.Sprintf("%s%dm%02ds", neg, int(s)/60, int(s)%60)
+	case math.Round(s) < 3600:
+		// Rounded to the second, as the drill's progress lines round
+		// (time.Duration.Round): one figure for one measurement.
+		r := int(math.Round(s))
+		return fmt.Sprintf("%s%dm%02ds", neg, r/60, r%60)
 	default:
-		return fmt.Sprintf("%s%dh%02dm", neg, int(s)/3600, (int(s)%3600)/60)
+		m := int(math.Round(s / 60))
+		return fmt.Sprintf("%s%dh%02dm", neg, m/60, m%60)
 	}
 }
 

@@ -165,6 +165,15 @@ const (
 	ObjectiveNotMeasured = "not-measured"
 )
 
+// StatusText is an Objective.Status in words, for people: "met",
+// "missed", "not measured".
+func StatusText(status string) string {
+	if status == ObjectiveNotMeasured {
+		return "not measured"
+	}
+	return status
+}
+
 // Measure compares a measurement with its objective. A measurement equal
 // to the objective meets it.
 func Measure(objective, measured time.Duration) Objective {

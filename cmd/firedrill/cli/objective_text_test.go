@@ -25,3 +25,11 @@ func TestObjectiveText_StoppedRecoverySaysLowerBound(t *testing.T) {
 	})
 	assert.Equal(t, "30m00s against an objective of 1h00m: met", objectiveText(done))
 }
+
+// The terminal's reason for a failed drill reads as words, not as the
+// report's status value ("not-measured").
+func TestFailureSummary_StatusInWords(t *testing.T) {
+	r := &drill.Report{Result: drill.ResultFail,
+		RTO: drill.Objective{Status: drill.ObjectiveNotMeasured}, RPO: drill.Objective{Status: drill.ObjectiveMet}}
+	assert.Equal(t, "RTO not measured", failureSummary(r))
+}

@@ -152,10 +152,10 @@ func failureSummary(r *drill.Report) string {
 	}
 	var parts []string
 	if r.RTO.Status != drill.ObjectiveMet {
-		parts = append(parts, "RTO "+r.RTO.Status)
+		parts = append(parts, "RTO "+drill.StatusText(r.RTO.Status))
 	}
 	if r.RPO.Status != drill.ObjectiveMet {
-		parts = append(parts, "RPO "+r.RPO.Status)
+		parts = append(parts, "RPO "+drill.StatusText(r.RPO.Status))
 	}
 	if n := finding.Count(r.Findings)[finding.StatusFail]; n > 0 {
 		parts = append(parts, count(n, "failed finding"))
