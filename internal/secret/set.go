@@ -2,8 +2,14 @@ package secret
 
 import (
 	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"io"
 	"net/url"
 	"slices"
@@ -64,18 +70,67 @@ func (s *Set) AddData(values ...string) {
 }
 
 // AddPEM adds a PEM text (a private key): the whole text and each line of
-// it, so a step that prints the key file line by line leaks no line.
-func (s *Set) AddPEM(pem string) {
-	pem = strings.TrimSpace(pem)
-	if pem == "" {
+// it, so a step that prints the key file line by line leaks no line. A
+// line that holds only public key material (an EC key's public point, an
+// RSA key's modulus, all of which its certificate carries too) is left
+// out: masking it would corrupt the public certificate wherever it is
+// printed, and it reveals nothing.
+func (s *Set) AddPEM(text string) {
+	text = strings.TrimSpace(text)
+	if text == "" {
 		return
 	}
-	s.Add(pem)
-	for _, l := range strings.Split(pem, "\n") {
-		if !strings.HasPrefix(strings.TrimSpace(l), "-----") {
-			s.Add(l)
+	s.Add(text)
+	public := publicParts(text)
+	for _, l := range strings.Split(text, "\n") {
+		l = strings.TrimSpace(l)
+		if strings.HasPrefix(l, "-----") {
+			continue
 		}
+		if b, err := base64.StdEncoding.DecodeString(l); err == nil && len(b) > 0 &&
+			slices.ContainsFunc(public, func(p []byte) bool { return bytes.Contains(p, b) }) {
+			continue
+		}
+		s.Add(l)
 	}
+}
+
+// publicParts are the public forms of the private key in a PEM text (PKCS
+// #8, SEC 1 or PKCS #1): its PKIX encoding and its raw public bytes. None
+// when the text holds no key Go can parse.
+func publicParts(text string) [][]byte {
+	block, _ := pem.Decode([]byte(text))
+	if block == nil {
+		return nil
+	}
+	var pub crypto.PublicKey
+	if k, err := x509.ParsePKCS8PrivateKey(block.Bytes); err == nil {
+		if signer, ok := k.(crypto.Signer); ok {
+			pub = signer.Public()
+		}
+	} else if k, err := x509.ParseECPrivateKey(block.Bytes); err == nil {
+		pub = k.Public()
+	} else if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
+		pub = k.Public()
+	}
+	if pub == nil {
+		return nil
+	}
+	var out [][]byte
+	if der, err := x509.MarshalPKIXPublicKey(pub); err == nil {
+		out = append(out, der)
+	}
+	switch p := pub.(type) {
+	case *rsa.PublicKey:
+		out = append(out, p.N.Bytes())
+	case *ecdsa.PublicKey:
+		if k, err := p.ECDH(); err == nil {
+			out = append(out, k.Bytes())
+		}
+	case ed25519.PublicKey:
+		out = append(out, p)
+	}
+	return out
 }
 
 // AddURL adds the secret parts of a URL that may carry a token (a webhook,
