@@ -173,12 +173,24 @@ func (o Options) withDefaults() Options {
 // CronJob name may have (the Job controller appends 11).
 const maxScenarioName = 52 - len(namePrefix)
 
+// ScenarioError is a problem of a scenario itself, not of an option: a
+// fixed declaredAt, a name too long for a CronJob. Fixing it means
+// changing the scenario file.
+type ScenarioError struct{ Err error }
+
+func (e *ScenarioError) Error() string { return e.Err.Error() }
+func (e *ScenarioError) Unwrap() error { return e.Err }
+
 // Validate reports every problem of o at once (errors.Join), each naming
-// the option as the command line spells it.
+// the option as the command line spells it; problems of a scenario itself
+// are *ScenarioError.
 func (o Options) Validate() error {
 	o = o.withDefaults()
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	addScenario := func(format string, args ...any) {
+		errs = append(errs, &ScenarioError{Err: fmt.Errorf(format, args...)})
+	}
 	if len(o.Scenarios) == 0 {
 		add("--scenario: at least one scenario is required")
 	}
@@ -190,11 +202,11 @@ func (o Options) Validate() error {
 		if d := sc.Spec.Disaster.DeclaredAt; !d.IsZero() {
 			// Every run would count RTO and RPO from that one moment: the
 			// second quarter's drill would miss its RTO by three months.
-			add("--scenario: %s sets spec.disaster.declaredAt (%s): every scheduled run would measure RTO and RPO from that fixed time; remove it (a scheduled drill's disaster time is its start)",
+			addScenario("--scenario: %s sets spec.disaster.declaredAt (%s): every scheduled run would measure RTO and RPO from that fixed time; remove it (a scheduled drill's disaster time is its start)",
 				name, d.UTC().Format(time.RFC3339))
 		}
 		if len(name) > maxScenarioName {
-			add("--scenario: %s: the name has %d characters; a scheduled scenario's name may have at most %d (its CronJob is %s%s)",
+			addScenario("--scenario: %s: the name has %d characters; a scheduled scenario's name may have at most %d (its CronJob is %s%s)",
 				name, len(name), maxScenarioName, namePrefix, name)
 		}
 	}

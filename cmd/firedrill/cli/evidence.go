@@ -358,9 +358,10 @@ func (a *app) evidenceExportCommand() *cli.Command {
 		UsageText: "firedrill evidence export DRILL_ID [-o FILE|-] [--key FILE] [--push s3://BUCKET/PREFIX] [--output-format text|json]",
 		Description: `Bundles the record of a finished drill (see 'firedrill history' for ids) into a
 deterministic .tar.gz: the same drill and key give the same bytes. It holds
-every file of the drill's directory, credentials found in the environment
-replaced with [redacted] (values of 8 characters or more: shorter ones would
-match ordinary words; restored Secret objects never carry values), index.json (what each file proves and the controls
+every file of the drill's directory with every secret the drill knew
+replaced with [redacted] (the secret policy of the README's Security
+section: credentials of 4 bytes or more, restored Secret values of 8 or
+more; restored Secret objects never carry values), index.json (what each file proves and the controls
 the drill supports), manifest.json (SHA-256 and size of every file, the drill,
 its times, firedrill's version) and manifest.sig (Ed25519 over the manifest).
 

@@ -22,8 +22,14 @@ resources and namespace mapping, verify (restore order and each check),
 runbook steps, report, evidence and cleanup. Steps marked [RTO] count toward
 the measured recovery time.
 
-plan reads the scenario and its runbook and nothing else: no cluster, no
-bucket, no network. Auditors can read it as the written procedure.
+plan reads the scenario, its runbook and the files the scenario names (CA
+and credentials files, kubeconfigs: are they there and usable), and
+nothing else: no cluster, no bucket, no network. Auditors can read it as
+the written procedure. The scenario's warnings (see 'firedrill validate
+--help') are part of the plan.
+
+Exit codes: 0 the plan is printed, 1 the scenario is invalid or a file it
+names cannot be used here (each named with its field and line), 2 usage.
 
 Examples:
   firedrill plan region-loss

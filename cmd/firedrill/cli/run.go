@@ -26,7 +26,8 @@ func (a *app) runCommand() *cli.Command {
   protection      object lock, retention of the backup's objects, a tamper
                   canary, the off-site copies (see 'firedrill verify')
   recovery-point  choose the backup; RPO = disaster time - backup start
-  restore    RTO  Velero Restores, NetworkPolicies and namespaces first
+  restore    RTO  Velero Restores: NetworkPolicies and namespaces first, then
+                  CRDs, then the rest
   verify     RTO  restore order proof and the scenario's checks
   runbook    RTO  the runbook's executable steps, timed; a failing step means
                   the runbook is out of date
@@ -46,8 +47,9 @@ With --history s3://BUCKET/PREFIX the record is also uploaded, after every
 step, to PREFIX/drills/ID/ in a bucket the team shares; a failed upload is
 a warning finding, never a failed drill.
 
-The source cluster and the backup buckets are never written to, except the
-drill's own canary prefix. Credentials come from the references in the
+The source cluster is never written to. In the backup buckets only the
+drill's own canary prefix is written, by firedrill, and the record of each
+Restore (restores/NAME/), by Velero. Credentials come from the references in the
 scenario and never appear in output, reports or runbook logs.
 
 After the drill, --metrics-file writes Prometheus metrics for the textfile
@@ -58,7 +60,8 @@ object-locked bucket (see 'firedrill evidence --help'); a failed push is an
 error (exit 1), after the drill's summary.
 
 Exit codes: 0 the drill passed, 3 it missed an objective or a check failed,
-1 it could not run, 130 interrupted (cleanup done).
+1 it could not run, 2 usage (a bad flag, or --history or --evidence-push
+naming one of the scenario's backup buckets), 130 interrupted (cleanup done).
 
 Examples:
   firedrill run region-loss

@@ -72,6 +72,11 @@ another at /var/lib/firedrill; TZ is --time-zone.
 the other: quarterly "0 6 1 1,4,7,10 *", monthly "0 6 1 * *", weekly
 "0 6 * * 1". --cron gives every scenario the same five-field expression.
 
+Exit codes: 0 rendered (warnings about drills that would collide or block
+each other go to stderr), 1 a scenario cannot be scheduled as written (a
+fixed spec.disaster.declaredAt, a name too long for a CronJob) or cannot be
+read, 2 usage (a missing or contradictory option).
+
 Examples:
   firedrill schedule render --scenario region-loss --cadence quarterly \
       --history s3://dr-drills/team-shop --image registry.example.com/firedrill-runner:v1.0.0 > drills.yaml
@@ -158,6 +163,10 @@ func (a *app) scheduleRender(c *cli.Context) error {
 		opts.Image = img
 	}
 	if err := opts.Validate(); err != nil {
+		if onlyScenarioErrors(err) {
+			// Invalid input, not a misused command: exit 1, as validate.
+			return errors.New(indentJoined(err))
+		}
 		return usageErrorf(helpHint(c), "%s", indentJoined(err))
 	}
 	out, err := schedule.Render(opts)
@@ -176,6 +185,22 @@ func (a *app) scheduleRender(c *cli.Context) error {
 	}
 	_, err = a.env.Stdout.Write(out)
 	return err
+}
+
+// onlyScenarioErrors reports whether every problem of err (an errors.Join)
+// is a problem of a scenario file rather than of the options.
+func onlyScenarioErrors(err error) bool {
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	for _, e := range errs {
+		var se *schedule.ScenarioError
+		if !errors.As(e, &se) {
+			return false
+		}
+	}
+	return true
 }
 
 // indentJoined prints the errors of an errors.Join one per line.

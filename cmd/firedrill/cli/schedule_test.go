@@ -61,3 +61,20 @@ func TestSchedule_RenderDefaultsToTheRunnerImage(t *testing.T) {
 	assert.Contains(t, got.stdout, "image: registry.example.com/dr/firedrill-runner:v1\n")
 	assert.NotContains(t, got.stdout, "ghcr.io")
 }
+
+// A scenario that cannot be scheduled as written (a fixed declaredAt) is
+// invalid input, exit 1 as validate's, not a misused command (exit 2);
+// with an option missing as well, it is usage again, both problems named.
+func TestSchedule_RenderRefusesAFixedDeclaredAtAsInvalidInput(t *testing.T) {
+	got := run(t, context.Background(), nil,
+		"schedule", "render", "--scenario", "../files/warnings.yaml", "--cadence", "monthly", "--history", "s3://dr-drills/team", "--image", "example.com/firedrill:v1")
+	assert.Equal(t, ExitError, got.code, "%s", got)
+	assert.Contains(t, got.stderr, "sets spec.disaster.declaredAt")
+	assert.Empty(t, got.stdout)
+
+	got = run(t, context.Background(), nil,
+		"schedule", "render", "--scenario", "../files/warnings.yaml", "--history", "s3://dr-drills/team", "--image", "example.com/firedrill:v1")
+	assert.Equal(t, ExitUsage, got.code, "%s", got)
+	assert.Contains(t, got.stderr, "sets spec.disaster.declaredAt")
+	assert.Contains(t, got.stderr, "one of --cron or --cadence is required")
+}

@@ -23,15 +23,14 @@ func (a *app) validateCommand() *cli.Command {
 durations, missing required fields, contradictions and inline secrets are
 all errors. Every problem of every file is printed, one per line, as
 FILE:LINE: field.path: message. A directory stands for the *.yaml and *.yml
-files directly in it. The scenario's runbook is checked too. Warnings
-(FILE:LINE: warning: ...) do not make a file invalid: restore phases that
-restore custom resources before any phase restores their
-CustomResourceDefinitions.
+files directly in it. The scenario's runbook is checked too.
 
 Likely mistakes are warnings, printed as FILE:LINE: warning: field.path:
-message, each with its fix: a check that names a namespace by its name in
-the backup although namespaceMapping renames it, an endpoint whose host
-names another region or already holds the bucket, a fixed declaredAt, a
+message, each with its fix; they do not make a file invalid: a check that
+names a namespace by its name in the backup although namespaceMapping
+renames it, an endpoint whose host names another region or already holds
+the bucket, a fixed declaredAt, restore phases that restore custom
+resources before any phase restores their CustomResourceDefinitions, a
 runbook step hidden in HTML (it is never run), and a caFile or
 credentials file (or its profile) that is missing or unusable here (run,
 verify, restore and plan stop on those; validate only warns, since the
