@@ -27,7 +27,9 @@ type result struct {
 }
 
 // run runs the command line the way main does, in testdata/work (whose
-// scenarios/ directory is the project's), with a fixed home directory and
+// scenarios/ directory is the project's), with the home directory
+// testdata/home (relative, so that outputs do not depend on where the
+// repository is; its .kube holds the kubeconfigs the scenarios name) and
 // the given environment.
 func run(t *testing.T, ctx context.Context, env map[string]string, args ...string) result {
 	t.Helper()
@@ -39,10 +41,13 @@ func run(t *testing.T, ctx context.Context, env map[string]string, args ...strin
 		Stderr:  &stderr,
 		Getenv:  func(k string) string { return env[k] },
 		WorkDir: work,
-		HomeDir: "/home/drill",
+		HomeDir: testHome,
 	})
 	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 }
+
+// testHome is the home directory of the command-line tests.
+const testHome = "testdata/home"
 
 func (r result) String() string {
 	return "exit: " + strconv.Itoa(r.code) + "\n--- stdout\n" + r.stdout + "--- stderr\n" + r.stderr
@@ -104,6 +109,9 @@ func TestRun_Golden(t *testing.T) {
 		{"validate-warnings-strict", nil, []string{"validate", "--strict", "../files/warnings.yaml", "../files/valid.yaml"}, ExitError},
 		{"validate-warnings-json", nil, []string{"validate", "-o", "json", "../files/warnings.yaml"}, ExitOK},
 		{"validate-secret-as-envname", nil, []string{"validate", "../files/secret-as-envname.yaml"}, ExitError},
+		{"validate-endpoint-path", nil, []string{"validate", "../files/endpoint-path.yaml"}, ExitError},
+		{"validate-profile-without-file", nil, []string{"validate", "../files/profile-without-file.yaml"}, ExitOK},
+		{"validate-kubeconfig-devzero", nil, []string{"validate", "../../../../../scenarios/testdata/security/kubeconfig-devzero.yaml"}, ExitOK},
 
 		// plan: every built-in scenario, a project one, and the JSON form.
 		{"plan-region-loss", nil, []string{"plan", "../../../../../scenarios/catalog/region-loss.yaml"}, ExitOK},
@@ -120,6 +128,9 @@ func TestRun_Golden(t *testing.T) {
 		{"verify-missing-files", nil, []string{"verify", "../files/warnings.yaml"}, ExitError},
 		{"run-missing-files", nil, []string{"run", "../files/warnings.yaml"}, ExitError},
 		{"verify-secret-as-envname", nil, []string{"verify", "../files/secret-as-envname.yaml"}, ExitError},
+		{"plan-profile-without-file", nil, []string{"plan", "../files/profile-without-file.yaml"}, ExitError},
+		{"verify-profile-without-file", nil, []string{"verify", "../files/profile-without-file.yaml"}, ExitError},
+		{"plan-kubeconfig-devzero", nil, []string{"plan", "../../../../../scenarios/testdata/security/kubeconfig-devzero.yaml"}, ExitError},
 
 		// Usage errors.
 		{"usage-unknown-command", nil, []string{"drill"}, ExitUsage},
