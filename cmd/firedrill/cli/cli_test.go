@@ -256,3 +256,23 @@ func TestRun_SecretAsEnvNameNeverEchoed(t *testing.T) {
 		})
 	}
 }
+
+// TestRun_UnusableProfileStopsBeforeTheDrill is issue 14, item 8 for a
+// profile named without a credentials file: run and restore stop before
+// touching anything (no drill is recorded), naming the field and line,
+// instead of passing the preflight and failing at the first S3 request.
+func TestRun_UnusableProfileStopsBeforeTheDrill(t *testing.T) {
+	for _, cmd := range []string{"run", "restore"} {
+		t.Run(cmd, func(t *testing.T) {
+			state := t.TempDir()
+			got := run(t, context.Background(), map[string]string{"FIREDRILL_STATE_DIR": state}, cmd, "../files/profile-without-file.yaml")
+			assert.Equal(t, ExitError, got.code, "%s", got)
+			assert.Contains(t, got.stderr, "nothing has been touched:\n  ../files/profile-without-file.yaml:24: spec.storage.primary.credentials.profile: profile half in credentials file testdata/home/.aws/credentials (the AWS SDK's default) has aws_access_key_id but no aws_secret_access_key")
+			assert.Contains(t, got.stderr, "../files/profile-without-file.yaml:33: spec.storage.copies[0].credentials.profile: profile \"backup\" is in neither of the files the AWS SDK reads")
+			assert.NotContains(t, got.String(), "test-key-id", "no value of the shared files is printed")
+			entries, err := os.ReadDir(state)
+			require.NoError(t, err)
+			assert.Empty(t, entries, "no drill is recorded")
+		})
+	}
+}
