@@ -485,6 +485,15 @@ func describe(n *yaml.Node) string {
 // scenario. It never includes the value.
 const inlineSecretMessage = "inline secret not allowed: reference it with accessKeyIDEnv/secretAccessKeyEnv, profile or file"
 
+// envNameSecretMessage is the message for a secret written into field, a
+// field that takes the name of an environment variable (accessKeyIDEnv,
+// secretAccessKeyEnv, sessionTokenEnv, passEnv); takes says what it takes.
+// The author already used the right field, so the fix is its value, not
+// another field. It never includes the value.
+func envNameSecretMessage(field, takes string) string {
+	return "inline secret not allowed: " + field + " takes " + takes + ", not the secret itself; this value looks like a credential (it is not shown): put it in an environment variable, write that variable's name here, and rotate the credential, since it was written in the file"
+}
+
 // isSecretField reports whether a field name holds a secret. Under a
 // credentials block every name that means a key, token or password counts;
 // elsewhere only the unambiguous S3 credential names do (dataCanary has a

@@ -10,8 +10,9 @@
 // ("scenarios/x.yaml:14: spec.objectives.rto: ..."), and all errors of a
 // file are reported at once as [ValidationErrors]. Likely mistakes that a
 // drill can still run with are warnings ([Scenario.Warnings]), in the same
-// form; [Scenario.CheckFiles] reads the CA and credentials files the drill
-// will need. Every file is read through internal/safefile: regular files
+// form; [Scenario.CheckFiles] reads the CA, credentials and kubeconfig
+// files the drill will need, and the AWS SDK's shared files for a profile
+// named without a file. Every file is read through internal/safefile: regular files
 // only, with a size limit.
 //
 // Credentials are references only (environment variable names, an AWS

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"fmt"
 	"net"
 	"net/url"
 	"regexp"
@@ -72,7 +73,11 @@ func bucketInHost(labels []string) (bucket, service string) {
 // naming: a warning.
 func (v *validator) endpoint(p string, b Bucket) {
 	u, err := url.Parse(b.Endpoint)
-	if err != nil || u.Hostname() == "" || net.ParseIP(u.Hostname()) != nil {
+	if err != nil || u.Hostname() == "" {
+		return
+	}
+	v.endpointPath(p, b, u)
+	if net.ParseIP(u.Hostname()) != nil {
 		return
 	}
 	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
@@ -110,4 +115,31 @@ func (v *validator) endpoint(p string, b Bucket) {
 	if rest, ok := strings.CutPrefix(host, b.Bucket+"."); ok && strings.Contains(rest, ".") {
 		v.warnf(p+".endpoint", "starts with the bucket name %s: if this is the bucket's virtual-hosted address, requests would address the bucket twice; set endpoint: %s://%s (the server's own address) and keep bucket: %s", b.Bucket, u.Scheme, rest, b.Bucket)
 	}
+}
+
+// endpointPath checks the path of a bucket's endpoint (issue 14, item 7).
+// An S3 endpoint is a server's address and has no path: the SDK appends
+// /BUCKET/KEY (path style) or puts the bucket in the host name, so any
+// path written here is sent before the bucket on every request. A path
+// that is the bucket itself (the bucket's path-style address, copied from
+// a console) makes requests address /BUCKET/BUCKET/KEY, which answer
+// NoSuchKey or NoSuchBucket: an error. Any other path is most likely a
+// mistake too, but a server behind a reverse proxy may be mounted under
+// one: a warning.
+func (v *validator) endpointPath(p string, b Bucket, u *url.URL) {
+	path := strings.Trim(u.Path, "/")
+	if path == "" {
+		return
+	}
+	server := u.Scheme + "://" + u.Host
+	first, rest, _ := strings.Cut(path, "/")
+	if b.Bucket != "" && first == b.Bucket {
+		fix := ""
+		if rest != "" {
+			fix = fmt.Sprintf(" and write %s in prefix", rest)
+		}
+		v.errorf(p+".endpoint", "holds bucket %s in its path (the bucket's path-style address), and bucket is set too, so every request would address /%s/%s/...; set endpoint: %s, keep bucket: %s%s", b.Bucket, b.Bucket, b.Bucket, server, b.Bucket, fix)
+		return
+	}
+	v.warnf(p+".endpoint", "has the path /%s, but an S3 endpoint is the server's address and has no path (requests add /BUCKET/KEY to it); set endpoint: %s, unless the server is mounted under that path behind a proxy", path, server)
 }

@@ -27,7 +27,12 @@ type Env struct {
 	// means the process's working directory.
 	WorkDir string
 	// HomeDir replaces "~" in paths written in scenarios; empty leaves "~" as is.
+	// Scenario.CheckFiles looks for the AWS SDK's ~/.aws files there too.
 	HomeDir string
+	// Getenv reads the environment variables Scenario.CheckFiles consults
+	// (AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE); nil means an empty
+	// environment.
+	Getenv func(string) string
 	// Catalog replaces the built-in catalog (a directory of *.yaml files);
 	// nil means the built-in one.
 	Catalog fs.FS
@@ -162,7 +167,7 @@ func displayed(err error, path string) error {
 // parse always returns the (possibly partial) scenario, so that a search
 // can still learn the name of an invalid file.
 func parse(env Env, origin Origin, data []byte) (*Scenario, ValidationErrors) {
-	sc := &Scenario{Origin: origin}
+	sc := &Scenario{Origin: origin, files: fileEnv{homeDir: env.HomeDir, getenv: env.Getenv}}
 	d := newDecoder(origin.File)
 	d.decodeDocument(data, sc)
 	sc.lines = d.lines

@@ -33,7 +33,7 @@ type wantErr struct {
 func TestLoad_Invalid(t *testing.T) {
 	const secretMsg = "inline secret not allowed: reference it with accessKeyIDEnv/secretAccessKeyEnv, profile or file"
 	tests := map[string][]wantErr{
-		"access-key-in-env-field":      {{24, "spec.storage.primary.credentials.accessKeyIDEnv", secretMsg}},
+		"access-key-in-env-field":      {{24, "spec.storage.primary.credentials.accessKeyIDEnv", "inline secret not allowed: accessKeyIDEnv takes the NAME of an environment variable that holds the secret, not the secret itself; this value looks like a credential (it is not shown): put it in an environment variable, write that variable's name here, and rotate the credential, since it was written in the file"}},
 		"allow-partially-failed":       {{18, "spec.backups.allowPartiallyFailed", "true or false"}},
 		"api-version":                  {{2, "apiVersion", `"firedrill.dev/v1" is not supported; use firedrill.dev/v1alpha1`}},
 		"backup-name-and-schedule":     {{18, "spec.backups.schedule", "set exactly one of backupName, schedule or window; backupName is set too"}},
@@ -163,7 +163,7 @@ func TestLoad_Invalid(t *testing.T) {
 			{36, "spec.runbook.passEnv[2]", "AWS_PROFILE is firedrill's own"},
 			{37, "spec.runbook.passEnv[3]", "FIREDRILL_EVIDENCE_KEY_FILE is firedrill's own"},
 			{38, "spec.runbook.passEnv[4]", "KUBECONFIG is firedrill's own"},
-			{39, "spec.runbook.passEnv[5]", "inline secret not allowed"},
+			{39, "spec.runbook.passEnv[5]", "inline secret not allowed: passEnv takes the NAME of an environment variable to pass to the runbook's steps (never one holding a credential), not the secret itself"},
 			{40, "spec.runbook.passEnv[6]", "must name an environment variable"},
 		},
 		"window-pick":         {{19, "spec.backups.window.pick", `"oldest" is not one of latest, random`}},

@@ -111,19 +111,95 @@ func (v *validator) mappedNamespaceWarnings() {
 				}
 			}
 		case c.Command != nil:
-			run := c.Command.Run
-			for j := 0; j < len(run); j++ {
-				ap := fmt.Sprintf("%s.command.run[%d]", p, j)
-				if ns, next, ok := namespaceFlag(run, j, mapping); ok {
-					if next {
-						j++
-						ap = fmt.Sprintf("%s.command.run[%d]", p, j)
-					}
-					warn(ap, ns)
-				} else if ns, ok := namespaceInText(run[j], mapping); ok {
-					warn(ap, ns)
+			for j, ns := range namespacesInArgs(c.Command.Run, mapping) {
+				if ns != "" {
+					warn(fmt.Sprintf("%s.command.run[%d]", p, j), ns)
 				}
 			}
 		}
 	}
+}
+
+// namespacesInArgs reports, for each argument of a command, the namespace
+// of mapping it names ("" for none): as a namespace flag (with its value
+// reported at the value's argument), in a host name or in an API path. An
+// argument of several words (`sh -c "kubectl -n shop get pods"`, or a
+// flag and its value written as one argument) is split into words the way
+// a shell would (shellWords) and its words are checked the same way.
+func namespacesInArgs(args []string, mapping map[string]string) []string {
+	found := make([]string, len(args))
+	for j := 0; j < len(args); j++ {
+		if ns, next, ok := namespaceFlag(args, j, mapping); ok {
+			if next {
+				j++
+			}
+			found[j] = ns
+			continue
+		}
+		if ns, ok := namespaceInText(args[j], mapping); ok {
+			found[j] = ns
+			continue
+		}
+		if words := shellWords(args[j]); len(words) > 1 {
+			for _, ns := range namespacesInArgs(words, mapping) {
+				if ns != "" {
+					found[j] = ns
+					break
+				}
+			}
+		}
+	}
+	return found
+}
+
+// shellWords splits s into words as a POSIX shell does before expansion:
+// at unquoted blanks and at the control operators ; & | ( ) < >, with
+// 'single' and "double" quotes and backslash escapes removed. It never
+// fails: an unterminated quote runs to the end of s. It is enough to find
+// flags and host names in a command line; it expands nothing.
+func shellWords(s string) []string {
+	var (
+		words []string
+		word  strings.Builder
+		in    bool // a word is open (it may be empty: "")
+	)
+	end := func() {
+		if in {
+			words = append(words, word.String())
+			word.Reset()
+			in = false
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == ' ' || c == '\t' || c == '\n' || strings.IndexByte(";&|()<>", c) >= 0:
+			end()
+		case c == '\\' && i+1 < len(s):
+			i++
+			word.WriteByte(s[i])
+			in = true
+		case c == '\'':
+			j := strings.IndexByte(s[i+1:], '\'')
+			if j < 0 {
+				j = len(s) - i - 1
+			}
+			word.WriteString(s[i+1 : i+1+j])
+			i += j + 1
+			in = true
+		case c == '"':
+			i++
+			for ; i < len(s) && s[i] != '"'; i++ {
+				if s[i] == '\\' && i+1 < len(s) && strings.IndexByte("\\\"$`", s[i+1]) >= 0 {
+					i++
+				}
+				word.WriteByte(s[i])
+			}
+			in = true
+		default:
+			word.WriteByte(c)
+			in = true
+		}
+	}
+	end()
+	return words
 }

@@ -35,6 +35,8 @@ type Scenario struct {
 	lines map[string]int
 	// warnings are what Warnings returns.
 	warnings ValidationErrors
+	// files is where CheckFiles finds the AWS SDK's shared files.
+	files fileEnv
 }
 
 // Metadata names a scenario.

@@ -335,7 +335,7 @@ func (v *validator) credentials(p string, c Credentials) {
 		case envname.LooksLikeSecret(f.value):
 			// A secret pasted where the name belongs: said once, here,
 			// and never repeated (envname.Display hides it elsewhere).
-			v.errorf(p+"."+f.field, "%s; this value looks like a credential, not the name of an environment variable (the value is not shown; rotate the credential, it is in the file)", inlineSecretMessage)
+			v.errorf(p+"."+f.field, "%s", envNameSecretMessage(f.field, "the NAME of an environment variable that holds the secret"))
 		case !envname.Valid(f.value):
 			v.errorf(p+"."+f.field, "must name an environment variable (letters, digits and _, not starting with a digit)")
 		}
@@ -579,7 +579,7 @@ func (v *validator) runbook() {
 		// Never quoted: a value here may be a secret in the wrong place.
 		switch {
 		case envname.LooksLikeSecret(name):
-			v.errorf(f, "%s", inlineSecretMessage)
+			v.errorf(f, "%s", envNameSecretMessage("passEnv", "the NAME of an environment variable to pass to the runbook's steps (never one holding a credential)"))
 		case !envname.Valid(name):
 			v.errorf(f, "must name an environment variable (letters, digits and _, not starting with a digit)")
 		case strings.HasPrefix(name, "FIREDRILL_"), strings.HasPrefix(name, "AWS_"), name == "KUBECONFIG":

@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -32,6 +33,10 @@ func TestLoad_Warnings(t *testing.T) {
 			{39, "spec.checks[3].command.run[2]", `names namespace "shop"`},
 			{42, "spec.checks[4].command.run[3]", `names namespace "shop"`},
 			{45, "spec.checks[5].command.run[1]", `names namespace "shop"`},
+			// an argument of several words, as a shell or a runbook writes it
+			{48, "spec.checks[6].command.run[2]", `names namespace "shop"`},
+			{51, "spec.checks[7].command.run[2]", `names namespace "shop"`},
+			{54, "spec.checks[8].command.run[1]", `names namespace "shop"`},
 		},
 		// issue 14, items 7 and 12
 		"endpoint": {
@@ -72,9 +77,10 @@ func TestLoad_NoWarnings(t *testing.T) {
 	}
 }
 
-// TestCheckFiles is issue 14, item 8: a CA file or a credentials file the
-// drill will need, missing, unreadable or wrong, is named with its field,
-// its line and the fix; ValidateFile returns the same as warnings.
+// TestCheckFiles is issue 14, item 8: a CA file, a credentials file or a
+// kubeconfig the drill will need, missing, unreadable or wrong, is named
+// with its field, its line and the fix; ValidateFile returns the same as
+// warnings.
 func TestCheckFiles(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, content string) {
@@ -82,8 +88,13 @@ func TestCheckFiles(t *testing.T) {
 	}
 	write("der.crt", "0\x82\x01\x0a not PEM")
 	write("ca.pem", selfSignedPEM(t))
-	write("credentials", "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = hunter2hunter2\n\n[profile lab]\naws_access_key_id = x\n")
+	write("credentials", "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = hunter2hunter2\n\n"+
+		"[lab]\naws_access_key_id=AKIAIOSFODNN7EXAMPLE\naws_secret_access_key=hunter2hunter2\n\n"+
+		"[profile prefixed]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = hunter2hunter2\n\n"+
+		"[half]\n# a comment\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n")
+	write("scratch.kubeconfig", "apiVersion: v1\nkind: Config\n")
 	require.NoError(t, os.Symlink("/dev/zero", filepath.Join(dir, "zero.pem")))
+	require.NoError(t, os.Symlink("/dev/zero", filepath.Join(dir, "source.kubeconfig")))
 	require.NoError(t, syscall.Mkfifo(filepath.Join(dir, "creds.fifo"), 0o600))
 	copies := `    copies:
       - name: missing-ca
@@ -114,8 +125,19 @@ func TestCheckFiles(t *testing.T) {
         endpoint: https://s3.example.net
         bucket: copy-five
         credentials: {file: nowhere}
+      - name: prefixed
+        kind: offsite
+        endpoint: https://s3.example.net
+        bucket: copy-six
+        credentials: {file: credentials, profile: prefixed}
+      - name: half
+        kind: offsite
+        endpoint: https://s3.example.net
+        bucket: copy-seven
+        credentials: {file: credentials, profile: half}
 `
-	write("files.yaml", strings.Replace(scenarioYAML(t, "files"), "  target:\n", copies+"  target:\n", 1))
+	text := strings.Replace(scenarioYAML(t, "files"), "  target:\n", copies+"  source:\n    kubeconfig: source.kubeconfig\n  target:\n", 1)
+	write("files.yaml", strings.Replace(text, "/etc/firedrill/scratch.kubeconfig", "scratch.kubeconfig", 1))
 
 	sc, err := LoadFile(context.Background(), Env{WorkDir: dir}, "files.yaml")
 	require.NoError(t, err, "files are not checked when loading: they may exist only where the drill runs")
@@ -123,10 +145,13 @@ func TestCheckFiles(t *testing.T) {
 	want := []wantErr{
 		{34, "spec.storage.copies[0].caFile", "CA file missing.pem does not exist; put the PEM bundle of the CA that signed the endpoint's certificate there, or fix the path"},
 		{39, "spec.storage.copies[1].caFile", "CA file der.crt holds no PEM certificate (a block starting -----BEGIN CERTIFICATE-----)"},
-		{40, "spec.storage.copies[1].credentials.profile", `credentials file credentials has no profile "offsite" (it has "default" and "lab"); set profile to one of its profiles, or add a [offsite] section`},
+		{40, "spec.storage.copies[1].credentials.profile", `credentials file credentials has no profile "offsite" (it has "default", "lab" and "half"); set profile to one of its profiles, or add a [offsite] section`},
 		{45, "spec.storage.copies[2].caFile", "CA file zero.pem: not a regular file: it is a character device; firedrill reads only regular files; point caFile at a PEM file"},
 		{46, "spec.storage.copies[2].credentials.file", "credentials file creds.fifo: not a regular file: it is a FIFO (named pipe)"},
 		{57, "spec.storage.copies[4].credentials.file", "credentials file nowhere does not exist"},
+		{62, "spec.storage.copies[5].credentials.profile", `credentials file credentials has no profile "prefixed" (it has "default", "lab" and "half"; its section [profile prefixed] is ignored: a credentials file names profiles without the "profile " prefix, write [prefixed])`},
+		{67, "spec.storage.copies[6].credentials.profile", "profile half in credentials file credentials has aws_access_key_id but no aws_secret_access_key, so the AWS SDK refuses it (partial credentials); add aws_secret_access_key to its section"},
+		{69, "spec.source.kubeconfig", "kubeconfig source.kubeconfig: not a regular file: it is a character device; firedrill reads only regular files; point kubeconfig at a kubeconfig file"},
 	}
 	require.Len(t, got, len(want), "problems:\n%v", got)
 	for i, w := range want {
@@ -141,6 +166,121 @@ func TestCheckFiles(t *testing.T) {
 	_, warnings, err := ValidateFile(context.Background(), Env{WorkDir: dir}, "files.yaml")
 	require.NoError(t, err)
 	assert.Equal(t, got, warnings)
+}
+
+// TestCheckFiles_Kubeconfig: a target or source kubeconfig that is missing
+// or not a regular file is a problem at its field; an empty source
+// kubeconfig (client-go's default rules) is not checked.
+func TestCheckFiles_Kubeconfig(t *testing.T) {
+	dir, home := t.TempDir(), t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "scratch.kubeconfig"), []byte("apiVersion: v1\nkind: Config\n"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(home, "scratch.kubeconfig"), []byte("apiVersion: v1\nkind: Config\n"), 0o600))
+	require.NoError(t, syscall.Mkfifo(filepath.Join(dir, "pipe.kubeconfig"), 0o600))
+	tests := []struct {
+		name, target, source string
+		want                 []wantErr
+	}{
+		{"fine", "scratch.kubeconfig", "", nil},
+		{"fine with source", "scratch.kubeconfig", "~/scratch.kubeconfig", nil},
+		{"missing target", "missing.kubeconfig", "", []wantErr{{30, "spec.target.kubeconfig", "kubeconfig missing.kubeconfig does not exist; put the cluster's kubeconfig there, or fix the path (relative paths are relative to the scenario file)"}}},
+		{"devzero target", "/dev/zero", "", []wantErr{{30, "spec.target.kubeconfig", "kubeconfig /dev/zero: not a regular file: it is a character device; firedrill reads only regular files; point kubeconfig at a kubeconfig file"}}},
+		{"fifo target", "pipe.kubeconfig", "", []wantErr{{30, "spec.target.kubeconfig", "kubeconfig pipe.kubeconfig: not a regular file: it is a FIFO (named pipe)"}}},
+		{"missing source", "scratch.kubeconfig", "~/.kube/prod.yaml", []wantErr{{29, "spec.source.kubeconfig", "kubeconfig " + filepath.Join(home, ".kube", "prod.yaml") + " does not exist"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			text := strings.Replace(scenarioYAML(t, "kc"), "/etc/firedrill/scratch.kubeconfig", tt.target, 1)
+			if tt.source != "" {
+				text = strings.Replace(text, "  target:\n", "  source: {kubeconfig: "+tt.source+"}\n  target:\n", 1)
+			}
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "kc.yaml"), []byte(text), 0o600))
+			sc, err := LoadFile(context.Background(), Env{WorkDir: dir, HomeDir: home}, "kc.yaml")
+			require.NoError(t, err)
+			got := sc.CheckFiles()
+			require.Len(t, got, len(tt.want), "problems:\n%v", got)
+			for i, w := range tt.want {
+				assert.Equal(t, w.path, got[i].Path)
+				assert.Equal(t, w.line, got[i].Line)
+				assert.Contains(t, got[i].Message, w.msg)
+			}
+		})
+	}
+
+	// The case file of issue 15, section 6.
+	sc, err := LoadFile(context.Background(), Env{}, "testdata/security/kubeconfig-devzero.yaml")
+	require.NoError(t, err)
+	got := sc.CheckFiles()
+	require.Len(t, got, 1, "problems:\n%v", got)
+	assert.Equal(t, "testdata/security/kubeconfig-devzero.yaml:30: spec.target.kubeconfig: kubeconfig /dev/zero: not a regular file: it is a character device; firedrill reads only regular files; point kubeconfig at a kubeconfig file", got[0].Error())
+}
+
+// TestCheckFiles_ProfileWithoutFile is issue 14, item 8 for a profile named
+// without credentials.file: it is looked up where the AWS SDK looks (the
+// credentials and config files of $AWS_SHARED_CREDENTIALS_FILE,
+// $AWS_CONFIG_FILE or ~/.aws), and a missing or half-written profile is a
+// problem at credentials.profile, quoting no value of those files.
+func TestCheckFiles_ProfileWithoutFile(t *testing.T) {
+	const creds = "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = hunter2hunter2\n" +
+		"[backup]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n" +
+		"[secret-only]\naws_secret_access_key = hunter2hunter2\n"
+	const config = "[default]\nregion = eu-west-1\n[profile role]\nrole_arn = arn:aws:iam::123456789012:role/backup\nsource_profile = default\n[bare]\nregion = eu-west-1\n"
+	home, other := t.TempDir(), t.TempDir()
+	require.NoError(t, os.Mkdir(filepath.Join(home, ".aws"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(home, ".aws", "credentials"), []byte(creds), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(home, ".aws", "config"), []byte(config), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(other, "creds"), []byte("[backup]\naws_access_key_id = A\naws_secret_access_key = B\n"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(other, "scratch.kubeconfig"), []byte("apiVersion: v1\n"), 0o600))
+	credsFile, configFile := filepath.Join(home, ".aws", "credentials"), filepath.Join(home, ".aws", "config")
+
+	tests := []struct {
+		name, profile string
+		home          string
+		env           map[string]string
+		want          string // "" for no problem
+	}{
+		{"in credentials", "default", home, nil, ""},
+		{"role in config", "role", home, nil, ""},
+		{"partial", "backup", home, nil, "profile backup in credentials file " + credsFile + " (the AWS SDK's default) has aws_access_key_id but no aws_secret_access_key, so the AWS SDK refuses it (partial credentials)"},
+		{"secret only", "secret-only", home, nil, "profile secret-only in credentials file " + credsFile + " (the AWS SDK's default) has aws_secret_access_key but no aws_access_key_id"},
+		{"missing", "offsite", home, nil, `profile "offsite" is in neither of the files the AWS SDK reads when credentials.file is not set: credentials file ` + credsFile + ` (the AWS SDK's default) and config file ` + configFile + ` (the AWS SDK's default); add a [offsite] section with aws_access_key_id and aws_secret_access_key to the credentials file (or [profile offsite] to the config file) where the drill runs, or set file to the credentials file that holds it`},
+		{"bare section in config", "bare", home, nil, "its section [bare] is ignored: a config file names profiles other than default [profile bare]"},
+		{"no home files", "backup", other, nil, `profile "backup" is in neither of the files the AWS SDK reads when credentials.file is not set: credentials file ` + filepath.Join(other, ".aws", "credentials") + " (the AWS SDK's default), which does not exist and config file " + filepath.Join(other, ".aws", "config") + " (the AWS SDK's default), which does not exist"},
+		{"from the environment", "backup", home, map[string]string{"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(other, "creds")}, ""},
+		{"environment wins over home", "default", home, map[string]string{"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(other, "creds"), "AWS_CONFIG_FILE": filepath.Join(other, "none")},
+			`profile "default" is in neither of the files the AWS SDK reads when credentials.file is not set: credentials file ` + filepath.Join(other, "creds") + " ($AWS_SHARED_CREDENTIALS_FILE) and config file " + filepath.Join(other, "none") + " ($AWS_CONFIG_FILE), which does not exist"},
+		{"device", "backup", home, map[string]string{"AWS_SHARED_CREDENTIALS_FILE": "/dev/zero"}, `profile "backup": credentials file /dev/zero: not a regular file: it is a character device`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			text := strings.Replace(scenarioYAML(t, "profile"), `        accessKeyIDEnv: AWS_ACCESS_KEY_ID
+        secretAccessKeyEnv: AWS_SECRET_ACCESS_KEY
+`, "        profile: "+tt.profile+"\n", 1)
+			text = strings.Replace(text, "/etc/firedrill/scratch.kubeconfig", filepath.Join(other, "scratch.kubeconfig"), 1)
+			env := Env{HomeDir: tt.home, Getenv: func(k string) string { return tt.env[k] }}
+			sc, err := Parse(env, "profile.yaml", []byte(text))
+			require.NoError(t, err)
+			got := sc.CheckFiles()
+			if tt.want == "" {
+				assert.Empty(t, got)
+				return
+			}
+			require.Len(t, got, 1, "problems:\n%v", got)
+			assert.Equal(t, "spec.storage.primary.credentials.profile", got[0].Path)
+			assert.Equal(t, 24, got[0].Line)
+			assert.Contains(t, got[0].Message, tt.want)
+			for _, v := range []string{"hunter2", "AKIA", "eu-west-1", "arn:aws"} {
+				assert.NotContains(t, got[0].Message, v, "no value of the shared files is repeated")
+			}
+		})
+	}
+
+	// Nowhere to look (no home directory, no variable): the drill's own
+	// environment decides, and nothing is said.
+	text := strings.Replace(scenarioYAML(t, "profile"), "accessKeyIDEnv: AWS_ACCESS_KEY_ID\n        secretAccessKeyEnv: AWS_SECRET_ACCESS_KEY", "profile: backup", 1)
+	text = strings.Replace(text, "/etc/firedrill/scratch.kubeconfig", filepath.Join(other, "scratch.kubeconfig"), 1)
+	sc, err := Parse(Env{}, "profile.yaml", []byte(text))
+	require.NoError(t, err)
+	assert.Empty(t, sc.CheckFiles())
 }
 
 // selfSignedPEM is a CA certificate in PEM, made at test time.
@@ -180,6 +320,14 @@ func TestEndpoint_HostShapes(t *testing.T) {
 		{"https://minio.internal:9000", "", "velero-backups", none, "", ""},
 		{"http://127.0.0.1:9000", "", "velero-backups", none, "", ""},
 		{"https://velero-backups.minio.internal", "", "velero-backups", warn, "endpoint", "starts with the bucket name velero-backups"},
+		// The path of an endpoint (issue 14, item 7): S3 endpoints have none.
+		{"http://127.0.0.1:27000/velero-backups", "", "velero-backups", fail, "endpoint", "holds bucket velero-backups in its path (the bucket's path-style address), and bucket is set too, so every request would address /velero-backups/velero-backups/...; set endpoint: http://127.0.0.1:27000, keep bucket: velero-backups"},
+		{"https://minio.internal:9000/velero-backups/", "", "velero-backups", fail, "endpoint", "set endpoint: https://minio.internal:9000, keep bucket: velero-backups"},
+		{"https://minio.internal:9000/velero-backups/cluster-a", "", "velero-backups", fail, "endpoint", "keep bucket: velero-backups and write cluster-a in prefix"},
+		{"https://s3.eu-west-1.amazonaws.com/velero-backups", "eu-west-1", "velero-backups", fail, "endpoint", "set endpoint: https://s3.eu-west-1.amazonaws.com, keep bucket: velero-backups"},
+		{"https://minio.internal:9000/s3", "", "velero-backups", warn, "endpoint", "has the path /s3, but an S3 endpoint is the server's address and has no path (requests add /BUCKET/KEY to it); set endpoint: https://minio.internal:9000"},
+		{"http://10.0.0.1:9000/velero-backups-old", "", "velero-backups", warn, "endpoint", "has the path /velero-backups-old"},
+		{"https://minio.internal:9000/", "", "velero-backups", none, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.endpoint+" "+tt.region, func(t *testing.T) {
@@ -209,6 +357,33 @@ func TestEndpoint_HostShapes(t *testing.T) {
 	}
 }
 
+// TestEndpoint_PathInEveryBucket: the endpoint of a copy and of the
+// evidence push are checked as the primary's is.
+func TestEndpoint_PathInEveryBucket(t *testing.T) {
+	more := `    copies:
+      - name: offsite
+        kind: offsite
+        endpoint: http://127.0.0.1:27001/velero-copy
+        bucket: velero-copy
+  target:
+`
+	text := strings.Replace(scenarioYAML(t, "paths"), "  target:\n", more, 1)
+	text += `  evidence:
+    push:
+      endpoint: https://evidence.example.com/dr-evidence/
+      bucket: dr-evidence
+`
+	_, err := Parse(Env{}, "paths.yaml", []byte(text))
+	var got ValidationErrors
+	require.ErrorAs(t, err, &got)
+	require.Len(t, got, 2, "%v", got)
+	assert.Equal(t, "spec.storage.copies[0].endpoint", got[0].Path)
+	assert.Contains(t, got[0].Message, "holds bucket velero-copy in its path")
+	assert.Contains(t, got[0].Message, "set endpoint: http://127.0.0.1:27001, keep bucket: velero-copy")
+	assert.Equal(t, "spec.evidence.push.endpoint", got[1].Path)
+	assert.Contains(t, got[1].Message, "set endpoint: https://evidence.example.com, keep bucket: dr-evidence")
+}
+
 func TestMappedNamespace_Forms(t *testing.T) {
 	mapping := map[string]string{"shop": "shop-restored"}
 	hosts := map[string]bool{
@@ -233,19 +408,36 @@ func TestMappedNamespace_Forms(t *testing.T) {
 		{[]string{"curl", "https://api.example.com/api/v1/namespaces/shop/pods"}, 1},
 		{[]string{"kubectl", "-n", "shop-restored", "get", "deploy/shop"}, -1},
 		{[]string{"sh", "-c", "echo shop"}, -1},
+		{[]string{"sh", "-c", "kubectl -n shop get pods"}, 2},
+		{[]string{"bash", "-c", "kubectl get pods --namespace shop"}, 2},
+		{[]string{"bash", "-c", "kubectl get pods --namespace=shop"}, 2},
+		{[]string{"sh", "-c", "kubectl -nshop get pods"}, 2},
+		{[]string{"sh", "-c", "psql -h db.shop.svc -c 'select 1'"}, 2},
+		{[]string{"sh", "-c", "bash -c 'kubectl -n shop get pods'"}, 2},
+		{[]string{"kubectl", "-n shop", "get", "pods"}, 1},
+		{[]string{"sh", "-c", "kubectl -n shop-restored get pods; echo shop"}, -1},
+		{[]string{"sh", "-c", "echo -n shop-restored"}, -1},
 	}
 	for _, a := range args {
-		got := -1
-		for j := 0; j < len(a.run) && got < 0; j++ {
-			if _, next, ok := namespaceFlag(a.run, j, mapping); ok {
-				got = j
-				if next {
-					got = j + 1
-				}
-			} else if _, ok := namespaceInText(a.run[j], mapping); ok {
-				got = j
-			}
-		}
+		got := slices.IndexFunc(namespacesInArgs(a.run, mapping), func(ns string) bool { return ns != "" })
 		assert.Equal(t, a.want, got, "%q", a.run)
+	}
+}
+
+// TestShellWords: an argument holding a command line is split as a shell
+// splits it, quotes and escapes removed, operators ending words.
+func TestShellWords(t *testing.T) {
+	tests := map[string][]string{
+		"kubectl -n shop get pods":                {"kubectl", "-n", "shop", "get", "pods"},
+		"  a\tb\n c ":                             {"a", "b", "c"},
+		`kubectl get pods -n 'shop' | grep "x y"`: {"kubectl", "get", "pods", "-n", "shop", "grep", "x y"},
+		`a;b&&c||d>e<f(g)`:                        {"a", "b", "c", "d", "e", "f", "g"},
+		`echo "a \"q\" \$x \n" 'it''s' \ x ""`:    {"echo", `a "q" $x \n`, "its", " x", ""},
+		`unterminated "quote runs to the end`:     {"unterminated", "quote runs to the end"},
+		`'single`:                                 {"single"},
+		"":                                        nil,
+	}
+	for in, want := range tests {
+		assert.Equal(t, want, shellWords(in), "%q", in)
 	}
 }

@@ -38,13 +38,15 @@ const (
 type Env struct {
 	Stdout io.Writer
 	Stderr io.Writer
-	// Getenv reads environment variables ($FIREDRILL_SCENARIOS); nil
-	// means an empty environment.
+	// Getenv reads environment variables ($FIREDRILL_SCENARIOS, and
+	// $AWS_SHARED_CREDENTIALS_FILE and $AWS_CONFIG_FILE for checking a
+	// scenario's profiles); nil means an empty environment.
 	Getenv func(string) string
 	// WorkDir is the directory relative paths are relative to; empty
 	// means the process's working directory.
 	WorkDir string
-	// HomeDir replaces "~" in scenario paths.
+	// HomeDir replaces "~" in scenario paths; a scenario's profiles are
+	// looked up in its .aws directory too.
 	HomeDir string
 }
 
@@ -124,6 +126,7 @@ func (a *app) scenarioEnv() scenarios.Env {
 		SearchPath:    filepath.SplitList(a.env.getenv("FIREDRILL_SCENARIOS")),
 		WorkDir:       a.env.WorkDir,
 		HomeDir:       a.env.HomeDir,
+		Getenv:        a.env.getenv,
 		RunbookExists: runbooks.Exists,
 		Logger:        a.log,
 	}

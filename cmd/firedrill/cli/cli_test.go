@@ -27,7 +27,9 @@ type result struct {
 }
 
 // run runs the command line the way main does, in testdata/work (whose
-// scenarios/ directory is the project's), with a fixed home directory and
+// scenarios/ directory is the project's), with the home directory
+// testdata/home (relative, so that outputs do not depend on where the
+// repository is; its .kube holds the kubeconfigs the scenarios name) and
 // the given environment.
 func run(t *testing.T, ctx context.Context, env map[string]string, args ...string) result {
 	t.Helper()
@@ -39,10 +41,13 @@ func run(t *testing.T, ctx context.Context, env map[string]string, args ...strin
 		Stderr:  &stderr,
 		Getenv:  func(k string) string { return env[k] },
 		WorkDir: work,
-		HomeDir: "/home/drill",
+		HomeDir: testHome,
 	})
 	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 }
+
+// testHome is the home directory of the command-line tests.
+const testHome = "testdata/home"
 
 func (r result) String() string {
 	return "exit: " + strconv.Itoa(r.code) + "\n--- stdout\n" + r.stdout + "--- stderr\n" + r.stderr
@@ -104,6 +109,9 @@ func TestRun_Golden(t *testing.T) {
 		{"validate-warnings-strict", nil, []string{"validate", "--strict", "../files/warnings.yaml", "../files/valid.yaml"}, ExitError},
 		{"validate-warnings-json", nil, []string{"validate", "-o", "json", "../files/warnings.yaml"}, ExitOK},
 		{"validate-secret-as-envname", nil, []string{"validate", "../files/secret-as-envname.yaml"}, ExitError},
+		{"validate-endpoint-path", nil, []string{"validate", "../files/endpoint-path.yaml"}, ExitError},
+		{"validate-profile-without-file", nil, []string{"validate", "../files/profile-without-file.yaml"}, ExitOK},
+		{"validate-kubeconfig-devzero", nil, []string{"validate", "../../../../../scenarios/testdata/security/kubeconfig-devzero.yaml"}, ExitOK},
 
 		// plan: every built-in scenario, a project one, and the JSON form.
 		{"plan-region-loss", nil, []string{"plan", "../../../../../scenarios/catalog/region-loss.yaml"}, ExitOK},
@@ -120,6 +128,9 @@ func TestRun_Golden(t *testing.T) {
 		{"verify-missing-files", nil, []string{"verify", "../files/warnings.yaml"}, ExitError},
 		{"run-missing-files", nil, []string{"run", "../files/warnings.yaml"}, ExitError},
 		{"verify-secret-as-envname", nil, []string{"verify", "../files/secret-as-envname.yaml"}, ExitError},
+		{"plan-profile-without-file", nil, []string{"plan", "../files/profile-without-file.yaml"}, ExitError},
+		{"verify-profile-without-file", nil, []string{"verify", "../files/profile-without-file.yaml"}, ExitError},
+		{"plan-kubeconfig-devzero", nil, []string{"plan", "../../../../../scenarios/testdata/security/kubeconfig-devzero.yaml"}, ExitError},
 
 		// Usage errors.
 		{"usage-unknown-command", nil, []string{"drill"}, ExitUsage},
@@ -242,6 +253,26 @@ func TestRun_SecretAsEnvNameNeverEchoed(t *testing.T) {
 			assert.Equal(t, ExitError, got.code, "%s", got)
 			assert.Contains(t, got.stdout+got.stderr, "spec.storage.primary.credentials.secretAccessKeyEnv")
 			assert.NotContains(t, got.stdout+got.stderr, secret)
+		})
+	}
+}
+
+// TestRun_UnusableProfileStopsBeforeTheDrill is issue 14, item 8 for a
+// profile named without a credentials file: run and restore stop before
+// touching anything (no drill is recorded), naming the field and line,
+// instead of passing the preflight and failing at the first S3 request.
+func TestRun_UnusableProfileStopsBeforeTheDrill(t *testing.T) {
+	for _, cmd := range []string{"run", "restore"} {
+		t.Run(cmd, func(t *testing.T) {
+			state := t.TempDir()
+			got := run(t, context.Background(), map[string]string{"FIREDRILL_STATE_DIR": state}, cmd, "../files/profile-without-file.yaml")
+			assert.Equal(t, ExitError, got.code, "%s", got)
+			assert.Contains(t, got.stderr, "nothing has been touched:\n  ../files/profile-without-file.yaml:24: spec.storage.primary.credentials.profile: profile half in credentials file testdata/home/.aws/credentials (the AWS SDK's default) has aws_access_key_id but no aws_secret_access_key")
+			assert.Contains(t, got.stderr, "../files/profile-without-file.yaml:33: spec.storage.copies[0].credentials.profile: profile \"backup\" is in neither of the files the AWS SDK reads")
+			assert.NotContains(t, got.String(), "test-key-id", "no value of the shared files is printed")
+			entries, err := os.ReadDir(state)
+			require.NoError(t, err)
+			assert.Empty(t, entries, "no drill is recorded")
 		})
 	}
 }

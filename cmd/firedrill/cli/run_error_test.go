@@ -30,7 +30,7 @@ current-context: scratch
 	valid, err := os.ReadFile("testdata/files/valid.yaml")
 	require.NoError(t, err)
 	scenario := filepath.Join(dir, "unreachable.yaml")
-	require.NoError(t, os.WriteFile(scenario, []byte(strings.Replace(string(valid), "/etc/firedrill/scratch.kubeconfig", kubeconfig, 1)), 0o644))
+	require.NoError(t, os.WriteFile(scenario, []byte(strings.Replace(string(valid), "~/.kube/scratch.kubeconfig", kubeconfig, 1)), 0o644))
 
 	res := run(t, context.Background(), map[string]string{"FIREDRILL_STATE_DIR": state}, "run", scenario)
 	require.Equal(t, ExitError, res.code, res.String())

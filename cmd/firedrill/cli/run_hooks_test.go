@@ -168,7 +168,7 @@ func TestRun_FailedNotificationAndMetricsAreWarnings(t *testing.T) {
 	assert.NotContains(t, res.String(), "s3cret")
 	assert.NotContains(t, res.String(), "/services/")
 	// The drill's error is still the last word.
-	assert.True(t, strings.HasSuffix(res.stderr, "no such file or directory\n"), res.stderr)
+	assert.True(t, strings.HasSuffix(res.stderr, "connect: connection refused\n"), res.stderr)
 }
 
 func TestRun_HookFlagsAreCheckedBeforeTheDrill(t *testing.T) {

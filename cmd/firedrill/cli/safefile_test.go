@@ -33,13 +33,23 @@ func TestRun_HostileFilesRefused(t *testing.T) {
 		{[]string{"plan", filepath.Join(dir, "rb-fifo.yaml")}, ExitError, "rb-fifo.yaml:32: spec.runbook.file: runbook rb.fifo: not a regular file: it is a FIFO (named pipe)"},
 		{[]string{"validate", cases + "cafile-devzero.yaml"}, ExitOK, "cafile-devzero.yaml:22: warning: spec.storage.primary.caFile: CA file /dev/zero: not a regular file: it is a character device"},
 		{[]string{"verify", cases + "cafile-devzero.yaml"}, ExitError, "cafile-devzero.yaml:22: spec.storage.primary.caFile: CA file /dev/zero: not a regular file"},
-		{[]string{"restore", cases + "kubeconfig-devzero.yaml"}, ExitError, "target cluster (" + cases + "kubeconfig-devzero.yaml:30: spec.target.kubeconfig): kubeconfig /dev/zero: not a regular file: it is a character device"},
+		// A kubeconfig is checked with the other files before anything is
+		// touched: validate warns, the others stop, and run records no drill.
+		{[]string{"validate", cases + "kubeconfig-devzero.yaml"}, ExitOK, "kubeconfig-devzero.yaml:30: warning: spec.target.kubeconfig: kubeconfig /dev/zero: not a regular file: it is a character device"},
+		{[]string{"restore", cases + "kubeconfig-devzero.yaml"}, ExitError, "nothing has been touched:\n  " + cases + "kubeconfig-devzero.yaml:30: spec.target.kubeconfig: kubeconfig /dev/zero: not a regular file: it is a character device"},
+		{[]string{"run", cases + "kubeconfig-devzero.yaml"}, ExitError, "nothing has been touched:\n  " + cases + "kubeconfig-devzero.yaml:30: spec.target.kubeconfig: kubeconfig /dev/zero: not a regular file"},
+		{[]string{"verify", cases + "kubeconfig-devzero.yaml"}, ExitError, "nothing has been touched:\n  " + cases + "kubeconfig-devzero.yaml:30: spec.target.kubeconfig"},
+		{[]string{"plan", cases + "kubeconfig-devzero.yaml"}, ExitError, "nothing has been touched:\n  " + cases + "kubeconfig-devzero.yaml:30: spec.target.kubeconfig"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.args[0]+" "+filepath.Base(tt.args[1]), func(t *testing.T) {
-			got := run(t, context.Background(), nil, tt.args...)
+			state := t.TempDir()
+			got := run(t, context.Background(), map[string]string{"FIREDRILL_STATE_DIR": state}, tt.args...)
 			assert.Equal(t, tt.code, got.code, "%s", got)
 			assert.Contains(t, got.stdout+got.stderr, tt.want)
+			entries, err := os.ReadDir(state)
+			require.NoError(t, err)
+			assert.Empty(t, entries, "no drill is recorded")
 		})
 	}
 }
@@ -58,7 +68,7 @@ func TestRun_DeviceInScenariosDir(t *testing.T) {
 
 	runIn := func(args ...string) result {
 		var stdout, stderr bytes.Buffer
-		code := Run(context.Background(), append([]string{"firedrill"}, args...), Env{Stdout: &stdout, Stderr: &stderr, WorkDir: work})
+		code := Run(context.Background(), append([]string{"firedrill"}, args...), Env{Stdout: &stdout, Stderr: &stderr, WorkDir: work, HomeDir: testHome})
 		return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 	}
 	got := runIn("plan", "shop-test")

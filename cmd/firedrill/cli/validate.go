@@ -28,11 +28,13 @@ files directly in it. The scenario's runbook is checked too.
 Likely mistakes are warnings, printed as FILE:LINE: warning: field.path:
 message, each with its fix; they do not make a file invalid: a check that
 names a namespace by its name in the backup although namespaceMapping
-renames it, an endpoint whose host names another region or already holds
-the bucket, a fixed declaredAt, restore phases that restore custom
-resources before any phase restores their CustomResourceDefinitions, a
-runbook step hidden in HTML (it is never run), and a caFile or
-credentials file (or its profile) that is missing or unusable here (run,
+renames it (in a shell command line too), an endpoint whose host names
+another region or already holds the bucket, an endpoint with a path, a
+fixed declaredAt, restore phases that restore custom resources before any
+phase restores their CustomResourceDefinitions, a runbook step hidden in
+HTML (it is never run), and a caFile, kubeconfig or credentials file (or
+its profile, also one named without a file and looked up in the AWS SDK's
+shared files) that is missing, half-written or unusable here (run,
 verify, restore and plan stop on those; validate only warns, since the
 files may exist only where the drill runs).
 
