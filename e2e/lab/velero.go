@@ -123,6 +123,15 @@ func (k *cluster) velero(ctx context.Context, readOnly bool) error {
 			"--backup-sync-period", "10s",
 			"--store-validation-frequency", "10s",
 			"--log-level", "info",
+			// Velero reads the API's resources at start and every 5
+			// minutes; a restore whose backup holds a resource that
+			// discovery still lists but the cluster no longer serves (a
+			// CRD a drill restored, then deleted at cleanup) waits for an
+			// informer that never syncs: InProgress for ever, and every
+			// later restore queued behind it (velero pkg/restore/restore.go
+			// WaitForCacheSync; velero-io/velero#7319). Without the
+			// informer cache such an item is an error in the results.
+			"--disable-informer-cache",
 		},
 		env: []string{"KUBECONFIG=" + k.Kubeconfig(), "TMPDIR=" + tmp},
 		dir: k.dir(),
