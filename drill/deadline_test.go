@@ -15,8 +15,8 @@ import (
 // before, nothing is measured (issue 14, item 9).
 func TestRun_StoppedAfterItsRTOMissedIt(t *testing.T) {
 	tests := []struct {
-		name    string
-		stopAt  time.Duration // how long into the drill it is stopped
+		name   string
+		stopAt time.Duration // how long into the drill it is stopped
 		status string
 		// measured is the RTO measured: at least this long.
 		measured float64
