@@ -414,7 +414,8 @@ func planCleanup(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbook) {
 		nss = append(nss, s.Target.TargetNamespace(ns))
 	}
 	created := "namespaces " + strings.Join(nss, ", ") + ", the Velero Restores"
-	if slices.ContainsFunc(s.Target.Restore.Phases, func(p scenarios.Phase) bool { return restore.RestoresCRDs(p.IncludedResources) }) {
+	// The Restores that restore CRDs, as the restore planner decides.
+	if slices.ContainsFunc(restore.PlanRestores(restoreSelection(sc, "plan"), ""), func(p restore.PlannedRestore) bool { return p.IncludeClusterResources }) {
 		created += ", the CustomResourceDefinitions Velero created for them (label velero.io/restore-name)"
 	}
 	if _, from := sc.RestoreFrom(); from != nil {

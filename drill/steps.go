@@ -35,7 +35,7 @@ type step struct {
 	// what a real recovery takes; preparing and reporting are not.
 	countsTowardRTO bool
 	// afterStop: the step runs even when an earlier one stopped the drill
-	// (Run.stop). The first such step ends the recovery: an interruption
+	// (run.stop). The first such step ends the recovery: an interruption
 	// before it is the drill's result.
 	afterStop bool
 	// detached: the step runs even after the drill was interrupted, on a
