@@ -105,8 +105,9 @@ type Options struct {
 	// values and the target's kubeconfig credentials to it. A new empty
 	// set when nil.
 	Secrets *secret.Set
-	// StepTimeout bounds each step but cleanup (30 minutes when zero);
-	// the restore phases and checks have their own timeouts inside it.
+	// StepTimeout bounds each step but report (one minute) and cleanup
+	// (CleanupTimeout); 30 minutes when zero. The restore phases and
+	// checks have their own timeouts inside it.
 	StepTimeout time.Duration
 	// CleanupTimeout bounds cleanup, which runs even after Ctrl-C; the
 	// scenario's cleanup.timeout when zero.
