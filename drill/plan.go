@@ -18,36 +18,6 @@ import (
 	"github.com/firedrill-dev/firedrill/scenarios"
 )
 
-// StepName names a step of a drill.
-type StepName string
-
-// The steps of a drill, in the order they run.
-const (
-	StepLoad          StepName = "load"
-	StepPreflight     StepName = "preflight"
-	StepProtection    StepName = "protection"
-	StepRecoveryPoint StepName = "recovery-point"
-	StepRestore       StepName = "restore"
-	StepVerify        StepName = "verify"
-	StepRunbook       StepName = "runbook"
-	StepReport        StepName = "report"
-	StepEvidence      StepName = "evidence"
-	StepCleanup       StepName = "cleanup"
-)
-
-// Steps lists every step in the order a drill runs them.
-func Steps() []StepName {
-	return []StepName{StepLoad, StepPreflight, StepProtection, StepRecoveryPoint, StepRestore,
-		StepVerify, StepRunbook, StepReport, StepEvidence, StepCleanup}
-}
-
-// CountsTowardRTO reports whether the time spent in the step is part of the
-// measured recovery time: restoring, verifying and following the runbook
-// are what a real recovery takes; preparing and reporting are not.
-func (n StepName) CountsTowardRTO() bool {
-	return n == StepRestore || n == StepVerify || n == StepRunbook
-}
-
 // Plan is what a drill of one scenario would do, in order.
 type Plan struct {
 	Scenario   string     `json:"scenario"`
@@ -169,30 +139,9 @@ func NewPlan(sc *scenarios.Scenario) (*Plan, error) {
 			p.Warnings = append(p.Warnings, w.Error())
 		}
 	}
-	for _, name := range Steps() {
-		step := PlanStep{Name: name, CountsTowardRTO: name.CountsTowardRTO()}
-		switch name {
-		case StepLoad:
-			planLoad(&step, sc)
-		case StepPreflight:
-			planPreflight(&step, sc)
-		case StepProtection:
-			planProtection(&step, sc)
-		case StepRecoveryPoint:
-			planRecoveryPoint(&step, sc)
-		case StepRestore:
-			planRestore(&step, sc)
-		case StepVerify:
-			planVerify(&step, sc)
-		case StepRunbook:
-			planRunbook(&step, rb)
-		case StepReport:
-			planReport(&step, sc)
-		case StepEvidence:
-			planEvidence(&step, sc)
-		case StepCleanup:
-			planCleanup(&step, sc)
-		}
+	for _, st := range steps() {
+		step := PlanStep{Name: st.name, CountsTowardRTO: st.countsTowardRTO}
+		st.plan(&step, sc, rb)
 		p.Steps = append(p.Steps, step)
 	}
 	return p, nil
@@ -238,13 +187,13 @@ func (s *PlanStep) add(format string, args ...any) {
 	s.Actions = append(s.Actions, fmt.Sprintf(format, args...))
 }
 
-func planLoad(step *PlanStep, sc *scenarios.Scenario) {
+func planLoad(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbook) {
 	step.Summary = "find the scenario and validate it strictly"
 	step.add("read scenario %q from %s (%s)", sc.Metadata.Name, sc.Origin.File, sc.Origin.Source)
 	step.add("validate it: unknown fields, wrong types, missing fields and contradictions stop the drill here")
 }
 
-func planPreflight(step *PlanStep, sc *scenarios.Scenario) {
+func planPreflight(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbook) {
 	s := sc.Spec
 	step.Summary = "reach the target and make sure it is a scratch cluster, never the source"
 	src := "source cluster: not contacted (the scenario loses it)"
@@ -273,7 +222,7 @@ func planPreflight(step *PlanStep, sc *scenarios.Scenario) {
 		location, from.Name, bucketText(from.Bucket))
 }
 
-func planProtection(step *PlanStep, sc *scenarios.Scenario) {
+func planProtection(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbook) {
 	s := sc.Spec
 	primary := s.Storage.Primary
 	step.Summary = "prove the backups are protected: object lock and off-site copies"
@@ -296,7 +245,7 @@ func planProtection(step *PlanStep, sc *scenarios.Scenario) {
 	}
 }
 
-func planRecoveryPoint(step *PlanStep, sc *scenarios.Scenario) {
+func planRecoveryPoint(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbook) {
 	s := sc.Spec
 	b := s.Backups
 	location, from := sc.RestoreFrom()
@@ -343,7 +292,7 @@ func planRecoveryPoint(step *PlanStep, sc *scenarios.Scenario) {
 	}
 }
 
-func planRestore(step *PlanStep, sc *scenarios.Scenario) {
+func planRestore(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbook) {
 	s := sc.Spec
 	r := s.Target.Restore
 	location, from := sc.RestoreFrom()
@@ -351,13 +300,8 @@ func planRestore(step *PlanStep, sc *scenarios.Scenario) {
 	if from != nil {
 		step.add("restore from copy %q (storage location %q), because the scenario loses primaryStorage", from.Name, location)
 	}
-	// The Restores the run creates, from the same function (names aside).
-	spec := restore.Spec{DrillID: "plan", IncludedNamespaces: s.Backups.IncludedNamespaces, NamespaceMapping: s.Target.NamespaceMapping,
-		ExcludedResources: r.ExcludedResources}
-	for _, ph := range r.Phases {
-		spec.Phases = append(spec.Phases, restore.Phase{Name: ph.Name, IncludedResources: ph.IncludedResources, ExcludedResources: ph.ExcludedResources})
-	}
-	for _, pr := range restore.PlanRestores(spec, "") {
+	// The Restores the run creates, from the same spec and planner (names aside).
+	for _, pr := range restore.PlanRestores(restoreSelection(sc, "plan"), "") {
 		step.Phases = append(step.Phases, RestorePhase{
 			Name:                    pr.Phase,
 			StorageLocation:         location,
@@ -393,7 +337,7 @@ func planRestore(step *PlanStep, sc *scenarios.Scenario) {
 	step.finding("restore.order", "", "a watch of NetworkPolicies, Deployments, StatefulSets, DaemonSets, Jobs and CronJobs in the restored namespaces, ordered by resourceVersion")
 }
 
-func planVerify(step *PlanStep, sc *scenarios.Scenario) {
+func planVerify(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbook) {
 	s := sc.Spec
 	step.Summary = "prove the restore worked"
 	for _, c := range s.Checks {
@@ -411,7 +355,7 @@ func networkPoliciesPhase(phases []scenarios.Phase) int {
 	})
 }
 
-func planRunbook(step *PlanStep, rb *runbooks.Runbook) {
+func planRunbook(step *PlanStep, _ *scenarios.Scenario, rb *runbooks.Runbook) {
 	step.Summary = "follow the runbook mechanically and time each step"
 	if rb == nil {
 		step.add("the scenario has no runbook: nothing to follow")
@@ -427,7 +371,7 @@ func planRunbook(step *PlanStep, rb *runbooks.Runbook) {
 	step.finding("runbook.out-of-date", "a step fails or times out", "the step's exit status and last output line")
 }
 
-func planReport(step *PlanStep, sc *scenarios.Scenario) {
+func planReport(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbook) {
 	d := sc.Spec.Disaster
 	step.Summary = "measure against the objectives and write the report"
 	step.add("timeline of every step; RTO (the restore, verify and runbook steps) against %s, RPO against %s", sc.Spec.Objectives.RTO, sc.Spec.Objectives.RPO)
@@ -440,7 +384,7 @@ func planReport(step *PlanStep, sc *scenarios.Scenario) {
 	step.finding("history.upload", "a shared history (--history) is set and an upload to it fails", "the upload request to the history bucket")
 }
 
-func planEvidence(step *PlanStep, sc *scenarios.Scenario) {
+func planEvidence(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbook) {
 	step.Summary = "keep evidence an auditor accepts"
 	step.add("before cleanup, keep the Velero Backup and Restores and every object of the restored namespaces (Secret values redacted)")
 	step.add("remove credentials and restored Secret values from every file of the drill")
@@ -454,7 +398,7 @@ func planEvidence(step *PlanStep, sc *scenarios.Scenario) {
 	step.finding("evidence.collect", "part of the evidence could not be read", "the reads of the Velero objects and the restored namespaces")
 }
 
-func planCleanup(step *PlanStep, sc *scenarios.Scenario) {
+func planCleanup(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbook) {
 	s := sc.Spec
 	step.Summary = "remove what the drill created in the target"
 	switch s.Cleanup.Policy {
@@ -470,7 +414,8 @@ func planCleanup(step *PlanStep, sc *scenarios.Scenario) {
 		nss = append(nss, s.Target.TargetNamespace(ns))
 	}
 	created := "namespaces " + strings.Join(nss, ", ") + ", the Velero Restores"
-	if slices.ContainsFunc(s.Target.Restore.Phases, func(p scenarios.Phase) bool { return restore.RestoresCRDs(p.IncludedResources) }) {
+	// The Restores that restore CRDs, as the restore planner decides.
+	if slices.ContainsFunc(restore.PlanRestores(restoreSelection(sc, "plan"), ""), func(p restore.PlannedRestore) bool { return p.IncludeClusterResources }) {
 		created += ", the CustomResourceDefinitions Velero created for them (label velero.io/restore-name)"
 	}
 	if _, from := sc.RestoreFrom(); from != nil {

@@ -84,15 +84,21 @@ func Secrets(sc *scenarios.Scenario, getenv func(string) string) []string {
 	return out
 }
 
-func lockRequirement(l *scenarios.ObjectLock) *backup.LockRequirement {
+// lockRequirement is the backup package's requirement for the scenario's
+// object lock at field (its path, for errors); nil when none is declared.
+func lockRequirement(sc *scenarios.Scenario, field string, l *scenarios.ObjectLock) (*backup.LockRequirement, error) {
 	if l == nil {
-		return nil
+		return nil, nil
+	}
+	mode, err := ObjectLockMode(l.Mode)
+	if err != nil {
+		return nil, sc.FieldError(field+".mode", "%v", err)
 	}
 	return &backup.LockRequirement{
-		Mode:            objectstore.LockMode(l.Mode),
+		Mode:            mode,
 		AllowGovernance: l.AllowGovernance,
 		MinRetention:    time.Duration(l.MinRetention),
-	}
+	}, nil
 }
 
 // ProtectionOptions are the settings of a protection check that do not
@@ -130,7 +136,11 @@ func ProtectionSpec(ctx context.Context, sc *scenarios.Scenario, b *BackupRef, o
 		Now:         opts.Now,
 		Log:         opts.Log,
 	}
-	if l := lockRequirement(st.Primary.ObjectLock); l != nil {
+	l, err := lockRequirement(sc, "spec.storage.primary.objectLock", st.Primary.ObjectLock)
+	if err != nil {
+		return backup.ProtectionSpec{}, err
+	}
+	if l != nil {
 		spec.Lock = *l
 	}
 	switch {
@@ -147,7 +157,16 @@ func ProtectionSpec(ctx context.Context, sc *scenarios.Scenario, b *BackupRef, o
 		// checks say there was nothing to check.
 		spec.Backup = ref
 	}
-	for _, cp := range st.Copies {
+	for i, cp := range st.Copies {
+		field := fmt.Sprintf("spec.storage.copies[%d]", i)
+		mode, err := CompareMode(cp.Compare.Mode)
+		if err != nil {
+			return backup.ProtectionSpec{}, sc.FieldError(field+".compare.mode", "%v", err)
+		}
+		lock, err := lockRequirement(sc, field+".objectLock", cp.ObjectLock)
+		if err != nil {
+			return backup.ProtectionSpec{}, err
+		}
 		cfg := StoreConfig(cp.Bucket, opts.Getenv)
 		cfg.WriteGuard = guard
 		store, err := objectstore.New(ctx, cfg)
@@ -156,8 +175,8 @@ func ProtectionSpec(ctx context.Context, sc *scenarios.Scenario, b *BackupRef, o
 		}
 		c := backup.CopySpec{
 			Name: cp.Name, Store: store, Bucket: cp.Bucket.Bucket, Prefix: cp.Prefix,
-			Mode: backup.CompareMode(cp.Compare.Mode), SamplePercent: float64(cp.Compare.SamplePercent),
-			Lock: lockRequirement(cp.ObjectLock), MaxReplicationLag: time.Duration(cp.MaxReplicationLag),
+			Mode: mode, SamplePercent: float64(cp.Compare.SamplePercent),
+			Lock: lock, MaxReplicationLag: time.Duration(cp.MaxReplicationLag),
 		}
 		if cp.Compare.Seed != nil {
 			c.Seed = *cp.Compare.Seed

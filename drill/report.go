@@ -243,10 +243,11 @@ func MeasureRPO(objective time.Duration, disasterAt, recoveryPoint time.Time) Ob
 // StoppedBy is the first step that could not run to the end (status
 // error), the one a drill in error stopped at; nil when there is none.
 // Cleanup and evidence do not count: they come after what the drill
-// proved, and their failures are warning findings, not a drill in error.
+// proved, and their failures are warning findings, not a drill in error
+// (the steps' errorIsWarning).
 func (r *Report) StoppedBy() *Phase {
 	for i, p := range r.Phases {
-		if p.Status == PhaseError && p.Name != StepCleanup && p.Name != StepEvidence {
+		if p.Status == PhaseError && !stepNamed(p.Name).errorIsWarning {
 			return &r.Phases[i]
 		}
 	}

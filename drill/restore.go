@@ -173,35 +173,28 @@ func configOf(c *kube.Clients) *rest.Config {
 
 // RestoreSpec maps a scenario to the restore package's spec. It reads the
 // environment variables that hold an off-site copy's credentials (getenv,
-// nil means os.Getenv) and nothing else.
+// nil means os.Getenv) and nothing else. The scenario's values are used as
+// they are: defaults are the scenarios package's, filled in by loading.
 func RestoreSpec(sc *scenarios.Scenario, drillID string, getenv func(string) string) (restore.Spec, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
 	s := sc.Spec
-	r := s.Target.Restore
-	spec := restore.Spec{
-		DrillID:            drillID,
-		VeleroNamespace:    s.Backups.VeleroNamespace,
-		StorageLocation:    s.Backups.StorageLocation,
-		IncludedNamespaces: s.Backups.IncludedNamespaces,
-		NamespaceMapping:   s.Target.NamespaceMapping,
-		ExcludedResources:  r.ExcludedResources,
-		PhaseTimeout:       time.Duration(r.Timeout),
-		Cleanup:            restore.CleanupPolicy(s.Cleanup.Policy),
-		CleanupTimeout:     time.Duration(s.Cleanup.Timeout),
-		DisasterTime:       s.Disaster.DeclaredAt,
-		Backup: restore.BackupSelector{
-			Name:                 s.Backups.BackupName,
-			Schedule:             s.Backups.Schedule,
-			AllowPartiallyFailed: s.Backups.AllowPartiallyFailed,
-		},
+	spec := restoreSelection(sc, drillID)
+	cleanup, err := CleanupPolicy(s.Cleanup.Policy)
+	if err != nil {
+		return restore.Spec{}, sc.FieldError("spec.cleanup.policy", "%v", err)
+	}
+	spec.Cleanup = cleanup
+	spec.CleanupTimeout = time.Duration(s.Cleanup.Timeout)
+	spec.DisasterTime = s.Disaster.DeclaredAt
+	spec.Backup = restore.BackupSelector{
+		Name:                 s.Backups.BackupName,
+		Schedule:             s.Backups.Schedule,
+		AllowPartiallyFailed: s.Backups.AllowPartiallyFailed,
 	}
 	if w := s.Backups.Window; w != nil {
 		spec.Backup.Window = &restore.Window{Within: time.Duration(w.Within), Random: w.Pick == scenarios.PickRandom, Seed: w.Seed}
-	}
-	for _, ph := range r.Phases {
-		spec.Phases = append(spec.Phases, restore.Phase{Name: ph.Name, IncludedResources: ph.IncludedResources, ExcludedResources: ph.ExcludedResources})
 	}
 	if location, from := sc.RestoreFrom(); from != nil {
 		cl, err := copyLocation(location, from, getenv)
@@ -217,9 +210,6 @@ func RestoreSpec(sc *scenarios.Scenario, drillID string, getenv func(string) str
 			rc.Workloads = &restore.WorkloadsCheck{Namespace: s.Target.TargetNamespace(c.Workloads.Namespace)}
 		case c.HTTP != nil:
 			st := c.HTTP.ExpectStatus
-			if st.IsZero() {
-				st = scenarios.DefaultExpectStatus()
-			}
 			rc.HTTP = &restore.HTTPCheck{URL: c.HTTP.URL, Path: c.HTTP.Path, MinStatus: st.Min, MaxStatus: st.Max, BodyContains: c.HTTP.BodyContains}
 			if svc := c.HTTP.Service; svc != nil {
 				rc.HTTP.Service = &restore.ServiceRef{Namespace: s.Target.TargetNamespace(svc.Namespace), Name: svc.Name, Port: svc.Port.String()}
@@ -240,14 +230,31 @@ func RestoreSpec(sc *scenarios.Scenario, drillID string, getenv func(string) str
 	return spec, spec.Validate()
 }
 
+// restoreSelection is what a drill of sc restores, and how: namespaces,
+// mapping, phases, exclusions and the phase timeout. The plan hands it to
+// restore.PlanRestores as the run does, so the two show the same Restores.
+func restoreSelection(sc *scenarios.Scenario, drillID string) restore.Spec {
+	s := sc.Spec
+	r := s.Target.Restore
+	spec := restore.Spec{
+		DrillID:            drillID,
+		VeleroNamespace:    s.Backups.VeleroNamespace,
+		StorageLocation:    s.Backups.StorageLocation,
+		IncludedNamespaces: s.Backups.IncludedNamespaces,
+		NamespaceMapping:   s.Target.NamespaceMapping,
+		ExcludedResources:  r.ExcludedResources,
+		PhaseTimeout:       time.Duration(r.Timeout),
+	}
+	for _, ph := range r.Phases {
+		spec.Phases = append(spec.Phases, restore.Phase{Name: ph.Name, IncludedResources: ph.IncludedResources, ExcludedResources: ph.ExcludedResources})
+	}
+	return spec
+}
+
 // copyLocation describes the off-site copy as a Velero location for the
 // aws plugin, with the copy's credentials read from the environment.
 func copyLocation(location string, c *scenarios.Copy, getenv func(string) string) (*restore.CopyLocation, error) {
-	region := c.Region
-	if region == "" {
-		region = scenarios.DefaultRegion
-	}
-	cfg := map[string]string{"region": region, "s3Url": c.Endpoint}
+	cfg := map[string]string{"region": c.Region, "s3Url": c.Endpoint}
 	if c.PathStyle {
 		cfg["s3ForcePathStyle"] = "true"
 	}

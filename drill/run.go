@@ -105,8 +105,9 @@ type Options struct {
 	// values and the target's kubeconfig credentials to it. A new empty
 	// set when nil.
 	Secrets *secret.Set
-	// StepTimeout bounds each step but cleanup (30 minutes when zero);
-	// the restore phases and checks have their own timeouts inside it.
+	// StepTimeout bounds each step but report (one minute) and cleanup
+	// (CleanupTimeout); 30 minutes when zero. The restore phases and
+	// checks have their own timeouts inside it.
 	StepTimeout time.Duration
 	// CleanupTimeout bounds cleanup, which runs even after Ctrl-C; the
 	// scenario's cleanup.timeout when zero.
@@ -174,9 +175,6 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Report, er
 	}
 	if opts.CleanupTimeout == 0 {
 		opts.CleanupTimeout = time.Duration(sc.Spec.Cleanup.Timeout)
-		if opts.CleanupTimeout == 0 {
-			opts.CleanupTimeout = 5 * time.Minute
-		}
 	}
 	start := opts.Now()
 	if opts.DrillID == "" {
@@ -204,26 +202,18 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Report, er
 	}
 	r.share(ctx, false, "report.json")
 
-	r.step(ctx, StepLoad, func(context.Context) (string, error) { return PhasePassed, nil })
-	r.step(ctx, StepPreflight, r.preflight)
-	r.step(ctx, StepProtection, r.protection)
-	r.step(ctx, StepRecoveryPoint, r.recoveryPoint)
-	r.step(ctx, StepRestore, r.restore)
-	r.step(ctx, StepVerify, r.verify)
-	r.step(ctx, StepRunbook, r.runbook)
-
-	if ctx.Err() != nil {
-		r.report.Result = ResultInterrupted
-		r.report.Error = ErrInterrupted.Error()
-		if r.report.ErrorStep == "" {
-			r.report.ErrorStep = interruptedAt(r.report.Phases)
+	list := steps()
+	recovering := true
+	for i, st := range list {
+		if st.afterStop && recovering {
+			// The recovery is over: an interruption up to here is the
+			// drill's result, whatever the steps after it do.
+			recovering = false
+			r.endRecovery(ctx)
 		}
+		// After the last step, finish writes and uploads every file.
+		r.step(ctx, st, i < len(list)-1)
 	}
-	// The report is rendered before cleanup (its step on the timeline),
-	// then again after, so it includes cleanup.
-	r.step(ctx, StepReport, r.writeReport)
-	r.step(ctx, StepEvidence, r.collectEvidence)
-	r.cleanup(ctx)
 	if err := r.finish(ctx); err != nil {
 		return r.report, err
 	}
@@ -248,39 +238,63 @@ func (r *run) newReport(start time.Time) *Report {
 	}
 }
 
-// step runs one step with its timeout and records it on the timeline. fn
-// returns PhasePassed or PhaseFailed, or an error (PhaseError). After an
-// interruption, or when an earlier step makes this one pointless, the step
-// is skipped.
-func (r *run) step(ctx context.Context, name StepName, fn func(context.Context) (string, error)) {
-	if ctx.Err() != nil && name != StepReport {
-		r.skip(name, skippedInterrupted)
+// endRecovery records an interruption of the recovery as the drill's
+// result, naming the step it stopped.
+func (r *run) endRecovery(ctx context.Context) {
+	if ctx.Err() == nil {
 		return
 	}
-	// Evidence is collected after a failed restore too: what came back,
-	// or did not, is the evidence of the failure.
-	if r.stop != "" && name != StepReport && name != StepEvidence {
-		r.skip(name, r.stop)
+	r.report.Result = ResultInterrupted
+	r.report.Error = ErrInterrupted.Error()
+	if r.report.ErrorStep == "" {
+		r.report.ErrorStep = interruptedAt(r.report.Phases)
+	}
+}
+
+// step runs one step within its timeout and records it on the timeline,
+// then, when record is set, writes the record and uploads it to the shared
+// history. The step's run returns PhasePassed, PhaseFailed or
+// PhaseSkipped, or an error (PhaseError). After an interruption (but for
+// a detached step), when an earlier step stopped the drill (but for a
+// step that runs after a stop), or when the step says so, it is skipped.
+func (r *run) step(ctx context.Context, st step, record bool) {
+	switch {
+	case ctx.Err() != nil && !st.detached:
+		r.skip(st, skippedInterrupted)
+		return
+	case r.stop != "" && !st.afterStop:
+		r.skip(st, r.stop)
 		return
 	}
-	sctx, cancel := context.WithTimeout(ctx, r.opts.StepTimeout)
-	if name == StepReport {
-		sctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	if st.skip != nil {
+		if why := st.skip(r); why != "" {
+			r.skip(st, why)
+			return
+		}
 	}
+	timeout := r.opts.StepTimeout
+	if st.timeout != nil {
+		timeout = st.timeout(r)
+	}
+	parent := ctx
+	if st.detached {
+		parent = context.WithoutCancel(ctx)
+	}
+	sctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
-	fmt.Fprintf(r.opts.Progress, "[%s] %s ...\n", r.elapsed(), name)
-	p := Phase{Name: name, Start: r.now(), CountsTowardRTO: name.CountsTowardRTO()}
-	status, err := fn(sctx)
+	fmt.Fprintf(r.opts.Progress, "[%s] %s ...\n", r.elapsed(), st.name)
+	p := Phase{Name: st.name, Start: r.now(), CountsTowardRTO: st.countsTowardRTO}
+	status, err := st.run(r, sctx)
 	p.End = r.now()
 	p.DurationSeconds = p.End.Sub(p.Start).Seconds()
 	p.Status = status
 	if err != nil {
 		p.Status = PhaseError
 		p.Error = err.Error()
-		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			p.Error = fmt.Sprintf("step did not finish within %s: %v", r.opts.StepTimeout, err)
+		if errors.Is(err, context.DeadlineExceeded) && (st.detached || ctx.Err() == nil) {
+			p.Error = fmt.Sprintf("step did not finish within %s: %v", timeout, err)
 		}
-		if ctx.Err() != nil {
+		if ctx.Err() != nil && !st.detached {
 			p.Error = "interrupted: " + err.Error()
 		}
 	}
@@ -290,16 +304,19 @@ func (r *run) step(ctx context.Context, name StepName, fn func(context.Context) 
 		// dies before the end.
 		r.report.Error, r.report.ErrorStep = stop.Error, stop.Name
 	}
-	line := fmt.Sprintf("[%s] %s %s in %s", r.elapsed(), name, p.Status, fmtSeconds(p.DurationSeconds))
+	line := fmt.Sprintf("[%s] %s %s in %s", r.elapsed(), st.name, p.Status, fmtSeconds(p.DurationSeconds))
 	if p.Error != "" {
 		line += ": " + p.Error
 	}
 	fmt.Fprintln(r.opts.Progress, line)
+	if !record {
+		return
+	}
 	if err := r.dir.WriteReport(r.report); err != nil {
 		r.opts.Logger.Warn("write drill record", "err", err)
 		return
 	}
-	if name == StepReport && p.Status == PhasePassed {
+	if st.publishes && p.Status == PhasePassed {
 		r.share(ctx, false, reportFiles...)
 	} else {
 		r.share(ctx, false, "report.json")
@@ -350,10 +367,10 @@ func interruptedAt(phases []Phase) StepName {
 // skippedInterrupted is why a step after an interruption is skipped.
 const skippedInterrupted = "the drill was interrupted"
 
-func (r *run) skip(name StepName, why string) {
+func (r *run) skip(st step, why string) {
 	t := r.now()
-	r.report.Phases = append(r.report.Phases, Phase{Name: name, Start: t, End: t, CountsTowardRTO: name.CountsTowardRTO(), Status: PhaseSkipped, Error: why})
-	fmt.Fprintf(r.opts.Progress, "[%s] %s skipped: %s\n", r.elapsed(), name, why)
+	r.report.Phases = append(r.report.Phases, Phase{Name: st.name, Start: t, End: t, CountsTowardRTO: st.countsTowardRTO, Status: PhaseSkipped, Error: why})
+	fmt.Fprintf(r.opts.Progress, "[%s] %s skipped: %s\n", r.elapsed(), st.name, why)
 }
 
 func (r *run) elapsed() string { return fmtSeconds(r.now().Sub(r.report.StartedAt).Seconds()) }
@@ -575,34 +592,21 @@ func (r *run) writeReportFiles() error {
 	return r.dir.WriteReportFiles(r.report)
 }
 
-// cleanup removes what the drill created, on a context that Ctrl-C does
-// not cancel, within its own timeout.
-func (r *run) cleanup(ctx context.Context) {
-	if r.opts.Recovery == nil {
-		r.skip(StepCleanup, "nothing was created")
-		return
-	}
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.CleanupTimeout)
-	defer cancel()
+// cleanup removes what the drill created (the cleanup step, detached: on
+// a context that Ctrl-C does not cancel, within its own timeout).
+func (r *run) cleanup(ctx context.Context) (string, error) {
 	// An interrupted drill is cleaned up like a passed one, whatever the
 	// policy but never: half a restore is nothing to investigate, and the
 	// person who pressed Ctrl-C expects the scratch cluster back.
 	passed := r.report.Result == ResultPass || r.report.Result == ResultInterrupted
-	fmt.Fprintf(r.opts.Progress, "[%s] %s ...\n", r.elapsed(), StepCleanup)
-	p := Phase{Name: StepCleanup, Start: r.now()}
-	err := r.opts.Recovery.Cleanup(cctx, passed)
-	p.End = r.now()
-	p.DurationSeconds = p.End.Sub(p.Start).Seconds()
-	p.Status = PhasePassed
-	if err != nil {
-		p.Status, p.Error = PhaseError, err.Error()
+	if err := r.opts.Recovery.Cleanup(ctx, passed); err != nil {
 		// A cleanup that failed does not change what the drill proved, but
 		// the scratch cluster needs a person.
 		r.report.Findings = append(r.report.Findings, finding.Warn("cleanup", "scratch cluster",
 			"cleanup did not finish: "+err.Error()).With("", "", "delete the drill's namespaces and Velero objects by hand"))
+		return "", err
 	}
-	r.report.Phases = append(r.report.Phases, p)
-	fmt.Fprintf(r.opts.Progress, "[%s] %s %s in %s\n", r.elapsed(), StepCleanup, p.Status, fmtSeconds(p.DurationSeconds))
+	return PhasePassed, nil
 }
 
 // finish writes the final report files, cleanup included, and uploads

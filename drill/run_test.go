@@ -18,11 +18,36 @@ import (
 	"github.com/firedrill-dev/firedrill/scenarios"
 )
 
-// fakeClock advances one second on every reading, so each step lasts a
-// known time.
+// fakeClock advances one second on every reading: time moves, for tests
+// that pin no duration. Tests that pin durations use stepClock.
 type fakeClock struct{ t time.Time }
 
 func (c *fakeClock) Now() time.Time { c.t = c.t.Add(time.Second); return c.t }
+
+// stepClock stands still until a fake moves it (fakeTakes): each step of
+// a drill then lasts exactly what its fakes take, and RTO, RPO and every
+// phase's duration are known to the nanosecond.
+type stepClock struct{ t time.Time }
+
+func (c *stepClock) Now() time.Time { return c.t }
+
+// Advance moves the clock on by d; a nil clock stands for one nobody reads.
+func (c *stepClock) Advance(d time.Duration) {
+	if c != nil {
+		c.t = c.t.Add(d)
+	}
+}
+
+// fakeTakes is how long each call of the fakes takes on their stepClock.
+type fakeTakes struct {
+	Preflight, RecoveryPoint, Protection, Restore, Verify, Evidence, Cleanup time.Duration
+}
+
+// defaultTakes is what runDrill's fakes take when a test sets nothing:
+// RTO = preflight + protection (with the recovery point it asks for) +
+// restore + verify = 3s + (1s + 20s) + 4m + 1m = 5m24s from the drill's start.
+var defaultTakes = fakeTakes{Preflight: 3 * time.Second, RecoveryPoint: time.Second, Protection: 20 * time.Second,
+	Restore: 4 * time.Minute, Verify: time.Minute, Evidence: 5 * time.Second, Cleanup: 30 * time.Second}
 
 // fakeRecovery is a scratch cluster in memory; each fault field makes
 // exactly one part fail.
@@ -33,6 +58,9 @@ type fakeRecovery struct {
 	OnRestore func()
 	// Backup, when set, is the recovery point instead of shop-daily-1.
 	Backup *BackupRef
+	// Clock, when set, is moved on by Takes in each call.
+	Clock *stepClock
+	Takes fakeTakes
 
 	cleanups      int
 	cleanupPassed bool
@@ -40,8 +68,12 @@ type fakeRecovery struct {
 	restored      bool
 }
 
-func (f *fakeRecovery) Preflight(context.Context) error { return f.PreflightErr }
+func (f *fakeRecovery) Preflight(context.Context) error {
+	f.Clock.Advance(f.Takes.Preflight)
+	return f.PreflightErr
+}
 func (f *fakeRecovery) RecoveryPoint(context.Context) (*BackupRef, error) {
+	f.Clock.Advance(f.Takes.RecoveryPoint)
 	if f.RecoveryErr != nil {
 		return nil, f.RecoveryErr
 	}
@@ -51,6 +83,7 @@ func (f *fakeRecovery) RecoveryPoint(context.Context) (*BackupRef, error) {
 	return &BackupRef{Name: "shop-daily-1", StorageLocation: "default", Started: t0.Add(-2 * time.Hour), Completed: t0.Add(-2*time.Hour + time.Second)}, nil
 }
 func (f *fakeRecovery) Restore(ctx context.Context, b *BackupRef, _ io.Writer) (RestoreOutcome, error) {
+	f.Clock.Advance(f.Takes.Restore)
 	if f.OnRestore != nil {
 		f.OnRestore()
 	}
@@ -73,6 +106,7 @@ func (f *fakeRecovery) Restore(ctx context.Context, b *BackupRef, _ io.Writer) (
 	return out, nil
 }
 func (f *fakeRecovery) Verify(context.Context) (VerifyOutcome, error) {
+	f.Clock.Advance(f.Takes.Verify)
 	if f.VerifyErr != nil {
 		return VerifyOutcome{}, f.VerifyErr
 	}
@@ -87,6 +121,7 @@ func (f *fakeRecovery) Verify(context.Context) (VerifyOutcome, error) {
 const fakeSecret = "db-password-7f3a9c"
 
 func (f *fakeRecovery) Evidence(context.Context) (Collected, error) {
+	f.Clock.Advance(f.Takes.Evidence)
 	if f.cleanups > 0 {
 		return Collected{}, errors.New("evidence read after cleanup: the restored objects are gone")
 	}
@@ -102,6 +137,7 @@ func (f *fakeRecovery) Evidence(context.Context) (Collected, error) {
 }
 func (f *fakeRecovery) RunbookEnv() []string { return []string{"FIREDRILL_SCENARIO=test"} }
 func (f *fakeRecovery) Cleanup(ctx context.Context, passed bool) error {
+	f.Clock.Advance(f.Takes.Cleanup)
 	f.cleanups++
 	f.cleanupPassed = passed
 	f.cleanupCtxErr = ctx.Err()
@@ -112,9 +148,13 @@ type fakeProtection struct {
 	Fails bool
 	Err   error
 	saw   *BackupRef
+	// Clock, when set, is moved on by Takes in each call.
+	Clock *stepClock
+	Takes time.Duration
 }
 
 func (p *fakeProtection) Check(_ context.Context, b *BackupRef) ([]finding.Finding, any, error) {
+	p.Clock.Advance(p.Takes)
 	p.saw = b
 	if p.Err != nil {
 		return nil, nil, p.Err
@@ -149,9 +189,17 @@ spec:
 func runDrill(t *testing.T, ctx context.Context, sc *scenarios.Scenario, rec *fakeRecovery, prot *fakeProtection, rb *runbooks.Runbook) (*Report, string) {
 	t.Helper()
 	state := t.TempDir()
-	clock := &fakeClock{t: t0}
+	clock := &stepClock{t: t0}
+	rec.Clock = clock
+	if rec.Takes == (fakeTakes{}) {
+		rec.Takes = defaultTakes
+	}
 	opts := Options{StateDir: state, DrillID: "fd-test", Now: clock.Now, Recovery: rec, Runbook: rb}
 	if prot != nil {
+		prot.Clock = clock
+		if prot.Takes == 0 {
+			prot.Takes = rec.Takes.Protection
+		}
 		opts.Protection = prot
 	}
 	rep, err := Run(ctx, sc, opts)
@@ -176,11 +224,14 @@ func TestRun_PassingDrillWritesEveryFile(t *testing.T) {
 		assert.FileExists(t, filepath.Join(dir, f))
 	}
 	require.NotNil(t, rep.RTO.MeasuredSeconds)
-	assert.Greater(t, *rep.RTO.MeasuredSeconds, 0.0)
+	assert.Equal(t, (5*time.Minute + 24*time.Second).Seconds(), *rep.RTO.MeasuredSeconds, "RTO = disaster (drill start) - end of verify (defaultTakes)")
+	assert.Equal(t, (4*time.Hour - 5*time.Minute - 24*time.Second).Seconds(), *rep.RTO.MarginSeconds)
 	assert.Equal(t, ObjectiveMet, rep.RTO.Status)
 	require.NotNil(t, rep.RPO.MeasuredSeconds)
-	assert.InDelta(t, 2*3600.0, *rep.RPO.MeasuredSeconds, 1, "RPO = disaster (drill start) - backup start")
+	assert.Equal(t, 2*3600.0, *rep.RPO.MeasuredSeconds, "RPO = disaster (drill start) - backup start")
 	require.NotNil(t, rep.RPOData)
+	require.NotNil(t, rep.RPOData.MeasuredSeconds)
+	assert.Equal(t, 3*3600.0, *rep.RPOData.MeasuredSeconds, "RPO of the data = disaster - the data canary's time")
 	assert.Equal(t, "shop-daily-1", prot.saw.Name, "protection checks the backup the drill restores")
 	assert.Equal(t, 1, rec.cleanups)
 	assert.True(t, rec.cleanupPassed)
@@ -315,7 +366,7 @@ func TestRun_RecoveryPointSaysWhatItSkipped(t *testing.T) {
 		Skipped:       []SkippedBackup{{Name: "daily-3", Phase: "Failed", Time: t0.Add(-time.Hour), Reason: "Failed: object storage unreachable"}}}
 	rep, dir := runDrill(t, context.Background(), testScenario(t, "4h"), &fakeRecovery{Backup: b}, &fakeProtection{}, nil)
 	require.NotNil(t, rep.RPO.MeasuredSeconds)
-	assert.InDelta(t, 5*3600.0, *rep.RPO.MeasuredSeconds, 1, "RPO counts from the backup restored, not the newer failed one")
+	assert.Equal(t, 5*3600.0, *rep.RPO.MeasuredSeconds, "RPO counts from the backup restored, not the newer failed one")
 
 	point := findingByID(rep.Findings, "recovery-point.backup")
 	require.NotNil(t, point, "findings: %+v", rep.Findings)
@@ -338,4 +389,58 @@ func TestRun_RecoveryPointSaysWhatItSkipped(t *testing.T) {
 	js, err := os.ReadFile(filepath.Join(dir, "report.json"))
 	require.NoError(t, err)
 	assert.Contains(t, string(js), `"skipped": [`)
+}
+
+// TestRun_TimesEveryStepExactly: with a clock that moves only as the fakes
+// take time, every phase's start and duration, the RTO and both RPOs are
+// the exact sums the product reports, from the drill's start or from the
+// declared disaster.
+func TestRun_TimesEveryStepExactly(t *testing.T) {
+	takes := fakeTakes{Preflight: 30 * time.Second, RecoveryPoint: 5 * time.Second, Protection: 2 * time.Minute,
+		Restore: 7 * time.Minute, Verify: 90 * time.Second, Evidence: 20 * time.Second, Cleanup: 45 * time.Second}
+	// name, start (seconds after t0), duration (seconds), in order.
+	type timed struct {
+		name       StepName
+		start, dur float64
+	}
+	want := []timed{
+		{StepLoad, 0, 0}, {StepPreflight, 0, 30},
+		{StepProtection, 30, 125}, // the protection check and the recovery point it asks for
+		{StepRecoveryPoint, 155, 0}, {StepRestore, 155, 420}, {StepVerify, 575, 90}, {StepRunbook, 665, 0},
+		{StepReport, 665, 0}, {StepEvidence, 665, 20}, {StepCleanup, 685, 45},
+	}
+	tests := []struct {
+		name          string
+		declaredAt    time.Time
+		rto, rpo, rpd time.Duration
+	}{
+		{"disaster at the drill's start", time.Time{}, 11*time.Minute + 5*time.Second, 2 * time.Hour, 3 * time.Hour},
+		{"disaster declared 30m before", t0.Add(-30 * time.Minute), 41*time.Minute + 5*time.Second, 90 * time.Minute, 150 * time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sc := testScenario(t, "4h")
+			sc.Spec.Disaster.DeclaredAt = tt.declaredAt
+			rep, _ := runDrill(t, context.Background(), sc, &fakeRecovery{Takes: takes}, &fakeProtection{}, nil)
+			require.Equal(t, ResultPass, rep.Result, "phases: %+v", rep.Phases)
+			var got []timed
+			for _, p := range rep.Phases {
+				got = append(got, timed{p.Name, p.Start.Sub(t0).Seconds(), p.DurationSeconds})
+				assert.Equal(t, p.DurationSeconds, p.End.Sub(p.Start).Seconds(), "step %s", p.Name)
+			}
+			assert.Equal(t, want, got)
+			assert.Equal(t, t0, rep.StartedAt)
+			assert.Equal(t, t0.Add(730*time.Second), rep.FinishedAt)
+
+			require.NotNil(t, rep.RTO.MeasuredSeconds)
+			assert.Equal(t, tt.rto.Seconds(), *rep.RTO.MeasuredSeconds)
+			assert.Equal(t, (4*time.Hour - tt.rto).Seconds(), *rep.RTO.MarginSeconds)
+			require.NotNil(t, rep.RPO.MeasuredSeconds)
+			assert.Equal(t, tt.rpo.Seconds(), *rep.RPO.MeasuredSeconds)
+			assert.Equal(t, (24*time.Hour - tt.rpo).Seconds(), *rep.RPO.MarginSeconds)
+			require.NotNil(t, rep.RPOData)
+			require.NotNil(t, rep.RPOData.MeasuredSeconds)
+			assert.Equal(t, tt.rpd.Seconds(), *rep.RPOData.MeasuredSeconds)
+		})
+	}
 }

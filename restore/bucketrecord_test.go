@@ -39,7 +39,7 @@ func TestRecoveryPoint_BucketRecordNeverSynced(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.rec.Where = where
 			var asked []string
-			s, err := NewSession(Target{Dynamic: fakeDynamic()}, Spec{DrillID: "fd-t", IncludedNamespaces: []string{"shop"}, Backup: BackupSelector{Name: "daily-1"}},
+			s, err := NewSession(Target{Dynamic: fakeDynamic()}, defaulted(Spec{DrillID: "fd-t", IncludedNamespaces: []string{"shop"}, Backup: BackupSelector{Name: "daily-1"}}),
 				Options{Now: func() time.Time { return now }, BackupSyncWait: -1, BucketRecord: func(_ context.Context, name string) (BucketRecord, error) {
 					asked = append(asked, name)
 					return tc.rec, tc.readErr
@@ -66,7 +66,7 @@ func TestRecoveryPoint_BucketRecordNotReadWhenTheTargetHasTheBackup(t *testing.T
 	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	read := 0
 	s, err := NewSession(Target{Dynamic: fakeDynamic(backupObj("daily-1", "daily", "Completed", now.Add(-time.Hour)))},
-		Spec{DrillID: "fd-t", IncludedNamespaces: []string{"shop"}, Backup: BackupSelector{Name: "daily-1"}},
+		defaulted(Spec{DrillID: "fd-t", IncludedNamespaces: []string{"shop"}, Backup: BackupSelector{Name: "daily-1"}}),
 		Options{Now: func() time.Time { return now }, BackupSyncWait: -1, BucketRecord: func(context.Context, string) (BucketRecord, error) {
 			read++
 			return BucketRecord{Phase: velerov1.BackupPhaseInProgress}, nil

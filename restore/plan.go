@@ -29,7 +29,6 @@ type PlannedRestore struct {
 // order: the phase's exclusions plus the spec's, the namespace mapping
 // (identity entries dropped), and names drill id + phase.
 func PlanRestores(s Spec, backup string) []PlannedRestore {
-	s = s.withDefaults()
 	var mapping map[string]string
 	for _, ns := range s.IncludedNamespaces {
 		if to := s.TargetNamespace(ns); to != ns {

@@ -8,12 +8,13 @@ import (
 )
 
 func TestRestorePlan_NetworkPoliciesFirstThenCRDs(t *testing.T) {
-	s := Spec{
+	// The phases of a scenario that names none (scenarios.DefaultPhases).
+	s := defaulted(Spec{
 		DrillID:            "fd-1",
 		IncludedNamespaces: []string{"shop", "shop-data"},
 		NamespaceMapping:   map[string]string{"shop": "shop-x", "shop-data": "shop-data"},
 		ExcludedResources:  []string{"pods", "replicasets.apps"},
-	}
+	})
 	got := PlanRestores(s, "b1")
 	require.Len(t, got, 3)
 	assert.Equal(t, PlannedRestore{
@@ -54,14 +55,26 @@ func TestRestorePlan_CustomPhases(t *testing.T) {
 }
 
 func TestSpecValidate(t *testing.T) {
-	ok := Spec{DrillID: "fd", IncludedNamespaces: []string{"a"}, Backup: BackupSelector{Schedule: "s"}}
+	ok := defaulted(Spec{DrillID: "fd", IncludedNamespaces: []string{"a"}, Backup: BackupSelector{Schedule: "s"},
+		Checks: []Check{{Name: "web", TCP: &TCPCheck{Address: "web:80"}}}})
 	require.NoError(t, ok.Validate())
 	tests := map[string]func(*Spec){
-		"no id":           func(s *Spec) { s.DrillID = "" },
-		"two selectors":   func(s *Spec) { s.Backup.Name = "b" },
-		"no namespaces":   func(s *Spec) { s.IncludedNamespaces = nil },
-		"duplicate phase": func(s *Spec) { s.Phases = []Phase{{Name: "a"}, {Name: "a"}} },
-		"copy no bucket":  func(s *Spec) { s.FromCopy = &CopyLocation{Name: "c", StorageLocation: "x"} },
+		// Restore defaults nothing: a value a loaded scenario always
+		// carries is required.
+		"no velero namespace":   func(s *Spec) { s.VeleroNamespace = "" },
+		"no storage location":   func(s *Spec) { s.StorageLocation = "" },
+		"no phases":             func(s *Spec) { s.Phases = nil },
+		"no phase timeout":      func(s *Spec) { s.PhaseTimeout = 0 },
+		"no cleanup timeout":    func(s *Spec) { s.CleanupTimeout = 0 },
+		"no cleanup policy":     func(s *Spec) { s.Cleanup = "" },
+		"unknown policy":        func(s *Spec) { s.Cleanup = "sometimes" },
+		"no check timeout":      func(s *Spec) { s.Checks = []Check{{Name: "web", TCP: &TCPCheck{Address: "web:80"}}} },
+		"copy without provider": func(s *Spec) { s.FromCopy = &CopyLocation{Name: "c", StorageLocation: "x", Bucket: "b"} },
+		"no id":                 func(s *Spec) { s.DrillID = "" },
+		"two selectors":         func(s *Spec) { s.Backup.Name = "b" },
+		"no namespaces":         func(s *Spec) { s.IncludedNamespaces = nil },
+		"duplicate phase":       func(s *Spec) { s.Phases = []Phase{{Name: "a"}, {Name: "a"}} },
+		"copy no bucket":        func(s *Spec) { s.FromCopy = &CopyLocation{Name: "c", StorageLocation: "x"} },
 	}
 	for name, mutate := range tests {
 		t.Run(name, func(t *testing.T) {

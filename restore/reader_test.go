@@ -62,8 +62,8 @@ func readerCluster(t *testing.T, namespaces ...string) *fake.Clientset {
 
 func readerSession(t *testing.T, cs *fake.Clientset, reader *Reader, restored ...string) *Session {
 	t.Helper()
-	s, err := NewSession(Target{Kube: cs}, Spec{DrillID: "fd-20261201-050913-8e67", IncludedNamespaces: restored,
-		Backup: BackupSelector{Schedule: "daily"}}, Options{Reader: reader})
+	s, err := NewSession(Target{Kube: cs}, defaulted(Spec{DrillID: "fd-20261201-050913-8e67", IncludedNamespaces: restored,
+		Backup: BackupSelector{Schedule: "daily"}}), Options{Reader: reader})
 	require.NoError(t, err)
 	s.tr.namespaces = restored
 	return s
@@ -231,7 +231,7 @@ func TestReader_Validate(t *testing.T) {
 	err := Reader{ClusterRole: "r"}.Validate()
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "the ServiceAccount and the ServiceAccount's namespace not set")
-	_, err = NewSession(Target{}, Spec{DrillID: "fd-t", IncludedNamespaces: []string{"shop"}, Backup: BackupSelector{Schedule: "daily"}},
+	_, err = NewSession(Target{}, defaulted(Spec{DrillID: "fd-t", IncludedNamespaces: []string{"shop"}, Backup: BackupSelector{Schedule: "daily"}}),
 		Options{Reader: &Reader{ServiceAccount: "a", Namespace: "b"}})
 	assert.ErrorContains(t, err, "the ClusterRole not set")
 }

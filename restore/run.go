@@ -145,7 +145,6 @@ func NewSession(target Target, spec Spec, opts Options) (*Session, error) {
 			return nil, err
 		}
 	}
-	spec = spec.withDefaults()
 	opts = opts.withDefaults()
 	s := &Session{t: target, spec: spec, opts: opts, tr: &tracker{}}
 	s.res = &Result{DrillID: spec.DrillID, Started: opts.Now(), Checks: []CheckResult{}, Restores: []PhaseResult{}}

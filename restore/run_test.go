@@ -27,8 +27,8 @@ func ns(name string) *corev1.Namespace {
 }
 
 func TestRun_PreflightRefusals(t *testing.T) {
-	spec := Spec{DrillID: "fd-t", IncludedNamespaces: []string{"shop"}, Backup: BackupSelector{Schedule: "daily"},
-		NamespaceMapping: map[string]string{"shop": "shop-x"}}
+	spec := defaulted(Spec{DrillID: "fd-t", IncludedNamespaces: []string{"shop"}, Backup: BackupSelector{Schedule: "daily"},
+		NamespaceMapping: map[string]string{"shop": "shop-x"}})
 	tests := []struct {
 		name string
 		kube []*corev1.Namespace

@@ -6,16 +6,19 @@ import (
 	"time"
 )
 
-// Spec is one restore of a drill, independent of the scenario format.
+// Spec is one restore of a drill, independent of the scenario format. Every
+// field is used as given: defaults are the scenarios package's, filled in
+// when a scenario is loaded, and Validate rejects a spec that lacks a value
+// the restore needs.
 type Spec struct {
 	// DrillID names everything the drill creates; restores are named
 	// DrillID-phase. Required, a DNS-1123 label of at most 40 characters.
 	DrillID string
-	// VeleroNamespace is where Velero runs in the target; default "velero".
+	// VeleroNamespace is where Velero runs in the target. Required.
 	VeleroNamespace string
 	// StorageLocation is the BackupStorageLocation Velero reads backups
-	// from in the target; default "default". With FromCopy set, the copy's
-	// location is used instead.
+	// from in the target. Required. With FromCopy set, the copy's location
+	// is used instead.
 	StorageLocation string
 	// Backup selects the recovery point.
 	Backup BackupSelector
@@ -23,20 +26,22 @@ type Spec struct {
 	IncludedNamespaces []string
 	// NamespaceMapping renames namespaces (backup name -> target name).
 	NamespaceMapping map[string]string
-	// Phases run in order, each one Velero Restore; default DefaultPhases.
+	// Phases run in order, each one Velero Restore. At least one.
 	Phases []Phase
 	// ExcludedResources are excluded from every phase.
 	ExcludedResources []string
-	// PhaseTimeout bounds each phase; default 10m.
+	// PhaseTimeout bounds each phase. Required (more than zero).
 	PhaseTimeout time.Duration
 	// FromCopy, when set, restores from an off-site copy: the drill creates
 	// a read-only BackupStorageLocation for it.
 	FromCopy *CopyLocation
-	// Checks run after the restore, in order.
+	// Checks run after the restore, in order, each within its Timeout
+	// (more than zero).
 	Checks []Check
-	// Cleanup says when what the drill created is removed.
+	// Cleanup says when what the drill created is removed: one of the
+	// CleanupPolicy values.
 	Cleanup CleanupPolicy
-	// CleanupTimeout bounds the cleanup; default 5m.
+	// CleanupTimeout bounds the cleanup. Required (more than zero).
 	CleanupTimeout time.Duration
 	// DisasterTime is when the disaster happened; zero means the start of
 	// the restore (firedrill's clock). RPO is measured from it.
@@ -78,21 +83,6 @@ const NetworkPolicies = "networkpolicies.networking.k8s.io"
 // CustomResourceDefinitions is Velero's name for CustomResourceDefinitions.
 const CustomResourceDefinitions = "customresourcedefinitions.apiextensions.k8s.io"
 
-// DefaultPhases restores namespaces and NetworkPolicies first, then the
-// CustomResourceDefinitions the backup holds, then the rest. CRDs get a
-// phase of their own before any custom resource: a Restore limited to
-// namespaces restores no cluster-scoped resource unless
-// includeClusterResources is set (Velero's restore.go,
-// getOrderedResourceCollection), so without it a custom resource whose CRD
-// the target lacks cannot be restored.
-func DefaultPhases() []Phase {
-	return []Phase{
-		{Name: "network-policies", IncludedResources: []string{"namespaces", NetworkPolicies}},
-		{Name: "crds", IncludedResources: []string{CustomResourceDefinitions}},
-		{Name: "workloads", ExcludedResources: []string{NetworkPolicies}},
-	}
-}
-
 // RestoresCRDs reports whether a phase's includedResources name
 // CustomResourceDefinitions (by Velero's full or short resource name).
 // Such a phase is created with includeClusterResources: true, the only way
@@ -110,7 +100,7 @@ type CopyLocation struct {
 	Name string
 	// StorageLocation is the BackupStorageLocation name to create.
 	StorageLocation string
-	// Provider is the Velero object store plugin; default "aws".
+	// Provider is the Velero object store plugin ("aws"). Required.
 	Provider string
 	Bucket   string
 	Prefix   string
@@ -210,50 +200,9 @@ const (
 	CleanupNever     CleanupPolicy = "never"
 )
 
-// Defaults.
-const (
-	DefaultVeleroNamespace = "velero"
-	DefaultStorageLocation = "default"
-	DefaultPhaseTimeout    = 10 * time.Minute
-	DefaultCheckTimeout    = 2 * time.Minute
-	DefaultCleanupTimeout  = 5 * time.Minute
-)
-
-func (s Spec) withDefaults() Spec {
-	if s.VeleroNamespace == "" {
-		s.VeleroNamespace = DefaultVeleroNamespace
-	}
-	if s.StorageLocation == "" {
-		s.StorageLocation = DefaultStorageLocation
-	}
-	if len(s.Phases) == 0 {
-		s.Phases = DefaultPhases()
-	}
-	if s.PhaseTimeout <= 0 {
-		s.PhaseTimeout = DefaultPhaseTimeout
-	}
-	if s.Cleanup == "" {
-		s.Cleanup = CleanupOnSuccess
-	}
-	if s.CleanupTimeout <= 0 {
-		s.CleanupTimeout = DefaultCleanupTimeout
-	}
-	for i := range s.Checks {
-		if s.Checks[i].Timeout <= 0 {
-			s.Checks[i].Timeout = DefaultCheckTimeout
-		}
-	}
-	if s.FromCopy != nil && s.FromCopy.Provider == "" {
-		c := *s.FromCopy
-		c.Provider = "aws"
-		s.FromCopy = &c
-	}
-	return s
-}
-
-// Validate reports the first problem of a spec that cannot be run.
+// Validate reports the first problem of a spec that cannot be run: a
+// value missing (the spec gets no defaults here) or out of range.
 func (s Spec) Validate() error {
-	s = s.withDefaults()
 	if s.DrillID == "" || len(s.DrillID) > 40 {
 		return fmt.Errorf("invalid drill id %q: want 1 to 40 characters", s.DrillID)
 	}
@@ -269,6 +218,25 @@ func (s Spec) Validate() error {
 	if len(s.IncludedNamespaces) == 0 {
 		return fmt.Errorf("no namespaces to restore")
 	}
+	if s.VeleroNamespace == "" || s.StorageLocation == "" {
+		return fmt.Errorf("the Velero namespace and storage location must be set, got %q and %q", s.VeleroNamespace, s.StorageLocation)
+	}
+	if len(s.Phases) == 0 {
+		return fmt.Errorf("no restore phases")
+	}
+	if s.PhaseTimeout <= 0 || s.CleanupTimeout <= 0 {
+		return fmt.Errorf("the phase and cleanup timeouts must be more than zero, got %s and %s", s.PhaseTimeout, s.CleanupTimeout)
+	}
+	switch s.Cleanup {
+	case CleanupOnSuccess, CleanupAlways, CleanupNever:
+	default:
+		return fmt.Errorf("unknown cleanup policy %q: want %s, %s or %s", s.Cleanup, CleanupOnSuccess, CleanupAlways, CleanupNever)
+	}
+	for _, c := range s.Checks {
+		if c.Timeout <= 0 {
+			return fmt.Errorf("check %q: timeout must be more than zero, got %s", c.Name, c.Timeout)
+		}
+	}
 	var names []string
 	for _, p := range s.Phases {
 		if p.Name == "" || slices.Contains(names, p.Name) {
@@ -276,8 +244,8 @@ func (s Spec) Validate() error {
 		}
 		names = append(names, p.Name)
 	}
-	if s.FromCopy != nil && (s.FromCopy.StorageLocation == "" || s.FromCopy.Bucket == "") {
-		return fmt.Errorf("copy %q needs a storage location name and a bucket", s.FromCopy.Name)
+	if s.FromCopy != nil && (s.FromCopy.StorageLocation == "" || s.FromCopy.Bucket == "" || s.FromCopy.Provider == "") {
+		return fmt.Errorf("copy %q needs a storage location name, a bucket and a provider", s.FromCopy.Name)
 	}
 	return nil
 }

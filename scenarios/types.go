@@ -584,7 +584,9 @@ const (
 	CleanupNever     CleanupPolicy = "never"
 )
 
-// Defaults filled in by loading.
+// Defaults filled in by loading (applyDefaults). They are firedrill's only
+// defaults for a drill: the restore and backup packages receive every
+// value filled in and default nothing.
 const (
 	DefaultVeleroNamespace = "velero"
 	DefaultStorageLocation = "default"
@@ -603,7 +605,11 @@ const CustomResourceDefinitions = "customresourcedefinitions.apiextensions.k8s.i
 // DefaultPhases are the default restore phases: namespaces and
 // NetworkPolicies first, then the backup's CustomResourceDefinitions, then
 // everything else (custom resources after their CRDs; see
-// RestoreOrderWarnings).
+// RestoreOrderWarnings). CRDs get a phase of their own before any custom
+// resource: a Restore limited to namespaces restores no cluster-scoped
+// resource unless includeClusterResources is set (Velero's restore.go,
+// getOrderedResourceCollection), so without it a custom resource whose CRD
+// the target lacks cannot be restored.
 func DefaultPhases() []Phase {
 	return []Phase{
 		{Name: "network-policies", IncludedResources: []string{"namespaces", NetworkPolicies}},
