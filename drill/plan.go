@@ -352,12 +352,7 @@ func planRestore(step *PlanStep, sc *scenarios.Scenario) {
 		step.add("restore from copy %q (storage location %q), because the scenario loses primaryStorage", from.Name, location)
 	}
 	// The Restores the run creates, from the same function (names aside).
-	spec := restore.Spec{DrillID: "plan", IncludedNamespaces: s.Backups.IncludedNamespaces, NamespaceMapping: s.Target.NamespaceMapping,
-		ExcludedResources: r.ExcludedResources}
-	for _, ph := range r.Phases {
-		spec.Phases = append(spec.Phases, restore.Phase{Name: ph.Name, IncludedResources: ph.IncludedResources, ExcludedResources: ph.ExcludedResources})
-	}
-	for _, pr := range restore.PlanRestores(spec, "") {
+	for _, pr := range PlanRestores(sc, "plan") {
 		step.Phases = append(step.Phases, RestorePhase{
 			Name:                    pr.Phase,
 			StorageLocation:         location,

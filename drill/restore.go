@@ -171,6 +171,26 @@ func configOf(c *kube.Clients) *rest.Config {
 	return c.Config
 }
 
+// PlanRestores is the Velero Restores a drill of sc with id drillID
+// creates, in order, without their backup (chosen when the drill runs):
+// restore.PlanRestores of the scenario's phases, namespaces and
+// exclusions, as RestoreSpec maps them. It reads nothing: plan shows it,
+// and the schedule's RBAC follows it.
+func PlanRestores(sc *scenarios.Scenario, drillID string) []restore.PlannedRestore {
+	s := sc.Spec
+	r := s.Target.Restore
+	return restore.PlanRestores(restore.Spec{DrillID: drillID, IncludedNamespaces: s.Backups.IncludedNamespaces,
+		NamespaceMapping: s.Target.NamespaceMapping, ExcludedResources: r.ExcludedResources, Phases: restorePhases(r.Phases)}, "")
+}
+
+func restorePhases(phases []scenarios.Phase) []restore.Phase {
+	var out []restore.Phase
+	for _, ph := range phases {
+		out = append(out, restore.Phase{Name: ph.Name, IncludedResources: ph.IncludedResources, ExcludedResources: ph.ExcludedResources})
+	}
+	return out
+}
+
 // RestoreSpec maps a scenario to the restore package's spec. It reads the
 // environment variables that hold an off-site copy's credentials (getenv,
 // nil means os.Getenv) and nothing else.
@@ -200,9 +220,7 @@ func RestoreSpec(sc *scenarios.Scenario, drillID string, getenv func(string) str
 	if w := s.Backups.Window; w != nil {
 		spec.Backup.Window = &restore.Window{Within: time.Duration(w.Within), Random: w.Pick == scenarios.PickRandom, Seed: w.Seed}
 	}
-	for _, ph := range r.Phases {
-		spec.Phases = append(spec.Phases, restore.Phase{Name: ph.Name, IncludedResources: ph.IncludedResources, ExcludedResources: ph.ExcludedResources})
-	}
+	spec.Phases = restorePhases(r.Phases)
 	if location, from := sc.RestoreFrom(); from != nil {
 		cl, err := copyLocation(location, from, getenv)
 		if err != nil {
