@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -36,28 +37,59 @@ var (
 
 // assertNoCRDsOfDrill checks that no CustomResourceDefinition Velero
 // restored for drill id (label velero.io/restore-name=<id>-<phase>) is
-// left in the cluster.
+// left in the cluster. Deleting a CRD returns before the API server has
+// removed its custom resources and the CRD (finalizer
+// customresourcecleanup.apiextensions.k8s.io), and cleanup does not wait
+// for that: one being deleted passes, and is waited on until it is gone.
 func assertNoCRDsOfDrill(t *testing.T, ctx context.Context, dyn dynamic.Interface, id string) {
 	t.Helper()
-	list, err := dyn.Resource(crdGVR).List(ctx, metav1.ListOptions{LabelSelector: velerov1.RestoreNameLabel})
-	require.NoError(t, err)
-	for _, crd := range list.Items {
-		restore := crd.GetLabels()[velerov1.RestoreNameLabel]
-		assert.False(t, strings.HasPrefix(restore, id+"-"), "CRD %s that drill %s restored (%s=%s) left behind", crd.GetName(), id, velerov1.RestoreNameLabel, restore)
+	ofDrill := func() ([]unstructured.Unstructured, error) {
+		list, err := dyn.Resource(crdGVR).List(ctx, metav1.ListOptions{LabelSelector: velerov1.RestoreNameLabel})
+		if err != nil {
+			return nil, err
+		}
+		return slices.DeleteFunc(list.Items, func(crd unstructured.Unstructured) bool {
+			return !strings.HasPrefix(crd.GetLabels()[velerov1.RestoreNameLabel], id+"-")
+		}), nil
 	}
+	crds, err := ofDrill()
+	require.NoError(t, err)
+	for _, crd := range crds {
+		assert.NotNil(t, crd.GetDeletionTimestamp(), "CRD %s that drill %s restored (%s=%s) left behind, not deleted",
+			crd.GetName(), id, velerov1.RestoreNameLabel, crd.GetLabels()[velerov1.RestoreNameLabel])
+	}
+	assert.NoError(t, waitFor(ctx, func() error {
+		crds, err := ofDrill()
+		if err == nil && len(crds) > 0 {
+			err = fmt.Errorf("CRD %s of drill %s is still being deleted", crds[0].GetName(), id)
+		}
+		return err
+	}))
 }
 
-// assertCRDGone checks that the lab application's CRD is not in the
-// cluster any more.
+// assertCRDGone checks that CRD name is deleted, and waits until the API
+// server has removed it (see assertNoCRDsOfDrill).
 func assertCRDGone(t *testing.T, ctx context.Context, dyn dynamic.Interface, name string) {
 	t.Helper()
-	crd, err := dyn.Resource(crdGVR).Get(ctx, name, metav1.GetOptions{})
-	if err == nil {
-		t.Errorf("CRD %s is still in the scratch cluster (%s=%q): left behind by the drill, or restored again by another drill running at the same time",
+	get := func() (*unstructured.Unstructured, error) {
+		return dyn.Resource(crdGVR).Get(ctx, name, metav1.GetOptions{})
+	}
+	crd, err := get()
+	if err == nil && crd.GetDeletionTimestamp() == nil {
+		t.Errorf("CRD %s is still in the scratch cluster, not deleted (%s=%q): left behind by the drill, or restored again by another drill running at the same time",
 			name, velerov1.RestoreNameLabel, crd.GetLabels()[velerov1.RestoreNameLabel])
 		return
 	}
-	assert.True(t, apierrors.IsNotFound(err), "get CRD %s: %v", name, err)
+	assert.NoError(t, waitFor(ctx, func() error {
+		_, err := get()
+		switch {
+		case apierrors.IsNotFound(err):
+			return nil
+		case err == nil:
+			return fmt.Errorf("CRD %s is still being deleted", name)
+		}
+		return err
+	}))
 }
 
 // throwawayCRD creates, as the lab's admin, a CRD of a group of its own,
