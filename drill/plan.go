@@ -300,8 +300,8 @@ func planRestore(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbook) {
 	if from != nil {
 		step.add("restore from copy %q (storage location %q), because the scenario loses primaryStorage", from.Name, location)
 	}
-	// The Restores the run creates, from the same spec and planner (names aside).
-	for _, pr := range restore.PlanRestores(restoreSelection(sc, "plan"), "") {
+	// The Restores the run creates, from the same function (names aside).
+	for _, pr := range PlanRestores(sc, "plan") {
 		step.Phases = append(step.Phases, RestorePhase{
 			Name:                    pr.Phase,
 			StorageLocation:         location,

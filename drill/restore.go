@@ -171,6 +171,15 @@ func configOf(c *kube.Clients) *rest.Config {
 	return c.Config
 }
 
+// PlanRestores is the Velero Restores a drill of sc with id drillID
+// creates, in order, without their backup (chosen when the drill runs):
+// restore.PlanRestores of the scenario's phases, namespaces and
+// exclusions, as RestoreSpec maps them. It reads nothing: plan shows it,
+// and the schedule's RBAC follows it.
+func PlanRestores(sc *scenarios.Scenario, drillID string) []restore.PlannedRestore {
+	return restore.PlanRestores(restoreSelection(sc, drillID), "")
+}
+
 // RestoreSpec maps a scenario to the restore package's spec. It reads the
 // environment variables that hold an off-site copy's credentials (getenv,
 // nil means os.Getenv) and nothing else. The scenario's values are used as

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -192,6 +193,18 @@ func TestSchedule_DrillRunsAsPod(t *testing.T) {
 	assert.Contains(t, logs, "check shop-web-serves passed")
 	assert.Contains(t, logs, "check shop-api-deployment passed", "the command check ran sh and kubectl in the pod")
 	assert.NotContains(t, logs, "evidence incomplete", "the pod's identity could read what the evidence needs")
+
+	// Cleanup deleted the CRD its crds phase restored, as the drill's
+	// ServiceAccount, admitted by the schedule's .crds policy; that policy
+	// refuses the delete of any other CRD.
+	assert.Regexp(t, `cleanup: deleted [^\n]*customresourcedefinition/`+regexp.QuoteMeta(storefrontsCRD), logs)
+	assert.NotContains(t, logs, "list the CustomResourceDefinitions", "cleanup could list the CRDs it restored")
+	id := drillIDInLog.FindString(logs)
+	require.NotEmpty(t, id, "the drill's id in its log")
+	_, dyn := kubeClients(t, l.ScratchKubeconfig)
+	assertNoCRDsOfDrill(t, ctx, dyn, id)
+	assertCRDGone(t, ctx, dyn, storefrontsCRD)
+	d.assertCRDDeletePolicy(t, ctx, l)
 
 	// Its record is in the shared history, where the schedule says.
 	mc := d.primary.minioClient(t)

@@ -160,7 +160,9 @@ func TestSchedule_ManifestsAcceptedAndLeastPrivilege(t *testing.T) {
 	for _, u := range in.objects {
 		kinds = append(kinds, u.GetKind())
 	}
+	// The second policy guards the deletes of the CRDs the crds phase restores.
 	require.Equal(t, []string{"Namespace", "NetworkPolicy", "ServiceAccount", "ConfigMap", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
+		"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
 		"ClusterRole", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "CronJob"}, kinds)
 	in.install(t, ctx, l)
 
@@ -182,6 +184,10 @@ func TestSchedule_ManifestsAcceptedAndLeastPrivilege(t *testing.T) {
 		{"list", "apps", "deployments", "", ""},
 		{"watch", "networking.k8s.io", "networkpolicies", "", ""},
 		{"list", "", "configmaps", in.targets[1], "data-canary"},
+		// Narrowed to the CRDs a drill restored by the .crds admission
+		// policy, which a SubjectAccessReview does not ask.
+		{"list", "apiextensions.k8s.io", "customresourcedefinitions", "", ""},
+		{"delete", "apiextensions.k8s.io", "customresourcedefinitions", "", storefrontsCRD},
 	}
 	for _, a := range allowed {
 		assert.True(t, in.can(t, ctx, cs, a.verb, a.group, a.resource, a.ns, a.name), "must be allowed: %+v", a)
@@ -207,6 +213,11 @@ func TestSchedule_ManifestsAcceptedAndLeastPrivilege(t *testing.T) {
 		{"delete", "velero.io", "backupstoragelocations", velero, "default"},
 		{"create", "velero.io", "restores", "default", ""},
 		{"create", "rbac.authorization.k8s.io", "clusterrolebindings", "", ""},
+		{"get", "apiextensions.k8s.io", "customresourcedefinitions", "", storefrontsCRD},
+		{"watch", "apiextensions.k8s.io", "customresourcedefinitions", "", ""},
+		{"create", "apiextensions.k8s.io", "customresourcedefinitions", "", ""},
+		{"patch", "apiextensions.k8s.io", "customresourcedefinitions", "", storefrontsCRD},
+		{"deletecollection", "apiextensions.k8s.io", "customresourcedefinitions", "", ""},
 	}
 	for _, d := range denied {
 		assert.False(t, in.can(t, ctx, cs, d.verb, d.group, d.resource, d.ns, d.name), "must be denied: %+v", d)
@@ -253,6 +264,7 @@ func TestSchedule_DrillRunsWithTheRenderedRBAC(t *testing.T) {
 	res := firedrill(t, ctx, drillEnv(), "restore", in.file, "-o", "json")
 	require.Equal(t, 0, res.code, "restore as the drill's ServiceAccount:\nstdout:\n%s\nstderr:\n%s", res.stdout, res.stderr)
 	assert.Contains(t, res.stdout, `"passed": true`)
+	assert.Contains(t, res.stdout, `"customresourcedefinition/`+storefrontsCRD+`"`, "cleanup deleted the CRD it restored, as the ServiceAccount")
 	assertNamespacesGone(t, l, in.targets)
 }
 

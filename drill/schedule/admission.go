@@ -2,8 +2,10 @@ package schedule
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -26,6 +28,11 @@ type names struct {
 	// with dots for colons, since their names are DNS subdomains (neither
 	// a namespace nor a scenario name has a dot, so none collide).
 	policy string
+	// crdPolicy names the ValidatingAdmissionPolicy, and its binding,
+	// that guards the drill's deletes of CustomResourceDefinitions:
+	// policy.crds (a scenario name has no dot, so it collides with no
+	// other scenario's policy).
+	crdPolicy string
 	// user is the drill's ServiceAccount as the API server names it.
 	user string
 }
@@ -33,11 +40,12 @@ type names struct {
 func namesOf(namespace, scenario string) names {
 	local := namePrefix + scenario
 	return names{
-		local:  local,
-		shared: "firedrill:" + namespace + ":" + scenario,
-		reader: "firedrill:" + namespace + ":" + scenario + ":restored",
-		policy: "firedrill." + namespace + "." + scenario,
-		user:   "system:serviceaccount:" + namespace + ":" + local,
+		local:     local,
+		shared:    "firedrill:" + namespace + ":" + scenario,
+		reader:    "firedrill:" + namespace + ":" + scenario + ":restored",
+		policy:    "firedrill." + namespace + "." + scenario,
+		crdPolicy: "firedrill." + namespace + "." + scenario + ".crds",
+		user:      "system:serviceaccount:" + namespace + ":" + local,
 	}
 }
 
@@ -118,14 +126,92 @@ func readerPolicy(sc *scenarios.Scenario, n names, namespace string, meta metav1
 	}, vs
 }
 
-// readerPolicyBinding puts the policy in force, denying what it refuses.
-func readerPolicyBinding(n names, meta metav1.ObjectMeta) *admissionv1.ValidatingAdmissionPolicyBinding {
+// policyBinding puts the policy named meta.Name in force, denying what it
+// refuses.
+func policyBinding(meta metav1.ObjectMeta) *admissionv1.ValidatingAdmissionPolicyBinding {
 	return &admissionv1.ValidatingAdmissionPolicyBinding{
 		TypeMeta:   metav1.TypeMeta{APIVersion: admissionv1.SchemeGroupVersion.String(), Kind: "ValidatingAdmissionPolicyBinding"},
 		ObjectMeta: meta,
-		Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: n.policy,
+		Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: meta.Name,
 			ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny}},
 	}
+}
+
+// drillIDPattern matches every drill id drill.NewDrillID gives, as RE2
+// (the syntax of CEL's matches): fd-, the UTC date and time, four
+// lowercase hex digits. drillIDShape shows it to people.
+const (
+	drillIDPattern = `fd-[0-9]{8}-[0-9]{6}-[0-9a-f]{4}`
+	drillIDShape   = "fd-YYYYMMDD-HHMMSS-XXXX"
+)
+
+// crdRestoreNamePattern matches the names of the drills' Restores crds
+// (see crdRestores), whole.
+func crdRestoreNamePattern(crds []crdRestore) string {
+	var alt []string
+	for _, c := range crds {
+		alt = append(alt, regexp.QuoteMeta(c.suffix))
+	}
+	return "^" + drillIDPattern + "(" + strings.Join(alt, "|") + ")$"
+}
+
+// crdValidations are what the admission policy requires of a
+// CustomResourceDefinition the drill's ServiceAccount deletes: that a
+// drill's Restore of CRDs created it. RBAC lets the drill delete any CRD
+// (its names come from the backup); Velero labels every CRD it creates
+// with velero.io/restore-name and never relabels one that already
+// existed, so the label tells the drill's CRDs from the cluster's own.
+//
+// CEL notes: on DELETE, object is null and oldObject is the CRD being
+// deleted; a CRD without labels has no metadata.labels, and selecting an
+// absent field or key is an error, so has() and "in" guard them (an
+// error would deny too, under failurePolicy Fail, but with a message no
+// one can act on).
+func crdValidations(n names, crds []crdRestore) []validation {
+	label := celString(velerov1.RestoreNameLabel)
+	return []validation{
+		{"the CRD carries " + velerov1.RestoreNameLabel + ", the name of a firedrill drill's Restore that restores CRDs (" + restoreNameShapes(crds) + "): " +
+			"one that Velero created for a drill. The label names a drill, not this one: " +
+			"this drill may also delete a CRD another drill's phase of the same name restored into this cluster (see the ClusterRole's rule)",
+			admissionv1.Validation{Expression: "has(oldObject.metadata.labels) && " + label + " in oldObject.metadata.labels && " +
+				"oldObject.metadata.labels[" + label + "].matches(" + celString(crdRestoreNamePattern(crds)) + ")",
+				Message: fmt.Sprintf("%s may only delete CustomResourceDefinitions a drill's Restore created (label %s=%s)",
+					n.user, velerov1.RestoreNameLabel, restoreNameShapes(crds)),
+				Reason: ptr(metav1.StatusReasonForbidden)}},
+	}
+}
+
+// crdPolicy is the ValidatingAdmissionPolicy that narrows what RBAC
+// cannot: the drill's delete of CustomResourceDefinitions (see
+// crdValidations). A policy of its own rather than more rules in
+// readerPolicy: it matches another resource, and each policy's
+// validations then concern one kind of object, unguarded by the resource.
+func crdPolicy(n names, crds []crdRestore, meta metav1.ObjectMeta) (*admissionv1.ValidatingAdmissionPolicy, []validation) {
+	vs := crdValidations(n, crds)
+	spec := admissionv1.ValidatingAdmissionPolicySpec{
+		// Fail closed, as the reader policy.
+		FailurePolicy: ptr(admissionv1.Fail),
+		MatchConstraints: &admissionv1.MatchResources{
+			ResourceRules: []admissionv1.NamedRuleWithOperations{{RuleWithOperations: admissionv1.RuleWithOperations{
+				// Only DELETE: the drill creates and changes no CRD
+				// (Velero does, as itself), and a patch on the roles that
+				// lets runbook steps do so is not this policy's business.
+				Operations: []admissionv1.OperationType{admissionv1.Delete},
+				Rule: admissionv1.Rule{APIGroups: []string{groupAPIExt}, APIVersions: []string{"*"}, Resources: []string{"customresourcedefinitions"},
+					Scope: ptr(admissionv1.ClusterScope)},
+			}}},
+		},
+		MatchConditions: []admissionv1.MatchCondition{{Name: "the-drills-serviceaccount",
+			Expression: "request.userInfo.username == " + celString(n.user)}},
+	}
+	for _, v := range vs {
+		spec.Validations = append(spec.Validations, v.Validation)
+	}
+	return &admissionv1.ValidatingAdmissionPolicy{
+		TypeMeta:   metav1.TypeMeta{APIVersion: admissionv1.SchemeGroupVersion.String(), Kind: "ValidatingAdmissionPolicy"},
+		ObjectMeta: meta,
+		Spec:       spec,
+	}, vs
 }
 
 // validationsComment is the comment above the policy: what it is for,

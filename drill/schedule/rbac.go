@@ -2,9 +2,14 @@ package schedule
 
 import (
 	"slices"
+	"strconv"
+	"strings"
+	"time"
 
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 
+	"github.com/firedrill-dev/firedrill/drill"
 	"github.com/firedrill-dev/firedrill/restore"
 	"github.com/firedrill-dev/firedrill/scenarios"
 )
@@ -33,6 +38,7 @@ const (
 	groupBatch   = "batch"
 	groupNetwork = "networking.k8s.io"
 	groupAuthn   = "authentication.k8s.io"
+	groupAPIExt  = "apiextensions.k8s.io"
 )
 
 // veleroRules is what the drill of sc does in its Velero namespace of the
@@ -104,6 +110,20 @@ func clusterRules(sc *scenarios.Scenario, n names) []rule {
 		{"it reads that binding when the restore brought one of that name, and deletes it at cleanup when the namespaces are kept (policy never, or onSuccess after a failure): by name",
 			rbacv1.PolicyRule{APIGroups: []string{rbacv1.GroupName}, Resources: []string{"rolebindings"}, Verbs: []string{verbGet, verbDelete}, ResourceNames: []string{restore.ReaderBindingName}}},
 	}
+	if crds := crdRestores(sc); len(crds) > 0 {
+		rules = append(rules,
+			rule{"phase " + phaseList(crds) + " restores the backup's CustomResourceDefinitions, which are cluster-scoped; cleanup lists those Velero created for the drill, " +
+				"by the label Velero gives them, " + velerov1.RestoreNameLabel + "=<that Restore's name> (restore/cleanup.go deleteRestoredCRDs). " +
+				"RBAC cannot narrow list by label: this reads every CRD's definition (its schema, none of its custom resources). No get or watch",
+				rbacv1.PolicyRule{APIGroups: []string{groupAPIExt}, Resources: []string{"customresourcedefinitions"}, Verbs: []string{verbList}}},
+			rule{"and deletes each CRD it listed, which takes its custom resources with it. RBAC cannot narrow delete to them (their names come from the backup): " +
+				"the ValidatingAdmissionPolicy " + n.crdPolicy + " admits this ServiceAccount's delete of a CRD only when it carries " + velerov1.RestoreNameLabel +
+				" with the name of a drill's Restore of that phase (" + restoreNameShapes(crds) + "). Velero never relabels a CRD that already existed. " +
+				"Residual risk: the label names a drill, not this one, so this drill may delete a CRD that another firedrill drill's phase of the same name restored " +
+				"into this cluster (one running at the same time, or one that kept what it restored), and with it that drill's custom resources; " +
+				"never a CRD Velero did not create for a drill",
+				rbacv1.PolicyRule{APIGroups: []string{groupAPIExt}, Resources: []string{"customresourcedefinitions"}, Verbs: []string{verbDelete}}})
+	}
 	var canaries, accounts, requested, tokenSecrets, proxied []string
 	workloads := false
 	for _, c := range sc.Spec.Checks {
@@ -154,6 +174,51 @@ func clusterRules(sc *scenarios.Scenario, n names) []rule {
 			rbacv1.PolicyRule{APIGroups: []string{groupCore}, Resources: []string{"services/proxy"}, Verbs: []string{verbGet}, ResourceNames: uniq(proxied...)}})
 	}
 	return rules
+}
+
+// crdRestore is a Velero Restore of the drill that restores
+// CustomResourceDefinitions.
+type crdRestore struct {
+	// phase is the phase's name.
+	phase string
+	// suffix ends the Restore's name after the drill id: "-" and the
+	// phase's name, cut where Velero's 63 characters end. Every drill id
+	// has the same length, so every drill's suffix is the same.
+	suffix string
+}
+
+// crdRestores are the Restores of sc that restore CustomResourceDefinitions,
+// as the drill plans them (drill.PlanRestores: created with
+// includeClusterResources): the CRDs Velero creates carry
+// velero.io/restore-name=<drill id><suffix>, and cleanup deletes them.
+// Empty when no phase restores CRDs.
+func crdRestores(sc *scenarios.Scenario) []crdRestore {
+	id := drill.NewDrillID(time.Time{})
+	var out []crdRestore
+	for _, pr := range drill.PlanRestores(sc, id) {
+		if pr.IncludeClusterResources {
+			out = append(out, crdRestore{phase: pr.Phase, suffix: strings.TrimPrefix(pr.Name, id)})
+		}
+	}
+	return out
+}
+
+// restoreNameShapes shows the names of those Restores, for people:
+// fd-YYYYMMDD-HHMMSS-XXXX-crds.
+func restoreNameShapes(crds []crdRestore) string {
+	var out []string
+	for _, c := range crds {
+		out = append(out, drillIDShape+c.suffix)
+	}
+	return strings.Join(out, " or ")
+}
+
+func phaseList(crds []crdRestore) string {
+	var q []string
+	for _, c := range crds {
+		q = append(q, strconv.Quote(c.phase))
+	}
+	return strings.Join(q, ", ")
 }
 
 // readerRules is what the drill of sc reads in the namespaces it

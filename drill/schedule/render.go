@@ -48,12 +48,14 @@ type Object struct {
 // Objects renders the manifests as objects, in the order Render writes
 // them: the namespace and its NetworkPolicy, then for each scenario in
 // name order its ServiceAccount, ConfigMap, ValidatingAdmissionPolicy and
-// its binding, the reader ClusterRole of its restored namespaces, its own
-// ClusterRole and binding, Role and binding in the Velero namespace, and
-// CronJob. The admission policy comes before the roles because it narrows
-// what the drill's ClusterRole grants (creating RoleBindings): applied in
-// this order, that grant is never in force without it. It validates o
-// first.
+// its binding, when a restore phase restores CustomResourceDefinitions a
+// second ValidatingAdmissionPolicy (.crds) and its binding, the reader
+// ClusterRole of its restored namespaces, its own ClusterRole and
+// binding, Role and binding in the Velero namespace, and CronJob. The
+// admission policies come before the roles because they narrow what the
+// drill's ClusterRole grants (creating RoleBindings, deleting CRDs):
+// applied in this order, those grants are never in force without them.
+// It validates o first.
 func Objects(o Options) ([]Object, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
@@ -180,7 +182,20 @@ func scenarioObjects(o Options, i int, orig *scenarios.Scenario) ([]Object, erro
 			name, restore.ReaderBindingName, targets, n.reader), validations),
 			Object: policy},
 		{Comment: "Puts the policy above in force: what it refuses is denied.",
-			Object: readerPolicyBinding(n, meta(n.policy, ""))},
+			Object: policyBinding(meta(n.policy, ""))},
+	}
+	if crds := crdRestores(sc); len(crds) > 0 {
+		policy, validations := crdPolicy(n, crds, meta(n.crdPolicy, ""))
+		out = append(out,
+			Object{Comment: validationsComment(fmt.Sprintf("Admits the drill %s's deletes of CustomResourceDefinitions only for those a drill's Restore created: "+
+				"its phase %s restores the backup's CRDs, and cleanup deletes those Velero created for it. "+
+				"RBAC lets the drill delete CRDs (its ClusterRole below) but cannot narrow delete to them, whose names come from the backup; this policy does, "+
+				"by Velero's label, for that ServiceAccount's requests only.", name, phaseList(crds)), validations),
+				Object: policy},
+			Object{Comment: "Puts the policy above in force: what it refuses is denied.",
+				Object: policyBinding(meta(n.crdPolicy, ""))})
+	}
+	out = append(out, []Object{
 		{Comment: rulesComment(fmt.Sprintf("Read-only access to everything, for the drill %s in the namespaces it restored (%s), and only there: this ClusterRole is never bound cluster-wide. "+
 			"Those namespaces do not exist before the drill, so the drill binds it inside them itself (RoleBinding %s) once the restore created them; the bindings go with the namespaces at cleanup, "+
 			"or are deleted when cleanup keeps them. Granting these reads cluster-wide would let the drill read every Secret of the cluster. "+
@@ -229,7 +244,7 @@ func scenarioObjects(o Options, i int, orig *scenarios.Scenario) ([]Object, erro
 						},
 					},
 				}}},
-	}
+	}...)
 	return out, nil
 }
 

@@ -81,9 +81,11 @@ func TestRender_GoldenRegionLoss(t *testing.T) {
 	}
 	// The admission policy before the roles: applied in order, the grant
 	// it narrows (creating RoleBindings) never comes first.
+	// The second policy guards the deletes of the CRDs its "crds" phase
+	// restores.
 	assert.Equal(t, []string{"Namespace", "NetworkPolicy", "ServiceAccount", "ConfigMap",
-		"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "ClusterRole", "ClusterRole", "ClusterRoleBinding",
-		"Role", "RoleBinding", "CronJob"}, kinds)
+		"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
+		"ClusterRole", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "CronJob"}, kinds)
 }
 
 // objectsOf renders o and returns the typed objects by kind/name.
@@ -240,6 +242,8 @@ func TestRender_RBACFollowsTheScenario(t *testing.T) {
 		switch {
 		case contains(r.Verbs, "delete") && contains(r.Resources, "namespaces"):
 			assert.Equal(t, []string{"shop", "shop-data"}, r.ResourceNames, "delete only the drill's namespaces")
+		case contains(r.Verbs, "delete") && contains(r.Resources, "customresourcedefinitions"):
+			assert.True(t, admitted(r), "the CRDs the drill deletes are narrowed by its admission policy: %+v", r)
 		case contains(r.Verbs, "delete"):
 			assert.Equal(t, []string{"rolebindings"}, r.Resources, "%+v", r)
 			assert.Equal(t, []string{"firedrill-drill-reader"}, r.ResourceNames, "delete only the drill's own RoleBinding")
@@ -419,8 +423,11 @@ func TestRender_RBACFollowsTheChecks(t *testing.T) {
 
 // admitted reports whether r is the create of RoleBindings that RBAC
 // cannot narrow and the admission policy does (TestRender_ReaderOfTheRestoredNamespaces).
+// admitted reports whether r is one of the grants an admission policy
+// narrows, where RBAC cannot: creating RoleBindings, deleting CRDs.
 func admitted(r rbacv1.PolicyRule) bool {
-	return slices.Equal(r.Resources, []string{"rolebindings"}) && slices.Equal(r.Verbs, []string{"create"})
+	return slices.Equal(r.Resources, []string{"rolebindings"}) && slices.Equal(r.Verbs, []string{"create"}) ||
+		slices.Equal(r.Resources, []string{"customresourcedefinitions"}) && slices.Equal(r.Verbs, []string{"delete"})
 }
 
 // A scheduled drill reads everything in the namespaces it restored, and
@@ -525,8 +532,9 @@ func TestRender_ReaderOfTheRestoredNamespaces(t *testing.T) {
 func TestNamesOf(t *testing.T) {
 	n := namesOf("drills", "region-loss")
 	assert.Equal(t, names{local: "firedrill-region-loss", shared: "firedrill:drills:region-loss", reader: "firedrill:drills:region-loss:restored",
-		policy: "firedrill.drills.region-loss", user: "system:serviceaccount:drills:firedrill-region-loss"}, n)
+		policy: "firedrill.drills.region-loss", crdPolicy: "firedrill.drills.region-loss.crds", user: "system:serviceaccount:drills:firedrill-region-loss"}, n)
 	assert.True(t, dnsSubdomain(n.policy))
+	assert.True(t, dnsSubdomain(n.crdPolicy))
 	assert.Equal(t, `'it\'s \\ fine'`, celString(`it's \ fine`))
 }
 

@@ -38,18 +38,22 @@ the drills restore into; Kubernetes does the scheduling. For each scenario:
   ValidatingAdmissionPolicy(Binding) firedrill.NS.NAME: the only RoleBinding
                       the drill may create is its own, to the reader role,
                       in its namespaces (Kubernetes 1.30 or later)
+  ValidatingAdmissionPolicy(Binding) firedrill.NS.NAME.crds, when a phase
+                      restores CRDs: the only CRDs the drill may delete are
+                      those Velero created for a drill's Restore of CRDs
   ClusterRole         firedrill:NS:NAME:restored: reads everything; never
                       bound cluster-wide, only by the drill in the
                       namespaces it restored, for the drill
   ClusterRole(Binding) firedrill:NS:NAME: read the scratch marker, watch
                       workloads appear, delete the drill's namespaces and
-                      only those (resourceNames), bind the reader role
+                      only those (resourceNames), bind the reader role;
+                      list and delete CRDs when a phase restores them
   Role(Binding)       firedrill:NS:NAME in the Velero namespace: Restores,
                       Backups, storage locations, DownloadRequests
   CronJob             firedrill-NAME: 'firedrill run NAME --history ...',
                       one at a time, never retried, non-root, read-only
 
-Above each role and the policy, a comment says why every rule exists. Names
+Above each role and policy, a comment says why every rule exists. Names
 and order are stable, so the output can be committed and patched with
 kustomize.
 
