@@ -382,12 +382,12 @@ func (r *recovery) RecoveryPoint(ctx context.Context) (*BackupRef, error) {
 		return nil, err
 	}
 	b := &BackupRef{Name: rp.Backup, StorageLocation: rp.StorageLocation, Started: rp.Started, Completed: rp.Completed,
-		Phase: rp.Phase, Warnings: rp.Warnings, Errors: rp.Errors, ResultsError: rp.ResultsError}
+		Phase: string(rp.Phase), Warnings: rp.Warnings, Errors: rp.Errors, ResultsError: rp.ResultsError}
 	if rp.Results != nil {
 		b.ErrorMessages, b.WarningMessages = rp.Results.Errors.Lines(), rp.Results.Warnings.Lines()
 	}
 	for _, sk := range rp.Skipped {
-		b.Skipped = append(b.Skipped, SkippedBackup{Name: sk.Name, Phase: sk.Phase, Time: sk.Time, Warnings: sk.Warnings, Errors: sk.Errors, Reason: sk.Reason})
+		b.Skipped = append(b.Skipped, SkippedBackup{Name: sk.Name, Phase: string(sk.Phase), Time: sk.Time, Warnings: sk.Warnings, Errors: sk.Errors, Reason: sk.Reason})
 	}
 	return b, nil
 }
@@ -403,7 +403,7 @@ func (r *recovery) Restore(ctx context.Context, _ *BackupRef, progress io.Writer
 	res := r.session.Result()
 	out := RestoreOutcome{Details: res, SecretValues: r.session.SecretValues()}
 	for _, p := range res.Restores {
-		out.Restores = append(out.Restores, RestoreRef{Name: p.Name, Phase: p.Phase, VeleroPhase: p.Status, Start: p.Started, End: p.Finished,
+		out.Restores = append(out.Restores, RestoreRef{Name: p.Name, Phase: p.Phase, VeleroPhase: string(p.Status), Start: p.Started, End: p.Finished,
 			ItemsRestored: int(p.ItemsRestored), TotalItems: int(p.TotalItems), Warnings: int(p.Warnings), Errors: int(p.Errors)})
 	}
 	if res.Order != nil {

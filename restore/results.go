@@ -11,9 +11,9 @@ import (
 	"sort"
 	"time"
 
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 )
@@ -76,14 +76,14 @@ func ParseResults(r io.Reader) (Results, error) {
 
 // fetchResults gets a restore's results (see fetchDownload).
 func fetchResults(ctx context.Context, dyn dynamic.Interface, client *http.Client, veleroNS, restore, drillID string) (Results, error) {
-	return fetchDownload(ctx, dyn, client, veleroNS, "RestoreResults", restore, restoreName(restore, "results"), drillID)
+	return fetchDownload(ctx, dyn, client, veleroNS, velerov1.DownloadTargetKindRestoreResults, restore, restoreName(restore, "results"), drillID)
 }
 
 // fetchBackupResults gets a backup's warnings and errors, item by item
 // (<prefix>/backups/<name>/<name>-results.gz, the same shape as a
 // restore's), as `velero backup describe --details` does.
 func fetchBackupResults(ctx context.Context, dyn dynamic.Interface, client *http.Client, veleroNS, backup, drillID string) (Results, error) {
-	return fetchDownload(ctx, dyn, client, veleroNS, "BackupResults", backup, restoreName(drillID, "backup-results"), drillID)
+	return fetchDownload(ctx, dyn, client, veleroNS, velerov1.DownloadTargetKindBackupResults, backup, restoreName(drillID, "backup-results"), drillID)
 }
 
 // fetchDownload gets the results object of kind (RestoreResults or
@@ -95,24 +95,25 @@ func fetchBackupResults(ctx context.Context, dyn dynamic.Interface, client *http
 // restore used (primary or the copy's) with the credentials Velero already
 // has: firedrill needs no bucket credentials and no knowledge of the
 // location's layout. The DownloadRequest is deleted afterwards.
-func fetchDownload(ctx context.Context, dyn dynamic.Interface, client *http.Client, veleroNS, kind, object, name, drillID string) (Results, error) {
+func fetchDownload(ctx context.Context, dyn dynamic.Interface, client *http.Client, veleroNS string, kind velerov1.DownloadTargetKind,
+	object, name, drillID string) (Results, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	res := dyn.Resource(downloadRequestsGVR).Namespace(veleroNS)
-	dr := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "velero.io/v1",
-		"kind":       "DownloadRequest",
-		"metadata":   map[string]any{"name": name, "namespace": veleroNS, "labels": drillLabels(drillID)},
-		"spec":       map[string]any{"target": map[string]any{"kind": kind, "name": object}},
-	}}
-	created, err := res.Create(ctx, dr, metav1.CreateOptions{})
+	dr, err := toObject(&velerov1.DownloadRequest{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: veleroNS, Labels: drillLabels(drillID)},
+		Spec:       velerov1.DownloadRequestSpec{Target: velerov1.DownloadTarget{Kind: kind, Name: object}},
+	}, "DownloadRequest")
 	if err != nil {
+		return Results{}, err
+	}
+	if _, err := res.Create(ctx, dr, metav1.CreateOptions{}); err != nil {
 		return Results{}, fmt.Errorf("create DownloadRequest for %s of %s: %w", kind, object, err)
 	}
 	defer func() {
 		_ = res.Delete(context.WithoutCancel(ctx), name, metav1.DeleteOptions{})
 	}()
-	url, err := waitDownloadURL(ctx, dyn, veleroNS, name, created.GetResourceVersion())
+	url, err := waitDownloadURL(ctx, dyn, veleroNS, name)
 	if err != nil {
 		return Results{}, fmt.Errorf("%s of %s: %w", kind, object, err)
 	}
@@ -132,31 +133,25 @@ func fetchDownload(ctx context.Context, dyn dynamic.Interface, client *http.Clie
 	return ParseResults(resp.Body)
 }
 
-func waitDownloadURL(ctx context.Context, dyn dynamic.Interface, ns, name, rv string) (string, error) {
-	res := dyn.Resource(downloadRequestsGVR).Namespace(ns)
-	w, err := res.Watch(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", name).String(), ResourceVersion: rv})
-	if err != nil {
-		return "", fmt.Errorf("watch DownloadRequest %s: %w", name, err)
+// waitDownloadURL waits (see untilObject) until Velero has processed
+// DownloadRequest name, and returns its pre-signed URL.
+func waitDownloadURL(ctx context.Context, dyn dynamic.Interface, ns, name string) (string, error) {
+	var url string
+	err := untilObject(ctx, dyn, listWatchOne(dyn.Resource(downloadRequestsGVR).Namespace(ns), name), &unstructured.Unstructured{}, ns+"/"+name,
+		func() (bool, error) { return false, fmt.Errorf("DownloadRequest %s is gone", name) },
+		func(ev watch.Event) (bool, error) {
+			if ev.Type == watch.Deleted {
+				return false, fmt.Errorf("DownloadRequest %s was deleted before Velero processed it", name)
+			}
+			var dr velerov1.DownloadRequest
+			if err := fromObject(ev.Object.(*unstructured.Unstructured), &dr); err != nil {
+				return false, err
+			}
+			url = dr.Status.DownloadURL
+			return url != "" && dr.Status.Phase == velerov1.DownloadRequestPhaseProcessed, nil
+		})
+	if err != nil && ctx.Err() != nil {
+		return "", fmt.Errorf("Velero did not process DownloadRequest %s: %w", name, err)
 	}
-	defer w.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return "", fmt.Errorf("Velero did not process DownloadRequest %s: %w", name, ctx.Err())
-		case ev, ok := <-w.ResultChan():
-			if !ok {
-				return "", fmt.Errorf("watch of DownloadRequest %s closed", name)
-			}
-			if ev.Type != watch.Added && ev.Type != watch.Modified {
-				continue
-			}
-			o, ok := ev.Object.(*unstructured.Unstructured)
-			if !ok {
-				continue
-			}
-			if url := str(o, "status", "downloadURL"); url != "" && str(o, "status", "phase") == "Processed" {
-				return url, nil
-			}
-		}
-	}
+	return url, err
 }
