@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 	"k8s.io/client-go/rest"
 
 	"github.com/firedrill-dev/firedrill/backup"
@@ -148,7 +147,7 @@ func BucketRecordReader(sc *scenarios.Scenario, getenv func(string) string) rest
 		if err != nil {
 			return restore.BucketRecord{}, err
 		}
-		return restore.BucketRecord{Phase: velerov1.BackupPhase(rec.Phase), Expiration: rec.Expiration, Where: rec.Where}, nil
+		return restore.BucketRecord{Phase: rec.Phase, Expiration: rec.Expiration, Where: rec.Where}, nil
 	}
 }
 
