@@ -12,10 +12,12 @@ import (
 	"time"
 
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
+	watchtools "k8s.io/client-go/tools/watch"
 )
 
 // Messages are Velero's warnings or errors of one restore, as its results
@@ -107,13 +109,14 @@ func fetchDownload(ctx context.Context, dyn dynamic.Interface, client *http.Clie
 	if err != nil {
 		return Results{}, err
 	}
-	if _, err := res.Create(ctx, dr, metav1.CreateOptions{}); err != nil {
+	created, err := res.Create(ctx, dr, metav1.CreateOptions{})
+	if err != nil {
 		return Results{}, fmt.Errorf("create DownloadRequest for %s of %s: %w", kind, object, err)
 	}
 	defer func() {
 		_ = res.Delete(context.WithoutCancel(ctx), name, metav1.DeleteOptions{})
 	}()
-	url, err := waitDownloadURL(ctx, dyn, veleroNS, name)
+	url, err := waitDownloadURL(ctx, dyn, veleroNS, name, created.GetResourceVersion())
 	if err != nil {
 		return Results{}, fmt.Errorf("%s of %s: %w", kind, object, err)
 	}
@@ -133,25 +136,41 @@ func fetchDownload(ctx context.Context, dyn dynamic.Interface, client *http.Clie
 	return ParseResults(resp.Body)
 }
 
-// waitDownloadURL waits (see untilObject) until Velero has processed
-// DownloadRequest name, and returns its pre-signed URL.
-func waitDownloadURL(ctx context.Context, dyn dynamic.Interface, ns, name string) (string, error) {
+// waitDownloadURL waits with a watch of DownloadRequest name from its
+// creation's resourceVersion rv until Velero has processed it, and returns
+// its pre-signed URL. The watch is client-go's RetryWatcher, which resumes
+// a dropped watch from the last resourceVersion; it needs no list, so the
+// drill's RBAC need not let it list other DownloadRequests' URLs.
+func waitDownloadURL(ctx context.Context, dyn dynamic.Interface, ns, name, rv string) (string, error) {
+	rw, err := watchtools.NewRetryWatcherWithContext(ctx, rv, listWatchOne(dyn.Resource(downloadRequestsGVR).Namespace(ns), name))
+	if err != nil {
+		return "", fmt.Errorf("watch DownloadRequest %s: %w", name, err)
+	}
 	var url string
-	err := untilObject(ctx, dyn, listWatchOne(dyn.Resource(downloadRequestsGVR).Namespace(ns), name), &unstructured.Unstructured{}, ns+"/"+name,
-		func() (bool, error) { return false, fmt.Errorf("DownloadRequest %s is gone", name) },
-		func(ev watch.Event) (bool, error) {
-			if ev.Type == watch.Deleted {
-				return false, fmt.Errorf("DownloadRequest %s was deleted before Velero processed it", name)
-			}
-			var dr velerov1.DownloadRequest
-			if err := fromObject(ev.Object.(*unstructured.Unstructured), &dr); err != nil {
-				return false, err
-			}
-			url = dr.Status.DownloadURL
-			return url != "" && dr.Status.Phase == velerov1.DownloadRequestPhaseProcessed, nil
-		})
+	_, err = watchtools.UntilWithoutRetry(ctx, rw, func(ev watch.Event) (bool, error) {
+		switch ev.Type {
+		case watch.Error:
+			// A refusal (RBAC) or an expired resourceVersion.
+			return false, fmt.Errorf("watch DownloadRequest %s: %w", name, apierrors.FromObject(ev.Object))
+		case watch.Deleted:
+			return false, fmt.Errorf("DownloadRequest %s was deleted before Velero processed it", name)
+		case watch.Added, watch.Modified:
+		default:
+			return false, nil
+		}
+		u, ok := ev.Object.(*unstructured.Unstructured)
+		if !ok || u.GetName() != name {
+			return false, nil
+		}
+		var dr velerov1.DownloadRequest
+		if err := fromObject(u, &dr); err != nil {
+			return false, err
+		}
+		url = dr.Status.DownloadURL
+		return url != "" && dr.Status.Phase == velerov1.DownloadRequestPhaseProcessed, nil
+	})
 	if err != nil && ctx.Err() != nil {
-		return "", fmt.Errorf("Velero did not process DownloadRequest %s: %w", name, err)
+		return "", fmt.Errorf("Velero did not process DownloadRequest %s: %w", name, ctx.Err())
 	}
 	return url, err
 }
