@@ -3,13 +3,15 @@ package backup
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"slices"
 	"sort"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/firedrill-dev/firedrill/internal/finding"
 	"github.com/firedrill-dev/firedrill/internal/objectstore"
@@ -109,11 +111,13 @@ func (f *fixture) build() *fixture {
 	return f
 }
 
-func (f *fixture) backupJSON(phase string) string {
-	return fmt.Sprintf(`{"apiVersion":"velero.io/v1","kind":"Backup","metadata":{"name":%q,"namespace":"velero"},
-"spec":{"ttl":%q,"storageLocation":"default"},
-"status":{"phase":%q,"startTimestamp":%q,"expiration":%q}}`,
-		backupName, f.ttl.String(), phase, t0.Format(time.RFC3339), t0.Add(f.ttl).Format(time.RFC3339))
+func (f *fixture) backupJSON(phase velerov1.BackupPhase) string {
+	return string(veleroBackupJSON(f.t, &velerov1.Backup{
+		ObjectMeta: metav1.ObjectMeta{Name: backupName, Namespace: "velero"},
+		Spec:       velerov1.BackupSpec{TTL: metav1.Duration{Duration: f.ttl}, StorageLocation: "default"},
+		Status: velerov1.BackupStatus{Phase: phase, StartTimestamp: ptr.To(metav1.NewTime(t0)),
+			Expiration: ptr.To(metav1.NewTime(t0.Add(f.ttl)))},
+	}))
 }
 
 func (f *fixture) putBoth(key, data string) {

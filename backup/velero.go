@@ -13,66 +13,54 @@ import (
 	"strings"
 	"time"
 
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/firedrill-dev/firedrill/internal/objectstore"
 )
-
-// veleroBackup is the part of a velero-backup.json the checks read: the
-// Backup object Velero stores next to each backup's data.
-type veleroBackup struct {
-	Metadata struct {
-		Name   string            `json:"name"`
-		Labels map[string]string `json:"labels"`
-	} `json:"metadata"`
-	Spec struct {
-		TTL string `json:"ttl"`
-	} `json:"spec"`
-	Status struct {
-		Phase               string     `json:"phase"`
-		StartTimestamp      *time.Time `json:"startTimestamp"`
-		CompletionTimestamp *time.Time `json:"completionTimestamp"`
-		Expiration          *time.Time `json:"expiration"`
-		Warnings            int        `json:"warnings"`
-		Errors              int        `json:"errors"`
-		FailureReason       string     `json:"failureReason"`
-	} `json:"status"`
-}
 
 // maxBackupJSON bounds the velero-backup.json read; real ones are a few KiB.
 const maxBackupJSON = 4 << 20
 
-// readVeleroBackup reads and parses the velero-backup.json of a backup.
-func readVeleroBackup(ctx context.Context, st ObjectLister, bucket, veleroPrefix, name string) (veleroBackup, error) {
+// readVeleroBackup reads and parses the velero-backup.json of a backup:
+// the Backup object, as Velero's type, that Velero stores next to each
+// backup's data (and its backup sync creates in a cluster).
+func readVeleroBackup(ctx context.Context, st ObjectLister, bucket, veleroPrefix, name string) (*velerov1.Backup, error) {
 	key := backupPrefix(veleroPrefix, name) + "velero-backup.json"
 	var buf bytes.Buffer
-	var vb veleroBackup
 	if _, err := st.ReadObject(ctx, bucket, key, "", &limitedWriter{w: &buf, n: maxBackupJSON}); err != nil {
-		return vb, fmt.Errorf("read %s: %w", key, err)
+		return nil, fmt.Errorf("read %s: %w", key, err)
 	}
+	var vb velerov1.Backup
 	if err := json.Unmarshal(buf.Bytes(), &vb); err != nil {
-		return vb, fmt.Errorf("parse %s: %w", key, err)
+		return nil, fmt.Errorf("parse %s: %w", key, err)
 	}
-	return vb, nil
+	return &vb, nil
 }
 
-// ref fills the zero times of b from the Backup object.
-func (vb veleroBackup) ref(b BackupRef) (BackupRef, error) {
+// utc is t in UTC; zero when t is nil.
+func utc(t *metav1.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// backupRef fills the zero times of b from the Backup object.
+func backupRef(vb *velerov1.Backup, b BackupRef) BackupRef {
 	if b.Name == "" {
-		b.Name = vb.Metadata.Name
+		b.Name = vb.Name
 	}
-	if b.Started.IsZero() && vb.Status.StartTimestamp != nil {
-		b.Started = *vb.Status.StartTimestamp
+	if b.Started.IsZero() {
+		b.Started = utc(vb.Status.StartTimestamp)
 	}
-	if b.Expiration.IsZero() && vb.Status.Expiration != nil {
-		b.Expiration = *vb.Status.Expiration
+	if b.Expiration.IsZero() {
+		b.Expiration = utc(vb.Status.Expiration)
 	}
-	if b.TTL == 0 && vb.Spec.TTL != "" {
-		ttl, err := time.ParseDuration(vb.Spec.TTL)
-		if err != nil {
-			return b, fmt.Errorf("parse spec.ttl %q of backup %s: %w", vb.Spec.TTL, b.Name, err)
-		}
-		b.TTL = ttl
+	if b.TTL == 0 {
+		b.TTL = vb.Spec.TTL.Duration
 	}
-	return b, nil
+	return b
 }
 
 // readBackupTimes fills the zero times of b from the backup's
@@ -82,15 +70,15 @@ func readBackupTimes(ctx context.Context, st ObjectLister, bucket, veleroPrefix 
 	if err != nil {
 		return b, err
 	}
-	return vb.ref(b)
+	return backupRef(vb, b), nil
 }
 
 // BackupRecord is a backup as its velero-backup.json in the bucket
 // records it.
 type BackupRecord struct {
 	Name string
-	// Phase is status.phase, e.g. "Completed", "InProgress", "Finalizing".
-	Phase string
+	// Phase is status.phase, e.g. Completed, InProgress, Finalizing.
+	Phase velerov1.BackupPhase
 	// Expiration is status.expiration; zero when the record has none.
 	Expiration time.Time
 	// Where is "s3://bucket/key at endpoint" of the velero-backup.json.
@@ -108,10 +96,7 @@ func ReadBackupRecord(ctx context.Context, st ObjectLister, bucket, veleroPrefix
 	if err != nil {
 		return rec, err
 	}
-	rec.Phase = vb.Status.Phase
-	if vb.Status.Expiration != nil {
-		rec.Expiration = *vb.Status.Expiration
-	}
+	rec.Phase, rec.Expiration = vb.Status.Phase, utc(vb.Status.Expiration)
 	return rec, nil
 }
 
@@ -149,19 +134,19 @@ func LatestBackup(ctx context.Context, st ObjectLister, bucket, veleroPrefix, sc
 		}
 		req.ContinuationToken = p.NextContinuationToken
 	}
-	var best veleroBackup
+	var best *velerov1.Backup
 	var errs []error
-	var notRestorable []veleroBackup
+	var notRestorable []*velerov1.Backup
 	for _, n := range names {
 		vb, err := readVeleroBackup(ctx, st, bucket, veleroPrefix, n)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		if schedule != "" && vb.Metadata.Labels["velero.io/schedule-name"] != schedule {
+		if schedule != "" && vb.Labels[velerov1.ScheduleNameLabel] != schedule {
 			continue
 		}
-		restorable := vb.Status.Phase == "Completed" || vb.Status.Phase == "PartiallyFailed" && allowPartiallyFailed
+		restorable := vb.Status.Phase == velerov1.BackupPhaseCompleted || vb.Status.Phase == velerov1.BackupPhasePartiallyFailed && allowPartiallyFailed
 		if !restorable || vb.Status.StartTimestamp == nil {
 			notRestorable = append(notRestorable, vb)
 			continue
@@ -170,12 +155,12 @@ func LatestBackup(ctx context.Context, st ObjectLister, bucket, veleroPrefix, sc
 		// the same second are told apart by name, later first, as the
 		// drill's recovery point does (restore.candidates);
 		// scheduled backups are named <schedule>-<yyyymmddhhmmss>.
-		if best.Status.StartTimestamp == nil || vb.Status.StartTimestamp.After(*best.Status.StartTimestamp) ||
-			vb.Status.StartTimestamp.Equal(*best.Status.StartTimestamp) && vb.Metadata.Name > best.Metadata.Name {
+		if best == nil || vb.Status.StartTimestamp.After(best.Status.StartTimestamp.Time) ||
+			vb.Status.StartTimestamp.Equal(best.Status.StartTimestamp) && vb.Name > best.Name {
 			best = vb
 		}
 	}
-	if best.Status.StartTimestamp == nil {
+	if best == nil {
 		what := "backup"
 		if schedule != "" {
 			what = "backup of schedule " + schedule
@@ -186,9 +171,9 @@ func LatestBackup(ctx context.Context, st ObjectLister, bucket, veleroPrefix, sc
 		}
 		return BackupRef{}, errors.Join(append([]error{err}, errs...)...)
 	}
-	ref, err := best.ref(BackupRef{Phase: best.Status.Phase, Warnings: best.Status.Warnings, Errors: best.Status.Errors})
-	ref.Skipped = skippedAfter(notRestorable, *best.Status.StartTimestamp)
-	return ref, err
+	ref := backupRef(best, BackupRef{Phase: string(best.Status.Phase), Warnings: best.Status.Warnings, Errors: best.Status.Errors})
+	ref.Skipped = skippedAfter(notRestorable, best.Status.StartTimestamp.UTC())
+	return ref, nil
 }
 
 // SkippedBackup is a backup newer than the one chosen that could not be
@@ -197,7 +182,7 @@ type SkippedBackup struct {
 	Name string
 	// Phase is Velero's status.phase; Started its status.startTimestamp
 	// (zero when it never started).
-	Phase    string
+	Phase    velerov1.BackupPhase
 	Started  time.Time
 	Warnings int
 	Errors   int
@@ -207,27 +192,27 @@ type SkippedBackup struct {
 
 // skippedAfter are the backups of bs started after t (all of them when t
 // is zero; a backup that never started counts as newest), newest first.
-func skippedAfter(bs []veleroBackup, t time.Time) []SkippedBackup {
+func skippedAfter(bs []*velerov1.Backup, t time.Time) []SkippedBackup {
 	var out []SkippedBackup
 	for _, vb := range bs {
-		var started time.Time
-		if vb.Status.StartTimestamp != nil {
-			started = *vb.Status.StartTimestamp
-		}
+		started := utc(vb.Status.StartTimestamp)
 		if !t.IsZero() && !started.IsZero() && !started.After(t) {
 			continue
 		}
 		st := vb.Status
 		reason := fmt.Sprintf("%s: %d errors, %d warnings", cmp.Or(st.Phase, "no phase"), st.Errors, st.Warnings)
-		switch {
-		case st.Phase == "PartiallyFailed":
+		switch st.Phase {
+		case velerov1.BackupPhasePartiallyFailed:
 			reason += "; allowPartiallyFailed is not set"
-		case st.Phase == "Failed" && st.FailureReason != "":
-			reason = "Failed: " + st.FailureReason
-		case st.Phase != "Completed" && st.Phase != "Failed" && st.Phase != "FailedValidation" && st.Phase != "Deleting":
+		case velerov1.BackupPhaseFailed:
+			if st.FailureReason != "" {
+				reason = "Failed: " + st.FailureReason
+			}
+		case velerov1.BackupPhaseCompleted, velerov1.BackupPhaseFailedValidation, velerov1.BackupPhaseDeleting:
+		default:
 			reason += " so far; not finished"
 		}
-		out = append(out, SkippedBackup{Name: vb.Metadata.Name, Phase: st.Phase, Started: started, Warnings: st.Warnings, Errors: st.Errors, Reason: reason})
+		out = append(out, SkippedBackup{Name: vb.Name, Phase: st.Phase, Started: started, Warnings: st.Warnings, Errors: st.Errors, Reason: reason})
 	}
 	slices.SortStableFunc(out, func(a, b SkippedBackup) int {
 		switch {

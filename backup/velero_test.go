@@ -2,27 +2,50 @@ package backup
 
 import (
 	"context"
-	"fmt"
+	"encoding/json"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/firedrill-dev/firedrill/internal/objectstore"
 )
 
+// veleroBackupJSON is b as Velero writes velero-backup.json: its Backup
+// object, JSON-encoded, with its kind.
+func veleroBackupJSON(t *testing.T, b *velerov1.Backup) []byte {
+	t.Helper()
+	b.TypeMeta = metav1.TypeMeta{APIVersion: velerov1.SchemeGroupVersion.String(), Kind: "Backup"}
+	out, err := json.Marshal(b)
+	require.NoError(t, err)
+	return out
+}
+
+// backupObj is a backup of schedule (none when empty) in phase, started at
+// start (never started when zero).
+func backupObj(name, schedule string, phase velerov1.BackupPhase, start time.Time) *velerov1.Backup {
+	b := &velerov1.Backup{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "velero"}, Status: velerov1.BackupStatus{Phase: phase}}
+	if schedule != "" {
+		b.Labels = map[string]string{velerov1.ScheduleNameLabel: schedule}
+	}
+	if !start.IsZero() {
+		b.Status.StartTimestamp = ptr.To(metav1.NewTime(start))
+	}
+	return b
+}
+
 func TestLatestBackup(t *testing.T) {
 	f := newFixture(t).build()
 	ctx := context.Background()
-	put := func(name, schedule, phase string, start time.Time) {
-		labels := ""
-		if schedule != "" {
-			labels = fmt.Sprintf(`,"labels":{"velero.io/schedule-name":%q}`, schedule)
-		}
-		body := fmt.Sprintf(`{"metadata":{"name":%q%s},"spec":{"ttl":"24h0m0s"},"status":{"phase":%q,"startTimestamp":%q,"expiration":%q}}`,
-			name, labels, phase, start.Format(time.RFC3339), start.Add(24*time.Hour).Format(time.RFC3339))
-		_, err := f.primary.PutObject(ctx, bucketPrimary, backupPrefix(veleroPrefix, name)+"velero-backup.json", []byte(body), objectstore.PutOptions{})
+	put := func(name, schedule string, phase velerov1.BackupPhase, start time.Time) {
+		b := backupObj(name, schedule, phase, start)
+		b.Spec.TTL = metav1.Duration{Duration: 24 * time.Hour}
+		b.Status.Expiration = ptr.To(metav1.NewTime(start.Add(24 * time.Hour)))
+		_, err := f.primary.PutObject(ctx, bucketPrimary, backupPrefix(veleroPrefix, name)+"velero-backup.json", veleroBackupJSON(t, b), objectstore.PutOptions{})
 		require.NoError(t, err)
 	}
 	put("daily-1", "daily", "Completed", t0.Add(-48*time.Hour))
@@ -34,7 +57,8 @@ func TestLatestBackup(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "daily-2", b.Name)
 	assert.Equal(t, 24*time.Hour, b.TTL)
-	assert.Equal(t, t0, b.Expiration.UTC())
+	assert.Equal(t, t0, b.Expiration)
+	assert.Equal(t, t0.Add(-24*time.Hour), b.Started)
 
 	b, err = LatestBackup(ctx, f.primary, bucketPrimary, veleroPrefix, "", false)
 	require.NoError(t, err)
@@ -64,11 +88,11 @@ func TestReadBackupRecord(t *testing.T) {
 		Where: "s3://velero/cluster-a/backups/" + backupName + "/velero-backup.json at http://primary.test:9000"}, rec)
 
 	_, err = f.primary.PutObject(ctx, bucketPrimary, backupPrefix(veleroPrefix, "stuck")+"velero-backup.json",
-		[]byte(`{"metadata":{"name":"stuck"},"status":{"phase":"Finalizing"}}`), objectstore.PutOptions{})
+		veleroBackupJSON(t, backupObj("stuck", "", velerov1.BackupPhaseFinalizing, time.Time{})), objectstore.PutOptions{})
 	require.NoError(t, err)
 	rec, err = ReadBackupRecord(ctx, f.primary, bucketPrimary, veleroPrefix, "stuck")
 	require.NoError(t, err)
-	assert.Equal(t, "Finalizing", rec.Phase)
+	assert.Equal(t, velerov1.BackupPhaseFinalizing, rec.Phase)
 	assert.True(t, rec.Expiration.IsZero())
 
 	_, err = ReadBackupRecord(ctx, f.primary, bucketPrimary, veleroPrefix, "none")
@@ -81,14 +105,10 @@ func TestReadBackupRecord(t *testing.T) {
 func TestLatestBackup_ReportsSkippedNewerBackups(t *testing.T) {
 	f := newFixture(t).build()
 	ctx := context.Background()
-	put := func(name, phase string, start time.Time, warnings, errs int) {
-		started := ""
-		if !start.IsZero() {
-			started = fmt.Sprintf(`,"startTimestamp":%q`, start.Format(time.RFC3339))
-		}
-		body := fmt.Sprintf(`{"metadata":{"name":%q,"labels":{"velero.io/schedule-name":"daily"}},"status":{"phase":%q%s,"warnings":%d,"errors":%d}}`,
-			name, phase, started, warnings, errs)
-		_, err := f.primary.PutObject(ctx, bucketPrimary, backupPrefix(veleroPrefix, name)+"velero-backup.json", []byte(body), objectstore.PutOptions{})
+	put := func(name string, phase velerov1.BackupPhase, start time.Time, warnings, errs int) {
+		b := backupObj(name, "daily", phase, start)
+		b.Status.Warnings, b.Status.Errors = warnings, errs
+		_, err := f.primary.PutObject(ctx, bucketPrimary, backupPrefix(veleroPrefix, name)+"velero-backup.json", veleroBackupJSON(t, b), objectstore.PutOptions{})
 		require.NoError(t, err)
 	}
 	put("daily-1", "Completed", t0.Add(-3*time.Hour), 0, 0)

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 	"k8s.io/client-go/rest"
 
 	"github.com/firedrill-dev/firedrill/backup"
@@ -148,7 +147,7 @@ func BucketRecordReader(sc *scenarios.Scenario, getenv func(string) string) rest
 		if err != nil {
 			return restore.BucketRecord{}, err
 		}
-		return restore.BucketRecord{Phase: velerov1.BackupPhase(rec.Phase), Expiration: rec.Expiration, Where: rec.Where}, nil
+		return restore.BucketRecord{Phase: rec.Phase, Expiration: rec.Expiration, Where: rec.Where}, nil
 	}
 }
 
@@ -398,7 +397,7 @@ func (r *recovery) RecoveryPoint(ctx context.Context) (*BackupRef, error) {
 		return nil, err
 	}
 	b := &BackupRef{Name: rp.Backup, StorageLocation: rp.StorageLocation, Started: rp.Started, Completed: rp.Completed,
-		Phase: rp.Phase, Warnings: rp.Warnings, Errors: rp.Errors, ResultsError: rp.ResultsError}
+		Phase: string(rp.Phase), Warnings: rp.Warnings, Errors: rp.Errors, ResultsError: rp.ResultsError}
 	if rp.Results != nil {
 		b.ErrorMessages, b.WarningMessages = rp.Results.Errors.Lines(), rp.Results.Warnings.Lines()
 	}
@@ -417,7 +416,7 @@ func (r *recovery) Restore(ctx context.Context, _ *BackupRef, progress io.Writer
 	res := r.session.Result()
 	out := RestoreOutcome{Details: res, SecretValues: r.session.SecretValues()}
 	for _, p := range res.Restores {
-		out.Restores = append(out.Restores, RestoreRef{Name: p.Name, Phase: p.Phase, VeleroPhase: p.Status, Start: p.Started, End: p.Finished,
+		out.Restores = append(out.Restores, RestoreRef{Name: p.Name, Phase: p.Phase, VeleroPhase: string(p.Status), Start: p.Started, End: p.Finished,
 			ItemsRestored: int(p.ItemsRestored), TotalItems: int(p.TotalItems), Warnings: int(p.Warnings), Errors: int(p.Errors)})
 	}
 	if res.Order != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -168,7 +169,7 @@ func TestRestore_OnePhaseDefaultOrderFails(t *testing.T) {
 	assert.False(t, res.OrderVerified)
 	require.Len(t, res.Restores, 1)
 	ph := res.Restores[0]
-	assert.Contains(t, []string{restore.PhasePartiallyFailed, restore.PhaseFailed}, ph.Status)
+	assert.Contains(t, []velerov1.RestorePhase{velerov1.RestorePhasePartiallyFailed, velerov1.RestorePhaseFailed}, ph.Status)
 	require.NotNil(t, ph.Results, "results downloaded (%s)", ph.ResultsError)
 	assert.Contains(t, ph.Reason(), l.WebhookDeny)
 	assert.NotEmpty(t, ph.Results.Errors.Namespaces[targets[0]], "errors of namespace %s", targets[0])

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -53,7 +54,7 @@ func TestRestore_FromOffsiteCopy(t *testing.T) {
 	assert.Equal(t, location, res.Backup.StorageLocation)
 	assert.Equal(t, l.LatestBackup, res.Backup.Backup)
 	for _, r := range res.Restores {
-		assert.Equal(t, "Completed", r.Status, "restore %s: %s", r.Name, r.Reason())
+		assert.Equal(t, velerov1.RestorePhaseCompleted, r.Status, "restore %s: %s", r.Name, r.Reason())
 	}
 	assert.True(t, res.OrderVerified)
 	for _, c := range res.Checks {

@@ -16,11 +16,12 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
 
 	"github.com/firedrill-dev/firedrill/internal/procenv"
 )
@@ -325,34 +326,39 @@ func jobComplete(j *batchv1.Job) bool {
 	return false
 }
 
-// checkCanary reads the canary time, waiting with a watch for the
-// ConfigMap to appear.
+// checkCanary reads the canary time, waiting with a watch (see
+// untilObject) for the ConfigMap to appear.
 func checkCanary(ctx context.Context, cs kubernetes.Interface, c DataCanaryCheck) (time.Time, error) {
 	sel := fields.OneTermEqualSelector("metadata.name", c.ConfigMap).String()
-	for {
-		list, err := cs.CoreV1().ConfigMaps(c.Namespace).List(ctx, metav1.ListOptions{FieldSelector: sel})
-		if err != nil && !apierrors.IsNotFound(err) {
-			return time.Time{}, fmt.Errorf("read ConfigMap %s/%s: %w", c.Namespace, c.ConfigMap, err)
-		}
-		if err == nil && len(list.Items) > 0 {
-			return canaryTime(&list.Items[0], c)
-		}
-		rv := ""
-		if list != nil {
-			rv = list.ResourceVersion
-		}
-		w, err := cs.CoreV1().ConfigMaps(c.Namespace).Watch(ctx, metav1.ListOptions{FieldSelector: sel, ResourceVersion: rv})
-		if err != nil {
-			return time.Time{}, fmt.Errorf("watch ConfigMap %s/%s: %w", c.Namespace, c.ConfigMap, err)
-		}
-		select {
-		case <-ctx.Done():
-			w.Stop()
-			return time.Time{}, fmt.Errorf("ConfigMap %s/%s was not restored: %w", c.Namespace, c.ConfigMap, ctx.Err())
-		case <-w.ResultChan():
-		}
-		w.Stop()
+	cms := cs.CoreV1().ConfigMaps(c.Namespace)
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.FieldSelector = sel
+			return cms.List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.FieldSelector = sel
+			return cms.Watch(ctx, o)
+		},
 	}
+	var (
+		t         time.Time
+		canaryErr error
+	)
+	err := untilObject(ctx, cs, lw, &corev1.ConfigMap{}, c.Namespace+"/"+c.ConfigMap, nil, func(ev watch.Event) (bool, error) {
+		if ev.Type == watch.Deleted {
+			return false, nil
+		}
+		t, canaryErr = canaryTime(ev.Object.(*corev1.ConfigMap), c)
+		return true, nil
+	})
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return time.Time{}, fmt.Errorf("ConfigMap %s/%s was not restored: %w", c.Namespace, c.ConfigMap, err)
+	case err != nil:
+		return time.Time{}, fmt.Errorf("read ConfigMap %s/%s: %w", c.Namespace, c.ConfigMap, err)
+	}
+	return t, canaryErr
 }
 
 func canaryTime(cm *corev1.ConfigMap, c DataCanaryCheck) (time.Time, error) {

@@ -13,7 +13,9 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 )
 
 func TestRunCheck(t *testing.T) {
@@ -76,4 +78,36 @@ func TestRunCheck(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCheckCanary_WaitsForTheConfigMap: a canary ConfigMap restored after
+// the check started is read as soon as it appears.
+func TestCheckCanary_WaitsForTheConfigMap(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cs := fake.NewClientset()
+	watches := make(chan struct{}, 10)
+	cs.PrependWatchReactor("configmaps", func(a k8stesting.Action) (bool, watch.Interface, error) {
+		w, err := cs.Tracker().Watch(corev1.SchemeGroupVersion.WithResource("configmaps"), a.GetNamespace())
+		watches <- struct{}{}
+		return true, w, err
+	})
+	c := DataCanaryCheck{Namespace: "shop", ConfigMap: "data-canary", Key: "written-at"}
+	type out struct {
+		t   time.Time
+		err error
+	}
+	done := make(chan out, 1)
+	go func() {
+		tm, err := checkCanary(ctx, cs, c)
+		done <- out{tm, err}
+	}()
+	<-watches
+	written := time.Date(2026, 11, 22, 11, 59, 30, 0, time.UTC)
+	_, err := cs.CoreV1().ConfigMaps("shop").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "data-canary", Namespace: "shop"},
+		Data: map[string]string{"written-at": written.Format(time.RFC3339Nano)}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	o := <-done
+	require.NoError(t, o.err)
+	assert.Equal(t, written, o.t)
 }

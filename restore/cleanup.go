@@ -8,13 +8,17 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
 )
 
 // tracker records what the drill created (or changed) in the target, as it
@@ -97,7 +101,7 @@ func cleanup(ctx context.Context, cs kubernetes.Interface, dyn dynamic.Interface
 	// cleanup deletes, and a Restore deleted while it runs keeps its
 	// finalizer until Velero gets to it.
 	for _, n := range tr.restores {
-		_, err := watchRestore(ctx, dyn, veleroNS, n, "", time.Now, nil, false, n)
+		_, err := watchRestore(ctx, dyn, veleroNS, n, time.Now, nil, false, n)
 		if err != nil && !apierrors.IsNotFound(errors.Unwrap(err)) && !apierrors.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("wait for restore %s to end: %w", n, err))
 		}
@@ -119,7 +123,7 @@ func cleanup(ctx context.Context, cs kubernetes.Interface, dyn dynamic.Interface
 	// to its own location (the lost primary, perhaps) and before the copy's
 	// location is deleted, or the finalizer is stuck.
 	for _, n := range tr.restores {
-		if err := waitGone(ctx, dyn.Resource(restoresGVR).Namespace(veleroNS), n); err != nil {
+		if err := waitGone(ctx, dyn, dyn.Resource(restoresGVR).Namespace(veleroNS), veleroNS, n); err != nil {
 			errs = append(errs, fmt.Errorf("restore %s is still being deleted by Velero: %w", n, err))
 		}
 	}
@@ -191,70 +195,34 @@ func deleteRestoredCRDs(ctx context.Context, dyn dynamic.Interface, restore stri
 	return deleted, errors.Join(errs...)
 }
 
-// waitNamespaceGone waits with a watch until namespace n no longer exists.
+// waitNamespaceGone waits with a watch (see untilObject) until namespace
+// n no longer exists.
 func waitNamespaceGone(ctx context.Context, cs kubernetes.Interface, n string) error {
 	sel := fields.OneTermEqualSelector("metadata.name", n).String()
-	for {
-		list, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{FieldSelector: sel})
-		if err != nil {
-			return fmt.Errorf("wait for namespace %s to go: %w", n, err)
-		}
-		if len(list.Items) == 0 {
-			return nil
-		}
-		w, err := cs.CoreV1().Namespaces().Watch(ctx, metav1.ListOptions{FieldSelector: sel, ResourceVersion: list.ResourceVersion})
-		if err != nil {
-			return fmt.Errorf("wait for namespace %s to go: %w", n, err)
-		}
-		deleted, err := waitDeleted(ctx, w)
-		w.Stop()
-		if err != nil {
-			return fmt.Errorf("namespace %s is still terminating: %w", n, err)
-		}
-		if deleted {
-			return nil
-		}
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.FieldSelector = sel
+			return cs.CoreV1().Namespaces().List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.FieldSelector = sel
+			return cs.CoreV1().Namespaces().Watch(ctx, o)
+		},
 	}
+	if err := untilObject(ctx, cs, lw, &corev1.Namespace{}, n, gone, deleted); err != nil {
+		return fmt.Errorf("namespace %s is still terminating: %w", n, err)
+	}
+	return nil
 }
 
-func waitDeleted(ctx context.Context, w watch.Interface) (bool, error) {
-	for {
-		select {
-		case <-ctx.Done():
-			return false, ctx.Err()
-		case ev, ok := <-w.ResultChan():
-			if !ok {
-				return false, nil
-			}
-			if ev.Type == watch.Deleted {
-				return true, nil
-			}
-		}
-	}
+// waitGone waits with a watch (see untilObject) until object name of res
+// (in namespace ns) no longer exists.
+func waitGone(ctx context.Context, dyn dynamic.Interface, res dynamic.ResourceInterface, ns, name string) error {
+	return untilObject(ctx, dyn, listWatchOne(res, name), &unstructured.Unstructured{}, ns+"/"+name, gone, deleted)
 }
 
-// waitGone waits with a watch until object name of res no longer exists.
-func waitGone(ctx context.Context, res dynamic.ResourceInterface, name string) error {
-	sel := fields.OneTermEqualSelector("metadata.name", name).String()
-	for {
-		list, err := res.List(ctx, metav1.ListOptions{FieldSelector: sel})
-		if err != nil {
-			return err
-		}
-		if len(list.Items) == 0 {
-			return nil
-		}
-		w, err := res.Watch(ctx, metav1.ListOptions{FieldSelector: sel, ResourceVersion: list.GetResourceVersion()})
-		if err != nil {
-			return err
-		}
-		deleted, err := waitDeleted(ctx, w)
-		w.Stop()
-		if err != nil {
-			return err
-		}
-		if deleted {
-			return nil
-		}
-	}
-}
+// gone and deleted end a wait for an object to go: it was not there, or
+// its Deleted event came.
+func gone() (bool, error) { return true, nil }
+
+func deleted(ev watch.Event) (bool, error) { return ev.Type == watch.Deleted, nil }

@@ -5,13 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
@@ -25,74 +26,54 @@ var ErrLocationUnavailable = errors.New("backup storage location is not Availabl
 // DefaultLocationWait bounds the wait for a location to become Available.
 const DefaultLocationWait = 90 * time.Second
 
-// waitLocationAvailable waits with a watch until location name reports
-// Available. An Unavailable location that Velero has validated ends the
-// wait at once when failFast is set (an existing location the drill does
-// not own); a location the drill just created gets until the timeout,
-// because Velero may validate it before its Secret is readable.
+// waitLocationAvailable waits with a watch (see untilObject) until
+// location name reports Available. An Unavailable location that Velero has
+// validated ends the wait at once when failFast is set (an existing
+// location the drill does not own); a location the drill just created gets
+// until the timeout, because Velero may validate it before its Secret is
+// readable.
 func waitLocationAvailable(ctx context.Context, dyn dynamic.Interface, ns, name string, timeout time.Duration, failFast bool) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	res := dyn.Resource(locationsGVR).Namespace(ns)
-	sel := fields.OneTermEqualSelector("metadata.name", name).String()
-	list, err := res.List(ctx, metav1.ListOptions{FieldSelector: sel})
-	if err != nil {
-		return fmt.Errorf("read BackupStorageLocation %s/%s: %w", ns, name, err)
-	}
-	if len(list.Items) == 0 {
-		return fmt.Errorf("BackupStorageLocation %q does not exist in namespace %s of the target: %w", name, ns, ErrLocationUnavailable)
-	}
-	last := &list.Items[0]
-	check := func(o *unstructured.Unstructured) (bool, error) {
-		last = o
-		switch str(o, "status", "phase") {
-		case "Available":
-			return true, nil
-		case "Unavailable":
-			if failFast {
-				return false, unavailable(o)
-			}
-		}
-		return false, nil
-	}
-	if ok, err := check(last); ok || err != nil {
-		return err
-	}
-	w, err := res.Watch(ctx, metav1.ListOptions{FieldSelector: sel, ResourceVersion: list.GetResourceVersion()})
-	if err != nil {
-		return fmt.Errorf("watch BackupStorageLocation %s/%s: %w", ns, name, err)
-	}
-	defer w.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return fmt.Errorf("after %s: %w", timeout, unavailable(last))
-			}
-			return ctx.Err()
-		case ev, ok := <-w.ResultChan():
-			if !ok {
-				return fmt.Errorf("watch of BackupStorageLocation %s closed: %w", name, unavailable(last))
-			}
+	last := &velerov1.BackupStorageLocation{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	err := untilObject(wctx, dyn, listWatchOne(dyn.Resource(locationsGVR).Namespace(ns), name), &unstructured.Unstructured{}, ns+"/"+name,
+		func() (bool, error) {
+			return false, fmt.Errorf("BackupStorageLocation %q does not exist in namespace %s of the target: %w", name, ns, ErrLocationUnavailable)
+		},
+		func(ev watch.Event) (bool, error) {
 			if ev.Type == watch.Deleted {
-				return fmt.Errorf("BackupStorageLocation %s was deleted: %w", name, ErrLocationUnavailable)
+				return false, fmt.Errorf("BackupStorageLocation %s was deleted: %w", name, ErrLocationUnavailable)
 			}
-			if o, ok := ev.Object.(*unstructured.Unstructured); ok {
-				if ok, err := check(o); ok || err != nil {
-					return err
+			var l velerov1.BackupStorageLocation
+			if err := fromObject(ev.Object.(*unstructured.Unstructured), &l); err != nil {
+				return false, err
+			}
+			last = &l
+			switch l.Status.Phase {
+			case velerov1.BackupStorageLocationPhaseAvailable:
+				return true, nil
+			case velerov1.BackupStorageLocationPhaseUnavailable:
+				if failFast {
+					return false, unavailable(&l)
 				}
 			}
-		}
+			return false, nil
+		})
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		return fmt.Errorf("after %s: %w", timeout, unavailable(last))
 	}
+	if err != nil && !errors.Is(err, ErrLocationUnavailable) && ctx.Err() == nil {
+		return fmt.Errorf("read BackupStorageLocation %s/%s: %w", ns, name, err)
+	}
+	return err
 }
 
-func unavailable(o *unstructured.Unstructured) error {
-	msg := str(o, "status", "message")
-	phase := orNone(str(o, "status", "phase"))
-	if msg != "" {
-		return fmt.Errorf("BackupStorageLocation %q is %s: %s: %w", o.GetName(), phase, msg, ErrLocationUnavailable)
+func unavailable(l *velerov1.BackupStorageLocation) error {
+	phase := orNone(string(l.Status.Phase))
+	if msg := l.Status.Message; msg != "" {
+		return fmt.Errorf("BackupStorageLocation %q is %s: %s: %w", l.Name, phase, msg, ErrLocationUnavailable)
 	}
-	return fmt.Errorf("BackupStorageLocation %q is %s: %w", o.GetName(), phase, ErrLocationUnavailable)
+	return fmt.Errorf("BackupStorageLocation %q is %s: %w", l.Name, phase, ErrLocationUnavailable)
 }
 
 // CopySecretName is the name of the credentials Secret of the copy's
@@ -117,19 +98,16 @@ func createCopyLocation(ctx context.Context, cs kubernetes.Interface, dyn dynami
 	} else if !apierrors.IsNotFound(err) {
 		return fmt.Errorf("read BackupStorageLocation %s/%s: %w", ns, c.StorageLocation, err)
 	}
-	spec := map[string]any{
-		"provider":            c.Provider,
-		"accessMode":          "ReadOnly",
-		"objectStorage":       map[string]any{"bucket": c.Bucket, "prefix": c.Prefix},
-		"default":             false,
-		"validationFrequency": "10s",
-	}
-	if len(c.Config) > 0 {
-		cfg := map[string]any{}
-		for k, v := range c.Config {
-			cfg[k] = v
-		}
-		spec["config"] = cfg
+	bsl := &velerov1.BackupStorageLocation{
+		ObjectMeta: metav1.ObjectMeta{Name: c.StorageLocation, Namespace: ns, Labels: drillLabels(drillID)},
+		Spec: velerov1.BackupStorageLocationSpec{
+			Provider:            c.Provider,
+			AccessMode:          velerov1.BackupStorageLocationAccessModeReadOnly,
+			StorageType:         velerov1.StorageType{ObjectStorage: &velerov1.ObjectStorageLocation{Bucket: c.Bucket, Prefix: c.Prefix}},
+			Default:             false,
+			ValidationFrequency: &metav1.Duration{Duration: 10 * time.Second},
+			Config:              maps.Clone(c.Config),
+		},
 	}
 	if len(c.Credentials) > 0 {
 		secretName := CopySecretName(c.StorageLocation)
@@ -147,15 +125,13 @@ func createCopyLocation(ctx context.Context, cs kubernetes.Interface, dyn dynami
 			return fmt.Errorf("create credentials Secret %s/%s for copy %q: %w", ns, secretName, c.Name, err)
 		}
 		tr.secrets = append(tr.secrets, secretName)
-		spec["credential"] = map[string]any{"name": secretName, "key": "cloud"}
+		bsl.Spec.Credential = &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: secretName}, Key: "cloud"}
 	}
-	bsl := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "velero.io/v1",
-		"kind":       "BackupStorageLocation",
-		"metadata":   map[string]any{"name": c.StorageLocation, "namespace": ns, "labels": drillLabels(drillID)},
-		"spec":       spec,
-	}}
-	if _, err := locs.Create(ctx, bsl, metav1.CreateOptions{}); err != nil {
+	u, err := toObject(bsl, "BackupStorageLocation")
+	if err != nil {
+		return err
+	}
+	if _, err := locs.Create(ctx, u, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("create BackupStorageLocation %s/%s for copy %q: %w", ns, c.StorageLocation, c.Name, err)
 	}
 	tr.locations = append(tr.locations, c.StorageLocation)
@@ -169,11 +145,15 @@ func createCopyLocation(ctx context.Context, cs kubernetes.Interface, dyn dynami
 // tr and put back at cleanup.
 func useCopyLocation(ctx context.Context, dyn dynamic.Interface, ns, backup, location string, tr *tracker) error {
 	res := dyn.Resource(backupsGVR).Namespace(ns)
-	b, err := res.Get(ctx, backup, metav1.GetOptions{})
+	u, err := res.Get(ctx, backup, metav1.GetOptions{})
 	if err != nil {
 		return fmt.Errorf("read backup %s: %w", backup, err)
 	}
-	orig := str(b, "spec", "storageLocation")
+	b, err := toBackup(u)
+	if err != nil {
+		return err
+	}
+	orig := b.Spec.StorageLocation
 	if orig == location {
 		return nil
 	}
@@ -184,6 +164,6 @@ func useCopyLocation(ctx context.Context, dyn dynamic.Interface, ns, backup, loc
 	if _, err := res.Patch(ctx, backup, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 		return fmt.Errorf("point backup %s at storage location %s: %w", backup, location, err)
 	}
-	tr.backupPatches = append(tr.backupPatches, backupPatch{backup: backup, location: orig, label: b.GetLabels()[labelStorageLocation]})
+	tr.backupPatches = append(tr.backupPatches, backupPatch{backup: backup, location: orig, label: b.Labels[labelStorageLocation]})
 	return nil
 }

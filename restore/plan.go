@@ -1,9 +1,12 @@
 package restore
 
 import (
+	"maps"
 	"slices"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 )
 
 // PlannedRestore is one Velero Restore the drill creates.
@@ -72,44 +75,21 @@ func restoreName(drillID, phase string) string {
 	return n
 }
 
-// object is the Velero Restore to create.
-func (p PlannedRestore) object(namespace, drillID string) *unstructured.Unstructured {
-	spec := map[string]any{
-		"backupName":         p.Backup,
-		"includedNamespaces": toAny(p.IncludedNamespaces),
-	}
-	if len(p.IncludedResources) > 0 {
-		spec["includedResources"] = toAny(p.IncludedResources)
-	}
-	if len(p.ExcludedResources) > 0 {
-		spec["excludedResources"] = toAny(p.ExcludedResources)
+// object is the Velero Restore to create, as `velero restore create` builds
+// it (pkg/cmd/cli/restore/create.go).
+func (p PlannedRestore) object(namespace, drillID string) *velerov1.Restore {
+	r := &velerov1.Restore{
+		ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: namespace, Labels: drillLabels(drillID)},
+		Spec: velerov1.RestoreSpec{
+			BackupName:         p.Backup,
+			IncludedNamespaces: slices.Clone(p.IncludedNamespaces),
+			IncludedResources:  slices.Clone(p.IncludedResources),
+			ExcludedResources:  slices.Clone(p.ExcludedResources),
+			NamespaceMapping:   maps.Clone(p.NamespaceMapping),
+		},
 	}
 	if p.IncludeClusterResources {
-		spec["includeClusterResources"] = true
+		r.Spec.IncludeClusterResources = ptr.To(true)
 	}
-	if len(p.NamespaceMapping) > 0 {
-		m := map[string]any{}
-		for k, v := range p.NamespaceMapping {
-			m[k] = v
-		}
-		spec["namespaceMapping"] = m
-	}
-	return &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "velero.io/v1",
-		"kind":       "Restore",
-		"metadata": map[string]any{
-			"name":      p.Name,
-			"namespace": namespace,
-			"labels":    drillLabels(drillID),
-		},
-		"spec": spec,
-	}}
-}
-
-func toAny(ss []string) []any {
-	out := make([]any, len(ss))
-	for i, s := range ss {
-		out[i] = s
-	}
-	return out
+	return r
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"k8s.io/utils/ptr"
 )
 
 func TestRestorePlan_NetworkPoliciesFirstThenCRDs(t *testing.T) {
@@ -27,11 +28,11 @@ func TestRestorePlan_NetworkPoliciesFirstThenCRDs(t *testing.T) {
 	assert.Equal(t, "fd-1-crds", got[1].Name)
 	assert.Equal(t, []string{CustomResourceDefinitions}, got[1].IncludedResources)
 	assert.True(t, got[1].IncludeClusterResources, "CRDs are cluster-scoped: Velero skips them in a namespace-limited Restore without it")
-	assert.Equal(t, true, got[1].object("velero", "fd-1").Object["spec"].(map[string]any)["includeClusterResources"])
+	assert.Equal(t, ptr.To(true), got[1].object("velero", "fd-1").Spec.IncludeClusterResources)
 	assert.Equal(t, "fd-1-workloads", got[2].Name)
 	assert.Empty(t, got[2].IncludedResources, "phase 3 restores everything else, custom resources after their CRDs")
 	assert.False(t, got[2].IncludeClusterResources)
-	assert.NotContains(t, got[2].object("velero", "fd-1").Object["spec"], "includeClusterResources")
+	assert.Nil(t, got[2].object("velero", "fd-1").Spec.IncludeClusterResources, "unset: Velero's default")
 	assert.Equal(t, []string{NetworkPolicies, "pods", "replicasets.apps"}, got[2].ExcludedResources)
 }
 
@@ -51,7 +52,14 @@ func TestRestorePlan_CustomPhases(t *testing.T) {
 	obj := got[0].object("velero", "fd-2")
 	assert.Equal(t, "fd-2-crds", obj.GetName())
 	assert.Equal(t, "fd-2", obj.GetLabels()[LabelDrillID])
-	assert.Equal(t, []string{"customresourcedefinitions", "pods"}, strs(obj, "spec", "includedResources"))
+	assert.Equal(t, "b", obj.Spec.BackupName)
+	assert.Equal(t, []string{"a"}, obj.Spec.IncludedNamespaces)
+	assert.Equal(t, []string{"customresourcedefinitions", "pods"}, obj.Spec.IncludedResources)
+	// What the API server receives: Velero's field names, from Velero's type.
+	u, err := toObject(obj, "Restore")
+	require.NoError(t, err)
+	assert.Equal(t, "velero.io/v1", u.GetAPIVersion())
+	assert.Equal(t, []any{"customresourcedefinitions", "pods"}, u.Object["spec"].(map[string]any)["includedResources"])
 }
 
 func TestSpecValidate(t *testing.T) {

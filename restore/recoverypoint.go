@@ -15,8 +15,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 )
@@ -33,7 +31,7 @@ type RecoveryPoint struct {
 	StorageLocation string `json:"storage_location"`
 	// Phase is Velero's status.phase of the backup: Completed, or
 	// PartiallyFailed when the selector allows it (AllowPartiallyFailed).
-	Phase string `json:"phase"`
+	Phase velerov1.BackupPhase `json:"phase"`
 	// Warnings and Errors are the backup's status.warnings and
 	// status.errors: how many items Velero warned about or could not back up.
 	Warnings int `json:"warnings"`
@@ -70,7 +68,7 @@ type RecoveryPoint struct {
 type SkippedBackup struct {
 	Name string `json:"name"`
 	// Phase is Velero's status.phase; empty when Velero has not processed it.
-	Phase string `json:"phase"`
+	Phase velerov1.BackupPhase `json:"phase"`
 	// Time is the backup's status.startTimestamp, or its creation time when
 	// it never started (FailedValidation, New).
 	Time     time.Time `json:"time"`
@@ -102,13 +100,13 @@ func SelectBackup(ctx context.Context, dyn dynamic.Interface, veleroNS string, s
 	switch {
 	case sel.Name != "":
 		u, err := backups.Get(ctx, sel.Name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			u, err = waitForBackup(ctx, dyn, veleroNS, sel.Name, syncWait)
+		var b *velerov1.Backup
+		switch {
+		case apierrors.IsNotFound(err):
+			b, err = waitForBackup(ctx, dyn, veleroNS, sel.Name, syncWait)
+		case err == nil:
+			b, err = toBackup(u)
 		}
-		if err != nil {
-			return nil, err
-		}
-		b, err := toBackup(u)
 		if err != nil {
 			return nil, err
 		}
@@ -158,7 +156,7 @@ func SelectBackup(ctx context.Context, dyn dynamic.Interface, veleroNS string, s
 	rp.Backup = chosen.Name
 	rp.Schedule = chosen.Labels[labelScheduleName]
 	rp.StorageLocation = chosen.Spec.StorageLocation
-	rp.Phase = string(chosen.Status.Phase)
+	rp.Phase = chosen.Status.Phase
 	rp.Warnings, rp.Errors = chosen.Status.Warnings, chosen.Status.Errors
 	if t := chosen.Status.StartTimestamp; t != nil {
 		rp.Started = t.UTC()
@@ -178,8 +176,8 @@ func (sel BackupSelector) restorable(phase velerov1.BackupPhase) bool {
 // toBackup converts a Backup read through the dynamic client to Velero's type.
 func toBackup(u *unstructured.Unstructured) (*velerov1.Backup, error) {
 	var b velerov1.Backup
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &b); err != nil {
-		return nil, fmt.Errorf("read Velero backup %s: %w", u.GetName(), err)
+	if err := fromObject(u, &b); err != nil {
+		return nil, err
 	}
 	return &b, nil
 }
@@ -229,7 +227,7 @@ func skippedSince(inScope []*velerov1.Backup, after time.Time, sel BackupSelecto
 		if sel.restorable(b.Status.Phase) && b.Status.StartTimestamp != nil || !after.IsZero() && !backupTime(b).After(after) {
 			continue
 		}
-		out = append(out, SkippedBackup{Name: b.Name, Phase: string(b.Status.Phase), Time: backupTime(b),
+		out = append(out, SkippedBackup{Name: b.Name, Phase: b.Status.Phase, Time: backupTime(b),
 			Warnings: b.Status.Warnings, Errors: b.Status.Errors, Reason: skippedReason(b, sel)})
 	}
 	return out
@@ -304,59 +302,31 @@ func describeSelector(sel BackupSelector) string {
 // location did not list it. When the location itself is the problem (the
 // primary storage is lost), the drill points the Backup at the copy's
 // location instead (see useCopyLocation).
-func waitForBackup(ctx context.Context, dyn dynamic.Interface, veleroNS, name string, wait time.Duration) (*unstructured.Unstructured, error) {
+func waitForBackup(ctx context.Context, dyn dynamic.Interface, veleroNS, name string, wait time.Duration) (*velerov1.Backup, error) {
 	notFound := fmt.Errorf("backup %q not found in namespace %s of the target (waited %s for Velero's backup sync): %w",
 		name, veleroNS, wait, ErrNoBackup)
 	if wait <= 0 {
 		return nil, notFound
 	}
-	ctx, cancel := context.WithTimeout(ctx, wait)
+	wctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	res := dyn.Resource(backupsGVR).Namespace(veleroNS)
-	sel := fields.OneTermEqualSelector("metadata.name", name).String()
-	list, err := res.List(ctx, metav1.ListOptions{FieldSelector: sel})
-	if err != nil {
-		return nil, fmt.Errorf("list backup %q: %w", name, err)
-	}
-	if len(list.Items) > 0 {
-		return &list.Items[0], nil
-	}
-	w, err := res.Watch(ctx, metav1.ListOptions{FieldSelector: sel, ResourceVersion: list.GetResourceVersion()})
-	if err != nil {
-		return nil, fmt.Errorf("watch backup %q: %w", name, err)
-	}
-	defer w.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return nil, notFound
+	var b *velerov1.Backup
+	err := untilObject(wctx, dyn, listWatchOne(dyn.Resource(backupsGVR).Namespace(veleroNS), name), &unstructured.Unstructured{},
+		veleroNS+"/"+name, nil, func(ev watch.Event) (bool, error) {
+			if ev.Type != watch.Added && ev.Type != watch.Modified {
+				return false, nil
 			}
-			return nil, ctx.Err()
-		case ev, ok := <-w.ResultChan():
-			if !ok {
-				return waitForBackup(ctx, dyn, veleroNS, name, time.Until(deadline(ctx)))
-			}
-			if ev.Type == watch.Added || ev.Type == watch.Modified {
-				if u, ok := ev.Object.(*unstructured.Unstructured); ok {
-					return u, nil
-				}
-			}
-		}
+			var err error
+			b, err = toBackup(ev.Object.(*unstructured.Unstructured))
+			return err == nil, err
+		})
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		return nil, notFound
 	}
-}
-
-func deadline(ctx context.Context) time.Time {
-	d, _ := ctx.Deadline()
-	return d
-}
-
-func parseTime(s string) time.Time {
-	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		return time.Time{}
+		return nil, fmt.Errorf("wait for backup %q: %w", name, err)
 	}
-	return t
+	return b, nil
 }
 
 func orNone(s string) string {

@@ -7,32 +7,27 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	dynamicfake "k8s.io/client-go/dynamic/fake"
+	"k8s.io/apimachinery/pkg/watch"
+	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/utils/ptr"
 )
 
-func backupObj(name, schedule, phase string, start time.Time) *unstructured.Unstructured {
-	labels := map[string]any{labelStorageLocation: "default"}
+// backupObj is a Backup as Velero's sync creates it: labeled with its
+// schedule and location, started at start and completed a second later.
+func backupObj(name, schedule string, phase velerov1.BackupPhase, start time.Time) *velerov1.Backup {
+	labels := map[string]string{velerov1.StorageLocationLabel: "default"}
 	if schedule != "" {
-		labels[labelScheduleName] = schedule
+		labels[velerov1.ScheduleNameLabel] = schedule
 	}
-	return &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "velero.io/v1", "kind": "Backup",
-		"metadata": map[string]any{"name": name, "namespace": "velero", "labels": labels},
-		"spec":     map[string]any{"storageLocation": "default"},
-		"status": map[string]any{"phase": phase, "startTimestamp": start.Format(time.RFC3339),
-			"completionTimestamp": start.Add(time.Second).Format(time.RFC3339)},
-	}}
-}
-
-func fakeDynamic(objs ...runtime.Object) *dynamicfake.FakeDynamicClient {
-	return dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
-		backupsGVR: "BackupList", restoresGVR: "RestoreList", locationsGVR: "BackupStorageLocationList",
-		downloadRequestsGVR: "DownloadRequestList", crdsGVR: "CustomResourceDefinitionList",
-	}, objs...)
+	return &velerov1.Backup{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "velero", Labels: labels},
+		Spec:       velerov1.BackupSpec{StorageLocation: "default"},
+		Status: velerov1.BackupStatus{Phase: phase, StartTimestamp: ptr.To(metav1.NewTime(start)),
+			CompletionTimestamp: ptr.To(metav1.NewTime(start.Add(time.Second)))},
+	}
 }
 
 func TestSelectBackup(t *testing.T) {
@@ -100,27 +95,22 @@ func TestSelectBackup(t *testing.T) {
 func TestSelectBackup_ReportsSkippedNewerBackups(t *testing.T) {
 	disaster := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	h := func(n int) time.Time { return disaster.Add(-time.Duration(n) * time.Hour) }
-	counts := func(b *unstructured.Unstructured, warnings, errors int64, extra map[string]any) *unstructured.Unstructured {
-		st := b.Object["status"].(map[string]any)
-		st["warnings"], st["errors"] = warnings, errors
-		for k, v := range extra {
-			st[k] = v
-		}
+	counts := func(b *velerov1.Backup, warnings, errors int, failureReason string) *velerov1.Backup {
+		b.Status.Warnings, b.Status.Errors, b.Status.FailureReason = warnings, errors, failureReason
 		return b
 	}
 	// FailedValidation never starts: only its creation time says how new it is.
 	invalid := backupObj("daily-6", "daily", "FailedValidation", h(1))
-	delete(invalid.Object["status"].(map[string]any), "startTimestamp")
-	delete(invalid.Object["status"].(map[string]any), "completionTimestamp")
-	invalid.SetCreationTimestamp(metav1.NewTime(h(1).Add(30 * time.Minute)))
-	invalid.Object["status"].(map[string]any)["validationErrors"] = []any{"invalid included namespace"}
+	invalid.Status.StartTimestamp, invalid.Status.CompletionTimestamp = nil, nil
+	invalid.CreationTimestamp = metav1.NewTime(h(1).Add(30 * time.Minute))
+	invalid.Status.ValidationErrors = []string{"invalid included namespace"}
 	running := backupObj("daily-7", "daily", "InProgress", h(1).Add(45*time.Minute))
-	delete(running.Object["status"].(map[string]any), "completionTimestamp")
+	running.Status.CompletionTimestamp = nil
 	dyn := fakeDynamic(
 		backupObj("daily-1", "daily", "Completed", h(5)),
-		counts(backupObj("daily-2", "daily", "PartiallyFailed", h(4)), 1, 2, nil),
-		counts(backupObj("daily-3", "daily", "Failed", h(3)), 0, 0, map[string]any{"failureReason": "object storage unreachable"}),
-		counts(backupObj("daily-4", "daily", "PartiallyFailed", h(2)), 3, 4, nil),
+		counts(backupObj("daily-2", "daily", "PartiallyFailed", h(4)), 1, 2, ""),
+		counts(backupObj("daily-3", "daily", "Failed", h(3)), 0, 0, "object storage unreachable"),
+		counts(backupObj("daily-4", "daily", "PartiallyFailed", h(2)), 3, 4, ""),
 		invalid,
 		running,
 		backupObj("other-1", "other", "Failed", h(1)),
@@ -132,7 +122,7 @@ func TestSelectBackup_ReportsSkippedNewerBackups(t *testing.T) {
 		rp, err := SelectBackup(ctx, dyn, "velero", BackupSelector{Schedule: "daily"}, disaster, 0)
 		require.NoError(t, err)
 		assert.Equal(t, "daily-1", rp.Backup)
-		assert.Equal(t, "Completed", rp.Phase)
+		assert.Equal(t, velerov1.BackupPhaseCompleted, rp.Phase)
 		assert.Equal(t, float64(5*3600), rp.RPOSeconds)
 		assert.Equal(t, []SkippedBackup{
 			{Name: "daily-7", Phase: "InProgress", Time: h(1).Add(45 * time.Minute), Reason: "InProgress: still running (0 errors, 0 warnings so far)"},
@@ -146,7 +136,7 @@ func TestSelectBackup_ReportsSkippedNewerBackups(t *testing.T) {
 		rp, err := SelectBackup(ctx, dyn, "velero", BackupSelector{Schedule: "daily", AllowPartiallyFailed: true}, disaster, 0)
 		require.NoError(t, err)
 		assert.Equal(t, "daily-4", rp.Backup)
-		assert.Equal(t, "PartiallyFailed", rp.Phase)
+		assert.Equal(t, velerov1.BackupPhasePartiallyFailed, rp.Phase)
 		assert.Equal(t, 3, rp.Warnings)
 		assert.Equal(t, 4, rp.Errors)
 		assert.Equal(t, 3, rp.Candidates)
@@ -168,11 +158,48 @@ func TestSelectBackup_ReportsSkippedNewerBackups(t *testing.T) {
 		assert.Contains(t, err.Error(), "PartiallyFailed: 4 errors, 3 warnings; allowPartiallyFailed is not set")
 		rp, err := SelectBackup(ctx, dyn, "velero", BackupSelector{Name: "daily-4", AllowPartiallyFailed: true}, disaster, 0)
 		require.NoError(t, err)
-		assert.Equal(t, "PartiallyFailed", rp.Phase)
+		assert.Equal(t, velerov1.BackupPhasePartiallyFailed, rp.Phase)
 	})
 	t.Run("none restorable names every one skipped", func(t *testing.T) {
 		_, err := SelectBackup(ctx, dyn, "velero", BackupSelector{Schedule: "other"}, disaster, 0)
 		require.ErrorIs(t, err, ErrNoBackup)
 		assert.Equal(t, `no Completed backup of schedule "other"; not restorable: other-1 (Failed: 0 errors, 0 warnings): no backup to restore`, err.Error())
 	})
+}
+
+// TestSelectBackup_WaitsForTheSync: a backup named by name that the target
+// does not hold yet is chosen as soon as Velero's backup sync creates it.
+func TestSelectBackup_WaitsForTheSync(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	disaster := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	dyn := fakeDynamic()
+	watches := make(chan struct{}, 10)
+	dyn.PrependWatchReactor("backups", func(a k8stesting.Action) (bool, watch.Interface, error) {
+		w, err := dyn.Tracker().Watch(backupsGVR, a.GetNamespace())
+		watches <- struct{}{}
+		return true, w, err
+	})
+	type out struct {
+		rp  *RecoveryPoint
+		err error
+	}
+	done := make(chan out, 1)
+	go func() {
+		rp, err := SelectBackup(ctx, dyn, "velero", BackupSelector{Name: "synced"}, disaster, time.Minute)
+		done <- out{rp, err}
+	}()
+	<-watches
+	_, err := dyn.Resource(backupsGVR).Namespace("velero").Create(ctx,
+		unstructuredOf(backupObj("synced", "daily", velerov1.BackupPhaseCompleted, disaster.Add(-time.Hour))).(*unstructured.Unstructured), metav1.CreateOptions{})
+	require.NoError(t, err)
+	o := <-done
+	require.NoError(t, o.err)
+	assert.Equal(t, "synced", o.rp.Backup)
+	assert.Equal(t, "daily", o.rp.Schedule)
+	assert.Equal(t, float64(3600), o.rp.RPOSeconds)
+
+	_, err = SelectBackup(ctx, dyn, "velero", BackupSelector{Name: "never"}, disaster, 100*time.Millisecond)
+	assert.ErrorIs(t, err, ErrNoBackup)
+	assert.ErrorContains(t, err, `backup "never" not found in namespace velero of the target (waited 100ms for Velero's backup sync)`)
 }

@@ -1,11 +1,13 @@
 package restore
 
 import (
-	"github.com/firedrill-dev/firedrill/internal/finding"
-
 	"fmt"
 	"strings"
 	"time"
+
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
+
+	"github.com/firedrill-dev/firedrill/internal/finding"
 )
 
 // Result is what a restore did and found. Its JSON is part of firedrill's
@@ -41,15 +43,15 @@ type Result struct {
 // PhaseResult is one Velero Restore as it ran.
 type PhaseResult struct {
 	PlannedRestore
-	// Status is Velero's phase at the end (Completed, PartiallyFailed,
-	// Failed, FailedValidation) or Timeout.
-	Status           string   `json:"status"`
-	FailureReason    string   `json:"failure_reason,omitempty"`
-	ValidationErrors []string `json:"validation_errors,omitempty"`
-	ItemsRestored    int64    `json:"items_restored"`
-	TotalItems       int64    `json:"total_items"`
-	Warnings         int64    `json:"warnings"`
-	Errors           int64    `json:"errors"`
+	// Status is the Restore's status.phase at the end (Completed,
+	// PartiallyFailed, Failed, FailedValidation), or StatusTimeout.
+	Status           velerov1.RestorePhase `json:"status"`
+	FailureReason    string                `json:"failure_reason,omitempty"`
+	ValidationErrors []string              `json:"validation_errors,omitempty"`
+	ItemsRestored    int64                 `json:"items_restored"`
+	TotalItems       int64                 `json:"total_items"`
+	Warnings         int64                 `json:"warnings"`
+	Errors           int64                 `json:"errors"`
 	// Results are Velero's warnings and errors per namespace.
 	Results      *Results `json:"results,omitempty"`
 	ResultsError string   `json:"results_error,omitempty"`

@@ -11,11 +11,13 @@ import (
 	"sort"
 	"time"
 
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
+	watchtools "k8s.io/client-go/tools/watch"
 )
 
 // Messages are Velero's warnings or errors of one restore, as its results
@@ -76,14 +78,14 @@ func ParseResults(r io.Reader) (Results, error) {
 
 // fetchResults gets a restore's results (see fetchDownload).
 func fetchResults(ctx context.Context, dyn dynamic.Interface, client *http.Client, veleroNS, restore, drillID string) (Results, error) {
-	return fetchDownload(ctx, dyn, client, veleroNS, "RestoreResults", restore, restoreName(restore, "results"), drillID)
+	return fetchDownload(ctx, dyn, client, veleroNS, velerov1.DownloadTargetKindRestoreResults, restore, restoreName(restore, "results"), drillID)
 }
 
 // fetchBackupResults gets a backup's warnings and errors, item by item
 // (<prefix>/backups/<name>/<name>-results.gz, the same shape as a
 // restore's), as `velero backup describe --details` does.
 func fetchBackupResults(ctx context.Context, dyn dynamic.Interface, client *http.Client, veleroNS, backup, drillID string) (Results, error) {
-	return fetchDownload(ctx, dyn, client, veleroNS, "BackupResults", backup, restoreName(drillID, "backup-results"), drillID)
+	return fetchDownload(ctx, dyn, client, veleroNS, velerov1.DownloadTargetKindBackupResults, backup, restoreName(drillID, "backup-results"), drillID)
 }
 
 // fetchDownload gets the results object of kind (RestoreResults or
@@ -95,16 +97,18 @@ func fetchBackupResults(ctx context.Context, dyn dynamic.Interface, client *http
 // restore used (primary or the copy's) with the credentials Velero already
 // has: firedrill needs no bucket credentials and no knowledge of the
 // location's layout. The DownloadRequest is deleted afterwards.
-func fetchDownload(ctx context.Context, dyn dynamic.Interface, client *http.Client, veleroNS, kind, object, name, drillID string) (Results, error) {
+func fetchDownload(ctx context.Context, dyn dynamic.Interface, client *http.Client, veleroNS string, kind velerov1.DownloadTargetKind,
+	object, name, drillID string) (Results, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	res := dyn.Resource(downloadRequestsGVR).Namespace(veleroNS)
-	dr := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "velero.io/v1",
-		"kind":       "DownloadRequest",
-		"metadata":   map[string]any{"name": name, "namespace": veleroNS, "labels": drillLabels(drillID)},
-		"spec":       map[string]any{"target": map[string]any{"kind": kind, "name": object}},
-	}}
+	dr, err := toObject(&velerov1.DownloadRequest{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: veleroNS, Labels: drillLabels(drillID)},
+		Spec:       velerov1.DownloadRequestSpec{Target: velerov1.DownloadTarget{Kind: kind, Name: object}},
+	}, "DownloadRequest")
+	if err != nil {
+		return Results{}, err
+	}
 	created, err := res.Create(ctx, dr, metav1.CreateOptions{})
 	if err != nil {
 		return Results{}, fmt.Errorf("create DownloadRequest for %s of %s: %w", kind, object, err)
@@ -132,31 +136,41 @@ func fetchDownload(ctx context.Context, dyn dynamic.Interface, client *http.Clie
 	return ParseResults(resp.Body)
 }
 
+// waitDownloadURL waits with a watch of DownloadRequest name from its
+// creation's resourceVersion rv until Velero has processed it, and returns
+// its pre-signed URL. The watch is client-go's RetryWatcher, which resumes
+// a dropped watch from the last resourceVersion; it needs no list, so the
+// drill's RBAC need not let it list other DownloadRequests' URLs.
 func waitDownloadURL(ctx context.Context, dyn dynamic.Interface, ns, name, rv string) (string, error) {
-	res := dyn.Resource(downloadRequestsGVR).Namespace(ns)
-	w, err := res.Watch(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", name).String(), ResourceVersion: rv})
+	rw, err := watchtools.NewRetryWatcherWithContext(ctx, rv, listWatchOne(dyn.Resource(downloadRequestsGVR).Namespace(ns), name))
 	if err != nil {
 		return "", fmt.Errorf("watch DownloadRequest %s: %w", name, err)
 	}
-	defer w.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return "", fmt.Errorf("Velero did not process DownloadRequest %s: %w", name, ctx.Err())
-		case ev, ok := <-w.ResultChan():
-			if !ok {
-				return "", fmt.Errorf("watch of DownloadRequest %s closed", name)
-			}
-			if ev.Type != watch.Added && ev.Type != watch.Modified {
-				continue
-			}
-			o, ok := ev.Object.(*unstructured.Unstructured)
-			if !ok {
-				continue
-			}
-			if url := str(o, "status", "downloadURL"); url != "" && str(o, "status", "phase") == "Processed" {
-				return url, nil
-			}
+	var url string
+	_, err = watchtools.UntilWithoutRetry(ctx, rw, func(ev watch.Event) (bool, error) {
+		switch ev.Type {
+		case watch.Error:
+			// A refusal (RBAC) or an expired resourceVersion.
+			return false, fmt.Errorf("watch DownloadRequest %s: %w", name, apierrors.FromObject(ev.Object))
+		case watch.Deleted:
+			return false, fmt.Errorf("DownloadRequest %s was deleted before Velero processed it", name)
+		case watch.Added, watch.Modified:
+		default:
+			return false, nil
 		}
+		u, ok := ev.Object.(*unstructured.Unstructured)
+		if !ok || u.GetName() != name {
+			return false, nil
+		}
+		var dr velerov1.DownloadRequest
+		if err := fromObject(u, &dr); err != nil {
+			return false, err
+		}
+		url = dr.Status.DownloadURL
+		return url != "" && dr.Status.Phase == velerov1.DownloadRequestPhaseProcessed, nil
+	})
+	if err != nil && ctx.Err() != nil {
+		return "", fmt.Errorf("Velero did not process DownloadRequest %s: %w", name, ctx.Err())
 	}
+	return url, err
 }

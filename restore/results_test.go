@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 )
 
 // A results object as Velero v1.18 writes it for a restore the hardened
@@ -27,7 +28,7 @@ func TestParseResults(t *testing.T) {
 	assert.Equal(t, []string{"velero: v", "cluster: c", "shop-x: could not restore, ConfigMap:kube-root-ca.crt already exists"}, res.Warnings.Lines())
 	assert.False(t, res.Errors.Empty())
 
-	ph := PhaseResult{PlannedRestore: PlannedRestore{Phase: "all"}, Status: PhasePartiallyFailed, Errors: 1, Results: &res}
+	ph := PhaseResult{PlannedRestore: PlannedRestore{Phase: "all"}, Status: velerov1.RestorePhasePartiallyFailed, Errors: 1, Results: &res}
 	assert.Contains(t, ph.Reason(), "phase all ended PartiallyFailed")
 	assert.Contains(t, ph.Reason(), "shop-x: error restoring deployments.apps/shop-x/web")
 }
@@ -41,7 +42,7 @@ func TestParseResults_NotGzip(t *testing.T) {
 // expected kube-root-ca.crt warnings is a finding naming each item.
 func TestResultsFinding(t *testing.T) {
 	rootCA := `could not restore, ConfigMap:kube-root-ca.crt already exists. Warning: the in-cluster version is different than the backed-up version`
-	ph := PhaseResult{PlannedRestore: PlannedRestore{Phase: "workloads", Name: "fd-1-workloads"}, Status: PhaseCompleted, Warnings: 3}
+	ph := PhaseResult{PlannedRestore: PlannedRestore{Phase: "workloads", Name: "fd-1-workloads"}, Status: velerov1.RestorePhaseCompleted, Warnings: 3}
 	ph.Results = &Results{Warnings: Messages{Namespaces: map[string][]string{
 		"shop":      {rootCA, "could not restore, Storefront \"eu\" already exists"},
 		"shop-data": {`could not restore, ConfigMap "kube-root-ca.crt" already exists. Warning: the in-cluster version is different than the backed-up version`},
@@ -63,7 +64,7 @@ func TestResultsFinding(t *testing.T) {
 	require.True(t, ok, "counts without the items still say so")
 	assert.Contains(t, f.Message, "3 warnings and 0 errors")
 
-	ph.Status = PhasePartiallyFailed
+	ph.Status = velerov1.RestorePhasePartiallyFailed
 	_, ok = resultsFinding(ph)
 	assert.False(t, ok, "a phase that did not complete is the phase finding's to explain")
 }

@@ -11,9 +11,9 @@ import (
 	"strings"
 	"time"
 
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
@@ -249,7 +249,7 @@ func (s *Session) RecoveryPoint(ctx context.Context) (*RecoveryPoint, error) {
 	for _, b := range rp.Skipped {
 		s.progressf("recovery point: skipped newer backup %s", b)
 	}
-	if rp.Phase == PhasePartiallyFailed {
+	if rp.Phase == velerov1.BackupPhasePartiallyFailed {
 		// Which items the backup lacks is what the restore will lack.
 		results, err := fetchBackupResults(ctx, s.t.Dynamic, s.opts.HTTPClient, sp.VeleroNamespace, rp.Backup, sp.DrillID)
 		if err != nil {
@@ -409,7 +409,10 @@ func (r *Session) restorePhases(ctx context.Context, backup string) (bool, error
 		label := fmt.Sprintf("%d/%d %s", i+1, len(s.Phases), pr.Phase)
 		ph := PhaseResult{PlannedRestore: pr, Started: r.opts.Now()}
 		phaseCtx, cancel := context.WithTimeout(ctx, s.PhaseTimeout)
-		created, err := restores.Create(phaseCtx, pr.object(s.VeleroNamespace, s.DrillID), metav1.CreateOptions{})
+		obj, err := toObject(pr.object(s.VeleroNamespace, s.DrillID), "Restore")
+		if err == nil {
+			_, err = restores.Create(phaseCtx, obj, metav1.CreateOptions{})
+		}
 		if err != nil {
 			cancel()
 			return false, fmt.Errorf("create restore %s (phase %s): %w", pr.Name, pr.Phase, err)
@@ -424,7 +427,7 @@ func (r *Session) restorePhases(ctx context.Context, backup string) (bool, error
 			r.tr.namespaces = append(r.tr.namespaces, s.TargetNamespaces()...)
 		}
 		r.tr.mu.Unlock()
-		st, err := watchRestore(phaseCtx, r.t.Dynamic, s.VeleroNamespace, pr.Name, created.GetResourceVersion(), r.opts.Now, r.opts.Progress, r.opts.ProgressTTY, label)
+		st, err := watchRestore(phaseCtx, r.t.Dynamic, s.VeleroNamespace, pr.Name, r.opts.Now, r.opts.Progress, r.opts.ProgressTTY, label)
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
@@ -432,7 +435,7 @@ func (r *Session) restorePhases(ctx context.Context, backup string) (bool, error
 			}
 			if errors.Is(err, context.DeadlineExceeded) {
 				ph.Finished = r.opts.Now()
-				ph.Status = "Timeout"
+				ph.Status = StatusTimeout
 				ph.FailureReason = fmt.Sprintf("not finished within %s", s.PhaseTimeout)
 				r.res.Restores = append(r.res.Restores, ph)
 				r.res.Findings = append(r.res.Findings, phaseFinding(ph))
@@ -441,15 +444,15 @@ func (r *Session) restorePhases(ctx context.Context, backup string) (bool, error
 			return false, fmt.Errorf("phase %s: %w", pr.Phase, err)
 		}
 		ph.Finished = st.seen
-		fillPhase(&ph, st.obj)
-		if pr.IncludeClusterResources && ph.Status == PhaseCompleted && ph.ItemsRestored == 0 {
+		fillPhase(&ph, st.restore)
+		if pr.IncludeClusterResources && ph.Status == velerov1.RestorePhaseCompleted && ph.ItemsRestored == 0 {
 			// The backup holds no CRDs: none to delete, and no need for
 			// the right to list them.
 			r.tr.mu.Lock()
 			r.tr.crdRestores = slices.DeleteFunc(r.tr.crdRestores, func(n string) bool { return n == pr.Name })
 			r.tr.mu.Unlock()
 		}
-		if ph.Warnings+ph.Errors > 0 || ph.Status != PhaseCompleted && ph.Status != PhaseFailedValidation {
+		if ph.Warnings+ph.Errors > 0 || ph.Status != velerov1.RestorePhaseCompleted && ph.Status != velerov1.RestorePhaseFailedValidation {
 			results, err := fetchResults(ctx, r.t.Dynamic, r.opts.HTTPClient, s.VeleroNamespace, pr.Name, s.DrillID)
 			if err != nil {
 				ph.ResultsError = err.Error()
@@ -463,23 +466,28 @@ func (r *Session) restorePhases(ctx context.Context, backup string) (bool, error
 			r.res.Findings = append(r.res.Findings, f)
 		}
 		r.progressf("restore %s: %s in %.2fs (%d warnings, %d errors)", label, ph.Status, ph.Seconds(), ph.Warnings, ph.Errors)
-		if ph.Status != PhaseCompleted {
+		if ph.Status != velerov1.RestorePhaseCompleted {
 			return false, nil
 		}
 	}
 	return true, nil
 }
 
-func fillPhase(ph *PhaseResult, o *unstructured.Unstructured) {
-	ph.Status = str(o, "status", "phase")
-	ph.FailureReason = str(o, "status", "failureReason")
-	ph.ValidationErrors = strs(o, "status", "validationErrors")
-	ph.ItemsRestored = num(o, "status", "progress", "itemsRestored")
-	ph.TotalItems = num(o, "status", "progress", "totalItems")
-	ph.Warnings = num(o, "status", "warnings")
-	ph.Errors = num(o, "status", "errors")
-	ph.VeleroStarted = parseTime(str(o, "status", "startTimestamp"))
-	ph.VeleroCompleted = parseTime(str(o, "status", "completionTimestamp"))
+func fillPhase(ph *PhaseResult, r *velerov1.Restore) {
+	st := r.Status
+	ph.Status = st.Phase
+	ph.FailureReason = st.FailureReason
+	ph.ValidationErrors = st.ValidationErrors
+	if p := st.Progress; p != nil {
+		ph.ItemsRestored, ph.TotalItems = int64(p.ItemsRestored), int64(p.TotalItems)
+	}
+	ph.Warnings, ph.Errors = int64(st.Warnings), int64(st.Errors)
+	if t := st.StartTimestamp; t != nil {
+		ph.VeleroStarted = t.UTC()
+	}
+	if t := st.CompletionTimestamp; t != nil {
+		ph.VeleroCompleted = t.UTC()
+	}
 	ph.Duration = ph.Finished.Sub(ph.Started).Seconds()
 }
 
@@ -532,15 +540,15 @@ func orderFinding(p OrderProof, restored bool, namespaces []string) finding.Find
 func phaseFinding(ph PhaseResult) finding.Finding {
 	id := "restore.phase." + ph.Phase
 	subject := "Velero restore " + ph.Name
-	if ph.Status == PhaseCompleted {
+	if ph.Status == velerov1.RestorePhaseCompleted {
 		f := finding.Pass(id, subject, fmt.Sprintf("status.phase Completed, status.progress %d of %d items restored, in %.2fs", ph.ItemsRestored, ph.TotalItems, ph.Duration))
 		if ph.Warnings > 0 {
 			f.Actual = fmt.Sprintf("%d warnings", ph.Warnings)
 		}
 		return f
 	}
-	actual := "status.phase " + ph.Status
-	if ph.Status == "Timeout" {
+	actual := "status.phase " + string(ph.Status)
+	if ph.Status == StatusTimeout {
 		actual = "no terminal status.phase: " + ph.FailureReason
 	}
 	return finding.Fail(id, finding.SeverityFail, subject, ph.Reason()).
@@ -563,7 +571,7 @@ func expectedWarning(line string) bool {
 // Completed while items of it were not restored as backed up. ok is false
 // when there is nothing beyond the expected warnings.
 func resultsFinding(ph PhaseResult) (f finding.Finding, ok bool) {
-	if ph.Status != PhaseCompleted || ph.Warnings+ph.Errors == 0 {
+	if ph.Status != velerov1.RestorePhaseCompleted || ph.Warnings+ph.Errors == 0 {
 		return finding.Finding{}, false
 	}
 	subject := fmt.Sprintf("Velero restore %s results (restores/%s/restore-%s-results.gz)", ph.Name, ph.Name, ph.Name)

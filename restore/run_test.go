@@ -8,18 +8,18 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/kubernetes/fake"
 )
 
-func location(name, phase, msg string) *unstructured.Unstructured {
-	return &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "velero.io/v1", "kind": "BackupStorageLocation",
-		"metadata": map[string]any{"name": name, "namespace": "velero"},
-		"status":   map[string]any{"phase": phase, "message": msg},
-	}}
+func location(name string, phase velerov1.BackupStorageLocationPhase, msg string) *velerov1.BackupStorageLocation {
+	return &velerov1.BackupStorageLocation{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "velero"},
+		Status:     velerov1.BackupStorageLocationStatus{Phase: phase, Message: msg},
+	}
 }
 
 func ns(name string) *corev1.Namespace {
@@ -32,7 +32,7 @@ func TestRun_PreflightRefusals(t *testing.T) {
 	tests := []struct {
 		name string
 		kube []*corev1.Namespace
-		loc  *unstructured.Unstructured
+		loc  *velerov1.BackupStorageLocation
 		want func(error) bool
 	}{
 		{"target namespace exists", []*corev1.Namespace{ns("velero"), ns("shop-x")}, location("default", "Available", ""),

@@ -1,17 +1,23 @@
 package restore
 
 import (
+	"fmt"
+
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // Velero's resources, read and written through the dynamic client so that
-// firedrill needs none of Velero's generated clients.
+// firedrill needs none of Velero's generated clients: objects are Velero's
+// own types (velerov1), converted at the dynamic client's edge (toObject,
+// fromObject).
 var (
-	restoresGVR         = schema.GroupVersionResource{Group: "velero.io", Version: "v1", Resource: "restores"}
-	backupsGVR          = schema.GroupVersionResource{Group: "velero.io", Version: "v1", Resource: "backups"}
-	locationsGVR        = schema.GroupVersionResource{Group: "velero.io", Version: "v1", Resource: "backupstoragelocations"}
-	downloadRequestsGVR = schema.GroupVersionResource{Group: "velero.io", Version: "v1", Resource: "downloadrequests"}
+	restoresGVR         = velerov1.SchemeGroupVersion.WithResource("restores")
+	backupsGVR          = velerov1.SchemeGroupVersion.WithResource("backups")
+	locationsGVR        = velerov1.SchemeGroupVersion.WithResource("backupstoragelocations")
+	downloadRequestsGVR = velerov1.SchemeGroupVersion.WithResource("downloadrequests")
 	crdsGVR             = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 )
 
@@ -20,50 +26,57 @@ const (
 	LabelDrillID   = "firedrill.dev/drill-id"
 	LabelManagedBy = "app.kubernetes.io/managed-by"
 	managedBy      = "firedrill"
-	// labelScheduleName and labelStorageLocation are Velero's.
-	labelScheduleName    = "velero.io/schedule-name"
-	labelStorageLocation = "velero.io/storage-location"
-	// labelRestoreName is what Velero puts on every object a Restore
-	// creates (pkg/restore/restore.go, addRestoreLabels).
-	labelRestoreName = "velero.io/restore-name"
+	// labelScheduleName, labelStorageLocation and labelRestoreName are
+	// Velero's; labelRestoreName is what Velero puts on every object a
+	// Restore creates (pkg/restore/restore.go, addRestoreLabels).
+	labelScheduleName    = velerov1.ScheduleNameLabel
+	labelStorageLocation = velerov1.StorageLocationLabel
+	labelRestoreName     = velerov1.RestoreNameLabel
 )
 
-// Velero Restore phases that end a restore.
-const (
-	PhaseCompleted        = "Completed"
-	PhasePartiallyFailed  = "PartiallyFailed"
-	PhaseFailed           = "Failed"
-	PhaseFailedValidation = "FailedValidation"
-)
+// StatusTimeout is PhaseResult.Status of a Restore that reached no
+// terminal phase within the phase timeout. It is firedrill's, not a phase
+// of Velero's.
+const StatusTimeout velerov1.RestorePhase = "Timeout"
 
-func terminal(phase string) bool {
+// terminal reports whether a Restore in phase has ended: Velero changes a
+// Restore no more once it is Completed, PartiallyFailed, Failed or
+// FailedValidation.
+func terminal(phase velerov1.RestorePhase) bool {
 	switch phase {
-	case PhaseCompleted, PhasePartiallyFailed, PhaseFailed, PhaseFailedValidation:
+	case velerov1.RestorePhaseCompleted, velerov1.RestorePhasePartiallyFailed, velerov1.RestorePhaseFailed,
+		velerov1.RestorePhaseFailedValidation:
 		return true
 	}
 	return false
 }
 
-func str(o *unstructured.Unstructured, fields ...string) string {
-	s, _, _ := unstructured.NestedString(o.Object, fields...)
-	return s
+// veleroObject is a Velero type the dynamic client reads and writes.
+type veleroObject interface {
+	*velerov1.Backup | *velerov1.Restore | *velerov1.BackupStorageLocation | *velerov1.DownloadRequest
+	runtime.Object
 }
 
-func num(o *unstructured.Unstructured, fields ...string) int64 {
-	n, _, _ := unstructured.NestedInt64(o.Object, fields...)
-	if n == 0 {
-		if f, ok, _ := unstructured.NestedFloat64(o.Object, fields...); ok {
-			return int64(f)
-		}
+// fromObject converts an object read through the dynamic client into
+// Velero's type T; an error names the object.
+func fromObject[T veleroObject](u *unstructured.Unstructured, into T) error {
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, into); err != nil {
+		return fmt.Errorf("read Velero %s %s: %w", u.GetKind(), u.GetName(), err)
 	}
-	return n
+	return nil
 }
 
-func strs(o *unstructured.Unstructured, fields ...string) []string {
-	s, _, _ := unstructured.NestedStringSlice(o.Object, fields...)
-	return s
+// toObject converts o, with its kind set, for the dynamic client.
+func toObject[T veleroObject](o T, kind string) (*unstructured.Unstructured, error) {
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
+	if err != nil {
+		return nil, fmt.Errorf("convert Velero %s: %w", kind, err)
+	}
+	u := &unstructured.Unstructured{Object: m}
+	u.SetGroupVersionKind(velerov1.SchemeGroupVersion.WithKind(kind))
+	return u, nil
 }
 
-func drillLabels(id string) map[string]any {
-	return map[string]any{LabelDrillID: id, LabelManagedBy: managedBy}
+func drillLabels(id string) map[string]string {
+	return map[string]string{LabelDrillID: id, LabelManagedBy: managedBy}
 }

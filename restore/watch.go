@@ -7,38 +7,120 @@ import (
 	"io"
 	"time"
 
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
 )
+
+// untilObject follows the one object with key (namespace/name, or name of
+// a cluster-scoped object) that lw lists and watches, with client-go's
+// watchtools.UntilWithSync: an informer lists it, watches from there,
+// resumes a dropped watch from the last resourceVersion and lists again
+// when that expired (410 Gone), so a change is never missed, only
+// intermediate states may be. When the first list holds no such object,
+// absent decides (nil: wait for it to appear). Each event of the object
+// (Added for the listed state, Modified, Deleted) goes to done until it
+// returns true or an error; events of other objects are ignored (a fake
+// client ignores field selectors). A list or watch the API server refuses
+// for good (forbidden, unauthorized, no such resource, invalid) ends the
+// wait with the API's error, where the informer alone would retry until
+// ctx ends; anything else (a connection refused) is retried. When ctx ends
+// first, ctx's error is returned. client is the client lw calls: a fake
+// client supports no watch-list streaming, and the informer must know.
+func untilObject(ctx context.Context, client any, lw *cache.ListWatch, objType runtime.Object, key string,
+	absent func() (bool, error), done func(watch.Event) (bool, error)) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	refused := func(err error) error {
+		if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) || apierrors.IsNotFound(err) ||
+			apierrors.IsMethodNotSupported(err) || apierrors.IsBadRequest(err) || apierrors.IsInvalid(err) {
+			cancel(err)
+		}
+		return err
+	}
+	guarded := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			obj, err := lw.ListWithContextFunc(ctx, o)
+			return obj, refused(err)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			w, err := lw.WatchFuncWithContext(ctx, o)
+			return w, refused(err)
+		},
+	}
+	var pre watchtools.PreconditionFunc
+	if absent != nil {
+		pre = func(store cache.Store) (bool, error) {
+			if _, exists, err := store.GetByKey(key); err != nil || exists {
+				return false, err
+			}
+			return absent()
+		}
+	}
+	_, err := watchtools.UntilWithSync(ctx, cache.ToListWatcherWithWatchListSemantics(guarded, client), objType, pre, func(ev watch.Event) (bool, error) {
+		if k, err := cache.MetaNamespaceKeyFunc(ev.Object); err != nil || k != key {
+			return false, nil
+		}
+		return done(ev)
+	})
+	if err != nil && ctx.Err() != nil {
+		// UntilWithSync says "interrupted" or "unable to sync caches";
+		// the cause is the API's refusal or the caller's ctx.
+		return context.Cause(ctx)
+	}
+	return err
+}
+
+// listWatchOne lists and watches object name of res only (a field selector
+// on metadata.name).
+func listWatchOne(res dynamic.ResourceInterface, name string) *cache.ListWatch {
+	sel := fields.OneTermEqualSelector("metadata.name", name).String()
+	return &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.FieldSelector = sel
+			return res.List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.FieldSelector = sel
+			return res.Watch(ctx, o)
+		},
+	}
+}
 
 // restoreStatus is what the watch saw last of a Restore.
 type restoreStatus struct {
-	obj *unstructured.Unstructured
+	restore *velerov1.Restore
 	// seen is firedrill's clock when the terminal event arrived.
 	seen time.Time
 }
 
-// watchRestore follows Restore name through its phases with a watch until a
-// terminal phase, writing progress lines to progress. It returns the last
-// object and when (firedrill's clock) the terminal phase was seen. A closed
-// watch (API server timeout) is resumed from the last resourceVersion.
-func watchRestore(ctx context.Context, dyn dynamic.Interface, ns, name, fromRV string, now func() time.Time,
+// watchRestore follows Restore name through its phases until a terminal
+// phase (see untilObject: a dropped watch resumes), writing a progress
+// line to progress at each change of phase or count. It returns the
+// Restore as last seen and when (firedrill's clock) its terminal phase was
+// seen. A Restore that does not exist is an error wrapping the API's
+// NotFound; one deleted before it ended, an error.
+func watchRestore(ctx context.Context, dyn dynamic.Interface, ns, name string, now func() time.Time,
 	progress io.Writer, tty bool, label string) (restoreStatus, error) {
-	res := dyn.Resource(restoresGVR).Namespace(ns)
-	sel := fields.OneTermEqualSelector("metadata.name", name).String()
-	rv := fromRV
 	last := ""
-	report := func(o *unstructured.Unstructured) {
-		line := fmt.Sprintf("restore %s: %s, %d/%d items restored", label, phaseOrNew(str(o, "status", "phase")),
-			num(o, "status", "progress", "itemsRestored"), num(o, "status", "progress", "totalItems"))
+	report := func(r *velerov1.Restore) {
+		var restored, total int
+		if p := r.Status.Progress; p != nil {
+			restored, total = p.ItemsRestored, p.TotalItems
+		}
+		line := fmt.Sprintf("restore %s: %s, %d/%d items restored", label, phaseOrNew(r.Status.Phase), restored, total)
 		if line == last || progress == nil {
 			return
 		}
 		last = line
-		if tty && !terminal(str(o, "status", "phase")) {
+		if tty && !terminal(r.Status.Phase) {
 			// One line rewritten in place on a terminal; the terminal
 			// phase ends it.
 			fmt.Fprint(progress, "\r\033[K"+line)
@@ -49,84 +131,43 @@ func watchRestore(ctx context.Context, dyn dynamic.Interface, ns, name, fromRV s
 		}
 		fmt.Fprintln(progress, line)
 	}
-	for {
-		// Watching from the creation's resourceVersion delivers every later
-		// change, however fast the restore. Without one (a resumed watch
-		// whose resourceVersion expired), read the current state first: the
-		// restore may have ended meanwhile.
-		if rv == "" {
-			cur, err := res.Get(ctx, name, metav1.GetOptions{})
-			if err != nil {
-				return restoreStatus{}, fmt.Errorf("read restore %s: %w", name, err)
-			}
-			report(cur)
-			if terminal(str(cur, "status", "phase")) {
-				return restoreStatus{obj: cur, seen: now()}, nil
-			}
-			rv = cur.GetResourceVersion()
-		}
-		w, err := res.Watch(ctx, metav1.ListOptions{FieldSelector: sel, ResourceVersion: rv, AllowWatchBookmarks: true})
-		if err != nil {
-			return restoreStatus{}, fmt.Errorf("watch restore %s: %w", name, err)
-		}
-		st, done, err := followRestore(ctx, w, now, report, &rv)
-		w.Stop()
-		if err != nil || done {
-			return st, err
-		}
-		// The watch closed; resume from where it was.
-	}
-}
-
-func followRestore(ctx context.Context, w watch.Interface, now func() time.Time, report func(*unstructured.Unstructured),
-	rv *string) (restoreStatus, bool, error) {
-	for {
-		select {
-		case <-ctx.Done():
-			return restoreStatus{}, true, ctx.Err()
-		case ev, ok := <-w.ResultChan():
-			if !ok {
-				return restoreStatus{}, false, nil
-			}
+	var st restoreStatus
+	err := untilObject(ctx, dyn, listWatchOne(dyn.Resource(restoresGVR).Namespace(ns), name), &unstructured.Unstructured{}, ns+"/"+name,
+		func() (bool, error) {
+			return false, fmt.Errorf("read restore %s: %w", name, apierrors.NewNotFound(restoresGVR.GroupResource(), name))
+		},
+		func(ev watch.Event) (bool, error) {
 			seen := now()
-			switch ev.Type {
-			case watch.Error:
-				// Typically "too old resource version": resume from a fresh read.
-				*rv = ""
-				return restoreStatus{}, false, nil
-			case watch.Deleted:
-				return restoreStatus{}, true, errors.New("restore was deleted while it ran")
+			if ev.Type == watch.Deleted {
+				return false, errors.New("restore was deleted while it ran")
 			}
-			o, ok := ev.Object.(*unstructured.Unstructured)
-			if !ok {
-				continue
+			var r velerov1.Restore
+			if err := fromObject(ev.Object.(*unstructured.Unstructured), &r); err != nil {
+				return false, err
 			}
-			*rv = o.GetResourceVersion()
-			if ev.Type == watch.Bookmark {
-				continue
+			report(&r)
+			if !terminal(r.Status.Phase) {
+				return false, nil
 			}
-			report(o)
-			if terminal(str(o, "status", "phase")) {
-				return restoreStatus{obj: o, seen: seen}, true, nil
-			}
-		}
-	}
+			st = restoreStatus{restore: &r, seen: seen}
+			return true, nil
+		})
+	return st, err
 }
 
-func phaseOrNew(p string) string {
+func phaseOrNew(p velerov1.RestorePhase) velerov1.RestorePhase {
 	if p == "" {
-		return "New"
+		return velerov1.RestorePhaseNew
 	}
 	return p
 }
 
-// WaitRestore follows Velero Restore name in namespace ns with a watch,
-// starting after resourceVersion fromRV (empty: from its current state),
-// until it reaches a terminal phase. It returns the Restore as last seen
-// and firedrill's time (opts.Now) when the terminal event arrived. Progress
-// lines go to opts.Progress.
-func WaitRestore(ctx context.Context, dyn dynamic.Interface, ns, name, fromRV string, opts Options) (*unstructured.Unstructured, time.Time, error) {
+// WaitRestore follows Velero Restore name in namespace ns from its current
+// state until it reaches a terminal phase (a dropped watch resumes). It
+// returns the Restore as last seen and firedrill's time (opts.Now) when the
+// terminal event arrived. Progress lines go to opts.Progress.
+func WaitRestore(ctx context.Context, dyn dynamic.Interface, ns, name string, opts Options) (*velerov1.Restore, time.Time, error) {
 	opts = opts.withDefaults()
-	st, err := watchRestore(ctx, dyn, ns, name, fromRV, opts.Now, opts.Progress, opts.ProgressTTY, name)
-	return st.obj, st.seen, err
+	st, err := watchRestore(ctx, dyn, ns, name, opts.Now, opts.Progress, opts.ProgressTTY, name)
+	return st.restore, st.seen, err
 }

@@ -59,8 +59,7 @@ func runWatch(ctx context.Context, args []string) error {
 			"metadata": map[string]any{"name": name, "namespace": ns},
 			"spec":     map[string]any{"backupName": "none"},
 		}}
-		created, err := res.Create(ctx, obj, metav1.CreateOptions{})
-		if err != nil {
+		if _, err := res.Create(ctx, obj, metav1.CreateOptions{}); err != nil {
 			return err
 		}
 		type out struct {
@@ -69,7 +68,7 @@ func runWatch(ctx context.Context, args []string) error {
 		}
 		done := make(chan out, 1)
 		go func() {
-			_, seen, err := restore.WaitRestore(ctx, c.Dynamic, ns, name, created.GetResourceVersion(), restore.Options{})
+			_, seen, err := restore.WaitRestore(ctx, c.Dynamic, ns, name, restore.Options{})
 			done <- out{seen, err}
 		}()
 		// Let the watch be established, as it is while a real restore runs.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 
 	"github.com/firedrill-dev/firedrill/drill"
 	"github.com/firedrill-dev/firedrill/restore"
@@ -117,7 +118,7 @@ func writeRestoreText(w io.Writer, scenario string, res *restore.Result) {
 	for i, r := range res.Restores {
 		fmt.Fprintf(w, "Phase %d %s: restore %s %s, %d/%d items in %.2fs, %d warnings, %d errors\n",
 			i+1, r.Phase, r.Name, r.Status, r.ItemsRestored, r.TotalItems, r.Duration, r.Warnings, r.Errors)
-		if r.Status != restore.PhaseCompleted {
+		if r.Status != velerov1.RestorePhaseCompleted {
 			fmt.Fprintf(w, "  reason: %s\n", r.Reason())
 		}
 		if r.Results != nil {
