@@ -46,7 +46,7 @@ const (
 func veleroRules(sc *scenarios.Scenario) []rule {
 	_, from := sc.RestoreFrom()
 	rules := []rule{
-		{"each restore phase is a Velero Restore: created, followed with get and watch, waited on with list and watch until Velero's finalizer lets it go, deleted at cleanup (restore/run.go, watch.go, cleanup.go)",
+		{"each restore phase is a Velero Restore: created, followed with list and watch (client-go's UntilWithSync, by name), waited on with list and watch until Velero's finalizer lets it go, deleted at cleanup (restore/run.go, watch.go, cleanup.go)",
 			rbacv1.PolicyRule{APIGroups: []string{velero}, Resources: []string{"restores"}, Verbs: []string{verbCreate, verbGet, verbList, verbWatch, verbDelete}}},
 	}
 	backups := rule{"the recovery point is chosen among the Backups Velero synced from the bucket: get by name, list by schedule, watch while the sync brings a named one (restore/recoverypoint.go)",
