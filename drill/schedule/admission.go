@@ -97,19 +97,24 @@ func readerValidations(sc *scenarios.Scenario, n names, namespace string) []vali
 // cannot: the drill's create of RoleBindings (see readerValidations).
 func readerPolicy(sc *scenarios.Scenario, n names, namespace string, meta metav1.ObjectMeta) (*admissionv1.ValidatingAdmissionPolicy, []validation) {
 	vs := readerValidations(sc, n, namespace)
+	return drillPolicy(n, meta, admissionv1.RuleWithOperations{
+		// UPDATE is not granted, DELETE only by name: the policy holds
+		// them to the same rules in case a patch on the roles grants more.
+		Operations: []admissionv1.OperationType{admissionv1.Create, admissionv1.Update, admissionv1.Delete},
+		Rule: admissionv1.Rule{APIGroups: []string{rbacv1.GroupName}, APIVersions: []string{"*"}, Resources: []string{"rolebindings"},
+			Scope: ptr(admissionv1.NamespacedScope)},
+	}, vs), vs
+}
+
+// drillPolicy is a ValidatingAdmissionPolicy of the drill's
+// ServiceAccount: the requests of rule, by that account alone, held to vs.
+// It fails closed: a policy that cannot be evaluated denies, and the drill
+// reports the refusal as a finding.
+func drillPolicy(n names, meta metav1.ObjectMeta, rule admissionv1.RuleWithOperations, vs []validation) *admissionv1.ValidatingAdmissionPolicy {
 	spec := admissionv1.ValidatingAdmissionPolicySpec{
-		// Fail closed: a policy that cannot be evaluated denies, and the
-		// drill reports the refusal as a finding.
 		FailurePolicy: ptr(admissionv1.Fail),
 		MatchConstraints: &admissionv1.MatchResources{
-			ResourceRules: []admissionv1.NamedRuleWithOperations{{RuleWithOperations: admissionv1.RuleWithOperations{
-				// UPDATE is not granted, DELETE only by name: the policy
-				// holds them to the same rules in case a patch on the
-				// roles grants more.
-				Operations: []admissionv1.OperationType{admissionv1.Create, admissionv1.Update, admissionv1.Delete},
-				Rule: admissionv1.Rule{APIGroups: []string{rbacv1.GroupName}, APIVersions: []string{"*"}, Resources: []string{"rolebindings"},
-					Scope: ptr(admissionv1.NamespacedScope)},
-			}}},
+			ResourceRules: []admissionv1.NamedRuleWithOperations{{RuleWithOperations: rule}},
 		},
 		// Only this drill's requests: people and controllers are not
 		// this policy's business, and every other drill has its own.
@@ -123,7 +128,7 @@ func readerPolicy(sc *scenarios.Scenario, n names, namespace string, meta metav1
 		TypeMeta:   metav1.TypeMeta{APIVersion: admissionv1.SchemeGroupVersion.String(), Kind: "ValidatingAdmissionPolicy"},
 		ObjectMeta: meta,
 		Spec:       spec,
-	}, vs
+	}
 }
 
 // policyBinding puts the policy named meta.Name in force, denying what it
@@ -188,30 +193,14 @@ func crdValidations(n names, crds []crdRestore) []validation {
 // validations then concern one kind of object, unguarded by the resource.
 func crdPolicy(n names, crds []crdRestore, meta metav1.ObjectMeta) (*admissionv1.ValidatingAdmissionPolicy, []validation) {
 	vs := crdValidations(n, crds)
-	spec := admissionv1.ValidatingAdmissionPolicySpec{
-		// Fail closed, as the reader policy.
-		FailurePolicy: ptr(admissionv1.Fail),
-		MatchConstraints: &admissionv1.MatchResources{
-			ResourceRules: []admissionv1.NamedRuleWithOperations{{RuleWithOperations: admissionv1.RuleWithOperations{
-				// Only DELETE: the drill creates and changes no CRD
-				// (Velero does, as itself), and a patch on the roles that
-				// lets runbook steps do so is not this policy's business.
-				Operations: []admissionv1.OperationType{admissionv1.Delete},
-				Rule: admissionv1.Rule{APIGroups: []string{groupAPIExt}, APIVersions: []string{"*"}, Resources: []string{"customresourcedefinitions"},
-					Scope: ptr(admissionv1.ClusterScope)},
-			}}},
-		},
-		MatchConditions: []admissionv1.MatchCondition{{Name: "the-drills-serviceaccount",
-			Expression: "request.userInfo.username == " + celString(n.user)}},
-	}
-	for _, v := range vs {
-		spec.Validations = append(spec.Validations, v.Validation)
-	}
-	return &admissionv1.ValidatingAdmissionPolicy{
-		TypeMeta:   metav1.TypeMeta{APIVersion: admissionv1.SchemeGroupVersion.String(), Kind: "ValidatingAdmissionPolicy"},
-		ObjectMeta: meta,
-		Spec:       spec,
-	}, vs
+	return drillPolicy(n, meta, admissionv1.RuleWithOperations{
+		// Only DELETE: the drill creates and changes no CRD (Velero does,
+		// as itself), and a patch on the roles that lets runbook steps do
+		// so is not this policy's business.
+		Operations: []admissionv1.OperationType{admissionv1.Delete},
+		Rule: admissionv1.Rule{APIGroups: []string{groupAPIExt}, APIVersions: []string{"*"}, Resources: []string{"customresourcedefinitions"},
+			Scope: ptr(admissionv1.ClusterScope)},
+	}, vs), vs
 }
 
 // validationsComment is the comment above the policy: what it is for,
