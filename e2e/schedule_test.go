@@ -187,6 +187,7 @@ func TestSchedule_ManifestsAcceptedAndLeastPrivilege(t *testing.T) {
 		// Narrowed to the CRDs a drill restored by the .crds admission
 		// policy, which a SubjectAccessReview does not ask.
 		{"list", "apiextensions.k8s.io", "customresourcedefinitions", "", ""},
+		{"watch", "apiextensions.k8s.io", "customresourcedefinitions", "", ""},
 		{"delete", "apiextensions.k8s.io", "customresourcedefinitions", "", storefrontsCRD},
 	}
 	for _, a := range allowed {
@@ -214,7 +215,6 @@ func TestSchedule_ManifestsAcceptedAndLeastPrivilege(t *testing.T) {
 		{"create", "velero.io", "restores", "default", ""},
 		{"create", "rbac.authorization.k8s.io", "clusterrolebindings", "", ""},
 		{"get", "apiextensions.k8s.io", "customresourcedefinitions", "", storefrontsCRD},
-		{"watch", "apiextensions.k8s.io", "customresourcedefinitions", "", ""},
 		{"create", "apiextensions.k8s.io", "customresourcedefinitions", "", ""},
 		{"patch", "apiextensions.k8s.io", "customresourcedefinitions", "", storefrontsCRD},
 		{"deletecollection", "apiextensions.k8s.io", "customresourcedefinitions", "", ""},

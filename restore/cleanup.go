@@ -190,6 +190,13 @@ func deleteRestoredCRDs(ctx context.Context, dyn dynamic.Interface, restore stri
 			errs = append(errs, fmt.Errorf("delete CustomResourceDefinition %s: %w", crd.GetName(), err))
 			continue
 		}
+		// The API server removes a CRD only after its custom resources
+		// (finalizer customresourcecleanup.apiextensions.k8s.io): wait,
+		// so that "deleted" means gone, as for namespaces.
+		if err := waitGone(ctx, dyn, res, "", crd.GetName()); err != nil {
+			errs = append(errs, fmt.Errorf("wait for CustomResourceDefinition %s to go: %w", crd.GetName(), err))
+			continue
+		}
 		deleted = append(deleted, "customresourcedefinition/"+crd.GetName())
 	}
 	return deleted, errors.Join(errs...)

