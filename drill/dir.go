@@ -159,15 +159,11 @@ func safeName(s string) string {
 
 // ReadReport reads the drill's record.
 func (d *Dir) ReadReport() (*Report, error) {
-	b, err := os.ReadFile(d.File("report.json"))
+	b, err := os.ReadFile(d.File(ReportFile))
 	if err != nil {
 		return nil, err
 	}
-	var r Report
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("read %s: %w", d.File("report.json"), err)
-	}
-	return &r, nil
+	return decodeReport(b, d.File(ReportFile))
 }
 
 func firstLine(s string) string {

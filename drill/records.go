@@ -106,9 +106,14 @@ func ReadReport(ctx context.Context, rs Records, id string) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read drill record: %w", err)
 	}
+	return decodeReport(b, rs.URL(id, ReportFile))
+}
+
+// decodeReport decodes report.json; the error names where it is.
+func decodeReport(b []byte, where string) (*Report, error) {
 	var r Report
 	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("read drill record %s: %w", rs.URL(id, ReportFile), err)
+		return nil, fmt.Errorf("read drill record %s: %w", where, err)
 	}
 	return &r, nil
 }
@@ -123,9 +128,14 @@ func ReadEvidenceRecords(ctx context.Context, rs Records, id string) ([]Evidence
 	if err != nil {
 		return nil, fmt.Errorf("read the evidence record of drill %s: %w", id, err)
 	}
+	return decodeEvidenceRecords(b, rs.URL(id, EvidenceRecordFile))
+}
+
+// decodeEvidenceRecords decodes evidence.json; the error names where it is.
+func decodeEvidenceRecords(b []byte, where string) ([]EvidenceRecord, error) {
 	var recs []EvidenceRecord
 	if err := json.Unmarshal(b, &recs); err != nil {
-		return nil, fmt.Errorf("read %s: %w", rs.URL(id, EvidenceRecordFile), err)
+		return nil, fmt.Errorf("read %s: %w", where, err)
 	}
 	return recs, nil
 }
