@@ -1,9 +1,11 @@
 package drill
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -155,50 +157,13 @@ func safeName(s string) string {
 	}, s)
 }
 
-// ReadReport reads a drill's record.
+// ReadReport reads the drill's record.
 func (d *Dir) ReadReport() (*Report, error) {
-	b, err := os.ReadFile(d.File("report.json"))
+	b, err := os.ReadFile(d.File(ReportFile))
 	if err != nil {
 		return nil, err
 	}
-	var r Report
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("read %s: %w", d.File("report.json"), err)
-	}
-	return &r, nil
-}
-
-// History reads every drill recorded under stateDir, newest first,
-// optionally only those of one scenario. Unreadable records are returned
-// as errors beside the rest, so one damaged directory hides nothing else.
-func History(stateDir, scenario string) ([]*Report, error) {
-	entries, err := os.ReadDir(filepath.Join(stateDir, "drills"))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read drill history: %w", err)
-	}
-	var out []*Report
-	var errs []error
-	for _, e := range entries {
-		if !e.IsDir() {
-			continue
-		}
-		r, err := (&Dir{Path: filepath.Join(stateDir, "drills", e.Name())}).ReadReport()
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if scenario == "" || r.Scenario == scenario {
-			out = append(out, r)
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].StartedAt.After(out[j].StartedAt) })
-	return out, errors.Join(errs...)
+	return decodeReport(b, d.File(ReportFile))
 }
 
 func firstLine(s string) string {
@@ -212,4 +177,95 @@ func lastLine(s string) string {
 		return s[i+1:]
 	}
 	return s
+}
+
+// LocalRecords are the drill records of a state directory:
+// STATE/drills/ID/NAME, each drill's folder a Dir.
+type LocalRecords struct {
+	// StateDir holds the drills folder; it need not exist yet.
+	StateDir string
+}
+
+var _ Records = LocalRecords{}
+
+func (l LocalRecords) drills() string { return filepath.Join(l.StateDir, "drills") }
+
+// List implements Records.
+func (l LocalRecords) List(ctx context.Context) ([]string, error) {
+	entries, err := os.ReadDir(l.drills())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read drill history: %w", err)
+	}
+	var ids []string
+	for _, e := range entries {
+		if !e.IsDir() || !drillIDPattern.MatchString(e.Name()) {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(l.drills(), e.Name(), ReportFile)); err != nil {
+			continue
+		}
+		ids = append(ids, e.Name())
+	}
+	return ids, nil // os.ReadDir sorts by name
+}
+
+// ReadFile implements Records.
+func (l LocalRecords) ReadFile(ctx context.Context, id, name string) ([]byte, error) {
+	if err := checkName(id, name); err != nil {
+		return nil, err
+	}
+	return os.ReadFile(l.URL(id, name))
+}
+
+// WriteFile implements Records, atomically (WriteFileAtomic).
+func (l LocalRecords) WriteFile(ctx context.Context, id, name string, data []byte) error {
+	if err := checkName(id, name); err != nil {
+		return err
+	}
+	p := l.URL(id, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return fmt.Errorf("create the folder of %s: %w", p, err)
+	}
+	return WriteFileAtomic(p, data)
+}
+
+// Files implements Records.
+func (l LocalRecords) Files(ctx context.Context, id string) ([]string, error) {
+	if err := checkName(id, ReportFile); err != nil {
+		return nil, err
+	}
+	root := filepath.Join(l.drills(), id)
+	var names []string
+	err := filepath.WalkDir(root, func(p string, de fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) && p == root {
+			return fs.SkipAll
+		}
+		if err != nil || !de.Type().IsRegular() {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		if !strings.HasSuffix(rel, ".tmp") {
+			names = append(names, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list the files of drill %s: %w", id, err)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// URL implements Records: the file's path.
+func (l LocalRecords) URL(id, name string) string {
+	switch {
+	case id == "":
+		return l.StateDir
+	case name == "":
+		return filepath.Join(l.drills(), id)
+	}
+	return filepath.Join(l.drills(), id, filepath.FromSlash(name))
 }

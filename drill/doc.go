@@ -4,6 +4,11 @@
 // the shared history, and its evidence. NewPlan says what a drill would do
 // from the scenario alone; Run does it.
 //
+// Drill records are read and written through one interface, Records, with
+// a local implementation (LocalRecords, the state directory) and an S3 one
+// (S3Records, a team's shared history); ListReports, AuditRows and RTOTrend
+// work on either. drill/recordtest is their conformance suite.
+//
 // The folders show the layers, imports pointing down only:
 //
 //	cmd/firedrill, cmd/firedrill/cli    the command line: flags in, output out

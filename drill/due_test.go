@@ -1,6 +1,7 @@
 package drill
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -47,7 +48,7 @@ func dueHistory(t *testing.T) string {
 var dueNow = time.Date(2027, 3, 1, 12, 0, 0, 0, time.UTC)
 
 func TestDue_EveryStateFromAHistory(t *testing.T) {
-	reports, err := History(dueHistory(t), "")
+	reports, err := ListReports(context.Background(), LocalRecords{StateDir: dueHistory(t)}, "")
 	require.NoError(t, err)
 	got := Due(reports, []string{"region-loss", "random-audit"}, 90*24*time.Hour, dueNow)
 

@@ -454,9 +454,5 @@ func (d *Dir) EvidenceRecords() ([]EvidenceRecord, error) {
 	if err != nil {
 		return nil, err
 	}
-	var recs []EvidenceRecord
-	if err := json.Unmarshal(b, &recs); err != nil {
-		return nil, fmt.Errorf("read %s: %w", d.File(EvidenceRecordFile), err)
-	}
-	return recs, nil
+	return decodeEvidenceRecords(b, d.File(EvidenceRecordFile))
 }

@@ -115,8 +115,9 @@ type Options struct {
 	// History, when set, is the team's shared history: every time the
 	// record is written it is uploaded there too (at the end with
 	// report.md, report.html and retrospective.md). A failed upload never
-	// fails the drill: it is a warn finding "history.upload".
-	History *SharedHistory
+	// fails the drill: it is a warn finding "history.upload". nil keeps
+	// the record in StateDir only.
+	History Records
 }
 
 // ErrInterrupted is the cause recorded when a drill is stopped.
@@ -198,7 +199,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Report, er
 	}
 	fmt.Fprintf(opts.Progress, "drill %s of scenario %s; record in %s\n", opts.DrillID, sc.Metadata.Name, dir.Path)
 	if opts.History != nil {
-		fmt.Fprintf(opts.Progress, "shared history: %s\n", opts.History.ReportURL(opts.DrillID, ""))
+		fmt.Fprintf(opts.Progress, "shared history: %s\n", opts.History.URL(opts.DrillID, ""))
 	}
 	r.share(ctx, false, "report.json")
 
@@ -338,12 +339,12 @@ func (r *run) share(ctx context.Context, final bool, names ...string) {
 		b, err := os.ReadFile(r.dir.File(name))
 		if err == nil {
 			b = r.secrets.Redact(b)
-			err = h.Upload(ctx, r.opts.DrillID, name, b)
+			err = h.WriteFile(ctx, r.opts.DrillID, name, b)
 		}
 		if err != nil {
-			r.opts.Logger.Warn("upload drill record to the shared history", "history", h.URL(), "err", err)
+			r.opts.Logger.Warn("upload drill record to the shared history", "history", h.URL("", ""), "err", err)
 			if r.shareErr == nil {
-				r.report.Findings = append(r.report.Findings, finding.Warn("history.upload", h.URL(),
+				r.report.Findings = append(r.report.Findings, finding.Warn("history.upload", h.URL("", ""),
 					"the drill's record could not be uploaded to the shared history: "+err.Error()).
 					With("", "", "check --history, --history-endpoint and the credentials; the local record in "+r.dir.Path+" is complete"))
 			}

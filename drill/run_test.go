@@ -236,7 +236,7 @@ func TestRun_PassingDrillWritesEveryFile(t *testing.T) {
 	assert.Equal(t, 1, rec.cleanups)
 	assert.True(t, rec.cleanupPassed)
 
-	h, err := History(filepath.Dir(filepath.Dir(dir)), "")
+	h, err := ListReports(context.Background(), LocalRecords{StateDir: filepath.Dir(filepath.Dir(dir))}, "")
 	require.NoError(t, err)
 	require.Len(t, h, 1)
 	assert.Equal(t, ResultPass, h[0].Result)
@@ -339,11 +339,11 @@ func TestHistory_NewestFirstAndFiltered(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, d.WriteReport(&Report{DrillID: "fd-" + strings.Repeat("x", i+1), Scenario: sc, StartedAt: t0.Add(time.Duration(i) * time.Hour), Result: ResultPass}))
 	}
-	all, err := History(state, "")
+	all, err := ListReports(context.Background(), LocalRecords{StateDir: state}, "")
 	require.NoError(t, err)
 	require.Len(t, all, 3)
 	assert.Equal(t, "fd-xxx", all[0].DrillID)
-	onlyA, err := History(state, "a")
+	onlyA, err := ListReports(context.Background(), LocalRecords{StateDir: state}, "a")
 	require.NoError(t, err)
 	assert.Len(t, onlyA, 2)
 }

@@ -80,18 +80,12 @@ func (a *app) due(c *cli.Context) error {
 	if err != nil || maxAge <= 0 {
 		return usageErrorf(helpHint(c), "invalid --max-age %q: want a duration greater than zero such as 90d, 12w or 2160h", c.String("max-age"))
 	}
-	shared, err := a.sharedHistory(c, nil)
+	stores, err := a.recordStores(c, nil)
 	if err != nil {
 		return err
 	}
-	where := a.stateDir(c)
-	var reports []*drill.Report
-	if shared != nil {
-		where = shared.URL()
-		reports, err = shared.Reports(c.Context, "")
-	} else {
-		reports, err = drill.History(where, "")
-	}
+	where := stores.history().URL("", "")
+	reports, err := drill.ListReports(c.Context, stores.history(), "")
 	if err != nil && len(reports) == 0 {
 		return err
 	}

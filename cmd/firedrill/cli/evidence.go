@@ -578,11 +578,11 @@ func problemList(ps []evidence.Problem) string {
 // when a key or push was configured. The drill's own result stands; a
 // failed export or push is an error after the drill's summary, so it is
 // never silent.
-func (a *app) runEvidence(c *cli.Context, s *evidenceSettings, rep *drill.Report, format string, shared *drill.SharedHistory) error {
+func (a *app) runEvidence(c *cli.Context, s *evidenceSettings, rep *drill.Report, format string, stores recordStores) error {
 	if !s.required || rep.Result == drill.ResultInterrupted {
 		return nil
 	}
-	d, err := drill.OpenDir(a.stateDir(c), rep.DrillID)
+	d, err := drill.OpenDir(stores.local.StateDir, rep.DrillID)
 	if err != nil {
 		return err
 	}
@@ -601,12 +601,8 @@ func (a *app) runEvidence(c *cli.Context, s *evidenceSettings, rep *drill.Report
 	}
 	// The team's shared history keeps the record of the export too, so
 	// 'evidence summary --history' sees drills run in a CronJob.
-	if shared != nil {
-		if b, rerr := os.ReadFile(d.File(drill.EvidenceRecordFile)); rerr == nil {
-			if uerr := shared.Upload(context.WithoutCancel(c.Context), rep.DrillID, drill.EvidenceRecordFile, b); uerr != nil {
-				fmt.Fprintf(a.env.Stderr, "warning: the evidence record was not uploaded to the shared history: %v\n", uerr)
-			}
-		}
+	if uerr := stores.share(context.WithoutCancel(c.Context), rep.DrillID, drill.EvidenceRecordFile); uerr != nil {
+		fmt.Fprintf(a.env.Stderr, "warning: the evidence record was not uploaded to the shared history: %v\n", uerr)
 	}
 	if err != nil {
 		return fmt.Errorf("drill %s ended %s, but its evidence was not kept: %w", rep.DrillID, rep.Result, err)

@@ -3,7 +3,6 @@ package cli
 import (
 	"encoding/csv"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -12,8 +11,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/firedrill-dev/firedrill/drill"
-	"github.com/firedrill-dev/firedrill/internal/evidence"
-	"github.com/firedrill-dev/firedrill/internal/finding"
 )
 
 func (a *app) evidenceSummaryCommand() *cli.Command {
@@ -48,52 +45,6 @@ Examples:
 		}, historyFlags()...),
 		Action: a.evidenceSummary,
 	}
-}
-
-// summaryRow is one drill of the period.
-type summaryRow struct {
-	DrillID    string     `json:"drill_id"`
-	Scenario   string     `json:"scenario"`
-	StartedAt  time.Time  `json:"started_at"`
-	Result     string     `json:"result"`
-	RTOSeconds *float64   `json:"rto_seconds"`
-	RTOObjSec  float64    `json:"rto_objective_seconds"`
-	RTOStatus  string     `json:"rto_status"`
-	RPOSeconds *float64   `json:"rpo_seconds"`
-	RPOObjSec  float64    `json:"rpo_objective_seconds"`
-	RPOStatus  string     `json:"rpo_status"`
-	Findings   severities `json:"findings"`
-	Controls   []string   `json:"controls"`
-	// NotSupported are the other controls of the mapping, each with why
-	// the drill does not support it.
-	NotSupported []controlGap `json:"controls_not_supported"`
-	// Missing says in a few words what keeps controls unsupported: how the
-	// drill ended, or the required proofs that do not hold.
-	Missing     string     `json:"-"`
-	Bundle      string     `json:"bundle_sha256"`
-	PushedTo    string     `json:"pushed_to"`
-	RetainUntil *time.Time `json:"retain_until,omitempty"`
-}
-
-// controlGap is a control a drill does not support, and why.
-type controlGap struct {
-	ID  string `json:"id"`
-	Why string `json:"why"`
-}
-
-// severities counts the failed and warned findings of a drill by
-// severity, and the passed ones.
-type severities struct {
-	Critical int `json:"critical"`
-	Fail     int `json:"fail"`
-	Warn     int `json:"warn"`
-	Passed   int `json:"passed"`
-}
-
-func countFindings(fs []finding.Finding) severities {
-	by := finding.BySeverity(fs)
-	return severities{Critical: by[finding.SeverityCritical], Fail: by[finding.SeverityFail],
-		Warn: by[finding.SeverityWarn] + by[finding.SeverityInfo], Passed: finding.Count(fs)[finding.StatusPass]}
 }
 
 // parseDay reads YYYY-MM-DD (the start of that day, UTC) or RFC 3339.
@@ -139,78 +90,13 @@ func (a *app) evidenceSummary(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	state := a.stateDir(c)
-	shared, err := a.sharedHistory(c, nil)
+	stores, err := a.recordStores(c, nil)
 	if err != nil {
 		return err
 	}
-	var reports []*drill.Report
-	if shared != nil {
-		reports, err = shared.Reports(c.Context, c.String("scenario"))
-	} else {
-		reports, err = drill.History(state, c.String("scenario"))
-	}
+	rows, err := drill.AuditRows(c.Context, stores.history(), drill.AuditPeriod{From: from, To: to, Scenario: c.String("scenario"), Mapping: mapping})
 	if err != nil {
 		return err
-	}
-	rows := []summaryRow{}
-	// History is newest first; an audit table reads oldest first.
-	for i := len(reports) - 1; i >= 0; i-- {
-		r := reports[i]
-		if r.StartedAt.Before(from) || !r.StartedAt.Before(to) {
-			continue
-		}
-		row := summaryRow{
-			DrillID: r.DrillID, Scenario: r.Scenario, StartedAt: r.StartedAt.UTC(), Result: string(r.Result),
-			RTOSeconds: r.RTO.MeasuredSeconds, RTOObjSec: r.RTO.ObjectiveSeconds, RTOStatus: r.RTO.Status,
-			RPOSeconds: r.RPO.MeasuredSeconds, RPOObjSec: r.RPO.ObjectiveSeconds, RPOStatus: r.RPO.Status,
-			Findings: countFindings(r.Findings),
-		}
-		var files []evidence.File
-		var recs []drill.EvidenceRecord
-		if shared != nil {
-			// The shared history holds the retrospective of every drill
-			// that ended, uploaded with the final report.
-			files = []evidence.File{{Path: "retrospective.md"}}
-			if recs, err = shared.EvidenceRecords(c.Context, r.DrillID); err != nil {
-				return err
-			}
-		} else if d, err := drill.OpenDir(state, r.DrillID); err == nil {
-			files, _ = d.FileNames()
-			if recs, err = d.EvidenceRecords(); err != nil {
-				return err
-			}
-		}
-		cs := drill.IndexOf(r, files, mapping).Controls
-		row.Controls, row.NotSupported = []string{}, []controlGap{}
-		var missing []string
-		for _, c := range cs {
-			if c.Supported {
-				row.Controls = append(row.Controls, c.ID)
-				continue
-			}
-			row.NotSupported = append(row.NotSupported, controlGap{ID: c.ID, Why: c.Why})
-			for _, p := range c.MissingRequired {
-				if !slices.Contains(missing, p) {
-					missing = append(missing, p)
-				}
-			}
-		}
-		switch {
-		case r.Result != drill.ResultPass && len(row.NotSupported) > 0:
-			row.Missing = "drill " + string(r.Result)
-		case len(missing) > 0:
-			row.Missing = "missing " + strings.Join(missing, ", ")
-		case len(row.NotSupported) > 0:
-			row.Missing = "see -o json"
-		}
-		if rec := keptExport(recs); rec != nil {
-			row.Bundle = rec.SHA256
-			if rec.Pushed != nil {
-				row.PushedTo, row.RetainUntil = rec.Pushed.URL, rec.Pushed.RetainUntil
-			}
-		}
-		rows = append(rows, row)
 	}
 	switch format {
 	case "json":
@@ -236,20 +122,6 @@ func (a *app) evidenceSummary(c *cli.Context) error {
 	return tw.Flush()
 }
 
-// keptExport is the export an auditor should be shown: the latest one
-// pushed locked, else the latest one.
-func keptExport(recs []drill.EvidenceRecord) *drill.EvidenceRecord {
-	for i := len(recs) - 1; i >= 0; i-- {
-		if p := recs[i].Pushed; p != nil && p.RetainUntil != nil {
-			return &recs[i]
-		}
-	}
-	if len(recs) == 0 {
-		return nil
-	}
-	return &recs[len(recs)-1]
-}
-
 func secondsCell(s *float64) string {
 	if s == nil {
 		return "-"
@@ -265,7 +137,7 @@ func shortSum(s string) string {
 }
 
 // gaps is "ID: why" of each control, one after the other.
-func gaps(gs []controlGap) string {
+func gaps(gs []drill.ControlGap) string {
 	parts := make([]string, len(gs))
 	for i, g := range gs {
 		parts[i] = g.ID + ": " + g.Why
@@ -308,7 +180,7 @@ func (w safeCSV) Write(record []string) error {
 	return w.Writer.Write(record)
 }
 
-func writeSummaryCSV(a *app, rows []summaryRow) error {
+func writeSummaryCSV(a *app, rows []drill.AuditRow) error {
 	w := safeCSV{csv.NewWriter(a.env.Stdout)}
 	_ = w.Write([]string{"drill_id", "scenario", "started_at", "result",
 		"rto_seconds", "rto_objective_seconds", "rto_status", "rpo_seconds", "rpo_objective_seconds", "rpo_status",

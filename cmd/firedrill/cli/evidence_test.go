@@ -110,7 +110,7 @@ func TestEvidence_ExportVerifyTamperSummary(t *testing.T) {
 
 	res = run(t, ctx, env, "evidence", "summary", "--from", "2026-11-02", "--to", "2026-11-02", "-o", "json")
 	require.Equal(t, ExitOK, res.code, res.String())
-	var js []summaryRow
+	var js []drill.AuditRow
 	require.NoError(t, json.Unmarshal([]byte(res.stdout), &js))
 	require.Len(t, js, 1, "--to is inclusive of its day, --from starts at its day")
 	assert.Equal(t, "namespace-deletion", js[0].Scenario)
@@ -263,7 +263,7 @@ func TestEvidenceSummary_OnlyPassingDrillsSupportControls(t *testing.T) {
 	}
 	res := run(t, context.Background(), map[string]string{"FIREDRILL_STATE_DIR": state}, "evidence", "summary", "-o", "json")
 	require.Equal(t, ExitOK, res.code, res.String())
-	var rows []summaryRow
+	var rows []drill.AuditRow
 	require.NoError(t, json.Unmarshal([]byte(res.stdout), &rows))
 	require.Len(t, rows, len(results))
 	assert.Len(t, rows[0].Controls, 8, "the drill that passed supports every built-in control")

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
@@ -63,21 +62,12 @@ func (a *app) history(c *cli.Context) error {
 	if c.NArg() > 1 {
 		return usageErrorf(helpHint(c), "history takes at most one SCENARIO, got %d arguments", c.NArg())
 	}
-	shared, err := a.sharedHistory(c, nil)
+	stores, err := a.recordStores(c, nil)
 	if err != nil {
 		return err
 	}
-	state := a.stateDir(c)
-	where := state
-	reportPath := func(id string) string { return filepath.Join(state, "drills", id, "report.html") }
-	var reports []*drill.Report
-	if shared != nil {
-		where = shared.URL()
-		reportPath = func(id string) string { return shared.ReportURL(id, "report.html") }
-		reports, err = shared.Reports(c.Context, c.Args().First())
-	} else {
-		reports, err = drill.History(state, c.Args().First())
-	}
+	records := stores.history()
+	reports, err := drill.ListReports(c.Context, records, c.Args().First())
 	if err != nil && len(reports) == 0 {
 		return err
 	}
@@ -87,20 +77,20 @@ func (a *app) history(c *cli.Context) error {
 	rows := make([]historyRow, 0, len(reports))
 	for i, r := range reports {
 		row := historyRow{DrillID: r.DrillID, Scenario: r.Scenario, StartedAt: r.StartedAt.UTC().Format("2006-01-02T15:04:05Z"),
-			Result: r.Result, Error: r.Error, ErrorStep: r.ErrorStep, RTO: r.RTO, RPO: r.RPO, ReportPath: reportPath(r.DrillID)}
+			Result: r.Result, Error: r.Error, ErrorStep: r.ErrorStep, RTO: r.RTO, RPO: r.RPO, ReportPath: records.URL(r.DrillID, "report.html")}
 		for _, f := range r.Findings {
 			if f.Status == "fail" {
 				row.Findings++
 			}
 		}
-		row.RTOTrend = rtoTrend(r, reports[i+1:])
+		row.RTOTrend = drill.RTOTrend(r, reports[i+1:])
 		rows = append(rows, row)
 	}
 	if format == "json" {
 		return writeJSON(a.env.Stdout, rows)
 	}
 	if len(rows) == 0 {
-		fmt.Fprintf(a.env.Stdout, "No drills recorded in %s yet. Run one with 'firedrill run NAME'.\n", where)
+		fmt.Fprintf(a.env.Stdout, "No drills recorded in %s yet. Run one with 'firedrill run NAME'.\n", records.URL("", ""))
 		return nil
 	}
 	tw := tabwriter.NewWriter(a.env.Stdout, 0, 4, 2, ' ', 0)
@@ -119,28 +109,6 @@ func (a *app) history(c *cli.Context) error {
 		}
 	}
 	return nil
-}
-
-// rtoTrend compares a drill's RTO with the previous drill of the same
-// scenario that measured one (older is newest first).
-func rtoTrend(r *drill.Report, older []*drill.Report) string {
-	if r.RTO.MeasuredSeconds == nil {
-		return ""
-	}
-	for _, o := range older {
-		if o.Scenario != r.Scenario || o.RTO.MeasuredSeconds == nil {
-			continue
-		}
-		d := *r.RTO.MeasuredSeconds - *o.RTO.MeasuredSeconds
-		switch {
-		case d < -0.5:
-			return fmt.Sprintf("faster by %.1fs", -d)
-		case d > 0.5:
-			return fmt.Sprintf("slower by %.1fs", d)
-		}
-		return "same"
-	}
-	return ""
 }
 
 func objectiveCell(o drill.Objective) string {

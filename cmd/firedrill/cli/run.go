@@ -85,7 +85,7 @@ func (a *app) run(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	shared, err := a.sharedHistory(c, sc)
+	stores, err := a.recordStores(c, sc)
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func (a *app) run(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	hooks, err := a.runHooks(c, shared)
+	hooks, err := a.runHooks(c, stores)
 	if err != nil {
 		return err
 	}
@@ -102,7 +102,7 @@ func (a *app) run(c *cli.Context) error {
 	id := drill.NewDrillID(now())
 	tty := isTerminal(a.env.Stderr)
 	rep, err := drill.Run(c.Context, sc, drill.Options{
-		StateDir:   a.stateDir(c),
+		StateDir:   stores.local.StateDir,
 		DrillID:    id,
 		Now:        now,
 		Progress:   a.env.Stderr,
@@ -114,7 +114,7 @@ func (a *app) run(c *cli.Context) error {
 		Runbook:     rb,
 		Secrets:     a.secrets,
 		StepTimeout: c.Duration("step-timeout"),
-		History:     shared,
+		History:     stores.shared,
 	})
 	if err != nil {
 		return err
@@ -124,12 +124,12 @@ func (a *app) run(c *cli.Context) error {
 			return err
 		}
 	} else {
-		writeRunSummary(a.env.Stdout, rep, filepath.Join(a.stateDir(c), "drills", rep.DrillID))
+		writeRunSummary(a.env.Stdout, rep, stores.local.URL(rep.DrillID, ""))
 	}
 	// Evidence first: the metrics and the notification come after
 	// everything the drill leaves behind, and a failed push is still
 	// reported to them by the drill's own result.
-	evErr := a.runEvidence(c, ev, rep, format, shared)
+	evErr := a.runEvidence(c, ev, rep, format, stores)
 	a.afterDrill(c.Context, hooks, rep)
 	if evErr != nil {
 		return evErr

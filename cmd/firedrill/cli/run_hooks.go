@@ -49,8 +49,7 @@ func runHookFlags() []cli.Flag {
 // runHooks is what `firedrill run` does once a drill has ended, beside
 // printing its result: metrics and a notification.
 type runHooks struct {
-	stateDir    string
-	shared      *drill.SharedHistory
+	stores      recordStores
 	metricsFile string
 	pushgateway metrics.Pushgateway
 	webhook     notify.Webhook
@@ -58,14 +57,14 @@ type runHooks struct {
 
 // runHooks reads the hooks' flags before the drill, so a mistake in them
 // is found before a drill of half an hour, not after.
-func (a *app) runHooks(c *cli.Context, shared *drill.SharedHistory) (*runHooks, error) {
+func (a *app) runHooks(c *cli.Context, stores recordStores) (*runHooks, error) {
 	flagOrEnv := func(flag, env string) string {
 		if v := c.String(flag); v != "" {
 			return v
 		}
 		return a.env.getenv(env)
 	}
-	h := &runHooks{stateDir: a.stateDir(c), shared: shared}
+	h := &runHooks{stores: stores}
 	if f := flagOrEnv("metrics-file", "FIREDRILL_METRICS_FILE"); f != "" {
 		h.metricsFile = a.abs(f)
 		if info, err := os.Stat(filepath.Dir(h.metricsFile)); err != nil || !info.IsDir() {
@@ -113,11 +112,8 @@ func (a *app) afterDrill(ctx context.Context, h *runHooks, rep *drill.Report) {
 		a.exportMetrics(ctx, h, rep)
 	}
 	if h.webhook.URL != "" {
-		report := filepath.Join(h.stateDir, "drills", rep.DrillID, "report.html")
-		shared := ""
-		if h.shared != nil {
-			shared = h.shared.ReportURL(rep.DrillID, "report.html")
-		}
+		report := h.stores.local.URL(rep.DrillID, "report.html")
+		shared := h.stores.sharedURL(rep.DrillID, "report.html")
 		if err := h.webhook.Send(ctx, notify.NewSummary(rep, report, shared)); err != nil {
 			a.warn(err)
 		} else {
@@ -161,13 +157,7 @@ func (a *app) exportMetrics(ctx context.Context, h *runHooks, rep *drill.Report)
 // read at all; records that cannot be read are a warning (the metrics
 // then say less, nothing wrong).
 func (a *app) metricsHistory(ctx context.Context, h *runHooks) ([]*drill.Report, error) {
-	var reports []*drill.Report
-	var err error
-	if h.shared != nil {
-		reports, err = h.shared.Reports(ctx, "")
-	} else {
-		reports, err = drill.History(h.stateDir, "")
-	}
+	reports, err := drill.ListReports(ctx, h.stores.history(), "")
 	if err != nil && len(reports) == 0 {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -73,24 +74,62 @@ func historyFlags() []cli.Flag {
 	}
 }
 
-// sharedHistory is the shared history the flags name, or nil when none is
-// set. Credentials come from $FIREDRILL_HISTORY_ACCESS_KEY_ID and
-// $FIREDRILL_HISTORY_SECRET_ACCESS_KEY when the first is set, else from
-// the AWS SDK's default chain. It makes no request. With the scenario of
-// a drill (sc, nil for commands without one), a history in one of its
-// backup buckets is refused now, and every upload goes through the
-// drill's write guard.
-func (a *app) sharedHistory(c *cli.Context, sc *scenarios.Scenario) (*drill.SharedHistory, error) {
+// recordStores are where a command keeps and reads drill records.
+type recordStores struct {
+	// local is the state directory, where every drill writes its record.
+	local drill.LocalRecords
+	// shared is the history a team shares (--history); nil without one.
+	shared drill.Records
+}
+
+// history is where the commands that list drills (history, due, evidence
+// summary, the metrics) read them: the shared history when one is set (in
+// a CronJob the state directory lives as long as the Pod), else the state
+// directory.
+func (s recordStores) history() drill.Records {
+	if s.shared == nil {
+		return s.local
+	}
+	return s.shared
+}
+
+// sharedURL is where a file of a drill is in the shared history; empty
+// without one.
+func (s recordStores) sharedURL(id, name string) string {
+	if s.shared == nil {
+		return ""
+	}
+	return s.shared.URL(id, name)
+}
+
+// share copies files of a drill, as the state directory holds them, to
+// the shared history; nothing without one.
+func (s recordStores) share(ctx context.Context, id string, names ...string) error {
+	if s.shared == nil {
+		return nil
+	}
+	return drill.CopyFiles(ctx, s.local, s.shared, id, names...)
+}
+
+// recordStores are the state directory and the shared history the flags
+// name. The shared history's credentials come from
+// $FIREDRILL_HISTORY_ACCESS_KEY_ID and $FIREDRILL_HISTORY_SECRET_ACCESS_KEY
+// when the first is set, else from the AWS SDK's default chain. It makes
+// no request. With the scenario of a drill (sc, nil for commands without
+// one), a history in one of its backup buckets is refused now, and every
+// upload goes through the drill's write guard.
+func (a *app) recordStores(c *cli.Context, sc *scenarios.Scenario) (recordStores, error) {
+	s := recordStores{local: drill.LocalRecords{StateDir: a.stateDir(c)}}
 	url := c.String("history")
 	if url == "" {
 		url = a.env.getenv("FIREDRILL_HISTORY")
 	}
 	if url == "" {
-		return nil, nil
+		return s, nil
 	}
 	bucket, prefix, err := drill.ParseHistoryURL(url)
 	if err != nil {
-		return nil, usageErrorf(helpHint(c), "--history: %v", err)
+		return s, usageErrorf(helpHint(c), "--history: %v", err)
 	}
 	cfg := objectstore.Config{
 		Endpoint:  c.String("history-endpoint"),
@@ -112,12 +151,13 @@ func (a *app) sharedHistory(c *cli.Context, sc *scenarios.Scenario) (*drill.Shar
 	}
 	cfg.WriteGuard = drill.WriteGuard(sc)
 	if p, ok := cfg.WriteGuard.Protects(cfg.Endpoint, bucket); ok {
-		return nil, usageErrorf("keep drill records in a bucket of their own (--history s3://BUCKET/PREFIX, --history-endpoint)",
+		return s, usageErrorf("keep drill records in a bucket of their own (--history s3://BUCKET/PREFIX, --history-endpoint)",
 			"--history %s is %s: a drill never writes into a backup bucket", objectstore.URI(bucket, prefix, ""), p.Role)
 	}
 	store, err := objectstore.New(c.Context, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("shared history %s: %w", objectstore.URI(bucket, prefix, ""), err)
+		return s, fmt.Errorf("shared history %s: %w", objectstore.URI(bucket, prefix, ""), err)
 	}
-	return &drill.SharedHistory{Store: store, Bucket: bucket, Prefix: prefix}, nil
+	s.shared = &drill.S3Records{Store: store, Bucket: bucket, Prefix: prefix}
+	return s, nil
 }

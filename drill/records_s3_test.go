@@ -20,14 +20,14 @@ import (
 
 var _ HistoryStore = (*memstore.Store)(nil)
 
-func sharedHistory(t *testing.T) (*SharedHistory, *memstore.Store) {
+func sharedHistory(t *testing.T) (*S3Records, *memstore.Store) {
 	t.Helper()
 	st := memstore.New()
 	require.NoError(t, st.CreateBucket(context.Background(), "team-drills", false))
-	return &SharedHistory{Store: st, Bucket: "team-drills", Prefix: "team"}, st
+	return &S3Records{Store: st, Bucket: "team-drills", Prefix: "team"}, st
 }
 
-func runSharedDrill(t *testing.T, h *SharedHistory) (*Report, string) {
+func runSharedDrill(t *testing.T, h *S3Records) (*Report, string) {
 	t.Helper()
 	state := t.TempDir()
 	clock := &fakeClock{t: t0}
@@ -99,7 +99,7 @@ func putReport(t *testing.T, st *memstore.Store, key string, r *Report) {
 	require.NoError(t, err)
 }
 
-func TestSharedHistory_ReportsNewestFirstFilteredAndDamagedRecordsHideNothing(t *testing.T) {
+func TestS3Records_ReportsNewestFirstFilteredAndDamagedRecordsHideNothing(t *testing.T) {
 	h, st := sharedHistory(t)
 	st.PageSize = 2 // several pages
 	for i, sc := range []string{"a", "b", "a"} {
@@ -112,21 +112,21 @@ func TestSharedHistory_ReportsNewestFirstFilteredAndDamagedRecordsHideNothing(t 
 	_, err := st.PutObject(context.Background(), "team-drills", "team/drills/fd-broken/report.json", []byte("{not json"), objectstore.PutOptions{})
 	require.NoError(t, err)
 
-	all, err := h.Reports(context.Background(), "")
+	all, err := ListReports(context.Background(), h, "")
 	require.Error(t, err, "the damaged record is reported")
 	assert.Contains(t, err.Error(), "s3://team-drills/team/drills/fd-broken/report.json")
 	require.Len(t, all, 3, "the damaged record hides no other")
 	assert.Equal(t, []string{"fd-xxx", "fd-xx", "fd-x"}, []string{all[0].DrillID, all[1].DrillID, all[2].DrillID})
 
-	onlyA, _ := h.Reports(context.Background(), "a")
+	onlyA, _ := ListReports(context.Background(), h, "a")
 	require.Len(t, onlyA, 2)
 	assert.Equal(t, "fd-xxx", onlyA[0].DrillID)
 }
 
-func TestSharedHistory_MissingBucketNamesEndpointAndBucket(t *testing.T) {
+func TestS3Records_MissingBucketNamesEndpointAndBucket(t *testing.T) {
 	h, _ := sharedHistory(t)
 	h.Bucket = "nope"
-	_, err := h.Reports(context.Background(), "")
+	_, err := ListReports(context.Background(), h, "")
 	require.ErrorIs(t, err, objectstore.ErrNoSuchBucket)
 	assert.Contains(t, err.Error(), "s3://nope/team")
 	assert.Contains(t, err.Error(), "mem://")
@@ -170,7 +170,7 @@ func TestRun_SharedHistoryInTheBackupBucketIsRefusedByTheWriteGuard(t *testing.T
 	st.EndpointURL = "http://localhost:1/" // the primary's http://127.0.0.1:1, written another way
 	require.NoError(t, st.CreateBucket(context.Background(), "velero-backups", true))
 	st.WriteGuard = WriteGuard(sc)
-	h := &SharedHistory{Store: st, Bucket: "velero-backups", Prefix: "team"}
+	h := &S3Records{Store: st, Bucket: "velero-backups", Prefix: "team"}
 	rep, _ := runSharedDrill(t, h)
 
 	var f *finding.Finding
