@@ -211,7 +211,8 @@ func (c Config) recorded() ([]string, error) {
 }
 
 // stop sends SIGTERM to name's process and waits for it to exit, then
-// SIGKILL after grace. Ports are free again once it returns.
+// SIGKILL after grace, then kills what remains of its process group.
+// Ports are free again once it returns.
 func (c Config) stop(name string, grace time.Duration) error {
 	pid, ok := c.alive(name)
 	if !ok {
@@ -230,6 +231,16 @@ func (c Config) stop(name string, grace time.Duration) error {
 			grace = 0
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	// Every daemon leads a session of its own (Setsid), so its process
+	// group is its pid. What it started and left behind (Velero's plugin
+	// processes, stuck in a hung restore, outlived their server) goes
+	// with it: kill the group, and wait until none of it remains.
+	if err := syscall.Kill(-pid, syscall.SIGKILL); err == nil {
+		deadline := time.Now().Add(10 * time.Second)
+		for syscall.Kill(-pid, 0) == nil && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
 	}
 	return os.Remove(c.pidFile(name))
 }
