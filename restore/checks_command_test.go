@@ -2,17 +2,17 @@ package restore
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/firedrill-dev/firedrill/internal/procenv/proctest"
 )
 
 func TestCommandCheck_TimeoutEndsItWhileAChildHoldsItsOutput(t *testing.T) {
@@ -22,7 +22,7 @@ func TestCommandCheck_TimeoutEndsItWhileAChildHoldsItsOutput(t *testing.T) {
 	r := runCheck(context.Background(), checkEnv{now: time.Now}, c)
 	assert.False(t, r.Passed)
 	assert.Contains(t, r.Message, "not passed within 300ms")
-	waitProcessGone(t, readPid(t, pidfile))
+	proctest.WaitGone(t, readPid(t, pidfile))
 }
 
 func TestCommandCheck_InterruptEndsIt(t *testing.T) {
@@ -42,7 +42,7 @@ func TestCommandCheck_InterruptEndsIt(t *testing.T) {
 	}()
 	r := runCheck(ctx, checkEnv{now: time.Now}, c)
 	assert.False(t, r.Passed)
-	waitProcessGone(t, readPid(t, pidfile))
+	proctest.WaitGone(t, readPid(t, pidfile))
 }
 
 func TestCommandCheck_EnvironmentHasNoCredentials(t *testing.T) {
@@ -86,29 +86,4 @@ func readPid(t *testing.T, file string) int {
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	require.NoError(t, err)
 	return pid
-}
-
-// waitProcessGone waits until pid has exited (gone, or a zombie for its new
-// parent to reap), failing if it still runs after 10 s (and killing it):
-// the tests' child processes sleep for a day. Without a process group, a
-// check whose child holds its output never returns at all.
-func waitProcessGone(t *testing.T, pid int) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-		if errors.Is(err, os.ErrNotExist) {
-			return
-		}
-		require.NoError(t, err)
-		s := string(b)
-		if state := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])[0]; state == "Z" || state == "X" {
-			return
-		}
-		if time.Now().After(deadline) {
-			_ = syscall.Kill(pid, syscall.SIGKILL) // a failed test leaves nothing behind
-			t.Fatalf("process %d still running after its check ended: %s", pid, s)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }

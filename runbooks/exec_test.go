@@ -2,7 +2,6 @@ package runbooks
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,6 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/firedrill-dev/firedrill/internal/secret"
+
+	"github.com/firedrill-dev/firedrill/internal/procenv/proctest"
 )
 
 func parse(t *testing.T, md string) *Runbook {
@@ -142,30 +143,7 @@ func TestRun_StepThatExitsZeroPassesAndItsChildrenEnd(t *testing.T) {
 			require.NoError(t, err)
 			pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
 			require.NoError(t, err)
-			waitGone(t, pid)
+			proctest.WaitGone(t, pid)
 		})
-	}
-}
-
-// waitGone waits until pid has exited (gone, or a zombie for its new
-// parent to reap), failing if it still runs after 10 s: the tests' child
-// processes sleep 100 s.
-func waitGone(t *testing.T, pid int) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-		if errors.Is(err, os.ErrNotExist) {
-			return
-		}
-		require.NoError(t, err)
-		s := string(b)
-		if state := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])[0]; state == "Z" || state == "X" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("process %d still running after its step ended: %s", pid, s)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -2,7 +2,6 @@ package procenv
 
 import (
 	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/firedrill-dev/firedrill/internal/procenv/proctest"
 )
 
 func TestFilter_OnlyBaseVariablesThenExtra(t *testing.T) {
@@ -40,30 +41,6 @@ func runScript(t *testing.T, ctx context.Context, script string) (pid int, out s
 	return pid, tail.String(), err
 }
 
-// waitGone waits until pid has exited (gone, or a zombie waiting for its
-// new parent), failing the test if it is still running after 10 s: the
-// processes the tests start sleep 100 s.
-func waitGone(t *testing.T, pid int) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-		if errors.Is(err, os.ErrNotExist) {
-			return
-		}
-		require.NoError(t, err)
-		// "PID (COMM) STATE ...": COMM may hold spaces, STATE follows the last ')'.
-		s := string(b)
-		if state := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])[0]; state == "Z" || state == "X" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("process %d still running: %s", pid, s)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestRun_ExitZeroPassesAndEndsWhatItLeftBehind(t *testing.T) {
 	for name, script := range map[string]string{
 		"child holds the output":    `sleep 100 & echo $! > "$PIDFILE"; echo done`,
@@ -73,7 +50,7 @@ func TestRun_ExitZeroPassesAndEndsWhatItLeftBehind(t *testing.T) {
 			pid, out, err := runScript(t, context.Background(), script)
 			assert.NoError(t, err, "the program exited 0")
 			assert.Equal(t, "done\n", out)
-			waitGone(t, pid)
+			proctest.WaitGone(t, pid)
 		})
 	}
 }
@@ -85,7 +62,7 @@ func TestRun_TimeoutKillsTheGroupWhileAChildHoldsTheOutput(t *testing.T) {
 	var exit *exec.ExitError
 	require.ErrorAs(t, err, &exit, "killed")
 	assert.ErrorIs(t, ctx.Err(), context.DeadlineExceeded)
-	waitGone(t, pid)
+	proctest.WaitGone(t, pid)
 }
 
 func TestRun_ExitStatusAndOutput(t *testing.T) {
