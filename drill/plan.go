@@ -35,17 +35,18 @@ type Plan struct {
 	Steps    []PlanStep `json:"steps"`
 }
 
-// Objectives are the scenario's objectives as the plan shows them.
+// Objectives are the scenario's objectives as the plan shows them, in
+// seconds.
 type Objectives struct {
-	RTO  scenarios.Duration `json:"rto"`
-	RPO  scenarios.Duration `json:"rpo"`
-	Tier string             `json:"tier,omitempty"`
+	RTOSeconds float64 `json:"rto_seconds"`
+	RPOSeconds float64 `json:"rpo_seconds"`
+	Tier       string  `json:"tier,omitempty"`
 }
 
 // PlanStep is one step of a Plan.
 type PlanStep struct {
 	Name            StepName `json:"name"`
-	CountsTowardRTO bool     `json:"countsTowardRTO"`
+	CountsTowardRTO bool     `json:"counts_toward_rto"`
 	// Summary is one line on what the step is for.
 	Summary string `json:"summary"`
 	// Actions are what the step does, in order, in words.
@@ -78,24 +79,24 @@ func (s *PlanStep) finding(id, when, evidence string) {
 // RestorePhase is one Velero Restore the drill would create.
 type RestorePhase struct {
 	Name               string   `json:"name"`
-	StorageLocation    string   `json:"storageLocation"`
-	IncludedNamespaces []string `json:"includedNamespaces"`
+	StorageLocation    string   `json:"storage_location"`
+	IncludedNamespaces []string `json:"included_namespaces"`
 	// IncludedResources is empty when the phase restores every resource.
-	IncludedResources []string          `json:"includedResources,omitempty"`
-	ExcludedResources []string          `json:"excludedResources"`
-	NamespaceMapping  map[string]string `json:"namespaceMapping,omitempty"`
+	IncludedResources []string          `json:"included_resources,omitempty"`
+	ExcludedResources []string          `json:"excluded_resources"`
+	NamespaceMapping  map[string]string `json:"namespace_mapping,omitempty"`
 	// IncludeClusterResources is set on a phase that restores
 	// CustomResourceDefinitions (restore.RestoresCRDs).
-	IncludeClusterResources bool               `json:"includeClusterResources,omitempty"`
-	Timeout                 scenarios.Duration `json:"timeout"`
+	IncludeClusterResources bool    `json:"include_cluster_resources,omitempty"`
+	TimeoutSeconds          float64 `json:"timeout_seconds"`
 }
 
 // PlannedCheck is one check the verify step would run.
 type PlannedCheck struct {
-	Name    string              `json:"name"`
-	Kind    scenarios.CheckKind `json:"kind"`
-	Does    string              `json:"does"`
-	Timeout scenarios.Duration  `json:"timeout"`
+	Name           string              `json:"name"`
+	Kind           scenarios.CheckKind `json:"kind"`
+	Does           string              `json:"does"`
+	TimeoutSeconds float64             `json:"timeout_seconds"`
 }
 
 // PlannedRunbook is the runbook the runbook step would follow.
@@ -108,8 +109,8 @@ type PlannedRunbook struct {
 
 // PlannedRunbookStep is one executable step of the runbook.
 type PlannedRunbookStep struct {
-	Name    string             `json:"name"`
-	Timeout scenarios.Duration `json:"timeout"`
+	Name           string  `json:"name"`
+	TimeoutSeconds float64 `json:"timeout_seconds"`
 }
 
 // NewPlan computes the plan of a drill of sc. It reads the scenario's
@@ -126,7 +127,7 @@ func NewPlan(sc *scenarios.Scenario) (*Plan, error) {
 		File:       sc.Origin.File,
 		Source:     sc.Origin.Source.String(),
 		Summary:    s.Disaster.Summary,
-		Objectives: Objectives{RTO: s.Objectives.RTO, RPO: s.Objectives.RPO, Tier: s.Objectives.Tier},
+		Objectives: Objectives{RTOSeconds: time.Duration(s.Objectives.RTO).Seconds(), RPOSeconds: time.Duration(s.Objectives.RPO).Seconds(), Tier: s.Objectives.Tier},
 	}
 	for _, l := range s.Disaster.Lost {
 		p.Lost = append(p.Lost, string(l))
@@ -310,7 +311,7 @@ func planRestore(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbook) {
 			ExcludedResources:       pr.ExcludedResources,
 			NamespaceMapping:        pr.NamespaceMapping,
 			IncludeClusterResources: pr.IncludeClusterResources,
-			Timeout:                 r.Timeout,
+			TimeoutSeconds:          time.Duration(r.Timeout).Seconds(),
 		})
 	}
 	step.add("each Restore must end Completed; Velero's warnings and errors, item by item, are read from its results (restores/NAME/restore-NAME-results.gz, through a DownloadRequest) when it has any")
@@ -341,7 +342,7 @@ func planVerify(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbook) {
 	s := sc.Spec
 	step.Summary = "prove the restore worked"
 	for _, c := range s.Checks {
-		step.Checks = append(step.Checks, PlannedCheck{Name: c.Name, Kind: c.Kind(), Does: checkText(c, s.Target), Timeout: c.Timeout})
+		step.Checks = append(step.Checks, PlannedCheck{Name: c.Name, Kind: c.Kind(), Does: checkText(c, s.Target), TimeoutSeconds: time.Duration(c.Timeout).Seconds()})
 		step.finding("verify."+c.Name, "", "what check "+c.Name+" read or requested, in its message")
 	}
 	if len(s.Checks) == 0 {
@@ -363,7 +364,7 @@ func planRunbook(step *PlanStep, _ *scenarios.Scenario, rb *runbooks.Runbook) {
 	}
 	pr := &PlannedRunbook{Name: rb.Name, File: rb.File, Title: rb.Title}
 	for _, st := range rb.Steps {
-		pr.Steps = append(pr.Steps, PlannedRunbookStep{Name: st.Name, Timeout: scenarios.Duration(st.Timeout)})
+		pr.Steps = append(pr.Steps, PlannedRunbookStep{Name: st.Name, TimeoutSeconds: st.Timeout.Seconds()})
 	}
 	step.Runbook = pr
 	step.add("run the %d steps of %s in order, each within its timeout, against the target", len(rb.Steps), rb.File)

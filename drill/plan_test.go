@@ -103,7 +103,7 @@ func TestNewPlan_RunbookSteps(t *testing.T) {
 	require.Len(t, step.Runbook.Steps, len(rb.Steps))
 	for i, s := range rb.Steps {
 		assert.Equal(t, s.Name, step.Runbook.Steps[i].Name)
-		assert.Equal(t, scenarios.Duration(s.Timeout), step.Runbook.Steps[i].Timeout)
+		assert.Equal(t, s.Timeout.Seconds(), step.Runbook.Steps[i].TimeoutSeconds)
 	}
 }
 

@@ -109,7 +109,9 @@ func ReadReport(ctx context.Context, rs Records, id string) (*Report, error) {
 	return decodeReport(b, rs.URL(id, ReportFile))
 }
 
-// decodeReport decodes report.json; the error names where it is.
+// decodeReport decodes report.json of schema firedrill.dev/report/v1 or
+// v2 (the runbook steps' duration in duration_ns or duration_seconds:
+// runbooks.StepResult reads both); the error names where it is.
 func decodeReport(b []byte, where string) (*Report, error) {
 	var r Report
 	if err := json.Unmarshal(b, &r); err != nil {

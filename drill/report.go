@@ -10,8 +10,10 @@ import (
 )
 
 // ReportSchema versions report.json. A change that removes or renames a
-// field gets a new version; adding fields does not.
-const ReportSchema = "firedrill.dev/report/v1"
+// field gets a new version; adding fields does not. v2 renamed the
+// runbook steps' duration_ns (nanoseconds) to duration_seconds; records of
+// v1 are still read (decodeReport).
+const ReportSchema = "firedrill.dev/report/v2"
 
 // Result is how a drill ended.
 type Result string

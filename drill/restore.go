@@ -436,7 +436,7 @@ func (r *recovery) Verify(ctx context.Context) (VerifyOutcome, error) {
 	res := r.session.Result()
 	out := VerifyOutcome{Details: res.Checks}
 	for _, c := range res.Checks {
-		out.Checks = append(out.Checks, CheckRef{Name: c.Name, Kind: c.Kind, Passed: c.Passed, DurationSeconds: c.Seconds, Message: c.Message})
+		out.Checks = append(out.Checks, CheckRef{Name: c.Name, Kind: c.Kind, Passed: c.Passed, DurationSeconds: c.DurationSeconds, Message: c.Message})
 		if c.CanaryTime != nil && out.DataTime.IsZero() {
 			out.DataTime = *c.CanaryTime
 		}

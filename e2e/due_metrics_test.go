@@ -138,14 +138,17 @@ func TestDueMetricsNotify_RealDrillAsACronJobRunsIt(t *testing.T) {
 	// due reads the bucket: fresh within 90 days, exit 0.
 	due := firedrill(t, ctx, env, "due", "e2e-scheduled", "--state-dir", t.TempDir(), "--history-path-style", "-o", "json")
 	require.Equal(t, 0, due.code, "stdout:\n%s\nstderr:\n%s", due.stdout, due.stderr)
-	var rows []struct {
-		Scenario string `json:"scenario"`
-		State    string `json:"state"`
-		LastPass *struct {
-			DrillID string `json:"drill_id"`
-		} `json:"last_pass"`
+	var doc struct {
+		Scenarios []struct {
+			Scenario string `json:"scenario"`
+			State    string `json:"state"`
+			LastPass *struct {
+				DrillID string `json:"drill_id"`
+			} `json:"last_pass"`
+		} `json:"scenarios"`
 	}
-	require.NoError(t, json.Unmarshal([]byte(due.stdout), &rows))
+	require.NoError(t, json.Unmarshal([]byte(due.stdout), &doc))
+	rows := doc.Scenarios
 	require.Len(t, rows, 1)
 	assert.Equal(t, "fresh", rows[0].State)
 	require.NotNil(t, rows[0].LastPass)

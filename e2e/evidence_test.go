@@ -254,7 +254,7 @@ func TestEvidence_RealDrillExportedPushedLockedAndClean(t *testing.T) {
 
 		s = firedrill(t, ctx, nil, "evidence", "summary", "--state-dir", state, "--to", "2020-01-01", "-o", "json")
 		require.Equal(t, 0, s.code, s.stderr)
-		assert.JSONEq(t, "[]", s.stdout, "no drill before 2020")
+		assert.JSONEq(t, `{"schema": "firedrill.dev/evidence-summary/v1", "drills": []}`, s.stdout, "no drill before 2020")
 	})
 }
 
@@ -348,15 +348,18 @@ func TestEvidence_ScenarioDefaultAndSharedHistory(t *testing.T) {
 
 	sum := firedrill(t, ctx, env, "evidence", "summary", "--state-dir", t.TempDir(), "--history", history, "--history-path-style", "-o", "json")
 	require.Equal(t, 0, sum.code, sum.stderr)
-	var rows []struct {
-		Scenario    string     `json:"scenario"`
-		Result      string     `json:"result"`
-		Bundle      string     `json:"bundle_sha256"`
-		PushedTo    string     `json:"pushed_to"`
-		RetainUntil *time.Time `json:"retain_until"`
-		Controls    []string   `json:"controls"`
+	var doc struct {
+		Drills []struct {
+			Scenario    string     `json:"scenario"`
+			Result      string     `json:"result"`
+			Bundle      string     `json:"bundle_sha256"`
+			PushedTo    string     `json:"pushed_to"`
+			RetainUntil *time.Time `json:"retain_until"`
+			Controls    []string   `json:"controls"`
+		} `json:"drills"`
 	}
-	require.NoError(t, json.Unmarshal([]byte(sum.stdout), &rows))
+	require.NoError(t, json.Unmarshal([]byte(sum.stdout), &doc))
+	rows := doc.Drills
 	require.Len(t, rows, 1, sum.stdout)
 	assert.Equal(t, "e2e-evidence-default", rows[0].Scenario)
 	assert.Equal(t, "pass", rows[0].Result)

@@ -5,7 +5,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"strings"
 	"testing"
 	"time"
 
@@ -83,8 +82,11 @@ func TestHistoryS3_DrillSharedAndListedFromTheBucket(t *testing.T) {
 	hist := firedrill(t, ctx, env, "history", "e2e-history", "--state-dir", t.TempDir(), "--history", history,
 		"--history-path-style", "-o", "json")
 	require.Equal(t, 0, hist.code, "stdout:\n%s\nstderr:\n%s", hist.stdout, hist.stderr)
-	var rows []map[string]any
-	require.NoError(t, json.Unmarshal([]byte(hist.stdout), &rows))
+	var hdoc struct {
+		Drills []map[string]any `json:"drills"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(hist.stdout), &hdoc))
+	rows := hdoc.Drills
 	require.Len(t, rows, 1)
 	assert.Equal(t, rep.DrillID, rows[0]["drill_id"])
 	assert.Equal(t, "pass", rows[0]["result"])
@@ -92,7 +94,7 @@ func TestHistoryS3_DrillSharedAndListedFromTheBucket(t *testing.T) {
 
 	other := firedrill(t, ctx, env, "history", "some-other-scenario", "--history", history, "--history-path-style", "-o", "json")
 	require.Equal(t, 0, other.code, other.stderr)
-	assert.Equal(t, "[]", strings.TrimSpace(other.stdout), "filtered by scenario")
+	assert.JSONEq(t, `{"schema": "firedrill.dev/history/v1", "drills": []}`, other.stdout, "filtered by scenario")
 
 	// A bucket that does not exist is an error naming the endpoint and bucket.
 	missing := firedrill(t, ctx, env, "history", "--history", "s3://"+bucket+"-missing/team", "--history-path-style")

@@ -38,8 +38,9 @@ type CheckResult struct {
 	Details  []string  `json:"details,omitempty"`
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished"`
-	Seconds  float64   `json:"seconds"`
-	TimeoutS float64   `json:"timeout_seconds"`
+	// DurationSeconds is Finished - Started; TimeoutSeconds the check's timeout.
+	DurationSeconds float64 `json:"duration_seconds"`
+	TimeoutSeconds  float64 `json:"timeout_seconds"`
 	// CanaryTime and ApplicationRPOSeconds are set by a data canary check.
 	CanaryTime            *time.Time `json:"canary_time,omitempty"`
 	ApplicationRPOSeconds *float64   `json:"application_rpo_seconds,omitempty"`
@@ -60,7 +61,7 @@ type checkEnv struct {
 const retryInterval = time.Second
 
 func runCheck(ctx context.Context, env checkEnv, c Check) CheckResult {
-	r := CheckResult{Name: c.Name, Started: env.now(), TimeoutS: c.Timeout.Seconds()}
+	r := CheckResult{Name: c.Name, Started: env.now(), TimeoutSeconds: c.Timeout.Seconds()}
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	var err error
@@ -105,7 +106,7 @@ func runCheck(ctx context.Context, env checkEnv, c Check) CheckResult {
 		err = errors.New("check has no kind")
 	}
 	r.Finished = env.now()
-	r.Seconds = r.Finished.Sub(r.Started).Seconds()
+	r.DurationSeconds = r.Finished.Sub(r.Started).Seconds()
 	if err != nil {
 		r.Message = err.Error()
 		if errors.Is(err, context.DeadlineExceeded) {

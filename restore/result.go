@@ -59,7 +59,8 @@ type PhaseResult struct {
 	// the arrival of the watch event with its terminal phase.
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished"`
-	Duration float64   `json:"seconds"`
+	// DurationSeconds is Finished - Started.
+	DurationSeconds float64 `json:"duration_seconds"`
 	// VeleroStarted and VeleroCompleted are Velero's (whole seconds).
 	VeleroStarted   time.Time `json:"velero_started,omitzero"`
 	VeleroCompleted time.Time `json:"velero_completed,omitzero"`

@@ -327,7 +327,7 @@ func (s *Session) Verify(ctx context.Context) error {
 		if !cr.Passed {
 			verdict = "FAILED"
 		}
-		s.progressf("check %s %s in %.1fs: %s", c.Name, verdict, cr.Seconds, cr.Message)
+		s.progressf("check %s %s in %.1fs: %s", c.Name, verdict, cr.DurationSeconds, cr.Message)
 		if cr.ApplicationRPOSeconds != nil && res.ApplicationRPOSeconds == nil {
 			res.ApplicationRPOSeconds = cr.ApplicationRPOSeconds
 		}
@@ -488,7 +488,7 @@ func fillPhase(ph *PhaseResult, r *velerov1.Restore) {
 	if t := st.CompletionTimestamp; t != nil {
 		ph.VeleroCompleted = t.UTC()
 	}
-	ph.Duration = ph.Finished.Sub(ph.Started).Seconds()
+	ph.DurationSeconds = ph.Finished.Sub(ph.Started).Seconds()
 }
 
 func (r *Session) cleanup(ctx context.Context, keep bool) CleanupResult {
@@ -541,7 +541,7 @@ func phaseFinding(ph PhaseResult) finding.Finding {
 	id := "restore.phase." + ph.Phase
 	subject := "Velero restore " + ph.Name
 	if ph.Status == velerov1.RestorePhaseCompleted {
-		f := finding.Pass(id, subject, fmt.Sprintf("status.phase Completed, status.progress %d of %d items restored, in %.2fs", ph.ItemsRestored, ph.TotalItems, ph.Duration))
+		f := finding.Pass(id, subject, fmt.Sprintf("status.phase Completed, status.progress %d of %d items restored, in %.2fs", ph.ItemsRestored, ph.TotalItems, ph.DurationSeconds))
 		if ph.Warnings > 0 {
 			f.Actual = fmt.Sprintf("%d warnings", ph.Warnings)
 		}

@@ -88,7 +88,7 @@ func TestWatchRestore_FollowsPhasesToTerminal(t *testing.T) {
 	ph := PhaseResult{Started: started, Finished: started.Add(4 * time.Second)}
 	fillPhase(&ph, o.st.restore)
 	assert.Equal(t, PhaseResult{Status: velerov1.RestorePhasePartiallyFailed, ItemsRestored: 10, TotalItems: 10, Warnings: 2, Errors: 1,
-		Started: started, Finished: started.Add(4 * time.Second), Duration: 4,
+		Started: started, Finished: started.Add(4 * time.Second), DurationSeconds: 4,
 		VeleroStarted: started, VeleroCompleted: started.Add(3 * time.Second)}, ph)
 }
 

@@ -2,9 +2,11 @@ package runbooks
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"strings"
@@ -25,14 +27,17 @@ const (
 	StepSkipped  StepStatus = "skipped"   // not run: an earlier step failed or the drill was interrupted
 )
 
-// StepResult is what one step did when the runbook was followed.
+// StepResult is what one step did when the runbook was followed. In JSON
+// (the runbook of report.json) Duration is duration_seconds, a number of
+// seconds; records of schema firedrill.dev/report/v1 have duration_ns, a
+// number of nanoseconds, which UnmarshalJSON still reads.
 type StepResult struct {
 	Name     string        `json:"name"`
 	Line     int           `json:"line"`
 	Status   StepStatus    `json:"status"`
 	Started  time.Time     `json:"started,omitempty"`
 	Finished time.Time     `json:"finished,omitempty"`
-	Duration time.Duration `json:"duration_ns"`
+	Duration time.Duration `json:"-"`
 	ExitCode int           `json:"exit_code"`
 	// Output is the step's combined stdout and stderr, secrets redacted,
 	// cut to its last RunOptions.MaxOutput bytes.
@@ -40,6 +45,40 @@ type StepResult struct {
 	Truncated bool   `json:"output_truncated,omitempty"`
 	// Error says why a step failed to run or was stopped, beyond its exit code.
 	Error string `json:"error,omitempty"`
+}
+
+// stepResultJSON is StepResult with its duration as JSON carries it.
+type stepResultJSON struct {
+	stepResultFields
+	DurationSeconds *float64 `json:"duration_seconds,omitempty"`
+	// DurationNS is what records of schema firedrill.dev/report/v1 carry.
+	DurationNS *int64 `json:"duration_ns,omitempty"`
+}
+
+// stepResultFields is StepResult without its methods.
+type stepResultFields StepResult
+
+// MarshalJSON writes the step with duration_seconds.
+func (r StepResult) MarshalJSON() ([]byte, error) {
+	s := r.Duration.Seconds()
+	return json.Marshal(stepResultJSON{stepResultFields: stepResultFields(r), DurationSeconds: &s})
+}
+
+// UnmarshalJSON reads a step with duration_seconds or, as records of
+// schema firedrill.dev/report/v1 have it, duration_ns.
+func (r *StepResult) UnmarshalJSON(b []byte) error {
+	var v stepResultJSON
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*r = StepResult(v.stepResultFields)
+	switch {
+	case v.DurationSeconds != nil:
+		r.Duration = time.Duration(math.Round(*v.DurationSeconds * float64(time.Second)))
+	case v.DurationNS != nil:
+		r.Duration = time.Duration(*v.DurationNS)
+	}
+	return nil
 }
 
 // RunOptions are how Run executes a runbook's steps.

@@ -5,7 +5,7 @@
 // e2e tests, as internal/objectstore/storetest does for object stores.
 //
 // The suite reads records written by earlier versions of firedrill
-// (testdata/v0.1, embedded), so a change to the Report type that breaks
+// (testdata/v0.1 and v0.2, embedded), so a change to the Report type that breaks
 // them fails here.
 package recordtest
 
@@ -261,11 +261,12 @@ var earlier embed.FS
 
 // recordsOfEarlierVersions writes the files of drills recorded by
 // firedrill 0.1 (report.json before error_step existed, evidence.json of
-// the first evidence push) as they are, and reads them back.
+// the first evidence push) and 0.2 (report schema v1: runbook steps with
+// duration_ns, times in the local zone) as they are, and reads them back.
 func (s Suite) recordsOfEarlierVersions(t *testing.T) {
 	rs := s.New(t)
 	ctx := ctxFor(t)
-	require.NoError(t, fs.WalkDir(earlier, "testdata/v0.1", func(p string, d fs.DirEntry, err error) error {
+	require.NoError(t, fs.WalkDir(earlier, "testdata", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -273,7 +274,8 @@ func (s Suite) recordsOfEarlierVersions(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		id, name, _ := strings.Cut(strings.TrimPrefix(p, "testdata/v0.1/"), "/")
+		_, drillFile, _ := strings.Cut(strings.TrimPrefix(p, "testdata/"), "/") // v0.1/ID/FILE
+		id, name, _ := strings.Cut(drillFile, "/")
 		return rs.WriteFile(ctx, id, path.Clean(name), b)
 	}))
 
@@ -292,7 +294,7 @@ func (s Suite) recordsOfEarlierVersions(t *testing.T) {
 	assert.Nil(t, errored.OrderVerified)
 
 	assert.Equal(t, "fd-20261122-174512-3f9a", passed.DrillID)
-	assert.Equal(t, drill.ReportSchema, passed.Schema)
+	assert.Equal(t, "firedrill.dev/report/v1", passed.Schema, "a record keeps the schema it was written with")
 	assert.Equal(t, drill.ResultPass, passed.Result)
 	assert.Equal(t, time.Date(2026, 11, 22, 17, 45, 12, 123456789, time.UTC), passed.StartedAt.UTC())
 	require.NotNil(t, passed.RTO.MeasuredSeconds)
@@ -314,6 +316,30 @@ func (s Suite) recordsOfEarlierVersions(t *testing.T) {
 	assert.Equal(t, "s3://dr-evidence/shop/fd-20261122-174512-3f9a.tar.gz", recs[0].Pushed.URL)
 	require.NotNil(t, recs[0].Pushed.RetainUntil)
 	assert.Equal(t, time.Date(2033, 11, 22, 17, 53, 0, 0, time.UTC), recs[0].Pushed.RetainUntil.UTC())
+
+	v02, err := drill.ListReports(ctx, rs, "failed-upgrade-rollback")
+	require.NoError(t, err)
+	require.Len(t, v02, 1)
+	rb := v02[0]
+	assert.Equal(t, time.Date(2026, 11, 24, 10, 15, 0, 500_000_000, time.UTC), rb.StartedAt.UTC(), "a time with a zone offset")
+	require.Len(t, rb.Checks, 1)
+	assert.Equal(t, 12.5, rb.Checks[0].DurationSeconds)
+	require.Len(t, rb.Runbook, 2)
+	assert.Equal(t, 81250*time.Millisecond, rb.Runbook[0].Duration, "duration_ns of report schema v1")
+	assert.Equal(t, "release shop rolled back to revision 41\n", rb.Runbook[0].Output)
+	assert.Equal(t, 12, rb.Runbook[0].Line)
+	assert.Equal(t, time.Duration(0), rb.Runbook[1].Duration)
+
+	// Written again, the record carries the current keys only, and reads
+	// back the same.
+	writeReport(t, rs, rb)
+	b, err := rs.ReadFile(ctx, rb.DrillID, drill.ReportFile)
+	require.NoError(t, err)
+	assert.NotContains(t, string(b), "duration_ns")
+	assert.Contains(t, string(b), `"duration_seconds": 81.25`)
+	again, err := drill.ReadReport(ctx, rs, rb.DrillID)
+	require.NoError(t, err)
+	assert.Equal(t, rb.Runbook, again.Runbook)
 }
 
 // CopyFiles copies each file from one Records to another as it is,

@@ -18,7 +18,7 @@ type Info struct {
 	Version   string `json:"version"`
 	Commit    string `json:"commit,omitempty"`
 	Modified  bool   `json:"modified,omitempty"`
-	GoVersion string `json:"goVersion"`
+	GoVersion string `json:"go_version"`
 	Platform  string `json:"platform"`
 }
 

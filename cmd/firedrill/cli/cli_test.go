@@ -136,7 +136,7 @@ func TestRun_Golden(t *testing.T) {
 		{"usage-unknown-command", nil, []string{"drill"}, ExitUsage},
 		{"usage-unknown-subcommand", nil, []string{"scenarios", "remove"}, ExitUsage},
 		{"usage-unknown-flag", nil, []string{"plan", "--dry-run", "region-loss"}, ExitUsage},
-		{"usage-bad-output", nil, []string{"plan", "region-loss", "-o", "yaml"}, ExitUsage},
+		{"usage-bad-output", nil, []string{"plan", "region-loss", "-o", "xml"}, ExitUsage},
 		{"usage-plan-no-args", nil, []string{"plan"}, ExitUsage},
 		{"usage-validate-no-args", nil, []string{"validate"}, ExitUsage},
 		{"usage-log-level", nil, []string{"--log-level", "loud", "scenarios", "list"}, ExitUsage},
@@ -205,6 +205,7 @@ func TestRun_Version(t *testing.T) {
 	var info version.Info
 	require.NoError(t, json.Unmarshal([]byte(got.stdout), &info))
 	assert.Equal(t, version.Get(), info)
+	assert.Contains(t, got.stdout, `"go_version": "`+info.GoVersion+`"`)
 
 	text := run(t, context.Background(), nil, "version")
 	require.Equal(t, ExitOK, text.code)

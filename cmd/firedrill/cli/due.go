@@ -22,7 +22,7 @@ func (a *app) dueCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "due",
 		Usage:     "list each scenario with its last passing drill; exit 3 when a drill is overdue",
-		UsageText: "firedrill due [SCENARIO...] [--max-age 90d] [--state-dir DIR | --history s3://BUCKET/PREFIX] [-o table|json]",
+		UsageText: "firedrill due [SCENARIO...] [--max-age 90d] [--state-dir DIR | --history s3://BUCKET/PREFIX] [-o table|json|yaml]",
 		Description: `Reads the drill history and says, for each scenario, when it last passed a
 drill and whether that is recent enough:
 
@@ -54,9 +54,9 @@ job or a CronJob can run it on its own schedule and alert on exit code 3.
 Examples:
   firedrill due
   firedrill due region-loss namespace-deletion --max-age 12w
-  firedrill due --history s3://dr-drills/team-shop -o json | jq -r '.[] | select(.state != "fresh") | .scenario'`,
+  firedrill due --history s3://dr-drills/team-shop -o json | jq -r '.scenarios[] | select(.state != "fresh") | .scenario'`,
 		Flags: append([]cli.Flag{
-			outputFlag("table", "json"),
+			tableOutput.flag(),
 			stateDirFlag(),
 			&cli.StringFlag{Name: "max-age", Value: defaultMaxAge, Usage: "a scenario is overdue when its last passing drill is older than `AGE` (90d, 12w, 2160h)"},
 		}, historyFlags()...),
@@ -72,7 +72,7 @@ type dueRow struct {
 }
 
 func (a *app) due(c *cli.Context) error {
-	format, err := outputFormat(c, "table", "json")
+	format, err := tableOutput.format(c)
 	if err != nil {
 		return err
 	}
@@ -114,12 +114,10 @@ func (a *app) due(c *cli.Context) error {
 			due = append(due, s.Scenario)
 		}
 	}
-	if format == "json" {
-		err = writeJSON(a.env.Stdout, rows)
-	} else {
-		err = writeDueTable(a.env.Stdout, rows, maxAge, where)
-	}
-	if err != nil {
+	if err := writeOutput(a.env.Stdout, format, document{
+		doc:   dueDoc{Schema: schemaDue, MaxAgeSeconds: time.Duration(maxAge).Seconds(), Scenarios: rows},
+		table: func(w io.Writer) error { return writeDueTable(w, rows, maxAge, where) },
+	}); err != nil {
 		return err
 	}
 	if len(due) > 0 {

@@ -83,15 +83,22 @@ func TestDue_AllScenariosJSON(t *testing.T) {
 	res := run(t, context.Background(), nil, "due", "-o", "json", "--state-dir", writeDueHistory(t))
 	require.Equal(t, ExitDrillFailed, res.code, res.String())
 
-	var rows []struct {
-		Scenario  string          `json:"scenario"`
-		State     drill.DueState  `json:"state"`
-		Known     bool            `json:"known"`
-		LastPass  *drill.DrillRef `json:"last_pass"`
-		LastDrill *drill.DrillRef `json:"last_drill"`
-		Age       *float64        `json:"age_seconds"`
+	var doc struct {
+		Schema        string  `json:"schema"`
+		MaxAgeSeconds float64 `json:"max_age_seconds"`
+		Scenarios     []struct {
+			Scenario  string          `json:"scenario"`
+			State     drill.DueState  `json:"state"`
+			Known     bool            `json:"known"`
+			LastPass  *drill.DrillRef `json:"last_pass"`
+			LastDrill *drill.DrillRef `json:"last_drill"`
+			Age       *float64        `json:"age_seconds"`
+		} `json:"scenarios"`
 	}
-	require.NoError(t, json.Unmarshal([]byte(res.stdout), &rows))
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &doc))
+	assert.Equal(t, "firedrill.dev/due/v1", doc.Schema)
+	assert.Equal(t, 90*24*3600.0, doc.MaxAgeSeconds, "the default --max-age, 90d")
+	rows := doc.Scenarios
 	got := map[string]drill.DueState{}
 	known := map[string]bool{}
 	for _, r := range rows {

@@ -383,7 +383,7 @@ Examples:
       --push s3://dr-evidence/shop --push-endpoint https://s3.example --retention 10y`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the bundle to `FILE` (- for stdout; default the drill directory's evidence.tar.gz)"},
-			&cli.StringFlag{Name: "output-format", Value: "text", Usage: "print the result as `FORMAT`: text or json"},
+			textOutput.namedFlag("output-format"),
 			&cli.BoolFlag{Name: "no-push", Usage: "do not push to the scenario's spec.evidence.push (a bundle already kept there, locked, is never pushed again)"},
 			stateDirFlag(),
 		}, evidenceFlags("")...),
@@ -395,9 +395,9 @@ func (a *app) evidenceExport(c *cli.Context) error {
 	if err := exactArgs(c, 1, "one drill id"); err != nil {
 		return err
 	}
-	format := c.String("output-format")
-	if format != "text" && format != "json" {
-		return usageErrorf(helpHint(c), "invalid --output-format %q: want text or json", format)
+	format, err := textOutput.formatOf(c, "output-format")
+	if err != nil {
+		return err
 	}
 	d, err := drill.OpenDir(a.stateDir(c), c.Args().First())
 	if err != nil {
@@ -419,17 +419,22 @@ func (a *app) evidenceExport(c *cli.Context) error {
 	}
 	res, err := a.exportDrill(c.Context, d, s, out, unwrapped(a.env.Stdout))
 	if res != nil && out != "-" {
-		a.printExport(format, res)
+		if werr := writeOutput(a.env.Stdout, format, exportOutput(res)); werr != nil && err == nil {
+			err = werr
+		}
 	}
 	return err
 }
 
-func (a *app) printExport(format string, res *drill.Kept) {
-	if format == "json" {
-		_ = writeJSON(a.env.Stdout, res)
-		return
+// exportOutput is what evidence export prints of a bundle kept.
+func exportOutput(res *drill.Kept) document {
+	return document{
+		doc:   exportDoc{Schema: schemaEvidenceExport, Kept: res},
+		table: func(w io.Writer) error { writeExportText(w, res); return nil },
 	}
-	w := a.env.Stdout
+}
+
+func writeExportText(w io.Writer, res *drill.Kept) {
 	fmt.Fprintf(w, "evidence bundle of drill %s: %d files, signed by %s\n", res.DrillID, res.Files, res.SignedBy)
 	if res.File != "" {
 		fmt.Fprintf(w, "  file:     %s (%d bytes)\n", res.File, res.Size)
@@ -456,7 +461,7 @@ func (a *app) evidenceVerifyCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "verify",
 		Usage:     "check an evidence bundle: every file's SHA-256 and the manifest's signature",
-		UsageText: "firedrill evidence verify FILE --public-key FILE [-o text|json]",
+		UsageText: "firedrill evidence verify FILE --public-key FILE [-o text|json|yaml]",
 		Description: `Recomputes the SHA-256 of every file in the bundle, compares them with the
 manifest, and checks the manifest's Ed25519 signature with the public key.
 A bundle is intact only when it is one gzip member of one tar archive with
@@ -479,14 +484,14 @@ Examples:
   firedrill evidence verify fd-20261122-174512-3f9a.evidence.tar.gz --public-key firedrill-evidence.pub`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "public-key", Usage: "verify with the public key in `FILE` (firedrill-evidence.pub); required"},
-			outputFlag("text", "json"),
+			textOutput.flag(),
 		},
 		Action: a.evidenceVerify,
 	}
 }
 
 func (a *app) evidenceVerify(c *cli.Context) error {
-	format, err := outputFormat(c, "text", "json")
+	format, err := textOutput.format(c)
 	if err != nil {
 		return err
 	}
@@ -515,29 +520,33 @@ func (a *app) evidenceVerify(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("read the bundle %s: %w", path, err)
 	}
-	if format == "json" {
-		if err := writeJSON(a.env.Stdout, v); err != nil {
-			return err
-		}
-	} else {
-		w := a.env.Stdout
-		if m := v.Manifest; m != nil {
-			// The manifest's words, signed or not: printed escaped.
-			fmt.Fprintf(w, "bundle of drill %s (scenario %s, result %s), signed by %s\n", printable(m.DrillID), printable(m.Scenario), printable(m.Result), printable(m.SignedBy))
-		}
-		if v.Intact() {
-			fmt.Fprintf(w, "INTACT: the signature verifies with %s and all %d files match the manifest\n", v.KeyFingerprint, v.Files)
-		} else {
-			fmt.Fprintf(w, "NOT INTACT: %d problem(s)\n", len(v.Problems))
-			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-			for _, p := range v.Problems {
-				fmt.Fprintf(tw, "  %s\t%s\t%s\n", strings.ToUpper(printable(p.Kind)), orDash(printable(p.Path)), printable(p.Detail))
-			}
-			tw.Flush()
-		}
+	if err := writeOutput(a.env.Stdout, format, document{
+		doc:   evidenceVerifyDoc{Schema: schemaEvidenceVerify, Verification: v},
+		table: func(w io.Writer) error { return writeVerificationText(w, v) },
+	}); err != nil {
+		return err
 	}
 	if !v.Intact() {
 		return failedf("evidence bundle %s is not intact: %s", path, problemList(v.Problems))
+	}
+	return nil
+}
+
+// writeVerificationText writes what evidence verify found, for people.
+func writeVerificationText(w io.Writer, v *evidence.Verification) error {
+	if m := v.Manifest; m != nil {
+		// The manifest's words, signed or not: printed escaped.
+		fmt.Fprintf(w, "bundle of drill %s (scenario %s, result %s), signed by %s\n", printable(m.DrillID), printable(m.Scenario), printable(m.Result), printable(m.SignedBy))
+	}
+	if v.Intact() {
+		fmt.Fprintf(w, "INTACT: the signature verifies with %s and all %d files match the manifest\n", v.KeyFingerprint, v.Files)
+	} else {
+		fmt.Fprintf(w, "NOT INTACT: %d problem(s)\n", len(v.Problems))
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for _, p := range v.Problems {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", strings.ToUpper(printable(p.Kind)), orDash(printable(p.Path)), printable(p.Detail))
+		}
+		return tw.Flush()
 	}
 	return nil
 }
@@ -578,7 +587,10 @@ func problemList(ps []evidence.Problem) string {
 // when a key or push was configured. The drill's own result stands; a
 // failed export or push is an error after the drill's summary, so it is
 // never silent.
-func (a *app) runEvidence(c *cli.Context, s *evidenceSettings, rep *drill.Report, format string, stores recordStores) error {
+//
+// What was kept is written to people: stdout, or stderr when stdout
+// carries the drill's report for a machine.
+func (a *app) runEvidence(c *cli.Context, s *evidenceSettings, rep *drill.Report, people io.Writer, stores recordStores) error {
 	if !s.required || rep.Result == drill.ResultInterrupted {
 		return nil
 	}
@@ -593,11 +605,7 @@ func (a *app) runEvidence(c *cli.Context, s *evidenceSettings, rep *drill.Report
 	// short and bounded by the store's own timeouts.
 	res, err := a.exportDrill(context.WithoutCancel(c.Context), d, s, "", nil)
 	if res != nil {
-		if format == "json" {
-			fmt.Fprintf(a.env.Stderr, "evidence: %s sha256 %s\n", res.File, res.SHA256)
-		} else {
-			a.printExport("text", res)
-		}
+		writeExportText(people, res)
 	}
 	// The team's shared history keeps the record of the export too, so
 	// 'evidence summary --history' sees drills run in a CronJob.

@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/csv"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -17,7 +18,7 @@ func (a *app) evidenceSummaryCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "summary",
 		Usage:     "one row per drill of an audit period: result, RTO, RPO, findings, controls, bundle hash and where it is kept",
-		UsageText: "firedrill evidence summary [--from DATE] [--to DATE] [--scenario NAME] [-o table|csv|json]",
+		UsageText: "firedrill evidence summary [--from DATE] [--to DATE] [--scenario NAME] [-o table|json|yaml|csv]",
 		Description: `Lists every drill recorded in the state directory that started in the period
 (--from and --to are inclusive dates, YYYY-MM-DD, in UTC, or RFC 3339
 times), oldest first: scenario, date, result, RTO and RPO measured against
@@ -34,13 +35,13 @@ Audit Manager's restore-job report; -o csv opens in a spreadsheet.
 
 Examples:
   firedrill evidence summary --from 2026-01-01 --to 2026-12-31 -o csv > drills-2026.csv
-  firedrill evidence summary --from 2026-10-01 -o json | jq '.[] | select(.result != "pass")'`,
+  firedrill evidence summary --from 2026-10-01 -o json | jq '.drills[] | select(.result != "pass")'`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "from", Usage: "first `DATE` of the period (default: the beginning)"},
 			&cli.StringFlag{Name: "to", Usage: "last `DATE` of the period (default: today)"},
 			&cli.StringFlag{Name: "scenario", Usage: "only drills of scenario `NAME`"},
 			&cli.StringSliceFlag{Name: "controls", Usage: "extend the control mapping with `FILE` (repeatable; default $" + controlsEnv + ")"},
-			outputFlag("table", "csv", "json"),
+			summaryOutput.flag(),
 			stateDirFlag(),
 		}, historyFlags()...),
 		Action: a.evidenceSummary,
@@ -59,7 +60,7 @@ func parseDay(flag, s string) (time.Time, bool, error) {
 }
 
 func (a *app) evidenceSummary(c *cli.Context) error {
-	format, err := outputFormat(c, "table", "csv", "json")
+	format, err := summaryOutput.format(c)
 	if err != nil {
 		return err
 	}
@@ -98,17 +99,33 @@ func (a *app) evidenceSummary(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	switch format {
-	case "json":
-		return writeJSON(a.env.Stdout, rows)
-	case "csv":
-		return writeSummaryCSV(a, rows)
+	if rows == nil {
+		rows = []drill.AuditRow{} // "drills": [], not null
 	}
+	return writeOutput(a.env.Stdout, format, summaryWriter{
+		document: document{doc: auditDoc{Schema: schemaAuditSummary, Drills: rows}, table: func(w io.Writer) error { return writeSummaryTable(w, rows) }},
+		rows:     rows,
+	})
+}
+
+// summaryOutput is evidence summary's -o: csv besides the others.
+var summaryOutput = output{formatTable, formatJSON, formatYAML, formatCSV}
+
+// summaryWriter is evidence summary's outputWriter, csv included.
+type summaryWriter struct {
+	document
+	rows []drill.AuditRow
+}
+
+// WriteCSV writes one row per drill, keys of the JSON as the header.
+func (s summaryWriter) WriteCSV(out io.Writer) error { return writeSummaryCSV(out, s.rows) }
+
+func writeSummaryTable(out io.Writer, rows []drill.AuditRow) error {
 	if len(rows) == 0 {
-		fmt.Fprintln(a.env.Stdout, "no drills in the period")
+		fmt.Fprintln(out, "no drills in the period")
 		return nil
 	}
-	tw := tabwriter.NewWriter(a.env.Stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "DATE\tSCENARIO\tRESULT\tRTO\tRPO\tFINDINGS (crit/fail/warn)\tCONTROLS\tBUNDLE\tPUSHED TO")
 	for _, r := range rows {
 		controls := strconv.Itoa(len(r.Controls))
@@ -180,8 +197,8 @@ func (w safeCSV) Write(record []string) error {
 	return w.Writer.Write(record)
 }
 
-func writeSummaryCSV(a *app, rows []drill.AuditRow) error {
-	w := safeCSV{csv.NewWriter(a.env.Stdout)}
+func writeSummaryCSV(out io.Writer, rows []drill.AuditRow) error {
+	w := safeCSV{csv.NewWriter(out)}
 	_ = w.Write([]string{"drill_id", "scenario", "started_at", "result",
 		"rto_seconds", "rto_objective_seconds", "rto_status", "rpo_seconds", "rpo_objective_seconds", "rpo_status",
 		"findings_critical", "findings_fail", "findings_warn", "findings_passed", "controls", "bundle_sha256", "pushed_to", "retain_until",

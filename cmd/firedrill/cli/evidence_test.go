@@ -110,8 +110,13 @@ func TestEvidence_ExportVerifyTamperSummary(t *testing.T) {
 
 	res = run(t, ctx, env, "evidence", "summary", "--from", "2026-11-02", "--to", "2026-11-02", "-o", "json")
 	require.Equal(t, ExitOK, res.code, res.String())
-	var js []drill.AuditRow
-	require.NoError(t, json.Unmarshal([]byte(res.stdout), &js))
+	var jsDoc struct {
+		Schema string           `json:"schema"`
+		Drills []drill.AuditRow `json:"drills"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &jsDoc))
+	assert.Equal(t, "firedrill.dev/evidence-summary/v1", jsDoc.Schema)
+	js := jsDoc.Drills
 	require.Len(t, js, 1, "--to is inclusive of its day, --from starts at its day")
 	assert.Equal(t, "namespace-deletion", js[0].Scenario)
 
@@ -263,8 +268,11 @@ func TestEvidenceSummary_OnlyPassingDrillsSupportControls(t *testing.T) {
 	}
 	res := run(t, context.Background(), map[string]string{"FIREDRILL_STATE_DIR": state}, "evidence", "summary", "-o", "json")
 	require.Equal(t, ExitOK, res.code, res.String())
-	var rows []drill.AuditRow
-	require.NoError(t, json.Unmarshal([]byte(res.stdout), &rows))
+	var doc struct {
+		Drills []drill.AuditRow `json:"drills"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &doc))
+	rows := doc.Drills
 	require.Len(t, rows, len(results))
 	assert.Len(t, rows[0].Controls, 8, "the drill that passed supports every built-in control")
 	assert.Empty(t, rows[0].NotSupported)

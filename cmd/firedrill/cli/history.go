@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
@@ -13,7 +14,7 @@ func (a *app) historyCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "history",
 		Usage:     "list past drills with their result, RTO, RPO and the trend per scenario",
-		UsageText: "firedrill history [SCENARIO] [--state-dir DIR | --history s3://BUCKET/PREFIX] [-o table|json]",
+		UsageText: "firedrill history [SCENARIO] [--state-dir DIR | --history s3://BUCKET/PREFIX] [-o table|json|yaml]",
 		Description: `Lists every drill recorded in the state directory, newest first: when it ran,
 the scenario, the result (pass, fail, error, interrupted, or running for a
 drill still going or one whose process died), the measured RTO and RPO
@@ -30,9 +31,9 @@ $FIREDRILL_HISTORY_SECRET_ACCESS_KEY when set, else the AWS SDK's chain.
 Examples:
   firedrill history
   firedrill history region-loss
-  firedrill history -o json | jq '.[0].rto'
+  firedrill history -o json | jq '.drills[0].rto'
   firedrill history --history s3://dr-drills/team-shop`,
-		Flags:  append([]cli.Flag{outputFlag("table", "json"), stateDirFlag()}, historyFlags()...),
+		Flags:  append([]cli.Flag{tableOutput.flag(), stateDirFlag()}, historyFlags()...),
 		Action: a.history,
 	}
 }
@@ -55,7 +56,7 @@ type historyRow struct {
 }
 
 func (a *app) history(c *cli.Context) error {
-	format, err := outputFormat(c, "table", "json")
+	format, err := tableOutput.format(c)
 	if err != nil {
 		return err
 	}
@@ -86,14 +87,18 @@ func (a *app) history(c *cli.Context) error {
 		row.RTOTrend = drill.RTOTrend(r, reports[i+1:])
 		rows = append(rows, row)
 	}
-	if format == "json" {
-		return writeJSON(a.env.Stdout, rows)
-	}
+	return writeOutput(a.env.Stdout, format, document{
+		doc:   historyDoc{Schema: schemaHistory, Drills: rows},
+		table: func(w io.Writer) error { return writeHistoryTable(w, rows, reports, records.URL("", "")) },
+	})
+}
+
+func writeHistoryTable(w io.Writer, rows []historyRow, reports []*drill.Report, where string) error {
 	if len(rows) == 0 {
-		fmt.Fprintf(a.env.Stdout, "No drills recorded in %s yet. Run one with 'firedrill run NAME'.\n", records.URL("", ""))
+		fmt.Fprintf(w, "No drills recorded in %s yet. Run one with 'firedrill run NAME'.\n", where)
 		return nil
 	}
-	tw := tabwriter.NewWriter(a.env.Stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STARTED\tSCENARIO\tRESULT\tRTO\tRPO\tTREND\tFAILED\tDRILL")
 	for _, r := range rows {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.StartedAt, r.Scenario, r.Result,
@@ -105,7 +110,7 @@ func (a *app) history(c *cli.Context) error {
 	// Why a drill stopped is too long for a column: one line per drill.
 	for _, r := range reports {
 		if line := stopLine(r); line != "" {
-			fmt.Fprintf(a.env.Stdout, "%s: %s\n", r.DrillID, line)
+			fmt.Fprintf(w, "%s: %s\n", r.DrillID, line)
 		}
 	}
 	return nil

@@ -55,8 +55,13 @@ func TestHistory_JSONFilteredByScenario(t *testing.T) {
 	state := writeHistory(t)
 	res := run(t, context.Background(), nil, "history", "region-loss", "-o", "json", "--state-dir", state)
 	require.Equal(t, ExitOK, res.code, res.String())
-	var rows []map[string]any
-	require.NoError(t, json.Unmarshal([]byte(res.stdout), &rows))
+	var doc struct {
+		Schema string           `json:"schema"`
+		Drills []map[string]any `json:"drills"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &doc))
+	assert.Equal(t, "firedrill.dev/history/v1", doc.Schema)
+	rows := doc.Drills
 	require.Len(t, rows, 2)
 	assert.Equal(t, "fd-20261103-090000-cccc", rows[0]["drill_id"], "newest first")
 	for _, k := range []string{"drill_id", "scenario", "started_at", "result", "rto", "rpo"} {
@@ -88,8 +93,11 @@ func TestHistory_ErroredDrillSaysWhy(t *testing.T) {
 
 	res = run(t, context.Background(), nil, "history", "-o", "json", "--state-dir", state)
 	require.Equal(t, ExitOK, res.code, res.String())
-	var rows []map[string]any
-	require.NoError(t, json.Unmarshal([]byte(res.stdout), &rows))
+	var doc struct {
+		Drills []map[string]any `json:"drills"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &doc))
+	rows := doc.Drills
 	require.Len(t, rows, 1)
 	assert.Equal(t, "recovery-point", rows[0]["error_step"])
 	assert.Equal(t, `no Completed backup of schedule "daily"`, rows[0]["error"])

@@ -4,17 +4,19 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/firedrill-dev/firedrill/drill"
+	"github.com/firedrill-dev/firedrill/scenarios"
 )
 
 func (a *app) planCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "plan",
 		Usage:     "print what a drill of a scenario would do, step by step, touching nothing",
-		UsageText: "firedrill plan NAME|FILE [-o text|json]",
+		UsageText: "firedrill plan NAME|FILE [-o text|json|yaml]",
 		Description: `Prints the ordered steps a drill of the scenario would take: load,
 preflight, protection (which bucket, object lock and copies it checks),
 recovery point (how it chooses the backup), restore phases with their
@@ -34,13 +36,13 @@ names cannot be used here (each named with its field and line), 2 usage.
 Examples:
   firedrill plan region-loss
   firedrill plan ./scenarios/shop.yaml -o json`,
-		Flags:  []cli.Flag{outputFlag("text", "json")},
+		Flags:  []cli.Flag{textOutput.flag()},
 		Action: a.plan,
 	}
 }
 
 func (a *app) plan(c *cli.Context) error {
-	sc, format, err := a.usableScenarioArg(c, false, "text", "json")
+	sc, format, err := a.usableScenarioArg(c, false, textOutput)
 	if err != nil {
 		return err
 	}
@@ -48,18 +50,23 @@ func (a *app) plan(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if format == "json" {
-		return writeJSON(a.env.Stdout, p)
-	}
-	writePlanText(a.env.Stdout, p)
-	return nil
+	return writeOutput(a.env.Stdout, format, document{
+		doc:   planDoc{Schema: schemaPlan, Plan: p},
+		table: func(w io.Writer) error { writePlanText(w, p); return nil },
+	})
+}
+
+// durationText writes a number of seconds as a scenario writes a
+// duration ("4h", "90s").
+func durationText(seconds float64) string {
+	return scenarios.Duration(time.Duration(seconds * float64(time.Second))).String()
 }
 
 func writePlanText(w io.Writer, p *drill.Plan) {
 	fmt.Fprintf(w, "Plan for scenario %s (%s: %s)\n", p.Scenario, p.Source, p.File)
 	fmt.Fprintf(w, "Disaster:   %s\n", p.Summary)
 	fmt.Fprintf(w, "Lost:       %s\n", strings.Join(p.Lost, ", "))
-	obj := fmt.Sprintf("RTO %s, RPO %s", p.Objectives.RTO, p.Objectives.RPO)
+	obj := fmt.Sprintf("RTO %s, RPO %s", durationText(p.Objectives.RTOSeconds), durationText(p.Objectives.RPOSeconds))
 	if p.Objectives.Tier != "" {
 		obj += ", tier " + p.Objectives.Tier
 	}
@@ -78,7 +85,7 @@ func writePlanText(w io.Writer, p *drill.Plan) {
 			fmt.Fprintf(w, "   - %s\n", act)
 		}
 		for j, ph := range s.Phases {
-			fmt.Fprintf(w, "   - phase %d %s, Velero Restore from storage location %q within %s\n", j+1, ph.Name, ph.StorageLocation, ph.Timeout)
+			fmt.Fprintf(w, "   - phase %d %s, Velero Restore from storage location %q within %s\n", j+1, ph.Name, ph.StorageLocation, durationText(ph.TimeoutSeconds))
 			fmt.Fprintf(w, "       namespaces:          %s\n", strings.Join(ph.IncludedNamespaces, ", "))
 			included := "all"
 			if len(ph.IncludedResources) > 0 {
@@ -104,11 +111,11 @@ func writePlanText(w io.Writer, p *drill.Plan) {
 			}
 		}
 		for _, ch := range s.Checks {
-			fmt.Fprintf(w, "   - check %s (%s, within %s): %s\n", ch.Name, ch.Kind, ch.Timeout, ch.Does)
+			fmt.Fprintf(w, "   - check %s (%s, within %s): %s\n", ch.Name, ch.Kind, durationText(ch.TimeoutSeconds), ch.Does)
 		}
 		if s.Runbook != nil {
 			for _, st := range s.Runbook.Steps {
-				fmt.Fprintf(w, "   - step %q (within %s)\n", st.Name, st.Timeout)
+				fmt.Fprintf(w, "   - step %q (within %s)\n", st.Name, durationText(st.TimeoutSeconds))
 			}
 		}
 		for _, f := range s.Findings {

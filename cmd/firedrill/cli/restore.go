@@ -18,7 +18,7 @@ func (a *app) restoreCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "restore",
 		Usage:     "restore a scenario's backup into its scratch cluster and run its checks, without the rest of a drill",
-		UsageText: "firedrill restore NAME|FILE [-o text|json]",
+		UsageText: "firedrill restore NAME|FILE [-o text|json|yaml]",
 		Description: `Runs the restore part of a drill on its own, for engineers re-running a step:
 preflight (the target must carry the scratch marker and must not be the
 source; Velero's storage location Available), recovery point (the backup the
@@ -37,13 +37,13 @@ Exit codes:
 Examples:
   firedrill restore lab-region-loss
   firedrill restore ./scenarios/shop.yaml -o json`,
-		Flags:  []cli.Flag{outputFlag("text", "json")},
+		Flags:  []cli.Flag{textOutput.flag()},
 		Action: a.restore,
 	}
 }
 
 func (a *app) restore(c *cli.Context) error {
-	sc, format, err := a.drillScenarioArg(c, "text", "json")
+	sc, format, err := a.drillScenarioArg(c, textOutput)
 	if err != nil {
 		return err
 	}
@@ -55,12 +55,12 @@ func (a *app) restore(c *cli.Context) error {
 		Secrets:     a.secrets,
 	})
 	if res != nil {
-		if format == "json" {
-			if werr := writeJSON(a.env.Stdout, res); werr != nil && err == nil {
-				err = werr
-			}
-		} else {
-			writeRestoreText(a.env.Stdout, sc.Metadata.Name, res)
+		werr := writeOutput(a.env.Stdout, format, document{
+			doc:   restoreDoc{Schema: schemaRestore, Result: res},
+			table: func(w io.Writer) error { writeRestoreText(w, sc.Metadata.Name, res); return nil },
+		})
+		if werr != nil && err == nil {
+			err = werr
 		}
 	}
 	if err != nil {
@@ -117,7 +117,7 @@ func writeRestoreText(w io.Writer, scenario string, res *restore.Result) {
 	}
 	for i, r := range res.Restores {
 		fmt.Fprintf(w, "Phase %d %s: restore %s %s, %d/%d items in %.2fs, %d warnings, %d errors\n",
-			i+1, r.Phase, r.Name, r.Status, r.ItemsRestored, r.TotalItems, r.Duration, r.Warnings, r.Errors)
+			i+1, r.Phase, r.Name, r.Status, r.ItemsRestored, r.TotalItems, r.DurationSeconds, r.Warnings, r.Errors)
 		if r.Status != velerov1.RestorePhaseCompleted {
 			fmt.Fprintf(w, "  reason: %s\n", r.Reason())
 		}

@@ -14,8 +14,9 @@ func TestRun_RestoreUsage(t *testing.T) {
 	r := run(t, context.Background(), nil, "restore")
 	assert.Equal(t, ExitUsage, r.code, "%s", r)
 	assert.Contains(t, r.stderr, "restore needs one scenario name or file")
-	r = run(t, context.Background(), nil, "restore", "x", "-o", "yaml")
+	r = run(t, context.Background(), nil, "restore", "x", "-o", "xml")
 	assert.Equal(t, ExitUsage, r.code, "%s", r)
+	assert.Contains(t, r.stderr, `invalid -o "xml": want one of text, json, yaml`)
 }
 
 func TestRun_RestoreUnreachableTargetIsAnError(t *testing.T) {

@@ -68,7 +68,7 @@ Examples:
   firedrill run region-loss --evidence-key firedrill-evidence.key --evidence-push s3://dr-evidence/shop
   firedrill run ./scenarios/shop.yaml --state-dir /var/lib/firedrill -o json`,
 		Flags: append([]cli.Flag{
-			outputFlag("text", "json"),
+			textOutput.flag(),
 			stateDirFlag(),
 			&cli.DurationFlag{Name: "step-timeout", Value: 30 * time.Minute, Usage: "give up a step after `DURATION` (cleanup has its own timeout)"},
 		}, append(append(historyFlags(), evidenceFlags("evidence-")...), runHookFlags()...)...),
@@ -77,7 +77,7 @@ Examples:
 }
 
 func (a *app) run(c *cli.Context) error {
-	sc, format, err := a.drillScenarioArg(c, "text", "json")
+	sc, format, err := a.drillScenarioArg(c, textOutput)
 	if err != nil {
 		return err
 	}
@@ -119,17 +119,16 @@ func (a *app) run(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if format == "json" {
-		if err := writeJSON(a.env.Stdout, rep); err != nil {
-			return err
-		}
-	} else {
-		writeRunSummary(a.env.Stdout, rep, stores.local.URL(rep.DrillID, ""))
+	if err := writeOutput(a.env.Stdout, format, document{
+		doc:   rep,
+		table: func(w io.Writer) error { writeRunSummary(w, rep, stores.local.URL(rep.DrillID, "")); return nil },
+	}); err != nil {
+		return err
 	}
 	// Evidence first: the metrics and the notification come after
 	// everything the drill leaves behind, and a failed push is still
 	// reported to them by the drill's own result.
-	evErr := a.runEvidence(c, ev, rep, format, stores)
+	evErr := a.runEvidence(c, ev, rep, peopleOut(format, a.env.Stdout, a.env.Stderr), stores)
 	a.afterDrill(c.Context, hooks, rep)
 	if evErr != nil {
 		return evErr

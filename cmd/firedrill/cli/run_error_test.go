@@ -42,8 +42,11 @@ current-context: scratch
 
 	hist := run(t, context.Background(), map[string]string{"FIREDRILL_STATE_DIR": state}, "history", "-o", "json")
 	require.Equal(t, ExitOK, hist.code, hist.String())
-	var rows []map[string]any
-	require.NoError(t, json.Unmarshal([]byte(hist.stdout), &rows))
+	var doc struct {
+		Drills []map[string]any `json:"drills"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(hist.stdout), &doc))
+	rows := doc.Drills
 	require.Len(t, rows, 1)
 	assert.Equal(t, "error", rows[0]["result"])
 	assert.Equal(t, "preflight", rows[0]["error_step"])

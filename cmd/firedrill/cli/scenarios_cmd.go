@@ -23,7 +23,7 @@ func (a *app) scenariosCommand() *cli.Command {
 			{
 				Name:      "list",
 				Usage:     "list every scenario, where it comes from and its objectives",
-				UsageText: "firedrill scenarios list [-o table|json]",
+				UsageText: "firedrill scenarios list [-o table|json|yaml]",
 				Description: `Lists the scenarios of every search location (--scenario-dir,
 $FIREDRILL_SCENARIOS, ./scenarios, the built-in catalog), sorted by name.
 When two locations hold the same name, the first one wins and the other is
@@ -33,7 +33,7 @@ INVALID; 'firedrill validate FILE' shows why.
 Examples:
   firedrill scenarios list
   firedrill --scenario-dir ./drills scenarios list -o json`,
-				Flags:  []cli.Flag{outputFlag("table", "json")},
+				Flags:  []cli.Flag{tableOutput.flag()},
 				Action: a.scenariosList,
 			},
 			{
@@ -48,7 +48,7 @@ Examples:
   firedrill scenarios show region-loss
   firedrill scenarios show region-loss > scenarios/my-region-loss.yaml
   firedrill scenarios show ./drills/shop.yaml -o json`,
-				Flags:  []cli.Flag{outputFlag("yaml", "json")},
+				Flags:  []cli.Flag{showOutput.flag()},
 				Action: a.scenariosShow,
 			},
 		},
@@ -59,7 +59,7 @@ Examples:
 type listItem struct {
 	Name        string          `json:"name"`
 	Source      string          `json:"source"`
-	SourceKind  string          `json:"sourceKind"`
+	SourceKind  string          `json:"source_kind"`
 	File        string          `json:"file"`
 	Valid       bool            `json:"valid"`
 	Shadowed    bool            `json:"shadowed"`
@@ -73,14 +73,13 @@ type listItem struct {
 }
 
 type listObjectives struct {
-	// RTO and RPO are Go duration strings ("4h0m0s").
-	RTO  string `json:"rto"`
-	RPO  string `json:"rpo"`
-	Tier string `json:"tier,omitempty"`
+	RTOSeconds float64 `json:"rto_seconds"`
+	RPOSeconds float64 `json:"rpo_seconds"`
+	Tier       string  `json:"tier,omitempty"`
 }
 
 func (a *app) scenariosList(c *cli.Context) error {
-	format, err := outputFormat(c, "table", "json")
+	format, err := tableOutput.format(c)
 	if err != nil {
 		return err
 	}
@@ -95,10 +94,10 @@ func (a *app) scenariosList(c *cli.Context) error {
 	for _, e := range entries {
 		items = append(items, toListItem(e))
 	}
-	if format == "json" {
-		return writeJSON(a.env.Stdout, items)
-	}
-	return writeListTable(a.env.Stdout, items)
+	return writeOutput(a.env.Stdout, format, document{
+		doc:   scenariosDoc{Schema: schemaScenarios, Scenarios: items},
+		table: func(w io.Writer) error { return writeListTable(w, items) },
+	})
 }
 
 func toListItem(e scenarios.Entry) listItem {
@@ -117,7 +116,7 @@ func toListItem(e scenarios.Entry) listItem {
 		for _, l := range sc.Spec.Disaster.Lost {
 			it.Lost = append(it.Lost, string(l))
 		}
-		it.Objectives = &listObjectives{RTO: time.Duration(o.RTO).String(), RPO: time.Duration(o.RPO).String(), Tier: o.Tier}
+		it.Objectives = &listObjectives{RTOSeconds: time.Duration(o.RTO).Seconds(), RPOSeconds: time.Duration(o.RPO).Seconds(), Tier: o.Tier}
 		return it
 	}
 	var (
@@ -150,7 +149,7 @@ func writeListTable(w io.Writer, items []listItem) error {
 		rto, rpo, summary := "-", "-", it.Summary
 		switch {
 		case it.Objectives != nil:
-			rto, rpo = shortDuration(it.Objectives.RTO), shortDuration(it.Objectives.RPO)
+			rto, rpo = durationText(it.Objectives.RTOSeconds), durationText(it.Objectives.RPOSeconds)
 		case len(it.Ambiguous) > 0:
 			summary = "AMBIGUOUS: defined by both " + strings.Join(it.Ambiguous, " and ")
 		default:
@@ -164,33 +163,42 @@ func writeListTable(w io.Writer, items []listItem) error {
 	return tw.Flush()
 }
 
-// shortDuration turns "4h0m0s" back into how people write it ("4h").
-func shortDuration(goDuration string) string {
-	d, err := time.ParseDuration(goDuration)
+func (a *app) scenariosShow(c *cli.Context) error {
+	sc, format, err := a.scenarioArg(c, showOutput)
 	if err != nil {
-		return goDuration
+		return err
 	}
-	return scenarios.Duration(d).String()
+	return writeOutput(a.env.Stdout, format, scenarioWriter{sc})
 }
 
-func (a *app) scenariosShow(c *cli.Context) error {
-	sc, format, err := a.scenarioArg(c, "yaml", "json")
+// showOutput is scenarios show's -o: the scenario file is YAML first.
+var showOutput = output{formatYAML, formatJSON}
+
+// scenarioWriter writes a scenario as a scenario file: its own
+// apiVersion, kind and camelCase keys (scenarios.MarshalYAML), not a
+// document of firedrill's output.
+type scenarioWriter struct{ sc *scenarios.Scenario }
+
+// WriteTable writes the YAML: a scenario has no table.
+func (s scenarioWriter) WriteTable(out io.Writer) error { return s.WriteYAML(out) }
+
+// WriteYAML writes the scenario file with a comment on where it is from.
+func (s scenarioWriter) WriteYAML(out io.Writer) error {
+	data, err := scenarios.MarshalYAML(s.sc)
 	if err != nil {
 		return err
 	}
-	if format == "json" {
-		data, err := scenarios.MarshalJSON(sc)
-		if err != nil {
-			return err
-		}
-		_, err = a.env.Stdout.Write(data)
-		return err
-	}
-	data, err := scenarios.MarshalYAML(sc)
+	fmt.Fprintf(out, "# %s from %s (%s), with defaults filled in\n", s.sc.Metadata.Name, s.sc.Origin.Source, strings.TrimSpace(s.sc.Origin.File))
+	_, err = out.Write(data)
+	return err
+}
+
+// WriteJSON writes the scenario as JSON with the keys of the file.
+func (s scenarioWriter) WriteJSON(out io.Writer) error {
+	data, err := scenarios.MarshalJSON(s.sc)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.env.Stdout, "# %s from %s (%s), with defaults filled in\n", sc.Metadata.Name, sc.Origin.Source, strings.TrimSpace(sc.Origin.File))
-	_, err = a.env.Stdout.Write(data)
+	_, err = out.Write(data)
 	return err
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,7 +19,7 @@ func (a *app) validateCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "validate",
 		Usage:     "check scenario files and their runbooks without touching anything",
-		UsageText: "firedrill validate FILE|DIR... [--strict] [-o text|json]",
+		UsageText: "firedrill validate FILE|DIR... [--strict] [-o text|json|yaml]",
 		Description: `Checks each scenario file strictly: unknown fields, wrong types, bad
 durations, missing required fields, contradictions and inline secrets are
 all errors. Every problem of every file is printed, one per line, as
@@ -46,7 +47,7 @@ Examples:
   firedrill validate --strict scenarios/
   firedrill validate -o json scenarios/*.yaml`,
 		Flags: []cli.Flag{
-			outputFlag("text", "json"),
+			textOutput.flag(),
 			&cli.BoolFlag{Name: "strict", Usage: "a file with warnings fails too (exit 1)"},
 		},
 		Action: a.validate,
@@ -72,7 +73,7 @@ type validateError struct {
 }
 
 func (a *app) validate(c *cli.Context) error {
-	format, err := outputFormat(c, "text", "json")
+	format, err := textOutput.format(c)
 	if err != nil {
 		return err
 	}
@@ -100,26 +101,11 @@ func (a *app) validate(c *cli.Context) error {
 		}
 		results = append(results, r)
 	}
-	if format == "json" {
-		if err := writeJSON(a.env.Stdout, results); err != nil {
-			return err
-		}
-	} else {
-		for _, r := range results {
-			for _, e := range r.Errors {
-				fmt.Fprintln(a.env.Stdout, e.Text)
-			}
-			for _, w := range r.Warnings {
-				fmt.Fprintln(a.env.Stdout, w.Text)
-			}
-			if r.Valid {
-				line := fmt.Sprintf("%s: ok (%s)", r.File, r.Name)
-				if len(r.Warnings) > 0 {
-					line += ", " + count(len(r.Warnings), "warning")
-				}
-				fmt.Fprintln(a.env.Stdout, line)
-			}
-		}
+	if err := writeOutput(a.env.Stdout, format, document{
+		doc:   validateDoc{Schema: schemaValidate, Files: results},
+		table: func(w io.Writer) error { writeValidateText(w, results); return nil },
+	}); err != nil {
+		return err
 	}
 	if invalid > 0 {
 		verb := "are"
@@ -133,6 +119,26 @@ func (a *app) validate(c *cli.Context) error {
 		return errors.New(msg)
 	}
 	return nil
+}
+
+// writeValidateText writes each problem as FILE:LINE: field.path: message,
+// and a line for each valid file.
+func writeValidateText(out io.Writer, results []validateResult) {
+	for _, r := range results {
+		for _, e := range r.Errors {
+			fmt.Fprintln(out, e.Text)
+		}
+		for _, w := range r.Warnings {
+			fmt.Fprintln(out, w.Text)
+		}
+		if r.Valid {
+			line := fmt.Sprintf("%s: ok (%s)", r.File, r.Name)
+			if len(r.Warnings) > 0 {
+				line += ", " + count(len(r.Warnings), "warning")
+			}
+			fmt.Fprintln(out, line)
+		}
+	}
 }
 
 func validateFile(c *cli.Context, env scenarios.Env, file string) validateResult {

@@ -16,7 +16,7 @@ func (a *app) verifyCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "verify",
 		Usage:     "prove the backups of a scenario are protected: object lock, retention, a tamper canary, matching copies",
-		UsageText: "firedrill verify NAME|FILE [-o table|json]",
+		UsageText: "firedrill verify NAME|FILE [-o table|json|yaml]",
 		Description: `Runs the protection checks of a drill alone, against the scenario's buckets:
 
   1. the primary bucket: versioning on, object lock on, default retention mode
@@ -40,13 +40,13 @@ Exit codes: 0 every check passed, 3 a check failed, 1 the checks could not run.
 Examples:
   firedrill verify region-loss
   firedrill verify ./scenarios/shop.yaml -o json | jq '.copies[].comparison'`,
-		Flags:  []cli.Flag{outputFlag("table", "json")},
+		Flags:  []cli.Flag{tableOutput.flag()},
 		Action: a.verify,
 	}
 }
 
 func (a *app) verify(c *cli.Context) error {
-	sc, format, err := a.drillScenarioArg(c, "table", "json")
+	sc, format, err := a.drillScenarioArg(c, tableOutput)
 	if err != nil {
 		return err
 	}
@@ -54,11 +54,10 @@ func (a *app) verify(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("verify the backups of scenario %s: %w", sc.Metadata.Name, err)
 	}
-	if format == "json" {
-		if err := writeJSON(a.env.Stdout, res); err != nil {
-			return err
-		}
-	} else if err := writeProtection(a.env.Stdout, res); err != nil {
+	if err := writeOutput(a.env.Stdout, format, document{
+		doc:   verifyDoc{Schema: schemaVerify, Result: res},
+		table: func(w io.Writer) error { return writeProtection(w, res) },
+	}); err != nil {
 		return err
 	}
 	if res.Failed() {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/urfave/cli/v2"
 
@@ -12,20 +13,20 @@ func (a *app) versionCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "version",
 		Usage:     "print firedrill's version, commit and Go version",
-		UsageText: "firedrill version [-o text|json]",
+		UsageText: "firedrill version [-o text|json|yaml]",
 		Description: `Prints the version set at build time (make build stamps it from git
 describe), the commit, and the Go version. Include it in bug reports.
 
 Examples:
   firedrill version
   firedrill version -o json`,
-		Flags:  []cli.Flag{outputFlag("text", "json")},
+		Flags:  []cli.Flag{textOutput.flag()},
 		Action: a.version,
 	}
 }
 
 func (a *app) version(c *cli.Context) error {
-	format, err := outputFormat(c, "text", "json")
+	format, err := textOutput.format(c)
 	if err != nil {
 		return err
 	}
@@ -33,17 +34,19 @@ func (a *app) version(c *cli.Context) error {
 		return err
 	}
 	info := version.Get()
-	if format == "json" {
-		return writeJSON(a.env.Stdout, info)
-	}
-	fmt.Fprintf(a.env.Stdout, "firedrill %s\n", info.Version)
-	if info.Commit != "" {
-		modified := ""
-		if info.Modified {
-			modified = " (modified)"
-		}
-		fmt.Fprintf(a.env.Stdout, "commit:   %s%s\n", info.Commit, modified)
-	}
-	fmt.Fprintf(a.env.Stdout, "go:       %s\nplatform: %s\n", info.GoVersion, info.Platform)
-	return nil
+	return writeOutput(a.env.Stdout, format, document{
+		doc: versionDoc{Schema: schemaVersion, Info: info},
+		table: func(w io.Writer) error {
+			fmt.Fprintf(w, "firedrill %s\n", info.Version)
+			if info.Commit != "" {
+				modified := ""
+				if info.Modified {
+					modified = " (modified)"
+				}
+				fmt.Fprintf(w, "commit:   %s%s\n", info.Commit, modified)
+			}
+			fmt.Fprintf(w, "go:       %s\nplatform: %s\n", info.GoVersion, info.Platform)
+			return nil
+		},
+	})
 }
