@@ -154,11 +154,13 @@ func TestRun_LabDrillPasses(t *testing.T) {
 	ctx := testContext(t, 5*time.Minute)
 	file, targets := drillScenario(t, l, "e2e-pass")
 	state := t.TempDir()
-	res := firedrill(t, ctx, drillEnv(), "run", file, "--state-dir", state, "-o", "json", "--log-level", "warn")
+	// In a zone other than UTC, the report's times are still in UTC.
+	res := firedrill(t, ctx, append(drillEnv(), "TZ=Asia/Kolkata"), "run", file, "--state-dir", state, "-o", "json", "--log-level", "warn")
 	require.Equal(t, 0, res.code, "stdout:\n%s\nstderr:\n%s", res.stdout, res.stderr)
 	var rep drillReport
 	require.NoError(t, json.Unmarshal([]byte(res.stdout), &rep))
 	assert.Equal(t, "pass", rep.Result)
+	assert.Regexp(t, `"started_at": "[0-9T:.-]+Z"`, res.stdout)
 	for _, f := range []string{"report.json", "report.md", "report.html", "retrospective.md"} {
 		assert.FileExists(t, filepath.Join(state, "drills", rep.DrillID, f))
 	}
@@ -187,8 +189,11 @@ func TestRun_LabDrillPasses(t *testing.T) {
 
 	hist := firedrill(t, ctx, nil, "history", "-o", "json", "--state-dir", state)
 	require.Equal(t, 0, hist.code, hist.stderr)
-	var rows []map[string]any
-	require.NoError(t, json.Unmarshal([]byte(hist.stdout), &rows))
+	var hdoc struct {
+		Drills []map[string]any `json:"drills"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(hist.stdout), &hdoc))
+	rows := hdoc.Drills
 	require.Len(t, rows, 1)
 	assert.Equal(t, rep.DrillID, rows[0]["drill_id"])
 }
@@ -287,8 +292,11 @@ func TestRun_InterruptMidRestoreCleansUp(t *testing.T) {
 	assertNamespacesGone(t, l, targets)
 
 	hist := firedrill(t, ctx, nil, "history", "-o", "json", "--state-dir", state)
-	var rows []map[string]any
-	require.NoError(t, json.Unmarshal([]byte(hist.stdout), &rows))
+	var hdoc struct {
+		Drills []map[string]any `json:"drills"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(hist.stdout), &hdoc))
+	rows := hdoc.Drills
 	require.Len(t, rows, 1)
 	assert.Equal(t, "interrupted", rows[0]["result"])
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	// Trusted roots for when the system has none: the container image is
 	// one static binary on an empty base, with no /etc/ssl/certs, and
@@ -22,6 +23,11 @@ import (
 )
 
 func main() {
+	// Every time firedrill records or prints is in UTC (RFC 3339 with Z),
+	// whatever TZ says: a scheduled drill's pod has TZ set to its
+	// CronJob's zone. time.Now keeps its monotonic reading, which
+	// Time.UTC would strip. TZ still reaches runbook steps.
+	time.Local = time.UTC
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// Without a working directory relative paths use the process's own;
 	// without a home directory "~" stays as written. Neither stops firedrill.
