@@ -66,10 +66,13 @@ type RestoreOptions struct {
 	Getenv func(string) string
 	// Now is firedrill's clock; nil means time.Now.
 	Now func() time.Time
-	// Progress receives live progress; ProgressTTY rewrites lines in place.
-	Progress    io.Writer
-	ProgressTTY bool
-	Log         *slog.Logger
+	// Progress receives live progress lines.
+	Progress io.Writer
+	// RestoreProgress receives each change of a watched Velero Restore
+	// (restore.Options.RestoreProgress); nil writes it as a line on
+	// Progress.
+	RestoreProgress func(restore.RestoreProgress)
+	Log             *slog.Logger
 	// BackupSyncWait bounds the wait for Velero's backup sync; zero means
 	// restore.DefaultBackupSyncWait, negative means do not wait.
 	BackupSyncWait time.Duration
@@ -125,7 +128,7 @@ func RunRestore(ctx context.Context, sc *scenarios.Scenario, opts RestoreOptions
 	}
 	defer remove()
 	return restore.Run(ctx, restore.Target{Kube: target.Kube, Dynamic: target.Dynamic, Kubeconfig: kubeconfig, Context: t.Context},
-		spec, restore.Options{Now: now, Progress: opts.Progress, ProgressTTY: opts.ProgressTTY, Log: opts.Log, BackupSyncWait: opts.BackupSyncWait, Reader: reader,
+		spec, restore.Options{Now: now, Progress: opts.Progress, RestoreProgress: opts.RestoreProgress, Log: opts.Log, BackupSyncWait: opts.BackupSyncWait, Reader: reader,
 			BucketRecord: BucketRecordReader(sc, opts.Getenv)})
 }
 
@@ -379,7 +382,7 @@ func (r *recovery) Preflight(ctx context.Context) error {
 	}
 	r.kubeconfig, r.removeKubeconfig = kubeconfig, remove
 	s, err := restore.NewSession(restore.Target{Kube: target.Kube, Dynamic: target.Dynamic, Kubeconfig: kubeconfig, Context: t.Context},
-		spec, restore.Options{Now: now, Progress: r.progress, ProgressTTY: r.opts.ProgressTTY, Log: r.opts.Log, BackupSyncWait: r.opts.BackupSyncWait, Reader: reader,
+		spec, restore.Options{Now: now, Progress: r.progress, RestoreProgress: r.opts.RestoreProgress, Log: r.opts.Log, BackupSyncWait: r.opts.BackupSyncWait, Reader: reader,
 			BucketRecord: BucketRecordReader(r.sc, r.opts.Getenv)})
 	if err != nil {
 		return err

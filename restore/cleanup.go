@@ -101,7 +101,7 @@ func cleanup(ctx context.Context, cs kubernetes.Interface, dyn dynamic.Interface
 	// cleanup deletes, and a Restore deleted while it runs keeps its
 	// finalizer until Velero gets to it.
 	for _, n := range tr.restores {
-		_, err := watchRestore(ctx, dyn, veleroNS, n, time.Now, nil, false, n)
+		_, err := watchRestore(ctx, dyn, veleroNS, n, time.Now, func(RestoreProgress) {}, n)
 		if err != nil && !apierrors.IsNotFound(errors.Unwrap(err)) && !apierrors.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("wait for restore %s to end: %w", n, err))
 		}

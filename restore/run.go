@@ -35,9 +35,11 @@ type Options struct {
 	Now func() time.Time
 	// Progress receives live progress lines; nil means none.
 	Progress io.Writer
-	// ProgressTTY rewrites the current progress line in place instead of
-	// writing one line per change.
-	ProgressTTY bool
+	// RestoreProgress receives each change of phase or item count of a
+	// Velero Restore being watched, the last one Done; nil writes each
+	// change as a line (RestoreProgress.String) on Progress. How it is
+	// drawn (a line rewritten on a terminal) is the caller's.
+	RestoreProgress func(RestoreProgress)
 	// Log receives debug logs; nil means none.
 	Log *slog.Logger
 	// BackupSyncWait bounds the wait for Velero's backup sync to bring a
@@ -65,6 +67,14 @@ const DefaultBackupSyncWait = 2 * time.Minute
 func (o Options) withDefaults() Options {
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.RestoreProgress == nil {
+		progress := o.Progress
+		o.RestoreProgress = func(p RestoreProgress) {
+			if progress != nil {
+				fmt.Fprintln(progress, p.String())
+			}
+		}
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -427,7 +437,7 @@ func (r *Session) restorePhases(ctx context.Context, backup string) (bool, error
 			r.tr.namespaces = append(r.tr.namespaces, s.TargetNamespaces()...)
 		}
 		r.tr.mu.Unlock()
-		st, err := watchRestore(phaseCtx, r.t.Dynamic, s.VeleroNamespace, pr.Name, r.opts.Now, r.opts.Progress, r.opts.ProgressTTY, label)
+		st, err := watchRestore(phaseCtx, r.t.Dynamic, s.VeleroNamespace, pr.Name, r.opts.Now, r.opts.RestoreProgress, label)
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {

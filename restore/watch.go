@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
@@ -101,35 +100,44 @@ type restoreStatus struct {
 	seen time.Time
 }
 
+// RestoreProgress is what a watched Velero Restore shows at one change
+// of its phase or item counts (status.phase, status.progress).
+type RestoreProgress struct {
+	// Label names the Restore as the drill does ("1/2 network-policies"),
+	// or is its name.
+	Label         string
+	Phase         velerov1.RestorePhase
+	ItemsRestored int
+	TotalItems    int
+}
+
+// Done reports whether Phase is terminal: the Restore's last change.
+func (p RestoreProgress) Done() bool { return terminal(p.Phase) }
+
+// String is the progress line: "restore LABEL: PHASE, N/M items restored".
+func (p RestoreProgress) String() string {
+	return fmt.Sprintf("restore %s: %s, %d/%d items restored", p.Label, phaseOrNew(p.Phase), p.ItemsRestored, p.TotalItems)
+}
+
 // watchRestore follows Restore name through its phases until a terminal
-// phase (see untilObject: a dropped watch resumes), writing a progress
-// line to progress at each change of phase or count. It returns the
-// Restore as last seen and when (firedrill's clock) its terminal phase was
-// seen. A Restore that does not exist is an error wrapping the API's
-// NotFound; one deleted before it ended, an error.
+// phase (see untilObject: a dropped watch resumes), calling progress at
+// each change of phase or count. It returns the Restore as last seen and
+// when (firedrill's clock) its terminal phase was seen. A Restore that
+// does not exist is an error wrapping the API's NotFound; one deleted
+// before it ended, an error.
 func watchRestore(ctx context.Context, dyn dynamic.Interface, ns, name string, now func() time.Time,
-	progress io.Writer, tty bool, label string) (restoreStatus, error) {
-	last := ""
+	progress func(RestoreProgress), label string) (restoreStatus, error) {
+	var last *RestoreProgress
 	report := func(r *velerov1.Restore) {
-		var restored, total int
-		if p := r.Status.Progress; p != nil {
-			restored, total = p.ItemsRestored, p.TotalItems
+		p := RestoreProgress{Label: label, Phase: phaseOrNew(r.Status.Phase)}
+		if rp := r.Status.Progress; rp != nil {
+			p.ItemsRestored, p.TotalItems = rp.ItemsRestored, rp.TotalItems
 		}
-		line := fmt.Sprintf("restore %s: %s, %d/%d items restored", label, phaseOrNew(r.Status.Phase), restored, total)
-		if line == last || progress == nil {
+		if last != nil && *last == p {
 			return
 		}
-		last = line
-		if tty && !terminal(r.Status.Phase) {
-			// One line rewritten in place on a terminal; the terminal
-			// phase ends it.
-			fmt.Fprint(progress, "\r\033[K"+line)
-			return
-		}
-		if tty {
-			fmt.Fprint(progress, "\r\033[K")
-		}
-		fmt.Fprintln(progress, line)
+		last = &p
+		progress(p)
 	}
 	var st restoreStatus
 	err := untilObject(ctx, dyn, listWatchOne(dyn.Resource(restoresGVR).Namespace(ns), name), &unstructured.Unstructured{}, ns+"/"+name,
@@ -165,9 +173,9 @@ func phaseOrNew(p velerov1.RestorePhase) velerov1.RestorePhase {
 // WaitRestore follows Velero Restore name in namespace ns from its current
 // state until it reaches a terminal phase (a dropped watch resumes). It
 // returns the Restore as last seen and firedrill's time (opts.Now) when the
-// terminal event arrived. Progress lines go to opts.Progress.
+// terminal event arrived. Progress goes to opts.RestoreProgress.
 func WaitRestore(ctx context.Context, dyn dynamic.Interface, ns, name string, opts Options) (*velerov1.Restore, time.Time, error) {
 	opts = opts.withDefaults()
-	st, err := watchRestore(ctx, dyn, ns, name, opts.Now, opts.Progress, opts.ProgressTTY, name)
+	st, err := watchRestore(ctx, dyn, ns, name, opts.Now, opts.RestoreProgress, name)
 	return st.restore, st.seen, err
 }

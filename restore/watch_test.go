@@ -55,14 +55,14 @@ func TestWatchRestore_FollowsPhasesToTerminal(t *testing.T) {
 	dyn := fakeDynamic(PlannedRestore{Name: "fd-1-workloads", Backup: "b"}.object("velero", "fd-1"))
 	watches := restoreWatches(dyn)
 
-	var progress bytes.Buffer
+	var events []RestoreProgress // read after done
 	type out struct {
 		st  restoreStatus
 		err error
 	}
 	done := make(chan out, 1)
 	go func() {
-		st, err := watchRestore(ctx, dyn, "velero", "fd-1-workloads", time.Now, &progress, false, "2/2 workloads")
+		st, err := watchRestore(ctx, dyn, "velero", "fd-1-workloads", time.Now, func(p RestoreProgress) { events = append(events, p) }, "2/2 workloads")
 		done <- out{st, err}
 	}()
 	<-watches
@@ -80,9 +80,15 @@ func TestWatchRestore_FollowsPhasesToTerminal(t *testing.T) {
 	require.NoError(t, o.err)
 	require.NotNil(t, o.st.restore)
 	assert.False(t, o.st.seen.IsZero())
-	assert.Equal(t, "restore 2/2 workloads: New, 0/0 items restored\n"+
-		"restore 2/2 workloads: InProgress, 4/10 items restored\n"+
-		"restore 2/2 workloads: PartiallyFailed, 10/10 items restored\n", progress.String())
+	assert.Equal(t, []RestoreProgress{
+		{Label: "2/2 workloads", Phase: velerov1.RestorePhaseNew},
+		{Label: "2/2 workloads", Phase: velerov1.RestorePhaseInProgress, ItemsRestored: 4, TotalItems: 10},
+		{Label: "2/2 workloads", Phase: velerov1.RestorePhasePartiallyFailed, ItemsRestored: 10, TotalItems: 10},
+	}, events, "each change once, in order")
+	require.Len(t, events, 3)
+	assert.False(t, events[1].Done())
+	assert.True(t, events[2].Done(), "the terminal phase is the last change")
+	assert.Equal(t, "restore 2/2 workloads: InProgress, 4/10 items restored", events[1].String())
 
 	// The phase's result is read from Velero's fields.
 	ph := PhaseResult{Started: started, Finished: started.Add(4 * time.Second)}
@@ -106,7 +112,7 @@ func TestWatchRestore_ResumesAfterDroppedWatch(t *testing.T) {
 	}
 	done := make(chan out, 1)
 	go func() {
-		st, err := watchRestore(ctx, dyn, "velero", "fd-1-all", time.Now, &progress, false, "1/1 all")
+		st, err := watchRestore(ctx, dyn, "velero", "fd-1-all", time.Now, Options{Progress: &progress}.withDefaults().RestoreProgress, "1/1 all")
 		done <- out{st, err}
 	}()
 	first := <-watches
@@ -140,14 +146,14 @@ func TestWatchRestore_MissingOrDeleted(t *testing.T) {
 	dyn := fakeDynamic(PlannedRestore{Name: "fd-1-all", Backup: "b"}.object("velero", "fd-1"))
 	watches := restoreWatches(dyn)
 
-	_, err := watchRestore(ctx, dyn, "velero", "fd-1-none", time.Now, nil, false, "x")
+	_, err := watchRestore(ctx, dyn, "velero", "fd-1-none", time.Now, Options{}.withDefaults().RestoreProgress, "x")
 	assert.True(t, apierrors.IsNotFound(err), "a Restore that does not exist: %v", err)
 	<-watches
 
 	done := make(chan error, 1)
 	lines := lineWriter(make(chan string, 10))
 	go func() {
-		_, err := watchRestore(ctx, dyn, "velero", "fd-1-all", time.Now, lines, false, "x")
+		_, err := watchRestore(ctx, dyn, "velero", "fd-1-all", time.Now, Options{Progress: lines}.withDefaults().RestoreProgress, "x")
 		done <- err
 	}()
 	<-watches
@@ -173,7 +179,7 @@ func TestWatchRestore_RefusedEndsTheWait(t *testing.T) {
 	dyn.PrependWatchReactor("restores", func(k8stesting.Action) (bool, watch.Interface, error) {
 		return true, nil, apierrors.NewForbidden(restoresGVR.GroupResource(), "", errors.New(`cannot watch resource "restores"`))
 	})
-	_, err := watchRestore(ctx, dyn, "velero", "fd-1-all", time.Now, nil, false, "x")
+	_, err := watchRestore(ctx, dyn, "velero", "fd-1-all", time.Now, func(RestoreProgress) {}, "x")
 	assert.True(t, apierrors.IsForbidden(err), "%v", err)
 	assert.NoError(t, ctx.Err(), "ended by the refusal")
 }

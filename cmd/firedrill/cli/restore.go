@@ -47,12 +47,13 @@ func (a *app) restore(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	progress := newProgressLines(a.env.Stderr)
 	res, err := drill.RunRestore(c.Context, sc, drill.RestoreOptions{
-		Getenv:      a.env.getenv,
-		Progress:    a.env.Stderr,
-		ProgressTTY: isTerminal(a.env.Stderr),
-		Log:         a.log,
-		Secrets:     a.secrets,
+		Getenv:          a.env.getenv,
+		Progress:        progress,
+		RestoreProgress: progress.Restore,
+		Log:             a.log,
+		Secrets:         a.secrets,
 	})
 	if res != nil {
 		werr := writeOutput(a.env.Stdout, format, document{
@@ -88,7 +89,8 @@ func restoreVerdict(res *restore.Result) string {
 	return fmt.Sprintf("%s of %d failed", count(n, "check"), len(res.Checks))
 }
 
-// isTerminal reports whether w is a terminal, for progress rewritten in place.
+// isTerminal reports whether w is a terminal, for progress rewritten in
+// place (progressLines).
 func isTerminal(w io.Writer) bool {
 	f, ok := unwrapped(w).(*os.File)
 	if !ok {

@@ -100,16 +100,16 @@ func (a *app) run(c *cli.Context) error {
 	}
 	now := time.Now
 	id := drill.NewDrillID(now())
-	tty := isTerminal(a.env.Stderr)
+	progress := newProgressLines(a.env.Stderr)
 	rep, err := drill.Run(c.Context, sc, drill.Options{
 		StateDir:   stores.local.StateDir,
 		DrillID:    id,
 		Now:        now,
-		Progress:   a.env.Stderr,
+		Progress:   progress,
 		Logger:     a.log,
 		Version:    version.Get().Version,
 		Protection: drill.NewProtection(sc, drill.ProtectionOptions{Getenv: a.env.getenv, Log: a.log}),
-		Recovery: drill.NewRecovery(sc, drill.RestoreOptions{DrillID: id, Getenv: a.env.getenv, Now: now, Progress: a.env.Stderr, ProgressTTY: tty, Log: a.log,
+		Recovery: drill.NewRecovery(sc, drill.RestoreOptions{DrillID: id, Getenv: a.env.getenv, Now: now, Progress: progress, RestoreProgress: progress.Restore, Log: a.log,
 			Secrets: a.secrets}),
 		Runbook:     rb,
 		Secrets:     a.secrets,
