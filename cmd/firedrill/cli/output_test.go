@@ -115,3 +115,45 @@ func styleProblems(path string, v any) []string {
 	}
 	return out
 }
+
+// The evidence documents follow the same style: export's (its -o names
+// the bundle file, so the format is --output-format), verify's, and the
+// summary's once a drill has a bundle.
+func TestOutput_EvidenceDocumentsStyle(t *testing.T) {
+	ctx := context.Background()
+	state := writeHistory(t)
+	key, pub := keyPair(t)
+	env := map[string]string{"FIREDRILL_STATE_DIR": state}
+	const id = "fd-20261103-090000-cccc"
+	bundle := t.TempDir() + "/b.tar.gz"
+	for _, tc := range []struct {
+		schema string
+		args   []string
+		flag   string
+	}{
+		{"firedrill.dev/evidence-export/v1", []string{"evidence", "export", id, "--key", key, "-o", bundle}, "--output-format"},
+		{"firedrill.dev/evidence-verify/v1", []string{"evidence", "verify", bundle, "--public-key", pub}, "-o"},
+		{"firedrill.dev/evidence-summary/v1", []string{"evidence", "summary"}, "-o"},
+	} {
+		t.Run(tc.args[1], func(t *testing.T) {
+			js := run(t, ctx, env, append(tc.args, tc.flag, "json")...)
+			require.Equal(t, ExitOK, js.code, js.String())
+			ya := run(t, ctx, env, append(tc.args, tc.flag, "yaml")...)
+			require.Equal(t, ExitOK, ya.code, ya.String())
+			var fromJSON, fromYAML map[string]any
+			require.NoError(t, json.Unmarshal([]byte(js.stdout), &fromJSON), js.stdout)
+			require.NoError(t, yaml.Unmarshal([]byte(ya.stdout), &fromYAML), ya.stdout)
+			assert.Equal(t, tc.schema, fromJSON["schema"])
+			// Two exports differ only in when they were made.
+			dropKey(fromJSON, "exported_at")
+			dropKey(fromYAML, "exported_at")
+			assert.Equal(t, fromJSON, fromYAML, "JSON and YAML carry the same document")
+			for _, p := range styleProblems("", fromJSON) {
+				t.Error(p)
+			}
+		})
+	}
+	bad := run(t, ctx, env, "evidence", "export", id, "--key", key, "-o", bundle, "--output-format", "csv")
+	assert.Equal(t, ExitUsage, bad.code, bad.String())
+	assert.Contains(t, bad.stderr, `invalid --output-format "csv": want one of text, json, yaml`)
+}
