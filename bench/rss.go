@@ -25,7 +25,7 @@ const rssChild = "rss-child"
 // rssReport is what the child process measures.
 type rssReport struct {
 	Objects     int               `json:"objects"`
-	Seconds     float64           `json:"seconds"`
+	Seconds     float64           `json:"duration_seconds"`
 	VmHWMKiB    int               `json:"vm_hwm_kib"`
 	HeapPeakMiB float64           `json:"heap_peak_mib"` // peak of runtime/metrics total heap, sampled
 	Comparison  backup.Comparison `json:"-"`

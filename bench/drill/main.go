@@ -114,7 +114,7 @@ type report struct {
 		Duration float64 `json:"duration_seconds"`
 	} `json:"checks"`
 	Runbook []struct {
-		Duration time.Duration `json:"duration_ns"`
+		Duration float64 `json:"duration_seconds"`
 	} `json:"runbook"`
 }
 
@@ -142,7 +142,7 @@ func overhead(bin, scenario string) error {
 		checks += c.Duration
 	}
 	for _, s := range r.Runbook {
-		runbook += s.Duration.Seconds()
+		runbook += s.Duration
 	}
 	for _, p := range r.Phases {
 		switch p.Name {

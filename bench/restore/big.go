@@ -81,12 +81,12 @@ func runBig(ctx context.Context, args []string) error {
 			Phase         string
 			Status        string
 			ItemsRestored int64   `json:"items_restored"`
-			Seconds       float64 `json:"seconds"`
+			Seconds       float64 `json:"duration_seconds"`
 		}
 		Checks []struct {
 			Name    string
 			Passed  bool
-			Seconds float64
+			Seconds float64 `json:"duration_seconds"`
 		}
 		Passed bool
 	}
