@@ -203,6 +203,11 @@ type Backups struct {
 	AllowPartiallyFailed bool `yaml:"allowPartiallyFailed,omitempty"`
 	// IncludedNamespaces is required: the scope to restore and verify.
 	IncludedNamespaces []string `yaml:"includedNamespaces"`
+	// AcceptedOutOfScope are PersistentVolumeClaims, "namespace/name" of
+	// an included namespace, whose data the team knowingly keeps out of
+	// the backup (a cache, say): the drill's scope check names them as a
+	// warning instead of a failure.
+	AcceptedOutOfScope []string `yaml:"acceptedOutOfScope,omitempty"`
 }
 
 // Window selects a backup among those taken shortly before the disaster.

@@ -215,6 +215,18 @@ func (v *validator) backups() {
 	if v.required(p+".includedNamespaces", len(b.IncludedNamespaces) > 0) {
 		v.namespaceList(p+".includedNamespaces", b.IncludedNamespaces)
 	}
+	for i, ref := range b.AcceptedOutOfScope {
+		ip := fmt.Sprintf("%s.acceptedOutOfScope[%d]", p, i)
+		ns, name, ok := strings.Cut(ref, "/")
+		switch {
+		case !ok || ns == "" || name == "":
+			v.errorf(ip, "%q is not NAMESPACE/NAME of a PersistentVolumeClaim", ref)
+		case !slices.Contains(b.IncludedNamespaces, ns):
+			v.errorf(ip, "namespace %q is not in spec.backups.includedNamespaces", ns)
+		case slices.Index(b.AcceptedOutOfScope, ref) < i:
+			v.errorf(ip, "%q is listed twice", ref)
+		}
+	}
 }
 
 func (v *validator) namespaceList(path string, nss []string) {
