@@ -197,8 +197,8 @@ func planPreflight(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbook) 
 	s := sc.Spec
 	step.Summary = "reach the target and make sure it is a scratch cluster, never the source"
 	src := "source cluster: not contacted (the scenario loses it)"
-	if !s.Disaster.Loses(scenarios.LossSourceCluster) {
-		src = "source cluster: never contacted"
+	if ScopeSkipped(sc) == "" {
+		src = "source cluster: only read (get and list requests), for the backup's scope in the recovery-point step; never written to"
 	}
 	if s.Source.Kubeconfig != "" || s.Source.Context != "" {
 		step.add("%s; the API server URL and CA of its kubeconfig (%s) are compared with the target's, and a target that is the source is refused", src, clusterText(s.Source))
@@ -284,12 +284,36 @@ func planRecoveryPoint(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbo
 				c.Name, s.Target.TargetNamespace(c.DataCanary.Namespace), c.DataCanary.ConfigMap)
 		}
 	}
+	planScope(step, sc)
 	step.finding("recovery-point.backup", "", "the chosen Backup's status.phase and status.startTimestamp")
 	step.finding("recovery-point.skipped", "newer backups of the selector are not restorable", "each newer Backup's status.phase, status.errors and status.warnings")
 	if b.AllowPartiallyFailed {
 		step.finding("recovery-point.partially-failed", "the chosen backup is PartiallyFailed",
 			"its status.errors and status.warnings, and its results (backups/NAME/NAME-results.gz, through a DownloadRequest)")
 	}
+}
+
+// planScope is what the recovery-point step says of the backup's scope:
+// which PersistentVolumeClaims of the source it holds (drill.Scope).
+func planScope(step *PlanStep, sc *scenarios.Scenario) {
+	s := sc.Spec
+	if why := ScopeSkipped(sc); why != "" {
+		step.add("backup scope: the source is not read (%s), so which PersistentVolumeClaims the backup holds is not checked", why)
+		return
+	}
+	b := s.Backups
+	step.add("backup scope, read-only in the source (%s): list the PersistentVolumeClaims of namespaces %s and say for each whether the chosen backup holds its data: "+
+		"a Completed PodVolumeBackup (label velero.io/backup-name in namespace %q, and backups/NAME/NAME-podvolumebackups.json.gz), DataUpload, native snapshot (NAME-volumesnapshots.json.gz) or CSI snapshot (NAME-csi-volumesnapshots.json.gz); "+
+		"else why not: namespace or resource excluded by the backup, created after it, mounted by no pod, opted out (backup.velero.io/backup-volumes-excludes), no opt-in (defaultVolumesToFsBackup false and no backup.velero.io/backup-volumes), or its volume backup failed",
+		clusterText(s.Source), strings.Join(b.IncludedNamespaces, ", "), b.VeleroNamespace)
+	if len(b.AcceptedOutOfScope) > 0 {
+		step.add("accepted out of scope (a warning, not a failure): %s", strings.Join(b.AcceptedOutOfScope, ", "))
+	}
+	step.add("list the source's Velero Schedules in namespace %q and every PersistentVolumeClaim of the source: name the namespaces with claims that no Schedule covers", b.VeleroNamespace)
+	step.finding("scope.claim", "a claim's data is not in the backup (fails the step unless the scenario accepts it)", "the claim, the pods that mount it and their annotations, the backup's spec and its PodVolumeBackups, DataUploads and snapshot files")
+	step.finding("scope.claims", "every claim's data is in the backup", "the same")
+	step.finding("scope.uncovered-namespaces", "a namespace with claims is in no Schedule", "the Schedules' template includedNamespaces and excludedNamespaces, and the source's claims")
+	step.finding("scope.source", "part of the source or the bucket could not be read", "the failed list or get request, or the bucket read")
 }
 
 func planRestore(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbook) {
@@ -332,6 +356,8 @@ func planRestore(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbook) {
 		step.finding("restore.results."+ph.Name, "the Restore ended Completed with warnings or errors beyond kube-root-ca.crt",
 			"its results (restores/NAME/restore-NAME-results.gz, through a DownloadRequest)")
 	}
+	step.add("set the chosen backup's items (status.progress and backups/NAME/NAME-resource-list.json.gz) against what the Restores created (restores/NAME/restore-NAME-resource-list.json.gz), kind by kind, read from the bucket the restore reads")
+	step.finding("scope.counts", "every Restore completed", "the resource lists of the backup and of each Restore in the bucket")
 	step.finding("restore.reader", "a scheduled drill binds its ServiceAccount to read the restored namespaces ("+EnvRestoredReaderRole+" set)",
 		"the RoleBinding create requests in each restored namespace")
 	step.finding("restore.order", "", "a watch of NetworkPolicies, Deployments, StatefulSets, DaemonSets, Jobs and CronJobs in the restored namespaces, ordered by resourceVersion")

@@ -7,6 +7,7 @@ import (
 	"github.com/firedrill-dev/firedrill/internal/finding"
 	"github.com/firedrill-dev/firedrill/restore"
 	"github.com/firedrill-dev/firedrill/runbooks"
+	"github.com/firedrill-dev/firedrill/scope"
 )
 
 // ReportSchema versions report.json. A change that removes or renames a
@@ -75,6 +76,12 @@ type Report struct {
 	OrderVerified *bool                 `json:"order_verified"`
 	Checks        []CheckRef            `json:"checks,omitempty"`
 	Runbook       []runbooks.StepResult `json:"runbook,omitempty"`
+	// Scope says which PersistentVolumeClaims of the source the backup
+	// holds and why not, when the drill read the source (scope.Read).
+	Scope *scope.Result `json:"scope,omitempty"`
+	// ItemCounts set the backup's items against what the Restores
+	// created, kind by kind (scope.ReadCounts).
+	ItemCounts *scope.Counts `json:"item_counts,omitempty"`
 }
 
 // Phase is one step of the drill on its timeline.

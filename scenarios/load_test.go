@@ -33,7 +33,12 @@ type wantErr struct {
 func TestLoad_Invalid(t *testing.T) {
 	const secretMsg = "inline secret not allowed: reference it with accessKeyIDEnv/secretAccessKeyEnv, profile or file"
 	tests := map[string][]wantErr{
-		"access-key-in-env-field":      {{24, "spec.storage.primary.credentials.accessKeyIDEnv", "inline secret not allowed: accessKeyIDEnv takes the NAME of an environment variable that holds the secret, not the secret itself; this value looks like a credential (it is not shown): put it in an environment variable, write that variable's name here, and rotate the credential, since it was written in the file"}},
+		"access-key-in-env-field": {{24, "spec.storage.primary.credentials.accessKeyIDEnv", "inline secret not allowed: accessKeyIDEnv takes the NAME of an environment variable that holds the secret, not the secret itself; this value looks like a credential (it is not shown): put it in an environment variable, write that variable's name here, and rotate the credential, since it was written in the file"}},
+		"accepted-out-of-scope": {
+			{18, "spec.backups.acceptedOutOfScope[0]", `"shop-cache" is not NAMESPACE/NAME of a PersistentVolumeClaim`},
+			{18, "spec.backups.acceptedOutOfScope[1]", `namespace "billing" is not in spec.backups.includedNamespaces`},
+			{18, "spec.backups.acceptedOutOfScope[3]", `"shop/cache" is listed twice`},
+		},
 		"allow-partially-failed":       {{18, "spec.backups.allowPartiallyFailed", "true or false"}},
 		"api-version":                  {{2, "apiVersion", `"firedrill.dev/v1" is not supported; use firedrill.dev/v1alpha1`}},
 		"backup-name-and-schedule":     {{18, "spec.backups.schedule", "set exactly one of backupName, schedule or window; backupName is set too"}},

@@ -2,6 +2,7 @@ package scope
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -43,9 +44,10 @@ type KindCount struct {
 // (restores/NAME/restore-NAME-resource-list.json.gz: the same keys to
 // "namespace/name(created|updated|skipped|failed)", written by Velero's
 // restore controller from pkg/restore/request.go RestoredResourceList),
-// and sets them against each other with CompareCounts. backupFiles reads
+// and sets them against each other with CompareCounts; the totals are the
+// backup's status.progress in its velero-backup.json. backupFiles reads
 // the backup's bucket, restoreFiles the bucket the Restores wrote to.
-func ReadCounts(ctx context.Context, backupFiles, restoreFiles Files, b *velerov1.Backup, backup string, restores []string) (*Counts, error) {
+func ReadCounts(ctx context.Context, backupFiles, restoreFiles Files, backup string, restores []string) (*Counts, error) {
 	var backedUp map[string][]string
 	if err := readGzipJSON(ctx, backupFiles, backupFile(backup, backup+"-resource-list.json.gz"), &backedUp); err != nil {
 		return nil, err
@@ -60,7 +62,15 @@ func ReadCounts(ctx context.Context, backupFiles, restoreFiles Files, b *velerov
 	}
 	c := CompareCounts(backedUp, lists)
 	c.Restores = restores
-	if b != nil && b.Status.Progress != nil {
+	data, err := backupFiles.ReadFile(ctx, backupFile(backup, "velero-backup.json"))
+	if err != nil {
+		return nil, fmt.Errorf("read velero-backup.json of backup %s: %w", backup, err)
+	}
+	var b velerov1.Backup
+	if err := json.Unmarshal(data, &b); err != nil {
+		return nil, fmt.Errorf("parse velero-backup.json of backup %s: %w", backup, err)
+	}
+	if b.Status.Progress != nil {
 		c.BackupTotalItems, c.BackupItemsBackedUp = b.Status.Progress.TotalItems, b.Status.Progress.ItemsBackedUp
 	}
 	return c, nil

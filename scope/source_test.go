@@ -131,3 +131,26 @@ func TestRead_ProblemsAreNamed(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestReadCounts_FromTheBucket(t *testing.T) {
+	b := testBackup(nil)
+	b.Status.Progress = &velerov1.BackupProgress{TotalItems: 3, ItemsBackedUp: 3}
+	vb, err := json.Marshal(b)
+	require.NoError(t, err)
+	files := memFiles{files: map[string][]byte{
+		"backups/b1/velero-backup.json":                vb,
+		"backups/b1/b1-resource-list.json.gz":          gz(t, map[string][]string{"v1/Pod": {"shop/a"}, "v1/ConfigMap": {"shop/c", "shop/d"}}),
+		"restores/r1/restore-r1-resource-list.json.gz": gz(t, map[string][]string{"v1/ConfigMap": {"shop-restored/c(created)", "shop-restored/d(created)"}}),
+	}}
+	c, err := ReadCounts(context.Background(), files, files, "b1", []string{"r1"})
+	require.NoError(t, err)
+	assert.Equal(t, 3, c.BackupTotalItems)
+	assert.Equal(t, 3, c.BackupItemsBackedUp)
+	assert.Equal(t, []string{"r1"}, c.Restores)
+	assert.Equal(t, []KindCount{{Kind: "v1/ConfigMap", BackedUp: 2, Created: 2}, {Kind: "v1/Pod", BackedUp: 1, NotRestored: 1}}, c.Kinds)
+
+	_, err = ReadCounts(context.Background(), files, files, "b1", []string{"r2"})
+	require.NoError(t, err, "a Restore without a resource list restored nothing")
+	_, err = ReadCounts(context.Background(), memFiles{Err: fmt.Errorf("access denied")}, files, "b1", nil)
+	assert.ErrorContains(t, err, "read backups/b1/b1-resource-list.json.gz: access denied")
+}
