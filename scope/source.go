@@ -12,6 +12,7 @@ import (
 
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 	velerov2alpha1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v2alpha1"
+	"github.com/vmware-tanzu/velero/pkg/label"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -125,7 +126,9 @@ func Read(ctx context.Context, src Source, backup string, namespaces []string) (
 	}
 	ev.Backup = b
 
-	sel := metav1.ListOptions{LabelSelector: velerov1.BackupNameLabel + "=" + backup}
+	// Velero labels its objects with the backup's name made a valid
+	// label value (pkg/label.GetValidName: cut and hashed past 63 bytes).
+	sel := metav1.ListOptions{LabelSelector: velerov1.BackupNameLabel + "=" + label.GetValidName(backup)}
 	var pvbs []velerov1.PodVolumeBackup
 	if err := list(ctx, src.Dynamic.Resource(podVolumeBackupsGVR).Namespace(src.VeleroNamespace), sel, &pvbs); err != nil {
 		problem("list PodVolumeBackups of backup %s in the source: %v", backup, err)

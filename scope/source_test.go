@@ -6,12 +6,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 	velerov2alpha1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v2alpha1"
+	"github.com/vmware-tanzu/velero/pkg/label"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -153,4 +155,19 @@ func TestReadCounts_FromTheBucket(t *testing.T) {
 	require.NoError(t, err, "a Restore without a resource list restored nothing")
 	_, err = ReadCounts(context.Background(), memFiles{Err: fmt.Errorf("access denied")}, files, "b1", nil)
 	assert.ErrorContains(t, err, "read backups/b1/b1-resource-list.json.gz: access denied")
+}
+
+func TestRead_LongBackupNameMatchesVelerosLabel(t *testing.T) {
+	long := "shop-daily-" + strings.Repeat("x", 60)
+	p := pvb("p-long", "db-0", "uid-orders", velerov1.PodVolumeBackupPhaseCompleted)
+	p.Labels[velerov1.BackupNameLabel] = label.GetValidName(long)
+	require.NotEqual(t, long, p.Labels[velerov1.BackupNameLabel], "Velero cuts the name")
+	kube := kubefake.NewSimpleClientset(ptr(claim("shop", "orders")))
+	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
+		backupsGVR: "BackupList", schedulesGVR: "ScheduleList", podVolumeBackupsGVR: "PodVolumeBackupList", dataUploadsGVR: "DataUploadList",
+	}, unstructuredOf(t, &p, velerov1.SchemeGroupVersion.WithKind("PodVolumeBackup")))
+	res, err := Read(context.Background(), Source{Kube: kube, Dynamic: dyn, VeleroNamespace: "velero"}, long, []string{"shop"})
+	require.NoError(t, err)
+	require.Len(t, res.Claims, 1)
+	assert.Equal(t, MethodPodVolumeBackup, res.Claims[0].Method)
 }
