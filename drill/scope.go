@@ -204,8 +204,11 @@ func (r *run) countItems(ctx context.Context, backup string, restores []RestoreR
 	r.report.ItemCounts = c
 	var diffs []string
 	for _, k := range c.Kinds {
-		if k.NotRestored > 0 || k.Failed > 0 {
-			diffs = append(diffs, fmt.Sprintf("%s %d of %d not restored, %d failed", k.Kind, k.NotRestored, k.BackedUp, k.Failed))
+		switch {
+		case k.Failed > 0:
+			diffs = append(diffs, fmt.Sprintf("%s %d of %d not restored (%d failed)", k.Kind, k.NotRestored, k.BackedUp, k.Failed))
+		case k.NotRestored > 0:
+			diffs = append(diffs, fmt.Sprintf("%s %d of %d not restored", k.Kind, k.NotRestored, k.BackedUp))
 		}
 	}
 	msg := fmt.Sprintf("backup %s: %d items backed up (status.progress.itemsBackedUp), every kind restored", backup, c.BackupItemsBackedUp)

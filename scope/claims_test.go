@@ -222,16 +222,16 @@ func TestCompareCounts(t *testing.T) {
 	backedUp := map[string][]string{
 		"v1/Pod":             {"shop/a", "shop/b"},
 		"apps/v1/Deployment": {"shop/web"},
-		"v1/ConfigMap":       {"shop/c1", "shop/c2"},
+		"v1/ConfigMap":       {"shop/c1", "shop/c2", "shop/kube-root-ca.crt"},
 	}
 	restores := []map[string][]string{
-		{"v1/Namespace": {"shop-restored(created)"}, "v1/ConfigMap": {"shop-restored/c1(failed)"}},
+		{"v1/Namespace": {"shop-restored(created)"}, "v1/ConfigMap": {"shop-restored/c1(failed)", "shop-restored/kube-root-ca.crt(failed)"}},
 		{"v1/Namespace": {"shop-restored(skipped)"}, "apps/v1/Deployment": {"shop-restored/web(created)"}, "v1/ConfigMap": {"shop-restored/c1(created)", "shop-restored/c2(failed)"}},
 	}
 	c := CompareCounts(backedUp, restores)
 	assert.Equal(t, []KindCount{
 		{Kind: "apps/v1/Deployment", BackedUp: 1, Created: 1},
-		{Kind: "v1/ConfigMap", BackedUp: 2, Created: 1, Failed: 1, NotRestored: 1},
+		{Kind: "v1/ConfigMap", BackedUp: 3, Created: 1, Skipped: 1, Failed: 1, NotRestored: 1},
 		{Kind: "v1/Namespace", Created: 1},
 		{Kind: "v1/Pod", BackedUp: 2, NotRestored: 2},
 	}, c.Kinds)

@@ -79,7 +79,8 @@ func ReadCounts(ctx context.Context, backupFiles, restoreFiles Files, backup str
 // CompareCounts counts, per kind of the backup's resource list and of the
 // Restores' lists, the items backed up and what the Restores did with
 // them; kinds sorted. An item's result is the best of its phases:
-// created, then updated, then skipped, then failed.
+// created, then updated, then skipped, then failed. A namespace's
+// kube-root-ca.crt ConfigMap Velero found existing counts as skipped.
 func CompareCounts(backedUp map[string][]string, restoreLists []map[string][]string) *Counts {
 	rank := map[string]int{"created": 4, "updated": 3, "skipped": 2, "failed": 1}
 	results := map[string]map[string]string{} // kind -> item -> result
@@ -90,6 +91,13 @@ func CompareCounts(backedUp map[string][]string, restoreLists []map[string][]str
 			}
 			for _, e := range entries {
 				item, result := splitEntry(e)
+				if result == "failed" && kind == "v1/ConfigMap" && strings.HasSuffix(item, "/kube-root-ca.crt") {
+					// Kubernetes creates this ConfigMap in every new
+					// namespace before Velero restores it; Velero then
+					// records the one it finds existing as failed. It
+					// came back, as restore/run.go also reads it.
+					result = "skipped"
+				}
 				if rank[result] > rank[results[kind][item]] {
 					results[kind][item] = result
 				}

@@ -58,7 +58,7 @@ func Findings(r *Result, accepted []string) []finding.Finding {
 			nss = append(nss, fmt.Sprintf("%s (%s)", u.Namespace, strings.Join(u.Claims, ", ")))
 		}
 		fs = append(fs, finding.Warn(IDUncovered, "Velero Schedules of the source",
-			fmt.Sprintf("%d namespaces hold PersistentVolumeClaims that no Schedule backs up: %s", len(r.Uncovered), strings.Join(nss, "; "))).
+			fmt.Sprintf("namespaces of the source whose PersistentVolumeClaims no Schedule backs up (%d): %s", len(r.Uncovered), strings.Join(nss, "; "))).
 			With("every namespace with PersistentVolumeClaims in a Schedule's includedNamespaces", fmt.Sprintf("%d not covered", len(r.Uncovered)),
 				"add the namespaces to a Schedule (velero schedule create --include-namespaces), or confirm with their owners that the data needs no backup"))
 	}
