@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/firedrill-dev/firedrill/backup/scope"
 	"github.com/firedrill-dev/firedrill/internal/finding"
 	"github.com/firedrill-dev/firedrill/restore"
 	"github.com/firedrill-dev/firedrill/runbooks"
-	"github.com/firedrill-dev/firedrill/scope"
 )
 
 // ReportSchema versions report.json. A change that removes or renames a

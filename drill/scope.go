@@ -9,12 +9,12 @@ import (
 	"path"
 	"strings"
 
+	"github.com/firedrill-dev/firedrill/backup/scope"
 	"github.com/firedrill-dev/firedrill/internal/finding"
 	"github.com/firedrill-dev/firedrill/internal/kube"
 	"github.com/firedrill-dev/firedrill/internal/objectstore"
 	"github.com/firedrill-dev/firedrill/internal/secret"
 	"github.com/firedrill-dev/firedrill/scenarios"
-	"github.com/firedrill-dev/firedrill/scope"
 )
 
 // Scope answers which PersistentVolumeClaims of the source the chosen

@@ -11,9 +11,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/firedrill-dev/firedrill/backup/scope"
 	"github.com/firedrill-dev/firedrill/internal/finding"
 	"github.com/firedrill-dev/firedrill/scenarios"
-	"github.com/firedrill-dev/firedrill/scope"
 )
 
 // fakeScope answers with fixed results; ClaimsErr and CountsErr fail.
