@@ -33,13 +33,13 @@ type wantErr struct {
 func TestLoad_Invalid(t *testing.T) {
 	const secretMsg = "inline secret not allowed: reference it with accessKeyIDEnv/secretAccessKeyEnv, profile or file"
 	tests := map[string][]wantErr{
-		"access-key-in-env-field":      {{24, "spec.storage.primary.credentials.accessKeyIDEnv", "inline secret not allowed: accessKeyIDEnv takes the NAME of an environment variable that holds the secret, not the secret itself; this value looks like a credential (it is not shown): put it in an environment variable, write that variable's name here, and rotate the credential, since it was written in the file"}},
-		"allow-partially-failed":       {{18, "spec.backups.allowPartiallyFailed", "true or false"}},
-		"api-version":                  {{2, "apiVersion", `"firedrill.dev/v1" is not supported; use firedrill.dev/v1alpha1`}},
-		"backup-name-and-schedule":     {{18, "spec.backups.schedule", "set exactly one of backupName, schedule or window; backupName is set too"}},
-		"bucket-name":                  {{22, "spec.storage.primary.bucket", `"Velero_Backups" is not a valid S3 bucket name`}},
-		"check-command-empty":          {{33, "spec.checks[0].command.run", "must not be empty"}},
-		"check-data-canary":            {{33, "spec.checks[0].dataCanary.key", "is required"}},
+		"access-key-in-env-field":  {{24, "spec.storage.primary.credentials.accessKeyIDEnv", "inline secret not allowed: accessKeyIDEnv takes the NAME of an environment variable that holds the secret, not the secret itself; this value looks like a credential (it is not shown): put it in an environment variable, write that variable's name here, and rotate the credential, since it was written in the file"}},
+		"allow-partially-failed":   {{18, "spec.backups.allowPartiallyFailed", "true or false"}},
+		"api-version":              {{2, "apiVersion", `"firedrill.dev/v1" is not supported; use firedrill.dev/v1alpha1`}},
+		"backup-name-and-schedule": {{18, "spec.backups.schedule", "set exactly one of backupName, schedule or window; backupName is set too"}},
+		"bucket-name":              {{22, "spec.storage.primary.bucket", `"Velero_Backups" is not a valid S3 bucket name`}},
+		"check-command-empty":      {{33, "spec.checks[0].command.run", "must not be empty"}},
+		"check-data-canary":        {{33, "spec.checks[0].dataCanary.key", "is required"}},
 		"check-data-canary-file": {
 			{36, "spec.checks[0].dataCanary.file", `"data/canary" must be an absolute path inside the container`},
 			{42, "spec.checks[1].dataCanary.file", "set either configMap and key (a ConfigMap canary) or file (a file in a restored volume), not both"},
