@@ -538,6 +538,10 @@ func checkText(c scenarios.Check, t scenarios.Target) string {
 			return fmt.Sprintf("file %s in %s of namespace %s (read with cat through pods/exec) holds RFC 3339 times: the newest is the newest data of the restored volume",
 				dc.File, podText(dc.Pod, dc.Selector, dc.Container), ns(dc.Namespace))
 		}
+		if len(dc.Command) > 0 {
+			return fmt.Sprintf("%s in %s of namespace %s (through pods/exec) prints RFC 3339 times: the newest is the newest data of the restored volume",
+				strings.Join(dc.Command, " "), podText(dc.Pod, dc.Selector, dc.Container), ns(dc.Namespace))
+		}
 		return fmt.Sprintf("ConfigMap %s in namespace %s holds an RFC 3339 time under %q: the newest data in the backup",
 			dc.ConfigMap, ns(dc.Namespace), dc.Key)
 	case scenarios.CheckServiceAccount:

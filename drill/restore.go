@@ -241,7 +241,7 @@ func RestoreSpec(sc *scenarios.Scenario, drillID string, getenv func(string) str
 		case c.DataCanary != nil:
 			dc := c.DataCanary
 			ns := s.Target.TargetNamespace(dc.Namespace)
-			rc.DataCanary = &restore.DataCanaryCheck{Namespace: ns, ConfigMap: dc.ConfigMap, Key: dc.Key, File: dc.File,
+			rc.DataCanary = &restore.DataCanaryCheck{Namespace: ns, ConfigMap: dc.ConfigMap, Key: dc.Key, File: dc.File, Command: dc.Command,
 				Pod: restore.PodChoice{Namespace: ns, Pod: dc.Pod, Selector: dc.Selector, Container: dc.Container}}
 		case c.ServiceAccount != nil:
 			rc.ServiceAccount = &restore.ServiceAccountCheck{Namespace: s.Target.TargetNamespace(c.ServiceAccount.Namespace),

@@ -80,7 +80,7 @@ func runCheck(ctx context.Context, env checkEnv, c Check) CheckResult {
 			t     time.Time
 			where string
 		)
-		if dc.File != "" {
+		if dc.inPod() {
 			err = retryErr(ctx, func() error {
 				var err error
 				t, where, err = fileCanary(ctx, env, dc)

@@ -236,15 +236,19 @@ func quoteOutput(s string) string {
 	return fmt.Sprintf("%q", s)
 }
 
-// fileCanary reads the data canary file c.File in the container c.Pod
-// chooses (`cat FILE`, through execIn) and returns the newest time of its
+// fileCanary reads the data canary in the container c.Pod chooses (`cat
+// FILE`, or c.Command, through execIn) and returns the newest time of its
 // lines and where it was read.
 func fileCanary(ctx context.Context, env checkEnv, c DataCanaryCheck) (time.Time, string, error) {
-	run, err := execIn(ctx, env, c.Pod, []string{"cat", c.File})
+	argv := c.reader()
+	run, err := execIn(ctx, env, c.Pod, argv)
 	if err != nil {
 		return time.Time{}, "", err
 	}
 	where := fmt.Sprintf("file %s in %s", c.File, run.where)
+	if c.File == "" {
+		where = fmt.Sprintf("the output of %s in %s", strings.Join(argv, " "), run.where)
+	}
 	t, err := newestTime(run.stdout)
 	if err != nil {
 		return time.Time{}, where, fmt.Errorf("%s: %w", where, err)

@@ -164,16 +164,23 @@ func TestFileCanary(t *testing.T) {
 		{"not a time", "2026-11-22T11:58:00Z\nhello\n", false, 0, "line 2 is not an RFC 3339 time: \"hello\""},
 		{"empty", "\n", false, 0, "it holds no time"},
 		{"after the disaster", "2026-11-22T12:00:10Z\n", false, 0, "is after the disaster"},
+		{"read by a command of the image", "2026-11-22T11:59:00Z\n", true, 60,
+			"the output of /shop cat /data/canary in pod shop-x/backend-0 container backend holds 2026-11-22T11:59:00Z"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ex := &fakeExecer{Stdout: tt.stdout}
 			env := checkEnv{cs: cs, now: time.Now, exec: ex, disaster: disaster}
-			r := runCheck(context.Background(), env, Check{Name: "canary", Timeout: 300 * time.Millisecond, DataCanary: &canary})
+			c, argv := canary, []string{"cat", "/data/canary"}
+			if tt.name == "read by a command of the image" {
+				c.File, c.Command = "", []string{"/shop", "cat", "/data/canary"}
+				argv = c.Command
+			}
+			r := runCheck(context.Background(), env, Check{Name: "canary", Timeout: 300 * time.Millisecond, DataCanary: &c})
 			assert.Equal(t, tt.pass, r.Passed, r.Message)
 			assert.Contains(t, r.Message, tt.msg)
 			require.NotEmpty(t, ex.calls)
-			assert.Equal(t, []string{"cat", "/data/canary"}, ex.calls[0].argv)
+			assert.Equal(t, argv, ex.calls[0].argv)
 			if tt.pass {
 				require.NotNil(t, r.ApplicationRPOSeconds)
 				assert.InDelta(t, tt.rpo, *r.ApplicationRPOSeconds, 1e-9)

@@ -202,13 +202,25 @@ type ExecCheck struct {
 }
 
 // DataCanaryCheck reads an RFC 3339 time: ConfigMap Namespace/ConfigMap
-// key Key, or with File set the file File read (`cat`) inside the
-// container Pod chooses (Pod.Namespace is Namespace), the newest time of
-// its lines.
+// key Key, or with File or Command set the stdout of `cat File` (or of
+// Command) run inside the container Pod chooses (Pod.Namespace is
+// Namespace): the newest time of its lines.
 type DataCanaryCheck struct {
 	Namespace, ConfigMap, Key string
 	File                      string
+	Command                   []string
 	Pod                       PodChoice
+}
+
+// inPod reports whether the canary is read inside a restored pod.
+func (c DataCanaryCheck) inPod() bool { return c.File != "" || len(c.Command) > 0 }
+
+// reader is the command that prints the canary in the pod.
+func (c DataCanaryCheck) reader() []string {
+	if len(c.Command) > 0 {
+		return c.Command
+	}
+	return []string{"cat", c.File}
 }
 
 // ServiceAccountCheck passes when ServiceAccount Namespace/Name (a target

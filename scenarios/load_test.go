@@ -42,8 +42,9 @@ func TestLoad_Invalid(t *testing.T) {
 		"check-data-canary":        {{33, "spec.checks[0].dataCanary.key", "is required"}},
 		"check-data-canary-file": {
 			{36, "spec.checks[0].dataCanary.file", `"data/canary" must be an absolute path inside the container`},
-			{42, "spec.checks[1].dataCanary.file", "set either configMap and key (a ConfigMap canary) or file (a file in a restored volume), not both"},
+			{42, "spec.checks[1].dataCanary.file", "set either configMap and key (a ConfigMap canary) or file or command (read in a restored pod), not both"},
 			{48, "spec.checks[2].dataCanary.container", "applies only to a file canary"},
+			{54, "spec.checks[3].dataCanary.command", "set either file (read with cat) or command (whose output is the canary), not both"},
 		},
 		"check-exec": {
 			{36, "spec.checks[0].exec.selector", "set exactly one of pod or selector; pod is set too"},
@@ -455,7 +456,7 @@ func TestLoad_VolumeDataChecks(t *testing.T) {
 	sc, err := LoadFile(context.Background(), testEnv(), "testdata/valid-volume-data.yaml")
 	require.NoError(t, err)
 	cs := sc.Spec.Checks
-	require.Len(t, cs, 3)
+	require.Len(t, cs, 4)
 	require.NotNil(t, cs[0].Exec)
 	assert.Equal(t, CheckExec, cs[0].Kind())
 	assert.Equal(t, ExecCheck{Namespace: "shop-data", Selector: "app=backend", Container: "backend",
@@ -464,6 +465,7 @@ func TestLoad_VolumeDataChecks(t *testing.T) {
 	assert.Equal(t, "", *cs[1].Exec.ExpectOutput)
 	assert.Equal(t, "backend-0", cs[1].Exec.Pod)
 	assert.Equal(t, DataCanaryCheck{Namespace: "shop-data", Selector: "app=backend", File: "/data/canary"}, *cs[2].DataCanary)
+	assert.Equal(t, DataCanaryCheck{Namespace: "shop-data", Pod: "db-0", Container: "db", Command: []string{"/shop", "cat", "/data/canary"}}, *cs[3].DataCanary)
 }
 
 // TestDefaultExcludedResources_RestorePods: pods are restored by default,

@@ -560,8 +560,9 @@ type ExecCheck struct {
 // canary). The canary is either a ConfigMap key (ConfigMap and Key) or a
 // file in a restored volume (File, read inside a restored pod through the
 // exec path of ExecCheck: Pod or Selector, and Container), which proves
-// the volume's data came back, not just the manifests. A file may hold
-// one time or one per line; the newest counts.
+// the volume's data came back, not just the manifests; Command replaces
+// `cat FILE` for a container without cat. A file may hold one time or one
+// per line; the newest counts.
 type DataCanaryCheck struct {
 	// Namespace is required, as named in Spec.Backups.IncludedNamespaces.
 	Namespace string `yaml:"namespace"`
@@ -569,10 +570,14 @@ type DataCanaryCheck struct {
 	ConfigMap string `yaml:"configMap,omitempty"`
 	Key       string `yaml:"key,omitempty"`
 	// File is the absolute path of the canary file inside the container,
-	// read with `cat`; not with ConfigMap.
+	// read with `cat FILE`; not with ConfigMap.
 	File string `yaml:"file,omitempty"`
-	// Pod or Selector (exactly one, with File) and Container choose the
-	// container that reads File, as for ExecCheck.
+	// Command, instead of File, is the program (and arguments, no shell)
+	// whose stdout is the canary, for a container without cat: e.g.
+	// ["/shop", "cat", "/data/canary"].
+	Command []string `yaml:"command,omitempty"`
+	// Pod or Selector (exactly one, with File or Command) and Container
+	// choose the container that reads it, as for ExecCheck.
 	Pod       string `yaml:"pod,omitempty"`
 	Selector  string `yaml:"selector,omitempty"`
 	Container string `yaml:"container,omitempty"`

@@ -521,12 +521,23 @@ func (v *validator) checks() {
 // inside a restored pod.
 func (v *validator) dataCanary(p string, dc DataCanaryCheck, inScope func(path, ns string)) {
 	podFields := v.has(p+".pod") || v.has(p+".selector") || v.has(p+".container")
-	switch hasFile := v.has(p + ".file"); {
-	case hasFile && (v.has(p+".configMap") || v.has(p+".key")):
-		v.errorf(p+".file", "set either configMap and key (a ConfigMap canary) or file (a file in a restored volume), not both")
-	case hasFile:
+	hasFile, hasCommand := v.has(p+".file"), v.has(p+".command")
+	switch {
+	case (hasFile || hasCommand) && (v.has(p+".configMap") || v.has(p+".key")):
+		field := p + ".file"
+		if !hasFile {
+			field = p + ".command"
+		}
+		v.errorf(field, "set either configMap and key (a ConfigMap canary) or file or command (read in a restored pod), not both")
+	case hasFile && hasCommand:
+		v.errorf(p+".command", "set either file (read with cat) or command (whose output is the canary), not both")
+	case hasFile || hasCommand:
 		v.podChoice(p, dc.Pod, dc.Selector, dc.Container, inScope, dc.Namespace)
-		if v.required(p+".file", dc.File != "") && !path.IsAbs(dc.File) {
+		if hasCommand {
+			if v.required(p+".command", len(dc.Command) > 0) {
+				v.required(p+".command[0]", dc.Command[0] != "")
+			}
+		} else if v.required(p+".file", dc.File != "") && !path.IsAbs(dc.File) {
 			v.errorf(p+".file", "%q must be an absolute path inside the container", dc.File)
 		}
 	default:

@@ -139,7 +139,7 @@ func clusterRules(sc *scenarios.Scenario, n names) []rule {
 			workloads = true
 		case c.Exec != nil:
 			execPods, execSelected = execTarget(execPods, execSelected, c.Exec.Pod)
-		case c.DataCanary != nil && c.DataCanary.File != "":
+		case c.DataCanary != nil && (c.DataCanary.File != "" || len(c.DataCanary.Command) > 0):
 			execPods, execSelected = execTarget(execPods, execSelected, c.DataCanary.Pod)
 		case c.DataCanary != nil:
 			canaries = append(canaries, c.DataCanary.ConfigMap)
