@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -151,13 +152,19 @@ func TestVolumeData_DrillRestoresTheBackEndsData(t *testing.T) {
 	before, canaryBefore := sum(), canary()
 	backup := "e2e-data-" + time.Now().UTC().Format("20060102150405")
 	l.velero(t, ctx, l.SourceKubeconfig, "backup", "create", backup, "--include-namespaces", strings.Join(l.AppNamespaces, ","),
-		"--default-volumes-to-fs-backup", "--wait")
+		"--default-volumes-to-fs-backup", "--ttl", "12h", "--wait") // the schedule's TTL, within the buckets' retention
 	backupDone := time.Now()
 	after := sum()
 	require.Equal(t, before, after, "the order log changed during the backup: rerun")
 	require.Regexp(t, `^[0-9a-f]{64}  `+d.OrdersFile+`$`, after)
 
-	file, targets := drillScenario(t, l, "e2e-data",
+	// The lab copies its bucket off-cloud when it seeds, not afterwards:
+	// the test's own backup is on the off-site copy (replication) only.
+	labText, err := os.ReadFile(filepath.Join(os.Getenv("FIREDRILL_SCENARIOS"), l.Scenario+".yaml"))
+	require.NoError(t, err)
+	offcloud := regexp.MustCompile(`(?m)^      - name: offcloud\n(?:        .*\n)+`).FindString(string(labText))
+	require.NotEmpty(t, offcloud, "the lab scenario's off-cloud copy")
+	file, targets := drillScenario(t, l, "e2e-data", offcloud, "",
 		"schedule: "+os.Getenv("FIREDRILL_LAB_SCHEDULE"), "backupName: "+backup,
 		"  checks:\n", fmt.Sprintf(`  checks:
     - name: restored-orders
