@@ -65,7 +65,7 @@ type volumeReport struct {
 	DrillID    string    `json:"drill_id"`
 	Result     string    `json:"result"`
 	DisasterAt time.Time `json:"disaster_at"`
-	RPOData *struct {
+	RPOData    *struct {
 		Measured *float64 `json:"measured_seconds"`
 		Status   string   `json:"status"`
 	} `json:"rpo_data"`
