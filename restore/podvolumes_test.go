@@ -257,3 +257,39 @@ func TestSessionRestore_VolumeData(t *testing.T) {
 func corev1Ref(ns, pod string) corev1.ObjectReference {
 	return corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: pod}
 }
+
+// TestSessionRestore_PodVolumeRestoreNeverStarts: Velero holds a Restore in
+// progress while a PodVolumeRestore waits for a node-agent that never
+// takes it; when the phase's time runs out the phase fails, and its reason
+// names the PodVolumeRestore that never started.
+func TestSessionRestore_PodVolumeRestoreNeverStarts(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	dyn := fakeDynamic(pvr("fd-t-workloads-a", "fd-t-workloads", "shop", "db-0", "shop", "data", ""))
+	dyn.PrependReactor("create", "restores", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		u := a.(k8stesting.CreateAction).GetObject().(*unstructured.Unstructured)
+		var r velerov1.Restore
+		if err := fromObject(u, &r); err != nil {
+			return true, nil, err
+		}
+		r.Status = velerov1.RestoreStatus{Phase: velerov1.RestorePhaseInProgress}
+		inProgress, err := toObject(&r, "Restore")
+		if err != nil {
+			return true, nil, err
+		}
+		return true, inProgress, dyn.Tracker().Create(restoresGVR, inProgress, a.GetNamespace())
+	})
+	spec := defaulted(Spec{DrillID: "fd-t", IncludedNamespaces: []string{"shop"}, Backup: BackupSelector{Name: "daily-1"},
+		Phases: []Phase{{Name: "workloads"}}, PhaseTimeout: 300 * time.Millisecond})
+	s, err := NewSession(Target{Kube: fake.NewClientset(), Dynamic: dyn}, spec, Options{})
+	require.NoError(t, err)
+	s.res.Backup = &RecoveryPoint{Backup: "daily-1"}
+	require.NoError(t, s.Restore(ctx))
+	res := s.Result()
+	assert.False(t, res.Restored)
+	require.Len(t, res.Restores, 1)
+	ph := res.Restores[0]
+	assert.Equal(t, StatusTimeout, ph.Status)
+	require.Len(t, ph.PodVolumeRestores, 1)
+	assert.Contains(t, ph.Reason(), "PodVolumeRestore fd-t-workloads-a (shop/db-0 volume data) never started")
+}
