@@ -141,7 +141,15 @@ type RestoreRef struct {
 	TotalItems    int       `json:"total_items"`
 	Warnings      int       `json:"warnings"`
 	Errors        int       `json:"errors"`
+	// PodVolumeRestores are the volume data the Restore wrote into the
+	// pods it restored (Velero's file-system backup), one per volume.
+	PodVolumeRestores []PodVolumeRestore `json:"pod_volume_restores,omitempty"`
 }
+
+// PodVolumeRestore is one Velero PodVolumeRestore of a Restore: pod,
+// volume, Velero's phase and message, bytes done of total, and its
+// duration on Velero's clock (restore.PodVolumeRestoreResult).
+type PodVolumeRestore = restore.PodVolumeRestoreResult
 
 // CheckRef is one check after the restore.
 type CheckRef struct {
