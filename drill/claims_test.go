@@ -44,7 +44,8 @@ func fakeVelero(t *testing.T) (*fake.Clientset, *dynamicfake.FakeDynamicClient) 
 	started := t0.Add(-2 * time.Hour).Format(time.RFC3339)
 	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
 		gvr("backups"): "BackupList", gvr("restores"): "RestoreList", gvr("backupstoragelocations"): "BackupStorageLocationList",
-		gvr("downloadrequests"): "DownloadRequestList",
+		gvr("downloadrequests"):  "DownloadRequestList",
+		gvr("podvolumerestores"): "PodVolumeRestoreList", gvr("podvolumebackups"): "PodVolumeBackupList",
 		{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}: "CustomResourceDefinitionList",
 	},
 		obj("BackupStorageLocation", "default", nil, map[string]any{"phase": "Available"}),
@@ -119,6 +120,7 @@ spec:
 		"recovery-point.backup",
 		"restore.order",
 		"restore.phase.crds", "restore.phase.network-policies", "restore.phase.workloads",
+		"restore.volume-data",
 		"verify.first", "verify.second",
 	}, promised, "what the plan promises for this scenario")
 	for _, id := range promised {

@@ -197,14 +197,14 @@ func planLoad(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbook) {
 func planPreflight(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbook) {
 	s := sc.Spec
 	step.Summary = "reach the target and make sure it is a scratch cluster, never the source"
-	src := "source cluster: not contacted (the scenario loses it)"
-	if !s.Disaster.Loses(scenarios.LossSourceCluster) {
-		src = "source cluster: never contacted"
+	src := "source cluster: only read (get and list requests), for the backup's scope in the recovery-point step; never written to"
+	if s.Disaster.Loses(scenarios.LossSourceCluster) {
+		src = "source cluster: not contacted (the scenario loses it)"
 	}
 	if s.Source.Kubeconfig != "" || s.Source.Context != "" {
 		step.add("%s; the API server URL and CA of its kubeconfig (%s) are compared with the target's, and a target that is the source is refused", src, clusterText(s.Source))
 	} else {
-		step.add("%s; the scenario names no source kubeconfig to compare the target with", src)
+		step.add("source cluster: never contacted; the scenario names no source kubeconfig to compare the target with")
 	}
 	step.add("reach the target cluster (%s) and stop unless its namespace kube-system carries the label %s=%s",
 		clusterText(scenarios.ClusterRef{Kubeconfig: s.Target.Kubeconfig, Context: s.Target.Context}), kube.ScratchLabel, kube.ScratchValue)
@@ -285,12 +285,36 @@ func planRecoveryPoint(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbo
 				c.Name, s.Target.TargetNamespace(c.DataCanary.Namespace), c.DataCanary.ConfigMap)
 		}
 	}
+	planScope(step, sc)
 	step.finding("recovery-point.backup", "", "the chosen Backup's status.phase and status.startTimestamp")
 	step.finding("recovery-point.skipped", "newer backups of the selector are not restorable", "each newer Backup's status.phase, status.errors and status.warnings")
 	if b.AllowPartiallyFailed {
 		step.finding("recovery-point.partially-failed", "the chosen backup is PartiallyFailed",
 			"its status.errors and status.warnings, and its results (backups/NAME/NAME-results.gz, through a DownloadRequest)")
 	}
+}
+
+// planScope is what the recovery-point step says of the backup's scope:
+// which PersistentVolumeClaims of the source it holds (drill.Scope).
+func planScope(step *PlanStep, sc *scenarios.Scenario) {
+	s := sc.Spec
+	if why := ScopeSkipped(sc); why != "" {
+		step.add("backup scope: the source is not read (%s), so which PersistentVolumeClaims the backup holds is not checked", why)
+		return
+	}
+	b := s.Backups
+	step.add("backup scope, read-only in the source (%s): list the PersistentVolumeClaims of namespaces %s and say for each whether the chosen backup holds its data: "+
+		"a Completed PodVolumeBackup (label velero.io/backup-name in namespace %q, and backups/NAME/NAME-podvolumebackups.json.gz), DataUpload, native snapshot (NAME-volumesnapshots.json.gz) or CSI snapshot (NAME-csi-volumesnapshots.json.gz); "+
+		"else why not: namespace or resource excluded by the backup, created after it, mounted by no pod, opted out (backup.velero.io/backup-volumes-excludes), no opt-in (defaultVolumesToFsBackup false and no backup.velero.io/backup-volumes), or its volume backup failed",
+		clusterText(s.Source), strings.Join(b.IncludedNamespaces, ", "), b.VeleroNamespace)
+	if len(b.AcceptedOutOfScope) > 0 {
+		step.add("accepted out of scope (a warning, not a failure): %s", strings.Join(b.AcceptedOutOfScope, ", "))
+	}
+	step.add("list the source's Velero Schedules in namespace %q and every PersistentVolumeClaim of the source: name the namespaces with claims that no Schedule covers", b.VeleroNamespace)
+	step.finding("scope.claim", "a claim's data is not in the backup (fails the step unless the scenario accepts it)", "the claim, the pods that mount it and their annotations, the backup's spec and its PodVolumeBackups, DataUploads and snapshot files")
+	step.finding("scope.claims", "every claim's data is in the backup", "the same")
+	step.finding("scope.uncovered-namespaces", "a namespace with claims is in no Schedule", "the Schedules' template includedNamespaces and excludedNamespaces, and the source's claims")
+	step.finding("scope.source", "part of the source or the bucket could not be read", "the failed list or get request, or the bucket read")
 }
 
 func planRestore(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbook) {
@@ -333,9 +357,14 @@ func planRestore(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbook) {
 		step.finding("restore.results."+ph.Name, "the Restore ended Completed with warnings or errors beyond kube-root-ca.crt",
 			"its results (restores/NAME/restore-NAME-results.gz, through a DownloadRequest)")
 	}
+	step.add("set the chosen backup's items (status.progress and backups/NAME/NAME-resource-list.json.gz) against what the Restores created (restores/NAME/restore-NAME-resource-list.json.gz), kind by kind, read from the bucket the restore reads")
+	step.finding("scope.counts", "every Restore completed", "the resource lists of the backup and of each Restore in the bucket")
 	step.finding("restore.reader", "a scheduled drill binds its ServiceAccount to read the restored namespaces ("+EnvRestoredReaderRole+" set)",
 		"the RoleBinding create requests in each restored namespace")
 	step.finding("restore.order", "", "a watch of NetworkPolicies, Deployments, StatefulSets, DaemonSets, Jobs and CronJobs in the restored namespaces, ordered by resourceVersion")
+	step.add("volume data: each Restore's PodVolumeRestores (node-agent writing a file-system backup into the pod Velero restored) must end Completed within the phase's timeout; " +
+		"every volume the backup's PodVolumeBackups hold data of, in the restored namespaces, must have one (a pod not restored gets an empty volume)")
+	step.finding("restore.volume-data", "", "the backup's PodVolumeBackups (velero.io/backup-name) and the Restores' PodVolumeRestores (velero.io/restore-name) in Velero's namespace")
 }
 
 func planVerify(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbook) {
@@ -482,6 +511,19 @@ func compareText(c scenarios.Compare) string {
 	return string(c.Mode)
 }
 
+// podText names the container a check runs in: "pod P" or "the first
+// Running pod of selector S", and the container when one is named.
+func podText(pod, selector, container string) string {
+	s := "pod " + pod
+	if selector != "" {
+		s = "the first Running pod of " + selector
+	}
+	if container != "" {
+		s += " (container " + container + ")"
+	}
+	return s
+}
+
 func checkText(c scenarios.Check, t scenarios.Target) string {
 	ns := func(n string) string {
 		if to := t.TargetNamespace(n); to != n {
@@ -506,9 +548,29 @@ func checkText(c scenarios.Check, t scenarios.Target) string {
 		return "TCP connection to " + c.TCP.Address
 	case scenarios.CheckCommand:
 		return fmt.Sprintf("run %s against the target; it must exit 0", strings.Join(c.Command.Run, " "))
+	case scenarios.CheckExec:
+		e := c.Exec
+		s := fmt.Sprintf("run %s in %s of namespace %s, through the API server's pods/exec; it must exit 0",
+			strings.Join(e.Command, " "), podText(e.Pod, e.Selector, e.Container), ns(e.Namespace))
+		switch {
+		case e.ExpectOutput != nil:
+			s += fmt.Sprintf(" and print %q", *e.ExpectOutput)
+		case e.ExpectRegexp != "":
+			s += fmt.Sprintf(" with output that %q matches", e.ExpectRegexp)
+		}
+		return s
 	case scenarios.CheckDataCanary:
+		dc := c.DataCanary
+		if dc.File != "" {
+			return fmt.Sprintf("file %s in %s of namespace %s (read with cat through pods/exec) holds RFC 3339 times: the newest is the newest data of the restored volume",
+				dc.File, podText(dc.Pod, dc.Selector, dc.Container), ns(dc.Namespace))
+		}
+		if len(dc.Command) > 0 {
+			return fmt.Sprintf("%s in %s of namespace %s (through pods/exec) prints RFC 3339 times: the newest is the newest data of the restored volume",
+				strings.Join(dc.Command, " "), podText(dc.Pod, dc.Selector, dc.Container), ns(dc.Namespace))
+		}
 		return fmt.Sprintf("ConfigMap %s in namespace %s holds an RFC 3339 time under %q: the newest data in the backup",
-			c.DataCanary.ConfigMap, ns(c.DataCanary.Namespace), c.DataCanary.Key)
+			dc.ConfigMap, ns(dc.Namespace), dc.Key)
 	case scenarios.CheckServiceAccount:
 		sa := c.ServiceAccount
 		user := "system:serviceaccount:" + t.TargetNamespace(sa.Namespace) + ":" + sa.Name

@@ -60,8 +60,9 @@ func TestNewPlan_NetworkPoliciesFirstThenCRDs(t *testing.T) {
 	assert.False(t, first.IncludeClusterResources)
 	assert.Empty(t, last.IncludedResources, "the last phase restores everything else")
 	assert.Contains(t, last.ExcludedResources, scenarios.NetworkPolicies)
-	assert.Contains(t, last.ExcludedResources, "pods", "the scenario-wide exclusions apply to every phase")
-	assert.Contains(t, first.ExcludedResources, "pods")
+	assert.Contains(t, last.ExcludedResources, "replicasets.apps", "the scenario-wide exclusions apply to every phase")
+	assert.Contains(t, first.ExcludedResources, "replicasets.apps")
+	assert.NotContains(t, last.ExcludedResources, "pods", "pods are restored: file-system backup data comes back through them")
 	assert.Empty(t, p.Warnings)
 	assert.Contains(t, strings.Join(stepOf(t, p, StepRestore).Actions, "\n"), "a NetworkPolicy was created before every workload")
 }

@@ -59,6 +59,15 @@ var funcs = map[string]any{
 	"deref":    func(b *bool) bool { return b != nil && *b },
 	"sub":      func(a, b time.Time) float64 { return a.Sub(b).Seconds() },
 	"secs":     func(d time.Duration) float64 { return d.Seconds() },
+	"podVolumeRestores": func(rs []RestoreRef) []RestoreRef {
+		var out []RestoreRef
+		for _, r := range rs {
+			if len(r.PodVolumeRestores) > 0 {
+				out = append(out, r)
+			}
+		}
+		return out
+	},
 }
 
 var (

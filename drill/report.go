@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/firedrill-dev/firedrill/backup/scope"
 	"github.com/firedrill-dev/firedrill/internal/finding"
 	"github.com/firedrill-dev/firedrill/restore"
 	"github.com/firedrill-dev/firedrill/runbooks"
@@ -77,6 +78,12 @@ type Report struct {
 	OrderVerified *bool                 `json:"order_verified"`
 	Checks        []CheckRef            `json:"checks,omitempty"`
 	Runbook       []runbooks.StepResult `json:"runbook,omitempty"`
+	// Scope says which PersistentVolumeClaims of the source the backup
+	// holds and why not, when the drill read the source (scope.Read).
+	Scope *scope.Result `json:"scope,omitempty"`
+	// ItemCounts set the backup's items against what the Restores
+	// created, kind by kind (scope.ReadCounts).
+	ItemCounts *scope.Counts `json:"item_counts,omitempty"`
 }
 
 // Phase is one step of the drill on its timeline.
@@ -136,7 +143,15 @@ type RestoreRef struct {
 	TotalItems    int       `json:"total_items"`
 	Warnings      int       `json:"warnings"`
 	Errors        int       `json:"errors"`
+	// PodVolumeRestores are the volume data the Restore wrote into the
+	// pods it restored (Velero's file-system backup), one per volume.
+	PodVolumeRestores []PodVolumeRestore `json:"pod_volume_restores,omitempty"`
 }
+
+// PodVolumeRestore is one Velero PodVolumeRestore of a Restore: pod,
+// volume, Velero's phase and message, bytes done of total, and its
+// duration on Velero's clock (restore.PodVolumeRestoreResult).
+type PodVolumeRestore = restore.PodVolumeRestoreResult
 
 // CheckRef is one check after the restore.
 type CheckRef struct {

@@ -125,7 +125,9 @@ func sampleReport() *Report {
 		OrderVerified: &verified,
 		Restores: []RestoreRef{
 			{Name: "fd-ab12-1-network-policies", Phase: "network-policies", VeleroPhase: "Completed", Start: t0.Add(15 * time.Second), End: t0.Add(17 * time.Second), ItemsRestored: 7, TotalItems: 7},
-			{Name: "fd-ab12-2-workloads", Phase: "workloads", VeleroPhase: "Completed", Start: t0.Add(17 * time.Second), End: t0.Add(60 * time.Second), ItemsRestored: 31, TotalItems: 31, Warnings: 2},
+			{Name: "fd-ab12-2-workloads", Phase: "workloads", VeleroPhase: "Completed", Start: t0.Add(17 * time.Second), End: t0.Add(60 * time.Second), ItemsRestored: 31, TotalItems: 31, Warnings: 2,
+				PodVolumeRestores: []PodVolumeRestore{{Name: "fd-ab12-2-workloads-x7k2p", Namespace: "shop", Pod: "backend-0", SourceNamespace: "shop", Volume: "data",
+					Phase: "Completed", BytesDone: 52431, TotalBytes: 52431, Node: "node-1", Started: t0.Add(40 * time.Second), Completed: t0.Add(44 * time.Second), DurationSeconds: 4}}},
 		},
 		Checks: []CheckRef{{Name: "shop-workloads", Kind: "workloads", Passed: true, DurationSeconds: 1.6, Message: "3 workloads Available"}},
 		Runbook: []runbooks.StepResult{
@@ -205,6 +207,12 @@ func TestReport_JSONFieldNames(t *testing.T) {
 	for _, k := range []string{"measured_seconds", "objective_seconds", "met"} {
 		assert.Contains(t, rto, k)
 	}
+	pvr := m["restores"].([]any)[1].(map[string]any)["pod_volume_restores"].([]any)[0].(map[string]any)
+	for _, k := range []string{"name", "namespace", "pod", "volume", "phase", "bytes_done", "total_bytes", "duration_seconds", "started", "completed"} {
+		assert.Contains(t, pvr, k)
+	}
+	assert.Equal(t, 52431.0, pvr["bytes_done"])
+	assert.Equal(t, 4.0, pvr["duration_seconds"])
 	ph := m["phases"].([]any)[0].(map[string]any)
 	for _, k := range []string{"name", "start", "end", "counts_toward_rto", "status"} {
 		assert.Contains(t, ph, k)

@@ -127,7 +127,7 @@ func RunRestore(ctx context.Context, sc *scenarios.Scenario, opts RestoreOptions
 		return nil, err
 	}
 	defer remove()
-	return restore.Run(ctx, restore.Target{Kube: target.Kube, Dynamic: target.Dynamic, Kubeconfig: kubeconfig, Context: t.Context},
+	return restore.Run(ctx, restoreTarget(target, kubeconfig, t.Context),
 		spec, restore.Options{Now: now, Progress: opts.Progress, RestoreProgress: opts.RestoreProgress, Log: opts.Log, BackupSyncWait: opts.BackupSyncWait, Reader: reader,
 			BucketRecord: BucketRecordReader(sc, opts.Getenv)})
 }
@@ -164,6 +164,14 @@ func credentials(secrets *secret.Set, clusters ...*kube.Clients) []string {
 		secrets.AddPEM(key)
 	}
 	return out
+}
+
+// restoreTarget is the target as the restore package takes it: its
+// clients, the private kubeconfig of command checks and pods/exec for exec
+// checks and file data canaries.
+func restoreTarget(target *kube.Clients, kubeconfig, context string) restore.Target {
+	return restore.Target{Kube: target.Kube, Dynamic: target.Dynamic, Kubeconfig: kubeconfig, Context: context,
+		Exec: restore.APIExecer{Config: target.Config, Kube: target.Kube}}
 }
 
 func configOf(c *kube.Clients) *rest.Config {
@@ -229,9 +237,15 @@ func RestoreSpec(sc *scenarios.Scenario, drillID string, getenv func(string) str
 			rc.TCP = &restore.TCPCheck{Address: c.TCP.Address}
 		case c.Command != nil:
 			rc.Command = &restore.CommandCheck{Run: c.Command.Run}
+		case c.Exec != nil:
+			e := c.Exec
+			rc.Exec = &restore.ExecCheck{Command: e.Command, ExpectOutput: e.ExpectOutput, ExpectRegexp: e.ExpectRegexp,
+				PodChoice: restore.PodChoice{Namespace: s.Target.TargetNamespace(e.Namespace), Pod: e.Pod, Selector: e.Selector, Container: e.Container}}
 		case c.DataCanary != nil:
-			rc.DataCanary = &restore.DataCanaryCheck{Namespace: s.Target.TargetNamespace(c.DataCanary.Namespace),
-				ConfigMap: c.DataCanary.ConfigMap, Key: c.DataCanary.Key}
+			dc := c.DataCanary
+			ns := s.Target.TargetNamespace(dc.Namespace)
+			rc.DataCanary = &restore.DataCanaryCheck{Namespace: ns, ConfigMap: dc.ConfigMap, Key: dc.Key, File: dc.File, Command: dc.Command,
+				Pod: restore.PodChoice{Namespace: ns, Pod: dc.Pod, Selector: dc.Selector, Container: dc.Container}}
 		case c.ServiceAccount != nil:
 			rc.ServiceAccount = &restore.ServiceAccountCheck{Namespace: s.Target.TargetNamespace(c.ServiceAccount.Namespace),
 				Name: c.ServiceAccount.Name, TokenSecret: c.ServiceAccount.TokenSecret}
@@ -381,7 +395,7 @@ func (r *recovery) Preflight(ctx context.Context) error {
 		return err
 	}
 	r.kubeconfig, r.removeKubeconfig = kubeconfig, remove
-	s, err := restore.NewSession(restore.Target{Kube: target.Kube, Dynamic: target.Dynamic, Kubeconfig: kubeconfig, Context: t.Context},
+	s, err := restore.NewSession(restoreTarget(target, kubeconfig, t.Context),
 		spec, restore.Options{Now: now, Progress: r.progress, RestoreProgress: r.opts.RestoreProgress, Log: r.opts.Log, BackupSyncWait: r.opts.BackupSyncWait, Reader: reader,
 			BucketRecord: BucketRecordReader(r.sc, r.opts.Getenv)})
 	if err != nil {
@@ -420,7 +434,8 @@ func (r *recovery) Restore(ctx context.Context, _ *BackupRef, progress io.Writer
 	out := RestoreOutcome{Details: res, SecretValues: r.session.SecretValues()}
 	for _, p := range res.Restores {
 		out.Restores = append(out.Restores, RestoreRef{Name: p.Name, Phase: p.Phase, VeleroPhase: string(p.Status), Start: p.Started, End: p.Finished,
-			ItemsRestored: int(p.ItemsRestored), TotalItems: int(p.TotalItems), Warnings: int(p.Warnings), Errors: int(p.Errors)})
+			ItemsRestored: int(p.ItemsRestored), TotalItems: int(p.TotalItems), Warnings: int(p.Warnings), Errors: int(p.Errors),
+			PodVolumeRestores: p.PodVolumeRestores})
 	}
 	if res.Order != nil {
 		v := res.OrderVerified

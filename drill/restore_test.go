@@ -56,6 +56,10 @@ spec:
       http: {service: {namespace: shop, name: web, port: http}, path: /healthz, expectStatus: 200, bodyContains: ok}
     - name: db-admin-through-api
       http: {service: {namespace: shop-data, name: db-admin, port: 8080}}
+    - name: orders
+      exec: {namespace: shop, selector: app=backend, container: backend, command: [wc, -l, /data/orders.log], expectRegexp: "^[1-9]"}
+    - name: volume-canary
+      dataCanary: {namespace: shop, pod: backend-0, file: /data/canary}
   cleanup: {policy: always}
 `
 
@@ -79,7 +83,7 @@ func TestRestoreSpec_MapsScenario(t *testing.T) {
 	assert.Equal(t, map[string]string{"region": "us-east-1", "s3Url": "http://127.0.0.1:2", "s3ForcePathStyle": "true"}, spec.FromCopy.Config)
 	assert.Contains(t, string(spec.FromCopy.Credentials), "aws_secret_access_key=secret-value")
 
-	require.Len(t, spec.Checks, 7)
+	require.Len(t, spec.Checks, 9)
 	assert.Equal(t, "shop-dr", spec.Checks[0].Workloads.Namespace, "namespace mapped")
 	assert.Equal(t, "shop-dr", spec.Checks[1].DataCanary.Namespace)
 	assert.Equal(t, 200, spec.Checks[2].HTTP.MinStatus)
@@ -91,6 +95,13 @@ func TestRestoreSpec_MapsScenario(t *testing.T) {
 		MinStatus: 200, MaxStatus: 200, BodyContains: "ok"}, spec.Checks[5].HTTP, "namespace mapped")
 	assert.Equal(t, &restore.HTTPCheck{Service: &restore.ServiceRef{Namespace: "shop-data", Name: "db-admin", Port: "8080"}, Path: "/",
 		MinStatus: 200, MaxStatus: 299}, spec.Checks[6].HTTP, "the default path and status")
+	assert.Equal(t, &restore.ExecCheck{PodChoice: restore.PodChoice{Namespace: "shop-dr", Selector: "app=backend", Container: "backend"},
+		Command: []string{"wc", "-l", "/data/orders.log"}, ExpectRegexp: "^[1-9]"}, spec.Checks[7].Exec, "namespace mapped")
+	assert.Equal(t, &restore.DataCanaryCheck{Namespace: "shop-dr", File: "/data/canary", Pod: restore.PodChoice{Namespace: "shop-dr", Pod: "backend-0"}},
+		spec.Checks[8].DataCanary, "the file canary is read in the mapped namespace")
+	for i, pr := range restore.PlanRestores(spec, "b") {
+		assert.NotContains(t, pr.ExcludedResources, "pods", "phase %d: pods are restored, with their volume data", i)
+	}
 
 	plan, err := NewPlan(sc)
 	require.NoError(t, err)

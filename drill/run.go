@@ -96,6 +96,9 @@ type Options struct {
 	Version    string
 	Protection Protection
 	Recovery   Recovery
+	// Scope reads the chosen backup's scope in the source and compares
+	// item counts after the restore; nil checks neither.
+	Scope Scope
 	// Runbook is the scenario's runbook, resolved by the caller; nil
 	// when the scenario has none.
 	Runbook *runbooks.Runbook
@@ -432,6 +435,11 @@ func (r *run) recoveryPoint(ctx context.Context) (string, error) {
 	r.report.Backup = b
 	r.report.RPO = MeasureRPO(time.Duration(r.sc.Spec.Objectives.RPO), r.report.DisasterAt, b.Started)
 	r.report.Findings = append(r.report.Findings, recoveryPointFindings(r.sc.Spec.Backups.VeleroNamespace, b)...)
+	if !r.readScope(ctx, b.Name) {
+		// Data outside the backup fails the recovery point, not the
+		// restore: the drill still shows what does come back.
+		return PhaseFailed, nil
+	}
 	return PhasePassed, nil
 }
 
@@ -481,6 +489,9 @@ func (r *run) restore(ctx context.Context) (string, error) {
 	r.report.Restores = out.Restores
 	r.report.OrderVerified = out.OrderVerified
 	r.report.Findings = append(r.report.Findings, out.Findings...)
+	if err == nil && restored(out.Restores) {
+		r.countItems(ctx, r.backup.Name, out.Restores)
+	}
 	if out.Details != nil {
 		if werr := r.dir.WriteJSON("restore.json", out.Details); werr != nil {
 			r.opts.Logger.Warn("write restore details", "err", werr)

@@ -54,6 +54,8 @@ type checkEnv struct {
 	disaster   time.Time
 	now        func() time.Time
 	http       *http.Client
+	// exec runs exec checks and file data canaries; nil fails them.
+	exec Execer
 }
 
 // retryInterval paces HTTP, TCP and command checks, which have nothing to
@@ -74,14 +76,26 @@ func runCheck(ctx context.Context, env checkEnv, c Check) CheckResult {
 		}
 	case c.DataCanary != nil:
 		r.Kind = "dataCanary"
-		var t time.Time
-		t, err = checkCanary(ctx, env.cs, *c.DataCanary)
+		dc := *c.DataCanary
+		var (
+			t     time.Time
+			where string
+		)
+		if dc.inPod() {
+			err = retryErr(ctx, func() error {
+				var err error
+				t, where, err = fileCanary(ctx, env, dc)
+				return err
+			})
+		} else {
+			t, err = checkCanary(ctx, env.cs, dc)
+			where = fmt.Sprintf("ConfigMap %s/%s key %s", dc.Namespace, dc.ConfigMap, dc.Key)
+		}
 		if err == nil {
 			rpo := env.disaster.Sub(t).Seconds()
 			r.CanaryTime, r.ApplicationRPOSeconds = &t, &rpo
-			r.Message = fmt.Sprintf("ConfigMap %s/%s key %s holds %s: the application's RPO is %s",
-				c.DataCanary.Namespace, c.DataCanary.ConfigMap, c.DataCanary.Key, t.UTC().Format(time.RFC3339Nano),
-				time.Duration(rpo*float64(time.Second)).Round(time.Second))
+			r.Message = fmt.Sprintf("%s holds %s: the application's RPO is %s",
+				where, t.UTC().Format(time.RFC3339Nano), time.Duration(rpo*float64(time.Second)).Round(time.Second))
 			if t.After(env.disaster) {
 				err = fmt.Errorf("canary time %s is after the disaster (%s): the restored data cannot be from the backup",
 					t.UTC().Format(time.RFC3339), env.disaster.UTC().Format(time.RFC3339))
@@ -99,6 +113,9 @@ func runCheck(ctx context.Context, env checkEnv, c Check) CheckResult {
 	case c.Command != nil:
 		r.Kind = "command"
 		r.Message, err = retry(ctx, func() (string, error) { return checkCommand(ctx, env, c.Command.Run) })
+	case c.Exec != nil:
+		r.Kind = "exec"
+		r.Message, err = retry(ctx, func() (string, error) { return checkExec(ctx, env, *c.Exec) })
 	case c.ServiceAccount != nil:
 		r.Kind = "serviceAccount"
 		r.Message, err = retry(ctx, func() (string, error) { return checkServiceAccount(ctx, env.cs, *c.ServiceAccount) })
@@ -131,6 +148,12 @@ func retry(ctx context.Context, f func() (string, error)) (string, error) {
 		case <-time.After(retryInterval):
 		}
 	}
+}
+
+// retryErr is retry for a function without a message.
+func retryErr(ctx context.Context, f func() error) error {
+	_, err := retry(ctx, func() (string, error) { return "", f() })
+	return err
 }
 
 // checkWorkloads waits, re-evaluating on every watch event, until every

@@ -27,6 +27,7 @@ func fakeDynamic(objs ...runtime.Object) *dynamicfake.FakeDynamicClient {
 	return dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
 		backupsGVR: "BackupList", restoresGVR: "RestoreList", locationsGVR: "BackupStorageLocationList",
 		downloadRequestsGVR: "DownloadRequestList", crdsGVR: "CustomResourceDefinitionList",
+		podVolumeRestoresGVR: "PodVolumeRestoreList", podVolumeBackupsGVR: "PodVolumeBackupList",
 	}, us...)
 }
 
@@ -46,6 +47,10 @@ func unstructuredOf(o runtime.Object) runtime.Object {
 		u, err = toObject(o, "BackupStorageLocation")
 	case *velerov1.DownloadRequest:
 		u, err = toObject(o, "DownloadRequest")
+	case *velerov1.PodVolumeRestore:
+		u, err = toObject(o, "PodVolumeRestore")
+	case *velerov1.PodVolumeBackup:
+		u, err = toObject(o, "PodVolumeBackup")
 	default:
 		return o
 	}

@@ -20,8 +20,13 @@ type Result struct {
 	FromCopy string `json:"from_copy,omitempty"`
 	// Restores are the phases, in order, as far as they ran.
 	Restores []PhaseResult `json:"restores"`
-	// Restored is true when every phase Completed.
+	// Restored is true when every phase Completed and every volume the
+	// backup holds file-system data of came back with it (VolumeData).
 	Restored bool `json:"restored"`
+	// VolumeData sets the backup's PodVolumeBackups of the restored
+	// namespaces against the phases' PodVolumeRestores; nil when the
+	// phases did not complete.
+	VolumeData *VolumeData `json:"volume_data,omitempty"`
 	// OrderVerified is true when the restore completed and every workload
 	// appeared after a NetworkPolicy of its namespace.
 	OrderVerified bool        `json:"order_verified"`
@@ -52,6 +57,9 @@ type PhaseResult struct {
 	TotalItems       int64                 `json:"total_items"`
 	Warnings         int64                 `json:"warnings"`
 	Errors           int64                 `json:"errors"`
+	// PodVolumeRestores are the Restore's PodVolumeRestores (volume data
+	// written into restored pods by node-agent), by pod and volume.
+	PodVolumeRestores []PodVolumeRestoreResult `json:"pod_volume_restores,omitempty"`
 	// Results are Velero's warnings and errors per namespace.
 	Results      *Results `json:"results,omitempty"`
 	ResultsError string   `json:"results_error,omitempty"`
@@ -75,6 +83,11 @@ func (p PhaseResult) Reason() string {
 	parts = append(parts, fmt.Sprintf("phase %s ended %s", p.Phase, p.Status))
 	if p.FailureReason != "" {
 		parts = append(parts, p.FailureReason)
+	}
+	for _, pvr := range p.PodVolumeRestores {
+		if pr := pvr.problem(); pr != "" {
+			parts = append(parts, fmt.Sprintf("PodVolumeRestore %s (%s) %s", pvr.Name, pvr.String(), pr))
+		}
 	}
 	if len(p.ValidationErrors) > 0 {
 		parts = append(parts, "validation: "+strings.Join(p.ValidationErrors, "; "))

@@ -27,6 +27,9 @@ type Target struct {
 	Dynamic dynamic.Interface
 	// Kubeconfig and Context are handed to command checks.
 	Kubeconfig, Context string
+	// Exec runs exec checks and file data canaries in restored pods
+	// (APIExecer for a real target); nil fails them.
+	Exec Execer
 }
 
 // Options are how a restore runs, as opposed to what it restores.
@@ -142,6 +145,8 @@ type Session struct {
 	// interrupted is set when a step ended because its context was
 	// cancelled: Cleanup may get a fresh context and must still know.
 	interrupted bool
+	// pvrErr says why the PodVolumeRestores of a phase could not be read.
+	pvrErr string
 }
 
 // NewSession validates spec and prepares a restore into target (which the
@@ -300,10 +305,42 @@ func (s *Session) Restore(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.res.Restored = restored
 	s.res.OrderVerified = restored && proof.Verified
 	s.res.Findings = append(s.res.Findings, orderFinding(proof, restored, s.spec.TargetNamespaces()))
+	if restored {
+		vd := s.volumeData(ctx)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		s.res.VolumeData = &vd
+		s.res.Findings = append(s.res.Findings, volumeDataFinding(vd, s.podVolumeRestores(), s.res.Backup.Backup))
+		restored = vd.OK()
+	}
+	s.res.Restored = restored
 	return nil
+}
+
+// podVolumeRestores are the PodVolumeRestores of every phase, in order.
+func (s *Session) podVolumeRestores() []PodVolumeRestoreResult {
+	var out []PodVolumeRestoreResult
+	for _, ph := range s.res.Restores {
+		out = append(out, ph.PodVolumeRestores...)
+	}
+	return out
+}
+
+// volumeData sets the backup's file-system volume backups of the restored
+// namespaces against the phases' PodVolumeRestores (see VolumeData): a
+// volume the backup holds data of and no PodVolumeRestore restored came
+// back empty, whatever the workloads say.
+func (s *Session) volumeData(ctx context.Context) VolumeData {
+	backed, err := volumeBackups(ctx, s.t.Dynamic, s.spec.VeleroNamespace, s.res.Backup.Backup, s.spec.IncludedNamespaces)
+	if err != nil {
+		return VolumeData{Error: err.Error()}
+	}
+	vd := matchVolumeData(backed, s.podVolumeRestores())
+	vd.Error = s.pvrErr
+	return vd
 }
 
 // afterPhases makes what the phases restored readable by the drill's
@@ -321,7 +358,7 @@ func (s *Session) afterPhases(ctx context.Context) {
 func (s *Session) Verify(ctx context.Context) error {
 	defer s.noteInterrupt(ctx)
 	res := s.res
-	env := checkEnv{cs: s.t.Kube, kubeconfig: s.t.Kubeconfig, context: s.t.Context, disaster: s.disaster, now: s.opts.Now, http: s.opts.HTTPClient}
+	env := checkEnv{cs: s.t.Kube, kubeconfig: s.t.Kubeconfig, context: s.t.Context, disaster: s.disaster, now: s.opts.Now, http: s.opts.HTTPClient, exec: s.t.Exec}
 	for _, c := range s.spec.Checks {
 		if !res.Restored {
 			res.Checks = append(res.Checks, CheckResult{Name: c.Name, Kind: checkKind(c), Message: "not run: the restore failed"})
@@ -359,6 +396,8 @@ func checkKind(c Check) string {
 		return "tcp"
 	case c.Command != nil:
 		return "command"
+	case c.Exec != nil:
+		return "exec"
 	case c.DataCanary != nil:
 		return "dataCanary"
 	case c.ServiceAccount != nil:
@@ -438,8 +477,8 @@ func (r *Session) restorePhases(ctx context.Context, backup string) (bool, error
 		}
 		r.tr.mu.Unlock()
 		st, err := watchRestore(phaseCtx, r.t.Dynamic, s.VeleroNamespace, pr.Name, r.opts.Now, r.opts.RestoreProgress, label)
-		cancel()
 		if err != nil {
+			cancel()
 			if ctx.Err() != nil {
 				return false, ctx.Err()
 			}
@@ -447,11 +486,31 @@ func (r *Session) restorePhases(ctx context.Context, backup string) (bool, error
 				ph.Finished = r.opts.Now()
 				ph.Status = StatusTimeout
 				ph.FailureReason = fmt.Sprintf("not finished within %s", s.PhaseTimeout)
+				// Velero holds a Restore until its PodVolumeRestores end:
+				// those that did not are the likely reason.
+				lctx, lcancel := context.WithTimeout(context.WithoutCancel(ctx), pvrListTimeout)
+				ph.PodVolumeRestores, _ = listPodVolumeRestores(lctx, r.t.Dynamic, s.VeleroNamespace, pr.Name)
+				lcancel()
 				r.res.Restores = append(r.res.Restores, ph)
 				r.res.Findings = append(r.res.Findings, phaseFinding(ph))
 				return false, nil
 			}
 			return false, fmt.Errorf("phase %s: %w", pr.Phase, err)
+		}
+		// The volume data of the pods this Restore created: Velero ends
+		// the Restore after its PodVolumeRestores, so they are usually
+		// done; within the phase's time they must be.
+		pvrs, perr := waitPodVolumeRestores(phaseCtx, r.t.Dynamic, s.VeleroNamespace, pr.Name)
+		cancel()
+		switch {
+		case perr != nil && ctx.Err() != nil:
+			return false, ctx.Err()
+		case perr != nil && !errors.Is(perr, context.DeadlineExceeded):
+			r.pvrErr = perr.Error()
+		}
+		ph.PodVolumeRestores = pvrs
+		for _, p := range pvrs {
+			r.progressf("volume data %s: %s, %d/%d bytes in %.0fs", p.String(), p.Phase, p.BytesDone, p.TotalBytes, p.DurationSeconds)
 		}
 		ph.Finished = st.seen
 		fillPhase(&ph, st.restore)

@@ -2,6 +2,7 @@ package restore
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"time"
 )
@@ -147,6 +148,8 @@ type Check struct {
 	HTTP      *HTTPCheck
 	TCP       *TCPCheck
 	Command   *CommandCheck
+	// Exec runs a command in a container of a restored pod.
+	Exec *ExecCheck
 	// DataCanary reads a time the application wrote before the backup.
 	DataCanary *DataCanaryCheck
 	// ServiceAccount proves that a ServiceAccount can authenticate.
@@ -181,8 +184,44 @@ type TCPCheck struct{ Address string }
 // at the target.
 type CommandCheck struct{ Run []string }
 
-// DataCanaryCheck reads ConfigMap Namespace/ConfigMap key Key, an RFC 3339 time.
-type DataCanaryCheck struct{ Namespace, ConfigMap, Key string }
+// PodChoice chooses a container of a restored pod: pod Pod of Namespace (a
+// target namespace), or with Selector (a label selector) the first Running
+// pod by name it selects; Container empty means the pod's default one.
+type PodChoice struct{ Namespace, Pod, Selector, Container string }
+
+// ExecCheck passes when Command, run in the chosen container through the
+// API server's pods/exec, exits 0 and its stdout (at most MaxExecOutput
+// bytes) is as expected: equal to *ExpectOutput once its trailing newlines
+// are removed, or matched by ExpectRegexp (Go RE2, unanchored); either
+// unset means any output.
+type ExecCheck struct {
+	PodChoice
+	Command      []string
+	ExpectOutput *string
+	ExpectRegexp string
+}
+
+// DataCanaryCheck reads an RFC 3339 time: ConfigMap Namespace/ConfigMap
+// key Key, or with File or Command set the stdout of `cat File` (or of
+// Command) run inside the container Pod chooses (Pod.Namespace is
+// Namespace): the newest time of its lines.
+type DataCanaryCheck struct {
+	Namespace, ConfigMap, Key string
+	File                      string
+	Command                   []string
+	Pod                       PodChoice
+}
+
+// inPod reports whether the canary is read inside a restored pod.
+func (c DataCanaryCheck) inPod() bool { return c.File != "" || len(c.Command) > 0 }
+
+// reader is the command that prints the canary in the pod.
+func (c DataCanaryCheck) reader() []string {
+	if len(c.Command) > 0 {
+		return c.Command
+	}
+	return []string{"cat", c.File}
+}
 
 // ServiceAccountCheck passes when ServiceAccount Namespace/Name (a target
 // namespace) authenticates to the target's API server: a token requested
@@ -235,6 +274,14 @@ func (s Spec) Validate() error {
 	for _, c := range s.Checks {
 		if c.Timeout <= 0 {
 			return fmt.Errorf("check %q: timeout must be more than zero, got %s", c.Name, c.Timeout)
+		}
+		if e := c.Exec; e != nil {
+			if len(e.Command) == 0 {
+				return fmt.Errorf("check %q: no command", c.Name)
+			}
+			if _, err := regexp.Compile(e.ExpectRegexp); err != nil {
+				return fmt.Errorf("check %q: expected output: %w", c.Name, err)
+			}
 		}
 	}
 	var names []string

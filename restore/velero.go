@@ -18,7 +18,11 @@ var (
 	backupsGVR          = velerov1.SchemeGroupVersion.WithResource("backups")
 	locationsGVR        = velerov1.SchemeGroupVersion.WithResource("backupstoragelocations")
 	downloadRequestsGVR = velerov1.SchemeGroupVersion.WithResource("downloadrequests")
-	crdsGVR             = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+	// PodVolumeRestores and PodVolumeBackups are velero.io/v1 in Velero
+	// v1.18 (pkg/apis/velero/v1/pod_volume_*_type.go).
+	podVolumeRestoresGVR = velerov1.SchemeGroupVersion.WithResource("podvolumerestores")
+	podVolumeBackupsGVR  = velerov1.SchemeGroupVersion.WithResource("podvolumebackups")
+	crdsGVR              = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 )
 
 // Labels firedrill puts on what it creates, so cleanup and people can find it.
@@ -53,7 +57,8 @@ func terminal(phase velerov1.RestorePhase) bool {
 
 // veleroObject is a Velero type the dynamic client reads and writes.
 type veleroObject interface {
-	*velerov1.Backup | *velerov1.Restore | *velerov1.BackupStorageLocation | *velerov1.DownloadRequest
+	*velerov1.Backup | *velerov1.Restore | *velerov1.BackupStorageLocation | *velerov1.DownloadRequest |
+		*velerov1.PodVolumeRestore | *velerov1.PodVolumeBackup
 	runtime.Object
 }
 

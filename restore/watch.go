@@ -35,6 +35,31 @@ import (
 // client supports no watch-list streaming, and the informer must know.
 func untilObject(ctx context.Context, client any, lw *cache.ListWatch, objType runtime.Object, key string,
 	absent func() (bool, error), done func(watch.Event) (bool, error)) error {
+	var pre watchtools.PreconditionFunc
+	if absent != nil {
+		pre = func(store cache.Store) (bool, error) {
+			if _, exists, err := store.GetByKey(key); err != nil || exists {
+				return false, err
+			}
+			return absent()
+		}
+	}
+	return until(ctx, client, lw, objType, pre, func(ev watch.Event) (bool, error) {
+		if k, err := cache.MetaNamespaceKeyFunc(ev.Object); err != nil || k != key {
+			return false, nil
+		}
+		return done(ev)
+	})
+}
+
+// until is watchtools.UntilWithSync over lw, as untilObject describes it,
+// for any number of objects: pre sees the store once the first list is in
+// (nil: no precondition), then every event goes to cond until it returns
+// true or an error. A list or watch the API server refuses for good ends
+// the wait with the API's error; when ctx ends first, ctx's error is
+// returned.
+func until(ctx context.Context, client any, lw *cache.ListWatch, objType runtime.Object,
+	pre watchtools.PreconditionFunc, cond watchtools.ConditionFunc) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	refused := func(err error) error {
@@ -54,21 +79,7 @@ func untilObject(ctx context.Context, client any, lw *cache.ListWatch, objType r
 			return w, refused(err)
 		},
 	}
-	var pre watchtools.PreconditionFunc
-	if absent != nil {
-		pre = func(store cache.Store) (bool, error) {
-			if _, exists, err := store.GetByKey(key); err != nil || exists {
-				return false, err
-			}
-			return absent()
-		}
-	}
-	_, err := watchtools.UntilWithSync(ctx, cache.ToListWatcherWithWatchListSemantics(guarded, client), objType, pre, func(ev watch.Event) (bool, error) {
-		if k, err := cache.MetaNamespaceKeyFunc(ev.Object); err != nil || k != key {
-			return false, nil
-		}
-		return done(ev)
-	})
+	_, err := watchtools.UntilWithSync(ctx, cache.ToListWatcherWithWatchListSemantics(guarded, client), objType, pre, cond)
 	if err != nil && ctx.Err() != nil {
 		// UntilWithSync says "interrupted" or "unable to sync caches";
 		// the cause is the API's refusal or the caller's ctx.

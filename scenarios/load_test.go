@@ -33,13 +33,31 @@ type wantErr struct {
 func TestLoad_Invalid(t *testing.T) {
 	const secretMsg = "inline secret not allowed: reference it with accessKeyIDEnv/secretAccessKeyEnv, profile or file"
 	tests := map[string][]wantErr{
-		"access-key-in-env-field":      {{24, "spec.storage.primary.credentials.accessKeyIDEnv", "inline secret not allowed: accessKeyIDEnv takes the NAME of an environment variable that holds the secret, not the secret itself; this value looks like a credential (it is not shown): put it in an environment variable, write that variable's name here, and rotate the credential, since it was written in the file"}},
-		"allow-partially-failed":       {{18, "spec.backups.allowPartiallyFailed", "true or false"}},
-		"api-version":                  {{2, "apiVersion", `"firedrill.dev/v1" is not supported; use firedrill.dev/v1alpha1`}},
-		"backup-name-and-schedule":     {{18, "spec.backups.schedule", "set exactly one of backupName, schedule or window; backupName is set too"}},
-		"bucket-name":                  {{22, "spec.storage.primary.bucket", `"Velero_Backups" is not a valid S3 bucket name`}},
-		"check-command-empty":          {{33, "spec.checks[0].command.run", "must not be empty"}},
-		"check-data-canary":            {{33, "spec.checks[0].dataCanary.key", "is required"}},
+		"access-key-in-env-field": {{24, "spec.storage.primary.credentials.accessKeyIDEnv", "inline secret not allowed: accessKeyIDEnv takes the NAME of an environment variable that holds the secret, not the secret itself; this value looks like a credential (it is not shown): put it in an environment variable, write that variable's name here, and rotate the credential, since it was written in the file"}},
+		"accepted-out-of-scope": {
+			{18, "spec.backups.acceptedOutOfScope[0]", `"shop-cache" is not NAMESPACE/NAME of a PersistentVolumeClaim`},
+			{18, "spec.backups.acceptedOutOfScope[1]", `namespace "billing" is not in spec.backups.includedNamespaces`},
+			{18, "spec.backups.acceptedOutOfScope[3]", `"shop/cache" is listed twice`},
+		},
+		"allow-partially-failed":   {{18, "spec.backups.allowPartiallyFailed", "true or false"}},
+		"api-version":              {{2, "apiVersion", `"firedrill.dev/v1" is not supported; use firedrill.dev/v1alpha1`}},
+		"backup-name-and-schedule": {{18, "spec.backups.schedule", "set exactly one of backupName, schedule or window; backupName is set too"}},
+		"bucket-name":              {{22, "spec.storage.primary.bucket", `"Velero_Backups" is not a valid S3 bucket name`}},
+		"check-command-empty":      {{33, "spec.checks[0].command.run", "must not be empty"}},
+		"check-data-canary":        {{33, "spec.checks[0].dataCanary.key", "is required"}},
+		"check-data-canary-file": {
+			{36, "spec.checks[0].dataCanary.file", `"data/canary" must be an absolute path inside the container`},
+			{42, "spec.checks[1].dataCanary.file", "set either configMap and key (a ConfigMap canary) or file or command (read in a restored pod), not both"},
+			{48, "spec.checks[2].dataCanary.container", "applies only to a file canary"},
+			{54, "spec.checks[3].dataCanary.command", "set either file (read with cat) or command (whose output is the canary), not both"},
+		},
+		"check-exec": {
+			{36, "spec.checks[0].exec.selector", "set exactly one of pod or selector; pod is set too"},
+			{42, "spec.checks[1].exec.command", "must not be empty"},
+			{48, "spec.checks[2].exec.expectRegexp", `"^(2026" is not a regular expression`},
+			{50, "spec.checks[3].exec", "set pod (a pod's name) or selector"},
+			{54, "spec.checks[3].exec.expectRegexp", "set at most one of expectOutput or expectRegexp"},
+		},
 		"check-duplicate":              {{34, "spec.checks[1].name", `check "shop" is defined twice`}},
 		"check-expect-status":          {{35, "spec.checks[0].http.expectStatus", `"2xx" is not a status code or range`}},
 		"check-http-url":               {{34, "spec.checks[0].http.url", `"shop.example.com/healthz" is not an http or https URL`}},
@@ -62,10 +80,10 @@ func TestLoad_Invalid(t *testing.T) {
 			{34, "spec.checks[0].serviceAccount.namespace", `namespace "billing" is not in spec.backups.includedNamespaces`},
 			{35, "spec.checks[0].serviceAccount.tokenSecret", `"Shop_Token" is not a valid Kubernetes object name`},
 		},
-		"check-no-kind":               {{32, "spec.checks[0]", "set exactly one of workloads, http, tcp, command, dataCanary or serviceAccount"}},
+		"check-no-kind":               {{32, "spec.checks[0]", "set exactly one of workloads, http, tcp, command, exec, dataCanary or serviceAccount"}},
 		"check-tcp-address":           {{34, "spec.checks[0].tcp.address", `"db.shop.svc" is not host:port`}},
 		"check-timeout":               {{34, "spec.checks[0].timeout", `"soon" is not a duration`}},
-		"check-two-kinds":             {{34, "spec.checks[0].http", "set exactly one of workloads, http, tcp, command, dataCanary or serviceAccount; workloads is set too"}},
+		"check-two-kinds":             {{34, "spec.checks[0].http", "set exactly one of workloads, http, tcp, command, exec, dataCanary or serviceAccount; workloads is set too"}},
 		"cleanup-policy":              {{32, "spec.cleanup.policy", `"sometimes" is not one of onSuccess, always, never`}},
 		"copy-compare-mode":           {{34, "spec.storage.copies[0].compare.mode", `"vibes" is not one of existence, size, checksum, content, sampled`}},
 		"copy-duplicate":              {{34, "spec.storage.copies[1].name", `copy "offsite" is defined twice`}},
@@ -133,7 +151,7 @@ func TestLoad_Invalid(t *testing.T) {
 		"object-lock-missing":         {{20, "spec.storage.primary.objectLock", "is required"}},
 		"object-lock-mode":            {{27, "spec.storage.primary.objectLock.mode", `"STRICT" is not one of COMPLIANCE, GOVERNANCE`}},
 		"phase-duplicate":             {{35, "spec.target.restore.phases[1].name", `phase "first" is defined twice`}},
-		"phase-includes-excluded":     {{34, "spec.target.restore.phases[0].includedResources[1]", `"pods" is excluded from every phase`}},
+		"phase-includes-excluded":     {{34, "spec.target.restore.phases[0].includedResources[1]", `"replicasets.apps" is excluded from every phase`}},
 		"phases-empty":                {{32, "spec.target.restore.phases", "must list at least one phase"}},
 		"primary-storage-lost":        {{9, "spec.disaster.lost[1]", "primaryStorage is lost but no entry of spec.storage.copies has a storageLocation"}},
 		"restore-timeout":             {{32, "spec.target.restore.timeout", `"-5m" must be greater than zero`}},
@@ -435,4 +453,33 @@ func TestMarshalJSON_KeepsFieldOrder(t *testing.T) {
 	}
 	assert.True(t, slices.IsSorted(idx), "fields keep the YAML order: %v", idx)
 	assert.Contains(t, s, `"rto": "1h"`)
+}
+
+// TestLoad_VolumeDataChecks reads an exec check and a file data canary as
+// written: expectOutput "" is kept apart from an unset one.
+func TestLoad_VolumeDataChecks(t *testing.T) {
+	sc, err := LoadFile(context.Background(), testEnv(), "testdata/valid-volume-data.yaml")
+	require.NoError(t, err)
+	cs := sc.Spec.Checks
+	require.Len(t, cs, 4)
+	require.NotNil(t, cs[0].Exec)
+	assert.Equal(t, CheckExec, cs[0].Kind())
+	assert.Equal(t, ExecCheck{Namespace: "shop-data", Selector: "app=backend", Container: "backend",
+		Command: []string{"sh", "-c", "wc -l < /data/orders.log"}, ExpectRegexp: `^[1-9][0-9]*\n?$`}, *cs[0].Exec)
+	require.NotNil(t, cs[1].Exec.ExpectOutput)
+	assert.Equal(t, "", *cs[1].Exec.ExpectOutput)
+	assert.Equal(t, "backend-0", cs[1].Exec.Pod)
+	assert.Equal(t, DataCanaryCheck{Namespace: "shop-data", Selector: "app=backend", File: "/data/canary"}, *cs[2].DataCanary)
+	assert.Equal(t, DataCanaryCheck{Namespace: "shop-data", Pod: "db-0", Container: "db", Command: []string{"/shop", "cat", "/data/canary"}}, *cs[3].DataCanary)
+}
+
+// TestDefaultExcludedResources_RestorePods: pods are restored by default,
+// since file-system backup data comes back only through pods Velero
+// restores (see DefaultExcludedResources).
+func TestDefaultExcludedResources_RestorePods(t *testing.T) {
+	assert.NotContains(t, DefaultExcludedResources(), "pods")
+	for _, ph := range DefaultPhases() {
+		assert.NotContains(t, ph.ExcludedResources, "pods", ph.Name)
+	}
+	assert.Equal(t, []string{"namespaces", NetworkPolicies}, DefaultPhases()[0].IncludedResources, "namespaces and NetworkPolicies still come first")
 }

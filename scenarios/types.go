@@ -203,6 +203,11 @@ type Backups struct {
 	AllowPartiallyFailed bool `yaml:"allowPartiallyFailed,omitempty"`
 	// IncludedNamespaces is required: the scope to restore and verify.
 	IncludedNamespaces []string `yaml:"includedNamespaces"`
+	// AcceptedOutOfScope are PersistentVolumeClaims, "namespace/name" of
+	// an included namespace, whose data the team knowingly keeps out of
+	// the backup (a cache, say): the drill's scope check names them as a
+	// warning instead of a failure.
+	AcceptedOutOfScope []string `yaml:"acceptedOutOfScope,omitempty"`
 }
 
 // Window selects a backup among those taken shortly before the disaster.
@@ -400,7 +405,7 @@ type Phase struct {
 }
 
 // Check is one verification after the restore. Exactly one of Workloads,
-// HTTP, TCP, Command, DataCanary and ServiceAccount is set.
+// HTTP, TCP, Command, Exec, DataCanary and ServiceAccount is set.
 type Check struct {
 	// Name is required and unique among checks.
 	Name string `yaml:"name"`
@@ -414,6 +419,8 @@ type Check struct {
 	TCP *TCPCheck `yaml:"tcp,omitempty"`
 	// Command runs a program.
 	Command *CommandCheck `yaml:"command,omitempty"`
+	// Exec runs a command inside a container of a restored pod.
+	Exec *ExecCheck `yaml:"exec,omitempty"`
 	// DataCanary reads a timestamp the application wrote before the backup.
 	DataCanary *DataCanaryCheck `yaml:"dataCanary,omitempty"`
 	// ServiceAccount proves that a restored ServiceAccount can authenticate.
@@ -429,13 +436,14 @@ const (
 	CheckHTTP       CheckKind = "http"
 	CheckTCP        CheckKind = "tcp"
 	CheckCommand    CheckKind = "command"
+	CheckExec       CheckKind = "exec"
 	CheckDataCanary CheckKind = "dataCanary"
 	// CheckServiceAccount is written serviceAccount.
 	CheckServiceAccount CheckKind = "serviceAccount"
 )
 
 // checkKinds lists every kind, in the order messages name them.
-var checkKinds = []CheckKind{CheckWorkloads, CheckHTTP, CheckTCP, CheckCommand, CheckDataCanary, CheckServiceAccount}
+var checkKinds = []CheckKind{CheckWorkloads, CheckHTTP, CheckTCP, CheckCommand, CheckExec, CheckDataCanary, CheckServiceAccount}
 
 // Kind is the kind of check c is; empty for an invalid check.
 func (c Check) Kind() CheckKind {
@@ -459,6 +467,9 @@ func (c Check) kinds() []CheckKind {
 	}
 	if c.Command != nil {
 		ks = append(ks, CheckCommand)
+	}
+	if c.Exec != nil {
+		ks = append(ks, CheckExec)
 	}
 	if c.DataCanary != nil {
 		ks = append(ks, CheckDataCanary)
@@ -519,16 +530,62 @@ type CommandCheck struct {
 	Run []string `yaml:"run"`
 }
 
-// DataCanaryCheck reads a ConfigMap key in which the application writes the
-// current time (RFC 3339) regularly: after the restore, the value is the
-// newest data the backup holds, which gives the RPO the application sees.
+// ExecCheck passes when a command run inside a container of a restored
+// pod exits 0 and, if asked, prints the expected output. It runs through
+// the target API server (pods/exec, as `kubectl exec` does, over WebSocket
+// or SPDY), so nothing but firedrill is needed on the machine: it reads
+// what the restored application sees, such as the files Velero restored
+// into its volumes. Stdout is read up to 64 KiB; more fails the check.
+type ExecCheck struct {
+	// Namespace is required, as named in Spec.Backups.IncludedNamespaces;
+	// the drill applies Target.NamespaceMapping.
+	Namespace string `yaml:"namespace"`
+	// Pod names the pod; Selector is a label selector ("app=backend")
+	// whose first Running pod (by name) is used instead. Exactly one.
+	Pod      string `yaml:"pod,omitempty"`
+	Selector string `yaml:"selector,omitempty"`
+	// Container is the container; empty means the pod's only (or
+	// default) container.
+	Container string `yaml:"container,omitempty"`
+	// Command is required: the program and its arguments, run as given
+	// (no shell; write ["sh", "-c", "..."] for one).
+	Command []string `yaml:"command"`
+	// ExpectOutput, when set, must equal stdout with its trailing
+	// newlines removed (as a shell's $(...) removes them).
+	ExpectOutput *string `yaml:"expectOutput,omitempty"`
+	// ExpectRegexp, when set, is a regular expression (Go RE2 syntax)
+	// that must match somewhere in stdout; anchor it with ^ and $ (and
+	// (?m) for lines) to match all of it. Not with ExpectOutput.
+	ExpectRegexp string `yaml:"expectRegexp,omitempty"`
+}
+
+// DataCanaryCheck reads a time (RFC 3339) that the application writes
+// regularly: after the restore, it is the newest data the backup holds,
+// which gives the RPO the application sees (the disaster time minus that
+// canary). The canary is either a ConfigMap key (ConfigMap and Key) or a
+// file in a restored volume (File, read inside a restored pod through the
+// exec path of ExecCheck: Pod or Selector, and Container), which proves
+// the volume's data came back, not just the manifests; Command replaces
+// `cat FILE` for a container without cat. A file may hold one time or one
+// per line; the newest counts.
 type DataCanaryCheck struct {
 	// Namespace is required, as named in Spec.Backups.IncludedNamespaces.
 	Namespace string `yaml:"namespace"`
-	// ConfigMap is required.
-	ConfigMap string `yaml:"configMap"`
-	// Key is required.
-	Key string `yaml:"key"`
+	// ConfigMap and Key name the ConfigMap canary; both or neither.
+	ConfigMap string `yaml:"configMap,omitempty"`
+	Key       string `yaml:"key,omitempty"`
+	// File is the absolute path of the canary file inside the container,
+	// read with `cat FILE`; not with ConfigMap.
+	File string `yaml:"file,omitempty"`
+	// Command, instead of File, is the program (and arguments, no shell)
+	// whose stdout is the canary, for a container without cat: e.g.
+	// ["/shop", "cat", "/data/canary"].
+	Command []string `yaml:"command,omitempty"`
+	// Pod or Selector (exactly one, with File or Command) and Container
+	// choose the container that reads it, as for ExecCheck.
+	Pod       string `yaml:"pod,omitempty"`
+	Selector  string `yaml:"selector,omitempty"`
+	Container string `yaml:"container,omitempty"`
 }
 
 // ServiceAccountCheck passes when a ServiceAccount restored into the target
@@ -604,7 +661,8 @@ const CustomResourceDefinitions = "customresourcedefinitions.apiextensions.k8s.i
 
 // DefaultPhases are the default restore phases: namespaces and
 // NetworkPolicies first, then the backup's CustomResourceDefinitions, then
-// everything else (custom resources after their CRDs; see
+// everything else, pods and their volume data included (see
+// DefaultExcludedResources; custom resources after their CRDs; see
 // RestoreOrderWarnings). CRDs get a phase of their own before any custom
 // resource: a Restore limited to namespaces restores no cluster-scoped
 // resource unless includeClusterResources is set (Velero's restore.go,
@@ -619,9 +677,21 @@ func DefaultPhases() []Phase {
 }
 
 // DefaultExcludedResources are resources that controllers recreate, so
-// restoring them only gets in the way.
+// restoring them only gets in the way. Pods are not among them: with
+// Velero's file-system backup (node-agent, kopia) a volume's data comes
+// back only through a pod Velero restores itself. When Velero creates a
+// restored pod that has PodVolumeBackups, it adds the velero-restore-helper
+// init container and creates one PodVolumeRestore per volume, which
+// node-agent fills while the init container waits (Velero v1.18
+// pkg/restore/restore.go restorePodVolumeBackups,
+// pkg/podvolume/restorer.go, pkg/restore/actions/pod_volume_restore_action.go);
+// a pod its controller recreates gets an empty volume. A Restore cannot
+// select pods by whether they have volume backups, so the workloads phase
+// restores every pod of the backup: Velero skips pods that had ended,
+// and a restored pod of a Deployment or StatefulSet is adopted by it (the
+// same labels and pod-template-hash), so no extra replica runs.
 func DefaultExcludedResources() []string {
-	return []string{"pods", "replicasets.apps", "endpoints", "endpointslices.discovery.k8s.io"}
+	return []string{"replicasets.apps", "endpoints", "endpointslices.discovery.k8s.io"}
 }
 
 // DefaultServicePath is the path an HTTP check of a Service requests when

@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/firedrill-dev/firedrill/internal/envname"
 )
@@ -214,6 +217,18 @@ func (v *validator) backups() {
 	}
 	if v.required(p+".includedNamespaces", len(b.IncludedNamespaces) > 0) {
 		v.namespaceList(p+".includedNamespaces", b.IncludedNamespaces)
+	}
+	for i, ref := range b.AcceptedOutOfScope {
+		ip := fmt.Sprintf("%s.acceptedOutOfScope[%d]", p, i)
+		ns, name, ok := strings.Cut(ref, "/")
+		switch {
+		case !ok || ns == "" || name == "":
+			v.errorf(ip, "%q is not NAMESPACE/NAME of a PersistentVolumeClaim", ref)
+		case !slices.Contains(b.IncludedNamespaces, ns):
+			v.errorf(ip, "namespace %q is not in spec.backups.includedNamespaces", ns)
+		case slices.Index(b.AcceptedOutOfScope, ref) < i:
+			v.errorf(ip, "%q is listed twice", ref)
+		}
 	}
 }
 
@@ -488,15 +503,21 @@ func (v *validator) checks() {
 			if v.required(p+".command.run", len(c.Command.Run) > 0) {
 				v.required(p+".command.run[0]", c.Command.Run[0] != "")
 			}
+		case CheckExec:
+			e := c.Exec
+			v.podChoice(p+".exec", e.Pod, e.Selector, e.Container, inScope, e.Namespace)
+			if v.required(p+".exec.command", len(e.Command) > 0) {
+				v.required(p+".exec.command[0]", e.Command[0] != "")
+			}
+			if e.ExpectOutput != nil && v.has(p+".exec.expectRegexp") {
+				v.errorf(p+".exec.expectRegexp", "set at most one of expectOutput or expectRegexp; expectOutput is set too")
+			} else if v.has(p + ".exec.expectRegexp") {
+				if _, err := regexp.Compile(e.ExpectRegexp); err != nil {
+					v.errorf(p+".exec.expectRegexp", "%q is not a regular expression: %v", e.ExpectRegexp, err)
+				}
+			}
 		case CheckDataCanary:
-			dc := c.DataCanary
-			inScope(p+".dataCanary.namespace", dc.Namespace)
-			if v.required(p+".dataCanary.configMap", dc.ConfigMap != "") {
-				v.objectName(p+".dataCanary.configMap", dc.ConfigMap)
-			}
-			if v.required(p+".dataCanary.key", dc.Key != "") && !configMapKey.MatchString(dc.Key) {
-				v.errorf(p+".dataCanary.key", "%q is not a ConfigMap key (letters, digits, \"-\", \"_\" and \".\")", dc.Key)
-			}
+			v.dataCanary(p+".dataCanary", *c.DataCanary, inScope)
 		case CheckServiceAccount:
 			sa := c.ServiceAccount
 			inScope(p+".serviceAccount.namespace", sa.Namespace)
@@ -505,6 +526,68 @@ func (v *validator) checks() {
 				v.objectName(p+".serviceAccount.tokenSecret", sa.TokenSecret)
 			}
 		}
+	}
+}
+
+// dataCanary validates a data canary at p: a ConfigMap key, or a file read
+// inside a restored pod.
+func (v *validator) dataCanary(p string, dc DataCanaryCheck, inScope func(path, ns string)) {
+	podFields := v.has(p+".pod") || v.has(p+".selector") || v.has(p+".container")
+	hasFile, hasCommand := v.has(p+".file"), v.has(p+".command")
+	switch {
+	case (hasFile || hasCommand) && (v.has(p+".configMap") || v.has(p+".key")):
+		field := p + ".file"
+		if !hasFile {
+			field = p + ".command"
+		}
+		v.errorf(field, "set either configMap and key (a ConfigMap canary) or file or command (read in a restored pod), not both")
+	case hasFile && hasCommand:
+		v.errorf(p+".command", "set either file (read with cat) or command (whose output is the canary), not both")
+	case hasFile || hasCommand:
+		v.podChoice(p, dc.Pod, dc.Selector, dc.Container, inScope, dc.Namespace)
+		if hasCommand {
+			if v.required(p+".command", len(dc.Command) > 0) {
+				v.required(p+".command[0]", dc.Command[0] != "")
+			}
+		} else if v.required(p+".file", dc.File != "") && !path.IsAbs(dc.File) {
+			v.errorf(p+".file", "%q must be an absolute path inside the container", dc.File)
+		}
+	default:
+		inScope(p+".namespace", dc.Namespace)
+		if v.required(p+".configMap", dc.ConfigMap != "") {
+			v.objectName(p+".configMap", dc.ConfigMap)
+		}
+		if v.required(p+".key", dc.Key != "") && !configMapKey.MatchString(dc.Key) {
+			v.errorf(p+".key", "%q is not a ConfigMap key (letters, digits, \"-\", \"_\" and \".\")", dc.Key)
+		}
+		if podFields {
+			for _, f := range []string{"pod", "selector", "container"} {
+				if v.has(p + "." + f) {
+					v.errorf(p+"."+f, "applies only to a file canary; a ConfigMap canary is read through the API")
+				}
+			}
+		}
+	}
+}
+
+// podChoice validates how a check at p chooses a container of a restored
+// pod: the namespace, exactly one of pod and selector, and a container name.
+func (v *validator) podChoice(p, pod, selector, container string, inScope func(path, ns string), ns string) {
+	inScope(p+".namespace", ns)
+	switch hasPod, hasSelector := v.has(p+".pod"), v.has(p+".selector"); {
+	case hasPod && hasSelector:
+		v.errorf(p+".selector", "set exactly one of pod or selector; pod is set too")
+	case hasPod:
+		v.objectName(p+".pod", pod)
+	case hasSelector:
+		if _, err := labels.Parse(selector); err != nil || selector == "" {
+			v.errorf(p+".selector", "%q is not a label selector such as app=backend", selector)
+		}
+	default:
+		v.errorf(p, "set pod (a pod's name) or selector (a label selector); the check runs in the first Running pod it names")
+	}
+	if v.has(p + ".container") {
+		v.label(p+".container", container, true)
 	}
 }
 

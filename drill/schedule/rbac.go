@@ -68,6 +68,11 @@ func veleroRules(sc *scenarios.Scenario) []rule {
 					ResourceNames: []string{from.StorageLocation}}})
 	}
 	rules = append(rules,
+		rule{"each Restore's PodVolumeRestores (the volume data node-agent writes into restored pods) are followed by label " + velerov1.RestoreNameLabel + " until they end: list and watch (restore/podvolumes.go)",
+			rbacv1.PolicyRule{APIGroups: []string{velero}, Resources: []string{"podvolumerestores"}, Verbs: []string{verbList, verbWatch}}},
+		rule{"the backup's PodVolumeBackups are listed by label " + velerov1.BackupNameLabel + ", to name every volume that came back without its data (restore/podvolumes.go)",
+			rbacv1.PolicyRule{APIGroups: []string{velero}, Resources: []string{"podvolumebackups"}, Verbs: []string{verbList}}})
+	rules = append(rules,
 		rule{"a restore phase with warnings or errors has its results fetched through a DownloadRequest: created, watched until Velero gives the URL, deleted (restore/results.go)",
 			rbacv1.PolicyRule{APIGroups: []string{velero}, Resources: []string{"downloadrequests"}, Verbs: []string{verbCreate, verbWatch, verbDelete}}})
 	if from != nil && from.Credentials != nil && (from.Credentials.AccessKeyIDEnv != "" || from.Credentials.File != "") {
@@ -126,11 +131,16 @@ func clusterRules(sc *scenarios.Scenario, n names) []rule {
 				rbacv1.PolicyRule{APIGroups: []string{groupAPIExt}, Resources: []string{"customresourcedefinitions"}, Verbs: []string{verbDelete}}})
 	}
 	var canaries, accounts, requested, tokenSecrets, proxied []string
-	workloads := false
+	workloads, execSelected := false, false
+	var execPods []string
 	for _, c := range sc.Spec.Checks {
 		switch {
 		case c.Workloads != nil:
 			workloads = true
+		case c.Exec != nil:
+			execPods, execSelected = execTarget(execPods, execSelected, c.Exec.Pod)
+		case c.DataCanary != nil && (c.DataCanary.File != "" || len(c.DataCanary.Command) > 0):
+			execPods, execSelected = execTarget(execPods, execSelected, c.DataCanary.Pod)
 		case c.DataCanary != nil:
 			canaries = append(canaries, c.DataCanary.ConfigMap)
 		case c.ServiceAccount != nil:
@@ -149,6 +159,25 @@ func clusterRules(sc *scenarios.Scenario, n names) []rule {
 		rules = append(rules,
 			rule{"a workloads check that fails says why: it lists the pods of each workload that is not ready, by the workload's selector, and their warning events, in the drill's namespaces (restore/diagnose.go). Read-only: list, no get or watch",
 				rbacv1.PolicyRule{APIGroups: []string{groupCore}, Resources: []string{"events", "pods"}, Verbs: []string{verbList}}})
+	}
+	if len(execPods) > 0 {
+		rules = append(rules, rule{"exec checks and file data canaries run a command in a restored pod they name: they read it by name (restore/exec.go)",
+			rbacv1.PolicyRule{APIGroups: []string{groupCore}, Resources: []string{"pods"}, Verbs: []string{verbGet}, ResourceNames: uniq(execPods...)}})
+	}
+	if execSelected {
+		rules = append(rules, rule{"exec checks and file data canaries that choose their pod by label selector list the pods of the drill's namespaces (restore/exec.go). Read-only: list",
+			rbacv1.PolicyRule{APIGroups: []string{groupCore}, Resources: []string{"pods"}, Verbs: []string{verbList}}})
+	}
+	if len(execPods) > 0 || execSelected {
+		exec := rule{"and run the check's command in it through pods/exec (WebSocket, a GET, or SPDY, a POST; where the API server checks WebSocket upgrades it authorizes both as create)",
+			rbacv1.PolicyRule{APIGroups: []string{groupCore}, Resources: []string{"pods/exec"}, Verbs: []string{verbGet, verbCreate}}}
+		if execSelected {
+			exec.why += ". A check that chooses its pod by selector cannot be narrowed by name: this allows exec in any pod of the scratch cluster; name the pod (pod:) to narrow it"
+		} else {
+			exec.ResourceNames = uniq(execPods...)
+			exec.why += ", by name"
+		}
+		rules = append(rules, exec)
 	}
 	if len(canaries) > 0 {
 		rules = append(rules, rule{"the data canary check reads its ConfigMap by name (list and watch with a metadata.name field selector, which resourceNames allows) until the restore brings it (restore/checks.go)",
@@ -175,6 +204,15 @@ func clusterRules(sc *scenarios.Scenario, n names) []rule {
 			rbacv1.PolicyRule{APIGroups: []string{groupCore}, Resources: []string{"services/proxy"}, Verbs: []string{verbGet}, ResourceNames: uniq(proxied...)}})
 	}
 	return rules
+}
+
+// execTarget adds the pod an exec check or file data canary runs in: its
+// name to pods, or selected when it chooses by label selector.
+func execTarget(pods []string, selected bool, pod string) ([]string, bool) {
+	if pod == "" {
+		return pods, true
+	}
+	return append(pods, pod), selected
 }
 
 // crdRestore is a Velero Restore of the drill that restores

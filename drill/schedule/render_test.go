@@ -654,3 +654,38 @@ func TestDefaultImage(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, caveats)
 }
+
+// TestRender_RBACForExecChecks: exec checks and file data canaries get
+// pods/exec, narrowed to the pods they name; one that selects its pod by
+// label cannot be narrowed and gets list on pods and exec in any pod.
+func TestRender_RBACForExecChecks(t *testing.T) {
+	named := find(t, "testdata/shop-drill.yaml")
+	named.Spec.Checks = append(named.Spec.Checks,
+		scenarios.Check{Name: "orders", Timeout: scenarios.DefaultCheckTimeout,
+			Exec: &scenarios.ExecCheck{Namespace: "shop", Pod: "backend-0", Command: []string{"true"}}},
+		scenarios.Check{Name: "volume-canary", Timeout: scenarios.DefaultCheckTimeout,
+			DataCanary: &scenarios.DataCanaryCheck{Namespace: "shop", Pod: "backend-1", File: "/data/canary"}})
+	objs := objectsOf(t, options(named))
+	cr := objs["ClusterRole/firedrill:firedrill:shop-drill"].(*rbacv1.ClusterRole)
+	verbs, names := verbsOf(cr.Rules, "pods/exec")
+	assert.Equal(t, []string{"get", "create"}, verbs)
+	assert.Equal(t, []string{"backend-0", "backend-1"}, names)
+	for _, r := range cr.Rules {
+		if len(r.ResourceNames) == 0 && !admitted(r) {
+			assert.Subset(t, []string{"list", "watch"}, r.Verbs, "a rule without resourceNames only lists and watches: %+v", r)
+		}
+	}
+	role := objs["Role/firedrill:firedrill:shop-drill"].(*rbacv1.Role)
+	for _, res := range []string{"podvolumerestores", "podvolumebackups"} {
+		verbs, _ := verbsOf(role.Rules, res)
+		assert.Contains(t, verbs, "list", "in Velero's namespace: %s", res)
+	}
+
+	selected := find(t, "testdata/shop-drill.yaml")
+	selected.Spec.Checks = append(selected.Spec.Checks, scenarios.Check{Name: "orders", Timeout: scenarios.DefaultCheckTimeout,
+		Exec: &scenarios.ExecCheck{Namespace: "shop", Selector: "app=backend", Command: []string{"true"}}})
+	cr = objectsOf(t, options(selected))["ClusterRole/firedrill:firedrill:shop-drill"].(*rbacv1.ClusterRole)
+	verbs, names = verbsOf(cr.Rules, "pods/exec")
+	assert.Equal(t, []string{"get", "create"}, verbs)
+	assert.Empty(t, names, "a selector cannot be narrowed by name")
+}

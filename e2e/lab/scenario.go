@@ -95,14 +95,25 @@ spec:
       http: {service: {namespace: shop, name: web, port: 80}, path: /orders, expectStatus: 200}
     - name: shop-api-identity
       serviceAccount: {namespace: shop, name: shop-api}
+    - name: restored-orders
+      # The db's order log, read inside the restored db pod: the volume's
+      # data came back, not only its PersistentVolumeClaim. The image has
+      # no shell or cat: /shop cat is its reader.
+      exec: {namespace: %[16]s, pod: %[19]s, container: %[20]s, command: [/shop, cat, %[21]s], expectRegexp: '(?m)^order 2: '}
+    - name: volume-canary
+      # The time the db last wrote into its volume before the backup: the
+      # application RPO of the report is the disaster time minus it.
+      dataCanary: {namespace: %[16]s, pod: %[19]s, container: %[20]s, command: [/shop, cat, %[22]s]}
     - name: data-canary
+      # The same idea kept in a ConfigMap (the seed writes it before each backup).
       dataCanary: {namespace: %[16]s, configMap: %[17]s, key: %[18]s}
   runbook: {file: %[1]s.md}
   cleanup: {policy: onSuccess}
 `, scenarioName, src.Kubeconfig(), src.Context(), veleroNS, scheduleName,
 		primaryStore.Endpoint(), s3Region, primaryStore.bucket, backupPrefix,
 		scratch.relayS3(portOffsiteS3), offsiteStore.bucket, offcloudStore.Endpoint(), offcloudStore.bucket,
-		scratch.Kubeconfig(), scratch.Context(), canaryNamespace, canaryName, canaryKey)
+		scratch.Kubeconfig(), scratch.Context(), canaryNamespace, canaryName, canaryKey,
+		dataWorkload+"-0", dataContainer, dataOrdersFile, dataCanaryFile)
 	if err := os.WriteFile(c.path("scenarios", scenarioName+".md"), []byte(labRunbook), 0o644); err != nil {
 		return err
 	}

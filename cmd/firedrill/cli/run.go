@@ -109,6 +109,7 @@ func (a *app) run(c *cli.Context) error {
 		Logger:     a.log,
 		Version:    version.Get().Version,
 		Protection: drill.NewProtection(sc, drill.ProtectionOptions{Getenv: a.env.getenv, Log: a.log}),
+		Scope:      drill.NewScope(sc, drill.ScopeOptions{Getenv: a.env.getenv, Secrets: a.secrets, Log: a.log}),
 		Recovery: drill.NewRecovery(sc, drill.RestoreOptions{DrillID: id, Getenv: a.env.getenv, Now: now, Progress: progress, RestoreProgress: progress.Restore, Log: a.log,
 			Secrets: a.secrets}),
 		Runbook:     rb,
