@@ -42,8 +42,11 @@ var _ HistoryStore = (*objectstore.S3)(nil)
 // Every write goes through Store, so through the write guard of the
 // objectstore.S3 it is (a history in a backup bucket is refused).
 type S3Records struct {
-	Store  HistoryStore
-	Bucket string
+	Store HistoryStore
+	// Endpoint is Store's endpoint as configured (empty for AWS), for
+	// refusing a history in a backup bucket before a drill (Run).
+	Endpoint string
+	Bucket   string
 	// Prefix is the folder in the bucket, without leading or trailing
 	// slashes; empty for the bucket's root.
 	Prefix string
