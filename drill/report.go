@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/firedrill-dev/firedrill/internal/finding"
-	"github.com/firedrill-dev/firedrill/restore"
+	"github.com/firedrill-dev/firedrill/internal/recoverypoint"
 	"github.com/firedrill-dev/firedrill/runbooks"
 )
 
@@ -120,8 +120,9 @@ type BackupRef struct {
 }
 
 // SkippedBackup is a backup newer than the recovery point that was passed
-// over: its Velero phase, counts and why (restore.SkippedBackup).
-type SkippedBackup = restore.SkippedBackup
+// over: its Velero phase, counts and why (recoverypoint.SkippedBackup, the
+// one type backup and restore share).
+type SkippedBackup = recoverypoint.SkippedBackup
 
 // RestoreRef is one Velero Restore the drill created.
 type RestoreRef struct {

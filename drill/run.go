@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/firedrill-dev/firedrill/internal/finding"
+	"github.com/firedrill-dev/firedrill/internal/recoverypoint"
 	"github.com/firedrill-dev/firedrill/internal/secret"
 	"github.com/firedrill-dev/firedrill/runbooks"
 	"github.com/firedrill-dev/firedrill/scenarios"
@@ -467,12 +468,8 @@ func recoveryPointFindings(veleroNS string, b *BackupRef) []finding.Finding {
 	fs := []finding.Finding{finding.Pass("recovery-point.backup", subject,
 		fmt.Sprintf("recovery point: status.phase %s, status.startTimestamp %s (the RPO counts from it)", phase, b.Started.UTC().Format(time.RFC3339)))}
 	if len(b.Skipped) > 0 {
-		var names []string
-		for _, s := range b.Skipped {
-			names = append(names, fmt.Sprintf("%s (%s)", s.Name, s.Reason))
-		}
 		fs = append(fs, finding.Warn("recovery-point.skipped", subject,
-			fmt.Sprintf("%d newer backups could not be restored, so the RPO counts from %s: %s", len(b.Skipped), b.Name, strings.Join(names, "; "))).
+			fmt.Sprintf("%d newer backups could not be restored, so the RPO counts from %s: %s", len(b.Skipped), b.Name, recoverypoint.Join(b.Skipped))).
 			With("the newest backup before the disaster is restorable", fmt.Sprintf("%d newer backups not restorable", len(b.Skipped)),
 				"read why with `velero backup describe NAME --details` and `velero backup logs NAME`; fix the cause so the next scheduled backup completes"))
 	}
