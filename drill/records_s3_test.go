@@ -160,6 +160,19 @@ func TestParseHistoryURL(t *testing.T) {
 	}
 }
 
+// TestParseEvidenceURL: the same URLs, and errors that name the evidence
+// bucket and its own credential variables, not the shared history's.
+func TestParseEvidenceURL(t *testing.T) {
+	b, p, err := ParseEvidenceURL("s3://dr-evidence/shop/")
+	require.NoError(t, err)
+	assert.Equal(t, "dr-evidence", b)
+	assert.Equal(t, "shop", p)
+	_, _, err = ParseEvidenceURL("s3://key:secret@dr-evidence/shop")
+	assert.EqualError(t, err, "evidence bucket: credentials in the URL are not accepted; set FIREDRILL_EVIDENCE_ACCESS_KEY_ID and FIREDRILL_EVIDENCE_SECRET_ACCESS_KEY")
+	_, _, err = ParseEvidenceURL("dr-evidence/shop")
+	assert.EqualError(t, err, `evidence bucket "dr-evidence/shop": want s3://BUCKET/PREFIX`)
+}
+
 // TestRun_SharedHistoryInTheBackupBucketIsRefusedByTheWriteGuard: a shared
 // history pointed at the scenario's backup bucket on its own server gets
 // no byte of the drill's record (issue 15, section 2): Run refuses it

@@ -237,9 +237,9 @@ func (a *app) evidenceSettings(c *cli.Context, prefix string, needKey bool, sc *
 
 // pushTarget is the evidence bucket the flags (with prefix) name.
 func (a *app) pushTarget(c *cli.Context, prefix, url string, sc *scenarios.Scenario) (*drill.EvidenceTarget, error) {
-	bucket, keyPrefix, err := drill.ParseHistoryURL(url)
+	bucket, keyPrefix, err := drill.ParseEvidenceURL(url)
 	if err != nil {
-		return nil, usageErrorf(helpHint(c), "--%spush: %v", prefix, strings.Replace(err.Error(), "shared history", "evidence bucket", 1))
+		return nil, usageErrorf(helpHint(c), "--%spush: %v", prefix, err)
 	}
 	retention, err := parseRetention(c.String(prefix + "retention"))
 	if err != nil {
