@@ -120,6 +120,17 @@ build_velero() {
 		CGO_ENABLED=0 go build -trimpath -ldflags "'"$ld"'" -o "$out/velero" github.com/vmware-tanzu/velero/cmd/velero'
 }
 
+# velero-restore-helper is the init container Velero puts in front of each
+# restored pod with file-system-backed volumes; the lab's Velero image holds
+# it next to /velero (see images.go). Its own directory, so adding it did not
+# rebuild velero.
+build_velero_helper() {
+	build velero-restore-helper "$VELERO_VERSION" velero-restore-helper bash -c '
+		set -e
+		cd "'"$here"'/tools/velero"
+		CGO_ENABLED=0 go build -trimpath -ldflags "'"$ldflags_strip"'" -o "$out/velero-restore-helper" github.com/vmware-tanzu/velero/cmd/velero-restore-helper'
+}
+
 goinstall() { # PKG@VERSION: go install into $out
 	GOBIN="$out" CGO_ENABLED=0 go install -trimpath -ldflags "$ldflags_strip" "$1"
 }
@@ -142,7 +153,7 @@ build_velero_aws() {
 	build velero-plugin-for-aws "$VELERO_AWS_VERSION" velero-plugin-for-aws bash -c "goinstall github.com/vmware-tanzu/velero-plugin-for-aws/velero-plugin-for-aws@$VELERO_AWS_VERSION"
 }
 
-all=(etcd kube node coredns kube_router minio versity velero velero_aws kubectl)
+all=(etcd kube node coredns kube_router minio versity velero velero_helper velero_aws kubectl)
 want=("$@")
 [[ ${#want[@]} -eq 0 ]] && want=("${all[@]}")
 for w in "${want[@]}"; do
@@ -160,5 +171,6 @@ KUBE_ROUTER_DIR=$bins/kube-router-$KUBE_ROUTER_VERSION
 MINIO_DIR=$bins/minio-$MINIO_VERSION
 VERSITY_DIR=$bins/versitygw-$VERSITY_VERSION
 VELERO_DIR=$bins/velero-$VELERO_VERSION
+VELERO_HELPER_DIR=$bins/velero-restore-helper-$VELERO_VERSION
 VELERO_AWS_DIR=$bins/velero-plugin-for-aws-$VELERO_AWS_VERSION
 OUT

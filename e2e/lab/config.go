@@ -67,7 +67,7 @@ type Config struct {
 // Bins are the directories of the lab's binaries, keyed by version in the
 // build cache.
 type Bins struct {
-	Etcd, Kube, Kubectl, Node, CoreDNS, KubeRouter, MinIO, Versity, Velero, VeleroAWS string
+	Etcd, Kube, Kubectl, Node, CoreDNS, KubeRouter, MinIO, Versity, Velero, VeleroHelper, VeleroAWS string
 }
 
 // DefaultStateDir is $FIREDRILL_LAB_DIR, else the user's cache directory.

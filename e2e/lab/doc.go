@@ -11,6 +11,17 @@
 // that rejects workloads in namespaces without a NetworkPolicy, which is what
 // makes Velero's default restore order fail for real.
 //
+// Volume data (issue 17): both nodes run Velero's node-agent DaemonSet (the
+// lab's Velero image, see images.go and velero.go), on local
+// PersistentVolumes the lab creates (storage.go). The source's stateful
+// back end is the StatefulSet shop-data/db: PVC data-db-0, volume "data"
+// mounted at /data, holding /data/orders.log (append-only order log) and
+// /data/canary (UTC time, RFC 3339 with nanoseconds, rewritten every 5 s);
+// `env` prints these as FIREDRILL_LAB_DATA_*. Every lab backup holds that
+// volume through file-system backup (kopia; repository under
+// lab/kopia/shop-data/ in each bucket, replicated off-site and copied
+// off-cloud with the rest of lab/).
+//
 // Every daemon is started detached, with its PID recorded under the lab's
 // state directory, so `firedrill-lab up` returns and `firedrill-lab down`
 // stops exactly what was started. Readiness is always a real health signal.

@@ -51,7 +51,7 @@ func LoadBins(ctx context.Context, scripts string, progress io.Writer) (Bins, er
 		}
 	}
 	return Bins{Etcd: vars["ETCD_DIR"], Kube: vars["KUBE_DIR"], Kubectl: vars["KUBECTL_DIR"], Node: vars["NODE_DIR"], CoreDNS: vars["COREDNS_DIR"], KubeRouter: vars["KUBE_ROUTER_DIR"], MinIO: vars["MINIO_DIR"],
-		Versity: vars["VERSITY_DIR"], Velero: vars["VELERO_DIR"], VeleroAWS: vars["VELERO_AWS_DIR"]}, nil
+		Versity: vars["VERSITY_DIR"], Velero: vars["VELERO_DIR"], VeleroHelper: vars["VELERO_HELPER_DIR"], VeleroAWS: vars["VELERO_AWS_DIR"]}, nil
 }
 
 // Up starts every component that is not running, sets up what is missing
@@ -91,7 +91,7 @@ func (c Config) Up(ctx context.Context, out io.Writer) error {
 	}
 	done()
 
-	done = step("images: pause and shop, built from e2e/lab/cmd")
+	done = step("images: pause, shop (e2e/lab/cmd) and velero (node-agent, restore helper)")
 	images, err := c.buildImages(ctx)
 	if err != nil {
 		return err
@@ -110,6 +110,11 @@ func (c Config) Up(ctx context.Context, out io.Writer) error {
 			return fmt.Errorf("%s node: %w", k.name, err)
 		}
 		done()
+		done = step(k.name + " storage: StorageClass " + storageClass + ", local PersistentVolumes, pv-reclaimer")
+		if err := k.storage(ctx); err != nil {
+			return fmt.Errorf("%s storage: %w", k.name, err)
+		}
+		done()
 	}
 
 	done = step("scratch cluster: scratch marker and NetworkPolicy admission webhook")
@@ -121,7 +126,7 @@ func (c Config) Up(ctx context.Context, out io.Writer) error {
 	}
 	done()
 
-	done = step("velero in both clusters (scratch: ReadOnly location)")
+	done = step("velero and node-agent in both clusters (scratch: ReadOnly location)")
 	// Before Velero starts, so that its backups include the Storefronts.
 	if err := src.applyAppCRD(ctx); err != nil {
 		return fmt.Errorf("application CRD: %w", err)
@@ -173,6 +178,9 @@ func (c Config) seed(ctx context.Context, src, scratch *cluster, step func(strin
 		}
 		if err := src.writeCanary(ctx, at); err != nil {
 			return st, fmt.Errorf("write data canary: %w", err)
+		}
+		if err := src.placeOrder(ctx, fmt.Sprintf("order %d: 2 x espresso, placed %s", i+1, at.UTC().Format(time.RFC3339))); err != nil {
+			return st, fmt.Errorf("place an order: %w", err)
 		}
 		name, err := src.backupFromSchedule(ctx, at)
 		if err != nil {
@@ -278,6 +286,15 @@ func (c Config) Status(ctx context.Context, out io.Writer) error {
 			checks[n] = err
 		}
 		checks[k.name+"-velero"] = httpOK(plainClient, fmt.Sprintf("http://127.0.0.1:%d/metrics", k.port(offsetVeleroMetrics)))(ctx)
+		checks[k.name+"-pv-reclaimer"] = nil
+		if _, ok := c.alive(k.name + "-pv-reclaimer"); !ok {
+			checks[k.name+"-pv-reclaimer"] = errors.New("not running")
+		}
+		if kc, err := k.kube(); err != nil {
+			checks[k.name+"-node-agent"] = err
+		} else {
+			checks[k.name+"-node-agent"] = nodeAgentReady(ctx, kc)
+		}
 	}
 	checks["scratch-webhook"] = httpOK(insecureClient, fmt.Sprintf("https://127.0.0.1:%d/healthz", portWebhook))(ctx)
 	if _, err := c.LoadState(); err != nil {
@@ -383,6 +400,18 @@ func (c Config) Env() (string, error) {
 		{"FIREDRILL_LAB_BACKUP_LATEST", st.Backups[len(st.Backups)-1]},
 		{"FIREDRILL_LAB_CANARY_LATEST", st.Canaries[len(st.Canaries)-1]},
 		{"FIREDRILL_LAB_APP_NAMESPACES", strings.Join(appNamespaces, " ")},
+		// The stateful back end (see seed.go): its volume is in every
+		// backup through file-system backup.
+		{"FIREDRILL_LAB_DATA_NAMESPACE", canaryNamespace},
+		{"FIREDRILL_LAB_DATA_STATEFULSET", dataWorkload},
+		{"FIREDRILL_LAB_DATA_POD", dataWorkload + "-0"},
+		{"FIREDRILL_LAB_DATA_CONTAINER", dataContainer},
+		{"FIREDRILL_LAB_DATA_PVC", dataPVC},
+		{"FIREDRILL_LAB_DATA_VOLUME", dataVolume},
+		{"FIREDRILL_LAB_DATA_ORDERS_FILE", dataOrdersFile},
+		{"FIREDRILL_LAB_DATA_CANARY_FILE", dataCanaryFile},
+		{"FIREDRILL_LAB_STORAGE_CLASS", storageClass},
+		{"FIREDRILL_LAB_VELERO_IMAGE", VeleroImage},
 		{"FIREDRILL_LAB_WEBHOOK_DENY", WebhookDenyReason},
 		{"FIREDRILL_LAB_SCENARIO", scenarioName},
 		{"FIREDRILL_SCENARIOS", c.path("scenarios")},

@@ -8,6 +8,10 @@ import (
 // writeScenario writes the scenario that drills this lab, so that
 // `firedrill run lab-region-loss` finds it through $FIREDRILL_SCENARIOS
 // (printed by `env`). Credentials are references to the lab's env vars.
+// The off-site copy's endpoint is the scratch node's relay, not 127.0.0.1:
+// a drill restoring from the copy makes it a Velero location in the
+// scratch cluster, and node-agent's pods there read the kopia repository
+// through it (the machine reaches the relay too).
 func (c Config) writeScenario(src, scratch *cluster) error {
 	if err := mkdirs(c.path("scenarios")); err != nil {
 		return err
@@ -97,7 +101,7 @@ spec:
   cleanup: {policy: onSuccess}
 `, scenarioName, src.Kubeconfig(), src.Context(), veleroNS, scheduleName,
 		primaryStore.Endpoint(), s3Region, primaryStore.bucket, backupPrefix,
-		offsiteStore.Endpoint(), offsiteStore.bucket, offcloudStore.Endpoint(), offcloudStore.bucket,
+		scratch.relayS3(portOffsiteS3), offsiteStore.bucket, offcloudStore.Endpoint(), offcloudStore.bucket,
 		scratch.Kubeconfig(), scratch.Context(), canaryNamespace, canaryName, canaryKey)
 	if err := os.WriteFile(c.path("scenarios", scenarioName+".md"), []byte(labRunbook), 0o644); err != nil {
 		return err

@@ -66,6 +66,38 @@ func (k *cluster) seedApp(ctx context.Context) error {
 	})
 }
 
+// The shop's stateful back end: the db StatefulSet in shop-data keeps its
+// order log and its own canary on the PersistentVolumeClaim data-db-0
+// (volume "data", mounted at /data), which every lab backup holds through
+// file-system backup. `env` prints these names for the tests.
+const (
+	dataWorkload   = "db"
+	dataPVC        = "data-db-0"
+	dataVolume     = "data"
+	dataOrdersFile = "/data/orders.log"
+	dataCanaryFile = "/data/canary"
+	dataContainer  = "db"
+)
+
+// placeOrder appends an order to the shop's order log the way a customer
+// does: POST /orders on the web Service (through the API server's service
+// proxy), which the api writes to the db. It first waits until GET /orders
+// answers (a db that just became ready may not be behind its Service yet),
+// then posts once: a retried POST could add the order twice.
+func (k *cluster) placeOrder(ctx context.Context, order string) error {
+	cs, err := k.client()
+	if err != nil {
+		return err
+	}
+	const orders = "/api/v1/namespaces/shop/services/web:80/proxy/orders"
+	if err := k.cfg.waitReady(ctx, &proc{d: daemon{name: "seed"}}, time.Minute, func(ctx context.Context) error {
+		return cs.CoreV1().RESTClient().Get().AbsPath(orders).Do(ctx).Error()
+	}); err != nil {
+		return err
+	}
+	return cs.CoreV1().RESTClient().Post().AbsPath(orders).Body([]byte(order)).Do(ctx).Error()
+}
+
 // writeCanary records the current time in the data canary.
 func (k *cluster) writeCanary(ctx context.Context, at time.Time) error {
 	kc, err := k.kube()

@@ -12,6 +12,8 @@ import (
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -68,13 +70,15 @@ func (k *cluster) velero(ctx context.Context, readOnly bool) error {
 				StorageType: velerov1.StorageType{ObjectStorage: &velerov1.ObjectStorageLocation{
 					Bucket: primaryStore.bucket, Prefix: backupPrefix,
 				}},
-				// publicUrl: the links of DownloadRequests (a Restore's
-				// results and logs) name the node's relay, which both the
-				// machine and the cluster's pods reach; s3Url, 127.0.0.1,
-				// only the machine does.
+				// s3Url and publicUrl name the node's relay, which both
+				// the machine (the Velero server) and the cluster's pods
+				// reach: node-agent and its data-mover pods read and write
+				// the kopia repository through s3Url, and 127.0.0.1 is
+				// the pod's own loopback there. publicUrl is for the links
+				// of DownloadRequests (a Restore's results and logs).
 				Config: map[string]string{
-					"region": s3Region, "s3ForcePathStyle": "true", "s3Url": primaryStore.Endpoint(),
-					"publicUrl": fmt.Sprintf("http://%s:%d", labNets[k.name].hostIP, portPrimaryS3),
+					"region": s3Region, "s3ForcePathStyle": "true", "s3Url": k.relayS3(portPrimaryS3),
+					"publicUrl": k.relayS3(portPrimaryS3),
 				},
 				Credential: &corev1.SecretKeySelector{
 					LocalObjectReference: corev1.LocalObjectReference{Name: "cloud-credentials"}, Key: "cloud",
@@ -82,8 +86,22 @@ func (k *cluster) velero(ctx context.Context, readOnly bool) error {
 				AccessMode: mode,
 			},
 		},
+		// node-agent and the pods it starts use this ServiceAccount, as
+		// velero install makes it (cluster-admin).
+		&corev1.ServiceAccount{TypeMeta: typeMeta("v1", "ServiceAccount"), ObjectMeta: metav1.ObjectMeta{Name: "velero", Namespace: veleroNS}},
+		&rbacv1.ClusterRoleBinding{
+			TypeMeta:   typeMeta("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
+			ObjectMeta: metav1.ObjectMeta{Name: "velero"},
+			RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "cluster-admin"},
+			Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: "velero", Namespace: veleroNS}},
+		},
 		// Out of cluster, restores fail until a Deployment named velero
-		// exists in Velero's namespace; a replicas: 0 placeholder is enough.
+		// exists in Velero's namespace; a replicas: 0 placeholder is
+		// enough. Its first container's image is what Velero runs as the
+		// velero-restore-helper init container of restored pods with
+		// file-system backups (velero pkg/restore/actions/
+		// pod_volume_restore_action.go), so it is the lab's Velero image,
+		// which holds /velero-restore-helper and is on every node.
 		&appsv1.Deployment{
 			TypeMeta:   typeMeta("apps/v1", "Deployment"),
 			ObjectMeta: metav1.ObjectMeta{Name: "velero", Namespace: veleroNS},
@@ -92,12 +110,17 @@ func (k *cluster) velero(ctx context.Context, readOnly bool) error {
 				Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"component": "velero"}},
 				Template: corev1.PodTemplateSpec{
 					ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"component": "velero"}},
-					Spec: corev1.PodSpec{Containers: []corev1.Container{{
-						Name: "velero", Image: "velero/velero:v1.18.3",
-					}}},
+					Spec: corev1.PodSpec{
+						ServiceAccountName: "velero",
+						Containers: []corev1.Container{{
+							Name: "velero", Image: VeleroImage, ImagePullPolicy: corev1.PullNever,
+							Command: []string{"/velero"}, Args: []string{"server"},
+						}},
+					},
 				},
 			},
 		},
+		k.nodeAgent(),
 	}
 	for _, o := range objs {
 		u, err := toUnstructured(o)
@@ -132,6 +155,15 @@ func (k *cluster) velero(ctx context.Context, readOnly bool) error {
 			// WaitForCacheSync; velero-io/velero#7319). Without the
 			// informer cache such an item is an error in the results.
 			"--disable-informer-cache",
+			// File-system backups (kopia, the default uploader): a pod
+			// volume backup or restore that cannot finish fails after
+			// 10 minutes, not Velero's default 4 hours. Repository
+			// maintenance (a Job per repository, by default every hour)
+			// would delete blobs the buckets' object lock keeps, and
+			// start pods a drill does not expect: once a week.
+			"--uploader-type", "kopia",
+			"--fs-backup-timeout", "10m",
+			"--default-repo-maintain-frequency", "168h",
 		},
 		env: []string{"KUBECONFIG=" + k.Kubeconfig(), "TMPDIR=" + tmp},
 		dir: k.dir(),
@@ -139,9 +171,85 @@ func (k *cluster) velero(ctx context.Context, readOnly bool) error {
 	if err != nil {
 		return err
 	}
-	return k.cfg.waitReady(ctx, p, 2*time.Minute, func(ctx context.Context) error {
+	if err := k.cfg.waitReady(ctx, p, 2*time.Minute, func(ctx context.Context) error {
 		return bslAvailable(ctx, kc, "default")
+	}); err != nil {
+		return err
+	}
+	return k.cfg.waitReady(ctx, &proc{d: daemon{name: k.name + "-node-agent"}}, 2*time.Minute, func(ctx context.Context) error {
+		return nodeAgentReady(ctx, kc)
 	})
+}
+
+// relayS3 is the address at which the cluster's pods (and the machine)
+// reach the S3 server on port: the node's relay (see nodeNet).
+func (k *cluster) relayS3(port int) string {
+	return fmt.Sprintf("http://%s:%d", k.net().hostIP, port)
+}
+
+// nodeAgent is Velero's node-agent DaemonSet as `velero install
+// --use-node-agent` makes it (velero pkg/install/daemonset.go), on the
+// lab's Velero image. host-pods must be the kubelet's --root-dir/pods:
+// node-agent finds a pod's volume under /host_pods/<pod-uid>/volumes/, and
+// the data-mover pod it starts per PodVolumeBackup or PodVolumeRestore
+// (velero pkg/exposer/pod_volume.go) mounts that host path, with this
+// DaemonSet's image, ServiceAccount, env and volumes. The credentials are
+// the BSL's, the same Secret the Velero server reads.
+func (k *cluster) nodeAgent() *appsv1.DaemonSet {
+	hostToContainer := corev1.MountPropagationHostToContainer
+	labels := map[string]string{"name": "node-agent", "role": "node-agent"}
+	return &appsv1.DaemonSet{
+		TypeMeta:   typeMeta("apps/v1", "DaemonSet"),
+		ObjectMeta: metav1.ObjectMeta{Name: "node-agent", Namespace: veleroNS},
+		Spec: appsv1.DaemonSetSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"name": "node-agent"}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{
+					ServiceAccountName: "velero",
+					SecurityContext:    &corev1.PodSecurityContext{RunAsUser: ptr.To[int64](0)},
+					Volumes: []corev1.Volume{
+						{Name: "host-pods", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: k.dir("kubelet", "pods")}}},
+						{Name: "scratch", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+						{Name: "cloud-credentials", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "cloud-credentials", DefaultMode: ptr.To[int32](0o444)}}},
+					},
+					Containers: []corev1.Container{{
+						Name: "node-agent", Image: VeleroImage, ImagePullPolicy: corev1.PullNever,
+						Command: []string{"/velero"},
+						Args:    []string{"node-agent", "server", "--log-level", "info"},
+						// Privileged, as velero install --privileged-node-agent:
+						// the pods' volumes belong to other users.
+						SecurityContext: &corev1.SecurityContext{Privileged: ptr.To(true)},
+						VolumeMounts: []corev1.VolumeMount{
+							{Name: "host-pods", MountPath: "/host_pods", MountPropagation: &hostToContainer},
+							{Name: "scratch", MountPath: "/scratch"},
+							{Name: "cloud-credentials", MountPath: "/credentials"},
+						},
+						Env: []corev1.EnvVar{
+							{Name: "NODE_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "spec.nodeName"}}},
+							{Name: "VELERO_NAMESPACE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
+							{Name: "VELERO_SCRATCH_DIR", Value: "/scratch"},
+							{Name: "AWS_SHARED_CREDENTIALS_FILE", Value: "/credentials/cloud"},
+						},
+						Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+							corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("64Mi")}},
+					}},
+				},
+			},
+		},
+	}
+}
+
+// nodeAgentReady returns nil when node-agent runs on the cluster's node.
+func nodeAgentReady(ctx context.Context, kc *kube) error {
+	ds, err := kc.cs.AppsV1().DaemonSets(veleroNS).Get(ctx, "node-agent", metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	if ds.Status.DesiredNumberScheduled == 0 || ds.Status.NumberReady < ds.Status.DesiredNumberScheduled || ds.Status.ObservedGeneration < ds.Generation {
+		return fmt.Errorf("node-agent: %d of %d pods ready", ds.Status.NumberReady, ds.Status.DesiredNumberScheduled)
+	}
+	return nil
 }
 
 func bslAvailable(ctx context.Context, kc *kube, name string) error {
@@ -183,16 +291,18 @@ func typeMeta(apiVersion, kind string) metav1.TypeMeta {
 }
 
 // backupTemplate is what the lab backs up: the application's namespaces,
-// resources only (the shop's volumes are emptyDirs; volume data is a
-// later step). The TTL
+// with every pod volume's data through file-system backup (kopia, by
+// node-agent; a pod opts a volume out with the annotation
+// backup.velero.io/backup-volumes-excludes), no volume snapshots. The TTL
 // stays below the bucket's one-day lock so no backup outlives its
 // protection.
 func backupTemplate() velerov1.BackupSpec {
 	return velerov1.BackupSpec{
-		IncludedNamespaces: appNamespaces,
-		SnapshotVolumes:    ptr.To(false),
-		StorageLocation:    "default",
-		TTL:                metav1.Duration{Duration: 12 * time.Hour},
+		IncludedNamespaces:       appNamespaces,
+		SnapshotVolumes:          ptr.To(false),
+		DefaultVolumesToFsBackup: ptr.To(true),
+		StorageLocation:          "default",
+		TTL:                      metav1.Duration{Duration: 12 * time.Hour},
 	}
 }
 

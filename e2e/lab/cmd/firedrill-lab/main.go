@@ -8,6 +8,7 @@
 //	firedrill-lab down     stop everything, wait for exit, remove state
 //	firedrill-lab stop C   stop one component (simulate its loss); up restarts it
 //	firedrill-lab relay    (started by up) forward a node's TCP to 127.0.0.1
+//	firedrill-lab reclaim-volumes (started by up) free Released local PVs
 package main
 
 import (
@@ -83,6 +84,19 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 		return lab.Relay(ctx, r, slog.New(slog.NewTextHandler(os.Stderr, nil)))
+	case "reclaim-volumes":
+		// Started by `up`, one per cluster: makes Released local PVs
+		// Available again (see lab.ReclaimVolumes).
+		fs := flag.NewFlagSet("reclaim-volumes", flag.ContinueOnError)
+		kubeconfig := fs.String("kubeconfig", "", "kubeconfig of the cluster")
+		dir := fs.String("dir", "", "directory holding the PVs' directories; PVs elsewhere are left alone")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if *kubeconfig == "" || *dir == "" {
+			return fmt.Errorf("usage: firedrill-lab reclaim-volumes --kubeconfig FILE --dir DIR")
+		}
+		return lab.ReclaimVolumes(ctx, *kubeconfig, *dir, slog.New(slog.NewTextHandler(os.Stderr, nil)))
 	case "webhook":
 		fs := flag.NewFlagSet("webhook", flag.ContinueOnError)
 		listen := fs.String("listen", "127.0.0.1:27030", "address to serve on")
