@@ -41,6 +41,15 @@ const (
 	// drills run at once.
 	scratchPVs = 12
 	pvCapacity = "1Gi"
+	// The PV's node, as a label (and an annotation, from which the
+	// reclaimer puts the label back).
+	pvNodeLabel = "lab.firedrill.dev/node"
+	// The reclaim policy the lab gave the PV. A restore that binds a
+	// scratch PV to a claim whose source PV Velero did not restore sets
+	// the scratch PV's reclaim policy and labels to the source PV's
+	// (velero pkg/controller/restore_finalizer_controller.go, "patch
+	// dynamic PV"); the reclaimer puts both back.
+	pvPolicyAnnotation = "lab.firedrill.dev/reclaim-policy"
 )
 
 // labPV is one local PV; claim pre-binds it to a claim (namespace/name).
@@ -99,7 +108,8 @@ func (k *cluster) storage(ctx context.Context) error {
 			return err
 		}
 		pv := &corev1.PersistentVolume{
-			ObjectMeta: metav1.ObjectMeta{Name: v.name, Labels: map[string]string{"lab.firedrill.dev/node": k.nodeName()}},
+			ObjectMeta: metav1.ObjectMeta{Name: v.name, Labels: map[string]string{pvNodeLabel: k.nodeName()},
+				Annotations: map[string]string{pvPolicyAnnotation: string(policy), pvNodeLabel: k.nodeName()}},
 			Spec: corev1.PersistentVolumeSpec{
 				Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(pvCapacity)},
 				AccessModes:                   []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
@@ -140,7 +150,8 @@ func (k *cluster) storage(ctx context.Context) error {
 // ReclaimVolumes frees, every 2 seconds until ctx ends, each PV of the
 // StorageClass lab-local that is Released or Failed and whose local path is
 // under dir: it removes everything in the PV's directory, then clears the
-// PV's claimRef, which makes the PV controller mark it Available. A PV
+// PV's claimRef (and puts back the reclaim policy and labels the lab gave
+// it), which makes the PV controller mark it Available. A PV
 // whose path is outside dir is never touched.
 func ReclaimVolumes(ctx context.Context, kubeconfig, dir string, log *slog.Logger) error {
 	rc, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
@@ -194,6 +205,12 @@ func reclaimOnce(ctx context.Context, cs kubernetes.Interface, dir string, log *
 			claim = pv.Spec.ClaimRef.Namespace + "/" + pv.Spec.ClaimRef.Name
 		}
 		pv.Spec.ClaimRef = nil
+		if p := pv.Annotations[pvPolicyAnnotation]; p != "" {
+			pv.Spec.PersistentVolumeReclaimPolicy = corev1.PersistentVolumeReclaimPolicy(p)
+		}
+		if n := pv.Annotations[pvNodeLabel]; n != "" {
+			pv.Labels = map[string]string{pvNodeLabel: n}
+		}
 		if _, err := cs.CoreV1().PersistentVolumes().Update(ctx, &pv, metav1.UpdateOptions{}); err != nil {
 			return fmt.Errorf("PV %s: clear claim: %w", pv.Name, err)
 		}

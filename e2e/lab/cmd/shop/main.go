@@ -16,10 +16,19 @@
 //	shop db      a line-based TCP database on :5432 keeping an append-only
 //	             order log in $DATA_DIR (default /data), where it also
 //	             rewrites the file "canary" with the current time every
-//	             $CANARY_INTERVAL (default 5s).
+//	             $CANARY_INTERVAL (default 5s). With $CANARY_NODE set it
+//	             writes the canary only on that node ($NODE_NAME): a copy
+//	             of the db restored elsewhere keeps, and serves, the canary
+//	             its data was restored with, so the canary tells the
+//	             recovery point.
 //	shop check URL
 //	             exit 0 if GET URL answers 2xx, else say why and exit 1
 //	             (for exec probes).
+//	shop cat FILE...
+//	             write each file to stdout, as cat(1) does (the image has
+//	             no shell: for exec checks reading the db's data).
+//	shop sha256sum FILE...
+//	             print "<hex SHA-256>  FILE" per file, as sha256sum(1).
 //
 // $LISTEN (or -listen) overrides a server's address; its host part must be
 // numeric or empty, so no role looks up any name but its configured back
@@ -41,6 +50,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -93,6 +103,11 @@ func main() {
 			usage()
 		}
 		err = check(ctx, args[0])
+	case "cat", "sha256sum":
+		if len(args) == 0 {
+			usage()
+		}
+		err = readFiles(os.Stdout, role == "sha256sum", args)
 	default:
 		usage()
 	}
@@ -104,7 +119,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: shop web|api|db [-listen ADDR]\n       shop check URL")
+	fmt.Fprintln(os.Stderr, "usage: shop web|api|db [-listen ADDR]\n       shop check URL\n       shop cat|sha256sum FILE...")
 	os.Exit(2)
 }
 
@@ -145,11 +160,16 @@ func serve(ctx context.Context, role string, args []string) error {
 		if err != nil || every <= 0 {
 			return fmt.Errorf("CANARY_INTERVAL %q: want a positive duration such as 5s", os.Getenv("CANARY_INTERVAL"))
 		}
-		s, err := openStore(dir)
+		writer := canaryWriter(os.Getenv("CANARY_NODE"), os.Getenv("NODE_NAME"))
+		s, err := openStore(dir, writer)
 		if err != nil {
 			return err
 		}
 		backend = fmt.Sprintf("data %s (%d orders), canary every %s", dir, s.n, every)
+		if !writer {
+			every = 0
+			backend = fmt.Sprintf("data %s (%d orders), canary kept: node %q is not $CANARY_NODE %q", dir, s.n, os.Getenv("NODE_NAME"), os.Getenv("CANARY_NODE"))
+		}
 		run = func(ln net.Listener) error { return serveDB(ctx, ln, s, every) }
 	}
 
@@ -163,6 +183,37 @@ func serve(ctx context.Context, role string, args []string) error {
 	}
 	log.Print("stopped")
 	return nil
+}
+
+// readFiles writes each file to w, or with sum its SHA-256 line as
+// sha256sum(1) prints it. The first file that cannot be read ends it.
+func readFiles(w io.Writer, sum bool, files []string) error {
+	for _, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			return err
+		}
+		if sum {
+			h := sha256.New()
+			_, err = io.Copy(h, f)
+			if err == nil {
+				_, err = fmt.Fprintf(w, "%x  %s\n", h.Sum(nil), name)
+			}
+		} else {
+			_, err = io.Copy(w, f)
+		}
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// canaryWriter reports whether this db writes the canary: always when
+// canaryNode is empty, else only on that node.
+func canaryWriter(canaryNode, nodeName string) bool {
+	return canaryNode == "" || canaryNode == nodeName
 }
 
 func envOr(key, def string) string {
@@ -407,10 +458,11 @@ type store struct {
 	size int64    // bytes in the log
 }
 
-// openStore opens (creating) the order log in dir and writes the first
-// canary, so both are there before the database listens. A last line
-// without its newline, as a copy taken during a write may have, is dropped.
-func openStore(dir string) (*store, error) {
+// openStore opens (creating) the order log in dir and, with canary, writes
+// the first canary, so both are there before the database listens. A last
+// line without its newline, as a copy taken during a write may have, is
+// dropped.
+func openStore(dir string, canary bool) (*store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -432,9 +484,11 @@ func openStore(dir string) (*store, error) {
 		}
 		b = b[:keep]
 	}
-	if err := writeCanary(dir, time.Now()); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("canary: %w", err)
+	if canary {
+		if err := writeCanary(dir, time.Now()); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("canary: %w", err)
+		}
 	}
 	return &store{dir: dir, f: f, n: bytes.Count(b, []byte{'\n'}), size: int64(len(b))}, nil
 }
@@ -488,7 +542,7 @@ func writeCanary(dir string, now time.Time) error {
 	return os.Rename(tmp, filepath.Join(dir, canaryFile))
 }
 
-// serveDB rewrites the canary every canaryEvery and answers database
+// serveDB rewrites the canary every canaryEvery (never when 0) and answers database
 // connections on ln, until ctx ends. Then it stops accepting, lets each
 // connection finish its command (for at most shutdownTimeout) and closes the
 // log.
@@ -496,6 +550,9 @@ func serveDB(ctx context.Context, ln net.Listener, s *store, canaryEvery time.Du
 	defer s.f.Close()
 	var wg sync.WaitGroup
 	wg.Go(func() {
+		if canaryEvery <= 0 {
+			return
+		}
 		t := time.NewTicker(canaryEvery)
 		defer t.Stop()
 		for {

@@ -2,7 +2,11 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -22,7 +26,7 @@ import (
 // cancels it and waits for it to return.
 func startDB(t *testing.T, dir string, canaryEvery time.Duration) (addr string, stop func()) {
 	t.Helper()
-	s, err := openStore(dir)
+	s, err := openStore(dir, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -469,5 +473,70 @@ func TestDBStopsPromptlyWithAnIdleConnection(t *testing.T) {
 	}
 	if line, err := r.ReadString('\n'); err != io.EOF {
 		t.Errorf("idle connection after stop: %q %v, want EOF", line, err)
+	}
+}
+
+func TestReadFiles_CatAndSha256sum(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "orders.log")
+	if err := os.WriteFile(a, []byte("order 1\norder 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := readFiles(&out, false, []string{a, a}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := out.String(), "order 1\norder 2\norder 1\norder 2\n"; got != want {
+		t.Fatalf("cat = %q, want %q", got, want)
+	}
+	out.Reset()
+	if err := readFiles(&out, true, []string{a}); err != nil {
+		t.Fatal(err)
+	}
+	// sha256sum of "order 1\norder 2\n", as coreutils prints it.
+	sum := sha256.Sum256([]byte("order 1\norder 2\n"))
+	if got, want := out.String(), hex.EncodeToString(sum[:])+"  "+a+"\n"; got != want {
+		t.Fatalf("sha256sum = %q, want %q", got, want)
+	}
+	if err := readFiles(&out, false, []string{filepath.Join(dir, "missing")}); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("missing file: err = %v, want not exist", err)
+	}
+}
+
+func TestDB_CanaryOnlyOnCanaryNode(t *testing.T) {
+	if !canaryWriter("", "any-node") || !canaryWriter("lab-source-node", "lab-source-node") {
+		t.Fatal("canaryWriter: want true without CANARY_NODE and on CANARY_NODE")
+	}
+	if canaryWriter("lab-source-node", "lab-scratch-node") {
+		t.Fatal("canaryWriter: want false on another node")
+	}
+	// A restored db on another node: its restored canary stays as it was.
+	dir := t.TempDir()
+	const restored = "2026-12-01T11:30:52.000000000Z"
+	if err := os.WriteFile(filepath.Join(dir, canaryFile), []byte(restored), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := openStore(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- serveDB(ctx, ln, s, 0) }()
+	// A served command proves the server ran; the canary must be unchanged.
+	if reply, err := dbDo(context.Background(), ln.Addr().String(), "PING"); err != nil || len(reply) != 1 || reply[0] != "PONG" {
+		t.Fatalf("PING: %q, %v", reply, err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, canaryFile))
+	if err != nil || string(b) != restored {
+		t.Fatalf("canary = %q, %v; want %q kept", b, err, restored)
 	}
 }
