@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/firedrill-dev/firedrill/internal/objectstore"
+	"github.com/firedrill-dev/firedrill/internal/recoverypoint"
 )
 
 // ProtectionSpec is what CheckProtection checks. It is built from a
@@ -82,7 +83,7 @@ type BackupRef struct {
 	// chose it; Skipped the newer backups it passed over, newest first.
 	Phase            string
 	Warnings, Errors int
-	Skipped          []SkippedBackup
+	Skipped          []recoverypoint.SkippedBackup
 }
 
 // CanarySpec configures the tamper canary.

@@ -2,7 +2,6 @@ package backup
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/firedrill-dev/firedrill/internal/objectstore"
+	"github.com/firedrill-dev/firedrill/internal/recoverypoint"
 )
 
 // maxBackupJSON bounds the velero-backup.json read; real ones are a few KiB.
@@ -146,8 +146,7 @@ func LatestBackup(ctx context.Context, st ObjectLister, bucket, veleroPrefix, sc
 		if schedule != "" && vb.Labels[velerov1.ScheduleNameLabel] != schedule {
 			continue
 		}
-		restorable := vb.Status.Phase == velerov1.BackupPhaseCompleted || vb.Status.Phase == velerov1.BackupPhasePartiallyFailed && allowPartiallyFailed
-		if !restorable || vb.Status.StartTimestamp == nil {
+		if !recoverypoint.Restorable(vb, allowPartiallyFailed) {
 			notRestorable = append(notRestorable, vb)
 			continue
 		}
@@ -166,75 +165,43 @@ func LatestBackup(ctx context.Context, st ObjectLister, bucket, veleroPrefix, sc
 			what = "backup of schedule " + schedule
 		}
 		err := fmt.Errorf("%w: no Completed %s among %d in s3://%s/%s at %s", ErrNoBackup, what, len(names), bucket, dir, st.Endpoint())
-		if skipped := skippedAfter(notRestorable, time.Time{}); len(skipped) > 0 {
-			err = fmt.Errorf("%w; not restorable: %s", err, joinSkipped(skipped))
+		if skipped := skippedAfter(notRestorable, time.Time{}, allowPartiallyFailed); len(skipped) > 0 {
+			err = fmt.Errorf("%w; not restorable: %s", err, recoverypoint.Join(skipped))
 		}
 		return BackupRef{}, errors.Join(append([]error{err}, errs...)...)
 	}
 	ref := backupRef(best, BackupRef{Phase: string(best.Status.Phase), Warnings: best.Status.Warnings, Errors: best.Status.Errors})
-	ref.Skipped = skippedAfter(notRestorable, best.Status.StartTimestamp.UTC())
+	ref.Skipped = skippedAfter(notRestorable, best.Status.StartTimestamp.UTC(), allowPartiallyFailed)
 	return ref, nil
-}
-
-// SkippedBackup is a backup newer than the one chosen that could not be
-// restored, as its velero-backup.json in the bucket says.
-type SkippedBackup struct {
-	Name string
-	// Phase is Velero's status.phase; Started its status.startTimestamp
-	// (zero when it never started).
-	Phase    velerov1.BackupPhase
-	Started  time.Time
-	Warnings int
-	Errors   int
-	// Reason says why, in Velero's terms.
-	Reason string
 }
 
 // skippedAfter are the backups of bs started after t (all of them when t
 // is zero; a backup that never started counts as newest), newest first.
-func skippedAfter(bs []*velerov1.Backup, t time.Time) []SkippedBackup {
-	var out []SkippedBackup
+func skippedAfter(bs []*velerov1.Backup, t time.Time, allowPartiallyFailed bool) []recoverypoint.SkippedBackup {
+	var newer []*velerov1.Backup
 	for _, vb := range bs {
-		started := utc(vb.Status.StartTimestamp)
-		if !t.IsZero() && !started.IsZero() && !started.After(t) {
-			continue
+		if st := vb.Status.StartTimestamp; t.IsZero() || st == nil || st.UTC().After(t) {
+			newer = append(newer, vb)
 		}
-		st := vb.Status
-		reason := fmt.Sprintf("%s: %d errors, %d warnings", cmp.Or(st.Phase, "no phase"), st.Errors, st.Warnings)
-		switch st.Phase {
-		case velerov1.BackupPhasePartiallyFailed:
-			reason += "; allowPartiallyFailed is not set"
-		case velerov1.BackupPhaseFailed:
-			if st.FailureReason != "" {
-				reason = "Failed: " + st.FailureReason
-			}
-		case velerov1.BackupPhaseCompleted, velerov1.BackupPhaseFailedValidation, velerov1.BackupPhaseDeleting:
-		default:
-			reason += " so far; not finished"
-		}
-		out = append(out, SkippedBackup{Name: vb.Name, Phase: st.Phase, Started: started, Warnings: st.Warnings, Errors: st.Errors, Reason: reason})
 	}
-	slices.SortStableFunc(out, func(a, b SkippedBackup) int {
+	slices.SortStableFunc(newer, func(a, b *velerov1.Backup) int {
+		as, bs := a.Status.StartTimestamp, b.Status.StartTimestamp
 		switch {
-		case a.Started.IsZero() != b.Started.IsZero():
-			if a.Started.IsZero() {
+		case (as == nil) != (bs == nil):
+			if as == nil {
 				return -1
 			}
 			return 1
-		case !a.Started.Equal(b.Started):
-			return b.Started.Compare(a.Started)
+		case as != nil && !as.Equal(bs):
+			return bs.Compare(as.Time)
 		}
 		return strings.Compare(b.Name, a.Name)
 	})
-	return out
-}
-
-func joinSkipped(bs []SkippedBackup) string {
-	s := make([]string, len(bs))
-	for i, b := range bs {
-		s[i] = b.Name + " (" + b.Reason + ")"
+	out := make([]recoverypoint.SkippedBackup, len(newer))
+	for i, vb := range newer {
+		out[i] = recoverypoint.Skip(vb, allowPartiallyFailed)
 	}
-	return strings.Join(s, "; ")
+	return out
 }
 
 type limitedWriter struct {

@@ -101,7 +101,8 @@ func TestReadBackupRecord(t *testing.T) {
 
 // TestLatestBackup_ReportsSkippedNewerBackups: the backups newer than the
 // one chosen that could not be restored are named with their phase and
-// counts; allowPartiallyFailed makes a PartiallyFailed one the choice.
+// counts, in the words the restore uses (recoverypoint.Reason);
+// allowPartiallyFailed makes a PartiallyFailed one the choice.
 func TestLatestBackup_ReportsSkippedNewerBackups(t *testing.T) {
 	f := newFixture(t).build()
 	ctx := context.Background()
@@ -125,7 +126,7 @@ func TestLatestBackup_ReportsSkippedNewerBackups(t *testing.T) {
 		got = append(got, s.Name+" ("+s.Reason+")")
 	}
 	assert.Equal(t, []string{
-		"daily-4 (InProgress: 0 errors, 0 warnings so far; not finished)",
+		"daily-4 (InProgress: still running (0 errors, 0 warnings so far))",
 		"daily-3 (Failed: 0 errors, 0 warnings)",
 		"daily-2 (PartiallyFailed: 2 errors, 1 warnings; allowPartiallyFailed is not set)",
 	}, got)

@@ -99,8 +99,9 @@ spec:
 	session, err := restore.NewSession(restore.Target{Kube: cs, Dynamic: dyn}, spec, restore.Options{Now: clock.Now})
 	require.NoError(t, err)
 	rec := sessionRecovery{&recovery{sc: sc, session: session, spec: spec, progress: &switchWriter{}}}
-	rep, err := Run(context.Background(), sc, Options{StateDir: t.TempDir(), DrillID: "fd-claims", Now: clock.Now, Recovery: rec})
+	out, err := Run(context.Background(), sc, Options{StateDir: t.TempDir(), DrillID: "fd-claims", Now: clock.Now, Recovery: rec})
 	require.NoError(t, err)
+	rep := out.Report
 	require.Equal(t, PhasePassed, phaseStatus(rep, StepVerify), "the drill ran its checks: %+v", rep.Phases)
 
 	got := map[string]bool{}

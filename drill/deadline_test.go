@@ -32,8 +32,9 @@ func TestRun_StoppedAfterItsRTOMissedIt(t *testing.T) {
 			// Every other call takes no time: the restore step ends
 			// exactly stopAt after the disaster (the drill's start).
 			rec := &fakeRecovery{Clock: clock, OnRestore: func() { clock.Advance(tt.stopAt); cancel() }}
-			rep, err := Run(ctx, testScenario(t, "4h"), Options{StateDir: t.TempDir(), DrillID: "fd-test", Now: clock.Now, Recovery: rec, Protection: &fakeProtection{}})
+			out, err := Run(ctx, testScenario(t, "4h"), Options{StateDir: t.TempDir(), DrillID: "fd-test", Now: clock.Now, Recovery: rec, Protection: &fakeProtection{}})
 			require.NoError(t, err)
+			rep := out.Report
 			assert.Equal(t, ResultInterrupted, rep.Result, "the drill was stopped")
 			assert.Equal(t, tt.status, rep.RTO.Status)
 			if tt.status == ObjectiveMissed {

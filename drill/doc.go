@@ -2,7 +2,10 @@
 // loading the scenario to cleaning up, which of them count toward the RTO,
 // the timeline and report of a run, its record in the state directory and
 // the shared history, and its evidence. NewPlan says what a drill would do
-// from the scenario alone; Run does it.
+// from the scenario alone; Run does it, whole: after the record, the
+// signed evidence bundle and its push, the metrics and the notifications,
+// behind small interfaces (MetricsExporter, Notifier) that drill/metrics
+// and drill/notify implement. The command line only fills Options.
 //
 // Drill records are read and written through one interface, Records, with
 // a local implementation (LocalRecords, the state directory) and an S3 one

@@ -47,9 +47,10 @@ func TestEvidence_CollectedBeforeCleanupAndScrubbed(t *testing.T) {
 	rec := &fakeRecovery{}
 	state := t.TempDir()
 	clock := &fakeClock{t: t0}
-	rep, err := Run(context.Background(), testScenario(t, "4h"), Options{StateDir: state, DrillID: "fd-test", Now: clock.Now,
+	out, err := Run(context.Background(), testScenario(t, "4h"), Options{StateDir: state, DrillID: "fd-test", Now: clock.Now,
 		Recovery: rec, Protection: &fakeProtection{}, Runbook: leakyRunbook(t), Secrets: secret.New("AKIA-credential-value")})
 	require.NoError(t, err)
+	rep := out.Report
 	assert.Equal(t, PhasePassed, phaseStatus(rep, StepEvidence))
 	dir := filepath.Join(state, "drills", "fd-test")
 	assert.FileExists(t, filepath.Join(dir, "velero", "backup.json"))

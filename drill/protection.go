@@ -13,6 +13,7 @@ import (
 	"github.com/firedrill-dev/firedrill/backup"
 	"github.com/firedrill-dev/firedrill/internal/finding"
 	"github.com/firedrill-dev/firedrill/internal/objectstore"
+	"github.com/firedrill-dev/firedrill/internal/recoverypoint"
 	"github.com/firedrill-dev/firedrill/internal/secret"
 	"github.com/firedrill-dev/firedrill/scenarios"
 )
@@ -207,13 +208,9 @@ func skippedFinding(sc *scenarios.Scenario, b backup.BackupRef) (finding.Finding
 		return finding.Finding{}, false
 	}
 	p := sc.Spec.Storage.Primary
-	var names []string
-	for _, s := range b.Skipped {
-		names = append(names, s.Name+" ("+s.Reason+")")
-	}
 	return finding.Warn("recovery-point.skipped", fmt.Sprintf("s3://%s/%s", p.Bucket, path.Join(p.Prefix, "backups")),
 		fmt.Sprintf("%d newer backups are not restorable, so %s is checked: %s (status of each backups/NAME/velero-backup.json)",
-			len(b.Skipped), b.Name, strings.Join(names, "; "))).
+			len(b.Skipped), b.Name, recoverypoint.Join(b.Skipped))).
 		With("the newest backup is restorable", fmt.Sprintf("%d newer backups not restorable", len(b.Skipped)),
 			"read why with `velero backup describe NAME --details`; fix the cause so the next backup completes"), true
 }

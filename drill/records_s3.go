@@ -42,8 +42,11 @@ var _ HistoryStore = (*objectstore.S3)(nil)
 // Every write goes through Store, so through the write guard of the
 // objectstore.S3 it is (a history in a backup bucket is refused).
 type S3Records struct {
-	Store  HistoryStore
-	Bucket string
+	Store HistoryStore
+	// Endpoint is Store's endpoint as configured (empty for AWS), for
+	// refusing a history in a backup bucket before a drill (Run).
+	Endpoint string
+	Bucket   string
 	// Prefix is the folder in the bucket, without leading or trailing
 	// slashes; empty for the bucket's root.
 	Prefix string
@@ -54,24 +57,36 @@ type S3Records struct {
 
 var _ Records = (*S3Records)(nil)
 
-// ParseHistoryURL splits s3://BUCKET/PREFIX into the bucket and the prefix
-// (trailing slashes trimmed; the prefix may be empty).
+// ParseHistoryURL splits s3://BUCKET/PREFIX, the shared history, into the
+// bucket and the prefix (trailing slashes trimmed; the prefix may be
+// empty). Credentials in the URL are refused without repeating them.
 func ParseHistoryURL(s string) (bucket, prefix string, err error) {
+	return parseBucketURL("shared history", "FIREDRILL_HISTORY_ACCESS_KEY_ID and FIREDRILL_HISTORY_SECRET_ACCESS_KEY", s)
+}
+
+// ParseEvidenceURL is ParseHistoryURL for an evidence bucket.
+func ParseEvidenceURL(s string) (bucket, prefix string, err error) {
+	return parseBucketURL("evidence bucket", "FIREDRILL_EVIDENCE_ACCESS_KEY_ID and FIREDRILL_EVIDENCE_SECRET_ACCESS_KEY", s)
+}
+
+// parseBucketURL splits s3://BUCKET/PREFIX; errors name what it is and,
+// for credentials in the URL, the variables that take them.
+func parseBucketURL(what, credentialVars, s string) (bucket, prefix string, err error) {
 	if strings.Contains(s, "@") {
 		// Not echoed: the part before @ would be a secret.
-		return "", "", errors.New("shared history: credentials in the URL are not accepted; set FIREDRILL_HISTORY_ACCESS_KEY_ID and FIREDRILL_HISTORY_SECRET_ACCESS_KEY")
+		return "", "", fmt.Errorf("%s: credentials in the URL are not accepted; set %s", what, credentialVars)
 	}
 	rest, ok := strings.CutPrefix(s, "s3://")
 	if !ok {
-		return "", "", fmt.Errorf("shared history %q: want s3://BUCKET/PREFIX", s)
+		return "", "", fmt.Errorf("%s %q: want s3://BUCKET/PREFIX", what, s)
 	}
 	bucket, prefix, _ = strings.Cut(rest, "/")
 	prefix = strings.Trim(prefix, "/")
 	if bucket == "" {
-		return "", "", fmt.Errorf("shared history %q: no bucket; want s3://BUCKET/PREFIX", s)
+		return "", "", fmt.Errorf("%s %q: no bucket; want s3://BUCKET/PREFIX", what, s)
 	}
 	if strings.ContainsAny(bucket, ":?#") || strings.ContainsAny(prefix, "?#") {
-		return "", "", fmt.Errorf("shared history %q: want s3://BUCKET/PREFIX, without port or query", s)
+		return "", "", fmt.Errorf("%s %q: want s3://BUCKET/PREFIX, without port or query", what, s)
 	}
 	return bucket, prefix, nil
 }

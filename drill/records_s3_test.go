@@ -27,13 +27,14 @@ func sharedHistory(t *testing.T) (*S3Records, *memstore.Store) {
 	return &S3Records{Store: st, Bucket: "team-drills", Prefix: "team"}, st
 }
 
-func runSharedDrill(t *testing.T, h *S3Records) (*Report, string) {
+func runSharedDrill(t *testing.T, h Records) (*Report, string) {
 	t.Helper()
 	state := t.TempDir()
 	clock := &fakeClock{t: t0}
-	rep, err := Run(context.Background(), testScenario(t, "4h"), Options{StateDir: state, DrillID: "fd-test", Now: clock.Now,
+	out, err := Run(context.Background(), testScenario(t, "4h"), Options{StateDir: state, DrillID: "fd-test", Now: clock.Now,
 		Recovery: &fakeRecovery{}, Protection: &fakeProtection{}, History: h})
 	require.NoError(t, err)
+	rep := out.Report
 	return rep, filepath.Join(state, "drills", "fd-test")
 }
 
@@ -159,19 +160,43 @@ func TestParseHistoryURL(t *testing.T) {
 	}
 }
 
+// TestParseEvidenceURL: the same URLs, and errors that name the evidence
+// bucket and its own credential variables, not the shared history's.
+func TestParseEvidenceURL(t *testing.T) {
+	b, p, err := ParseEvidenceURL("s3://dr-evidence/shop/")
+	require.NoError(t, err)
+	assert.Equal(t, "dr-evidence", b)
+	assert.Equal(t, "shop", p)
+	_, _, err = ParseEvidenceURL("s3://key:secret@dr-evidence/shop")
+	assert.EqualError(t, err, "evidence bucket: credentials in the URL are not accepted; set FIREDRILL_EVIDENCE_ACCESS_KEY_ID and FIREDRILL_EVIDENCE_SECRET_ACCESS_KEY")
+	_, _, err = ParseEvidenceURL("dr-evidence/shop")
+	assert.EqualError(t, err, `evidence bucket "dr-evidence/shop": want s3://BUCKET/PREFIX`)
+}
+
 // TestRun_SharedHistoryInTheBackupBucketIsRefusedByTheWriteGuard: a shared
 // history pointed at the scenario's backup bucket on its own server gets
-// no byte of the drill's record (issue 15, section 2): the drill's write
-// guard refuses every upload, the refusal is a finding, and the bucket
-// stays empty.
+// no byte of the drill's record (issue 15, section 2): Run refuses it
+// before the drill starts, and, should a history hide what it is, the
+// drill's write guard refuses every upload, the refusal is a finding, and
+// the bucket stays empty.
 func TestRun_SharedHistoryInTheBackupBucketIsRefusedByTheWriteGuard(t *testing.T) {
 	sc := testScenario(t, "4h")
 	st := memstore.New()
 	st.EndpointURL = "http://localhost:1/" // the primary's http://127.0.0.1:1, written another way
 	require.NoError(t, st.CreateBucket(context.Background(), "velero-backups", true))
 	st.WriteGuard = WriteGuard(sc)
-	h := &S3Records{Store: st, Bucket: "velero-backups", Prefix: "team"}
-	rep, _ := runSharedDrill(t, h)
+	h := &S3Records{Store: st, Endpoint: st.EndpointURL, Bucket: "velero-backups", Prefix: "team"}
+
+	state := t.TempDir()
+	out, err := Run(context.Background(), sc, Options{StateDir: state, DrillID: "fd-test", Recovery: &fakeRecovery{}, History: h})
+	var bb *BackupBucketError
+	require.ErrorAs(t, err, &bb)
+	assert.Nil(t, out)
+	assert.Equal(t, "the shared history s3://velero-backups/team is the backup bucket of scenario unit (spec.storage.primary): a drill never writes into a backup bucket", err.Error())
+	assert.NoDirExists(t, filepath.Join(state, "drills", "fd-test"), "refused before the drill starts")
+
+	// A Records that is not an *S3Records: only the write guard stands.
+	rep, _ := runSharedDrill(t, struct{ Records }{h})
 
 	var f *finding.Finding
 	for i := range rep.Findings {

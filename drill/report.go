@@ -6,6 +6,7 @@ import (
 
 	"github.com/firedrill-dev/firedrill/backup/scope"
 	"github.com/firedrill-dev/firedrill/internal/finding"
+	"github.com/firedrill-dev/firedrill/internal/recoverypoint"
 	"github.com/firedrill-dev/firedrill/restore"
 	"github.com/firedrill-dev/firedrill/runbooks"
 )
@@ -129,8 +130,9 @@ type BackupRef struct {
 }
 
 // SkippedBackup is a backup newer than the recovery point that was passed
-// over: its Velero phase, counts and why (restore.SkippedBackup).
-type SkippedBackup = restore.SkippedBackup
+// over: its Velero phase, counts and why (recoverypoint.SkippedBackup, the
+// one type backup and restore share).
+type SkippedBackup = recoverypoint.SkippedBackup
 
 // RestoreRef is one Velero Restore the drill created.
 type RestoreRef struct {

@@ -40,9 +40,10 @@ func TestRun_ErroredDrillSaysWhyInEveryFile(t *testing.T) {
 			h, st := sharedHistory(t)
 			state := t.TempDir()
 			clock := &fakeClock{t: t0}
-			rep, err := Run(context.Background(), testScenario(t, "4h"), Options{StateDir: state, DrillID: "fd-test", Now: clock.Now,
+			out, err := Run(context.Background(), testScenario(t, "4h"), Options{StateDir: state, DrillID: "fd-test", Now: clock.Now,
 				Recovery: tt.rec, Protection: tt.prot, History: h})
 			require.NoError(t, err)
+			rep := out.Report
 			dir := filepath.Join(state, "drills", "fd-test")
 
 			require.Equal(t, ResultError, rep.Result, "phases: %+v", rep.Phases)
@@ -116,10 +117,11 @@ func TestRun_EscapedCredentialIsNeverRendered(t *testing.T) {
 	require.NoError(t, st.SetVersioning(context.Background(), "team-drills", true))
 	state := t.TempDir()
 	clock := &fakeClock{t: t0}
-	rep, err := Run(context.Background(), testScenario(t, "4h"), Options{StateDir: state, DrillID: "fd-test", Now: clock.Now,
+	out, err := Run(context.Background(), testScenario(t, "4h"), Options{StateDir: state, DrillID: "fd-test", Now: clock.Now,
 		Recovery: &fakeRecovery{}, Protection: &fakeProtection{Err: errors.New("signature with key " + secret + " refused")},
 		Secrets: secretpkg.New(secret), History: h})
 	require.NoError(t, err)
+	rep := out.Report
 	require.Equal(t, ResultError, rep.Result)
 	forms := []string{secret, mdInline(secret), htmlText(secret), "s3cr3t"}
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/firedrill-dev/firedrill/internal/finding"
+	"github.com/firedrill-dev/firedrill/internal/recoverypoint"
 	"github.com/firedrill-dev/firedrill/internal/secret"
 	"github.com/firedrill-dev/firedrill/runbooks"
 	"github.com/firedrill-dev/firedrill/scenarios"
@@ -119,8 +120,18 @@ type Options struct {
 	// record is written it is uploaded there too (at the end with
 	// report.md, report.html and retrospective.md). A failed upload never
 	// fails the drill: it is a warn finding "history.upload". nil keeps
-	// the record in StateDir only.
+	// the record in StateDir only. An *S3Records in one of the scenario's
+	// backup buckets is refused (BackupBucketError).
 	History Records
+	// Evidence, when set, signs the evidence bundle of the drill after
+	// cleanup, and pushes it, locked, when it has a target. A failed push
+	// is Run's error; the drill's result stands.
+	Evidence *EvidenceOptions
+	// Metrics are exported after the drill, with the history (see
+	// Outcome.Warnings for their failures).
+	Metrics []MetricsExporter
+	// Notifiers are told how the drill ended, last.
+	Notifiers []Notifier
 }
 
 // ErrInterrupted is the cause recorded when a drill is stopped.
@@ -159,12 +170,24 @@ type run struct {
 // reportFiles are the files of a drill that go to the shared history.
 var reportFiles = []string{"report.json", "report.md", "report.html", "retrospective.md"}
 
-// Run runs a drill of the scenario and returns its report, which it also
-// writes to the drill directory as the drill goes (so a crash leaves a
-// record). The report says whether the drill passed; Run returns an error
-// only when it cannot keep a record at all. Cleanup runs whatever happens,
-// on a context that survives ctx's cancellation.
-func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Report, error) {
+// Run runs a complete drill of the scenario: the steps (see steps), its
+// record in the state directory as the drill goes (so a crash leaves one)
+// and in the shared history, then, once the record is final, the signed
+// evidence bundle and its push, the metrics and the notifications. The
+// Outcome's report says whether the drill passed. Cleanup runs whatever
+// happens, on a context that survives ctx's cancellation, and so do the
+// outputs after it.
+//
+// Run returns a nil Outcome and an error when it cannot keep a record at
+// all, or when opts name a shared history or an evidence bucket that is
+// one of the scenario's backup buckets (*BackupBucketError, before the
+// drill starts). It returns the Outcome and an error when the evidence
+// asked for was not kept (a push failed, say). A failed metrics export or
+// notification is one of Outcome.Warnings, never an error.
+func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Outcome, error) {
+	if err := checkTargets(sc, opts); err != nil {
+		return nil, err
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -219,9 +242,10 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Report, er
 		r.step(ctx, st, i < len(list)-1)
 	}
 	if err := r.finish(ctx); err != nil {
-		return r.report, err
+		return nil, err
 	}
-	return r.report, nil
+	out := &Outcome{Report: r.report}
+	return out, r.afterRecord(ctx, out)
 }
 
 func (r *run) newReport(start time.Time) *Report {
@@ -452,12 +476,8 @@ func recoveryPointFindings(veleroNS string, b *BackupRef) []finding.Finding {
 	fs := []finding.Finding{finding.Pass("recovery-point.backup", subject,
 		fmt.Sprintf("recovery point: status.phase %s, status.startTimestamp %s (the RPO counts from it)", phase, b.Started.UTC().Format(time.RFC3339)))}
 	if len(b.Skipped) > 0 {
-		var names []string
-		for _, s := range b.Skipped {
-			names = append(names, fmt.Sprintf("%s (%s)", s.Name, s.Reason))
-		}
 		fs = append(fs, finding.Warn("recovery-point.skipped", subject,
-			fmt.Sprintf("%d newer backups could not be restored, so the RPO counts from %s: %s", len(b.Skipped), b.Name, strings.Join(names, "; "))).
+			fmt.Sprintf("%d newer backups could not be restored, so the RPO counts from %s: %s", len(b.Skipped), b.Name, recoverypoint.Join(b.Skipped))).
 			With("the newest backup before the disaster is restorable", fmt.Sprintf("%d newer backups not restorable", len(b.Skipped)),
 				"read why with `velero backup describe NAME --details` and `velero backup logs NAME`; fix the cause so the next scheduled backup completes"))
 	}

@@ -202,8 +202,9 @@ func runDrill(t *testing.T, ctx context.Context, sc *scenarios.Scenario, rec *fa
 		}
 		opts.Protection = prot
 	}
-	rep, err := Run(ctx, sc, opts)
+	out, err := Run(ctx, sc, opts)
 	require.NoError(t, err)
+	rep := out.Report
 	return rep, filepath.Join(state, "drills", "fd-test")
 }
 

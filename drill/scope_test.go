@@ -70,9 +70,9 @@ func runScoped(t *testing.T, sc *scenarios.Scenario, sp *fakeScope) (*Report, st
 	state := t.TempDir()
 	clock := &stepClock{t: t0}
 	rec := &fakeRecovery{Clock: clock, Takes: defaultTakes}
-	rep, err := Run(context.Background(), sc, Options{StateDir: state, DrillID: "fd-test", Now: clock.Now, Recovery: rec, Scope: sp})
+	out, err := Run(context.Background(), sc, Options{StateDir: state, DrillID: "fd-test", Now: clock.Now, Recovery: rec, Scope: sp})
 	require.NoError(t, err)
-	return rep, filepath.Join(state, "drills", "fd-test")
+	return out.Report, filepath.Join(state, "drills", "fd-test")
 }
 
 func TestRun_ClaimOutsideTheBackupFailsTheRecoveryPoint(t *testing.T) {

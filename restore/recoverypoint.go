@@ -1,13 +1,11 @@
 package restore
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"time"
 
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
@@ -17,6 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
+
+	"github.com/firedrill-dev/firedrill/internal/recoverypoint"
 )
 
 // ErrNoBackup is returned (wrapped) when no backup matches the selector.
@@ -61,26 +61,8 @@ type RecoveryPoint struct {
 	// (PartiallyFailed without AllowPartiallyFailed, Failed,
 	// FailedValidation, still running, being deleted), newest first: the
 	// RPO is measured from an older backup because of them.
-	Skipped []SkippedBackup `json:"skipped,omitempty"`
+	Skipped []recoverypoint.SkippedBackup `json:"skipped,omitempty"`
 }
-
-// SkippedBackup is a backup that the recovery point passed over, and why.
-type SkippedBackup struct {
-	Name string `json:"name"`
-	// Phase is Velero's status.phase; empty when Velero has not processed it.
-	Phase velerov1.BackupPhase `json:"phase"`
-	// Time is the backup's status.startTimestamp, or its creation time when
-	// it never started (FailedValidation, New).
-	Time     time.Time `json:"time"`
-	Warnings int       `json:"warnings"`
-	Errors   int       `json:"errors"`
-	// Reason says, in words, why it is not the recovery point (Velero's
-	// failureReason or validationErrors when it has them).
-	Reason string `json:"reason"`
-}
-
-// String is "NAME (REASON)".
-func (b SkippedBackup) String() string { return b.Name + " (" + b.Reason + ")" }
 
 // SelectBackup chooses the backup among the Velero Backup objects of the
 // target cluster (Velero syncs them from the bucket). When a backup named
@@ -110,8 +92,8 @@ func SelectBackup(ctx context.Context, dyn dynamic.Interface, veleroNS string, s
 		if err != nil {
 			return nil, err
 		}
-		if !sel.restorable(b.Status.Phase) {
-			return nil, fmt.Errorf("backup %q is not restorable: %s: %w", sel.Name, skippedReason(b, sel), ErrNoBackup)
+		if !recoverypoint.RestorablePhase(b.Status.Phase, sel.AllowPartiallyFailed) {
+			return nil, fmt.Errorf("backup %q is not restorable: %s: %w", sel.Name, recoverypoint.Reason(b, sel.AllowPartiallyFailed), ErrNoBackup)
 		}
 		chosen, rp.Candidates = b, 1
 	default:
@@ -129,7 +111,7 @@ func SelectBackup(ctx context.Context, dyn dynamic.Interface, veleroNS string, s
 		}
 		var cands []*velerov1.Backup
 		for _, b := range inScope {
-			if sel.restorable(b.Status.Phase) && b.Status.StartTimestamp != nil {
+			if recoverypoint.Restorable(b, sel.AllowPartiallyFailed) {
 				cands = append(cands, b)
 			}
 		}
@@ -137,7 +119,7 @@ func SelectBackup(ctx context.Context, dyn dynamic.Interface, veleroNS string, s
 		if len(cands) == 0 {
 			err := fmt.Errorf("%s: %w", describeSelector(sel), ErrNoBackup)
 			if skipped := skippedSince(inScope, time.Time{}, sel); len(skipped) > 0 {
-				err = fmt.Errorf("%s; not restorable: %s: %w", describeSelector(sel), joinSkipped(skipped), ErrNoBackup)
+				err = fmt.Errorf("%s; not restorable: %s: %w", describeSelector(sel), recoverypoint.Join(skipped), ErrNoBackup)
 			}
 			return nil, err
 		}
@@ -168,11 +150,6 @@ func SelectBackup(ctx context.Context, dyn dynamic.Interface, veleroNS string, s
 	return rp, nil
 }
 
-// restorable reports whether a backup in phase can be the recovery point.
-func (sel BackupSelector) restorable(phase velerov1.BackupPhase) bool {
-	return phase == velerov1.BackupPhaseCompleted || phase == velerov1.BackupPhasePartiallyFailed && sel.AllowPartiallyFailed
-}
-
 // toBackup converts a Backup read through the dynamic client to Velero's type.
 func toBackup(u *unstructured.Unstructured) (*velerov1.Backup, error) {
 	var b velerov1.Backup
@@ -180,14 +157,6 @@ func toBackup(u *unstructured.Unstructured) (*velerov1.Backup, error) {
 		return nil, err
 	}
 	return &b, nil
-}
-
-// backupTime is when a backup started, or was created if it never started.
-func backupTime(b *velerov1.Backup) time.Time {
-	if t := b.Status.StartTimestamp; t != nil {
-		return t.UTC()
-	}
-	return b.CreationTimestamp.UTC()
 }
 
 // backupsInScope are the backups the selector chooses among, whatever
@@ -201,7 +170,7 @@ func backupsInScope(items []unstructured.Unstructured, sel BackupSelector, disas
 		if err != nil {
 			return nil, err
 		}
-		t := backupTime(b)
+		t := recoverypoint.Time(b)
 		if t.IsZero() || t.After(disaster) {
 			continue
 		}
@@ -211,7 +180,7 @@ func backupsInScope(items []unstructured.Unstructured, sel BackupSelector, disas
 		out = append(out, b)
 	}
 	slices.SortStableFunc(out, func(a, b *velerov1.Backup) int {
-		if c := backupTime(b).Compare(backupTime(a)); c != 0 {
+		if c := recoverypoint.Time(b).Compare(recoverypoint.Time(a)); c != 0 {
 			return c
 		}
 		return compareStrings(b.Name, a.Name)
@@ -221,45 +190,15 @@ func backupsInScope(items []unstructured.Unstructured, sel BackupSelector, disas
 
 // skippedSince lists the backups of inScope (newest first) that are not
 // restorable and are newer than after (all of them when after is zero).
-func skippedSince(inScope []*velerov1.Backup, after time.Time, sel BackupSelector) []SkippedBackup {
-	var out []SkippedBackup
+func skippedSince(inScope []*velerov1.Backup, after time.Time, sel BackupSelector) []recoverypoint.SkippedBackup {
+	var out []recoverypoint.SkippedBackup
 	for _, b := range inScope {
-		if sel.restorable(b.Status.Phase) && b.Status.StartTimestamp != nil || !after.IsZero() && !backupTime(b).After(after) {
+		if recoverypoint.Restorable(b, sel.AllowPartiallyFailed) || !after.IsZero() && !recoverypoint.Time(b).After(after) {
 			continue
 		}
-		out = append(out, SkippedBackup{Name: b.Name, Phase: b.Status.Phase, Time: backupTime(b),
-			Warnings: b.Status.Warnings, Errors: b.Status.Errors, Reason: skippedReason(b, sel)})
+		out = append(out, recoverypoint.Skip(b, sel.AllowPartiallyFailed))
 	}
 	return out
-}
-
-// skippedReason says why b cannot be the recovery point, in Velero's terms.
-func skippedReason(b *velerov1.Backup, sel BackupSelector) string {
-	st := b.Status
-	counts := fmt.Sprintf("%d errors, %d warnings", st.Errors, st.Warnings)
-	switch st.Phase {
-	case velerov1.BackupPhasePartiallyFailed:
-		return fmt.Sprintf("PartiallyFailed: %s; allowPartiallyFailed is not set", counts)
-	case velerov1.BackupPhaseFailed:
-		return "Failed: " + cmp.Or(st.FailureReason, counts)
-	case velerov1.BackupPhaseFailedValidation:
-		return "FailedValidation: " + cmp.Or(strings.Join(st.ValidationErrors, "; "), "no validation errors recorded")
-	case velerov1.BackupPhaseDeleting:
-		return "Deleting: the backup is being deleted"
-	case "":
-		return "no phase: Velero has not processed it"
-	case velerov1.BackupPhaseCompleted:
-		return "Completed but without a start time"
-	}
-	return fmt.Sprintf("%s: still running (%s so far)", st.Phase, counts)
-}
-
-func joinSkipped(bs []SkippedBackup) string {
-	s := make([]string, len(bs))
-	for i, b := range bs {
-		s[i] = b.String()
-	}
-	return strings.Join(s, "; ")
 }
 
 func compareStrings(a, b string) int {

@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/ptr"
+
+	"github.com/firedrill-dev/firedrill/internal/recoverypoint"
 )
 
 // backupObj is a Backup as Velero's sync creates it: labeled with its
@@ -124,7 +126,7 @@ func TestSelectBackup_ReportsSkippedNewerBackups(t *testing.T) {
 		assert.Equal(t, "daily-1", rp.Backup)
 		assert.Equal(t, velerov1.BackupPhaseCompleted, rp.Phase)
 		assert.Equal(t, float64(5*3600), rp.RPOSeconds)
-		assert.Equal(t, []SkippedBackup{
+		assert.Equal(t, []recoverypoint.SkippedBackup{
 			{Name: "daily-7", Phase: "InProgress", Time: h(1).Add(45 * time.Minute), Reason: "InProgress: still running (0 errors, 0 warnings so far)"},
 			{Name: "daily-6", Phase: "FailedValidation", Time: h(1).Add(30 * time.Minute), Reason: "FailedValidation: invalid included namespace"},
 			{Name: "daily-4", Phase: "PartiallyFailed", Time: h(2), Warnings: 3, Errors: 4, Reason: "PartiallyFailed: 4 errors, 3 warnings; allowPartiallyFailed is not set"},

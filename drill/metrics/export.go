@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/push"
@@ -31,6 +33,35 @@ func WriteFile(path string, reports []*drill.Report) error {
 	}
 	return nil
 }
+
+// File is a file of the metrics of every scenario, for node-exporter's
+// textfile collector (see WriteFile).
+type File struct {
+	// Path is the file, in an existing directory.
+	Path string
+}
+
+var _ drill.MetricsExporter = File{}
+
+// NewFile is the metrics file at path. It returns an error when path's
+// directory does not exist, so a mistake is found before a drill, not
+// after.
+func NewFile(path string) (File, error) {
+	dir := filepath.Dir(path)
+	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+		return File{}, fmt.Errorf("no directory %s to write it in", dir)
+	}
+	return File{Path: path}, nil
+}
+
+// ExportMetrics implements drill.MetricsExporter with WriteFile: the file
+// holds every scenario of reports, whatever scenario was just drilled.
+func (f File) ExportMetrics(_ context.Context, _ string, reports []*drill.Report) error {
+	return WriteFile(f.Path, reports)
+}
+
+// String is the file's path.
+func (f File) String() string { return f.Path }
 
 // Pushgateway is where Push sends metrics.
 type Pushgateway struct {
@@ -80,6 +111,23 @@ func (g Pushgateway) Push(ctx context.Context, scenario string, reports []*drill
 		return fmt.Errorf("push metrics of %s to the Pushgateway at %s: %w", scenario, base.Redacted(), err)
 	}
 	return nil
+}
+
+var _ drill.MetricsExporter = Pushgateway{}
+
+// ExportMetrics implements drill.MetricsExporter with Push: only the
+// metrics of scenario are replaced.
+func (g Pushgateway) ExportMetrics(ctx context.Context, scenario string, reports []*drill.Report) error {
+	return g.Push(ctx, scenario, reports)
+}
+
+// String names the Pushgateway by its URL without credentials.
+func (g Pushgateway) String() string {
+	base, _, err := parseGatewayURL(g.URL)
+	if err != nil {
+		return "the Pushgateway"
+	}
+	return "the Pushgateway at " + base.String()
 }
 
 // CheckPushgatewayURL says whether raw can be a Pushgateway URL, without

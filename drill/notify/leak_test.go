@@ -113,9 +113,10 @@ spec:
 	require.NoError(t, err)
 
 	state := t.TempDir()
-	rep, err := drill.Run(context.Background(), sc, drill.Options{StateDir: state, DrillID: "fd-leaky",
+	out, err := drill.Run(context.Background(), sc, drill.Options{StateDir: state, DrillID: "fd-leaky",
 		Recovery: &leakyRecovery{secrets: secrets, kubeconfig: kubeconfig}, Runbook: rb, Secrets: secrets})
 	require.NoError(t, err)
+	rep := out.Report
 	require.Len(t, rep.Runbook, 1)
 	require.Equal(t, runbooks.StepFailed, rep.Runbook[0].Status, "the step ran to its end: %s", rep.Runbook[0].Error)
 	assert.Contains(t, rep.Runbook[0].Output, "FIREDRILL_SCENARIO=leaky", "the step printed its environment")

@@ -50,3 +50,8 @@ func TestSend_SecretsAreNotSent(t *testing.T) {
 	assert.NotContains(t, string(h.bodies[0]), "AKIA")
 	assert.Contains(t, string(h.bodies[0]), "key=[redacted]")
 }
+
+func TestWebhook_StringIsTheOriginOnly(t *testing.T) {
+	assert.Equal(t, "https://hooks.example.com", Webhook{URL: "https://hooks.example.com/services/T0/B0/s3cret?x=1"}.String())
+	assert.Equal(t, "the webhook", Webhook{URL: "::not a url s3cret"}.String())
+}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/firedrill-dev/firedrill/drill"
 	"github.com/firedrill-dev/firedrill/internal/secret"
 )
 
@@ -89,6 +90,16 @@ func (w Webhook) Send(ctx context.Context, s Summary) error {
 	// A server may echo the token, or what it was sent, in its answer.
 	return w.Secrets.Error(own.Error(err))
 }
+
+var _ drill.Notifier = Webhook{}
+
+// Notify implements drill.Notifier: it sends the drill's Summary.
+func (w Webhook) Notify(ctx context.Context, rep *drill.Report, links drill.ReportLinks) error {
+	return w.Send(ctx, NewSummary(rep, links.Local, links.Shared))
+}
+
+// String is the webhook's scheme and host (see Origin), never its token.
+func (w Webhook) String() string { return Origin(w.URL) }
 
 func (w Webhook) send(ctx context.Context, target *url.URL, s Summary) error {
 	origin := originOf(target)

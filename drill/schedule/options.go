@@ -241,8 +241,8 @@ func (o Options) Validate() error {
 		add("--history: %w", err)
 	}
 	if o.EvidencePush != "" {
-		if _, _, err := drill.ParseHistoryURL(o.EvidencePush); err != nil {
-			add("--evidence-push: %v", strings.Replace(err.Error(), "shared history", "evidence bucket", 1))
+		if _, _, err := drill.ParseEvidenceURL(o.EvidencePush); err != nil {
+			add("--evidence-push: %w", err)
 		}
 	}
 	for flag, name := range map[string]string{

@@ -223,7 +223,10 @@ func (a *app) evidenceSettings(c *cli.Context, prefix string, needKey bool, sc *
 	case pushURL != "":
 		s.push, err = a.pushTarget(c, prefix, pushURL, sc)
 	case fromScenario != nil && !c.Bool("no-push"):
-		s.push, err = a.scenarioPushTarget(c, fromScenario, sc)
+		s.push, err = drill.ScenarioEvidenceTarget(c.Context, sc, a.env.getenv)
+		if errors.As(err, new(*drill.BackupBucketError)) {
+			err = withHint(err, "push evidence to a bucket of its own, created with object lock")
+		}
 		a.secrets.Add(drill.Secrets(sc, a.env.getenv)...)
 	}
 	if err != nil {
@@ -232,28 +235,11 @@ func (a *app) evidenceSettings(c *cli.Context, prefix string, needKey bool, sc *
 	return s, nil
 }
 
-// scenarioPushTarget is the evidence bucket of a scenario's
-// spec.evidence.push.
-func (a *app) scenarioPushTarget(c *cli.Context, p *scenarios.EvidencePush, sc *scenarios.Scenario) (*drill.EvidenceTarget, error) {
-	cfg := drill.StoreConfig(p.Bucket, a.env.getenv)
-	cfg.WriteGuard = drill.WriteGuard(sc)
-	where := objectstore.URI(p.Bucket.Bucket, p.Prefix, "")
-	if b, ok := cfg.WriteGuard.Protects(cfg.Endpoint, p.Bucket.Bucket); ok {
-		return nil, withHint(fmt.Errorf("spec.evidence.push %s is %s: a drill never writes to a backup bucket", where, b.Role),
-			"push evidence to a bucket of its own, created with object lock")
-	}
-	store, err := objectstore.New(c.Context, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("evidence bucket %s (spec.evidence.push): %w", where, err)
-	}
-	return &drill.EvidenceTarget{FromScenario: true, Store: store, Endpoint: p.Endpoint, Bucket: p.Bucket.Bucket, Prefix: strings.Trim(p.Prefix, "/"),
-		Push: evidence.PushOptions{Mode: objectstore.LockMode(p.LockMode), Retention: time.Duration(p.Retention), AllowUnlocked: p.AllowUnlockedBucket}}, nil
-}
-
+// pushTarget is the evidence bucket the flags (with prefix) name.
 func (a *app) pushTarget(c *cli.Context, prefix, url string, sc *scenarios.Scenario) (*drill.EvidenceTarget, error) {
-	bucket, keyPrefix, err := drill.ParseHistoryURL(url)
+	bucket, keyPrefix, err := drill.ParseEvidenceURL(url)
 	if err != nil {
-		return nil, usageErrorf(helpHint(c), "--%spush: %v", prefix, strings.Replace(err.Error(), "shared history", "evidence bucket", 1))
+		return nil, usageErrorf(helpHint(c), "--%spush: %v", prefix, err)
 	}
 	retention, err := parseRetention(c.String(prefix + "retention"))
 	if err != nil {
@@ -263,35 +249,14 @@ func (a *app) pushTarget(c *cli.Context, prefix, url string, sc *scenarios.Scena
 	if mode != objectstore.Compliance && mode != objectstore.Governance {
 		return nil, usageErrorf(helpHint(c), "--%slock-mode %q: want COMPLIANCE or GOVERNANCE", prefix, mode)
 	}
-	cfg := objectstore.Config{
-		Endpoint:  c.String(prefix + "push-endpoint"),
-		Region:    c.String(prefix + "push-region"),
-		PathStyle: c.Bool(prefix + "push-path-style"),
-		Getenv:    a.env.getenv,
+	cfg := a.bucketConfig(c, bucketFlags{flag: prefix + "push-", env: "FIREDRILL_EVIDENCE_", pathStyleEnv: true,
+		accessKeyEnv: evidenceAccessKeyEnv, secretKeyEnv: evidenceSecretKeyEnv})
+	t, err := drill.OpenEvidenceTarget(c.Context, sc, bucket, keyPrefix, cfg,
+		evidence.PushOptions{Mode: mode, Retention: retention, AllowUnlocked: c.Bool(prefix + "allow-unlocked-bucket")})
+	if errors.As(err, new(*drill.BackupBucketError)) {
+		return nil, usageErrorf("push evidence to a bucket of its own, created with object lock", "--%spush: %v", prefix, err)
 	}
-	if cfg.Endpoint == "" {
-		cfg.Endpoint = a.env.getenv("FIREDRILL_EVIDENCE_ENDPOINT")
-	}
-	if cfg.Region == "" {
-		cfg.Region = a.env.getenv("FIREDRILL_EVIDENCE_REGION")
-	}
-	if !cfg.PathStyle {
-		cfg.PathStyle, _ = strconv.ParseBool(a.env.getenv("FIREDRILL_EVIDENCE_PATH_STYLE"))
-	}
-	if a.env.getenv(evidenceAccessKeyEnv) != "" || a.env.getenv(evidenceSecretKeyEnv) != "" {
-		cfg.Credentials = &objectstore.Credentials{AccessKeyIDEnv: evidenceAccessKeyEnv, SecretAccessKeyEnv: evidenceSecretKeyEnv}
-	}
-	cfg.WriteGuard = drill.WriteGuard(sc)
-	if b, ok := cfg.WriteGuard.Protects(cfg.Endpoint, bucket); ok {
-		return nil, usageErrorf("push evidence to a bucket of its own, created with object lock",
-			"--%spush %s is %s: a drill never writes to a backup bucket", prefix, objectstore.URI(bucket, keyPrefix, ""), b.Role)
-	}
-	store, err := objectstore.New(c.Context, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("evidence bucket %s: %w", objectstore.URI(bucket, keyPrefix, ""), err)
-	}
-	return &drill.EvidenceTarget{Store: store, Endpoint: cfg.Endpoint, Bucket: bucket, Prefix: keyPrefix,
-		Push: evidence.PushOptions{Mode: mode, Retention: retention, AllowUnlocked: c.Bool(prefix + "allow-unlocked-bucket")}}, nil
+	return t, err
 }
 
 // controlMapping is the built-in control mapping extended by the files
@@ -345,10 +310,25 @@ func (a *app) exportDrill(ctx context.Context, d *drill.Dir, s *evidenceSettings
 		ExportOptions: drill.ExportOptions{Key: s.key, Mapping: s.mapping, Secrets: a.secrets, Version: version.Get().Version},
 		Out:           out, W: w, Target: s.push,
 	})
+	return k, evidenceHint(err)
+}
+
+// evidenceHint is err with a hint when the evidence bucket has no object
+// lock.
+func evidenceHint(err error) error {
 	if errors.Is(err, evidence.ErrBucketNotLocked) {
-		return k, withHint(err, "push to a bucket created with object lock, or pass --allow-unlocked-bucket to accept a bundle that can be deleted")
+		return withHint(err, "push to a bucket created with object lock, or pass --allow-unlocked-bucket to accept a bundle that can be deleted")
 	}
-	return k, err
+	return err
+}
+
+// drillOptions are the settings as a drill keeps its evidence after it
+// ends; nil when neither a key nor a push was asked for.
+func (s *evidenceSettings) drillOptions() *drill.EvidenceOptions {
+	if !s.required {
+		return nil
+	}
+	return &drill.EvidenceOptions{Key: s.key, Mapping: s.mapping, Target: s.push}
 }
 
 func (a *app) evidenceExportCommand() *cli.Command {
@@ -581,39 +561,4 @@ func problemList(ps []evidence.Problem) string {
 		}
 	}
 	return b.String()
-}
-
-// runEvidence signs (and pushes) the bundle of a drill that just ended,
-// when a key or push was configured. The drill's own result stands; a
-// failed export or push is an error after the drill's summary, so it is
-// never silent.
-//
-// What was kept is written to people: stdout, or stderr when stdout
-// carries the drill's report for a machine.
-func (a *app) runEvidence(c *cli.Context, s *evidenceSettings, rep *drill.Report, people io.Writer, stores recordStores) error {
-	if !s.required || rep.Result == drill.ResultInterrupted {
-		return nil
-	}
-	d, err := drill.OpenDir(stores.local.StateDir, rep.DrillID)
-	if err != nil {
-		return err
-	}
-	if s.push != nil {
-		fmt.Fprintf(a.env.Stderr, "evidence: signing the bundle of drill %s and pushing it to %s ...\n", rep.DrillID, s.push.URL())
-	}
-	// The drill's context may be done (a step timed out); the export is
-	// short and bounded by the store's own timeouts.
-	res, err := a.exportDrill(context.WithoutCancel(c.Context), d, s, "", nil)
-	if res != nil {
-		writeExportText(people, res)
-	}
-	// The team's shared history keeps the record of the export too, so
-	// 'evidence summary --history' sees drills run in a CronJob.
-	if uerr := stores.share(context.WithoutCancel(c.Context), rep.DrillID, drill.EvidenceRecordFile); uerr != nil {
-		fmt.Fprintf(a.env.Stderr, "warning: the evidence record was not uploaded to the shared history: %v\n", uerr)
-	}
-	if err != nil {
-		return fmt.Errorf("drill %s ended %s, but its evidence was not kept: %w", rep.DrillID, rep.Result, err)
-	}
-	return nil
 }

@@ -85,23 +85,24 @@ func (a *app) run(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	// A bad history, key, push target or hook is found before the drill,
+	// not after.
 	stores, err := a.recordStores(c, sc)
 	if err != nil {
 		return err
 	}
-	// A bad key or push target is found before the drill, not after.
 	ev, err := a.evidenceSettings(c, "evidence-", false, sc)
 	if err != nil {
 		return err
 	}
-	hooks, err := a.runHooks(c, stores)
+	hooks, err := a.runHooks(c)
 	if err != nil {
 		return err
 	}
 	now := time.Now
 	id := drill.NewDrillID(now())
 	progress := newProgressLines(a.env.Stderr)
-	rep, err := drill.Run(c.Context, sc, drill.Options{
+	out, err := drill.Run(c.Context, sc, drill.Options{
 		StateDir:   stores.local.StateDir,
 		DrillID:    id,
 		Now:        now,
@@ -116,23 +117,29 @@ func (a *app) run(c *cli.Context) error {
 		Secrets:     a.secrets,
 		StepTimeout: c.Duration("step-timeout"),
 		History:     stores.shared,
+		Evidence:    ev.drillOptions(),
+		Metrics:     hooks.metrics,
+		Notifiers:   hooks.notifiers,
 	})
-	if err != nil {
+	if out == nil {
 		return err
 	}
+	rep := out.Report
 	if err := writeOutput(a.env.Stdout, format, document{
 		doc:   rep,
 		table: func(w io.Writer) error { writeRunSummary(w, rep, stores.local.URL(rep.DrillID, "")); return nil },
 	}); err != nil {
 		return err
 	}
-	// Evidence first: the metrics and the notification come after
-	// everything the drill leaves behind, and a failed push is still
-	// reported to them by the drill's own result.
-	evErr := a.runEvidence(c, ev, rep, peopleOut(format, a.env.Stdout, a.env.Stderr), stores)
-	a.afterDrill(c.Context, hooks, rep)
-	if evErr != nil {
-		return evErr
+	if k := out.Evidence; k != nil {
+		writeExportText(peopleOut(format, a.env.Stdout, a.env.Stderr), k)
+	}
+	for _, w := range out.Warnings {
+		a.warn(w)
+	}
+	if err != nil {
+		// The evidence was not kept: an error after the drill's summary.
+		return evidenceHint(err)
 	}
 	switch rep.Result {
 	case drill.ResultPass:

@@ -1,11 +1,7 @@
 package cli
 
 import (
-	"context"
 	"fmt"
-	"os"
-	"path/filepath"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -14,9 +10,6 @@ import (
 	"github.com/firedrill-dev/firedrill/drill/notify"
 	"github.com/firedrill-dev/firedrill/internal/version"
 )
-
-// pushTimeout bounds reading the history for metrics and pushing them.
-const pushTimeout = time.Minute
 
 // runHookFlags tell `firedrill run` whom to tell how a drill ended.
 // Defaults come from the environment through a.env, like --history.
@@ -46,125 +39,56 @@ func runHookFlags() []cli.Flag {
 	}
 }
 
-// runHooks is what `firedrill run` does once a drill has ended, beside
-// printing its result: metrics and a notification.
+// runHooks are whom a drill tells how it ended, beside its record:
+// metrics exporters and notifiers.
 type runHooks struct {
-	stores      recordStores
-	metricsFile string
-	pushgateway metrics.Pushgateway
-	webhook     notify.Webhook
+	metrics   []drill.MetricsExporter
+	notifiers []drill.Notifier
 }
 
 // runHooks reads the hooks' flags before the drill, so a mistake in them
 // is found before a drill of half an hour, not after.
-func (a *app) runHooks(c *cli.Context, stores recordStores) (*runHooks, error) {
+func (a *app) runHooks(c *cli.Context) (runHooks, error) {
 	flagOrEnv := func(flag, env string) string {
 		if v := c.String(flag); v != "" {
 			return v
 		}
 		return a.env.getenv(env)
 	}
-	h := &runHooks{stores: stores}
+	var h runHooks
 	if f := flagOrEnv("metrics-file", "FIREDRILL_METRICS_FILE"); f != "" {
-		h.metricsFile = a.abs(f)
-		if info, err := os.Stat(filepath.Dir(h.metricsFile)); err != nil || !info.IsDir() {
-			return nil, usageErrorf(helpHint(c), "--metrics-file %s: no directory %s to write it in", h.metricsFile, filepath.Dir(h.metricsFile))
+		file, err := metrics.NewFile(a.abs(f))
+		if err != nil {
+			return h, usageErrorf(helpHint(c), "--metrics-file %s: %v", a.abs(f), err)
 		}
+		h.metrics = append(h.metrics, file)
 	}
 	if u := flagOrEnv("pushgateway", "FIREDRILL_PUSHGATEWAY"); u != "" {
 		a.secrets.AddURL(u)
 		if err := metrics.CheckPushgatewayURL(u); err != nil {
-			return nil, usageErrorf(helpHint(c), "--pushgateway: %v", err)
+			return h, usageErrorf(helpHint(c), "--pushgateway: %v", err)
 		}
-		h.pushgateway = metrics.Pushgateway{URL: u}
+		h.metrics = append(h.metrics, metrics.Pushgateway{URL: u})
 	}
 	if u := flagOrEnv("notify-webhook", "FIREDRILL_NOTIFY_WEBHOOK"); u != "" {
 		a.secrets.AddURL(u)
 		if err := notify.CheckURL(u); err != nil {
-			return nil, usageErrorf(helpHint(c), "--notify-webhook: %v", err)
+			return h, usageErrorf(helpHint(c), "--notify-webhook: %v", err)
 		}
 		format := notify.FormatJSON
 		if f := flagOrEnv("notify-format", "FIREDRILL_NOTIFY_FORMAT"); f != "" {
 			var err error
 			if format, err = notify.ParseFormat(f); err != nil {
-				return nil, usageErrorf(helpHint(c), "--notify-format: %v", err)
+				return h, usageErrorf(helpHint(c), "--notify-format: %v", err)
 			}
 		}
 		if c.Duration("notify-timeout") <= 0 {
-			return nil, usageErrorf(helpHint(c), "--notify-timeout must be greater than zero")
+			return h, usageErrorf(helpHint(c), "--notify-timeout must be greater than zero")
 		}
-		h.webhook = notify.Webhook{URL: u, Format: format, Timeout: c.Duration("notify-timeout"),
-			UserAgent: "firedrill/" + version.Get().Version, Secrets: a.secrets}
+		h.notifiers = append(h.notifiers, notify.Webhook{URL: u, Format: format, Timeout: c.Duration("notify-timeout"),
+			UserAgent: "firedrill/" + version.Get().Version, Secrets: a.secrets})
 	}
 	return h, nil
-}
-
-// afterDrill exports the metrics and sends the notification of a drill
-// that ended. The drill's result is already decided: a failure here is a
-// warning on stderr and never changes the exit code. It runs on a context
-// of its own, bounded, so a drill stopped by Ctrl-C is still reported.
-func (a *app) afterDrill(ctx context.Context, h *runHooks, rep *drill.Report) {
-	if h == nil || rep == nil {
-		return
-	}
-	ctx = context.WithoutCancel(ctx)
-	if h.metricsFile != "" || h.pushgateway.URL != "" {
-		a.exportMetrics(ctx, h, rep)
-	}
-	if h.webhook.URL != "" {
-		report := h.stores.local.URL(rep.DrillID, "report.html")
-		shared := h.stores.sharedURL(rep.DrillID, "report.html")
-		if err := h.webhook.Send(ctx, notify.NewSummary(rep, report, shared)); err != nil {
-			a.warn(err)
-		} else {
-			a.log.Info("notification sent", "webhook", notify.Origin(h.webhook.URL), "drill", rep.DrillID)
-		}
-	}
-}
-
-func (a *app) exportMetrics(ctx context.Context, h *runHooks, rep *drill.Report) {
-	ctx, cancel := context.WithTimeout(ctx, pushTimeout)
-	defer cancel()
-	history, err := a.metricsHistory(ctx, h)
-	if err != nil {
-		// Metrics from this drill alone would say that no earlier drill
-		// passed: better stale metrics than wrong ones.
-		a.warn(fmt.Errorf("metrics not updated: %w", err))
-		return
-	}
-	// The drill just finished goes last: it replaces an older record of
-	// itself (the shared history may hold one from before the last upload).
-	reports := append(history, rep)
-	if h.metricsFile != "" {
-		if err := metrics.WriteFile(h.metricsFile, reports); err != nil {
-			a.warn(err)
-		} else {
-			a.log.Info("metrics written", "file", h.metricsFile)
-		}
-	}
-	if h.pushgateway.URL != "" {
-		if err := h.pushgateway.Push(ctx, rep.Scenario, reports); err != nil {
-			a.warn(err)
-		} else {
-			a.log.Info("metrics pushed", "scenario", rep.Scenario)
-		}
-	}
-}
-
-// metricsHistory is every drill recorded: in the shared history when there
-// is one (in a CronJob the state directory lives as long as the Pod), else
-// in the state directory. It returns an error when the history cannot be
-// read at all; records that cannot be read are a warning (the metrics
-// then say less, nothing wrong).
-func (a *app) metricsHistory(ctx context.Context, h *runHooks) ([]*drill.Report, error) {
-	reports, err := drill.ListReports(ctx, h.stores.history(), "")
-	if err != nil && len(reports) == 0 {
-		return nil, err
-	}
-	if err != nil {
-		a.warn(fmt.Errorf("metrics: some drill records could not be read: %w", err))
-	}
-	return reports, nil
 }
 
 // warn tells the user about something that went wrong after the drill

@@ -1,10 +1,9 @@
 package cli
 
 import (
-	"context"
-	"fmt"
+	"errors"
 	"path/filepath"
-	"time"
+	"strconv"
 
 	"github.com/urfave/cli/v2"
 
@@ -74,6 +73,47 @@ func historyFlags() []cli.Flag {
 	}
 }
 
+// bucketFlags name the flags and variables that say how to reach a bucket
+// of firedrill's own: the shared history, the evidence bucket.
+type bucketFlags struct {
+	// flag prefixes the flags ENDPOINT, REGION and PATH-STYLE, e.g.
+	// "history-" for --history-endpoint.
+	flag string
+	// env prefixes the variables that give their defaults, e.g.
+	// "FIREDRILL_HISTORY_" for $FIREDRILL_HISTORY_ENDPOINT.
+	env string
+	// pathStyleEnv says whether $<env>PATH_STYLE is read.
+	pathStyleEnv bool
+	// accessKeyEnv and secretKeyEnv name the credentials; when either is
+	// set they are used, else the AWS SDK's default chain.
+	accessKeyEnv, secretKeyEnv string
+}
+
+// bucketConfig is how to reach the bucket the flags f describe. The
+// credentials stay references to variables; their values are never read
+// here.
+func (a *app) bucketConfig(c *cli.Context, f bucketFlags) objectstore.Config {
+	cfg := objectstore.Config{
+		Endpoint:  c.String(f.flag + "endpoint"),
+		Region:    c.String(f.flag + "region"),
+		PathStyle: c.Bool(f.flag + "path-style"),
+		Getenv:    a.env.getenv,
+	}
+	if cfg.Endpoint == "" {
+		cfg.Endpoint = a.env.getenv(f.env + "ENDPOINT")
+	}
+	if cfg.Region == "" {
+		cfg.Region = a.env.getenv(f.env + "REGION")
+	}
+	if !cfg.PathStyle && f.pathStyleEnv {
+		cfg.PathStyle, _ = strconv.ParseBool(a.env.getenv(f.env + "PATH_STYLE"))
+	}
+	if a.env.getenv(f.accessKeyEnv) != "" || a.env.getenv(f.secretKeyEnv) != "" {
+		cfg.Credentials = &objectstore.Credentials{AccessKeyIDEnv: f.accessKeyEnv, SecretAccessKeyEnv: f.secretKeyEnv}
+	}
+	return cfg
+}
+
 // recordStores are where a command keeps and reads drill records.
 type recordStores struct {
 	// local is the state directory, where every drill writes its record.
@@ -93,31 +133,13 @@ func (s recordStores) history() drill.Records {
 	return s.shared
 }
 
-// sharedURL is where a file of a drill is in the shared history; empty
-// without one.
-func (s recordStores) sharedURL(id, name string) string {
-	if s.shared == nil {
-		return ""
-	}
-	return s.shared.URL(id, name)
-}
-
-// share copies files of a drill, as the state directory holds them, to
-// the shared history; nothing without one.
-func (s recordStores) share(ctx context.Context, id string, names ...string) error {
-	if s.shared == nil {
-		return nil
-	}
-	return drill.CopyFiles(ctx, s.local, s.shared, id, names...)
-}
-
 // recordStores are the state directory and the shared history the flags
 // name. The shared history's credentials come from
 // $FIREDRILL_HISTORY_ACCESS_KEY_ID and $FIREDRILL_HISTORY_SECRET_ACCESS_KEY
 // when the first is set, else from the AWS SDK's default chain. It makes
 // no request. With the scenario of a drill (sc, nil for commands without
-// one), a history in one of its backup buckets is refused now, and every
-// upload goes through the drill's write guard.
+// one), a history in one of its backup buckets is a usage error (see
+// drill.OpenHistory).
 func (a *app) recordStores(c *cli.Context, sc *scenarios.Scenario) (recordStores, error) {
 	s := recordStores{local: drill.LocalRecords{StateDir: a.stateDir(c)}}
 	url := c.String("history")
@@ -131,33 +153,16 @@ func (a *app) recordStores(c *cli.Context, sc *scenarios.Scenario) (recordStores
 	if err != nil {
 		return s, usageErrorf(helpHint(c), "--history: %v", err)
 	}
-	cfg := objectstore.Config{
-		Endpoint:  c.String("history-endpoint"),
-		Region:    c.String("history-region"),
-		PathStyle: c.Bool("history-path-style"),
-		Getenv:    a.env.getenv,
-		// A drill waits for its uploads: fail fast rather than retry long.
-		OpTimeout:   30 * time.Second,
-		MaxAttempts: 3,
+	cfg := a.bucketConfig(c, bucketFlags{flag: "history-", env: "FIREDRILL_HISTORY_",
+		accessKeyEnv: historyAccessKeyEnv, secretKeyEnv: historySecretKeyEnv})
+	shared, err := drill.OpenHistory(c.Context, sc, bucket, prefix, cfg)
+	var bb *drill.BackupBucketError
+	if errors.As(err, &bb) {
+		return s, usageErrorf("keep drill records in a bucket of their own (--history s3://BUCKET/PREFIX, --history-endpoint)", "--history: %v", err)
 	}
-	if cfg.Endpoint == "" {
-		cfg.Endpoint = a.env.getenv("FIREDRILL_HISTORY_ENDPOINT")
-	}
-	if cfg.Region == "" {
-		cfg.Region = a.env.getenv("FIREDRILL_HISTORY_REGION")
-	}
-	if a.env.getenv(historyAccessKeyEnv) != "" || a.env.getenv(historySecretKeyEnv) != "" {
-		cfg.Credentials = &objectstore.Credentials{AccessKeyIDEnv: historyAccessKeyEnv, SecretAccessKeyEnv: historySecretKeyEnv}
-	}
-	cfg.WriteGuard = drill.WriteGuard(sc)
-	if p, ok := cfg.WriteGuard.Protects(cfg.Endpoint, bucket); ok {
-		return s, usageErrorf("keep drill records in a bucket of their own (--history s3://BUCKET/PREFIX, --history-endpoint)",
-			"--history %s is %s: a drill never writes into a backup bucket", objectstore.URI(bucket, prefix, ""), p.Role)
-	}
-	store, err := objectstore.New(c.Context, cfg)
 	if err != nil {
-		return s, fmt.Errorf("shared history %s: %w", objectstore.URI(bucket, prefix, ""), err)
+		return s, err
 	}
-	s.shared = &drill.S3Records{Store: store, Bucket: bucket, Prefix: prefix}
+	s.shared = shared
 	return s, nil
 }
