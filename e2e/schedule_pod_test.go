@@ -66,10 +66,16 @@ func installScheduledDrill(t *testing.T, ctx context.Context, l labEnv, name str
 	image := runnerImage(t, ctx)
 	gw := os.Getenv("FIREDRILL_LAB_SCRATCH_POD_GATEWAY")
 	require.NotEmpty(t, gw, "FIREDRILL_LAB_SCRATCH_POD_GATEWAY")
+	// Endpoints on the machine's loopback move to the gateway; the lab
+	// scenario names some (the off-site copy) there already.
+	labText, err := os.ReadFile(filepath.Join(os.Getenv("FIREDRILL_SCENARIOS"), l.Scenario+".yaml"))
+	require.NoError(t, err)
 	var replace []string
 	for _, s := range []string{"primary", "offsite", "offcloud"} {
 		ep := l.Stores[s].Endpoint
-		replace = append(replace, "endpoint: "+ep, "endpoint: "+strings.Replace(ep, "127.0.0.1", gw, 1))
+		if strings.Contains(string(labText), "endpoint: "+ep) {
+			replace = append(replace, "endpoint: "+ep, "endpoint: "+strings.Replace(ep, "127.0.0.1", gw, 1))
+		}
 	}
 	replace = append(replace, "  runbook: {file:", `    - name: shop-api-deployment
       command: {run: [sh, -c, "kubectl get deployments -A -o name | grep -q deployment.apps/api"]}
@@ -113,7 +119,6 @@ func installScheduledDrill(t *testing.T, ctx context.Context, l labEnv, name str
 	d.keys = t.TempDir()
 	kg := firedrill(t, ctx, nil, "evidence", "keygen", "--out-dir", d.keys)
 	require.Equal(t, 0, kg.code, kg.stderr)
-	var err error
 	d.keyPEM, err = os.ReadFile(filepath.Join(d.keys, "firedrill-evidence.key"))
 	require.NoError(t, err)
 	src, err := os.ReadFile(l.SourceKubeconfig)

@@ -167,9 +167,9 @@ func TestVolumeData_DrillRestoresTheBackEndsData(t *testing.T) {
 	file, targets := drillScenario(t, l, "e2e-data", offcloud, "",
 		"schedule: "+os.Getenv("FIREDRILL_LAB_SCHEDULE"), "backupName: "+backup,
 		"  checks:\n", fmt.Sprintf(`  checks:
-    - name: restored-orders
+    - name: backup-orders
       exec: {namespace: %[1]s, pod: %[2]s, container: %[3]s, command: [/shop, sha256sum, %[4]s], expectOutput: %[5]q}
-    - name: volume-canary
+    - name: backup-canary
       dataCanary: {namespace: %[1]s, pod: %[2]s, container: %[3]s, command: [/shop, cat, %[6]s]}
 `, d.Namespace, d.Pod, d.Container, d.OrdersFile, after, d.CanaryFile))
 	cs, _ := kubeClients(t, l.ScratchKubeconfig)
@@ -203,7 +203,7 @@ func TestVolumeData_DrillRestoresTheBackEndsData(t *testing.T) {
 
 	for _, c := range rep.Checks {
 		assert.True(t, c.Passed, "check %s: %s", c.Name, c.Message)
-		if c.Name == "restored-orders" {
+		if c.Name == "backup-orders" {
 			assert.Contains(t, c.Message, after, "the restored order log has the SHA-256 the source had at backup time")
 		}
 	}
