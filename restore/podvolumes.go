@@ -13,7 +13,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/cache"
@@ -115,21 +114,6 @@ func pvrResult(pvr *velerov1.PodVolumeRestore) PodVolumeRestoreResult {
 		r.DurationSeconds = r.Completed.Sub(r.Started).Seconds()
 	}
 	return r
-}
-
-// listWatchLabel lists and watches the objects of res with label key=value.
-func listWatchLabel(res dynamic.ResourceInterface, key, value string) *cache.ListWatch {
-	sel := labels.Set{key: value}.String()
-	return &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.LabelSelector = sel
-			return res.List(ctx, o)
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.LabelSelector = sel
-			return res.Watch(ctx, o)
-		},
-	}
 }
 
 // waitPodVolumeRestores follows the PodVolumeRestores of Restore restore

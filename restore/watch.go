@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
@@ -92,13 +93,26 @@ func until(ctx context.Context, client any, lw *cache.ListWatch, objType runtime
 // on metadata.name).
 func listWatchOne(res dynamic.ResourceInterface, name string) *cache.ListWatch {
 	sel := fields.OneTermEqualSelector("metadata.name", name).String()
+	return listWatch(res, func(o *metav1.ListOptions) { o.FieldSelector = sel })
+}
+
+// listWatchLabel lists and watches the objects of res with label key=value.
+func listWatchLabel(res dynamic.ResourceInterface, key, value string) *cache.ListWatch {
+	sel := labels.Set{key: value}.String()
+	return listWatch(res, func(o *metav1.ListOptions) { o.LabelSelector = sel })
+}
+
+// listWatch lists and watches res with the options narrowed by selector,
+// as client-go's cache.NewFilteredListWatchFromClient does for a REST
+// client.
+func listWatch(res dynamic.ResourceInterface, selector func(*metav1.ListOptions)) *cache.ListWatch {
 	return &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.FieldSelector = sel
+			selector(&o)
 			return res.List(ctx, o)
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.FieldSelector = sel
+			selector(&o)
 			return res.Watch(ctx, o)
 		},
 	}
