@@ -155,10 +155,8 @@ func (a *app) run(c *cli.Context) error {
 
 // failureSummary names what made a drill fail, for the one-line error.
 func failureSummary(r *drill.Report) string {
-	for _, p := range r.Phases {
-		if p.Status == drill.PhaseError && p.Name != drill.StepCleanup && p.Name != drill.StepEvidence {
-			return fmt.Sprintf("step %s: %s", p.Name, p.Error)
-		}
+	if p := r.StoppedBy(); p != nil {
+		return fmt.Sprintf("step %s: %s", p.Name, p.Error)
 	}
 	var parts []string
 	if r.RTO.Status != drill.ObjectiveMet {
