@@ -14,6 +14,7 @@ import (
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/firedrill-dev/firedrill/drill"
 	"github.com/firedrill-dev/firedrill/scenarios"
@@ -34,7 +35,7 @@ func labCtl(t *testing.T, args ...string) {
 // the Backup object back on its own location.
 func TestRestore_FromOffsiteCopy(t *testing.T) {
 	l := lab(t)
-	ctx := testContext(t, 5*time.Minute)
+	ctx := testContext(t, 8*time.Minute)
 	cs, dyn := kubeClients(t, l.ScratchKubeconfig)
 	sc, targets := labScenario(t, l, "ro")
 	t.Cleanup(func() { deleteNamespaces(t, cs, targets...) })
@@ -46,24 +47,39 @@ func TestRestore_FromOffsiteCopy(t *testing.T) {
 	t.Cleanup(func() { labCtl(t, "up") })
 	labCtl(t, "stop", "s3-primary")
 
-	res, err := drill.RunRestore(ctx, sc, drill.RestoreOptions{Progress: tlog{t}})
-	require.NoError(t, err)
-	require.NotNil(t, res)
-	assert.Equal(t, from.Name, res.FromCopy)
-	require.NotNil(t, res.Backup)
-	assert.Equal(t, location, res.Backup.StorageLocation)
-	assert.Equal(t, l.LatestBackup, res.Backup.Backup)
-	for _, r := range res.Restores {
-		assert.Equal(t, velerov1.RestorePhaseCompleted, r.Status, "restore %s: %s", r.Name, r.Reason())
+	// Twice: the second drill's location of the same name must find no
+	// BackupRepository the first left NotReady, or its volume data fails
+	// ("backup repository is not ready: re-establish on BSL change").
+	for i := range 2 {
+		res, err := drill.RunRestore(ctx, sc, drill.RestoreOptions{Progress: tlog{t}})
+		require.NoError(t, err)
+		require.NotNil(t, res)
+		assert.Equal(t, from.Name, res.FromCopy)
+		require.NotNil(t, res.Backup)
+		assert.Equal(t, location, res.Backup.StorageLocation)
+		assert.Equal(t, l.LatestBackup, res.Backup.Backup)
+		var volumes int
+		for _, r := range res.Restores {
+			assert.Equal(t, velerov1.RestorePhaseCompleted, r.Status, "drill %d: restore %s: %s", i+1, r.Name, r.Reason())
+			for _, p := range r.PodVolumeRestores {
+				volumes++
+				assert.Equal(t, velerov1.PodVolumeRestorePhaseCompleted, p.Phase, "drill %d: volume %s of %s/%s from the copy: %s", i+1, p.Volume, p.Namespace, p.Pod, p.Message)
+			}
+		}
+		assert.Positive(t, volumes, "drill %d: the volume data came back from the copy", i+1)
+		assert.True(t, res.OrderVerified)
+		for _, c := range res.Checks {
+			assert.True(t, c.Passed, "drill %d: check %s: %s", i+1, c.Name, c.Message)
+		}
+		assert.True(t, res.Passed, "drill %d", i+1)
+		assertNoLeftovers(t, cs, dyn, l.VeleroNamespace, res.DrillID, targets)
+		repos, err := dyn.Resource(schema.GroupVersionResource{Group: "velero.io", Version: "v1", Resource: "backuprepositories"}).
+			Namespace(l.VeleroNamespace).List(ctx, metav1.ListOptions{LabelSelector: "velero.io/storage-location=" + location})
+		require.NoError(t, err)
+		assert.Empty(t, repos.Items, "drill %d: BackupRepositories of location %s left behind", i+1, location)
 	}
-	assert.True(t, res.OrderVerified)
-	for _, c := range res.Checks {
-		assert.True(t, c.Passed, "check %s: %s", c.Name, c.Message)
-	}
-	assert.True(t, res.Passed)
-	assertNoLeftovers(t, cs, dyn, l.VeleroNamespace, res.DrillID, targets)
 
-	_, err = dyn.Resource(restoreBSLGVR).Namespace(l.VeleroNamespace).Get(ctx, location, metav1.GetOptions{})
+	_, err := dyn.Resource(restoreBSLGVR).Namespace(l.VeleroNamespace).Get(ctx, location, metav1.GetOptions{})
 	assert.Error(t, err, "location %s removed", location)
 	b, err := dyn.Resource(restoreBackupGVR).Namespace(l.VeleroNamespace).Get(context.Background(), l.LatestBackup, metav1.GetOptions{})
 	require.NoError(t, err)

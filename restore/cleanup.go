@@ -13,12 +13,16 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
+
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
+	"github.com/vmware-tanzu/velero/pkg/label"
 )
 
 // tracker records what the drill created (or changed) in the target, as it
@@ -148,6 +152,11 @@ func cleanup(ctx context.Context, cs kubernetes.Interface, dyn dynamic.Interface
 		} else {
 			deleted = append(deleted, "backupstoragelocation/"+n)
 		}
+		repos, err := deleteLocationRepositories(ctx, dyn, veleroNS, n)
+		deleted = append(deleted, repos...)
+		if err != nil {
+			errs = append(errs, err)
+		}
 	}
 	for _, n := range tr.secrets {
 		if err := cs.CoreV1().Secrets(veleroNS).Delete(ctx, n, metav1.DeleteOptions{}); !gone(err) {
@@ -171,6 +180,30 @@ func cleanup(ctx context.Context, cs kubernetes.Interface, dyn dynamic.Interface
 		if err != nil {
 			errs = append(errs, err)
 		}
+	}
+	return deleted, errors.Join(errs...)
+}
+
+// deleteLocationRepositories deletes the BackupRepositories Velero opened
+// on storage location loc (label velero.io/storage-location), as `velero
+// backup-location delete` does (Velero v1.18
+// pkg/cmd/cli/backuplocation/delete.go). Left behind, such a repository
+// stays NotReady ("re-establish on BSL change, create or delete") and
+// fails the volume data of the next drill's location of the same name.
+func deleteLocationRepositories(ctx context.Context, dyn dynamic.Interface, veleroNS, loc string) ([]string, error) {
+	res := dyn.Resource(backupRepositoriesGVR).Namespace(veleroNS)
+	list, err := res.List(ctx, metav1.ListOptions{LabelSelector: labels.Set{velerov1.StorageLocationLabel: label.GetValidName(loc)}.String()})
+	if err != nil {
+		return nil, fmt.Errorf("list the BackupRepositories of storage location %s: %w", loc, err)
+	}
+	var deleted []string
+	var errs []error
+	for _, r := range list.Items {
+		if err := res.Delete(ctx, r.GetName(), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("delete BackupRepository %s of storage location %s: %w", r.GetName(), loc, err))
+			continue
+		}
+		deleted = append(deleted, "backuprepository/"+r.GetName())
 	}
 	return deleted, errors.Join(errs...)
 }

@@ -28,6 +28,7 @@ func fakeDynamic(objs ...runtime.Object) *dynamicfake.FakeDynamicClient {
 		backupsGVR: "BackupList", restoresGVR: "RestoreList", locationsGVR: "BackupStorageLocationList",
 		downloadRequestsGVR: "DownloadRequestList", crdsGVR: "CustomResourceDefinitionList",
 		podVolumeRestoresGVR: "PodVolumeRestoreList", podVolumeBackupsGVR: "PodVolumeBackupList",
+		backupRepositoriesGVR: "BackupRepositoryList",
 	}, us...)
 }
 

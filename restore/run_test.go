@@ -114,3 +114,34 @@ func TestCleanup_DeletesOnlyTheCRDsTheDrillRestored(t *testing.T) {
 	assert.ElementsMatch(t, []string{"widgets.example.com", "backups.velero.io"}, names)
 	assert.Contains(t, tr.items(), "customresourcedefinitions labeled velero.io/restore-name=fd-1-crds", "kept under policy never, and said so")
 }
+
+// TestCleanup_DeletesTheRepositoriesOfTheCopysLocation: Velero opens a
+// BackupRepository per namespace on the copy's location the drill created;
+// cleanup deletes those with the location (as `velero backup-location
+// delete` does) and leaves the repositories of other locations alone. Left
+// behind, the next drill's location of the same name found its repository
+// NotReady and every volume's restore failed.
+func TestCleanup_DeletesTheRepositoriesOfTheCopysLocation(t *testing.T) {
+	// Velero's BackupRepository, as pkg/repository/backup_repo_op.go
+	// labels it; the code reads only its name and labels.
+	repo := func(name, location string) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": velerov1.SchemeGroupVersion.String(), "kind": "BackupRepository",
+			"metadata": map[string]any{"namespace": "velero", "name": name, "labels": map[string]any{velerov1.StorageLocationLabel: location}},
+			"spec":     map[string]any{"backupStorageLocation": location, "volumeNamespace": "shop-data", "repositoryType": "kopia"},
+		}}
+	}
+	dyn := fakeDynamic(
+		&velerov1.BackupStorageLocation{ObjectMeta: metav1.ObjectMeta{Namespace: "velero", Name: "lab-offsite"}},
+		repo("shop-data-lab-offsite-kopia", "lab-offsite"),
+		repo("shop-data-default-kopia", "default"),
+	)
+	tr := &tracker{locations: []string{"lab-offsite"}}
+	deleted, err := cleanup(context.Background(), fake.NewClientset(), dyn, "velero", tr, time.Minute)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"backupstoragelocation/lab-offsite", "backuprepository/shop-data-lab-offsite-kopia"}, deleted)
+	left, err := dyn.Resource(backupRepositoriesGVR).Namespace("velero").List(context.Background(), metav1.ListOptions{})
+	require.NoError(t, err)
+	require.Len(t, left.Items, 1)
+	assert.Equal(t, "shop-data-default-kopia", left.Items[0].GetName())
+}

@@ -22,7 +22,10 @@ var (
 	// v1.18 (pkg/apis/velero/v1/pod_volume_*_type.go).
 	podVolumeRestoresGVR = velerov1.SchemeGroupVersion.WithResource("podvolumerestores")
 	podVolumeBackupsGVR  = velerov1.SchemeGroupVersion.WithResource("podvolumebackups")
-	crdsGVR              = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+	// BackupRepositories are the kopia repositories Velero opened on a
+	// storage location, one per namespace (velero.io/storage-location).
+	backupRepositoriesGVR = velerov1.SchemeGroupVersion.WithResource("backuprepositories")
+	crdsGVR               = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 )
 
 // Labels firedrill puts on what it creates, so cleanup and people can find it.

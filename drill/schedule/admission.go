@@ -33,6 +33,10 @@ type names struct {
 	// policy.crds (a scenario name has no dot, so it collides with no
 	// other scenario's policy).
 	crdPolicy string
+	// repositoryPolicy names the ValidatingAdmissionPolicy, and its
+	// binding, that guards the drill's deletes of BackupRepositories when
+	// it restores from a copy: policy.repositories.
+	repositoryPolicy string
 	// user is the drill's ServiceAccount as the API server names it.
 	user string
 }
@@ -40,12 +44,13 @@ type names struct {
 func namesOf(namespace, scenario string) names {
 	local := namePrefix + scenario
 	return names{
-		local:     local,
-		shared:    "firedrill:" + namespace + ":" + scenario,
-		reader:    "firedrill:" + namespace + ":" + scenario + ":restored",
-		policy:    "firedrill." + namespace + "." + scenario,
-		crdPolicy: "firedrill." + namespace + "." + scenario + ".crds",
-		user:      "system:serviceaccount:" + namespace + ":" + local,
+		local:            local,
+		shared:           "firedrill:" + namespace + ":" + scenario,
+		reader:           "firedrill:" + namespace + ":" + scenario + ":restored",
+		policy:           "firedrill." + namespace + "." + scenario,
+		crdPolicy:        "firedrill." + namespace + "." + scenario + ".crds",
+		repositoryPolicy: "firedrill." + namespace + "." + scenario + ".repositories",
+		user:             "system:serviceaccount:" + namespace + ":" + local,
 	}
 }
 
@@ -200,6 +205,36 @@ func crdPolicy(n names, crds []crdRestore, meta metav1.ObjectMeta) (*admissionv1
 		Operations: []admissionv1.OperationType{admissionv1.Delete},
 		Rule: admissionv1.Rule{APIGroups: []string{groupAPIExt}, APIVersions: []string{"*"}, Resources: []string{"customresourcedefinitions"},
 			Scope: ptr(admissionv1.ClusterScope)},
+	}, vs), vs
+}
+
+// repositoryValidations are what the admission policy requires of a
+// BackupRepository the drill deletes: Velero opened it on the copy's
+// storage location the drill created (label velero.io/storage-location),
+// as `velero backup-location delete` selects them (Velero v1.18
+// pkg/cmd/cli/backuplocation/delete.go).
+func repositoryValidations(n names, location string) []validation {
+	label := celString(velerov1.StorageLocationLabel)
+	return []validation{
+		{"the BackupRepository carries " + velerov1.StorageLocationLabel + "=" + location + ": Velero opened it on the copy's storage location the drill creates, " +
+			"never on a location of the cluster's own",
+			admissionv1.Validation{Expression: "has(oldObject.metadata.labels) && " + label + " in oldObject.metadata.labels && " +
+				"oldObject.metadata.labels[" + label + "] == " + celString(location),
+				Message: fmt.Sprintf("%s may only delete BackupRepositories of storage location %s (label %s)", n.user, location, velerov1.StorageLocationLabel),
+				Reason:  ptr(metav1.StatusReasonForbidden)}},
+	}
+}
+
+// repositoryPolicy is the ValidatingAdmissionPolicy that narrows what
+// RBAC cannot: the drill's deletes of BackupRepositories, whose names
+// Velero generates, to those of the copy's location
+// (repositoryValidations).
+func repositoryPolicy(n names, location string, meta metav1.ObjectMeta) (*admissionv1.ValidatingAdmissionPolicy, []validation) {
+	vs := repositoryValidations(n, location)
+	return drillPolicy(n, meta, admissionv1.RuleWithOperations{
+		Operations: []admissionv1.OperationType{admissionv1.Delete},
+		Rule: admissionv1.Rule{APIGroups: []string{velerov1.SchemeGroupVersion.Group}, APIVersions: []string{"*"}, Resources: []string{"backuprepositories"},
+			Scope: ptr(admissionv1.NamespacedScope)},
 	}, vs), vs
 }
 

@@ -43,7 +43,7 @@ const (
 
 // veleroRules is what the drill of sc does in its Velero namespace of the
 // scratch cluster (package restore).
-func veleroRules(sc *scenarios.Scenario) []rule {
+func veleroRules(sc *scenarios.Scenario, n names) []rule {
 	_, from := sc.RestoreFrom()
 	rules := []rule{
 		{"each restore phase is a Velero Restore: created, followed with list and watch (client-go's UntilWithSync, by name), waited on with list and watch until Velero's finalizer lets it go, deleted at cleanup (restore/run.go, watch.go, cleanup.go)",
@@ -65,7 +65,11 @@ func veleroRules(sc *scenarios.Scenario) []rule {
 				rbacv1.PolicyRule{APIGroups: []string{velero}, Resources: []string{"backupstoragelocations"}, Verbs: []string{verbCreate}}},
 			rule{"it reads that location first, to refuse one left behind, and deletes it at cleanup: that location only",
 				rbacv1.PolicyRule{APIGroups: []string{velero}, Resources: []string{"backupstoragelocations"}, Verbs: []string{verbGet, verbDelete},
-					ResourceNames: []string{from.StorageLocation}}})
+					ResourceNames: []string{from.StorageLocation}}},
+			rule{"at cleanup it deletes the BackupRepositories Velero opened on that location (label " + velerov1.StorageLocationLabel + "=" + from.StorageLocation +
+				", as velero backup-location delete does). Velero names them with a random suffix, so RBAC cannot narrow list or delete by name: " +
+				"the ValidatingAdmissionPolicy " + n.repositoryPolicy + " admits this ServiceAccount's delete of a BackupRepository only when it carries that label (restore/cleanup.go deleteLocationRepositories)",
+				rbacv1.PolicyRule{APIGroups: []string{velero}, Resources: []string{"backuprepositories"}, Verbs: []string{verbList, verbDelete}}})
 	}
 	rules = append(rules,
 		rule{"each Restore's PodVolumeRestores (the volume data node-agent writes into restored pods) are followed by label " + velerov1.RestoreNameLabel + " until they end: list and watch (restore/podvolumes.go)",

@@ -167,7 +167,7 @@ func scenarioObjects(o Options, i int, orig *scenarios.Scenario) ([]Object, erro
 		return metav1.ObjectMeta{Name: n, Namespace: ns, Labels: copyMap(labels)}
 	}
 	subject := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: local, Namespace: o.Namespace}}
-	cRules, vRules, rRules := clusterRules(sc, n), veleroRules(sc), readerRules()
+	cRules, vRules, rRules := clusterRules(sc, n), veleroRules(sc, n), readerRules()
 	targets := strings.Join(targetNamespaces(sc), ", ")
 	policy, validations := readerPolicy(sc, n, o.Namespace, meta(n.policy, ""))
 
@@ -194,6 +194,17 @@ func scenarioObjects(o Options, i int, orig *scenarios.Scenario) ([]Object, erro
 				Object: policy},
 			Object{Comment: "Puts the policy above in force: what it refuses is denied.",
 				Object: policyBinding(meta(n.crdPolicy, ""))})
+	}
+	if _, from := sc.RestoreFrom(); from != nil {
+		policy, validations := repositoryPolicy(n, from.StorageLocation, meta(n.repositoryPolicy, ""))
+		out = append(out,
+			Object{Comment: validationsComment(fmt.Sprintf("Admits the drill %s's deletes of BackupRepositories only for those Velero opened on the copy's storage location %s: "+
+				"cleanup deletes them with the location, or the next drill's location of that name finds its repository NotReady. "+
+				"RBAC lets the drill delete BackupRepositories (its Role below) but cannot narrow delete to them, whose names Velero generates; this policy does, "+
+				"by Velero's label, for that ServiceAccount's requests only.", name, from.StorageLocation), validations),
+				Object: policy},
+			Object{Comment: "Puts the policy above in force: what it refuses is denied.",
+				Object: policyBinding(meta(n.repositoryPolicy, ""))})
 	}
 	out = append(out, []Object{
 		{Comment: rulesComment(fmt.Sprintf("Read-only access to everything, for the drill %s in the namespaces it restored (%s), and only there: this ClusterRole is never bound cluster-wide. "+

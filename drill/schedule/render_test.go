@@ -229,7 +229,7 @@ func TestRender_RBACFollowsTheScenario(t *testing.T) {
 	for _, r := range fromCopy.Rules {
 		// The drill's own Restores and DownloadRequests are named after the
 		// drill; anything that existed before it is deleted only by name.
-		if slices.Contains(r.Verbs, "delete") && !slices.Contains(r.Resources, "restores") && !slices.Contains(r.Resources, "downloadrequests") {
+		if slices.Contains(r.Verbs, "delete") && !slices.Contains(r.Resources, "restores") && !slices.Contains(r.Resources, "downloadrequests") && !admitted(r) {
 			assert.NotEmpty(t, r.ResourceNames, "delete of %v is narrowed by name", r.Resources)
 		}
 	}
@@ -427,7 +427,8 @@ func TestRender_RBACFollowsTheChecks(t *testing.T) {
 // narrows, where RBAC cannot: creating RoleBindings, deleting CRDs.
 func admitted(r rbacv1.PolicyRule) bool {
 	return slices.Equal(r.Resources, []string{"rolebindings"}) && slices.Equal(r.Verbs, []string{"create"}) ||
-		slices.Equal(r.Resources, []string{"customresourcedefinitions"}) && slices.Equal(r.Verbs, []string{"delete"})
+		slices.Equal(r.Resources, []string{"customresourcedefinitions"}) && slices.Equal(r.Verbs, []string{"delete"}) ||
+		slices.Equal(r.Resources, []string{"backuprepositories"}) && slices.Equal(r.Verbs, []string{"list", "delete"})
 }
 
 // A scheduled drill reads everything in the namespaces it restored, and
@@ -532,7 +533,8 @@ func TestRender_ReaderOfTheRestoredNamespaces(t *testing.T) {
 func TestNamesOf(t *testing.T) {
 	n := namesOf("drills", "region-loss")
 	assert.Equal(t, names{local: "firedrill-region-loss", shared: "firedrill:drills:region-loss", reader: "firedrill:drills:region-loss:restored",
-		policy: "firedrill.drills.region-loss", crdPolicy: "firedrill.drills.region-loss.crds", user: "system:serviceaccount:drills:firedrill-region-loss"}, n)
+		policy: "firedrill.drills.region-loss", crdPolicy: "firedrill.drills.region-loss.crds",
+		repositoryPolicy: "firedrill.drills.region-loss.repositories", user: "system:serviceaccount:drills:firedrill-region-loss"}, n)
 	assert.True(t, dnsSubdomain(n.policy))
 	assert.True(t, dnsSubdomain(n.crdPolicy))
 	assert.Equal(t, `'it\'s \\ fine'`, celString(`it's \ fine`))
@@ -688,4 +690,34 @@ func TestRender_RBACForExecChecks(t *testing.T) {
 	verbs, names = verbsOf(cr.Rules, "pods/exec")
 	assert.Equal(t, []string{"get", "create"}, verbs)
 	assert.Empty(t, names, "a selector cannot be narrowed by name")
+}
+
+// A drill that restores from a copy deletes, at cleanup, the
+// BackupRepositories Velero opened on the copy's location; RBAC cannot
+// narrow that delete by name, so a policy admits it only for repositories
+// labelled with that location. A drill restoring from the primary gets
+// neither.
+func TestRender_RepositoriesOfTheCopysLocation(t *testing.T) {
+	m := objectsOf(t, options(find(t, "region-loss"), find(t, "ransomware-backup-storage")))
+	_, plain := m["ValidatingAdmissionPolicy/firedrill.firedrill.region-loss.repositories"]
+	assert.False(t, plain, "no copy, no repository policy")
+	verbs, _ := verbsOf(m["Role/firedrill:firedrill:region-loss"].(*rbacv1.Role).Rules, "backuprepositories")
+	assert.Empty(t, verbs)
+
+	verbs, names := verbsOf(m["Role/firedrill:firedrill:ransomware-backup-storage"].(*rbacv1.Role).Rules, "backuprepositories")
+	assert.Equal(t, []string{"list", "delete"}, verbs)
+	assert.Empty(t, names)
+	p, ok := m["ValidatingAdmissionPolicy/firedrill.firedrill.ransomware-backup-storage.repositories"].(*admissionv1.ValidatingAdmissionPolicy)
+	require.True(t, ok, "the repository policy")
+	require.Len(t, p.Spec.MatchConstraints.ResourceRules, 1)
+	r := p.Spec.MatchConstraints.ResourceRules[0]
+	assert.Equal(t, []admissionv1.OperationType{admissionv1.Delete}, r.Operations)
+	assert.Equal(t, []string{"backuprepositories"}, r.Resources)
+	assert.Equal(t, []string{"velero.io"}, r.APIGroups)
+	require.Len(t, p.Spec.Validations, 1)
+	assert.Equal(t, `has(oldObject.metadata.labels) && 'velero.io/storage-location' in oldObject.metadata.labels && `+
+		`oldObject.metadata.labels['velero.io/storage-location'] == 'offsite-copy'`, p.Spec.Validations[0].Expression)
+	assert.Equal(t, "request.userInfo.username == 'system:serviceaccount:firedrill:firedrill-ransomware-backup-storage'", p.Spec.MatchConditions[0].Expression)
+	_, bound := m["ValidatingAdmissionPolicyBinding/firedrill.firedrill.ransomware-backup-storage.repositories"]
+	assert.True(t, bound, "the policy is in force")
 }
