@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -63,8 +64,21 @@ func runRetention(ctx context.Context, args []string) error {
 	runs := fs.Int("runs", 3, "runs of each measurement, interleaved; medians reported")
 	servers := fs.String("servers", "minio,versity", "comma-separated: minio (FIREDRILL_LAB_PRIMARY_*), versity (FIREDRILL_LAB_OFFCLOUD_*)")
 	seedOnly := fs.Bool("seed-only", false, "seed the buckets and stop")
+	only := fs.String("only", "", "run one measurement: firedrill or raw (default both)")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	var srvs []*retServer
 	for _, s := range strings.Split(*servers, ",") {
@@ -95,8 +109,11 @@ func runRetention(ctx context.Context, args []string) error {
 		if err := s.listVersions(ctx); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
-		if len(s.versions) != *n {
-			return fmt.Errorf("%s: bucket %s holds %d repository object versions, want %d", s.name, s.bucket, len(s.versions), *n)
+		// A server that died while seeding may keep an extra version of
+		// an object (Versity 1.8.0 even lists both as latest): both
+		// measurements read every version there is.
+		if len(s.versions) < *n {
+			return fmt.Errorf("%s: bucket %s holds %d repository object versions, want %d: seed again", s.name, s.bucket, len(s.versions), *n)
 		}
 	}
 
@@ -105,8 +122,11 @@ func runRetention(ctx context.Context, args []string) error {
 		run  func(context.Context, *retServer) error
 	}
 	ms := []measure{
-		{"firedrill retention check", func(ctx context.Context, s *retServer) error { return s.firedrill(ctx, *n, *conc) }},
+		{"firedrill retention check", func(ctx context.Context, s *retServer) error { return s.firedrill(ctx, *conc) }},
 		{"raw GetObjectRetention", func(ctx context.Context, s *retServer) error { return s.raw(ctx, *conc) }},
+	}
+	if *only != "" {
+		ms = slices.DeleteFunc(ms, func(m measure) bool { return !strings.HasPrefix(m.name, *only) })
 	}
 	times := map[string][]time.Duration{}
 	cpus := map[string][]time.Duration{}
@@ -132,18 +152,20 @@ func runRetention(ctx context.Context, args []string) error {
 		slices.Sort(ts)
 		return ts[len(ts)/2]
 	}
-	fmt.Printf("retention check: %d repository object versions per server, concurrency %d, median of %d runs\n", *n, *conc, *runs)
+	fmt.Printf("retention check: %d repository objects per server, concurrency %d, median of %d runs\n", *n, *conc, *runs)
 	for _, s := range srvs {
-		fmt.Printf("%s (%s, bucket %s)\n", s.name, s.env.endpoint, s.bucket)
+		fmt.Printf("%s (%s, bucket %s, %d object versions)\n", s.name, s.env.endpoint, s.bucket, len(s.versions))
 		rate := map[string]float64{}
 		for _, m := range ms {
 			k := s.name + "\x00" + m.name
 			d := median(times[k])
-			rate[m.name] = float64(*n) / d.Seconds()
+			rate[m.name] = float64(len(s.versions)) / d.Seconds()
 			fmt.Printf("  %-28s %8.2f s  client CPU %6.2f s  %8.0f versions/s   all: %v\n",
 				m.name, d.Seconds(), median(cpus[k]).Seconds(), rate[m.name], roundAll(times[k]))
 		}
-		fmt.Printf("  firedrill / raw:             %.2f  (goal >= 0.80)\n", rate[ms[0].name]/rate[ms[1].name])
+		if len(ms) == 2 {
+			fmt.Printf("  firedrill / raw:             %.2f  (goal >= 0.80)\n", rate[ms[0].name]/rate[ms[1].name])
+		}
 	}
 	return nil
 }
@@ -268,7 +290,7 @@ func (s *retServer) listVersions(ctx context.Context) error {
 // firedrill runs firedrill's protection check of the backup, canary and
 // copies off: the bucket's settings, the backup's objects, and the
 // retention of every version of its repositories, listing included.
-func (s *retServer) firedrill(ctx context.Context, n, conc int) error {
+func (s *retServer) firedrill(ctx context.Context, conc int) error {
 	res, err := backup.CheckProtection(ctx, backup.ProtectionSpec{
 		Primary:     backup.PrimaryBucket{Store: s.st, Bucket: s.bucket, Prefix: retPrefix},
 		Lock:        backup.LockRequirement{Mode: objectstore.Governance},
@@ -283,8 +305,8 @@ func (s *retServer) firedrill(ctx context.Context, n, conc int) error {
 	for _, r := range res.Repositories {
 		checked += r.Versions
 	}
-	if checked != n {
-		return fmt.Errorf("firedrill checked %d repository object versions, want %d", checked, n)
+	if checked != len(s.versions) {
+		return fmt.Errorf("firedrill checked %d repository object versions, want %d", checked, len(s.versions))
 	}
 	return nil
 }
