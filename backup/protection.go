@@ -161,6 +161,12 @@ func checkCopy(ctx context.Context, spec ProtectionSpec, c CopySpec, repos []rep
 			rd := Side{Store: dst.Store, Bucket: dst.Bucket, Prefix: r.prefix(c.Prefix)}
 			ropts := opts
 			ropts.Exclude, ropts.OnObject = "", onObject(rel)
+			if !spec.Backup.Completed.IsZero() {
+				// Later backups keep writing to the repository: what they
+				// wrote is not this backup's to find on the copy. The
+				// minute allows for the clocks of Velero and the server.
+				ropts.WrittenBefore = spec.Backup.Completed.Add(repoClockSkew)
+			}
 			rc, rerr := Compare(ctx, rs, rd, ropts)
 			cmp = cmp.merge(rc, rel, spec.MaxObjectResults)
 			cr.Repositories = append(cr.Repositories, rs.Prefix)
@@ -168,16 +174,27 @@ func checkCopy(ctx context.Context, spec ProtectionSpec, c CopySpec, repos []rep
 			errs, err = append(errs, rerr), errors.Join(err, rerr)
 		}
 		what = fmt.Sprintf("%s and of the repositories %s", src, strings.Join(names, ", "))
+		if !spec.Backup.Completed.IsZero() {
+			what += fmt.Sprintf(" written until %s (a minute after backup %s completed)",
+				spec.Backup.Completed.Add(repoClockSkew).UTC().Format(time.RFC3339), spec.Backup.Name)
+		}
 	}
 	cr.Comparison = cmp
 	fs = append(fs, copyFinding(c, what, dst, cmp, err, spec.Now()))
 	return cr, fs, errors.Join(errs...)
 }
 
+// repoClockSkew is the allowance between Velero's clock, which stamps a
+// backup's completion, and the server's, which stamps its objects.
+const repoClockSkew = time.Minute
+
 func copyFinding(c CopySpec, src string, dst Side, cmp Comparison, err error, now time.Time) finding.Finding {
 	id := idCopy + c.Name
 	subject := dst.String()
 	counts := fmt.Sprintf("%d same, %d missing, %d extra, %d differ, %d errors", cmp.Same, cmp.Missing, cmp.Extra, cmp.Differs, cmp.Errors)
+	if cmp.Later > 0 {
+		counts += fmt.Sprintf(", %d written after the backup, not compared", cmp.Later)
+	}
 	var lag time.Duration
 	if cmp.NotReplicated > 0 {
 		lag = now.Sub(*cmp.OldestNotReplicated).Round(time.Second)

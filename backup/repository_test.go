@@ -190,8 +190,10 @@ func TestCheckProtection_RepositoryFaultsNamed(t *testing.T) {
 			},
 		},
 		{
-			name:    "the format blob hidden by a delete marker",
-			damage:  func(t *testing.T, f *fixture) { require.NoError(t, f.primary.AddDeleteMarker(bucketPrimary, shop("kopia.repository"))) },
+			name: "the format blob hidden by a delete marker",
+			damage: func(t *testing.T, f *fixture) {
+				require.NoError(t, f.primary.AddDeleteMarker(bucketPrimary, shop("kopia.repository")))
+			},
 			spec:    func(s *ProtectionSpec) { s.Copies = nil },
 			failing: []string{idRepoObjects},
 			check: func(t *testing.T, res Result) {
@@ -214,8 +216,10 @@ func TestCheckProtection_RepositoryFaultsNamed(t *testing.T) {
 			},
 		},
 		{
-			name:    "the repository cannot be listed",
-			damage:  func(t *testing.T, f *fixture) { f.primary.OpErrors = map[string]error{"ListVersions": objectstore.ErrAccessDenied} },
+			name: "the repository cannot be listed",
+			damage: func(t *testing.T, f *fixture) {
+				f.primary.OpErrors = map[string]error{"ListVersions": objectstore.ErrAccessDenied}
+			},
 			spec:    func(s *ProtectionSpec) { s.Copies = nil },
 			failing: []string{idBackupObjects, idRepoObjects},
 		},
@@ -415,4 +419,53 @@ func TestReadPodVolumeBackups_UploaderTypes(t *testing.T) {
 	assert.Contains(t, err.Error(), `PodVolumeBackup pvb-1 of backup `+backupName+`: uploader type "rsync"`)
 	f2 := findingByID(t, res, idRepoObjects)
 	assert.True(t, strings.HasPrefix(f2.Message, "cannot tell which repositories hold the volume data of backup "+backupName))
+}
+
+// TestCheckProtection_RepositoryCopyAfterTheBackup: later backups keep
+// writing to the repository; blobs the primary wrote more than a minute
+// after the backup completed are not the backup's to find on a copy made
+// after it, and are counted apart; a blob written before is.
+func TestCheckProtection_RepositoryCopyAfterTheBackup(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		written time.Duration // after the backup completed
+		failing []string
+		later   int
+	}{
+		{"written two hours after", 2 * time.Hour, []string{}, 1},
+		{"written within the clock allowance", 30 * time.Second, []string{"protection.copy.offsite"}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.completed = t0.Add(10 * time.Minute)
+			f.withVolumes()
+			ctx := context.Background()
+			f.now = f.completed.Add(tc.written)
+			_, err := f.primary.PutObject(ctx, bucketPrimary, repoKey("shop", "p9later"), []byte("a later backup's blob"), objectstore.PutOptions{})
+			require.NoError(t, err)
+			// The copy holds a blob both wrote later under the same key, at
+			// its own (later) time: left out with it.
+			_, err = f.primary.PutObject(ctx, bucketPrimary, repoKey("shop", "p9both"), []byte("blob"), objectstore.PutOptions{})
+			require.NoError(t, err)
+			f.now = f.now.Add(time.Hour)
+			_, err = f.offsite.PutObject(ctx, bucketOffsite, repoKey("shop", "p9both"), []byte("blob"), objectstore.PutOptions{})
+			require.NoError(t, err)
+
+			res := check(t, f.spec())
+			want := append([]string{}, tc.failing...)
+			assert.Equal(t, want, failing(res), "%s", dump(res))
+			c := res.Copies[0].Comparison
+			if tc.later > 0 {
+				assert.Equal(t, 2, c.Later, "the blob missing and the blob on both sides")
+				assert.Zero(t, c.Missing)
+				msg := findingByID(t, res, "protection.copy.offsite").Message
+				assert.Contains(t, msg, "2 written after the backup, not compared")
+				assert.Contains(t, findingByID(t, res, "protection.copy.offsite").Expected, "written until 2026-03-01T03:11:00Z (a minute after backup "+backupName+" completed)")
+			} else {
+				assert.Zero(t, c.Later)
+				assert.Equal(t, 1, c.Missing)
+				assert.Equal(t, "- kopia/shop/p9later", c.Objects[0].Combined())
+			}
+		})
+	}
 }

@@ -82,6 +82,10 @@ type Comparison struct {
 	// primary version still waits for bucket replication (PENDING or
 	// FAILED): replication lag, counted apart from Missing and Differs.
 	NotReplicated int `json:"not_replicated"`
+	// Later counts the objects left out because the primary wrote them
+	// after CompareOptions.WrittenBefore (for a backup's repositories:
+	// after the backup completed); not part of Total.
+	Later int `json:"later,omitempty"`
 	// OldestNotReplicated is when the oldest of those was written on the
 	// primary; its age is the copy's replication lag.
 	OldestNotReplicated *time.Time `json:"oldest_not_replicated,omitempty"`
@@ -108,6 +112,7 @@ func (c Comparison) merge(o Comparison, rel string, max int) Comparison {
 	c.Differs += o.Differs
 	c.Errors += o.Errors
 	c.NotReplicated += o.NotReplicated
+	c.Later += o.Later
 	if o.OldestNotReplicated != nil && (c.OldestNotReplicated == nil || o.OldestNotReplicated.Before(*c.OldestNotReplicated)) {
 		c.OldestNotReplicated = o.OldestNotReplicated
 	}
