@@ -19,7 +19,9 @@ const idCopy = "protection.copy."
 
 // CheckProtection runs the protection checks of spec: the primary bucket's
 // object lock, the tamper canary, the retention of every version of the
-// backup's objects, and the comparison of each copy, in that order, each
+// backup's objects, then of the repositories of its volume data (see
+// checkRepositories; one Result.Repositories entry each), and the
+// comparison of each copy, repositories included, in that order, each
 // yielding findings. Result.Failed reports whether any check failed.
 //
 // The error is non-nil when the spec is invalid (wrapping ErrInvalidSpec,
