@@ -47,6 +47,13 @@ type CompareOptions struct {
 	// Now is the clock the age of objects not yet replicated is measured
 	// with; default time.Now.
 	Now func() time.Time
+	// WrittenBefore, if set, leaves out the objects written on the
+	// primary after it (their LastModified), and the copy's objects of
+	// the same keys, counting them in Comparison.Later: what a backup
+	// that completed before it cannot depend on, in a repository that
+	// later backups keep writing to. The copy's own times say when the
+	// copy was made, not when the data was, so they are not used.
+	WrittenBefore time.Time
 }
 
 // Compare compares the objects under src.Prefix with those under
@@ -136,6 +143,11 @@ type task struct {
 	only ObjectStatus
 }
 
+// later reports whether a primary entry was written after the cutoff.
+func (c *comparer) later(e *entry) bool {
+	return !c.opts.WrittenBefore.IsZero() && !e.dir && e.obj.LastModified.After(c.opts.WrittenBefore)
+}
+
 func (c *comparer) excluded(rel string) bool {
 	return c.opts.Exclude != "" && strings.HasPrefix(rel, c.opts.Exclude)
 }
@@ -165,6 +177,12 @@ func (c *comparer) run(ctx context.Context, q *taskQueue, tk task) error {
 		case x == nil && y == nil:
 			return nil
 		case x != nil && c.excluded(xr):
+			a.next()
+		case x != nil && c.later(x):
+			if y != nil && yr == xr {
+				b.next()
+			}
+			c.tally.addLater()
 			a.next()
 		case y != nil && c.excluded(yr):
 			b.next()
@@ -211,6 +229,8 @@ func (c *comparer) oneSided(ctx context.Context, tk task) error {
 	for e := cur.peek(); e != nil; e = cur.peek() {
 		switch rel := e.name[len(side.Prefix):]; {
 		case c.excluded(rel):
+		case tk.only == StatusMissing && c.later(e):
+			c.tally.addLater()
 		case tk.only == StatusMissing:
 			c.recheck(ctx, rel, e.obj, ObjectResult{Key: rel, Status: tk.only, Detail: detail}, "")
 		default:
@@ -433,15 +453,37 @@ func (t *tally) add(o outcome) {
 		t.by[by]++
 	}
 	if r.Status != StatusSame {
-		if len(t.c.Objects) < t.max {
-			t.c.Objects = append(t.c.Objects, r)
-		} else {
-			t.c.ObjectsTruncated = true
-		}
+		t.keep(r)
 	}
 	if t.onObject != nil {
 		t.onObject(r)
 	}
+}
+
+// keep adds r to the objects reported, at most t.max of them: the first
+// t.max in key order, whatever order the workers finish in, so the same
+// buckets always give the same report.
+func (t *tally) keep(r ObjectResult) {
+	if len(t.c.Objects) < t.max {
+		t.c.Objects = append(t.c.Objects, r)
+		return
+	}
+	t.c.ObjectsTruncated = true
+	last := 0
+	for i, o := range t.c.Objects {
+		if o.Key > t.c.Objects[last].Key {
+			last = i
+		}
+	}
+	if r.Key < t.c.Objects[last].Key {
+		t.c.Objects[last] = r
+	}
+}
+
+func (t *tally) addLater() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.c.Later++
 }
 
 func (t *tally) comparison() Comparison {

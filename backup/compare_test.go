@@ -211,6 +211,7 @@ func TestCompare_TruncatesObjectsNotCounts(t *testing.T) {
 	assert.Len(t, c.Objects, 10)
 	assert.True(t, c.ObjectsTruncated)
 	assert.Equal(t, "- 00", c.Objects[0].Combined())
+	assert.Equal(t, "- 09", c.Objects[9].Combined(), "the first 10 in key order, whatever order the workers finished in")
 }
 
 func TestCompare_Exclude(t *testing.T) {

@@ -50,6 +50,10 @@ type fixture struct {
 	// primary is written with, as backup products that lock each object
 	// do; with lock.DefaultMode empty the bucket has no default.
 	stamp objectstore.Retention
+	// included is the backup's spec.includedNamespaces; nil includes all.
+	included []string
+	// completed is the backup's status.completionTimestamp; zero: none.
+	completed time.Time
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -112,12 +116,16 @@ func (f *fixture) build() *fixture {
 }
 
 func (f *fixture) backupJSON(phase velerov1.BackupPhase) string {
-	return string(veleroBackupJSON(f.t, &velerov1.Backup{
+	b := &velerov1.Backup{
 		ObjectMeta: metav1.ObjectMeta{Name: backupName, Namespace: "velero"},
-		Spec:       velerov1.BackupSpec{TTL: metav1.Duration{Duration: f.ttl}, StorageLocation: "default"},
+		Spec:       velerov1.BackupSpec{TTL: metav1.Duration{Duration: f.ttl}, StorageLocation: "default", IncludedNamespaces: f.included},
 		Status: velerov1.BackupStatus{Phase: phase, StartTimestamp: ptr.To(metav1.NewTime(t0)),
 			Expiration: ptr.To(metav1.NewTime(t0.Add(f.ttl)))},
-	}))
+	}
+	if !f.completed.IsZero() {
+		b.Status.CompletionTimestamp = ptr.To(metav1.NewTime(f.completed))
+	}
+	return string(veleroBackupJSON(f.t, b))
 }
 
 func (f *fixture) putBoth(key, data string) {

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"strings"
 	"time"
+
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 
 	"github.com/firedrill-dev/firedrill/internal/finding"
 )
@@ -16,7 +19,9 @@ const idCopy = "protection.copy."
 
 // CheckProtection runs the protection checks of spec: the primary bucket's
 // object lock, the tamper canary, the retention of every version of the
-// backup's objects, and the comparison of each copy, in that order, each
+// backup's objects, then of the repositories of its volume data (see
+// checkRepositories; one Result.Repositories entry each), and the
+// comparison of each copy, repositories included, in that order, each
 // yielding findings. Result.Failed reports whether any check failed.
 //
 // The error is non-nil when the spec is invalid (wrapping ErrInvalidSpec,
@@ -37,12 +42,15 @@ func CheckProtection(ctx context.Context, spec ProtectionSpec) (Result, error) {
 	var errs []error
 	log := spec.Log.With("bucket", spec.Primary.Bucket, "endpoint", spec.Primary.Store.Endpoint())
 
-	if spec.Backup.Name != "" && (spec.Backup.Expiration.IsZero() || spec.Backup.TTL == 0) {
-		b, err := readBackupTimes(ctx, spec.Primary.Store, spec.Primary.Bucket, spec.Primary.Prefix, spec.Backup)
-		if err != nil {
-			log.Warn("backup times unknown", "backup", spec.Backup.Name, "err", err)
+	// The Backup object gives the backup's times, when the caller did
+	// not, and the namespaces whose repositories hold its volume data.
+	var vb *velerov1.Backup
+	if spec.Backup.Name != "" {
+		if vb, err = readVeleroBackup(ctx, spec.Primary.Store, spec.Primary.Bucket, spec.Primary.Prefix, spec.Backup.Name); err != nil {
+			log.Warn("backup times and namespaces unknown", "backup", spec.Backup.Name, "err", err)
+		} else {
+			spec.Backup = backupRef(vb, spec.Backup)
 		}
-		spec.Backup = b
 	}
 
 	log.Info("checking bucket protection")
@@ -54,6 +62,7 @@ func CheckProtection(ctx context.Context, spec ProtectionSpec) (Result, error) {
 	}
 
 	var co canaryOutcome
+	var repos []repository
 	if !spec.Canary.Disabled {
 		log.Info("running the tamper canary", "prefix", spec.Canary.Prefix)
 		c := canary{st: spec.Primary.Store, bucket: spec.Primary.Bucket, prefix: spec.Canary.Prefix, now: spec.Now, lock: bc.lock, mode: spec.Lock.Mode}
@@ -70,11 +79,23 @@ func CheckProtection(ctx context.Context, spec ProtectionSpec) (Result, error) {
 		fs, err = checkObjects(ctx, spec, bc, co)
 		res.Findings = append(res.Findings, fs...)
 		errs = append(errs, err)
+
+		log.Info("checking the retention of the repositories of the backup's volume data", "backup", spec.Backup.Name)
+		if repos, err = backupRepositories(ctx, spec.Primary.Store, spec.Primary.Bucket, spec.Primary.Prefix, spec.Backup.Name, vb); err != nil {
+			res.Findings = append(res.Findings, finding.Fail(idRepoObjects, finding.SeverityFail, bucketSubject(spec.Primary.Store, spec.Primary.Bucket),
+				fmt.Sprintf("cannot tell which repositories hold the volume data of backup %s: %v", spec.Backup.Name, err)).
+				With("the backup's repositories", "unknown", accessHint(err)))
+			errs = append(errs, fmt.Errorf("find the repositories of backup %s: %w", spec.Backup.Name, err))
+		} else {
+			fs, res.Repositories, err = checkRepositories(ctx, spec, bc, co, repos, vb != nil)
+			res.Findings = append(res.Findings, fs...)
+			errs = append(errs, err)
+		}
 	}
 
 	for _, c := range spec.Copies {
 		log.Info("comparing copy", "copy", c.Name, "mode", c.Mode)
-		cr, fs, err := checkCopy(ctx, spec, c)
+		cr, fs, err := checkCopy(ctx, spec, c, repos)
 		res.Copies = append(res.Copies, cr)
 		res.Findings = append(res.Findings, fs...)
 		errs = append(errs, err)
@@ -90,11 +111,16 @@ func incomplete(errs []error) error {
 }
 
 // checkCopy checks a copy's bucket (when the copy has a lock requirement)
-// and compares it with the primary.
-func checkCopy(ctx context.Context, spec ProtectionSpec, c CopySpec) (CopyResult, []finding.Finding, error) {
+// and compares it with the primary. A ScopeBackup copy is compared on the
+// backup's directory and on each repository of its volume data; the
+// keys of repository objects in the result are relative to the Velero
+// prefix ("kopia/shop/p0c3..."), those of the backup's own objects to
+// its directory.
+func checkCopy(ctx context.Context, spec ProtectionSpec, c CopySpec, repos []repository) (CopyResult, []finding.Finding, error) {
 	src := Side{Store: spec.Primary.Store, Bucket: spec.Primary.Bucket, Prefix: keyPrefix(spec.Primary.Prefix)}
 	dst := Side{Store: c.Store, Bucket: c.Bucket, Prefix: keyPrefix(c.Prefix)}
-	if c.Scope == ScopeBackup && spec.Backup.Name != "" {
+	scoped := c.Scope == ScopeBackup && spec.Backup.Name != ""
+	if scoped {
 		src.Prefix = backupPrefix(spec.Primary.Prefix, spec.Backup.Name)
 		dst.Prefix = backupPrefix(c.Prefix, spec.Backup.Name)
 	}
@@ -114,24 +140,63 @@ func checkCopy(ctx context.Context, spec ProtectionSpec, c CopySpec) (CopyResult
 		Mode: c.Mode, SamplePercent: c.SamplePercent, Seed: c.Seed,
 		Concurrency: spec.Concurrency, MaxObjectResults: spec.MaxObjectResults, Now: spec.Now,
 	}
+	onObject := func(string) func(ObjectResult) { return nil }
 	if spec.OnObject != nil {
-		opts.OnObject = func(r ObjectResult) { spec.OnObject(c.Name, r) }
+		onObject = func(rel string) func(ObjectResult) {
+			return func(r ObjectResult) { r.Key = rel + r.Key; spec.OnObject(c.Name, r) }
+		}
 	}
+	opts.OnObject = onObject("")
 	// The canary's objects are the drill's own, never part of a copy's
 	// duty, though replication may carry them.
 	if p := spec.Canary.Prefix; p != "" && strings.HasPrefix(p, src.Prefix) {
 		opts.Exclude = strings.TrimPrefix(p, src.Prefix)
 	}
 	cmp, err := Compare(ctx, src, dst, opts)
+	errs = append(errs, err)
+	what := src.String()
+	if scoped && len(repos) > 0 {
+		var names []string
+		for _, r := range repos {
+			rel := keyPrefix(path.Join(r.typ, r.namespace))
+			rs := Side{Store: src.Store, Bucket: src.Bucket, Prefix: r.prefix(spec.Primary.Prefix)}
+			rd := Side{Store: dst.Store, Bucket: dst.Bucket, Prefix: r.prefix(c.Prefix)}
+			ropts := opts
+			ropts.Exclude, ropts.OnObject = "", onObject(rel)
+			if !spec.Backup.Completed.IsZero() {
+				// Later backups keep writing to the repository: what they
+				// wrote is not this backup's to find on the copy. The
+				// minute allows for the clocks of Velero and the server.
+				ropts.WrittenBefore = spec.Backup.Completed.Add(repoClockSkew)
+			}
+			rc, rerr := Compare(ctx, rs, rd, ropts)
+			cmp = cmp.merge(rc, rel, spec.MaxObjectResults)
+			cr.Repositories = append(cr.Repositories, rs.Prefix)
+			names = append(names, rs.Prefix)
+			errs, err = append(errs, rerr), errors.Join(err, rerr)
+		}
+		what = fmt.Sprintf("%s and of the repositories %s", src, strings.Join(names, ", "))
+		if !spec.Backup.Completed.IsZero() {
+			what += fmt.Sprintf(" written until %s (a minute after backup %s completed)",
+				spec.Backup.Completed.Add(repoClockSkew).UTC().Format(time.RFC3339), spec.Backup.Name)
+		}
+	}
 	cr.Comparison = cmp
-	fs = append(fs, copyFinding(c, src, dst, cmp, err, spec.Now()))
-	return cr, fs, errors.Join(append(errs, err)...)
+	fs = append(fs, copyFinding(c, what, dst, cmp, err, spec.Now()))
+	return cr, fs, errors.Join(errs...)
 }
 
-func copyFinding(c CopySpec, src, dst Side, cmp Comparison, err error, now time.Time) finding.Finding {
+// repoClockSkew is the allowance between Velero's clock, which stamps a
+// backup's completion, and the server's, which stamps its objects.
+const repoClockSkew = time.Minute
+
+func copyFinding(c CopySpec, src string, dst Side, cmp Comparison, err error, now time.Time) finding.Finding {
 	id := idCopy + c.Name
 	subject := dst.String()
 	counts := fmt.Sprintf("%d same, %d missing, %d extra, %d differ, %d errors", cmp.Same, cmp.Missing, cmp.Extra, cmp.Differs, cmp.Errors)
+	if cmp.Later > 0 {
+		counts += fmt.Sprintf(", %d written after the backup, not compared", cmp.Later)
+	}
 	var lag time.Duration
 	if cmp.NotReplicated > 0 {
 		lag = now.Sub(*cmp.OldestNotReplicated).Round(time.Second)

@@ -74,6 +74,10 @@ type BackupRef struct {
 	Name string
 	// Started is the backup's status.startTimestamp.
 	Started time.Time
+	// Completed is the backup's status.completionTimestamp: the
+	// repositories of its volume data are compared with a copy on the
+	// objects written until a minute after it.
+	Completed time.Time
 	// Expiration is when Velero deletes the backup (status.expiration);
 	// every object of the backup must be retained at least until then.
 	Expiration time.Time

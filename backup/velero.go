@@ -54,6 +54,9 @@ func backupRef(vb *velerov1.Backup, b BackupRef) BackupRef {
 	if b.Started.IsZero() {
 		b.Started = utc(vb.Status.StartTimestamp)
 	}
+	if b.Completed.IsZero() {
+		b.Completed = utc(vb.Status.CompletionTimestamp)
+	}
 	if b.Expiration.IsZero() {
 		b.Expiration = utc(vb.Status.Expiration)
 	}

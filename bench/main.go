@@ -6,9 +6,10 @@ package main
 import "github.com/firedrill-dev/firedrill/bench/internal/benchmain"
 
 func main() {
-	benchmain.Run("bench offsite [flags] | bench rss [flags]", map[string]benchmain.Func{
-		"offsite": runOffsite,
-		"rss":     runRSS,
-		rssChild:  rssChildMain,
+	benchmain.Run("bench offsite [flags] | bench rss [flags] | bench retention [flags]", map[string]benchmain.Func{
+		"offsite":   runOffsite,
+		"rss":       runRSS,
+		"retention": runRetention,
+		rssChild:    rssChildMain,
 	})
 }

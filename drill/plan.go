@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -229,6 +230,7 @@ func planProtection(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbook)
 	step.Summary = "prove the backups are protected: object lock and off-site copies"
 	step.add("primary: %s; %s", bucketText(primary), lockText(primary.ObjectLock))
 	step.add("every object of the chosen backup is under a retention that has not expired")
+	step.add("every object version of the repositories the backup's volume data is in (%s: those its PodVolumeBackups name, and the kopia repositories of the namespaces it includes) is retained, the latest version of each object until the backup expires", repoText(primary))
 	step.add("a canary object under the drill's own prefix proves a locked version can be neither deleted nor have its retention shortened")
 	if s.Disaster.Loses(scenarios.LossPrimaryStorage) {
 		step.add("the scenario loses primaryStorage: these checks prove the lock held; the restore does not read the primary bucket")
@@ -244,6 +246,11 @@ func planProtection(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbook)
 	if len(s.Storage.Copies) == 0 {
 		step.add("no off-site or off-cloud copies are declared")
 	}
+}
+
+// repoText is where the repositories of a bucket's backups are.
+func repoText(b scenarios.Bucket) string {
+	return path.Join(b.Prefix, "kopia") + "/NAMESPACE/"
 }
 
 func planRecoveryPoint(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbook) {

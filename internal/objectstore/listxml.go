@@ -27,7 +27,22 @@ type fastListKey struct{}
 // fastList is an API option of ListObjectsV2 that decodes a successful
 // answer with decodeListPage and hands the page up in the result metadata.
 func fastList(stack *middleware.Stack) error {
-	return stack.Deserialize.Insert(middleware.DeserializeMiddlewareFunc("firedrillFastList",
+	return fastDecode(stack, "firedrillFastList", "<ListBucketResult></ListBucketResult>",
+		func(b []byte) (any, error) { return decodeListPage(b) })
+}
+
+// fastVersions is fastList for ListObjectVersions, with decodeVersionsPage.
+func fastVersions(stack *middleware.Stack) error {
+	return fastDecode(stack, "firedrillFastVersions", "<ListVersionsResult></ListVersionsResult>",
+		func(b []byte) (any, error) { return decodeVersionsPage(b) })
+}
+
+// fastDecode inserts, below the SDK's deserializer, a step that decodes a
+// successful answer with decode and sets the result in the metadata
+// (fastListKey), leaving the SDK an empty document; on a decode error it
+// leaves the body to the SDK.
+func fastDecode(stack *middleware.Stack, id, empty string, decode func([]byte) (any, error)) error {
+	return stack.Deserialize.Insert(middleware.DeserializeMiddlewareFunc(id,
 		func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
 			out, md, err := next.HandleDeserialize(ctx, in)
 			resp, ok := out.RawResponse.(*smithyhttp.Response)
@@ -39,13 +54,13 @@ func fastList(stack *middleware.Stack) error {
 			if err != nil {
 				return out, md, err
 			}
-			page, perr := decodeListPage(body)
+			page, perr := decode(body)
 			if perr != nil {
 				resp.Body = io.NopCloser(bytes.NewReader(body))
 				return out, md, nil
 			}
 			md.Set(fastListKey{}, page)
-			resp.Body = io.NopCloser(strings.NewReader("<ListBucketResult></ListBucketResult>"))
+			resp.Body = io.NopCloser(strings.NewReader(empty))
 			return out, md, nil
 		}), "OperationDeserializer", middleware.After)
 }
@@ -59,9 +74,19 @@ var errUnexpectedXML = errors.New("unexpected XML")
 // then decodes instead.
 func decodeListPage(b []byte) (ListPage, error) {
 	var p ListPage
-	var stack [8][]byte // element names, slices of b: no allocation per tag
-	depth := 0
 	var cur ObjectInfo
+	err := walkXML(b, "ListBucketResult", func(path [][]byte, text []byte) error { return p.set(&cur, path, text) })
+	return p, err
+}
+
+// walkXML reads a document of simple shape whose root element is root,
+// and calls set with the path of element names (slices of b: no
+// allocation per tag) and the text of each element as it closes (nil for
+// an element holding others). It returns errUnexpectedXML, wrapped, for
+// anything else.
+func walkXML(b []byte, root string, set func(path [][]byte, text []byte) error) error {
+	var stack [8][]byte
+	depth := 0
 	leafStart := -1 // where the text of the innermost open element starts
 	rootSeen := false
 	for i := 0; ; {
@@ -72,29 +97,29 @@ func decodeListPage(b []byte) (ListPage, error) {
 		lt += i
 		gt := bytes.IndexByte(b[lt:], '>')
 		if gt < 0 {
-			return p, fmt.Errorf("%w: unterminated tag", errUnexpectedXML)
+			return fmt.Errorf("%w: unterminated tag", errUnexpectedXML)
 		}
 		gt += lt
 		tag := b[lt+1 : gt]
 		i = gt + 1
 		switch {
 		case len(tag) == 0:
-			return p, fmt.Errorf("%w: empty tag", errUnexpectedXML)
+			return fmt.Errorf("%w: empty tag", errUnexpectedXML)
 		case tag[0] == '?':
 			continue
 		case tag[0] == '!':
-			return p, fmt.Errorf("%w: comment or CDATA", errUnexpectedXML)
+			return fmt.Errorf("%w: comment or CDATA", errUnexpectedXML)
 		case tag[0] == '/':
 			name := bytes.TrimSpace(tag[1:])
 			if depth == 0 || !bytes.Equal(stack[depth-1], name) {
-				return p, fmt.Errorf("%w: unbalanced </%s>", errUnexpectedXML, name)
+				return fmt.Errorf("%w: unbalanced </%s>", errUnexpectedXML, name)
 			}
 			var text []byte
 			if leafStart >= 0 {
 				text = b[leafStart:lt]
 			}
-			if err := p.set(&cur, stack[:depth], text); err != nil {
-				return p, err
+			if err := set(stack[:depth], text); err != nil {
+				return err
 			}
 			depth--
 			leafStart = -1
@@ -105,19 +130,19 @@ func decodeListPage(b []byte) (ListPage, error) {
 			}
 			name, _, _ := bytes.Cut(bytes.TrimSpace(tag), []byte(" "))
 			if depth == len(stack) {
-				return p, fmt.Errorf("%w: too deep", errUnexpectedXML)
+				return fmt.Errorf("%w: too deep", errUnexpectedXML)
 			}
 			stack[depth] = name
 			depth++
 			if depth == 1 {
-				if rootSeen || string(stack[0]) != "ListBucketResult" {
-					return p, fmt.Errorf("%w: root <%s>", errUnexpectedXML, stack[0])
+				if rootSeen || string(stack[0]) != root {
+					return fmt.Errorf("%w: root <%s>", errUnexpectedXML, stack[0])
 				}
 				rootSeen = true
 			}
 			if selfClosing {
-				if err := p.set(&cur, stack[:depth], nil); err != nil {
-					return p, err
+				if err := set(stack[:depth], nil); err != nil {
+					return err
 				}
 				depth--
 				leafStart = -1
@@ -127,12 +152,74 @@ func decodeListPage(b []byte) (ListPage, error) {
 		}
 	}
 	if depth != 0 {
-		return p, fmt.Errorf("%w: unclosed <%s>", errUnexpectedXML, stack[depth-1])
+		return fmt.Errorf("%w: unclosed <%s>", errUnexpectedXML, stack[depth-1])
 	}
 	if !rootSeen {
-		return p, fmt.Errorf("%w: no <ListBucketResult>", errUnexpectedXML)
+		return fmt.Errorf("%w: no <%s>", errUnexpectedXML, root)
 	}
-	return p, nil
+	return nil
+}
+
+// decodeVersionsPage decodes a ListVersionsResult as decodeListPage
+// decodes a ListBucketResult: versions and delete markers (key, version
+// ID, latest, time, size, ETag) merged in S3's order, and the markers of
+// the next page. A retention check lists every version of a repository,
+// so this decoding is a share of its client CPU the SDK would multiply.
+func decodeVersionsPage(b []byte) (VersionsPage, error) {
+	var p VersionsPage
+	var vs, dms []ObjectInfo
+	var cur ObjectInfo
+	err := walkXML(b, "ListVersionsResult", func(path [][]byte, text []byte) error {
+		switch len(path) {
+		case 2:
+			switch string(path[1]) {
+			case "Version":
+				vs, cur = append(vs, cur), ObjectInfo{}
+			case "DeleteMarker":
+				cur.DeleteMarker = true
+				dms, cur = append(dms, cur), ObjectInfo{}
+			case "IsTruncated":
+				t, err := strconv.ParseBool(string(text))
+				if err != nil {
+					return fmt.Errorf("%w: IsTruncated %q", errUnexpectedXML, text)
+				}
+				p.IsTruncated = t
+			case "NextKeyMarker":
+				s, err := unescapeXML(text)
+				p.NextKeyMarker = s
+				return err
+			case "NextVersionIdMarker":
+				s, err := unescapeXML(text)
+				p.NextVersionIDMarker = s
+				return err
+			case "EncodingType":
+				return fmt.Errorf("%w: encoded keys", errUnexpectedXML)
+			}
+		case 3:
+			switch string(path[1]) {
+			case "Version", "DeleteMarker":
+				switch string(path[2]) {
+				case "VersionId":
+					s, err := unescapeXML(text)
+					cur.VersionID = s
+					return err
+				case "IsLatest":
+					t, err := strconv.ParseBool(string(text))
+					if err != nil {
+						return fmt.Errorf("%w: IsLatest %q", errUnexpectedXML, text)
+					}
+					cur.IsLatest = t
+				case "ChecksumAlgorithm":
+					// The SDK's version listing leaves them out too.
+				default:
+					return cur.set(path[2], text)
+				}
+			}
+		}
+		return nil
+	})
+	p.Versions = mergeVersions(vs, dms)
+	return p, err
 }
 
 // set records the text of a closing element, by its path.

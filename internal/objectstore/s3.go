@@ -87,8 +87,11 @@ type S3 struct {
 	configured string
 	guard      *WriteGuard
 	opTimeout  time.Duration
-	// sdkListDecoding turns decodeListPage off, for tests.
+	// sdkListDecoding turns decodeListPage and decodeVersionsPage off, for tests.
 	sdkListDecoding bool
+	// direct, when set, serves ObjectRetention without the SDK's stack
+	// (see retention_direct.go).
+	direct *direct
 }
 
 func (c Config) withDefaults() Config {
@@ -184,7 +187,8 @@ func New(ctx context.Context, cfg Config) (*S3, error) {
 		}
 		o.UsePathStyle = cfg.PathStyle
 	})
-	return &S3{client: client, endpoint: where, configured: cfg.Endpoint, guard: cfg.WriteGuard, opTimeout: cfg.OpTimeout}, nil
+	return &S3{client: client, endpoint: where, configured: cfg.Endpoint, guard: cfg.WriteGuard, opTimeout: cfg.OpTimeout,
+		direct: newDirect(cfg, httpClient, awsCfg.Credentials)}, nil
 }
 
 // Endpoint is the endpoint URL, or "AWS S3".

@@ -124,9 +124,16 @@ func (s *S3) ListVersions(ctx context.Context, bucket string, req VersionsReques
 	if req.MaxKeys > 0 {
 		in.MaxKeys = aws.Int32(int32(req.MaxKeys))
 	}
-	out, err := s.client.ListObjectVersions(ctx, in)
+	out, err := s.client.ListObjectVersions(ctx, in, func(o *s3.Options) {
+		if !s.sdkListDecoding {
+			o.APIOptions = append(o.APIOptions, fastVersions)
+		}
+	})
 	if err != nil {
 		return VersionsPage{}, s.wrap("ListObjectVersions", bucket, req.Prefix, "", err)
+	}
+	if p, ok := out.ResultMetadata.Get(fastListKey{}).(VersionsPage); ok {
+		return p, nil
 	}
 	p := VersionsPage{
 		IsTruncated:         aws.ToBool(out.IsTruncated),
@@ -237,6 +244,9 @@ func (s *S3) ReadObject(ctx context.Context, bucket, key, versionID string, w io
 func (s *S3) ObjectRetention(ctx context.Context, bucket, key, versionID string) (Retention, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.opTimeout)
 	defer cancel()
+	if s.direct != nil {
+		return s.directObjectRetention(ctx, bucket, key, versionID)
+	}
 	in := &s3.GetObjectRetentionInput{Bucket: &bucket, Key: &key}
 	if versionID != "" {
 		in.VersionId = &versionID

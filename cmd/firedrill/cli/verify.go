@@ -23,7 +23,8 @@ func (a *app) verifyCommand() *cli.Command {
      and period at least what the scenario requires (GOVERNANCE is weaker
      than COMPLIANCE), and at least the backup's expiration;
   2. every object version of the backup (the scenario's backupName, else the
-     latest Completed backup of its schedule, found in the bucket itself):
+     latest Completed backup of its schedule, found in the bucket itself),
+     and of the repositories its volume data is in (<prefix>/kopia/<ns>/):
      retained until at least the required date;
   3. a tamper canary: a small object written under the drill's own canary
      prefix (never anywhere else), whose deletion and retention shortening
