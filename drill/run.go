@@ -277,10 +277,10 @@ func (r *run) newReport(start time.Time) *Report {
 		Lead: sc.Spec.Disaster.Lead, Observers: sc.Spec.Disaster.Observers, FiredrillVer: r.opts.Version,
 		StartedAt: start, DisasterAt: disaster, Result: ResultRunning,
 		Heartbeat: newHeartbeat(start, r.opts.HeartbeatInterval),
-		RTO:      NotMeasured(time.Duration(sc.Spec.Objectives.RTO), "the drill is running"),
-		RPO:      NotMeasured(time.Duration(sc.Spec.Objectives.RPO), "the drill is running"),
-		Phases:   []Phase{},
-		Findings: []finding.Finding{},
+		RTO:       NotMeasured(time.Duration(sc.Spec.Objectives.RTO), "the drill is running"),
+		RPO:       NotMeasured(time.Duration(sc.Spec.Objectives.RPO), "the drill is running"),
+		Phases:    []Phase{},
+		Findings:  []finding.Finding{},
 	}
 }
 
