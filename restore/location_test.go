@@ -42,7 +42,7 @@ func TestCopyLocation_ReadOnlyAndPutBack(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []byte("[default]\n"), sec.Data["cloud"])
 
-	require.NoError(t, useCopyLocation(ctx, dyn, "velero", "daily-1", "fd-copy", tr))
+	require.NoError(t, useCopyLocation(ctx, dyn, "velero", "daily-1", "fd-copy", "fd-1", tr))
 	u, err = dyn.Resource(backupsGVR).Namespace("velero").Get(ctx, "daily-1", metav1.GetOptions{})
 	require.NoError(t, err)
 	b, err := toBackup(u)
