@@ -136,6 +136,10 @@ type Options struct {
 	// HeartbeatInterval is how often the running record's heartbeat is
 	// renewed (see Heartbeat); DefaultHeartbeatInterval when zero.
 	HeartbeatInterval time.Duration
+	// Cleaner, when set, cleans up after the earlier drills of the
+	// scenario whose process died, at the start of the preflight step
+	// (each a finding "preflight.dead-drill"); nil leaves them.
+	Cleaner *Cleaner
 }
 
 // ErrInterrupted is the cause recorded when a drill is stopped.
@@ -429,6 +433,7 @@ func (r *run) preflight(ctx context.Context) (string, error) {
 		r.stop = "no scratch cluster to recover into"
 		return "", errors.New("no recovery configured")
 	}
+	r.cleanupDead(ctx)
 	if err := r.opts.Recovery.Preflight(ctx); err != nil {
 		r.stop = "preflight failed"
 		return "", err
