@@ -91,7 +91,10 @@ func TestCleaner_RefusesALiveDrill(t *testing.T) {
 	require.NoError(t, d.WriteReport(&Report{DrillID: "fd-live", Scenario: "unit", StartedAt: now, Result: ResultRunning,
 		Heartbeat: &Heartbeat{At: now, IntervalSeconds: 30, Step: StepVerify, Host: "runner-2", PID: 9}}))
 	cl := NewCleaner(testScenario(t, "1h"), CleanupOptions{Records: []Records{LocalRecords{StateDir: state}}, Now: func() time.Time { return now.Add(time.Minute) }})
-	cl.reach = func(context.Context) (restore.Target, error) { t.Fatal("the target is contacted"); return restore.Target{}, nil }
+	cl.reach = func(context.Context) (restore.Target, error) {
+		t.Fatal("the target is contacted")
+		return restore.Target{}, nil
+	}
 	rep, err := cl.ReadRecord(context.Background(), "fd-live")
 	require.NoError(t, err)
 	_, err = cl.Drills(context.Background(), []*Report{rep})
