@@ -79,6 +79,12 @@ func (e *DrillAliveError) Error() string {
 		r.DrillID, r.Scenario, where, r.DeadAfter())
 }
 
+// Hint says how to get past it.
+func (e *DrillAliveError) Hint() string {
+	return fmt.Sprintf("let it end ('firedrill history %s'); if its process is gone, it is shown as died %s after its last heartbeat, and can be cleaned up then",
+		e.Report.Scenario, e.Report.DeadAfter())
+}
+
 // ErrNoRecord is returned (wrapped) when a drill has no record in any of
 // the Records: whether it is alive cannot be told.
 var ErrNoRecord = errors.New("no record of the drill")
@@ -118,11 +124,12 @@ func NewCleaner(sc *scenarios.Scenario, opts CleanupOptions) *Cleaner {
 	return c
 }
 
-// ReadRecord reads drill id's record from the first of the Records that
-// has it, settled (see Settle). The error wraps ErrNoRecord when none has.
-func (c *Cleaner) ReadRecord(ctx context.Context, id string) (*Report, error) {
+// FindRecord reads drill id's record from the first of records that has
+// it, settled at now (see Settle). The error wraps ErrNoRecord when none
+// has.
+func FindRecord(ctx context.Context, records []Records, id string, now time.Time) (*Report, error) {
 	var where []string
-	for _, rs := range c.opts.Records {
+	for _, rs := range records {
 		rep, err := ReadReport(ctx, rs, id)
 		if errors.Is(err, fs.ErrNotExist) {
 			where = append(where, rs.URL("", ""))
@@ -131,7 +138,7 @@ func (c *Cleaner) ReadRecord(ctx context.Context, id string) (*Report, error) {
 		if err != nil {
 			return nil, err
 		}
-		Settle(rep, c.opts.Now())
+		Settle(rep, now)
 		return rep, nil
 	}
 	return nil, fmt.Errorf("drill %s: %w in %s: whether it is alive cannot be told (name the history it is recorded in with --history)",

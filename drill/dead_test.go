@@ -95,14 +95,14 @@ func TestCleaner_RefusesALiveDrill(t *testing.T) {
 		t.Fatal("the target is contacted")
 		return restore.Target{}, nil
 	}
-	rep, err := cl.ReadRecord(context.Background(), "fd-live")
+	rep, err := FindRecord(context.Background(), []Records{LocalRecords{StateDir: state}}, "fd-live", now.Add(time.Minute))
 	require.NoError(t, err)
 	_, err = cl.Drills(context.Background(), []*Report{rep})
 	var alive *DrillAliveError
 	require.ErrorAs(t, err, &alive)
 	assert.Contains(t, err.Error(), "drill fd-live of scenario unit is alive (process 9 on runner-2, step verify, heartbeat at ")
 
-	_, err = cl.ReadRecord(context.Background(), "fd-unknown")
+	_, err = FindRecord(context.Background(), []Records{LocalRecords{StateDir: state}}, "fd-unknown", now)
 	assert.True(t, errors.Is(err, ErrNoRecord), "%v", err)
 }
 
