@@ -3,6 +3,8 @@ package cli
 import (
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -37,7 +39,9 @@ deleted. A Restore Velero is still running is waited for (--wait).
 
 With DRILL_ID the drill's record is read from the state directory, then the
 shared history (--history): a drill whose heartbeat is fresh is alive and
-refused. The scenario is the record's, or --scenario. With --stale SCENARIO
+refused. The scenario is the one the drill ran (scenario.yaml in its
+directory in the state directory), else the record's scenario by name, or
+--scenario. With --stale SCENARIO
 every drill of the scenario shown as died in the history is cleaned up, as
 'run' does on its own before its preflight.
 
@@ -107,7 +111,12 @@ func (a *app) cleanup(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
+		// The scenario as the drill ran it, kept in its directory, else
+		// the one of that name.
 		name := rep.Scenario
+		if f := filepath.Join(stores.local.StateDir, "drills", rep.DrillID, "scenario.yaml"); fileExists(f) {
+			name = f
+		}
 		if s := c.String("scenario"); s != "" {
 			name = s
 		}
@@ -151,6 +160,11 @@ func (a *app) cleanup(c *cli.Context) error {
 		return failedf("not removed, not provably the drill's or not ended: %s (see above for the commands)", strings.Join(inTheWay, ", "))
 	}
 	return nil
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
 }
 
 // findScenario finds a scenario by name or file, as every command does,
