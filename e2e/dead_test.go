@@ -58,8 +58,14 @@ func killDrillMidRestore(t *testing.T, ctx context.Context, file, state string) 
 		}
 	}
 	_ = cmd.Wait()
-	require.True(t, killed, "the restore never started:\n%s", strings.Join(lines, "\n"))
 	require.NotEmpty(t, id, "no drill id in:\n%s", strings.Join(lines, "\n"))
+	// Whatever the test does, nothing of the killed drill stays in the
+	// lab: its Restores and the CRDs its crds phase created included.
+	t.Cleanup(func() {
+		res := firedrill(t, context.Background(), nil, "cleanup", id, "--state-dir", state)
+		t.Logf("cleanup after the test (exit %d):\n%s%s", res.code, res.stdout, res.stderr)
+	})
+	require.True(t, killed, "the restore never started:\n%s", strings.Join(lines, "\n"))
 	return id
 }
 
