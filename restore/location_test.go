@@ -50,4 +50,7 @@ func TestCopyLocation_ReadOnlyAndPutBack(t *testing.T) {
 	assert.Equal(t, "fd-copy", b.Spec.StorageLocation)
 	assert.Equal(t, "fd-copy", b.Labels[velerov1.StorageLocationLabel])
 	assert.Equal(t, []backupPatch{{backup: "daily-1", location: "default", label: "default"}}, tr.backupPatches)
+	// What a drill that dies before its cleanup needs to put it back
+	// (LeftoversOf).
+	assert.Equal(t, map[string]string{annotationDrillID: "fd-1", annotationLocationBefore: "default", annotationLocationLabelBefore: "default"}, b.Annotations)
 }
