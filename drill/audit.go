@@ -144,6 +144,8 @@ func auditRow(ctx context.Context, rs Records, r *Report, mapping *evidence.Mapp
 		}
 	}
 	switch {
+	case r.Result == ResultDied:
+		row.Missing = fmt.Sprintf("drill died in step %s", r.ErrorStep)
 	case r.Result != ResultPass && len(row.NotSupported) > 0:
 		row.Missing = "drill " + string(r.Result)
 	case len(missing) > 0:

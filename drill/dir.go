@@ -20,7 +20,7 @@ import (
 // Dir is one drill's directory, STATE/drills/ID: the record of the drill,
 // written as it goes, and everything an auditor needs afterwards.
 //
-//	report.json        the record (result "running" until the drill ends)
+//	report.json        the record (result "running", with a heartbeat, until the drill ends)
 //	report.md, report.html, retrospective.md
 //	scenario.yaml      the scenario as run, defaults filled in
 //	protection.json    protection findings and copy comparisons

@@ -27,6 +27,8 @@ type DrillRef struct {
 	DrillID   string    `json:"drill_id"`
 	StartedAt time.Time `json:"started_at"`
 	Result    Result    `json:"result"`
+	// ErrorStep is the step a drill that did not pass stopped or died in.
+	ErrorStep StepName `json:"error_step,omitempty"`
 }
 
 // DueStatus is where one scenario stands against its drill cadence.
@@ -52,8 +54,10 @@ func (s DueStatus) IsDue() bool { return s.State != DueFresh }
 // Due says, for every scenario, whether its last passing drill started
 // within maxAge before now. It reports the scenarios named and every
 // scenario that has a drill in reports (so a scenario whose file went away
-// is not forgotten), sorted by name. Drills still running, or left running
-// by a process that died, are not counted: they proved nothing yet.
+// is not forgotten), sorted by name. Drills still running are not counted:
+// they proved nothing yet. A drill whose process died (Dead at now) counts
+// as a drill that did not pass, so a scenario whose only drill died is
+// never-passed with that drill as LastDrill, its step named.
 func Due(reports []*Report, scenarios []string, maxAge time.Duration, now time.Time) []DueStatus {
 	byName := map[string]*DueStatus{}
 	status := func(name string) *DueStatus {
@@ -69,10 +73,18 @@ func Due(reports []*Report, scenarios []string, maxAge time.Duration, now time.T
 	}
 	for _, r := range reports {
 		s := status(r.Scenario)
+		if r.Dead(now) {
+			c := *r
+			Settle(&c, now)
+			r = &c
+		}
 		if r.Result == ResultRunning {
 			continue
 		}
 		ref := &DrillRef{DrillID: r.DrillID, StartedAt: r.StartedAt, Result: r.Result}
+		if r.Result != ResultPass {
+			ref.ErrorStep = r.ErrorStep
+		}
 		if s.LastDrill == nil || r.StartedAt.After(s.LastDrill.StartedAt) {
 			s.LastDrill = ref
 		}

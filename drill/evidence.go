@@ -263,6 +263,8 @@ func drillFault(r Result) string {
 		return "the drill was interrupted"
 	case ResultRunning:
 		return "the drill has no result (still running, or its process died)"
+	case ResultDied:
+		return "the drill's process died before it ended"
 	}
 	return fmt.Sprintf("the drill ended %q", string(r))
 }

@@ -9,6 +9,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Records is where drill records are kept: for each drill, by its id, the
@@ -70,7 +71,9 @@ func checkName(id, name string) error {
 }
 
 // ListReports reads every drill record of rs, newest first (by
-// started_at), optionally only those of one scenario. A record that cannot
+// started_at), optionally only those of one scenario. A record left
+// running by a process that died is settled (Settle, at the time of the
+// listing): its result is ResultDied. A record that cannot
 // be read or decoded is an error returned beside the rest, so one damaged
 // record hides nothing else; a record deleted since the listing is
 // skipped. When rs cannot be listed it returns no reports and the error.
@@ -81,6 +84,7 @@ func ListReports(ctx context.Context, rs Records, scenario string) ([]*Report, e
 	}
 	var out []*Report
 	var errs []error
+	now := time.Now()
 	for _, id := range ids {
 		r, err := ReadReport(ctx, rs, id)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -91,6 +95,7 @@ func ListReports(ctx context.Context, rs Records, scenario string) ([]*Report, e
 			continue
 		}
 		if scenario == "" || r.Scenario == scenario {
+			Settle(r, now)
 			out = append(out, r)
 		}
 	}

@@ -38,6 +38,11 @@ const (
 	// ResultRunning is what the drill's record says while it runs; a
 	// record left in this state means firedrill died mid-drill.
 	ResultRunning Result = "running"
+	// ResultDied: the record says running and its heartbeat stopped (the
+	// process was killed, lost its node or its machine): Settle shows it
+	// so when it reads the record; no drill writes it. For alerting it is
+	// a failed drill. 'firedrill cleanup' removes what it left behind.
+	ResultDied Result = "died"
 )
 
 // Report is report.json: everything a drill measured and found. Field
@@ -64,6 +69,10 @@ type Report struct {
 	// ErrorStep names the step the drill stopped at when it ended in
 	// error, or the step that was running when it was interrupted.
 	ErrorStep StepName `json:"error_step,omitempty"`
+	// Heartbeat shows the drill's process alive while the record says
+	// running (see Heartbeat, Settle); absent from records of firedrill
+	// before it.
+	Heartbeat *Heartbeat `json:"heartbeat,omitempty"`
 
 	RTO Objective `json:"rto"`
 	RPO Objective `json:"rpo"`

@@ -12,6 +12,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/firedrill-dev/firedrill/internal/finding"
@@ -132,6 +133,13 @@ type Options struct {
 	Metrics []MetricsExporter
 	// Notifiers are told how the drill ended, last.
 	Notifiers []Notifier
+	// HeartbeatInterval is how often the running record's heartbeat is
+	// renewed (see Heartbeat); DefaultHeartbeatInterval when zero.
+	HeartbeatInterval time.Duration
+	// Cleaner, when set, cleans up after the earlier drills of the
+	// scenario whose process died, at the start of the preflight step
+	// (each a finding "preflight.dead-drill"); nil leaves them.
+	Cleaner *Cleaner
 }
 
 // ErrInterrupted is the cause recorded when a drill is stopped.
@@ -165,6 +173,13 @@ type run struct {
 	// only the final upload is tried, so a bucket that is down delays
 	// the drill by at most two upload timeouts.
 	shareErr error
+
+	// mu guards snapshot and the writes of report.json, which the
+	// heartbeat goroutine renews (see heartbeat.go).
+	mu       sync.Mutex
+	snapshot *Report
+	hbStop   chan struct{}
+	hbDone   chan struct{}
 }
 
 // reportFiles are the files of a drill that go to the shared history.
@@ -203,6 +218,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Outcome, e
 	if opts.CleanupTimeout == 0 {
 		opts.CleanupTimeout = time.Duration(sc.Spec.Cleanup.Timeout)
 	}
+	if opts.HeartbeatInterval <= 0 {
+		opts.HeartbeatInterval = DefaultHeartbeatInterval
+	}
 	start := opts.Now()
 	if opts.DrillID == "" {
 		opts.DrillID = NewDrillID(start)
@@ -220,9 +238,12 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Outcome, e
 	if err := dir.WriteScenario(sc); err != nil {
 		return nil, err
 	}
-	if err := dir.WriteReport(r.report); err != nil {
+	if err := r.writeRecord(StepLoad); err != nil {
 		return nil, err
 	}
+	r.hbStop, r.hbDone = make(chan struct{}), make(chan struct{})
+	go r.heartbeat(ctx, r.hbStop, r.hbDone)
+	defer r.stopHeartbeat()
 	fmt.Fprintf(opts.Progress, "drill %s of scenario %s; record in %s\n", opts.DrillID, sc.Metadata.Name, dir.Path)
 	if opts.History != nil {
 		fmt.Fprintf(opts.Progress, "shared history: %s\n", opts.History.URL(opts.DrillID, ""))
@@ -259,10 +280,11 @@ func (r *run) newReport(start time.Time) *Report {
 		ScenarioSource: fmt.Sprintf("%s: %s", sc.Origin.Source, sc.Origin.File), Summary: sc.Spec.Disaster.Summary, Narrative: sc.Spec.Disaster.Narrative,
 		Lead: sc.Spec.Disaster.Lead, Observers: sc.Spec.Disaster.Observers, FiredrillVer: r.opts.Version,
 		StartedAt: start, DisasterAt: disaster, Result: ResultRunning,
-		RTO:      NotMeasured(time.Duration(sc.Spec.Objectives.RTO), "the drill is running"),
-		RPO:      NotMeasured(time.Duration(sc.Spec.Objectives.RPO), "the drill is running"),
-		Phases:   []Phase{},
-		Findings: []finding.Finding{},
+		Heartbeat: newHeartbeat(start, r.opts.HeartbeatInterval),
+		RTO:       NotMeasured(time.Duration(sc.Spec.Objectives.RTO), "the drill is running"),
+		RPO:       NotMeasured(time.Duration(sc.Spec.Objectives.RPO), "the drill is running"),
+		Phases:    []Phase{},
+		Findings:  []finding.Finding{},
 	}
 }
 
@@ -311,6 +333,9 @@ func (r *run) step(ctx context.Context, st step, record bool) {
 	sctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 	fmt.Fprintf(r.opts.Progress, "[%s] %s ...\n", r.elapsed(), st.name)
+	if err := r.writeRecord(st.name); err != nil {
+		r.opts.Logger.Warn("write drill record", "err", err)
+	}
 	p := Phase{Name: st.name, Start: r.now(), CountsTowardRTO: st.countsTowardRTO}
 	status, err := st.run(r, sctx)
 	p.End = r.now()
@@ -340,7 +365,7 @@ func (r *run) step(ctx context.Context, st step, record bool) {
 	if !record {
 		return
 	}
-	if err := r.dir.WriteReport(r.report); err != nil {
+	if err := r.writeRecord(st.name); err != nil {
 		r.opts.Logger.Warn("write drill record", "err", err)
 		return
 	}
@@ -408,6 +433,7 @@ func (r *run) preflight(ctx context.Context) (string, error) {
 		r.stop = "no scratch cluster to recover into"
 		return "", errors.New("no recovery configured")
 	}
+	r.cleanupDead(ctx)
 	if err := r.opts.Recovery.Preflight(ctx); err != nil {
 		r.stop = "preflight failed"
 		return "", err
@@ -621,6 +647,16 @@ func (r *run) writeReportFiles() error {
 	if err := scrubReport(r.report, r.secrets); err != nil {
 		return fmt.Errorf("scrub secrets from the report: %w", err)
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.snapshot != nil {
+		// The heartbeat renews what was written last.
+		snap, err := cloneReport(r.report)
+		if err != nil {
+			return err
+		}
+		r.snapshot = snap
+	}
 	return r.dir.WriteReportFiles(r.report)
 }
 
@@ -644,6 +680,7 @@ func (r *run) cleanup(ctx context.Context) (string, error) {
 // finish writes the final report files, cleanup included, and uploads
 // them to the shared history.
 func (r *run) finish(ctx context.Context) error {
+	r.stopHeartbeat()
 	r.measure() // keeps an interrupted result
 	r.report.FinishedAt = r.now()
 	if err := r.writeReportFiles(); err != nil {

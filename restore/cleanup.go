@@ -138,8 +138,9 @@ func cleanup(ctx context.Context, cs kubernetes.Interface, dyn dynamic.Interface
 			label = nil
 		}
 		patch, _ := json.Marshal(map[string]any{
-			"metadata": map[string]any{"labels": map[string]any{labelStorageLocation: label}},
-			"spec":     map[string]any{"storageLocation": p.location},
+			"metadata": map[string]any{"labels": map[string]any{labelStorageLocation: label},
+				"annotations": map[string]any{annotationDrillID: nil, annotationLocationBefore: nil, annotationLocationLabelBefore: nil}},
+			"spec": map[string]any{"storageLocation": p.location},
 		})
 		_, err := dyn.Resource(backupsGVR).Namespace(veleroNS).Patch(ctx, p.backup, types.MergePatchType, patch, metav1.PatchOptions{})
 		if !gone(err) {

@@ -143,7 +143,7 @@ func createCopyLocation(ctx context.Context, cs kubernetes.Interface, dyn dynami
 // already synced from the primary location keeps naming it and would be
 // read from the lost primary bucket. The original location is recorded in
 // tr and put back at cleanup.
-func useCopyLocation(ctx context.Context, dyn dynamic.Interface, ns, backup, location string, tr *tracker) error {
+func useCopyLocation(ctx context.Context, dyn dynamic.Interface, ns, backup, location, drillID string, tr *tracker) error {
 	res := dyn.Resource(backupsGVR).Namespace(ns)
 	u, err := res.Get(ctx, backup, metav1.GetOptions{})
 	if err != nil {
@@ -157,9 +157,15 @@ func useCopyLocation(ctx context.Context, dyn dynamic.Interface, ns, backup, loc
 	if orig == location {
 		return nil
 	}
+	// The annotations let 'firedrill cleanup' put the backup back after
+	// a drill that died before its own cleanup (LeftoversOf).
 	patch, _ := json.Marshal(map[string]any{
-		"metadata": map[string]any{"labels": map[string]any{labelStorageLocation: location}},
-		"spec":     map[string]any{"storageLocation": location},
+		"metadata": map[string]any{
+			"labels": map[string]any{labelStorageLocation: location},
+			"annotations": map[string]any{annotationDrillID: drillID, annotationLocationBefore: orig,
+				annotationLocationLabelBefore: b.Labels[labelStorageLocation]},
+		},
+		"spec": map[string]any{"storageLocation": location},
 	})
 	if _, err := res.Patch(ctx, backup, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 		return fmt.Errorf("point backup %s at storage location %s: %w", backup, location, err)

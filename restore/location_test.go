@@ -42,7 +42,7 @@ func TestCopyLocation_ReadOnlyAndPutBack(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []byte("[default]\n"), sec.Data["cloud"])
 
-	require.NoError(t, useCopyLocation(ctx, dyn, "velero", "daily-1", "fd-copy", tr))
+	require.NoError(t, useCopyLocation(ctx, dyn, "velero", "daily-1", "fd-copy", "fd-1", tr))
 	u, err = dyn.Resource(backupsGVR).Namespace("velero").Get(ctx, "daily-1", metav1.GetOptions{})
 	require.NoError(t, err)
 	b, err := toBackup(u)
@@ -50,4 +50,7 @@ func TestCopyLocation_ReadOnlyAndPutBack(t *testing.T) {
 	assert.Equal(t, "fd-copy", b.Spec.StorageLocation)
 	assert.Equal(t, "fd-copy", b.Labels[velerov1.StorageLocationLabel])
 	assert.Equal(t, []backupPatch{{backup: "daily-1", location: "default", label: "default"}}, tr.backupPatches)
+	// What a drill that dies before its cleanup needs to put it back
+	// (LeftoversOf).
+	assert.Equal(t, map[string]string{annotationDrillID: "fd-1", annotationLocationBefore: "default", annotationLocationLabelBefore: "default"}, b.Annotations)
 }

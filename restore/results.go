@@ -99,6 +99,20 @@ func fetchBackupResults(ctx context.Context, dyn dynamic.Interface, client *http
 // location's layout. The DownloadRequest is deleted afterwards.
 func fetchDownload(ctx context.Context, dyn dynamic.Interface, client *http.Client, veleroNS string, kind velerov1.DownloadTargetKind,
 	object, name, drillID string) (Results, error) {
+	var res Results
+	err := download(ctx, dyn, client, veleroNS, kind, object, name, drillID, func(r io.Reader) error {
+		var err error
+		res, err = ParseResults(r)
+		return err
+	})
+	return res, err
+}
+
+// download gets the object of kind of a Velero Restore or Backup through
+// a DownloadRequest named name (see fetchDownload) and hands its body to
+// read.
+func download(ctx context.Context, dyn dynamic.Interface, client *http.Client, veleroNS string, kind velerov1.DownloadTargetKind,
+	object, name, drillID string, read func(io.Reader) error) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	res := dyn.Resource(downloadRequestsGVR).Namespace(veleroNS)
@@ -107,33 +121,33 @@ func fetchDownload(ctx context.Context, dyn dynamic.Interface, client *http.Clie
 		Spec:       velerov1.DownloadRequestSpec{Target: velerov1.DownloadTarget{Kind: kind, Name: object}},
 	}, "DownloadRequest")
 	if err != nil {
-		return Results{}, err
+		return err
 	}
 	created, err := res.Create(ctx, dr, metav1.CreateOptions{})
 	if err != nil {
-		return Results{}, fmt.Errorf("create DownloadRequest for %s of %s: %w", kind, object, err)
+		return fmt.Errorf("create DownloadRequest for %s of %s: %w", kind, object, err)
 	}
 	defer func() {
 		_ = res.Delete(context.WithoutCancel(ctx), name, metav1.DeleteOptions{})
 	}()
 	url, err := waitDownloadURL(ctx, dyn, veleroNS, name, created.GetResourceVersion())
 	if err != nil {
-		return Results{}, fmt.Errorf("%s of %s: %w", kind, object, err)
+		return fmt.Errorf("%s of %s: %w", kind, object, err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return Results{}, err
+		return err
 	}
 	resp, err := client.Do(req)
 	if err != nil {
 		// The URL is pre-signed: never print it.
-		return Results{}, fmt.Errorf("download %s of %s: %w", kind, object, errors.Unwrap(err))
+		return fmt.Errorf("download %s of %s: %w", kind, object, errors.Unwrap(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return Results{}, fmt.Errorf("download %s of %s: HTTP %s", kind, object, resp.Status)
+		return fmt.Errorf("download %s of %s: HTTP %s", kind, object, resp.Status)
 	}
-	return ParseResults(resp.Body)
+	return read(resp.Body)
 }
 
 // waitDownloadURL waits with a watch of DownloadRequest name from its

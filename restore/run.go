@@ -276,7 +276,7 @@ func (s *Session) RecoveryPoint(ctx context.Context) (*RecoveryPoint, error) {
 	s.progressf("recovery point: backup %s, %s (started %s, RPO %s; %d errors, %d warnings)", rp.Backup, rp.Phase, rp.Started.UTC().Format(time.RFC3339),
 		time.Duration(rp.RPOSeconds*float64(time.Second)).Round(time.Second), rp.Errors, rp.Warnings)
 	if sp.FromCopy != nil {
-		if err := useCopyLocation(ctx, s.t.Dynamic, sp.VeleroNamespace, rp.Backup, sp.FromCopy.StorageLocation, s.tr); err != nil {
+		if err := useCopyLocation(ctx, s.t.Dynamic, sp.VeleroNamespace, rp.Backup, sp.FromCopy.StorageLocation, sp.DrillID, s.tr); err != nil {
 			return nil, err
 		}
 		rp.StorageLocation = sp.FromCopy.StorageLocation

@@ -39,6 +39,13 @@ const (
 	labelScheduleName    = velerov1.ScheduleNameLabel
 	labelStorageLocation = velerov1.StorageLocationLabel
 	labelRestoreName     = velerov1.RestoreNameLabel
+	// annotationDrillID, annotationLocationBefore and
+	// annotationLocationLabelBefore are on a Backup a drill restoring
+	// from a copy pointed at the copy's location: which drill, and the
+	// location (and its label) to put back.
+	annotationDrillID             = "firedrill.dev/drill-id"
+	annotationLocationBefore      = "firedrill.dev/storage-location-before"
+	annotationLocationLabelBefore = "firedrill.dev/storage-location-label-before"
 )
 
 // StatusTimeout is PhaseResult.Status of a Restore that reached no

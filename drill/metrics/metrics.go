@@ -31,7 +31,7 @@ const (
 )
 
 // results are the values of the result label: every way a drill ends.
-var results = []drill.Result{drill.ResultPass, drill.ResultFail, drill.ResultError, drill.ResultInterrupted}
+var results = []drill.Result{drill.ResultPass, drill.ResultFail, drill.ResultError, drill.ResultInterrupted, drill.ResultDied}
 
 // severities are the values of the severity label: those of findings that
 // did not pass.
@@ -47,7 +47,9 @@ type Scenario struct {
 }
 
 // Scenarios sums up reports per scenario, sorted by name. Drills still
-// running, or left running by a process that died, are not counted. When
+// running are not counted; one whose process died (result died, as
+// drill.ListReports settles it) is the scenario's last drill, a failed
+// one for alerting. When
 // two reports have the same drill id the later one in reports wins, so
 // the drill just finished can be appended to a history that may already
 // hold an older record of it.
@@ -120,7 +122,7 @@ func newCollector(scenarios []Scenario, withScenario bool) *Collector {
 		lastSuccess: prometheus.NewDesc(LastSuccessTimestamp,
 			"Start of the scenario's last passing drill, in seconds since the epoch; absent when none passed.", base, nil),
 		result: prometheus.NewDesc(Result,
-			"1 for how the scenario's last drill ended (pass, fail, error, interrupted), 0 for the other results.", with(LabelResult), nil),
+			"1 for how the scenario's last drill ended (pass, fail, error, interrupted, died), 0 for the other results.", with(LabelResult), nil),
 		rto: prometheus.NewDesc(RTO,
 			"Recovery time measured by the scenario's last drill; when the drill stopped recovering (failed, or interrupted: a scheduled drill's deadline) "+
 				"after its RTO had passed, how long it had gone without recovering, a lower bound; absent when the recovery did not complete within the RTO.", base, nil),

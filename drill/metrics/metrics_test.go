@@ -111,8 +111,8 @@ func TestWriteFile_ParsesWithTheExpectedSeries(t *testing.T) {
 		LastRunTimestamp:     {rl: float64(t2.UnixNano()) / 1e9, nd: float64(t3.Unix())},
 		LastSuccessTimestamp: {rl: float64(t1.Unix())},
 		Result: {
-			"result=pass," + rl: 0, "result=fail," + rl: 1, "result=error," + rl: 0, "result=interrupted," + rl: 0,
-			"result=pass," + nd: 0, "result=fail," + nd: 0, "result=error," + nd: 1, "result=interrupted," + nd: 0,
+			"result=pass," + rl: 0, "result=fail," + rl: 1, "result=error," + rl: 0, "result=interrupted," + rl: 0, "result=died," + rl: 0,
+			"result=pass," + nd: 0, "result=fail," + nd: 0, "result=error," + nd: 1, "result=interrupted," + nd: 0, "result=died," + nd: 0,
 		},
 		RTO:          {rl: 5000},
 		RTOObjective: {rl: 3600, nd: 4 * 3600},
@@ -180,7 +180,7 @@ func TestPush_ReplacesTheScenarioGroup(t *testing.T) {
 	// carry only their own labels.
 	assert.Equal(t, series{"": float64(t1.Unix())}, got.body[LastSuccessTimestamp])
 	assert.Equal(t, series{"": 5000}, got.body[RTO])
-	assert.Equal(t, series{"result=pass": 0, "result=fail": 1, "result=error": 0, "result=interrupted": 0}, got.body[Result])
+	assert.Equal(t, series{"result=pass": 0, "result=fail": 1, "result=error": 0, "result=interrupted": 0, "result=died": 0}, got.body[Result])
 	assert.Len(t, got.body, 8)
 }
 
@@ -254,4 +254,25 @@ func TestWriteFile_DrillStoppedAfterItsRTOExportsTheMiss(t *testing.T) {
 	assert.Equal(t, series{rl: 4 * 3600}, got[RTOObjective])
 	assert.Greater(t, got[RTO][rl], got[RTOObjective][rl], "FiredrillRTOObjectiveMissed: rto_seconds > rto_objective_seconds")
 	assert.Equal(t, 1.0, got[Result]["result=interrupted,"+rl])
+}
+
+// A drill whose process died (issue 18) is the scenario's last drill, with
+// result died: a failed drill for FiredrillDrillFailed, never a silent
+// "running" that the metrics skip.
+func TestWriteFile_DiedDrillIsTheLastDrill(t *testing.T) {
+	passed := &drill.Report{DrillID: "fd-1", Scenario: "region-loss", StartedAt: t1, Result: drill.ResultPass}
+	dead := &drill.Report{DrillID: "fd-2", Scenario: "region-loss", StartedAt: t2, Result: drill.ResultRunning,
+		Heartbeat: &drill.Heartbeat{At: t2.Add(time.Minute), IntervalSeconds: 30, Step: drill.StepRestore}}
+	require.True(t, drill.Settle(dead, t2.Add(time.Hour)), "as drill.ListReports settles it")
+	path := filepath.Join(t.TempDir(), "firedrill.prom")
+	require.NoError(t, WriteFile(path, []*drill.Report{passed, dead}))
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	got := parseText(t, f)
+	rl := "scenario=region-loss"
+	assert.Equal(t, 1.0, got[Result]["result=died,"+rl])
+	assert.Equal(t, 0.0, got[Result]["result=pass,"+rl])
+	assert.Equal(t, series{rl: float64(t2.UnixNano()) / 1e9}, got[LastRunTimestamp])
+	assert.Equal(t, series{rl: float64(t1.UnixNano()) / 1e9}, got[LastSuccessTimestamp])
 }

@@ -45,6 +45,40 @@ func (s Suite) Run(t *testing.T) {
 	t.Run("EvidenceRecords", s.evidenceRecords)
 	t.Run("RecordsOfEarlierVersions", s.recordsOfEarlierVersions)
 	t.Run("CopyFiles", s.copyFiles)
+	t.Run("HeartbeatDeadDrillsSettled", s.heartbeatDeadDrillsSettled)
+}
+
+// heartbeatDeadDrillsSettled: the heartbeat of a running record reads back
+// whole, and ListReports shows a record whose heartbeat stopped more than
+// three intervals ago as died, in the step it died in, and a record
+// renewed just now as running (issue 18).
+func (s Suite) heartbeatDeadDrillsSettled(t *testing.T) {
+	rs := s.New(t)
+	ctx := ctxFor(t)
+	now := time.Now().UTC().Truncate(time.Second)
+	writeReport(t, rs, &drill.Report{DrillID: "fd-dead", Scenario: "a", StartedAt: t0, Result: drill.ResultRunning,
+		Heartbeat: &drill.Heartbeat{At: t0.Add(time.Minute), IntervalSeconds: 30, Step: drill.StepRestore, Host: "runner-1", PID: 7}})
+	writeReport(t, rs, &drill.Report{DrillID: "fd-live", Scenario: "a", StartedAt: now, Result: drill.ResultRunning,
+		Heartbeat: &drill.Heartbeat{At: now, IntervalSeconds: 3600, Step: drill.StepVerify, Host: "runner-2", PID: 8}})
+	raw, err := drill.ReadReport(ctx, rs, "fd-dead")
+	require.NoError(t, err)
+	assert.Equal(t, drill.ResultRunning, raw.Result, "ReadReport gives the record as written")
+	assert.Equal(t, &drill.Heartbeat{At: t0.Add(time.Minute), IntervalSeconds: 30, Step: drill.StepRestore, Host: "runner-1", PID: 7}, withUTC(raw.Heartbeat))
+
+	all, err := drill.ListReports(ctx, rs, "a")
+	require.NoError(t, err)
+	require.Equal(t, []string{"fd-live", "fd-dead"}, drillIDs(all))
+	assert.Equal(t, drill.ResultRunning, all[0].Result)
+	assert.Equal(t, drill.ResultDied, all[1].Result)
+	assert.Equal(t, drill.StepRestore, all[1].ErrorStep)
+	assert.Contains(t, all[1].Error, "no heartbeat since 2026-11-22T10:01:00Z (process 7 on runner-1")
+}
+
+func withUTC(h *drill.Heartbeat) *drill.Heartbeat {
+	if h != nil {
+		h.At = h.At.UTC()
+	}
+	return h
 }
 
 func ctxFor(t *testing.T) context.Context {

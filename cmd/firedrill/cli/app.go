@@ -200,6 +200,7 @@ func (a *app) newApp() *cli.App {
 			a.restoreCommand(),
 			a.verifyCommand(),
 			a.historyCommand(),
+			a.cleanupCommand(),
 			a.evidenceCommand(),
 			a.dueCommand(),
 			a.scheduleCommand(),

@@ -26,6 +26,7 @@ const (
 	schemaEvidenceExport = "firedrill.dev/evidence-export/v1"
 	schemaEvidenceVerify = "firedrill.dev/evidence-verify/v1"
 	schemaAuditSummary   = "firedrill.dev/evidence-summary/v1"
+	schemaCleanup        = "firedrill.dev/cleanup/v1"
 )
 
 // historyDoc is `history -o json`: the drills, newest first.

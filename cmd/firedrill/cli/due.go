@@ -111,7 +111,7 @@ func (a *app) due(c *cli.Context) error {
 	for _, s := range statuses {
 		rows = append(rows, dueRow{DueStatus: s, Known: known.has[s.Scenario]})
 		if s.IsDue() {
-			due = append(due, s.Scenario)
+			due = append(due, s.Scenario+diedNote(s.LastDrill))
 		}
 	}
 	if err := writeOutput(a.env.Stdout, format, document{
@@ -210,7 +210,7 @@ func writeDueTable(w io.Writer, rows []dueRow, maxAge scenarios.Duration, where 
 			dueAt = r.DueAt.UTC().Format(time.DateOnly)
 		}
 		if r.LastDrill != nil {
-			lastDrill = fmt.Sprintf("%s %s", r.LastDrill.StartedAt.UTC().Format(time.RFC3339), r.LastDrill.Result)
+			lastDrill = fmt.Sprintf("%s %s%s", r.LastDrill.StartedAt.UTC().Format(time.RFC3339), r.LastDrill.Result, diedNote(r.LastDrill))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", name, r.State, lastPass, age, dueAt, lastDrill)
 	}
@@ -219,6 +219,15 @@ func writeDueTable(w io.Writer, rows []dueRow, maxAge scenarios.Duration, where 
 	}
 	fmt.Fprintf(w, "Max age %s; history in %s.\n", maxAge, where)
 	return nil
+}
+
+// diedNote says in which step the drill died, for a drill whose process
+// died; "" for any other.
+func diedNote(d *drill.DrillRef) string {
+	if d == nil || d.Result != drill.ResultDied {
+		return ""
+	}
+	return fmt.Sprintf(" (last drill %s died at step %s)", d.DrillID, d.ErrorStep)
 }
 
 // formatAge is an age as people say it: whole days from two days up, else

@@ -16,12 +16,14 @@ func (a *app) historyCommand() *cli.Command {
 		Usage:     "list past drills with their result, RTO, RPO and the trend per scenario",
 		UsageText: "firedrill history [SCENARIO] [--state-dir DIR | --history s3://BUCKET/PREFIX] [-o table|json|yaml]",
 		Description: `Lists every drill recorded in the state directory, newest first: when it ran,
-the scenario, the result (pass, fail, error, interrupted, or running for a
-drill still going or one whose process died), the measured RTO and RPO
+the scenario, the result (pass, fail, error, interrupted, running for a
+drill still going, or died for one whose process was killed or lost: its
+heartbeat is more than 3 intervals old), the measured RTO and RPO
 against their objectives, and how the RTO moved since the previous drill of
 the same scenario. Every drill leaves a record, also those that errored or
 were interrupted; below the table, one line per such drill says in which
-step and why it stopped (error and error_step in -o json).
+step and why it stopped or died (error and error_step in -o json). Remove
+what a dead drill left in the scratch cluster with 'firedrill cleanup'.
 
 With --history (or $FIREDRILL_HISTORY) the drills come from the history a
 team shares in an S3 bucket ('firedrill run --history ...') instead of the

@@ -43,6 +43,12 @@ RTO counts from the disaster declaration (the scenario's declaredAt, else
 the start of the drill) to the end of the last recovery step. A protection
 finding does not stop the restore. Every drill leaves a record in the state
 directory, also when it errors or is interrupted ('firedrill history').
+While it runs, the record carries a heartbeat, renewed every 30 seconds
+($FIREDRILL_HEARTBEAT_INTERVAL): a drill whose process dies is shown as died
+90 seconds (3 intervals) after its last one. Before its preflight, a drill
+cleans up after the earlier drills of its scenario that died ('firedrill
+cleanup --stale'), saying so; what is not provably theirs is named, not
+deleted.
 With --history s3://BUCKET/PREFIX the record is also uploaded, after every
 step, to PREFIX/drills/ID/ in a bucket the team shares; a failed upload is
 a warning finding, never a failed drill.
@@ -99,9 +105,17 @@ func (a *app) run(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	heartbeat, err := a.heartbeatInterval()
+	if err != nil {
+		return err
+	}
 	now := time.Now
 	id := drill.NewDrillID(now())
 	progress := newProgressLines(a.env.Stderr)
+	records := []drill.Records{stores.local}
+	if stores.shared != nil {
+		records = append(records, stores.shared)
+	}
 	out, err := drill.Run(c.Context, sc, drill.Options{
 		StateDir:   stores.local.StateDir,
 		DrillID:    id,
@@ -120,6 +134,10 @@ func (a *app) run(c *cli.Context) error {
 		Evidence:    ev.drillOptions(),
 		Metrics:     hooks.metrics,
 		Notifiers:   hooks.notifiers,
+		// A drill of the scenario that died left its namespaces behind:
+		// cleaned up first, so the scheduled drills after it pass.
+		Cleaner:           drill.NewCleaner(sc, drill.CleanupOptions{Records: records, Progress: progress, Log: a.log}),
+		HeartbeatInterval: heartbeat,
 	})
 	if out == nil {
 		return err
@@ -151,6 +169,23 @@ func (a *app) run(c *cli.Context) error {
 	default:
 		return fmt.Errorf("drill %s of %s could not run to the end: %s", rep.DrillID, rep.Scenario, failureSummary(rep))
 	}
+}
+
+// envHeartbeatInterval sets how often a running drill renews its
+// heartbeat (a Go duration); tests shorten it so a killed drill is known
+// dead sooner.
+const envHeartbeatInterval = "FIREDRILL_HEARTBEAT_INTERVAL"
+
+func (a *app) heartbeatInterval() (time.Duration, error) {
+	v := a.env.getenv(envHeartbeatInterval)
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, usageErrorf("set it to a duration such as 30s, or unset it", "$%s=%q: want a duration greater than zero", envHeartbeatInterval, v)
+	}
+	return d, nil
 }
 
 // failureSummary names what made a drill fail, for the one-line error.
