@@ -133,7 +133,11 @@ func RunRestore(ctx context.Context, sc *scenarios.Scenario, opts RestoreOptions
 		return nil, err
 	}
 	defer func() {
-		if rerr := held.Release(context.WithoutCancel(ctx)); rerr != nil && opts.Log != nil {
+		// After Ctrl-C too, within a bound: an unreachable API server
+		// leaves the Lease to expire on its own.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if rerr := held.Release(rctx); rerr != nil && opts.Log != nil {
 			opts.Log.Warn("release the scratch cluster's Lease", "err", rerr)
 		}
 	}()
