@@ -81,4 +81,3 @@ func TestLockWait_OptionOverScenario(t *testing.T) {
 	d := time.Minute
 	assert.Equal(t, time.Minute, lockWait(sc, &d))
 }
-
