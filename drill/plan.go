@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/firedrill-dev/firedrill/internal/kube"
+	"github.com/firedrill-dev/firedrill/internal/lease"
 	"github.com/firedrill-dev/firedrill/internal/safefile"
 	"github.com/firedrill-dev/firedrill/restore"
 	"github.com/firedrill-dev/firedrill/runbooks"
@@ -209,6 +210,13 @@ func planPreflight(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbook) 
 	}
 	step.add("reach the target cluster (%s) and stop unless its namespace kube-system carries the label %s=%s",
 		clusterText(scenarios.ClusterRef{Kubeconfig: s.Target.Kubeconfig, Context: s.Target.Context}), kube.ScratchLabel, kube.ScratchValue)
+	ns, name := leaseRef(sc)
+	wait := "stop at once, naming the drill that holds it"
+	if w := s.Target.LockWait; w > 0 {
+		wait = fmt.Sprintf("wait up to %s (spec.target.lockWait) for the drill that holds it, then stop, naming it", w)
+	}
+	step.add("take Lease %s/%s (coordination.k8s.io/v1) in the target, one drill at a time: renewed every %gs, held until the end of cleanup, free %gs after the last renewal if the drill dies; %s",
+		ns, name, lease.DefaultRenewEvery.Seconds(), lease.DefaultDuration.Seconds(), wait)
 	step.add("namespace %q (Velero's) exists in the target", s.Backups.VeleroNamespace)
 	var nss []string
 	for _, ns := range s.Backups.IncludedNamespaces {

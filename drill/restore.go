@@ -2,6 +2,7 @@ package drill
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"github.com/firedrill-dev/firedrill/backup"
 	"github.com/firedrill-dev/firedrill/internal/envname"
 	"github.com/firedrill-dev/firedrill/internal/kube"
+	"github.com/firedrill-dev/firedrill/internal/lease"
 	"github.com/firedrill-dev/firedrill/internal/objectstore"
 	"github.com/firedrill-dev/firedrill/internal/safefile"
 	"github.com/firedrill-dev/firedrill/internal/secret"
@@ -79,6 +81,10 @@ type RestoreOptions struct {
 	// Secrets gets the credentials of the target's and the source's
 	// kubeconfig (tokens, passwords, client keys); nil takes none.
 	Secrets *secret.Set
+	// LockWait bounds the wait for another drill's Lease on the scratch
+	// cluster (see takeLease); nil means the scenario's
+	// spec.target.lockWait, zero refuses at once.
+	LockWait *time.Duration
 }
 
 // RunRestore runs the restore part of a drill of sc on its own: preflight
@@ -122,6 +128,19 @@ func RunRestore(ctx context.Context, sc *scenarios.Scenario, opts RestoreOptions
 		return nil, err
 	}
 	opts.Secrets.Add(credentials(opts.Secrets, target, source)...)
+	held, err := takeLease(ctx, sc, target, opts.DrillID, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		// After Ctrl-C too, within a bound: an unreachable API server
+		// leaves the Lease to expire on its own.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if rerr := held.Release(rctx); rerr != nil && opts.Log != nil {
+			opts.Log.Warn("release the scratch cluster's Lease", "err", rerr)
+		}
+	}()
 	kubeconfig, remove, err := kube.Minify(t.Kubeconfig, t.Context)
 	if err != nil {
 		return nil, err
@@ -336,7 +355,10 @@ type recovery struct {
 	progress *switchWriter
 	target   *kube.Clients
 	session  *restore.Session
-	spec     restore.Spec
+	// lease is the scratch cluster's Lease, held from preflight to the
+	// end of cleanup.
+	lease *lease.Held
+	spec  restore.Spec
 	// reported counts the findings already handed to the drill.
 	reported int
 	// kubeconfig has the target's context as current context, for
@@ -387,6 +409,11 @@ func (r *recovery) Preflight(ctx context.Context) error {
 		return err
 	}
 	r.opts.Secrets.Add(credentials(r.opts.Secrets, target, source)...)
+	// One drill at a time: before preflight refuses namespaces that
+	// another drill's restore created, and before anything is created.
+	if r.lease, err = takeLease(ctx, r.sc, target, id, r.opts); err != nil {
+		return err
+	}
 	// Steps and command checks get a private kubeconfig of the checked
 	// target alone, written now: not the user's file, its other contexts
 	// or whatever its current context becomes mid-drill.
@@ -536,10 +563,15 @@ func (r *recovery) Cleanup(ctx context.Context, passed bool) error {
 		r.removeKubeconfig()
 		r.removeKubeconfig = nil
 	}
-	if r.session == nil {
-		return nil
+	var err error
+	if r.session != nil {
+		err = r.session.Cleanup(ctx, passed)
 	}
-	return r.session.Cleanup(ctx, passed)
+	if r.lease != nil {
+		// Last: until the scratch cluster is clean, it is this drill's.
+		err = errors.Join(err, r.lease.Release(ctx))
+	}
+	return err
 }
 
 // targetError says that the target cluster could not be configured, at

@@ -436,6 +436,10 @@ func (r *run) preflight(ctx context.Context) (string, error) {
 	r.cleanupDead(ctx)
 	if err := r.opts.Recovery.Preflight(ctx); err != nil {
 		r.stop = "preflight failed"
+		if f, ok := scratchInUse(err); ok {
+			r.stop = "another drill holds the scratch cluster"
+			r.report.Findings = append(r.report.Findings, f)
+		}
 		return "", err
 	}
 	return PhasePassed, nil

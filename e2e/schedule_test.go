@@ -189,6 +189,11 @@ func TestSchedule_ManifestsAcceptedAndLeastPrivilege(t *testing.T) {
 		{"list", "apiextensions.k8s.io", "customresourcedefinitions", "", ""},
 		{"watch", "apiextensions.k8s.io", "customresourcedefinitions", "", ""},
 		{"delete", "apiextensions.k8s.io", "customresourcedefinitions", "", storefrontsCRD},
+		// One drill at a time: the scratch cluster's Lease, by name.
+		{"get", "coordination.k8s.io", "leases", velero, "firedrill-drill"},
+		{"update", "coordination.k8s.io", "leases", velero, "firedrill-drill"},
+		{"watch", "coordination.k8s.io", "leases", velero, "firedrill-drill"},
+		{"create", "coordination.k8s.io", "leases", velero, ""},
 	}
 	for _, a := range allowed {
 		assert.True(t, in.can(t, ctx, cs, a.verb, a.group, a.resource, a.ns, a.name), "must be allowed: %+v", a)
@@ -218,6 +223,11 @@ func TestSchedule_ManifestsAcceptedAndLeastPrivilege(t *testing.T) {
 		{"create", "apiextensions.k8s.io", "customresourcedefinitions", "", ""},
 		{"patch", "apiextensions.k8s.io", "customresourcedefinitions", "", storefrontsCRD},
 		{"deletecollection", "apiextensions.k8s.io", "customresourcedefinitions", "", ""},
+		{"update", "coordination.k8s.io", "leases", velero, "another-lease"},
+		{"get", "coordination.k8s.io", "leases", "kube-system", "firedrill-drill"},
+		{"create", "coordination.k8s.io", "leases", "kube-system", ""},
+		{"delete", "coordination.k8s.io", "leases", velero, "firedrill-drill"},
+		{"list", "coordination.k8s.io", "leases", velero, ""},
 	}
 	for _, d := range denied {
 		assert.False(t, in.can(t, ctx, cs, d.verb, d.group, d.resource, d.ns, d.name), "must be denied: %+v", d)
@@ -263,6 +273,10 @@ func TestSchedule_DrillRunsWithTheRenderedRBAC(t *testing.T) {
 
 	res := firedrill(t, ctx, drillEnv(), "restore", in.file, "-o", "json")
 	require.Equal(t, 0, res.code, "restore as the drill's ServiceAccount:\nstdout:\n%s\nstderr:\n%s", res.stdout, res.stderr)
+	// The Lease too, with the rendered rules alone: taken, renewed, released.
+	assert.Contains(t, res.stderr, "holding Lease "+l.VeleroNamespace+"/firedrill-drill")
+	assert.Contains(t, res.stderr, "released Lease "+l.VeleroNamespace+"/firedrill-drill")
+	assert.NotContains(t, res.stderr, "renew Lease", "every renewal allowed")
 	assert.Contains(t, res.stdout, `"passed": true`)
 	assert.Contains(t, res.stdout, `"customresourcedefinition/`+storefrontsCRD+`"`, "cleanup deleted the CRD it restored, as the ServiceAccount")
 	assertNamespacesGone(t, l, in.targets)

@@ -43,6 +43,9 @@ func applyDefaults(sc *Scenario, written func(path string) bool) {
 	if r.Timeout == 0 {
 		r.Timeout = DefaultPhaseTimeout
 	}
+	if !written("spec.target.lockWait") {
+		s.Target.LockWait = DefaultLockWait
+	}
 	for i := range s.Checks {
 		c := &s.Checks[i]
 		if c.Timeout == 0 {

@@ -367,6 +367,10 @@ type Target struct {
 	NamespaceMapping map[string]string `yaml:"namespaceMapping,omitempty"`
 	// Restore says how the restore is split into Velero Restores.
 	Restore Restore `yaml:"restore"`
+	// LockWait bounds the wait for another drill that holds the scratch
+	// cluster's Lease (Velero's namespace, firedrill-drill); 0 refuses at
+	// once, naming that drill. Default DefaultLockWait.
+	LockWait Wait `yaml:"lockWait"`
 }
 
 // TargetNamespace is the name namespace ns has in the target after mapping.
@@ -651,6 +655,10 @@ const (
 	DefaultPhaseTimeout    = Duration(10 * time.Minute)
 	DefaultCheckTimeout    = Duration(2 * time.Minute)
 	DefaultCleanupTimeout  = Duration(5 * time.Minute)
+	// DefaultLockWait is long enough for a scheduled drill to outlast a
+	// lab-sized drill that overlaps its window, and shorter than the step
+	// timeout (30 minutes) that also bounds it.
+	DefaultLockWait = Wait(15 * time.Minute)
 )
 
 // NetworkPolicies is the resource name Velero uses for NetworkPolicies.

@@ -10,6 +10,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 
 	"github.com/firedrill-dev/firedrill/drill"
+	"github.com/firedrill-dev/firedrill/internal/lease"
 	"github.com/firedrill-dev/firedrill/restore"
 	"github.com/firedrill-dev/firedrill/scenarios"
 )
@@ -39,6 +40,12 @@ const (
 	groupNetwork = "networking.k8s.io"
 	groupAuthn   = "authentication.k8s.io"
 	groupAPIExt  = "apiextensions.k8s.io"
+)
+
+// What the Lease rules name (one drill at a time).
+const (
+	verbUpdate        = "update"
+	groupCoordination = "coordination.k8s.io"
 )
 
 // veleroRules is what the drill of sc does in its Velero namespace of the
@@ -76,6 +83,12 @@ func veleroRules(sc *scenarios.Scenario, n names) []rule {
 			rbacv1.PolicyRule{APIGroups: []string{velero}, Resources: []string{"podvolumerestores"}, Verbs: []string{verbList, verbWatch}}},
 		rule{"the backup's PodVolumeBackups are listed by label " + velerov1.BackupNameLabel + ", to name every volume that came back without its data (restore/podvolumes.go)",
 			rbacv1.PolicyRule{APIGroups: []string{velero}, Resources: []string{"podvolumebackups"}, Verbs: []string{verbList}}})
+	rules = append(rules,
+		rule{"one drill at a time on the scratch cluster: preflight takes the Lease " + lease.DefaultName + " here (before it creates anything), renews it every 20s and releases it after cleanup; " +
+			"while another drill holds it, it reads it and watches it by name (metadata.name field selector, which resourceNames allows) (internal/lease, drill/lease.go)",
+			rbacv1.PolicyRule{APIGroups: []string{groupCoordination}, Resources: []string{"leases"}, Verbs: []string{verbGet, verbUpdate, verbWatch}, ResourceNames: []string{lease.DefaultName}}},
+		rule{"and creates it when no drill has run here yet (creation cannot be narrowed by name; creating a Lease cannot take one that exists)",
+			rbacv1.PolicyRule{APIGroups: []string{groupCoordination}, Resources: []string{"leases"}, Verbs: []string{verbCreate}}})
 	rules = append(rules,
 		rule{"a restore phase with warnings or errors has its results fetched through a DownloadRequest: created, watched until Velero gives the URL, deleted (restore/results.go)",
 			rbacv1.PolicyRule{APIGroups: []string{velero}, Resources: []string{"downloadrequests"}, Verbs: []string{verbCreate, verbWatch, verbDelete}}})

@@ -45,6 +45,8 @@ func exitCode(ctx context.Context, err error) int {
 		return ExitUsage
 	case errors.As(err, &failed):
 		return ExitDrillFailed
+	case scratchInUse(err):
+		return ExitScratchInUse
 	default:
 		return ExitError
 	}
@@ -95,6 +97,8 @@ func hint(err error) string {
 	)
 	var files *filesError
 	switch {
+	case scratchInUse(err):
+		return scratchInUseHint
 	case errors.As(err, &files):
 		return "fix each field above, or run where those files are; 'firedrill validate FILE' lists them as warnings"
 	case errors.As(err, &usage):

@@ -33,11 +33,12 @@ Exit codes:
   0  restored, order proven and every check passed
   1  error: the restore could not be run
   3  the restore ran and failed, the order proof failed or a check failed
+  4  another drill held the scratch cluster's Lease past --lock-wait
 
 Examples:
   firedrill restore lab-region-loss
   firedrill restore ./scenarios/shop.yaml -o json`,
-		Flags:  []cli.Flag{textOutput.flag()},
+		Flags:  []cli.Flag{textOutput.flag(), lockWaitFlag()},
 		Action: a.restore,
 	}
 }
@@ -47,8 +48,13 @@ func (a *app) restore(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	wait, err := lockWait(c)
+	if err != nil {
+		return err
+	}
 	progress := newProgressLines(a.env.Stderr)
 	res, err := drill.RunRestore(c.Context, sc, drill.RestoreOptions{
+		LockWait:        wait,
 		Getenv:          a.env.getenv,
 		Progress:        progress,
 		RestoreProgress: progress.Restore,

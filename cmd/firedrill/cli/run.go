@@ -65,9 +65,17 @@ code. --evidence-key signs the evidence bundle, --evidence-push keeps it in an
 object-locked bucket (see 'firedrill evidence --help'); a failed push is an
 error (exit 1), after the drill's summary.
 
+One drill at a time per scratch cluster: preflight takes the Lease
+firedrill-drill in Velero's namespace of the target (renewed every 20s,
+released after cleanup, free 60s after the last renewal of a drill that
+died). While another drill holds it, this one waits up to --lock-wait
+(default: the scenario's spec.target.lockWait, 15m), then stops naming it.
+
 Exit codes: 0 the drill passed, 3 it missed an objective or a check failed,
 1 it could not run, 2 usage (a bad flag, or --history or --evidence-push
-naming one of the scenario's backup buckets), 130 interrupted (cleanup done).
+naming one of the scenario's backup buckets), 4 another drill held the
+scratch cluster's Lease past the wait (nothing restored), 130 interrupted
+(cleanup done).
 
 Examples:
   firedrill run region-loss
@@ -77,6 +85,7 @@ Examples:
 			textOutput.flag(),
 			stateDirFlag(),
 			&cli.DurationFlag{Name: "step-timeout", Value: 30 * time.Minute, Usage: "give up a step after `DURATION` (cleanup has its own timeout)"},
+			lockWaitFlag(),
 		}, append(append(historyFlags(), evidenceFlags("evidence-")...), runHookFlags()...)...),
 		Action: a.run,
 	}
@@ -109,6 +118,10 @@ func (a *app) run(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	wait, err := lockWait(c)
+	if err != nil {
+		return err
+	}
 	now := time.Now
 	id := drill.NewDrillID(now())
 	progress := newProgressLines(a.env.Stderr)
@@ -126,7 +139,7 @@ func (a *app) run(c *cli.Context) error {
 		Protection: drill.NewProtection(sc, drill.ProtectionOptions{Getenv: a.env.getenv, Log: a.log}),
 		Scope:      drill.NewScope(sc, drill.ScopeOptions{Getenv: a.env.getenv, Secrets: a.secrets, Log: a.log}),
 		Recovery: drill.NewRecovery(sc, drill.RestoreOptions{DrillID: id, Getenv: a.env.getenv, Now: now, Progress: progress, RestoreProgress: progress.Restore, Log: a.log,
-			Secrets: a.secrets}),
+			Secrets: a.secrets, LockWait: wait}),
 		Runbook:     rb,
 		Secrets:     a.secrets,
 		StepTimeout: c.Duration("step-timeout"),
@@ -166,9 +179,11 @@ func (a *app) run(c *cli.Context) error {
 		return c.Context.Err()
 	case drill.ResultFail:
 		return failedf("drill %s of %s failed: %s", rep.DrillID, rep.Scenario, failureSummary(rep))
-	default:
-		return fmt.Errorf("drill %s of %s could not run to the end: %s", rep.DrillID, rep.Scenario, failureSummary(rep))
 	}
+	if hasFinding(rep, drill.FindingScratchInUse) {
+		return &scratchInUseError{msg: fmt.Sprintf("drill %s of %s did not run: %s", rep.DrillID, rep.Scenario, rep.Error)}
+	}
+	return fmt.Errorf("drill %s of %s could not run to the end: %s", rep.DrillID, rep.Scenario, failureSummary(rep))
 }
 
 // envHeartbeatInterval sets how often a running drill renews its
