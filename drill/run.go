@@ -37,7 +37,10 @@ type Protection interface {
 type Recovery interface {
 	// Preflight reaches the clusters, refuses a target that is not a
 	// scratch cluster, and checks Velero and its storage location.
-	Preflight(ctx context.Context) error
+	// disasterAt is the drill's disaster time (Report.DisasterAt): every
+	// RPO the recovery measures, the data canaries' included, counts
+	// from it.
+	Preflight(ctx context.Context, disasterAt time.Time) error
 	// RecoveryPoint chooses the backup to restore. Called once.
 	RecoveryPoint(ctx context.Context) (*BackupRef, error)
 	// Restore restores the backup phase by phase, writing progress.
@@ -408,7 +411,7 @@ func (r *run) preflight(ctx context.Context) (string, error) {
 		r.stop = "no scratch cluster to recover into"
 		return "", errors.New("no recovery configured")
 	}
-	if err := r.opts.Recovery.Preflight(ctx); err != nil {
+	if err := r.opts.Recovery.Preflight(ctx, r.report.DisasterAt); err != nil {
 		r.stop = "preflight failed"
 		return "", err
 	}
