@@ -298,11 +298,19 @@ func planRecoveryPoint(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbo
 // which PersistentVolumeClaims of the source it holds (drill.Scope).
 func planScope(step *PlanStep, sc *scenarios.Scenario) {
 	s := sc.Spec
+	b := s.Backups
 	if why := ScopeSkipped(sc); why != "" {
-		step.add("backup scope: the source is not read (%s), so which PersistentVolumeClaims the backup holds is not checked", why)
+		step.add("backup scope, from the backup's files alone (the source is not read: %s): every PersistentVolumeClaim of namespaces %s in backups/NAME/NAME-resource-list.json.gz "+
+			"without a Completed PodVolumeBackup (NAME-podvolumebackups.json.gz), DataUpload or snapshot (NAME-volumeinfo.json.gz, NAME-volumesnapshots.json.gz, NAME-csi-volumesnapshots.json.gz) is restored without its data; "+
+			"why not cannot be told without the source", why, strings.Join(b.IncludedNamespaces, ", "))
+		if len(b.AcceptedOutOfScope) > 0 {
+			step.add("accepted out of scope (a warning, not a failure): %s", strings.Join(b.AcceptedOutOfScope, ", "))
+		}
+		step.finding("scope.claim", "a claim of the backup has no volume data in it (fails the step unless the scenario accepts it)", "the backup's resource list, PodVolumeBackups, volume information and snapshot files in the bucket")
+		step.finding("scope.claims", "every claim of the backup has its data in it", "the same")
+		step.finding("scope.source", "the backup's files could not be read", "the failed bucket read")
 		return
 	}
-	b := s.Backups
 	step.add("backup scope, read-only in the source (%s): list the PersistentVolumeClaims of namespaces %s and say for each whether the chosen backup holds its data: "+
 		"a Completed PodVolumeBackup (label velero.io/backup-name in namespace %q, and backups/NAME/NAME-podvolumebackups.json.gz), DataUpload, native snapshot (NAME-volumesnapshots.json.gz) or CSI snapshot (NAME-csi-volumesnapshots.json.gz); "+
 		"else why not: namespace or resource excluded by the backup, created after it, mounted by no pod, opted out (backup.velero.io/backup-volumes-excludes), no opt-in (defaultVolumesToFsBackup false and no backup.velero.io/backup-volumes), or its volume backup failed",
