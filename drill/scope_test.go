@@ -96,6 +96,10 @@ func TestRun_ClaimOutsideTheBackupFailsTheRecoveryPoint(t *testing.T) {
 	c := findingByID(rep.Findings, scopeCountsID)
 	require.NotNil(t, c)
 	assert.Contains(t, c.Message, "v1/Pod 1 of 1 not restored")
+	// Pods are restored (with their volume data): what is expected not
+	// to come back is what the phases and Velero exclude.
+	assert.NotContains(t, c.Message, "such as pods")
+	assert.Contains(t, c.Message, "expected here: the kinds the restore phases exclude, replicasets.apps, endpoints, endpointslices.discovery.k8s.io, and what Velero never restores, such as events")
 	require.NotNil(t, rep.ItemCounts)
 
 	md, err := os.ReadFile(filepath.Join(dir, "report.md"))
