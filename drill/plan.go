@@ -279,11 +279,21 @@ func planRecoveryPoint(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbo
 		step.add("disaster time: %s (declaredAt)", s.Disaster.DeclaredAt.UTC().Format(time.RFC3339))
 	}
 	step.add("RPO = disaster time - the backup's status.startTimestamp; objective %s", s.Objectives.RPO)
+	// The first data canary in check order that reads a time gives
+	// rpo_data (recovery.Verify keeps the first CanaryTime).
+	var first string
 	for _, c := range s.Checks {
-		if c.DataCanary != nil {
-			step.add("after the restore, check %q gives the RPO the application sees: disaster time - the time in ConfigMap %s/%s",
-				c.Name, s.Target.TargetNamespace(c.DataCanary.Namespace), c.DataCanary.ConfigMap)
+		if c.DataCanary == nil {
+			continue
 		}
+		if first == "" {
+			first = c.Name
+			step.add("after the restore, check %q gives the RPO the application sees (rpo_data): disaster time - %s",
+				c.Name, canaryText(c.DataCanary, s.Target))
+			continue
+		}
+		step.add("after the restore, check %q reads %s as well; it gives rpo_data only when no data canary before it (%q first) reads a time",
+			c.Name, canaryText(c.DataCanary, s.Target), first)
 	}
 	planScope(step, sc)
 	step.finding("recovery-point.backup", "", "the chosen Backup's status.phase and status.startTimestamp")
@@ -521,6 +531,18 @@ func compareText(c scenarios.Compare) string {
 
 // podText names the container a check runs in: "pod P" or "the first
 // Running pod of selector S", and the container when one is named.
+// canaryText is where a data canary reads its time, in the target.
+func canaryText(dc *scenarios.DataCanaryCheck, t scenarios.Target) string {
+	ns := t.TargetNamespace(dc.Namespace)
+	switch {
+	case dc.File != "":
+		return fmt.Sprintf("the newest time in file %s of %s in namespace %s", dc.File, podText(dc.Pod, dc.Selector, dc.Container), ns)
+	case len(dc.Command) > 0:
+		return fmt.Sprintf("the newest time %s prints in %s in namespace %s", strings.Join(dc.Command, " "), podText(dc.Pod, dc.Selector, dc.Container), ns)
+	}
+	return fmt.Sprintf("the time in ConfigMap %s/%s (key %s)", ns, dc.ConfigMap, dc.Key)
+}
+
 func podText(pod, selector, container string) string {
 	s := "pod " + pod
 	if selector != "" {
