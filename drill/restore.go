@@ -467,7 +467,7 @@ func (r *recovery) Verify(ctx context.Context) (VerifyOutcome, error) {
 	for _, c := range res.Checks {
 		out.Checks = append(out.Checks, CheckRef{Name: c.Name, Kind: c.Kind, Passed: c.Passed, DurationSeconds: c.DurationSeconds, Message: c.Message})
 		if c.CanaryTime != nil && out.DataTime.IsZero() {
-			out.DataTime = *c.CanaryTime
+			out.DataTime, out.DataCheck = *c.CanaryTime, c.Name
 		}
 	}
 	out.Findings = res.Findings[r.reported:]

@@ -68,4 +68,13 @@ spec:
 	require.NotNil(t, checks[0].ApplicationRPOSeconds)
 	assert.Equal(t, *rep.RPOData.MeasuredSeconds, *checks[0].ApplicationRPOSeconds, "checks.json and report.json measure from one disaster time")
 	assert.Equal(t, rep.DisasterAt.Sub(t0.Add(-90*time.Minute)).Seconds(), *checks[0].ApplicationRPOSeconds)
+
+	// The report names the check its application RPO comes from.
+	assert.Equal(t, "canary", rep.RPODataCheck)
+	md, err := os.ReadFile(filepath.Join(state, "drills", "fd-rpo", "report.md"))
+	require.NoError(t, err)
+	assert.Contains(t, string(md), "| RPO (data lost, by check `canary`) |")
+	html, err := os.ReadFile(filepath.Join(state, "drills", "fd-rpo", "report.html"))
+	require.NoError(t, err)
+	assert.Contains(t, string(html), "RPO · data lost (check canary)")
 }

@@ -79,7 +79,10 @@ type VerifyOutcome struct {
 	Checks   []CheckRef
 	Findings []finding.Finding
 	// DataTime is the time the data canary holds; zero without a canary.
-	DataTime time.Time
+	// DataCheck names that check: the first data canary, in check order,
+	// that read a time.
+	DataTime  time.Time
+	DataCheck string
 	Details  any
 }
 
@@ -550,6 +553,7 @@ func (r *run) verify(ctx context.Context) (string, error) {
 	r.report.Checks = out.Checks
 	r.report.Findings = append(r.report.Findings, out.Findings...)
 	r.dataTime = out.DataTime
+	r.report.RPODataCheck = out.DataCheck
 	if out.Details != nil {
 		if werr := r.dir.WriteJSON("checks.json", out.Details); werr != nil {
 			r.opts.Logger.Warn("write check details", "err", werr)

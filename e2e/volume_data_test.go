@@ -262,7 +262,7 @@ func TestVolumeData_PodsExcludedFailsNamingTheVolumes(t *testing.T) {
 	}
 	status, msg := rep.findingOf(t, "restore.volume-data")
 	assert.Equal(t, "fail", status)
-	want := fmt.Sprintf("%s/%s volume %s", d.Namespace, d.Pod, d.Volume)
+	want := fmt.Sprintf("pod %s/%s volume %q", d.Namespace, d.Pod, d.Volume)
 	assert.Contains(t, msg, want, "names the volume that came back without its data")
 	assert.Contains(t, msg, "came back without their data")
 	assert.Equal(t, "failed", rep.phaseStatus("restore"))

@@ -510,7 +510,7 @@ func (r *Session) restorePhases(ctx context.Context, backup string) (bool, error
 		}
 		ph.PodVolumeRestores = pvrs
 		for _, p := range pvrs {
-			r.progressf("volume data %s: %s, %d/%d bytes in %.0fs", p.String(), p.Phase, p.BytesDone, p.TotalBytes, p.DurationSeconds)
+			r.progressf("%s: PodVolumeRestore %s, %d/%d bytes in %.0fs", p.String(), p.Phase, p.BytesDone, p.TotalBytes, p.DurationSeconds)
 		}
 		ph.Finished = st.seen
 		fillPhase(&ph, st.restore)
