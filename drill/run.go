@@ -318,6 +318,7 @@ func (r *run) step(ctx context.Context, st step, record bool) {
 	defer cancel()
 	fmt.Fprintf(r.opts.Progress, "[%s] %s ...\n", r.elapsed(), st.name)
 	p := Phase{Name: st.name, Start: r.now(), CountsTowardRTO: st.countsTowardRTO}
+	found := len(r.report.Findings)
 	status, err := st.run(r, sctx)
 	p.End = r.now()
 	p.DurationSeconds = p.End.Sub(p.Start).Seconds()
@@ -341,6 +342,8 @@ func (r *run) step(ctx context.Context, st step, record bool) {
 	line := fmt.Sprintf("[%s] %s %s in %s", r.elapsed(), st.name, p.Status, fmtSeconds(p.DurationSeconds))
 	if p.Error != "" {
 		line += ": " + p.Error
+	} else if p.Status == PhaseFailed {
+		line += firstFailure(r.report.Findings[found:])
 	}
 	fmt.Fprintln(r.opts.Progress, line)
 	if !record {
@@ -386,6 +389,29 @@ func (r *run) share(ctx context.Context, final bool, names ...string) {
 		}
 	}
 }
+
+// firstFailure is ": " and the first failed finding of fs, cut to one
+// short line for the progress output (the report has it whole); "" when
+// none failed.
+func firstFailure(fs []finding.Finding) string {
+	for _, f := range fs {
+		if f.Status != finding.StatusFail {
+			continue
+		}
+		s := f.ID + ": " + f.Message
+		if i := strings.IndexByte(s, '\n'); i >= 0 {
+			s = s[:i]
+		}
+		if r := []rune(s); len(r) > progressReasonRunes {
+			s = string(r[:progressReasonRunes]) + "..."
+		}
+		return ": " + s
+	}
+	return ""
+}
+
+// progressReasonRunes bounds the reason on a failed step's progress line.
+const progressReasonRunes = 160
 
 // interruptedAt is the step an interruption stopped: the first one it
 // skipped when it came between steps.

@@ -199,3 +199,18 @@ func TestRun_ClaimsWithoutDataInTheBackupAlone(t *testing.T) {
 	assert.Equal(t, ResultPass, rep.Result)
 	assert.Equal(t, finding.StatusWarn, findingByID(rep.Findings, scope.IDClaim).Status)
 }
+
+// TestRun_FailedStepProgressSaysWhy (review): a step that fails through
+// its findings says the first one on its progress line, not only at the
+// end.
+func TestRun_FailedStepProgressSaysWhy(t *testing.T) {
+	var progress strings.Builder
+	clock := &stepClock{t: t0}
+	rec := &fakeRecovery{Clock: clock, Takes: defaultTakes}
+	_, err := Run(context.Background(), scopeScenario(t, ""), Options{StateDir: t.TempDir(), DrillID: "fd-test", Now: clock.Now,
+		Recovery: rec, Scope: &fakeScope{Result: scopeResult()}, Progress: &progress})
+	require.NoError(t, err)
+	assert.Regexp(t, `(?m)^\[[^]]+\] recovery-point failed in [^:]+: scope\.claim: the data of PersistentVolumeClaim shop/scratch is not in backup shop-daily-1 \(not-mounted\): no pod of the source mounts it$`,
+		progress.String())
+	assert.Regexp(t, `(?m)^\[[^]]+\] restore passed in [^:]+$`, progress.String(), "a step that passed says nothing more")
+}
