@@ -442,7 +442,7 @@ func (r *recovery) Restore(ctx context.Context, _ *BackupRef, progress io.Writer
 	}
 	err := r.session.Restore(ctx)
 	res := r.session.Result()
-	out := RestoreOutcome{Details: res, SecretValues: r.session.SecretValues()}
+	out := RestoreOutcome{Details: res, SecretValues: r.session.SecretValues(), Incomplete: !res.Restored}
 	for _, p := range res.Restores {
 		out.Restores = append(out.Restores, RestoreRef{Name: p.Name, Phase: p.Phase, VeleroPhase: string(p.Status), Start: p.Started, End: p.Finished,
 			ItemsRestored: int(p.ItemsRestored), TotalItems: int(p.TotalItems), Warnings: int(p.Warnings), Errors: int(p.Errors),

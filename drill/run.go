@@ -63,8 +63,13 @@ type Recovery interface {
 // RestoreOutcome is what the restore step did.
 type RestoreOutcome struct {
 	// Restores are the Velero Restores, in order; the restore completed
-	// when there is at least one and every one is Completed.
-	Restores      []RestoreRef
+	// when there is at least one, every one is Completed and Incomplete
+	// is false.
+	Restores []RestoreRef
+	// Incomplete: the restore did not complete though every Restore may
+	// be Completed (volume data that did not come back, say); its
+	// findings say why.
+	Incomplete    bool
 	OrderVerified *bool
 	Findings      []finding.Finding
 	// Details are kept as restore.json in the drill directory.
@@ -83,7 +88,7 @@ type VerifyOutcome struct {
 	// that read a time.
 	DataTime  time.Time
 	DataCheck string
-	Details  any
+	Details   any
 }
 
 // Options are how a drill runs. Protection and Recovery are the parts that
@@ -553,9 +558,10 @@ func (r *run) restore(ctx context.Context) (string, error) {
 		r.stop = "the restore did not complete"
 		return "", err
 	}
-	if !restored(out.Restores) {
-		// Velero ran and the restore failed (refused objects, say): a
-		// finding of the drill, not an error of firedrill.
+	if !restored(out.Restores) || out.Incomplete {
+		// Velero ran and the restore failed (refused objects, volumes
+		// without their data, say): a finding of the drill, not an error
+		// of firedrill. The checks and the runbook do not run on it.
 		r.stop = "the restore did not complete"
 		return PhaseFailed, nil
 	}

@@ -250,6 +250,18 @@ func TestSessionRestore_VolumeData(t *testing.T) {
 			assert.Equal(t, []VolumeRef{{Namespace: "shop", Pod: "backend-0", Volume: "data", PodVolumeBackup: "daily-1-x", TotalBytes: 400}}, res.VolumeData.WithoutData)
 			assert.True(t, finding.Failed([]finding.Finding{*f}))
 			assert.Contains(t, f.Message, `pod shop/backend-0 volume "data"`)
+
+			// The checks of a restore that did not complete are skipped:
+			// no findings of their own, one cause one failure.
+			s.spec.Checks = []Check{{Name: "orders", Command: &CommandCheck{Run: []string{"true"}}}}
+			found := len(res.Findings)
+			require.NoError(t, s.Verify(ctx))
+			require.Len(t, res.Checks, 1)
+			assert.True(t, res.Checks[0].Skipped)
+			assert.False(t, res.Checks[0].Passed)
+			assert.Equal(t, "skipped: the restore did not complete", res.Checks[0].Message)
+			assert.Len(t, res.Findings, found, "no finding for a check that did not run")
+			assert.False(t, res.Passed)
 		})
 	}
 }
