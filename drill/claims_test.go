@@ -23,10 +23,17 @@ import (
 
 // sessionRecovery is the drill's real Recovery over a restore.Session
 // whose clients are fakes: only Preflight differs, which would otherwise
-// build clients from the scenario's kubeconfig.
-type sessionRecovery struct{ *recovery }
+// build clients from the scenario's kubeconfig; it starts the session as
+// the real one does.
+type sessionRecovery struct {
+	*recovery
+	target restore.Target
+	opts   restore.Options
+}
 
-func (r sessionRecovery) Preflight(ctx context.Context) error { return r.session.Preflight(ctx) }
+func (r sessionRecovery) Preflight(ctx context.Context, disasterAt time.Time) error {
+	return r.startSession(ctx, r.target, r.spec, disasterAt, r.opts)
+}
 
 // fakeVelero is a target cluster whose Velero completes every Restore at
 // once: the Backup and location objects a real one holds, and a reactor
@@ -96,9 +103,7 @@ spec:
 	spec, err := RestoreSpec(sc, "fd-claims", nil)
 	require.NoError(t, err)
 	clock := &fakeClock{t: t0}
-	session, err := restore.NewSession(restore.Target{Kube: cs, Dynamic: dyn}, spec, restore.Options{Now: clock.Now})
-	require.NoError(t, err)
-	rec := sessionRecovery{&recovery{sc: sc, session: session, spec: spec, progress: &switchWriter{}}}
+	rec := sessionRecovery{&recovery{sc: sc, spec: spec, progress: &switchWriter{}}, restore.Target{Kube: cs, Dynamic: dyn}, restore.Options{Now: clock.Now}}
 	out, err := Run(context.Background(), sc, Options{StateDir: t.TempDir(), DrillID: "fd-claims", Now: clock.Now, Recovery: rec})
 	require.NoError(t, err)
 	rep := out.Report

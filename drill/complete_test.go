@@ -40,7 +40,7 @@ type scratchCluster struct{ cleanups int }
 
 var _ drill.Recovery = (*scratchCluster)(nil)
 
-func (s *scratchCluster) Preflight(context.Context) error { return nil }
+func (s *scratchCluster) Preflight(context.Context, time.Time) error { return nil }
 func (s *scratchCluster) RecoveryPoint(context.Context) (*drill.BackupRef, error) {
 	return &drill.BackupRef{Name: "shop-daily-1", StorageLocation: "default", Started: start.Add(-2 * time.Hour), Completed: start.Add(-2*time.Hour + time.Minute)}, nil
 }

@@ -136,7 +136,7 @@ type preflightProbe struct {
 	probe func(ctx context.Context)
 }
 
-func (p *preflightProbe) Preflight(ctx context.Context) error {
+func (p *preflightProbe) Preflight(ctx context.Context, disasterAt time.Time) error {
 	p.probe(ctx)
-	return p.fakeRecovery.Preflight(ctx)
+	return p.fakeRecovery.Preflight(ctx, disasterAt)
 }

@@ -294,11 +294,21 @@ func planRecoveryPoint(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbo
 		step.add("disaster time: %s (declaredAt)", s.Disaster.DeclaredAt.UTC().Format(time.RFC3339))
 	}
 	step.add("RPO = disaster time - the backup's status.startTimestamp; objective %s", s.Objectives.RPO)
+	// The first data canary in check order that reads a time gives
+	// rpo_data (recovery.Verify keeps the first CanaryTime).
+	var first string
 	for _, c := range s.Checks {
-		if c.DataCanary != nil {
-			step.add("after the restore, check %q gives the RPO the application sees: disaster time - the time in ConfigMap %s/%s",
-				c.Name, s.Target.TargetNamespace(c.DataCanary.Namespace), c.DataCanary.ConfigMap)
+		if c.DataCanary == nil {
+			continue
 		}
+		if first == "" {
+			first = c.Name
+			step.add("after the restore, check %q gives the RPO the application sees (rpo_data): disaster time - %s",
+				c.Name, canaryText(c.DataCanary, s.Target))
+			continue
+		}
+		step.add("after the restore, check %q reads %s as well; it gives rpo_data only when no data canary before it (%q first) reads a time",
+			c.Name, canaryText(c.DataCanary, s.Target), first)
 	}
 	planScope(step, sc)
 	step.finding("recovery-point.backup", "", "the chosen Backup's status.phase and status.startTimestamp")
@@ -313,11 +323,19 @@ func planRecoveryPoint(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbo
 // which PersistentVolumeClaims of the source it holds (drill.Scope).
 func planScope(step *PlanStep, sc *scenarios.Scenario) {
 	s := sc.Spec
+	b := s.Backups
 	if why := ScopeSkipped(sc); why != "" {
-		step.add("backup scope: the source is not read (%s), so which PersistentVolumeClaims the backup holds is not checked", why)
+		step.add("backup scope, from the backup's files alone (the source is not read: %s): every PersistentVolumeClaim of namespaces %s in backups/NAME/NAME-resource-list.json.gz "+
+			"without a Completed PodVolumeBackup (NAME-podvolumebackups.json.gz), DataUpload or snapshot (NAME-volumeinfo.json.gz, NAME-volumesnapshots.json.gz, NAME-csi-volumesnapshots.json.gz) is restored without its data; "+
+			"why not cannot be told without the source", why, strings.Join(b.IncludedNamespaces, ", "))
+		if len(b.AcceptedOutOfScope) > 0 {
+			step.add("accepted out of scope (a warning, not a failure): %s", strings.Join(b.AcceptedOutOfScope, ", "))
+		}
+		step.finding("scope.claim", "a claim of the backup has no volume data in it (fails the step unless the scenario accepts it)", "the backup's resource list, PodVolumeBackups, volume information and snapshot files in the bucket")
+		step.finding("scope.claims", "every claim of the backup has its data in it", "the same")
+		step.finding("scope.source", "the backup's files could not be read", "the failed bucket read")
 		return
 	}
-	b := s.Backups
 	step.add("backup scope, read-only in the source (%s): list the PersistentVolumeClaims of namespaces %s and say for each whether the chosen backup holds its data: "+
 		"a Completed PodVolumeBackup (label velero.io/backup-name in namespace %q, and backups/NAME/NAME-podvolumebackups.json.gz), DataUpload, native snapshot (NAME-volumesnapshots.json.gz) or CSI snapshot (NAME-csi-volumesnapshots.json.gz); "+
 		"else why not: namespace or resource excluded by the backup, created after it, mounted by no pod, opted out (backup.velero.io/backup-volumes-excludes), no opt-in (defaultVolumesToFsBackup false and no backup.velero.io/backup-volumes), or its volume backup failed",
@@ -528,6 +546,18 @@ func compareText(c scenarios.Compare) string {
 
 // podText names the container a check runs in: "pod P" or "the first
 // Running pod of selector S", and the container when one is named.
+// canaryText is where a data canary reads its time, in the target.
+func canaryText(dc *scenarios.DataCanaryCheck, t scenarios.Target) string {
+	ns := t.TargetNamespace(dc.Namespace)
+	switch {
+	case dc.File != "":
+		return fmt.Sprintf("the newest time in file %s of %s in namespace %s", dc.File, podText(dc.Pod, dc.Selector, dc.Container), ns)
+	case len(dc.Command) > 0:
+		return fmt.Sprintf("the newest time %s prints in %s in namespace %s", strings.Join(dc.Command, " "), podText(dc.Pod, dc.Selector, dc.Container), ns)
+	}
+	return fmt.Sprintf("the time in ConfigMap %s/%s (key %s)", ns, dc.ConfigMap, dc.Key)
+}
+
 func podText(pod, selector, container string) string {
 	s := "pod " + pod
 	if selector != "" {

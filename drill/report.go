@@ -79,6 +79,9 @@ type Report struct {
 	// RPOData is the RPO the application's data shows (the data canary),
 	// when the scenario has one.
 	RPOData *Objective `json:"rpo_data,omitempty"`
+	// RPODataCheck names the data canary check RPOData comes from: the
+	// first in check order that read a time.
+	RPODataCheck string `json:"rpo_data_check,omitempty"`
 
 	Phases   []Phase           `json:"phases"`
 	Findings []finding.Finding `json:"findings"`

@@ -139,7 +139,7 @@ func sampleReport() *Report {
 	r.RTO = MeasureRTO(4*time.Hour, r.DisasterAt, r.Phases)
 	r.RPO = MeasureRPO(24*time.Hour, r.DisasterAt, r.Backup.Started)
 	data := Measure(24*time.Hour, 65*time.Minute)
-	r.RPOData = &data
+	r.RPOData, r.RPODataCheck = &data, "data-canary"
 	r.Result = r.Decide()
 	return r
 }

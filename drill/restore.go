@@ -379,7 +379,7 @@ func (s *switchWriter) Write(p []byte) (int, error) {
 	return s.w.Write(p)
 }
 
-func (r *recovery) Preflight(ctx context.Context) error {
+func (r *recovery) Preflight(ctx context.Context, disasterAt time.Time) error {
 	now := r.opts.Now
 	if now == nil {
 		now = time.Now
@@ -422,13 +422,24 @@ func (r *recovery) Preflight(ctx context.Context) error {
 		return err
 	}
 	r.kubeconfig, r.removeKubeconfig = kubeconfig, remove
-	s, err := restore.NewSession(restoreTarget(target, kubeconfig, t.Context),
-		spec, restore.Options{Now: now, Progress: r.progress, RestoreProgress: r.opts.RestoreProgress, Log: r.opts.Log, BackupSyncWait: r.opts.BackupSyncWait, Reader: reader,
+	r.target = target
+	return r.startSession(ctx, restoreTarget(target, kubeconfig, t.Context), spec, disasterAt,
+		restore.Options{Now: now, Progress: r.progress, RestoreProgress: r.opts.RestoreProgress, Log: r.opts.Log, BackupSyncWait: r.opts.BackupSyncWait, Reader: reader,
 			BucketRecord: BucketRecordReader(r.sc, r.opts.Getenv)})
+}
+
+// startSession prepares the restore session into target and runs its
+// preflight. The session measures its RPOs (the recovery point's, each
+// data canary's application_rpo_seconds in checks.json) from disasterAt,
+// the drill's own disaster time, never from its own start: report.json
+// and checks.json then give the same figures.
+func (r *recovery) startSession(ctx context.Context, target restore.Target, spec restore.Spec, disasterAt time.Time, opts restore.Options) error {
+	spec.DisasterTime = disasterAt
+	s, err := restore.NewSession(target, spec, opts)
 	if err != nil {
 		return err
 	}
-	r.target, r.session, r.spec = target, s, spec
+	r.session, r.spec = s, spec
 	return s.Preflight(ctx)
 }
 
@@ -458,7 +469,7 @@ func (r *recovery) Restore(ctx context.Context, _ *BackupRef, progress io.Writer
 	}
 	err := r.session.Restore(ctx)
 	res := r.session.Result()
-	out := RestoreOutcome{Details: res, SecretValues: r.session.SecretValues()}
+	out := RestoreOutcome{Details: res, SecretValues: r.session.SecretValues(), Incomplete: !res.Restored}
 	for _, p := range res.Restores {
 		out.Restores = append(out.Restores, RestoreRef{Name: p.Name, Phase: p.Phase, VeleroPhase: string(p.Status), Start: p.Started, End: p.Finished,
 			ItemsRestored: int(p.ItemsRestored), TotalItems: int(p.TotalItems), Warnings: int(p.Warnings), Errors: int(p.Errors),
@@ -483,7 +494,7 @@ func (r *recovery) Verify(ctx context.Context) (VerifyOutcome, error) {
 	for _, c := range res.Checks {
 		out.Checks = append(out.Checks, CheckRef{Name: c.Name, Kind: c.Kind, Passed: c.Passed, DurationSeconds: c.DurationSeconds, Message: c.Message})
 		if c.CanaryTime != nil && out.DataTime.IsZero() {
-			out.DataTime = *c.CanaryTime
+			out.DataTime, out.DataCheck = *c.CanaryTime, c.Name
 		}
 	}
 	out.Findings = res.Findings[r.reported:]

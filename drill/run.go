@@ -38,7 +38,10 @@ type Protection interface {
 type Recovery interface {
 	// Preflight reaches the clusters, refuses a target that is not a
 	// scratch cluster, and checks Velero and its storage location.
-	Preflight(ctx context.Context) error
+	// disasterAt is the drill's disaster time (Report.DisasterAt): every
+	// RPO the recovery measures, the data canaries' included, counts
+	// from it.
+	Preflight(ctx context.Context, disasterAt time.Time) error
 	// RecoveryPoint chooses the backup to restore. Called once.
 	RecoveryPoint(ctx context.Context) (*BackupRef, error)
 	// Restore restores the backup phase by phase, writing progress.
@@ -61,8 +64,13 @@ type Recovery interface {
 // RestoreOutcome is what the restore step did.
 type RestoreOutcome struct {
 	// Restores are the Velero Restores, in order; the restore completed
-	// when there is at least one and every one is Completed.
-	Restores      []RestoreRef
+	// when there is at least one, every one is Completed and Incomplete
+	// is false.
+	Restores []RestoreRef
+	// Incomplete: the restore did not complete though every Restore may
+	// be Completed (volume data that did not come back, say); its
+	// findings say why.
+	Incomplete    bool
 	OrderVerified *bool
 	Findings      []finding.Finding
 	// Details are kept as restore.json in the drill directory.
@@ -77,8 +85,11 @@ type VerifyOutcome struct {
 	Checks   []CheckRef
 	Findings []finding.Finding
 	// DataTime is the time the data canary holds; zero without a canary.
-	DataTime time.Time
-	Details  any
+	// DataCheck names that check: the first data canary, in check order,
+	// that read a time.
+	DataTime  time.Time
+	DataCheck string
+	Details   any
 }
 
 // Options are how a drill runs. Protection and Recovery are the parts that
@@ -337,6 +348,7 @@ func (r *run) step(ctx context.Context, st step, record bool) {
 		r.opts.Logger.Warn("write drill record", "err", err)
 	}
 	p := Phase{Name: st.name, Start: r.now(), CountsTowardRTO: st.countsTowardRTO}
+	found := len(r.report.Findings)
 	status, err := st.run(r, sctx)
 	p.End = r.now()
 	p.DurationSeconds = p.End.Sub(p.Start).Seconds()
@@ -360,6 +372,8 @@ func (r *run) step(ctx context.Context, st step, record bool) {
 	line := fmt.Sprintf("[%s] %s %s in %s", r.elapsed(), st.name, p.Status, fmtSeconds(p.DurationSeconds))
 	if p.Error != "" {
 		line += ": " + p.Error
+	} else if p.Status == PhaseFailed {
+		line += firstFailure(r.report.Findings[found:])
 	}
 	fmt.Fprintln(r.opts.Progress, line)
 	if !record {
@@ -406,6 +420,29 @@ func (r *run) share(ctx context.Context, final bool, names ...string) {
 	}
 }
 
+// firstFailure is ": " and the first failed finding of fs, cut to one
+// short line for the progress output (the report has it whole); "" when
+// none failed.
+func firstFailure(fs []finding.Finding) string {
+	for _, f := range fs {
+		if f.Status != finding.StatusFail {
+			continue
+		}
+		s := f.ID + ": " + f.Message
+		if i := strings.IndexByte(s, '\n'); i >= 0 {
+			s = s[:i]
+		}
+		if r := []rune(s); len(r) > progressReasonRunes {
+			s = string(r[:progressReasonRunes]) + "..."
+		}
+		return ": " + s
+	}
+	return ""
+}
+
+// progressReasonRunes bounds the reason on a failed step's progress line.
+const progressReasonRunes = 160
+
 // interruptedAt is the step an interruption stopped: the first one it
 // skipped when it came between steps.
 func interruptedAt(phases []Phase) StepName {
@@ -434,7 +471,7 @@ func (r *run) preflight(ctx context.Context) (string, error) {
 		return "", errors.New("no recovery configured")
 	}
 	r.cleanupDead(ctx)
-	if err := r.opts.Recovery.Preflight(ctx); err != nil {
+	if err := r.opts.Recovery.Preflight(ctx, r.report.DisasterAt); err != nil {
 		r.stop = "preflight failed"
 		if f, ok := scratchInUse(err); ok {
 			r.stop = "another drill holds the scratch cluster"
@@ -551,9 +588,10 @@ func (r *run) restore(ctx context.Context) (string, error) {
 		r.stop = "the restore did not complete"
 		return "", err
 	}
-	if !restored(out.Restores) {
-		// Velero ran and the restore failed (refused objects, say): a
-		// finding of the drill, not an error of firedrill.
+	if !restored(out.Restores) || out.Incomplete {
+		// Velero ran and the restore failed (refused objects, volumes
+		// without their data, say): a finding of the drill, not an error
+		// of firedrill. The checks and the runbook do not run on it.
 		r.stop = "the restore did not complete"
 		return PhaseFailed, nil
 	}
@@ -577,6 +615,7 @@ func (r *run) verify(ctx context.Context) (string, error) {
 	r.report.Checks = out.Checks
 	r.report.Findings = append(r.report.Findings, out.Findings...)
 	r.dataTime = out.DataTime
+	r.report.RPODataCheck = out.DataCheck
 	if out.Details != nil {
 		if werr := r.dir.WriteJSON("checks.json", out.Details); werr != nil {
 			r.opts.Logger.Warn("write check details", "err", werr)

@@ -68,7 +68,7 @@ type fakeRecovery struct {
 	restored      bool
 }
 
-func (f *fakeRecovery) Preflight(context.Context) error {
+func (f *fakeRecovery) Preflight(context.Context, time.Time) error {
 	f.Clock.Advance(f.Takes.Preflight)
 	return f.PreflightErr
 }

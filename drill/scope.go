@@ -21,10 +21,12 @@ import (
 // backup holds, and sets the backup's items against what the Restores
 // created (package scope is behind the real one, NewScope).
 type Scope interface {
-	// Claims reads the backup's scope in the source (read-only). A nil
-	// Result with a nil error means the scenario gives no source to read:
-	// none named, or the disaster loses it. An error means the source's
-	// claims could not be listed at all.
+	// Claims reads the backup's scope in the source (read-only) or, when
+	// the scenario gives no source to read (none named, or the disaster
+	// loses it), from the backup's files alone (Result.SourceSkipped says
+	// why). A nil Result with a nil error reads nothing. An error means
+	// the claims could not be listed at all (the source's, or the
+	// backup's resource list).
 	Claims(ctx context.Context, backup string) (*scope.Result, error)
 	// Counts reads the resource lists of the backup and of the Restores
 	// from the bucket the Restores read (and wrote their records to).
@@ -43,7 +45,8 @@ type ScopeOptions struct {
 // NewScope returns the Scope of a drill of sc: it reads the source
 // cluster the scenario names (spec.source), unless the disaster loses it,
 // with get and list requests only, and the bucket the restore reads (the
-// primary, or the copy when the scenario loses primaryStorage).
+// primary, or the copy when the scenario loses primaryStorage); without a
+// source, the bucket alone.
 func NewScope(sc *scenarios.Scenario, opts ScopeOptions) Scope {
 	return &sourceScope{sc: sc, opts: opts}
 }
@@ -69,8 +72,14 @@ func ScopeSkipped(sc *scenarios.Scenario) string {
 }
 
 func (s *sourceScope) Claims(ctx context.Context, backup string) (*scope.Result, error) {
-	if ScopeSkipped(s.sc) != "" {
-		return nil, nil
+	if why := ScopeSkipped(s.sc); why != "" {
+		// Without the source, the backup still says which claims it
+		// restores without their data.
+		files, err := s.files(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return scope.ReadBackup(ctx, files, backup, s.sc.Spec.Backups.IncludedNamespaces, why)
 	}
 	src := s.sc.Spec.Source
 	c, err := kube.New(src.Kubeconfig, src.Context)
@@ -156,17 +165,24 @@ func (c *cappedBuffer) Write(p []byte) (int, error) {
 	return c.b.Write(p)
 }
 
-// readScope reads the chosen backup's scope in the source (recovery-point
-// step) into the report, with its findings: PersistentVolumeClaims whose
-// data is not in the backup fail the step unless the scenario accepts
-// them (spec.backups.acceptedOutOfScope). A source that cannot be read
-// is a warning: the recovery point stands without it.
+// readScope reads the chosen backup's scope (recovery-point step), in the
+// source or, without one, in the backup's files, into the report, with
+// its findings: PersistentVolumeClaims whose data is not in the backup
+// fail the step unless the scenario accepts them
+// (spec.backups.acceptedOutOfScope). A scope that cannot be read is a
+// warning: the recovery point stands without it.
 func (r *run) readScope(ctx context.Context, backup string) bool {
 	if r.opts.Scope == nil {
 		return true
 	}
 	res, err := r.opts.Scope.Claims(ctx, backup)
 	if err != nil {
+		if why := ScopeSkipped(r.sc); why != "" {
+			r.report.Findings = append(r.report.Findings, finding.Warn(scope.IDSource, "files of backup "+backup,
+				"the backup's scope could not be read from its files ("+why+"): "+err.Error()).
+				With("", "", "check that the drill's bucket credentials may read backups/"+backup+"/"))
+			return true
+		}
 		r.report.Findings = append(r.report.Findings, finding.Warn(scope.IDSource, "source cluster",
 			"the backup's scope could not be read from the source: "+err.Error()).
 			With("", "", "check spec.source and that its credentials may list PersistentVolumeClaims and pods"))
@@ -213,10 +229,21 @@ func (r *run) countItems(ctx context.Context, backup string, restores []RestoreR
 	}
 	msg := fmt.Sprintf("backup %s: %d items backed up (status.progress.itemsBackedUp), every kind restored", backup, c.BackupItemsBackedUp)
 	if len(diffs) > 0 {
-		msg = fmt.Sprintf("backup %s: %d items backed up (status.progress.itemsBackedUp); differences: %s (items the restore phases exclude, such as pods, are expected here)",
-			backup, c.BackupItemsBackedUp, strings.Join(diffs, "; "))
+		msg = fmt.Sprintf("backup %s: %d items backed up (status.progress.itemsBackedUp); differences: %s (expected here: the kinds the restore phases exclude, %s, and what Velero never restores, such as events)",
+			backup, c.BackupItemsBackedUp, strings.Join(diffs, "; "), excludedText(r.sc.Spec.Target.Restore.ExcludedResources))
 	}
 	r.report.Findings = append(r.report.Findings, finding.Pass(scopeCountsID, subject, msg))
+}
+
+// excludedText lists the restore phases' excluded resources; Velero's own
+// exclusions (nonRestorableResources in pkg/controller/restore_controller.go:
+// nodes, events, events.events.k8s.io, Velero's Backups and Restores, ...)
+// are named by the caller.
+func excludedText(rs []string) string {
+	if len(rs) == 0 {
+		return "none"
+	}
+	return strings.Join(rs, ", ")
 }
 
 // scopeCountsID is the finding of countItems.

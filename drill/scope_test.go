@@ -96,6 +96,10 @@ func TestRun_ClaimOutsideTheBackupFailsTheRecoveryPoint(t *testing.T) {
 	c := findingByID(rep.Findings, scopeCountsID)
 	require.NotNil(t, c)
 	assert.Contains(t, c.Message, "v1/Pod 1 of 1 not restored")
+	// Pods are restored (with their volume data): what is expected not
+	// to come back is what the phases and Velero exclude.
+	assert.NotContains(t, c.Message, "such as pods")
+	assert.Contains(t, c.Message, "expected here: the kinds the restore phases exclude, replicasets.apps, endpoints, endpointslices.discovery.k8s.io, and what Velero never restores, such as events")
 	require.NotNil(t, rep.ItemCounts)
 
 	md, err := os.ReadFile(filepath.Join(dir, "report.md"))
@@ -152,7 +156,61 @@ func TestNewPlan_Scope(t *testing.T) {
 
 	lost, err := NewPlan(builtin(t, "region-loss"))
 	require.NoError(t, err)
-	assert.Contains(t, strings.Join(stepOf(t, lost, StepRecoveryPoint).Actions, "\n"),
-		"backup scope: the source is not read (the scenario loses the source cluster)")
+	lostRP := strings.Join(stepOf(t, lost, StepRecoveryPoint).Actions, "\n")
+	assert.Contains(t, lostRP, "backup scope, from the backup's files alone (the source is not read: the scenario loses the source cluster)")
+	assert.Contains(t, lostRP, "is restored without its data")
+	assert.Contains(t, planFindingIDs(stepOf(t, lost, StepRecoveryPoint)), "scope.claim", "without the source, claims without data are still findings")
 	assert.Contains(t, strings.Join(stepOf(t, lost, StepPreflight).Actions, "\n"), "source cluster: not contacted (the scenario loses it)")
+}
+
+func planFindingIDs(st PlanStep) []string {
+	var ids []string
+	for _, f := range st.Findings {
+		ids = append(ids, f.ID)
+	}
+	return ids
+}
+
+// TestRun_ClaimsWithoutDataInTheBackupAlone (review): when the source is
+// not read, the backup's own files decide: its claims without volume
+// data fail the recovery point, said to be restored without their data,
+// unless accepted.
+func TestRun_ClaimsWithoutDataInTheBackupAlone(t *testing.T) {
+	res := &scope.Result{Backup: "shop-daily-1", Namespaces: []string{"shop"}, SourceSkipped: "the scenario loses the source cluster",
+		Claims: []scope.Claim{
+			{Namespace: "shop", Name: "orders", InBackup: true, Method: scope.MethodPodVolumeBackup, Detail: "PodVolumeBackup x Completed"},
+			{Namespace: "shop", Name: "exports", Reason: scope.ReasonNoVolumeData, Detail: "backup shop-daily-1 lists the claim but holds no PodVolumeBackup, DataUpload or snapshot of it"},
+		}}
+	rep, dir := runScoped(t, scopeScenario(t, ""), &fakeScope{Result: res})
+	md, err := os.ReadFile(filepath.Join(dir, "report.md"))
+	require.NoError(t, err)
+	assert.Contains(t, string(md), "the source was not read (the scenario loses the source cluster), so why not cannot be told")
+	assert.NotContains(t, string(md), "covered by a Schedule", "no Schedules were read")
+	assert.Contains(t, string(md), "| **no** | no-volume-data |")
+	assert.Equal(t, PhaseFailed, phaseStatus(rep, StepRecoveryPoint))
+	assert.Equal(t, ResultFail, rep.Result)
+	f := findingByID(rep.Findings, scope.IDClaim)
+	require.NotNil(t, f)
+	assert.Equal(t, finding.StatusFail, f.Status)
+	assert.Equal(t, "PersistentVolumeClaim shop/exports in backup shop-daily-1", f.Subject)
+	assert.Contains(t, f.Message, "restored without its data")
+
+	rep, _ = runScoped(t, scopeScenario(t, ", acceptedOutOfScope: [shop/exports]"), &fakeScope{Result: res})
+	assert.Equal(t, ResultPass, rep.Result)
+	assert.Equal(t, finding.StatusWarn, findingByID(rep.Findings, scope.IDClaim).Status)
+}
+
+// TestRun_FailedStepProgressSaysWhy (review): a step that fails through
+// its findings says the first one on its progress line, not only at the
+// end.
+func TestRun_FailedStepProgressSaysWhy(t *testing.T) {
+	var progress strings.Builder
+	clock := &stepClock{t: t0}
+	rec := &fakeRecovery{Clock: clock, Takes: defaultTakes}
+	_, err := Run(context.Background(), scopeScenario(t, ""), Options{StateDir: t.TempDir(), DrillID: "fd-test", Now: clock.Now,
+		Recovery: rec, Scope: &fakeScope{Result: scopeResult()}, Progress: &progress})
+	require.NoError(t, err)
+	assert.Regexp(t, `(?m)^\[[^]]+\] recovery-point failed in [^:]+: scope\.claim: the data of PersistentVolumeClaim shop/scratch is not in backup shop-daily-1 \(not-mounted\): no pod of the source mounts it$`,
+		progress.String())
+	assert.Regexp(t, `(?m)^\[[^]]+\] restore passed in [^:]+$`, progress.String(), "a step that passed says nothing more")
 }

@@ -262,9 +262,16 @@ func TestVolumeData_PodsExcludedFailsNamingTheVolumes(t *testing.T) {
 	}
 	status, msg := rep.findingOf(t, "restore.volume-data")
 	assert.Equal(t, "fail", status)
-	want := fmt.Sprintf("%s/%s volume %s", d.Namespace, d.Pod, d.Volume)
+	want := fmt.Sprintf("pod %s/%s volume %q", d.Namespace, d.Pod, d.Volume)
 	assert.Contains(t, msg, want, "names the volume that came back without its data")
 	assert.Contains(t, msg, "came back without their data")
 	assert.Equal(t, "failed", rep.phaseStatus("restore"))
+	// A restore that did not complete, as a failed Velero Restore: the
+	// checks and the runbook are skipped, and no check counts as failed.
+	assert.Equal(t, "skipped", rep.phaseStatus("verify"))
+	assert.Equal(t, "skipped", rep.phaseStatus("runbook"))
+	for _, f := range rep.Findings {
+		assert.False(t, strings.HasPrefix(f.ID, "verify."), "a check that did not run has no finding: %s %s", f.ID, f.Message)
+	}
 	assertNamespacesGone(t, l, targets)
 }

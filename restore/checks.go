@@ -31,6 +31,10 @@ type CheckResult struct {
 	Name   string `json:"name"`
 	Kind   string `json:"kind"`
 	Passed bool   `json:"passed"`
+	// Skipped: the check did not run because the restore did not
+	// complete; neither passed nor failed (the restore's own finding
+	// says why), and no finding of its own.
+	Skipped bool `json:"skipped,omitempty"`
 	// Message says what was seen; on failure, why it failed.
 	Message string `json:"message"`
 	// Details list per-object states (workloads) when useful; a failed

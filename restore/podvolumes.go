@@ -69,9 +69,9 @@ func pvrDone(phase velerov1.PodVolumeRestorePhase) bool {
 	return false
 }
 
-// String is "NS/POD volume V".
+// String is `pod NS/POD volume "V"`.
 func (p PodVolumeRestoreResult) String() string {
-	return fmt.Sprintf("%s/%s volume %s", p.Namespace, p.Pod, p.Volume)
+	return fmt.Sprintf("pod %s/%s volume %q", p.Namespace, p.Pod, p.Volume)
 }
 
 // problem says what is wrong with a PodVolumeRestore that did not complete
@@ -227,9 +227,9 @@ type VolumeRef struct {
 	TotalBytes int64 `json:"total_bytes"`
 }
 
-// String is "NS/POD volume V".
+// String is `pod NS/POD volume "V"`.
 func (v VolumeRef) String() string {
-	return fmt.Sprintf("%s/%s volume %s", v.Namespace, v.Pod, v.Volume)
+	return fmt.Sprintf("pod %s/%s volume %q", v.Namespace, v.Pod, v.Volume)
 }
 
 // volumeBackups lists the PodVolumeBackups of backup (label

@@ -171,17 +171,17 @@ func TestMatchVolumeData(t *testing.T) {
 		msg string
 	}{
 		{"all restored", []PodVolumeRestoreResult{done("data", velerov1.PodVolumeRestorePhaseCompleted), done("logs", velerov1.PodVolumeRestorePhaseCompleted)}, true,
-			"2 volumes restored from file-system backup, 800 bytes: shop-x/backend-0 volume data, shop-x/backend-0 volume logs"},
+			"2 volumes restored from file-system backup, 800 bytes: pod shop-x/backend-0 volume \"data\", pod shop-x/backend-0 volume \"logs\""},
 		{"pods excluded: none restored", nil, false,
-			"2 of 2 volumes came back without their data (no PodVolumeRestore: Velero restores volume data only into pods it restores itself): shop/backend-0 volume data, shop/backend-0 volume logs"},
+			"2 of 2 volumes came back without their data (no PodVolumeRestore: Velero restores volume data only into pods it restores itself): pod shop/backend-0 volume \"data\", pod shop/backend-0 volume \"logs\""},
 		{"one failed", []PodVolumeRestoreResult{done("data", velerov1.PodVolumeRestorePhaseCompleted), done("logs", velerov1.PodVolumeRestorePhaseFailed)}, false,
-			"PodVolumeRestore r-logs (shop-x/backend-0 volume logs) phase Failed: error restoring volume: no such snapshot"},
+			"PodVolumeRestore r-logs (pod shop-x/backend-0 volume \"logs\") phase Failed: error restoring volume: no such snapshot"},
 		{"one never started", []PodVolumeRestoreResult{done("data", velerov1.PodVolumeRestorePhaseCompleted), done("logs", "")}, false,
-			"PodVolumeRestore r-logs (shop-x/backend-0 volume logs) never started"},
+			"PodVolumeRestore r-logs (pod shop-x/backend-0 volume \"logs\") never started"},
 		{"a restore into another namespace of the same name does not count", []PodVolumeRestoreResult{
 			done("data", velerov1.PodVolumeRestorePhaseCompleted),
 			pvrResult(pvr("o", "r", "billing", "backend-0", "billing", "logs", velerov1.PodVolumeRestorePhaseCompleted))}, false,
-			"1 of 2 volumes came back without their data (no PodVolumeRestore: Velero restores volume data only into pods it restores itself): shop/backend-0 volume logs"},
+			"1 of 2 volumes came back without their data (no PodVolumeRestore: Velero restores volume data only into pods it restores itself): pod shop/backend-0 volume \"logs\""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -249,7 +249,19 @@ func TestSessionRestore_VolumeData(t *testing.T) {
 			assert.False(t, res.Restored, "volumes without their data are a failed restore, never a pass")
 			assert.Equal(t, []VolumeRef{{Namespace: "shop", Pod: "backend-0", Volume: "data", PodVolumeBackup: "daily-1-x", TotalBytes: 400}}, res.VolumeData.WithoutData)
 			assert.True(t, finding.Failed([]finding.Finding{*f}))
-			assert.Contains(t, f.Message, "shop/backend-0 volume data")
+			assert.Contains(t, f.Message, `pod shop/backend-0 volume "data"`)
+
+			// The checks of a restore that did not complete are skipped:
+			// no findings of their own, one cause one failure.
+			s.spec.Checks = []Check{{Name: "orders", Command: &CommandCheck{Run: []string{"true"}}}}
+			found := len(res.Findings)
+			require.NoError(t, s.Verify(ctx))
+			require.Len(t, res.Checks, 1)
+			assert.True(t, res.Checks[0].Skipped)
+			assert.False(t, res.Checks[0].Passed)
+			assert.Equal(t, "skipped: the restore did not complete", res.Checks[0].Message)
+			assert.Len(t, res.Findings, found, "no finding for a check that did not run")
+			assert.False(t, res.Passed)
 		})
 	}
 }
@@ -291,5 +303,5 @@ func TestSessionRestore_PodVolumeRestoreNeverStarts(t *testing.T) {
 	ph := res.Restores[0]
 	assert.Equal(t, StatusTimeout, ph.Status)
 	require.Len(t, ph.PodVolumeRestores, 1)
-	assert.Contains(t, ph.Reason(), "PodVolumeRestore fd-t-workloads-a (shop/db-0 volume data) never started")
+	assert.Contains(t, ph.Reason(), `PodVolumeRestore fd-t-workloads-a (pod shop/db-0 volume "data") never started`)
 }

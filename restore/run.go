@@ -354,14 +354,16 @@ func (s *Session) afterPhases(ctx context.Context) {
 }
 
 // Verify runs the checks in order (each within its timeout) and decides
-// Result.Passed. After a failed restore the checks are reported as not run.
+// Result.Passed. After a restore that did not complete the checks are
+// skipped (CheckResult.Skipped), with no findings of their own: the
+// restore's findings say what failed.
 func (s *Session) Verify(ctx context.Context) error {
 	defer s.noteInterrupt(ctx)
 	res := s.res
 	env := checkEnv{cs: s.t.Kube, kubeconfig: s.t.Kubeconfig, context: s.t.Context, disaster: s.disaster, now: s.opts.Now, http: s.opts.HTTPClient, exec: s.t.Exec}
 	for _, c := range s.spec.Checks {
 		if !res.Restored {
-			res.Checks = append(res.Checks, CheckResult{Name: c.Name, Kind: checkKind(c), Message: "not run: the restore failed"})
+			res.Checks = append(res.Checks, CheckResult{Name: c.Name, Kind: checkKind(c), Skipped: true, Message: SkippedNotRestored})
 			continue
 		}
 		s.progressf("check %s ...", c.Name)
@@ -380,11 +382,17 @@ func (s *Session) Verify(ctx context.Context) error {
 		}
 	}
 	for _, cr := range res.Checks {
-		res.Findings = append(res.Findings, checkFinding(cr))
+		if !cr.Skipped {
+			res.Findings = append(res.Findings, checkFinding(cr))
+		}
 	}
 	res.Passed = res.Restored && res.OrderVerified && !slices.ContainsFunc(res.Checks, func(c CheckResult) bool { return !c.Passed })
 	return nil
 }
+
+// SkippedNotRestored is why the checks and what follows the restore do
+// not run after a restore that did not complete.
+const SkippedNotRestored = "skipped: the restore did not complete"
 
 func checkKind(c Check) string {
 	switch {
@@ -510,7 +518,7 @@ func (r *Session) restorePhases(ctx context.Context, backup string) (bool, error
 		}
 		ph.PodVolumeRestores = pvrs
 		for _, p := range pvrs {
-			r.progressf("volume data %s: %s, %d/%d bytes in %.0fs", p.String(), p.Phase, p.BytesDone, p.TotalBytes, p.DurationSeconds)
+			r.progressf("%s: PodVolumeRestore %s, %d/%d bytes in %.0fs", p.String(), p.Phase, p.BytesDone, p.TotalBytes, p.DurationSeconds)
 		}
 		ph.Finished = st.seen
 		fillPhase(&ph, st.restore)

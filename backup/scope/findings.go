@@ -24,7 +24,9 @@ const (
 )
 
 // Findings are the findings of r: a failure per claim of the drill's
-// namespaces whose data is not in the backup (an auditor's reading: the
+// namespaces whose data is not in the backup (read from the backup's
+// files alone when r.SourceSkipped: the claim is restored without its
+// data) (an auditor's reading: the
 // recovery point lacks data the application keeps, so the drill cannot
 // prove it recoverable), a warning instead for a claim listed in accepted
 // ("namespace/name"), a pass when every claim is in; a warning naming the
@@ -32,9 +34,16 @@ const (
 func Findings(r *Result, accepted []string) []finding.Finding {
 	var fs []finding.Finding
 	out := r.NotInBackup()
+	where := "in the source"
+	if r.SourceSkipped != "" {
+		where = "in backup " + r.Backup
+	}
 	for _, c := range out {
-		subject := fmt.Sprintf("PersistentVolumeClaim %s in the source", c.Ref())
+		subject := fmt.Sprintf("PersistentVolumeClaim %s %s", c.Ref(), where)
 		msg := fmt.Sprintf("the data of PersistentVolumeClaim %s is not in backup %s (%s): %s", c.Ref(), r.Backup, c.Reason, c.Detail)
+		if r.SourceSkipped != "" {
+			msg = fmt.Sprintf("PersistentVolumeClaim %s is restored without its data: %s", c.Ref(), c.Detail)
+		}
 		expected := "its data in the backup (file-system backup, snapshot or data mover)"
 		actual := fmt.Sprintf("not in the backup: %s", c.Reason)
 		if slices.Contains(accepted, c.Ref()) {
@@ -49,7 +58,7 @@ func Findings(r *Result, accepted []string) []finding.Finding {
 		for _, c := range r.Claims {
 			methods = append(methods, fmt.Sprintf("%s (%s)", c.Ref(), c.Method))
 		}
-		fs = append(fs, finding.Pass(IDClaims, "PersistentVolumeClaims of namespaces "+strings.Join(r.Namespaces, ", ")+" in the source",
+		fs = append(fs, finding.Pass(IDClaims, "PersistentVolumeClaims of namespaces "+strings.Join(r.Namespaces, ", ")+" "+where,
 			fmt.Sprintf("the data of every PersistentVolumeClaim is in backup %s: %s", r.Backup, strings.Join(methods, ", "))))
 	}
 	if len(r.Uncovered) > 0 {
@@ -62,7 +71,12 @@ func Findings(r *Result, accepted []string) []finding.Finding {
 			With("every namespace with PersistentVolumeClaims in a Schedule's includedNamespaces", fmt.Sprintf("%d not covered", len(r.Uncovered)),
 				"add the namespaces to a Schedule (velero schedule create --include-namespaces), or confirm with their owners that the data needs no backup"))
 	}
-	if len(r.Problems) > 0 {
+	switch {
+	case len(r.Problems) > 0 && r.SourceSkipped != "":
+		fs = append(fs, finding.Warn(IDSource, "files of backup "+r.Backup,
+			"part of the backup's scope could not be read: "+strings.Join(r.Problems, "; ")).
+			With("", "", "check that the drill's bucket credentials may read the backup's files (backups/NAME/)"))
+	case len(r.Problems) > 0:
 		fs = append(fs, finding.Warn(IDSource, "source cluster and backup files",
 			"part of the backup's scope could not be read: "+strings.Join(r.Problems, "; ")).
 			With("", "", "let the drill's source credentials get and list PersistentVolumeClaims, pods and Velero's Backups, Schedules, PodVolumeBackups and DataUploads"))
@@ -81,6 +95,8 @@ func hint(r Reason) string {
 		return "remove persistentvolumeclaims from the Schedule's excluded resources, or the label velero.io/exclude-from-backup from the claim"
 	case ReasonCreatedAfterBackup:
 		return "nothing to fix if the next backup includes it; run the drill again after it"
+	case ReasonNoVolumeData:
+		return "run the drill with a scenario that reads the source (spec.source) to learn why; then opt the volume in (backup.velero.io/backup-volumes, defaultVolumesToFsBackup, or a snapshot), or list the claim in acceptedOutOfScope if its data needs no backup"
 	case ReasonNotMounted:
 		return "file-system backup needs a running pod that mounts the claim at backup time; mount it in a pod, or back it up with a CSI snapshot and snapshotMoveData"
 	case ReasonOptedOut:

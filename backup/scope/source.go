@@ -72,6 +72,11 @@ type Result struct {
 	// Counts set the backup's items against what the Restores created,
 	// kind by kind; set after the restore (see CompareCounts).
 	Counts *Counts `json:"counts,omitempty"`
+	// SourceSkipped says why the source was not read (the scenario loses
+	// it, or names none); the claims then come from the backup's files
+	// alone (ReadBackup), and Schedules and Uncovered are empty. Empty
+	// when the source was read (Read).
+	SourceSkipped string `json:"source_skipped,omitempty"`
 	// Problems are the reads that failed: the verdicts that needed them
 	// are missing or less precise.
 	Problems []string `json:"problems,omitempty"`

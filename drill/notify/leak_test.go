@@ -39,7 +39,7 @@ type leakyRecovery struct {
 	kubeconfig string
 }
 
-func (f *leakyRecovery) Preflight(context.Context) error {
+func (f *leakyRecovery) Preflight(context.Context, time.Time) error {
 	f.secrets.Add(kubeToken) // the real recovery adds its kubeconfig's credentials
 	return nil
 }

@@ -110,3 +110,15 @@ func TestRunSummary_ErroredDrillSaysWhy(t *testing.T) {
 		RTO: drill.NotMeasured(time.Hour, "no recovery"), RPO: drill.NotMeasured(time.Hour, "no recovery point was chosen")}, "/state/drills/fd-1")
 	assert.True(t, strings.HasPrefix(b.String(), "Drill fd-1 of region-loss: error\n  error in step preflight: reach the target cluster: i/o timeout\n"), b.String())
 }
+
+// TestRunSummary_NamesTheCanaryCheck (review): the application RPO line
+// names the data canary check it comes from.
+func TestRunSummary_NamesTheCanaryCheck(t *testing.T) {
+	var b strings.Builder
+	data := drill.MeasureRPO(24*time.Hour, t0Summary, t0Summary.Add(-90*time.Second))
+	writeRunSummary(&b, &drill.Report{DrillID: "fd-1", Scenario: "lab", Result: drill.ResultPass,
+		RTO: drill.NotMeasured(time.Hour, "x"), RPO: drill.NotMeasured(time.Hour, "x"), RPOData: &data, RPODataCheck: "volume-canary"}, "/state/drills/fd-1")
+	assert.Contains(t, b.String(), "\n  RPO seen by check volume-canary  ")
+}
+
+var t0Summary = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)

@@ -148,7 +148,10 @@ func writeRestoreText(w io.Writer, scenario string, res *restore.Result) {
 	}
 	for _, ch := range res.Checks {
 		mark := "pass"
-		if !ch.Passed {
+		switch {
+		case ch.Skipped:
+			mark = "skipped"
+		case !ch.Passed:
 			mark = "FAIL"
 		}
 		fmt.Fprintf(w, "Check %s [%s] %s: %s\n", ch.Name, ch.Kind, mark, ch.Message)

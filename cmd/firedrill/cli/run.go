@@ -232,7 +232,7 @@ func writeRunSummary(w io.Writer, r *drill.Report, dir string) {
 	fmt.Fprintf(w, "  RTO  %s\n", objectiveText(r.RTO))
 	fmt.Fprintf(w, "  RPO  %s\n", objectiveText(r.RPO))
 	if r.RPOData != nil {
-		fmt.Fprintf(w, "  RPO seen by the data canary  %s\n", objectiveText(*r.RPOData))
+		fmt.Fprintf(w, "  RPO seen by check %s  %s\n", r.RPODataCheck, objectiveText(*r.RPOData))
 	}
 	if r.OrderVerified != nil {
 		fmt.Fprintf(w, "  restore order verified: %t\n", *r.OrderVerified)
