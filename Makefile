@@ -4,7 +4,12 @@
 GO        ?= go
 BIN       := bin
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS   := -X github.com/firedrill-dev/firedrill/internal/version.Version=$(VERSION)
+# The commit `firedrill version` shows: the short hash, -dirty when tracked files
+# changed; empty outside a git checkout. Stamped here because Go's own VCS stamp
+# is off wherever GOFLAGS has -buildvcs=false.
+COMMIT    ?= $(shell c=$$(git rev-parse --short HEAD 2>/dev/null) && { git diff --quiet HEAD -- 2>/dev/null && echo $$c || echo $$c-dirty; })
+LDFLAGS   := -X github.com/firedrill-dev/firedrill/internal/version.Version=$(VERSION) \
+             -X github.com/firedrill-dev/firedrill/internal/version.Commit=$(COMMIT)
 LAB       := $(BIN)/firedrill-lab
 # The images' archives and names (empty: ghcr.io/firedrill-dev/firedrill[-runner]:$(VERSION)).
 IMAGE_OUT         ?= $(BIN)/firedrill-image.tar
@@ -26,7 +31,7 @@ build:
 ## image: the firedrill container image as an OCI layout archive, bin/firedrill-image.tar (no Docker needed; IMAGE_OUT, IMAGE_NAME)
 image:
 	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || echo 0) $(GO) run ./cmd/firedrill-image \
-		-o $(IMAGE_OUT) -version $(VERSION) -revision $$(git rev-parse HEAD 2>/dev/null) $(if $(IMAGE_NAME),-name $(IMAGE_NAME))
+		-o $(IMAGE_OUT) -version $(VERSION) -commit '$(COMMIT)' -revision $$(git rev-parse HEAD 2>/dev/null) $(if $(IMAGE_NAME),-name $(IMAGE_NAME))
 
 ## image-runner: the runner image, bin/firedrill-runner-image.tar: firedrill with sh (busybox), kubectl and velero for runbook steps and command checks (RUNNER_IMAGE_OUT, RUNNER_IMAGE_NAME)
 # kubectl and velero are the lab's static builds, from its cache (built once, reused by every clone).
@@ -38,7 +43,7 @@ image-runner:
 	fi
 	eval "$$(bash e2e/lab/build-bins.sh kubectl velero)" && \
 	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || echo 0) $(GO) run ./cmd/firedrill-image \
-		-o $(RUNNER_IMAGE_OUT) -version $(VERSION) -revision $$(git rev-parse HEAD 2>/dev/null) $(if $(RUNNER_IMAGE_NAME),-name $(RUNNER_IMAGE_NAME)) \
+		-o $(RUNNER_IMAGE_OUT) -version $(VERSION) -commit '$(COMMIT)' -revision $$(git rev-parse HEAD 2>/dev/null) $(if $(RUNNER_IMAGE_NAME),-name $(RUNNER_IMAGE_NAME)) \
 		-busybox $(BUSYBOX) -add kubectl=$$KUBECTL_DIR/kubectl -add velero=$$VELERO_DIR/velero
 
 ## test: unit tests, then the e2e suite against the real lab (started if needed)

@@ -176,27 +176,37 @@ func KeptExport(recs []EvidenceRecord) *EvidenceRecord {
 	return &recs[len(recs)-1]
 }
 
-// RTOTrend compares a drill's measured RTO with that of the latest older
-// drill of the same scenario that measured one: "faster by 12.0s",
-// "slower by 3.5s", or "same" within half a second either way; empty when
-// either has no measured RTO. older is newest first, as ListReports
-// returns it, and may hold other scenarios' drills.
-func RTOTrend(r *Report, older []*Report) string {
+// RTOChange is a drill's measured RTO minus that of the latest older
+// drill of the same scenario that measured one, in seconds: positive when
+// this drill was slower, negative when faster. It is nil when either has
+// no measured RTO. older is newest first, as ListReports returns it, and
+// may hold other scenarios' drills.
+func RTOChange(r *Report, older []*Report) *float64 {
 	if r.RTO.MeasuredSeconds == nil {
-		return ""
+		return nil
 	}
 	for _, o := range older {
 		if o.Scenario != r.Scenario || o.RTO.MeasuredSeconds == nil {
 			continue
 		}
 		d := *r.RTO.MeasuredSeconds - *o.RTO.MeasuredSeconds
-		switch {
-		case d < -0.5:
-			return fmt.Sprintf("faster by %.1fs", -d)
-		case d > 0.5:
-			return fmt.Sprintf("slower by %.1fs", d)
-		}
-		return "same"
+		return &d
 	}
-	return ""
+	return nil
+}
+
+// RTOTrend says RTOChange for people: "faster by 12.0s", "slower by
+// 3.5s", or "same" within half a second either way; empty when RTOChange
+// is nil.
+func RTOTrend(r *Report, older []*Report) string {
+	d := RTOChange(r, older)
+	switch {
+	case d == nil:
+		return ""
+	case *d < -0.5:
+		return fmt.Sprintf("faster by %.1fs", -*d)
+	case *d > 0.5:
+		return fmt.Sprintf("slower by %.1fs", *d)
+	}
+	return "same"
 }

@@ -26,18 +26,27 @@ func TestRTOTrend(t *testing.T) {
 		r     *drill.Report
 		older []*drill.Report
 		want  string
+		// change is RTOChange: seconds, positive slower; nil none.
+		change *float64
 	}{
-		{"faster", rep("a", seconds(100)), []*drill.Report{rep("a", seconds(112))}, "faster by 12.0s"},
-		{"slower", rep("a", seconds(103.5)), []*drill.Report{rep("a", seconds(100))}, "slower by 3.5s"},
-		{"same within half a second", rep("a", seconds(100.5)), []*drill.Report{rep("a", seconds(100))}, "same"},
-		{"just over half a second", rep("a", seconds(100)), []*drill.Report{rep("a", seconds(100.6))}, "faster by 0.6s"},
+		{"faster", rep("a", seconds(100)), []*drill.Report{rep("a", seconds(112))}, "faster by 12.0s", seconds(-12)},
+		{"slower", rep("a", seconds(103.5)), []*drill.Report{rep("a", seconds(100))}, "slower by 3.5s", seconds(3.5)},
+		{"same within half a second", rep("a", seconds(100.5)), []*drill.Report{rep("a", seconds(100))}, "same", seconds(0.5)},
+		{"just over half a second", rep("a", seconds(100)), []*drill.Report{rep("a", seconds(100.6))}, "faster by 0.6s", seconds(-0.6)},
 		{"the latest older drill of the same scenario that measured one",
-			rep("a", seconds(100)), []*drill.Report{rep("b", seconds(10)), rep("a", nil), rep("a", seconds(90)), rep("a", seconds(500))}, "slower by 10.0s"},
-		{"no older drill measured one", rep("a", seconds(100)), []*drill.Report{rep("a", nil), rep("b", seconds(50))}, ""},
-		{"this drill measured none", rep("a", nil), []*drill.Report{rep("a", seconds(100))}, ""},
+			rep("a", seconds(100)), []*drill.Report{rep("b", seconds(10)), rep("a", nil), rep("a", seconds(90)), rep("a", seconds(500))}, "slower by 10.0s", seconds(10)},
+		{"no older drill measured one", rep("a", seconds(100)), []*drill.Report{rep("a", nil), rep("b", seconds(50))}, "", nil},
+		{"this drill measured none", rep("a", nil), []*drill.Report{rep("a", seconds(100))}, "", nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			assert.Equal(t, tt.want, drill.RTOTrend(tt.r, tt.older))
+			got := drill.RTOChange(tt.r, tt.older)
+			if tt.change == nil {
+				assert.Nil(t, got)
+				return
+			}
+			require.NotNil(t, got)
+			assert.InDelta(t, *tt.change, *got, 1e-9)
 		})
 	}
 }

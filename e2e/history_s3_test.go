@@ -94,7 +94,7 @@ func TestHistoryS3_DrillSharedAndListedFromTheBucket(t *testing.T) {
 
 	other := firedrill(t, ctx, env, "history", "some-other-scenario", "--history", history, "--history-path-style", "-o", "json")
 	require.Equal(t, 0, other.code, other.stderr)
-	assert.JSONEq(t, `{"schema": "firedrill.dev/history/v1", "drills": []}`, other.stdout, "filtered by scenario")
+	assert.JSONEq(t, `{"schema": "firedrill.dev/history/v2", "drills": []}`, other.stdout, "filtered by scenario")
 
 	// A bucket that does not exist is an error naming the endpoint and bucket.
 	missing := firedrill(t, ctx, env, "history", "--history", "s3://"+bucket+"-missing/team", "--history-path-style")

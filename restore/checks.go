@@ -139,12 +139,29 @@ func runCheck(ctx context.Context, env checkEnv, c Check) CheckResult {
 	return r
 }
 
-// retry runs f until it passes or ctx ends, returning the last error.
+// retry runs f until it passes or ctx ends, returning the last error,
+// except that it returns at once an error f marks final (see final), and
+// a settled error (see settled) when the attempt before failed settled
+// too.
 func retry(ctx context.Context, f func() (string, error)) (string, error) {
+	settledRun := 0
 	for {
 		msg, err := f()
 		if err == nil {
 			return msg, nil
+		}
+		var fin *finalError
+		if errors.As(err, &fin) {
+			return "", err
+		}
+		var set *settledError
+		if errors.As(err, &set) {
+			settledRun++
+			if settledRun >= settledAttempts {
+				return "", err
+			}
+		} else {
+			settledRun = 0
 		}
 		select {
 		case <-ctx.Done():
@@ -153,6 +170,53 @@ func retry(ctx context.Context, f func() (string, error)) (string, error) {
 		}
 	}
 }
+
+// finalError is a check's failure that waiting cannot fix (a program
+// not in the image, a container not in the pod, too much output, a
+// permission missing): retry ends the check with it at once, since the
+// check's time counts toward the drill's RTO.
+type finalError struct{ err error }
+
+func (e *finalError) Error() string { return e.err.Error() }
+func (e *finalError) Unwrap() error { return e.err }
+
+// final marks err final (see finalError).
+func final(err error) error { return &finalError{err} }
+
+// finalIf is final(err) when cond holds, else err.
+func finalIf(cond bool, err error) error {
+	if cond {
+		return final(err)
+	}
+	return err
+}
+
+// settledError is the failure of a command that ran in a pod that was
+// Ready: it exited non-zero, or printed other than expected. Before the
+// pod is Ready such a failure is retried (the application may still be
+// starting: a database not yet accepting connections); once Ready, the
+// pod's own readiness probe says the application is up, and the same
+// answer again is the check's result: retry ends the check at the
+// settledAttempts-th settled failure in a row. The second attempt keeps
+// a read that met a file being rewritten from failing the check.
+type settledError struct{ err error }
+
+func (e *settledError) Error() string { return e.err.Error() }
+func (e *settledError) Unwrap() error { return e.err }
+
+// settled marks err settled (see settledError).
+func settled(err error) error { return &settledError{err} }
+
+// settledIf is settled(err) when ready holds, else err.
+func settledIf(ready bool, err error) error {
+	if ready {
+		return settled(err)
+	}
+	return err
+}
+
+// settledAttempts is how many settled failures in a row end a check.
+const settledAttempts = 2
 
 // retryErr is retry for a function without a message.
 func retryErr(ctx context.Context, f func() error) error {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/client-go/kubernetes"
@@ -73,22 +74,32 @@ func (e APIExecer) Exec(ctx context.Context, namespace, pod, container string, a
 // drill hold (and report) whatever a restored container prints.
 const MaxExecOutput = 64 << 10
 
-// errOutputLimit ends a stream whose stdout passed MaxExecOutput.
+// errOutputLimit is the failure of a command whose stdout passed MaxExecOutput.
 var errOutputLimit = fmt.Errorf("stdout is longer than %d bytes", MaxExecOutput)
 
-// cappedBuffer keeps what is written up to max bytes and fails the write
-// that would pass it, which ends the exec stream.
+// cappedBuffer keeps what is written up to max bytes. A write past max
+// keeps what fits, discards the rest, sets over and calls stop (once),
+// which ends the exec stream: client-go's stream copier reads a stream to
+// its end whatever the writer says, and reports a writer's error on
+// stderr (runtime.HandleError), so the buffer never fails a write.
 type cappedBuffer struct {
 	buf  bytes.Buffer
 	max  int
 	over bool
+	stop func()
 }
 
 func (c *cappedBuffer) Write(p []byte) (int, error) {
+	if c.over {
+		return len(p), nil
+	}
 	if room := c.max - c.buf.Len(); len(p) > room {
 		c.buf.Write(p[:room])
 		c.over = true
-		return room, errOutputLimit
+		if c.stop != nil {
+			c.stop()
+		}
+		return len(p), nil
 	}
 	return c.buf.Write(p)
 }
@@ -98,31 +109,57 @@ type execRun struct {
 	// where is "pod NS/NAME container C", for messages.
 	where  string
 	stdout string
+	// ready is whether the pod was Ready (its PodReady condition True)
+	// when it was chosen, just before the command ran.
+	ready bool
 }
 
 // execIn runs argv once in the container choice names (see choosePod),
 // reading at most MaxExecOutput bytes of stdout and the last 400 of
-// stderr. A non-zero exit, an unreadable pod or too much output is an
-// error that says where and why.
+// stderr. Its errors say where and why, and are classed for retry:
+//
+//   - final (waiting cannot fix them; retry stops at once): stdout past
+//     MaxExecOutput; a command the container runtime could not start
+//     (no such program in the image, not executable: see startFailure);
+//     a container no chosen pod has; pods/exec forbidden or unauthorized;
+//   - settled (the command ran and exited non-zero in a Ready pod: see
+//     settled): the caller's expectation failing in a Ready pod is too;
+//   - anything else is worth another attempt: no pod yet, not Running or
+//     its container not started, not Ready, the API server unreachable or
+//     answering 5xx, the stream cut.
 func execIn(ctx context.Context, env checkEnv, choice PodChoice, argv []string) (execRun, error) {
 	if env.exec == nil {
-		return execRun{}, errors.New("no pods/exec client for the target")
+		return execRun{}, final(errors.New("no pods/exec client for the target"))
 	}
 	pod, container, err := choosePod(ctx, env.cs, choice)
 	if err != nil {
 		return execRun{}, err
 	}
-	run := execRun{where: fmt.Sprintf("pod %s/%s container %s", choice.Namespace, pod.Name, container)}
-	out := &cappedBuffer{max: MaxExecOutput}
+	run := execRun{where: fmt.Sprintf("pod %s/%s container %s", choice.Namespace, pod.Name, container), ready: podReady(pod)}
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	out := &cappedBuffer{max: MaxExecOutput, stop: stop}
 	errOut := &procenv.Tail{Max: 400}
-	err = env.exec.Exec(ctx, choice.Namespace, pod.Name, container, argv, out, errOut)
+	err = env.exec.Exec(sctx, choice.Namespace, pod.Name, container, argv, out, errOut)
 	cmd := strings.Join(argv, " ")
 	var exit utilexec.ExitError
 	switch {
 	case out.over:
-		return run, fmt.Errorf("%s in %s: %w", cmd, run.where, errOutputLimit)
+		return run, final(fmt.Errorf("%s in %s: %w", cmd, run.where, errOutputLimit))
 	case errors.As(err, &exit):
-		return run, fmt.Errorf("%s in %s exited %d: %s", cmd, run.where, exit.ExitStatus(), strings.TrimSpace(errOut.String()))
+		err = fmt.Errorf("%s in %s exited %d: %s", cmd, run.where, exit.ExitStatus(), strings.TrimSpace(errOut.String()))
+		if run.ready {
+			return run, settled(err)
+		}
+		return run, err
+	case err != nil && ctx.Err() == nil:
+		if reason, ok := startFailure(err); ok {
+			return run, final(&notStartedError{cmd: cmd, where: run.where, program: argv[0], reason: reason})
+		}
+		if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) {
+			return run, final(fmt.Errorf("%s in %s: %w", cmd, run.where, err))
+		}
+		return run, fmt.Errorf("%s in %s: %w", cmd, run.where, err)
 	case err != nil:
 		return run, fmt.Errorf("%s in %s: %w", cmd, run.where, err)
 	}
@@ -130,24 +167,68 @@ func execIn(ctx context.Context, env checkEnv, choice PodChoice, argv []string) 
 	return run, nil
 }
 
+// notStartedError is a command the container runtime could not start.
+type notStartedError struct {
+	cmd, where, program string
+	// reason is the runtime's, e.g. `exec: "cat": executable file not found in $PATH`.
+	reason string
+}
+
+func (e *notStartedError) Error() string {
+	return fmt.Sprintf("%s in %s could not start: %s (the image has no such program, or it is not executable: name one the image has)",
+		e.cmd, e.where, e.reason)
+}
+
+// startFailures are how container runtimes say, through the kubelet and
+// the API server, that an exec's process could not start: runc (through
+// containerd, CRI-O or Docker) "OCI runtime exec failed: exec failed:
+// unable to start container process: exec: "cat": executable file not
+// found in $PATH", crun "executable file `cat` not found in $PATH".
+var startFailures = []string{"unable to start container process: ", "executable file not found", "not found in $PATH"}
+
+// startFailure reports whether err is the container runtime refusing to
+// start the command, and its reason without the layers of prefixes the
+// kubelet and the API server add ("Internal error occurred: Internal error
+// occurred: error executing command in container: failed to exec in
+// container: failed to start exec "ID": OCI runtime exec failed: exec
+// failed: unable to start container process: ") and runc's ": unknown".
+func startFailure(err error) (string, bool) {
+	msg := err.Error()
+	if !slices.ContainsFunc(startFailures, func(s string) bool { return strings.Contains(msg, s) }) {
+		return "", false
+	}
+	reason := msg
+	if _, after, ok := strings.Cut(msg, startFailures[0]); ok {
+		reason = after
+	} else if i := strings.LastIndex(msg, "exec failed: "); i >= 0 {
+		reason = msg[i+len("exec failed: "):]
+	}
+	return strings.TrimSuffix(reason, ": unknown"), true
+}
+
 // choosePod finds the pod and container a check runs in: pod c.Pod, or
-// the first pod by name that c.Selector selects and that is Running; the
-// container c.Container, else the pod's kubectl.kubernetes.io/default-container,
-// else its first container (as kubectl exec chooses). The container must be
-// running: a restored pod waits in Velero's restore-helper init container
-// until its volumes' data is written.
+// of the pods c.Selector selects the first by name that is Ready, else
+// the first that is Running; the container c.Container, else the pod's
+// kubectl.kubernetes.io/default-container, else its first (as kubectl
+// exec chooses). The container must be running: a restored pod waits in
+// Velero's restore-helper init container until its volumes' data is
+// written. That no pod is there or running yet is worth waiting for; a
+// container none of the pods has is final (a pod's containers never
+// change), as is a pod that cannot be read for lack of permission.
 func choosePod(ctx context.Context, cs kubernetes.Interface, c PodChoice) (*corev1.Pod, string, error) {
 	var pods []corev1.Pod
 	if c.Pod != "" {
 		p, err := cs.CoreV1().Pods(c.Namespace).Get(ctx, c.Pod, metav1.GetOptions{})
 		if err != nil {
-			return nil, "", fmt.Errorf("read pod %s/%s: %w", c.Namespace, c.Pod, err)
+			return nil, "", finalIf(apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err),
+				fmt.Errorf("read pod %s/%s: %w", c.Namespace, c.Pod, err))
 		}
 		pods = []corev1.Pod{*p}
 	} else {
 		l, err := cs.CoreV1().Pods(c.Namespace).List(ctx, metav1.ListOptions{LabelSelector: c.Selector})
 		if err != nil {
-			return nil, "", fmt.Errorf("list pods %s of namespace %s: %w", c.Selector, c.Namespace, err)
+			return nil, "", finalIf(apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err),
+				fmt.Errorf("list pods %s of namespace %s: %w", c.Selector, c.Namespace, err))
 		}
 		pods = l.Items
 		if len(pods) == 0 {
@@ -155,7 +236,12 @@ func choosePod(ctx context.Context, cs kubernetes.Interface, c PodChoice) (*core
 		}
 	}
 	slices.SortFunc(pods, func(a, b corev1.Pod) int { return strings.Compare(a.Name, b.Name) })
-	var states []string
+	var (
+		states    []string
+		running   *corev1.Pod
+		runningIn string
+		missing   int
+	)
 	for i := range pods {
 		p := &pods[i]
 		container := c.Container
@@ -165,18 +251,38 @@ func choosePod(ctx context.Context, cs kubernetes.Interface, c PodChoice) (*core
 		if container == "" && len(p.Spec.Containers) > 0 {
 			container = p.Spec.Containers[0].Name
 		}
-		running := false
-		for _, st := range p.Status.ContainerStatuses {
-			if st.Name == container && st.State.Running != nil {
-				running = true
-			}
+		if !slices.ContainsFunc(p.Spec.Containers, func(c corev1.Container) bool { return c.Name == container }) {
+			missing++
+			states = append(states, fmt.Sprintf("%s has no container %s (its containers: %s)", p.Name, container, containerNames(p)))
+			continue
 		}
-		if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil && running {
-			return p, container, nil
+		started := slices.ContainsFunc(p.Status.ContainerStatuses, func(st corev1.ContainerStatus) bool {
+			return st.Name == container && st.State.Running != nil
+		})
+		if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil && started {
+			if podReady(p) {
+				return p, container, nil
+			}
+			if running == nil {
+				running, runningIn = p, container
+			}
+			continue
 		}
 		states = append(states, fmt.Sprintf("%s is %s", p.Name, podState(p, container)))
 	}
-	return nil, "", fmt.Errorf("no running pod to exec in, in namespace %s: %s", c.Namespace, strings.Join(states, "; "))
+	if running != nil {
+		return running, runningIn, nil
+	}
+	err := fmt.Errorf("no running pod to exec in, in namespace %s: %s", c.Namespace, strings.Join(states, "; "))
+	return nil, "", finalIf(missing == len(pods), err)
+}
+
+func containerNames(p *corev1.Pod) string {
+	names := make([]string, len(p.Spec.Containers))
+	for i, c := range p.Spec.Containers {
+		names[i] = c.Name
+	}
+	return strings.Join(names, ", ")
 }
 
 // podState says why a pod's container is not running yet: its phase, and
@@ -196,13 +302,11 @@ func podState(p *corev1.Pod, container string) string {
 			return fmt.Sprintf("%s, container %s waiting: %s", state, container, st.State.Waiting.Reason)
 		}
 	}
-	if !slices.ContainsFunc(p.Spec.Containers, func(c corev1.Container) bool { return c.Name == container }) {
-		return fmt.Sprintf("%s, without a container %s", state, container)
-	}
 	return state
 }
 
-// checkExec runs one attempt of an exec check.
+// checkExec runs one attempt of an exec check. Its errors are classed as
+// execIn's; output not as expected is settled when the pod was Ready.
 func checkExec(ctx context.Context, env checkEnv, c ExecCheck) (string, error) {
 	run, err := execIn(ctx, env, c.PodChoice, c.Command)
 	if err != nil {
@@ -212,16 +316,16 @@ func checkExec(ctx context.Context, env checkEnv, c ExecCheck) (string, error) {
 	switch {
 	case c.ExpectOutput != nil:
 		if got := strings.TrimRight(run.stdout, "\n"); got != *c.ExpectOutput {
-			return "", fmt.Errorf("%s in %s printed %s, want %q", cmd, run.where, quoteOutput(got), *c.ExpectOutput)
+			return "", settledIf(run.ready, fmt.Errorf("%s in %s printed %s, want %q", cmd, run.where, quoteOutput(got), *c.ExpectOutput))
 		}
 		return fmt.Sprintf("%s in %s printed %q", cmd, run.where, *c.ExpectOutput), nil
 	case c.ExpectRegexp != "":
 		re, err := regexp.Compile(c.ExpectRegexp)
 		if err != nil {
-			return "", fmt.Errorf("expected output: %w", err)
+			return "", final(fmt.Errorf("expected output: %w", err))
 		}
 		if !re.MatchString(run.stdout) {
-			return "", fmt.Errorf("%s in %s printed %s, which %q does not match", cmd, run.where, quoteOutput(run.stdout), c.ExpectRegexp)
+			return "", settledIf(run.ready, fmt.Errorf("%s in %s printed %s, which %q does not match", cmd, run.where, quoteOutput(run.stdout), c.ExpectRegexp))
 		}
 		return fmt.Sprintf("%s in %s printed %s, which matches %q", cmd, run.where, quoteOutput(run.stdout), c.ExpectRegexp), nil
 	}
@@ -238,10 +342,18 @@ func quoteOutput(s string) string {
 
 // fileCanary reads the data canary in the container c.Pod chooses (`cat
 // FILE`, or c.Command, through execIn) and returns the newest time of its
-// lines and where it was read.
+// lines and where it was read. Its errors are classed as execIn's; content
+// that holds no time is settled when the pod was Ready. An image without
+// cat is said once, with the way out: a command of the image's own.
 func fileCanary(ctx context.Context, env checkEnv, c DataCanaryCheck) (time.Time, string, error) {
 	argv := c.reader()
 	run, err := execIn(ctx, env, c.Pod, argv)
+	var notStarted *notStartedError
+	if len(c.Command) == 0 && errors.As(err, &notStarted) {
+		return time.Time{}, "", final(fmt.Errorf("read file %s in %s: the image has no %s (%s): "+
+			"use command: [PROGRAM, ARGS...] instead of file: a program the image has that prints %s",
+			c.File, notStarted.where, argv[0], notStarted.reason, c.File))
+	}
 	if err != nil {
 		return time.Time{}, "", err
 	}
@@ -251,7 +363,7 @@ func fileCanary(ctx context.Context, env checkEnv, c DataCanaryCheck) (time.Time
 	}
 	t, err := newestTime(run.stdout)
 	if err != nil {
-		return time.Time{}, where, fmt.Errorf("%s: %w", where, err)
+		return time.Time{}, where, settledIf(run.ready, fmt.Errorf("%s: %w", where, err))
 	}
 	return t, where, nil
 }

@@ -185,8 +185,9 @@ type TCPCheck struct{ Address string }
 type CommandCheck struct{ Run []string }
 
 // PodChoice chooses a container of a restored pod: pod Pod of Namespace (a
-// target namespace), or with Selector (a label selector) the first Running
-// pod by name it selects; Container empty means the pod's default one.
+// target namespace), or with Selector (a label selector) the first Ready
+// pod by name it selects, else the first Running one; Container empty
+// means the pod's default one.
 type PodChoice struct{ Namespace, Pod, Selector, Container string }
 
 // ExecCheck passes when Command, run in the chosen container through the
@@ -194,6 +195,20 @@ type PodChoice struct{ Namespace, Pod, Selector, Container string }
 // bytes) is as expected: equal to *ExpectOutput once its trailing newlines
 // are removed, or matched by ExpectRegexp (Go RE2, unanchored); either
 // unset means any output.
+//
+// A check runs the command again, every second until its timeout, while
+// the pod is not there, not Running or not Ready, its container not
+// started, or the API server unreachable or answering 5xx. It ends at
+// once on what waiting cannot fix: a program the container runtime could
+// not start (not in the image, not executable), a container no chosen
+// pod has, stdout past MaxExecOutput, pods/exec forbidden. A command that
+// ran and failed (exited non-zero, printed other than expected) is
+// retried while the pod is not Ready, since the application may still be
+// starting; in a Ready pod (its readiness probe passed: the application
+// says it is up) the second such failure in a row ends the check, the
+// first retry covering a read that met a file being rewritten. The
+// check's time counts toward the drill's RTO, so a typo costs a second,
+// not the timeout.
 type ExecCheck struct {
 	PodChoice
 	Command      []string
@@ -204,7 +219,10 @@ type ExecCheck struct {
 // DataCanaryCheck reads an RFC 3339 time: ConfigMap Namespace/ConfigMap
 // key Key, or with File or Command set the stdout of `cat File` (or of
 // Command) run inside the container Pod chooses (Pod.Namespace is
-// Namespace): the newest time of its lines.
+// Namespace): the newest time of its lines. One read in a pod is retried
+// as ExecCheck's command is, a file without a time as output not as
+// expected; `cat` missing from the image ends the check with the advice
+// to give Command.
 type DataCanaryCheck struct {
 	Namespace, ConfigMap, Key string
 	File                      string

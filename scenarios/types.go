@@ -540,12 +540,18 @@ type CommandCheck struct {
 // or SPDY), so nothing but firedrill is needed on the machine: it reads
 // what the restored application sees, such as the files Velero restored
 // into its volumes. Stdout is read up to 64 KiB; more fails the check.
+// The check retries while the pod is missing, not running or not Ready,
+// or the API server unreachable; it ends at once on what waiting cannot
+// fix (a program not in the image, a container not in the pod, too much
+// output, pods/exec forbidden), and on a command that fails twice in a
+// row in a Ready pod (see restore.ExecCheck).
 type ExecCheck struct {
 	// Namespace is required, as named in Spec.Backups.IncludedNamespaces;
 	// the drill applies Target.NamespaceMapping.
 	Namespace string `yaml:"namespace"`
 	// Pod names the pod; Selector is a label selector ("app=backend")
-	// whose first Running pod (by name) is used instead. Exactly one.
+	// whose first Ready pod (by name), else first Running one, is used
+	// instead. Exactly one.
 	Pod      string `yaml:"pod,omitempty"`
 	Selector string `yaml:"selector,omitempty"`
 	// Container is the container; empty means the pod's only (or

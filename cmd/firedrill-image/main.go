@@ -15,6 +15,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -64,6 +65,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 	out := fs.String("o", "bin/firedrill-image.tar", "write the OCI image layout archive to `FILE`")
 	ver := fs.String("version", "dev", "the firedrill `VERSION` (linked into the binary, labelled, and the tag of the default -name)")
 	rev := fs.String("revision", "", "the source `COMMIT`, as the org.opencontainers.image.revision label")
+	commit := fs.String("commit", "", "the `COMMIT` linked into the binary, as 'firedrill version' shows it (short hash, -dirty for a changed tree; default -revision)")
 	arch := fs.String("arch", runtime.GOARCH, "build for `GOARCH`")
 	binary := fs.String("binary", "", "put this prebuilt static linux `FILE` in the image instead of building ./cmd/firedrill")
 	imgName := fs.String("name", "", "name the image `REF` (REGISTRY/REPOSITORY:TAG), as 'ctr images import' will (default "+
@@ -128,7 +130,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 		}
 		defer os.RemoveAll(dir)
 		bin = filepath.Join(dir, "firedrill")
-		if err := buildBinary(ctx, bin, *arch, *ver); err != nil {
+		if err := buildBinary(ctx, bin, *arch, *ver, cmp.Or(*commit, *rev)); err != nil {
 			return err
 		}
 	}
@@ -184,15 +186,24 @@ func goZoneinfo(ctx context.Context) (string, error) {
 }
 
 // buildBinary builds a static firedrill: no cgo, so it runs on an empty
-// base; -trimpath, so no path of the build machine ends up in it.
-func buildBinary(ctx context.Context, out, arch, ver string) error {
+// base; -trimpath, so no path of the build machine ends up in it. ver
+// and commit are stamped as make build stamps them (see
+// internal/version).
+func buildBinary(ctx context.Context, out, arch, ver, commit string) error {
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath",
-		"-ldflags", "-s -w -X github.com/firedrill-dev/firedrill/internal/version.Version="+ver,
-		"-o", out, "./cmd/firedrill")
+		"-ldflags", ldflags(ver, commit), "-o", out, "./cmd/firedrill")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("build a static firedrill for linux/%s (run from the repository root): %w", arch, err)
 	}
 	return nil
+}
+
+// ldflags are the linker flags of the image's binary: stripped, with
+// internal/version's Version and Commit set (neither holds a space: a
+// version and a hash).
+func ldflags(ver, commit string) string {
+	const pkg = "github.com/firedrill-dev/firedrill/internal/version"
+	return fmt.Sprintf("-s -w -X %s.Version=%s -X %s.Commit=%s", pkg, ver, pkg, commit)
 }

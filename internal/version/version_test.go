@@ -11,6 +11,7 @@ func TestFromBuildInfo(t *testing.T) {
 	tests := []struct {
 		name    string
 		ldflags string
+		commit  string
 		bi      *debug.BuildInfo
 		want    Info
 	}{
@@ -36,10 +37,29 @@ func TestFromBuildInfo(t *testing.T) {
 			name: "dev without build info",
 			want: Info{Version: "dev"},
 		},
+		{
+			name:    "commit from ldflags, as make build sets it without Go's VCS stamp (-buildvcs=false)",
+			ldflags: "v1.2.3-4-g0123abc", commit: "0123abc",
+			bi:   &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}},
+			want: Info{Version: "v1.2.3-4-g0123abc", Commit: "0123abc"},
+		},
+		{
+			name:    "a dirty tree's commit from ldflags is marked modified",
+			ldflags: "v1.2.3-dirty", commit: "0123abc-dirty",
+			want: Info{Version: "v1.2.3-dirty", Commit: "0123abc", Modified: true},
+		},
+		{
+			name:   "commit from ldflags wins over Go's VCS stamp",
+			commit: "0123abc",
+			bi: &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{
+				{Key: "vcs.revision", Value: "0123abcdef0123abcdef"}, {Key: "vcs.modified", Value: "true"},
+			}},
+			want: Info{Version: "dev", Commit: "0123abc"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := fromBuildInfo(tt.ldflags, tt.bi)
+			got := fromBuildInfo(tt.ldflags, tt.commit, tt.bi)
 			assert.Equal(t, tt.want.Version, got.Version)
 			assert.Equal(t, tt.want.Commit, got.Commit)
 			assert.Equal(t, tt.want.Modified, got.Modified)

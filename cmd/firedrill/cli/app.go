@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/firedrill-dev/firedrill/internal/kube"
 	"github.com/firedrill-dev/firedrill/internal/secret"
 	"github.com/firedrill-dev/firedrill/runbooks"
 	"github.com/firedrill-dev/firedrill/scenarios"
@@ -255,6 +256,9 @@ func (a *app) before(c *cli.Context) error {
 		return usageErrorf("run 'firedrill --help'", "%v", err)
 	}
 	a.log = log
+	// client-go's own error lines (an exec stream's, a closed WebSocket's)
+	// are for --log-level debug, not the user's stderr.
+	kube.RouteLogs(log)
 	a.scenarioDirs = c.StringSlice("scenario-dir")
 	return nil
 }

@@ -15,7 +15,7 @@ import (
 // durations are numbers of seconds in keys ending _seconds, times RFC 3339
 // strings in UTC. The README lists them (Machine-readable output).
 const (
-	schemaHistory        = "firedrill.dev/history/v1"
+	schemaHistory        = "firedrill.dev/history/v2"
 	schemaDue            = "firedrill.dev/due/v1"
 	schemaPlan           = "firedrill.dev/plan/v1"
 	schemaRestore        = "firedrill.dev/restore/v1"

@@ -48,13 +48,17 @@ type historyRow struct {
 	Result    drill.Result `json:"result"`
 	// Error and ErrorStep say why a drill in error or interrupted stopped,
 	// as in report.json.
-	Error      string          `json:"error,omitempty"`
-	ErrorStep  drill.StepName  `json:"error_step,omitempty"`
-	RTO        drill.Objective `json:"rto"`
-	RPO        drill.Objective `json:"rpo"`
-	RTOTrend   string          `json:"rto_trend,omitempty"` // faster, slower, same: against the previous drill of the scenario
-	Findings   int             `json:"failed_findings"`
-	ReportPath string          `json:"report"`
+	Error     string          `json:"error,omitempty"`
+	ErrorStep drill.StepName  `json:"error_step,omitempty"`
+	RTO       drill.Objective `json:"rto"`
+	RPO       drill.Objective `json:"rpo"`
+	// RTOTrendSeconds is the RTO minus that of the scenario's previous
+	// drill that measured one (positive: slower); none without one.
+	RTOTrendSeconds *float64 `json:"rto_trend_seconds,omitempty"`
+	Findings        int      `json:"failed_findings"`
+	ReportPath      string   `json:"report"`
+	// rtoTrend is RTOTrendSeconds for the table: "faster by 12.0s", "same".
+	rtoTrend string
 }
 
 func (a *app) history(c *cli.Context) error {
@@ -86,7 +90,7 @@ func (a *app) history(c *cli.Context) error {
 				row.Findings++
 			}
 		}
-		row.RTOTrend = drill.RTOTrend(r, reports[i+1:])
+		row.RTOTrendSeconds, row.rtoTrend = drill.RTOChange(r, reports[i+1:]), drill.RTOTrend(r, reports[i+1:])
 		rows = append(rows, row)
 	}
 	return writeOutput(a.env.Stdout, format, document{
@@ -104,7 +108,7 @@ func writeHistoryTable(w io.Writer, rows []historyRow, reports []*drill.Report, 
 	fmt.Fprintln(tw, "STARTED\tSCENARIO\tRESULT\tRTO\tRPO\tTREND\tFAILED\tDRILL")
 	for _, r := range rows {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.StartedAt, r.Scenario, r.Result,
-			objectiveCell(r.RTO), objectiveCell(r.RPO), r.RTOTrend, r.Findings, r.DrillID)
+			objectiveCell(r.RTO), objectiveCell(r.RPO), r.rtoTrend, r.Findings, r.DrillID)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -60,7 +60,7 @@ func TestHistory_JSONFilteredByScenario(t *testing.T) {
 		Drills []map[string]any `json:"drills"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(res.stdout), &doc))
-	assert.Equal(t, "firedrill.dev/history/v1", doc.Schema)
+	assert.Equal(t, "firedrill.dev/history/v2", doc.Schema)
 	rows := doc.Drills
 	require.Len(t, rows, 2)
 	assert.Equal(t, "fd-20261103-090000-cccc", rows[0]["drill_id"], "newest first")
@@ -68,6 +68,9 @@ func TestHistory_JSONFilteredByScenario(t *testing.T) {
 		assert.Contains(t, rows[0], k)
 	}
 	assert.Equal(t, filepath.Join(state, "drills", "fd-20261103-090000-cccc", "report.html"), rows[0]["report"])
+	assert.Equal(t, -25.0, rows[0]["rto_trend_seconds"], "95 s after 120 s: 25 s faster, a signed number of seconds")
+	assert.NotContains(t, rows[1], "rto_trend_seconds", "no older drill of the scenario")
+	assert.NotContains(t, rows[0], "rto_trend", "no duration as text")
 }
 
 func TestHistory_EmptyStateSaysHowToStart(t *testing.T) {

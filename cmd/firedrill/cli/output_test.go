@@ -28,7 +28,7 @@ func TestOutput_OneDocumentStyle(t *testing.T) {
 		{"firedrill.dev/version/v1", []string{"version"}},
 		{"firedrill.dev/scenarios/v1", []string{"scenarios", "list"}},
 		{"firedrill.dev/validate/v1", []string{"validate", "scenarios/region-loss.yaml"}},
-		{"firedrill.dev/history/v1", []string{"history", "--state-dir", history}},
+		{"firedrill.dev/history/v2", []string{"history", "--state-dir", history}},
 		{"firedrill.dev/due/v1", []string{"due", "region-loss", "--state-dir", history}},
 		{"firedrill.dev/evidence-summary/v1", []string{"evidence", "summary", "--state-dir", history}},
 	} {

@@ -15,7 +15,8 @@ func (a *app) versionCommand() *cli.Command {
 		Usage:     "print firedrill's version, commit and Go version",
 		UsageText: "firedrill version [-o text|json|yaml]",
 		Description: `Prints the version set at build time (make build stamps it from git
-describe), the commit, and the Go version. Include it in bug reports.
+describe), the commit (make build's short hash; "(modified)" when built from
+a tree with changes), and the Go version. Include it in bug reports.
 
 Examples:
   firedrill version
