@@ -92,9 +92,10 @@ func (a *app) history(c *cli.Context) error {
 		row.RTOTrend = drill.RTOTrend(r, reports[i+1:])
 		rows = append(rows, row)
 	}
+	wide := format == formatWide
 	return writeOutput(a.env.Stdout, format, document{
 		doc:   historyDoc{Schema: schemaHistory, Drills: rows},
-		table: func(w io.Writer) error { return writeHistoryTable(w, rows, reports, records.URL("", ""), format == formatWide) },
+		table: func(w io.Writer) error { return writeHistoryTable(w, rows, reports, records.URL("", ""), wide) },
 	})
 }
 
