@@ -77,6 +77,12 @@ func Run(ctx context.Context, args []string, env Env) int {
 		a.env.Stdout = a.secrets.Writer(env.Stdout)
 	}
 	root := a.newApp()
+	if len(args) > 1 && args[1] == completeCommand {
+		for _, c := range a.complete(ctx, root, args[2:]) {
+			fmt.Fprintln(a.env.Stdout, c)
+		}
+		return ExitOK
+	}
 	err := root.RunContext(ctx, reorderArgs(root, args))
 	code := exitCode(ctx, err)
 	if err != nil {
@@ -205,6 +211,7 @@ func (a *app) newApp() *cli.App {
 			a.dueCommand(),
 			a.scheduleCommand(),
 			a.versionCommand(),
+			a.completionCommand(),
 		},
 	}
 	for _, c := range root.Commands {
