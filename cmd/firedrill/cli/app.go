@@ -71,6 +71,12 @@ func Run(ctx context.Context, args []string, env Env) int {
 	a.learnSecrets()
 	if env.Stderr != nil {
 		a.env.Stderr = a.secrets.Writer(env.Stderr)
+		if logFormatArg(args) == "json" {
+			// Every line on stderr is JSON, the final error too.
+			jl := newJSONLines(a.env.Stderr)
+			defer jl.Flush()
+			a.env.Stderr = jl
+		}
 		env.Stderr = a.env.Stderr
 	}
 	if env.Stdout != nil {
@@ -96,6 +102,8 @@ type app struct {
 	env          Env
 	log          *slog.Logger
 	scenarioDirs []string
+	// quiet is --quiet: no progress, no info logs.
+	quiet bool
 	// secrets are every secret the command learned: the credentials of its
 	// environment and of the scenario it loaded, the evidence key and its
 	// path, webhook and Pushgateway URLs, the target's kubeconfig
@@ -189,8 +197,9 @@ func (a *app) newApp() *cli.App {
 			&cli.StringFlag{
 				Name:  "log-format",
 				Value: "text",
-				Usage: "log `FORMAT`: text or json",
+				Usage: "log `FORMAT`: text or json (json: every line on stderr is a JSON object)",
 			},
+			quietFlag(),
 			&cli.StringSliceFlag{
 				Name:  "scenario-dir",
 				Usage: "search `DIR` for scenarios before $FIREDRILL_SCENARIOS, ./scenarios and the built-in catalog (repeatable)",
@@ -257,7 +266,8 @@ func unknownCommand(c *cli.Context) error {
 }
 
 func (a *app) before(c *cli.Context) error {
-	log, err := newLogger(a.env.Stderr, c.String("log-level"), c.String("log-format"))
+	a.quiet = c.Bool("quiet")
+	log, err := newLogger(a.env.Stderr, c.String("log-level"), c.String("log-format"), a.quiet)
 	if err != nil {
 		return usageErrorf("run 'firedrill --help'", "%v", err)
 	}
@@ -268,15 +278,19 @@ func (a *app) before(c *cli.Context) error {
 
 // newLogger builds the one logger of the process; everything else gets it
 // passed down.
-func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+// With quiet, nothing below warn is logged.
+func newLogger(w io.Writer, level, format string, quiet bool) (*slog.Logger, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("invalid --log-level %q: want debug, info, warn or error", level)
 	}
+	if quiet {
+		lv = max(lv, slog.LevelWarn)
+	}
 	opts := &slog.HandlerOptions{Level: lv}
 	switch format {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		return slog.New(newWarnText(w, opts)), nil
 	case "json":
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	default:
