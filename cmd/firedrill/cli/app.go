@@ -272,6 +272,7 @@ func (a *app) before(c *cli.Context) error {
 		return usageErrorf("run 'firedrill --help'", "%v", err)
 	}
 	a.log = log
+	routeAPIWarnings(log)
 	a.scenarioDirs = c.StringSlice("scenario-dir")
 	return nil
 }

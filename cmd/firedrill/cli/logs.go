@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"k8s.io/client-go/rest"
 
 	"github.com/firedrill-dev/firedrill/restore"
 )
@@ -177,6 +178,23 @@ func phaseName(rp restore.RestoreProgress) string {
 		return "New"
 	}
 	return string(rp.Phase)
+}
+
+// routeAPIWarnings sends the warnings Kubernetes API servers answer with
+// (the Warning header: a deprecated API, an unknown field) to log, as
+// warnings of firedrill, instead of client-go's default, klog on stderr
+// (a line that is neither JSON nor 'Warning: ...'). It sets client-go's
+// process-wide default (rest.SetDefaultWarningHandler).
+func routeAPIWarnings(log *slog.Logger) {
+	rest.SetDefaultWarningHandler(apiWarnings{log})
+}
+
+type apiWarnings struct{ log *slog.Logger }
+
+func (w apiWarnings) HandleWarningHeader(code int, agent, text string) {
+	if code == 299 && text != "" {
+		w.log.Warn("the Kubernetes API server warns", "warning", text)
+	}
 }
 
 // warnText is the logger of --log-format text: slog's text handler, except

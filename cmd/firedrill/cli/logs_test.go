@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -133,4 +134,40 @@ func TestLogs_QuietPrintsOnlyTheResult(t *testing.T) {
 	assert.True(t, strings.HasPrefix(quiet.stderr, "Error: drill fd-"), quiet.stderr)
 	assert.Equal(t, 1, strings.Count(quiet.stderr, "\n"), quiet.stderr)
 	assert.Contains(t, quiet.stdout, "of shop-namespace: error\n", "the result is still printed")
+}
+
+// TestLogs_APIServerWarningIsJSON: a Warning header of the scratch
+// cluster's API server (client-go logs it through klog by default) is a
+// JSON warning line with --log-format json.
+func TestLogs_APIServerWarningIsJSON(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Warning", `299 - "scratch API: this version is deprecated"`)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`{"kind":"Status","apiVersion":"v1","status":"Failure","message":"forbidden","reason":"Forbidden","code":403}`))
+	}))
+	t.Cleanup(srv.Close)
+	dir, state := t.TempDir(), t.TempDir()
+	kubeconfig := filepath.Join(dir, "scratch.kubeconfig")
+	require.NoError(t, os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: scratch, cluster: {server: "`+srv.URL+`", insecure-skip-tls-verify: true}}]
+users: [{name: drill, user: {token: not-a-secret}}]
+contexts: [{name: scratch, context: {cluster: scratch, user: drill}}]
+current-context: scratch
+`), 0o600))
+	valid, err := os.ReadFile("testdata/files/valid.yaml")
+	require.NoError(t, err)
+	scenario := filepath.Join(dir, "warned.yaml")
+	require.NoError(t, os.WriteFile(scenario, []byte(strings.Replace(string(valid), "~/.kube/scratch.kubeconfig", kubeconfig, 1)), 0o644))
+
+	res := run(t, context.Background(), nil, "--log-format", "json", "run", scenario, "--state-dir", state)
+	require.Equal(t, ExitError, res.code, res.String())
+	var warned bool
+	for _, l := range jsonStderr(t, res.stderr) {
+		if l["level"] == "WARN" && l["warning"] == "scratch API: this version is deprecated" {
+			warned = true
+		}
+	}
+	assert.True(t, warned, res.stderr)
 }
