@@ -14,7 +14,7 @@ func (a *app) historyCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "history",
 		Usage:     "list past drills with their result, RTO, RPO and the trend per scenario",
-		UsageText: "firedrill history [SCENARIO] [--state-dir DIR | --history s3://BUCKET/PREFIX] [-o table|wide|json|yaml]\n   firedrill history show DRILL_ID\n   firedrill history prune (--keep N | --older-than DURATION)",
+		UsageText: "firedrill history [SCENARIO] [--state-dir DIR | --history s3://BUCKET/PREFIX] [-o table|wide|json|yaml]\nfiredrill history show DRILL_ID\nfiredrill history prune (--keep N | --older-than DURATION)",
 		Description: `Lists every drill recorded in the state directory, newest first: when it ran,
 the scenario, the result (pass, fail, error, interrupted, running for a
 drill still going, or died for one whose process was killed or lost: its

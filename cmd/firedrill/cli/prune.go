@@ -46,7 +46,7 @@ Examples:
 		Flags: []cli.Flag{
 			tableOutput.flag(),
 			stateDirFlag(),
-			&cli.IntFlag{Name: "keep", Value: -1, Usage: "keep the `N` newest drills of each scenario"},
+			&cli.IntFlag{Name: "keep", DefaultText: "none", Usage: "keep the `N` newest drills of each scenario"},
 			&cli.StringFlag{Name: "older-than", Usage: "remove drills started more than `DURATION` ago (90d, 12w, 720h)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "list what would be removed, remove nothing"},
 			&cli.BoolFlag{Name: "force", Usage: "also remove drills whose evidence bundle was exported or pushed"},
