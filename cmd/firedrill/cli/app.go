@@ -72,12 +72,24 @@ func Run(ctx context.Context, args []string, env Env) int {
 	a.learnSecrets()
 	if env.Stderr != nil {
 		a.env.Stderr = a.secrets.Writer(env.Stderr)
+		if logFormatArg(args) == "json" {
+			// Every line on stderr is JSON, the final error too.
+			jl := newJSONLines(a.env.Stderr)
+			defer jl.Flush()
+			a.env.Stderr = jl
+		}
 		env.Stderr = a.env.Stderr
 	}
 	if env.Stdout != nil {
 		a.env.Stdout = a.secrets.Writer(env.Stdout)
 	}
 	root := a.newApp()
+	if len(args) > 1 && args[1] == completeCommand {
+		for _, c := range a.complete(ctx, root, args[2:]) {
+			fmt.Fprintln(a.env.Stdout, c)
+		}
+		return ExitOK
+	}
 	err := root.RunContext(ctx, reorderArgs(root, args))
 	code := exitCode(ctx, err)
 	if err != nil {
@@ -91,6 +103,8 @@ type app struct {
 	env          Env
 	log          *slog.Logger
 	scenarioDirs []string
+	// quiet is --quiet: no progress, no info logs.
+	quiet bool
 	// secrets are every secret the command learned: the credentials of its
 	// environment and of the scenario it loaded, the evidence key and its
 	// path, webhook and Pushgateway URLs, the target's kubeconfig
@@ -184,8 +198,9 @@ func (a *app) newApp() *cli.App {
 			&cli.StringFlag{
 				Name:  "log-format",
 				Value: "text",
-				Usage: "log `FORMAT`: text or json",
+				Usage: "log `FORMAT`: text or json (json: every line on stderr is a JSON object)",
 			},
+			quietFlag(),
 			&cli.StringSliceFlag{
 				Name:  "scenario-dir",
 				Usage: "search `DIR` for scenarios before $FIREDRILL_SCENARIOS, ./scenarios and the built-in catalog (repeatable)",
@@ -206,6 +221,7 @@ func (a *app) newApp() *cli.App {
 			a.dueCommand(),
 			a.scheduleCommand(),
 			a.versionCommand(),
+			a.completionCommand(),
 		},
 	}
 	for _, c := range root.Commands {
@@ -251,29 +267,36 @@ func unknownCommand(c *cli.Context) error {
 }
 
 func (a *app) before(c *cli.Context) error {
-	log, err := newLogger(a.env.Stderr, c.String("log-level"), c.String("log-format"))
+	a.quiet = c.Bool("quiet")
+	log, err := newLogger(a.env.Stderr, c.String("log-level"), c.String("log-format"), a.quiet)
 	if err != nil {
 		return usageErrorf("run 'firedrill --help'", "%v", err)
 	}
 	a.log = log
 	// client-go's own error lines (an exec stream's, a closed WebSocket's)
-	// are for --log-level debug, not the user's stderr.
+	// are for --log-level debug, not the user's stderr; the API server's
+	// warnings go through the logger too.
 	kube.RouteLogs(log)
+	routeAPIWarnings(log)
 	a.scenarioDirs = c.StringSlice("scenario-dir")
 	return nil
 }
 
 // newLogger builds the one logger of the process; everything else gets it
 // passed down.
-func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+// With quiet, nothing below warn is logged.
+func newLogger(w io.Writer, level, format string, quiet bool) (*slog.Logger, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("invalid --log-level %q: want debug, info, warn or error", level)
 	}
+	if quiet {
+		lv = max(lv, slog.LevelWarn)
+	}
 	opts := &slog.HandlerOptions{Level: lv}
 	switch format {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		return slog.New(newWarnText(w, opts)), nil
 	case "json":
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	default:

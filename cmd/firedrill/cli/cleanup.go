@@ -93,7 +93,7 @@ func (a *app) cleanup(c *cli.Context) error {
 		rs = append(rs, stores.shared)
 	}
 	opts := drill.CleanupOptions{Records: rs, DryRun: c.Bool("dry-run"), Wait: c.Duration("wait"),
-		Progress: peopleOut(format, a.env.Stderr, a.env.Stderr), Log: a.log}
+		Progress: a.progressOut(), Log: a.log}
 
 	var sc *scenarios.Scenario
 	var reps []*drill.Report

@@ -14,7 +14,7 @@ func (a *app) historyCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "history",
 		Usage:     "list past drills with their result, RTO, RPO and the trend per scenario",
-		UsageText: "firedrill history [SCENARIO] [--state-dir DIR | --history s3://BUCKET/PREFIX] [-o table|json|yaml]",
+		UsageText: "firedrill history [SCENARIO] [--state-dir DIR | --history s3://BUCKET/PREFIX] [-o table|wide|json|yaml]\nfiredrill history show DRILL_ID\nfiredrill history prune (--keep N | --older-than DURATION)",
 		Description: `Lists every drill recorded in the state directory, newest first: when it ran,
 the scenario, the result (pass, fail, error, interrupted, running for a
 drill still going, or died for one whose process was killed or lost: its
@@ -24,6 +24,8 @@ the same scenario. Every drill leaves a record, also those that errored or
 were interrupted; below the table, one line per such drill says in which
 step and why it stopped or died (error and error_step in -o json). Remove
 what a dead drill left in the scratch cluster with 'firedrill cleanup'.
+-o wide adds where each drill's report is. 'firedrill history show ID'
+describes one drill; 'firedrill history prune' removes old ones.
 
 With --history (or $FIREDRILL_HISTORY) the drills come from the history a
 team shares in an S3 bucket ('firedrill run --history ...') instead of the
@@ -35,8 +37,9 @@ Examples:
   firedrill history region-loss
   firedrill history -o json | jq '.drills[0].rto'
   firedrill history --history s3://dr-drills/team-shop`,
-		Flags:  append([]cli.Flag{tableOutput.flag(), stateDirFlag()}, historyFlags()...),
-		Action: a.history,
+		Flags:       append([]cli.Flag{historyOutput.flag(), stateDirFlag()}, historyFlags()...),
+		Action:      a.history,
+		Subcommands: []*cli.Command{a.historyShowCommand(), a.historyPruneCommand()},
 	}
 }
 
@@ -62,7 +65,7 @@ type historyRow struct {
 }
 
 func (a *app) history(c *cli.Context) error {
-	format, err := tableOutput.format(c)
+	format, err := historyOutput.format(c)
 	if err != nil {
 		return err
 	}
@@ -93,22 +96,35 @@ func (a *app) history(c *cli.Context) error {
 		row.RTOTrendSeconds, row.rtoTrend = drill.RTOChange(r, reports[i+1:]), drill.RTOTrend(r, reports[i+1:])
 		rows = append(rows, row)
 	}
+	wide := format == formatWide
 	return writeOutput(a.env.Stdout, format, document{
 		doc:   historyDoc{Schema: schemaHistory, Drills: rows},
-		table: func(w io.Writer) error { return writeHistoryTable(w, rows, reports, records.URL("", "")) },
+		table: func(w io.Writer) error { return writeHistoryTable(w, rows, reports, records.URL("", ""), wide) },
 	})
 }
 
-func writeHistoryTable(w io.Writer, rows []historyRow, reports []*drill.Report, where string) error {
+// historyOutput is history's -o: wide adds the REPORT column, where each
+// drill's report is.
+var historyOutput = output{formatTable, formatJSON, formatYAML, formatWide}
+
+func writeHistoryTable(w io.Writer, rows []historyRow, reports []*drill.Report, where string, wide bool) error {
 	if len(rows) == 0 {
 		fmt.Fprintf(w, "No drills recorded in %s yet. Run one with 'firedrill run NAME'.\n", where)
 		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STARTED\tSCENARIO\tRESULT\tRTO\tRPO\tTREND\tFAILED\tDRILL")
+	header := "STARTED\tSCENARIO\tRESULT\tRTO\tRPO\tTREND\tFAILED\tDRILL"
+	if wide {
+		header += "\tREPORT"
+	}
+	fmt.Fprintln(tw, header)
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.StartedAt, r.Scenario, r.Result,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s", r.StartedAt, r.Scenario, r.Result,
 			objectiveCell(r.RTO), objectiveCell(r.RPO), r.rtoTrend, r.Findings, r.DrillID)
+		if wide {
+			fmt.Fprintf(tw, "\t%s", r.ReportPath)
+		}
+		fmt.Fprintln(tw)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -24,6 +24,7 @@ const (
 	formatJSON  = "json"
 	formatYAML  = "yaml"
 	formatCSV   = "csv"
+	formatWide  = "wide"
 )
 
 // outputWriter is what a command prints, in each format of -o, modelled on

@@ -56,6 +56,10 @@ func (p *progressLines) Write(b []byte) (int, error) {
 // Restore draws one change of a watched Restore
 // (restore.Options.RestoreProgress).
 func (p *progressLines) Restore(rp restore.RestoreProgress) {
+	if j, ok := p.w.(*jsonLines); ok {
+		j.restore(rp)
+		return
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	line := rp.String()

@@ -52,7 +52,7 @@ func (a *app) restore(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	progress := newProgressLines(a.env.Stderr)
+	progress := newProgressLines(a.progressOut())
 	res, err := drill.RunRestore(c.Context, sc, drill.RestoreOptions{
 		LockWait:        wait,
 		Getenv:          a.env.getenv,

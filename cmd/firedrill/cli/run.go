@@ -124,7 +124,7 @@ func (a *app) run(c *cli.Context) error {
 	}
 	now := time.Now
 	id := drill.NewDrillID(now())
-	progress := newProgressLines(a.env.Stderr)
+	progress := newProgressLines(a.progressOut())
 	records := []drill.Records{stores.local}
 	if stores.shared != nil {
 		records = append(records, stores.shared)
