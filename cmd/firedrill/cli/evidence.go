@@ -70,8 +70,9 @@ func (a *app) evidenceKeygenCommand() *cli.Command {
 		UsageText: "firedrill evidence keygen [--out-dir DIR]",
 		Description: `Writes firedrill-evidence.key (the private key, mode 0600) and
 firedrill-evidence.pub (the public key an auditor verifies with), PEM-encoded
-as openssl reads them. It never overwrites a key: when either file exists it
-stops and changes nothing.
+as openssl reads them, into --out-dir (made 0700 with its parents when
+missing). It never overwrites a key: when either file exists it stops and
+changes nothing.
 
 Keep the private key where drills run (a file, or its PEM text in
 $FIREDRILL_EVIDENCE_KEY, e.g. from a Kubernetes Secret); give the public key
