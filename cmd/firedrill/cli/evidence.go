@@ -380,7 +380,11 @@ func (a *app) evidenceExport(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	d, err := drill.OpenDir(a.stateDir(c), c.Args().First())
+	dir, err := a.stateDir(c)
+	if err != nil {
+		return err
+	}
+	d, err := drill.OpenDir(dir, c.Args().First())
 	if err != nil {
 		return withHint(err, "run 'firedrill history' for the drill ids in this state directory (--state-dir)")
 	}
