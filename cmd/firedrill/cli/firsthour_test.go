@@ -53,3 +53,26 @@ func TestStateDir_NoHome(t *testing.T) {
 		assert.Equal(t, ExitOK, r.code, r)
 	})
 }
+
+// TestHistory_UnknownScenarioGetsCloseMatches: a typo in 'history NAME'
+// says there is no such scenario and offers close matches, as 'due' does,
+// instead of "no drills recorded" over a state directory that holds drills;
+// a scenario that exists but was never drilled is named as such.
+func TestHistory_UnknownScenarioGetsCloseMatches(t *testing.T) {
+	state := writeHistory(t)
+	env := map[string]string{"FIREDRILL_STATE_DIR": state}
+
+	res := run(t, context.Background(), env, "history", "region-los")
+	assert.Equal(t, ExitError, res.code, res)
+	assert.Contains(t, res.stderr, `Error: no scenario named "region-los"; did you mean "region-loss"?, and no drill of it is recorded`)
+	assert.Contains(t, res.stderr, "Hint: run 'firedrill scenarios list'")
+	assert.Empty(t, res.stdout)
+
+	res = run(t, context.Background(), env, "history", "observability-loss")
+	assert.Equal(t, ExitOK, res.code, res)
+	assert.Equal(t, "No drills of scenario \"observability-loss\" recorded in "+state+" yet (3 drills of other scenarios). Run one with 'firedrill run observability-loss'.\n", res.stdout)
+
+	res = run(t, context.Background(), env, "history", "observability-loss", "-o", "json")
+	assert.Equal(t, ExitOK, res.code, res)
+	assert.JSONEq(t, `{"schema":"firedrill.dev/history/v1","drills":[]}`, res.stdout)
+}
