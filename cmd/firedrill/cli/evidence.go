@@ -311,6 +311,9 @@ func (a *app) exportDrill(ctx context.Context, d *drill.Dir, s *evidenceSettings
 		ExportOptions: drill.ExportOptions{Key: s.key, Mapping: s.mapping, Secrets: a.secrets, Version: version.Get().Version},
 		Out:           out, W: w, Target: s.push,
 	})
+	if k != nil && k.NotRecorded != "" {
+		a.log.Warn("the bundle is written but the export is not recorded in the drill's evidence.json ('evidence summary' will not list it)", "reason", k.NotRecorded)
+	}
 	return k, evidenceHint(err)
 }
 
@@ -319,6 +322,9 @@ func (a *app) exportDrill(ctx context.Context, d *drill.Dir, s *evidenceSettings
 func evidenceHint(err error) error {
 	if errors.Is(err, evidence.ErrBucketNotLocked) {
 		return withHint(err, "push to a bucket created with object lock, or pass --allow-unlocked-bucket to accept a bundle that can be deleted")
+	}
+	if errors.Is(err, drill.ErrDrillDirReadOnly) {
+		return withHint(err, "write the bundle outside the read-only state directory: a FILE or - for standard output (see 'firedrill evidence export --help')")
 	}
 	return err
 }
@@ -353,7 +359,9 @@ as a new version locked for --retention (COMPLIANCE, 7 years by default), and
 the version's retention is read back to prove it landed locked; a bucket without object lock is refused unless
 --allow-unlocked-bucket. Credentials for the push: $` + evidenceAccessKeyEnv + ` and
 $` + evidenceSecretKeyEnv + `, else the AWS SDK's chain. Every export is recorded in
-the drill's evidence.json, which 'evidence summary' reads.
+the drill's evidence.json, which 'evidence summary' reads. From a read-only
+copy of the state directory a bundle written elsewhere (a file, standard
+output) is kept with a warning that the export is not recorded.
 
 Exit codes: 0 exported (and pushed), 1 error (no such drill, no key, push failed), 2 usage.
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -75,4 +76,44 @@ func TestHistory_UnknownScenarioGetsCloseMatches(t *testing.T) {
 	res = run(t, context.Background(), env, "history", "observability-loss", "-o", "json")
 	assert.Equal(t, ExitOK, res.code, res)
 	assert.JSONEq(t, `{"schema":"firedrill.dev/history/v1","drills":[]}`, res.stdout)
+}
+
+// readOnlyDir makes dir read-only for this process: mode 0555 for a user,
+// a read-only bind mount for root (whom modes do not stop); it skips the
+// test where neither is possible.
+func readOnlyDir(t *testing.T, dir string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		require.NoError(t, os.Chmod(dir, 0o555))
+		t.Cleanup(func() { _ = os.Chmod(dir, 0o755) })
+		return
+	}
+	if out, err := exec.Command("mount", "--bind", "-o", "ro", dir, dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot make %s read-only as root: %v: %s", dir, err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", dir).Run() })
+}
+
+// TestEvidenceExport_ReadOnlyStateDir: on a read-only copy of the state
+// directory, export into the drill's directory stops before writing
+// anything, with a hint to write the bundle elsewhere (exit 1, not a bundle
+// written and then an error about recording it). The bundle written
+// elsewhere with a warning is TestKeepEvidence_ReadOnlyDrillDir (drill).
+func TestEvidenceExport_ReadOnlyStateDir(t *testing.T) {
+	state := writeHistory(t)
+	key, _ := keyPair(t)
+	const id = "fd-20261103-090000-cccc"
+	dir := filepath.Join(state, "drills", id)
+	before, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	readOnlyDir(t, state)
+
+	res := run(t, context.Background(), map[string]string{"FIREDRILL_STATE_DIR": state}, "evidence", "export", id, "--key", key)
+	assert.Equal(t, ExitError, res.code, res)
+	assert.Contains(t, res.stderr, "the drill directory cannot be written")
+	assert.Contains(t, res.stderr, "Hint: write the bundle outside the read-only state directory")
+	assert.Empty(t, res.stdout)
+	after, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Equal(t, len(before), len(after), "nothing written")
 }
