@@ -117,3 +117,26 @@ func TestEvidenceExport_ReadOnlyStateDir(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, len(before), len(after), "nothing written")
 }
+
+// TestScenariosShow_PathsAsWritten: 'scenarios show NAME > mine.yaml'
+// writes the paths of the file ("~", relative to the scenario file), not
+// the author's home directory and checkout; --resolve-paths prints the
+// paths firedrill opens.
+func TestScenariosShow_PathsAsWritten(t *testing.T) {
+	res := run(t, context.Background(), nil, "scenarios", "show", "../files/paths.yaml")
+	require.Equal(t, ExitOK, res.code, res)
+	golden(t, "scenarios-show-paths", res.stdout)
+	for _, line := range []string{"kubeconfig: ~/.kube/scratch.kubeconfig", "caFile: certs/ca.pem", "file: credentials", "file: runbooks/paths.md"} {
+		assert.Contains(t, res.stdout, line)
+	}
+	files, err := filepath.Abs("testdata/files")
+	require.NoError(t, err)
+	assert.NotContains(t, res.stdout, files)
+
+	res = run(t, context.Background(), nil, "scenarios", "show", "../files/paths.yaml", "--resolve-paths")
+	require.Equal(t, ExitOK, res.code, res)
+	for _, line := range []string{"kubeconfig: " + testHome + "/.kube/scratch.kubeconfig", "caFile: " + files + "/certs/ca.pem",
+		"file: " + files + "/credentials", "file: " + files + "/runbooks/paths.md"} {
+		assert.Contains(t, res.stdout, line)
+	}
+}

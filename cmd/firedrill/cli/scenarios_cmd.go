@@ -39,16 +39,19 @@ Examples:
 			{
 				Name:      "show",
 				Usage:     "print a scenario with every default filled in",
-				UsageText: "firedrill scenarios show NAME|FILE [-o yaml|json]",
+				UsageText: "firedrill scenarios show NAME|FILE [-o yaml|json] [--resolve-paths]",
 				Description: `Prints the scenario as firedrill will run it: defaults filled in (restore
-phases, excluded resources, timeouts, cleanup policy) and file paths
-resolved. Copy a built-in scenario as a starting point for your own:
+phases, excluded resources, timeouts, cleanup policy). File paths (kubeconfig,
+caFile, credentials file, runbook) are printed as the file wrote them ("~",
+relative to the scenario file), so the output is portable; --resolve-paths
+prints the paths firedrill opens instead.
 
 Examples:
   firedrill scenarios show region-loss
-  firedrill scenarios show region-loss > scenarios/my-region-loss.yaml
-  firedrill scenarios show ./drills/shop.yaml -o json`,
-				Flags:  []cli.Flag{showOutput.flag()},
+  firedrill scenarios show ./drills/shop.yaml -o json
+  firedrill scenarios show ./drills/shop.yaml --resolve-paths`,
+				Flags: []cli.Flag{showOutput.flag(), &cli.BoolFlag{Name: "resolve-paths",
+					Usage: "print file paths as firedrill opens them (\"~\" expanded, relative paths made absolute)"}},
 				Action: a.scenariosShow,
 			},
 		},
@@ -167,6 +170,9 @@ func (a *app) scenariosShow(c *cli.Context) error {
 	sc, format, err := a.scenarioArg(c, showOutput)
 	if err != nil {
 		return err
+	}
+	if !c.Bool("resolve-paths") {
+		sc = sc.AsWritten()
 	}
 	return writeOutput(a.env.Stdout, format, scenarioWriter{sc})
 }
