@@ -6,10 +6,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
 )
 
 // runWith runs the command line like run does, with the Env e completed
@@ -139,4 +142,74 @@ func TestScenariosShow_PathsAsWritten(t *testing.T) {
 		"file: " + files + "/credentials", "file: " + files + "/runbooks/paths.md"} {
 		assert.Contains(t, res.stdout, line)
 	}
+}
+
+// TestScenariosNew_ValidateOnceFilled: 'scenarios new NAME --from BUILTIN'
+// prints a portable starting file (golden) that validate refuses as made
+// and accepts once every value marked FILL IN is filled in; -f writes it
+// and never overwrites.
+func TestScenariosNew_ValidateOnceFilled(t *testing.T) {
+	ctx := context.Background()
+	res := run(t, ctx, nil, "scenarios", "new", "shop-region-loss", "--from", "region-loss")
+	require.Equal(t, ExitOK, res.code, res)
+	golden(t, "scenarios-new", res.stdout)
+
+	dir := t.TempDir()
+	file := filepath.Join(dir, "shop-region-loss.yaml")
+	res = run(t, ctx, nil, "scenarios", "new", "shop-region-loss", "--from", "region-loss", "-f", file)
+	require.Equal(t, ExitOK, res.code, res)
+	made, err := os.ReadFile(file)
+	require.NoError(t, err)
+	assert.Equal(t, golden0(t, "scenarios-new"), string(made), "-f writes what stdout shows")
+
+	res = run(t, ctx, nil, "scenarios", "new", "other", "--from", "namespace-deletion", "-f", file)
+	assert.Equal(t, ExitError, res.code, res)
+	assert.Contains(t, res.stderr, "never overwrites")
+	again, err := os.ReadFile(file)
+	require.NoError(t, err)
+	assert.Equal(t, made, again)
+
+	res = run(t, ctx, nil, "validate", file)
+	assert.Equal(t, ExitError, res.code, res)
+	assert.Contains(t, res.stdout+res.stderr, "spec.target.kubeconfig")
+
+	var doc yaml.Node
+	require.NoError(t, yaml.Unmarshal(made, &doc))
+	values := map[string]string{"kubeconfig": "~/.kube/mine.yaml", "context": "mine", "endpoint": "https://s3.example.com",
+		"region": "us-east-1", "bucket": "my-velero-backups", "prefix": "prod"}
+	filled := 0
+	var fill func(n *yaml.Node)
+	fill = func(n *yaml.Node) {
+		for i := 0; n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
+			if k, v := n.Content[i], n.Content[i+1]; strings.HasPrefix(v.LineComment, "# FILL IN:") {
+				v.Value = values[k.Value]
+				if k.Value == "bucket" {
+					v.Value += "-" + strconv.Itoa(filled) // the copy's bucket is another
+				}
+				filled++
+			}
+		}
+		for _, c := range n.Content {
+			fill(c)
+		}
+	}
+	fill(&doc)
+	assert.Equal(t, 12, filled, "source and target: kubeconfig, context; primary and its copy: endpoint, region, bucket, prefix")
+	out, err := yaml.Marshal(&doc)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(file, out, 0o600))
+	res = run(t, ctx, nil, "validate", file)
+	assert.Equal(t, ExitOK, res.code, "%s\n%s", res, out)
+
+	res = run(t, ctx, nil, "scenarios", "new", "mine", "--from", "region-los")
+	assert.Equal(t, ExitUsage, res.code, res)
+	assert.Contains(t, res.stderr, `did you mean "region-loss"?`)
+}
+
+// golden0 is the content of testdata/NAME.golden.
+func golden0(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name+".golden"))
+	require.NoError(t, err)
+	return string(b)
 }
