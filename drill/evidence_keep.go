@@ -2,8 +2,10 @@ package drill
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/firedrill-dev/firedrill/internal/evidence"
@@ -61,15 +63,33 @@ type Kept struct {
 	Controls []string `json:"controls"`
 	// Pushed is set only for a push whose lock was read back.
 	Pushed *evidence.Pushed `json:"pushed,omitempty"`
+	// NotRecorded, when set, says why the export is not in the drill's
+	// evidence.json: the drill directory cannot be written (a read-only
+	// copy an auditor exports from).
+	NotRecorded string `json:"not_recorded,omitempty"`
 }
+
+// ErrDrillDirReadOnly is returned, possibly wrapped, by KeepEvidence when
+// the bundle would go into a drill directory that cannot be written.
+var ErrDrillDirReadOnly = errors.New("the drill directory cannot be written")
 
 // KeepEvidence makes the signed bundle of a finished drill, writes it,
 // pushes it when a target is set, and records the export in the drill's
 // evidence.json. A failed push is returned as the error, with Kept
 // describing what was written and recorded.
+//
+// Whether the export can be recorded is decided before anything is
+// written: in a drill directory that cannot be written (a read-only copy)
+// a bundle for the directory itself is refused with ErrDrillDirReadOnly
+// and nothing is written; a bundle for elsewhere (o.Out) is written and
+// pushed, and Kept.NotRecorded says why evidence.json was left as it was.
 func KeepEvidence(ctx context.Context, d *Dir, o KeepOptions) (*Kept, error) {
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	recordable := d.writable()
+	if recordable != nil && o.Out == "" {
+		return nil, fmt.Errorf("write the bundle into %s: %w: %w", d.Path, ErrDrillDirReadOnly, recordable)
 	}
 	e, err := ExportEvidence(d, o.ExportOptions)
 	if err != nil {
@@ -104,12 +124,28 @@ func KeepEvidence(ctx context.Context, d *Dir, o KeepOptions) (*Kept, error) {
 			pushErr = err
 		}
 	}
+	if recordable != nil {
+		k.NotRecorded = fmt.Sprintf("%s: %v", ErrDrillDirReadOnly, recordable)
+		return k, pushErr
+	}
 	rec := EvidenceRecord{SHA256: e.SHA256, Size: len(e.Bundle), Path: k.File, SignedBy: e.Manifest.SignedBy,
 		ExportedAt: o.Now().UTC(), Controls: k.Controls, Pushed: k.Pushed}
 	if err := d.RecordEvidence(rec); err != nil {
 		return nil, fmt.Errorf("record the export in %s: %w", d.Path, err)
 	}
 	return k, pushErr
+}
+
+// writable is nil when a file can be created in the drill directory, as
+// RecordEvidence does (a new file renamed over evidence.json): the one
+// test that holds for read-only mounts, modes and ACLs alike is to try.
+func (d *Dir) writable() error {
+	f, err := os.CreateTemp(d.Path, ".firedrill-write-check-*")
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 // lockedPush is an earlier push of the bundle with this SHA-256 whose

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,6 +25,8 @@ import (
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
+
+	"github.com/firedrill-dev/firedrill/drill/schedule"
 )
 
 // scheduleInstall is what `firedrill schedule render` gave for one
@@ -130,6 +133,49 @@ func (in scheduleInstall) install(t *testing.T, ctx context.Context, l labEnv) {
 		assert.NoError(t, apply(t, ctx, dyn, mapper, u, true), "server-side dry run of %s %s/%s", u.GetKind(), u.GetNamespace(), u.GetName())
 	}
 	createReal("ServiceAccount", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")
+}
+
+// TestSchedule_READMEApplyOnAFreshCluster runs the README's commands with
+// kubectl on a scratch cluster that has never seen the namespace (unique
+// per run, deleted after): a server-side dry run of the whole file fails,
+// as a dry run creates nothing; applying the objects labelled
+// schedule.NamespaceSelector first makes the dry run of everything pass.
+// Only the namespace and its NetworkPolicy are ever created.
+func TestSchedule_READMEApplyOnAFreshCluster(t *testing.T) {
+	l := lab(t)
+	ctx := testContext(t, 3*time.Minute)
+	file, _ := drillScenario(t, l, "schedule-readme")
+	ns := fmt.Sprintf("firedrill-readme-%d", time.Now().UnixNano()%1_000_000_000)
+	res := firedrill(t, ctx, nil, "schedule", "render", "--scenario", file, "--cadence", "weekly",
+		"--namespace", ns, "--image", "registry.example.com/firedrill:e2e",
+		"--history", "s3://"+l.Stores["primary"].Bucket+"/firedrill-e2e-history",
+		"--history-endpoint", l.Stores["primary"].Endpoint, "--history-path-style")
+	require.Equal(t, 0, res.code, "schedule render:\n%s", res.stderr)
+	drills := filepath.Join(t.TempDir(), "drills.yaml")
+	require.NoError(t, os.WriteFile(drills, []byte(res.stdout), 0o600))
+
+	cs, _ := kubeClients(t, l.ScratchKubeconfig)
+	_, err := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	require.True(t, apierrors.IsNotFound(err), "the run starts without namespace %s: %v", ns, err)
+	t.Cleanup(func() { deleteNamespaces(t, cs, ns) })
+
+	kubectl := func(args ...string) (string, error) {
+		out, err := exec.CommandContext(ctx, "kubectl", append([]string{"--kubeconfig", l.ScratchKubeconfig}, args...)...).CombinedOutput()
+		return string(out), err
+	}
+	out, err := kubectl("apply", "--dry-run=server", "-f", drills)
+	require.Error(t, err, "a dry run of the whole file on a fresh cluster:\n%s", out)
+	assert.Contains(t, out, `namespaces "`+ns+`" not found`)
+
+	out, err = kubectl("apply", "-f", drills, "-l", schedule.NamespaceSelector)
+	require.NoError(t, err, out)
+	assert.Equal(t, "namespace/"+ns+" created\nnetworkpolicy.networking.k8s.io/firedrill created\n", out, "only the namespace and its NetworkPolicy")
+
+	out, err = kubectl("apply", "--dry-run=server", "-f", drills)
+	require.NoError(t, err, "the README's dry run:\n%s", out)
+	assert.Contains(t, out, "cronjob.batch/firedrill-schedule-readme created (server dry run)")
+	_, err = cs.BatchV1().CronJobs(ns).Get(ctx, "firedrill-schedule-readme", metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err), "the dry run created no CronJob: %v", err)
 }
 
 // can asks the scratch API server whether the drill's ServiceAccount may

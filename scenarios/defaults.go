@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -99,11 +100,23 @@ func (r pathResolver) resolve(p string) string {
 	}
 }
 
+// resolveAll resolves every file path of sc, keeping them as written for
+// AsWritten.
 func (r pathResolver) resolveAll(sc *Scenario) {
-	s := &sc.Spec
-	for _, p := range []*string{&s.Source.Kubeconfig, &s.Target.Kubeconfig} {
+	fields := pathFields(sc)
+	sc.written = make([]string, len(fields))
+	for i, p := range fields {
+		sc.written[i] = *p
 		*p = r.resolve(*p)
 	}
+}
+
+// pathFields are the file paths of sc that pathResolver resolves, in a
+// fixed order: kubeconfigs, each bucket's caFile and credentials file,
+// the runbook.
+func pathFields(sc *Scenario) []*string {
+	s := &sc.Spec
+	fields := []*string{&s.Source.Kubeconfig, &s.Target.Kubeconfig}
 	buckets := []*Bucket{&s.Storage.Primary}
 	for i := range s.Storage.Copies {
 		buckets = append(buckets, &s.Storage.Copies[i].Bucket)
@@ -112,12 +125,52 @@ func (r pathResolver) resolveAll(sc *Scenario) {
 		buckets = append(buckets, &s.Evidence.Push.Bucket)
 	}
 	for _, b := range buckets {
-		b.CAFile = r.resolve(b.CAFile)
+		fields = append(fields, &b.CAFile)
 		if b.Credentials != nil {
-			b.Credentials.File = r.resolve(b.Credentials.File)
+			fields = append(fields, &b.Credentials.File)
 		}
 	}
 	if s.Runbook != nil {
-		s.Runbook.File = r.resolve(s.Runbook.File)
+		fields = append(fields, &s.Runbook.File)
 	}
+	return fields
+}
+
+// AsWritten is a copy of s with its file paths (kubeconfigs, caFile,
+// credentials files, the runbook) as the scenario file wrote them: "~"
+// and paths relative to the file kept, not resolved as loading does. The
+// copy is for printing a portable file (scenarios show); defaults stay
+// filled in. A scenario not made by loading a file is returned as is.
+func (s *Scenario) AsWritten() *Scenario {
+	c := *s
+	sp := &c.Spec
+	sp.Storage.Copies = slices.Clone(sp.Storage.Copies)
+	buckets := []*Bucket{&sp.Storage.Primary}
+	for i := range sp.Storage.Copies {
+		buckets = append(buckets, &sp.Storage.Copies[i].Bucket)
+	}
+	if sp.Evidence != nil && sp.Evidence.Push != nil {
+		ev, push := *sp.Evidence, *sp.Evidence.Push
+		ev.Push = &push
+		sp.Evidence = &ev
+		buckets = append(buckets, &push.Bucket)
+	}
+	for _, b := range buckets {
+		if b.Credentials != nil {
+			cr := *b.Credentials
+			b.Credentials = &cr
+		}
+	}
+	if sp.Runbook != nil {
+		rb := *sp.Runbook
+		sp.Runbook = &rb
+	}
+	fields := pathFields(&c)
+	if len(fields) != len(s.written) {
+		return s
+	}
+	for i, p := range fields {
+		*p = s.written[i]
+	}
+	return &c
 }

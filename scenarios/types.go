@@ -37,6 +37,9 @@ type Scenario struct {
 	warnings ValidationErrors
 	// files is where CheckFiles finds the AWS SDK's shared files.
 	files fileEnv
+	// written are the file paths as the file wrote them (defaults filled
+	// in), in the order of pathFields, for AsWritten.
+	written []string
 }
 
 // Metadata names a scenario.

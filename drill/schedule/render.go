@@ -32,6 +32,14 @@ const (
 	appName       = "firedrill"
 	component     = "scheduled-drill"
 	namePrefix    = "firedrill-"
+	// ComponentNamespace labels the namespace and its NetworkPolicy: they
+	// must exist before a server-side dry run of the rest can pass (a dry
+	// run creates nothing, so the namespaced objects of the same file meet
+	// `namespaces "NS" not found`). NamespaceSelector selects them.
+	ComponentNamespace = "namespace"
+	// NamespaceSelector is the label selector of the objects to apply
+	// first: kubectl apply -f drills.yaml -l NamespaceSelector.
+	NamespaceSelector = LabelComponent + "=" + ComponentNamespace
 )
 
 // nonRoot is the image's user (cmd/firedrill-image): the "nonroot" uid
@@ -66,7 +74,7 @@ func Objects(o Options) ([]Object, error) {
 		Object: &corev1.Namespace{
 			TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
 			ObjectMeta: metav1.ObjectMeta{Name: o.Namespace, Labels: map[string]string{
-				LabelName: appName, LabelPartOf: appName,
+				LabelName: appName, LabelPartOf: appName, LabelComponent: ComponentNamespace,
 				"pod-security.kubernetes.io/enforce": "restricted",
 			}},
 		},
@@ -76,7 +84,7 @@ func Objects(o Options) ([]Object, error) {
 			"they reach the API server, the buckets and what the checks name, so egress stays open.",
 		Object: &networkingv1.NetworkPolicy{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
-			ObjectMeta: metav1.ObjectMeta{Name: appName, Namespace: o.Namespace, Labels: map[string]string{LabelName: appName, LabelPartOf: appName}},
+			ObjectMeta: metav1.ObjectMeta{Name: appName, Namespace: o.Namespace, Labels: map[string]string{LabelName: appName, LabelPartOf: appName, LabelComponent: ComponentNamespace}},
 			Spec: networkingv1.NetworkPolicySpec{
 				PodSelector: metav1.LabelSelector{},
 				PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress},
@@ -101,7 +109,10 @@ func Render(o Options) ([]byte, error) {
 		return nil, err
 	}
 	var buf bytes.Buffer
-	buf.WriteString("# Rendered by 'firedrill schedule render'. Apply to the scratch cluster the drills restore into.\n")
+	buf.WriteString("# Rendered by 'firedrill schedule render'. Apply to the scratch cluster the drills restore into,\n" +
+		"# the namespace first (a server-side dry run creates nothing, so the rest needs it to exist):\n" +
+		"#   kubectl apply -f FILE -l " + NamespaceSelector + "\n" +
+		"#   kubectl apply -f FILE --dry-run=server && kubectl apply -f FILE\n")
 	for _, obj := range objs {
 		data, err := marshal(obj.Object)
 		if err != nil {

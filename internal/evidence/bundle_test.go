@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -308,4 +309,25 @@ func TestVerifyReadErrorIsNotTampering(t *testing.T) {
 	_, err := Verify(&failingReader{after: bundle[:len(bundle)/2]}, pub)
 	require.Error(t, err, "an I/O error is an error, not a damaged bundle")
 	assert.Contains(t, err.Error(), "input/output error")
+}
+
+// TestWriteKeyPair_CreatesMissingDirs: the README's first evidence command,
+// keygen --out-dir ~/.config/firedrill, works on a machine where that
+// directory does not exist yet: it is made 0700 with its parents (mkdir -p),
+// and an existing directory keeps its mode.
+func TestWriteKeyPair_CreatesMissingDirs(t *testing.T) {
+	base := t.TempDir()
+	require.NoError(t, os.Chmod(base, 0o755))
+	dir := filepath.Join(base, ".config", "firedrill")
+	privPath, _, err := WriteKeyPair(dir)
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join(dir, PrivateKeyFile), privPath)
+	for _, d := range []string{dir, filepath.Dir(dir)} {
+		st, err := os.Stat(d)
+		require.NoError(t, err)
+		assert.Equal(t, os.FileMode(0o700), st.Mode().Perm(), d)
+	}
+	st, err := os.Stat(base)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o755), st.Mode().Perm(), "an existing directory keeps its mode")
 }

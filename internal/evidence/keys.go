@@ -41,6 +41,9 @@ func GenerateKey() (privatePEM, publicPEM []byte, err error) {
 // WriteKeyPair writes a new key pair into dir as PrivateKeyFile (mode
 // 0600) and PublicKeyFile (0644). It never overwrites: when either file
 // exists it returns an error wrapping fs.ErrExist and writes nothing.
+// A missing dir is made with its parents, mode 0700 (like mkdir -p, so
+// ~/.config/firedrill works on a fresh machine); an existing directory
+// keeps its mode.
 func WriteKeyPair(dir string) (privatePath, publicPath string, err error) {
 	privatePath, publicPath = filepath.Join(dir, PrivateKeyFile), filepath.Join(dir, PublicKeyFile)
 	for _, p := range []string{privatePath, publicPath} {
@@ -51,6 +54,9 @@ func WriteKeyPair(dir string) (privatePath, publicPath string, err error) {
 	priv, pub, err := GenerateKey()
 	if err != nil {
 		return "", "", err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", "", fmt.Errorf("create key directory: %w", err)
 	}
 	if err := writeNew(privatePath, priv, 0o600); err != nil {
 		return "", "", err

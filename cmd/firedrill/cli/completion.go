@@ -274,7 +274,11 @@ func (a *app) argCandidates(ctx context.Context, kind argKind, set map[string][]
 			dir = v[len(v)-1]
 		}
 		fs.String("state-dir", dir, "")
-		ids, _ := drill.LocalRecords{StateDir: a.stateDir(cli.NewContext(nil, fs, nil))}.List(ctx)
+		state, err := a.stateDir(cli.NewContext(nil, fs, nil))
+		if err != nil {
+			return nil // no state directory: no drill ids to offer
+		}
+		ids, _ := drill.LocalRecords{StateDir: state}.List(ctx)
 		// Newest first, as 'history' lists them: ids start with the time.
 		slices.Reverse(ids)
 		out = ids

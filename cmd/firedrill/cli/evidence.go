@@ -70,8 +70,9 @@ func (a *app) evidenceKeygenCommand() *cli.Command {
 		UsageText: "firedrill evidence keygen [--out-dir DIR]",
 		Description: `Writes firedrill-evidence.key (the private key, mode 0600) and
 firedrill-evidence.pub (the public key an auditor verifies with), PEM-encoded
-as openssl reads them. It never overwrites a key: when either file exists it
-stops and changes nothing.
+as openssl reads them, into --out-dir (made 0700 with its parents when
+missing). It never overwrites a key: when either file exists it stops and
+changes nothing.
 
 Keep the private key where drills run (a file, or its PEM text in
 $FIREDRILL_EVIDENCE_KEY, e.g. from a Kubernetes Secret); give the public key
@@ -310,6 +311,9 @@ func (a *app) exportDrill(ctx context.Context, d *drill.Dir, s *evidenceSettings
 		ExportOptions: drill.ExportOptions{Key: s.key, Mapping: s.mapping, Secrets: a.secrets, Version: version.Get().Version},
 		Out:           out, W: w, Target: s.push,
 	})
+	if k != nil && k.NotRecorded != "" {
+		a.log.Warn("the bundle is written but the export is not recorded in the drill's evidence.json ('evidence summary' will not list it)", "reason", k.NotRecorded)
+	}
 	return k, evidenceHint(err)
 }
 
@@ -318,6 +322,9 @@ func (a *app) exportDrill(ctx context.Context, d *drill.Dir, s *evidenceSettings
 func evidenceHint(err error) error {
 	if errors.Is(err, evidence.ErrBucketNotLocked) {
 		return withHint(err, "push to a bucket created with object lock, or pass --allow-unlocked-bucket to accept a bundle that can be deleted")
+	}
+	if errors.Is(err, drill.ErrDrillDirReadOnly) {
+		return withHint(err, "write the bundle outside the read-only state directory: a FILE or - for standard output (see 'firedrill evidence export --help')")
 	}
 	return err
 }
@@ -352,7 +359,9 @@ as a new version locked for --retention (COMPLIANCE, 7 years by default), and
 the version's retention is read back to prove it landed locked; a bucket without object lock is refused unless
 --allow-unlocked-bucket. Credentials for the push: $` + evidenceAccessKeyEnv + ` and
 $` + evidenceSecretKeyEnv + `, else the AWS SDK's chain. Every export is recorded in
-the drill's evidence.json, which 'evidence summary' reads.
+the drill's evidence.json, which 'evidence summary' reads. From a read-only
+copy of the state directory a bundle written elsewhere (a file, standard
+output) is kept with a warning that the export is not recorded.
 
 Exit codes: 0 exported (and pushed), 1 error (no such drill, no key, push failed), 2 usage.
 
@@ -379,7 +388,11 @@ func (a *app) evidenceExport(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	d, err := drill.OpenDir(a.stateDir(c), c.Args().First())
+	dir, err := a.stateDir(c)
+	if err != nil {
+		return err
+	}
+	d, err := drill.OpenDir(dir, c.Args().First())
 	if err != nil {
 		return withHint(err, "run 'firedrill history' for the drill ids in this state directory (--state-dir)")
 	}

@@ -84,6 +84,9 @@ func (a *app) history(c *cli.Context) error {
 	if err != nil {
 		a.log.Warn("some drill records could not be read", "err", err)
 	}
+	if name := c.Args().First(); name != "" && len(reports) == 0 {
+		return a.noDrillsOf(c, format, records, name)
+	}
 	rows := make([]historyRow, 0, len(reports))
 	for i, r := range reports {
 		row := historyRow{DrillID: r.DrillID, Scenario: r.Scenario, StartedAt: r.StartedAt.UTC().Format("2006-01-02T15:04:05Z"),
@@ -100,6 +103,25 @@ func (a *app) history(c *cli.Context) error {
 	return writeOutput(a.env.Stdout, format, document{
 		doc:   historyDoc{Schema: schemaHistory, Drills: rows},
 		table: func(w io.Writer) error { return writeHistoryTable(w, rows, reports, records.URL("", ""), wide) },
+	})
+}
+
+// noDrillsOf answers 'history NAME' when no drill of NAME is recorded: a
+// name that is neither a scenario firedrill finds nor in the history is an
+// error with close matches (due's knownScenarios), a scenario never drilled
+// says so, beside how many drills of other scenarios there are.
+func (a *app) noDrillsOf(c *cli.Context, format string, records drill.Records, name string) error {
+	all, _ := drill.ListReports(c.Context, records, "")
+	if _, err := a.knownScenarios(c, all); err != nil {
+		return err
+	}
+	return writeOutput(a.env.Stdout, format, document{
+		doc: historyDoc{Schema: schemaHistory, Drills: []historyRow{}},
+		table: func(w io.Writer) error {
+			fmt.Fprintf(w, "No drills of scenario %q recorded in %s yet (%s of other scenarios). Run one with 'firedrill run %s'.\n",
+				name, records.URL("", ""), count(len(all), "drill"), name)
+			return nil
+		},
 	})
 }
 

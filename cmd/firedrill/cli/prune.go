@@ -100,7 +100,11 @@ func (a *app) historyPrune(c *cli.Context) error {
 	if !c.IsSet("keep") && olderThan == 0 {
 		return usageErrorf(helpHint(c), "prune needs --keep N or --older-than DURATION")
 	}
-	local := drill.LocalRecords{StateDir: a.stateDir(c)}
+	state, err := a.stateDir(c)
+	if err != nil {
+		return err
+	}
+	local := drill.LocalRecords{StateDir: state}
 	reports, err := drill.ListReports(c.Context, local, "")
 	if err != nil && len(reports) == 0 {
 		return err

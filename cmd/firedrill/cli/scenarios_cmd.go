@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -39,20 +40,86 @@ Examples:
 			{
 				Name:      "show",
 				Usage:     "print a scenario with every default filled in",
-				UsageText: "firedrill scenarios show NAME|FILE [-o yaml|json]",
+				UsageText: "firedrill scenarios show NAME|FILE [-o yaml|json] [--resolve-paths]",
 				Description: `Prints the scenario as firedrill will run it: defaults filled in (restore
-phases, excluded resources, timeouts, cleanup policy) and file paths
-resolved. Copy a built-in scenario as a starting point for your own:
+phases, excluded resources, timeouts, cleanup policy). File paths (kubeconfig,
+caFile, credentials file, runbook) are printed as the file wrote them ("~",
+relative to the scenario file), so the output is portable; --resolve-paths
+prints the paths firedrill opens instead.
 
 Examples:
   firedrill scenarios show region-loss
-  firedrill scenarios show region-loss > scenarios/my-region-loss.yaml
-  firedrill scenarios show ./drills/shop.yaml -o json`,
-				Flags:  []cli.Flag{showOutput.flag()},
+  firedrill scenarios show ./drills/shop.yaml -o json
+  firedrill scenarios show ./drills/shop.yaml --resolve-paths`,
+				Flags: []cli.Flag{showOutput.flag(), &cli.BoolFlag{Name: "resolve-paths",
+					Usage: "print file paths as firedrill opens them (\"~\" expanded, relative paths made absolute)"}},
 				Action: a.scenariosShow,
+			},
+			{
+				Name:      "new",
+				Usage:     "start a scenario of your own from a built-in one",
+				UsageText: "firedrill scenarios new NAME --from BUILTIN [-f FILE]",
+				Description: `Prints a new scenario file named NAME, copied from the built-in scenario
+BUILTIN (see 'firedrill scenarios list'): its disaster, objectives, checks
+and runbook, with the values only you know left empty and marked
+"FILL IN": the source and target (scratch) clusters, and each bucket's
+endpoint, region, name and prefix. Credentials stay references: the names
+of the environment variables that hold the keys, or a profile. The file
+holds no path of this machine. 'firedrill validate' refuses it until the
+marked values are filled in.
+
+-f writes the file instead of standard output; it never overwrites one.
+
+Examples:
+  firedrill scenarios new shop-region-loss --from region-loss -f scenarios/shop-region-loss.yaml
+  firedrill validate scenarios/shop-region-loss.yaml`,
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "from", Usage: "copy the built-in scenario `BUILTIN`"},
+					&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "write the scenario to `FILE` (never overwritten; default standard output)"},
+				},
+				Action: a.scenariosNew,
 			},
 		},
 	}
+}
+
+func (a *app) scenariosNew(c *cli.Context) error {
+	if err := exactArgs(c, 1, "the new scenario's NAME"); err != nil {
+		return err
+	}
+	from := c.String("from")
+	if from == "" {
+		return usageErrorf("pick one with 'firedrill scenarios list' (SOURCE built-in), e.g. --from region-loss", "--from BUILTIN is required")
+	}
+	data, err := scenarios.New(c.Args().First(), from)
+	var nf *scenarios.NewFromCatalogError
+	if errors.As(err, &nf) {
+		return usageErrorf("the built-in scenarios are "+strings.Join(nf.Names, ", "), "--from: %v", err)
+	}
+	if err != nil {
+		return usageErrorf(helpHint(c), "%v", err)
+	}
+	file := c.String("file")
+	if file == "" || file == "-" {
+		_, err := a.env.Stdout.Write(data)
+		return err
+	}
+	f, err := os.OpenFile(a.abs(file), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, os.ErrExist) {
+		return withHint(fmt.Errorf("%s exists: firedrill never overwrites a scenario", file), "choose another -f FILE, or move the existing file away")
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", file, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", file, err)
+	}
+	fmt.Fprintf(a.env.Stdout, "wrote %s: fill in the values marked FILL IN, then run 'firedrill validate %s'\n", file, file)
+	return nil
 }
 
 // listItem is one row of `scenarios list -o json`.
@@ -167,6 +234,9 @@ func (a *app) scenariosShow(c *cli.Context) error {
 	sc, format, err := a.scenarioArg(c, showOutput)
 	if err != nil {
 		return err
+	}
+	if !c.Bool("resolve-paths") {
+		sc = sc.AsWritten()
 	}
 	return writeOutput(a.env.Stdout, format, scenarioWriter{sc})
 }

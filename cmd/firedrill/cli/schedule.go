@@ -53,6 +53,10 @@ the drills restore into; Kubernetes does the scheduling. For each scenario:
   CronJob             firedrill-NAME: 'firedrill run NAME --history ...',
                       one at a time, never retried, non-root, read-only
 
+The namespace and its NetworkPolicy carry app.kubernetes.io/component=namespace:
+apply them first ('kubectl apply -f FILE -l app.kubernetes.io/component=namespace'),
+as a server-side dry run creates nothing and the rest needs the namespace.
+
 Above each role and policy, a comment says why every rule exists. Names
 and order are stable, so the output can be committed and patched with
 kustomize.
@@ -84,6 +88,7 @@ read, 2 usage (a missing or contradictory option).
 Examples:
   firedrill schedule render --scenario region-loss --cadence quarterly \
       --history s3://dr-drills/team-shop --image registry.example.com/firedrill-runner:v1.0.0 > drills.yaml
+  kubectl --kubeconfig scratch.yaml apply -f drills.yaml -l app.kubernetes.io/component=namespace
   kubectl --kubeconfig scratch.yaml apply --dry-run=server -f drills.yaml
   firedrill schedule render --scenario region-loss --scenario namespace-deletion \
       --cron "30 5 * * 1" --namespace dr --history s3://dr-drills/team-shop \

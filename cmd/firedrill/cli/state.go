@@ -22,17 +22,26 @@ func stateDirFlag() *cli.StringFlag {
 	}
 }
 
-func (a *app) stateDir(c *cli.Context) string {
+// stateDir is the absolute state directory the flags and environment
+// name. Without any of them and without a home directory (HOME unset, as in
+// some systemd units and CI runners) it is a usage error: a state
+// directory relative to wherever the command happens to run would scatter
+// records.
+func (a *app) stateDir(c *cli.Context) (string, error) {
 	if d := c.String("state-dir"); d != "" {
-		return a.abs(d)
+		return a.abs(d), nil
 	}
 	if d := a.env.getenv("FIREDRILL_STATE_DIR"); d != "" {
-		return a.abs(d)
+		return a.abs(d), nil
 	}
 	if d := a.env.getenv("XDG_DATA_HOME"); d != "" {
-		return filepath.Join(a.abs(d), "firedrill")
+		return filepath.Join(a.abs(d), "firedrill"), nil
 	}
-	return filepath.Join(a.env.HomeDir, ".local", "share", "firedrill")
+	if a.env.HomeDir == "" {
+		return "", usageErrorf("pass --state-dir DIR or set $FIREDRILL_STATE_DIR (in a CronJob, a volume's mount path)",
+			"no state directory: $HOME is not set, so ~/.local/share/firedrill has no place")
+	}
+	return filepath.Join(a.env.HomeDir, ".local", "share", "firedrill"), nil
 }
 
 func (a *app) abs(p string) string {
@@ -141,7 +150,11 @@ func (s recordStores) history() drill.Records {
 // one), a history in one of its backup buckets is a usage error (see
 // drill.OpenHistory).
 func (a *app) recordStores(c *cli.Context, sc *scenarios.Scenario) (recordStores, error) {
-	s := recordStores{local: drill.LocalRecords{StateDir: a.stateDir(c)}}
+	dir, err := a.stateDir(c)
+	if err != nil {
+		return recordStores{}, err
+	}
+	s := recordStores{local: drill.LocalRecords{StateDir: dir}}
 	url := c.String("history")
 	if url == "" {
 		url = a.env.getenv("FIREDRILL_HISTORY")
