@@ -78,6 +78,8 @@ type scenariosDoc struct {
 type versionDoc struct {
 	Schema string `json:"schema"`
 	version.Info
+	// VeleroServer is Velero in the target cluster; absent with --client.
+	VeleroServer *veleroServer `json:"velero_server,omitempty"`
 }
 
 // exportDoc is `evidence export --output-format json`.
