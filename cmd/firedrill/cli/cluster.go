@@ -1,12 +1,15 @@
 package cli
 
 import (
+	"errors"
+	"fmt"
 	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/firedrill-dev/firedrill/internal/kube"
+	"github.com/firedrill-dev/firedrill/internal/safefile"
 	"github.com/firedrill-dev/firedrill/scenarios"
 )
 
@@ -42,25 +45,35 @@ func clusterFlags() []cli.Flag {
 }
 
 // selectClusters applies the cluster flags to sc: a flag given replaces the
-// scenario's value, a flag not given leaves it. A kubeconfig path given as
-// a flag is relative to the working directory, as kubectl's. Selecting the
+// scenario's value, a flag not given leaves it (an empty --kubeconfig ""
+// means kubectl's default rules). A kubeconfig path given as a flag is
+// relative to the working directory, as kubectl's, and must be a regular
+// file (safefile.Kubeconfig); the error names the flag. Selecting the
 // target by flag changes nothing of the drill's guard: the target must
 // still carry the scratch marker (kube.Guard).
-func (a *app) selectClusters(c *cli.Context, sc *scenarios.Scenario) {
-	set := func(dst *string, flag string, path bool) {
+func (a *app) selectClusters(c *cli.Context, sc *scenarios.Scenario) error {
+	set := func(dst *string, flag string, path bool) error {
 		if !c.IsSet(flag) {
-			return
+			return nil
 		}
 		v := c.String(flag)
-		if path && v != "" && !filepath.IsAbs(v) && a.env.WorkDir != "" {
-			v = filepath.Join(a.env.WorkDir, v)
+		if path && v != "" {
+			if !filepath.IsAbs(v) && a.env.WorkDir != "" {
+				v = filepath.Join(a.env.WorkDir, v)
+			}
+			if err := safefile.Check(v, safefile.Kubeconfig); err != nil {
+				return withHint(fmt.Errorf("--%s %s: %w", flag, c.String(flag), err), "point --"+flag+" at a kubeconfig file, as kubectl's --kubeconfig")
+			}
 		}
 		*dst = v
+		return nil
 	}
-	set(&sc.Spec.Target.Kubeconfig, flagKubeconfig, true)
-	set(&sc.Spec.Target.Context, flagContext, false)
-	set(&sc.Spec.Source.Kubeconfig, flagSourceKubeconfig, true)
-	set(&sc.Spec.Source.Context, flagSourceContext, false)
+	return errors.Join(
+		set(&sc.Spec.Target.Kubeconfig, flagKubeconfig, true),
+		set(&sc.Spec.Target.Context, flagContext, false),
+		set(&sc.Spec.Source.Kubeconfig, flagSourceKubeconfig, true),
+		set(&sc.Spec.Source.Context, flagSourceContext, false),
+	)
 }
 
 // newKube is the client of the cluster kubeconfig and context select (see

@@ -162,6 +162,9 @@ func (a *app) scenarioArg(c *cli.Context, o output) (*scenarios.Scenario, string
 	if err != nil {
 		return nil, "", err
 	}
+	if err := a.selectClusters(c, sc); err != nil {
+		return nil, "", err
+	}
 	a.secrets.Add(drill.Secrets(sc, a.env.getenv)...)
 	return sc, format, nil
 }

@@ -36,7 +36,7 @@ names cannot be used here (each named with its field and line), 2 usage.
 Examples:
   firedrill plan region-loss
   firedrill plan ./scenarios/shop.yaml -o json`,
-		Flags:  []cli.Flag{textOutput.flag()},
+		Flags:  append([]cli.Flag{textOutput.flag()}, clusterFlags()...),
 		Action: a.plan,
 	}
 }

@@ -53,6 +53,11 @@ With --history s3://BUCKET/PREFIX the record is also uploaded, after every
 step, to PREFIX/drills/ID/ in a bucket the team shares; a failed upload is
 a warning finding, never a failed drill.
 
+--kubeconfig and --context select the target instead of the scenario's
+spec.target (neither set: $KUBECONFIG, then ~/.kube/config, as kubectl);
+--source-kubeconfig and --source-context the source. Whatever selects it,
+the target must carry the scratch marker.
+
 The source cluster is never written to. In the backup buckets only the
 drill's own canary prefix is written, by firedrill, and the record of each
 Restore (restores/NAME/), by Velero. Credentials come from the references in the
@@ -86,7 +91,7 @@ Examples:
 			stateDirFlag(),
 			&cli.DurationFlag{Name: "step-timeout", Value: 30 * time.Minute, Usage: "give up a step after `DURATION` (cleanup has its own timeout)"},
 			lockWaitFlag(),
-		}, append(append(historyFlags(), evidenceFlags("evidence-")...), runHookFlags()...)...),
+		}, append(append(append(historyFlags(), evidenceFlags("evidence-")...), runHookFlags()...), clusterFlags()...)...),
 		Action: a.run,
 	}
 }
