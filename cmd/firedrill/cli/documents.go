@@ -82,7 +82,7 @@ type versionDoc struct {
 	VeleroServer *veleroServer `json:"velero_server,omitempty"`
 }
 
-// exportDoc is `evidence export --output-format json`.
+// exportDoc is `evidence export -o json`.
 type exportDoc struct {
 	Schema string `json:"schema"`
 	*drill.Kept

@@ -57,8 +57,7 @@ func (o output) flag() *cli.StringFlag {
 	return f
 }
 
-// namedFlag is the flag of the output format under another name, for
-// evidence export, whose -o names the bundle's file as tar's -f does.
+// namedFlag is the flag of the output format under the name given.
 func (o output) namedFlag(name string) *cli.StringFlag {
 	return &cli.StringFlag{
 		Name:  name,
