@@ -37,6 +37,9 @@ const (
 // Env is what the command line reads from and writes to the world. main
 // fills it from the process; tests fill it with buffers and fixed values.
 type Env struct {
+	// Stdin is read for a scenario named "-" (validate, plan, run); nil
+	// is an empty input.
+	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
 	// Getenv reads environment variables ($FIREDRILL_SCENARIOS, and
@@ -136,6 +139,7 @@ func (a *app) scenarioEnv() scenarios.Env {
 		Getenv:        a.env.getenv,
 		RunbookExists: runbooks.Exists,
 		Logger:        a.log,
+		Stdin:         a.env.Stdin,
 	}
 }
 

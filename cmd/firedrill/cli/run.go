@@ -18,7 +18,7 @@ func (a *app) runCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "run",
 		Usage:     "run a disaster-recovery drill of a scenario: protect, restore, verify, measure, report",
-		UsageText: "firedrill run NAME|FILE [--state-dir DIR] [--history s3://BUCKET/PREFIX] [-o text|json]",
+		UsageText: "firedrill run NAME|FILE|- [--state-dir DIR] [--history s3://BUCKET/PREFIX] [-o text|json]",
 		Description: `Runs the whole drill of a scenario, step by step (see 'firedrill plan NAME'):
 
   preflight       reach the target cluster; refuse it unless it is marked as a
@@ -85,7 +85,8 @@ scratch cluster's Lease past the wait (nothing restored), 130 interrupted
 Examples:
   firedrill run region-loss
   firedrill run region-loss --evidence-key firedrill-evidence.key --evidence-push s3://dr-evidence/shop
-  firedrill run ./scenarios/shop.yaml --state-dir /var/lib/firedrill -o json`,
+  firedrill run ./scenarios/shop.yaml --state-dir /var/lib/firedrill -o json
+  envsubst < shop.yaml.tmpl | firedrill run -     (- reads standard input)`,
 		Flags: append([]cli.Flag{
 			textOutput.flag(),
 			stateDirFlag(),
