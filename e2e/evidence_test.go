@@ -188,7 +188,7 @@ func TestEvidence_RealDrillExportedPushedLockedAndClean(t *testing.T) {
 		assert.Contains(t, v.stdout, "INTACT")
 
 		out := filepath.Join(t.TempDir(), "again.tar.gz")
-		ex := firedrill(t, ctx, env, "evidence", "export", id, "--state-dir", state, "--key", key, "-o", out)
+		ex := firedrill(t, ctx, env, "evidence", "export", id, "--state-dir", state, "--key", key, "-f", out)
 		require.Equal(t, 0, ex.code, ex.stderr)
 		again, err := os.ReadFile(out)
 		require.NoError(t, err)
@@ -209,7 +209,7 @@ func TestEvidence_RealDrillExportedPushedLockedAndClean(t *testing.T) {
 	t.Run("an unlocked bucket is refused unless allowed", func(t *testing.T) {
 		unlocked := os.Getenv("FIREDRILL_LAB_EVIDENCE_UNLOCKED_BUCKET")
 		require.NotEmpty(t, unlocked)
-		args := []string{"evidence", "export", id, "--state-dir", state, "--key", key, "-o", filepath.Join(t.TempDir(), "b.tar.gz"),
+		args := []string{"evidence", "export", id, "--state-dir", state, "--key", key, "-f", filepath.Join(t.TempDir(), "b.tar.gz"),
 			"--push", "s3://" + unlocked + "/" + prefix, "--push-endpoint", primary.Endpoint, "--push-path-style"}
 		ex := firedrill(t, ctx, env, args...)
 		assert.Equal(t, 1, ex.code, ex.stdout+ex.stderr)
@@ -335,7 +335,7 @@ func TestEvidence_ScenarioDefaultAndSharedHistory(t *testing.T) {
 	ids, err := os.ReadDir(filepath.Join(state, "drills"))
 	require.NoError(t, err)
 	require.Len(t, ids, 1)
-	again := firedrill(t, ctx, env, "evidence", "export", ids[0].Name(), "--state-dir", state, "-o", filepath.Join(t.TempDir(), "b.tar.gz"))
+	again := firedrill(t, ctx, env, "evidence", "export", ids[0].Name(), "--state-dir", state, "-f", filepath.Join(t.TempDir(), "b.tar.gz"))
 	require.Equal(t, 0, again.code, again.stdout+again.stderr)
 	assert.Contains(t, again.stdout, "COMPLIANCE until")
 	mc := primary.minioClient(t)

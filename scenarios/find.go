@@ -92,7 +92,8 @@ type Entry struct {
 }
 
 // Find returns the scenario nameOrPath names. A path to an existing file,
-// or anything ending in .yaml or .yml, is loaded as a file. Otherwise each
+// or anything ending in .yaml or .yml, is loaded as a file; StdinArg ("-")
+// reads env.Stdin. Otherwise each
 // source is searched in order (see Env) for a file whose metadata.name is
 // nameOrPath, and the first source that has one wins.
 //
@@ -101,7 +102,7 @@ type Entry struct {
 // the matching file when that file is invalid. Invalid files with other
 // names do not get in the way.
 func Find(ctx context.Context, env Env, nameOrPath string) (*Scenario, error) {
-	if isFileArg(env, nameOrPath) {
+	if nameOrPath == StdinArg || isFileArg(env, nameOrPath) {
 		return LoadFile(ctx, env, nameOrPath)
 	}
 	log := env.logger()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"path/filepath"
@@ -42,6 +43,27 @@ type Env struct {
 	RunbookExists func(name string) bool
 	// Logger receives debug messages about the search; nil discards them.
 	Logger *slog.Logger
+	// Stdin is read for the scenario file named StdinArg; nil means an
+	// empty standard input.
+	Stdin io.Reader
+}
+
+// StdinArg, where a scenario file is named, reads the scenario from
+// standard input (as kubectl's "-f -"). Its errors name the file
+// StdinName ("<stdin>:12: spec.objectives.rto: ..."), and relative paths
+// in it (caFile, runbook.file, kubeconfig) are relative to the working
+// directory, since standard input has no directory of its own.
+const (
+	StdinArg  = "-"
+	StdinName = "<stdin>"
+)
+
+// fileName is the name errors give the scenario file path.
+func fileName(path string) string {
+	if path == StdinArg {
+		return StdinName
+	}
+	return path
 }
 
 func (e Env) logger() *slog.Logger {
@@ -136,13 +158,16 @@ func LoadFile(ctx context.Context, env Env, path string) (*Scenario, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Parse(env, path, data)
+	return Parse(env, fileName(path), data)
 }
 
 // readFile reads a scenario file through safefile: a device, a FIFO or a
 // huge file named as a scenario is refused, not read. Errors name the file
 // as the user did.
 func readFile(env Env, path string) ([]byte, error) {
+	if path == StdinArg {
+		return readStdin(env)
+	}
 	abs, err := env.abs(path)
 	if err != nil {
 		return nil, err
@@ -151,6 +176,23 @@ func readFile(env Env, path string) ([]byte, error) {
 	if err != nil {
 		// "read scenario file PATH: REASON"
 		return nil, fmt.Errorf("read %w", displayed(err, path))
+	}
+	return data, nil
+}
+
+// readStdin reads standard input as a scenario file, bounded as a file
+// is (safefile.Scenario).
+func readStdin(env Env) ([]byte, error) {
+	if env.Stdin == nil {
+		return nil, nil
+	}
+	max := safefile.Scenario.MaxBytes
+	data, err := io.ReadAll(io.LimitReader(env.Stdin, max+1))
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("read scenario file %s: %w", StdinName, err)
+	case int64(len(data)) > max:
+		return nil, fmt.Errorf("read scenario file %s: larger than %d bytes; firedrill reads scenario files up to that size", StdinName, max)
 	}
 	return data, nil
 }
@@ -217,7 +259,7 @@ func ValidateFile(ctx context.Context, env Env, path string) (sc *Scenario, warn
 	if err != nil {
 		return nil, nil, err
 	}
-	sc, errs, err := parseFile(env, path, data)
+	sc, errs, err := parseFile(env, fileName(path), data)
 	if err != nil {
 		return nil, nil, err
 	}

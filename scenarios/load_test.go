@@ -160,7 +160,6 @@ func TestLoad_Invalid(t *testing.T) {
 		"runbook-empty":               {{31, "spec.runbook", "set name (a built-in runbook) or file"}},
 		"runbook-file-missing":        {{32, "spec.runbook.file", `runbook file "no-such-runbook.md" does not exist`}},
 		"runbook-unknown-name":        {{32, "spec.runbook.name", `no built-in runbook named "no-such-runbook"`}},
-		"target-missing-kubeconfig":   {{29, "spec.target.kubeconfig", "is required"}},
 		"two-documents":               {{31, "", "a scenario file holds one YAML document"}},
 		"type-bool":                   {{23, "spec.storage.primary.pathStyle", "expected true or false, got a string"}},
 		"type-list":                   {{18, "spec.backups.includedNamespaces", "expected a list, got a string"}},

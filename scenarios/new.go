@@ -74,7 +74,7 @@ func New(name, from string) ([]byte, error) {
 		fillIn(src, "context", "its context")
 	}
 	if tgt := mapValue(spec, "target"); tgt != nil {
-		fillIn(tgt, "kubeconfig", "kubeconfig of the scratch cluster drills restore into; its kube-system namespace must be labelled firedrill.dev/scratch=true")
+		fillIn(tgt, "kubeconfig", "kubeconfig of the scratch cluster drills restore into (left empty: $KUBECONFIG, then ~/.kube/config, as kubectl; --kubeconfig overrides); its kube-system namespace must be labelled firedrill.dev/scratch=true")
 		fillIn(tgt, "context", "its context")
 	}
 	if st := mapValue(spec, "storage"); st != nil {

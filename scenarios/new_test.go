@@ -81,7 +81,7 @@ func TestNew_EveryCatalogScenarioValidatesOnceFilled(t *testing.T) {
 			require.NoError(t, os.WriteFile(file, data, 0o600))
 			_, err = LoadFile(context.Background(), env, file)
 			require.Error(t, err, "unfilled, it is not a scenario to run")
-			assert.Contains(t, err.Error(), "spec.target.kubeconfig")
+			assert.Contains(t, err.Error(), "spec.storage.primary.bucket")
 
 			filledText, n := fillPlaceholders(t, data)
 			assert.GreaterOrEqual(t, n, 7, "clusters and at least one bucket are marked")

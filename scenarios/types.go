@@ -361,7 +361,10 @@ const (
 
 // Target is the scratch cluster the drill restores into.
 type Target struct {
-	// Kubeconfig is required.
+	// Kubeconfig is the scratch cluster's kubeconfig file. Empty means
+	// client-go's default rules ($KUBECONFIG, then ~/.kube/config), as
+	// kubectl; firedrill's --kubeconfig replaces it. Whatever selects the
+	// cluster, it must carry the scratch marker.
 	Kubeconfig string `yaml:"kubeconfig"`
 	// Context is the kubeconfig context; empty means the current context.
 	Context string `yaml:"context,omitempty"`

@@ -398,7 +398,6 @@ func (v *validator) target() {
 		return
 	}
 	t := v.sc.Spec.Target
-	v.required(p+".kubeconfig", t.Kubeconfig != "")
 	scope := v.sc.Spec.Backups.IncludedNamespaces
 	for _, from := range sortedKeys(t.NamespaceMapping) {
 		to := t.NamespaceMapping[from]

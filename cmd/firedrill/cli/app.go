@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/firedrill-dev/firedrill/internal/kube"
 	"github.com/firedrill-dev/firedrill/internal/secret"
@@ -37,6 +38,9 @@ const (
 // Env is what the command line reads from and writes to the world. main
 // fills it from the process; tests fill it with buffers and fixed values.
 type Env struct {
+	// Stdin is read for a scenario named "-" (validate, plan, run); nil
+	// is an empty input.
+	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
 	// Getenv reads environment variables ($FIREDRILL_SCENARIOS, and
@@ -49,6 +53,9 @@ type Env struct {
 	// HomeDir replaces "~" in scenario paths; a scenario's profiles are
 	// looked up in its .aws directory too.
 	HomeDir string
+	// Kube, when set, replaces the clients of real clusters (for version's
+	// server part): it gets the kubeconfig and context the flags name.
+	Kube func(kubeconfig, context string) (kubernetes.Interface, error)
 }
 
 func (e Env) getenv(key string) string {
@@ -68,7 +75,7 @@ func (e Env) getenv(key string) string {
 // stdout is written as it is (see unwrapped): it holds no secret (the
 // export redacted its files) and a change would break its signature.
 func Run(ctx context.Context, args []string, env Env) int {
-	a := &app{env: env, log: slog.New(slog.DiscardHandler), secrets: secret.New()}
+	a := &app{env: env, log: slog.New(slog.DiscardHandler), secrets: secret.New(), args: args}
 	a.learnSecrets()
 	if env.Stderr != nil {
 		a.env.Stderr = a.secrets.Writer(env.Stderr)
@@ -111,6 +118,9 @@ type app struct {
 	// credentials, restored Secrets. Nothing firedrill writes or sends
 	// holds them.
 	secrets *secret.Set
+	// args is the command line as typed, for naming a flag as the user
+	// wrote it.
+	args []string
 }
 
 // unwrapped is w without the secret policy's writer: for bytes that must
@@ -144,6 +154,7 @@ func (a *app) scenarioEnv() scenarios.Env {
 		Getenv:        a.env.getenv,
 		RunbookExists: runbooks.Exists,
 		Logger:        a.log,
+		Stdin:         a.env.Stdin,
 	}
 }
 
@@ -188,7 +199,7 @@ func (a *app) newApp() *cli.App {
 		DisableSliceFlagSeparator: true,
 		// Errors are printed and turned into exit codes by Run alone.
 		ExitErrHandler: func(*cli.Context, error) {},
-		OnUsageError:   onUsageError,
+		OnUsageError:   a.onUsageError,
 		Flags: []cli.Flag{
 			&cli.StringFlag{
 				Name:  "log-level",
@@ -205,9 +216,10 @@ func (a *app) newApp() *cli.App {
 				Name:  "scenario-dir",
 				Usage: "search `DIR` for scenarios before $FIREDRILL_SCENARIOS, ./scenarios and the built-in catalog (repeatable)",
 			},
+			&cli.BoolFlag{Name: "version", Usage: "print firedrill's version, as 'firedrill version --client' does"},
 		},
 		Before: a.before,
-		Action: unknownCommand,
+		Action: a.rootAction,
 		Commands: []*cli.Command{
 			a.scenariosCommand(),
 			a.validateCommand(),
@@ -225,20 +237,29 @@ func (a *app) newApp() *cli.App {
 		},
 	}
 	for _, c := range root.Commands {
-		setUsageErrorHandler(c)
+		a.setUsageErrorHandler(c)
 	}
 	return root
 }
 
-func setUsageErrorHandler(c *cli.Command) {
-	c.OnUsageError = onUsageError
+func (a *app) setUsageErrorHandler(c *cli.Command) {
+	c.OnUsageError = a.onUsageError
 	for _, sub := range c.Subcommands {
-		setUsageErrorHandler(sub)
+		a.setUsageErrorHandler(sub)
 	}
 }
 
-func onUsageError(c *cli.Context, err error, _ bool) error {
-	return usageErrorf(helpHint(c), "%v", err)
+func (a *app) onUsageError(c *cli.Context, err error, _ bool) error {
+	return usageOfFlags(c, err, a.args)
+}
+
+// rootAction is firedrill without a command: --version, help, or an
+// unknown command.
+func (a *app) rootAction(c *cli.Context) error {
+	if c.Bool("version") && !c.Args().Present() {
+		return a.printVersion(c, formatText, nil)
+	}
+	return unknownCommand(c)
 }
 
 // helpHint points at the --help of the command being run.
@@ -263,7 +284,7 @@ func unknownCommand(c *cli.Context) error {
 		}
 		return cli.ShowAppHelp(c)
 	}
-	return usageErrorf(helpHint(c), "unknown command %q", c.Args().First())
+	return unknownCommandError(c, c.Args().First())
 }
 
 func (a *app) before(c *cli.Context) error {

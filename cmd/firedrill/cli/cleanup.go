@@ -61,7 +61,7 @@ Examples:
 			&cli.StringFlag{Name: "scenario", Usage: "the drill's scenario `NAME|FILE` (default: the one its record names)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "list what would be deleted; delete nothing"},
 			&cli.DurationFlag{Name: "wait", Value: drill.DefaultLeftoverWait, Usage: "wait up to `DURATION` for a Restore Velero is still running to end"},
-		}, historyFlags()...),
+		}, append(historyFlags(), clusterFlags()...)...),
 		Action: a.cleanup,
 	}
 }
@@ -172,6 +172,9 @@ func fileExists(p string) bool {
 func (a *app) findScenario(c *cli.Context, name string) (*scenarios.Scenario, error) {
 	sc, err := scenarios.Find(c.Context, a.scenarioEnv(), name)
 	if err != nil {
+		return nil, err
+	}
+	if err := a.selectClusters(c, sc); err != nil {
 		return nil, err
 	}
 	a.secrets.Add(drill.Secrets(sc, a.env.getenv)...)

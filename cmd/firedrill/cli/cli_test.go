@@ -42,6 +42,7 @@ func run(t *testing.T, ctx context.Context, env map[string]string, args ...strin
 		Getenv:  func(k string) string { return env[k] },
 		WorkDir: work,
 		HomeDir: testHome,
+		Kube:    noCluster,
 	})
 	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 }

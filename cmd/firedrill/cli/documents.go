@@ -78,9 +78,11 @@ type scenariosDoc struct {
 type versionDoc struct {
 	Schema string `json:"schema"`
 	version.Info
+	// VeleroServer is Velero in the target cluster; absent with --client.
+	VeleroServer *veleroServer `json:"velero_server,omitempty"`
 }
 
-// exportDoc is `evidence export --output-format json`.
+// exportDoc is `evidence export -o json`.
 type exportDoc struct {
 	Schema string `json:"schema"`
 	*drill.Kept

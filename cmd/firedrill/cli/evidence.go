@@ -342,7 +342,7 @@ func (a *app) evidenceExportCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "export",
 		Usage:     "make the signed evidence bundle of a drill, and optionally push it to an object-locked bucket",
-		UsageText: "firedrill evidence export DRILL_ID [-o FILE|-] [--key FILE] [--push s3://BUCKET/PREFIX] [--output-format text|json]",
+		UsageText: "firedrill evidence export DRILL_ID [-f FILE|-] [--key FILE] [--push s3://BUCKET/PREFIX] [-o text|json|yaml]",
 		Description: `Bundles the record of a finished drill (see 'firedrill history' for ids) into a
 deterministic .tar.gz: the same drill and key give the same bytes. It holds
 every file of the drill's directory with every secret the drill knew
@@ -352,7 +352,8 @@ more; restored Secret objects never carry values), index.json (what each file pr
 the drill supports), manifest.json (SHA-256 and size of every file, the drill,
 its times, firedrill's version) and manifest.sig (Ed25519 over the manifest).
 
-Written to the drill's directory as evidence.tar.gz unless -o says otherwise.
+Written to the drill's directory as evidence.tar.gz unless -f (--file) says
+otherwise; -o is the format of what is printed about it, as everywhere.
 With --push (default $FIREDRILL_EVIDENCE_PUSH, else the drill's scenario's
 spec.evidence.push) the bundle is uploaded to PREFIX/SCENARIO/ID.evidence.tar.gz
 as a new version locked for --retention (COMPLIANCE, 7 years by default), and
@@ -367,12 +368,15 @@ Exit codes: 0 exported (and pushed), 1 error (no such drill, no key, push failed
 
 Examples:
   firedrill evidence export fd-20261122-174512-3f9a --key firedrill-evidence.key
-  firedrill evidence export fd-20261122-174512-3f9a -o - > evidence.tar.gz
+  firedrill evidence export fd-20261122-174512-3f9a -f - > evidence.tar.gz
+  firedrill evidence export fd-20261122-174512-3f9a -f bundle.tar.gz -o json
   FIREDRILL_EVIDENCE_KEY="$(cat key.pem)" firedrill evidence export ID \
       --push s3://dr-evidence/shop --push-endpoint https://s3.example --retention 10y`,
 		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the bundle to `FILE` (- for stdout; default the drill directory's evidence.tar.gz)"},
-			textOutput.namedFlag("output-format"),
+			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "write the bundle to `FILE` (- for stdout; default the drill directory's evidence.tar.gz)"},
+			textOutput.flag(),
+			// Until issue 19, -o named the file and this the format.
+			&cli.StringFlag{Name: "output-format", Hidden: true},
 			&cli.BoolFlag{Name: "no-push", Usage: "do not push to the scenario's spec.evidence.push (a bundle already kept there, locked, is never pushed again)"},
 			stateDirFlag(),
 		}, evidenceFlags("")...),
@@ -384,7 +388,7 @@ func (a *app) evidenceExport(c *cli.Context) error {
 	if err := exactArgs(c, 1, "one drill id"); err != nil {
 		return err
 	}
-	format, err := textOutput.formatOf(c, "output-format")
+	format, err := exportFormat(c)
 	if err != nil {
 		return err
 	}
@@ -406,7 +410,7 @@ func (a *app) evidenceExport(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	out := c.String("output")
+	out := c.String("file")
 	if out != "" && out != "-" {
 		out = a.abs(out)
 	}

@@ -53,7 +53,7 @@ func TestEvidence_ExportVerifyTamperSummary(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("token AKIAEXAMPLEEXAMPLE12\n"), 0o644))
 	env := map[string]string{"FIREDRILL_STATE_DIR": state, "AWS_ACCESS_KEY_ID": "AKIAEXAMPLEEXAMPLE12"}
 
-	res := run(t, ctx, env, "evidence", "export", id, "--key", key, "--output-format", "json")
+	res := run(t, ctx, env, "evidence", "export", id, "--key", key, "-o", "json")
 	require.Equal(t, ExitOK, res.code, res.String())
 	var ex drill.Kept
 	require.NoError(t, json.Unmarshal([]byte(res.stdout), &ex))
@@ -67,7 +67,7 @@ func TestEvidence_ExportVerifyTamperSummary(t *testing.T) {
 	require.NoError(t, err)
 	out := filepath.Join(t.TempDir(), "b.tar.gz")
 	env2 := map[string]string{"FIREDRILL_STATE_DIR": state, "AWS_ACCESS_KEY_ID": "AKIAEXAMPLEEXAMPLE12", evidenceKeyEnv: string(pem)}
-	res = run(t, ctx, env2, "evidence", "export", id, "-o", out)
+	res = run(t, ctx, env2, "evidence", "export", id, "-f", out)
 	require.Equal(t, ExitOK, res.code, res.String())
 	again, err := os.ReadFile(out)
 	require.NoError(t, err)

@@ -171,7 +171,7 @@ func TestScenariosNew_ValidateOnceFilled(t *testing.T) {
 
 	res = run(t, ctx, nil, "validate", file)
 	assert.Equal(t, ExitError, res.code, res)
-	assert.Contains(t, res.stdout+res.stderr, "spec.target.kubeconfig")
+	assert.Contains(t, res.stdout+res.stderr, "spec.storage.primary.bucket")
 
 	var doc yaml.Node
 	require.NoError(t, yaml.Unmarshal(made, &doc))

@@ -58,8 +58,7 @@ func (o output) flag() *cli.StringFlag {
 	return f
 }
 
-// namedFlag is the flag of the output format under another name, for
-// evidence export, whose -o names the bundle's file as tar's -f does.
+// namedFlag is the flag of the output format under the name given.
 func (o output) namedFlag(name string) *cli.StringFlag {
 	return &cli.StringFlag{
 		Name:  name,
@@ -161,6 +160,9 @@ func (a *app) scenarioArg(c *cli.Context, o output) (*scenarios.Scenario, string
 	}
 	sc, err := scenarios.Find(c.Context, a.scenarioEnv(), c.Args().First())
 	if err != nil {
+		return nil, "", err
+	}
+	if err := a.selectClusters(c, sc); err != nil {
 		return nil, "", err
 	}
 	a.secrets.Add(drill.Secrets(sc, a.env.getenv)...)

@@ -116,9 +116,8 @@ func styleProblems(path string, v any) []string {
 	return out
 }
 
-// The evidence documents follow the same style: export's (its -o names
-// the bundle file, so the format is --output-format), verify's, and the
-// summary's once a drill has a bundle.
+// The evidence documents follow the same style: export's (its bundle's
+// file is -f), verify's, and the summary's once a drill has a bundle.
 func TestOutput_EvidenceDocumentsStyle(t *testing.T) {
 	ctx := context.Background()
 	state := writeHistory(t)
@@ -131,7 +130,7 @@ func TestOutput_EvidenceDocumentsStyle(t *testing.T) {
 		args   []string
 		flag   string
 	}{
-		{"firedrill.dev/evidence-export/v1", []string{"evidence", "export", id, "--key", key, "-o", bundle}, "--output-format"},
+		{"firedrill.dev/evidence-export/v1", []string{"evidence", "export", id, "--key", key, "-f", bundle}, "-o"},
 		{"firedrill.dev/evidence-verify/v1", []string{"evidence", "verify", bundle, "--public-key", pub}, "-o"},
 		{"firedrill.dev/evidence-summary/v1", []string{"evidence", "summary"}, "-o"},
 	} {
@@ -153,7 +152,7 @@ func TestOutput_EvidenceDocumentsStyle(t *testing.T) {
 			}
 		})
 	}
-	bad := run(t, ctx, env, "evidence", "export", id, "--key", key, "-o", bundle, "--output-format", "csv")
+	bad := run(t, ctx, env, "evidence", "export", id, "--key", key, "-f", bundle, "-o", "csv")
 	assert.Equal(t, ExitUsage, bad.code, bad.String())
-	assert.Contains(t, bad.stderr, `invalid --output-format "csv": want one of text, json, yaml`)
+	assert.Contains(t, bad.stderr, `invalid -o "csv": want one of text, json, yaml`)
 }

@@ -16,7 +16,7 @@ func (a *app) planCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "plan",
 		Usage:     "print what a drill of a scenario would do, step by step, touching nothing",
-		UsageText: "firedrill plan NAME|FILE [-o text|json|yaml]",
+		UsageText: "firedrill plan NAME|FILE|- [-o text|json|yaml]",
 		Description: `Prints the ordered steps a drill of the scenario would take: load,
 preflight, protection (which bucket, object lock and copies it checks),
 recovery point (how it chooses the backup), restore phases with their
@@ -35,8 +35,9 @@ names cannot be used here (each named with its field and line), 2 usage.
 
 Examples:
   firedrill plan region-loss
-  firedrill plan ./scenarios/shop.yaml -o json`,
-		Flags:  []cli.Flag{textOutput.flag()},
+  firedrill plan ./scenarios/shop.yaml -o json
+  envsubst < shop.yaml.tmpl | firedrill plan -     (- reads standard input)`,
+		Flags:  append([]cli.Flag{textOutput.flag()}, clusterFlags()...),
 		Action: a.plan,
 	}
 }

@@ -27,6 +27,10 @@ default; from the off-site copy when the scenario loses the primary
 storage), the order proof, the checks, and cleanup per the scenario's
 policy (default: delete on success, keep on failure; also after Ctrl-C).
 
+--kubeconfig and --context select the target instead of the scenario's
+spec.target (neither set: $KUBECONFIG, then ~/.kube/config, as kubectl);
+the scratch marker is required all the same.
+
 Progress goes to stderr; the result to stdout.
 
 Exit codes:
@@ -37,8 +41,9 @@ Exit codes:
 
 Examples:
   firedrill restore lab-region-loss
+  firedrill restore region-loss --kubeconfig ~/.kube/scratch.yaml --context kind-scratch
   firedrill restore ./scenarios/shop.yaml -o json`,
-		Flags:  []cli.Flag{textOutput.flag(), lockWaitFlag()},
+		Flags:  append([]cli.Flag{textOutput.flag(), lockWaitFlag()}, clusterFlags()...),
 		Action: a.restore,
 	}
 }

@@ -18,7 +18,7 @@ func (a *app) runCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "run",
 		Usage:     "run a disaster-recovery drill of a scenario: protect, restore, verify, measure, report",
-		UsageText: "firedrill run NAME|FILE [--state-dir DIR] [--history s3://BUCKET/PREFIX] [-o text|json]",
+		UsageText: "firedrill run NAME|FILE|- [--state-dir DIR] [--history s3://BUCKET/PREFIX] [-o text|json]",
 		Description: `Runs the whole drill of a scenario, step by step (see 'firedrill plan NAME'):
 
   preflight       reach the target cluster; refuse it unless it is marked as a
@@ -53,6 +53,11 @@ With --history s3://BUCKET/PREFIX the record is also uploaded, after every
 step, to PREFIX/drills/ID/ in a bucket the team shares; a failed upload is
 a warning finding, never a failed drill.
 
+--kubeconfig and --context select the target instead of the scenario's
+spec.target (neither set: $KUBECONFIG, then ~/.kube/config, as kubectl);
+--source-kubeconfig and --source-context the source. Whatever selects it,
+the target must carry the scratch marker.
+
 The source cluster is never written to. In the backup buckets only the
 drill's own canary prefix is written, by firedrill, and the record of each
 Restore (restores/NAME/), by Velero. Credentials come from the references in the
@@ -80,13 +85,14 @@ scratch cluster's Lease past the wait (nothing restored), 130 interrupted
 Examples:
   firedrill run region-loss
   firedrill run region-loss --evidence-key firedrill-evidence.key --evidence-push s3://dr-evidence/shop
-  firedrill run ./scenarios/shop.yaml --state-dir /var/lib/firedrill -o json`,
+  firedrill run ./scenarios/shop.yaml --state-dir /var/lib/firedrill -o json
+  envsubst < shop.yaml.tmpl | firedrill run -     (- reads standard input)`,
 		Flags: append([]cli.Flag{
 			textOutput.flag(),
 			stateDirFlag(),
 			&cli.DurationFlag{Name: "step-timeout", Value: 30 * time.Minute, Usage: "give up a step after `DURATION` (cleanup has its own timeout)"},
 			lockWaitFlag(),
-		}, append(append(historyFlags(), evidenceFlags("evidence-")...), runHookFlags()...)...),
+		}, append(append(append(historyFlags(), evidenceFlags("evidence-")...), runHookFlags()...), clusterFlags()...)...),
 		Action: a.run,
 	}
 }

@@ -24,17 +24,18 @@ func (a *app) scenariosCommand() *cli.Command {
 			{
 				Name:      "list",
 				Usage:     "list every scenario, where it comes from and its objectives",
-				UsageText: "firedrill scenarios list [-o table|json|yaml]",
+				UsageText: "firedrill scenarios list [-o table|wide|json|yaml]",
 				Description: `Lists the scenarios of every search location (--scenario-dir,
 $FIREDRILL_SCENARIOS, ./scenarios, the built-in catalog), sorted by name.
 When two locations hold the same name, the first one wins and the other is
 marked "(shadowed)". Files that are not valid scenarios are listed as
-INVALID; 'firedrill validate FILE' shows why.
+INVALID; 'firedrill validate FILE' shows why. -o wide prints each summary
+whole and the file of each scenario.
 
 Examples:
   firedrill scenarios list
   firedrill --scenario-dir ./drills scenarios list -o json`,
-				Flags:  []cli.Flag{tableOutput.flag()},
+				Flags:  []cli.Flag{listOutput.flag()},
 				Action: a.scenariosList,
 			},
 			{
@@ -146,7 +147,7 @@ type listObjectives struct {
 }
 
 func (a *app) scenariosList(c *cli.Context) error {
-	format, err := tableOutput.format(c)
+	format, err := listOutput.format(c)
 	if err != nil {
 		return err
 	}
@@ -163,7 +164,7 @@ func (a *app) scenariosList(c *cli.Context) error {
 	}
 	return writeOutput(a.env.Stdout, format, document{
 		doc:   scenariosDoc{Schema: schemaScenarios, Scenarios: items},
-		table: func(w io.Writer) error { return writeListTable(w, items) },
+		table: func(w io.Writer) error { return writeListTable(w, items, format == formatWide) },
 	})
 }
 
@@ -205,9 +206,13 @@ func toListItem(e scenarios.Entry) listItem {
 
 const maxSummary = 64
 
-func writeListTable(w io.Writer, items []listItem) error {
+func writeListTable(w io.Writer, items []listItem, wide bool) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSOURCE\tRTO\tRPO\tSUMMARY")
+	if wide {
+		fmt.Fprintln(tw, "NAME\tSOURCE\tRTO\tRPO\tFILE\tSUMMARY")
+	} else {
+		fmt.Fprintln(tw, "NAME\tSOURCE\tRTO\tRPO\tSUMMARY")
+	}
 	for _, it := range items {
 		source := it.Source
 		if it.Shadowed {
@@ -221,6 +226,10 @@ func writeListTable(w io.Writer, items []listItem) error {
 			summary = "AMBIGUOUS: defined by both " + strings.Join(it.Ambiguous, " and ")
 		default:
 			summary = fmt.Sprintf("INVALID (%s): firedrill validate %s", count(len(it.Errors), "problem"), it.File)
+		}
+		if wide {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", it.Name, source, rto, rpo, it.File, summary)
+			continue
 		}
 		if len([]rune(summary)) > maxSummary && it.Objectives != nil {
 			summary = string([]rune(summary)[:maxSummary-1]) + "…"

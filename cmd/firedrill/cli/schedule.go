@@ -98,7 +98,7 @@ Examples:
 				&cli.StringFlag{Name: "cron", Usage: "run on the cron schedule `EXPR` (five fields: minute hour day-of-month month day-of-week)"},
 				&cli.StringFlag{Name: "cadence", Usage: "run `CADENCE`: " + strings.Join(cadences, ", ")},
 				&cli.StringFlag{Name: "time-zone", Value: schedule.DefaultTimeZone, Usage: "the schedule's time `ZONE` (IANA name)"},
-				&cli.StringFlag{Name: "namespace", Value: schedule.DefaultNamespace, Usage: "run the drills in namespace `NS`"},
+				&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Value: schedule.DefaultNamespace, Usage: "run the drills in namespace `NS`"},
 				&cli.StringFlag{Name: "image", Usage: "the `IMAGE` the drills run (default " + ociimage.RunnerRepository + ":VERSION, 'make image-runner', " +
 					"when a scenario has runbook steps or command checks, else " + ociimage.Repository + ":VERSION, 'make image')"},
 				&cli.StringFlag{Name: "history", Usage: "keep drill records in the shared history `s3://BUCKET/PREFIX` (default $FIREDRILL_HISTORY)"},

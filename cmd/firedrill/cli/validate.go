@@ -19,12 +19,14 @@ func (a *app) validateCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "validate",
 		Usage:     "check scenario files and their runbooks without touching anything",
-		UsageText: "firedrill validate FILE|DIR... [--strict] [-o text|json|yaml]",
+		UsageText: "firedrill validate FILE|DIR|-... [--strict] [-o text|json|yaml]",
 		Description: `Checks each scenario file strictly: unknown fields, wrong types, bad
 durations, missing required fields, contradictions and inline secrets are
 all errors. Every problem of every file is printed, one per line, as
 FILE:LINE: field.path: message. A directory stands for the *.yaml and *.yml
-files directly in it. The scenario's runbook is checked too.
+files directly in it; - reads one scenario from standard input (named
+<stdin> in errors; its relative paths are relative to the working
+directory). The scenario's runbook is checked too.
 
 Likely mistakes are warnings, printed as FILE:LINE: warning: field.path:
 message, each with its fix; they do not make a file invalid: a check that
@@ -45,7 +47,8 @@ invalid, or, with --strict, has warnings.
 Examples:
   firedrill validate scenarios/region-loss.yaml
   firedrill validate --strict scenarios/
-  firedrill validate -o json scenarios/*.yaml`,
+  firedrill validate -o json scenarios/*.yaml
+  firedrill scenarios show region-loss | firedrill validate -`,
 		Flags: []cli.Flag{
 			textOutput.flag(),
 			&cli.BoolFlag{Name: "strict", Usage: "a file with warnings fails too (exit 1)"},
@@ -83,6 +86,9 @@ func (a *app) validate(c *cli.Context) error {
 	env := a.scenarioEnv()
 	files, err := expandDirs(env, c.Args().Slice())
 	if err != nil {
+		return err
+	}
+	if err := stdinOnce(c, files); err != nil {
 		return err
 	}
 	strict := c.Bool("strict")
@@ -142,7 +148,7 @@ func writeValidateText(out io.Writer, results []validateResult) {
 }
 
 func validateFile(c *cli.Context, env scenarios.Env, file string) validateResult {
-	r := validateResult{File: file}
+	r := validateResult{File: stdinName(file)}
 	sc, warnings, err := scenarios.ValidateFile(c.Context, env, file)
 	for _, w := range warnings {
 		r.Warnings = append(r.Warnings, validateError{Line: w.Line, Path: w.Path, Message: w.Message,
@@ -161,7 +167,7 @@ func validateFile(c *cli.Context, env scenarios.Env, file string) validateResult
 			}
 			for _, w := range p.Warnings {
 				if !seen[w] {
-					r.Warnings = append(r.Warnings, validateError{Message: w, Text: fmt.Sprintf("%s: warning: %s", file, w)})
+					r.Warnings = append(r.Warnings, validateError{Message: w, Text: fmt.Sprintf("%s: warning: %s", r.File, w)})
 				}
 			}
 		}
