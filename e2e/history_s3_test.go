@@ -92,7 +92,7 @@ func TestHistoryS3_DrillSharedAndListedFromTheBucket(t *testing.T) {
 	assert.Equal(t, "pass", rows[0]["result"])
 	assert.Equal(t, "s3://"+bucket+"/team/drills/"+rep.DrillID+"/report.html", rows[0]["report"])
 
-	other := firedrill(t, ctx, env, "history", "some-other-scenario", "--history", history, "--history-path-style", "-o", "json")
+	other := firedrill(t, ctx, env, "history", "namespace-deletion", "--history", history, "--history-path-style", "-o", "json")
 	require.Equal(t, 0, other.code, other.stderr)
 	assert.JSONEq(t, `{"schema": "firedrill.dev/history/v2", "drills": []}`, other.stdout, "filtered by scenario")
 
