@@ -332,10 +332,12 @@ func (r *run) step(ctx context.Context, st step, record bool) {
 	}
 	sctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
-	fmt.Fprintf(r.opts.Progress, "[%s] %s ...\n", r.elapsed(), st.name)
+	// The record names the step before the progress line does: a drill
+	// killed after the line is recorded as dead in that step.
 	if err := r.writeRecord(st.name); err != nil {
 		r.opts.Logger.Warn("write drill record", "err", err)
 	}
+	fmt.Fprintf(r.opts.Progress, "[%s] %s ...\n", r.elapsed(), st.name)
 	p := Phase{Name: st.name, Start: r.now(), CountsTowardRTO: st.countsTowardRTO}
 	status, err := st.run(r, sctx)
 	p.End = r.now()
