@@ -14,6 +14,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,7 +28,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/firedrill-dev/firedrill/drill"
 )
@@ -262,7 +265,8 @@ func fillDisk(t *testing.T, dir string, leave int64) string {
 // TestFault_StateDiskFull fills the state directory's disk (a 2 MiB
 // tmpfs): before a drill, the drill fails at once naming the disk, before
 // it touches the scratch cluster; filled while the drill restores, the
-// drill still cleans up and exits 1 naming the disk. Neither corrupts the
+// drill stops at the next step (verify: an error naming the write),
+// still cleans up, and exits 1 naming the disk. Neither corrupts the
 // record of the drill before them (report.json is written through a
 // temporary file and a rename), and with the disk freed the next drill
 // passes.
@@ -283,6 +287,7 @@ func TestFault_StateDiskFull(t *testing.T) {
 		assert.Contains(t, res.stderr, "no space left on device")
 		assert.Contains(t, res.stderr, "Error: ")
 		assert.Contains(t, res.stderr, state, "the error names where")
+		assert.Contains(t, res.stderr, "Hint: the disk of the path above is full")
 		assertNamespacesGone(t, l, targets)
 	})
 
@@ -294,6 +299,10 @@ func TestFault_StateDiskFull(t *testing.T) {
 		assert.Equal(t, 1, b.code, b.progress())
 		assert.Contains(t, b.progress(), "no space left on device")
 		assert.Contains(t, b.progress(), "Error: ")
+		assert.Regexp(t, `(?m)^\[[^\]]+\] verify error: the drill's record cannot be written: write `+regexp.QuoteMeta(filepath.Join(state, "drills", b.id, "report.json"))+`: .*no space left on device$`,
+			b.progress(), "the drill stops at the next step")
+		assert.Contains(t, b.progress(), "runbook skipped: the drill's record cannot be written")
+		assert.Contains(t, b.progress(), "Hint: the disk of the path above is full")
 		assert.Contains(t, b.progress(), "cleanup: deleted ", "the drill cleaned up although its record could not be written")
 		assertNothingLeft(t, l, b.id, targets)
 		t.Logf("progress:\n%s", b.progress())
@@ -310,4 +319,153 @@ func TestFault_StateDiskFull(t *testing.T) {
 	assert.Equal(t, string(earlier), string(now), "the earlier drill's record is untouched")
 	assertRecordIntact(t, ctx, state, first.DrillID, "pass")
 	assertNextDrillPasses(t, ctx, l, file, state, targets)
+}
+
+// The lab-disruptive faults: each stops one lab component with the lab's
+// own control (as TestRestore_FromOffsiteCopy does) for as short a time as
+// the fault needs, and starts it again with `up`, in t.Cleanup too.
+
+// labOutage stops component and returns the function that starts it
+// again (at most once; also run when the test ends).
+func labOutage(t *testing.T, component string) (restart func()) {
+	t.Helper()
+	done := false
+	restart = func() {
+		if !done {
+			done = true
+			labCtl(t, "up")
+		}
+	}
+	t.Cleanup(restart)
+	labCtl(t, "stop", component)
+	return restart
+}
+
+// recordOf reads the drill's report.json as written.
+func recordOf(t *testing.T, state, id string) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(state, "drills", id, "report.json"))
+	require.NoError(t, err)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(b, &m), "report.json parses")
+	return m
+}
+
+// waitLocationAvailable waits until the scratch cluster's Velero says its
+// backup storage location is Available again (it validates every 10 s
+// in the lab), so the next drill's preflight does not race it.
+func waitLocationAvailable(t *testing.T, ctx context.Context, l labEnv) {
+	t.Helper()
+	_, dyn := kubeClients(t, l.ScratchKubeconfig)
+	gvr := schema.GroupVersionResource{Group: "velero.io", Version: "v1", Resource: "backupstoragelocations"}
+	require.NoError(t, wait.PollUntilContextCancel(ctx, time.Second, true, func(ctx context.Context) (bool, error) {
+		bsl, err := dyn.Resource(gvr).Namespace(l.VeleroNamespace).Get(ctx, "default", metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		phase, _, _ := unstructured.NestedString(bsl.Object, "status", "phase")
+		return phase == "Available", nil
+	}))
+}
+
+// TestFault_PrimaryS3StoppedMidProtection stops the primary MinIO while
+// the protection step reads it (the drill paused meanwhile, so the
+// outage lands inside the step): the drill does not hang, ends in error
+// at protection with a report naming the unreachable endpoint, restores
+// nothing, and the next drill passes.
+func TestFault_PrimaryS3StoppedMidProtection(t *testing.T) {
+	l := lab(t)
+	ctx := testContext(t, 10*time.Minute)
+	file, targets := drillScenario(t, l, "e2e-fault-s3")
+	state := t.TempDir()
+	var restart func()
+	b := runBroken(t, ctx, file, state, regexp.MustCompile(`^recovery point: backup `), func(p *os.Process) {
+		require.NoError(t, p.Signal(syscall.SIGSTOP))
+		defer func() { require.NoError(t, p.Signal(syscall.SIGCONT)) }()
+		restart = labOutage(t, "s3-primary")
+	})
+	restart()
+	t.Logf("progress:\n%s", b.progress())
+	assert.Equal(t, "protection", b.step, "the outage began inside the protection step")
+	assert.Equal(t, 1, b.code, "a drill that could not run to the end")
+	rec := recordOf(t, state, b.id)
+	assert.Equal(t, "error", rec["result"])
+	assert.Equal(t, "protection", rec["error_step"])
+	host := strings.TrimPrefix(l.Stores["primary"].Endpoint, "http://")
+	assert.Contains(t, rec["error"], host, "the report names the unreachable endpoint")
+	assert.Contains(t, b.progress(), host)
+	assertRecordIntact(t, ctx, state, b.id, "error")
+	assertNothingLeft(t, l, b.id, targets)
+
+	waitLocationAvailable(t, ctx, l)
+	assertNextDrillPasses(t, ctx, l, file, state, targets)
+}
+
+// faultText is what a record says went wrong: its error, the errors of
+// its steps and its findings that did not pass.
+func faultText(rec map[string]any) string {
+	parts := []string{fmt.Sprint(rec["error"])}
+	phases, _ := rec["phases"].([]any)
+	for _, p := range phases {
+		if m, ok := p.(map[string]any); ok && m["error"] != nil {
+			parts = append(parts, fmt.Sprintf("step %v: %v", m["name"], m["error"]))
+		}
+	}
+	findings, _ := rec["findings"].([]any)
+	for _, f := range findings {
+		if m, ok := f.(map[string]any); ok && m["status"] != "pass" {
+			parts = append(parts, fmt.Sprintf("finding %v (%v): %v", m["id"], m["status"], m["message"]))
+		}
+	}
+	return strings.Join(parts, "\n")
+}
+
+// restartMidRestore stops component once the drill's workloads Restore is
+// InProgress and starts it again at once, then checks what the user is
+// promised: the drill ran to its end (pass, or a report naming the
+// fault), its own cleanup left nothing, and the next drill passes.
+func restartMidRestore(t *testing.T, component, name string, names ...string) {
+	l := lab(t)
+	ctx := testContext(t, 10*time.Minute)
+	file, targets := drillScenario(t, l, name)
+	state := t.TempDir()
+	b := runBroken(t, ctx, file, state, regexp.MustCompile(`^restore 3/3 workloads: InProgress`), func(*os.Process) {
+		labOutage(t, component)()
+	})
+	t.Logf("progress:\n%s", b.progress())
+	rec := recordOf(t, state, b.id)
+	switch rec["result"] {
+	case "pass":
+		assert.Equal(t, 0, b.code)
+	default:
+		assert.NotEqual(t, 0, b.code, "a drill that did not pass exits non-zero")
+		out := faultText(rec)
+		named := false
+		for _, n := range names {
+			named = named || strings.Contains(out, n)
+		}
+		assert.True(t, named, "the report names the fault (one of %q): %s", names, out)
+	}
+	assertRecordIntact(t, ctx, state, b.id, rec["result"].(string))
+	assertNothingLeft(t, l, b.id, targets)
+
+	waitLocationAvailable(t, ctx, l)
+	assertNextDrillPasses(t, ctx, l, file, state, targets)
+}
+
+// TestFault_VeleroRestartedMidRestore restarts the scratch cluster's
+// Velero server while the workloads Restore runs. Velero marks a Restore
+// it finds InProgress at its start as Failed; the drill either passes
+// (the restore ended first) or fails naming the Restore, never waits
+// past it.
+func TestFault_VeleroRestartedMidRestore(t *testing.T) {
+	restartMidRestore(t, "scratch-velero", "e2e-fault-velero", "-workloads", "Velero")
+}
+
+// TestFault_ScratchAPIServerRestartedMidRestore restarts the scratch
+// cluster's kube-apiserver while the workloads Restore runs: the drill's
+// watch resumes and the drill passes, or it fails naming the API server
+// it lost.
+func TestFault_ScratchAPIServerRestartedMidRestore(t *testing.T) {
+	restartMidRestore(t, "scratch-kube-apiserver", "e2e-fault-apiserver", "-workloads", "connection refused", "127.0.0.1")
 }
