@@ -56,13 +56,20 @@ type brokenDrill struct {
 
 func (b brokenDrill) progress() string { return strings.Join(b.stderr, "\n") }
 
+// faultAt is one action on a drill: do runs, with the drill's process,
+// once a progress line matches at (the drill runs on meanwhile, or is
+// paused between reads of its output).
+type faultAt struct {
+	at *regexp.Regexp
+	do func(p *os.Process)
+}
+
 // runBroken runs a drill of file with a 1 s heartbeat and calls fault once
-// the first progress line matching at appears, with the drill's process
-// (running, or paused between reads of its output). It reads the drill's
-// output to its end.
-func runBroken(t *testing.T, ctx context.Context, file, state string, at *regexp.Regexp, fault func(p *os.Process), args ...string) brokenDrill {
+// the first progress line matching at appears, then each of more in turn
+// at its line. It reads the drill's output to its end.
+func runBroken(t *testing.T, ctx context.Context, file, state string, at *regexp.Regexp, fault func(p *os.Process), more ...faultAt) brokenDrill {
 	t.Helper()
-	cmd := exec.CommandContext(ctx, cliBinary(t), append([]string{"run", file, "--state-dir", state, "--log-level", "warn"}, args...)...)
+	cmd := exec.CommandContext(ctx, cliBinary(t), "run", file, "--state-dir", state, "--log-level", "warn")
 	cmd.Env = append(append(os.Environ(), drillEnv()...), "FIREDRILL_HEARTBEAT_INTERVAL="+deadHeartbeat)
 	var stdout strings.Builder
 	cmd.Stdout = &stdout
@@ -84,6 +91,9 @@ func runBroken(t *testing.T, ctx context.Context, file, state string, at *regexp
 			b.step = b.last
 			fault(cmd.Process)
 			b.acted = true
+		} else if b.acted && len(more) > 0 && more[0].at.MatchString(line) {
+			more[0].do(cmd.Process)
+			more = more[1:]
 		}
 	}
 	_ = cmd.Wait()
@@ -218,6 +228,24 @@ func TestFault_KilledAtEachStep(t *testing.T) {
 	for _, r := range rows[1:] {
 		assert.Equal(t, "died", r["result"], "%v", r)
 	}
+	// The audit's view: every drill, each killed one as died.
+	sum := firedrill(t, ctx, nil, "evidence", "summary", "-o", "json", "--state-dir", state)
+	require.Equal(t, 0, sum.code, sum.stderr)
+	var doc struct {
+		Drills []struct {
+			DrillID string `json:"drill_id"`
+			Result  string `json:"result"`
+		} `json:"drills"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(sum.stdout), &doc))
+	results := map[string]string{}
+	for _, d := range doc.Drills {
+		results[d.DrillID] = d.Result
+	}
+	for _, id := range killed {
+		assert.Equal(t, "died", results[id], "evidence summary of %s", id)
+	}
+	assert.Equal(t, "pass", results[rep.DrillID])
 }
 
 // stateDisk mounts a tmpfs of size bytes as a drill's state directory and
@@ -379,11 +407,16 @@ func TestFault_PrimaryS3StoppedMidProtection(t *testing.T) {
 	file, targets := drillScenario(t, l, "e2e-fault-s3")
 	state := t.TempDir()
 	var restart func()
-	b := runBroken(t, ctx, file, state, regexp.MustCompile(`^recovery point: backup `), func(p *os.Process) {
+	paused := func(p *os.Process, do func()) {
 		require.NoError(t, p.Signal(syscall.SIGSTOP))
 		defer func() { require.NoError(t, p.Signal(syscall.SIGCONT)) }()
-		restart = labOutage(t, "s3-primary")
-	})
+		do()
+	}
+	// Down from inside the protection step to its end: the restore
+	// after it reads the backup from the primary again.
+	b := runBroken(t, ctx, file, state, regexp.MustCompile(`^recovery point: backup `), func(p *os.Process) {
+		paused(p, func() { restart = labOutage(t, "s3-primary") })
+	}, faultAt{regexp.MustCompile(`^\[[^\]]+\] protection [a-z]+ in `), func(p *os.Process) { paused(p, restart) }})
 	restart()
 	t.Logf("progress:\n%s", b.progress())
 	assert.Equal(t, "protection", b.step, "the outage began inside the protection step")
@@ -447,10 +480,29 @@ func restartMidRestore(t *testing.T, component, name string, names ...string) {
 		assert.True(t, named, "the report names the fault (one of %q): %s", names, out)
 	}
 	assertRecordIntact(t, ctx, state, b.id, rec["result"].(string))
+	if phaseOf(rec, "cleanup") != "passed" {
+		// The drill's own cleanup met the outage: one 'firedrill
+		// cleanup' is what a person runs, as the finding says.
+		res := firedrill(t, ctx, nil, "cleanup", b.id, "--state-dir", state)
+		assert.Equal(t, 0, res.code, "stdout:\n%s\nstderr:\n%s", res.stdout, res.stderr)
+		t.Logf("the drill's cleanup %s; firedrill cleanup %s:\n%s", phaseOf(rec, "cleanup"), b.id, res.stdout)
+	}
 	assertNothingLeft(t, l, b.id, targets)
 
 	waitLocationAvailable(t, ctx, l)
 	assertNextDrillPasses(t, ctx, l, file, state, targets)
+}
+
+// phaseOf is the status of step name in a record.
+func phaseOf(rec map[string]any, name string) string {
+	phases, _ := rec["phases"].([]any)
+	for _, p := range phases {
+		if m, ok := p.(map[string]any); ok && m["name"] == name {
+			s, _ := m["status"].(string)
+			return s
+		}
+	}
+	return "missing"
 }
 
 // TestFault_VeleroRestartedMidRestore restarts the scratch cluster's
