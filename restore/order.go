@@ -122,17 +122,27 @@ type orderKind struct {
 }
 
 // follow records what watch w of k sees. When the API server closes the
-// watch (a restart, its watch timeout), follow resumes it from the last
-// resourceVersion seen, trying every orderResumeEvery until the server
-// answers or ctx ends, so no creation is missed. A resourceVersion the
-// server no longer has (410 Gone) cannot be resumed: that is a gap.
+// watch or breaks it off (a restart, its watch timeout), follow resumes
+// it from the last resourceVersion seen, trying every orderResumeEvery
+// until the server answers or ctx ends, so no creation is missed. A
+// resourceVersion the server no longer has (410 Gone) cannot be resumed:
+// that is a gap. Once ctx ends (stop), what the closing watch says is
+// not the server's.
 func (ow *orderWatch) follow(ctx context.Context, k orderKind, w watch.Interface, rv string) {
 	defer ow.wg.Done()
 	for {
+	events:
 		for ev := range w.ResultChan() {
+			if ctx.Err() != nil {
+				return // stopped
+			}
 			if ev.Type == watch.Error {
-				ow.gap(k.kind, apierrors.FromObject(ev.Object))
-				return
+				err := apierrors.FromObject(ev.Object)
+				if apierrors.IsGone(err) || apierrors.IsResourceExpired(err) {
+					ow.gap(k.kind, err)
+					return
+				}
+				break events // broken off: resume
 			}
 			m, err := meta.Accessor(ev.Object)
 			if err != nil {
@@ -147,6 +157,7 @@ func (ow *orderWatch) follow(ctx context.Context, k orderKind, w watch.Interface
 			ow.record(Appearance{Kind: k.kind, Namespace: m.GetNamespace(), Name: m.GetName(), Seen: ow.now(),
 				ResourceVersion: m.GetResourceVersion(), Created: m.GetCreationTimestamp().Time})
 		}
+		w.Stop()
 		for {
 			if ctx.Err() != nil {
 				return // stopped

@@ -3,6 +3,7 @@ package restore
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -83,8 +84,8 @@ func TestOrderWatch_RecordsTargetNamespacesOnly(t *testing.T) {
 	assert.True(t, p.Verified, "%v", p.Violations)
 }
 
-// TestOrderWatch_ResumesAWatchTheServerClosed: the API server closes the
-// watch of Deployments (a restart); the watch is opened again, refused
+// TestOrderWatch_ResumesAWatchTheServerClosed: the API server breaks off
+// the watch of Deployments (a restart); the watch is opened again, refused
 // once (the server is still starting), from the last resourceVersion it
 // saw, and the Deployment created after is still seen.
 func TestOrderWatch_ResumesAWatchTheServerClosed(t *testing.T) {
@@ -106,7 +107,8 @@ func TestOrderWatch_ResumesAWatchTheServerClosed(t *testing.T) {
 	ow, err := startOrderWatch(ctx, cs, []string{"shop"}, time.Now)
 	require.NoError(t, err)
 	first.Add(&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: "shop", ResourceVersion: "41"}})
-	first.Stop()
+	// What client-go's stream watcher sends when the connection breaks.
+	first.Error(&apierrors.NewInternalError(errors.New("unable to decode an event from the watch stream: http2: response body closed")).ErrStatus)
 	require.Eventually(t, func() bool { return calls.Load() >= 3 }, 10*time.Second, 10*time.Millisecond)
 	assert.Equal(t, "41", resumedFrom.Load(), "resumed from the last resourceVersion seen")
 	_, err = cs.AppsV1().Deployments("shop").Create(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"}}, metav1.CreateOptions{})
@@ -120,6 +122,38 @@ func TestOrderWatch_ResumesAWatchTheServerClosed(t *testing.T) {
 	got, gaps := ow.stop()
 	assert.Len(t, got, 2)
 	assert.Empty(t, gaps)
+}
+
+// TestOrderWatch_StopIsNoGap: the errors of watches that stop closes (a
+// real stream watcher reports its closed stream as an error event) are
+// not the server's: no gap.
+func TestOrderWatch_StopIsNoGap(t *testing.T) {
+	cs := fake.NewClientset()
+	var ws []*watch.FakeWatcher
+	var mu sync.Mutex
+	cs.PrependWatchReactor("*", func(k8stesting.Action) (bool, watch.Interface, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		w := watch.NewFakeWithChanSize(1, false)
+		ws = append(ws, w)
+		return true, &erringOnStop{w}, nil
+	})
+	ow, err := startOrderWatch(context.Background(), cs, []string{"shop"}, time.Now)
+	require.NoError(t, err)
+	_, gaps := ow.stop()
+	assert.Empty(t, gaps)
+	assert.Len(t, ws, 6, "one watch per kind, none resumed")
+}
+
+// erringOnStop is a watch that, as client-go's stream watcher does when
+// its stream is closed under it, sends an error event as it stops.
+type erringOnStop struct{ *watch.FakeWatcher }
+
+func (e *erringOnStop) Stop() {
+	if !e.IsStopped() {
+		e.Error(&apierrors.NewInternalError(errors.New("unable to decode an event from the watch stream: http2: response body closed")).ErrStatus)
+		e.FakeWatcher.Stop()
+	}
 }
 
 // TestOrderWatch_GapFailsTheProof: a watch that ends with 410 Gone cannot
