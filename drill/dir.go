@@ -80,13 +80,17 @@ func (d *Dir) writeFile(name string, b []byte) error {
 }
 
 // WriteFileAtomic writes b to path through a temporary file and a rename,
-// so a reader never sees half a file.
+// so a reader never sees half a file: when the write fails (a full disk,
+// ENOSPC) path keeps what it held, and the partial temporary file is
+// removed so it holds no space.
 func WriteFileAtomic(path string, b []byte) error {
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	err := os.WriteFile(tmp, b, 0o644)
+	if err == nil {
+		err = os.Rename(tmp, path)
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err != nil {
+		_ = os.Remove(tmp)
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil

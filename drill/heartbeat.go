@@ -68,11 +68,24 @@ func (r *Report) LastSign() time.Time {
 	return r.StartedAt
 }
 
-// Dead reports whether r says "running" and its process has given no sign
-// of life for longer than DeadAfter at now. A record that is not running,
-// or whose heartbeat is fresh, is not dead.
+// Dead reports whether r is the record of a drill that has not run to
+// its end and whose process has given no sign of life for longer than
+// DeadAfter at now. Not run to its end is a record saying "running", or
+// one with a heartbeat that lacks the last step (cleanup): the report
+// step writes the result before evidence and cleanup run, so a drill
+// killed in those steps leaves a record saying "pass" or "fail" with
+// what it restored still in the scratch cluster. A finished record, or
+// one whose heartbeat is fresh, is not dead.
 func (r *Report) Dead(now time.Time) bool {
-	return r.Result == ResultRunning && now.Sub(r.LastSign()) > r.DeadAfter()
+	unfinished := r.Result == ResultRunning || (r.Heartbeat != nil && !r.ranLastStep())
+	return unfinished && now.Sub(r.LastSign()) > r.DeadAfter()
+}
+
+// ranLastStep reports whether the record holds the last step of a drill
+// (cleanup, run or skipped): Run writes it only in the final record.
+func (r *Report) ranLastStep() bool {
+	list := steps()
+	return len(r.Phases) > 0 && r.Phases[len(r.Phases)-1].Name == list[len(list)-1].name
 }
 
 // Settle turns, in place, a record whose drill died (Dead at now) into one

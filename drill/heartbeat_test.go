@@ -35,7 +35,16 @@ func TestSettle_DeadOnlyAfterThreeMissedHeartbeats(t *testing.T) {
 		{name: "a short interval (tests) dies sooner",
 			rep: Report{Result: ResultRunning, StartedAt: t0, Heartbeat: &Heartbeat{At: t0, IntervalSeconds: 1, Step: StepVerify}},
 			now: t0.Add(4 * time.Second), wantDied: true, wantStep: StepVerify},
-		{name: "an ended drill never dies", rep: Report{Result: ResultFail, StartedAt: t0, Heartbeat: hb(t0)},
+		{name: "an ended drill never dies", rep: Report{Result: ResultFail, StartedAt: t0, Heartbeat: hb(t0), Phases: allPhases(StepCleanup)},
+			now: t0.Add(48 * time.Hour)},
+		// The report step writes the result before evidence and cleanup:
+		// killed in them, the drill left its restore behind.
+		{name: "result written, killed before its cleanup",
+			rep: Report{Result: ResultPass, StartedAt: t0, Heartbeat: &Heartbeat{At: t0, IntervalSeconds: 30, Step: StepCleanup}, Phases: allPhases(StepEvidence)},
+			now: t0.Add(91 * time.Second), wantDied: true, wantStep: StepCleanup},
+		{name: "result written, cleanup still running", rep: Report{Result: ResultPass, StartedAt: t0, Heartbeat: hb(t0), Phases: allPhases(StepEvidence)},
+			now: t0.Add(90 * time.Second)},
+		{name: "earlier version without heartbeat, ended, no cleanup recorded", rep: Report{Result: ResultPass, StartedAt: t0, Phases: allPhases(StepReport)},
 			now: t0.Add(48 * time.Hour)},
 		{name: "earlier version without heartbeat, within a day",
 			rep: Report{Result: ResultRunning, StartedAt: t0}, now: t0.Add(23 * time.Hour)},
@@ -137,4 +146,16 @@ func TestRun_HeartbeatRenewedWhileAStepRuns(t *testing.T) {
 	assert.Equal(t, ResultPass, out.Report.Result)
 	assert.Equal(t, ResultPass, final.Result, "no renewal overwrites the final record")
 	assert.False(t, final.Dead(final.Heartbeat.At.Add(time.Hour)), "an ended drill is never dead")
+}
+
+// allPhases is the timeline of a drill up to and including last.
+func allPhases(last StepName) []Phase {
+	var out []Phase
+	for _, s := range Steps() {
+		out = append(out, Phase{Name: s, Status: PhasePassed})
+		if s == last {
+			break
+		}
+	}
+	return out
 }

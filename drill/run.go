@@ -343,10 +343,16 @@ func (r *run) step(ctx context.Context, st step, record bool) {
 	}
 	sctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
-	fmt.Fprintf(r.opts.Progress, "[%s] %s ...\n", r.elapsed(), st.name)
+	// The record names the step before the progress line does: a drill
+	// killed after the line is recorded as dead in that step.
 	if err := r.writeRecord(st.name); err != nil {
 		r.opts.Logger.Warn("write drill record", "err", err)
+		if !st.afterStop {
+			r.unrecorded(st, err)
+			return
+		}
 	}
+	fmt.Fprintf(r.opts.Progress, "[%s] %s ...\n", r.elapsed(), st.name)
 	p := Phase{Name: st.name, Start: r.now(), CountsTowardRTO: st.countsTowardRTO}
 	found := len(r.report.Findings)
 	status, err := st.run(r, sctx)
@@ -388,6 +394,23 @@ func (r *run) step(ctx context.Context, st step, record bool) {
 	} else {
 		r.share(ctx, false, "report.json")
 	}
+}
+
+// unrecorded ends the recovery at step st because the drill's record
+// cannot be written (a full disk, ENOSPC): the step is an error naming
+// the write, the recovery steps after it are skipped, and the report,
+// evidence and cleanup still run, so the scratch cluster is cleaned up.
+// Going on would restore and verify for nothing: no record would say so,
+// and a record whose heartbeat no longer renews is soon read as died.
+func (r *run) unrecorded(st step, err error) {
+	t := r.now()
+	msg := "the drill's record cannot be written: " + err.Error()
+	r.report.Phases = append(r.report.Phases, Phase{Name: st.name, Start: t, End: t, CountsTowardRTO: st.countsTowardRTO, Status: PhaseError, Error: msg})
+	r.stop = "the drill's record cannot be written"
+	if r.report.ErrorStep == "" {
+		r.report.Error, r.report.ErrorStep = msg, st.name
+	}
+	fmt.Fprintf(r.opts.Progress, "[%s] %s %s: %s\n", r.elapsed(), st.name, PhaseError, msg)
 }
 
 // share uploads files of the drill directory, as written, to the shared

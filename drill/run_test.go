@@ -2,6 +2,7 @@ package drill
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -63,6 +64,7 @@ type fakeRecovery struct {
 	Takes fakeTakes
 
 	cleanups      int
+	verifies      int
 	cleanupPassed bool
 	cleanupCtxErr error
 	restored      bool
@@ -107,6 +109,7 @@ func (f *fakeRecovery) Restore(ctx context.Context, b *BackupRef, _ io.Writer) (
 }
 func (f *fakeRecovery) Verify(context.Context) (VerifyOutcome, error) {
 	f.Clock.Advance(f.Takes.Verify)
+	f.verifies++
 	if f.VerifyErr != nil {
 		return VerifyOutcome{}, f.VerifyErr
 	}
@@ -444,4 +447,33 @@ func TestRun_TimesEveryStepExactly(t *testing.T) {
 			assert.Equal(t, tt.rpd.Seconds(), *rep.RPOData.MeasuredSeconds)
 		})
 	}
+}
+
+// TestRun_UnwritableRecordStopsTheRecoveryAndCleansUp: once the record
+// cannot be written (here a directory where the temporary file goes; a
+// full disk in e2e TestFault_StateDiskFull), the drill verifies nothing
+// more, still cleans up, and Run fails naming the write; the record on
+// disk is the last one written whole.
+func TestRun_UnwritableRecordStopsTheRecoveryAndCleansUp(t *testing.T) {
+	state := t.TempDir()
+	dir := filepath.Join(state, "drills", "fd-test")
+	clock := &stepClock{t: t0}
+	rec := &fakeRecovery{Clock: clock, Takes: defaultTakes, OnRestore: func() {
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, "report.json.tmp", "x"), 0o755))
+	}}
+	var progress strings.Builder
+	out, err := Run(context.Background(), testScenario(t, "4h"), Options{StateDir: state, DrillID: "fd-test", Now: clock.Now, Recovery: rec, Progress: &progress})
+	require.Error(t, err)
+	assert.Nil(t, out)
+	assert.Contains(t, err.Error(), "write "+filepath.Join(dir, "report.json"))
+	assert.Equal(t, 0, rec.verifies, "nothing verified once the record cannot be written")
+	assert.Equal(t, 1, rec.cleanups, "the scratch cluster is cleaned up")
+	assert.Contains(t, progress.String(), "verify error: the drill's record cannot be written: write "+filepath.Join(dir, "report.json"))
+	assert.Contains(t, progress.String(), "runbook skipped: the drill's record cannot be written\n")
+	b, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	require.NoError(t, err)
+	var last Report
+	require.NoError(t, json.Unmarshal(b, &last), "the last record written whole")
+	assert.Equal(t, ResultRunning, last.Result)
+	assert.Equal(t, StepRestore, last.Heartbeat.Step)
 }

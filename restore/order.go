@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
@@ -38,26 +39,31 @@ var workloadKinds = []string{"Deployment", "StatefulSet", "DaemonSet", "Job", "C
 // orderWatch records the order in which NetworkPolicies and workloads
 // appear in a set of namespaces.
 type orderWatch struct {
-	mu       sync.Mutex
-	seen     map[string]Appearance // kind/ns/name -> first appearance
-	nss      map[string]bool
-	now      func() time.Time
-	watchers []watch.Interface
-	wg       sync.WaitGroup
+	mu   sync.Mutex
+	seen map[string]Appearance // kind/ns/name -> first appearance
+	nss  map[string]bool
+	now  func() time.Time
+	// watchers is each kind's current watch; cancel ends the resumes.
+	watchers map[string]watch.Interface
+	cancel   context.CancelFunc
+	// gaps name the watches that ended without being resumed: what was
+	// created after is unseen, so the proof cannot hold.
+	gaps []string
+	wg   sync.WaitGroup
 }
+
+// orderResumeEvery is how often a watch the API server closed is tried
+// again (a restarting API server refuses connections for a while).
+const orderResumeEvery = time.Second
 
 // startOrderWatch watches NetworkPolicies and workloads in every namespace
 // and keeps those of namespaces. Watches are cluster-wide because the
 // namespaces do not exist yet when the restore starts.
 func startOrderWatch(ctx context.Context, cs kubernetes.Interface, namespaces []string, now func() time.Time) (*orderWatch, error) {
-	ow := &orderWatch{seen: map[string]Appearance{}, nss: map[string]bool{}, now: now}
+	ctx, cancel := context.WithCancel(ctx)
+	ow := &orderWatch{seen: map[string]Appearance{}, nss: map[string]bool{}, now: now, watchers: map[string]watch.Interface{}, cancel: cancel}
 	for _, ns := range namespaces {
 		ow.nss[ns] = true
-	}
-	type lw struct {
-		kind  string
-		list  func(context.Context, metav1.ListOptions) (string, error)
-		watch func(context.Context, metav1.ListOptions) (watch.Interface, error)
 	}
 	listRV := func(f func(context.Context, metav1.ListOptions) (metav1.ListInterface, error)) func(context.Context, metav1.ListOptions) (string, error) {
 		return func(ctx context.Context, o metav1.ListOptions) (string, error) {
@@ -68,7 +74,7 @@ func startOrderWatch(ctx context.Context, cs kubernetes.Interface, namespaces []
 			return l.GetResourceVersion(), nil
 		}
 	}
-	kinds := []lw{
+	kinds := []orderKind{
 		{KindNetworkPolicy, listRV(func(ctx context.Context, o metav1.ListOptions) (metav1.ListInterface, error) {
 			return cs.NetworkingV1().NetworkPolicies("").List(ctx, o)
 		}), cs.NetworkingV1().NetworkPolicies("").Watch},
@@ -101,26 +107,87 @@ func startOrderWatch(ctx context.Context, cs kubernetes.Interface, namespaces []
 			ow.stop()
 			return nil, fmt.Errorf("watch %ss of the target: %w", k.kind, err)
 		}
-		ow.watchers = append(ow.watchers, w)
+		ow.watchers[k.kind] = w
 		ow.wg.Add(1)
-		go ow.follow(k.kind, w)
+		go ow.follow(ctx, k, w, rv)
 	}
 	return ow, nil
 }
 
-func (ow *orderWatch) follow(kind string, w watch.Interface) {
+// orderKind is one kind the order watch lists and watches.
+type orderKind struct {
+	kind  string
+	list  func(context.Context, metav1.ListOptions) (string, error)
+	watch func(context.Context, metav1.ListOptions) (watch.Interface, error)
+}
+
+// follow records what watch w of k sees. When the API server closes the
+// watch or breaks it off (a restart, its watch timeout), follow resumes
+// it from the last resourceVersion seen, trying every orderResumeEvery
+// until the server answers or ctx ends, so no creation is missed. A
+// resourceVersion the server no longer has (410 Gone) cannot be resumed:
+// that is a gap. Once ctx ends (stop), what the closing watch says is
+// not the server's.
+func (ow *orderWatch) follow(ctx context.Context, k orderKind, w watch.Interface, rv string) {
 	defer ow.wg.Done()
-	for ev := range w.ResultChan() {
-		if ev.Type != watch.Added && ev.Type != watch.Modified {
-			continue
+	for {
+	events:
+		for ev := range w.ResultChan() {
+			if ctx.Err() != nil {
+				return // stopped
+			}
+			if ev.Type == watch.Error {
+				err := apierrors.FromObject(ev.Object)
+				if apierrors.IsGone(err) || apierrors.IsResourceExpired(err) {
+					ow.gap(k.kind, err)
+					return
+				}
+				break events // broken off: resume
+			}
+			m, err := meta.Accessor(ev.Object)
+			if err != nil {
+				continue
+			}
+			if v := m.GetResourceVersion(); v != "" {
+				rv = v
+			}
+			if ev.Type != watch.Added && ev.Type != watch.Modified {
+				continue
+			}
+			ow.record(Appearance{Kind: k.kind, Namespace: m.GetNamespace(), Name: m.GetName(), Seen: ow.now(),
+				ResourceVersion: m.GetResourceVersion(), Created: m.GetCreationTimestamp().Time})
 		}
-		m, err := meta.Accessor(ev.Object)
-		if err != nil {
-			continue
+		w.Stop()
+		for {
+			if ctx.Err() != nil {
+				return // stopped
+			}
+			next, err := k.watch(ctx, metav1.ListOptions{ResourceVersion: rv})
+			if err == nil {
+				ow.mu.Lock()
+				ow.watchers[k.kind] = next
+				ow.mu.Unlock()
+				w = next
+				break
+			}
+			if apierrors.IsGone(err) || apierrors.IsResourceExpired(err) {
+				ow.gap(k.kind, err)
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(orderResumeEvery):
+			}
 		}
-		ow.record(Appearance{Kind: kind, Namespace: m.GetNamespace(), Name: m.GetName(), Seen: ow.now(),
-			ResourceVersion: m.GetResourceVersion(), Created: m.GetCreationTimestamp().Time})
 	}
+}
+
+// gap records that the watch of kind ended for err and was not resumed.
+func (ow *orderWatch) gap(kind string, err error) {
+	ow.mu.Lock()
+	defer ow.mu.Unlock()
+	ow.gaps = append(ow.gaps, fmt.Sprintf("the watch of %ss ended and could not be resumed (%v): what was created after it is unseen", kind, err))
 }
 
 func (ow *orderWatch) record(a Appearance) {
@@ -135,11 +202,15 @@ func (ow *orderWatch) record(a Appearance) {
 	}
 }
 
-// stop ends the watches and returns what they saw, in order of appearance.
-func (ow *orderWatch) stop() []Appearance {
+// stop ends the watches and returns what they saw, in order of
+// appearance, and the gaps (watches that ended unresumed).
+func (ow *orderWatch) stop() ([]Appearance, []string) {
+	ow.cancel()
+	ow.mu.Lock()
 	for _, w := range ow.watchers {
 		w.Stop()
 	}
+	ow.mu.Unlock()
 	ow.wg.Wait()
 	ow.mu.Lock()
 	defer ow.mu.Unlock()
@@ -148,7 +219,7 @@ func (ow *orderWatch) stop() []Appearance {
 		out = append(out, a)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return before(out[i], out[j]) })
-	return out
+	return out, ow.gaps
 }
 
 // before orders two appearances: by resourceVersion when both are numbers
@@ -213,6 +284,16 @@ func VerifyOrder(appearances []Appearance) OrderProof {
 	p.Verified = len(as) > 0 && len(p.Violations) == 0
 	if len(as) == 0 {
 		p.Violations = append(p.Violations, "no NetworkPolicy and no workload appeared in the restored namespaces")
+	}
+	return p
+}
+
+// withGaps is p for a watch that had gaps: each is a violation, and the
+// order is not proven (a workload created in a gap was never seen).
+func (p OrderProof) withGaps(gaps []string) OrderProof {
+	if len(gaps) > 0 {
+		p.Violations = append(p.Violations, gaps...)
+		p.Verified = false
 	}
 	return p
 }

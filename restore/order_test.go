@@ -2,6 +2,9 @@ package restore
 
 import (
 	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -9,8 +12,11 @@ import (
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 )
 
 func TestVerifyOrder(t *testing.T) {
@@ -71,8 +77,109 @@ func TestOrderWatch_RecordsTargetNamespacesOnly(t *testing.T) {
 		defer ow.mu.Unlock()
 		return len(ow.seen) == 2
 	}, 5*time.Second, 10*time.Millisecond)
-	got := ow.stop()
+	got, gaps := ow.stop()
+	assert.Empty(t, gaps)
 	require.Len(t, got, 2)
 	p := VerifyOrder(got)
 	assert.True(t, p.Verified, "%v", p.Violations)
+}
+
+// TestOrderWatch_ResumesAWatchTheServerClosed: the API server breaks off
+// the watch of Deployments (a restart); the watch is opened again, refused
+// once (the server is still starting), from the last resourceVersion it
+// saw, and the Deployment created after is still seen.
+func TestOrderWatch_ResumesAWatchTheServerClosed(t *testing.T) {
+	cs := fake.NewClientset()
+	first := watch.NewFake()
+	var calls atomic.Int32
+	var resumedFrom atomic.Value
+	cs.PrependWatchReactor("deployments", func(a k8stesting.Action) (bool, watch.Interface, error) {
+		switch calls.Add(1) {
+		case 1:
+			return true, first, nil
+		case 2:
+			return true, nil, errors.New("dial tcp 127.0.0.1:6443: connect: connection refused")
+		}
+		resumedFrom.Store(a.(k8stesting.WatchActionImpl).WatchRestrictions.ResourceVersion)
+		return false, nil, nil // the fake's own watch
+	})
+	ctx := context.Background()
+	ow, err := startOrderWatch(ctx, cs, []string{"shop"}, time.Now)
+	require.NoError(t, err)
+	first.Add(&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: "shop", ResourceVersion: "41"}})
+	// What client-go's stream watcher sends when the connection breaks.
+	first.Error(&apierrors.NewInternalError(errors.New("unable to decode an event from the watch stream: http2: response body closed")).ErrStatus)
+	require.Eventually(t, func() bool { return calls.Load() >= 3 }, 10*time.Second, 10*time.Millisecond)
+	assert.Equal(t, "41", resumedFrom.Load(), "resumed from the last resourceVersion seen")
+	_, err = cs.AppsV1().Deployments("shop").Create(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		ow.mu.Lock()
+		defer ow.mu.Unlock()
+		_, ok := ow.seen["Deployment/shop/web"]
+		return ok
+	}, 5*time.Second, 10*time.Millisecond)
+	got, gaps := ow.stop()
+	assert.Len(t, got, 2)
+	assert.Empty(t, gaps)
+}
+
+// TestOrderWatch_StopIsNoGap: the errors of watches that stop closes (a
+// real stream watcher reports its closed stream as an error event) are
+// not the server's: no gap.
+func TestOrderWatch_StopIsNoGap(t *testing.T) {
+	cs := fake.NewClientset()
+	var ws []*watch.FakeWatcher
+	var mu sync.Mutex
+	cs.PrependWatchReactor("*", func(k8stesting.Action) (bool, watch.Interface, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		w := watch.NewFakeWithChanSize(1, false)
+		ws = append(ws, w)
+		return true, &erringOnStop{w}, nil
+	})
+	ow, err := startOrderWatch(context.Background(), cs, []string{"shop"}, time.Now)
+	require.NoError(t, err)
+	_, gaps := ow.stop()
+	assert.Empty(t, gaps)
+	assert.Len(t, ws, 6, "one watch per kind, none resumed")
+}
+
+// erringOnStop is a watch that, as client-go's stream watcher does when
+// its stream is closed under it, sends an error event as it stops.
+type erringOnStop struct{ *watch.FakeWatcher }
+
+func (e *erringOnStop) Stop() {
+	if !e.IsStopped() {
+		e.Error(&apierrors.NewInternalError(errors.New("unable to decode an event from the watch stream: http2: response body closed")).ErrStatus)
+		e.FakeWatcher.Stop()
+	}
+}
+
+// TestOrderWatch_GapFailsTheProof: a watch that ends with 410 Gone cannot
+// be resumed: the proof names the gap and does not hold, whatever was seen.
+func TestOrderWatch_GapFailsTheProof(t *testing.T) {
+	cs := fake.NewClientset()
+	first := watch.NewFake()
+	cs.PrependWatchReactor("deployments", func(k8stesting.Action) (bool, watch.Interface, error) {
+		return true, first, nil
+	})
+	ctx := context.Background()
+	ow, err := startOrderWatch(ctx, cs, []string{"shop"}, time.Now)
+	require.NoError(t, err)
+	first.Error(&apierrors.NewResourceExpired("too old resource version: 41 (97)").ErrStatus)
+	require.Eventually(t, func() bool {
+		ow.mu.Lock()
+		defer ow.mu.Unlock()
+		return len(ow.gaps) == 1
+	}, 5*time.Second, 10*time.Millisecond)
+	seen := []Appearance{
+		{Kind: KindNetworkPolicy, Namespace: "shop", Name: "deny", ResourceVersion: "10"},
+		{Kind: "Deployment", Namespace: "shop", Name: "web", ResourceVersion: "20"},
+	}
+	_, gaps := ow.stop()
+	p := VerifyOrder(seen).withGaps(gaps)
+	assert.False(t, p.Verified)
+	require.Len(t, p.Violations, 1)
+	assert.Equal(t, "the watch of Deployments ended and could not be resumed (too old resource version: 41 (97)): what was created after it is unseen", p.Violations[0])
 }

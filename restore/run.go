@@ -300,7 +300,8 @@ func (s *Session) Restore(ctx context.Context) error {
 	}
 	restored, err := s.restorePhases(ctx, s.res.Backup.Backup)
 	s.afterPhases(ctx)
-	proof := VerifyOrder(ow.stop())
+	seen, gaps := ow.stop()
+	proof := VerifyOrder(seen).withGaps(gaps)
 	s.res.Order = &proof
 	if err != nil {
 		return err

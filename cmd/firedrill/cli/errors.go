@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"syscall"
 
 	"github.com/firedrill-dev/firedrill/runbooks"
 	"github.com/firedrill-dev/firedrill/scenarios"
@@ -113,6 +114,8 @@ func hint(err error) string {
 		return "fix the lines above; 'firedrill validate FILE' checks a file without touching anything"
 	case errors.As(err, &rerrs):
 		return "a step block starts with ```sh firedrill-step name=\"...\" timeout=2m and ends with ```"
+	case errors.Is(err, syscall.ENOSPC):
+		return "the disk of the path above is full: free space on it, or point --state-dir ($FIREDRILL_STATE_DIR) at another disk; the record keeps the last version written whole"
 	}
 	// Errors of the library that know their fix (the scratch guard, an
 	// existing target namespace) say it themselves.
