@@ -61,7 +61,7 @@ $(LAB): FORCE
 ## e2e: the e2e suite; FIREDRILL_E2E=require makes a missing lab a failure, not a skip
 e2e: lab-up build
 	@eval "$$($(LAB) env)" && FIREDRILL_E2E=require FIREDRILL_BIN=$(CURDIR)/$(BIN)/firedrill \
-		$(GO) test -tags e2e -count=1 -timeout 30m ./e2e/...
+		$(GO) test -tags e2e -count=1 -timeout 75m ./e2e/...
 
 ## lint: go vet over the project and the lab
 lint:
