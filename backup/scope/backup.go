@@ -66,30 +66,8 @@ func ReadBackup(ctx context.Context, files Files, backup string, namespaces []st
 	if err := readGzipJSON(ctx, files, backupFile(backup, backup+"-volumeinfo.json.gz"), &infos); err != nil {
 		res.Problems = append(res.Problems, err.Error())
 	}
-	var native []struct {
-		Spec struct {
-			PersistentVolumeName string `json:"persistentVolumeName"`
-		} `json:"spec"`
-		Status struct {
-			Phase string `json:"phase"`
-		} `json:"status"`
-	}
-	if err := readGzipJSON(ctx, files, backupFile(backup, backup+"-volumesnapshots.json.gz"), &native); err != nil {
-		res.Problems = append(res.Problems, err.Error())
-	}
-	var csi []struct {
-		Metadata struct {
-			Namespace string `json:"namespace"`
-		} `json:"metadata"`
-		Spec struct {
-			Source struct {
-				PersistentVolumeClaimName *string `json:"persistentVolumeClaimName"`
-			} `json:"source"`
-		} `json:"spec"`
-	}
-	if err := readGzipJSON(ctx, files, backupFile(backup, backup+"-csi-volumesnapshots.json.gz"), &csi); err != nil {
-		res.Problems = append(res.Problems, err.Error())
-	}
+	nativeByPV, csiClaims, problems := readSnapshots(ctx, files, backup)
+	res.Problems = append(res.Problems, problems...)
 
 	pvbByClaim := map[string]velerov1.PodVolumeBackup{}
 	for _, pvb := range pvbs {
@@ -102,17 +80,6 @@ func ReadBackup(ctx context.Context, files Files, backup string, namespaces []st
 	for _, vi := range infos {
 		infoByClaim[vi.PVCNamespace+"/"+vi.PVCName] = vi
 	}
-	nativeByPV := map[string]string{}
-	for _, s := range native {
-		nativeByPV[s.Spec.PersistentVolumeName] = s.Status.Phase
-	}
-	var csiClaims []string
-	for _, s := range csi {
-		if n := s.Spec.Source.PersistentVolumeClaimName; n != nil {
-			csiClaims = append(csiClaims, s.Metadata.Namespace+"/"+*n)
-		}
-	}
-
 	for _, ref := range resources[claimKind] {
 		ns, name, ok := strings.Cut(ref, "/")
 		if !ok || !slices.Contains(namespaces, ns) {

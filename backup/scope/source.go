@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"sort"
 
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
@@ -150,39 +151,12 @@ func Read(ctx context.Context, src Source, backup string, namespaces []string) (
 		problem("list DataUploads of backup %s in the source: %v", backup, err)
 	}
 	if src.Files != nil {
-		// internal/volume.Snapshot and the CSI VolumeSnapshot, the fields read.
-		var native []struct {
-			Spec struct {
-				PersistentVolumeName string `json:"persistentVolumeName"`
-			} `json:"spec"`
-			Status struct {
-				Phase string `json:"phase"`
-			} `json:"status"`
+		native, csi, problems := readSnapshots(ctx, src.Files, backup)
+		for _, p := range problems {
+			problem("%s", p)
 		}
-		if err := readGzipJSON(ctx, src.Files, backupFile(backup, backup+"-volumesnapshots.json.gz"), &native); err != nil {
-			problem("%v", err)
-		}
-		for _, s := range native {
-			ev.NativeSnapshots[s.Spec.PersistentVolumeName] = s.Status.Phase
-		}
-		var csi []struct {
-			Metadata struct {
-				Namespace string `json:"namespace"`
-			} `json:"metadata"`
-			Spec struct {
-				Source struct {
-					PersistentVolumeClaimName *string `json:"persistentVolumeClaimName"`
-				} `json:"source"`
-			} `json:"spec"`
-		}
-		if err := readGzipJSON(ctx, src.Files, backupFile(backup, backup+"-csi-volumesnapshots.json.gz"), &csi); err != nil {
-			problem("%v", err)
-		}
-		for _, s := range csi {
-			if n := s.Spec.Source.PersistentVolumeClaimName; n != nil {
-				ev.CSISnapshots = append(ev.CSISnapshots, s.Metadata.Namespace+"/"+*n)
-			}
-		}
+		maps.Copy(ev.NativeSnapshots, native)
+		ev.CSISnapshots = append(ev.CSISnapshots, csi...)
 	}
 	res.Claims = Classify(ev)
 	if res.Claims == nil {
@@ -261,6 +235,48 @@ func fromUnstructured(u unstructured.Unstructured, into any) error {
 // readGzipJSON reads the gzipped JSON file at key into out; a file that
 // does not exist leaves out empty (Velero writes none when there is
 // nothing to list).
+// readSnapshots reads the backup's native snapshots (Velero's
+// NAME-volumesnapshots.json.gz, internal/volume.Snapshot) as phase by
+// PersistentVolume name, and its CSI VolumeSnapshots
+// (NAME-csi-volumesnapshots.json.gz) as "namespace/claim"; a file that
+// cannot be read is a problem, a missing one none.
+func readSnapshots(ctx context.Context, files Files, backup string) (native map[string]string, csi []string, problems []string) {
+	var snaps []struct {
+		Spec struct {
+			PersistentVolumeName string `json:"persistentVolumeName"`
+		} `json:"spec"`
+		Status struct {
+			Phase string `json:"phase"`
+		} `json:"status"`
+	}
+	if err := readGzipJSON(ctx, files, backupFile(backup, backup+"-volumesnapshots.json.gz"), &snaps); err != nil {
+		problems = append(problems, err.Error())
+	}
+	native = map[string]string{}
+	for _, s := range snaps {
+		native[s.Spec.PersistentVolumeName] = s.Status.Phase
+	}
+	var vss []struct {
+		Metadata struct {
+			Namespace string `json:"namespace"`
+		} `json:"metadata"`
+		Spec struct {
+			Source struct {
+				PersistentVolumeClaimName *string `json:"persistentVolumeClaimName"`
+			} `json:"source"`
+		} `json:"spec"`
+	}
+	if err := readGzipJSON(ctx, files, backupFile(backup, backup+"-csi-volumesnapshots.json.gz"), &vss); err != nil {
+		problems = append(problems, err.Error())
+	}
+	for _, s := range vss {
+		if n := s.Spec.Source.PersistentVolumeClaimName; n != nil {
+			csi = append(csi, s.Metadata.Namespace+"/"+*n)
+		}
+	}
+	return native, csi, problems
+}
+
 func readGzipJSON(ctx context.Context, files Files, key string, out any) error {
 	data, err := files.ReadFile(ctx, key)
 	if errors.Is(err, ErrNotFound) {
