@@ -189,12 +189,18 @@ func ExportEvidence(d *Dir, o ExportOptions) (*Export, error) {
 		DrillID: rep.DrillID, Scenario: rep.Scenario, Result: string(rep.Result),
 		DrillVersion: rep.FiredrillVer, ExportedBy: o.Version,
 		Started: rep.StartedAt, Finished: rep.FinishedAt, Files: files, Index: idx,
+		RTO: measurement(rep.RTO), RPO: measurement(rep.RPO),
 	}, o.Key)
 	if err != nil {
 		return nil, err
 	}
 	sum := sha256.Sum256(buf.Bytes())
 	return &Export{Bundle: buf.Bytes(), SHA256: hex.EncodeToString(sum[:]), Manifest: m, Index: idx}, nil
+}
+
+// measurement is o as the in-toto statement's predicate states it.
+func measurement(o Objective) *evidence.Measurement {
+	return &evidence.Measurement{ObjectiveSeconds: o.ObjectiveSeconds, MeasuredSeconds: o.MeasuredSeconds, Status: o.Status}
 }
 
 // fileProofs says what each file of a drill directory is and which proofs

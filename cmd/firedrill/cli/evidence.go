@@ -537,6 +537,12 @@ func writeVerificationText(w io.Writer, v *evidence.Verification) error {
 	}
 	if v.Intact() {
 		fmt.Fprintf(w, "INTACT: the signature verifies with %s and all %d files match the manifest\n", v.KeyFingerprint, v.Files)
+		switch v.InToto {
+		case evidence.InTotoVerified:
+			fmt.Fprintf(w, "in-toto statement (%s): its DSSE signature verifies with the same key and it names every file by SHA-256\n", evidence.StatementName)
+		case evidence.InTotoNone:
+			fmt.Fprintln(w, "no in-toto statement: the bundle was made by a firedrill before it added one; the manifest's signature covers every file")
+		}
 	} else {
 		fmt.Fprintf(w, "NOT INTACT: %d problem(s)\n", len(v.Problems))
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
