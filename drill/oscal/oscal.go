@@ -156,11 +156,11 @@ func result(d Drill) (Result, *Resource) {
 	var failed []RelatedObservation
 	for i, f := range r.Findings {
 		o := Observation{
-			UUID:        id("observation", r.DrillID, fmt.Sprint(i), f.ID),
-			Title:       orDefault(f.ID, "check"),
-			Description: observationText(f),
-			Methods:     []string{"TEST"},
-			Props:       []Prop{prop("check", orDefault(f.ID, "unnamed")), prop("status", string(f.Status)), prop("severity", string(f.Severity))},
+			UUID:             id("observation", r.DrillID, fmt.Sprint(i), f.ID),
+			Title:            orDefault(f.ID, "check"),
+			Description:      observationText(f),
+			Methods:          []string{"TEST"},
+			Props:            []Prop{prop("check", orDefault(f.ID, "unnamed")), prop("status", string(f.Status)), prop("severity", string(f.Severity))},
 			RelevantEvidence: evidenceRef,
 			Collected:        stamp(r.FinishedAt),
 		}
@@ -178,8 +178,8 @@ func result(d Drill) (Result, *Resource) {
 			token := ControlToken(c.ID)
 			include = append(include, SelectControl{ControlID: token})
 			f := Finding{
-				UUID:  id("finding", r.DrillID, c.ID),
-				Props: []Prop{prop("control", c.ID)},
+				UUID:   id("finding", r.DrillID, c.ID),
+				Props:  []Prop{prop("control", c.ID)},
 				Target: Target{Type: "objective-id", TargetID: token},
 			}
 			if c.Supported {

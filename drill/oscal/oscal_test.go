@@ -215,7 +215,9 @@ func TestSchemaRejectsABadDocument(t *testing.T) {
 	for name, breakIt := range map[string]func(){
 		"control id not a token": func() { doc.AssessmentResults.Results[0].Findings[0].Target.TargetID = "SOC 2 A1.2" },
 		"uuid not v4 or v5":      func() { doc.AssessmentResults.UUID = "00000000-0000-1000-8000-000000000000" },
-		"no methods":             func() { doc.AssessmentResults.Results[0].Observations = []Observation{{UUID: doc.AssessmentResults.UUID, Description: "x", Collected: "2026-01-01T00:00:00Z"}} },
+		"no methods": func() {
+			doc.AssessmentResults.Results[0].Observations = []Observation{{UUID: doc.AssessmentResults.UUID, Description: "x", Collected: "2026-01-01T00:00:00Z"}}
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			saved, _ := json.Marshal(doc)

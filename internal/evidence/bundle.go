@@ -335,8 +335,8 @@ type verifier struct {
 	manifest, sig []byte
 	// statement is the in-toto envelope's bytes, also hashed as a file.
 	statement []byte
-	files         map[string]seen
-	order         []string
+	files     map[string]seen
+	order     []string
 	// dirs are the directory entries below top, without their slash.
 	dirs []string
 	buf  []byte

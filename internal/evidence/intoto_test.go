@@ -47,7 +47,7 @@ func TestStatement_VerifiesWithTheDSSELibrary(t *testing.T) {
 	assert.Equal(t, map[string]any{
 		"drill_id": "fd-20261122-101500-ab12", "scenario": "region-loss", "result": "pass",
 		"drill_started": "2026-11-22T10:15:00Z", "drill_finished": "2026-11-22T10:31:07.0000005Z",
-		"firedrill_version": "v1",
+		"firedrill_version":  "v1",
 		"rto":                map[string]any{"objective_seconds": 900.0, "measured_seconds": 412.5, "status": "met"},
 		"controls_supported": []any{"SOC 2 A1.3"},
 		"signed_by":          Fingerprint(pub),
