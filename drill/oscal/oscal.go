@@ -76,7 +76,7 @@ type Options struct {
 
 // AssessmentResults is the OSCAL document of drills, one result per
 // drill in the order given. It returns an error for no drills (OSCAL
-// requires at least one result) or a drill without a finish time.
+// requires at least one result) or a drill still running.
 func AssessmentResults(drills []Drill, o Options) (*Document, error) {
 	if len(drills) == 0 {
 		return nil, errors.New("no drills: an OSCAL assessment-results document holds at least one result")
@@ -96,11 +96,11 @@ func AssessmentResults(drills []Drill, o Options) (*Document, error) {
 	}
 	for _, d := range drills {
 		r := d.Report
-		if r.FinishedAt.IsZero() {
-			return nil, fmt.Errorf("drill %s has not finished: nothing to assess", r.DrillID)
+		if r.Result == drill.ResultRunning || r.StartedAt.IsZero() {
+			return nil, fmt.Errorf("drill %s has no result yet: nothing to assess", r.DrillID)
 		}
-		if r.FinishedAt.After(last) {
-			last = r.FinishedAt
+		if end := ended(r); end.After(last) {
+			last = end
 		}
 		names = append(names, r.DrillID, d.BundleSHA256)
 		res, bundle := result(d)
@@ -130,12 +130,14 @@ func result(d Drill) (Result, *Resource) {
 		Title:       fmt.Sprintf("Drill %s of scenario %s: %s", r.DrillID, r.Scenario, r.Result),
 		Description: describe(r),
 		Start:       stamp(r.StartedAt),
-		End:         stamp(r.FinishedAt),
 		Props: []Prop{
 			prop("drill-id", r.DrillID), prop("scenario", r.Scenario), prop("result", string(r.Result)),
 			prop("rto-status", orDefault(r.RTO.Status, drill.ObjectiveNotMeasured)),
 			prop("rpo-status", orDefault(r.RPO.Status, drill.ObjectiveNotMeasured)),
 		},
+	}
+	if !r.FinishedAt.IsZero() {
+		res.End = stamp(r.FinishedAt)
 	}
 	var bundle *Resource
 	var evidenceRef []RelevantEvidence
@@ -162,7 +164,7 @@ func result(d Drill) (Result, *Resource) {
 			Methods:          []string{"TEST"},
 			Props:            []Prop{prop("check", orDefault(f.ID, "unnamed")), prop("status", string(f.Status)), prop("severity", string(f.Severity))},
 			RelevantEvidence: evidenceRef,
-			Collected:        stamp(r.FinishedAt),
+			Collected:        stamp(ended(r)),
 		}
 		if f.Status != finding.StatusPass {
 			o.Types = []string{"finding"}
@@ -205,10 +207,24 @@ func result(d Drill) (Result, *Resource) {
 	return res, bundle
 }
 
+// ended is when the drill ended: its finish time, else (a drill that
+// died before it recorded one) its start.
+func ended(r *drill.Report) time.Time {
+	if r.FinishedAt.IsZero() {
+		return r.StartedAt
+	}
+	return r.FinishedAt
+}
+
 func describe(r *drill.Report) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Disaster-recovery drill %s of scenario %s ran from %s to %s and ended %s.", r.DrillID, r.Scenario,
-		stamp(r.StartedAt), stamp(r.FinishedAt), r.Result)
+	if r.FinishedAt.IsZero() {
+		fmt.Fprintf(&b, "Disaster-recovery drill %s of scenario %s started at %s and ended %s, with no finish time recorded.", r.DrillID, r.Scenario,
+			stamp(r.StartedAt), r.Result)
+	} else {
+		fmt.Fprintf(&b, "Disaster-recovery drill %s of scenario %s ran from %s to %s and ended %s.", r.DrillID, r.Scenario,
+			stamp(r.StartedAt), stamp(r.FinishedAt), r.Result)
+	}
 	for _, m := range []struct {
 		name string
 		o    drill.Objective

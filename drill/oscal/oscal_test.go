@@ -174,6 +174,8 @@ func TestAssessmentResults_PeriodOfDrills(t *testing.T) {
 		drillOf(t, report("fd-20260410-101500-0002", drill.ResultFail, t0.AddDate(0, -7, 0), finding.Fail("b", finding.SeverityCritical, "s", "bad")), ""),
 		drillOf(t, report("fd-20261122-101500-0003", drill.ResultPass, t0), strings.Repeat("b", 64)),
 	}
+	// A drill whose process died recorded no finish time.
+	drills[1].Report.FinishedAt, drills[1].Report.Result = time.Time{}, drill.ResultDied
 	doc, err := AssessmentResults(drills, Options{Title: "DR drills 2026", Version: "v1"})
 	require.NoError(t, err)
 	got := validate(t, doc)
@@ -186,6 +188,8 @@ func TestAssessmentResults_PeriodOfDrills(t *testing.T) {
 	}
 	assert.Len(t, uuids, 3, "one result per drill, each its own UUID")
 	assert.Contains(t, results[1].(map[string]any)["remarks"], "No evidence bundle", "a drill never exported says so")
+	assert.NotContains(t, results[1], "end", "no finish time recorded")
+	assert.Contains(t, results[1].(map[string]any)["description"], "with no finish time recorded")
 	assert.NotContains(t, results[1].(map[string]any)["observations"].([]any)[0], "relevant-evidence")
 	assert.Len(t, ar["back-matter"].(map[string]any)["resources"], 3, "the plan and the two bundles")
 	assert.Equal(t, "2026-11-22T10:25:00Z", ar["metadata"].(map[string]any)["last-modified"], "the latest drill's end")
@@ -206,6 +210,8 @@ func TestAssessmentResults_PeriodOfDrills(t *testing.T) {
 func TestAssessmentResults_NoDrills(t *testing.T) {
 	_, err := AssessmentResults(nil, Options{Title: "x"})
 	assert.ErrorContains(t, err, "at least one result")
+	_, err = AssessmentResults([]Drill{drillOf(t, report("fd-1", drill.ResultRunning, t0), "")}, Options{Title: "x"})
+	assert.ErrorContains(t, err, "no result yet")
 }
 
 // The schema catches what OSCAL forbids: the validation can fail.
