@@ -386,7 +386,7 @@ Examples:
       --push s3://dr-evidence/shop --push-endpoint https://s3.example --retention 10y`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "write the bundle (with --format oscal: the OSCAL document) to `FILE` (- for stdout; default the drill directory's evidence.tar.gz, for OSCAL stdout)"},
-			&cli.StringFlag{Name: "format", Value: "bundle", Usage: "what to write: the signed `bundle`, or oscal (an OSCAL assessment-results document of the drill; the bundle is kept in the drill's directory)"},
+			&cli.StringFlag{Name: "format", Value: "bundle", Usage: "write `FORMAT`: bundle (the signed bundle) or oscal (an OSCAL assessment-results document of the drill; the bundle is then kept in the drill's directory)"},
 			textOutput.flag(),
 			// Until issue 19, -o named the file and this the format.
 			&cli.StringFlag{Name: "output-format", Hidden: true},
@@ -525,6 +525,14 @@ The same checks without firedrill:
   tar xzf BUNDLE && cd DRILL_ID
   openssl pkeyutl -verify -pubin -inkey firedrill-evidence.pub -rawin -in manifest.json -sigfile manifest.sig
   jq -r '.files[] | "\(.sha256)  \(.path)"' manifest.json | sha256sum -c
+
+The bundle's in-toto statement (attestation.dsse.json, a DSSE envelope
+signed with the same key) is checked too: its signature, every file a
+subject with the manifest's SHA-256, the predicate of the same drill and
+result. Bundles made before it existed are intact without it ("no in-toto
+statement"). Without firedrill (README, "Auditors"):
+  cosign verify-blob-attestation --key firedrill-evidence.pub --signature attestation.dsse.json \
+      --type https://firedrill.dev/drill-result/v1 --insecure-ignore-tlog report.json
 
 Exit codes: 0 intact, 3 something differs, 1 the bundle or key cannot be read, 2 usage.
 
