@@ -219,10 +219,10 @@ func ended(r *drill.Report) time.Time {
 func describe(r *drill.Report) string {
 	var b strings.Builder
 	if r.FinishedAt.IsZero() {
-		fmt.Fprintf(&b, "Disaster-recovery drill %s of scenario %s started at %s and ended %s, with no finish time recorded.", r.DrillID, r.Scenario,
+		fmt.Fprintf(&b, "Disaster-recovery drill %s of scenario %s started at %s, recorded no finish time; result: %s.", r.DrillID, r.Scenario,
 			stamp(r.StartedAt), r.Result)
 	} else {
-		fmt.Fprintf(&b, "Disaster-recovery drill %s of scenario %s ran from %s to %s and ended %s.", r.DrillID, r.Scenario,
+		fmt.Fprintf(&b, "Disaster-recovery drill %s of scenario %s ran from %s to %s; result: %s.", r.DrillID, r.Scenario,
 			stamp(r.StartedAt), stamp(r.FinishedAt), r.Result)
 	}
 	for _, m := range []struct {

@@ -189,7 +189,7 @@ func TestAssessmentResults_PeriodOfDrills(t *testing.T) {
 	assert.Len(t, uuids, 3, "one result per drill, each its own UUID")
 	assert.Contains(t, results[1].(map[string]any)["remarks"], "No evidence bundle", "a drill never exported says so")
 	assert.NotContains(t, results[1], "end", "no finish time recorded")
-	assert.Contains(t, results[1].(map[string]any)["description"], "with no finish time recorded")
+	assert.Contains(t, results[1].(map[string]any)["description"], "recorded no finish time")
 	assert.NotContains(t, results[1].(map[string]any)["observations"].([]any)[0], "relevant-evidence")
 	assert.Len(t, ar["back-matter"].(map[string]any)["resources"], 3, "the plan and the two bundles")
 	assert.Equal(t, "2026-11-22T10:25:00Z", ar["metadata"].(map[string]any)["last-modified"], "the latest drill's end")
