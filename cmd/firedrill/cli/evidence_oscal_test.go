@@ -20,6 +20,7 @@ import (
 type oscalDoc struct {
 	AR struct {
 		Metadata struct {
+			Title        string `json:"title"`
 			OSCALVersion string `json:"oscal-version"`
 		} `json:"metadata"`
 		Results []struct {
@@ -113,6 +114,7 @@ func TestEvidence_OSCAL(t *testing.T) {
 	require.Equal(t, ExitOK, res.code, res.String())
 	period := unmarshalOSCAL(t, []byte(res.stdout))
 	require.Len(t, period.AR.Results, 3)
+	assert.Equal(t, "firedrill disaster-recovery drills from 2026-11-01 to 2026-11-03", period.AR.Metadata.Title, "the period as given")
 	assert.Contains(t, period.AR.Results[2].Title, id, "oldest first")
 	assert.Len(t, period.AR.BackMatter.Resources, 2, "the plan and the one bundle exported")
 

@@ -135,10 +135,15 @@ func (a *app) summaryOSCAL(c *cli.Context, rs drill.Records, p drill.AuditPeriod
 	if p.Scenario != "" {
 		title += " of scenario " + p.Scenario
 	}
-	if !p.From.IsZero() {
-		title += " from " + p.From.Format(time.DateOnly)
+	// The period as given: --to is inclusive, p.To the instant after it.
+	if from := c.String("from"); from != "" {
+		title += " from " + from
 	}
-	title += " to " + p.To.Format(time.DateOnly)
+	to := c.String("to")
+	if to == "" {
+		to = p.To.Format(time.DateOnly)
+	}
+	title += " to " + to
 	out := make([]oscal.Drill, len(drills))
 	for i, d := range drills {
 		out[i] = oscalDrillOf(d)
