@@ -451,6 +451,10 @@ func (a *app) evidenceExport(c *cli.Context) error {
 // the bundle by its SHA-256, to out ("" or "-" for standard output).
 func (a *app) exportOSCAL(c *cli.Context, d *drill.Dir, s *evidenceSettings, out string) error {
 	k, err := a.exportDrill(c.Context, d, s, "", nil)
+	if errors.Is(err, drill.ErrDrillDirReadOnly) {
+		// The outer hint is the one shown: -f names the OSCAL document here.
+		return withHint(err, "--format oscal keeps the bundle in the drill's directory, which cannot be written: copy the drill directory somewhere writable, or export the bundle alone with 'firedrill evidence export DRILL_ID -f FILE'")
+	}
 	if err != nil {
 		return err
 	}
