@@ -256,15 +256,18 @@ func (b *RTOBudget) scale() float64 {
 	return 1
 }
 
-// rtoTime is the RTO for people: the measured time, and when manual work
-// was declared, the total and its two parts: "6m35s (1m35s measured + 5m00s
+// TimeText is the time the objective was judged on, for people: the
+// measured time ("—" when not measured) and, when manual work was
+// declared, the total and its two parts: "6m35s (1m35s measured + 5m00s
 // declared manual)".
-func rtoTime(o Objective) string {
+func (o Objective) TimeText() string {
 	if o.TotalSeconds == nil || o.DeclaredManualSeconds == nil {
 		return fmtSecondsPtr(o.MeasuredSeconds)
 	}
 	return fmt.Sprintf("%s (%s measured + %s declared manual)", fmtSeconds(*o.TotalSeconds), fmtSecondsPtr(o.MeasuredSeconds), fmtSeconds(*o.DeclaredManualSeconds))
 }
+
+func rtoTime(o Objective) string { return o.TimeText() }
 
 // percent prints a share (0.25) as a percentage for people: "25%", "<1%".
 func percent(share float64) string {

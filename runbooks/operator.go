@@ -41,7 +41,7 @@ func (p *Prompt) Confirm(ctx context.Context, st Step, n, total int) error {
 	}
 	fmt.Fprintln(p.Out)
 	for {
-		fmt.Fprintf(p.Out, "Type done when it is done (timed: it counts toward RTO), or abort if it cannot be done: ")
+		fmt.Fprintf(p.Out, "Type done when it is done (timed: it counts toward RTO), or abort if it cannot be done:\n")
 		answer, err := p.readLine(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
