@@ -445,8 +445,11 @@ func planRunbook(step *PlanStep, _ *scenarios.Scenario, rb *runbooks.Runbook) {
 		step.add("run the %d steps of %s in order, each within its timeout, against the target", commands, rb.File)
 	} else {
 		step.add("run the %d command steps of %s in order, each within its timeout, against the target", commands, rb.File)
-		step.add("%d manual steps, estimated at %s in all: at a terminal each is shown and timed until the operator confirms it (inside the measured RTO); without one (CI, a scheduled pod, --yes) the estimates are declared and added to the measured RTO",
-			manual, fmtSeconds(estimate.Seconds()))
+		what := fmt.Sprintf("%d manual steps, estimated at %s in all", manual, fmtSeconds(estimate.Seconds()))
+		if manual == 1 {
+			what = fmt.Sprintf("1 manual step, estimated at %s", fmtSeconds(estimate.Seconds()))
+		}
+		step.add("%s: at a terminal each is shown and timed until the operator confirms it (inside the measured RTO); without one (CI, a scheduled pod, --yes) the estimates are declared and added to the measured RTO", what)
 	}
 	step.add("a failing step stops the runbook: the runbook is out of date")
 	step.finding("runbook.out-of-date", "a step fails or times out", "the step's exit status and last output line")

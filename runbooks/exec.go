@@ -222,7 +222,7 @@ func doManual(ctx context.Context, st Step, n, total int, opts RunOptions, now f
 		res.Error = opts.Secrets.String(err.Error())
 	}
 	if opts.Progress != nil {
-		fmt.Fprintf(opts.Progress, "runbook: manual step %s %s in %s (estimate %s)\n", st.Name, res.Status, res.Duration.Round(time.Second), st.Estimate)
+		fmt.Fprintf(opts.Progress, "runbook: manual step %s %s in %s (estimate %s)\n", st.Name, res.Status, res.Duration.Round(time.Millisecond), st.Estimate)
 	}
 	return res
 }
