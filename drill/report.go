@@ -83,6 +83,14 @@ type Report struct {
 	// first in check order that read a time.
 	RPODataCheck string `json:"rpo_data_check,omitempty"`
 
+	// ManualSteps are the runbook's manual steps: each timed (the
+	// operator confirmed it) or declared (its estimate counts). Absent
+	// without manual steps, and from records before them.
+	ManualSteps []ManualStep `json:"manual_steps,omitempty"`
+	// RTOBudget splits the RTO judged against its objective by recovery
+	// step; nil when the RTO was not measured.
+	RTOBudget *RTOBudget `json:"rto_budget,omitempty"`
+
 	Phases   []Phase           `json:"phases"`
 	Findings []finding.Finding `json:"findings"`
 
@@ -184,9 +192,26 @@ type Objective struct {
 	MeasuredSeconds *float64 `json:"measured_seconds"`
 	Met             *bool    `json:"met"`
 	Status          string   `json:"status"` // met, missed, not-measured
-	// MarginSeconds is objective minus measured: negative when missed.
+	// MarginSeconds is objective minus measured (for RTO: minus
+	// TotalSeconds, when set): negative when missed.
 	MarginSeconds *float64 `json:"margin_seconds,omitempty"`
 	Note          string   `json:"note,omitempty"`
+	// DeclaredManualSeconds (RTO only) is the sum of the declared
+	// estimates of the runbook's manual steps nobody timed; set when
+	// there is one (see WithDeclaredManual). TotalSeconds is then
+	// MeasuredSeconds plus it: what the objective is judged on.
+	DeclaredManualSeconds *float64 `json:"declared_manual_seconds,omitempty"`
+	TotalSeconds          *float64 `json:"total_seconds,omitempty"`
+}
+
+// Judged is the time the objective was judged on: TotalSeconds when the
+// RTO has declared manual time, else MeasuredSeconds (nil when not
+// measured). Records from before manual steps have no TotalSeconds.
+func (o Objective) Judged() *float64 {
+	if o.TotalSeconds != nil {
+		return o.TotalSeconds
+	}
+	return o.MeasuredSeconds
 }
 
 // The values of Objective.Status.

@@ -124,7 +124,7 @@ func newCollector(scenarios []Scenario, withScenario bool) *Collector {
 		result: prometheus.NewDesc(Result,
 			"1 for how the scenario's last drill ended (pass, fail, error, interrupted, died), 0 for the other results.", with(LabelResult), nil),
 		rto: prometheus.NewDesc(RTO,
-			"Recovery time measured by the scenario's last drill; when the drill stopped recovering (failed, or interrupted: a scheduled drill's deadline) "+
+			"Recovery time of the scenario's last drill: measured, plus the declared estimates of the runbook's manual steps nobody timed; when the drill stopped recovering (failed, or interrupted: a scheduled drill's deadline) "+
 				"after its RTO had passed, how long it had gone without recovering, a lower bound; absent when the recovery did not complete within the RTO.", base, nil),
 		rtoObjective: prometheus.NewDesc(RTOObjective,
 			"Recovery time objective of the scenario's last drill.", base, nil),
@@ -164,7 +164,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		for _, r := range results {
 			gauge(d.result, boolValue(last.Result == r), string(r))
 		}
-		if m := last.RTO.MeasuredSeconds; m != nil {
+		if m := last.RTO.Judged(); m != nil { // with declared manual time: the total
 			gauge(d.rto, *m)
 		}
 		gauge(d.rtoObjective, last.RTO.ObjectiveSeconds)

@@ -171,6 +171,12 @@ done
 
 ## 4. Tell the shop team
 
-Not automated: post in the incident channel that the shop is restored and
-which backup (and so which RPO) it came from.
+Not automated: a manual step. At a terminal the drill shows it and times it
+until you confirm it; in CI, a scheduled drill or with --yes its estimate
+counts toward RTO as declared.
+
+` + "```text firedrill-manual name=\"tell-shop-team\" estimate=5m" + `
+Post in the incident channel that the shop is restored, from which backup
+(and so with which RPO), and that orders are being taken again.
+` + "```" + `
 `
