@@ -103,6 +103,7 @@ func TestDecide(t *testing.T) {
 // sampleReport is a failed drill with something in every section.
 func sampleReport() *Report {
 	verified := true
+	seed := int64(42)
 	r := &Report{
 		Schema: ReportSchema, DrillID: "region-loss-20261122t100000z-ab12", Scenario: "region-loss",
 		ScenarioSource: "built-in: catalog/region-loss.yaml",
@@ -121,7 +122,9 @@ func sampleReport() *Report {
 			finding.Fail("protection.copy.offsite", finding.SeverityFail, "copy offsite", "1 object missing on the copy").With("same objects", "1 missing", "check the replication rule"),
 			finding.Fail("runbook.out-of-date", finding.SeverityFail, "runbook step ci-deployer-token", "runbook step failed: the runbook is out of date"),
 		},
-		Backup:        &BackupRef{Name: "shop-daily-20261122090000", StorageLocation: "default", Started: t0.Add(-time.Hour), Completed: t0.Add(-time.Hour + 2*time.Second)},
+		Backup: &BackupRef{Name: "shop-daily-20261122090000", StorageLocation: "default", Started: t0.Add(-time.Hour), Completed: t0.Add(-time.Hour + 2*time.Second),
+			Chosen: &Choice{Why: "picked at random with seed 42 among 7 Completed backups started within 168h0m0s before the disaster (newest first, it is number 1); window.seed: 42 replays the pick",
+				Candidates: 7, Seed: &seed}},
 		OrderVerified: &verified,
 		Restores: []RestoreRef{
 			{Name: "fd-ab12-1-network-policies", Phase: "network-policies", VeleroPhase: "Completed", Start: t0.Add(15 * time.Second), End: t0.Add(17 * time.Second), ItemsRestored: 7, TotalItems: 7},
