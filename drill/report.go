@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/firedrill-dev/firedrill/backup"
 	"github.com/firedrill-dev/firedrill/backup/scope"
 	"github.com/firedrill-dev/firedrill/internal/finding"
 	"github.com/firedrill-dev/firedrill/internal/recoverypoint"
@@ -97,6 +98,9 @@ type Report struct {
 	// ItemCounts set the backup's items against what the Restores
 	// created, kind by kind (scope.ReadCounts).
 	ItemCounts *scope.Counts `json:"item_counts,omitempty"`
+	// Window is the recovery window of the scenario's schedule, read
+	// from the bucket by the protection step (backup.CheckWindow).
+	Window *backup.Window `json:"window,omitempty"`
 }
 
 // Phase is one step of the drill on its timeline.

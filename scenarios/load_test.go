@@ -183,6 +183,12 @@ func TestLoad_Invalid(t *testing.T) {
 			{39, "spec.runbook.passEnv[5]", "inline secret not allowed: passEnv takes the NAME of an environment variable to pass to the runbook's steps (never one holding a credential), not the secret itself"},
 			{40, "spec.runbook.passEnv[6]", "must name an environment variable"},
 		},
+		"max-retention": {
+			{17, "spec.objectives.maxRetention", "5d is shorter than retention 7d"},
+			{30, "spec.storage.primary.objectLock.minRetention", "7d locks each backup longer than objectives.maxRetention 5d"},
+		},
+		"max-retention-lock":  {{30, "spec.storage.primary.objectLock.minRetention", "365d locks each backup longer than objectives.maxRetention 30d: a COMPLIANCE lock cannot be lifted"}},
+		"schedule-cron":       {{18, "spec.backups.scheduleCron", `"CRON_TZ=Mars/Olympus 0 2 * * *" is not a cron expression Velero accepts`}},
 		"window-pick":         {{19, "spec.backups.window.pick", `"oldest" is not one of latest, random`}},
 		"window-seed-latest":  {{17, "spec.backups.window.seed", "applies only to pick: random"}},
 		"yaml-syntax":         {{12, "", "invalid YAML: did not find expected key"}},
