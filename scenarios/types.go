@@ -229,9 +229,12 @@ type Backups struct {
 
 // Window selects a backup among those taken shortly before the disaster.
 type Window struct {
-	// Within is required: how far back from the disaster to look.
+	// Within is how far back from the disaster to look; default
+	// objectives.retention (required when that is not set). At most
+	// objectives.maxRetention.
 	Within Duration `yaml:"within"`
-	// Pick is "latest" (default) or "random".
+	// Pick is "latest" (default) or "random": random draws among the
+	// Completed backups within the window, with Seed.
 	Pick Pick `yaml:"pick"`
 	// Seed makes a random pick repeatable; only with pick: random. Nil means
 	// the drill chooses a seed and records it in the report.

@@ -246,7 +246,14 @@ func (v *validator) backups() {
 		}
 	}
 	if w := b.Window; w != nil {
-		v.required(p+".window.within", v.has(p+".window.within"))
+		o := v.sc.Spec.Objectives
+		switch {
+		case !v.has(p+".window.within") && o.Retention == 0:
+			v.errorf(p+".window", "within is required unless spec.objectives.retention is set (the window then reaches back that far)")
+		case o.MaxRetention > 0 && w.Within > o.MaxRetention:
+			v.errorf(p+".window.within", "%s reaches further back than objectives.maxRetention %s: no backup may be kept that long; look back at most %s",
+				w.Within, o.MaxRetention, o.MaxRetention)
+		}
 		if v.has(p+".window.pick") && w.Pick != PickLatest && w.Pick != PickRandom {
 			v.errorf(p+".window.pick", "%q is not one of %s, %s", w.Pick, PickLatest, PickRandom)
 		}

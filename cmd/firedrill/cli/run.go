@@ -39,6 +39,11 @@ func (a *app) runCommand() *cli.Command {
   cleanup         remove what the drill created (by default only when the drill
                   passed), also after Ctrl-C
 
+A scenario with spec.backups.window.pick: random draws its recovery point
+at random among the Completed backups of its window (by default the whole
+objectives.retention) and records the seed in the report (backup.chosen);
+--window-seed SEED replays that pick.
+
 RTO counts from the disaster declaration (the scenario's declaredAt, else
 the start of the drill) to the end of the last recovery step. A protection
 finding does not stop the restore. Every drill leaves a record in the state
@@ -92,6 +97,7 @@ Examples:
 			stateDirFlag(),
 			&cli.DurationFlag{Name: "step-timeout", Value: 30 * time.Minute, Usage: "give up a step after `DURATION` (cleanup has its own timeout)"},
 			lockWaitFlag(),
+			&cli.Int64Flag{Name: "window-seed", Usage: "replay a random pick (window.pick: random) with `SEED`, e.g. an earlier report's backup.chosen.seed"},
 		}, append(append(append(historyFlags(), evidenceFlags("evidence-")...), runHookFlags()...), clusterFlags()...)...),
 		Action: a.run,
 	}
@@ -101,6 +107,11 @@ func (a *app) run(c *cli.Context) error {
 	sc, format, err := a.drillScenarioArg(c, textOutput)
 	if err != nil {
 		return err
+	}
+	if c.IsSet("window-seed") {
+		if err := sc.SetWindowSeed(c.Int64("window-seed")); err != nil {
+			return usageErrorf("drop --window-seed, or set spec.backups.window.pick: random in the scenario", "--window-seed: %v", err)
+		}
 	}
 	rb, err := drill.ScenarioRunbook(sc)
 	if err != nil {
