@@ -151,7 +151,7 @@ type BackupRef struct {
 // Choice is how the drill chose its recovery point: by name, the newest
 // of a schedule or window, or at random within a window (window.pick:
 // random), with the seed that replays the pick (window.seed in the
-// scenario, or 'firedrill run --window-seed').
+// scenario, or 'firedrill run --pick-seed').
 type Choice struct {
 	// Why is the rule and the candidates, in words.
 	Why string `json:"why"`

@@ -42,7 +42,7 @@ func (a *app) runCommand() *cli.Command {
 A scenario with spec.backups.window.pick: random draws its recovery point
 at random among the Completed backups of its window (by default the whole
 objectives.retention) and records the seed in the report (backup.chosen);
---window-seed SEED replays that pick.
+--pick-seed SEED replays that pick.
 
 RTO counts from the disaster declaration (the scenario's declaredAt, else
 the start of the drill) to the end of the last recovery step. A protection
@@ -97,7 +97,7 @@ Examples:
 			stateDirFlag(),
 			&cli.DurationFlag{Name: "step-timeout", Value: 30 * time.Minute, Usage: "give up a step after `DURATION` (cleanup has its own timeout)"},
 			lockWaitFlag(),
-			&cli.Int64Flag{Name: "window-seed", Usage: "replay a random pick (window.pick: random) with `SEED`, e.g. an earlier report's backup.chosen.seed"},
+			&cli.Int64Flag{Name: "pick-seed", Usage: "replay a random pick (window.pick: random) with `SEED`, e.g. an earlier report's backup.chosen.seed"},
 		}, append(append(append(historyFlags(), evidenceFlags("evidence-")...), runHookFlags()...), clusterFlags()...)...),
 		Action: a.run,
 	}
@@ -108,9 +108,9 @@ func (a *app) run(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if c.IsSet("window-seed") {
-		if err := sc.SetWindowSeed(c.Int64("window-seed")); err != nil {
-			return usageErrorf("drop --window-seed, or set spec.backups.window.pick: random in the scenario", "--window-seed: %v", err)
+	if c.IsSet("pick-seed") {
+		if err := sc.SetWindowSeed(c.Int64("pick-seed")); err != nil {
+			return usageErrorf("drop --pick-seed, or set spec.backups.window.pick: random in the scenario", "--pick-seed: %v", err)
 		}
 	}
 	rb, err := drill.ScenarioRunbook(sc)
