@@ -83,7 +83,8 @@ const (
 //
 // It returns the window and its findings; the error is non-nil when a
 // read failed (the findings then name it, and the window holds what was
-// read) or the cron expression does not parse. It never writes.
+// read). A cron expression that does not parse is a finding, and the
+// missed runs are then not looked for. It never writes.
 func CheckWindow(ctx context.Context, spec WindowSpec) (*Window, []finding.Finding, error) {
 	if spec.Concurrency <= 0 {
 		spec.Concurrency = 16
@@ -97,10 +98,11 @@ func CheckWindow(ctx context.Context, spec WindowSpec) (*Window, []finding.Findi
 	spec.Prefix = strings.Trim(spec.Prefix, "/")
 	subject := bucketSubject(spec.Store, spec.Bucket)
 	var cs *cronSchedule
+	cronNote := "the schedule's cron expression is unknown"
 	if spec.Cron != "" {
 		var err error
 		if cs, err = parseCron(spec.Cron); err != nil {
-			return nil, nil, fmt.Errorf("schedule %s: cron expression %q: %w", spec.Schedule, spec.Cron, err)
+			cronNote = fmt.Sprintf("the schedule's cron expression %q (%s) does not parse: %v", spec.Cron, orNone(spec.CronSource, "given"), err)
 		}
 	}
 	now := spec.Now()
@@ -144,7 +146,7 @@ func CheckWindow(ctx context.Context, spec WindowSpec) (*Window, []finding.Findi
 			errs = append(errs, err)
 		}
 	}
-	fs = append(fs, windowFindings(&w, subject, lock)...)
+	fs = append(fs, windowFindings(&w, subject, lock, cronNote)...)
 	return &w, fs, errors.Join(errs...)
 }
 

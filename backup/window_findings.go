@@ -53,7 +53,8 @@ func sizeOf(n int64) string {
 
 // windowFindings turns a judged window into findings, one ID per kind of
 // fault (IDWindow*): a pass where the kind was checked and found nothing.
-func windowFindings(w *Window, subject string, lock objectstore.LockConfig) []finding.Finding {
+// cronNote says why missed runs were not looked for when w.Cron is empty.
+func windowFindings(w *Window, subject string, lock objectstore.LockConfig, cronNote string) []finding.Finding {
 	var fs []finding.Finding
 	what := "backups"
 	if w.Schedule != "" {
@@ -105,7 +106,7 @@ func windowFindings(w *Window, subject string, lock objectstore.LockConfig) []fi
 	switch {
 	case w.Cron == "":
 		fs = append(fs, finding.Warn(IDWindowMissedRun, subject,
-			"the schedule's cron expression is unknown: runs that left no backup were not looked for").
+			cronNote+": runs that left no backup were not looked for").
 			With("", "", "set spec.backups.scheduleCron to the Schedule's spec.schedule, or let the drill read the source cluster's Schedule"))
 	case w.MissedRunCount == 0:
 		fs = append(fs, finding.Pass(IDWindowMissedRun, subject, fmt.Sprintf("every run of %q in the window left a backup", w.Cron)))

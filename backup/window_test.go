@@ -122,7 +122,7 @@ func TestJudgeWindow_FailedBackupMissedRunAndGap(t *testing.T) {
 	assert.True(t, w.WorstGap.OverRPO)
 	assert.True(t, w.ReachesBack)
 
-	fs := windowFindings(&w, "s3://b at x", objectstore.LockConfig{})
+	fs := windowFindings(&w, "s3://b at x", objectstore.LockConfig{}, "")
 	assert.Contains(t, messages(fs, IDWindowGap, finding.StatusFail), "worst gap 3d between usable backups, from 2026-03-04T03:00:01Z (daily-20260304030000) to 2026-03-07T03:00:01Z (daily-20260307030000): a disaster then would have lost more than the RPO 1d 1h")
 	assert.Contains(t, messages(fs, IDWindowMissedRun, finding.StatusWarn), `the run of "0 3 * * *" due 2026-03-06T03:00:00Z left no backup`)
 	assert.Contains(t, messages(fs, IDWindowFailedBackup, finding.StatusWarn), "backup daily-20260305030000 of 2026-03-05T03:00:00Z is Failed (3 errors, 0 warnings): node-agent timed out")
