@@ -84,6 +84,9 @@ type WindowBackup struct {
 	Name string `json:"name"`
 	// Phase is Velero's status.phase, e.g. Completed, PartiallyFailed.
 	Phase string `json:"phase"`
+	// Created is metadata.creationTimestamp: when the schedule's run
+	// created the Backup, which missed runs are judged by.
+	Created time.Time `json:"created,omitzero"`
 	// Started, Completed and Expiration are status.startTimestamp,
 	// status.completionTimestamp and status.expiration; zero when absent.
 	Started    time.Time `json:"started,omitzero"`

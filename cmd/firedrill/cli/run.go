@@ -98,7 +98,7 @@ Examples:
 			&cli.DurationFlag{Name: "step-timeout", Value: 30 * time.Minute, Usage: "give up a step after `DURATION` (cleanup has its own timeout)"},
 			lockWaitFlag(),
 			&cli.Int64Flag{Name: "pick-seed", Usage: "replay a random pick (window.pick: random) with `SEED`, e.g. an earlier report's backup.chosen.seed"},
-		}, append(append(append(historyFlags(), evidenceFlags("evidence-")...), runHookFlags()...), clusterFlags()...)...),
+		}, append(append(append(append(historyFlags(), evidenceFlags("evidence-")...), runHookFlags()...), clusterFlags()...), windowFlags()...)...),
 		Action: a.run,
 	}
 }
@@ -139,6 +139,10 @@ func (a *app) run(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	sample, seed, err := windowSample(c)
+	if err != nil {
+		return err
+	}
 	now := time.Now
 	id := drill.NewDrillID(now())
 	progress := newProgressLines(a.progressOut())
@@ -153,7 +157,7 @@ func (a *app) run(c *cli.Context) error {
 		Progress:   progress,
 		Logger:     a.log,
 		Version:    version.Get().Version,
-		Protection: drill.NewProtection(sc, drill.ProtectionOptions{Getenv: a.env.getenv, Log: a.log}),
+		Protection: drill.NewProtection(sc, drill.ProtectionOptions{Getenv: a.env.getenv, Log: a.log, WindowSample: sample, WindowSeed: seed}),
 		Scope:      drill.NewScope(sc, drill.ScopeOptions{Getenv: a.env.getenv, Secrets: a.secrets, Log: a.log}),
 		Recovery: drill.NewRecovery(sc, drill.RestoreOptions{DrillID: id, Getenv: a.env.getenv, Now: now, Progress: progress, RestoreProgress: progress.Restore, Log: a.log,
 			Secrets: a.secrets, LockWait: wait}),
