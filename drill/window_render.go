@@ -3,6 +3,7 @@ package drill
 import (
 	"fmt"
 	htmltemplate "html/template"
+	"slices"
 	"strings"
 	"time"
 
@@ -71,7 +72,7 @@ func fmtBytes(n int64) string {
 
 // windowStripSVG draws the recovery window as a strip on one time axis,
 // oldest left, the check's time (CheckedAt) right: each backup of the
-// window a tick (usable ones in green, the others in red and taller), each
+// window, and the usable one just before it that covers its start, a tick (usable ones in green, the others in red and taller), each
 // scheduled run that left no backup a hollow grey marker, the worst gap
 // between usable backups as a band (red when over the RPO), the part of
 // the window no usable backup covers shaded, and the bounds as dashed
@@ -94,10 +95,15 @@ func windowStripSVG(w *backup.Window) htmltemplate.HTML {
 	var maxBound time.Time
 	if w.MaxRetentionSeconds > 0 {
 		maxBound = end.Add(-durationOf(w.MaxRetentionSeconds))
-		earlier(maxBound)
 	}
-	for _, b := range w.Backups {
-		earlier(b.Started)
+	// The ticks: the window's backups, and the usable backup just before
+	// its start (Oldest), which covers its first moments.
+	ticks := slices.Clone(w.Backups)
+	if o := w.Oldest; o != nil && !slices.ContainsFunc(ticks, func(b backup.WindowBackup) bool { return b.Name == o.Name }) {
+		ticks = append([]backup.WindowBackup{*o}, ticks...)
+	}
+	for _, b := range ticks {
+		earlier(backupTime(b))
 	}
 	for _, r := range w.PastMaxRetention {
 		if r.Kind == "backup" {
@@ -107,12 +113,36 @@ func windowStripSVG(w *backup.Window) htmltemplate.HTML {
 	for _, m := range w.MissedRuns {
 		earlier(m.Expected)
 	}
+	// The maxRetention bound widens the axis only when something is kept
+	// past it; else a 30-day bound would squeeze a 7-day window into a
+	// corner, and the bound is named at the left edge instead.
+	offStrip := false
+	if !maxBound.IsZero() {
+		if slices.ContainsFunc(w.PastMaxRetention, func(r backup.Retained) bool { return r.Kind == "backup" && !r.Since.IsZero() }) {
+			earlier(maxBound)
+		}
+		offStrip = maxBound.Before(start)
+	}
+	if start.Equal(end) && !maxBound.IsZero() {
+		start = maxBound // nothing to draw: show up to the bound
+		offStrip = false
+	}
 	span := end.Sub(start).Seconds()
 	if span <= 0 {
 		span = 1
 	}
 	x := func(t time.Time) float64 { return left + t.Sub(start).Seconds()/span*width }
 	esc := htmltemplate.HTMLEscapeString
+	// anchor keeps a label at x inside the strip.
+	anchor := func(x float64) string {
+		switch {
+		case x < left+80:
+			return "start"
+		case x > left+width-80:
+			return "end"
+		}
+		return "middle"
+	}
 	var b strings.Builder
 	label := fmt.Sprintf("Recovery window of schedule %s: %d backups, %d usable", w.Schedule, len(w.Backups), w.Usable)
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %.0f %.0f" role="img" aria-label="%s" class="window-strip">`,
@@ -137,8 +167,8 @@ func windowStripSVG(w *backup.Window) htmltemplate.HTML {
 		}
 		fmt.Fprintf(&b, `<rect x="%.1f" y="%.0f" width="%.1f" height="%.0f" class="%s"><title>%s</title></rect>`,
 			x(g.From), top, max(x(g.To)-x(g.From), 1), height, class, esc(title))
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.0f" class="axis" text-anchor="middle">%s %s</text>`,
-			(x(g.From)+x(g.To))/2, top-6, esc(what), fmtWindowSeconds(g.Seconds))
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.0f" class="axis" text-anchor="%s">%s %s</text>`,
+			(x(g.From)+x(g.To))/2, top-6, anchor((x(g.From)+x(g.To))/2), esc(what), fmtWindowSeconds(g.Seconds))
 	}
 	for _, m := range w.MissedRuns {
 		fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.0f" r="4" class="w-missed"><title>%s</title></circle>`,
@@ -151,39 +181,52 @@ func windowStripSVG(w *backup.Window) htmltemplate.HTML {
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.0f" x2="%.1f" y2="%.0f" class="w-tick past"><title>%s</title></line>`,
 			x(r.Since), top+4, x(r.Since), top+height-4, esc(fmt.Sprintf("%s: kept %s past maxRetention", r.Subject, fmtWindowSeconds(r.ExcessSeconds))))
 	}
-	for _, bk := range w.Backups {
-		if bk.Started.IsZero() {
+	for _, bk := range ticks {
+		at := backupTime(bk)
+		if at.IsZero() {
 			continue
 		}
 		class, y1, y2 := "w-tick ok", top+8, top+height-8
 		if !bk.Usable {
 			class, y1, y2 = "w-tick bad", top-2, top+height+2
 		}
-		title := fmt.Sprintf("%s: %s, started %s", bk.Name, bk.Phase, bk.Started.UTC().Format(time.RFC3339))
+		title := fmt.Sprintf("%s: %s, started %s", bk.Name, bk.Phase, at.UTC().Format(time.RFC3339))
 		if bk.FailureReason != "" {
 			title += ": " + bk.FailureReason
 		}
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.0f" x2="%.1f" y2="%.0f" class="%s"><title>%s</title></line>`,
-			x(bk.Started), y1, x(bk.Started), y2, class, esc(title))
+			x(at), y1, x(at), y2, class, esc(title))
 	}
 	bound := func(t time.Time, class, text string) {
-		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.0f" x2="%.1f" y2="%.0f" class="%s"/><text x="%.1f" y="%.0f" class="axis" text-anchor="middle">%s</text>`,
-			x(t), top-2, x(t), top+height+6, class, x(t), top+height+18, esc(text))
+		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.0f" x2="%.1f" y2="%.0f" class="%s"/><text x="%.1f" y="%.0f" class="axis" text-anchor="%s">%s</text>`,
+			x(t), top-2, x(t), top+height+6, class, x(t), top+height+18, anchor(x(t)), esc(text))
 	}
-	if !maxBound.IsZero() {
+	startLabel := start.UTC().Format("2006-01-02 15:04 MST")
+	switch {
+	case offStrip:
+		startLabel += " (maxRetention " + fmtWindowSeconds(w.MaxRetentionSeconds) + " reaches back to " + maxBound.UTC().Format("2006-01-02 15:04 MST") + ", off the strip)"
+	case !maxBound.IsZero():
 		bound(maxBound, "w-bound max", "maxRetention "+fmtWindowSeconds(w.MaxRetentionSeconds))
 	}
 	if !w.From.IsZero() {
 		bound(w.From, "w-bound", "retention "+fmtWindowSeconds(w.RetentionSeconds))
 	}
 	fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" class="axis">%s</text><text x="%.0f" y="%.0f" class="axis" text-anchor="end">%s (checked)</text>`,
-		left, top+height+34, esc(start.UTC().Format("2006-01-02 15:04 MST")), left+width, top+height+34, esc(end.UTC().Format("2006-01-02 15:04 MST")))
-	if len(w.Backups) == 0 {
+		left, top+height+34, esc(startLabel), left+width, top+height+34, esc(end.UTC().Format("2006-01-02 15:04 MST")))
+	if len(ticks) == 0 {
 		fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" class="label" text-anchor="middle">no backup of schedule %s in the window</text>`,
 			left+width/2, top+height/2+4, esc(w.Schedule))
 	}
 	b.WriteString(`</svg>`)
 	return htmltemplate.HTML(b.String())
+}
+
+// backupTime is when b started, or was created if it never started.
+func backupTime(b backup.WindowBackup) time.Time {
+	if !b.Started.IsZero() {
+		return b.Started
+	}
+	return b.Created
 }
 
 // durationOf is s seconds as a time.Duration.

@@ -76,7 +76,8 @@ func TestWindowStrip_EmptyWindow(t *testing.T) {
 	assert.NotContains(t, svg, "w-gap")
 	assert.Equal(t, 1, strings.Count(svg, `class="w-missing"`), "the whole retention is not covered")
 	assert.Contains(t, svg, `>retention 7d</text>`)
-	assert.Contains(t, svg, `>2026-10-23 10:00 UTC</text>`, "the axis starts at the maxRetention bound")
+	assert.Contains(t, svg, `>2026-11-15 10:00 UTC (maxRetention 30d reaches back to 2026-10-23 10:00 UTC, off the strip)</text>`,
+		"the axis starts at the window's start; nothing is kept past the bound: it is named, not drawn")
 
 	r := sampleReport()
 	r.Window = w
@@ -101,4 +102,21 @@ func TestFmtWindowSeconds(t *testing.T) {
 	for in, want := range map[float64]string{3600: "1h00m", 47 * 3600: "47h00m", 48 * 3600: "2d", 7 * 86400: "7d", 3*86400 + 9*3600: "3d09h"} {
 		assert.Equal(t, want, fmtWindowSeconds(in), "%v", in)
 	}
+}
+
+// TestWindowStrip_BackupBeforeTheWindowCoversIt: no backup started inside
+// a short window, but the usable one just before it (Oldest) covers its
+// start: it is drawn, and the window is not called empty.
+func TestWindowStrip_BackupBeforeTheWindowCoversIt(t *testing.T) {
+	checked := time.Date(2026, 12, 1, 15, 2, 52, 0, time.UTC)
+	anchor := backup.WindowBackup{Name: "shop-daily-20261201144148", Phase: "Completed", Started: checked.Add(-21 * time.Minute), Usable: true}
+	w := &backup.Window{Schedule: "shop-daily", CheckedAt: checked, From: checked.Add(-time.Minute), RetentionSeconds: 60,
+		BackupCount: 2, Usable: 2, Oldest: &anchor, Newest: &anchor, ReachesBack: true,
+		WorstGap: &backup.Gap{From: anchor.Started, To: checked, FromBackup: anchor.Name, Seconds: 21 * 60}}
+	svg := string(windowStripSVG(w))
+	assert.Equal(t, 1, strings.Count(svg, `class="w-tick ok"`))
+	assert.Contains(t, svg, "<title>shop-daily-20261201144148: Completed, started 2026-12-01T14:41:52Z</title>")
+	assert.NotContains(t, svg, "no backup of schedule")
+	assert.Contains(t, svg, `>2026-12-01 14:41 UTC</text>`, "the axis reaches back to it")
+	assert.Contains(t, svg, `text-anchor="end">retention 1m00s</text>`, "a label near the end stays inside the strip")
 }
