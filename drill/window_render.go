@@ -18,7 +18,7 @@ var windowFuncs = map[string]any{
 	"windowNotUsable":  windowNotUsable,
 	"bytes":            fmtBytes,
 	"wdur":             fmtWindowSeconds,
-	"windowPastBackup": func(r backup.Retained) bool { return r.Kind == "backup" },
+	"windowPastBackup": func(r backup.Retained) bool { return r.Kind == backup.RetainedBackup },
 }
 
 // windowNotUsable are the window's backups a restore would not take.
@@ -106,7 +106,7 @@ func windowStripSVG(w *backup.Window) htmltemplate.HTML {
 		earlier(backupTime(b))
 	}
 	for _, r := range w.PastMaxRetention {
-		if r.Kind == "backup" {
+		if r.Kind == backup.RetainedBackup {
 			earlier(r.Since)
 		}
 	}
@@ -118,7 +118,7 @@ func windowStripSVG(w *backup.Window) htmltemplate.HTML {
 	// corner, and the bound is named at the left edge instead.
 	offStrip := false
 	if !maxBound.IsZero() {
-		if slices.ContainsFunc(w.PastMaxRetention, func(r backup.Retained) bool { return r.Kind == "backup" && !r.Since.IsZero() }) {
+		if slices.ContainsFunc(w.PastMaxRetention, func(r backup.Retained) bool { return r.Kind == backup.RetainedBackup && !r.Since.IsZero() }) {
 			earlier(maxBound)
 		}
 		offStrip = maxBound.Before(start)
@@ -175,7 +175,7 @@ func windowStripSVG(w *backup.Window) htmltemplate.HTML {
 			x(m.Expected), top+height/2, esc("missed run: due "+m.Expected.UTC().Format(time.RFC3339)+", no backup"))
 	}
 	for _, r := range w.PastMaxRetention {
-		if r.Kind != "backup" || r.Since.IsZero() {
+		if r.Kind != backup.RetainedBackup || r.Since.IsZero() {
 			continue
 		}
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.0f" x2="%.1f" y2="%.0f" class="w-tick past"><title>%s</title></line>`,
