@@ -97,7 +97,7 @@ Examples:
 			stateDirFlag(),
 			&cli.DurationFlag{Name: "step-timeout", Value: 30 * time.Minute, Usage: "give up a step after `DURATION` (cleanup has its own timeout)"},
 			lockWaitFlag(),
-			&cli.Int64Flag{Name: "pick-seed", Usage: "replay a random pick (window.pick: random) with `SEED`, e.g. an earlier report's backup.chosen.seed"},
+			&cli.Int64Flag{Name: "pick-seed", Usage: "replay a random pick (window.pick: random) with `SEED`, e.g. an earlier report's backup.chosen.seed", DefaultText: "the scenario's window.seed, else a random seed recorded in the report"},
 		}, append(append(append(append(historyFlags(), evidenceFlags("evidence-")...), runHookFlags()...), clusterFlags()...), windowFlags()...)...),
 		Action: a.run,
 	}
