@@ -107,15 +107,43 @@ func CheckWindow(ctx context.Context, spec WindowSpec) (*Window, []finding.Findi
 	}
 	now := spec.Now()
 
+	var errs []error
+	lock, lerr := spec.Store.ObjectLockConfig(ctx, spec.Bucket)
+	if lerr != nil && !errors.Is(lerr, objectstore.ErrNoObjectLockConfig) {
+		errs = append(errs, fmt.Errorf("read object lock configuration of bucket %q: %w", spec.Bucket, lerr))
+	}
+	// Without a sample, every backup of the window has its lock checked:
+	// the worker that read a backup's metadata checks it at once, so the
+	// lock requests overlap the listing and the other reads, within the
+	// same Concurrency.
+	locks := map[string]lockOutcome{}
+	var inline func(WindowBackup)
+	if spec.Sample <= 0 {
+		var mu sync.Mutex
+		from := time.Time{}
+		if spec.Retention > 0 {
+			from = now.UTC().Add(-spec.Retention)
+		}
+		inline = func(b WindowBackup) {
+			if b.at().Before(from) {
+				return
+			}
+			var o lockOutcome
+			o.short, o.over, o.err = backupLock(ctx, spec, b, lock, now)
+			mu.Lock()
+			locks[b.Name] = o
+			mu.Unlock()
+		}
+	}
+
 	spec.Log.Info("reading the schedule's backups from the bucket", "schedule", spec.Schedule)
-	bs, readErrs, err := readWindowBackups(ctx, spec)
+	bs, readErrs, err := readWindowBackups(ctx, spec, inline)
 	if err != nil {
 		return nil, []finding.Finding{finding.Fail(IDWindowRead, finding.SeverityFail, subject,
-			fmt.Sprintf("cannot list the backups: %v", err)).With("", "", accessHint(err))}, err
+			fmt.Sprintf("cannot list the backups: %v", err)).With("", "", accessHint(err))}, errors.Join(append(errs, err)...)
 	}
 	w := judgeWindow(spec.Schedule, bs, cs, now, windowObjectives{spec.Retention, spec.MaxRetention, spec.RPO})
 	w.CronSource = spec.CronSource
-	var errs []error
 	var fs []finding.Finding
 	for _, e := range readErrs {
 		fs = append(fs, finding.Fail(IDWindowRead, finding.SeverityFail, subject, e.Error()).
@@ -123,12 +151,8 @@ func CheckWindow(ctx context.Context, spec WindowSpec) (*Window, []finding.Findi
 		errs = append(errs, e)
 	}
 
-	lock, lerr := spec.Store.ObjectLockConfig(ctx, spec.Bucket)
-	if lerr != nil && !errors.Is(lerr, objectstore.ErrNoObjectLockConfig) {
-		errs = append(errs, fmt.Errorf("read object lock configuration of bucket %q: %w", spec.Bucket, lerr))
-	}
 	spec.Log.Info("checking the object lock of the window's backups", "backups", len(w.Backups), "sample", spec.Sample)
-	if err := checkWindowLocks(ctx, spec, &w, lock, now); err != nil {
+	if err := checkWindowLocks(ctx, spec, &w, lock, now, locks); err != nil {
 		errs = append(errs, err)
 	}
 	if spec.MaxRetention > 0 {
@@ -151,29 +175,66 @@ func CheckWindow(ctx context.Context, spec WindowSpec) (*Window, []finding.Findi
 }
 
 // readWindowBackups lists <prefix>/backups/ and reads the
-// velero-backup.json of each, spec.Concurrency at a time, keeping the
-// schedule's. A backup whose metadata cannot be read is in errs (the
-// others are still judged); err is a failed listing.
-func readWindowBackups(ctx context.Context, spec WindowSpec) (bs []WindowBackup, errs []error, err error) {
+// velero-backup.json of each backup, spec.Concurrency at a time, keeping
+// the schedule's. The reads start with the listing's first page, so a
+// long listing overlaps them. A backup whose metadata cannot be read is
+// in errs (the others are still judged); err is a failed listing.
+//
+// inline, if set, is called with each backup of the schedule by the
+// worker that read it, outside any lock.
+func readWindowBackups(ctx context.Context, spec WindowSpec, inline func(WindowBackup)) (bs []WindowBackup, errs []error, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	dir := keyPrefix(path.Join(spec.Prefix, "backups"))
-	names, err := listDirs(ctx, spec.Store, spec.Bucket, dir)
-	if err != nil {
-		return nil, nil, err
-	}
-	var mu sync.Mutex
-	forEach(ctx, spec.Concurrency, len(names), func(i int) {
-		n := names[i]
-		vb, err := readVeleroBackup(ctx, spec.Store, spec.Bucket, spec.Prefix, n)
-		mu.Lock()
-		defer mu.Unlock()
-		switch {
-		case err != nil:
-			errs = append(errs, fmt.Errorf("backup %s: %w", n, err))
-		case spec.Schedule == "" || vb.Labels[velerov1.ScheduleNameLabel] == spec.Schedule:
-			bs = append(bs, windowBackup(vb, spec.AllowPartiallyFailed))
+	names := make(chan string, 2*spec.Concurrency)
+	var listErr error
+	go func() {
+		defer close(names)
+		for p := range listPages(ctx, Side{Store: spec.Store, Bucket: spec.Bucket}, dir, "/", 2) {
+			if p.err != nil {
+				listErr = fmt.Errorf("list s3://%s/%s at %s: %w", spec.Bucket, dir, spec.Store.Endpoint(), p.err)
+				return
+			}
+			for _, e := range p.entries {
+				if e.dir {
+					select {
+					case names <- strings.TrimSuffix(strings.TrimPrefix(e.name, dir), "/"):
+					case <-ctx.Done():
+						return
+					}
+				}
+			}
 		}
-	})
-	if err := ctx.Err(); err != nil {
+	}()
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range spec.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range names {
+				vb, err := readVeleroBackup(ctx, spec.Store, spec.Bucket, spec.Prefix, n)
+				if err != nil {
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("backup %s: %w", n, err))
+					mu.Unlock()
+					continue
+				}
+				if spec.Schedule != "" && vb.Labels[velerov1.ScheduleNameLabel] != spec.Schedule {
+					continue
+				}
+				b := windowBackup(vb, spec.AllowPartiallyFailed)
+				if inline != nil {
+					inline(b)
+				}
+				mu.Lock()
+				bs = append(bs, b)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait() // names is closed after the listing: listErr is set
+	if err := errors.Join(listErr, ctx.Err()); err != nil {
 		return nil, nil, err
 	}
 	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
@@ -206,8 +267,9 @@ func forEach(ctx context.Context, workers, n int, f func(i int)) {
 // records in w.Lock the backups with a version locked until before the
 // backup's expiration (or not at all), and in w.PastMaxRetention those
 // locked past creation+MaxRetention. A version without retention of its
-// own is under the bucket's default, counted from its creation.
-func checkWindowLocks(ctx context.Context, spec WindowSpec, w *Window, lock objectstore.LockConfig, now time.Time) error {
+// own is under the bucket's default, counted from its creation. The
+// outcomes in done, by backup name, were found while reading.
+func checkWindowLocks(ctx context.Context, spec WindowSpec, w *Window, lock objectstore.LockConfig, now time.Time, done map[string]lockOutcome) error {
 	names := make([]int, len(w.Backups))
 	for i := range names {
 		names[i] = i
@@ -228,10 +290,14 @@ func checkWindowLocks(ctx context.Context, spec WindowSpec, w *Window, lock obje
 	var errs []error
 	forEach(ctx, spec.Concurrency, len(names), func(i int) {
 		b := w.Backups[names[i]]
-		s, o, err := backupLock(ctx, spec, b, lock, now)
+		o, ok := done[b.Name]
+		if !ok {
+			o.short, o.over, o.err = backupLock(ctx, spec, b, lock, now)
+		}
+		s, over, err := o.short, o.over, o.err
 		mu.Lock()
 		defer mu.Unlock()
-		shorts[i], overs[i] = s, o
+		shorts[i], overs[i] = s, over
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -246,6 +312,13 @@ func checkWindowLocks(ctx context.Context, spec WindowSpec, w *Window, lock obje
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// lockOutcome is what backupLock found of one backup.
+type lockOutcome struct {
+	short *LockShort
+	over  *Retained
+	err   error
 }
 
 // backupLock judges the object versions of one backup: short is non-nil
@@ -302,20 +375,26 @@ func backupLock(ctx context.Context, spec WindowSpec, b WindowBackup, lock objec
 }
 
 // sizePastMax counts the objects and bytes of the backups kept past
-// maxRetention.
+// maxRetention, spec.Concurrency listings at a time.
 func sizePastMax(ctx context.Context, spec WindowSpec, w *Window) error {
-	var errs []error
-	for i := range w.PastMaxRetention {
-		r := &w.PastMaxRetention[i]
-		if r.Kind != RetainedBackup {
-			continue
+	var idx []int
+	for i, r := range w.PastMaxRetention {
+		if r.Kind == RetainedBackup {
+			idx = append(idx, i)
 		}
-		n, size, err := sumObjects(ctx, spec.Store, spec.Bucket, backupPrefix(spec.Prefix, r.Subject), time.Time{})
-		if err != nil {
-			errs = append(errs, fmt.Errorf("list objects of backup %s: %w", r.Subject, err))
-		}
-		r.Objects, r.Bytes = n, size
 	}
+	var mu sync.Mutex
+	var errs []error
+	forEach(ctx, spec.Concurrency, len(idx), func(i int) {
+		r := &w.PastMaxRetention[idx[i]]
+		n, size, err := sumObjects(ctx, spec.Store, spec.Bucket, backupPrefix(spec.Prefix, r.Subject), time.Time{})
+		r.Objects, r.Bytes = n, size
+		if err != nil {
+			mu.Lock()
+			errs = append(errs, fmt.Errorf("list objects of backup %s: %w", r.Subject, err))
+			mu.Unlock()
+		}
+	})
 	return errors.Join(errs...)
 }
 
