@@ -59,7 +59,7 @@ func TestMdBlock_FenceOutlastsTheContent(t *testing.T) {
 // retrospective.md to one rule: every value printed goes through md,
 // mdcode or mdblock, or is a number or time the drill formats itself.
 func TestMarkdownTemplates_EscapeEveryField(t *testing.T) {
-	safe := map[string]bool{"md": true, "mdcode": true, "mdblock": true, "dur": true, "durp": true, "ts": true, "offset": true, "len": true, "percent": true, "bar": true, "rtoTime": true}
+	safe := map[string]bool{"md": true, "mdcode": true, "mdblock": true, "dur": true, "durp": true, "ts": true, "offset": true, "len": true, "percent": true, "bar": true, "rtoTime": true, "bytes": true, "wdur": true}
 	seen := map[string]bool{}
 	var check func(name string)
 	check = func(name string) {
@@ -155,7 +155,7 @@ func TestRun_MarkupInInputsForgesNothing(t *testing.T) {
 
 // templateHeadings are the only headings report.md and retrospective.md
 // have: anything else was forged by what they print.
-var templateHeadings = regexp.MustCompile(`^(# (Drill report|Retrospective): .*|## (Error|Interrupted|Objectives|Timeline|Findings|Recovery point|Restores|Checks|Runbook|The drill|What went well\?|What to improve\?|What action items are needed\?)|### Step .*)$`)
+var templateHeadings = regexp.MustCompile(`^(# (Drill report|Retrospective): .*|## (Error|Interrupted|Objectives|Timeline|Findings|Recovery point|Recovery window|Restores|Checks|Runbook|The drill|What went well\?|What to improve\?|What action items are needed\?)|### Step .*)$`)
 
 // assertMarkdownStructure reads doc as CommonMark does, line by line
 // (CR, LF and CRLF end a line), and fails on any line outside a code block

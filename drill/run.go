@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/firedrill-dev/firedrill/backup"
 	"github.com/firedrill-dev/firedrill/internal/finding"
 	"github.com/firedrill-dev/firedrill/internal/recoverypoint"
 	"github.com/firedrill-dev/firedrill/internal/secret"
@@ -528,6 +529,9 @@ func (r *run) protection(ctx context.Context) (string, error) {
 	b, _ := r.chosenBackup(ctx) // a failed choice is the recovery-point step's to report
 	fs, details, err := r.opts.Protection.Check(ctx, b)
 	r.report.Findings = append(r.report.Findings, fs...)
+	if res, ok := details.(backup.Result); ok {
+		r.report.Window = res.Window
+	}
 	if details != nil {
 		if werr := r.dir.WriteJSON("protection.json", details); werr != nil {
 			r.opts.Logger.Warn("write protection details", "err", werr)

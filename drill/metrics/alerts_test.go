@@ -51,7 +51,8 @@ func TestExported_MatchesTheDocumentedNames(t *testing.T) {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	want := []string{Findings, LastRunTimestamp, LastSuccessTimestamp, Result, RPO, RPOObjective, RTO, RTOObjective}
+	want := []string{Findings, LastRunTimestamp, LastSuccessTimestamp, Result, RPO, RPOObjective, RTO, RTOObjective,
+		WindowLength, WindowRetentionObjective, WindowWorstGap, WindowPastMaxRetention, WindowPastMaxRetentionB}
 	slices.Sort(want)
 	assert.Equal(t, want, names)
 }
@@ -103,5 +104,6 @@ func TestPrometheusRule_AlertsUseOnlyExportedMetricsAndArePriorityTwo(t *testing
 			})
 		}
 	}
-	assert.Equal(t, []string{"FiredrillDrillOverdue", "FiredrillDrillFailed", "FiredrillRTOObjectiveMissed"}, alerts)
+	assert.Equal(t, []string{"FiredrillDrillOverdue", "FiredrillDrillFailed", "FiredrillRTOObjectiveMissed",
+		"FiredrillWindowShorterThanRetention", "FiredrillWindowWorstGapOverRPO", "FiredrillDataKeptPastMaxRetention"}, alerts)
 }

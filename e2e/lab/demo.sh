@@ -34,7 +34,14 @@ echo
 echo "== Drill history"
 "$firedrill" history "$FIREDRILL_LAB_SCENARIO"
 id=$("$firedrill" history "$FIREDRILL_LAB_SCENARIO" -o json | sed -n 's/.*"drill_id": "\(.*\)".*/\1/p' | head -1)
-bundle="$("$firedrill" history "$FIREDRILL_LAB_SCENARIO" -o json | sed -n 's/.*"report": "\(.*\)\/report.html".*/\1/p' | head -1)/evidence.tar.gz"
+drilldir="$("$firedrill" history "$FIREDRILL_LAB_SCENARIO" -o json | sed -n 's/.*"report": "\(.*\)\/report.html".*/\1/p' | head -1)"
+bundle="$drilldir/evidence.tar.gz"
+if [ -f "$drilldir/report.md" ] && grep -q '^## Recovery window' "$drilldir/report.md"; then
+    echo
+    echo "== The recovery window of the lab's schedule (backup retention, from the drill's report.md;"
+    echo "   report.html draws it as a strip)"
+    sed -n '/^## Recovery window/,/^## /p' "$drilldir/report.md" | sed '1d;$d'
+fi
 if [ -f "$bundle" ]; then
     echo
     echo "== The auditor's side: verify drill $id's evidence with the public key"

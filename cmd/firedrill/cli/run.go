@@ -44,6 +44,11 @@ func (a *app) runCommand() *cli.Command {
   cleanup         remove what the drill created (by default only when the drill
                   passed), also after Ctrl-C
 
+A scenario with spec.backups.window.pick: random draws its recovery point
+at random among the Completed backups of its window (by default the whole
+objectives.retention) and records the seed in the report (backup.chosen);
+--pick-seed SEED replays that pick.
+
 RTO counts from the disaster declaration (the scenario's declaredAt, else
 the start of the drill) to the end of the last recovery step. A protection
 finding does not stop the restore. Every drill leaves a record in the state
@@ -98,7 +103,8 @@ Examples:
 			&cli.DurationFlag{Name: "step-timeout", Value: 30 * time.Minute, Usage: "give up a step after `DURATION` (cleanup has its own timeout)"},
 			lockWaitFlag(),
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask about the runbook's manual steps at the terminal: count their declared estimates, as a drill without a terminal does"},
-		}, append(append(append(historyFlags(), evidenceFlags("evidence-")...), runHookFlags()...), clusterFlags()...)...),
+			&cli.Int64Flag{Name: "pick-seed", Usage: "replay a random pick (window.pick: random) with `SEED`, e.g. an earlier report's backup.chosen.seed", DefaultText: "the scenario's window.seed, else a random seed recorded in the report"},
+		}, append(append(append(append(historyFlags(), evidenceFlags("evidence-")...), runHookFlags()...), clusterFlags()...), windowFlags()...)...),
 		Action: a.run,
 	}
 }
@@ -107,6 +113,11 @@ func (a *app) run(c *cli.Context) error {
 	sc, format, err := a.drillScenarioArg(c, textOutput)
 	if err != nil {
 		return err
+	}
+	if c.IsSet("pick-seed") {
+		if err := sc.SetWindowSeed(c.Int64("pick-seed")); err != nil {
+			return usageErrorf("drop --pick-seed, or set spec.backups.window.pick: random in the scenario", "--pick-seed: %v", err)
+		}
 	}
 	rb, err := drill.ScenarioRunbook(sc)
 	if err != nil {
@@ -134,6 +145,10 @@ func (a *app) run(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	sample, seed, err := windowSample(c)
+	if err != nil {
+		return err
+	}
 	now := time.Now
 	id := drill.NewDrillID(now())
 	progress := newProgressLines(a.progressOut())
@@ -148,7 +163,7 @@ func (a *app) run(c *cli.Context) error {
 		Progress:   progress,
 		Logger:     a.log,
 		Version:    version.Get().Version,
-		Protection: drill.NewProtection(sc, drill.ProtectionOptions{Getenv: a.env.getenv, Log: a.log}),
+		Protection: drill.NewProtection(sc, drill.ProtectionOptions{Getenv: a.env.getenv, Log: a.log, WindowSample: sample, WindowSeed: seed}),
 		Scope:      drill.NewScope(sc, drill.ScopeOptions{Getenv: a.env.getenv, Secrets: a.secrets, Log: a.log}),
 		Recovery: drill.NewRecovery(sc, drill.RestoreOptions{DrillID: id, Getenv: a.env.getenv, Now: now, Progress: progress, RestoreProgress: progress.Restore, Log: a.log,
 			Secrets: a.secrets, LockWait: wait}),
