@@ -98,7 +98,7 @@ func headingAnchor(heading string) string {
 // drill stopped, then what failed (objectives missed, then failed
 // findings in report order), then what is near its objective (a met RTO
 // or RPO that used more than NearObjective of it), then warnings, then a
-// trend worse than the median. A finding id that occurs many times (one
+// trend worse than the median (unless that objective is a step already).
 // per object version, say) is one step. At most maxNextSteps.
 func NextSteps(r *Report) []NextStep {
 	var out []NextStep
@@ -152,10 +152,11 @@ func NextSteps(r *Report) []NextStep {
 	findingSteps(NextStepWarning, finding.StatusWarn)
 	if t := r.Trend; t != nil {
 		for _, v := range []struct {
-			code, name string
-			v          TrendVerdict
-		}{{"trend.rto", "RTO", t.RTO}, {"trend.rpo", "RPO", t.RPO}} {
-			if v.v.Verdict == TrendWorse {
+			code, objective, name string
+			v                     TrendVerdict
+		}{{"trend.rto", "rto", "RTO", t.RTO}, {"trend.rpo", "rpo", "RPO", t.RPO}} {
+			// A missed or nearly missed objective is already a step.
+			if v.v.Verdict == TrendWorse && !seen[v.objective] {
 				add(NextStepTrend, v.code, "#trend", fmt.Sprintf("%s %s is worse than the median of the last %d drills (%s)",
 					v.name, fmtSecondsPtr(v.v.ThisSeconds), v.v.Drills, fmtSecondsPtr(v.v.MedianSeconds)))
 			}

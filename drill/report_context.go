@@ -100,8 +100,9 @@ func drillLinks(withRunbook, withEvidence bool, prev *Report, prevFiles []string
 	return ls
 }
 
-// link returns the href of the link rel, or "" when the report has none.
-func (r *Report) link(rel string) string {
+// Link returns the href of the report's link rel (Link.Rel), or "" when
+// it has none.
+func (r *Report) Link(rel string) string {
 	for _, l := range r.Links {
 		if l.Rel == rel {
 			return l.Href

@@ -3,6 +3,7 @@ package drill
 import (
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/firedrill-dev/firedrill/internal/finding"
 	"github.com/firedrill-dev/firedrill/runbooks"
+	"github.com/firedrill-dev/firedrill/scenarios"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the report golden files in testdata/")
@@ -141,7 +143,36 @@ func sampleReport() *Report {
 	data := Measure(24*time.Hour, 65*time.Minute)
 	r.RPOData, r.RPODataCheck = &data, "data-canary"
 	r.Result = r.Decide()
+	r.Detection = "Storefront returns 503; the region's status page is red"
+	r.Goals = []string{"restore the shop within the 4h RTO", "prove the off-site copy is complete"}
+	r.RecoveryPoint = recoveryPointChoice(scenarios.Backups{Schedule: "shop-daily"})
+	r.RetroQuestions = []string{"Did the DNS cut-over wait for the change approval?"}
+	r.Trend = NewTrend(r, sampleHistory(r.Scenario, t0, []float64{70, 80, -1, 90}, []float64{3500, 3700, 3600, 3650}), "/var/lib/firedrill", nil)
+	r.Links = drillLinks(true, true, &Report{DrillID: "region-loss-20261115t100000z-cd34", Result: ResultPass}, []string{"report.html", "report.json"})
+	r.NextSteps = NextSteps(r)
 	return r
+}
+
+// sampleHistory makes earlier drills of scenario, a day apart before
+// at, newest first, with RTOs and RPOs in seconds (negative: not
+// measured) against objectives of 4h and 24h.
+func sampleHistory(scenario string, at time.Time, rtos, rpos []float64) []*Report {
+	var out []*Report
+	for i := range rtos {
+		h := &Report{DrillID: fmt.Sprintf("%s-%02d", scenario, i), Scenario: scenario, StartedAt: at.Add(-time.Duration(i+1) * 24 * time.Hour), Result: ResultPass}
+		h.RTO = NotMeasured(4*time.Hour, "restore failed")
+		if rtos[i] >= 0 {
+			h.RTO = Measure(4*time.Hour, time.Duration(rtos[i]*float64(time.Second)))
+		} else {
+			h.Result = ResultFail
+		}
+		h.RPO = NotMeasured(24*time.Hour, "no recovery point")
+		if rpos[i] >= 0 {
+			h.RPO = Measure(24*time.Hour, time.Duration(rpos[i]*float64(time.Second)))
+		}
+		out = append(out, h)
+	}
+	return out
 }
 
 func golden(t *testing.T, name string, got []byte) {
@@ -175,9 +206,14 @@ func TestRenderRetrospective_PromptsFromFindings(t *testing.T) {
 	require.NoError(t, err)
 	s := string(retro)
 	for _, want := range []string{"## What went well?", "## What to improve?", "## What action items are needed?",
-		"1 object missing on the copy", "Update runbook step `ci-deployer-token`", "on-call platform engineer"} {
+		"\n1. copy offsite: 1 object missing on the copy. check the replication rule. Why did it happen",
+		"\n2. runbook step ci-deployer-token: runbook step failed", "| on-call platform engineer | lead: leads the recovery | yes / no |",
+		"| shop application team | observer | yes / no |", "- [ ] Improvement 2: ____ · owner: ____ · due: ____",
+		"## Questions from the runbook\n\n- Did the DNS cut-over wait for the change approval?", "| lead | on-call platform engineer | ____ |"} {
 		assert.Contains(t, s, want)
 	}
+	// Each finding is pre-filled once: not again among the action items.
+	assert.Equal(t, 1, strings.Count(s, "1 object missing on the copy"))
 }
 
 func TestRenderHTML_SelfContained(t *testing.T) {
@@ -190,6 +226,10 @@ func TestRenderHTML_SelfContained(t *testing.T) {
 			// The only URLs allowed are the SVG namespace and the subject's endpoint text.
 			s = strings.ReplaceAll(s, `xmlns="http://www.w3.org/2000/svg"`, "")
 			s = strings.ReplaceAll(s, "http://127.0.0.1:27000", "")
+		}
+		if external == "https://" {
+			// Links to the README's sections are followed, never loaded.
+			s = strings.ReplaceAll(s, `href="`+ReadmeURL+"#", "")
 		}
 		assert.NotContains(t, s, external, "report.html must not load %q", external)
 	}
