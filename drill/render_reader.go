@@ -43,7 +43,7 @@ func verdictText(v TrendVerdict) string {
 // that did not measure it is a cross on the axis.
 func trendSVG(r *Report, which string) htmltemplate.HTML {
 	const (
-		left, top, width, height = 52.0, 16.0, 400.0, 110.0
+		left, top, width, height = 48.0, 18.0, 250.0, 100.0
 	)
 	t := r.Trend
 	pts := make([]TrendPoint, 0, len(t.Previous)+1)
@@ -95,7 +95,7 @@ func trendSVG(r *Report, which string) htmltemplate.HTML {
 	name := strings.ToUpper(which)
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %.0f %.0f" role="img" aria-label="%s of the last %d drills against the objective">`,
-		left+width+60, top+height+28, name, len(pts))
+		left+width+92, top+height+28, name, len(pts))
 	fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" class="axis" text-anchor="end">%s</text><text x="%.0f" y="%.0f" class="axis" text-anchor="end">0</text>`,
 		left-6, top+4, fmtSeconds(maxY), left-6, top+height)
 	fmt.Fprintf(&b, `<line x1="%.0f" y1="%.1f" x2="%.0f" y2="%.1f" class="base"/>`, left, top+height, left+width, top+height)
@@ -109,11 +109,14 @@ func trendSVG(r *Report, which string) htmltemplate.HTML {
 		fmt.Fprintf(&b, `<polyline points="%s" class="objective"/>`, strings.Join(obj, " "))
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="axis">objective</text>`, x(len(pts)-1)+8, y(lastObj)+4)
 	} else {
-		fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" class="axis">objective %s: far above ↑</text>`, left+width/2, top-2, fmtSeconds(lastObj))
+		fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" class="axis" text-anchor="end">objective %s: far above ↑</text>`, left+width, top-6, fmtSeconds(lastObj))
 	}
 	if v.MedianSeconds != nil && len(pts) > 1 {
-		fmt.Fprintf(&b, `<line x1="%.0f" y1="%.1f" x2="%.1f" y2="%.1f" class="median"/><text x="%.0f" y="%.1f" class="axis">median</text>`,
-			left, y(*v.MedianSeconds), x(len(pts)-2), y(*v.MedianSeconds), left+2, y(*v.MedianSeconds)-3)
+		// The median runs under the earlier drills, to this drill's
+		// column, where its value is written.
+		my := y(*v.MedianSeconds)
+		fmt.Fprintf(&b, `<line x1="%.0f" y1="%.1f" x2="%.1f" y2="%.1f" class="median"/><text x="%.1f" y="%.1f" class="axis">median %s</text>`,
+			left, my, x(len(pts)-1), my, x(len(pts)-1)+8, my+4, fmtSeconds(*v.MedianSeconds))
 	}
 	for i, p := range pts {
 		if m, _ := get(p); m != nil {
