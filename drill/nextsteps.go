@@ -132,12 +132,13 @@ func NextSteps(r *Report) []NextStep {
 			if f.Status != st {
 				continue
 			}
-			text := f.Subject + ": " + f.Message
+			// Short: the finding, linked, has the whole message.
+			text := shorten(f.Subject, 80) + ": " + shorten(f.Message, 120)
 			if n := counts[f.ID]; n > 1 {
 				text = fmt.Sprintf("%s (and %d more %s)", text, n-1, f.ID)
 			}
 			if f.Hint != "" {
-				text += ". " + f.Hint
+				text += " — " + shorten(f.Hint, 120)
 			}
 			add(kind, f.ID, fmt.Sprintf("#finding-%d", i), text)
 		}
@@ -166,4 +167,22 @@ func NextSteps(r *Report) []NextStep {
 		out = out[:maxNextSteps]
 	}
 	return out
+}
+
+// shorten cuts s to its first line and at most n runes, at a word
+// boundary when there is one in the last third, marking the cut with "…".
+func shorten(s string, n int) string {
+	s = firstLine(s)
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	cut := n - 1
+	for i := cut; i > n*2/3; i-- {
+		if r[i] == ' ' {
+			cut = i
+			break
+		}
+	}
+	return strings.TrimRight(string(r[:cut]), " ,;:") + "…"
 }

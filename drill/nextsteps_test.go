@@ -114,3 +114,12 @@ func TestNextSteps_AtMostMax(t *testing.T) {
 	}
 	assert.Len(t, NextSteps(r), maxNextSteps)
 }
+
+func TestNextSteps_ShortText(t *testing.T) {
+	r := thisDrill(60, 60)
+	long := strings.Repeat("extra kopia/shop-data/s0bee9d15: only on the copy; ", 10)
+	r.Findings = []finding.Finding{finding.Warn("protection.copy.offsite", "copy offsite", long).With("", "", "objects only on the copy are usually backups the primary has since deleted\nsecond line")}
+	got := NextSteps(r)
+	require.Len(t, got, 1)
+	assert.Equal(t, "copy offsite: extra kopia/shop-data/s0bee9d15: only on the copy; extra kopia/shop-data/s0bee9d15: only on the copy; extra… — objects only on the copy are usually backups the primary has since deleted", got[0].Text)
+}

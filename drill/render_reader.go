@@ -4,6 +4,7 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -17,6 +18,7 @@ var readerFuncs = map[string]any{
 	"seed":        func(p *int64) string { return strconv.FormatInt(*p, 10) },
 	"add1":        func(i int) int { return i + 1 },
 	"mdurl":       mdURL,
+	"paragraphs":  paragraphs,
 	"findingRef":  func(s NextStep) bool { return strings.HasPrefix(s.Anchor, "#finding-") },
 }
 
@@ -43,7 +45,7 @@ func verdictText(v TrendVerdict) string {
 // that did not measure it is a cross on the axis.
 func trendSVG(r *Report, which string) htmltemplate.HTML {
 	const (
-		left, top, width, height = 48.0, 18.0, 250.0, 100.0
+		left, top, width, height = 60.0, 18.0, 250.0, 100.0
 	)
 	t := r.Trend
 	pts := make([]TrendPoint, 0, len(t.Previous)+1)
@@ -165,4 +167,17 @@ func mdURL(u string) string {
 		}
 	}
 	return b.String()
+}
+
+// paragraphs splits text at blank lines and joins the lines of each
+// paragraph: a YAML block scalar's line breaks are the file's, not the
+// story's.
+func paragraphs(s string) []string {
+	var out []string
+	for _, p := range regexp.MustCompile(`\n[ \t]*\n`).Split(strings.ReplaceAll(s, "\r\n", "\n"), -1) {
+		if p = strings.Join(strings.Fields(p), " "); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }

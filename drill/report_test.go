@@ -143,6 +143,7 @@ func sampleReport() *Report {
 	data := Measure(24*time.Hour, 65*time.Minute)
 	r.RPOData, r.RPODataCheck = &data, "data-canary"
 	r.Result = r.Decide()
+	r.Narrative = "At 03:10 the provider's status page reports eu-west-1a\nas unavailable.\n\nThe platform team restores the shop into eu-west-1b."
 	r.Detection = "Storefront returns 503; the region's status page is red"
 	r.Goals = []string{"restore the shop within the 4h RTO", "prove the off-site copy is complete"}
 	r.RecoveryPoint = recoveryPointChoice(scenarios.Backups{Schedule: "shop-daily"})
@@ -206,7 +207,7 @@ func TestRenderRetrospective_PromptsFromFindings(t *testing.T) {
 	require.NoError(t, err)
 	s := string(retro)
 	for _, want := range []string{"## What went well?", "## What to improve?", "## What action items are needed?",
-		"\n1. copy offsite: 1 object missing on the copy. check the replication rule. Why did it happen",
+		"\n1. copy offsite: 1 object missing on the copy — check the replication rule. Why did it happen",
 		"\n2. runbook step ci-deployer-token: runbook step failed", "| on-call platform engineer | lead: leads the recovery | yes / no |",
 		"| shop application team | observer | yes / no |", "- [ ] Improvement 2: ____ · owner: ____ · due: ____",
 		"## Questions from the runbook\n\n- Did the DNS cut-over wait for the change approval?", "| lead | on-call platform engineer | ____ |"} {

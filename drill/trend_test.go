@@ -123,3 +123,9 @@ func indexFrom(s, sub string, from int) int {
 	}
 	return -1
 }
+
+func TestParagraphs(t *testing.T) {
+	assert.Equal(t, []string{"At 03:10 the status page reports the region as unavailable.", "The team restores the shop."},
+		paragraphs("At 03:10 the status page reports\nthe region as unavailable.\n\n  \nThe team restores\r\nthe shop.\n"))
+	assert.Empty(t, paragraphs(" \n"))
+}
