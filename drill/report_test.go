@@ -259,3 +259,17 @@ func TestReport_JSONFieldNames(t *testing.T) {
 		assert.Contains(t, ph, k)
 	}
 }
+
+// TestRenderRetrospective_NoThematicBreaks: a list item or line of only
+// underscores or dashes is a horizontal rule to GitHub and GitLab
+// (CommonMark 4.1), not a blank to fill in.
+func TestRenderRetrospective_NoThematicBreaks(t *testing.T) {
+	for _, r := range []*Report{sampleReport(), {Scenario: "s", DrillID: "d", Result: ResultPass}} {
+		retro, err := RenderRetrospective(r)
+		require.NoError(t, err)
+		for i, line := range strings.Split(string(retro), "\n") {
+			body := strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(line), "-*+"))
+			assert.NotRegexp(t, `^([_*-]\s*){3,}$`, body, "line %d %q is a rule", i+1, line)
+		}
+	}
+}
