@@ -19,6 +19,9 @@ var readerFuncs = map[string]any{
 	"add1":        func(i int) int { return i + 1 },
 	"mdurl":       mdURL,
 	"paragraphs":  paragraphs,
+	// A bucket's s3:// URL is a place to name, not a link a browser
+	// follows (html/template would also refuse it as an href).
+	"isS3": func(href string) bool { return strings.HasPrefix(href, "s3://") },
 	"findingRef":  func(s NextStep) bool { return strings.HasPrefix(s.Anchor, "#finding-") },
 }
 

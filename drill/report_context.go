@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/firedrill-dev/firedrill/internal/objectstore"
 	"github.com/firedrill-dev/firedrill/runbooks"
 	"github.com/firedrill-dev/firedrill/scenarios"
 )
@@ -57,8 +58,9 @@ func recoveryPointChoice(b scenarios.Backups) *RecoveryPointChoice {
 // (drills/ID/ in the state directory and in the shared history alike), so
 // it resolves wherever the folder is copied; nothing is fetched.
 type Link struct {
-	// Rel says what it is: report-md, report-json, retrospective,
-	// scenario, runbook, evidence, previous.
+	// Rel says what it is: report-html, report-md, report-json,
+	// retrospective, scenario, runbook, evidence, evidence-pushed,
+	// previous.
 	Rel   string `json:"rel"`
 	Title string `json:"title"`
 	Href  string `json:"href"`
@@ -72,9 +74,10 @@ const (
 
 // drillLinks are the links of a drill: those of its own folder that it
 // writes (runbook.md only with a runbook, the evidence bundle only when
-// the drill signs one), and the previous drill's report when its folder
-// has one (prevFiles lists it).
-func drillLinks(withRunbook, withEvidence bool, prev *Report, prevFiles []string) []Link {
+// the drill signs one), where the bundle is pushed (pushedTo, an s3://
+// URL, when it is), and the previous drill's report when its folder has
+// one (prevFiles lists it).
+func drillLinks(withRunbook, withEvidence bool, pushedTo string, prev *Report, prevFiles []string) []Link {
 	ls := []Link{
 		{Rel: "report-html", Title: "this report (HTML)", Href: "report.html"},
 		{Rel: "report-md", Title: "this report (Markdown)", Href: "report.md"},
@@ -86,7 +89,10 @@ func drillLinks(withRunbook, withEvidence bool, prev *Report, prevFiles []string
 		ls = append(ls, Link{Rel: "runbook", Title: "the runbook as run", Href: runbookFile})
 	}
 	if withEvidence {
-		ls = append(ls, Link{Rel: "evidence", Title: "the signed evidence bundle (written after cleanup)", Href: EvidenceBundleFile})
+		ls = append(ls, Link{Rel: "evidence", Title: "the signed evidence bundle (written after cleanup, in the state directory)", Href: EvidenceBundleFile})
+	}
+	if pushedTo != "" {
+		ls = append(ls, Link{Rel: "evidence-pushed", Title: "the signed evidence bundle, pushed and locked", Href: pushedTo})
 	}
 	if prev != nil {
 		for _, name := range []string{"report.html", "report.md", ReportFile} {
@@ -130,7 +136,13 @@ func (r *run) addReaderContext(ctx context.Context) {
 		prev = p
 		prevFiles, _ = records.Files(ctx, p.DrillID)
 	}
-	r.report.Links = drillLinks(r.opts.Runbook != nil, r.opts.Evidence != nil && r.report.Result != ResultInterrupted, prev, prevFiles)
+	keeps := r.opts.Evidence != nil && r.report.Result != ResultInterrupted
+	pushedTo := ""
+	if keeps && r.opts.Evidence.Target != nil {
+		t := r.opts.Evidence.Target
+		pushedTo = objectstore.URI(t.Bucket, t.Key(r.report.Scenario, r.report.DrillID), "")
+	}
+	r.report.Links = drillLinks(r.opts.Runbook != nil, keeps, pushedTo, prev, prevFiles)
 	r.report.NextSteps = NextSteps(r.report)
 }
 

@@ -149,7 +149,7 @@ func sampleReport() *Report {
 	r.RecoveryPoint = recoveryPointChoice(scenarios.Backups{Schedule: "shop-daily"})
 	r.RetroQuestions = []string{"Did the DNS cut-over wait for the change approval?"}
 	r.Trend = NewTrend(r, sampleHistory(r.Scenario, t0, []float64{70, 80, -1, 90}, []float64{3500, 3700, 3600, 3650}), "/var/lib/firedrill", nil)
-	r.Links = drillLinks(true, true, &Report{DrillID: "region-loss-20261115t100000z-cd34", Result: ResultPass}, []string{"report.html", "report.json"})
+	r.Links = drillLinks(true, true, "s3://firedrill-evidence/region-loss/region-loss-20261122t100000z-ab12.evidence.tar.gz", &Report{DrillID: "region-loss-20261115t100000z-cd34", Result: ResultPass}, []string{"report.html", "report.json"})
 	r.NextSteps = NextSteps(r)
 	return r
 }
@@ -222,6 +222,7 @@ func TestRenderHTML_SelfContained(t *testing.T) {
 	require.NoError(t, err)
 	s := string(html)
 	assert.Contains(t, s, "<svg")
+	assert.NotContains(t, s, "ZgotmplZ", "html/template refused a value: an href or CSS it found unsafe")
 	for _, external := range []string{"<script src", "<link ", "http://", "https://", "url("} {
 		if external == "http://" {
 			// The only URLs allowed are the SVG namespace and the subject's endpoint text.
