@@ -183,6 +183,7 @@ func TestLoad_Invalid(t *testing.T) {
 			{39, "spec.runbook.passEnv[5]", "inline secret not allowed: passEnv takes the NAME of an environment variable to pass to the runbook's steps (never one holding a credential), not the secret itself"},
 			{40, "spec.runbook.passEnv[6]", "must name an environment variable"},
 		},
+		"goal-empty":          {{13, "spec.disaster.goals[1]", "must not be empty"}},
 		"window-pick":         {{19, "spec.backups.window.pick", `"oldest" is not one of latest, random`}},
 		"window-seed-latest":  {{17, "spec.backups.window.seed", "applies only to pick: random"}},
 		"yaml-syntax":         {{12, "", "invalid YAML: did not find expected key"}},
