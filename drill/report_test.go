@@ -274,3 +274,23 @@ func TestRenderRetrospective_NoThematicBreaks(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderHTML_NextStepAnchorsExist: every next step points at an
+// element of the page.
+func TestRenderHTML_NextStepAnchorsExist(t *testing.T) {
+	r := sampleReport()
+	r.Result, r.ErrorStep, r.Error = ResultError, StepRestore, "restore failed"
+	r.Findings = append(r.Findings, finding.Warn("recovery-point.skipped", "b2", "newer backup PartiallyFailed"))
+	r.RPO = Measure(time.Hour, 2*time.Hour)
+	r.NextSteps = NextSteps(r)
+	require.GreaterOrEqual(t, len(r.NextSteps), 5)
+	html, err := RenderHTML(r)
+	require.NoError(t, err)
+	kinds := map[string]bool{}
+	for _, s := range r.NextSteps {
+		kinds[s.Kind] = true
+		assert.Contains(t, string(html), `id="`+strings.TrimPrefix(s.Anchor, "#")+`"`, "next step %q", s.Text)
+		assert.Contains(t, string(html), `href="`+ReadmeURL+"#"+s.ReadmeAnchor+`"`)
+	}
+	assert.Equal(t, map[string]bool{NextStepStopped: true, NextStepFailed: true, NextStepWarning: true}, kinds)
+}
