@@ -74,8 +74,8 @@ var funcs = map[string]any{
 }
 
 var (
-	mdTemplates   = template.Must(template.New("").Funcs(funcs).Funcs(windowFuncs).ParseFS(templateFS, "templates/*.md.tmpl"))
-	htmlTemplates = htmltemplate.Must(htmltemplate.New("").Funcs(funcs).Funcs(windowFuncs).ParseFS(templateFS, "templates/*.html.tmpl"))
+	mdTemplates   = template.Must(template.New("").Funcs(funcs).Funcs(windowFuncs).Funcs(readerFuncs).ParseFS(templateFS, "templates/*.md.tmpl"))
+	htmlTemplates = htmltemplate.Must(htmltemplate.New("").Funcs(funcs).Funcs(windowFuncs).Funcs(readerFuncs).ParseFS(templateFS, "templates/*.html.tmpl"))
 )
 
 // RenderMarkdown renders report.md.

@@ -109,6 +109,20 @@ type Report struct {
 	// Window is the recovery window of the scenario's schedule, read
 	// from the bucket by the protection step (backup.CheckWindow).
 	Window *backup.Window `json:"window,omitempty"`
+
+	// What the reader asks next (report_context.go, trend.go,
+	// nextsteps.go): the drill's context from the scenario, how it
+	// compares with the earlier drills, what to do now, and where the
+	// drill's other files are.
+	Detection     string               `json:"detection,omitempty"`
+	Goals         []string             `json:"goals,omitempty"`
+	RecoveryPoint *RecoveryPointChoice `json:"recovery_point_choice,omitempty"`
+	Trend         *Trend               `json:"trend,omitempty"`
+	NextSteps     []NextStep           `json:"next_steps,omitempty"`
+	Links         []Link               `json:"links,omitempty"`
+	// RetroQuestions are the runbook's own retrospective questions
+	// (runbooks.Runbook.RetroQuestions).
+	RetroQuestions []string `json:"retro_questions,omitempty"`
 }
 
 // Phase is one step of the drill on its timeline.

@@ -16,6 +16,7 @@ import (
 	"github.com/firedrill-dev/firedrill/backup"
 	"github.com/firedrill-dev/firedrill/internal/finding"
 	"github.com/firedrill-dev/firedrill/runbooks"
+	"github.com/firedrill-dev/firedrill/scenarios"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the report golden files in testdata/")
@@ -147,6 +148,14 @@ func sampleReport() *Report {
 	data := Measure(24*time.Hour, 65*time.Minute)
 	r.RPOData, r.RPODataCheck = &data, "data-canary"
 	r.Result = r.Decide()
+	r.Narrative = "At 03:10 the provider's status page reports eu-west-1a\nas unavailable.\n\nThe platform team restores the shop into eu-west-1b."
+	r.Detection = "Storefront returns 503; the region's status page is red"
+	r.Goals = []string{"restore the shop within the 4h RTO", "prove the off-site copy is complete"}
+	r.RecoveryPoint = recoveryPointChoice(scenarios.Backups{Schedule: "shop-daily"})
+	r.RetroQuestions = []string{"Did the DNS cut-over wait for the change approval?"}
+	r.Trend = NewTrend(r, sampleHistory(r.Scenario, t0, []float64{70, 80, -1, 90}, []float64{3500, 3700, 3600, 3650}), "/var/lib/firedrill", nil)
+	r.Links = drillLinks(true, true, "s3://firedrill-evidence/region-loss/region-loss-20261122t100000z-ab12.evidence.tar.gz", &Report{DrillID: "region-loss-20261115t100000z-cd34", Result: ResultPass}, []string{"report.html", "report.json"})
+	r.NextSteps = NextSteps(r)
 	return r
 }
 
@@ -176,6 +185,28 @@ func sampleWindow() *backup.Window {
 		PastMaxRetention: []backup.Retained{{Kind: "backup", Subject: "shop-nightly-20261020010000", Since: time.Date(2026, 10, 20, 1, 0, 0, 0, time.UTC),
 			Until: time.Date(2026, 11, 30, 1, 0, 0, 0, time.UTC), ExcessSeconds: 3*24*3600 + 9*3600, Objects: 12, Bytes: 3 << 20}},
 	}
+}
+
+// sampleHistory makes earlier drills of scenario, a day apart before
+// at, newest first, with RTOs and RPOs in seconds (negative: not
+// measured) against objectives of 4h and 24h.
+func sampleHistory(scenario string, at time.Time, rtos, rpos []float64) []*Report {
+	var out []*Report
+	for i := range rtos {
+		h := &Report{DrillID: fmt.Sprintf("%s-%02d", scenario, i), Scenario: scenario, StartedAt: at.Add(-time.Duration(i+1) * 24 * time.Hour), Result: ResultPass}
+		h.RTO = NotMeasured(4*time.Hour, "restore failed")
+		if rtos[i] >= 0 {
+			h.RTO = Measure(4*time.Hour, time.Duration(rtos[i]*float64(time.Second)))
+		} else {
+			h.Result = ResultFail
+		}
+		h.RPO = NotMeasured(24*time.Hour, "no recovery point")
+		if rpos[i] >= 0 {
+			h.RPO = Measure(24*time.Hour, time.Duration(rpos[i]*float64(time.Second)))
+		}
+		out = append(out, h)
+	}
+	return out
 }
 
 func golden(t *testing.T, name string, got []byte) {
@@ -209,9 +240,14 @@ func TestRenderRetrospective_PromptsFromFindings(t *testing.T) {
 	require.NoError(t, err)
 	s := string(retro)
 	for _, want := range []string{"## What went well?", "## What to improve?", "## What action items are needed?",
-		"1 object missing on the copy", "Update runbook step `ci-deployer-token`", "on-call platform engineer"} {
+		"\n1. copy offsite: 1 object missing on the copy — check the replication rule. Why did it happen",
+		"\n2. runbook step ci-deployer-token: runbook step failed", "| on-call platform engineer | lead: leads the recovery | yes / no |",
+		"| shop application team | observer | yes / no |", "- [ ] Improvement 2: ____ · owner: ____ · due: ____",
+		"## Questions from the runbook\n\n- Did the DNS cut-over wait for the change approval?", "| lead | on-call platform engineer | ____ |"} {
 		assert.Contains(t, s, want)
 	}
+	// Each finding is pre-filled once: not again among the action items.
+	assert.Equal(t, 1, strings.Count(s, "1 object missing on the copy"))
 }
 
 func TestRenderHTML_SelfContained(t *testing.T) {
@@ -219,11 +255,16 @@ func TestRenderHTML_SelfContained(t *testing.T) {
 	require.NoError(t, err)
 	s := string(html)
 	assert.Contains(t, s, "<svg")
+	assert.NotContains(t, s, "ZgotmplZ", "html/template refused a value: an href or CSS it found unsafe")
 	for _, external := range []string{"<script src", "<link ", "http://", "https://", "url("} {
 		if external == "http://" {
 			// The only URLs allowed are the SVG namespace and the subject's endpoint text.
 			s = strings.ReplaceAll(s, `xmlns="http://www.w3.org/2000/svg"`, "")
 			s = strings.ReplaceAll(s, "http://127.0.0.1:27000", "")
+		}
+		if external == "https://" {
+			// Links to the README's sections are followed, never loaded.
+			s = strings.ReplaceAll(s, `href="`+ReadmeURL+"#", "")
 		}
 		assert.NotContains(t, s, external, "report.html must not load %q", external)
 	}
@@ -251,4 +292,38 @@ func TestReport_JSONFieldNames(t *testing.T) {
 	for _, k := range []string{"name", "start", "end", "counts_toward_rto", "status"} {
 		assert.Contains(t, ph, k)
 	}
+}
+
+// TestRenderRetrospective_NoThematicBreaks: a list item or line of only
+// underscores or dashes is a horizontal rule to GitHub and GitLab
+// (CommonMark 4.1), not a blank to fill in.
+func TestRenderRetrospective_NoThematicBreaks(t *testing.T) {
+	for _, r := range []*Report{sampleReport(), {Scenario: "s", DrillID: "d", Result: ResultPass}} {
+		retro, err := RenderRetrospective(r)
+		require.NoError(t, err)
+		for i, line := range strings.Split(string(retro), "\n") {
+			body := strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(line), "-*+"))
+			assert.NotRegexp(t, `^([_*-]\s*){3,}$`, body, "line %d %q is a rule", i+1, line)
+		}
+	}
+}
+
+// TestRenderHTML_NextStepAnchorsExist: every next step points at an
+// element of the page.
+func TestRenderHTML_NextStepAnchorsExist(t *testing.T) {
+	r := sampleReport()
+	r.Result, r.ErrorStep, r.Error = ResultError, StepRestore, "restore failed"
+	r.Findings = append(r.Findings, finding.Warn("recovery-point.skipped", "b2", "newer backup PartiallyFailed"))
+	r.RPO = Measure(time.Hour, 2*time.Hour)
+	r.NextSteps = NextSteps(r)
+	require.GreaterOrEqual(t, len(r.NextSteps), 5)
+	html, err := RenderHTML(r)
+	require.NoError(t, err)
+	kinds := map[string]bool{}
+	for _, s := range r.NextSteps {
+		kinds[s.Kind] = true
+		assert.Contains(t, string(html), `id="`+strings.TrimPrefix(s.Anchor, "#")+`"`, "next step %q", s.Text)
+		assert.Contains(t, string(html), `href="`+ReadmeURL+"#"+s.ReadmeAnchor+`"`)
+	}
+	assert.Equal(t, map[string]bool{NextStepStopped: true, NextStepFailed: true, NextStepWarning: true}, kinds)
 }

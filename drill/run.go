@@ -254,6 +254,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Outcome, e
 	if err := dir.WriteScenario(sc); err != nil {
 		return nil, err
 	}
+	if err := dir.WriteRunbook(opts.Runbook); err != nil {
+		return nil, err
+	}
 	if err := r.writeRecord(StepLoad); err != nil {
 		return nil, err
 	}
@@ -301,6 +304,9 @@ func (r *run) newReport(start time.Time) *Report {
 		RPO:       NotMeasured(time.Duration(sc.Spec.Objectives.RPO), "the drill is running"),
 		Phases:    []Phase{},
 		Findings:  []finding.Finding{},
+		Detection: sc.Spec.Disaster.Detection, Goals: sc.Spec.Disaster.Goals,
+		RecoveryPoint:  recoveryPointChoice(sc.Spec.Backups),
+		RetroQuestions: retroQuestions(r.opts.Runbook),
 	}
 }
 
@@ -720,9 +726,10 @@ func (r *run) measure() {
 	}
 }
 
-func (r *run) writeReport(context.Context) (string, error) {
+func (r *run) writeReport(ctx context.Context) (string, error) {
 	r.measure()
 	r.report.FinishedAt = r.now()
+	r.addReaderContext(ctx)
 	if err := r.writeReportFiles(); err != nil {
 		return "", err
 	}
@@ -773,6 +780,12 @@ func (r *run) finish(ctx context.Context) error {
 	r.stopHeartbeat()
 	r.measure() // keeps an interrupted result
 	r.report.FinishedAt = r.now()
+	if r.report.Trend == nil {
+		r.addReaderContext(ctx)
+	} else {
+		// Cleanup and evidence may have added findings since the report step.
+		r.report.NextSteps = NextSteps(r.report)
+	}
 	if err := r.writeReportFiles(); err != nil {
 		return err
 	}

@@ -24,6 +24,16 @@
 // the operator confirms it; without one it is declared: its estimate
 // stands in for its time (see the drill package for how RTO counts it).
 //
+// A runbook may ask its own questions of the drill's retrospective: the
+// list items under a heading "Retrospective questions" (any level, any
+// case), up to the next heading, one question per item (its first line).
+// retrospective.md asks them in a section of their own:
+//
+//	## Retrospective questions
+//
+//	- Did the DNS cut-over wait for the change approval?
+//	- Who had the registry credentials?
+//
 // Step environment (the contract the built-in runbooks are written
 // against; the runner implements it): a step gets these variables and,
 // of firedrill's own environment, only PATH, HOME, TZ and the locale

@@ -34,6 +34,10 @@ type Runbook struct {
 	Title string
 	// Steps are the steps, executable and manual, in document order.
 	Steps []Step
+	// RetroQuestions are the runbook's own questions for the drill's
+	// retrospective: the list items under a heading "Retrospective
+	// questions" (any level, any case), up to the next heading.
+	RetroQuestions []string
 	// Markdown is the whole document.
 	Markdown []byte
 	// Warnings are problems that do not stop the runbook from running,
@@ -140,6 +144,9 @@ func Parse(file string, data []byte) (*Runbook, error) {
 		// visible step taken for hidden is a warning, the reverse would
 		// run a step nobody reviewed.
 		para bool
+		// inRetro says the line is in the section of the retrospective
+		// questions.
+		inRetro bool
 	)
 	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
 	sc.Split(scanMarkdownLines)
@@ -172,6 +179,11 @@ func Parse(file string, data []byte) (*Runbook, error) {
 			if !ok {
 				if rb.Title == "" && strings.HasPrefix(line, "# ") {
 					rb.Title = strings.TrimSpace(line[2:])
+				}
+				if h, ok := atxHeading(line); ok {
+					inRetro = strings.EqualFold(h, retroHeading)
+				} else if q, ok := listItem(line); ok && inRetro {
+					rb.RetroQuestions = append(rb.RetroQuestions, q)
 				}
 				para = continuesParagraph(line, para)
 				continue
@@ -220,6 +232,32 @@ func Parse(file string, data []byte) (*Runbook, error) {
 		return nil, errs
 	}
 	return rb, nil
+}
+
+// retroHeading is the heading of a runbook's retrospective questions.
+const retroHeading = "Retrospective questions"
+
+var (
+	atxHeadingPattern = regexp.MustCompile(`^ {0,3}#{1,6}(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$`)
+	listItemPattern   = regexp.MustCompile(`^ {0,3}(?:[-*+]|[0-9]{1,9}[.)])[ \t]+(.*\S)`)
+)
+
+// atxHeading returns the text of an ATX heading line ("## Text ##").
+func atxHeading(line string) (string, bool) {
+	m := atxHeadingPattern.FindStringSubmatch(line)
+	if m == nil {
+		return "", false
+	}
+	return strings.TrimSpace(m[1]), true
+}
+
+// listItem returns the text of a bullet or ordered list item's first line.
+func listItem(line string) (string, bool) {
+	m := listItemPattern.FindStringSubmatch(line)
+	if m == nil {
+		return "", false
+	}
+	return m[1], true
 }
 
 // scanMarkdownLines splits lines as Markdown does (CommonMark 0.31,

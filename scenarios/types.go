@@ -139,6 +139,10 @@ type Disaster struct {
 	Lead string `yaml:"lead"`
 	// Observers optionally lists who observes and helps.
 	Observers []string `yaml:"observers,omitempty"`
+	// Goals optionally list what the drill is meant to show, one line
+	// each ("restore the shop within the 1h RTO"); the report and the
+	// retrospective repeat them.
+	Goals []string `yaml:"goals,omitempty"`
 	// DeclaredAt is an optional RFC 3339 time the disaster was declared; RPO
 	// is measured from it. Zero means the drill's start.
 	DeclaredAt time.Time `yaml:"declaredAt,omitempty"`

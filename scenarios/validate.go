@@ -165,6 +165,9 @@ func (v *validator) disaster() {
 	for i, o := range d.Observers {
 		v.required(fmt.Sprintf("%s.observers[%d]", p, i), o != "")
 	}
+	for i, g := range d.Goals {
+		v.required(fmt.Sprintf("%s.goals[%d]", p, i), strings.TrimSpace(g) != "")
+	}
 }
 
 func (v *validator) objectives() {
