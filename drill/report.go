@@ -48,9 +48,12 @@ const (
 // Report is report.json: everything a drill measured and found. Field
 // names are part of the schema (ReportSchema).
 type Report struct {
-	Schema         string    `json:"schema"`
-	DrillID        string    `json:"drill_id"`
-	Scenario       string    `json:"scenario"`
+	Schema   string `json:"schema"`
+	DrillID  string `json:"drill_id"`
+	Scenario string `json:"scenario"`
+	// Cluster names the cluster the drill protects (--cluster), under
+	// which the shared history keeps its record; empty when not given.
+	Cluster        string    `json:"cluster,omitempty"`
 	ScenarioSource string    `json:"scenario_source,omitempty"`
 	Summary        string    `json:"summary,omitempty"`
 	Narrative      string    `json:"narrative,omitempty"`
@@ -97,6 +100,18 @@ type Report struct {
 	// ItemCounts set the backup's items against what the Restores
 	// created, kind by kind (scope.ReadCounts).
 	ItemCounts *scope.Counts `json:"item_counts,omitempty"`
+
+	// ScenarioSHA256, RunbookSHA256 and TargetSHA256 are the SHA-256 (hex)
+	// of the scenario file, of its runbook file and of the target's
+	// description (TargetDescription): a drill is due again when one of
+	// them changed since the last pass (Due). Empty when not known
+	// (records of firedrill before them, a scenario without a runbook).
+	ScenarioSHA256 string `json:"scenario_sha256,omitempty"`
+	RunbookSHA256  string `json:"runbook_sha256,omitempty"`
+	TargetSHA256   string `json:"target_sha256,omitempty"`
+	// Compliance are the frameworks the scenario serves (its compliance
+	// field), whose testing cadence applies (DueRules).
+	Compliance []string `json:"compliance,omitempty"`
 }
 
 // Phase is one step of the drill on its timeline.
