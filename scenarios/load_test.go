@@ -171,7 +171,7 @@ func TestLoad_Invalid(t *testing.T) {
 			{18, "spec.compliance[2]", `"soc-2" is not one of dora, pci-dss, soc2, iso27001, nis2, hipaa; did you mean "soc2"?`},
 			{18, "spec.compliance[3]", "dora is listed twice"},
 		},
-		"unknown-top-level":           {{31, "status", "unknown field; valid fields are apiVersion, kind, metadata, spec"}},
+		"unknown-top-level": {{31, "status", "unknown field; valid fields are apiVersion, kind, metadata, spec"}},
 		"endpoint-region": {
 			{21, "spec.storage.primary.endpoint", "endpoint s3.eu-west-1.amazonaws.com is in region eu-west-1 but region is not set, so requests are signed for us-east-1, which it refuses; set spec.storage.primary.region: eu-west-1"},
 			{29, "spec.storage.copies[0].region", "endpoint s3.eu-central-1.wasabisys.com is in region eu-central-1 but region is us-east-1, which it refuses; set spec.storage.copies[0].region: eu-central-1"},
