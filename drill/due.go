@@ -236,7 +236,9 @@ func DueOf(sc DueScenario, history []DrillSummary, policy DuePolicy, now time.Ti
 				s.Changed = append(s.Changed, c)
 			}
 		}
-		slices.SortFunc(s.Changed, func(a, b string) int { return cmp.Compare(slices.Index(fingerprintParts, a), slices.Index(fingerprintParts, b)) })
+		slices.SortFunc(s.Changed, func(a, b string) int {
+			return cmp.Compare(slices.Index(fingerprintParts, a), slices.Index(fingerprintParts, b))
+		})
 	}
 	if len(s.Changed) > 0 {
 		s.State, s.Rule = DueChanged, "changed"
