@@ -112,6 +112,11 @@ type Report struct {
 	// Compliance are the frameworks the scenario serves (its compliance
 	// field), whose testing cadence applies (DueRules).
 	Compliance []string `json:"compliance,omitempty"`
+	// ErrorBudgetTarget and ErrorBudgetWindowSeconds are the scenario's
+	// error budget (objectives.errorBudget, defaults filled in), which
+	// ErrorBudgetOf measures the drills against.
+	ErrorBudgetTarget        float64 `json:"error_budget_target,omitempty"`
+	ErrorBudgetWindowSeconds float64 `json:"error_budget_window_seconds,omitempty"`
 }
 
 // Phase is one step of the drill on its timeline.

@@ -287,6 +287,7 @@ func (r *run) newReport(start time.Time) *Report {
 		disaster = d
 	}
 	fp := FingerprintOf(sc, r.opts.Runbook)
+	budget := sc.Spec.Objectives.Budget()
 	return &Report{
 		Schema: ReportSchema, DrillID: r.opts.DrillID, Scenario: sc.Metadata.Name,
 		ScenarioSource: fmt.Sprintf("%s: %s", sc.Origin.Source, sc.Origin.File), Summary: sc.Spec.Disaster.Summary, Narrative: sc.Spec.Disaster.Narrative,
@@ -299,7 +300,9 @@ func (r *run) newReport(start time.Time) *Report {
 		Findings:  []finding.Finding{},
 		// What "after a major change" compares (DueOf).
 		ScenarioSHA256: fp.ScenarioSHA256, RunbookSHA256: fp.RunbookSHA256, TargetSHA256: fp.TargetSHA256,
-		Compliance: slices.Clone(sc.Spec.Compliance),
+		Compliance:               slices.Clone(sc.Spec.Compliance),
+		ErrorBudgetTarget:        budget.Target,
+		ErrorBudgetWindowSeconds: time.Duration(budget.Window).Seconds(),
 	}
 }
 

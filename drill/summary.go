@@ -38,6 +38,11 @@ type DrillSummary struct {
 	RunbookSHA256  string   `json:"runbook_sha256,omitempty"`
 	TargetSHA256   string   `json:"target_sha256,omitempty"`
 	Compliance     []string `json:"compliance,omitempty"`
+	// ErrorBudgetTarget and ErrorBudgetWindowSeconds are the report's:
+	// the scenario's error budget when the drill ran (0 in records of
+	// firedrill before them: the defaults apply).
+	ErrorBudgetTarget        float64 `json:"error_budget_target,omitempty"`
+	ErrorBudgetWindowSeconds float64 `json:"error_budget_window_seconds,omitempty"`
 }
 
 // Summarize makes the DrillSummary of a drill's report. A nil report
@@ -47,23 +52,25 @@ func Summarize(r *Report) DrillSummary {
 		return DrillSummary{}
 	}
 	s := DrillSummary{
-		ID:                  r.DrillID,
-		Scenario:            r.Scenario,
-		Cluster:             r.Cluster,
-		StartedAt:           r.StartedAt.UTC(),
-		FinishedAt:          r.FinishedAt.UTC(),
-		Result:              r.Result,
-		ErrorStep:           r.ErrorStep,
-		RTOSeconds:          copyFloat(r.RTO.MeasuredSeconds),
-		RPOSeconds:          copyFloat(r.RPO.MeasuredSeconds),
-		RTOStatus:           r.RTO.Status,
-		RPOStatus:           r.RPO.Status,
-		RTOObjectiveSeconds: r.RTO.ObjectiveSeconds,
-		RPOObjectiveSeconds: r.RPO.ObjectiveSeconds,
-		ScenarioSHA256:      r.ScenarioSHA256,
-		RunbookSHA256:       r.RunbookSHA256,
-		TargetSHA256:        r.TargetSHA256,
-		Compliance:          append([]string(nil), r.Compliance...),
+		ID:                       r.DrillID,
+		Scenario:                 r.Scenario,
+		Cluster:                  r.Cluster,
+		StartedAt:                r.StartedAt.UTC(),
+		FinishedAt:               r.FinishedAt.UTC(),
+		Result:                   r.Result,
+		ErrorStep:                r.ErrorStep,
+		RTOSeconds:               copyFloat(r.RTO.MeasuredSeconds),
+		RPOSeconds:               copyFloat(r.RPO.MeasuredSeconds),
+		RTOStatus:                r.RTO.Status,
+		RPOStatus:                r.RPO.Status,
+		RTOObjectiveSeconds:      r.RTO.ObjectiveSeconds,
+		RPOObjectiveSeconds:      r.RPO.ObjectiveSeconds,
+		ScenarioSHA256:           r.ScenarioSHA256,
+		RunbookSHA256:            r.RunbookSHA256,
+		TargetSHA256:             r.TargetSHA256,
+		Compliance:               append([]string(nil), r.Compliance...),
+		ErrorBudgetTarget:        r.ErrorBudgetTarget,
+		ErrorBudgetWindowSeconds: r.ErrorBudgetWindowSeconds,
 	}
 	if len(s.Compliance) == 0 {
 		s.Compliance = nil
