@@ -3,6 +3,7 @@ package metrics
 import (
 	"cmp"
 	"slices"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -10,7 +11,7 @@ import (
 	"github.com/firedrill-dev/firedrill/internal/finding"
 )
 
-// The metric names. Alerts (see alerts/prometheusrule.yaml) and dashboards
+// The metric names. Alerts (see alerts/prometheusrule.yaml.tmpl) and dashboards
 // depend on them: renaming one breaks them.
 const (
 	LastRunTimestamp     = "firedrill_drill_last_run_timestamp_seconds"
@@ -21,6 +22,12 @@ const (
 	RPO                  = "firedrill_drill_rpo_seconds"
 	RPOObjective         = "firedrill_drill_rpo_objective_seconds"
 	Findings             = "firedrill_drill_findings"
+	// The scenario's outlook (drill.OutlookOf): the RTO forecast, present
+	// only when the trend reaches the objective, and the error budget,
+	// present when a drill counts in its window.
+	ForecastDaysToObjective = "firedrill_rto_forecast_days_to_objective"
+	ErrorBudgetRemaining    = "firedrill_error_budget_remaining_ratio"
+	ErrorBudgetMet          = "firedrill_error_budget_met_ratio"
 )
 
 // Labels of the metrics.
@@ -44,7 +51,12 @@ type Scenario struct {
 	Last *drill.Report
 	// LastPass is the newest passing drill; nil when none passed.
 	LastPass *drill.Report
+	// Outlook is the scenario's RTO forecast and error budget.
+	Outlook drill.Outlook
 }
+
+// clock is the time the outlook is computed for.
+var clock = time.Now
 
 // Scenarios sums up reports per scenario, sorted by name. Drills still
 // running are not counted; one whose process died (result died, as
@@ -63,6 +75,14 @@ func Scenarios(reports []*drill.Report) []Scenario {
 		byID[r.DrillID] = r
 	}
 	byName := map[string]*Scenario{}
+	var drills []*drill.Report
+	for _, id := range order {
+		drills = append(drills, byID[id])
+	}
+	outlooks := map[string]drill.Outlook{}
+	for _, o := range drill.Outlooks(drills, clock()) {
+		outlooks[o.Scenario] = o
+	}
 	for _, id := range order {
 		r := byID[id]
 		if r.Result == drill.ResultRunning {
@@ -70,7 +90,7 @@ func Scenarios(reports []*drill.Report) []Scenario {
 		}
 		s, ok := byName[r.Scenario]
 		if !ok {
-			s = &Scenario{Name: r.Scenario}
+			s = &Scenario{Name: r.Scenario, Outlook: outlooks[r.Scenario]}
 			byName[r.Scenario] = s
 		}
 		if s.Last == nil || r.StartedAt.After(s.Last.StartedAt) {
@@ -100,6 +120,7 @@ type Collector struct {
 
 type descs struct {
 	lastRun, lastSuccess, result, rto, rtoObjective, rpo, rpoObjective, findings *prometheus.Desc
+	forecastDays, budgetRemaining, budgetMet                                     *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
@@ -134,13 +155,20 @@ func newCollector(scenarios []Scenario, withScenario bool) *Collector {
 			"Recovery point objective of the scenario's last drill.", base, nil),
 		findings: prometheus.NewDesc(Findings,
 			"Findings of the scenario's last drill that did not pass, by severity (warn, fail, critical).", with(LabelSeverity), nil),
+		forecastDays: prometheus.NewDesc(ForecastDaysToObjective,
+			"Days until the trend of the scenario's recovery time against what its drills restored reaches the RTO objective, 0 when it has; absent without a forecast (too few drills, a poor fit, or a steady size).", base, nil),
+		budgetRemaining: prometheus.NewDesc(ErrorBudgetRemaining,
+			"Share of the scenario's error budget left: 1 - (1 - met ratio) / (1 - target); negative when overspent; absent without a drill in the window.", base, nil),
+		budgetMet: prometheus.NewDesc(ErrorBudgetMet,
+			"Share of the scenario's drills in the error budget's window that met both RTO and RPO; absent without a drill in the window.", base, nil),
 	}}
 }
 
 // Describe sends the descriptions of every metric.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	d := c.descs
-	for _, desc := range []*prometheus.Desc{d.lastRun, d.lastSuccess, d.result, d.rto, d.rtoObjective, d.rpo, d.rpoObjective, d.findings} {
+	for _, desc := range []*prometheus.Desc{d.lastRun, d.lastSuccess, d.result, d.rto, d.rtoObjective, d.rpo, d.rpoObjective, d.findings,
+		d.forecastDays, d.budgetRemaining, d.budgetMet} {
 		ch <- desc
 	}
 }
@@ -175,6 +203,13 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		bySeverity := finding.BySeverity(last.Findings)
 		for _, sev := range severities {
 			gauge(d.findings, float64(bySeverity[sev]), string(sev))
+		}
+		if f := s.Outlook.RTOForecast; f.DaysToObjective != nil {
+			gauge(d.forecastDays, *f.DaysToObjective)
+		}
+		if b := s.Outlook.ErrorBudget; b.BudgetRemainingRatio != nil {
+			gauge(d.budgetRemaining, *b.BudgetRemainingRatio)
+			gauge(d.budgetMet, *b.MetRatio)
 		}
 	}
 }
