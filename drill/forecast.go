@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -256,3 +257,20 @@ func sizeWords(name string) string {
 func round(f float64) float64 { return math.Round(f*1e4) / 1e4 }
 
 func ptrFloat(f float64) *float64 { return &f }
+
+// Summary is the forecast in a few words, for tables and the report:
+// "RTO objective reached in 150d (2027-04-30)", "steady, no miss
+// forecast", "none (3 drills with a measured recovery time, at least 4
+// needed)".
+func (f RTOForecast) Summary() string {
+	switch {
+	case f.State == ForecastTrend && *f.DaysToObjective == 0:
+		return "the trend has reached the RTO objective"
+	case f.State == ForecastTrend:
+		return fmt.Sprintf("RTO objective reached in %.0fd (%s)", *f.DaysToObjective, f.MissAt.Format(time.DateOnly))
+	case f.State == ForecastSteady:
+		return "steady, no miss forecast"
+	default:
+		return "none (" + strings.TrimPrefix(f.Reason, "no forecast: ") + ")"
+	}
+}

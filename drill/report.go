@@ -117,6 +117,10 @@ type Report struct {
 	// ErrorBudgetOf measures the drills against.
 	ErrorBudgetTarget        float64 `json:"error_budget_target,omitempty"`
 	ErrorBudgetWindowSeconds float64 `json:"error_budget_window_seconds,omitempty"`
+	// Outlook is the scenario's RTO forecast and error budget with this
+	// drill, from the drills of the history it was recorded in (the shared
+	// history, else the state directory); nil when it could not be read.
+	Outlook *Outlook `json:"outlook,omitempty"`
 }
 
 // Phase is one step of the drill on its timeline.

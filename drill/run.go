@@ -703,13 +703,37 @@ func (r *run) measure() {
 	}
 }
 
-func (r *run) writeReport(context.Context) (string, error) {
+func (r *run) writeReport(ctx context.Context) (string, error) {
 	r.measure()
 	r.report.FinishedAt = r.now()
+	r.report.Outlook = r.outlook(ctx)
 	if err := r.writeReportFiles(); err != nil {
 		return "", err
 	}
 	return PhasePassed, nil
+}
+
+// outlook is the scenario's outlook with this drill: its earlier drills
+// from the shared history, else the state directory; nil when they cannot
+// be read.
+func (r *run) outlook(ctx context.Context) *Outlook {
+	var records Records = LocalRecords{StateDir: r.opts.StateDir}
+	if r.opts.History != nil {
+		records = r.opts.History
+	}
+	earlier, err := ListReports(ctx, records, r.report.Scenario)
+	if err != nil && len(earlier) == 0 {
+		r.opts.Logger.Warn("no outlook in the report: the history could not be read", "err", err)
+		return nil
+	}
+	history := []DrillSummary{Summarize(r.report)}
+	for _, e := range earlier {
+		if e.DrillID != r.report.DrillID {
+			history = append(history, Summarize(e))
+		}
+	}
+	o := OutlookOf(r.report.Scenario, history, r.now())
+	return &o
 }
 
 // writeReportFiles renders the report files from the report with every
