@@ -102,6 +102,6 @@ func (b ErrorBudget) Summary() string {
 	if b.Drills == 0 {
 		return "no drill in " + window
 	}
-	return fmt.Sprintf("%d of %d drills in %s met RTO and RPO (%.0f%%), target %.0f%%: %.0f%% of the budget left",
-		b.Met, b.Drills, window, *b.MetRatio*100, b.Target*100, *b.BudgetRemainingRatio*100)
+	return fmt.Sprintf("%d of %d %s in %s met RTO and RPO (%.0f%%), target %.0f%%: %.0f%% of the budget left",
+		b.Met, b.Drills, plural(b.Drills, "drill", "drills"), window, *b.MetRatio*100, b.Target*100, *b.BudgetRemainingRatio*100)
 }

@@ -121,7 +121,7 @@ func Forecast(history []DrillSummary, now time.Time) RTOForecast {
 		f.ObjectiveSeconds = newest.RTOObjectiveSeconds
 	}
 	if len(used) < ForecastMinDrills {
-		f.Reason = fmt.Sprintf("no forecast: %d drills with a measured recovery time, at least %d needed", len(used), ForecastMinDrills)
+		f.Reason = fmt.Sprintf("no forecast: %d %s with a measured recovery time, at least %d needed", len(used), plural(len(used), "drill", "drills"), ForecastMinDrills)
 		return f
 	}
 	if span := used[len(used)-1].StartedAt.Sub(used[0].StartedAt); span < ForecastMinSpan {
