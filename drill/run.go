@@ -715,8 +715,10 @@ func (r *run) writeReport(ctx context.Context) (string, error) {
 
 // outlook is the scenario's outlook with this drill: its earlier drills
 // from the shared history, else the state directory; nil when they cannot
-// be read.
+// be read within 20 seconds (the report step has a minute).
 func (r *run) outlook(ctx context.Context) *Outlook {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
 	var records Records = LocalRecords{StateDir: r.opts.StateDir}
 	if r.opts.History != nil {
 		records = r.opts.History
