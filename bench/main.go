@@ -6,10 +6,12 @@ package main
 import "github.com/firedrill-dev/firedrill/bench/internal/benchmain"
 
 func main() {
-	benchmain.Run("bench offsite [flags] | bench rss [flags] | bench retention [flags]", map[string]benchmain.Func{
+	benchmain.Run("bench offsite [flags] | bench rss [flags] | bench retention [flags] | bench window [flags]", map[string]benchmain.Func{
 		"offsite":   runOffsite,
 		"rss":       runRSS,
 		"retention": runRetention,
+		"window":    runWindow,
 		rssChild:    rssChildMain,
+		winChild:    windowChildMain,
 	})
 }

@@ -3,6 +3,7 @@ package drill
 import (
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/firedrill-dev/firedrill/backup"
 	"github.com/firedrill-dev/firedrill/internal/finding"
 	"github.com/firedrill-dev/firedrill/runbooks"
 )
@@ -103,6 +105,7 @@ func TestDecide(t *testing.T) {
 // sampleReport is a failed drill with something in every section.
 func sampleReport() *Report {
 	verified := true
+	seed := int64(42)
 	r := &Report{
 		Schema: ReportSchema, DrillID: "region-loss-20261122t100000z-ab12", Scenario: "region-loss",
 		ScenarioSource: "built-in: catalog/region-loss.yaml",
@@ -121,7 +124,9 @@ func sampleReport() *Report {
 			finding.Fail("protection.copy.offsite", finding.SeverityFail, "copy offsite", "1 object missing on the copy").With("same objects", "1 missing", "check the replication rule"),
 			finding.Fail("runbook.out-of-date", finding.SeverityFail, "runbook step ci-deployer-token", "runbook step failed: the runbook is out of date"),
 		},
-		Backup:        &BackupRef{Name: "shop-daily-20261122090000", StorageLocation: "default", Started: t0.Add(-time.Hour), Completed: t0.Add(-time.Hour + 2*time.Second)},
+		Backup: &BackupRef{Name: "shop-daily-20261122090000", StorageLocation: "default", Started: t0.Add(-time.Hour), Completed: t0.Add(-time.Hour + 2*time.Second),
+			Chosen: &Choice{Why: "picked at random with seed 42 among 7 Completed backups started within 168h0m0s before the disaster (newest first, it is number 1); window.seed: 42 replays the pick",
+				Candidates: 7, Seed: &seed}},
 		OrderVerified: &verified,
 		Restores: []RestoreRef{
 			{Name: "fd-ab12-1-network-policies", Phase: "network-policies", VeleroPhase: "Completed", Start: t0.Add(15 * time.Second), End: t0.Add(17 * time.Second), ItemsRestored: 7, TotalItems: 7},
@@ -136,12 +141,41 @@ func sampleReport() *Report {
 				Error: "exited with status 1", Output: "error: serviceaccounts \"ci-deployer\" not found\n"},
 		},
 	}
+	r.Window = sampleWindow()
 	r.RTO = MeasureRTO(4*time.Hour, r.DisasterAt, r.Phases)
 	r.RPO = MeasureRPO(24*time.Hour, r.DisasterAt, r.Backup.Started)
 	data := Measure(24*time.Hour, 65*time.Minute)
 	r.RPOData, r.RPODataCheck = &data, "data-canary"
 	r.Result = r.Decide()
 	return r
+}
+
+// sampleWindow is a nightly schedule's week, checked at t0: a Failed
+// night, a missed run (so a 48-hour gap, over a 24-hour RPO), a window
+// that does not reach back its 7 days, and a backup kept past its 30-day
+// maxRetention.
+func sampleWindow() *backup.Window {
+	day := func(n int) time.Time { return time.Date(2026, 11, 22-n, 1, 0, 0, 0, time.UTC) }
+	nightly := func(n int, phase string) backup.WindowBackup {
+		return backup.WindowBackup{Name: fmt.Sprintf("shop-nightly-202611%02d010000", 22-n), Phase: phase, Started: day(n),
+			Completed: day(n).Add(90 * time.Second), Expiration: day(n).Add(30 * 24 * time.Hour), TTLSeconds: 720 * 3600, Usable: phase == "Completed"}
+	}
+	failed := nightly(4, "Failed")
+	failed.Errors, failed.FailureReason = 1, "object storage unreachable"
+	bs := []backup.WindowBackup{nightly(6, "Completed"), nightly(5, "Completed"), failed, nightly(2, "Completed"), nightly(1, "Completed"), nightly(0, "Completed")}
+	return &backup.Window{
+		Schedule: "shop-nightly", Cron: "0 1 * * *", CronSource: "scenario", CheckedAt: t0, From: t0.Add(-7 * 24 * time.Hour),
+		RetentionSeconds: 7 * 24 * 3600, MaxRetentionSeconds: 30 * 24 * 3600, RPOSeconds: 24 * 3600,
+		BackupCount: 8, Usable: 5, Backups: bs, Oldest: &bs[0], Newest: &bs[5],
+		ReachesBack: false, MissingSeconds: 15 * 3600,
+		NotCompleted:   []backup.WindowBackup{failed},
+		MissedRuns:     []backup.MissedRun{{Expected: day(3)}},
+		MissedRunCount: 1,
+		WorstGap:       &backup.Gap{From: day(5), To: day(2), FromBackup: bs[1].Name, ToBackup: bs[3].Name, Seconds: 72 * 3600, OverRPO: true},
+		Lock:           backup.LockCoverage{Checked: "all", Backups: []string{bs[0].Name, bs[1].Name, bs[2].Name, bs[3].Name, bs[4].Name, bs[5].Name}},
+		PastMaxRetention: []backup.Retained{{Kind: "backup", Subject: "shop-nightly-20261020010000", Since: time.Date(2026, 10, 20, 1, 0, 0, 0, time.UTC),
+			Until: time.Date(2026, 11, 30, 1, 0, 0, 0, time.UTC), ExcessSeconds: 3*24*3600 + 9*3600, Objects: 12, Bytes: 3 << 20}},
+	}
 }
 
 func golden(t *testing.T, name string, got []byte) {

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/firedrill-dev/firedrill/backup"
 	"github.com/firedrill-dev/firedrill/internal/finding"
 	"github.com/firedrill-dev/firedrill/internal/recoverypoint"
 	"github.com/firedrill-dev/firedrill/internal/secret"
@@ -115,6 +116,10 @@ type Options struct {
 	// Runbook is the scenario's runbook, resolved by the caller; nil
 	// when the scenario has none.
 	Runbook *runbooks.Runbook
+	// Operator does the runbook's manual steps in an interactive drill,
+	// each timed until confirmed; nil (CI, a scheduled pod, --yes)
+	// declares their estimates instead (see WithDeclaredManual).
+	Operator runbooks.Operator
 	// Secrets are every secret the drill holds (credentials it read,
 	// URLs with tokens, the evidence key): replaced in everything the
 	// drill writes and uploads. The drill adds the restored Secrets'
@@ -531,6 +536,9 @@ func (r *run) protection(ctx context.Context) (string, error) {
 	b, _ := r.chosenBackup(ctx) // a failed choice is the recovery-point step's to report
 	fs, details, err := r.opts.Protection.Check(ctx, b)
 	r.report.Findings = append(r.report.Findings, fs...)
+	if res, ok := details.(backup.Result); ok {
+		r.report.Window = res.Window
+	}
 	if details != nil {
 		if werr := r.dir.WriteJSON("protection.json", details); werr != nil {
 			r.opts.Logger.Warn("write protection details", "err", werr)
@@ -668,13 +676,24 @@ func (r *run) runbook(ctx context.Context) (string, error) {
 	env := append(r.opts.Recovery.RunbookEnv(), "FIREDRILL_DRILL_ID="+r.opts.DrillID)
 	// The steps' working directory is a private one of their own, never
 	// the drill's directory (whose files are about to be signed).
-	res := runbooks.Run(ctx, rb, runbooks.RunOptions{Env: env, Secrets: r.secrets, Now: r.now, Progress: r.opts.Progress})
+	res := runbooks.Run(ctx, rb, runbooks.RunOptions{Env: env, Secrets: r.secrets, Now: r.now, Progress: r.opts.Progress, Operator: r.opts.Operator})
 	r.report.Runbook = res
 	if err := r.dir.WriteRunbookOutput(res); err != nil {
 		r.opts.Logger.Warn("write runbook output", "err", err)
 	}
 	status := PhasePassed
 	for _, s := range res {
+		if s.Manual && s.Status == runbooks.StepFailed {
+			status = PhaseFailed
+			if ctx.Err() != nil {
+				continue // interrupted, not declined: the drill's result says so
+			}
+			r.report.Findings = append(r.report.Findings, finding.Fail("runbook.manual-step-not-done", finding.SeverityFail,
+				fmt.Sprintf("runbook %s, manual step %q (line %d)", rb.File, s.Name, s.Line),
+				fmt.Sprintf("manual step %q was not done: %s", s.Name, s.Error)).
+				With("the operator confirms the step", s.Error, "find out what stopped the step (access, a missing approval, an unclear instruction) and fix it, or the instruction, before the real disaster"))
+			continue
+		}
 		if s.Status == runbooks.StepFailed || s.Status == runbooks.StepTimedOut {
 			status = PhaseFailed
 			r.report.Findings = append(r.report.Findings, finding.Fail("runbook.out-of-date", finding.SeverityFail,
@@ -691,6 +710,11 @@ func (r *run) measure() {
 	rep := r.report
 	obj := r.sc.Spec.Objectives
 	rep.RTO = MeasureRTO(time.Duration(obj.RTO), rep.DisasterAt, rep.Phases)
+	rep.ManualSteps = ManualSteps(rep.Runbook)
+	if recovered(rep.Phases) {
+		rep.RTO = WithDeclaredManual(rep.RTO, DeclaredManual(rep.ManualSteps))
+	}
+	rep.RTOBudget = NewRTOBudget(rep)
 	if rep.Backup == nil {
 		rep.RPO = NotMeasured(time.Duration(obj.RPO), "no recovery point was chosen")
 	}

@@ -186,6 +186,7 @@ func TestRun_LabDrillPasses(t *testing.T) {
 	l := lab(t)
 	ctx := testContext(t, 5*time.Minute)
 	file, targets := drillScenario(t, l, "e2e-pass")
+	labRunbookWithManualStep(t, filepath.Join(filepath.Dir(file), l.Scenario+".md"))
 	state := t.TempDir()
 	// In a zone other than UTC, the report's times are still in UTC.
 	res := firedrill(t, ctx, append(drillEnv(), "TZ=Asia/Kolkata"), "run", file, "--state-dir", state, "-o", "json", "--log-level", "warn")
@@ -236,6 +237,7 @@ func TestRun_LabDrillPasses(t *testing.T) {
 	assert.InDelta(t, rep.DisasterAt.Sub(start).Seconds(), *rep.RPO.Measured, 1.0)
 
 	assertNamespacesGone(t, l, targets)
+	assertDeclaredManualRTO(t, state, rep.DrillID)
 
 	hist := firedrill(t, ctx, nil, "history", "-o", "json", "--state-dir", state)
 	require.Equal(t, 0, hist.code, hist.stderr)

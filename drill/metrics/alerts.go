@@ -26,7 +26,9 @@ var ruleTemplate = template.Must(template.New("prometheusrule").Delims("[[", "]]
 
 // RenderPrometheusRule is the PrometheusRule (monitoring.coreos.com/v1)
 // with P2 alerts on these metrics, with opts: a drill overdue, the last
-// drill failed, the RTO objective missed, the RTO forecast within the
+// drill failed, the RTO objective missed; of the recovery window: shorter
+// than objectives.retention, a gap between backups longer than the RPO,
+// data kept past objectives.maxRetention; the RTO forecast within the
 // horizon, the error budget used up. None of them pages at night. It
 // returns an error for a horizon that is not greater than zero.
 func RenderPrometheusRule(opts AlertOptions) ([]byte, error) {

@@ -73,6 +73,7 @@ func TestExported_MatchesTheDocumentedNames(t *testing.T) {
 	}
 	slices.Sort(names)
 	want := []string{Findings, LastRunTimestamp, LastSuccessTimestamp, Result, RPO, RPOObjective, RTO, RTOObjective,
+		WindowLength, WindowRetentionObjective, WindowWorstGap, WindowPastMaxRetention, WindowPastMaxRetentionB,
 		ForecastDaysToObjective, ErrorBudgetRemaining, ErrorBudgetMet}
 	slices.Sort(want)
 	assert.Equal(t, want, names)
@@ -126,6 +127,7 @@ func TestPrometheusRule_AlertsUseOnlyExportedMetricsAndArePriorityTwo(t *testing
 		}
 	}
 	assert.Equal(t, []string{"FiredrillDrillOverdue", "FiredrillDrillFailed", "FiredrillRTOObjectiveMissed",
+		"FiredrillWindowShorterThanRetention", "FiredrillWindowWorstGapOverRPO", "FiredrillDataKeptPastMaxRetention",
 		"FiredrillRTOForecastBreach", "FiredrillErrorBudgetExhausted"}, alerts)
 }
 

@@ -44,6 +44,10 @@ type Env struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
+	// StdinIsTerminal says Stdin is a terminal (main asks isatty): 'run'
+	// then shows the runbook's manual steps to the operator and times
+	// each until they confirm it (see runOperator).
+	StdinIsTerminal bool
 	// Getenv reads environment variables ($FIREDRILL_SCENARIOS, and
 	// $AWS_SHARED_CREDENTIALS_FILE and $AWS_CONFIG_FILE for checking a
 	// scenario's profiles); nil means an empty environment.

@@ -181,5 +181,6 @@ func objectiveCell(o drill.Objective) string {
 	if o.Status == drill.ObjectiveMissed {
 		mark = "MISSED"
 	}
-	return fmt.Sprintf("%s of %s %s", drill.FormatSeconds(*o.MeasuredSeconds), drill.FormatSeconds(o.ObjectiveSeconds), mark)
+	// An RTO with declared manual work is judged on the total (drill.Objective.Judged).
+	return fmt.Sprintf("%s of %s %s", drill.FormatSeconds(*o.Judged()), drill.FormatSeconds(o.ObjectiveSeconds), mark)
 }
