@@ -24,7 +24,7 @@ the same scenario. Every drill leaves a record, also those that errored or
 were interrupted; below the table, one line per such drill says in which
 step and why it stopped or died (error and error_step in -o json). Remove
 what a dead drill left in the scratch cluster with 'firedrill cleanup'.
-Below the table, one line per scenario gives its outlook: the RTO
+After them, one line per scenario gives its outlook (outlook in -o json): the RTO
 forecast (when the trend of recovery time against what was restored
 reaches the RTO objective; at least 4 drills over 14 days and a good fit,
 else "no forecast" and why) and its error budget (drills of the last 365
