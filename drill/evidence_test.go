@@ -240,12 +240,12 @@ func TestIndexOf_ControlsOnlyOnCompleteEvidence(t *testing.T) {
 	tests := []struct {
 		name   string
 		change func(r *Report)
-		// supported is how many of the 8 built-in controls; whyA12 and
+		// supported is how many of the 10 built-in controls; whyA12 and
 		// whyA13 what the index says of two of them.
 		supported      int
 		whyA12, whyA13 string
 	}{
-		{"complete", func(*Report) {}, 8, "", ""},
+		{"complete", func(*Report) {}, 10, "", ""},
 		{"failed after its restore passed", func(r *Report) { r.Result = ResultFail }, 0,
 			"the drill failed: only a drill that passed supports a control", "the drill failed: only a drill that passed supports a control"},
 		{"errored after its restore passed", func(r *Report) { r.Result = ResultError; setPhase(r, StepRunbook, PhaseError) }, 0,
@@ -255,14 +255,14 @@ func TestIndexOf_ControlsOnlyOnCompleteEvidence(t *testing.T) {
 		{"died (record left running)", func(r *Report) { r.Result = ResultRunning }, 0,
 			"the drill has no result (still running, or its process died): only a drill that passed supports a control",
 			"the drill has no result (still running, or its process died): only a drill that passed supports a control"},
-		{"protection step error with partial findings", func(r *Report) { setPhase(r, StepProtection, PhaseError) }, 7,
+		{"protection step error with partial findings", func(r *Report) { setPhase(r, StepProtection, PhaseError) }, 9,
 			"required proof not shown: backups-immutable (step protection error: its findings are partial)", ""},
-		{"no tamper canary", func(r *Report) { dropFindings(r, "protection.canary.") }, 7,
+		{"no tamper canary", func(r *Report) { dropFindings(r, "protection.canary.") }, 9,
 			"required proof not shown: backups-immutable (the tamper canary was not checked)", ""},
 		{"backup retention not checked", func(r *Report) {
 			dropFindings(r, "protection.backup.")
 			r.Findings = append(r.Findings, finding.Warn("protection.backup.retention", "s3://b", "no backup chosen: not checked"))
-		}, 7, "required proof not shown: backups-immutable (not passed: protection.backup.retention warn)", ""},
+		}, 9, "required proof not shown: backups-immutable (not passed: protection.backup.retention warn)", ""},
 		{"evidence of the restore incomplete", func(r *Report) {
 			r.Findings = append(r.Findings, finding.Warn("evidence.collect", "scratch cluster", "evidence incomplete: list secrets: forbidden"))
 		}, 1, "", "required proof not shown: restore-tested (the evidence of the restore is incomplete (evidence.collect): " +

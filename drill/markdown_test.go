@@ -183,7 +183,7 @@ func TestRun_MarkupInInputsReportHTML(t *testing.T) {
 
 // templateHeadings are the only headings report.md and retrospective.md
 // have: anything else was forged by what they print.
-var templateHeadings = regexp.MustCompile(`^(# (Drill report|Retrospective): .*|## (Error|Interrupted|Objectives|Timeline|Findings|Recovery point|Recovery window|Restores|Checks|Runbook|The drill|What went well\?|What to improve\?|What action items are needed\?|Context|Next steps|Trend|Files of this drill|Attendees|Questions from the runbook|Sign-off)|### (Step .*|Timeline))$`)
+var templateHeadings = regexp.MustCompile(`^(# (Drill report|Retrospective): .*|## (Error|Interrupted|Objectives|Timeline|Findings|Recovery point|Recovery window|Restores|Checks|Runbook|The drill|What went well\?|What to improve\?|What action items are needed\?|Context|Next steps|Trend|Files of this drill|Attendees|Questions from the runbook|Sign-off|Outlook)|### (Step .*|Timeline))$`)
 
 // assertMarkdownStructure reads doc as CommonMark does, line by line
 // (CR, LF and CRLF end a line), and fails on any line outside a code block

@@ -49,9 +49,12 @@ const (
 // Report is report.json: everything a drill measured and found. Field
 // names are part of the schema (ReportSchema).
 type Report struct {
-	Schema         string    `json:"schema"`
-	DrillID        string    `json:"drill_id"`
-	Scenario       string    `json:"scenario"`
+	Schema   string `json:"schema"`
+	DrillID  string `json:"drill_id"`
+	Scenario string `json:"scenario"`
+	// Cluster names the cluster the drill protects (--cluster), under
+	// which the shared history keeps its record; empty when not given.
+	Cluster        string    `json:"cluster,omitempty"`
 	ScenarioSource string    `json:"scenario_source,omitempty"`
 	Summary        string    `json:"summary,omitempty"`
 	Narrative      string    `json:"narrative,omitempty"`
@@ -123,6 +126,27 @@ type Report struct {
 	// RetroQuestions are the runbook's own retrospective questions
 	// (runbooks.Runbook.RetroQuestions).
 	RetroQuestions []string `json:"retro_questions,omitempty"`
+
+	// ScenarioSHA256, RunbookSHA256 and TargetSHA256 are the SHA-256 (hex)
+	// of the scenario file, of its runbook file and of the target's
+	// description (TargetDescription): a drill is due again when one of
+	// them changed since the last pass (Due). Empty when not known
+	// (records of firedrill before them, a scenario without a runbook).
+	ScenarioSHA256 string `json:"scenario_sha256,omitempty"`
+	RunbookSHA256  string `json:"runbook_sha256,omitempty"`
+	TargetSHA256   string `json:"target_sha256,omitempty"`
+	// Compliance are the frameworks the scenario serves (its compliance
+	// field), whose testing cadence applies (DueOf).
+	Compliance []string `json:"compliance,omitempty"`
+	// ErrorBudgetTarget and ErrorBudgetWindowSeconds are the scenario's
+	// error budget (objectives.errorBudget, defaults filled in), which
+	// ErrorBudgetOf measures the drills against.
+	ErrorBudgetTarget        float64 `json:"error_budget_target,omitempty"`
+	ErrorBudgetWindowSeconds float64 `json:"error_budget_window_seconds,omitempty"`
+	// Outlook is the scenario's RTO forecast and error budget with this
+	// drill, from the drills of the history it was recorded in (the shared
+	// history, else the state directory); nil when it could not be read.
+	Outlook *Outlook `json:"outlook,omitempty"`
 }
 
 // Phase is one step of the drill on its timeline.

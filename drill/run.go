@@ -294,6 +294,8 @@ func (r *run) newReport(start time.Time) *Report {
 	if d := sc.Spec.Disaster.DeclaredAt; !d.IsZero() {
 		disaster = d
 	}
+	fp := FingerprintOf(sc, r.opts.Runbook)
+	budget := sc.Spec.Objectives.Budget()
 	return &Report{
 		Schema: ReportSchema, DrillID: r.opts.DrillID, Scenario: sc.Metadata.Name,
 		ScenarioSource: fmt.Sprintf("%s: %s", sc.Origin.Source, sc.Origin.File), Summary: sc.Spec.Disaster.Summary, Narrative: sc.Spec.Disaster.Narrative,
@@ -307,6 +309,11 @@ func (r *run) newReport(start time.Time) *Report {
 		Detection: sc.Spec.Disaster.Detection, Goals: sc.Spec.Disaster.Goals,
 		RecoveryPoint:  recoveryPointChoice(sc.Spec.Backups),
 		RetroQuestions: retroQuestions(r.opts.Runbook),
+		// What "after a major change" compares (DueOf).
+		ScenarioSHA256: fp.ScenarioSHA256, RunbookSHA256: fp.RunbookSHA256, TargetSHA256: fp.TargetSHA256,
+		Compliance:               slices.Clone(sc.Spec.Compliance),
+		ErrorBudgetTarget:        budget.Target,
+		ErrorBudgetWindowSeconds: time.Duration(budget.Window).Seconds(),
 	}
 }
 
@@ -730,10 +737,36 @@ func (r *run) writeReport(ctx context.Context) (string, error) {
 	r.measure()
 	r.report.FinishedAt = r.now()
 	r.addReaderContext(ctx)
+	r.report.Outlook = r.outlook(ctx)
 	if err := r.writeReportFiles(); err != nil {
 		return "", err
 	}
 	return PhasePassed, nil
+}
+
+// outlook is the scenario's outlook with this drill: its earlier drills
+// from the shared history, else the state directory; nil when they cannot
+// be read within 20 seconds (the report step has a minute).
+func (r *run) outlook(ctx context.Context) *Outlook {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	var records Records = LocalRecords{StateDir: r.opts.StateDir}
+	if r.opts.History != nil {
+		records = r.opts.History
+	}
+	earlier, err := ListReports(ctx, records, r.report.Scenario)
+	if err != nil && len(earlier) == 0 {
+		r.opts.Logger.Warn("no outlook in the report: the history could not be read", "err", err)
+		return nil
+	}
+	history := []DrillSummary{Summarize(r.report)}
+	for _, e := range earlier {
+		if e.DrillID != r.report.DrillID {
+			history = append(history, Summarize(e))
+		}
+	}
+	o := OutlookOf(r.report.Scenario, history, r.now())
+	return &o
 }
 
 // writeReportFiles renders the report files from the report with every

@@ -111,6 +111,7 @@ func (v *validator) validate() {
 	}
 	v.disaster()
 	v.objectives()
+	v.compliance()
 	v.backups()
 	v.storage()
 	v.target()
@@ -178,6 +179,9 @@ func (v *validator) objectives() {
 	// The decoder already rejected durations that are not > 0.
 	v.required(p+".rto", v.has(p+".rto"))
 	v.required(p+".rpo", v.has(p+".rpo"))
+	if b := v.sc.Spec.Objectives.ErrorBudget; b != nil && v.has(p+".errorBudget.target") && !(b.Target > 0 && b.Target < 1) {
+		v.errorf(p+".errorBudget.target", "%v is not a share between 0 and 1 (exclusive), such as 0.9 for nine drills in ten", b.Target)
+	}
 	o := v.sc.Spec.Objectives
 	if o.MaxRetention == 0 {
 		return
@@ -209,6 +213,25 @@ func (v *validator) objectives() {
 		}
 		v.errorf(l.path+".minRetention", "%s locks each backup longer than objectives.maxRetention %s: a %s lock cannot be lifted, so the data cannot be erased in time; require at most %s, or raise maxRetention",
 			l.lock.MinRetention, o.MaxRetention, l.lock.Mode, o.MaxRetention)
+	}
+}
+
+// compliance checks the framework names, suggesting a close one.
+func (v *validator) compliance() {
+	const p = "spec.compliance"
+	names := v.sc.Spec.Compliance
+	for i, f := range names {
+		ip := fmt.Sprintf("%s[%d]", p, i)
+		switch {
+		case !slices.Contains(Frameworks, f):
+			msg := fmt.Sprintf("%q is not one of %s", f, strings.Join(Frameworks, ", "))
+			if close := closest(f, Frameworks, 1); len(close) == 1 {
+				msg += fmt.Sprintf("; did you mean %q?", close[0])
+			}
+			v.errorf(ip, "%s", msg)
+		case slices.Index(names, f) < i:
+			v.errorf(ip, "%s is listed twice", f)
+		}
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 	"github.com/firedrill-dev/firedrill/internal/finding"
 )
 
-// The metric names. Alerts (see alerts/prometheusrule.yaml) and dashboards
+// The metric names. Alerts (see alerts/prometheusrule.yaml.tmpl) and dashboards
 // depend on them: renaming one breaks them.
 const (
 	LastRunTimestamp     = "firedrill_drill_last_run_timestamp_seconds"
@@ -31,6 +31,13 @@ const (
 	WindowWorstGap           = "firedrill_window_worst_gap_seconds"
 	WindowPastMaxRetention   = "firedrill_window_past_max_retention"
 	WindowPastMaxRetentionB  = "firedrill_window_past_max_retention_bytes"
+
+	// The scenario's outlook (drill.OutlookOf): the RTO forecast, present
+	// only when the trend reaches the objective, and the error budget,
+	// present when a drill counts in its window.
+	ForecastDaysToObjective = "firedrill_rto_forecast_days_to_objective"
+	ErrorBudgetRemaining    = "firedrill_error_budget_remaining_ratio"
+	ErrorBudgetMet          = "firedrill_error_budget_met_ratio"
 )
 
 // Labels of the metrics.
@@ -60,7 +67,12 @@ type Scenario struct {
 	Window *backup.Window
 	// windowAt is when the drill Window comes from started.
 	windowAt time.Time
+	// Outlook is the scenario's RTO forecast and error budget.
+	Outlook drill.Outlook
 }
+
+// clock is the time the outlook is computed for.
+var clock = time.Now
 
 // Scenarios sums up reports per scenario, sorted by name. Drills still
 // running are not counted; one whose process died (result died, as
@@ -79,6 +91,14 @@ func Scenarios(reports []*drill.Report) []Scenario {
 		byID[r.DrillID] = r
 	}
 	byName := map[string]*Scenario{}
+	var drills []*drill.Report
+	for _, id := range order {
+		drills = append(drills, byID[id])
+	}
+	outlooks := map[string]drill.Outlook{}
+	for _, o := range drill.Outlooks(drills, clock()) {
+		outlooks[o.Scenario] = o
+	}
 	for _, id := range order {
 		r := byID[id]
 		if r.Result == drill.ResultRunning {
@@ -86,7 +106,7 @@ func Scenarios(reports []*drill.Report) []Scenario {
 		}
 		s, ok := byName[r.Scenario]
 		if !ok {
-			s = &Scenario{Name: r.Scenario}
+			s = &Scenario{Name: r.Scenario, Outlook: outlooks[r.Scenario]}
 			byName[r.Scenario] = s
 		}
 		if s.Last == nil || r.StartedAt.After(s.Last.StartedAt) {
@@ -120,6 +140,7 @@ type Collector struct {
 type descs struct {
 	lastRun, lastSuccess, result, rto, rtoObjective, rpo, rpoObjective, findings *prometheus.Desc
 	windowLength, windowRetention, windowWorstGap, windowPast, windowPastBytes   *prometheus.Desc
+	forecastDays, budgetRemaining, budgetMet                                     *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
@@ -164,6 +185,12 @@ func newCollector(scenarios []Scenario, withScenario bool) *Collector {
 			"Backups, repository objects, TTLs and lock periods that keep data past the scenario's objectives.maxRetention; absent when not declared.", base, nil),
 		windowPastBytes: prometheus.NewDesc(WindowPastMaxRetentionB,
 			"Bytes of the data kept past objectives.maxRetention, where it was sized; absent when not declared.", base, nil),
+		forecastDays: prometheus.NewDesc(ForecastDaysToObjective,
+			"Days until the trend of the scenario's recovery time against what its drills restored reaches the RTO objective, 0 when it has; absent without a forecast (too few drills, a poor fit, or a steady size).", base, nil),
+		budgetRemaining: prometheus.NewDesc(ErrorBudgetRemaining,
+			"Share of the scenario's error budget left: 1 - (1 - met ratio) / (1 - target); negative when overspent; absent without a drill in the window.", base, nil),
+		budgetMet: prometheus.NewDesc(ErrorBudgetMet,
+			"Share of the scenario's drills in the error budget's window that met both RTO and RPO; absent without a drill in the window.", base, nil),
 	}}
 }
 
@@ -171,7 +198,8 @@ func newCollector(scenarios []Scenario, withScenario bool) *Collector {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	d := c.descs
 	for _, desc := range []*prometheus.Desc{d.lastRun, d.lastSuccess, d.result, d.rto, d.rtoObjective, d.rpo, d.rpoObjective, d.findings,
-		d.windowLength, d.windowRetention, d.windowWorstGap, d.windowPast, d.windowPastBytes} {
+		d.windowLength, d.windowRetention, d.windowWorstGap, d.windowPast, d.windowPastBytes,
+		d.forecastDays, d.budgetRemaining, d.budgetMet} {
 		ch <- desc
 	}
 }
@@ -227,6 +255,13 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 				gauge(d.windowPast, float64(len(w.PastMaxRetention)))
 				gauge(d.windowPastBytes, float64(n))
 			}
+		}
+		if f := s.Outlook.RTOForecast; f.DaysToObjective != nil {
+			gauge(d.forecastDays, *f.DaysToObjective)
+		}
+		if b := s.Outlook.ErrorBudget; b.BudgetRemainingRatio != nil {
+			gauge(d.budgetRemaining, *b.BudgetRemainingRatio)
+			gauge(d.budgetMet, *b.MetRatio)
 		}
 	}
 }

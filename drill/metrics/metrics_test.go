@@ -23,6 +23,9 @@ import (
 	"github.com/firedrill-dev/firedrill/internal/finding"
 )
 
+// The outlook (forecast, error budget) is computed as of an hour after t3.
+func init() { clock = func() time.Time { return t3.Add(time.Hour) } }
+
 var (
 	t1 = time.Date(2026, 9, 1, 9, 0, 0, 0, time.UTC)
 	t2 = time.Date(2026, 11, 20, 9, 30, 0, 500_000_000, time.UTC)
@@ -136,6 +139,11 @@ func TestWriteFile_ParsesWithTheExpectedSeries(t *testing.T) {
 		WindowWorstGap:           {rl: 30 * 3600},
 		WindowPastMaxRetention:   {rl: 2},
 		WindowPastMaxRetentionB:  {rl: 1 << 20},
+		// region-loss: 1 of 2 drills met both objectives against the
+		// default target 0.75: 1 - 0.5/0.25 = -1; namespace-deletion's
+		// only drill errored: 1 - 1/0.25 = -3.
+		ErrorBudgetMet:       {rl: 0.5, nd: 0},
+		ErrorBudgetRemaining: {rl: -1, nd: -3},
 	}
 	assert.Equal(t, want, got)
 
@@ -195,7 +203,7 @@ func TestPush_ReplacesTheScenarioGroup(t *testing.T) {
 	assert.Equal(t, series{"": float64(t1.Unix())}, got.body[LastSuccessTimestamp])
 	assert.Equal(t, series{"": 5000}, got.body[RTO])
 	assert.Equal(t, series{"result=pass": 0, "result=fail": 1, "result=error": 0, "result=interrupted": 0, "result=died": 0}, got.body[Result])
-	assert.Len(t, got.body, 13)
+	assert.Len(t, got.body, 15)
 	assert.Equal(t, series{"": 30 * 3600}, got.body[WindowWorstGap])
 }
 
@@ -290,6 +298,19 @@ func TestWriteFile_DiedDrillIsTheLastDrill(t *testing.T) {
 	assert.Equal(t, 0.0, got[Result]["result=pass,"+rl])
 	assert.Equal(t, series{rl: float64(t2.UnixNano()) / 1e9}, got[LastRunTimestamp])
 	assert.Equal(t, series{rl: float64(t1.UnixNano()) / 1e9}, got[LastSuccessTimestamp])
+}
+
+func TestWriteFile_ForecastOfAGrowingScenario(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "firedrill.prom")
+	require.NoError(t, WriteFile(path, append(history(), growing()...)))
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	got := parseText(t, f)
+	require.Len(t, got[ForecastDaysToObjective], 1, "only a scenario with a forecast has the series")
+	assert.InDelta(t, 150-1.0/24, got[ForecastDaysToObjective]["scenario=payments"], 1e-3, "150 days after t3, asked an hour after it")
+	assert.Equal(t, 1.0, got[ErrorBudgetRemaining]["scenario=payments"])
+	assert.Equal(t, 1.0, got[ErrorBudgetMet]["scenario=payments"])
 }
 
 // TestScenarios_WindowOfTheNewestDrillThatReadOne: a drill that ended

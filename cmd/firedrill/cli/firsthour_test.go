@@ -78,7 +78,7 @@ func TestHistory_UnknownScenarioGetsCloseMatches(t *testing.T) {
 
 	res = run(t, context.Background(), env, "history", "observability-loss", "-o", "json")
 	assert.Equal(t, ExitOK, res.code, res)
-	assert.JSONEq(t, `{"schema":"firedrill.dev/history/v2","drills":[]}`, res.stdout)
+	assert.JSONEq(t, `{"schema":"firedrill.dev/history/v2","drills":[],"outlook":[]}`, res.stdout)
 }
 
 // readOnlyDir makes dir read-only for this process: mode 0555 for a user,
