@@ -16,8 +16,9 @@ type DrillSummary struct {
 	Result     Result    `json:"result"`
 	// ErrorStep is the step a drill that did not pass stopped or died in.
 	ErrorStep StepName `json:"error_step,omitempty"`
-	// RTOSeconds and RPOSeconds are the measured recovery time and
-	// recovery point; null when the drill did not measure them (for RTO:
+	// RTOSeconds and RPOSeconds are the recovery time the objective is
+	// judged on (measured plus declared manual time, Objective.Judged)
+	// and the measured recovery point; null when the drill did not measure them (for RTO:
 	// the recovery did not complete). RTOStatus and RPOStatus are the
 	// report's Objective.Status: met, missed or not-measured.
 	RTOSeconds          *float64 `json:"rto_seconds"`
@@ -59,7 +60,7 @@ func Summarize(r *Report) DrillSummary {
 		FinishedAt:               r.FinishedAt.UTC(),
 		Result:                   r.Result,
 		ErrorStep:                r.ErrorStep,
-		RTOSeconds:               copyFloat(r.RTO.MeasuredSeconds),
+		RTOSeconds:               copyFloat(r.RTO.Judged()),
 		RPOSeconds:               copyFloat(r.RPO.MeasuredSeconds),
 		RTOStatus:                r.RTO.Status,
 		RPOStatus:                r.RPO.Status,

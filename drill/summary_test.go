@@ -45,6 +45,13 @@ func TestSummarize(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Summarize:\n got %+v\nwant %+v", got, want)
 	}
+	// Declared manual time is part of the RTO the forecast and the fleet
+	// compare: 6m measured + 5m declared is 11m.
+	withManual := *r
+	withManual.RTO = WithDeclaredManual(Measure(10*time.Minute, 6*time.Minute), 300)
+	if s := Summarize(&withManual); s.RTOSeconds == nil || *s.RTOSeconds != 660 {
+		t.Errorf("RTO with declared manual time: got %v, want 660", s.RTOSeconds)
+	}
 	// The summary does not share the report's memory.
 	*r.RTO.MeasuredSeconds = 1
 	r.Compliance[0] = "x"
