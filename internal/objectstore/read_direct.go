@@ -120,5 +120,3 @@ func (l *limitWriter) Write(p []byte) (int, error) {
 	l.n -= int64(len(p))
 	return l.w.Write(p)
 }
-
-
