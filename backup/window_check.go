@@ -42,6 +42,9 @@ type WindowSpec struct {
 	// empty skips the missed-run check (a finding says so). CronSource
 	// says where it came from, for the report ("scenario", "cluster").
 	Cron, CronSource string
+	// CronUnknown says why Cron is empty, for the finding; e.g. "the
+	// scenario loses the source cluster".
+	CronUnknown string
 	// Retention, MaxRetention and RPO are the scenario's objectives;
 	// zero ones are not judged.
 	Retention, MaxRetention, RPO time.Duration
@@ -99,6 +102,9 @@ func CheckWindow(ctx context.Context, spec WindowSpec) (*Window, []finding.Findi
 	subject := bucketSubject(spec.Store, spec.Bucket)
 	var cs *cronSchedule
 	cronNote := "the schedule's cron expression is unknown"
+	if spec.CronUnknown != "" {
+		cronNote += " (" + spec.CronUnknown + ")"
+	}
 	if spec.Cron != "" {
 		var err error
 		if cs, err = parseCron(spec.Cron); err != nil {

@@ -259,6 +259,27 @@ func planProtection(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbook)
 	if len(s.Storage.Copies) == 0 {
 		step.add("no off-site or off-cloud copies are declared")
 	}
+	if o := s.Objectives; o.Retention > 0 || o.MaxRetention > 0 {
+		step.add("the recovery window, from the bucket's backups/*/velero-backup.json%s: reaches back retention %s, no backup failed, no run of the cron expression missed, the worst gap within the RPO %s, every backup in it locked until it expires (window.*)",
+			windowScheduleText(s.Backups), orDash(o.Retention), o.RPO)
+		if o.MaxRetention > 0 {
+			step.add("nothing kept past maxRetention %s: backups, volume-data repository objects, Velero TTLs, bucket and object lock periods", o.MaxRetention)
+		}
+	}
+}
+
+func windowScheduleText(b scenarios.Backups) string {
+	if b.Schedule == "" {
+		return ""
+	}
+	return fmt.Sprintf(" of Schedule %q", b.Schedule)
+}
+
+func orDash(d scenarios.Duration) string {
+	if d == 0 {
+		return "(not declared)"
+	}
+	return d.String()
 }
 
 // repoText is where the repositories of a bucket's backups are.

@@ -217,12 +217,14 @@ func windowSpec(ctx context.Context, sc *scenarios.Scenario, opts ProtectionOpti
 	switch {
 	case b.ScheduleCron != "":
 		w.Cron, w.CronSource = b.ScheduleCron, "scenario"
-	case b.Schedule != "" && ScopeSkipped(sc) == "":
+	case b.Schedule == "":
+		w.CronUnknown = "the scenario names no schedule"
+	case ScopeSkipped(sc) != "":
+		w.CronUnknown = "no spec.backups.scheduleCron, and " + ScopeSkipped(sc)
+	default:
 		cron, err := sourceScheduleCron(ctx, sc)
 		if err != nil {
-			if opts.Log != nil {
-				opts.Log.Warn("recovery window: the Schedule's cron expression is unknown", "schedule", b.Schedule, "err", err)
-			}
+			w.CronUnknown = "no spec.backups.scheduleCron, and the source's Schedule could not be read: " + err.Error()
 			break
 		}
 		w.Cron, w.CronSource = cron, "cluster"

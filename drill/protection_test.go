@@ -82,6 +82,14 @@ spec:
 	require.NoError(t, err)
 	assert.Nil(t, spec.Window, "no retention objective, no window check")
 
+	sc, err = scenarios.Parse(scenarios.Env{}, "unit.yaml", yaml(", retention: 7d", ""))
+	require.NoError(t, err)
+	spec, err = ProtectionSpec(ctx, sc, nil, opts)
+	require.NoError(t, err)
+	require.NotNil(t, spec.Window)
+	assert.Empty(t, spec.Window.Cron)
+	assert.Equal(t, "the scenario names no schedule", spec.Window.CronUnknown)
+
 	sc, err = scenarios.Parse(scenarios.Env{}, "unit.yaml", yaml(", retention: 7d, maxRetention: 30d", `, scheduleCron: "CRON_TZ=Europe/Berlin 0 3 * * *"`))
 	require.NoError(t, err)
 	spec, err = ProtectionSpec(ctx, sc, nil, opts)

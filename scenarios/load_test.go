@@ -188,7 +188,7 @@ func TestLoad_Invalid(t *testing.T) {
 			{39, "spec.runbook.passEnv[5]", "inline secret not allowed: passEnv takes the NAME of an environment variable to pass to the runbook's steps (never one holding a credential), not the secret itself"},
 			{40, "spec.runbook.passEnv[6]", "must name an environment variable"},
 		},
-		"goal-empty":          {{13, "spec.disaster.goals[1]", "must not be empty"}},
+		"goal-empty": {{13, "spec.disaster.goals[1]", "must not be empty"}},
 		"max-retention": {
 			{17, "spec.objectives.maxRetention", "5d is shorter than retention 7d"},
 			{30, "spec.storage.primary.objectLock.minRetention", "7d locks each backup longer than objectives.maxRetention 5d"},

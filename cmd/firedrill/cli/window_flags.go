@@ -9,8 +9,8 @@ import (
 // windowFlags are the recovery window check's flags of run and verify.
 func windowFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.IntFlag{Name: "window-sample", Usage: "check the object lock of `N` backups of the recovery window, drawn at random, instead of all (0: all)"},
-		&cli.Int64Flag{Name: "window-seed", Usage: "draw the --window-sample with `SEED` (default: a random seed, recorded in the report)"},
+		&cli.IntFlag{Name: "window-sample", Usage: "check the object lock of `N` backups of the recovery window, drawn at random, instead of all", DefaultText: "0, all"},
+		&cli.Int64Flag{Name: "window-seed", Usage: "draw the --window-sample with `SEED`, recorded in the report", DefaultText: "random"},
 	}
 }
 
