@@ -46,8 +46,8 @@ func (a *app) runCommand() *cli.Command {
 
 A scenario with spec.backups.window.pick: random draws its recovery point
 at random among the Completed backups of its window (by default the whole
-objectives.retention) and records the seed in the report (recovery_point_choice);
---pick-seed SEED replays that pick.
+objectives.retention) and records the seed in the report
+(recovery_point_choice.seed); --pick-seed SEED replays that pick.
 
 RTO counts from the disaster declaration (the scenario's declaredAt, else
 the start of the drill) to the end of the last recovery step. A protection
