@@ -27,10 +27,12 @@ type AuditPeriod struct {
 // AuditRow is one drill of an audit period, as 'firedrill evidence
 // summary' prints it (its JSON keys are that command's -o json).
 type AuditRow struct {
-	DrillID    string        `json:"drill_id"`
-	Scenario   string        `json:"scenario"`
-	StartedAt  time.Time     `json:"started_at"`
-	Result     string        `json:"result"`
+	DrillID   string    `json:"drill_id"`
+	Scenario  string    `json:"scenario"`
+	StartedAt time.Time `json:"started_at"`
+	Result    string    `json:"result"`
+	// RTOSeconds is the RTO the objective was judged on: measured plus
+	// declared manual time (Objective.Judged); nil when not measured.
 	RTOSeconds *float64      `json:"rto_seconds"`
 	RTOObjSec  float64       `json:"rto_objective_seconds"`
 	RTOStatus  string        `json:"rto_status"`
@@ -155,7 +157,7 @@ func auditRow(d AuditedDrill) AuditRow {
 	r := d.Report
 	row := AuditRow{
 		DrillID: r.DrillID, Scenario: r.Scenario, StartedAt: r.StartedAt.UTC(), Result: string(r.Result),
-		RTOSeconds: r.RTO.MeasuredSeconds, RTOObjSec: r.RTO.ObjectiveSeconds, RTOStatus: r.RTO.Status,
+		RTOSeconds: r.RTO.Judged(), RTOObjSec: r.RTO.ObjectiveSeconds, RTOStatus: r.RTO.Status,
 		RPOSeconds: r.RPO.MeasuredSeconds, RPOObjSec: r.RPO.ObjectiveSeconds, RPOStatus: r.RPO.Status,
 		Findings: CountFindings(r.Findings), Controls: []string{}, NotSupported: []ControlGap{},
 	}
@@ -205,21 +207,23 @@ func KeptExport(recs []EvidenceRecord) *EvidenceRecord {
 	return &recs[len(recs)-1]
 }
 
-// RTOChange is a drill's measured RTO minus that of the latest older
-// drill of the same scenario that measured one, in seconds: positive when
-// this drill was slower, negative when faster. It is nil when either has
-// no measured RTO. older is newest first, as ListReports returns it, and
-// may hold other scenarios' drills.
+// RTOChange is a drill's RTO minus that of the latest earlier drill of the
+// same scenario that measured one (earlierDrills), in seconds: positive
+// when this drill was slower, negative when faster. Each RTO is the one
+// its objective was judged on (Objective.Judged: measured plus declared
+// manual time), so a drill whose manual steps were declared compares with
+// one whose steps were timed. It is nil when either has no RTO. older may
+// hold any drills, in any order (ListReports gives them newest first).
 func RTOChange(r *Report, older []*Report) *float64 {
-	if r.RTO.MeasuredSeconds == nil {
+	this := r.RTO.Judged()
+	if this == nil {
 		return nil
 	}
-	for _, o := range older {
-		if o.Scenario != r.Scenario || o.RTO.MeasuredSeconds == nil {
-			continue
+	for _, o := range earlierDrills(r, older) {
+		if before := o.RTO.Judged(); before != nil {
+			d := *this - *before
+			return &d
 		}
-		d := *r.RTO.MeasuredSeconds - *o.RTO.MeasuredSeconds
-		return &d
 	}
 	return nil
 }

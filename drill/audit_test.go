@@ -3,6 +3,7 @@ package drill_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -18,8 +19,19 @@ import (
 func seconds(s float64) *float64 { return &s }
 
 func TestRTOTrend(t *testing.T) {
+	// Each report is an hour older than the one made before it: r first,
+	// then its older drills, newest first, as ListReports gives them.
+	n := 0
 	rep := func(scenario string, rto *float64) *drill.Report {
-		return &drill.Report{Scenario: scenario, RTO: drill.Objective{MeasuredSeconds: rto}}
+		n++
+		return &drill.Report{DrillID: fmt.Sprintf("fd-%d", n), Scenario: scenario, StartedAt: auditT0.Add(-time.Duration(n) * time.Hour),
+			Result: drill.ResultPass, RTO: drill.Objective{MeasuredSeconds: rto, ObjectiveSeconds: 3600}}
+	}
+	// manual is rep with declared manual time: judged on the total.
+	manual := func(scenario string, rto, declared float64) *drill.Report {
+		r := rep(scenario, seconds(rto))
+		r.RTO = drill.WithDeclaredManual(r.RTO, declared)
+		return r
 	}
 	for _, tt := range []struct {
 		name  string
@@ -37,6 +49,13 @@ func TestRTOTrend(t *testing.T) {
 			rep("a", seconds(100)), []*drill.Report{rep("b", seconds(10)), rep("a", nil), rep("a", seconds(90)), rep("a", seconds(500))}, "slower by 10.0s", seconds(10)},
 		{"no older drill measured one", rep("a", seconds(100)), []*drill.Report{rep("a", nil), rep("b", seconds(50))}, "", nil},
 		{"this drill measured none", rep("a", nil), []*drill.Report{rep("a", seconds(100))}, "", nil},
+		{"declared manual time counts in this drill", manual("a", 100, 60), []*drill.Report{rep("a", seconds(150))}, "slower by 10.0s", seconds(10)},
+		{"declared manual time counts in the older drill", rep("a", seconds(150)), []*drill.Report{manual("a", 100, 60)}, "faster by 10.0s", seconds(-10)},
+		{"a running drill is not compared with", rep("a", seconds(100)), []*drill.Report{func() *drill.Report {
+			r := rep("a", seconds(10))
+			r.Result = drill.ResultRunning
+			return r
+		}(), rep("a", seconds(90))}, "slower by 10.0s", seconds(10)},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			assert.Equal(t, tt.want, drill.RTOTrend(tt.r, tt.older))
@@ -109,7 +128,9 @@ func TestAuditRows(t *testing.T) {
 				{SHA256: "locked-one", Pushed: &evidence.Pushed{URL: "s3://ev/fd-first.tar.gz", RetainUntil: &locked}},
 				{SHA256: "later-unlocked", Pushed: &evidence.Pushed{URL: "s3://ev-unlocked/fd-first.tar.gz"}},
 			})
-			putJSON(t, rs, "fd-noretro", drill.ReportFile, passedRecord("fd-noretro", "shop", auditT0.Add(day), drill.ResultPass))
+			noRetroRec := passedRecord("fd-noretro", "shop", auditT0.Add(day), drill.ResultPass)
+			noRetroRec.RTO = drill.WithDeclaredManual(noRetroRec.RTO, 1800) // 1h measured + 30m declared manual
+			putJSON(t, rs, "fd-noretro", drill.ReportFile, noRetroRec)
 			putJSON(t, rs, "fd-failed", drill.ReportFile, passedRecord("fd-failed", "shop", auditT0.Add(2*day), drill.ResultFail))
 			putJSON(t, rs, "fd-other", drill.ReportFile, passedRecord("fd-other", "blog", auditT0.Add(2*day), drill.ResultPass))
 			putJSON(t, rs, "fd-at-end", drill.ReportFile, passedRecord("fd-at-end", "shop", auditT0.Add(3*day), drill.ResultPass))
@@ -137,6 +158,8 @@ func TestAuditRows(t *testing.T) {
 			assert.Equal(t, 7200.0, *first.RPOSeconds)
 
 			noRetro := rows[1]
+			require.NotNil(t, noRetro.RTOSeconds)
+			assert.Equal(t, 5400.0, *noRetro.RTOSeconds, "the RTO judged: measured plus declared manual time")
 			assert.Equal(t, []string{"C-RESTORE"}, noRetro.Controls)
 			require.Len(t, noRetro.NotSupported, 1)
 			assert.Equal(t, "C-LEARN", noRetro.NotSupported[0].ID)

@@ -41,8 +41,8 @@ type scratchCluster struct{ cleanups int }
 var _ drill.Recovery = (*scratchCluster)(nil)
 
 func (s *scratchCluster) Preflight(context.Context, time.Time) error { return nil }
-func (s *scratchCluster) RecoveryPoint(context.Context) (*drill.BackupRef, error) {
-	return &drill.BackupRef{Name: "shop-daily-1", StorageLocation: "default", Started: start.Add(-2 * time.Hour), Completed: start.Add(-2*time.Hour + time.Minute)}, nil
+func (s *scratchCluster) RecoveryPoint(context.Context) (*drill.BackupRef, *drill.RecoveryPointChoice, error) {
+	return &drill.BackupRef{Name: "shop-daily-1", StorageLocation: "default", Started: start.Add(-2 * time.Hour), Completed: start.Add(-2*time.Hour + time.Minute)}, nil, nil
 }
 func (s *scratchCluster) Restore(context.Context, *drill.BackupRef, io.Writer) (drill.RestoreOutcome, error) {
 	ok := true

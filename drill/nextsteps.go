@@ -121,7 +121,7 @@ func NextSteps(r *Report) []NextStep {
 	}{{"rto", "RTO", &r.RTO}, {"rpo", "RPO (backup)", &r.RPO}, {"rpo-data", "RPO (data)", r.RPOData}}
 	for _, o := range objectives {
 		if o.o != nil && o.o.Status == ObjectiveMissed {
-			add(NextStepFailed, o.code, "#objectives", fmt.Sprintf("%s missed: %s against %s", o.name, fmtSecondsPtr(o.o.MeasuredSeconds), fmtSeconds(o.o.ObjectiveSeconds)))
+			add(NextStepFailed, o.code, "#objectives", fmt.Sprintf("%s missed: %s against %s", o.name, o.o.TimeText(), fmtSeconds(o.o.ObjectiveSeconds)))
 		}
 	}
 	counts := map[string]int{}
@@ -146,9 +146,10 @@ func NextSteps(r *Report) []NextStep {
 	}
 	findingSteps(NextStepFailed, finding.StatusFail)
 	for _, o := range objectives {
-		if o.o != nil && o.o.Status == ObjectiveMet && o.o.ObjectiveSeconds > 0 && *o.o.MeasuredSeconds > NearObjective*o.o.ObjectiveSeconds {
+		// Judged: the margin left is that of measured plus declared manual time.
+		if o.o != nil && o.o.Status == ObjectiveMet && o.o.ObjectiveSeconds > 0 && *o.o.Judged() > NearObjective*o.o.ObjectiveSeconds {
 			add(NextStepNear, o.code, "#objectives", fmt.Sprintf("%s used %.0f%% of its objective (%s of %s): little margin left",
-				o.name, 100**o.o.MeasuredSeconds/o.o.ObjectiveSeconds, fmtSecondsPtr(o.o.MeasuredSeconds), fmtSeconds(o.o.ObjectiveSeconds)))
+				o.name, 100**o.o.Judged()/o.o.ObjectiveSeconds, o.o.TimeText(), fmtSeconds(o.o.ObjectiveSeconds)))
 		}
 	}
 	findingSteps(NextStepWarning, finding.StatusWarn)

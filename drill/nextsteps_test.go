@@ -96,6 +96,23 @@ func TestNextSteps_NearObjectiveThreshold(t *testing.T) {
 	}
 }
 
+// TestNextSteps_DeclaredManualTimeCounts: the margin left and a miss are
+// those of the RTO judged, measured plus declared manual time: 1h
+// measured is a quarter of 4h, 1h + 2h40m declared is 92% of it.
+func TestNextSteps_DeclaredManualTimeCounts(t *testing.T) {
+	r := thisDrill(3600, 60)
+	r.RTO = WithDeclaredManual(r.RTO, 9600)
+	got := NextSteps(r)
+	require.Len(t, got, 1)
+	assert.Equal(t, NextStepNear, got[0].Kind)
+	assert.Equal(t, "RTO used 92% of its objective (3h40m (1h00m measured + 2h40m declared manual) of 4h00m): little margin left", got[0].Text)
+
+	r.RTO = WithDeclaredManual(Measure(4*time.Hour, time.Hour), 4*3600)
+	got = NextSteps(r)
+	require.NotEmpty(t, got)
+	assert.Equal(t, "RTO missed: 5h00m (1h00m measured + 4h00m declared manual) against 4h00m", got[0].Text)
+}
+
 func TestNextSteps_ErrorFirst(t *testing.T) {
 	r := thisDrill(-1, 60)
 	r.Result, r.ErrorStep, r.Error = ResultError, StepRestore, "restore fd-1 failed\nmore detail"

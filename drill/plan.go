@@ -303,7 +303,7 @@ func planRecoveryPoint(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbo
 	case b.Schedule != "":
 		step.add("use the latest %s Backup of Schedule %q (label velero.io/schedule-name)", restorable, b.Schedule)
 	case b.Window != nil && b.Window.Pick == scenarios.PickRandom:
-		seed := "a seed chosen at run time, recorded in the report as backup.chosen.seed; run --pick-seed replays it"
+		seed := "a seed chosen at run time, recorded in the report as recovery_point_choice.seed; run --pick-seed replays it"
 		if b.Window.Seed != nil {
 			seed = fmt.Sprintf("seed %d", *b.Window.Seed)
 		}

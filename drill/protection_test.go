@@ -31,6 +31,7 @@ spec:
       bucket: velero-backups
       prefix: lab
       objectLock: {mode: COMPLIANCE}
+      credentials: {accessKeyIDEnv: AK, secretAccessKeyEnv: SK}
     copies:
       - {name: offsite, kind: offsite, endpoint: http://127.0.0.1:2, bucket: velero-offsite, maxReplicationLag: 15m}
       - {name: offcloud, kind: offcloud, endpoint: http://127.0.0.1:3, bucket: velero-offcloud}
@@ -39,7 +40,11 @@ spec:
 	sc, err := scenarios.Parse(scenarios.Env{}, "unit.yaml", []byte(yaml))
 	require.NoError(t, err)
 	ctx := context.Background()
-	spec, err := ProtectionSpec(ctx, sc, nil, ProtectionOptions{Getenv: func(string) string { return "" }})
+	// The canary's write below is sent: with the credentials named, not
+	// the SDK's default chain, which ends at the EC2 instance metadata
+	// service (a unit test reaches no network).
+	env := map[string]string{"AK": "firedrill", "SK": "unit-secret"}
+	spec, err := ProtectionSpec(ctx, sc, nil, ProtectionOptions{Getenv: func(k string) string { return env[k] }})
 	require.NoError(t, err)
 	require.Len(t, spec.Copies, 2)
 	assert.Equal(t, 15*time.Minute, spec.Copies[0].MaxReplicationLag)

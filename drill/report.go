@@ -189,22 +189,6 @@ type BackupRef struct {
 	// Skipped are the newer backups of the selector that could not be
 	// restored, newest first: the RPO counts from an older backup.
 	Skipped []SkippedBackup `json:"skipped,omitempty"`
-	// Chosen says how the backup was chosen and why; absent from records
-	// of firedrill before it.
-	Chosen *Choice `json:"chosen,omitempty"`
-}
-
-// Choice is how the drill chose its recovery point: by name, the newest
-// of a schedule or window, or at random within a window (window.pick:
-// random), with the seed that replays the pick (window.seed in the
-// scenario, or 'firedrill run --pick-seed').
-type Choice struct {
-	// Why is the rule and the candidates, in words.
-	Why string `json:"why"`
-	// Candidates is how many backups the rule chose among.
-	Candidates int `json:"candidates"`
-	// Seed is the seed of a random pick; absent otherwise.
-	Seed *int64 `json:"seed,omitempty"`
 }
 
 // SkippedBackup is a backup newer than the recovery point that was passed

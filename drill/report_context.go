@@ -1,6 +1,7 @@
 package drill
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"path"
@@ -12,9 +13,13 @@ import (
 	"github.com/firedrill-dev/firedrill/scenarios"
 )
 
-// RecoveryPointChoice is how the drill chose its recovery point and why:
-// the scenario's spec.backups selector, for the reader who asks "why this
-// backup?".
+// RecoveryPointChoice is how the drill chose its recovery point and why,
+// for the reader who asks "why this backup?" (report.json
+// recovery_point_choice). The drill fills it from the scenario's
+// spec.backups selector when it starts (recoveryPointChoice), and the
+// recovery-point step completes it with the pick (picked): how many
+// backups it chose among, the seed of a random pick, and the pick's own
+// why.
 type RecoveryPointChoice struct {
 	// Selector is the field of spec.backups that chose it: "backupName",
 	// "schedule" or "window".
@@ -23,33 +28,82 @@ type RecoveryPointChoice struct {
 	Pick string `json:"pick,omitempty"`
 	// WithinSeconds is the window's length before the disaster.
 	WithinSeconds float64 `json:"within_seconds,omitempty"`
-	// Seed is the seed of a random pick: the scenario's window.seed, or
-	// the one the drill chose when it has none (the recovery-point step
-	// sets it); with it the same pick can be made again.
+	// Candidates is how many restorable backups the selector chose
+	// among; absent until the recovery point is picked, and when no
+	// backup could be.
+	Candidates int `json:"candidates,omitempty"`
+	// Seed is the seed of a random pick: the scenario's window.seed (or
+	// run --pick-seed), or the one the drill chose when it has none (set
+	// by the pick); with it the same pick can be made again.
 	Seed *int64 `json:"seed,omitempty"`
-	// Why says in words why this backup and what the choice proves.
+	// Why says in words how this backup was chosen (the pick's rule and
+	// candidates once picked, else the scenario's selector) and what the
+	// choice proves.
 	Why string `json:"why"`
 }
 
 // recoveryPointChoice reads the choice from the scenario; nil when it
 // names no selector (a scenario built by hand).
 func recoveryPointChoice(b scenarios.Backups) *RecoveryPointChoice {
+	var c RecoveryPointChoice
+	var how string
 	switch {
 	case b.BackupName != "":
-		return &RecoveryPointChoice{Selector: "backupName",
-			Why: fmt.Sprintf("the scenario names backup %s: the drill proves that one backup restores", b.BackupName)}
+		c.Selector = "backupName"
+		how = fmt.Sprintf("the scenario names backup %s", b.BackupName)
 	case b.Schedule != "":
-		return &RecoveryPointChoice{Selector: "schedule",
-			Why: fmt.Sprintf("the latest restorable backup of Schedule %s: what a real recovery would restore, so the RPO measured is the one a disaster now would see", b.Schedule)}
-	case b.Window != nil && b.Window.Pick == scenarios.PickRandom:
-		c := &RecoveryPointChoice{Selector: "window", Pick: string(b.Window.Pick), WithinSeconds: time.Duration(b.Window.Within).Seconds(), Seed: b.Window.Seed,
-			Why: fmt.Sprintf("picked at random among the restorable backups started within %s before the disaster: over many drills, every backup the team may fall back on is proven, not only the newest", fmtSeconds(time.Duration(b.Window.Within).Seconds()))}
-		return c
+		c.Selector = "schedule"
+		how = fmt.Sprintf("the latest restorable backup of Schedule %s", b.Schedule)
 	case b.Window != nil:
-		return &RecoveryPointChoice{Selector: "window", Pick: string(scenarios.PickLatest), WithinSeconds: time.Duration(b.Window.Within).Seconds(),
-			Why: fmt.Sprintf("the latest restorable backup started within %s before the disaster", fmtSeconds(time.Duration(b.Window.Within).Seconds()))}
+		within := time.Duration(b.Window.Within)
+		c.Selector, c.Pick, c.WithinSeconds = "window", string(cmp.Or(b.Window.Pick, scenarios.PickLatest)), within.Seconds()
+		how = fmt.Sprintf("the latest restorable backup started within %s before the disaster", fmtSeconds(within.Seconds()))
+		if b.Window.Pick == scenarios.PickRandom {
+			c.Seed = b.Window.Seed
+			how = fmt.Sprintf("picked at random among the restorable backups started within %s before the disaster", fmtSeconds(within.Seconds()))
+		}
+	default:
+		return nil
 	}
-	return nil
+	c.Why = how + ". " + c.proves()
+	return &c
+}
+
+// picked is c completed with the recovery-point step's pick p (the
+// Recovery's account of it: Candidates, Seed and Why): p's figures, its
+// why followed by what the choice proves. c is nil for a scenario with no
+// selector; p nil (a Recovery that does not say) leaves c as it is.
+func (c *RecoveryPointChoice) picked(p *RecoveryPointChoice) *RecoveryPointChoice {
+	if p == nil {
+		return c
+	}
+	out := RecoveryPointChoice{}
+	if c != nil {
+		out = *c
+	}
+	out.Candidates = p.Candidates
+	if p.Seed != nil {
+		out.Seed = p.Seed
+	}
+	out.Why = p.Why
+	if proves := out.proves(); proves != "" {
+		out.Why += ". " + proves
+	}
+	return &out
+}
+
+// proves is what the choice proves, in a sentence; empty without a
+// selector.
+func (c *RecoveryPointChoice) proves() string {
+	switch {
+	case c.Selector == "backupName":
+		return "The drill proves that this one backup restores"
+	case c.Pick == string(scenarios.PickRandom):
+		return "Over many drills, every backup the team may fall back on is proven, not only the newest"
+	case c.Selector != "":
+		return "A real recovery restores the newest too, so the RPO measured is the one a disaster now would see"
+	}
+	return ""
 }
 
 // Link is one file that belongs with the report: the other renderings,

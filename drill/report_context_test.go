@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,4 +136,54 @@ func TestRecoveryPointChoice(t *testing.T) {
 		assert.NotEmpty(t, c.Why)
 	}
 	assert.Nil(t, recoveryPointChoice(scenarios.Backups{}))
+}
+
+// TestRun_RecoveryPointChoiceOnce: the choice is one object of report.json
+// (recovery_point_choice: the scenario's selector completed by the pick,
+// backup holds no second account of it) and one sentence of report.md,
+// report.html and the retrospective.
+func TestRun_RecoveryPointChoiceOnce(t *testing.T) {
+	sc := testScenario(t, "4h")
+	sc.Spec.Backups.Schedule = ""
+	sc.Spec.Backups.Window = &scenarios.Window{Within: scenarios.Duration(48 * time.Hour), Pick: scenarios.PickRandom}
+	seed := int64(7)
+	pick := "picked at random with seed 7 among 3 Completed backups started within 48h0m0s before the disaster (newest first, it is number 2); window.seed: 7 replays the pick"
+	_, dir := runDrill(t, context.Background(), sc, &fakeRecovery{Choice: &RecoveryPointChoice{Why: pick, Candidates: 3, Seed: &seed}}, &fakeProtection{}, nil)
+
+	b, err := os.ReadFile(filepath.Join(dir, ReportFile))
+	require.NoError(t, err)
+	var rep map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(b, &rep))
+	var backup map[string]any
+	require.NoError(t, json.Unmarshal(rep["backup"], &backup))
+	assert.NotContains(t, backup, "chosen")
+	var choice map[string]any
+	require.NoError(t, json.Unmarshal(rep["recovery_point_choice"], &choice))
+	assert.Equal(t, map[string]any{"selector": "window", "pick": "random", "within_seconds": 172800.0, "candidates": 3.0, "seed": 7.0,
+		"why": pick + ". Over many drills, every backup the team may fall back on is proven, not only the newest"}, choice)
+
+	for _, f := range []string{"report.md", "report.html", "retrospective.md"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		require.NoError(t, err)
+		assert.Equal(t, 1, strings.Count(string(b), "window.seed: 7 replays the pick"), f)
+		assert.NotContains(t, string(b), "(seed ", "%s: the pick's why names the seed", f)
+	}
+}
+
+// TestRecoveryPointChoice_Picked: the pick completes the scenario's choice;
+// without one (a failed pick, a Recovery that does not say) the
+// scenario's stays, its seed included.
+func TestRecoveryPointChoice_Picked(t *testing.T) {
+	seed, drawn := int64(42), int64(9)
+	c := recoveryPointChoice(scenarios.Backups{Window: &scenarios.Window{Within: scenarios.Duration(time.Hour), Pick: scenarios.PickRandom, Seed: &seed}})
+	assert.Same(t, c, c.picked(nil))
+	assert.Equal(t, "picked at random among the restorable backups started within 1h00m before the disaster. Over many drills, every backup the team may fall back on is proven, not only the newest", c.Why)
+
+	p := recoveryPointChoice(scenarios.Backups{Schedule: "daily"}).picked(&RecoveryPointChoice{Why: `the newest of 2 Completed backups of schedule "daily"`, Candidates: 2})
+	assert.Equal(t, &RecoveryPointChoice{Selector: "schedule", Candidates: 2,
+		Why: `the newest of 2 Completed backups of schedule "daily". A real recovery restores the newest too, so the RPO measured is the one a disaster now would see`}, p)
+
+	r := c.picked(&RecoveryPointChoice{Why: "picked", Candidates: 5, Seed: &drawn})
+	assert.Equal(t, &drawn, r.Seed)
+	assert.Equal(t, &seed, c.Seed, "c is not changed")
 }

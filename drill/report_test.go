@@ -125,9 +125,7 @@ func sampleReport() *Report {
 			finding.Fail("protection.copy.offsite", finding.SeverityFail, "copy offsite", "1 object missing on the copy").With("same objects", "1 missing", "check the replication rule"),
 			finding.Fail("runbook.out-of-date", finding.SeverityFail, "runbook step ci-deployer-token", "runbook step failed: the runbook is out of date"),
 		},
-		Backup: &BackupRef{Name: "shop-daily-20261122090000", StorageLocation: "default", Started: t0.Add(-time.Hour), Completed: t0.Add(-time.Hour + 2*time.Second),
-			Chosen: &Choice{Why: "picked at random with seed 42 among 7 Completed backups started within 168h0m0s before the disaster (newest first, it is number 1); window.seed: 42 replays the pick",
-				Candidates: 7, Seed: &seed}},
+		Backup:        &BackupRef{Name: "shop-daily-20261122090000", StorageLocation: "default", Started: t0.Add(-time.Hour), Completed: t0.Add(-time.Hour + 2*time.Second)},
 		OrderVerified: &verified,
 		Restores: []RestoreRef{
 			{Name: "fd-ab12-1-network-policies", Phase: "network-policies", VeleroPhase: "Completed", Start: t0.Add(15 * time.Second), End: t0.Add(17 * time.Second), ItemsRestored: 7, TotalItems: 7},
@@ -151,7 +149,9 @@ func sampleReport() *Report {
 	r.Narrative = "At 03:10 the provider's status page reports eu-west-1a\nas unavailable.\n\nThe platform team restores the shop into eu-west-1b."
 	r.Detection = "Storefront returns 503; the region's status page is red"
 	r.Goals = []string{"restore the shop within the 4h RTO", "prove the off-site copy is complete"}
-	r.RecoveryPoint = recoveryPointChoice(scenarios.Backups{Schedule: "shop-daily"})
+	r.RecoveryPoint = recoveryPointChoice(scenarios.Backups{Window: &scenarios.Window{Within: scenarios.Duration(7 * 24 * time.Hour), Pick: scenarios.PickRandom}}).
+		picked(&RecoveryPointChoice{Why: "picked at random with seed 42 among 7 Completed backups started within 168h0m0s before the disaster (newest first, it is number 1); window.seed: 42 replays the pick",
+			Candidates: 7, Seed: &seed})
 	r.RetroQuestions = []string{"Did the DNS cut-over wait for the change approval?"}
 	r.Trend = NewTrend(r, sampleHistory(r.Scenario, t0, []float64{70, 80, -1, 90}, []float64{3500, 3700, 3600, 3650}), "/var/lib/firedrill", nil)
 	r.Links = drillLinks(true, true, "s3://firedrill-evidence/region-loss/region-loss-20261122t100000z-ab12.evidence.tar.gz", &Report{DrillID: "region-loss-20261115t100000z-cd34", Result: ResultPass}, []string{"report.html", "report.json"})

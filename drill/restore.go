@@ -443,13 +443,13 @@ func (r *recovery) startSession(ctx context.Context, target restore.Target, spec
 	return s.Preflight(ctx)
 }
 
-func (r *recovery) RecoveryPoint(ctx context.Context) (*BackupRef, error) {
+func (r *recovery) RecoveryPoint(ctx context.Context) (*BackupRef, *RecoveryPointChoice, error) {
 	if r.session == nil {
-		return nil, fmt.Errorf("recovery point before a successful preflight")
+		return nil, nil, fmt.Errorf("recovery point before a successful preflight")
 	}
 	rp, err := r.session.RecoveryPoint(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	b := &BackupRef{Name: rp.Backup, StorageLocation: rp.StorageLocation, Started: rp.Started, Completed: rp.Completed,
 		Phase: string(rp.Phase), Warnings: rp.Warnings, Errors: rp.Errors, ResultsError: rp.ResultsError}
@@ -457,8 +457,7 @@ func (r *recovery) RecoveryPoint(ctx context.Context) (*BackupRef, error) {
 		b.ErrorMessages, b.WarningMessages = rp.Results.Errors.Lines(), rp.Results.Warnings.Lines()
 	}
 	b.Skipped = rp.Skipped
-	b.Chosen = &Choice{Why: rp.Why, Candidates: rp.Candidates, Seed: rp.Seed}
-	return b, nil
+	return b, &RecoveryPointChoice{Why: rp.Why, Candidates: rp.Candidates, Seed: rp.Seed}, nil
 }
 
 func (r *recovery) Restore(ctx context.Context, _ *BackupRef, progress io.Writer) (RestoreOutcome, error) {

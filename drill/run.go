@@ -43,8 +43,10 @@ type Recovery interface {
 	// RPO the recovery measures, the data canaries' included, counts
 	// from it.
 	Preflight(ctx context.Context, disasterAt time.Time) error
-	// RecoveryPoint chooses the backup to restore. Called once.
-	RecoveryPoint(ctx context.Context) (*BackupRef, error)
+	// RecoveryPoint chooses the backup to restore, and says how: the
+	// choice's Candidates, Seed and Why (the rest of it the drill reads
+	// from the scenario); a nil choice says nothing. Called once.
+	RecoveryPoint(ctx context.Context) (*BackupRef, *RecoveryPointChoice, error)
 	// Restore restores the backup phase by phase, writing progress.
 	Restore(ctx context.Context, backup *BackupRef, progress io.Writer) (RestoreOutcome, error)
 	// Verify runs the checks after the restore.
@@ -178,6 +180,7 @@ type run struct {
 	now    func() time.Time
 
 	backup       *BackupRef
+	choice       *RecoveryPointChoice // how backup was chosen, as the Recovery says
 	backupErr    error
 	backupChosen bool
 	dataTime     time.Time
@@ -527,7 +530,7 @@ func (r *run) preflight(ctx context.Context) (string, error) {
 // check the objects of the backup the drill will restore.
 func (r *run) chosenBackup(ctx context.Context) (*BackupRef, error) {
 	if !r.backupChosen {
-		r.backup, r.backupErr = r.opts.Recovery.RecoveryPoint(ctx)
+		r.backup, r.choice, r.backupErr = r.opts.Recovery.RecoveryPoint(ctx)
 		// Keep the answer, unless the protection step's timeout cut the
 		// choice short: the recovery-point step then asks again.
 		r.backupChosen = r.backupErr == nil || ctx.Err() == nil
@@ -568,6 +571,7 @@ func (r *run) recoveryPoint(ctx context.Context) (string, error) {
 		return "", err
 	}
 	r.report.Backup = b
+	r.report.RecoveryPoint = r.report.RecoveryPoint.picked(r.choice)
 	r.report.RPO = MeasureRPO(time.Duration(r.sc.Spec.Objectives.RPO), r.report.DisasterAt, b.Started)
 	r.report.Findings = append(r.report.Findings, recoveryPointFindings(r.sc.Spec.Backups.VeleroNamespace, b)...)
 	if !r.readScope(ctx, b.Name) {

@@ -59,6 +59,8 @@ type fakeRecovery struct {
 	OnRestore func()
 	// Backup, when set, is the recovery point instead of shop-daily-1.
 	Backup *BackupRef
+	// Choice is how the recovery point was chosen, as RecoveryPoint says.
+	Choice *RecoveryPointChoice
 	// Clock, when set, is moved on by Takes in each call.
 	Clock *stepClock
 	Takes fakeTakes
@@ -74,15 +76,15 @@ func (f *fakeRecovery) Preflight(context.Context, time.Time) error {
 	f.Clock.Advance(f.Takes.Preflight)
 	return f.PreflightErr
 }
-func (f *fakeRecovery) RecoveryPoint(context.Context) (*BackupRef, error) {
+func (f *fakeRecovery) RecoveryPoint(context.Context) (*BackupRef, *RecoveryPointChoice, error) {
 	f.Clock.Advance(f.Takes.RecoveryPoint)
 	if f.RecoveryErr != nil {
-		return nil, f.RecoveryErr
+		return nil, nil, f.RecoveryErr
 	}
 	if f.Backup != nil {
-		return f.Backup, nil
+		return f.Backup, f.Choice, nil
 	}
-	return &BackupRef{Name: "shop-daily-1", StorageLocation: "default", Started: t0.Add(-2 * time.Hour), Completed: t0.Add(-2*time.Hour + time.Second)}, nil
+	return &BackupRef{Name: "shop-daily-1", StorageLocation: "default", Started: t0.Add(-2 * time.Hour), Completed: t0.Add(-2*time.Hour + time.Second)}, f.Choice, nil
 }
 func (f *fakeRecovery) Restore(ctx context.Context, b *BackupRef, _ io.Writer) (RestoreOutcome, error) {
 	f.Clock.Advance(f.Takes.Restore)

@@ -49,13 +49,15 @@ type Trend struct {
 // TrendPoint is one drill on the trend: its measurements and objectives
 // in seconds (objectives can change between drills).
 type TrendPoint struct {
-	DrillID             string    `json:"drill_id"`
-	StartedAt           time.Time `json:"started_at"`
-	Result              Result    `json:"result"`
-	RTOSeconds          *float64  `json:"rto_seconds"`
-	RTOObjectiveSeconds float64   `json:"rto_objective_seconds"`
-	RPOSeconds          *float64  `json:"rpo_seconds"`
-	RPOObjectiveSeconds float64   `json:"rpo_objective_seconds"`
+	DrillID   string    `json:"drill_id"`
+	StartedAt time.Time `json:"started_at"`
+	Result    Result    `json:"result"`
+	// RTOSeconds is the RTO the objective was judged on: measured plus
+	// declared manual time (Objective.Judged).
+	RTOSeconds          *float64 `json:"rto_seconds"`
+	RTOObjectiveSeconds float64  `json:"rto_objective_seconds"`
+	RPOSeconds          *float64 `json:"rpo_seconds"`
+	RPOObjectiveSeconds float64  `json:"rpo_objective_seconds"`
 }
 
 // TrendVerdict compares one measurement of this drill with the median of
@@ -79,13 +81,7 @@ func NewTrend(r *Report, history []*Report, where string, err error) *Trend {
 	if err != nil {
 		t.Error = err.Error()
 	}
-	var earlier []*Report
-	for _, h := range history {
-		if h.DrillID != r.DrillID && h.Scenario == r.Scenario && h.StartedAt.Before(r.StartedAt) && h.Result != ResultRunning {
-			earlier = append(earlier, h)
-		}
-	}
-	sort.SliceStable(earlier, func(i, j int) bool { return earlier[i].StartedAt.After(earlier[j].StartedAt) })
+	earlier := earlierDrills(r, history)
 	if len(earlier) > TrendDrills {
 		earlier = earlier[:TrendDrills]
 	}
@@ -108,7 +104,7 @@ func NewTrend(r *Report, history []*Report, where string, err error) *Trend {
 
 func pointOf(r *Report) TrendPoint {
 	return TrendPoint{DrillID: r.DrillID, StartedAt: r.StartedAt, Result: r.Result,
-		RTOSeconds: r.RTO.MeasuredSeconds, RTOObjectiveSeconds: r.RTO.ObjectiveSeconds,
+		RTOSeconds: r.RTO.Judged(), RTOObjectiveSeconds: r.RTO.ObjectiveSeconds,
 		RPOSeconds: r.RPO.MeasuredSeconds, RPOObjectiveSeconds: r.RPO.ObjectiveSeconds}
 }
 
@@ -146,11 +142,24 @@ func median(xs []float64) float64 {
 // previousDrill is the drill of r's scenario that started last before r,
 // or nil.
 func previousDrill(r *Report, history []*Report) *Report {
-	var prev *Report
+	if e := earlierDrills(r, history); len(e) > 0 {
+		return e[0]
+	}
+	return nil
+}
+
+// earlierDrills are the drills r is compared with, newest first: those of
+// history (any order, any scenario) of r's scenario that started before r
+// and are not running. The trend, the previous drill and RTOChange (the
+// change in `history`) all read them, so they agree on which drills came
+// before.
+func earlierDrills(r *Report, history []*Report) []*Report {
+	var earlier []*Report
 	for _, h := range history {
-		if h.DrillID != r.DrillID && h.Scenario == r.Scenario && h.StartedAt.Before(r.StartedAt) && (prev == nil || h.StartedAt.After(prev.StartedAt)) {
-			prev = h
+		if h.DrillID != r.DrillID && h.Scenario == r.Scenario && h.StartedAt.Before(r.StartedAt) && h.Result != ResultRunning {
+			earlier = append(earlier, h)
 		}
 	}
-	return prev
+	sort.SliceStable(earlier, func(i, j int) bool { return earlier[i].StartedAt.After(earlier[j].StartedAt) })
+	return earlier
 }

@@ -78,6 +78,24 @@ func TestNewTrend_OnlyEarlierDrillsOfTheScenario(t *testing.T) {
 	assert.Equal(t, TrendSame, tr.RTO.Verdict)
 }
 
+// TestNewTrend_JudgedRTO: the trend compares the RTO each objective was
+// judged on, declared manual time included, in this drill and the
+// earlier ones. On measured time alone this drill (150s) would be better
+// than the median (250s); judged, it is worse (450s against 400s).
+func TestNewTrend_JudgedRTO(t *testing.T) {
+	r := thisDrill(150, 3600)
+	r.RTO = WithDeclaredManual(r.RTO, 300)
+	history := sampleHistory("region-loss", r.StartedAt, []float64{100, 400}, []float64{3600, 3600})
+	history[0].RTO = WithDeclaredManual(history[0].RTO, 300)
+	tr := NewTrend(r, history, "state", nil)
+	require.Len(t, tr.Previous, 2)
+	assert.Equal(t, 400.0, *tr.Previous[0].RTOSeconds, "100s measured + 300s declared")
+	require.NotNil(t, tr.RTO.MedianSeconds)
+	assert.Equal(t, 400.0, *tr.RTO.MedianSeconds)
+	assert.Equal(t, 450.0, *tr.RTO.ThisSeconds)
+	assert.Equal(t, TrendWorse, tr.RTO.Verdict)
+}
+
 func TestNewTrend_AtMostTrendDrills(t *testing.T) {
 	rtos := make([]float64, TrendDrills+5)
 	rpos := make([]float64, TrendDrills+5)

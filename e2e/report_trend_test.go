@@ -87,11 +87,14 @@ func TestReport_TrendAndNextStepsOfARealDrill(t *testing.T) {
 			Measured  *float64 `json:"measured_seconds"`
 			Objective float64  `json:"objective_seconds"`
 		} `json:"rpo"`
-		Findings []struct{ ID, Status string } `json:"findings"`
-		Detection string                       `json:"detection"`
-		Goals     []string                     `json:"goals"`
-		Choice    struct{ Selector, Why string } `json:"recovery_point_choice"`
-		Trend     struct {
+		Findings  []struct{ ID, Status string } `json:"findings"`
+		Detection string                        `json:"detection"`
+		Goals     []string                      `json:"goals"`
+		Choice    struct {
+			Selector, Why string
+			Candidates    int
+		} `json:"recovery_point_choice"`
+		Trend struct {
 			History  string `json:"history"`
 			Previous []struct {
 				DrillID string `json:"drill_id"`
@@ -116,6 +119,8 @@ func TestReport_TrendAndNextStepsOfARealDrill(t *testing.T) {
 	assert.Contains(t, rep.Detection, "Synthetic checks of the shop fail")
 	assert.Equal(t, []string{"prove the shop comes back within 15m"}, rep.Goals)
 	assert.Equal(t, "schedule", rep.Choice.Selector)
+	assert.Positive(t, rep.Choice.Candidates, "the pick completes the scenario's choice")
+	assert.True(t, strings.HasPrefix(rep.Choice.Why, "the newest of "), "the pick's why: %s", rep.Choice.Why)
 
 	// The trend against the median of the earlier drills.
 	assert.Equal(t, state, rep.Trend.History)

@@ -58,12 +58,14 @@ func TestWindow_RandomPickReplaysWithItsSeed(t *testing.T) {
 		Backup struct {
 			Name    string    `json:"name"`
 			Started time.Time `json:"started"`
-			Chosen  struct {
-				Why        string `json:"why"`
-				Candidates int    `json:"candidates"`
-				Seed       *int64 `json:"seed"`
-			} `json:"chosen"`
 		} `json:"backup"`
+		Choice struct {
+			Selector   string `json:"selector"`
+			Pick       string `json:"pick"`
+			Why        string `json:"why"`
+			Candidates int    `json:"candidates"`
+			Seed       *int64 `json:"seed"`
+		} `json:"recovery_point_choice"`
 		DisasterAt time.Time `json:"disaster_at"`
 		RPO        struct {
 			Measured *float64 `json:"measured_seconds"`
@@ -71,10 +73,12 @@ func TestWindow_RandomPickReplaysWithItsSeed(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal(b, &rep))
 	assert.Equal(t, older, rep.Backup.Name, "seed %d picks the older backup", seed)
-	require.NotNil(t, rep.Backup.Chosen.Seed)
-	assert.Equal(t, seed, *rep.Backup.Chosen.Seed)
-	assert.Equal(t, 2, rep.Backup.Chosen.Candidates)
-	assert.Contains(t, rep.Backup.Chosen.Why, "picked at random with seed "+strconv.FormatInt(seed, 10)+" among 2 Completed backups")
+	assert.Equal(t, "window", rep.Choice.Selector)
+	assert.Equal(t, "random", rep.Choice.Pick)
+	require.NotNil(t, rep.Choice.Seed)
+	assert.Equal(t, seed, *rep.Choice.Seed)
+	assert.Equal(t, 2, rep.Choice.Candidates)
+	assert.Contains(t, rep.Choice.Why, "picked at random with seed "+strconv.FormatInt(seed, 10)+" among 2 Completed backups")
 	require.NotNil(t, rep.RPO.Measured)
 	assert.InDelta(t, rep.DisasterAt.Sub(rep.Backup.Started).Seconds(), *rep.RPO.Measured, 1, "the RPO counts from the backup picked")
 

@@ -8,7 +8,7 @@ var ErrNotRandomPick = errors.New("the scenario does not pick its backup at rand
 
 // SetWindowSeed makes the scenario's random pick use seed, as if the file
 // said spec.backups.window.seed: seed: a drill replays the pick of an
-// earlier one (its report's backup.chosen.seed). It returns
+// earlier one (its report's recovery_point_choice.seed). It returns
 // ErrNotRandomPick, and changes nothing, when the scenario has no random
 // window pick.
 func (sc *Scenario) SetWindowSeed(seed int64) error {

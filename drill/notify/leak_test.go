@@ -43,8 +43,8 @@ func (f *leakyRecovery) Preflight(context.Context, time.Time) error {
 	f.secrets.Add(kubeToken) // the real recovery adds its kubeconfig's credentials
 	return nil
 }
-func (f *leakyRecovery) RecoveryPoint(context.Context) (*drill.BackupRef, error) {
-	return &drill.BackupRef{Name: "b1", Started: time.Now().Add(-time.Hour)}, nil
+func (f *leakyRecovery) RecoveryPoint(context.Context) (*drill.BackupRef, *drill.RecoveryPointChoice, error) {
+	return &drill.BackupRef{Name: "b1", Started: time.Now().Add(-time.Hour)}, nil, nil
 }
 func (f *leakyRecovery) Restore(context.Context, *drill.BackupRef, io.Writer) (drill.RestoreOutcome, error) {
 	return drill.RestoreOutcome{SecretValues: []string{restoredValue},

@@ -18,6 +18,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/firedrill-dev/firedrill/internal/envname"
@@ -234,7 +235,15 @@ func credentialOptions(cfg Config) ([]func(*config.LoadOptions) error, error) {
 			config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(id, secret, token)),
 		}, nil
 	default:
-		opts := []func(*config.LoadOptions) error{config.WithSharedConfigProfile(profileName(c))}
+		opts := []func(*config.LoadOptions) error{
+			config.WithSharedConfigProfile(profileName(c)),
+			// A profile without credentials would fall back to the EC2
+			// instance metadata service (the SDK's last resort, which
+			// also has the region and the role of whatever host runs
+			// the drill): the credentials named are the ones used, or
+			// the reference is an error.
+			config.WithEC2IMDSClientEnableState(imds.ClientDisabled),
+		}
 		if c.File != "" {
 			// The SDK reads the file itself, whole: a device or FIFO
 			// must not get that far.

@@ -44,6 +44,33 @@ func s3Error(w http.ResponseWriter, status int, code, msg string) {
 		`</Message><Resource>/b</Resource><RequestId>1</RequestId></Error>`))
 }
 
+// TestNew_ProfileWithoutKeysNeverAsksInstanceMetadata: a profile that
+// names no credentials is an error naming the profile, and the EC2
+// instance metadata service (the SDK's fallback, here a server of the
+// test) is never asked: the credentials the scenario names are the ones
+// used.
+func TestNew_ProfileWithoutKeysNeverAsksInstanceMetadata(t *testing.T) {
+	var asked atomic.Int32
+	imds := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		w.WriteHeader(http.StatusForbidden)
+	}))
+	defer imds.Close()
+	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.URL)
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "")
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	dir := t.TempDir()
+	file := filepath.Join(dir, "credentials")
+	require.NoError(t, os.WriteFile(file, []byte("[lab]\nregion = eu-west-1\n"), 0o600))
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "none"))
+
+	_, err := New(context.Background(), Config{Endpoint: "http://127.0.0.1:1", Credentials: &Credentials{Profile: "lab", File: file}})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `"lab"`)
+	assert.Zero(t, asked.Load(), "requests to the instance metadata service")
+}
+
 func TestNew_CredentialReferences(t *testing.T) {
 	ctx := context.Background()
 	_, err := New(ctx, Config{Endpoint: "http://127.0.0.1:1", Credentials: &Credentials{AccessKeyIDEnv: "AK", SecretAccessKeyEnv: "SK"},

@@ -46,8 +46,8 @@ func (a *app) runCommand() *cli.Command {
 
 A scenario with spec.backups.window.pick: random draws its recovery point
 at random among the Completed backups of its window (by default the whole
-objectives.retention) and records the seed in the report (backup.chosen);
---pick-seed SEED replays that pick.
+objectives.retention) and records the seed in the report
+(recovery_point_choice.seed); --pick-seed SEED replays that pick.
 
 RTO counts from the disaster declaration (the scenario's declaredAt, else
 the start of the drill) to the end of the last recovery step. A protection
@@ -103,7 +103,7 @@ Examples:
 			&cli.DurationFlag{Name: "step-timeout", Value: 30 * time.Minute, Usage: "give up a step after `DURATION` (cleanup has its own timeout)"},
 			lockWaitFlag(),
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask about the runbook's manual steps at the terminal: count their declared estimates, as a drill without a terminal does"},
-			&cli.Int64Flag{Name: "pick-seed", Usage: "replay a random pick (window.pick: random) with `SEED`, e.g. an earlier report's backup.chosen.seed", DefaultText: "the scenario's window.seed, else a random seed recorded in the report"},
+			&cli.Int64Flag{Name: "pick-seed", Usage: "replay a random pick (window.pick: random) with `SEED`, e.g. an earlier report's recovery_point_choice.seed", DefaultText: "the scenario's window.seed, else a random seed recorded in the report"},
 		}, append(append(append(append(historyFlags(), evidenceFlags("evidence-")...), runHookFlags()...), clusterFlags()...), windowFlags()...)...),
 		Action: a.run,
 	}
