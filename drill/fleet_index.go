@@ -1,0 +1,443 @@
+package drill
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/firedrill-dev/firedrill/internal/objectstore"
+)
+
+// The fleet index of a shared history: one small object per ended drill,
+// whose key alone carries the drill's summary (DrillSummary), under
+//
+//	PREFIX/index/v1/CLUSTER/SCENARIO/DRILLID,started=...,result=...,...
+//
+// so `firedrill fleet` reads a whole fleet with LIST requests (1,000 keys
+// a page) and no GET per drill. Each drill writes only its own key, so two
+// drills ending at once cannot lose each other's entry: no read-modify-
+// write, no conditional write needed. A drill written twice (its record
+// rewritten) has two keys when the summary changed; the newest written
+// (LastModified) counts. The object's body is empty.
+const (
+	indexFolder    = "index/v1/"
+	clustersFolder = "clusters/"
+	// noCluster stands for the drills of the unprefixed layout in the
+	// index: "_" is never a cluster name (CheckClusterName).
+	noCluster = "_"
+	// maxKeyLen is S3's limit on a key, in bytes.
+	maxKeyLen = 1024
+)
+
+var clusterNamePattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$`)
+
+// CheckClusterName refuses a cluster name (--cluster) that is not a
+// DNS-1123 subdomain label of at most 63 characters (lowercase letters,
+// digits, '-' and '.', starting and ending alphanumeric), the names
+// Kubernetes gives its own objects: it becomes a folder of the history.
+func CheckClusterName(name string) error {
+	if !clusterNamePattern.MatchString(name) {
+		return fmt.Errorf("cluster name %q: want at most 63 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit", name)
+	}
+	return nil
+}
+
+// indexPrefix is "PREFIX/index/v1/".
+func (h *S3Records) indexPrefix() string { return h.rootPrefix() + indexFolder }
+
+// indexReport writes the index entry of report.json data when its drill
+// ended; a running drill has none yet. The error names the drill.
+func (h *S3Records) indexReport(ctx context.Context, id string, data []byte) error {
+	r, err := decodeReport(data, h.URL(id, ReportFile))
+	if err != nil {
+		return err
+	}
+	if r.Result == ResultRunning {
+		return nil
+	}
+	return h.WriteIndexEntry(ctx, Summarize(r))
+}
+
+// WriteIndexEntry writes the fleet index entry of one drill, under the
+// cluster of s (h.Cluster when s names none). Writing the same summary
+// again is harmless. The error names the drill; a summary too long for an
+// S3 key (1,024 bytes) is an error and nothing is written.
+func (h *S3Records) WriteIndexEntry(ctx context.Context, s DrillSummary) error {
+	if s.Cluster == "" {
+		s.Cluster = h.Cluster
+	}
+	key, err := h.indexKey(s)
+	if err != nil {
+		return err
+	}
+	if _, err := h.Store.PutObject(ctx, h.Bucket, key, nil, objectstore.PutOptions{}); err != nil {
+		return fmt.Errorf("write the fleet index entry of drill %s: %w", s.ID, err)
+	}
+	return nil
+}
+
+// indexKey encodes s as its index key.
+func (h *S3Records) indexKey(s DrillSummary) (string, error) {
+	if err := checkName(s.ID, ReportFile); err != nil {
+		return "", err
+	}
+	cluster := s.Cluster
+	if cluster == "" {
+		cluster = noCluster
+	} else if err := CheckClusterName(cluster); err != nil {
+		return "", err
+	}
+	if !clusterNamePattern.MatchString(s.Scenario) {
+		return "", fmt.Errorf("index drill %s: scenario name %q cannot be a folder of the index", s.ID, s.Scenario)
+	}
+	var b strings.Builder
+	b.WriteString(h.indexPrefix() + cluster + "/" + s.Scenario + "/" + s.ID)
+	field := func(k, v string) {
+		if v != "" {
+			b.WriteString("," + k + "=" + v)
+		}
+	}
+	field("started", indexTime(s.StartedAt))
+	field("finished", indexTime(s.FinishedAt))
+	field("result", string(s.Result))
+	field("rto", indexFloat(s.RTOSeconds))
+	field("rto_obj", indexFloat(&s.RTOObjectiveSeconds))
+	field("rto_status", s.RTOStatus)
+	field("rpo", indexFloat(s.RPOSeconds))
+	field("rpo_obj", indexFloat(&s.RPOObjectiveSeconds))
+	field("rpo_status", s.RPOStatus)
+	field("items", strconv.Itoa(s.RestoredItems))
+	field("bytes", strconv.FormatInt(s.RestoredBytes, 10))
+	field("scenario_sha256", s.ScenarioSHA256)
+	field("runbook_sha256", s.RunbookSHA256)
+	field("target_sha256", s.TargetSHA256)
+	field("compliance", strings.Join(s.Compliance, "+"))
+	key := b.String()
+	if len(key) > maxKeyLen {
+		return "", fmt.Errorf("index drill %s: its entry takes %d bytes, more than an S3 key's %d", s.ID, len(key), maxKeyLen)
+	}
+	if strings.ContainsAny(strings.TrimPrefix(key, h.indexPrefix()), "\x00\n\r") {
+		return "", fmt.Errorf("index drill %s: a value holds a control character", s.ID)
+	}
+	return key, nil
+}
+
+// indexTime is t in UTC as 20060102T150405.000000000Z trimmed (no colons
+// in keys); "" for the zero time.
+func indexTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("20060102T150405.999999999Z")
+}
+
+func indexFloat(f *float64) string {
+	if f == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*f, 'f', -1, 64)
+}
+
+// parseIndexKey decodes the part of an index key after PREFIX/index/v1/.
+func parseIndexKey(rest string) (DrillSummary, error) {
+	parts := strings.SplitN(rest, "/", 3)
+	if len(parts) != 3 {
+		return DrillSummary{}, fmt.Errorf("want CLUSTER/SCENARIO/ENTRY")
+	}
+	s := DrillSummary{Cluster: parts[0], Scenario: parts[1]}
+	if s.Cluster == noCluster {
+		s.Cluster = ""
+	}
+	fields := strings.Split(parts[2], ",")
+	s.ID = fields[0]
+	if !drillIDPattern.MatchString(s.ID) {
+		return DrillSummary{}, fmt.Errorf("drill id %q", s.ID)
+	}
+	var errs []error
+	num := func(k, v string) *float64 {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: want a number", k, v))
+			return nil
+		}
+		return &f
+	}
+	tm := func(k, v string) time.Time {
+		t, err := time.Parse("20060102T150405.999999999Z", v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: want a time", k, v))
+		}
+		return t
+	}
+	for _, f := range fields[1:] {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok {
+			errs = append(errs, fmt.Errorf("field %q: want KEY=VALUE", f))
+			continue
+		}
+		switch k {
+		case "started":
+			s.StartedAt = tm(k, v)
+		case "finished":
+			s.FinishedAt = tm(k, v)
+		case "result":
+			s.Result = Result(v)
+		case "rto":
+			s.RTOSeconds = num(k, v)
+		case "rpo":
+			s.RPOSeconds = num(k, v)
+		case "rto_obj":
+			if f := num(k, v); f != nil {
+				s.RTOObjectiveSeconds = *f
+			}
+		case "rpo_obj":
+			if f := num(k, v); f != nil {
+				s.RPOObjectiveSeconds = *f
+			}
+		case "rto_status":
+			s.RTOStatus = v
+		case "rpo_status":
+			s.RPOStatus = v
+		case "items":
+			if f := num(k, v); f != nil {
+				s.RestoredItems = int(*f)
+			}
+		case "bytes":
+			if f := num(k, v); f != nil {
+				s.RestoredBytes = int64(*f)
+			}
+		case "scenario_sha256":
+			s.ScenarioSHA256 = v
+		case "runbook_sha256":
+			s.RunbookSHA256 = v
+		case "target_sha256":
+			s.TargetSHA256 = v
+		case "compliance":
+			s.Compliance = strings.Split(v, "+")
+		}
+		// Keys of later versions are skipped: an older firedrill still
+		// reads what it knows.
+	}
+	return s, errors.Join(errs...)
+}
+
+// ReadIndex lists the fleet index of the whole history (every cluster,
+// whatever h.Cluster is): the summary of every drill indexed, one per
+// drill (the newest written when a drill has several entries), sorted by
+// cluster, scenario and start. It makes LIST requests only. An entry that
+// cannot be decoded is an error returned beside the rest; a history
+// without an index gives none (see Reindex).
+func (h *S3Records) ReadIndex(ctx context.Context) ([]DrillSummary, error) {
+	type entry struct {
+		s       DrillSummary
+		written time.Time
+	}
+	byDrill := map[string]entry{}
+	var errs []error
+	prefix := h.indexPrefix()
+	req := objectstore.ListRequest{Prefix: prefix}
+	for {
+		page, err := h.Store.ListObjects(ctx, h.Bucket, req)
+		if err != nil {
+			return nil, fmt.Errorf("list the fleet index %s: %w", objectstore.URI(h.Bucket, prefix, ""), err)
+		}
+		for _, o := range page.Objects {
+			s, err := parseIndexKey(strings.TrimPrefix(o.Key, prefix))
+			if err != nil {
+				errs = append(errs, fmt.Errorf("fleet index entry %s: %w", objectstore.URI(h.Bucket, o.Key, ""), err))
+				continue
+			}
+			id := s.Cluster + "/" + s.ID
+			if old, ok := byDrill[id]; !ok || !o.LastModified.Before(old.written) {
+				byDrill[id] = entry{s, o.LastModified}
+			}
+		}
+		if !page.IsTruncated {
+			break
+		}
+		req.ContinuationToken = page.NextContinuationToken
+	}
+	out := make([]DrillSummary, 0, len(byDrill))
+	for _, e := range byDrill {
+		out = append(out, e.s)
+	}
+	sortSummaries(out)
+	return out, errors.Join(errs...)
+}
+
+func sortSummaries(s []DrillSummary) {
+	slices.SortFunc(s, func(a, b DrillSummary) int {
+		if c := strings.Compare(a.Cluster, b.Cluster); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Scenario, b.Scenario); c != 0 {
+			return c
+		}
+		if c := a.StartedAt.Compare(b.StartedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+}
+
+// Clusters lists the clusters of the history that have a folder
+// (PREFIX/clusters/NAME/), sorted; the unprefixed drills are not a
+// cluster.
+func (h *S3Records) Clusters(ctx context.Context) ([]string, error) {
+	prefix := h.rootPrefix() + clustersFolder
+	req := objectstore.ListRequest{Prefix: prefix, Delimiter: "/"}
+	var out []string
+	for {
+		page, err := h.Store.ListObjects(ctx, h.Bucket, req)
+		if err != nil {
+			return nil, fmt.Errorf("list the clusters of %s: %w", objectstore.URI(h.Bucket, prefix, ""), err)
+		}
+		for _, p := range page.CommonPrefixes {
+			name := strings.TrimSuffix(strings.TrimPrefix(p, prefix), "/")
+			if CheckClusterName(name) == nil {
+				out = append(out, name)
+			}
+		}
+		if !page.IsTruncated {
+			break
+		}
+		req.ContinuationToken = page.NextContinuationToken
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// ForCluster is h for the drills of one cluster ("" for the unprefixed
+// drills).
+func (h *S3Records) ForCluster(name string) *S3Records {
+	c := *h
+	c.Cluster = name
+	return &c
+}
+
+// ScanRecords reads the record of every drill of every cluster of the
+// history (the unprefixed drills too), workers at a time (8 when zero),
+// and summarizes each: the fleet without its index, one GET per drill.
+// Drills still running, or whose process died (Settle), are summarized
+// as they are then. A record that cannot be read is an error returned
+// beside the rest.
+func (h *S3Records) ScanRecords(ctx context.Context, workers int) ([]DrillSummary, error) {
+	if workers <= 0 {
+		workers = 8
+	}
+	clusters, err := h.Clusters(ctx)
+	if err != nil {
+		return nil, err
+	}
+	type job struct {
+		rs *S3Records
+		id string
+	}
+	var jobs []job
+	for _, c := range append([]string{""}, clusters...) {
+		rs := h.ForCluster(c)
+		ids, err := rs.List(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list the drills in %s: %w", rs.URL("", ""), err)
+		}
+		for _, id := range ids {
+			jobs = append(jobs, job{rs, id})
+		}
+	}
+	out := make([]DrillSummary, len(jobs))
+	ok := make([]bool, len(jobs))
+	errs := make([]error, len(jobs))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	now := time.Now()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				r, err := ReadReport(ctx, jobs[i].rs, jobs[i].id)
+				if err != nil {
+					errs[i] = err
+					continue
+				}
+				Settle(r, now)
+				s := Summarize(r)
+				if s.Cluster == "" {
+					// The folder says which cluster a drill is of, also
+					// for a record written before Report.Cluster.
+					s.Cluster = jobs[i].rs.Cluster
+				}
+				out[i], ok[i] = s, true
+			}
+		}()
+	}
+	for i := range jobs {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	kept := out[:0]
+	for i := range out {
+		if ok[i] {
+			kept = append(kept, out[i])
+		}
+	}
+	sortSummaries(kept)
+	return kept, errors.Join(errs...)
+}
+
+// Reindex (re)builds the fleet index from the records (ScanRecords):
+// every drill that ended gets its entry, so a history written before the
+// index, or an entry whose write failed, is indexed. Entries already
+// there are written again (harmless). It returns how many entries it
+// wrote and every error, the records it could not read included.
+func (h *S3Records) Reindex(ctx context.Context, workers int) (int, error) {
+	if workers <= 0 {
+		workers = 8
+	}
+	sums, scanErr := h.ScanRecords(ctx, workers)
+	var (
+		mu      sync.Mutex
+		written int
+		errs    = []error{scanErr}
+		wg      sync.WaitGroup
+		next    = make(chan DrillSummary)
+	)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for s := range next {
+				err := h.WriteIndexEntry(ctx, s)
+				mu.Lock()
+				if err != nil {
+					errs = append(errs, err)
+				} else {
+					written++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, s := range sums {
+		if s.Result == ResultRunning {
+			continue
+		}
+		next <- s
+	}
+	close(next)
+	wg.Wait()
+	return written, errors.Join(errs...)
+}

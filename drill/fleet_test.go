@@ -1,0 +1,208 @@
+package drill
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/firedrill-dev/firedrill/internal/objectstore"
+)
+
+func fptr(f float64) *float64 { return &f }
+
+func sampleSummary(cluster, scenario, id string, started time.Time, result Result, rto float64) DrillSummary {
+	return DrillSummary{ID: id, Scenario: scenario, Cluster: cluster, StartedAt: started, FinishedAt: started.Add(10 * time.Minute),
+		Result: result, RTOSeconds: fptr(rto), RPOSeconds: fptr(60.5), RTOStatus: ObjectiveMet, RPOStatus: ObjectiveMet,
+		RTOObjectiveSeconds: 3600, RPOObjectiveSeconds: 900, RestoredItems: 42, RestoredBytes: 1 << 30,
+		ScenarioSHA256: strings.Repeat("ab", 32), Compliance: []string{"dora", "pci-dss"}}
+}
+
+func TestIndexKey_RoundTrip(t *testing.T) {
+	h, _ := sharedHistory(t)
+	for _, s := range []DrillSummary{
+		sampleSummary("eu-1", "region-loss", "fd-20261201-a1", t0, ResultPass, 312.25),
+		sampleSummary("", "ns-deletion", "fd-x", t0.Add(time.Nanosecond*1500), ResultFail, 0),
+		{ID: "fd-bare", Scenario: "s", Result: ResultError}, // nothing measured
+	} {
+		key, err := h.indexKey(s)
+		require.NoError(t, err)
+		got, err := parseIndexKey(strings.TrimPrefix(key, "team/index/v1/"))
+		require.NoError(t, err, key)
+		assert.True(t, got.StartedAt.Equal(s.StartedAt), key)
+		got.StartedAt, s.StartedAt = time.Time{}, time.Time{}
+		got.FinishedAt, s.FinishedAt = time.Time{}, time.Time{}
+		assert.Equal(t, s, got, key)
+	}
+}
+
+func TestIndexKey_Refused(t *testing.T) {
+	h, _ := sharedHistory(t)
+	for name, s := range map[string]DrillSummary{
+		"cluster with slash": {ID: "fd-1", Scenario: "s", Cluster: "a/b"},
+		"cluster underscore": {ID: "fd-1", Scenario: "s", Cluster: "_"},
+		"scenario with ,":    {ID: "fd-1", Scenario: "a,b"},
+		"drill id":           {ID: "../x", Scenario: "s"},
+		"too long":           {ID: "fd-1", Scenario: "s", Compliance: []string{strings.Repeat("x", 1100)}},
+	} {
+		_, err := h.indexKey(s)
+		assert.Error(t, err, name)
+	}
+}
+
+func TestS3Records_ClusterPrefix(t *testing.T) {
+	h, st := sharedHistory(t)
+	eu := h.ForCluster("eu-1")
+	ctx := context.Background()
+	require.NoError(t, eu.WriteFile(ctx, "fd-1", "report.md", []byte("x")))
+	require.NoError(t, h.WriteFile(ctx, "fd-2", "report.md", []byte("y")))
+	assert.Equal(t, []string{
+		"PutObject s3://team-drills/team/clusters/eu-1/drills/fd-1/report.md",
+		"PutObject s3://team-drills/team/drills/fd-2/report.md",
+	}, st.Writes())
+	assert.Equal(t, "s3://team-drills/team/clusters/eu-1/drills/fd-1/report.md", eu.URL("fd-1", "report.md"))
+	clusters, err := h.Clusters(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"eu-1"}, clusters)
+}
+
+// writeRecord writes a report.json as a drill does, through WriteFile.
+func writeRecord(t *testing.T, h *S3Records, s DrillSummary) {
+	t.Helper()
+	r := &Report{Schema: ReportSchema, DrillID: s.ID, Scenario: s.Scenario, Cluster: s.Cluster, StartedAt: s.StartedAt,
+		FinishedAt: s.FinishedAt, Result: s.Result,
+		RTO: Objective{ObjectiveSeconds: s.RTOObjectiveSeconds, MeasuredSeconds: s.RTOSeconds, Status: s.RTOStatus},
+		RPO: Objective{ObjectiveSeconds: s.RPOObjectiveSeconds, MeasuredSeconds: s.RPOSeconds, Status: s.RPOStatus}}
+	b, err := json.Marshal(r)
+	require.NoError(t, err)
+	require.NoError(t, h.ForCluster(s.Cluster).WriteFile(context.Background(), s.ID, ReportFile, b))
+}
+
+func TestS3Records_ReportWritesIndexEntryOnceEnded(t *testing.T) {
+	h, st := sharedHistory(t)
+	ctx := context.Background()
+	s := sampleSummary("eu-1", "region-loss", "fd-1", t0, ResultRunning, 1)
+	s.ScenarioSHA256, s.Compliance, s.RestoredBytes, s.RestoredItems = "", nil, 0, 0
+	writeRecord(t, h, s)
+	idx, err := h.ReadIndex(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, idx, "a running drill has no entry yet")
+
+	s.Result = ResultPass
+	writeRecord(t, h, s)
+	writeRecord(t, h, s) // the same record again: one entry
+	idx, err = h.ReadIndex(ctx)
+	require.NoError(t, err)
+	require.Len(t, idx, 1)
+	assert.Equal(t, "eu-1", idx[0].Cluster)
+	assert.Equal(t, ResultPass, idx[0].Result)
+	assert.Equal(t, 1.0, *idx[0].RTOSeconds)
+	var entries []string
+	for _, w := range st.Writes() {
+		if strings.Contains(w, "/index/") {
+			entries = append(entries, w)
+		}
+	}
+	assert.Equal(t, []string{
+		"PutObject s3://team-drills/team/index/v1/eu-1/region-loss/fd-1,started=20261122T100000Z,finished=20261122T101000Z,result=pass,rto=1,rto_obj=3600,rto_status=met,rpo=60.5,rpo_obj=900,rpo_status=met,items=0,bytes=0",
+		"PutObject s3://team-drills/team/index/v1/eu-1/region-loss/fd-1,started=20261122T100000Z,finished=20261122T101000Z,result=pass,rto=1,rto_obj=3600,rto_status=met,rpo=60.5,rpo_obj=900,rpo_status=met,items=0,bytes=0",
+	}, entries, "one entry, written once per ended record")
+}
+
+func TestS3Records_ConcurrentWritersLoseNoEntry(t *testing.T) {
+	h, _ := sharedHistory(t)
+	const n = 40
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			writeRecord(t, h, sampleSummary("eu-1", "region-loss", fmt.Sprintf("fd-%03d", i), t0.Add(time.Duration(i)*time.Minute), ResultPass, 100))
+		}()
+	}
+	wg.Wait()
+	idx, err := h.ReadIndex(context.Background())
+	require.NoError(t, err)
+	assert.Len(t, idx, n)
+}
+
+func TestS3Records_ReindexIndexesOldHistories(t *testing.T) {
+	h, st := sharedHistory(t)
+	ctx := context.Background()
+	// Records written before the index: straight to the store.
+	old := []DrillSummary{
+		sampleSummary("", "region-loss", "fd-old-1", t0, ResultPass, 100),
+		sampleSummary("eu-1", "region-loss", "fd-old-2", t0.Add(time.Hour), ResultFail, 200),
+	}
+	old[1].Cluster = "" // a record of a cluster folder written before Report.Cluster
+	for i, s := range old {
+		b, err := json.Marshal(&Report{DrillID: s.ID, Scenario: s.Scenario, StartedAt: s.StartedAt, Result: s.Result})
+		require.NoError(t, err)
+		key := []string{"team/drills/fd-old-1/report.json", "team/clusters/eu-1/drills/fd-old-2/report.json"}[i]
+		_, err = st.PutObject(ctx, "team-drills", key, b, objectstore.PutOptions{})
+		require.NoError(t, err)
+	}
+	idx, err := h.ReadIndex(ctx)
+	require.NoError(t, err)
+	require.Empty(t, idx)
+
+	n, err := h.Reindex(ctx, 2)
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+	idx, err = h.ReadIndex(ctx)
+	require.NoError(t, err)
+	require.Len(t, idx, 2)
+	assert.Equal(t, []string{"", "eu-1"}, []string{idx[0].Cluster, idx[1].Cluster})
+	assert.Equal(t, []Result{ResultPass, ResultFail}, []Result{idx[0].Result, idx[1].Result})
+
+	scan, err := h.ScanRecords(ctx, 3)
+	require.NoError(t, err)
+	assert.Equal(t, idx, scan, "the index reads as the records")
+}
+
+func TestFleet_Rows(t *testing.T) {
+	now := t0.Add(100 * 24 * time.Hour)
+	day := 24 * time.Hour
+	drills := []DrillSummary{
+		// eu-1/a: passed 10 days ago, slower than before: ok.
+		sampleSummary("eu-1", "a", "fd-a1", now.Add(-40*day), ResultPass, 100),
+		sampleSummary("eu-1", "a", "fd-a2", now.Add(-10*day), ResultPass, 130),
+		// eu-1/b: the last drill failed.
+		sampleSummary("eu-1", "b", "fd-b1", now.Add(-10*day), ResultPass, 100),
+		sampleSummary("eu-1", "b", "fd-b2", now.Add(-5*day), ResultFail, 100),
+		// us-2/a: passed 80 days ago: due within 14 days.
+		sampleSummary("us-2", "a", "fd-c1", now.Add(-80*day), ResultPass, 100),
+		// us-2/b: passed 95 days ago: overdue.
+		sampleSummary("us-2", "b", "fd-d1", now.Add(-95*day), ResultPass, 100),
+		// still running: not counted.
+		sampleSummary("us-2", "b", "fd-d2", now.Add(-time.Hour), ResultRunning, 100),
+	}
+	var seen []int
+	rows := Fleet(drills, FleetOptions{Now: now, Estimate: func(d []DrillSummary, _ time.Time) FleetEstimates {
+		seen = append(seen, len(d))
+		return FleetEstimates{ForecastText: "f"}
+	}})
+	require.Len(t, rows, 4)
+	got := map[string]FleetState{}
+	for _, r := range rows {
+		got[r.Cluster+"/"+r.Scenario] = r.State
+	}
+	assert.Equal(t, map[string]FleetState{"eu-1/a": FleetOK, "eu-1/b": FleetFailing, "us-2/a": FleetDue, "us-2/b": FleetOverdue}, got)
+	assert.Equal(t, 30.0, *rows[0].RTOTrendSeconds)
+	assert.Equal(t, "fd-a2", rows[0].LastDrill.ID)
+	assert.Equal(t, 2, rows[0].Drills)
+	assert.Nil(t, rows[2].RTOTrendSeconds, "one drill: no trend")
+	assert.Equal(t, 1, rows[3].Drills, "the running drill is left out")
+	assert.Equal(t, []int{2, 2, 1, 1}, seen)
+
+	kept := FleetFilter{States: []FleetState{FleetFailing, FleetOverdue}}.Keep(rows)
+	require.Len(t, kept, 2)
+	assert.Equal(t, []string{"b", "b"}, []string{kept[0].Scenario, kept[1].Scenario})
+	assert.Len(t, FleetFilter{Clusters: []string{"us-2"}, Scenarios: []string{"a"}}.Keep(rows), 1)
+}
