@@ -150,8 +150,8 @@ type fleetCellText struct {
 func fleetCells(r drill.FleetRow) fleetCellText {
 	d := r.LastDrill
 	c := fleetCellText{cluster: r.Cluster, started: d.StartedAt.UTC().Format("2006-01-02 15:04"),
-		rto: summaryObjective(d.RTOSeconds, d.RTOObjectiveSeconds, d.RTOStatus),
-		rpo: summaryObjective(d.RPOSeconds, d.RPOObjectiveSeconds, d.RPOStatus),
+		rto:   summaryObjective(d.RTOSeconds, d.RTOObjectiveSeconds, d.RTOStatus),
+		rpo:   summaryObjective(d.RPOSeconds, d.RPOObjectiveSeconds, d.RPOStatus),
 		trend: "-", forecast: orDash(r.ForecastText), budget: orDash(r.ErrorBudgetText), due: "-"}
 	if c.cluster == "" {
 		c.cluster = noClusterName
