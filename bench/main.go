@@ -6,10 +6,11 @@ package main
 import "github.com/firedrill-dev/firedrill/bench/internal/benchmain"
 
 func main() {
-	benchmain.Run("bench offsite [flags] | bench rss [flags] | bench retention [flags]", map[string]benchmain.Func{
+	benchmain.Run("bench offsite [flags] | bench rss [flags] | bench retention [flags] | bench fleet [flags]", map[string]benchmain.Func{
 		"offsite":   runOffsite,
 		"rss":       runRSS,
 		"retention": runRetention,
+		"fleet":     runFleet,
 		rssChild:    rssChildMain,
 	})
 }

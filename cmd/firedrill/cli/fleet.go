@@ -55,6 +55,7 @@ objective if the trend holds (empty until there are enough drills).
 A history written before the index (or by an older firedrill) shows no
 rows: 'firedrill fleet --reindex' reads every record once and writes the
 missing entries. A drill whose process died has no entry until then.
+--from-records reads every record instead of the index, writing nothing.
 
 -o html writes one self-contained page (no scripts, nothing loaded from
 the network) a team can publish; -o json carries schema
@@ -77,6 +78,7 @@ Examples:
 			&cli.StringFlag{Name: "max-age", Value: defaultMaxAge, Usage: "a row is overdue when its last passing drill is older than `AGE` (90d, 12w, 2160h)"},
 			&cli.StringFlag{Name: "due-soon", Value: "14d", Usage: "a row is due when its last pass gets older than --max-age within `AGE`"},
 			&cli.BoolFlag{Name: "reindex", Usage: "first (re)build the fleet index from every drill record (one read per drill), then show the fleet"},
+			&cli.BoolFlag{Name: "from-records", Usage: "read every drill record instead of the index (one read per drill: slow on a large fleet; to check the index)"},
 		}, flags...),
 		Action: a.fleet,
 	}
@@ -238,7 +240,12 @@ func (a *app) fleet(c *cli.Context) error {
 			a.log.Warn("some drill records could not be indexed", "err", err)
 		}
 	}
-	sums, err := h.ReadIndex(c.Context)
+	var sums []drill.DrillSummary
+	if c.Bool("from-records") {
+		sums, err = h.ScanRecords(c.Context, 16)
+	} else {
+		sums, err = h.ReadIndex(c.Context)
+	}
 	if err != nil && len(sums) == 0 {
 		return err
 	}
@@ -251,7 +258,7 @@ func (a *app) fleet(c *cli.Context) error {
 	if rows == nil {
 		rows = []drill.FleetRow{}
 	}
-	if len(sums) == 0 {
+	if len(sums) == 0 && !c.Bool("from-records") {
 		fmt.Fprintf(peopleOut(format, a.env.Stdout, a.env.Stderr), "Hint: the fleet index of %s is empty; if drills were recorded there before the index, run 'firedrill fleet --history %s --reindex'.\n",
 			h.URL("", ""), h.URL("", ""))
 	}
