@@ -2,6 +2,7 @@ package drill
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -50,7 +51,7 @@ var dueNow = time.Date(2027, 3, 1, 12, 0, 0, 0, time.UTC)
 func TestDue_EveryStateFromAHistory(t *testing.T) {
 	reports, err := ListReports(context.Background(), LocalRecords{StateDir: dueHistory(t)}, "")
 	require.NoError(t, err)
-	got := Due(reports, []string{"region-loss", "random-audit"}, 90*24*time.Hour, dueNow)
+	got := Due(reports, []DueScenario{{Name: "region-loss"}, {Name: "random-audit"}}, DuePolicy{MaxAge: 90 * 24 * time.Hour}, dueNow)
 
 	byName := map[string]DueStatus{}
 	var names []string
@@ -119,7 +120,7 @@ func TestDue_Boundaries(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := Due(tt.reports, nil, maxAge, dueNow)
+			got := Due(tt.reports, nil, DuePolicy{MaxAge: maxAge}, dueNow)
 			require.Len(t, got, 1)
 			assert.Equal(t, tt.state, got[0].State)
 			require.NotNil(t, got[0].AgeSeconds)
@@ -129,5 +130,98 @@ func TestDue_Boundaries(t *testing.T) {
 }
 
 func TestDue_NoScenariosNoHistory(t *testing.T) {
-	assert.Empty(t, Due(nil, nil, time.Hour, dueNow))
+	assert.Empty(t, Due(nil, nil, DuePolicy{MaxAge: time.Hour}, dueNow))
+}
+
+func TestDueOf_ComplianceCadence(t *testing.T) {
+	day := 24 * time.Hour
+	pass := func(ago time.Duration, compliance ...string) []DrillSummary {
+		return []DrillSummary{{ID: "fd-p", StartedAt: dueNow.Add(-ago), Result: ResultPass, Compliance: compliance}}
+	}
+	tests := []struct {
+		name    string
+		history []DrillSummary
+		sc      DueScenario
+		policy  DuePolicy
+		state   DueState
+		rule    string
+		maxAge  time.Duration
+		reason  string
+	}{
+		{"the organisation's 90 days is stricter than PCI DSS's year", pass(100*day, "pci-dss"), DueScenario{Name: "s"},
+			DuePolicy{}, DueOverdue, "max-age", 90 * day, "last pass 100d ago, more than 90d (the organisation's cadence)"},
+		{"with a two-year policy, PCI DSS 12.10.2's 12 months wins", pass(400*day, "pci-dss"), DueScenario{Name: "s"},
+			DuePolicy{MaxAge: 730 * day}, DueOverdue, "pci-dss", 365 * day, "last pass 400d ago, more than 365d (PCI DSS v4.0 req. 12.10.2: at least once every 12 months)"},
+		{"frameworks that tie are all named", pass(200 * day), DueScenario{Name: "s", Compliance: []string{"dora", "pci-dss"}},
+			DuePolicy{MaxAge: 730 * day}, DueFresh, "dora, pci-dss", 365 * day, ""},
+		{"the scenario's compliance now wins over the drill's", pass(200*day, "pci-dss"), DueScenario{Name: "s", Compliance: []string{}},
+			DuePolicy{MaxAge: 730 * day}, DueFresh, "max-age", 730 * day, ""},
+		{"a policy for soc2 overrides the default", pass(200*day, "soc2", "hipaa"), DueScenario{Name: "s"},
+			DuePolicy{MaxAge: 730 * day, Cadences: map[string]time.Duration{"soc2": 180 * day}}, DueOverdue, "soc2", 180 * day, "last pass 200d ago, more than 180d (soc2: the organisation's policy)"},
+		{"no drill", nil, DueScenario{Name: "s", Compliance: []string{"nis2"}},
+			DuePolicy{MaxAge: 730 * day}, DueNeverRun, "nis2", 365 * day, "no drill recorded"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := DueOf(tt.sc, tt.history, tt.policy, dueNow)
+			assert.Equal(t, "s", got.Scenario)
+			assert.Equal(t, tt.state, got.State)
+			assert.Equal(t, tt.rule, got.Rule)
+			assert.Equal(t, tt.maxAge.Seconds(), got.MaxAgeSeconds)
+			if tt.reason != "" {
+				assert.Equal(t, tt.reason, got.Reason)
+			}
+			if got.DueAt != nil {
+				assert.Equal(t, tt.history[0].StartedAt.Add(tt.maxAge), *got.DueAt)
+			}
+		})
+	}
+	for _, name := range []string{"dora", "pci-dss", "soc2", "iso27001", "nis2", "hipaa"} {
+		c, ok := CadenceOf(name)
+		assert.True(t, ok, name)
+		assert.Equal(t, 365*day, c.MaxAge, "%s: yearly (source or documented default)", name)
+	}
+}
+
+func TestDueOf_AfterAMajorChange(t *testing.T) {
+	day := 24 * time.Hour
+	fp := Fingerprint{ScenarioSHA256: "s1", RunbookSHA256: "r1", TargetSHA256: "t1"}
+	drill := func(id string, ago time.Duration, result Result, f Fingerprint) DrillSummary {
+		return DrillSummary{ID: id, StartedAt: dueNow.Add(-ago), Result: result,
+			ScenarioSHA256: f.ScenarioSHA256, RunbookSHA256: f.RunbookSHA256, TargetSHA256: f.TargetSHA256}
+	}
+	passed := []DrillSummary{drill("fd-1", 10*day, ResultPass, fp)}
+	with := func(change func(*Fingerprint)) *Fingerprint { f := fp; change(&f); return &f }
+	tests := []struct {
+		name    string
+		history []DrillSummary
+		current *Fingerprint
+		changed []string
+	}{
+		{"nothing changed", passed, &fp, nil},
+		{"the scenario file", passed, with(func(f *Fingerprint) { f.ScenarioSHA256 = "s2" }), []string{"scenario"}},
+		{"the runbook", passed, with(func(f *Fingerprint) { f.RunbookSHA256 = "r2" }), []string{"runbook"}},
+		{"the runbook removed", passed, with(func(f *Fingerprint) { f.RunbookSHA256 = "" }), []string{"runbook"}},
+		{"the target and the scenario", passed, with(func(f *Fingerprint) { f.TargetSHA256 = "t2"; f.ScenarioSHA256 = "s2" }), []string{"scenario", "target"}},
+		{"a target that cannot be read now is not a change", passed, with(func(f *Fingerprint) { f.TargetSHA256 = "" }), nil},
+		{"a last pass recorded before hashes is not compared", []DrillSummary{drill("fd-0", 10*day, ResultPass, Fingerprint{})}, with(func(f *Fingerprint) { f.ScenarioSHA256 = "s2" }), nil},
+		{"without the current state, a later failed drill of the changed scenario shows it",
+			append(slices.Clone(passed), drill("fd-2", day, ResultFail, Fingerprint{ScenarioSHA256: "s1", RunbookSHA256: "r2", TargetSHA256: "t1"})), nil, []string{"runbook"}},
+		{"a pass after the change makes it fresh again",
+			append(slices.Clone(passed), drill("fd-2", day, ResultPass, Fingerprint{ScenarioSHA256: "s2", RunbookSHA256: "r1", TargetSHA256: "t1"})), with(func(f *Fingerprint) { f.ScenarioSHA256 = "s2" }), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := DueOf(DueScenario{Name: "s", Current: tt.current}, tt.history, DuePolicy{}, dueNow)
+			assert.Equal(t, tt.changed, got.Changed)
+			if tt.changed == nil {
+				assert.Equal(t, DueFresh, got.State, got.Reason)
+				return
+			}
+			assert.Equal(t, DueChanged, got.State)
+			assert.Equal(t, "changed", got.Rule)
+			assert.True(t, got.IsDue())
+			assert.Contains(t, got.Reason, "changed since the last pass")
+		})
+	}
 }

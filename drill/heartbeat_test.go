@@ -78,7 +78,7 @@ func TestDue_DiedDrillIsNamedNotSilentlyNeverPassed(t *testing.T) {
 		Heartbeat: &Heartbeat{At: t0.Add(time.Minute), IntervalSeconds: 30, Step: StepRestore}}
 	live := &Report{DrillID: "fd-live", Scenario: "other", StartedAt: t0, Result: ResultRunning,
 		Heartbeat: &Heartbeat{At: t0.Add(time.Hour), IntervalSeconds: 30, Step: StepRestore}}
-	got := Due([]*Report{dead, live}, nil, 24*time.Hour, t0.Add(time.Hour+time.Second))
+	got := Due([]*Report{dead, live}, nil, DuePolicy{MaxAge: 24 * time.Hour}, t0.Add(time.Hour+time.Second))
 	require.Len(t, got, 2)
 	assert.Equal(t, DueNeverPassed, got[0].State)
 	require.NotNil(t, got[0].LastDrill)

@@ -295,6 +295,7 @@ func (r *run) newReport(start time.Time) *Report {
 	if d := sc.Spec.Disaster.DeclaredAt; !d.IsZero() {
 		disaster = d
 	}
+	fp := FingerprintOf(sc, r.opts.Runbook)
 	return &Report{
 		Schema: ReportSchema, DrillID: r.opts.DrillID, Scenario: sc.Metadata.Name,
 		ScenarioSource: fmt.Sprintf("%s: %s", sc.Origin.Source, sc.Origin.File), Summary: sc.Spec.Disaster.Summary, Narrative: sc.Spec.Disaster.Narrative,
@@ -306,6 +307,9 @@ func (r *run) newReport(start time.Time) *Report {
 		RPO:       NotMeasured(time.Duration(sc.Spec.Objectives.RPO), "the drill is running"),
 		Phases:    []Phase{},
 		Findings:  []finding.Finding{},
+		// What "after a major change" compares (DueOf).
+		ScenarioSHA256: fp.ScenarioSHA256, RunbookSHA256: fp.RunbookSHA256, TargetSHA256: fp.TargetSHA256,
+		Compliance: slices.Clone(sc.Spec.Compliance),
 	}
 }
 

@@ -222,7 +222,9 @@ func phaseStatus(r *Report, name StepName) string {
 
 func TestRun_PassingDrillWritesEveryFile(t *testing.T) {
 	rec, prot := &fakeRecovery{}, &fakeProtection{}
-	rep, dir := runDrill(t, context.Background(), testScenario(t, "4h"), rec, prot, nil)
+	sc := testScenario(t, "4h")
+	sc.Spec.Compliance = []string{"dora"}
+	rep, dir := runDrill(t, context.Background(), sc, rec, prot, nil)
 	assert.Equal(t, ResultPass, rep.Result, "phases: %+v", rep.Phases)
 	for _, f := range []string{"report.json", "report.md", "report.html", "retrospective.md", "scenario.yaml"} {
 		assert.FileExists(t, filepath.Join(dir, f))
@@ -244,6 +246,12 @@ func TestRun_PassingDrillWritesEveryFile(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, h, 1)
 	assert.Equal(t, ResultPass, h[0].Result)
+	// The record says what "after a major change" compares.
+	assert.Len(t, sc.Origin.SHA256, 64)
+	assert.Equal(t, sc.Origin.SHA256, h[0].ScenarioSHA256)
+	assert.Empty(t, h[0].RunbookSHA256, "no runbook")
+	assert.Empty(t, h[0].TargetSHA256, "the kubeconfig /dev/null names no server")
+	assert.Equal(t, []string{"dora"}, h[0].Compliance)
 }
 
 func TestRun_ImpossibleRTOFailsNamingIt(t *testing.T) {

@@ -14,6 +14,8 @@ type DrillSummary struct {
 	StartedAt  time.Time `json:"started_at"`
 	FinishedAt time.Time `json:"finished_at"`
 	Result     Result    `json:"result"`
+	// ErrorStep is the step a drill that did not pass stopped or died in.
+	ErrorStep StepName `json:"error_step,omitempty"`
 	// RTOSeconds and RPOSeconds are the measured recovery time and
 	// recovery point; null when the drill did not measure them (for RTO:
 	// the recovery did not complete). RTOStatus and RPOStatus are the
@@ -51,6 +53,7 @@ func Summarize(r *Report) DrillSummary {
 		StartedAt:           r.StartedAt.UTC(),
 		FinishedAt:          r.FinishedAt.UTC(),
 		Result:              r.Result,
+		ErrorStep:           r.ErrorStep,
 		RTOSeconds:          copyFloat(r.RTO.MeasuredSeconds),
 		RPOSeconds:          copyFloat(r.RPO.MeasuredSeconds),
 		RTOStatus:           r.RTO.Status,

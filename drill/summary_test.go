@@ -16,6 +16,7 @@ func TestSummarize(t *testing.T) {
 		StartedAt:      start,
 		FinishedAt:     start.Add(7 * time.Minute),
 		Result:         ResultFail,
+		ErrorStep:      StepVerify,
 		RTO:            Measure(10*time.Minute, 6*time.Minute),
 		RPO:            NotMeasured(time.Hour, "no backup"),
 		ScenarioSHA256: "aa",
@@ -32,7 +33,7 @@ func TestSummarize(t *testing.T) {
 	want := DrillSummary{
 		ID: "20260301-090000-shop", Scenario: "shop", Cluster: "prod-eu-1",
 		StartedAt: start.UTC(), FinishedAt: start.Add(7 * time.Minute).UTC(),
-		Result:     ResultFail,
+		Result: ResultFail, ErrorStep: StepVerify,
 		RTOSeconds: &rto, RTOStatus: ObjectiveMet, RPOStatus: ObjectiveNotMeasured,
 		RTOObjectiveSeconds: 600, RPOObjectiveSeconds: 3600,
 		RestoredItems: 42, RestoredBytes: 1024,

@@ -254,6 +254,17 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			}
 			v.SetInt(i)
 		}
+	case reflect.Float64:
+		if n.Kind == yaml.ScalarNode && (n.ShortTag() == "!!int" || n.ShortTag() == "!!float") {
+			var f float64
+			if err := n.Decode(&f); err != nil {
+				d.errorf(n.Line, path, "%s is not a number firedrill can hold", n.Value)
+				return
+			}
+			v.SetFloat(f)
+			return
+		}
+		d.scalar(n, path, "!!float", "a number")
 	default:
 		// Only reachable if a field of an unsupported type is added to the
 		// scenario types; the decoder tests cover every field.

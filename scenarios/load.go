@@ -2,6 +2,8 @@ package scenarios
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -93,6 +95,9 @@ type Origin struct {
 	Dir string
 	// Source is the search location the file was found in.
 	Source Source
+	// SHA256 is the SHA-256 (hex) of the file's bytes as read: what a
+	// drill records to tell a changed scenario (drill.Fingerprint).
+	SHA256 string
 }
 
 // DisplayPath names a path of the scenario (after loading, paths are
@@ -209,6 +214,8 @@ func displayed(err error, path string) error {
 // parse always returns the (possibly partial) scenario, so that a search
 // can still learn the name of an invalid file.
 func parse(env Env, origin Origin, data []byte) (*Scenario, ValidationErrors) {
+	sum := sha256.Sum256(data)
+	origin.SHA256 = hex.EncodeToString(sum[:])
 	sc := &Scenario{Origin: origin, files: fileEnv{homeDir: env.HomeDir, getenv: env.Getenv}}
 	d := newDecoder(origin.File)
 	d.decodeDocument(data, sc)

@@ -166,7 +166,12 @@ func TestLoad_Invalid(t *testing.T) {
 		"type-mapping":                {{13, "spec.objectives", "expected a mapping, got a string"}},
 		"type-string":                 {{12, "spec.disaster.lead", "expected a string, got an integer"}},
 		"unknown-field":               {{16, "spec.objectives.tierr", `unknown field; did you mean "tier"?`}},
-		"unknown-top-level":           {{31, "status", "unknown field; valid fields are apiVersion, kind, metadata, spec"}},
+		"compliance": {
+			{17, "spec.objectives.errorBudget.target", "1.5 is not a share between 0 and 1 (exclusive)"},
+			{18, "spec.compliance[2]", `"soc-2" is not one of dora, pci-dss, soc2, iso27001, nis2, hipaa; did you mean "soc2"?`},
+			{18, "spec.compliance[3]", "dora is listed twice"},
+		},
+		"unknown-top-level": {{31, "status", "unknown field; valid fields are apiVersion, kind, metadata, spec"}},
 		"endpoint-region": {
 			{21, "spec.storage.primary.endpoint", "endpoint s3.eu-west-1.amazonaws.com is in region eu-west-1 but region is not set, so requests are signed for us-east-1, which it refuses; set spec.storage.primary.region: eu-west-1"},
 			{29, "spec.storage.copies[0].region", "endpoint s3.eu-central-1.wasabisys.com is in region eu-central-1 but region is us-east-1, which it refuses; set spec.storage.copies[0].region: eu-central-1"},
@@ -288,6 +293,10 @@ func TestLoad_FullScenario(t *testing.T) {
 	assert.Contains(t, s.Disaster.Narrative, "second line")
 	assert.Equal(t, Duration(90*time.Minute), s.Objectives.RTO)
 	assert.Equal(t, Duration(14*24*time.Hour), s.Objectives.RPO, "2w is two weeks")
+	assert.Equal(t, ErrorBudget{Target: 0.9, Window: Duration(180 * 24 * time.Hour)}, s.Objectives.Budget())
+	assert.Equal(t, []string{"dora", "soc2"}, s.Compliance)
+	assert.Len(t, sc.Origin.SHA256, 64, "the SHA-256 of the file's bytes, hex")
+	assert.Equal(t, ErrorBudget{Target: DefaultErrorBudgetTarget, Window: DefaultErrorBudgetWindow}, Objectives{}.Budget(), "the defaults")
 	assert.Equal(t, PickRandom, s.Backups.Window.Pick)
 	require.NotNil(t, s.Backups.Window.Seed)
 	assert.Equal(t, int64(42), *s.Backups.Window.Seed)

@@ -71,6 +71,10 @@ type Spec struct {
 	Runbook *RunbookRef `yaml:"runbook,omitempty"`
 	// Cleanup says what happens to what the drill created in the target.
 	Cleanup Cleanup `yaml:"cleanup"`
+	// Compliance names the frameworks the scenario's drills serve (one of
+	// Frameworks each); `firedrill due` applies their testing cadence.
+	// Optional.
+	Compliance []string `yaml:"compliance,omitempty"`
 	// Evidence says where the drill's signed evidence bundle is kept;
 	// optional. The command line (--evidence-push) overrides it.
 	Evidence *Evidence `yaml:"evidence,omitempty"`
@@ -173,7 +177,49 @@ type Objectives struct {
 	RPO Duration `yaml:"rpo"`
 	// Tier is optional free text, e.g. "gold".
 	Tier string `yaml:"tier,omitempty"`
+	// ErrorBudget sets the share of drills that must meet both objectives
+	// (see ErrorBudget); optional.
+	ErrorBudget *ErrorBudget `yaml:"errorBudget,omitempty"`
 }
+
+// ErrorBudget is the scenario's service-level objective for its drills:
+// the share of drills within Window that must meet both RTO and RPO.
+type ErrorBudget struct {
+	// Target is the share, greater than 0 and less than 1; default
+	// DefaultErrorBudgetTarget. 1 - Target is the budget: the share of
+	// drills that may miss an objective.
+	Target float64 `yaml:"target,omitempty"`
+	// Window is how far back drills count; default
+	// DefaultErrorBudgetWindow (four quarters).
+	Window Duration `yaml:"window,omitempty"`
+}
+
+// The defaults of ErrorBudget: 0.75 tolerates one miss in a year of
+// quarterly drills (firedrill's choice, not a regulation's); the window is
+// the last four quarters.
+const (
+	DefaultErrorBudgetTarget = 0.75
+	DefaultErrorBudgetWindow = Duration(365 * 24 * time.Hour)
+)
+
+// Budget is the scenario's error budget with the defaults filled in.
+func (o Objectives) Budget() ErrorBudget {
+	b := ErrorBudget{Target: DefaultErrorBudgetTarget, Window: DefaultErrorBudgetWindow}
+	if o.ErrorBudget != nil {
+		if o.ErrorBudget.Target > 0 {
+			b.Target = o.ErrorBudget.Target
+		}
+		if o.ErrorBudget.Window > 0 {
+			b.Window = o.ErrorBudget.Window
+		}
+	}
+	return b
+}
+
+// Frameworks are the values of Spec.Compliance: the regulations and
+// standards whose testing cadence a drill of the scenario serves (the
+// cadence itself is drill.Cadences).
+var Frameworks = []string{"dora", "pci-dss", "soc2", "iso27001", "nis2", "hipaa"}
 
 // ClusterRef points at a cluster through a kubeconfig.
 type ClusterRef struct {

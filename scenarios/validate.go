@@ -110,6 +110,7 @@ func (v *validator) validate() {
 	}
 	v.disaster()
 	v.objectives()
+	v.compliance()
 	v.backups()
 	v.storage()
 	v.target()
@@ -174,6 +175,28 @@ func (v *validator) objectives() {
 	// The decoder already rejected durations that are not > 0.
 	v.required(p+".rto", v.has(p+".rto"))
 	v.required(p+".rpo", v.has(p+".rpo"))
+	if b := v.sc.Spec.Objectives.ErrorBudget; b != nil && v.has(p+".errorBudget.target") && !(b.Target > 0 && b.Target < 1) {
+		v.errorf(p+".errorBudget.target", "%v is not a share between 0 and 1 (exclusive), such as 0.9 for nine drills in ten", b.Target)
+	}
+}
+
+// compliance checks the framework names, suggesting a close one.
+func (v *validator) compliance() {
+	const p = "spec.compliance"
+	names := v.sc.Spec.Compliance
+	for i, f := range names {
+		ip := fmt.Sprintf("%s[%d]", p, i)
+		switch {
+		case !slices.Contains(Frameworks, f):
+			msg := fmt.Sprintf("%q is not one of %s", f, strings.Join(Frameworks, ", "))
+			if close := closest(f, Frameworks, 1); len(close) == 1 {
+				msg += fmt.Sprintf("; did you mean %q?", close[0])
+			}
+			v.errorf(ip, "%s", msg)
+		case slices.Index(names, f) < i:
+			v.errorf(ip, "%s is listed twice", f)
+		}
+	}
 }
 
 func (v *validator) backups() {

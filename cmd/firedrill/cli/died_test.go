@@ -56,7 +56,7 @@ func TestDue_DiedDrillIsNamed(t *testing.T) {
 	require.Equal(t, ExitDrillFailed, res.code, res.String())
 	assert.Contains(t, res.stdout, "never-passed")
 	assert.Contains(t, res.stdout, "died (last drill fd-20261104-090000-dead died at step restore)")
-	assert.Equal(t, "Error: 1 scenario of 1 due (no passing drill within 90d): lab (last drill fd-20261104-090000-dead died at step restore)\n", res.stderr)
+	assert.Equal(t, "Error: 1 scenario of 1 due: lab (never-passed; last drill fd-20261104-090000-dead died at step restore)\n", res.stderr)
 
 	res = run(t, context.Background(), nil, "due", "lab", "-o", "json", "--state-dir", state)
 	require.Equal(t, ExitDrillFailed, res.code, res.String())

@@ -26,10 +26,19 @@ func (a *app) dueCommand() *cli.Command {
 		Description: `Reads the drill history and says, for each scenario, when it last passed a
 drill and whether that is recent enough:
 
-  fresh         the last passing drill started within --max-age
-  overdue       the last passing drill is older than --max-age
+  fresh         the last passing drill started within the cadence
+  overdue       the last passing drill is older than the cadence
+  changed       the scenario file, its runbook or the target changed
+                since the last passing drill (a major change)
   never-passed  drills ran, none passed
   never-run     no drill of the scenario is recorded
+
+The cadence is the strictest of --max-age and of the frameworks the
+scenario names in spec.compliance: dora (DORA Art. 11(6), RTS 2024/1774
+Art. 40) and pci-dss (PCI DSS v4.0 12.10.2) at least every 12 months;
+soc2, iso27001, nis2 and hipaa leave it to your policy, firedrill's
+default is 12 months, set yours with --cadence soc2=180d. The RULE column
+says which rule applies (max-age, a framework, changed).
 
 Only a passing drill counts: a scenario whose latest drill failed stays
 fresh until its last pass gets too old, and the LAST DRILL column shows the
@@ -59,6 +68,7 @@ Examples:
 			tableOutput.flag(),
 			stateDirFlag(),
 			&cli.StringFlag{Name: "max-age", Value: defaultMaxAge, Usage: "a scenario is overdue when its last passing drill is older than `AGE` (90d, 12w, 2160h)"},
+			&cli.StringSliceFlag{Name: "cadence", Usage: "your policy's cadence for a compliance framework, `FRAMEWORK=AGE` (soc2=180d); repeatable"},
 		}, historyFlags()...),
 		Action: a.due,
 	}
@@ -102,7 +112,11 @@ func (a *app) due(c *cli.Context) error {
 	if len(names) == 0 {
 		names = known.names
 	}
-	statuses := drill.Due(reports, names, time.Duration(maxAge), time.Now())
+	policy, err := duePolicy(c, time.Duration(maxAge))
+	if err != nil {
+		return err
+	}
+	statuses := drill.Due(reports, a.dueScenarios(names, known), policy, time.Now())
 	if c.NArg() > 0 {
 		statuses = onlyNamed(statuses, names)
 	}
@@ -111,7 +125,11 @@ func (a *app) due(c *cli.Context) error {
 	for _, s := range statuses {
 		rows = append(rows, dueRow{DueStatus: s, Known: known.has[s.Scenario]})
 		if s.IsDue() {
-			due = append(due, s.Scenario+diedNote(s.LastDrill))
+			note := string(s.State)
+			if t := diedText(s.LastDrill); t != "" {
+				note += "; " + t
+			}
+			due = append(due, fmt.Sprintf("%s (%s)", s.Scenario, note))
 		}
 	}
 	if err := writeOutput(a.env.Stdout, format, document{
@@ -121,7 +139,7 @@ func (a *app) due(c *cli.Context) error {
 		return err
 	}
 	if len(due) > 0 {
-		return failedf("%s of %d due (no passing drill within %s): %s", count(len(due), "scenario"), len(rows), maxAge, strings.Join(due, ", "))
+		return failedf("%s of %d due: %s", count(len(due), "scenario"), len(rows), strings.Join(due, ", "))
 	}
 	return nil
 }
@@ -133,6 +151,55 @@ type knownScenarioSet struct {
 	names []string
 	// has holds every name, built-in ones too.
 	has map[string]bool
+	// loaded are the scenarios that load, by name (the one Find returns).
+	loaded map[string]*scenarios.Scenario
+}
+
+// duePolicy is --max-age and --cadence.
+func duePolicy(c *cli.Context, maxAge time.Duration) (drill.DuePolicy, error) {
+	p := drill.DuePolicy{MaxAge: maxAge, Cadences: map[string]time.Duration{}}
+	for _, v := range c.StringSlice("cadence") {
+		name, age, ok := strings.Cut(v, "=")
+		if _, known := drill.CadenceOf(name); !ok || !known {
+			msg := fmt.Sprintf("invalid --cadence %q: want FRAMEWORK=AGE with FRAMEWORK one of %s", v, strings.Join(scenarios.Frameworks, ", "))
+			if close := suggestions(name, scenarios.Frameworks); ok && len(close) > 0 {
+				msg += "; " + strings.TrimSpace(didYouMean(close))
+			}
+			return p, usageErrorf(helpHint(c), "%s", msg)
+		}
+		d, err := scenarios.ParseDuration(age)
+		if err != nil || d <= 0 {
+			return p, usageErrorf(helpHint(c), "invalid --cadence %q: want an age greater than zero such as 180d, 26w or 4320h", v)
+		}
+		p.Cadences[name] = time.Duration(d)
+	}
+	return p, nil
+}
+
+// dueScenarios are the scenarios named, with the compliance frameworks
+// and fingerprint of those that load. The target's hash is left to the
+// records when the scenario names no kubeconfig: the cluster then depends
+// on the environment of whoever runs the drill, not on the file.
+func (a *app) dueScenarios(names []string, known knownScenarioSet) []drill.DueScenario {
+	out := make([]drill.DueScenario, 0, len(names))
+	for _, name := range names {
+		ds := drill.DueScenario{Name: name}
+		if sc := known.loaded[name]; sc != nil {
+			ds.Compliance = append([]string{}, sc.Spec.Compliance...)
+			rb, err := drill.ScenarioRunbook(sc)
+			if err != nil {
+				a.log.Warn("runbook not read: a change to it shows after the next drill", "scenario", name, "err", err)
+			} else {
+				fp := drill.FingerprintOf(sc, rb)
+				if sc.Spec.Target.Kubeconfig == "" {
+					fp.TargetSHA256 = ""
+				}
+				ds.Current = &fp
+			}
+		}
+		out = append(out, ds)
+	}
+	return out
 }
 
 // knownScenarios lists the scenarios of every search location. A name
@@ -144,10 +211,13 @@ func (a *app) knownScenarios(c *cli.Context, reports []*drill.Report) (knownScen
 	if err != nil {
 		return knownScenarioSet{}, err
 	}
-	set := knownScenarioSet{has: map[string]bool{}}
+	set := knownScenarioSet{has: map[string]bool{}, loaded: map[string]*scenarios.Scenario{}}
 	for _, e := range entries {
 		if set.has[e.Name] {
 			continue
+		}
+		if e.Scenario != nil && !e.Shadowed {
+			set.loaded[e.Name] = e.Scenario
 		}
 		set.has[e.Name] = true
 		// The built-in scenarios are examples to copy: one counts once it
@@ -197,7 +267,7 @@ func writeDueTable(w io.Writer, rows []dueRow, maxAge scenarios.Duration, where 
 		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SCENARIO\tSTATE\tLAST PASS\tAGE\tDUE\tLAST DRILL")
+	fmt.Fprintln(tw, "SCENARIO\tSTATE\tRULE\tLAST PASS\tAGE\tDUE\tLAST DRILL")
 	for _, r := range rows {
 		name := r.Scenario
 		if !r.Known {
@@ -212,22 +282,34 @@ func writeDueTable(w io.Writer, rows []dueRow, maxAge scenarios.Duration, where 
 		if r.LastDrill != nil {
 			lastDrill = fmt.Sprintf("%s %s%s", r.LastDrill.StartedAt.UTC().Format(time.RFC3339), r.LastDrill.Result, diedNote(r.LastDrill))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", name, r.State, lastPass, age, dueAt, lastDrill)
+		rule := r.Rule
+		if r.State == drill.DueChanged {
+			rule = "changed: " + strings.Join(r.Changed, ", ")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, r.State, rule, lastPass, age, dueAt, lastDrill)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "Max age %s; history in %s.\n", maxAge, where)
+	fmt.Fprintf(w, "Max age %s, or the strictest cadence of the scenario's compliance frameworks (RULE); history in %s.\n", maxAge, where)
 	return nil
 }
 
 // diedNote says in which step the drill died, for a drill whose process
 // died; "" for any other.
 func diedNote(d *drill.DrillRef) string {
+	if t := diedText(d); t != "" {
+		return " (" + t + ")"
+	}
+	return ""
+}
+
+// diedText is diedNote without its parentheses.
+func diedText(d *drill.DrillRef) string {
 	if d == nil || d.Result != drill.ResultDied {
 		return ""
 	}
-	return fmt.Sprintf(" (last drill %s died at step %s)", d.DrillID, d.ErrorStep)
+	return fmt.Sprintf("last drill %s died at step %s", d.DrillID, d.ErrorStep)
 }
 
 // formatAge is an age as people say it: whole days from two days up, else

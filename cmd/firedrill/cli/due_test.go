@@ -2,7 +2,12 @@ package cli
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,13 +60,13 @@ func TestDue_ExitCodes(t *testing.T) {
 	}{
 		{"fresh", []string{"region-loss"}, ExitOK, []string{"region-loss", "fresh", "10d", "pass"}, ""},
 		{"overdue", []string{"namespace-deletion"}, ExitDrillFailed, []string{"namespace-deletion", "overdue", "120d"},
-			"Error: 1 scenario of 1 due (no passing drill within 90d): namespace-deletion"},
+			"Error: 1 scenario of 1 due: namespace-deletion (overdue)"},
 		{"never run", []string{"broken"}, ExitDrillFailed, []string{"broken", "never-run"},
-			"Error: 1 scenario of 1 due (no passing drill within 90d): broken"},
+			"Error: 1 scenario of 1 due: broken (never-run)"},
 		{"a failed drill after a pass: the pass counts", []string{"shop-namespace"}, ExitOK, []string{"shop-namespace", "fresh", "30d", "fail"}, ""},
 		{"a longer max age makes the overdue one fresh", []string{"namespace-deletion", "--max-age", "20w"}, ExitOK, []string{"fresh", "Max age 140d"}, ""},
 		{"one due among fresh ones", []string{"region-loss", "namespace-deletion", "shop-namespace"}, ExitDrillFailed, []string{"overdue"},
-			"Error: 1 scenario of 3 due (no passing drill within 90d): namespace-deletion"},
+			"Error: 1 scenario of 3 due: namespace-deletion (overdue)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -126,7 +131,7 @@ func TestDue_AllScenariosJSON(t *testing.T) {
 		}
 	}
 	assert.Contains(t, res.stderr, "2 scenarios of 5 due")
-	assert.Contains(t, res.stderr, "broken, namespace-deletion")
+	assert.Contains(t, res.stderr, "broken (never-run), namespace-deletion (overdue)")
 }
 
 func TestDue_HistoryOnlyScenarioIsMarkedInTheTable(t *testing.T) {
@@ -139,7 +144,7 @@ func TestDue_EmptyHistoryEverythingIsNeverRun(t *testing.T) {
 	res := run(t, context.Background(), map[string]string{"FIREDRILL_STATE_DIR": t.TempDir()}, "due")
 	require.Equal(t, ExitDrillFailed, res.code, res.String())
 	assert.Contains(t, res.stderr, "3 scenarios of 3 due")
-	assert.Contains(t, res.stderr, "broken, region-loss, shop-namespace")
+	assert.Contains(t, res.stderr, "broken (never-run), region-loss (never-run), shop-namespace (never-run)")
 }
 
 func TestDue_UnknownScenarioGetsCloseMatches(t *testing.T) {
@@ -158,4 +163,60 @@ func TestDue_InvalidMaxAgeIsUsage(t *testing.T) {
 		assert.Contains(t, res.stderr, "invalid --max-age")
 		assert.Contains(t, res.stderr, "Hint: run 'firedrill due --help'")
 	}
+}
+
+func TestDue_ComplianceCadenceAndMajorChange(t *testing.T) {
+	dir := t.TempDir()
+	src, err := os.ReadFile("testdata/work/scenarios/region-loss.yaml")
+	require.NoError(t, err)
+	file := strings.Replace(string(src), "  backups:\n", "  compliance: [pci-dss, soc2]\n  backups:\n", 1)
+	file = strings.Replace(file, "name: region-loss", "name: payments", 1)
+	path := filepath.Join(dir, "payments.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(file), 0o644))
+	sum := sha256.Sum256([]byte(file))
+
+	state := t.TempDir()
+	d, err := drill.CreateDir(state, "fd-pay")
+	require.NoError(t, err)
+	require.NoError(t, d.WriteReport(&drill.Report{DrillID: "fd-pay", Scenario: "payments", Result: drill.ResultPass,
+		StartedAt: time.Now().Add(-200 * 24 * time.Hour), ScenarioSHA256: hex.EncodeToString(sum[:]), Compliance: []string{"pci-dss", "soc2"}}))
+	due := func(args ...string) result {
+		return run(t, context.Background(), nil, append([]string{"due", "payments", "--state-dir", state, "--scenario-dir", dir}, args...)...)
+	}
+
+	// The organisation's 90 days are stricter than PCI DSS's 12 months.
+	res := due()
+	require.Equal(t, ExitDrillFailed, res.code, res.String())
+	assert.Regexp(t, `payments\s+overdue\s+max-age\s`, res.stdout)
+
+	// With a two-year policy, the frameworks' 12 months apply.
+	res = due("--max-age", "730d")
+	require.Equal(t, ExitOK, res.code, res.String())
+	assert.Regexp(t, `payments\s+fresh\s+pci-dss, soc2\s`, res.stdout)
+
+	// Your policy for soc2 is stricter still.
+	res = due("--max-age", "730d", "--cadence", "soc2=180d", "-o", "json")
+	require.Equal(t, ExitDrillFailed, res.code, res.String())
+	var doc struct {
+		Scenarios []drill.DueStatus `json:"scenarios"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &doc))
+	require.Len(t, doc.Scenarios, 1)
+	assert.Equal(t, drill.DueOverdue, doc.Scenarios[0].State)
+	assert.Equal(t, "soc2", doc.Scenarios[0].Rule)
+	assert.Equal(t, 180*24*3600.0, doc.Scenarios[0].MaxAgeSeconds)
+
+	// A major change: the scenario file is edited after its last pass.
+	require.NoError(t, os.WriteFile(path, []byte(strings.Replace(file, "rto: 1h", "rto: 30m", 1)), 0o644))
+	res = due("--max-age", "730d")
+	require.Equal(t, ExitDrillFailed, res.code, res.String())
+	assert.Regexp(t, `payments\s+changed\s+changed: scenario\s`, res.stdout)
+	assert.Equal(t, "Error: 1 scenario of 1 due: payments (changed)\n", res.stderr)
+
+	for _, bad := range []string{"soc-2=180d", "soc2", "soc2=soon", "soc2=0d"} {
+		res = due("--cadence", bad)
+		assert.Equal(t, ExitUsage, res.code, res.String())
+		assert.Contains(t, res.stderr, "invalid --cadence")
+	}
+	assert.Contains(t, due("--cadence", "soc-2=180d").stderr, "did you mean soc2?")
 }
