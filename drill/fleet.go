@@ -1,6 +1,8 @@
 package drill
 
 import (
+	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -46,25 +48,52 @@ type FleetEstimator func(drills []DrillSummary, now time.Time) FleetEstimates
 // cadence, from its drills (oldest first) at now.
 type FleetDueRule func(drills []DrillSummary, now time.Time) DueStatus
 
-// MaxAgeDue is the due rule of `firedrill due --max-age`: a pass within
-// maxAge (Due).
-func MaxAgeDue(maxAge time.Duration) FleetDueRule {
+// PolicyDue is the due rule of `firedrill due` (DueOf) for a row: the
+// strictest of the policy's cadence and of the frameworks the newest
+// drill recorded. The scenario's file is not read (the index is all the
+// fleet knows), so "after a major change" shows only through the drills:
+// a drill of the changed scenario that did not pass makes the row
+// failing, its due state "changed".
+func PolicyDue(policy DuePolicy) FleetDueRule {
 	return func(drills []DrillSummary, now time.Time) DueStatus {
-		if len(drills) == 0 {
-			return DueStatus{State: DueNeverRun}
+		name := ""
+		if len(drills) > 0 {
+			name = drills[0].Scenario
 		}
-		reports := make([]*Report, len(drills))
-		for i, d := range drills {
-			reports[i] = &Report{DrillID: d.ID, Scenario: d.Scenario, StartedAt: d.StartedAt, Result: d.Result}
-		}
-		return Due(reports, nil, maxAge, now)[0]
+		return DueOf(DueScenario{Name: name}, drills, policy, now)
 	}
+}
+
+// Outlook is the estimator of the fleet's forecast and error budget
+// columns: Forecast, and ErrorBudgetOf with target and window (the
+// scenario's spec.errorBudget is not in the index: one target for the
+// fleet, scenarios.DefaultErrorBudgetTarget by default).
+func Outlook(target float64, window time.Duration) FleetEstimator {
+	return func(drills []DrillSummary, now time.Time) FleetEstimates {
+		f := Forecast(drills, now)
+		b := ErrorBudgetOf(drills, target, window, now)
+		return FleetEstimates{Forecast: f, ForecastText: forecastText(f), ErrorBudget: b, ErrorBudgetText: b.String()}
+	}
+}
+
+// forecastText is a forecast for a table cell: "miss in 40d",
+// "missed", "steady", "-" without one.
+func forecastText(f RTOForecast) string {
+	switch {
+	case f.State == ForecastSteady:
+		return "steady"
+	case f.State == ForecastTrend && f.DaysToObjective != nil && *f.DaysToObjective <= 0:
+		return "past objective"
+	case f.State == ForecastTrend && f.DaysToObjective != nil:
+		return fmt.Sprintf("miss in %.0fd", math.Ceil(*f.DaysToObjective))
+	}
+	return ""
 }
 
 // FleetOptions say how Fleet computes its rows.
 type FleetOptions struct {
 	Now time.Time
-	// Due is the cadence rule; MaxAgeDue(90 days) when nil.
+	// Due is the cadence rule; PolicyDue of the default policy when nil.
 	Due FleetDueRule
 	// DueSoon makes a fresh row FleetDue when its due time is within it
 	// of Now; 14 days when zero.
@@ -102,7 +131,7 @@ type FleetRow struct {
 // they proved nothing yet.
 func Fleet(drills []DrillSummary, o FleetOptions) []FleetRow {
 	if o.Due == nil {
-		o.Due = MaxAgeDue(90 * 24 * time.Hour)
+		o.Due = PolicyDue(DuePolicy{})
 	}
 	if o.DueSoon == 0 {
 		o.DueSoon = 14 * 24 * time.Hour

@@ -201,8 +201,41 @@ func TestFleet_Rows(t *testing.T) {
 	assert.Equal(t, 1, rows[3].Drills, "the running drill is left out")
 	assert.Equal(t, []int{2, 2, 1, 1}, seen)
 
+	assert.Equal(t, "f", rows[0].ForecastText)
+
 	kept := FleetFilter{States: []FleetState{FleetFailing, FleetOverdue}}.Keep(rows)
 	require.Len(t, kept, 2)
 	assert.Equal(t, []string{"b", "b"}, []string{kept[0].Scenario, kept[1].Scenario})
 	assert.Len(t, FleetFilter{Clusters: []string{"us-2"}, Scenarios: []string{"a"}}.Keep(rows), 1)
+}
+
+func TestFleet_ChangedAndOutlook(t *testing.T) {
+	now := t0.Add(400 * 24 * time.Hour)
+	day := 24 * time.Hour
+	var drills []DrillSummary
+	for i := range 5 {
+		d := sampleSummary("eu-1", "a", fmt.Sprintf("fd-%d", i), now.Add(-time.Duration(5-i)*30*day), ResultPass, 1000+float64(i)*300)
+		d.RestoredItems, d.RestoredBytes = 1000+i*300, 0
+		drills = append(drills, d)
+	}
+	rows := Fleet(drills, FleetOptions{Now: now, Estimate: Outlook(0.75, 365*day)})
+	require.Len(t, rows, 1)
+	assert.Equal(t, FleetOK, rows[0].State)
+	f, ok := rows[0].Forecast.(RTOForecast)
+	require.True(t, ok)
+	assert.Equal(t, ForecastTrend, f.State, f.Reason)
+	// RTO = items, +300 items every 30 days: 3,600 s is 1,400 items
+	// after the last drill's 2,200, 140 days after it (30 days ago).
+	assert.InDelta(t, 110, *f.DaysToObjective, 0.5)
+	assert.Equal(t, "miss in 110d", rows[0].ForecastText)
+	assert.Equal(t, "5/5 met (100%), target 75%, budget 100%", rows[0].ErrorBudgetText)
+
+	// A drill of the changed scenario (another SHA-256) that failed: the
+	// row is failing, its due state says why.
+	drills = append(drills, drills[4])
+	drills[5].ID, drills[5].StartedAt, drills[5].Result = "fd-5", now.Add(-day), ResultFail
+	drills[5].ScenarioSHA256 = strings.Repeat("cd", 32)
+	rows = Fleet(drills, FleetOptions{Now: now})
+	assert.Equal(t, FleetFailing, rows[0].State)
+	assert.Equal(t, DueChanged, rows[0].Due.State)
 }

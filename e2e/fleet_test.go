@@ -165,7 +165,7 @@ func TestFleet_TwoClustersAndASyntheticHistory(t *testing.T) {
 
 	res, doc = fleet("--reindex")
 	assert.Equal(t, 3, res.code, "region-loss of the synthetic cluster is overdue: exit 3; stderr:\n%s", res.stderr)
-	assert.Contains(t, res.stderr, "Reindexed s3://"+bucket+"/fleet: 8 entries written.")
+	assert.Contains(t, res.stderr, "Reindexed s3://"+bucket+"/fleet: 8 index entries written.")
 	assert.Equal(t, "firedrill.dev/fleet/v1", doc.Schema)
 	rows := map[string]fleetRowJSON{}
 	for _, r := range doc.Rows {
@@ -228,10 +228,33 @@ type fleetRowJSON struct {
 	ErrorBudget json.RawMessage `json:"error_budget"`
 }
 
-// assertFleetForecast checks the forecast column of the synthetic rows.
+// assertFleetForecast checks the forecast and error budget columns of the
+// synthetic rows. region-loss restores 300 more items every 90 days and
+// takes one second more per item (RTO = items + 200 s): the RTO objective
+// (3,600 s) is reached at 3,400 items, 1,200 items after the last drill,
+// so 360 days after it, 260 days from now. Its error budget counts the
+// three drills of the last four quarters, all met.
 func assertFleetForecast(t *testing.T, growing, single fleetRowJSON) {
 	t.Helper()
-	// Until the forecast is wired (drill.Forecast), the column is null.
-	assert.JSONEq(t, "null", string(growing.Forecast))
-	assert.JSONEq(t, "null", string(single.Forecast))
+	var f struct {
+		State           string   `json:"state"`
+		Size            string   `json:"size"`
+		DaysToObjective *float64 `json:"days_to_objective"`
+	}
+	require.NoError(t, json.Unmarshal(growing.Forecast, &f), string(growing.Forecast))
+	assert.Equal(t, "trend", f.State, string(growing.Forecast))
+	assert.Equal(t, "restored_items", f.Size)
+	require.NotNil(t, f.DaysToObjective, string(growing.Forecast))
+	assert.InDelta(t, 260, *f.DaysToObjective, 1)
+	var b struct {
+		Drills int `json:"drills"`
+		Met    int `json:"met"`
+	}
+	require.NoError(t, json.Unmarshal(growing.ErrorBudget, &b), string(growing.ErrorBudget))
+	assert.Equal(t, 3, b.Drills)
+	assert.Equal(t, 3, b.Met)
+
+	require.NoError(t, json.Unmarshal(single.Forecast, &f), string(single.Forecast))
+	assert.Equal(t, "none", f.State, "one drill: no forecast")
+	assert.Nil(t, f.DaysToObjective)
 }

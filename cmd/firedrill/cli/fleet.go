@@ -44,13 +44,21 @@ whole fleet with LIST requests, never one object per drill. Drills without
 One row per cluster × scenario, sorted by cluster and scenario:
 
   failing  the last drill did not pass (fail, error, interrupted, died)
-  overdue  no drill passed within --max-age (or none ever passed)
-  due      the last pass gets older than --max-age within --due-soon
+  overdue  no drill passed within the cadence (or none ever passed)
+  due      the last pass gets older than the cadence within --due-soon
   ok       the last drill passed and the next is not due soon
 
-RTO and RPO are the last drill's, against its objectives; TREND is its RTO
-against the drill before it; FORECAST is when the RTO would miss its
-objective if the trend holds (empty until there are enough drills).
+The cadence is that of 'firedrill due': the strictest of --max-age and of
+the compliance frameworks the last drill recorded (dora and pci-dss: 12
+months; --cadence soc2=180d sets your policy's); 'firedrill due', which
+reads the scenario files, also says when one changed since its last pass.
+RTO and RPO are the last
+drill's, against its objectives; TREND is its RTO against the drill before
+it; FORECAST is when the RTO would miss its objective if the trend of
+recovery time against restored size, and of size against time, holds
+("-" with too few drills or too poor a fit; -o json says why); ERROR
+BUDGET (-o wide) is the share of the last four quarters' drills that met
+RTO and RPO against --error-budget-target.
 
 A history written before the index (or by an older firedrill) shows no
 rows: 'firedrill fleet --reindex' reads every record once and writes the
@@ -76,6 +84,8 @@ Examples:
 			&cli.StringSliceFlag{Name: "scenario", Usage: "only scenario `NAME` (repeatable)"},
 			&cli.StringSliceFlag{Name: "state", Usage: "only rows in `STATE`: failing, overdue, due, ok (repeatable)"},
 			&cli.StringFlag{Name: "max-age", Value: defaultMaxAge, Usage: "a row is overdue when its last passing drill is older than `AGE` (90d, 12w, 2160h)"},
+			&cli.StringSliceFlag{Name: "cadence", Usage: "your policy's cadence for a compliance framework, `FRAMEWORK=AGE` (soc2=180d); repeatable, as for 'firedrill due'"},
+			&cli.Float64Flag{Name: "error-budget-target", Value: scenarios.DefaultErrorBudgetTarget, Usage: "the share of drills that must meet RTO and RPO within the error budget's window (`RATIO`, 0 to 1)"},
 			&cli.StringFlag{Name: "due-soon", Value: "14d", Usage: "a row is due when its last pass gets older than --max-age within `AGE`"},
 			&cli.BoolFlag{Name: "reindex", Usage: "first (re)build the fleet index from every drill record (one read per drill), then show the fleet"},
 			&cli.BoolFlag{Name: "from-records", Usage: "read every drill record instead of the index (one read per drill: slow on a large fleet; to check the index)"},
@@ -207,6 +217,14 @@ func (a *app) fleet(c *cli.Context) error {
 	if err != nil || dueSoon < 0 {
 		return usageErrorf(helpHint(c), "invalid --due-soon %q: want a duration such as 14d, 2w or 336h", c.String("due-soon"))
 	}
+	policy, err := duePolicy(c, time.Duration(maxAge))
+	if err != nil {
+		return err
+	}
+	target := c.Float64("error-budget-target")
+	if target <= 0 || target >= 1 {
+		return usageErrorf(helpHint(c), "invalid --error-budget-target %v: want a share between 0 and 1 such as 0.75", target)
+	}
 	filter := drill.FleetFilter{Scenarios: c.StringSlice("scenario")}
 	for _, name := range c.StringSlice("cluster") {
 		if name == noClusterName {
@@ -233,7 +251,7 @@ func (a *app) fleet(c *cli.Context) error {
 	}
 	if c.Bool("reindex") {
 		n, err := h.Reindex(c.Context, 16)
-		fmt.Fprintf(a.env.Stderr, "Reindexed %s: %s written.\n", h.URL("", ""), count(n, "entry"))
+		fmt.Fprintf(a.env.Stderr, "Reindexed %s: %d index entries written.\n", h.URL("", ""), n)
 		if err != nil {
 			// A record that cannot be read is named; the others are
 			// indexed and shown.
@@ -253,8 +271,8 @@ func (a *app) fleet(c *cli.Context) error {
 		a.log.Warn("some fleet index entries could not be read", "err", err)
 	}
 	now := time.Now()
-	rows := filter.Keep(drill.Fleet(sums, drill.FleetOptions{Now: now, Due: drill.MaxAgeDue(time.Duration(maxAge)),
-		DueSoon: time.Duration(dueSoon), Estimate: fleetEstimator}))
+	rows := filter.Keep(drill.Fleet(sums, drill.FleetOptions{Now: now, Due: drill.PolicyDue(policy),
+		DueSoon: time.Duration(dueSoon), Estimate: drill.Outlook(target, time.Duration(scenarios.DefaultErrorBudgetWindow))}))
 	if rows == nil {
 		rows = []drill.FleetRow{}
 	}
@@ -278,8 +296,3 @@ func (a *app) fleet(c *cli.Context) error {
 	}
 	return nil
 }
-
-// fleetEstimator fills the forecast and error budget columns; nil until
-// the forecast and the error budget exist (drill.Forecast,
-// drill.ErrorBudgetOf), so the columns print null and "-".
-var fleetEstimator drill.FleetEstimator
