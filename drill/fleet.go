@@ -188,6 +188,16 @@ func fleetRow(drills []DrillSummary, o FleetOptions) FleetRow {
 	return row
 }
 
+// SortFleet sorts rows by cluster ("" first) and scenario.
+func SortFleet(rows []FleetRow) {
+	slices.SortFunc(rows, func(a, b FleetRow) int {
+		if c := strings.Compare(a.Cluster, b.Cluster); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Scenario, b.Scenario)
+	})
+}
+
 // FleetFilter keeps rows: each non-empty list keeps the rows with one of
 // its values.
 type FleetFilter struct {

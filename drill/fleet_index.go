@@ -234,41 +234,109 @@ func parseIndexKey(rest string) (DrillSummary, error) {
 // cannot be decoded is an error returned beside the rest; a history
 // without an index gives none (see Reindex).
 func (h *S3Records) ReadIndex(ctx context.Context) ([]DrillSummary, error) {
+	var out []DrillSummary
+	err := h.EachIndexGroup(ctx, func(drills []DrillSummary) { out = append(out, drills...) })
+	if out == nil && err != nil && errors.Is(err, errListIndex) {
+		return nil, err
+	}
+	sortSummaries(out)
+	return out, err
+}
+
+// errListIndex marks the error of a listing that failed.
+var errListIndex = errors.New("list the fleet index")
+
+// EachIndexGroup lists the fleet index as ReadIndex does and calls fn
+// with the drills of each cluster × scenario in turn (sorted by start,
+// one per drill), in the order of the keys: a LIST returns a cluster ×
+// scenario's entries together, so only one group is held at a time and
+// memory does not grow with the number of drills. fn must not keep the
+// slice. A listing that fails stops the walk with its error (wrapping
+// errListIndex); entries that cannot be decoded are skipped and returned
+// as errors beside the rest.
+func (h *S3Records) EachIndexGroup(ctx context.Context, fn func(drills []DrillSummary)) error {
 	type entry struct {
 		s       DrillSummary
 		written time.Time
 	}
-	byDrill := map[string]entry{}
-	var errs []error
+	var (
+		errs    []error
+		group   string
+		byDrill = map[string]int{}
+		batch   []entry
+		names   = map[string]string{}
+		done    = map[string]bool{}
+	)
+	// intern keeps one copy of each cluster and scenario name, and none of
+	// the key they were cut from.
+	intern := func(s string) string {
+		if v, ok := names[s]; ok {
+			return v
+		}
+		v := strings.Clone(s)
+		names[v] = v
+		return v
+	}
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		drills := make([]DrillSummary, len(batch))
+		for i, e := range batch {
+			drills[i] = e.s
+		}
+		sortSummaries(drills)
+		fn(drills)
+		batch = batch[:0]
+		clear(byDrill)
+	}
 	prefix := h.indexPrefix()
 	req := objectstore.ListRequest{Prefix: prefix}
 	for {
 		page, err := h.Store.ListObjects(ctx, h.Bucket, req)
 		if err != nil {
-			return nil, fmt.Errorf("list the fleet index %s: %w", objectstore.URI(h.Bucket, prefix, ""), err)
+			flush()
+			return errors.Join(append(errs, fmt.Errorf("%w %s: %w", errListIndex, objectstore.URI(h.Bucket, prefix, ""), err))...)
 		}
 		for _, o := range page.Objects {
-			s, err := parseIndexKey(strings.TrimPrefix(o.Key, prefix))
+			rest := strings.TrimPrefix(o.Key, prefix)
+			s, err := parseIndexKey(rest)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("fleet index entry %s: %w", objectstore.URI(h.Bucket, o.Key, ""), err))
 				continue
 			}
-			id := s.Cluster + "/" + s.ID
-			if old, ok := byDrill[id]; !ok || !o.LastModified.Before(old.written) {
-				byDrill[id] = entry{s, o.LastModified}
+			if g := s.Cluster + "/" + s.Scenario; g != group {
+				flush()
+				if done[g] {
+					// S3 lists keys in UTF-8 binary order, so a group's
+					// entries come together; a server that does not
+					// would split rows: say so rather than show them.
+					errs = append(errs, fmt.Errorf("%s lists the fleet index out of key order: the drills of %s come in two parts", h.Store.Endpoint(), g))
+				}
+				done[g] = true
+				group = g
 			}
+			s.Cluster, s.Scenario, s.ID = intern(s.Cluster), intern(s.Scenario), strings.Clone(s.ID)
+			s.ScenarioSHA256, s.RunbookSHA256, s.TargetSHA256 = intern(s.ScenarioSHA256), intern(s.RunbookSHA256), intern(s.TargetSHA256)
+			for i, c := range s.Compliance {
+				s.Compliance[i] = intern(c)
+			}
+			if i, ok := byDrill[s.ID]; ok {
+				if !o.LastModified.Before(batch[i].written) {
+					batch[i] = entry{s, o.LastModified}
+				}
+				continue
+			}
+			byDrill[s.ID] = len(batch)
+			batch = append(batch, entry{s, o.LastModified})
 		}
 		if !page.IsTruncated {
 			break
 		}
 		req.ContinuationToken = page.NextContinuationToken
 	}
-	out := make([]DrillSummary, 0, len(byDrill))
-	for _, e := range byDrill {
-		out = append(out, e.s)
-	}
-	sortSummaries(out)
-	return out, errors.Join(errs...)
+	flush()
+	return errors.Join(errs...)
 }
 
 func sortSummaries(s []DrillSummary) {

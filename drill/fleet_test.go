@@ -239,3 +239,28 @@ func TestFleet_ChangedAndOutlook(t *testing.T) {
 	assert.Equal(t, FleetFailing, rows[0].State)
 	assert.Equal(t, DueChanged, rows[0].Due.State)
 }
+
+func TestS3Records_EachIndexGroupHoldsOneGroupAtATime(t *testing.T) {
+	h, _ := sharedHistory(t)
+	ctx := context.Background()
+	for _, s := range []DrillSummary{
+		sampleSummary("eu-1", "a", "fd-2", t0.Add(time.Hour), ResultPass, 1),
+		sampleSummary("eu-1", "a", "fd-1", t0, ResultPass, 1),
+		sampleSummary("eu-1", "a-b", "fd-3", t0, ResultPass, 1),
+		sampleSummary("", "a", "fd-4", t0, ResultFail, 1),
+		sampleSummary("us-2", "a", "fd-5", t0, ResultPass, 1),
+	} {
+		require.NoError(t, h.WriteIndexEntry(ctx, s))
+	}
+	var groups [][]string
+	require.NoError(t, h.EachIndexGroup(ctx, func(d []DrillSummary) {
+		var ids []string
+		for _, s := range d {
+			ids = append(ids, s.Cluster+"/"+s.Scenario+"/"+s.ID)
+		}
+		groups = append(groups, ids)
+	}))
+	// In key order ("_", no cluster, before letters; "a-b/" before "a/"),
+	// each group's drills by start.
+	assert.Equal(t, [][]string{{"/a/fd-4"}, {"eu-1/a-b/fd-3"}, {"eu-1/a/fd-1", "eu-1/a/fd-2"}, {"us-2/a/fd-5"}}, groups)
+}

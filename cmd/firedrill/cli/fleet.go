@@ -258,25 +258,32 @@ func (a *app) fleet(c *cli.Context) error {
 			a.log.Warn("some drill records could not be indexed", "err", err)
 		}
 	}
-	var sums []drill.DrillSummary
+	now := time.Now()
+	opts := drill.FleetOptions{Now: now, Due: drill.PolicyDue(policy), DueSoon: time.Duration(dueSoon),
+		Estimate: drill.Outlook(target, time.Duration(scenarios.DefaultErrorBudgetWindow))}
+	rows := []drill.FleetRow{}
+	drills := 0
 	if c.Bool("from-records") {
+		var sums []drill.DrillSummary
 		sums, err = h.ScanRecords(c.Context, 16)
+		drills = len(sums)
+		rows = append(rows, filter.Keep(drill.Fleet(sums, opts))...)
 	} else {
-		sums, err = h.ReadIndex(c.Context)
+		// One cluster × scenario at a time: memory follows the rows, not
+		// the drills.
+		err = h.EachIndexGroup(c.Context, func(group []drill.DrillSummary) {
+			drills += len(group)
+			rows = append(rows, filter.Keep(drill.Fleet(group, opts))...)
+		})
 	}
-	if err != nil && len(sums) == 0 {
+	if err != nil && drills == 0 {
 		return err
 	}
+	drill.SortFleet(rows)
 	if err != nil {
-		a.log.Warn("some fleet index entries could not be read", "err", err)
+		a.log.Warn("some drills could not be read", "err", err)
 	}
-	now := time.Now()
-	rows := filter.Keep(drill.Fleet(sums, drill.FleetOptions{Now: now, Due: drill.PolicyDue(policy),
-		DueSoon: time.Duration(dueSoon), Estimate: drill.Outlook(target, time.Duration(scenarios.DefaultErrorBudgetWindow))}))
-	if rows == nil {
-		rows = []drill.FleetRow{}
-	}
-	if len(sums) == 0 && !c.Bool("from-records") {
+	if drills == 0 && !c.Bool("from-records") {
 		fmt.Fprintf(peopleOut(format, a.env.Stdout, a.env.Stderr), "Hint: the fleet index of %s is empty; if drills were recorded there before the index, run 'firedrill fleet --history %s --reindex'.\n",
 			h.URL("", ""), h.URL("", ""))
 	}
