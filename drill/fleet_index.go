@@ -246,15 +246,69 @@ func (h *S3Records) ReadIndex(ctx context.Context) ([]DrillSummary, error) {
 // errListIndex marks the error of a listing that failed.
 var errListIndex = errors.New("list the fleet index")
 
+// indexListers is how many clusters' index folders EachIndexGroup lists
+// at once: the server's listing, not the client, takes the time.
+const indexListers = 8
+
 // EachIndexGroup lists the fleet index as ReadIndex does and calls fn
 // with the drills of each cluster × scenario in turn (sorted by start,
-// one per drill), in the order of the keys: a LIST returns a cluster ×
-// scenario's entries together, so only one group is held at a time and
-// memory does not grow with the number of drills. fn must not keep the
-// slice. A listing that fails stops the walk with its error (wrapping
-// errListIndex); entries that cannot be decoded are skipped and returned
-// as errors beside the rest.
+// one per drill): a LIST returns a cluster × scenario's entries together,
+// so only a few groups are held at a time and memory does not grow with
+// the number of drills. The clusters' folders are listed indexListers at
+// a time; fn is called from one goroutine at a time, clusters in any
+// order, and must not keep the slice. A listing that fails stops the walk
+// with its error (wrapping errListIndex); entries that cannot be decoded
+// are skipped and returned as errors beside the rest.
 func (h *S3Records) EachIndexGroup(ctx context.Context, fn func(drills []DrillSummary)) error {
+	prefix := h.indexPrefix()
+	var folders []string
+	req := objectstore.ListRequest{Prefix: prefix, Delimiter: "/"}
+	for {
+		page, err := h.Store.ListObjects(ctx, h.Bucket, req)
+		if err != nil {
+			return fmt.Errorf("%w %s: %w", errListIndex, objectstore.URI(h.Bucket, prefix, ""), err)
+		}
+		folders = append(folders, page.CommonPrefixes...)
+		if !page.IsTruncated {
+			break
+		}
+		req.ContinuationToken = page.NextContinuationToken
+	}
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+		next = make(chan string)
+	)
+	serial := func(drills []DrillSummary) {
+		mu.Lock()
+		defer mu.Unlock()
+		fn(drills)
+	}
+	for range min(indexListers, len(folders)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for folder := range next {
+				if err := h.eachGroupUnder(ctx, folder, serial); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for _, f := range folders {
+		next <- f
+	}
+	close(next)
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// eachGroupUnder is EachIndexGroup for the keys under listPrefix, one
+// LIST after the other.
+func (h *S3Records) eachGroupUnder(ctx context.Context, listPrefix string, fn func(drills []DrillSummary)) error {
 	type entry struct {
 		s       DrillSummary
 		written time.Time
@@ -291,12 +345,12 @@ func (h *S3Records) EachIndexGroup(ctx context.Context, fn func(drills []DrillSu
 		clear(byDrill)
 	}
 	prefix := h.indexPrefix()
-	req := objectstore.ListRequest{Prefix: prefix}
+	req := objectstore.ListRequest{Prefix: listPrefix}
 	for {
 		page, err := h.Store.ListObjects(ctx, h.Bucket, req)
 		if err != nil {
 			flush()
-			return errors.Join(append(errs, fmt.Errorf("%w %s: %w", errListIndex, objectstore.URI(h.Bucket, prefix, ""), err))...)
+			return errors.Join(append(errs, fmt.Errorf("%w %s: %w", errListIndex, objectstore.URI(h.Bucket, listPrefix, ""), err))...)
 		}
 		for _, o := range page.Objects {
 			rest := strings.TrimPrefix(o.Key, prefix)

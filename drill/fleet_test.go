@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -260,7 +261,10 @@ func TestS3Records_EachIndexGroupHoldsOneGroupAtATime(t *testing.T) {
 		}
 		groups = append(groups, ids)
 	}))
-	// In key order ("_", no cluster, before letters; "a-b/" before "a/"),
-	// each group's drills by start.
+	// Clusters in any order (listed in parallel); within one, in key
+	// order ("a-b/" before "a/"), each group's drills by start.
+	slices.SortStableFunc(groups, func(a, b []string) int {
+		return strings.Compare(strings.SplitN(a[0], "/", 2)[0], strings.SplitN(b[0], "/", 2)[0])
+	})
 	assert.Equal(t, [][]string{{"/a/fd-4"}, {"eu-1/a-b/fd-3"}, {"eu-1/a/fd-1", "eu-1/a/fd-2"}, {"us-2/a/fd-5"}}, groups)
 }

@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -112,7 +115,46 @@ type fleetView struct {
 	wide bool
 }
 
-func (v fleetView) WriteJSON(w io.Writer) error { return encodeJSON(w, v.doc) }
+// WriteJSON writes what encodeJSON(v.doc) would, byte for byte, one row
+// at a time: a fleet of 10,000 rows is 20 MB of JSON, which need not be
+// in memory twice.
+func (v fleetView) WriteJSON(w io.Writer) error {
+	head := v.doc
+	rows := head.Rows
+	head.Rows = nil
+	var buf bytes.Buffer
+	if err := encodeJSON(&buf, head); err != nil {
+		return err
+	}
+	// The head ends with `"rows": null` and "\n}\n": the rows go there.
+	b, ok := bytes.CutSuffix(buf.Bytes(), []byte("null\n}\n"))
+	if !ok {
+		return fmt.Errorf("write JSON: unexpected end of the fleet document")
+	}
+	bw := bufio.NewWriter(w)
+	bw.Write(b)
+	if len(rows) == 0 {
+		bw.WriteString("[]\n}\n")
+		return bw.Flush()
+	}
+	bw.WriteString("[")
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("    ", "  ")
+	enc.SetEscapeHTML(false)
+	for i, r := range rows {
+		buf.Reset()
+		if err := enc.Encode(r); err != nil {
+			return fmt.Errorf("write JSON: %w", err)
+		}
+		if i > 0 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n    ")
+		bw.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+	}
+	bw.WriteString("\n  ]\n}\n")
+	return bw.Flush()
+}
 func (v fleetView) WriteYAML(w io.Writer) error { return encodeYAML(w, v.doc) }
 func (v fleetView) WriteHTML(w io.Writer) error { return writeFleetHTML(w, v.doc) }
 

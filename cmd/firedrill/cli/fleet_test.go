@@ -81,6 +81,14 @@ func TestFleetView_JSON(t *testing.T) {
 	assert.Equal(t, 40.0, row["forecast"].(map[string]any)["days_to_objective"])
 	assert.Nil(t, got["rows"].([]any)[1].(map[string]any)["forecast"])
 	assert.NotContains(t, b.String(), "ForecastText")
+
+	// Streamed row by row, the same bytes as the document encoded whole.
+	for _, doc := range []fleetDoc{sampleFleetDoc(), {Schema: schemaFleet, Rows: []drill.FleetRow{}}} {
+		var whole, streamed bytes.Buffer
+		require.NoError(t, encodeJSON(&whole, doc))
+		require.NoError(t, fleetView{doc: doc}.WriteJSON(&streamed))
+		assert.Equal(t, whole.String(), streamed.String())
+	}
 }
 
 func TestFleetView_HTMLIsSelfContainedAndEscaped(t *testing.T) {
