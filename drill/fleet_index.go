@@ -51,14 +51,14 @@ func CheckClusterName(name string) error {
 // indexPrefix is "PREFIX/index/v1/".
 func (h *S3Records) indexPrefix() string { return h.rootPrefix() + indexFolder }
 
-// indexReport writes the index entry of report.json data when its drill
-// ended; a running drill has none yet. The error names the drill.
+// indexReport writes the index entry of report.json data when it is the
+// record of drill id (its drill_id) and that drill ended; a running drill
+// has none yet. Data that is not such a record gets no entry and no
+// error: the record itself was written, and whoever reads it reports
+// what is wrong with it. The error is the index write's.
 func (h *S3Records) indexReport(ctx context.Context, id string, data []byte) error {
 	r, err := decodeReport(data, h.URL(id, ReportFile))
-	if err != nil {
-		return err
-	}
-	if r.Result == ResultRunning {
+	if err != nil || r.DrillID != id || r.Scenario == "" || r.Result == "" || r.Result == ResultRunning {
 		return nil
 	}
 	return h.WriteIndexEntry(ctx, Summarize(r))
