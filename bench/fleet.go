@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,6 +40,7 @@ func runFleet(ctx context.Context, args []string) error {
 	drills := fs.Int("drills", 8, "drills per cluster and scenario")
 	conc := fs.Int("concurrency", 32, "uploads in flight while generating (not timed)")
 	bin := fs.String("bin", "bin/firedrill", "the firedrill binary to measure ('make build')")
+	runs := fs.Int("runs", 3, "runs of each measurement, interleaved; the median is reported with every run")
 	keep := fs.Bool("keep", false, "keep the bucket for another run (a marker object skips the generation); default: delete it")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -73,16 +75,31 @@ func runFleet(ctx context.Context, args []string) error {
 		fmt.Println("reusing the generated bucket (marker " + fleetMarker + ")")
 	}
 
-	fmt.Printf("\n%-34s %10s %14s %8s\n", "firedrill fleet -o json", "wall time", "peak RSS", "rows")
-	for _, m := range []struct{ name, flag string }{
+	paths := []struct{ name, flag string }{
 		{"through the index (LIST only)", ""},
 		{"naive: read every record", "--from-records"},
-	} {
-		r, err := measureFleet(ctx, *bin, env, "s3://"+bucket+"/"+fleetPrefix, m.flag)
-		if err != nil {
-			return fmt.Errorf("%s: %w", m.name, err)
+	}
+	results := make([][]fleetMeasure, len(paths))
+	for run := range *runs {
+		for i, m := range paths {
+			r, err := measureFleet(ctx, *bin, env, "s3://"+bucket+"/"+fleetPrefix, m.flag)
+			if err != nil {
+				return fmt.Errorf("%s: %w", m.name, err)
+			}
+			fmt.Fprintf(os.Stderr, "  run %d, %s: %.2f s, %.1f MiB, %d rows\n", run+1, m.name, r.seconds, r.maxRSSMiB, r.rows)
+			results[i] = append(results[i], r)
 		}
-		fmt.Printf("%-34s %8.2f s %10.1f MiB %8d\n", m.name, r.seconds, r.maxRSSMiB, r.rows)
+	}
+	fmt.Printf("\n%-34s %10s %14s %8s   %s\n", "firedrill fleet -o json (median)", "wall time", "peak RSS", "rows", "every run")
+	for i, m := range paths {
+		rs := results[i]
+		secs, rss := make([]float64, len(rs)), make([]float64, len(rs))
+		var each []string
+		for k, r := range rs {
+			secs[k], rss[k] = r.seconds, r.maxRSSMiB
+			each = append(each, fmt.Sprintf("%.1f s/%.0f MiB", r.seconds, r.maxRSSMiB))
+		}
+		fmt.Printf("%-34s %8.2f s %10.1f MiB %8d   %s\n", m.name, median(secs), median(rss), rs[0].rows, strings.Join(each, ", "))
 	}
 	fmt.Println("goal for the index: under 10 s and under 200 MiB")
 	if *keep {
@@ -90,6 +107,12 @@ func runFleet(ctx context.Context, args []string) error {
 		return nil
 	}
 	return deleteBench(ctx, st, env, bucket)
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
 
 type fleetMeasure struct {
