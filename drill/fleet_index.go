@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -17,8 +18,10 @@ import (
 // The fleet index of a shared history: one small object per ended drill,
 // whose key alone carries the drill's summary (DrillSummary), under
 //
-//	PREFIX/index/v1/CLUSTER/SCENARIO/DRILLID,started=...,result=...,...
+//	PREFIX/index/v1/CLUSTER/SCENARIO/ID/started=...,result=...,rto=.../scenario_sha256=...,compliance=...
 //
+// (times to the millisecond, seconds to the thousandth, SHA-256s to
+// IndexHashLen hex digits, "-" for a part without fields)
 // so `firedrill fleet` reads a whole fleet with LIST requests (1,000 keys
 // a page) and no GET per drill. Each drill writes only its own key, so two
 // drills ending at once cannot lose each other's entry: no read-modify-
@@ -33,6 +36,8 @@ const (
 	noCluster = "_"
 	// maxKeyLen is S3's limit on a key, in bytes.
 	maxKeyLen = 1024
+	// maxSegmentLen is MinIO's limit on each "/"-separated part of a key.
+	maxSegmentLen = 255
 )
 
 var clusterNamePattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$`)
@@ -96,11 +101,13 @@ func (h *S3Records) indexKey(s DrillSummary) (string, error) {
 	if !clusterNamePattern.MatchString(s.Scenario) {
 		return "", fmt.Errorf("index drill %s: scenario name %q cannot be a folder of the index", s.ID, s.Scenario)
 	}
-	var b strings.Builder
-	b.WriteString(h.indexPrefix() + cluster + "/" + s.Scenario + "/" + s.ID)
+	// Two folders of fields: MinIO keeps each "/"-separated part of a key
+	// as a file or folder name, 255 bytes at most (XMinioInvalidObjectName
+	// beyond).
+	var fields, extra []string
 	field := func(k, v string) {
 		if v != "" {
-			b.WriteString("," + k + "=" + v)
+			fields = append(fields, k+"="+v)
 		}
 	}
 	field("started", indexTime(s.StartedAt))
@@ -114,11 +121,20 @@ func (h *S3Records) indexKey(s DrillSummary) (string, error) {
 	field("rpo_status", s.RPOStatus)
 	field("items", strconv.Itoa(s.RestoredItems))
 	field("bytes", strconv.FormatInt(s.RestoredBytes, 10))
-	field("scenario_sha256", s.ScenarioSHA256)
-	field("runbook_sha256", s.RunbookSHA256)
-	field("target_sha256", s.TargetSHA256)
+	first := fields
+	fields = nil
+	field("scenario_sha256", shortHash(s.ScenarioSHA256))
+	field("runbook_sha256", shortHash(s.RunbookSHA256))
+	field("target_sha256", shortHash(s.TargetSHA256))
 	field("compliance", strings.Join(s.Compliance, "+"))
-	key := b.String()
+	extra = fields
+	segments := []string{cluster, s.Scenario, s.ID, orNone(strings.Join(first, ",")), orNone(strings.Join(extra, ","))}
+	for _, seg := range segments {
+		if len(seg) > maxSegmentLen {
+			return "", fmt.Errorf("index drill %s: part %q of its entry takes %d bytes, more than MinIO's %d", s.ID, seg, len(seg), maxSegmentLen)
+		}
+	}
+	key := h.indexPrefix() + strings.Join(segments, "/")
 	if len(key) > maxKeyLen {
 		return "", fmt.Errorf("index drill %s: its entry takes %d bytes, more than an S3 key's %d", s.ID, len(key), maxKeyLen)
 	}
@@ -128,36 +144,57 @@ func (h *S3Records) indexKey(s DrillSummary) (string, error) {
 	return key, nil
 }
 
-// indexTime is t in UTC as 20060102T150405.000000000Z trimmed (no colons
-// in keys); "" for the zero time.
+// indexTime is t in UTC to the millisecond as 20060102T150405.000Z
+// trimmed (no colons in keys); "" for the zero time.
 func indexTime(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.UTC().Format("20060102T150405.999999999Z")
+	return t.UTC().Round(time.Millisecond).Format("20060102T150405.999Z")
 }
 
+// indexFloat is *f to the thousandth (a millisecond of a duration); ""
+// for nil.
 func indexFloat(f *float64) string {
 	if f == nil {
 		return ""
 	}
-	return strconv.FormatFloat(*f, 'f', -1, 64)
+	return strconv.FormatFloat(math.Round(*f*1000)/1000, 'f', -1, 64)
+}
+
+// shortHash is the first IndexHashLen hex digits of a SHA-256.
+func shortHash(h string) string { return h[:min(len(h), IndexHashLen)] }
+
+// IndexHashLen is how many hex digits of the scenario's, runbook's and
+// target's SHA-256 an index entry keeps: 64 bits tell a change apart (the
+// record keeps them whole).
+const IndexHashLen = 16
+
+func orNone(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 // parseIndexKey decodes the part of an index key after PREFIX/index/v1/.
 func parseIndexKey(rest string) (DrillSummary, error) {
-	parts := strings.SplitN(rest, "/", 3)
-	if len(parts) != 3 {
-		return DrillSummary{}, fmt.Errorf("want CLUSTER/SCENARIO/ENTRY")
+	parts := strings.Split(rest, "/")
+	if len(parts) != 5 {
+		return DrillSummary{}, fmt.Errorf("want CLUSTER/SCENARIO/ID/FIELDS/FIELDS")
 	}
-	s := DrillSummary{Cluster: parts[0], Scenario: parts[1]}
+	s := DrillSummary{Cluster: parts[0], Scenario: parts[1], ID: parts[2]}
 	if s.Cluster == noCluster {
 		s.Cluster = ""
 	}
-	fields := strings.Split(parts[2], ",")
-	s.ID = fields[0]
 	if !drillIDPattern.MatchString(s.ID) {
 		return DrillSummary{}, fmt.Errorf("drill id %q", s.ID)
+	}
+	var fields []string
+	for _, p := range parts[3:] {
+		if p != "-" {
+			fields = append(fields, strings.Split(p, ",")...)
+		}
 	}
 	var errs []error
 	num := func(k, v string) *float64 {
@@ -175,7 +212,7 @@ func parseIndexKey(rest string) (DrillSummary, error) {
 		}
 		return t
 	}
-	for _, f := range fields[1:] {
+	for _, f := range fields {
 		k, v, ok := strings.Cut(f, "=")
 		if !ok {
 			errs = append(errs, fmt.Errorf("field %q: want KEY=VALUE", f))

@@ -29,7 +29,7 @@ func TestIndexKey_RoundTrip(t *testing.T) {
 	h, _ := sharedHistory(t)
 	for _, s := range []DrillSummary{
 		sampleSummary("eu-1", "region-loss", "fd-20261201-a1", t0, ResultPass, 312.25),
-		sampleSummary("", "ns-deletion", "fd-x", t0.Add(time.Nanosecond*1500), ResultFail, 0),
+		sampleSummary("", "ns-deletion", "fd-x", t0.Add(time.Millisecond*1500), ResultFail, 0),
 		{ID: "fd-bare", Scenario: "s", Result: ResultError}, // nothing measured
 	} {
 		key, err := h.indexKey(s)
@@ -39,8 +39,31 @@ func TestIndexKey_RoundTrip(t *testing.T) {
 		assert.True(t, got.StartedAt.Equal(s.StartedAt), key)
 		got.StartedAt, s.StartedAt = time.Time{}, time.Time{}
 		got.FinishedAt, s.FinishedAt = time.Time{}, time.Time{}
+		s.ScenarioSHA256 = shortHash(s.ScenarioSHA256)
 		assert.Equal(t, s, got, key)
 	}
+}
+
+// MinIO refuses a key with a "/"-separated part longer than 255 bytes
+// (XMinioInvalidObjectName): the longest summary stays within it.
+func TestIndexKey_PartsFitMinIO(t *testing.T) {
+	h, _ := sharedHistory(t)
+	s := sampleSummary(strings.Repeat("c", 63), strings.Repeat("s", 63), "fd-20261201-151700-8dea", t0.Add(123456789*time.Nanosecond), ResultInterrupted, 123456.123456789)
+	s.FinishedAt = s.FinishedAt.Add(987654321 * time.Nanosecond)
+	s.RPOSeconds, s.RTOStatus, s.RPOStatus = fptr(987654.987654321), ObjectiveNotMeasured, ObjectiveNotMeasured
+	s.RestoredItems, s.RestoredBytes = 123456789, 1<<50
+	s.ScenarioSHA256, s.RunbookSHA256, s.TargetSHA256 = strings.Repeat("a", 64), strings.Repeat("b", 64), strings.Repeat("c", 64)
+	s.Compliance = []string{"dora", "pci-dss", "soc2", "iso27001", "nis2", "hipaa"}
+	key, err := h.indexKey(s)
+	require.NoError(t, err)
+	for _, part := range strings.Split(key, "/") {
+		assert.LessOrEqual(t, len(part), 255, part)
+	}
+	got, err := parseIndexKey(strings.TrimPrefix(key, "team/index/v1/"))
+	require.NoError(t, err)
+	assert.Equal(t, 123456.123, *got.RTOSeconds, "to the millisecond")
+	assert.Equal(t, "aaaaaaaaaaaaaaaa", got.ScenarioSHA256)
+	assert.Equal(t, s.Compliance, got.Compliance)
 }
 
 func TestIndexKey_Refused(t *testing.T) {
@@ -111,8 +134,8 @@ func TestS3Records_ReportWritesIndexEntryOnceEnded(t *testing.T) {
 		}
 	}
 	assert.Equal(t, []string{
-		"PutObject s3://team-drills/team/index/v1/eu-1/region-loss/fd-1,started=20261122T100000Z,finished=20261122T101000Z,result=pass,rto=1,rto_obj=3600,rto_status=met,rpo=60.5,rpo_obj=900,rpo_status=met,items=0,bytes=0",
-		"PutObject s3://team-drills/team/index/v1/eu-1/region-loss/fd-1,started=20261122T100000Z,finished=20261122T101000Z,result=pass,rto=1,rto_obj=3600,rto_status=met,rpo=60.5,rpo_obj=900,rpo_status=met,items=0,bytes=0",
+		"PutObject s3://team-drills/team/index/v1/eu-1/region-loss/fd-1/started=20261122T100000Z,finished=20261122T101000Z,result=pass,rto=1,rto_obj=3600,rto_status=met,rpo=60.5,rpo_obj=900,rpo_status=met,items=0,bytes=0/-",
+		"PutObject s3://team-drills/team/index/v1/eu-1/region-loss/fd-1/started=20261122T100000Z,finished=20261122T101000Z,result=pass,rto=1,rto_obj=3600,rto_status=met,rpo=60.5,rpo_obj=900,rpo_status=met,items=0,bytes=0/-",
 	}, entries, "one entry, written once per ended record")
 }
 
