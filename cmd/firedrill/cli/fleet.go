@@ -53,15 +53,15 @@ One row per cluster × scenario, sorted by cluster and scenario:
 
 The cadence is that of 'firedrill due': the strictest of --max-age and of
 the compliance frameworks the last drill recorded (dora and pci-dss: 12
-months; --cadence soc2=180d sets your policy's); 'firedrill due', which
+months; --cadence soc2=180d sets your policy's). 'firedrill due', which
 reads the scenario files, also says when one changed since its last pass.
-RTO and RPO are the last
-drill's, against its objectives; TREND is its RTO against the drill before
-it; FORECAST is when the RTO would miss its objective if the trend of
-recovery time against restored size, and of size against time, holds
-("-" with too few drills or too poor a fit; -o json says why); ERROR
-BUDGET (-o wide) is the share of the last four quarters' drills that met
-RTO and RPO against --error-budget-target.
+
+RTO and RPO are the last drill's, against its objectives; TREND is its RTO
+against the drill before it; FORECAST is when the RTO would miss its
+objective if the trend of recovery time against restored size, and of size
+against time, holds ("-" with too few drills or too poor a fit; -o json
+says why); ERROR BUDGET (-o wide) is the share of the last four quarters'
+drills that met RTO and RPO, against --error-budget-target.
 
 A history written before the index (or by an older firedrill) shows no
 rows: 'firedrill fleet --reindex' reads every record once and writes the
@@ -89,7 +89,7 @@ Examples:
 			&cli.StringFlag{Name: "max-age", Value: defaultMaxAge, Usage: "a row is overdue when its last passing drill is older than `AGE` (90d, 12w, 2160h)"},
 			&cli.StringSliceFlag{Name: "cadence", Usage: "your policy's cadence for a compliance framework, `FRAMEWORK=AGE` (soc2=180d); repeatable, as for 'firedrill due'"},
 			&cli.Float64Flag{Name: "error-budget-target", Value: scenarios.DefaultErrorBudgetTarget, Usage: "the share of drills that must meet RTO and RPO within the error budget's window (`RATIO`, 0 to 1)"},
-			&cli.StringFlag{Name: "due-soon", Value: "14d", Usage: "a row is due when its last pass gets older than --max-age within `AGE`"},
+			&cli.StringFlag{Name: "due-soon", Value: "14d", Usage: "a row is due when its last pass gets older than the cadence within `AGE`"},
 			&cli.BoolFlag{Name: "reindex", Usage: "first (re)build the fleet index from every drill record (one read per drill), then show the fleet"},
 			&cli.BoolFlag{Name: "from-records", Usage: "read every drill record instead of the index (one read per drill: slow on a large fleet; to check the index)"},
 		}, flags...),
