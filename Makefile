@@ -20,7 +20,7 @@ RUNNER_IMAGE_NAME ?=
 BUSYBOX   ?= /bin/busybox
 FUZZTIME  ?= 60s
 
-.PHONY: all build image image-runner test unit e2e lint fuzz demo demo-schedule report-screenshot lab-bins lab-up lab-down lab-status lab-env clean
+.PHONY: all build image image-runner test unit e2e lint fuzz demo demo-schedule report-screenshot report-screenshots lab-bins lab-up lab-down lab-status lab-env clean
 
 all: build
 
@@ -88,6 +88,12 @@ demo-schedule: build $(LAB)
 REPORT ?= drill/testdata/report.html.golden
 report-screenshot:
 	@bash e2e/lab/screenshot.sh $(REPORT) $(BIN)/report.png
+
+## report-screenshots: the sample report and the newest lab drill's (LAB_REPORT=path to choose) at desktop and phone width and printed to PDF, in bin/report-screenshots/ (not part of make test)
+STATE_DIR  ?= $(or $(FIREDRILL_STATE_DIR),$(HOME)/.local/share/firedrill)
+LAB_REPORT ?= $(shell ls -t $(STATE_DIR)/drills/*/report.html 2>/dev/null | head -1)
+report-screenshots:
+	@bash e2e/lab/report-screenshots.sh $(BIN)/report-screenshots drill/testdata/report.html.golden $(LAB_REPORT)
 
 ## lab-bins: install the Debian packages the lab's nodes need, then build (or reuse from the cache) every binary the lab runs
 lab-bins:

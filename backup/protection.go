@@ -1,6 +1,7 @@
 package backup
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -91,6 +92,25 @@ func CheckProtection(ctx context.Context, spec ProtectionSpec) (Result, error) {
 			res.Findings = append(res.Findings, fs...)
 			errs = append(errs, err)
 		}
+	}
+
+	if ws := spec.Window; ws != nil {
+		w := *ws
+		if w.Store == nil {
+			w.Store, w.Bucket, w.Prefix = spec.Primary.Store, spec.Primary.Bucket, spec.Primary.Prefix
+		}
+		w.Concurrency = cmp.Or(w.Concurrency, spec.Concurrency)
+		if w.Now == nil {
+			w.Now = spec.Now
+		}
+		if w.Log == nil {
+			w.Log = log
+		}
+		log.Info("checking the recovery window", "schedule", w.Schedule)
+		win, fs, err := CheckWindow(ctx, w)
+		res.Window = win
+		res.Findings = append(res.Findings, fs...)
+		errs = append(errs, err)
 	}
 
 	for _, c := range spec.Copies {

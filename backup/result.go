@@ -19,6 +19,8 @@ type Result struct {
 	Repositories []RepositoryResult `json:"repositories,omitempty"`
 	// Copies has one entry per copy, in the spec's order.
 	Copies []CopyResult `json:"copies"`
+	// Window is the recovery window, when the spec asked for it.
+	Window *Window `json:"window,omitempty"`
 }
 
 // RepositoryResult is the retention check of one repository of Velero's

@@ -27,6 +27,10 @@ type ProtectionSpec struct {
 	Canary CanarySpec
 	// Copies are the off-site and off-cloud copies to compare.
 	Copies []CopySpec
+	// Window, when set, checks the recovery window of the schedule in
+	// the primary bucket (CheckWindow); its Store, Bucket, Prefix,
+	// Concurrency, Now and Log default to the primary's and the spec's.
+	Window *WindowSpec
 
 	// Concurrency bounds the retention reads and a comparison's HEADs and
 	// GETs in flight; a comparison also lists Concurrency/2 directories

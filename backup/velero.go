@@ -22,17 +22,38 @@ import (
 // maxBackupJSON bounds the velero-backup.json read; real ones are a few KiB.
 const maxBackupJSON = 4 << 20
 
+// smallReader reads a small object whole with less client CPU than
+// ReadObject: objectstore.S3 does (the recovery window reads one
+// velero-backup.json per backup).
+type smallReader interface {
+	// ReadSmallObject returns objectstore.ErrNotFound, possibly wrapped,
+	// when there is no such object, and an error when it is larger than
+	// max bytes.
+	ReadSmallObject(ctx context.Context, bucket, key string, max int64) ([]byte, error)
+}
+
+var _ smallReader = (*objectstore.S3)(nil)
+
 // readVeleroBackup reads and parses the velero-backup.json of a backup:
 // the Backup object, as Velero's type, that Velero stores next to each
 // backup's data (and its backup sync creates in a cluster).
 func readVeleroBackup(ctx context.Context, st ObjectLister, bucket, veleroPrefix, name string) (*velerov1.Backup, error) {
 	key := backupPrefix(veleroPrefix, name) + "velero-backup.json"
-	var buf bytes.Buffer
-	if _, err := st.ReadObject(ctx, bucket, key, "", &limitedWriter{w: &buf, n: maxBackupJSON}); err != nil {
-		return nil, fmt.Errorf("read %s: %w", key, err)
+	var data []byte
+	if sr, ok := st.(smallReader); ok {
+		var err error
+		if data, err = sr.ReadSmallObject(ctx, bucket, key, maxBackupJSON); err != nil {
+			return nil, fmt.Errorf("read %s: %w", key, err)
+		}
+	} else {
+		var buf bytes.Buffer
+		if _, err := st.ReadObject(ctx, bucket, key, "", &limitedWriter{w: &buf, n: maxBackupJSON}); err != nil {
+			return nil, fmt.Errorf("read %s: %w", key, err)
+		}
+		data = buf.Bytes()
 	}
 	var vb velerov1.Backup
-	if err := json.Unmarshal(buf.Bytes(), &vb); err != nil {
+	if err := json.Unmarshal(data, &vb); err != nil {
 		return nil, fmt.Errorf("parse %s: %w", key, err)
 	}
 	return &vb, nil

@@ -83,6 +83,30 @@ func CountFindings(fs []finding.Finding) FindingCounts {
 // evidence.json that cannot be, is an error: an audit table does not skip
 // drills.
 func AuditRows(ctx context.Context, rs Records, p AuditPeriod) ([]AuditRow, error) {
+	drills, err := AuditDrills(ctx, rs, p)
+	if err != nil {
+		return nil, err
+	}
+	rows := []AuditRow{}
+	for _, d := range drills {
+		rows = append(rows, auditRow(d))
+	}
+	return rows, nil
+}
+
+// AuditedDrill is one drill of an audit period: its record, what its
+// files prove (IndexOf) and the export of its evidence to show.
+type AuditedDrill struct {
+	Report *Report
+	Index  *evidence.Index
+	// Kept is KeptExport of the drill's exports; nil when it was never
+	// exported.
+	Kept *EvidenceRecord
+}
+
+// AuditDrills are the drills of rs in the period, oldest first, each with
+// its index and kept export; errors as AuditRows.
+func AuditDrills(ctx context.Context, rs Records, p AuditPeriod) ([]AuditedDrill, error) {
 	mapping := p.Mapping
 	if mapping == nil {
 		var err error
@@ -94,31 +118,25 @@ func AuditRows(ctx context.Context, rs Records, p AuditPeriod) ([]AuditRow, erro
 	if err != nil {
 		return nil, err
 	}
-	rows := []AuditRow{}
+	var drills []AuditedDrill
 	// ListReports is newest first; an audit table reads oldest first.
 	for _, r := range slices.Backward(reports) {
 		if r.StartedAt.Before(p.From) || !p.To.IsZero() && !r.StartedAt.Before(p.To) {
 			continue
 		}
-		row, err := auditRow(ctx, rs, r, mapping)
+		d, err := auditedDrill(ctx, rs, r, mapping)
 		if err != nil {
 			return nil, err
 		}
-		rows = append(rows, row)
+		drills = append(drills, d)
 	}
-	return rows, nil
+	return drills, nil
 }
 
-func auditRow(ctx context.Context, rs Records, r *Report, mapping *evidence.Mapping) (AuditRow, error) {
-	row := AuditRow{
-		DrillID: r.DrillID, Scenario: r.Scenario, StartedAt: r.StartedAt.UTC(), Result: string(r.Result),
-		RTOSeconds: r.RTO.MeasuredSeconds, RTOObjSec: r.RTO.ObjectiveSeconds, RTOStatus: r.RTO.Status,
-		RPOSeconds: r.RPO.MeasuredSeconds, RPOObjSec: r.RPO.ObjectiveSeconds, RPOStatus: r.RPO.Status,
-		Findings: CountFindings(r.Findings), Controls: []string{}, NotSupported: []ControlGap{},
-	}
+func auditedDrill(ctx context.Context, rs Records, r *Report, mapping *evidence.Mapping) (AuditedDrill, error) {
 	names, err := rs.Files(ctx, r.DrillID)
 	if err != nil {
-		return AuditRow{}, err
+		return AuditedDrill{}, err
 	}
 	files := make([]evidence.File, 0, len(names))
 	for _, n := range names {
@@ -128,10 +146,21 @@ func auditRow(ctx context.Context, rs Records, r *Report, mapping *evidence.Mapp
 	}
 	recs, err := ReadEvidenceRecords(ctx, rs, r.DrillID)
 	if err != nil {
-		return AuditRow{}, err
+		return AuditedDrill{}, err
+	}
+	return AuditedDrill{Report: r, Index: IndexOf(r, files, mapping), Kept: KeptExport(recs)}, nil
+}
+
+func auditRow(d AuditedDrill) AuditRow {
+	r := d.Report
+	row := AuditRow{
+		DrillID: r.DrillID, Scenario: r.Scenario, StartedAt: r.StartedAt.UTC(), Result: string(r.Result),
+		RTOSeconds: r.RTO.MeasuredSeconds, RTOObjSec: r.RTO.ObjectiveSeconds, RTOStatus: r.RTO.Status,
+		RPOSeconds: r.RPO.MeasuredSeconds, RPOObjSec: r.RPO.ObjectiveSeconds, RPOStatus: r.RPO.Status,
+		Findings: CountFindings(r.Findings), Controls: []string{}, NotSupported: []ControlGap{},
 	}
 	var missing []string
-	for _, c := range IndexOf(r, files, mapping).Controls {
+	for _, c := range d.Index.Controls {
 		if c.Supported {
 			row.Controls = append(row.Controls, c.ID)
 			continue
@@ -153,13 +182,13 @@ func auditRow(ctx context.Context, rs Records, r *Report, mapping *evidence.Mapp
 	case len(row.NotSupported) > 0:
 		row.Missing = "see -o json"
 	}
-	if rec := KeptExport(recs); rec != nil {
+	if rec := d.Kept; rec != nil {
 		row.Bundle = rec.SHA256
 		if rec.Pushed != nil {
 			row.PushedTo, row.RetainUntil = rec.Pushed.URL, rec.Pushed.RetainUntil
 		}
 	}
-	return row, nil
+	return row
 }
 
 // KeptExport is the export of recs (oldest first) an auditor should be

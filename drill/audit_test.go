@@ -152,7 +152,7 @@ func TestAuditRows(t *testing.T) {
 			all, err := drill.AuditRows(context.Background(), rs, drill.AuditPeriod{})
 			require.NoError(t, err)
 			assert.Len(t, all, 6, "no bounds, every scenario")
-			assert.Len(t, all[0].Controls, 8, "the built-in mapping when none is given")
+			assert.Len(t, all[0].Controls, 10, "the built-in mapping when none is given")
 		})
 	}
 }

@@ -93,3 +93,15 @@ func (b ErrorBudget) String() string {
 	}
 	return fmt.Sprintf("%d/%d met (%.0f%%), target %.0f%%, budget %.0f%%", b.Met, b.Drills, *b.MetRatio*100, b.Target*100, *b.BudgetRemainingRatio*100)
 }
+
+// Summary is the budget in a sentence, for the report and history: "3 of
+// 4 drills in the last 365d met RTO and RPO (75%), target 90%: -150% of
+// the budget left".
+func (b ErrorBudget) Summary() string {
+	window := fmt.Sprintf("the last %.0fd", b.WindowSeconds/86400)
+	if b.Drills == 0 {
+		return "no drill in " + window
+	}
+	return fmt.Sprintf("%d of %d %s in %s met RTO and RPO (%.0f%%), target %.0f%%: %.0f%% of the budget left",
+		b.Met, b.Drills, plural(b.Drills, "drill", "drills"), window, *b.MetRatio*100, b.Target*100, *b.BudgetRemainingRatio*100)
+}

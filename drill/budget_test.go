@@ -48,6 +48,7 @@ func TestErrorBudgetOf(t *testing.T) {
 	// Only passes: the whole budget remains.
 	b = ErrorBudgetOf(h[7:8], 0.9, 365*24*time.Hour, now)
 	assert.Equal(t, 1.0, *b.BudgetRemainingRatio)
+	assert.Equal(t, "1 of 1 drill in the last 365d met RTO and RPO (100%), target 90%: 100% of the budget left", b.Summary())
 
 	// Overspent: negative.
 	b = ErrorBudgetOf(h[:4], 0.9, 365*24*time.Hour, now)

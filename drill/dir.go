@@ -23,6 +23,7 @@ import (
 //	report.json        the record (result "running", with a heartbeat, until the drill ends)
 //	report.md, report.html, retrospective.md
 //	scenario.yaml      the scenario as run, defaults filled in
+//	runbook.md         the runbook as run, when the scenario has one
 //	protection.json    protection findings and copy comparisons
 //	restore.json       the Velero Backup and Restores, results, order proof
 //	checks.json        checks after the restore
@@ -135,6 +136,14 @@ func (d *Dir) WriteScenario(sc *scenarios.Scenario) error {
 		return fmt.Errorf("encode scenario: %w", err)
 	}
 	return d.writeFile("scenario.yaml", b)
+}
+
+// WriteRunbook keeps the runbook as run, runbook.md; nothing without one.
+func (d *Dir) WriteRunbook(rb *runbooks.Runbook) error {
+	if rb == nil {
+		return nil
+	}
+	return d.writeFile(runbookFile, rb.Markdown)
 }
 
 // WriteRunbookOutput keeps each runbook step's output as runbook/NN-STEP.log.

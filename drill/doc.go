@@ -10,7 +10,10 @@
 // Drill records are read and written through one interface, Records, with
 // a local implementation (LocalRecords, the state directory) and an S3 one
 // (S3Records, a team's shared history); ListReports, AuditRows and RTOTrend
-// work on either. drill/recordtest is their conformance suite.
+// work on either. drill/recordtest is their conformance suite. A drill
+// reads the earlier drills of its scenario from the history it writes to
+// for its report's trend (NewTrend: against the median) and next steps
+// (NextSteps).
 //
 // The folders show the layers, imports pointing down only:
 //

@@ -41,6 +41,9 @@ type Cadence struct {
 	// Source is the rule, or "policy default" where the framework leaves
 	// the frequency to the organisation.
 	Source string
+	// ControlPrefix starts the ids of the framework's controls in the
+	// evidence's control mapping (internal/evidence/controls.yaml).
+	ControlPrefix string
 }
 
 // Cadences are the testing cadences of the frameworks a scenario can name
@@ -67,12 +70,12 @@ type Cadence struct {
 // The organisation's own cadence (DuePolicy.MaxAge, 90 days by default)
 // applies beside them; the strictest applicable one wins.
 var Cadences = []Cadence{
-	{"dora", 365 * 24 * time.Hour, "DORA Art. 11(6); RTS (EU) 2024/1774 Art. 40: at least yearly, and upon every major change"},
-	{"pci-dss", 365 * 24 * time.Hour, "PCI DSS v4.0 req. 12.10.2: at least once every 12 months"},
-	{"soc2", 365 * 24 * time.Hour, "SOC 2 TSC A1.3: policy default, yearly"},
-	{"iso27001", 365 * 24 * time.Hour, "ISO/IEC 27001:2022 A.5.30: policy default, yearly"},
-	{"nis2", 365 * 24 * time.Hour, "NIS2 Art. 21(2)(c): policy default, yearly"},
-	{"hipaa", 365 * 24 * time.Hour, "HIPAA 45 CFR 164.308(a)(7)(ii)(D): policy default, yearly"},
+	{"dora", 365 * 24 * time.Hour, "DORA Art. 11(6); RTS (EU) 2024/1774 Art. 40: at least yearly, and upon every major change", "DORA "},
+	{"pci-dss", 365 * 24 * time.Hour, "PCI DSS v4.0 req. 12.10.2: at least once every 12 months", "PCI DSS "},
+	{"soc2", 365 * 24 * time.Hour, "SOC 2 TSC A1.3: policy default, yearly", "SOC 2 "},
+	{"iso27001", 365 * 24 * time.Hour, "ISO/IEC 27001:2022 A.5.30: policy default, yearly", "ISO/IEC 27001"},
+	{"nis2", 365 * 24 * time.Hour, "NIS2 Art. 21(2)(c): policy default, yearly", "NIS2 "},
+	{"hipaa", 365 * 24 * time.Hour, "HIPAA 45 CFR 164.308(a)(7)(ii)(D): policy default, yearly", "HIPAA "},
 }
 
 // CadenceOf is the cadence of a framework; false for an unknown name.

@@ -3,11 +3,15 @@ package drill
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/firedrill-dev/firedrill/internal/evidence"
+	"github.com/firedrill-dev/firedrill/scenarios"
 )
 
 // dueHistory is a state directory whose drills cover every DueState as of
@@ -223,5 +227,28 @@ func TestDueOf_AfterAMajorChange(t *testing.T) {
 			assert.True(t, got.IsDue())
 			assert.Contains(t, got.Reason, "changed since the last pass")
 		})
+	}
+}
+
+// Every framework a scenario can name has a cadence and controls in the
+// evidence's control mapping, and every control there belongs to one.
+func TestCadences_MatchFrameworksAndControls(t *testing.T) {
+	m, err := evidence.BuiltinMapping()
+	require.NoError(t, err)
+	var names []string
+	for _, c := range Cadences {
+		names = append(names, c.Framework)
+		n := 0
+		for _, ctl := range m.Controls {
+			if strings.HasPrefix(ctl.ID, c.ControlPrefix) {
+				n++
+			}
+		}
+		assert.Positive(t, n, "%s: no control id starting %q in controls.yaml", c.Framework, c.ControlPrefix)
+	}
+	assert.Equal(t, scenarios.Frameworks, names)
+	for _, ctl := range m.Controls {
+		assert.True(t, slices.ContainsFunc(Cadences, func(c Cadence) bool { return strings.HasPrefix(ctl.ID, c.ControlPrefix) }),
+			"control %s belongs to no framework a scenario can name", ctl.ID)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/firedrill-dev/firedrill/backup"
 	"github.com/firedrill-dev/firedrill/internal/evidence"
 	"github.com/firedrill-dev/firedrill/internal/finding"
 	"github.com/firedrill-dev/firedrill/internal/secret"
@@ -189,12 +190,18 @@ func ExportEvidence(d *Dir, o ExportOptions) (*Export, error) {
 		DrillID: rep.DrillID, Scenario: rep.Scenario, Result: string(rep.Result),
 		DrillVersion: rep.FiredrillVer, ExportedBy: o.Version,
 		Started: rep.StartedAt, Finished: rep.FinishedAt, Files: files, Index: idx,
+		RTO: measurement(rep.RTO), RPO: measurement(rep.RPO),
 	}, o.Key)
 	if err != nil {
 		return nil, err
 	}
 	sum := sha256.Sum256(buf.Bytes())
 	return &Export{Bundle: buf.Bytes(), SHA256: hex.EncodeToString(sum[:]), Manifest: m, Index: idx}, nil
+}
+
+// measurement is o as the in-toto statement's predicate states it.
+func measurement(o Objective) *evidence.Measurement {
+	return &evidence.Measurement{ObjectiveSeconds: o.ObjectiveSeconds, MeasuredSeconds: o.MeasuredSeconds, Status: o.Status}
 }
 
 // fileProofs says what each file of a drill directory is and which proofs
@@ -204,9 +211,9 @@ var fileProofs = []struct {
 	proves  string
 	proofs  []string
 }{
-	{"report.json", "the drill's record: timeline, RTO and RPO measured against the objectives, findings, result", []string{"rto-measured", "rpo-measured", "objectives-met", "restore-tested"}},
-	{"report.md", "the report, readable", []string{"rto-measured", "rpo-measured", "objectives-met"}},
-	{"report.html", "the report, with the phase timeline chart", []string{"rto-measured", "rpo-measured", "objectives-met"}},
+	{"report.json", "the drill's record: timeline, RTO and RPO measured against the objectives, findings, result", []string{"rto-measured", "rpo-measured", "objectives-met", "restore-tested", "retention-window-verified"}},
+	{"report.md", "the report, readable", []string{"rto-measured", "rpo-measured", "objectives-met", "retention-window-verified"}},
+	{"report.html", "the report, with the phase timeline chart and the recovery window's strip", []string{"rto-measured", "rpo-measured", "objectives-met", "retention-window-verified"}},
 	{"retrospective.md", "the retrospective template seeded from the findings", []string{"lessons-learned"}},
 	{"scenario.yaml", "the scenario as run, defaults filled in: the disaster, objectives, where the backups are", nil},
 	{"protection.json", "object lock of the backup bucket and every object version, the tamper canary, off-site copy comparisons", []string{"backups-immutable", "offsite-copies-verified"}},
@@ -367,6 +374,8 @@ func proofShown(id string, rep *Report, retro bool) (bool, string) {
 		return true, ""
 	case "recovered-services-verified":
 		return phaseProof(phase(StepVerify))
+	case "retention-window-verified":
+		return windowShown(rep, finished)
 	case "rto-measured":
 		return measured(rep.RTO)
 	case "rpo-measured":
@@ -388,6 +397,60 @@ func proofShown(id string, rep *Report, retro bool) (bool, string) {
 		return true, ""
 	}
 	return false, "firedrill does not know this proof"
+}
+
+// windowProofChecks are the window check's findings the statement of
+// retention-window-verified names: each must have run and passed. The
+// maxRetention findings (windowRetentionFindings) must pass where they ran.
+// Missed runs and not-Completed backups (warnings) are not claimed: the
+// gap they leave is, through window.gap.
+var (
+	windowProofChecks = []struct{ id, what string }{
+		{backup.IDWindowShort, "how far back the backups reach"},
+		{backup.IDWindowGap, "the worst gap between backups"},
+		{backup.IDWindowUnlocked, "the object lock of the window's backups"},
+	}
+	windowRetentionFindings = []string{backup.IDWindowRead, backup.IDWindowPastMax, backup.IDWindowTTL,
+		backup.IDWindowLockTooLong, backup.IDWindowRepositoryOld}
+)
+
+// windowShown decides retention-window-verified (see windowProofChecks).
+func windowShown(rep *Report, finished func(StepName) (bool, string)) (bool, string) {
+	if ok, why := finished(StepProtection); !ok {
+		return false, why
+	}
+	w := rep.Window
+	switch {
+	case w == nil:
+		return false, "the recovery window was not read (the scenario declares no objectives.retention, or has no schedule)"
+	case w.RetentionSeconds <= 0:
+		return false, "the scenario declares no objectives.retention: there was no window to verify"
+	}
+	var bad []string
+	for _, c := range windowProofChecks {
+		n := 0
+		for _, f := range rep.Findings {
+			if f.ID != c.id {
+				continue
+			}
+			n++
+			if f.Status != finding.StatusPass {
+				bad = append(bad, f.ID+" "+string(f.Status))
+			}
+		}
+		if n == 0 {
+			return false, c.what + " was not checked (" + c.id + ")"
+		}
+	}
+	for _, f := range rep.Findings {
+		if slices.Contains(windowRetentionFindings, f.ID) && f.Status != finding.StatusPass {
+			bad = append(bad, f.ID+" "+string(f.Status))
+		}
+	}
+	if len(bad) > 0 {
+		return false, "not passed: " + strings.Join(slices.Compact(bad), ", ")
+	}
+	return true, ""
 }
 
 func phaseProof(status string) (bool, string) {

@@ -67,6 +67,9 @@ type Kept struct {
 	// evidence.json: the drill directory cannot be written (a read-only
 	// copy an auditor exports from).
 	NotRecorded string `json:"not_recorded,omitempty"`
+	// Index is the bundle's index.json: what each file proves and the
+	// controls the drill supports.
+	Index *evidence.Index `json:"-"`
 }
 
 // ErrDrillDirReadOnly is returned, possibly wrapped, by KeepEvidence when
@@ -96,7 +99,7 @@ func KeepEvidence(ctx context.Context, d *Dir, o KeepOptions) (*Kept, error) {
 		return nil, err
 	}
 	k := &Kept{DrillID: e.Manifest.DrillID, SHA256: e.SHA256, Size: len(e.Bundle), Files: len(e.Manifest.Files),
-		SignedBy: e.Manifest.SignedBy, Controls: evidence.Supported(e.Index.Controls)}
+		SignedBy: e.Manifest.SignedBy, Controls: evidence.Supported(e.Index.Controls), Index: e.Index}
 	if o.Out == "-" {
 		if _, err := o.W.Write(e.Bundle); err != nil {
 			return nil, fmt.Errorf("write the bundle: %w", err)

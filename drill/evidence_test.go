@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/firedrill-dev/firedrill/backup"
 	"github.com/firedrill-dev/firedrill/internal/evidence"
 	"github.com/firedrill-dev/firedrill/internal/evidence/evidencetest"
 	"github.com/firedrill-dev/firedrill/internal/finding"
@@ -239,12 +240,12 @@ func TestIndexOf_ControlsOnlyOnCompleteEvidence(t *testing.T) {
 	tests := []struct {
 		name   string
 		change func(r *Report)
-		// supported is how many of the 8 built-in controls; whyA12 and
+		// supported is how many of the 10 built-in controls; whyA12 and
 		// whyA13 what the index says of two of them.
 		supported      int
 		whyA12, whyA13 string
 	}{
-		{"complete", func(*Report) {}, 8, "", ""},
+		{"complete", func(*Report) {}, 10, "", ""},
 		{"failed after its restore passed", func(r *Report) { r.Result = ResultFail }, 0,
 			"the drill failed: only a drill that passed supports a control", "the drill failed: only a drill that passed supports a control"},
 		{"errored after its restore passed", func(r *Report) { r.Result = ResultError; setPhase(r, StepRunbook, PhaseError) }, 0,
@@ -254,14 +255,14 @@ func TestIndexOf_ControlsOnlyOnCompleteEvidence(t *testing.T) {
 		{"died (record left running)", func(r *Report) { r.Result = ResultRunning }, 0,
 			"the drill has no result (still running, or its process died): only a drill that passed supports a control",
 			"the drill has no result (still running, or its process died): only a drill that passed supports a control"},
-		{"protection step error with partial findings", func(r *Report) { setPhase(r, StepProtection, PhaseError) }, 7,
+		{"protection step error with partial findings", func(r *Report) { setPhase(r, StepProtection, PhaseError) }, 9,
 			"required proof not shown: backups-immutable (step protection error: its findings are partial)", ""},
-		{"no tamper canary", func(r *Report) { dropFindings(r, "protection.canary.") }, 7,
+		{"no tamper canary", func(r *Report) { dropFindings(r, "protection.canary.") }, 9,
 			"required proof not shown: backups-immutable (the tamper canary was not checked)", ""},
 		{"backup retention not checked", func(r *Report) {
 			dropFindings(r, "protection.backup.")
 			r.Findings = append(r.Findings, finding.Warn("protection.backup.retention", "s3://b", "no backup chosen: not checked"))
-		}, 7, "required proof not shown: backups-immutable (not passed: protection.backup.retention warn)", ""},
+		}, 9, "required proof not shown: backups-immutable (not passed: protection.backup.retention warn)", ""},
 		{"evidence of the restore incomplete", func(r *Report) {
 			r.Findings = append(r.Findings, finding.Warn("evidence.collect", "scratch cluster", "evidence incomplete: list secrets: forbidden"))
 		}, 1, "", "required proof not shown: restore-tested (the evidence of the restore is incomplete (evidence.collect): " +
@@ -329,4 +330,71 @@ func TestKeepEvidence_PushesOnceToTheScenariosBucket(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, recs, 4)
 	assert.Nil(t, recs[3].Pushed)
+}
+
+// TestIndexOf_RetentionWindowProof: retention-window-verified holds only
+// when the window was read against a declared retention and each check its
+// statement names ran and passed; warnings it does not claim (a missed
+// run) leave it standing.
+func TestIndexOf_RetentionWindowProof(t *testing.T) {
+	m, err := evidence.BuiltinMapping()
+	require.NoError(t, err)
+	withWindow := func() *Report {
+		r := completeDrill()
+		r.Window = &backup.Window{Schedule: "nightly", RetentionSeconds: 7 * 86400, MaxRetentionSeconds: 30 * 86400}
+		r.Findings = append(r.Findings,
+			finding.Pass(backup.IDWindowShort, "schedule nightly", "reaches back 7d"),
+			finding.Pass(backup.IDWindowGap, "schedule nightly", "worst gap 24h, within the RPO"),
+			finding.Pass(backup.IDWindowUnlocked, "schedule nightly", "every object version is locked"),
+			finding.Pass(backup.IDWindowPastMax, "schedule nightly", "nothing past maxRetention"))
+		return r
+	}
+	replace := func(r *Report, f finding.Finding) {
+		r.Findings = slices.DeleteFunc(r.Findings, func(g finding.Finding) bool { return g.ID == f.ID })
+		r.Findings = append(r.Findings, f)
+	}
+	tests := []struct {
+		name   string
+		change func(r *Report)
+		why    string
+	}{
+		{"complete", func(*Report) {}, ""},
+		{"a missed run is not claimed", func(r *Report) {
+			r.Findings = append(r.Findings, finding.Warn(backup.IDWindowMissedRun, "schedule nightly", "the run due 2026-11-19T01:00:00Z left no backup"))
+		}, ""},
+		{"no window", func(r *Report) { r.Window = nil },
+			"the recovery window was not read (the scenario declares no objectives.retention, or has no schedule)"},
+		{"no retention declared", func(r *Report) { r.Window.RetentionSeconds = 0 },
+			"the scenario declares no objectives.retention: there was no window to verify"},
+		{"gap over the RPO", func(r *Report) {
+			replace(r, finding.Fail(backup.IDWindowGap, finding.SeverityFail, "schedule nightly", "worst gap 72h"))
+		}, "not passed: window.gap fail"},
+		{"lock not checked", func(r *Report) {
+			r.Findings = slices.DeleteFunc(r.Findings, func(f finding.Finding) bool { return f.ID == backup.IDWindowUnlocked })
+		}, "the object lock of the window's backups was not checked (window.unlocked)"},
+		{"data past maxRetention", func(r *Report) {
+			replace(r, finding.Fail(backup.IDWindowPastMax, finding.SeverityFail, "schedule nightly", "1 backup older than 30d"))
+		}, "not passed: window.past-max-retention fail"},
+		{"protection step error", func(r *Report) {
+			for i := range r.Phases {
+				if r.Phases[i].Name == StepProtection {
+					r.Phases[i].Status = PhaseError
+				}
+			}
+		}, "step protection error: its findings are partial"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := withWindow()
+			tt.change(r)
+			idx := IndexOf(r, []evidence.File{{Path: "report.json"}, {Path: "retrospective.md"}}, m)
+			p := proofOf(t, idx, "retention-window-verified")
+			assert.Equal(t, tt.why == "", p.Holds)
+			assert.Equal(t, tt.why, p.Why)
+			if tt.why == "" {
+				assert.Equal(t, []string{"report.json"}, p.Files)
+				assert.Contains(t, byControl(t, idx, "DORA Article 12").By, "retention-window-verified")
+			}
+		})
+	}
 }

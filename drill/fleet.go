@@ -64,11 +64,11 @@ func PolicyDue(policy DuePolicy) FleetDueRule {
 	}
 }
 
-// Outlook is the estimator of the fleet's forecast and error budget
+// FleetOutlook is the estimator of the fleet's forecast and error budget
 // columns: Forecast, and ErrorBudgetOf with target and window (the
 // scenario's spec.errorBudget is not in the index: one target for the
 // fleet, scenarios.DefaultErrorBudgetTarget by default).
-func Outlook(target float64, window time.Duration) FleetEstimator {
+func FleetOutlook(target float64, window time.Duration) FleetEstimator {
 	return func(drills []DrillSummary, now time.Time) FleetEstimates {
 		f := Forecast(drills, now)
 		b := ErrorBudgetOf(drills, target, window, now)

@@ -242,7 +242,7 @@ func TestFleet_ChangedAndOutlook(t *testing.T) {
 		d.RestoredItems, d.RestoredBytes = 1000+i*300, 0
 		drills = append(drills, d)
 	}
-	rows := Fleet(drills, FleetOptions{Now: now, Estimate: Outlook(0.75, 365*day)})
+	rows := Fleet(drills, FleetOptions{Now: now, Estimate: FleetOutlook(0.75, 365*day)})
 	require.Len(t, rows, 1)
 	assert.Equal(t, FleetOK, rows[0].State)
 	f, ok := rows[0].Forecast.(RTOForecast)

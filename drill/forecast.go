@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -120,7 +121,7 @@ func Forecast(history []DrillSummary, now time.Time) RTOForecast {
 		f.ObjectiveSeconds = newest.RTOObjectiveSeconds
 	}
 	if len(used) < ForecastMinDrills {
-		f.Reason = fmt.Sprintf("no forecast: %d drills with a measured recovery time, at least %d needed", len(used), ForecastMinDrills)
+		f.Reason = fmt.Sprintf("no forecast: %d %s with a measured recovery time, at least %d needed", len(used), plural(len(used), "drill", "drills"), ForecastMinDrills)
 		return f
 	}
 	if span := used[len(used)-1].StartedAt.Sub(used[0].StartedAt); span < ForecastMinSpan {
@@ -256,3 +257,20 @@ func sizeWords(name string) string {
 func round(f float64) float64 { return math.Round(f*1e4) / 1e4 }
 
 func ptrFloat(f float64) *float64 { return &f }
+
+// Summary is the forecast in a few words, for tables and the report:
+// "RTO objective reached in 150d (2027-04-30)", "steady, no miss
+// forecast", "none (3 drills with a measured recovery time, at least 4
+// needed)".
+func (f RTOForecast) Summary() string {
+	switch {
+	case f.State == ForecastTrend && *f.DaysToObjective == 0:
+		return "the trend has reached the RTO objective"
+	case f.State == ForecastTrend:
+		return fmt.Sprintf("RTO objective reached in %.0fd (%s)", *f.DaysToObjective, f.MissAt.Format(time.DateOnly))
+	case f.State == ForecastSteady:
+		return "steady, no miss forecast"
+	default:
+		return "none (" + strings.TrimPrefix(f.Reason, "no forecast: ") + ")"
+	}
+}

@@ -27,7 +27,7 @@ func synthetic(n int, objective float64, bytes func(day float64) float64, rto fu
 		}
 		out = append(out, DrillSummary{
 			ID: fmt.Sprintf("d%d", i), Scenario: "shop", Result: ResultPass,
-			StartedAt: forecastT0.Add(time.Duration(day*24) * time.Hour), RTOSeconds: &r, RTOStatus: status,
+			StartedAt: forecastT0.Add(time.Duration(day*24) * time.Hour), RTOSeconds: &r, RTOStatus: status, RPOStatus: ObjectiveMet,
 			RTOObjectiveSeconds: objective, RestoredBytes: int64(b), RestoredItems: 120,
 		})
 	}

@@ -59,8 +59,14 @@ func TestMdBlock_FenceOutlastsTheContent(t *testing.T) {
 // retrospective.md to one rule: every value printed goes through md,
 // mdcode or mdblock, or is a number or time the drill formats itself.
 func TestMarkdownTemplates_EscapeEveryField(t *testing.T) {
-	safe := map[string]bool{"md": true, "mdcode": true, "mdblock": true, "dur": true, "durp": true, "ts": true, "offset": true, "len": true}
-	for _, name := range []string{"report.md.tmpl", "retrospective.md.tmpl"} {
+	safe := map[string]bool{"md": true, "mdcode": true, "mdblock": true, "dur": true, "durp": true, "ts": true, "offset": true, "len": true, "percent": true, "bar": true, "rtoTime": true, "bytes": true, "wdur": true, "mdurl": true, "add1": true}
+	seen := map[string]bool{}
+	var check func(name string)
+	check = func(name string) {
+		if seen[name] {
+			return
+		}
+		seen[name] = true
 		tmpl := mdTemplates.Lookup(name)
 		require.NotNil(t, tmpl, name)
 		var walk func(n parse.Node)
@@ -90,11 +96,15 @@ func TestMarkdownTemplates_EscapeEveryField(t *testing.T) {
 				walk(n.List)
 				walk(n.ElseList)
 			case *parse.TemplateNode:
-				t.Errorf("%s: {{template}} is not checked; inline it", name)
+				check(n.Name) // a section in a file of its own: held to the same rule
 			}
 		}
 		walk(tmpl.Tree.Root)
 	}
+	for _, name := range []string{"report.md.tmpl", "retrospective.md.tmpl"} {
+		check(name)
+	}
+	assert.True(t, seen["budget-md"], "the RTO budget section is checked")
 }
 
 func location(tmpl interface {
@@ -130,8 +140,15 @@ func TestRun_MarkupInInputsForgesNothing(t *testing.T) {
 			doc := string(b)
 			assertMarkdownStructure(t, doc)
 			// Everything is still there to read.
-			for _, want := range []string{`alert('lead')`, `PASS (forged by lead)`, `Heading injected by observer`, `\<img src=x onerror=alert('observer')\>`, `Injected by an error`} {
+			for _, want := range []string{`alert('lead')`, `PASS (forged by lead)`, `Heading injected by observer`, `\<img src=x onerror=alert('observer')\>`, `Injected by an error`,
+				`alert('detection')`, `Injected by detection`, `\<img src=x onerror=alert('goal')\>`, `Heading injected by goal`} {
 				assert.Contains(t, doc, want)
+			}
+			if name == "retrospective.md" {
+				assert.Contains(t, doc, "## Questions from the runbook")
+				for _, want := range []string{`alert('question')`, `Injected link`} {
+					assert.Contains(t, doc, want)
+				}
 			}
 			if name == "report.md" {
 				for _, want := range []string{"Injected by a subject", "\\| forged \\| row \\|", "alert('hint')", `\<script\>alert('step')\</script\> \| tick`,
@@ -143,9 +160,30 @@ func TestRun_MarkupInInputsForgesNothing(t *testing.T) {
 	}
 }
 
+// TestRun_MarkupInInputsReportHTML: the same drill's report.html shows the
+// scenario's hostile text, new fields included, as text: no element of
+// it.
+func TestRun_MarkupInInputsReportHTML(t *testing.T) {
+	sc, err := scenarios.LoadFile(context.Background(), scenarios.Env{}, "testdata/markup/scenario-markup.yaml")
+	require.NoError(t, err)
+	rb, err := ScenarioRunbook(sc)
+	require.NoError(t, err)
+	_, dir := runDrill(t, context.Background(), sc, &fakeRecovery{CheckFails: true}, &fakeProtection{}, rb)
+	b, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	require.NoError(t, err)
+	doc := string(b)
+	for _, forged := range []string{"<script>alert", "<img src=x"} {
+		assert.NotContains(t, doc, forged)
+	}
+	for _, want := range []string{"&lt;script&gt;alert(&#39;detection&#39;)&lt;/script&gt;", "&lt;img src=x onerror=alert(&#39;goal&#39;)&gt;",
+		"&lt;script&gt;alert(&#39;lead&#39;)&lt;/script&gt;", `id="context"`, `id="next-steps"`} {
+		assert.Contains(t, doc, want)
+	}
+}
+
 // templateHeadings are the only headings report.md and retrospective.md
 // have: anything else was forged by what they print.
-var templateHeadings = regexp.MustCompile(`^(# (Drill report|Retrospective): .*|## (Error|Interrupted|Objectives|Timeline|Findings|Recovery point|Restores|Checks|Runbook|The drill|What went well\?|What to improve\?|What action items are needed\?)|### Step .*)$`)
+var templateHeadings = regexp.MustCompile(`^(# (Drill report|Retrospective): .*|## (Error|Interrupted|Objectives|Timeline|Findings|Recovery point|Recovery window|Restores|Checks|Runbook|The drill|What went well\?|What to improve\?|What action items are needed\?|Context|Next steps|Trend|Files of this drill|Attendees|Questions from the runbook|Sign-off|Outlook)|### (Step .*|Timeline))$`)
 
 // assertMarkdownStructure reads doc as CommonMark does, line by line
 // (CR, LF and CRLF end a line), and fails on any line outside a code block

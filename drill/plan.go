@@ -109,10 +109,15 @@ type PlannedRunbook struct {
 	Steps []PlannedRunbookStep `json:"steps"`
 }
 
-// PlannedRunbookStep is one executable step of the runbook.
+// PlannedRunbookStep is one step of the runbook: a command step with its
+// timeout, or a manual step (manual: true) with its declared estimate.
 type PlannedRunbookStep struct {
 	Name           string  `json:"name"`
-	TimeoutSeconds float64 `json:"timeout_seconds"`
+	TimeoutSeconds float64 `json:"timeout_seconds,omitempty"`
+	Manual         bool    `json:"manual,omitempty"`
+	// EstimateSeconds is a manual step's estimate: counted toward RTO
+	// when nobody times the step.
+	EstimateSeconds float64 `json:"estimate_seconds,omitempty"`
 }
 
 // NewPlan computes the plan of a drill of sc. It reads the scenario's
@@ -254,6 +259,27 @@ func planProtection(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbook)
 	if len(s.Storage.Copies) == 0 {
 		step.add("no off-site or off-cloud copies are declared")
 	}
+	if o := s.Objectives; o.Retention > 0 || o.MaxRetention > 0 {
+		step.add("the recovery window, from the bucket's backups/*/velero-backup.json%s: reaches back retention %s, no backup failed, no run of the cron expression missed, the worst gap within the RPO %s, every backup in it locked until it expires (window.*)",
+			windowScheduleText(s.Backups), orDash(o.Retention), o.RPO)
+		if o.MaxRetention > 0 {
+			step.add("nothing kept past maxRetention %s: backups, volume-data repository objects, Velero TTLs, bucket and object lock periods", o.MaxRetention)
+		}
+	}
+}
+
+func windowScheduleText(b scenarios.Backups) string {
+	if b.Schedule == "" {
+		return ""
+	}
+	return fmt.Sprintf(" of Schedule %q", b.Schedule)
+}
+
+func orDash(d scenarios.Duration) string {
+	if d == 0 {
+		return "(not declared)"
+	}
+	return d.String()
 }
 
 // repoText is where the repositories of a bucket's backups are.
@@ -277,7 +303,7 @@ func planRecoveryPoint(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbo
 	case b.Schedule != "":
 		step.add("use the latest %s Backup of Schedule %q (label velero.io/schedule-name)", restorable, b.Schedule)
 	case b.Window != nil && b.Window.Pick == scenarios.PickRandom:
-		seed := "a seed chosen at run time and recorded in the report"
+		seed := "a seed chosen at run time, recorded in the report as backup.chosen.seed; run --pick-seed replays it"
 		if b.Window.Seed != nil {
 			seed = fmt.Sprintf("seed %d", *b.Window.Seed)
 		}
@@ -425,13 +451,32 @@ func planRunbook(step *PlanStep, _ *scenarios.Scenario, rb *runbooks.Runbook) {
 		return
 	}
 	pr := &PlannedRunbook{Name: rb.Name, File: rb.File, Title: rb.Title}
+	var estimate time.Duration
 	for _, st := range rb.Steps {
+		if st.Manual {
+			pr.Steps = append(pr.Steps, PlannedRunbookStep{Name: st.Name, Manual: true, EstimateSeconds: st.Estimate.Seconds()})
+			estimate += st.Estimate
+			continue
+		}
 		pr.Steps = append(pr.Steps, PlannedRunbookStep{Name: st.Name, TimeoutSeconds: st.Timeout.Seconds()})
 	}
 	step.Runbook = pr
-	step.add("run the %d steps of %s in order, each within its timeout, against the target", len(rb.Steps), rb.File)
+	commands, manual := rb.Commands(), len(rb.Steps)-rb.Commands()
+	if manual == 0 {
+		step.add("run the %d steps of %s in order, each within its timeout, against the target", commands, rb.File)
+	} else {
+		step.add("run the %d command steps of %s in order, each within its timeout, against the target", commands, rb.File)
+		what := fmt.Sprintf("%d manual steps, estimated at %s in all", manual, fmtSeconds(estimate.Seconds()))
+		if manual == 1 {
+			what = fmt.Sprintf("1 manual step, estimated at %s", fmtSeconds(estimate.Seconds()))
+		}
+		step.add("%s: at a terminal each is shown and timed until the operator confirms it (inside the measured RTO); without one (CI, a scheduled pod, --yes) the estimates are declared and added to the measured RTO", what)
+	}
 	step.add("a failing step stops the runbook: the runbook is out of date")
 	step.finding("runbook.out-of-date", "a step fails or times out", "the step's exit status and last output line")
+	if manual > 0 {
+		step.finding("runbook.manual-step-not-done", "the operator declines a manual step", "the operator's answer")
+	}
 }
 
 func planReport(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbook) {

@@ -115,7 +115,7 @@ func TestNewPlan_RecoveryPoint(t *testing.T) {
 	}{
 		{"region-loss", `use the latest Completed Backup of Schedule "nightly"`},
 		{"failed-upgrade-rollback", "use the latest Completed Backup started within 12h before the disaster"},
-		{"random-restore-audit", "pick at random (a seed chosen at run time and recorded in the report)"},
+		{"random-restore-audit", "pick at random (a seed chosen at run time, recorded in the report as backup.chosen.seed; run --pick-seed replays it)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.scenario, func(t *testing.T) {

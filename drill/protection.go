@@ -10,8 +10,13 @@ import (
 	"strings"
 	"time"
 
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
 	"github.com/firedrill-dev/firedrill/backup"
 	"github.com/firedrill-dev/firedrill/internal/finding"
+	"github.com/firedrill-dev/firedrill/internal/kube"
 	"github.com/firedrill-dev/firedrill/internal/objectstore"
 	"github.com/firedrill-dev/firedrill/internal/recoverypoint"
 	"github.com/firedrill-dev/firedrill/internal/secret"
@@ -111,6 +116,11 @@ type ProtectionOptions struct {
 	// Concurrency bounds requests in flight per store; backup's default
 	// when zero.
 	Concurrency int
+	// WindowSample, when > 0, checks the object lock of that many backups
+	// of the recovery window, drawn with WindowSeed, instead of all
+	// (`--window-sample N`, `--window-seed`).
+	WindowSample int
+	WindowSeed   int64
 }
 
 // ProtectionSpec builds the protection check of a scenario, with clients
@@ -158,6 +168,7 @@ func ProtectionSpec(ctx context.Context, sc *scenarios.Scenario, b *BackupRef, o
 		// checks say there was nothing to check.
 		spec.Backup = ref
 	}
+	spec.Window = windowSpec(ctx, sc, opts)
 	for i, cp := range st.Copies {
 		field := fmt.Sprintf("spec.storage.copies[%d]", i)
 		mode, err := CompareMode(cp.Compare.Mode)
@@ -185,6 +196,59 @@ func ProtectionSpec(ctx context.Context, sc *scenarios.Scenario, b *BackupRef, o
 		spec.Copies = append(spec.Copies, c)
 	}
 	return spec, nil
+}
+
+// windowSpec is the recovery window check of sc, nil when the scenario
+// declares neither objectives.retention nor objectives.maxRetention. The
+// schedule's cron expression is the scenario's backups.scheduleCron, else
+// the source cluster's Schedule (read-only) when the disaster does not
+// lose it; without either, missed runs are not looked for (a finding
+// says so).
+func windowSpec(ctx context.Context, sc *scenarios.Scenario, opts ProtectionOptions) *backup.WindowSpec {
+	o, b := sc.Spec.Objectives, sc.Spec.Backups
+	if o.Retention == 0 && o.MaxRetention == 0 {
+		return nil
+	}
+	w := &backup.WindowSpec{
+		Schedule: b.Schedule, Retention: time.Duration(o.Retention), MaxRetention: time.Duration(o.MaxRetention),
+		RPO: time.Duration(o.RPO), AllowPartiallyFailed: b.AllowPartiallyFailed,
+		Sample: opts.WindowSample, Seed: opts.WindowSeed,
+	}
+	switch {
+	case b.ScheduleCron != "":
+		w.Cron, w.CronSource = b.ScheduleCron, "scenario"
+	case b.Schedule == "":
+		w.CronUnknown = "the scenario names no schedule"
+	case ScopeSkipped(sc) != "":
+		w.CronUnknown = "no spec.backups.scheduleCron, and " + ScopeSkipped(sc)
+	default:
+		cron, err := sourceScheduleCron(ctx, sc)
+		if err != nil {
+			w.CronUnknown = "no spec.backups.scheduleCron, and the source's Schedule could not be read: " + err.Error()
+			break
+		}
+		w.Cron, w.CronSource = cron, "cluster"
+	}
+	return w
+}
+
+// sourceScheduleCron reads spec.schedule of the scenario's Velero
+// Schedule in the source cluster, with one get request.
+func sourceScheduleCron(ctx context.Context, sc *scenarios.Scenario) (string, error) {
+	src, b := sc.Spec.Source, sc.Spec.Backups
+	c, err := kube.New(src.Kubeconfig, src.Context)
+	if err != nil {
+		return "", fmt.Errorf("source cluster (%s): %w", clusterText(src), err)
+	}
+	u, err := c.Dynamic.Resource(velerov1.SchemeGroupVersion.WithResource("schedules")).Namespace(b.VeleroNamespace).Get(ctx, b.Schedule, metav1.GetOptions{})
+	if err != nil {
+		return "", fmt.Errorf("get Schedule %s/%s: %w", b.VeleroNamespace, b.Schedule, err)
+	}
+	var s velerov1.Schedule
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &s); err != nil {
+		return "", fmt.Errorf("read Schedule %s/%s: %w", b.VeleroNamespace, b.Schedule, err)
+	}
+	return s.Spec.Schedule, nil
 }
 
 // Verify runs the protection checks of a scenario alone: `firedrill

@@ -54,3 +54,49 @@ spec:
 	_, err = spec.Primary.Store.PutObject(ctx, "velero-backups", "firedrill-canary/x.txt", []byte("x"), objectstore.PutOptions{})
 	assert.NotErrorIs(t, err, objectstore.ErrWriteRefused, "the canary's prefix is let through (the server is unreachable here)")
 }
+
+// TestProtectionSpec_Window: the recovery window is checked when the
+// scenario declares retention or maxRetention (issue 22), with the
+// scenario's cron expression and objectives and the CLI's sample; the
+// disaster loses the source, so no cluster is read for the cron.
+func TestProtectionSpec_Window(t *testing.T) {
+	yaml := func(objectives, backups string) []byte {
+		return []byte(`apiVersion: firedrill.dev/v1alpha1
+kind: Scenario
+metadata: {name: unit}
+spec:
+  disaster: {summary: test disaster, lost: [sourceCluster], detection: test, lead: tester}
+  objectives: {rto: 4h, rpo: 24h` + objectives + `}
+  backups: {backupName: daily-1, includedNamespaces: [shop]` + backups + `}
+  storage:
+    primary: {endpoint: http://127.0.0.1:1, bucket: velero-backups, prefix: lab, objectLock: {mode: COMPLIANCE}}
+  target: {kubeconfig: /dev/null}
+`)
+	}
+	ctx := context.Background()
+	opts := ProtectionOptions{Getenv: func(string) string { return "" }, WindowSample: 5, WindowSeed: 9}
+
+	sc, err := scenarios.Parse(scenarios.Env{}, "unit.yaml", yaml("", ""))
+	require.NoError(t, err)
+	spec, err := ProtectionSpec(ctx, sc, nil, opts)
+	require.NoError(t, err)
+	assert.Nil(t, spec.Window, "no retention objective, no window check")
+
+	sc, err = scenarios.Parse(scenarios.Env{}, "unit.yaml", yaml(", retention: 7d", ""))
+	require.NoError(t, err)
+	spec, err = ProtectionSpec(ctx, sc, nil, opts)
+	require.NoError(t, err)
+	require.NotNil(t, spec.Window)
+	assert.Empty(t, spec.Window.Cron)
+	assert.Equal(t, "the scenario names no schedule", spec.Window.CronUnknown)
+
+	sc, err = scenarios.Parse(scenarios.Env{}, "unit.yaml", yaml(", retention: 7d, maxRetention: 30d", `, scheduleCron: "CRON_TZ=Europe/Berlin 0 3 * * *"`))
+	require.NoError(t, err)
+	spec, err = ProtectionSpec(ctx, sc, nil, opts)
+	require.NoError(t, err)
+	require.NotNil(t, spec.Window)
+	assert.Equal(t, backup.WindowSpec{
+		Cron: "CRON_TZ=Europe/Berlin 0 3 * * *", CronSource: "scenario",
+		Retention: 7 * 24 * time.Hour, MaxRetention: 30 * 24 * time.Hour, RPO: 24 * time.Hour, Sample: 5, Seed: 9,
+	}, *spec.Window)
+}

@@ -25,10 +25,13 @@ var funcs = map[string]any{
 	"upper":     strings.ToUpper,
 	"join":      strings.Join,
 	"objective": objectiveLine,
+	"rtoTime":   rtoTime,
+	"percent":   percent,
+	"bar":       textBar,
 	"failedSteps": func(rs []runbooks.StepResult) []runbooks.StepResult {
 		var out []runbooks.StepResult
 		for _, s := range rs {
-			if s.Status != runbooks.StepPassed && s.Status != runbooks.StepSkipped {
+			if s.Status != runbooks.StepPassed && s.Status != runbooks.StepSkipped && s.Status != runbooks.StepDeclared {
 				out = append(out, s)
 			}
 		}
@@ -71,8 +74,8 @@ var funcs = map[string]any{
 }
 
 var (
-	mdTemplates   = template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.md.tmpl"))
-	htmlTemplates = htmltemplate.Must(htmltemplate.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html.tmpl"))
+	mdTemplates   = template.Must(template.New("").Funcs(funcs).Funcs(windowFuncs).Funcs(readerFuncs).ParseFS(templateFS, "templates/*.md.tmpl"))
+	htmlTemplates = htmltemplate.Must(htmltemplate.New("").Funcs(funcs).Funcs(windowFuncs).Funcs(readerFuncs).ParseFS(templateFS, "templates/*.html.tmpl"))
 )
 
 // RenderMarkdown renders report.md.
@@ -136,9 +139,9 @@ func fmtSecondsPtr(p *float64) string {
 func objectiveLine(o Objective) string {
 	switch o.Status {
 	case ObjectiveMet:
-		return fmt.Sprintf("met: %s of %s (%s to spare)", fmtSecondsPtr(o.MeasuredSeconds), fmtSeconds(o.ObjectiveSeconds), fmtSecondsPtr(o.MarginSeconds))
+		return fmt.Sprintf("met: %s of %s (%s to spare)", rtoTime(o), fmtSeconds(o.ObjectiveSeconds), fmtSecondsPtr(o.MarginSeconds))
 	case ObjectiveMissed:
-		return fmt.Sprintf("MISSED: %s against %s (over by %s)", fmtSecondsPtr(o.MeasuredSeconds), fmtSeconds(o.ObjectiveSeconds), fmtSeconds(-*o.MarginSeconds))
+		return fmt.Sprintf("MISSED: %s against %s (over by %s)", rtoTime(o), fmtSeconds(o.ObjectiveSeconds), fmtSeconds(-*o.MarginSeconds))
 	}
 	return fmt.Sprintf("not measured (objective %s): %s", fmtSeconds(o.ObjectiveSeconds), o.Note)
 }

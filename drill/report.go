@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/firedrill-dev/firedrill/backup"
 	"github.com/firedrill-dev/firedrill/backup/scope"
 	"github.com/firedrill-dev/firedrill/internal/finding"
 	"github.com/firedrill-dev/firedrill/internal/recoverypoint"
@@ -86,6 +87,14 @@ type Report struct {
 	// first in check order that read a time.
 	RPODataCheck string `json:"rpo_data_check,omitempty"`
 
+	// ManualSteps are the runbook's manual steps: each timed (the
+	// operator confirmed it) or declared (its estimate counts). Absent
+	// without manual steps, and from records before them.
+	ManualSteps []ManualStep `json:"manual_steps,omitempty"`
+	// RTOBudget splits the RTO judged against its objective by recovery
+	// step; nil when the RTO was not measured.
+	RTOBudget *RTOBudget `json:"rto_budget,omitempty"`
+
 	Phases   []Phase           `json:"phases"`
 	Findings []finding.Finding `json:"findings"`
 
@@ -100,6 +109,23 @@ type Report struct {
 	// ItemCounts set the backup's items against what the Restores
 	// created, kind by kind (scope.ReadCounts).
 	ItemCounts *scope.Counts `json:"item_counts,omitempty"`
+	// Window is the recovery window of the scenario's schedule, read
+	// from the bucket by the protection step (backup.CheckWindow).
+	Window *backup.Window `json:"window,omitempty"`
+
+	// What the reader asks next (report_context.go, trend.go,
+	// nextsteps.go): the drill's context from the scenario, how it
+	// compares with the earlier drills, what to do now, and where the
+	// drill's other files are.
+	Detection     string               `json:"detection,omitempty"`
+	Goals         []string             `json:"goals,omitempty"`
+	RecoveryPoint *RecoveryPointChoice `json:"recovery_point_choice,omitempty"`
+	Trend         *Trend               `json:"trend,omitempty"`
+	NextSteps     []NextStep           `json:"next_steps,omitempty"`
+	Links         []Link               `json:"links,omitempty"`
+	// RetroQuestions are the runbook's own retrospective questions
+	// (runbooks.Runbook.RetroQuestions).
+	RetroQuestions []string `json:"retro_questions,omitempty"`
 
 	// ScenarioSHA256, RunbookSHA256 and TargetSHA256 are the SHA-256 (hex)
 	// of the scenario file, of its runbook file and of the target's
@@ -110,8 +136,17 @@ type Report struct {
 	RunbookSHA256  string `json:"runbook_sha256,omitempty"`
 	TargetSHA256   string `json:"target_sha256,omitempty"`
 	// Compliance are the frameworks the scenario serves (its compliance
-	// field), whose testing cadence applies (DueRules).
+	// field), whose testing cadence applies (DueOf).
 	Compliance []string `json:"compliance,omitempty"`
+	// ErrorBudgetTarget and ErrorBudgetWindowSeconds are the scenario's
+	// error budget (objectives.errorBudget, defaults filled in), which
+	// ErrorBudgetOf measures the drills against.
+	ErrorBudgetTarget        float64 `json:"error_budget_target,omitempty"`
+	ErrorBudgetWindowSeconds float64 `json:"error_budget_window_seconds,omitempty"`
+	// Outlook is the scenario's RTO forecast and error budget with this
+	// drill, from the drills of the history it was recorded in (the shared
+	// history, else the state directory); nil when it could not be read.
+	Outlook *Outlook `json:"outlook,omitempty"`
 }
 
 // Phase is one step of the drill on its timeline.
@@ -154,6 +189,22 @@ type BackupRef struct {
 	// Skipped are the newer backups of the selector that could not be
 	// restored, newest first: the RPO counts from an older backup.
 	Skipped []SkippedBackup `json:"skipped,omitempty"`
+	// Chosen says how the backup was chosen and why; absent from records
+	// of firedrill before it.
+	Chosen *Choice `json:"chosen,omitempty"`
+}
+
+// Choice is how the drill chose its recovery point: by name, the newest
+// of a schedule or window, or at random within a window (window.pick:
+// random), with the seed that replays the pick (window.seed in the
+// scenario, or 'firedrill run --pick-seed').
+type Choice struct {
+	// Why is the rule and the candidates, in words.
+	Why string `json:"why"`
+	// Candidates is how many backups the rule chose among.
+	Candidates int `json:"candidates"`
+	// Seed is the seed of a random pick; absent otherwise.
+	Seed *int64 `json:"seed,omitempty"`
 }
 
 // SkippedBackup is a backup newer than the recovery point that was passed
@@ -199,9 +250,26 @@ type Objective struct {
 	MeasuredSeconds *float64 `json:"measured_seconds"`
 	Met             *bool    `json:"met"`
 	Status          string   `json:"status"` // met, missed, not-measured
-	// MarginSeconds is objective minus measured: negative when missed.
+	// MarginSeconds is objective minus measured (for RTO: minus
+	// TotalSeconds, when set): negative when missed.
 	MarginSeconds *float64 `json:"margin_seconds,omitempty"`
 	Note          string   `json:"note,omitempty"`
+	// DeclaredManualSeconds (RTO only) is the sum of the declared
+	// estimates of the runbook's manual steps nobody timed; set when
+	// there is one (see WithDeclaredManual). TotalSeconds is then
+	// MeasuredSeconds plus it: what the objective is judged on.
+	DeclaredManualSeconds *float64 `json:"declared_manual_seconds,omitempty"`
+	TotalSeconds          *float64 `json:"total_seconds,omitempty"`
+}
+
+// Judged is the time the objective was judged on: TotalSeconds when the
+// RTO has declared manual time, else MeasuredSeconds (nil when not
+// measured). Records from before manual steps have no TotalSeconds.
+func (o Objective) Judged() *float64 {
+	if o.TotalSeconds != nil {
+		return o.TotalSeconds
+	}
+	return o.MeasuredSeconds
 }
 
 // The values of Objective.Status.

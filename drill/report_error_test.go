@@ -78,8 +78,9 @@ func TestRun_ErroredDrillSaysWhyInEveryFile(t *testing.T) {
 				assert.Contains(t, html, "Error in step <code>"+string(tt.step)+"</code>: "+htmlText(full), "%s report.html", src)
 
 				retro := read("retrospective.md")
-				assert.Contains(t, retro, "- Step `"+string(tt.step)+"` could not run to the end: "+mdText(full), "%s retrospective.md", src)
-				assert.Contains(t, retro, "| Make step `"+string(tt.step)+"` run: "+mdText(full), "%s retrospective.md action item", src)
+				assert.Contains(t, retro, "**ERROR** in step `"+string(tt.step)+"` ("+mdText(full)+")", "%s retrospective.md result", src)
+				assert.Contains(t, retro, "\n1. Make step "+string(tt.step)+" run to the end: "+mdText(firstLine(full))+". What would have told us", "%s retrospective.md improvement", src)
+				assert.Contains(t, retro, "- [ ] Improvement 1: ____ · owner: ____ · due: ____", "%s retrospective.md action item", src)
 			}
 		})
 	}

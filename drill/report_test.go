@@ -3,6 +3,7 @@ package drill
 import (
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,8 +13,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/firedrill-dev/firedrill/backup"
 	"github.com/firedrill-dev/firedrill/internal/finding"
 	"github.com/firedrill-dev/firedrill/runbooks"
+	"github.com/firedrill-dev/firedrill/scenarios"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the report golden files in testdata/")
@@ -103,6 +106,7 @@ func TestDecide(t *testing.T) {
 // sampleReport is a failed drill with something in every section.
 func sampleReport() *Report {
 	verified := true
+	seed := int64(42)
 	r := &Report{
 		Schema: ReportSchema, DrillID: "region-loss-20261122t100000z-ab12", Scenario: "region-loss",
 		ScenarioSource: "built-in: catalog/region-loss.yaml",
@@ -121,7 +125,9 @@ func sampleReport() *Report {
 			finding.Fail("protection.copy.offsite", finding.SeverityFail, "copy offsite", "1 object missing on the copy").With("same objects", "1 missing", "check the replication rule"),
 			finding.Fail("runbook.out-of-date", finding.SeverityFail, "runbook step ci-deployer-token", "runbook step failed: the runbook is out of date"),
 		},
-		Backup:        &BackupRef{Name: "shop-daily-20261122090000", StorageLocation: "default", Started: t0.Add(-time.Hour), Completed: t0.Add(-time.Hour + 2*time.Second)},
+		Backup: &BackupRef{Name: "shop-daily-20261122090000", StorageLocation: "default", Started: t0.Add(-time.Hour), Completed: t0.Add(-time.Hour + 2*time.Second),
+			Chosen: &Choice{Why: "picked at random with seed 42 among 7 Completed backups started within 168h0m0s before the disaster (newest first, it is number 1); window.seed: 42 replays the pick",
+				Candidates: 7, Seed: &seed}},
 		OrderVerified: &verified,
 		Restores: []RestoreRef{
 			{Name: "fd-ab12-1-network-policies", Phase: "network-policies", VeleroPhase: "Completed", Start: t0.Add(15 * time.Second), End: t0.Add(17 * time.Second), ItemsRestored: 7, TotalItems: 7},
@@ -136,12 +142,71 @@ func sampleReport() *Report {
 				Error: "exited with status 1", Output: "error: serviceaccounts \"ci-deployer\" not found\n"},
 		},
 	}
+	r.Window = sampleWindow()
 	r.RTO = MeasureRTO(4*time.Hour, r.DisasterAt, r.Phases)
 	r.RPO = MeasureRPO(24*time.Hour, r.DisasterAt, r.Backup.Started)
 	data := Measure(24*time.Hour, 65*time.Minute)
 	r.RPOData, r.RPODataCheck = &data, "data-canary"
 	r.Result = r.Decide()
+	r.Narrative = "At 03:10 the provider's status page reports eu-west-1a\nas unavailable.\n\nThe platform team restores the shop into eu-west-1b."
+	r.Detection = "Storefront returns 503; the region's status page is red"
+	r.Goals = []string{"restore the shop within the 4h RTO", "prove the off-site copy is complete"}
+	r.RecoveryPoint = recoveryPointChoice(scenarios.Backups{Schedule: "shop-daily"})
+	r.RetroQuestions = []string{"Did the DNS cut-over wait for the change approval?"}
+	r.Trend = NewTrend(r, sampleHistory(r.Scenario, t0, []float64{70, 80, -1, 90}, []float64{3500, 3700, 3600, 3650}), "/var/lib/firedrill", nil)
+	r.Links = drillLinks(true, true, "s3://firedrill-evidence/region-loss/region-loss-20261122t100000z-ab12.evidence.tar.gz", &Report{DrillID: "region-loss-20261115t100000z-cd34", Result: ResultPass}, []string{"report.html", "report.json"})
+	r.NextSteps = NextSteps(r)
 	return r
+}
+
+// sampleWindow is a nightly schedule's week, checked at t0: a Failed
+// night, a missed run (so a 48-hour gap, over a 24-hour RPO), a window
+// that does not reach back its 7 days, and a backup kept past its 30-day
+// maxRetention.
+func sampleWindow() *backup.Window {
+	day := func(n int) time.Time { return time.Date(2026, 11, 22-n, 1, 0, 0, 0, time.UTC) }
+	nightly := func(n int, phase string) backup.WindowBackup {
+		return backup.WindowBackup{Name: fmt.Sprintf("shop-nightly-202611%02d010000", 22-n), Phase: phase, Started: day(n),
+			Completed: day(n).Add(90 * time.Second), Expiration: day(n).Add(30 * 24 * time.Hour), TTLSeconds: 720 * 3600, Usable: phase == "Completed"}
+	}
+	failed := nightly(4, "Failed")
+	failed.Errors, failed.FailureReason = 1, "object storage unreachable"
+	bs := []backup.WindowBackup{nightly(6, "Completed"), nightly(5, "Completed"), failed, nightly(2, "Completed"), nightly(1, "Completed"), nightly(0, "Completed")}
+	return &backup.Window{
+		Schedule: "shop-nightly", Cron: "0 1 * * *", CronSource: "scenario", CheckedAt: t0, From: t0.Add(-7 * 24 * time.Hour),
+		RetentionSeconds: 7 * 24 * 3600, MaxRetentionSeconds: 30 * 24 * 3600, RPOSeconds: 24 * 3600,
+		BackupCount: 8, Usable: 5, Backups: bs, Oldest: &bs[0], Newest: &bs[5],
+		ReachesBack: false, MissingSeconds: 15 * 3600,
+		NotCompleted:   []backup.WindowBackup{failed},
+		MissedRuns:     []backup.MissedRun{{Expected: day(3)}},
+		MissedRunCount: 1,
+		WorstGap:       &backup.Gap{From: day(5), To: day(2), FromBackup: bs[1].Name, ToBackup: bs[3].Name, Seconds: 72 * 3600, OverRPO: true},
+		Lock:           backup.LockCoverage{Checked: "all", Backups: []string{bs[0].Name, bs[1].Name, bs[2].Name, bs[3].Name, bs[4].Name, bs[5].Name}},
+		PastMaxRetention: []backup.Retained{{Kind: "backup", Subject: "shop-nightly-20261020010000", Since: time.Date(2026, 10, 20, 1, 0, 0, 0, time.UTC),
+			Until: time.Date(2026, 11, 30, 1, 0, 0, 0, time.UTC), ExcessSeconds: 3*24*3600 + 9*3600, Objects: 12, Bytes: 3 << 20}},
+	}
+}
+
+// sampleHistory makes earlier drills of scenario, a day apart before
+// at, newest first, with RTOs and RPOs in seconds (negative: not
+// measured) against objectives of 4h and 24h.
+func sampleHistory(scenario string, at time.Time, rtos, rpos []float64) []*Report {
+	var out []*Report
+	for i := range rtos {
+		h := &Report{DrillID: fmt.Sprintf("%s-%02d", scenario, i), Scenario: scenario, StartedAt: at.Add(-time.Duration(i+1) * 24 * time.Hour), Result: ResultPass}
+		h.RTO = NotMeasured(4*time.Hour, "restore failed")
+		if rtos[i] >= 0 {
+			h.RTO = Measure(4*time.Hour, time.Duration(rtos[i]*float64(time.Second)))
+		} else {
+			h.Result = ResultFail
+		}
+		h.RPO = NotMeasured(24*time.Hour, "no recovery point")
+		if rpos[i] >= 0 {
+			h.RPO = Measure(24*time.Hour, time.Duration(rpos[i]*float64(time.Second)))
+		}
+		out = append(out, h)
+	}
+	return out
 }
 
 func golden(t *testing.T, name string, got []byte) {
@@ -175,9 +240,14 @@ func TestRenderRetrospective_PromptsFromFindings(t *testing.T) {
 	require.NoError(t, err)
 	s := string(retro)
 	for _, want := range []string{"## What went well?", "## What to improve?", "## What action items are needed?",
-		"1 object missing on the copy", "Update runbook step `ci-deployer-token`", "on-call platform engineer"} {
+		"\n1. copy offsite: 1 object missing on the copy — check the replication rule. Why did it happen",
+		"\n2. runbook step ci-deployer-token: runbook step failed", "| on-call platform engineer | lead: leads the recovery | yes / no |",
+		"| shop application team | observer | yes / no |", "- [ ] Improvement 2: ____ · owner: ____ · due: ____",
+		"## Questions from the runbook\n\n- Did the DNS cut-over wait for the change approval?", "| lead | on-call platform engineer | ____ |"} {
 		assert.Contains(t, s, want)
 	}
+	// Each finding is pre-filled once: not again among the action items.
+	assert.Equal(t, 1, strings.Count(s, "1 object missing on the copy"))
 }
 
 func TestRenderHTML_SelfContained(t *testing.T) {
@@ -185,11 +255,16 @@ func TestRenderHTML_SelfContained(t *testing.T) {
 	require.NoError(t, err)
 	s := string(html)
 	assert.Contains(t, s, "<svg")
+	assert.NotContains(t, s, "ZgotmplZ", "html/template refused a value: an href or CSS it found unsafe")
 	for _, external := range []string{"<script src", "<link ", "http://", "https://", "url("} {
 		if external == "http://" {
 			// The only URLs allowed are the SVG namespace and the subject's endpoint text.
 			s = strings.ReplaceAll(s, `xmlns="http://www.w3.org/2000/svg"`, "")
 			s = strings.ReplaceAll(s, "http://127.0.0.1:27000", "")
+		}
+		if external == "https://" {
+			// Links to the README's sections are followed, never loaded.
+			s = strings.ReplaceAll(s, `href="`+ReadmeURL+"#", "")
 		}
 		assert.NotContains(t, s, external, "report.html must not load %q", external)
 	}
@@ -217,4 +292,38 @@ func TestReport_JSONFieldNames(t *testing.T) {
 	for _, k := range []string{"name", "start", "end", "counts_toward_rto", "status"} {
 		assert.Contains(t, ph, k)
 	}
+}
+
+// TestRenderRetrospective_NoThematicBreaks: a list item or line of only
+// underscores or dashes is a horizontal rule to GitHub and GitLab
+// (CommonMark 4.1), not a blank to fill in.
+func TestRenderRetrospective_NoThematicBreaks(t *testing.T) {
+	for _, r := range []*Report{sampleReport(), {Scenario: "s", DrillID: "d", Result: ResultPass}} {
+		retro, err := RenderRetrospective(r)
+		require.NoError(t, err)
+		for i, line := range strings.Split(string(retro), "\n") {
+			body := strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(line), "-*+"))
+			assert.NotRegexp(t, `^([_*-]\s*){3,}$`, body, "line %d %q is a rule", i+1, line)
+		}
+	}
+}
+
+// TestRenderHTML_NextStepAnchorsExist: every next step points at an
+// element of the page.
+func TestRenderHTML_NextStepAnchorsExist(t *testing.T) {
+	r := sampleReport()
+	r.Result, r.ErrorStep, r.Error = ResultError, StepRestore, "restore failed"
+	r.Findings = append(r.Findings, finding.Warn("recovery-point.skipped", "b2", "newer backup PartiallyFailed"))
+	r.RPO = Measure(time.Hour, 2*time.Hour)
+	r.NextSteps = NextSteps(r)
+	require.GreaterOrEqual(t, len(r.NextSteps), 5)
+	html, err := RenderHTML(r)
+	require.NoError(t, err)
+	kinds := map[string]bool{}
+	for _, s := range r.NextSteps {
+		kinds[s.Kind] = true
+		assert.Contains(t, string(html), `id="`+strings.TrimPrefix(s.Anchor, "#")+`"`, "next step %q", s.Text)
+		assert.Contains(t, string(html), `href="`+ReadmeURL+"#"+s.ReadmeAnchor+`"`)
+	}
+	assert.Equal(t, map[string]bool{NextStepStopped: true, NextStepFailed: true, NextStepWarning: true}, kinds)
 }

@@ -457,6 +457,7 @@ func (r *recovery) RecoveryPoint(ctx context.Context) (*BackupRef, error) {
 		b.ErrorMessages, b.WarningMessages = rp.Results.Errors.Lines(), rp.Results.Warnings.Lines()
 	}
 	b.Skipped = rp.Skipped
+	b.Chosen = &Choice{Why: rp.Why, Candidates: rp.Candidates, Seed: rp.Seed}
 	return b, nil
 }
 

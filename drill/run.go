@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/firedrill-dev/firedrill/backup"
 	"github.com/firedrill-dev/firedrill/internal/finding"
 	"github.com/firedrill-dev/firedrill/internal/recoverypoint"
 	"github.com/firedrill-dev/firedrill/internal/secret"
@@ -115,6 +116,10 @@ type Options struct {
 	// Runbook is the scenario's runbook, resolved by the caller; nil
 	// when the scenario has none.
 	Runbook *runbooks.Runbook
+	// Operator does the runbook's manual steps in an interactive drill,
+	// each timed until confirmed; nil (CI, a scheduled pod, --yes)
+	// declares their estimates instead (see WithDeclaredManual).
+	Operator runbooks.Operator
 	// Secrets are every secret the drill holds (credentials it read,
 	// URLs with tokens, the evidence key): replaced in everything the
 	// drill writes and uploads. The drill adds the restored Secrets'
@@ -258,6 +263,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Outcome, e
 	if err := dir.WriteScenario(sc); err != nil {
 		return nil, err
 	}
+	if err := dir.WriteRunbook(opts.Runbook); err != nil {
+		return nil, err
+	}
 	if err := r.writeRecord(StepLoad); err != nil {
 		return nil, err
 	}
@@ -296,6 +304,7 @@ func (r *run) newReport(start time.Time) *Report {
 		disaster = d
 	}
 	fp := FingerprintOf(sc, r.opts.Runbook)
+	budget := sc.Spec.Objectives.Budget()
 	return &Report{
 		Schema: ReportSchema, DrillID: r.opts.DrillID, Scenario: sc.Metadata.Name,
 		ScenarioSource: fmt.Sprintf("%s: %s", sc.Origin.Source, sc.Origin.File), Summary: sc.Spec.Disaster.Summary, Narrative: sc.Spec.Disaster.Narrative,
@@ -307,9 +316,14 @@ func (r *run) newReport(start time.Time) *Report {
 		RPO:       NotMeasured(time.Duration(sc.Spec.Objectives.RPO), "the drill is running"),
 		Phases:    []Phase{},
 		Findings:  []finding.Finding{},
+		Detection: sc.Spec.Disaster.Detection, Goals: sc.Spec.Disaster.Goals,
+		RecoveryPoint:  recoveryPointChoice(sc.Spec.Backups),
+		RetroQuestions: retroQuestions(r.opts.Runbook),
 		// What "after a major change" compares (DueOf).
 		ScenarioSHA256: fp.ScenarioSHA256, RunbookSHA256: fp.RunbookSHA256, TargetSHA256: fp.TargetSHA256,
-		Compliance: slices.Clone(sc.Spec.Compliance),
+		Compliance:               slices.Clone(sc.Spec.Compliance),
+		ErrorBudgetTarget:        budget.Target,
+		ErrorBudgetWindowSeconds: time.Duration(budget.Window).Seconds(),
 	}
 }
 
@@ -538,6 +552,9 @@ func (r *run) protection(ctx context.Context) (string, error) {
 	b, _ := r.chosenBackup(ctx) // a failed choice is the recovery-point step's to report
 	fs, details, err := r.opts.Protection.Check(ctx, b)
 	r.report.Findings = append(r.report.Findings, fs...)
+	if res, ok := details.(backup.Result); ok {
+		r.report.Window = res.Window
+	}
 	if details != nil {
 		if werr := r.dir.WriteJSON("protection.json", details); werr != nil {
 			r.opts.Logger.Warn("write protection details", "err", werr)
@@ -675,13 +692,24 @@ func (r *run) runbook(ctx context.Context) (string, error) {
 	env := append(r.opts.Recovery.RunbookEnv(), "FIREDRILL_DRILL_ID="+r.opts.DrillID)
 	// The steps' working directory is a private one of their own, never
 	// the drill's directory (whose files are about to be signed).
-	res := runbooks.Run(ctx, rb, runbooks.RunOptions{Env: env, Secrets: r.secrets, Now: r.now, Progress: r.opts.Progress})
+	res := runbooks.Run(ctx, rb, runbooks.RunOptions{Env: env, Secrets: r.secrets, Now: r.now, Progress: r.opts.Progress, Operator: r.opts.Operator})
 	r.report.Runbook = res
 	if err := r.dir.WriteRunbookOutput(res); err != nil {
 		r.opts.Logger.Warn("write runbook output", "err", err)
 	}
 	status := PhasePassed
 	for _, s := range res {
+		if s.Manual && s.Status == runbooks.StepFailed {
+			status = PhaseFailed
+			if ctx.Err() != nil {
+				continue // interrupted, not declined: the drill's result says so
+			}
+			r.report.Findings = append(r.report.Findings, finding.Fail("runbook.manual-step-not-done", finding.SeverityFail,
+				fmt.Sprintf("runbook %s, manual step %q (line %d)", rb.File, s.Name, s.Line),
+				fmt.Sprintf("manual step %q was not done: %s", s.Name, s.Error)).
+				With("the operator confirms the step", s.Error, "find out what stopped the step (access, a missing approval, an unclear instruction) and fix it, or the instruction, before the real disaster"))
+			continue
+		}
 		if s.Status == runbooks.StepFailed || s.Status == runbooks.StepTimedOut {
 			status = PhaseFailed
 			r.report.Findings = append(r.report.Findings, finding.Fail("runbook.out-of-date", finding.SeverityFail,
@@ -698,6 +726,11 @@ func (r *run) measure() {
 	rep := r.report
 	obj := r.sc.Spec.Objectives
 	rep.RTO = MeasureRTO(time.Duration(obj.RTO), rep.DisasterAt, rep.Phases)
+	rep.ManualSteps = ManualSteps(rep.Runbook)
+	if recovered(rep.Phases) {
+		rep.RTO = WithDeclaredManual(rep.RTO, DeclaredManual(rep.ManualSteps))
+	}
+	rep.RTOBudget = NewRTOBudget(rep)
 	if rep.Backup == nil {
 		rep.RPO = NotMeasured(time.Duration(obj.RPO), "no recovery point was chosen")
 	}
@@ -710,13 +743,40 @@ func (r *run) measure() {
 	}
 }
 
-func (r *run) writeReport(context.Context) (string, error) {
+func (r *run) writeReport(ctx context.Context) (string, error) {
 	r.measure()
 	r.report.FinishedAt = r.now()
+	r.addReaderContext(ctx)
+	r.report.Outlook = r.outlook(ctx)
 	if err := r.writeReportFiles(); err != nil {
 		return "", err
 	}
 	return PhasePassed, nil
+}
+
+// outlook is the scenario's outlook with this drill: its earlier drills
+// from the shared history, else the state directory; nil when they cannot
+// be read within 20 seconds (the report step has a minute).
+func (r *run) outlook(ctx context.Context) *Outlook {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	var records Records = LocalRecords{StateDir: r.opts.StateDir}
+	if r.opts.History != nil {
+		records = r.opts.History
+	}
+	earlier, err := ListReports(ctx, records, r.report.Scenario)
+	if err != nil && len(earlier) == 0 {
+		r.opts.Logger.Warn("no outlook in the report: the history could not be read", "err", err)
+		return nil
+	}
+	history := []DrillSummary{Summarize(r.report)}
+	for _, e := range earlier {
+		if e.DrillID != r.report.DrillID {
+			history = append(history, Summarize(e))
+		}
+	}
+	o := OutlookOf(r.report.Scenario, history, r.now())
+	return &o
 }
 
 // writeReportFiles renders the report files from the report with every
@@ -763,6 +823,12 @@ func (r *run) finish(ctx context.Context) error {
 	r.stopHeartbeat()
 	r.measure() // keeps an interrupted result
 	r.report.FinishedAt = r.now()
+	if r.report.Trend == nil {
+		r.addReaderContext(ctx)
+	} else {
+		// Cleanup and evidence may have added findings since the report step.
+		r.report.NextSteps = NextSteps(r.report)
+	}
 	if err := r.writeReportFiles(); err != nil {
 		return err
 	}

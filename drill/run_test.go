@@ -252,6 +252,11 @@ func TestRun_PassingDrillWritesEveryFile(t *testing.T) {
 	assert.Empty(t, h[0].RunbookSHA256, "no runbook")
 	assert.Empty(t, h[0].TargetSHA256, "the kubeconfig /dev/null names no server")
 	assert.Equal(t, []string{"dora"}, h[0].Compliance)
+	// The outlook counts this drill: the only one of its history.
+	require.NotNil(t, h[0].Outlook)
+	assert.Equal(t, 1, h[0].Outlook.ErrorBudget.Drills)
+	assert.Equal(t, 1, h[0].Outlook.ErrorBudget.Met)
+	assert.Equal(t, ForecastNone, h[0].Outlook.RTOForecast.State)
 }
 
 func TestRun_ImpossibleRTOFailsNamingIt(t *testing.T) {

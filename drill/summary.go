@@ -16,8 +16,9 @@ type DrillSummary struct {
 	Result     Result    `json:"result"`
 	// ErrorStep is the step a drill that did not pass stopped or died in.
 	ErrorStep StepName `json:"error_step,omitempty"`
-	// RTOSeconds and RPOSeconds are the measured recovery time and
-	// recovery point; null when the drill did not measure them (for RTO:
+	// RTOSeconds and RPOSeconds are the recovery time the objective is
+	// judged on (measured plus declared manual time, Objective.Judged)
+	// and the measured recovery point; null when the drill did not measure them (for RTO:
 	// the recovery did not complete). RTOStatus and RPOStatus are the
 	// report's Objective.Status: met, missed or not-measured.
 	RTOSeconds          *float64 `json:"rto_seconds"`
@@ -38,6 +39,11 @@ type DrillSummary struct {
 	RunbookSHA256  string   `json:"runbook_sha256,omitempty"`
 	TargetSHA256   string   `json:"target_sha256,omitempty"`
 	Compliance     []string `json:"compliance,omitempty"`
+	// ErrorBudgetTarget and ErrorBudgetWindowSeconds are the report's:
+	// the scenario's error budget when the drill ran (0 in records of
+	// firedrill before them: the defaults apply).
+	ErrorBudgetTarget        float64 `json:"error_budget_target,omitempty"`
+	ErrorBudgetWindowSeconds float64 `json:"error_budget_window_seconds,omitempty"`
 }
 
 // Summarize makes the DrillSummary of a drill's report. A nil report
@@ -47,23 +53,25 @@ func Summarize(r *Report) DrillSummary {
 		return DrillSummary{}
 	}
 	s := DrillSummary{
-		ID:                  r.DrillID,
-		Scenario:            r.Scenario,
-		Cluster:             r.Cluster,
-		StartedAt:           r.StartedAt.UTC(),
-		FinishedAt:          r.FinishedAt.UTC(),
-		Result:              r.Result,
-		ErrorStep:           r.ErrorStep,
-		RTOSeconds:          copyFloat(r.RTO.MeasuredSeconds),
-		RPOSeconds:          copyFloat(r.RPO.MeasuredSeconds),
-		RTOStatus:           r.RTO.Status,
-		RPOStatus:           r.RPO.Status,
-		RTOObjectiveSeconds: r.RTO.ObjectiveSeconds,
-		RPOObjectiveSeconds: r.RPO.ObjectiveSeconds,
-		ScenarioSHA256:      r.ScenarioSHA256,
-		RunbookSHA256:       r.RunbookSHA256,
-		TargetSHA256:        r.TargetSHA256,
-		Compliance:          append([]string(nil), r.Compliance...),
+		ID:                       r.DrillID,
+		Scenario:                 r.Scenario,
+		Cluster:                  r.Cluster,
+		StartedAt:                r.StartedAt.UTC(),
+		FinishedAt:               r.FinishedAt.UTC(),
+		Result:                   r.Result,
+		ErrorStep:                r.ErrorStep,
+		RTOSeconds:               copyFloat(r.RTO.Judged()),
+		RPOSeconds:               copyFloat(r.RPO.MeasuredSeconds),
+		RTOStatus:                r.RTO.Status,
+		RPOStatus:                r.RPO.Status,
+		RTOObjectiveSeconds:      r.RTO.ObjectiveSeconds,
+		RPOObjectiveSeconds:      r.RPO.ObjectiveSeconds,
+		ScenarioSHA256:           r.ScenarioSHA256,
+		RunbookSHA256:            r.RunbookSHA256,
+		TargetSHA256:             r.TargetSHA256,
+		Compliance:               append([]string(nil), r.Compliance...),
+		ErrorBudgetTarget:        r.ErrorBudgetTarget,
+		ErrorBudgetWindowSeconds: r.ErrorBudgetWindowSeconds,
 	}
 	if len(s.Compliance) == 0 {
 		s.Compliance = nil

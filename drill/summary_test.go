@@ -10,19 +10,20 @@ import (
 func TestSummarize(t *testing.T) {
 	start := time.Date(2026, 3, 1, 10, 0, 0, 0, time.FixedZone("CET", 3600))
 	r := &Report{
-		DrillID:        "20260301-090000-shop",
-		Scenario:       "shop",
-		Cluster:        "prod-eu-1",
-		StartedAt:      start,
-		FinishedAt:     start.Add(7 * time.Minute),
-		Result:         ResultFail,
-		ErrorStep:      StepVerify,
-		RTO:            Measure(10*time.Minute, 6*time.Minute),
-		RPO:            NotMeasured(time.Hour, "no backup"),
-		ScenarioSHA256: "aa",
-		RunbookSHA256:  "bb",
-		TargetSHA256:   "cc",
-		Compliance:     []string{"dora", "pci-dss"},
+		DrillID:           "20260301-090000-shop",
+		Scenario:          "shop",
+		Cluster:           "prod-eu-1",
+		StartedAt:         start,
+		FinishedAt:        start.Add(7 * time.Minute),
+		Result:            ResultFail,
+		ErrorStep:         StepVerify,
+		RTO:               Measure(10*time.Minute, 6*time.Minute),
+		RPO:               NotMeasured(time.Hour, "no backup"),
+		ScenarioSHA256:    "aa",
+		RunbookSHA256:     "bb",
+		TargetSHA256:      "cc",
+		Compliance:        []string{"dora", "pci-dss"},
+		ErrorBudgetTarget: 0.9, ErrorBudgetWindowSeconds: 86400,
 		Restores: []RestoreRef{
 			{Name: "r1", ItemsRestored: 40, PodVolumeRestores: []PodVolumeRestore{{BytesDone: 1000}, {BytesDone: 24}}},
 			{Name: "r2", ItemsRestored: 2},
@@ -38,10 +39,18 @@ func TestSummarize(t *testing.T) {
 		RTOObjectiveSeconds: 600, RPOObjectiveSeconds: 3600,
 		RestoredItems: 42, RestoredBytes: 1024,
 		ScenarioSHA256: "aa", RunbookSHA256: "bb", TargetSHA256: "cc",
-		Compliance: []string{"dora", "pci-dss"},
+		Compliance:        []string{"dora", "pci-dss"},
+		ErrorBudgetTarget: 0.9, ErrorBudgetWindowSeconds: 86400,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Summarize:\n got %+v\nwant %+v", got, want)
+	}
+	// Declared manual time is part of the RTO the forecast and the fleet
+	// compare: 6m measured + 5m declared is 11m.
+	withManual := *r
+	withManual.RTO = WithDeclaredManual(Measure(10*time.Minute, 6*time.Minute), 300)
+	if s := Summarize(&withManual); s.RTOSeconds == nil || *s.RTOSeconds != 660 {
+		t.Errorf("RTO with declared manual time: got %v, want 660", s.RTOSeconds)
 	}
 	// The summary does not share the report's memory.
 	*r.RTO.MeasuredSeconds = 1

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -256,6 +257,113 @@ func TestEvidence_RealDrillExportedPushedLockedAndClean(t *testing.T) {
 		require.Equal(t, 0, s.code, s.stderr)
 		assert.JSONEq(t, `{"schema": "firedrill.dev/evidence-summary/v1", "drills": []}`, s.stdout, "no drill before 2020")
 	})
+
+	t.Run("in-toto statement checked without firedrill, tampered envelope refused", func(t *testing.T) {
+		pubPEM, err := os.ReadFile(pub)
+		require.NoError(t, err)
+		// The DSSE and in-toto libraries alone, each subject against the
+		// file's bytes.
+		st := evidencetest.VerifyInToto(t, bundle, pubPEM, "attestation.dsse.json")
+		assert.Equal(t, "https://firedrill.dev/drill-result/v1", st.PredicateType)
+		assert.Equal(t, id, st.Predicate["drill_id"])
+		assert.Equal(t, "pass", st.Predicate["result"])
+		assert.Equal(t, "met", st.Predicate["rto"].(map[string]any)["status"])
+		assert.Contains(t, st.Predicate["controls_supported"], "SOC 2 A1.3")
+		for _, name := range []string{"report.json", "index.json", "scenario.yaml", "restore.json", "velero/backup.json"} {
+			assert.Contains(t, st.Subjects, name)
+		}
+		assert.NotContains(t, st.Subjects, "manifest.json")
+
+		v := firedrill(t, ctx, nil, "evidence", "verify", filepath.Join(dir, "evidence.tar.gz"), "--public-key", pub)
+		assert.Contains(t, v.stdout, "in-toto statement (attestation.dsse.json): its DSSE signature verifies")
+
+		tampered := retar(t, bundle, id+"/attestation.dsse.json", func(b []byte) []byte {
+			var env map[string]any
+			require.NoError(t, json.Unmarshal(b, &env))
+			payload, err := base64.StdEncoding.DecodeString(env["payload"].(string))
+			require.NoError(t, err)
+			env["payload"] = base64.StdEncoding.EncodeToString(bytes.Replace(payload, []byte(`"result":"pass"`), []byte(`"result":"fail"`), 1))
+			out, err := json.Marshal(env)
+			require.NoError(t, err)
+			return out
+		})
+		bad := filepath.Join(t.TempDir(), "tampered.tar.gz")
+		require.NoError(t, os.WriteFile(bad, tampered, 0o644))
+		v = firedrill(t, ctx, nil, "evidence", "verify", bad, "--public-key", pub, "-o", "json")
+		assert.Equal(t, 3, v.code, v.stdout+v.stderr)
+		var ver struct {
+			InToto   string `json:"in_toto"`
+			Problems []struct{ Kind, Path string }
+		}
+		require.NoError(t, json.Unmarshal([]byte(v.stdout), &ver))
+		assert.Equal(t, "invalid", ver.InToto)
+		assert.Equal(t, []struct{ Kind, Path string }{{"changed", "attestation.dsse.json"}, {"signature", "attestation.dsse.json"}}, ver.Problems)
+	})
+
+	t.Run("OSCAL assessment results valid against NIST's schema", func(t *testing.T) {
+		day := start.UTC().Format("2006-01-02")
+		s := firedrill(t, ctx, nil, "evidence", "summary", "--state-dir", state, "--from", day, "--to", day, "-o", "oscal")
+		require.Equal(t, 0, s.code, s.stderr)
+		validateOSCAL(t, []byte(s.stdout))
+		var doc struct {
+			AR struct {
+				Results []struct {
+					Findings []struct {
+						Target struct {
+							TargetID string `json:"target-id"`
+							Status   struct{ State string }
+						}
+					}
+				}
+				BackMatter struct {
+					Resources []struct {
+						RLinks []struct {
+							Href   string
+							Hashes []struct{ Algorithm, Value string }
+						}
+					}
+				} `json:"back-matter"`
+			} `json:"assessment-results"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(s.stdout), &doc))
+		require.Len(t, doc.AR.Results, 1)
+		states := map[string]string{}
+		for _, f := range doc.AR.Results[0].Findings {
+			states[f.Target.TargetID] = f.Target.Status.State
+		}
+		assert.Equal(t, "satisfied", states["soc-2-a1.3"], "%v", states)
+		require.Len(t, doc.AR.BackMatter.Resources, 2, "the plan and the bundle")
+		rl := doc.AR.BackMatter.Resources[1].RLinks[0]
+		assert.True(t, strings.HasPrefix(rl.Href, "s3://"+evidenceBucket+"/"+objectKey+"?versionId="), "the locked push's version: %s", rl.Href)
+		assert.Equal(t, hex.EncodeToString(sum[:]), rl.Hashes[0].Value)
+
+		out := filepath.Join(t.TempDir(), "ar.json")
+		ex := firedrill(t, ctx, env, "evidence", "export", id, "--state-dir", state, "--key", key, "--format", "oscal", "-f", out)
+		require.Equal(t, 0, ex.code, ex.stdout+ex.stderr)
+		b, err := os.ReadFile(out)
+		require.NoError(t, err)
+		validateOSCAL(t, b)
+		assert.Contains(t, string(b), hex.EncodeToString(sum[:]), "the bundle kept again is the same bytes")
+	})
+}
+
+// validateOSCAL validates an OSCAL document against NIST's OSCAL 1.2.2
+// complete schema (drill/oscal/testdata).
+func validateOSCAL(t *testing.T, doc []byte) {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "drill", "oscal", "testdata", "oscal_complete_schema-1.2.2.json"))
+	require.NoError(t, err)
+	defer f.Close()
+	schemaDoc, err := jsonschema.UnmarshalJSON(f)
+	require.NoError(t, err)
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	require.NoError(t, c.AddResource("oscal.json", schemaDoc))
+	sch, err := c.Compile("oscal.json")
+	require.NoError(t, err)
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
+	require.NoError(t, err)
+	require.NoError(t, sch.Validate(inst))
 }
 
 // retar rewrites a bundle with one file changed by edit, as someone

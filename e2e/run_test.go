@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -20,6 +22,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/firedrill-dev/firedrill/drill"
 )
 
 // workloadsPhaseStarted matches the progress line of the drill's workloads
@@ -181,6 +186,7 @@ func TestRun_LabDrillPasses(t *testing.T) {
 	l := lab(t)
 	ctx := testContext(t, 5*time.Minute)
 	file, targets := drillScenario(t, l, "e2e-pass")
+	labRunbookWithManualStep(t, filepath.Join(filepath.Dir(file), l.Scenario+".md"))
 	state := t.TempDir()
 	// In a zone other than UTC, the report's times are still in UTC.
 	res := firedrill(t, ctx, append(drillEnv(), "TZ=Asia/Kolkata"), "run", file, "--state-dir", state, "-o", "json", "--log-level", "warn")
@@ -231,6 +237,7 @@ func TestRun_LabDrillPasses(t *testing.T) {
 	assert.InDelta(t, rep.DisasterAt.Sub(start).Seconds(), *rep.RPO.Measured, 1.0)
 
 	assertNamespacesGone(t, l, targets)
+	assertDeclaredManualRTO(t, state, rep.DrillID)
 
 	hist := firedrill(t, ctx, nil, "history", "-o", "json", "--state-dir", state)
 	require.Equal(t, 0, hist.code, hist.stderr)
@@ -241,6 +248,41 @@ func TestRun_LabDrillPasses(t *testing.T) {
 	rows := hdoc.Drills
 	require.Len(t, rows, 1)
 	assert.Equal(t, rep.DrillID, rows[0]["drill_id"])
+
+	// The record holds what "after a major change" compares (issue 21):
+	// the SHA-256 of the scenario file, of its runbook and of the target's
+	// API server URL with the scratch marker; due is fresh until one of
+	// them changes.
+	var fp struct {
+		Scenario string `json:"scenario_sha256"`
+		Runbook  string `json:"runbook_sha256"`
+		Target   string `json:"target_sha256"`
+	}
+	rj, err := os.ReadFile(filepath.Join(state, "drills", rep.DrillID, "report.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(rj, &fp))
+	sum := func(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
+	text, err := os.ReadFile(file)
+	require.NoError(t, err)
+	runbook := filepath.Join(filepath.Dir(file), l.Scenario+".md")
+	rb, err := os.ReadFile(runbook)
+	require.NoError(t, err)
+	kc, err := clientcmd.LoadFromFile(l.ScratchKubeconfig)
+	require.NoError(t, err)
+	require.NotNil(t, kc.Contexts["lab-scratch"])
+	server := kc.Clusters[kc.Contexts["lab-scratch"].Cluster].Server
+	assert.Equal(t, sum(text), fp.Scenario)
+	assert.Equal(t, sum(rb), fp.Runbook)
+	assert.Equal(t, sum([]byte(drill.TargetDescription(server))), fp.Target, "target %s", server)
+	due := func() cliResult {
+		return firedrill(t, ctx, nil, "due", "e2e-pass", "--scenario-dir", filepath.Dir(file), "--state-dir", state)
+	}
+	res = due()
+	assert.Equal(t, 0, res.code, "stdout:\n%s\nstderr:\n%s", res.stdout, res.stderr)
+	require.NoError(t, os.WriteFile(runbook, append(rb, "\nEdited after the drill.\n"...), 0o644))
+	res = due()
+	assert.Equal(t, 3, res.code, "stdout:\n%s\nstderr:\n%s", res.stdout, res.stderr)
+	assert.Regexp(t, `e2e-pass\s+changed\s+changed: runbook\s`, res.stdout)
 }
 
 // TestRun_ImpossibleRTOExitsThree: an RTO no restore can meet fails the

@@ -52,10 +52,16 @@ type RecoveryPoint struct {
 	// the start is certainly in the backup; data written during the backup
 	// may or may not be. Measuring from the start never understates the loss.
 	RPOSeconds float64 `json:"rpo_seconds"`
-	// Seed is the seed of a random pick within a window.
+	// Seed is the seed of a random pick within a window: the scenario's
+	// window.seed, or one the restore chose (in [0, 2^53), so it survives
+	// a JSON reader that keeps numbers as float64). The same seed over the
+	// same candidates picks the same backup.
 	Seed *int64 `json:"seed,omitempty"`
 	// Candidates is how many backups the selector chose among.
 	Candidates int `json:"candidates"`
+	// Why says, in words, how the backup was chosen: the rule, the
+	// candidates and, for a random pick, the seed to replay it with.
+	Why string `json:"why"`
 	// Skipped are the backups of the selector, newer than the recovery
 	// point and not after the disaster, that could not be restored
 	// (PartiallyFailed without AllowPartiallyFailed, Failed,
@@ -96,6 +102,7 @@ func SelectBackup(ctx context.Context, dyn dynamic.Interface, veleroNS string, s
 			return nil, fmt.Errorf("backup %q is not restorable: %s: %w", sel.Name, recoverypoint.Reason(b, sel.AllowPartiallyFailed), ErrNoBackup)
 		}
 		chosen, rp.Candidates = b, 1
+		rp.Why = fmt.Sprintf("named by the scenario (backupName %s)", sel.Name)
 	default:
 		opts := metav1.ListOptions{}
 		if sel.Schedule != "" {
@@ -117,21 +124,23 @@ func SelectBackup(ctx context.Context, dyn dynamic.Interface, veleroNS string, s
 		}
 		rp.Candidates = len(cands)
 		if len(cands) == 0 {
-			err := fmt.Errorf("%s: %w", describeSelector(sel), ErrNoBackup)
+			err := fmt.Errorf("%s: %w", describeSelector(sel, disaster), ErrNoBackup)
 			if skipped := skippedSince(inScope, time.Time{}, sel); len(skipped) > 0 {
-				err = fmt.Errorf("%s; not restorable: %s: %w", describeSelector(sel), recoverypoint.Join(skipped), ErrNoBackup)
+				err = fmt.Errorf("%s; not restorable: %s: %w", describeSelector(sel, disaster), recoverypoint.Join(skipped), ErrNoBackup)
 			}
 			return nil, err
 		}
 		chosen = cands[0]
+		rp.Why = fmt.Sprintf("the newest of %d %s", len(cands), describeCandidates(sel))
 		if sel.Window != nil && sel.Window.Random {
-			seed := time.Now().UnixNano()
+			seed := NewSeed()
 			if sel.Window.Seed != nil {
 				seed = *sel.Window.Seed
 			}
 			rp.Seed = &seed
-			r := rand.New(rand.NewPCG(uint64(seed), 0))
-			chosen = cands[r.IntN(len(cands))]
+			chosen = PickRandom(cands, seed)
+			rp.Why = fmt.Sprintf("picked at random with seed %d among %d %s (newest first, it is number %d); window.seed: %d replays the pick",
+				seed, len(cands), describeCandidates(sel), slices.Index(cands, chosen)+1, seed)
 		}
 		rp.Skipped = skippedSince(inScope, chosen.Status.StartTimestamp.Time, sel)
 	}
@@ -148,6 +157,38 @@ func SelectBackup(ctx context.Context, dyn dynamic.Interface, veleroNS string, s
 		rp.Completed = t.UTC()
 	}
 	return rp, nil
+}
+
+// maxSeed bounds the seeds NewSeed chooses: 2^53, the largest range of
+// integers a float64 (JSON numbers in JavaScript, jq) holds exactly.
+const maxSeed = 1 << 53
+
+// NewSeed is a random seed for a window's random pick, in [0, 2^53).
+func NewSeed() int64 { return rand.Int64N(maxSeed) }
+
+// PickRandom is the backup of cands (newest first, as backupsInScope
+// orders them) that seed picks: the same seed over the same candidates
+// always picks the same one (PCG with the seed as its state). cands must
+// not be empty.
+func PickRandom[T any](cands []T, seed int64) T {
+	r := rand.New(rand.NewPCG(uint64(seed), 0))
+	return cands[r.IntN(len(cands))]
+}
+
+// describeCandidates is what a selector without a name chose among, e.g.
+// "Completed backups of schedule \"daily\"".
+func describeCandidates(sel BackupSelector) string {
+	what := "Completed"
+	if sel.AllowPartiallyFailed {
+		what = "Completed or PartiallyFailed"
+	}
+	switch {
+	case sel.Schedule != "":
+		return fmt.Sprintf("%s backups of schedule %q", what, sel.Schedule)
+	case sel.Window != nil:
+		return fmt.Sprintf("%s backups started within %s before the disaster", what, sel.Window.Within)
+	}
+	return what + " backups"
 }
 
 // toBackup converts a Backup read through the dynamic client to Velero's type.
@@ -211,7 +252,7 @@ func compareStrings(a, b string) int {
 	return 0
 }
 
-func describeSelector(sel BackupSelector) string {
+func describeSelector(sel BackupSelector, disaster time.Time) string {
 	what := "Completed"
 	if sel.AllowPartiallyFailed {
 		what = "Completed or PartiallyFailed"
@@ -222,7 +263,8 @@ func describeSelector(sel BackupSelector) string {
 	case sel.Schedule != "":
 		return fmt.Sprintf("no %s backup of schedule %q", what, sel.Schedule)
 	case sel.Window != nil:
-		return fmt.Sprintf("no %s backup started within %s before the disaster", what, sel.Window.Within)
+		return fmt.Sprintf("no %s backup started within %s before the disaster (from %s to %s)", what, sel.Window.Within,
+			disaster.Add(-sel.Window.Within).UTC().Format(time.RFC3339), disaster.UTC().Format(time.RFC3339))
 	}
 	return "no selector"
 }

@@ -2,6 +2,7 @@ package restore
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -204,4 +205,78 @@ func TestSelectBackup_WaitsForTheSync(t *testing.T) {
 	_, err = SelectBackup(ctx, dyn, "velero", BackupSelector{Name: "never"}, disaster, 100*time.Millisecond)
 	assert.ErrorIs(t, err, ErrNoBackup)
 	assert.ErrorContains(t, err, `backup "never" not found in namespace velero of the target (waited 100ms for Velero's backup sync)`)
+}
+
+// TestSelectBackup_RandomInWindow: a random pick chooses only among the
+// Completed backups started inside the window, the same seed always picks
+// the same backup, the report says why and with which seed, and an empty
+// window is an error that names the window.
+func TestSelectBackup_RandomInWindow(t *testing.T) {
+	disaster := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	day := func(n int) time.Time { return disaster.Add(-time.Duration(n) * 24 * time.Hour) }
+	dyn := fakeDynamic(
+		backupObj("nightly-1", "nightly", "Completed", day(1)),
+		backupObj("nightly-2", "nightly", "Failed", day(2)),
+		backupObj("nightly-3", "nightly", "Completed", day(3)),
+		backupObj("nightly-4", "nightly", "PartiallyFailed", day(4)),
+		backupObj("nightly-5", "nightly", "Completed", day(5)),
+		backupObj("nightly-9", "nightly", "Completed", day(9)), // outside the 7-day window
+		backupObj("future", "nightly", "Completed", disaster.Add(time.Hour)),
+	)
+	ctx := context.Background()
+	week := 7 * 24 * time.Hour
+	inWindow := []string{"nightly-1", "nightly-3", "nightly-5"}
+
+	picked := map[string]bool{}
+	for seed := int64(0); seed < 64; seed++ {
+		sel := BackupSelector{Window: &Window{Within: week, Random: true, Seed: &seed}}
+		a, err := SelectBackup(ctx, dyn, "velero", sel, disaster, 0)
+		require.NoError(t, err)
+		b, err := SelectBackup(ctx, dyn, "velero", sel, disaster, 0)
+		require.NoError(t, err)
+		assert.Equal(t, a.Backup, b.Backup, "seed %d", seed)
+		assert.Contains(t, inWindow, a.Backup, "seed %d", seed)
+		assert.Equal(t, 3, a.Candidates)
+		require.NotNil(t, a.Seed)
+		assert.Equal(t, seed, *a.Seed)
+		assert.Contains(t, a.Why, fmt.Sprintf("seed %d among 3 Completed backups started within 168h0m0s", seed))
+		picked[a.Backup] = true
+	}
+	// Over 64 seeds a pick that ignored the seed, or always took the
+	// newest, would not reach every candidate.
+	assert.Len(t, picked, 3)
+
+	t.Run("a chosen seed is recorded and fits a float64", func(t *testing.T) {
+		sel := BackupSelector{Window: &Window{Within: week, Random: true}}
+		rp, err := SelectBackup(ctx, dyn, "velero", sel, disaster, 0)
+		require.NoError(t, err)
+		require.NotNil(t, rp.Seed)
+		assert.GreaterOrEqual(t, *rp.Seed, int64(0))
+		assert.Less(t, *rp.Seed, int64(1<<53))
+		again, err := SelectBackup(ctx, dyn, "velero", BackupSelector{Window: &Window{Within: week, Random: true, Seed: rp.Seed}}, disaster, 0)
+		require.NoError(t, err)
+		assert.Equal(t, rp.Backup, again.Backup)
+	})
+	t.Run("latest says so", func(t *testing.T) {
+		rp, err := SelectBackup(ctx, dyn, "velero", BackupSelector{Schedule: "nightly"}, disaster, 0)
+		require.NoError(t, err)
+		assert.Equal(t, "nightly-1", rp.Backup)
+		assert.Nil(t, rp.Seed)
+		assert.Equal(t, `the newest of 4 Completed backups of schedule "nightly"`, rp.Why)
+	})
+	t.Run("empty window", func(t *testing.T) {
+		seed := int64(1)
+		sel := BackupSelector{Window: &Window{Within: 12 * time.Hour, Random: true, Seed: &seed}}
+		_, err := SelectBackup(ctx, dyn, "velero", sel, disaster, 0)
+		require.ErrorIs(t, err, ErrNoBackup)
+		assert.EqualError(t, err, "no Completed backup started within 12h0m0s before the disaster "+
+			"(from 2026-11-22T00:00:00Z to 2026-11-22T12:00:00Z): no backup to restore")
+	})
+	t.Run("window of failed backups only", func(t *testing.T) {
+		sel := BackupSelector{Window: &Window{Within: 4*24*time.Hour + time.Hour, Random: true}}
+		only := fakeDynamic(backupObj("nightly-2", "nightly", "Failed", day(2)))
+		_, err := SelectBackup(ctx, only, "velero", sel, disaster, 0)
+		require.ErrorIs(t, err, ErrNoBackup)
+		assert.ErrorContains(t, err, "not restorable: nightly-2 (Failed: 0 errors, 0 warnings)")
+	})
 }

@@ -12,6 +12,28 @@
 // timeout is a Go duration (default 2m). Other fenced blocks are examples
 // for the reader and are never run.
 //
+// Manual steps are the work no tool does (provisioning a cluster, a DNS
+// cut-over, a change approval): fenced blocks whose info string is
+//
+//	text firedrill-manual name="dns-cutover" estimate=20m
+//
+// whose body is the instruction to the operator; estimate (required, a
+// positive Go duration) is how long the work takes. Manual and command
+// steps run in document order and share one namespace of names. With an
+// Operator (an interactive drill) a manual step is shown and timed until
+// the operator confirms it; without one it is declared: its estimate
+// stands in for its time (see the drill package for how RTO counts it).
+//
+// A runbook may ask its own questions of the drill's retrospective: the
+// list items under a heading "Retrospective questions" (any level, any
+// case), up to the next heading, one question per item (its first line).
+// retrospective.md asks them in a section of their own:
+//
+//	## Retrospective questions
+//
+//	- Did the DNS cut-over wait for the change approval?
+//	- Who had the registry credentials?
+//
 // Step environment (the contract the built-in runbooks are written
 // against; the runner implements it): a step gets these variables and,
 // of firedrill's own environment, only PATH, HOME, TZ and the locale

@@ -25,12 +25,21 @@ const (
 	StepFailed   StepStatus = "failed"    // exited non-zero
 	StepTimedOut StepStatus = "timed-out" // killed at its timeout
 	StepSkipped  StepStatus = "skipped"   // not run: an earlier step failed or the drill was interrupted
+	// StepDeclared: a manual step nobody timed (no Operator: a
+	// non-interactive drill); its Estimate counts in its place.
+	StepDeclared StepStatus = "declared"
 )
+
+// ErrDeclined is wrapped by an Operator's error when the operator says a
+// manual step was not done.
+var ErrDeclined = errors.New("declined by the operator")
 
 // StepResult is what one step did when the runbook was followed. In JSON
 // (the runbook of report.json) Duration is duration_seconds, a number of
 // seconds; records of schema firedrill.dev/report/v1 have duration_ns, a
-// number of nanoseconds, which UnmarshalJSON still reads.
+// number of nanoseconds, which UnmarshalJSON still reads. A manual step
+// has "manual": true and its estimate as estimate_seconds; its Duration
+// is the time the operator took (zero when declared).
 type StepResult struct {
 	Name     string        `json:"name"`
 	Line     int           `json:"line"`
@@ -45,6 +54,9 @@ type StepResult struct {
 	Truncated bool   `json:"output_truncated,omitempty"`
 	// Error says why a step failed to run or was stopped, beyond its exit code.
 	Error string `json:"error,omitempty"`
+	// Manual marks a manual step; Estimate is its declared estimate.
+	Manual   bool          `json:"manual,omitempty"`
+	Estimate time.Duration `json:"-"`
 }
 
 // stepResultJSON is StepResult with its duration as JSON carries it.
@@ -53,6 +65,8 @@ type stepResultJSON struct {
 	DurationSeconds *float64 `json:"duration_seconds,omitempty"`
 	// DurationNS is what records of schema firedrill.dev/report/v1 carry.
 	DurationNS *int64 `json:"duration_ns,omitempty"`
+	// EstimateSeconds is a manual step's Estimate.
+	EstimateSeconds *float64 `json:"estimate_seconds,omitempty"`
 }
 
 // stepResultFields is StepResult without its methods.
@@ -61,7 +75,12 @@ type stepResultFields StepResult
 // MarshalJSON writes the step with duration_seconds.
 func (r StepResult) MarshalJSON() ([]byte, error) {
 	s := r.Duration.Seconds()
-	return json.Marshal(stepResultJSON{stepResultFields: stepResultFields(r), DurationSeconds: &s})
+	v := stepResultJSON{stepResultFields: stepResultFields(r), DurationSeconds: &s}
+	if r.Manual {
+		e := r.Estimate.Seconds()
+		v.EstimateSeconds = &e
+	}
+	return json.Marshal(v)
 }
 
 // UnmarshalJSON reads a step with duration_seconds or, as records of
@@ -77,6 +96,9 @@ func (r *StepResult) UnmarshalJSON(b []byte) error {
 		r.Duration = time.Duration(math.Round(*v.DurationSeconds * float64(time.Second)))
 	case v.DurationNS != nil:
 		r.Duration = time.Duration(*v.DurationNS)
+	}
+	if v.EstimateSeconds != nil {
+		r.Estimate = time.Duration(math.Round(*v.EstimateSeconds * float64(time.Second)))
 	}
 	return nil
 }
@@ -102,6 +124,20 @@ type RunOptions struct {
 	Now func() time.Time
 	// Progress, when set, gets a line as each step starts and ends.
 	Progress io.Writer
+	// Operator, when set, is the person at a terminal who does the manual
+	// steps: each is shown to them and timed until they confirm it. When
+	// nil (a non-interactive drill: CI, a scheduled pod, --yes), each
+	// manual step is StepDeclared: its Estimate stands in for its time.
+	Operator Operator
+}
+
+// Operator is the person doing a drill's manual steps.
+type Operator interface {
+	// Confirm shows the manual step st (step n of total) and returns when
+	// the operator says it is done (nil), or says it was not done (an
+	// error wrapping ErrDeclined that says why), or when ctx ends
+	// (ctx.Err()). Run times the call: it is the step's duration.
+	Confirm(ctx context.Context, st Step, n, total int) error
 }
 
 // Run follows the runbook mechanically: every step in order, each in a
@@ -139,18 +175,56 @@ func Run(ctx context.Context, rb *Runbook, opts RunOptions) []StepResult {
 			results[i].Error = "not run: " + stopped
 			continue
 		}
-		if opts.Progress != nil {
-			fmt.Fprintf(opts.Progress, "runbook: step %d/%d %s (timeout %s) ...\n", i+1, len(rb.Steps), st.Name, st.Timeout)
+		if st.Manual {
+			results[i] = doManual(ctx, st, i+1, len(rb.Steps), opts, now)
+		} else {
+			if opts.Progress != nil {
+				fmt.Fprintf(opts.Progress, "runbook: step %d/%d %s (timeout %s) ...\n", i+1, len(rb.Steps), st.Name, st.Timeout)
+			}
+			results[i] = runStep(ctx, st, opts, now, max)
+			if opts.Progress != nil {
+				fmt.Fprintf(opts.Progress, "runbook: step %s %s in %s\n", st.Name, results[i].Status, results[i].Duration.Round(time.Millisecond))
+			}
 		}
-		results[i] = runStep(ctx, st, opts, now, max)
-		if opts.Progress != nil {
-			fmt.Fprintf(opts.Progress, "runbook: step %s %s in %s\n", st.Name, results[i].Status, results[i].Duration.Round(time.Millisecond))
-		}
-		if results[i].Status != StepPassed {
+		if results[i].Status != StepPassed && results[i].Status != StepDeclared {
 			stopped = fmt.Sprintf("step %q %s", st.Name, results[i].Status)
 		}
 	}
 	return results
+}
+
+// doManual has the operator do manual step st (n of total) and times it,
+// or, without an operator, declares its estimate.
+func doManual(ctx context.Context, st Step, n, total int, opts RunOptions, now func() time.Time) StepResult {
+	res := StepResult{Name: st.Name, Line: st.Line, Manual: true, Estimate: st.Estimate}
+	if opts.Operator == nil {
+		res.Status = StepDeclared
+		res.Started = now()
+		res.Finished = res.Started
+		if opts.Progress != nil {
+			fmt.Fprintf(opts.Progress, "runbook: manual step %d/%d %s not timed (no operator at a terminal): its estimate %s counts toward RTO as declared\n",
+				n, total, st.Name, st.Estimate)
+		}
+		return res
+	}
+	res.Started = now()
+	err := opts.Operator.Confirm(ctx, st, n, total)
+	res.Finished = now()
+	res.Duration = res.Finished.Sub(res.Started)
+	switch {
+	case err == nil:
+		res.Status = StepPassed
+	case ctx.Err() != nil:
+		res.Status = StepFailed
+		res.Error = "stopped: the drill was interrupted"
+	default:
+		res.Status = StepFailed
+		res.Error = opts.Secrets.String(err.Error())
+	}
+	if opts.Progress != nil {
+		fmt.Fprintf(opts.Progress, "runbook: manual step %s %s in %s (estimate %s)\n", st.Name, res.Status, res.Duration.Round(time.Millisecond), st.Estimate)
+	}
+	return res
 }
 
 func runStep(ctx context.Context, st Step, opts RunOptions, now func() time.Time, max int) StepResult {

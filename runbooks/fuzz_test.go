@@ -11,7 +11,8 @@ import (
 // panic; every failure is ParseErrors naming the file and a line of the
 // document; and every step it returns is well formed: a name, sh or bash,
 // a positive timeout, a body, unique names, and the line of its opening
-// fence, which holds the step marker (lines ending at LF, CR or CRLF).
+// fence, which holds the step marker (lines ending at LF, CR or CRLF); a
+// manual step has a positive estimate and no shell.
 func FuzzParse(f *testing.F) {
 	files, err := fs.Glob(catalogFS, "catalog/*.md")
 	if err != nil {
@@ -24,6 +25,7 @@ func FuzzParse(f *testing.F) {
 		}
 		f.Add(data)
 	}
+	f.Add([]byte("```text firedrill-manual name=\"dns cutover\" estimate=20m\nCut over.\n```\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// Lines end at LF, CR or CRLF, as Parse (and a Markdown renderer)
 		// reads them.
@@ -47,6 +49,21 @@ func FuzzParse(f *testing.F) {
 		names := map[string]bool{}
 		prev := 0
 		for _, s := range rb.Steps {
+			if s.Manual {
+				switch {
+				case strings.TrimSpace(s.Name) == "" || names[s.Name]:
+					t.Fatalf("manual step %q at line %d: no name, or twice", s.Name, s.Line)
+				case s.Estimate <= 0 || s.Shell != "" || s.Timeout != 0:
+					t.Fatalf("manual step %q: estimate %s, shell %q, timeout %s", s.Name, s.Estimate, s.Shell, s.Timeout)
+				case strings.TrimSpace(s.Script) == "":
+					t.Fatalf("manual step %q without instruction", s.Name)
+				case s.Line <= prev || s.Line > len(lines) || !strings.Contains(lines[s.Line-1], manualMarker):
+					t.Fatalf("manual step %q at line %d, after line %d, of %d", s.Name, s.Line, prev, len(lines))
+				}
+				names[s.Name] = true
+				prev = s.Line
+				continue
+			}
 			switch {
 			case strings.TrimSpace(s.Name) == "":
 				t.Fatalf("step without a name at line %d", s.Line)

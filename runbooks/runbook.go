@@ -19,6 +19,11 @@ const DefaultStepTimeout = 2 * time.Minute
 // stepMarker marks a fenced code block as an executable step.
 const stepMarker = "firedrill-step"
 
+// manualMarker marks a fenced code block as a manual step: work no tool
+// does (a DNS cut-over, a change approval), whose body is the instruction
+// to the operator.
+const manualMarker = "firedrill-manual"
+
 // Runbook is a parsed runbook.
 type Runbook struct {
 	// Name is the built-in name, or empty for a runbook read from a file.
@@ -27,8 +32,12 @@ type Runbook struct {
 	File string
 	// Title is the text of the first "# " heading, if any.
 	Title string
-	// Steps are the executable steps, in document order.
+	// Steps are the steps, executable and manual, in document order.
 	Steps []Step
+	// RetroQuestions are the runbook's own questions for the drill's
+	// retrospective: the list items under a heading "Retrospective
+	// questions" (any level, any case), up to the next heading.
+	RetroQuestions []string
 	// Markdown is the whole document.
 	Markdown []byte
 	// Warnings are problems that do not stop the runbook from running,
@@ -37,16 +46,38 @@ type Runbook struct {
 	Warnings []*ParseError
 }
 
-// Step is one executable step of a runbook.
+// Step is one step of a runbook: a command step (a firedrill-step block,
+// run in a shell) or, when Manual, a manual step (a firedrill-manual
+// block, done by a person).
 type Step struct {
-	Name    string
+	Name string
+	// Timeout bounds a command step; zero for a manual step, which the
+	// operator ends.
 	Timeout time.Duration
-	// Shell is "sh" or "bash".
+	// Shell is "sh" or "bash"; empty for a manual step.
 	Shell string
-	// Script is the body of the fenced block.
+	// Script is the body of the fenced block: the commands of a command
+	// step, the instruction to the operator of a manual step.
 	Script string
 	// Line is the line of the opening fence.
 	Line int
+	// Manual marks a manual step.
+	Manual bool
+	// Estimate is how long a manual step takes, as the runbook declares
+	// it (estimate=, required, positive): what the drill counts toward
+	// RTO when nobody times the step (RunOptions.Operator is nil).
+	Estimate time.Duration
+}
+
+// Commands counts the command steps: those that run programs.
+func (rb *Runbook) Commands() int {
+	n := 0
+	for _, s := range rb.Steps {
+		if !s.Manual {
+			n++
+		}
+	}
+	return n
 }
 
 // ParseError is one problem in a runbook, at FILE:LINE.
@@ -113,6 +144,9 @@ func Parse(file string, data []byte) (*Runbook, error) {
 		// visible step taken for hidden is a warning, the reverse would
 		// run a step nobody reviewed.
 		para bool
+		// inRetro says the line is in the section of the retrospective
+		// questions.
+		inRetro bool
 	)
 	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
 	sc.Split(scanMarkdownLines)
@@ -125,10 +159,15 @@ func Parse(file string, data []byte) (*Runbook, error) {
 			}
 		}
 		if html != nil {
-			if f, ok := parseFence(line); ok && strings.Contains(f.info, stepMarker) {
-				rb.Warnings = append(rb.Warnings, &ParseError{File: file, Line: lineNo, Message: fmt.Sprintf(
-					"this %s block is inside %s (from line %d), hidden from readers of the rendered runbook: it is not run; move it out to run it, or delete it",
-					stepMarker, html.what, htmlLine)})
+			if f, ok := parseFence(line); ok {
+				for _, marker := range []string{stepMarker, manualMarker} {
+					if strings.Contains(f.info, marker) {
+						rb.Warnings = append(rb.Warnings, &ParseError{File: file, Line: lineNo, Message: fmt.Sprintf(
+							"this %s block is inside %s (from line %d), hidden from readers of the rendered runbook: it is not run; move it out to run it, or delete it",
+							marker, html.what, htmlLine)})
+						break
+					}
+				}
 			}
 			if html.ends(line) {
 				html, para = nil, false
@@ -140,6 +179,11 @@ func Parse(file string, data []byte) (*Runbook, error) {
 			if !ok {
 				if rb.Title == "" && strings.HasPrefix(line, "# ") {
 					rb.Title = strings.TrimSpace(line[2:])
+				}
+				if h, ok := atxHeading(line); ok {
+					inRetro = strings.EqualFold(h, retroHeading)
+				} else if q, ok := listItem(line); ok && inRetro {
+					rb.RetroQuestions = append(rb.RetroQuestions, q)
 				}
 				para = continuesParagraph(line, para)
 				continue
@@ -163,7 +207,11 @@ func Parse(file string, data []byte) (*Runbook, error) {
 		if open.closes(line) {
 			if step != nil {
 				step.Script = body.String()
-				if strings.TrimSpace(step.Script) == "" {
+				switch {
+				case strings.TrimSpace(step.Script) != "":
+				case step.Manual:
+					errorf(step.Line, "manual step %q has no instruction for the operator", step.Name)
+				default:
 					errorf(step.Line, "step %q has no commands", step.Name)
 				}
 				rb.Steps = append(rb.Steps, *step)
@@ -184,6 +232,32 @@ func Parse(file string, data []byte) (*Runbook, error) {
 		return nil, errs
 	}
 	return rb, nil
+}
+
+// retroHeading is the heading of a runbook's retrospective questions.
+const retroHeading = "Retrospective questions"
+
+var (
+	atxHeadingPattern = regexp.MustCompile(`^ {0,3}#{1,6}(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$`)
+	listItemPattern   = regexp.MustCompile(`^ {0,3}(?:[-*+]|[0-9]{1,9}[.)])[ \t]+(.*\S)`)
+)
+
+// atxHeading returns the text of an ATX heading line ("## Text ##").
+func atxHeading(line string) (string, bool) {
+	m := atxHeadingPattern.FindStringSubmatch(line)
+	if m == nil {
+		return "", false
+	}
+	return strings.TrimSpace(m[1]), true
+}
+
+// listItem returns the text of a bullet or ordered list item's first line.
+func listItem(line string) (string, bool) {
+	m := listItemPattern.FindStringSubmatch(line)
+	if m == nil {
+		return "", false
+	}
+	return m[1], true
 }
 
 // scanMarkdownLines splits lines as Markdown does (CommonMark 0.31,
@@ -334,16 +408,20 @@ func (f *fence) closes(line string) bool {
 }
 
 // parseInfo reads an info string such as
-// `sh firedrill-step name="check velero" timeout=2m`. isStep is false for
-// ordinary code blocks.
+// `sh firedrill-step name="check velero" timeout=2m` or
+// `text firedrill-manual name="dns-cutover" estimate=20m`. isStep is false
+// for ordinary code blocks.
 func parseInfo(info string) (s Step, isStep bool, err error) {
 	words, err := splitWords(info)
 	if err != nil {
 		// Only a step's broken info string is the runbook's problem.
-		if strings.Contains(info, stepMarker) {
+		if strings.Contains(info, stepMarker) || strings.Contains(info, manualMarker) {
 			return s, true, err
 		}
 		return s, false, nil
+	}
+	if i := slices.Index(words, manualMarker); i >= 0 {
+		return parseManual(words, i)
 	}
 	switch i := slices.Index(words, stepMarker); {
 	case i < 0:
@@ -376,6 +454,42 @@ func parseInfo(info string) (s Step, isStep bool, err error) {
 	}
 	if strings.TrimSpace(s.Name) == "" {
 		return s, true, errors.New(`step has no name; write name="..."`)
+	}
+	return s, true, nil
+}
+
+// parseManual reads the words of a manual step's info string, the marker
+// at words[i]: `text firedrill-manual name="dns-cutover" estimate=20m`.
+// The language is the reader's (text, md, ...) and may be left out.
+func parseManual(words []string, i int) (s Step, isStep bool, err error) {
+	s.Manual = true
+	if i > 1 {
+		return s, true, fmt.Errorf("%s must come first or follow the language, as in: text %s name=\"...\" estimate=10m", manualMarker, manualMarker)
+	}
+	hasEstimate := false
+	for _, w := range words[i+1:] {
+		k, v, ok := strings.Cut(w, "=")
+		if !ok {
+			return s, true, fmt.Errorf("manual step attribute %q is not key=value", w)
+		}
+		switch k {
+		case "name":
+			s.Name = v
+		case "estimate":
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return s, true, fmt.Errorf("manual step estimate %q is not a positive duration such as 30s, 20m or 1h30m", v)
+			}
+			s.Estimate, hasEstimate = d, true
+		default:
+			return s, true, fmt.Errorf("unknown manual step attribute %q; valid attributes are name and estimate", k)
+		}
+	}
+	switch {
+	case strings.TrimSpace(s.Name) == "":
+		return s, true, errors.New(`manual step has no name; write name="..."`)
+	case !hasEstimate:
+		return s, true, fmt.Errorf("manual step %q has no estimate; write estimate=20m (how long it takes: counted toward RTO when nobody times it)", s.Name)
 	}
 	return s, true, nil
 }

@@ -32,3 +32,23 @@ func TestCatalog_EveryScenarioValidates(t *testing.T) {
 		})
 	}
 }
+
+// TestCatalog_RandomRestoreAuditSpansRetention: the audit scenario draws
+// its recovery point at random from the whole retention window (its
+// window has no within of its own, so it defaults to objectives.retention).
+func TestCatalog_RandomRestoreAuditSpansRetention(t *testing.T) {
+	data, err := fs.ReadFile(scenarios.Catalog(), "random-restore-audit.yaml")
+	require.NoError(t, err)
+	sc, err := scenarios.Parse(scenarios.Env{RunbookExists: runbooks.Exists}, "catalog/random-restore-audit.yaml", data)
+	require.NoError(t, err)
+	o, w := sc.Spec.Objectives, sc.Spec.Backups.Window
+	require.NotNil(t, w)
+	require.NotZero(t, o.Retention)
+	assert.Equal(t, scenarios.PickRandom, w.Pick)
+	assert.Equal(t, o.Retention, w.Within)
+	assert.GreaterOrEqual(t, o.MaxRetention, o.Retention)
+
+	require.NoError(t, sc.SetWindowSeed(42))
+	require.NotNil(t, w.Seed)
+	assert.Equal(t, int64(42), *w.Seed)
+}

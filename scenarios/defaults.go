@@ -16,8 +16,15 @@ func applyDefaults(sc *Scenario, written func(path string) bool) {
 	if s.Backups.StorageLocation == "" {
 		s.Backups.StorageLocation = DefaultStorageLocation
 	}
-	if w := s.Backups.Window; w != nil && w.Pick == "" {
-		w.Pick = PickLatest
+	if w := s.Backups.Window; w != nil {
+		if w.Pick == "" {
+			w.Pick = PickLatest
+		}
+		// A window without within spans the whole retention: a random
+		// pick then audits any point the scenario promises to restore.
+		if w.Within == 0 {
+			w.Within = s.Objectives.Retention
+		}
 	}
 	if s.Storage.Primary.Region == "" {
 		s.Storage.Primary.Region = DefaultRegion

@@ -143,6 +143,10 @@ type Disaster struct {
 	Lead string `yaml:"lead"`
 	// Observers optionally lists who observes and helps.
 	Observers []string `yaml:"observers,omitempty"`
+	// Goals optionally list what the drill is meant to show, one line
+	// each ("restore the shop within the 1h RTO"); the report and the
+	// retrospective repeat them.
+	Goals []string `yaml:"goals,omitempty"`
 	// DeclaredAt is an optional RFC 3339 time the disaster was declared; RPO
 	// is measured from it. Zero means the drill's start.
 	DeclaredAt time.Time `yaml:"declaredAt,omitempty"`
@@ -177,6 +181,14 @@ type Objectives struct {
 	RPO Duration `yaml:"rpo"`
 	// Tier is optional free text, e.g. "gold".
 	Tier string `yaml:"tier,omitempty"`
+	// Retention is optional: how far back a restore must be possible,
+	// e.g. 7d. The protection step checks that the schedule's usable
+	// backups in the bucket reach back that far (backup.Window).
+	Retention Duration `yaml:"retention,omitempty"`
+	// MaxRetention is optional: the longest any backup or its data may be
+	// kept, e.g. 30d. Backups, repository objects, Velero TTLs and object
+	// lock periods that keep data longer are findings. At least Retention.
+	MaxRetention Duration `yaml:"maxRetention,omitempty"`
 	// ErrorBudget sets the share of drills that must meet both objectives
 	// (see ErrorBudget); optional.
 	ErrorBudget *ErrorBudget `yaml:"errorBudget,omitempty"`
@@ -242,6 +254,12 @@ type Backups struct {
 	BackupName string `yaml:"backupName,omitempty"`
 	// Schedule restores the latest completed backup of this Velero Schedule.
 	Schedule string `yaml:"schedule,omitempty"`
+	// ScheduleCron is optional: the Schedule's spec.schedule, a cron
+	// expression as Velero parses it (robfig/cron's standard syntax,
+	// CRON_TZ=Europe/Berlin allowed), so the recovery window check finds
+	// the runs that left no backup even when the source cluster is gone.
+	// Without it the drill reads the Schedule from the source cluster.
+	ScheduleCron string `yaml:"scheduleCron,omitempty"`
 	// Window restores a completed backup taken within a window before the disaster.
 	Window *Window `yaml:"window,omitempty"`
 	// AllowPartiallyFailed accepts a PartiallyFailed backup (Velero backed
@@ -261,9 +279,12 @@ type Backups struct {
 
 // Window selects a backup among those taken shortly before the disaster.
 type Window struct {
-	// Within is required: how far back from the disaster to look.
+	// Within is how far back from the disaster to look; default
+	// objectives.retention (required when that is not set). At most
+	// objectives.maxRetention.
 	Within Duration `yaml:"within"`
-	// Pick is "latest" (default) or "random".
+	// Pick is "latest" (default) or "random": random draws among the
+	// Completed backups within the window, with Seed.
 	Pick Pick `yaml:"pick"`
 	// Seed makes a random pick repeatable; only with pick: random. Nil means
 	// the drill chooses a seed and records it in the report.

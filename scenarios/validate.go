@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/robfig/cron/v3"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/firedrill-dev/firedrill/internal/envname"
@@ -165,6 +166,9 @@ func (v *validator) disaster() {
 	for i, o := range d.Observers {
 		v.required(fmt.Sprintf("%s.observers[%d]", p, i), o != "")
 	}
+	for i, g := range d.Goals {
+		v.required(fmt.Sprintf("%s.goals[%d]", p, i), strings.TrimSpace(g) != "")
+	}
 }
 
 func (v *validator) objectives() {
@@ -177,6 +181,38 @@ func (v *validator) objectives() {
 	v.required(p+".rpo", v.has(p+".rpo"))
 	if b := v.sc.Spec.Objectives.ErrorBudget; b != nil && v.has(p+".errorBudget.target") && !(b.Target > 0 && b.Target < 1) {
 		v.errorf(p+".errorBudget.target", "%v is not a share between 0 and 1 (exclusive), such as 0.9 for nine drills in ten", b.Target)
+	}
+	o := v.sc.Spec.Objectives
+	if o.MaxRetention == 0 {
+		return
+	}
+	if o.MaxRetention < o.Retention {
+		v.errorf(p+".maxRetention", "%s is shorter than retention %s: backups cannot reach back %s if none may be kept longer than %s",
+			o.MaxRetention, o.Retention, o.Retention, o.MaxRetention)
+	}
+	// A lock the scenario itself declares keeps every backup at least
+	// that long: in COMPLIANCE mode nobody can erase it sooner.
+	locks := []struct {
+		path string
+		lock *ObjectLock
+	}{{"spec.storage.primary.objectLock", v.sc.Spec.Storage.Primary.ObjectLock}}
+	for i, c := range v.sc.Spec.Storage.Copies {
+		locks = append(locks, struct {
+			path string
+			lock *ObjectLock
+		}{fmt.Sprintf("spec.storage.copies[%d].objectLock", i), c.ObjectLock})
+	}
+	for _, l := range locks {
+		if l.lock == nil || l.lock.MinRetention <= o.MaxRetention {
+			continue
+		}
+		if l.lock.Mode == LockGovernance {
+			v.warnf(l.path+".minRetention", "%s locks each backup longer than objectives.maxRetention %s; GOVERNANCE lets a privileged user erase it in time, but only by bypassing the lock: shorten the bucket's default retention to at most %s",
+				l.lock.MinRetention, o.MaxRetention, o.MaxRetention)
+			continue
+		}
+		v.errorf(l.path+".minRetention", "%s locks each backup longer than objectives.maxRetention %s: a %s lock cannot be lifted, so the data cannot be erased in time; require at most %s, or raise maxRetention",
+			l.lock.MinRetention, o.MaxRetention, l.lock.Mode, o.MaxRetention)
 	}
 }
 
@@ -229,8 +265,21 @@ func (v *validator) backups() {
 	if v.has(p + ".schedule") {
 		v.objectName(p+".schedule", b.Schedule)
 	}
+	if v.has(p+".scheduleCron") && v.required(p+".scheduleCron", b.ScheduleCron != "") {
+		// Velero parses a Schedule's spec.schedule with cron.ParseStandard.
+		if _, err := cron.ParseStandard(b.ScheduleCron); err != nil {
+			v.errorf(p+".scheduleCron", "%q is not a cron expression Velero accepts: %v", b.ScheduleCron, err)
+		}
+	}
 	if w := b.Window; w != nil {
-		v.required(p+".window.within", v.has(p+".window.within"))
+		o := v.sc.Spec.Objectives
+		switch {
+		case !v.has(p+".window.within") && o.Retention == 0:
+			v.errorf(p+".window", "within is required unless spec.objectives.retention is set (the window then reaches back that far)")
+		case o.MaxRetention > 0 && w.Within > o.MaxRetention:
+			v.errorf(p+".window.within", "%s reaches further back than objectives.maxRetention %s: no backup may be kept that long; look back at most %s",
+				w.Within, o.MaxRetention, o.MaxRetention)
+		}
 		if v.has(p+".window.pick") && w.Pick != PickLatest && w.Pick != PickRandom {
 			v.errorf(p+".window.pick", "%q is not one of %s, %s", w.Pick, PickLatest, PickRandom)
 		}

@@ -19,6 +19,8 @@ import (
 	// has no /usr/share/zoneinfo. Without it Go falls back to UTC.
 	_ "time/tzdata"
 
+	"golang.org/x/term"
+
 	"github.com/firedrill-dev/firedrill/cmd/firedrill/cli"
 )
 
@@ -34,12 +36,13 @@ func main() {
 	wd, _ := os.Getwd()
 	home, _ := os.UserHomeDir()
 	code := cli.Run(ctx, os.Args, cli.Env{
-		Stdin:   os.Stdin,
-		Stdout:  os.Stdout,
-		Stderr:  os.Stderr,
-		Getenv:  os.Getenv,
-		WorkDir: wd,
-		HomeDir: home,
+		Stdin:           os.Stdin,
+		Stdout:          os.Stdout,
+		Stderr:          os.Stderr,
+		StdinIsTerminal: term.IsTerminal(int(os.Stdin.Fd())),
+		Getenv:          os.Getenv,
+		WorkDir:         wd,
+		HomeDir:         home,
 	})
 	stop()
 	os.Exit(code)

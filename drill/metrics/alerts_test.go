@@ -1,15 +1,22 @@
 package metrics
 
 import (
+	"flag"
+	"fmt"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
+
+	"github.com/firedrill-dev/firedrill/drill"
 )
 
 type prometheusRule struct {
@@ -29,11 +36,25 @@ type prometheusRule struct {
 	} `yaml:"spec"`
 }
 
+// growing is a scenario, payments, whose volume data grows by 1 GB and
+// whose recovery time by 60 s a month, drilled monthly up to t3: 600 s
+// on t3, the 900 s objective reached 150 days later.
+func growing() []*drill.Report {
+	var out []*drill.Report
+	for i := range 6 {
+		out = append(out, &drill.Report{DrillID: fmt.Sprintf("fd-pay-%d", i), Scenario: "payments", Result: drill.ResultPass,
+			StartedAt: t3.Add(-time.Duration(150-30*i) * 24 * time.Hour),
+			RTO:       drill.Measure(900*time.Second, time.Duration(300+60*i)*time.Second), RPO: drill.Measure(time.Hour, time.Minute),
+			Restores: []drill.RestoreRef{{ItemsRestored: 80, PodVolumeRestores: []drill.PodVolumeRestore{{BytesDone: int64(i+1) * 1e9}}}}})
+	}
+	return out
+}
+
 // exported gathers every metric the package exports, with its label names.
 func exported(t *testing.T) map[string][]string {
 	t.Helper()
 	reg := prometheus.NewPedanticRegistry()
-	require.NoError(t, reg.Register(NewCollector(history())))
+	require.NoError(t, reg.Register(NewCollector(append(history(), growing()...))))
 	families, err := reg.Gather()
 	require.NoError(t, err)
 	out := map[string][]string{}
@@ -51,7 +72,9 @@ func TestExported_MatchesTheDocumentedNames(t *testing.T) {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	want := []string{Findings, LastRunTimestamp, LastSuccessTimestamp, Result, RPO, RPOObjective, RTO, RTOObjective}
+	want := []string{Findings, LastRunTimestamp, LastSuccessTimestamp, Result, RPO, RPOObjective, RTO, RTOObjective,
+		WindowLength, WindowRetentionObjective, WindowWorstGap, WindowPastMaxRetention, WindowPastMaxRetentionB,
+		ForecastDaysToObjective, ErrorBudgetRemaining, ErrorBudgetMet}
 	slices.Sort(want)
 	assert.Equal(t, want, names)
 }
@@ -103,5 +126,51 @@ func TestPrometheusRule_AlertsUseOnlyExportedMetricsAndArePriorityTwo(t *testing
 			})
 		}
 	}
-	assert.Equal(t, []string{"FiredrillDrillOverdue", "FiredrillDrillFailed", "FiredrillRTOObjectiveMissed"}, alerts)
+	assert.Equal(t, []string{"FiredrillDrillOverdue", "FiredrillDrillFailed", "FiredrillRTOObjectiveMissed",
+		"FiredrillWindowShorterThanRetention", "FiredrillWindowWorstGapOverRPO", "FiredrillDataKeptPastMaxRetention",
+		"FiredrillRTOForecastBreach", "FiredrillErrorBudgetExhausted"}, alerts)
+}
+
+var update = flag.Bool("update", false, "rewrite alerts/prometheusrule.yaml")
+
+// The file users apply is the template rendered with the defaults.
+func TestPrometheusRule_FileIsTheDefaultRendering(t *testing.T) {
+	if *update {
+		require.NoError(t, os.WriteFile("alerts/prometheusrule.yaml", PrometheusRule, 0o644))
+	}
+	file, err := os.ReadFile("alerts/prometheusrule.yaml")
+	require.NoError(t, err)
+	assert.Equal(t, string(PrometheusRule), string(file), "run go test ./drill/metrics -run TestPrometheusRule_FileIsTheDefault -update")
+}
+
+// forecastRule is the expression and description of the forecast alert.
+func forecastRule(t *testing.T, b []byte) (expr, description string) {
+	t.Helper()
+	var rule prometheusRule
+	require.NoError(t, yaml.Unmarshal(b, &rule))
+	for _, g := range rule.Spec.Groups {
+		for _, r := range g.Rules {
+			if r.Alert == "FiredrillRTOForecastBreach" {
+				return r.Expr, r.Annotations["description"]
+			}
+		}
+	}
+	t.Fatal("no FiredrillRTOForecastBreach")
+	return "", ""
+}
+
+func TestRenderPrometheusRule_ForecastHorizon(t *testing.T) {
+	expr, desc := forecastRule(t, PrometheusRule)
+	assert.Equal(t, "min by (scenario) (firedrill_rto_forecast_days_to_objective) < 90\n", expr, "the default horizon, 90 days")
+	assert.Contains(t, desc, "within the 90-day horizon")
+	assert.Contains(t, desc, "{{ $value | humanize }}", "Prometheus's template is left as is")
+
+	b, err := RenderPrometheusRule(AlertOptions{ForecastHorizonDays: 30})
+	require.NoError(t, err)
+	expr, desc = forecastRule(t, b)
+	assert.Equal(t, "min by (scenario) (firedrill_rto_forecast_days_to_objective) < 30\n", expr)
+	assert.Contains(t, desc, "within the 30-day horizon")
+
+	_, err = RenderPrometheusRule(AlertOptions{ForecastHorizonDays: -1})
+	assert.ErrorContains(t, err, "forecast horizon -1 days")
 }

@@ -7,5 +7,6 @@
 // from a laptop or a CronJob, and whatever writes the metrics next must
 // arrive at the same values. They reach Prometheus through node-exporter's
 // textfile collector (WriteFile) or a Pushgateway (Push). alerts/ holds a
-// PrometheusRule over them (PrometheusRule).
+// PrometheusRule over them (PrometheusRule; RenderPrometheusRule for another
+// forecast horizon).
 package metrics

@@ -3,14 +3,16 @@ package metrics
 import (
 	"cmp"
 	"slices"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/firedrill-dev/firedrill/backup"
 	"github.com/firedrill-dev/firedrill/drill"
 	"github.com/firedrill-dev/firedrill/internal/finding"
 )
 
-// The metric names. Alerts (see alerts/prometheusrule.yaml) and dashboards
+// The metric names. Alerts (see alerts/prometheusrule.yaml.tmpl) and dashboards
 // depend on them: renaming one breaks them.
 const (
 	LastRunTimestamp     = "firedrill_drill_last_run_timestamp_seconds"
@@ -21,6 +23,21 @@ const (
 	RPO                  = "firedrill_drill_rpo_seconds"
 	RPOObjective         = "firedrill_drill_rpo_objective_seconds"
 	Findings             = "firedrill_drill_findings"
+
+	// The recovery window of the scenario's schedule (report.json's
+	// window), from the last drill that read it.
+	WindowLength             = "firedrill_window_length_seconds"
+	WindowRetentionObjective = "firedrill_window_retention_objective_seconds"
+	WindowWorstGap           = "firedrill_window_worst_gap_seconds"
+	WindowPastMaxRetention   = "firedrill_window_past_max_retention"
+	WindowPastMaxRetentionB  = "firedrill_window_past_max_retention_bytes"
+
+	// The scenario's outlook (drill.OutlookOf): the RTO forecast, present
+	// only when the trend reaches the objective, and the error budget,
+	// present when a drill counts in its window.
+	ForecastDaysToObjective = "firedrill_rto_forecast_days_to_objective"
+	ErrorBudgetRemaining    = "firedrill_error_budget_remaining_ratio"
+	ErrorBudgetMet          = "firedrill_error_budget_met_ratio"
 )
 
 // Labels of the metrics.
@@ -44,7 +61,18 @@ type Scenario struct {
 	Last *drill.Report
 	// LastPass is the newest passing drill; nil when none passed.
 	LastPass *drill.Report
+	// Window is the recovery window of the newest drill that read one
+	// (a drill that ended in error before its protection step has none);
+	// nil when none did.
+	Window *backup.Window
+	// windowAt is when the drill Window comes from started.
+	windowAt time.Time
+	// Outlook is the scenario's RTO forecast and error budget.
+	Outlook drill.Outlook
 }
+
+// clock is the time the outlook is computed for.
+var clock = time.Now
 
 // Scenarios sums up reports per scenario, sorted by name. Drills still
 // running are not counted; one whose process died (result died, as
@@ -63,6 +91,14 @@ func Scenarios(reports []*drill.Report) []Scenario {
 		byID[r.DrillID] = r
 	}
 	byName := map[string]*Scenario{}
+	var drills []*drill.Report
+	for _, id := range order {
+		drills = append(drills, byID[id])
+	}
+	outlooks := map[string]drill.Outlook{}
+	for _, o := range drill.Outlooks(drills, clock()) {
+		outlooks[o.Scenario] = o
+	}
 	for _, id := range order {
 		r := byID[id]
 		if r.Result == drill.ResultRunning {
@@ -70,7 +106,7 @@ func Scenarios(reports []*drill.Report) []Scenario {
 		}
 		s, ok := byName[r.Scenario]
 		if !ok {
-			s = &Scenario{Name: r.Scenario}
+			s = &Scenario{Name: r.Scenario, Outlook: outlooks[r.Scenario]}
 			byName[r.Scenario] = s
 		}
 		if s.Last == nil || r.StartedAt.After(s.Last.StartedAt) {
@@ -78,6 +114,9 @@ func Scenarios(reports []*drill.Report) []Scenario {
 		}
 		if r.Result == drill.ResultPass && (s.LastPass == nil || r.StartedAt.After(s.LastPass.StartedAt)) {
 			s.LastPass = r
+		}
+		if r.Window != nil && (s.Window == nil || r.StartedAt.After(s.windowAt)) {
+			s.Window, s.windowAt = r.Window, r.StartedAt
 		}
 	}
 	out := make([]Scenario, 0, len(byName))
@@ -100,6 +139,8 @@ type Collector struct {
 
 type descs struct {
 	lastRun, lastSuccess, result, rto, rtoObjective, rpo, rpoObjective, findings *prometheus.Desc
+	windowLength, windowRetention, windowWorstGap, windowPast, windowPastBytes   *prometheus.Desc
+	forecastDays, budgetRemaining, budgetMet                                     *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
@@ -124,7 +165,7 @@ func newCollector(scenarios []Scenario, withScenario bool) *Collector {
 		result: prometheus.NewDesc(Result,
 			"1 for how the scenario's last drill ended (pass, fail, error, interrupted, died), 0 for the other results.", with(LabelResult), nil),
 		rto: prometheus.NewDesc(RTO,
-			"Recovery time measured by the scenario's last drill; when the drill stopped recovering (failed, or interrupted: a scheduled drill's deadline) "+
+			"Recovery time of the scenario's last drill: measured, plus the declared estimates of the runbook's manual steps nobody timed; when the drill stopped recovering (failed, or interrupted: a scheduled drill's deadline) "+
 				"after its RTO had passed, how long it had gone without recovering, a lower bound; absent when the recovery did not complete within the RTO.", base, nil),
 		rtoObjective: prometheus.NewDesc(RTOObjective,
 			"Recovery time objective of the scenario's last drill.", base, nil),
@@ -134,13 +175,31 @@ func newCollector(scenarios []Scenario, withScenario bool) *Collector {
 			"Recovery point objective of the scenario's last drill.", base, nil),
 		findings: prometheus.NewDesc(Findings,
 			"Findings of the scenario's last drill that did not pass, by severity (warn, fail, critical).", with(LabelSeverity), nil),
+		windowLength: prometheus.NewDesc(WindowLength,
+			"How far back a restore can reach: from the oldest usable backup of the scenario's schedule to the check, by the last drill that read the window; 0 when no backup is usable.", base, nil),
+		windowRetention: prometheus.NewDesc(WindowRetentionObjective,
+			"The scenario's objectives.retention: how far back a restore must reach; absent when not declared.", base, nil),
+		windowWorstGap: prometheus.NewDesc(WindowWorstGap,
+			"Longest time between consecutive usable backups in the window (the newest to the check included): the worst-case RPO; absent when no backup is usable.", base, nil),
+		windowPast: prometheus.NewDesc(WindowPastMaxRetention,
+			"Backups, repository objects, TTLs and lock periods that keep data past the scenario's objectives.maxRetention; absent when not declared.", base, nil),
+		windowPastBytes: prometheus.NewDesc(WindowPastMaxRetentionB,
+			"Bytes of the data kept past objectives.maxRetention, where it was sized; absent when not declared.", base, nil),
+		forecastDays: prometheus.NewDesc(ForecastDaysToObjective,
+			"Days until the trend of the scenario's recovery time against what its drills restored reaches the RTO objective, 0 when it has; absent without a forecast (too few drills, a poor fit, or a steady size).", base, nil),
+		budgetRemaining: prometheus.NewDesc(ErrorBudgetRemaining,
+			"Share of the scenario's error budget left: 1 - (1 - met ratio) / (1 - target); negative when overspent; absent without a drill in the window.", base, nil),
+		budgetMet: prometheus.NewDesc(ErrorBudgetMet,
+			"Share of the scenario's drills in the error budget's window that met both RTO and RPO; absent without a drill in the window.", base, nil),
 	}}
 }
 
 // Describe sends the descriptions of every metric.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	d := c.descs
-	for _, desc := range []*prometheus.Desc{d.lastRun, d.lastSuccess, d.result, d.rto, d.rtoObjective, d.rpo, d.rpoObjective, d.findings} {
+	for _, desc := range []*prometheus.Desc{d.lastRun, d.lastSuccess, d.result, d.rto, d.rtoObjective, d.rpo, d.rpoObjective, d.findings,
+		d.windowLength, d.windowRetention, d.windowWorstGap, d.windowPast, d.windowPastBytes,
+		d.forecastDays, d.budgetRemaining, d.budgetMet} {
 		ch <- desc
 	}
 }
@@ -164,7 +223,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		for _, r := range results {
 			gauge(d.result, boolValue(last.Result == r), string(r))
 		}
-		if m := last.RTO.MeasuredSeconds; m != nil {
+		if m := last.RTO.Judged(); m != nil { // with declared manual time: the total
 			gauge(d.rto, *m)
 		}
 		gauge(d.rtoObjective, last.RTO.ObjectiveSeconds)
@@ -175,6 +234,34 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		bySeverity := finding.BySeverity(last.Findings)
 		for _, sev := range severities {
 			gauge(d.findings, float64(bySeverity[sev]), string(sev))
+		}
+		if w := s.Window; w != nil {
+			length := 0.0
+			if w.Oldest != nil && !w.Oldest.Started.IsZero() {
+				length = w.CheckedAt.Sub(w.Oldest.Started).Seconds()
+			}
+			gauge(d.windowLength, length)
+			if w.RetentionSeconds > 0 {
+				gauge(d.windowRetention, w.RetentionSeconds)
+			}
+			if g := w.WorstGap; g != nil {
+				gauge(d.windowWorstGap, g.Seconds)
+			}
+			if w.MaxRetentionSeconds > 0 {
+				var n int64
+				for _, r := range w.PastMaxRetention {
+					n += r.Bytes
+				}
+				gauge(d.windowPast, float64(len(w.PastMaxRetention)))
+				gauge(d.windowPastBytes, float64(n))
+			}
+		}
+		if f := s.Outlook.RTOForecast; f.DaysToObjective != nil {
+			gauge(d.forecastDays, *f.DaysToObjective)
+		}
+		if b := s.Outlook.ErrorBudget; b.BudgetRemainingRatio != nil {
+			gauge(d.budgetRemaining, *b.BudgetRemainingRatio)
+			gauge(d.budgetMet, *b.MetRatio)
 		}
 	}
 }

@@ -11,15 +11,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/firedrill-dev/firedrill/backup"
 	"github.com/firedrill-dev/firedrill/drill"
 	"github.com/firedrill-dev/firedrill/internal/finding"
 )
+
+// The outlook (forecast, error budget) is computed as of an hour after t3.
+func init() { clock = func() time.Time { return t3.Add(time.Hour) } }
 
 var (
 	t1 = time.Date(2026, 9, 1, 9, 0, 0, 0, time.UTC)
@@ -50,6 +55,12 @@ func history() []*drill.Report {
 			finding.Fail("verify.check.web", finding.SeverityFail, "web", "503"),
 			finding.Fail("protection.canary", finding.SeverityCritical, "s3://b", "a locked object was deleted"),
 		}}
+	// Its window reaches back 5 days of a 7-day retention, with a
+	// 30-hour gap and two things kept past the 30-day maxRetention.
+	oldest := backup.WindowBackup{Name: "nightly-1", Phase: "Completed", Started: t2.Add(-5 * 24 * time.Hour), Usable: true}
+	failed.Window = &backup.Window{Schedule: "nightly", CheckedAt: t2, RetentionSeconds: 7 * 86400, MaxRetentionSeconds: 30 * 86400,
+		Oldest: &oldest, WorstGap: &backup.Gap{Seconds: 30 * 3600, OverRPO: true},
+		PastMaxRetention: []backup.Retained{{Kind: "backup", Subject: "nightly-0", Bytes: 1 << 20}, {Kind: "ttl", Subject: "nightly"}}}
 	errored := &drill.Report{DrillID: "fd-3", Scenario: "namespace-deletion", StartedAt: t3, Result: drill.ResultError,
 		RTO: drill.NotMeasured(4*time.Hour, "no recovery step ran"), RPO: drill.NotMeasured(24*time.Hour, "no recovery point was chosen")}
 	stillRunning := &drill.Report{DrillID: "fd-4", Scenario: "shop", StartedAt: t3, Result: drill.ResultRunning}
@@ -122,6 +133,17 @@ func TestWriteFile_ParsesWithTheExpectedSeries(t *testing.T) {
 			rl + ",severity=warn": 1, rl + ",severity=fail": 1, rl + ",severity=critical": 1,
 			nd + ",severity=warn": 0, nd + ",severity=fail": 0, nd + ",severity=critical": 0,
 		},
+		// namespace-deletion's drill read no window: no series.
+		WindowLength:             {rl: 5 * 86400},
+		WindowRetentionObjective: {rl: 7 * 86400},
+		WindowWorstGap:           {rl: 30 * 3600},
+		WindowPastMaxRetention:   {rl: 2},
+		WindowPastMaxRetentionB:  {rl: 1 << 20},
+		// region-loss: 1 of 2 drills met both objectives against the
+		// default target 0.75: 1 - 0.5/0.25 = -1; namespace-deletion's
+		// only drill errored: 1 - 1/0.25 = -3.
+		ErrorBudgetMet:       {rl: 0.5, nd: 0},
+		ErrorBudgetRemaining: {rl: -1, nd: -3},
 	}
 	assert.Equal(t, want, got)
 
@@ -181,7 +203,8 @@ func TestPush_ReplacesTheScenarioGroup(t *testing.T) {
 	assert.Equal(t, series{"": float64(t1.Unix())}, got.body[LastSuccessTimestamp])
 	assert.Equal(t, series{"": 5000}, got.body[RTO])
 	assert.Equal(t, series{"result=pass": 0, "result=fail": 1, "result=error": 0, "result=interrupted": 0, "result=died": 0}, got.body[Result])
-	assert.Len(t, got.body, 8)
+	assert.Len(t, got.body, 15)
+	assert.Equal(t, series{"": 30 * 3600}, got.body[WindowWorstGap])
 }
 
 func TestPush_ErrorsNameTheGatewayNotItsPassword(t *testing.T) {
@@ -275,4 +298,50 @@ func TestWriteFile_DiedDrillIsTheLastDrill(t *testing.T) {
 	assert.Equal(t, 0.0, got[Result]["result=pass,"+rl])
 	assert.Equal(t, series{rl: float64(t2.UnixNano()) / 1e9}, got[LastRunTimestamp])
 	assert.Equal(t, series{rl: float64(t1.UnixNano()) / 1e9}, got[LastSuccessTimestamp])
+}
+
+func TestWriteFile_ForecastOfAGrowingScenario(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "firedrill.prom")
+	require.NoError(t, WriteFile(path, append(history(), growing()...)))
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	got := parseText(t, f)
+	require.Len(t, got[ForecastDaysToObjective], 1, "only a scenario with a forecast has the series")
+	assert.InDelta(t, 150-1.0/24, got[ForecastDaysToObjective]["scenario=payments"], 1e-3, "150 days after t3, asked an hour after it")
+	assert.Equal(t, 1.0, got[ErrorBudgetRemaining]["scenario=payments"])
+	assert.Equal(t, 1.0, got[ErrorBudgetMet]["scenario=payments"])
+}
+
+// TestScenarios_WindowOfTheNewestDrillThatReadOne: a drill that ended
+// before it read the window (an error at preflight) does not drop the
+// window's series, so its alerts neither resolve nor flap.
+func TestScenarios_WindowOfTheNewestDrillThatReadOne(t *testing.T) {
+	later := &drill.Report{DrillID: "fd-9", Scenario: "region-loss", StartedAt: t3, Result: drill.ResultError}
+	got := Scenarios(append(history(), later))
+	require.Len(t, got, 2)
+	assert.Equal(t, "fd-9", got[1].Last.DrillID)
+	require.NotNil(t, got[1].Window)
+	assert.Equal(t, t2, got[1].Window.CheckedAt, "the window of fd-2")
+
+	// A window with no usable backup reaches back nothing.
+	empty := &drill.Report{DrillID: "fd-10", Scenario: "shop", StartedAt: t3, Result: drill.ResultFail,
+		Window: &backup.Window{Schedule: "nightly", CheckedAt: t3, RetentionSeconds: 86400}}
+	reg := prometheus.NewPedanticRegistry()
+	require.NoError(t, reg.Register(NewCollector([]*drill.Report{empty})))
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	flat := flatten(toMap(families))
+	assert.Equal(t, series{"scenario=shop": 0}, flat[WindowLength])
+	assert.Equal(t, series{"scenario=shop": 86400}, flat[WindowRetentionObjective])
+	assert.NotContains(t, flat, WindowWorstGap)
+	assert.NotContains(t, flat, WindowPastMaxRetention, "no maxRetention declared")
+}
+
+func toMap(families []*dto.MetricFamily) map[string]*dto.MetricFamily {
+	out := map[string]*dto.MetricFamily{}
+	for _, mf := range families {
+		out[mf.GetName()] = mf
+	}
+	return out
 }

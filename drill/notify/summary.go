@@ -98,5 +98,5 @@ func objective(o drill.Objective) string {
 	if o.MeasuredSeconds == nil {
 		return fmt.Sprintf("not measured (objective %s)", drill.FormatSeconds(o.ObjectiveSeconds))
 	}
-	return fmt.Sprintf("%s of %s: %s", drill.FormatSeconds(*o.MeasuredSeconds), drill.FormatSeconds(o.ObjectiveSeconds), o.Status)
+	return fmt.Sprintf("%s of %s: %s", o.TimeText(), drill.FormatSeconds(o.ObjectiveSeconds), o.Status)
 }

@@ -178,13 +178,13 @@ func forPod(orig *scenarios.Scenario, readFile func(string) ([]byte, error)) (*p
 		key := name + ".runbook.md"
 		ps.files[key] = string(text)
 		rb.File = key
-		ps.runbookSteps = len(parsed.Steps)
+		ps.runbookSteps = parsed.Commands()
 	} else if rb != nil && rb.Name != "" {
 		parsed, err := runbooks.Builtin(rb.Name)
 		if err != nil {
 			return nil, fmt.Errorf("scenario %s: spec.runbook.name: %w", name, err)
 		}
-		ps.runbookSteps = len(parsed.Steps)
+		ps.runbookSteps = parsed.Commands()
 	}
 	for _, c := range s.Checks {
 		if c.Command != nil {

@@ -22,18 +22,26 @@ mkdir -p "$keys"
 [ -f "$keys/firedrill-evidence.key" ] || "$firedrill" evidence keygen --out-dir "$keys"
 echo
 echo "== Running the drill: the shop's region is lost; recover it into the hardened scratch cluster"
-echo "   (its signed evidence goes, COMPLIANCE-locked for a day, to s3://$FIREDRILL_LAB_EVIDENCE_BUCKET on the lab's MinIO)"
+echo "   (its signed evidence goes, COMPLIANCE-locked for a day, to s3://$FIREDRILL_LAB_EVIDENCE_BUCKET on the lab's MinIO;"
+echo "   --yes: the runbook's manual step is not asked for, its 5m estimate counts toward RTO as declared)"
 status=0
 FIREDRILL_EVIDENCE_ACCESS_KEY_ID="$FIREDRILL_LAB_PRIMARY_ACCESS_KEY" \
 FIREDRILL_EVIDENCE_SECRET_ACCESS_KEY="$FIREDRILL_LAB_PRIMARY_SECRET_KEY" \
-"$firedrill" run "$FIREDRILL_LAB_SCENARIO" --evidence-key "$keys/firedrill-evidence.key" \
+"$firedrill" run "$FIREDRILL_LAB_SCENARIO" --yes --evidence-key "$keys/firedrill-evidence.key" \
     --evidence-push "s3://$FIREDRILL_LAB_EVIDENCE_BUCKET/demo" --evidence-push-endpoint "$FIREDRILL_LAB_PRIMARY_ENDPOINT" \
     --evidence-push-path-style --evidence-retention 1d || status=$?
 echo
 echo "== Drill history"
 "$firedrill" history "$FIREDRILL_LAB_SCENARIO"
 id=$("$firedrill" history "$FIREDRILL_LAB_SCENARIO" -o json | sed -n 's/.*"drill_id": "\(.*\)".*/\1/p' | head -1)
-bundle="$("$firedrill" history "$FIREDRILL_LAB_SCENARIO" -o json | sed -n 's/.*"report": "\(.*\)\/report.html".*/\1/p' | head -1)/evidence.tar.gz"
+drilldir="$("$firedrill" history "$FIREDRILL_LAB_SCENARIO" -o json | sed -n 's/.*"report": "\(.*\)\/report.html".*/\1/p' | head -1)"
+bundle="$drilldir/evidence.tar.gz"
+if [ -f "$drilldir/report.md" ] && grep -q '^## Recovery window' "$drilldir/report.md"; then
+    echo
+    echo "== The recovery window of the lab's schedule (backup retention, from the drill's report.md;"
+    echo "   report.html draws it as a strip)"
+    sed -n '/^## Recovery window/,/^## /p' "$drilldir/report.md" | sed '1d;$d'
+fi
 if [ -f "$bundle" ]; then
     echo
     echo "== The auditor's side: verify drill $id's evidence with the public key"

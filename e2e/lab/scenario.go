@@ -37,6 +37,14 @@ spec:
   objectives:
     rto: 15m
     rpo: 24h
+    # The recovery window (see README "The recovery window"). The lab's
+    # schedule (daily at 03:00, TTL 12h) has only the backups lab-up takes,
+    # a minute or so before the first drill: a restore can reach back
+    # that far, not a week. Nothing may outlive two days: the bucket's
+    # one-day COMPLIANCE lock and the 12h TTL fit, and a lab left up
+    # longer shows what a drill says of data kept too long.
+    retention: 1m
+    maxRetention: 2d
     tier: lab
   source:
     kubeconfig: %[2]q
@@ -45,6 +53,9 @@ spec:
     veleroNamespace: %[4]s
     storageLocation: default
     schedule: %[5]s
+    # The Schedule's cron expression: the source is lost, so the recovery
+    # window's missed runs are judged against this.
+    scheduleCron: "0 3 * * *"
     includedNamespaces: [shop, shop-data]
     # Claims the backup holds no data of, on purpose: the drill names
     # them as warnings, not failures.
@@ -171,6 +182,12 @@ done
 
 ## 4. Tell the shop team
 
-Not automated: post in the incident channel that the shop is restored and
-which backup (and so which RPO) it came from.
+Not automated: a manual step. At a terminal the drill shows it and times it
+until you confirm it; in CI, a scheduled drill or with --yes its estimate
+counts toward RTO as declared.
+
+` + "```text firedrill-manual name=\"tell-shop-team\" estimate=5m" + `
+Post in the incident channel that the shop is restored, from which backup
+(and so with which RPO), and that orders are being taken again.
+` + "```" + `
 `

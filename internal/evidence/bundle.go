@@ -47,8 +47,11 @@ type Bundle struct {
 	// that made the bundle.
 	DrillVersion, ExportedBy string
 	Started, Finished        time.Time
-	Files                    []File
-	Index                    *Index
+	// RTO and RPO are the drill's measurements for the in-toto
+	// statement's predicate; nil leaves them out.
+	RTO, RPO *Measurement
+	Files    []File
+	Index    *Index
 }
 
 // Manifest is manifest.json: what the signature covers.
@@ -75,18 +78,26 @@ type ManifestFile struct {
 }
 
 // Write writes the bundle, signed with key, as a gzipped tar to w, and
-// returns its manifest. Files are sorted by path; every entry has the
-// drill's finish time, mode 0644 and no owner, so equal input gives equal
-// bytes.
+// returns its manifest. Besides b's files and the index it holds the
+// in-toto statement of its files in a DSSE envelope (StatementName, signed
+// with key too) and the manifest of them all. Files are sorted by path;
+// every entry has the drill's finish time, mode 0644 and no owner, so
+// equal input gives equal bytes.
 func Write(w io.Writer, b Bundle, key ed25519.PrivateKey) (*Manifest, error) {
+	return write(w, b, key, key)
+}
+
+// write is Write with the statement signed by statementKey: only tests
+// sign it with another key than the manifest's.
+func write(w io.Writer, b Bundle, key, statementKey ed25519.PrivateKey) (*Manifest, error) {
 	if unsafePath(b.DrillID) != "" || strings.Contains(b.DrillID, "/") || b.DrillID == "." || len(b.DrillID) > maxName/2 {
 		return nil, fmt.Errorf("bundle of drill %q: want a drill id", b.DrillID)
 	}
 	files := slices.Clone(b.Files)
 	// Within Verify's limits: two entries for the manifest and signature,
-	// one for the index.
-	if len(files)+3 > maxEntries {
-		return nil, fmt.Errorf("bundle of drill %s: %d files, more than a bundle may hold (%d)", b.DrillID, len(files), maxEntries-3)
+	// one for the index, one for the statement.
+	if len(files)+4 > maxEntries {
+		return nil, fmt.Errorf("bundle of drill %s: %d files, more than a bundle may hold (%d)", b.DrillID, len(files), maxEntries-4)
 	}
 	if b.Index != nil {
 		idx, err := json.MarshalIndent(b.Index, "", "  ")
@@ -96,13 +107,6 @@ func Write(w io.Writer, b Bundle, key ed25519.PrivateKey) (*Manifest, error) {
 		files = append(files, File{Path: IndexName, Data: append(idx, '\n')})
 	}
 	slices.SortFunc(files, func(x, y File) int { return strings.Compare(x.Path, y.Path) })
-	m := &Manifest{
-		Schema: ManifestSchema, DrillID: b.DrillID, Scenario: b.Scenario, Result: b.Result,
-		DrillVersion: b.DrillVersion, ExportedBy: b.ExportedBy,
-		Started: b.Started.UTC(), Finished: b.Finished.UTC(),
-		HashAlg: "sha256", SigAlg: "ed25519", SignedBy: Fingerprint(key.Public().(ed25519.PublicKey)),
-		Files: make([]ManifestFile, 0, len(files)),
-	}
 	for i, f := range files {
 		if err := checkPath(f.Path); err != nil {
 			return nil, err
@@ -113,8 +117,23 @@ func Write(w io.Writer, b Bundle, key ed25519.PrivateKey) (*Manifest, error) {
 		if len(f.Data) > maxFileSize {
 			return nil, fmt.Errorf("bundle file %q: %d bytes, more than a bundle's file may have (%d)", f.Path, len(f.Data), maxFileSize)
 		}
-		sum := sha256.Sum256(f.Data)
-		m.Files = append(m.Files, ManifestFile{Path: f.Path, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(f.Data))})
+	}
+	signedBy := Fingerprint(key.Public().(ed25519.PublicKey))
+	st, err := statement(files, b.predicate(signedBy), statementKey)
+	if err != nil {
+		return nil, fmt.Errorf("bundle of drill %s: %w", b.DrillID, err)
+	}
+	files = append(files, File{Path: StatementName, Data: st})
+	slices.SortFunc(files, func(x, y File) int { return strings.Compare(x.Path, y.Path) })
+	m := &Manifest{
+		Schema: ManifestSchema, DrillID: b.DrillID, Scenario: b.Scenario, Result: b.Result,
+		DrillVersion: b.DrillVersion, ExportedBy: b.ExportedBy,
+		Started: b.Started.UTC(), Finished: b.Finished.UTC(),
+		HashAlg: "sha256", SigAlg: "ed25519", SignedBy: signedBy,
+		Files: make([]ManifestFile, 0, len(files)),
+	}
+	for _, f := range files {
+		m.Files = append(m.Files, ManifestFile{Path: f.Path, SHA256: sha256Hex(f.Data), Size: int64(len(f.Data))})
 	}
 	manifest, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -157,13 +176,18 @@ func Write(w io.Writer, b Bundle, key ed25519.PrivateKey) (*Manifest, error) {
 	return m, nil
 }
 
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
 // checkPath refuses paths that would escape the bundle's directory or
 // clash with its own files: what Write refuses, Verify calls unsafe.
 func checkPath(p string) error {
 	switch {
 	case unsafePath(p) != "" || p == "." || len(p) > maxName-maxName/2-1:
 		return fmt.Errorf("bundle file %q: want a clean relative slash-separated path", p)
-	case p == ManifestName || p == SignatureName:
+	case p == ManifestName || p == SignatureName || p == StatementName:
 		return fmt.Errorf("bundle file %q: the name is the bundle's own", p)
 	}
 	return nil
@@ -201,7 +225,12 @@ type Verification struct {
 	// KeyFingerprint is the fingerprint of the key verified against.
 	KeyFingerprint string `json:"key"`
 	// Files counts the files checked against the manifest.
-	Files    int       `json:"files_checked"`
+	Files int `json:"files_checked"`
+	// InToto says whether the bundle's in-toto statement verified:
+	// InTotoVerified, InTotoNone (a bundle made before firedrill wrote
+	// one: not a problem) or InTotoInvalid (Problems say why); empty when
+	// the archive could not be read to its end.
+	InToto   string    `json:"in_toto,omitempty"`
 	Problems []Problem `json:"problems"`
 }
 
@@ -304,8 +333,10 @@ type verifier struct {
 	// entry whose path is clean and relative.
 	top           string
 	manifest, sig []byte
-	files         map[string]seen
-	order         []string
+	// statement is the in-toto envelope's bytes, also hashed as a file.
+	statement []byte
+	files     map[string]seen
+	order     []string
 	// dirs are the directory entries below top, without their slash.
 	dirs []string
 	buf  []byte
@@ -367,6 +398,7 @@ func verifyStream(r io.Reader, pub ed25519.PublicKey) (*Verification, error) {
 		x.problem(Added, "", "data after the gzip stream (a second gzip member, which gzip -d and tar would unpack as more of the archive)")
 	}
 	x.checkManifest(pub)
+	x.checkStatement(pub, v.Manifest)
 	return v, nil
 }
 
@@ -465,6 +497,21 @@ func (x *verifier) entry(tr *tar.Reader, hdr *tar.Header) error {
 		}
 		return nil
 	}
+	if rel == StatementName {
+		// Kept to check its signature and subjects, and hashed as the
+		// manifest's file it also is.
+		if hdr.Size > maxManifest {
+			return fmt.Errorf("%s is larger than %d bytes", rel, maxManifest)
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", rel, err)
+		}
+		x.statement = b
+		x.files[rel] = seen{sha256Hex(b), int64(len(b))}
+		x.order = append(x.order, rel)
+		return nil
+	}
 	x.hash.Reset()
 	n, err := io.CopyBuffer(x.hash, tr, x.buf)
 	if err != nil {
@@ -526,7 +573,7 @@ func (x *verifier) checkManifest(pub ed25519.PublicKey) {
 	}
 	listed := map[string]bool{}
 	for _, f := range m.Files {
-		if err := checkPath(f.Path); err != nil {
+		if err := checkPath(f.Path); err != nil && f.Path != StatementName {
 			// Signed or not, a path an unpacking tool would resolve
 			// outside the drill's directory proves nothing there.
 			x.problem(Unsafe, f.Path, "the manifest lists a path that is not a file under the drill's directory")

@@ -86,6 +86,16 @@ func repack(t *testing.T, es []File) []byte {
 	return buf.Bytes()
 }
 
+type kindPath struct{ kind, path string }
+
+func kindPaths(ps []Problem) []kindPath {
+	var out []kindPath
+	for _, p := range ps {
+		out = append(out, kindPath{p.Kind, p.Path})
+	}
+	return out
+}
+
 func verify(t *testing.T, bundle []byte, pub ed25519.PublicKey) *Verification {
 	t.Helper()
 	v, err := Verify(bytes.NewReader(bundle), pub)
@@ -98,7 +108,8 @@ func TestFreshBundleVerifies(t *testing.T) {
 	bundle := build(t, testBundle(), priv)
 	v := verify(t, bundle, pub)
 	assert.True(t, v.Intact(), "%+v", v.Problems)
-	assert.Equal(t, 4, v.Files, "three files and the index")
+	assert.Equal(t, 5, v.Files, "three files, the index and the in-toto statement")
+	assert.Equal(t, InTotoVerified, v.InToto)
 	require.NotNil(t, v.Manifest)
 	assert.Equal(t, "fd-20261122-101500-ab12", v.Manifest.DrillID)
 	assert.Equal(t, Fingerprint(pub), v.Manifest.SignedBy)
@@ -109,7 +120,7 @@ func TestFreshBundleVerifies(t *testing.T) {
 	}
 	assert.Equal(t, []string{
 		"fd-20261122-101500-ab12/manifest.json", "fd-20261122-101500-ab12/manifest.sig",
-		"fd-20261122-101500-ab12/index.json", "fd-20261122-101500-ab12/report.json",
+		"fd-20261122-101500-ab12/attestation.dsse.json", "fd-20261122-101500-ab12/index.json", "fd-20261122-101500-ab12/report.json",
 		"fd-20261122-101500-ab12/runbook/01-check.log", "fd-20261122-101500-ab12/scenario.yaml",
 	}, names)
 }
@@ -144,6 +155,12 @@ func TestVerifyNamesEachChange(t *testing.T) {
 				assert.Equal(t, Signature, v.Problems[0].Kind, "%+v", v.Problems)
 			case SignatureName:
 				assert.Equal(t, []Problem{{Kind: Signature, Path: ManifestName, Detail: v.Problems[0].Detail}}, v.Problems)
+			case StatementName:
+				// The manifest's hash, and the envelope's own signature
+				// or encoding.
+				assert.Equal(t, kindPath{Changed, StatementName}, kindPaths(v.Problems)[0], "%+v", v.Problems)
+				assert.Len(t, v.Problems, 2, "%+v", v.Problems)
+				assert.Equal(t, InTotoInvalid, v.InToto)
 			default:
 				require.Len(t, v.Problems, 1, "%+v", v.Problems)
 				assert.Equal(t, Changed, v.Problems[0].Kind)
@@ -159,7 +176,7 @@ func TestVerifyNamesEachChange(t *testing.T) {
 	})
 	t.Run("file removed", func(t *testing.T) {
 		es := entries(t, bundle)
-		es = append(es[:4], es[5:]...) // runbook/01-check.log
+		es = append(es[:5], es[6:]...) // runbook/01-check.log
 		v := verify(t, repack(t, es), pub)
 		assert.Equal(t, []Problem{{Kind: Removed, Path: "runbook/01-check.log", Detail: "listed in the manifest, missing from the bundle"}}, v.Problems)
 	})
@@ -174,8 +191,8 @@ func TestVerifyNamesEachChange(t *testing.T) {
 		otherPriv, _ := testKey(t)
 		forged = build(t, b, otherPriv)
 		v := verify(t, forged, pub)
-		require.Len(t, v.Problems, 1)
-		assert.Equal(t, Signature, v.Problems[0].Kind)
+		assert.Equal(t, []kindPath{{Signature, ManifestName}, {Signature, StatementName}}, kindPaths(v.Problems))
+		assert.Equal(t, InTotoInvalid, v.InToto)
 		assert.False(t, verify(t, bundle, other).Intact(), "another public key does not verify the original")
 	})
 	t.Run("manifest removed", func(t *testing.T) {
@@ -226,7 +243,7 @@ func TestVerifyNamesEachChange(t *testing.T) {
 	})
 	t.Run("duplicate entry", func(t *testing.T) {
 		es := entries(t, bundle)
-		es = append(es, File{Path: es[3].Path, Data: []byte("other")})
+		es = append(es, File{Path: es[4].Path, Data: []byte("other")})
 		v := verify(t, repack(t, es), pub)
 		assert.Equal(t, []Problem{{Kind: Added, Path: "report.json", Detail: "a second entry with the same name"}}, v.Problems)
 	})
@@ -245,7 +262,7 @@ func TestVerifyNamesEachChange(t *testing.T) {
 
 func TestWriteRefusesBadPaths(t *testing.T) {
 	priv, _ := testKey(t)
-	for _, p := range []string{"../x", "/etc/passwd", "a/../b", "manifest.json", ""} {
+	for _, p := range []string{"../x", "/etc/passwd", "a/../b", "manifest.json", StatementName, ""} {
 		b := testBundle()
 		b.Files = append(b.Files, File{Path: p, Data: []byte("x")})
 		_, err := Write(io.Discard, b, priv)

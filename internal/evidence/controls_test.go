@@ -20,6 +20,7 @@ func TestBuiltinMappingNamesTheControlsAuditorsAsk(t *testing.T) {
 	for _, want := range []string{
 		"ISO/IEC 27001:2022 A.5.29", "ISO/IEC 27001:2022 A.5.30", "ISO/IEC 27001:2022 A.8.13",
 		"SOC 2 A1.2", "SOC 2 A1.3", "DORA Article 11", "DORA Article 12", "NIS2 Article 21(2)(c)",
+		"PCI DSS v4.0 12.10.2", "HIPAA 45 CFR 164.308(a)(7)(ii)(D)",
 	} {
 		assert.True(t, ids[want], want)
 	}
@@ -61,7 +62,7 @@ func TestSupport(t *testing.T) {
 	a813 := byID(t, cs, "ISO/IEC 27001:2022 A.8.13")
 	assert.False(t, a813.Supported)
 	assert.Equal(t, []string{"backups-immutable"}, a813.By)
-	assert.Equal(t, []string{"offsite-copies-verified", "restore-tested"}, a813.Missing)
+	assert.Equal(t, []string{"offsite-copies-verified", "restore-tested", "retention-window-verified"}, a813.Missing)
 	assert.Equal(t, []string{"restore-tested"}, a813.MissingRequired)
 	assert.Equal(t, "required proof not shown: restore-tested (why restore-tested)", a813.Why)
 	assert.Empty(t, byID(t, cs, "SOC 2 A1.2").Why)
@@ -74,10 +75,40 @@ func TestSupport(t *testing.T) {
 	sup := Supported(cs)
 	assert.Contains(t, sup, "ISO/IEC 27001:2022 A.8.13")
 	assert.Contains(t, sup, "SOC 2 A1.3")
-	assert.Len(t, sup, 8)
+	assert.Len(t, sup, 10, "every control: each requires only restore-tested or backups-immutable")
 	assert.Empty(t, Supported(m.Support(nil, "")))
 	assert.Equal(t, "required proof not shown: restore-tested (not decided for this drill)",
 		byID(t, m.Support(nil, ""), "DORA Article 11").Why)
+}
+
+// TestSupport_RetentionWindow: the recovery window check supports the
+// controls that ask for backup retention (ISO/IEC 27001 A.8.13, SOC 2 A1.2,
+// DORA Article 12, NIS2 Article 21(2)(c)) and none about testing recovery,
+// and it never stands in for a restore those controls require.
+func TestSupport_RetentionWindow(t *testing.T) {
+	m, err := BuiltinMapping()
+	require.NoError(t, err)
+	require.Contains(t, m.Proofs, "retention-window-verified")
+	assert.Contains(t, m.Proofs["retention-window-verified"], "objectives.retention")
+
+	var asking []string
+	for _, c := range m.Controls {
+		if slices.Contains(c.Proofs, "retention-window-verified") {
+			asking = append(asking, c.ID)
+		}
+	}
+	assert.Equal(t, []string{"ISO/IEC 27001:2022 A.8.13", "SOC 2 A1.2", "DORA Article 12", "NIS2 Article 21(2)(c)"}, asking)
+
+	// The window alone: no control whose required proof is a restore.
+	cs := m.Support(proofs(m, "retention-window-verified"), "")
+	assert.Empty(t, Supported(cs))
+	assert.Equal(t, []string{"retention-window-verified"}, byID(t, cs, "DORA Article 12").By)
+	// With a restore, the window is among the proofs that support them.
+	cs = m.Support(proofs(m, "restore-tested", "retention-window-verified"), "")
+	a813 := byID(t, cs, "ISO/IEC 27001:2022 A.8.13")
+	assert.True(t, a813.Supported)
+	assert.Equal(t, []string{"restore-tested", "retention-window-verified"}, a813.By)
+	assert.NotContains(t, byID(t, cs, "SOC 2 A1.3").By, "retention-window-verified", "A1.3 (testing recovery) does not count the window")
 }
 
 // A drill that did not pass supports no control, whatever its proofs: the

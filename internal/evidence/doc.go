@@ -8,6 +8,10 @@
 //	manifest.json   schema, drill, times, the signing key's fingerprint, every file's hash and size
 //	manifest.sig    the raw 64-byte Ed25519 signature of manifest.json
 //	index.json      what each file proves and which controls the drill supports
+//	attestation.dsse.json
+//	                an in-toto Statement v1 in a DSSE envelope, signed with the same
+//	                key: subjects every other file by SHA-256, predicate the drill's
+//	                result (DrillResult, https://firedrill.dev/drill-result/v1)
 //	...             the drill's files (report, scenario, protection, restore, ...)
 //
 // The signature can also be checked without firedrill:
@@ -15,7 +19,9 @@
 //	openssl pkeyutl -verify -pubin -inkey firedrill-evidence.pub -rawin \
 //	    -in manifest.json -sigfile manifest.sig
 //
-// and every hash with sha256sum. Verify reads a bundle as untrusted input:
+// and every hash with sha256sum; the envelope with in-toto and Sigstore
+// tools (cosign verify-blob-attestation, see the README's Auditors
+// section). Bundles made before the envelope verify without it. Verify reads a bundle as untrusted input:
 // it is intact only when unpacking it with gzip and tar writes exactly the
 // manifest's files, as regular files with canonical modes, under the
 // drill's directory, and its memory is bounded whatever the bundle holds.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 	"k8s.io/client-go/kubernetes"
@@ -43,6 +44,10 @@ type Env struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
+	// StdinIsTerminal says Stdin is a terminal (main asks isatty): 'run'
+	// then shows the runbook's manual steps to the operator and times
+	// each until they confirm it (see runOperator).
+	StdinIsTerminal bool
 	// Getenv reads environment variables ($FIREDRILL_SCENARIOS, and
 	// $AWS_SHARED_CREDENTIALS_FILE and $AWS_CONFIG_FILE for checking a
 	// scenario's profiles); nil means an empty environment.
@@ -56,6 +61,16 @@ type Env struct {
 	// Kube, when set, replaces the clients of real clusters (for version's
 	// server part): it gets the kubeconfig and context the flags name.
 	Kube func(kubeconfig, context string) (kubernetes.Interface, error)
+	// Now is the clock of the outlook (history's forecast and error
+	// budget); nil means time.Now.
+	Now func() time.Time
+}
+
+func (e Env) now() time.Time {
+	if e.Now == nil {
+		return time.Now()
+	}
+	return e.Now()
 }
 
 func (e Env) getenv(key string) string {

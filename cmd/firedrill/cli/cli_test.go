@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -43,9 +44,13 @@ func run(t *testing.T, ctx context.Context, env map[string]string, args ...strin
 		WorkDir: work,
 		HomeDir: testHome,
 		Kube:    noCluster,
+		Now:     func() time.Time { return testNow },
 	})
 	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 }
+
+// testNow is the clock of the command-line tests' outlook (history).
+var testNow = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 
 // testHome is the home directory of the command-line tests.
 const testHome = "testdata/home"

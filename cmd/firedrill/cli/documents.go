@@ -34,6 +34,8 @@ const (
 type historyDoc struct {
 	Schema string       `json:"schema"`
 	Drills []historyRow `json:"drills"`
+	// Outlook is each scenario's RTO forecast and error budget.
+	Outlook []drill.Outlook `json:"outlook"`
 }
 
 // dueDoc is `due -o json`.

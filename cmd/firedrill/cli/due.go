@@ -68,7 +68,7 @@ Examples:
 			tableOutput.flag(),
 			stateDirFlag(),
 			&cli.StringFlag{Name: "max-age", Value: defaultMaxAge, Usage: "a scenario is overdue when its last passing drill is older than `AGE` (90d, 12w, 2160h)"},
-			&cli.StringSliceFlag{Name: "cadence", Usage: "your policy's cadence for a compliance framework, `FRAMEWORK=AGE` (soc2=180d); repeatable"},
+			&cli.StringFlag{Name: "cadence", Usage: "your policy's cadence per compliance framework, `FRAMEWORK=AGE,...` (soc2=180d,hipaa=26w)"},
 		}, historyFlags()...),
 		Action: a.due,
 	}
@@ -158,7 +158,10 @@ type knownScenarioSet struct {
 // duePolicy is --max-age and --cadence.
 func duePolicy(c *cli.Context, maxAge time.Duration) (drill.DuePolicy, error) {
 	p := drill.DuePolicy{MaxAge: maxAge, Cadences: map[string]time.Duration{}}
-	for _, v := range c.StringSlice("cadence") {
+	for _, v := range strings.Split(c.String("cadence"), ",") {
+		if v = strings.TrimSpace(v); v == "" {
+			continue
+		}
 		name, age, ok := strings.Cut(v, "=")
 		if _, known := drill.CadenceOf(name); !ok || !known {
 			msg := fmt.Sprintf("invalid --cadence %q: want FRAMEWORK=AGE with FRAMEWORK one of %s", v, strings.Join(scenarios.Frameworks, ", "))

@@ -195,7 +195,7 @@ func TestDue_ComplianceCadenceAndMajorChange(t *testing.T) {
 	assert.Regexp(t, `payments\s+fresh\s+pci-dss, soc2\s`, res.stdout)
 
 	// Your policy for soc2 is stricter still.
-	res = due("--max-age", "730d", "--cadence", "soc2=180d", "-o", "json")
+	res = due("--max-age", "730d", "--cadence", "soc2=180d,hipaa=26w", "-o", "json")
 	require.Equal(t, ExitDrillFailed, res.code, res.String())
 	var doc struct {
 		Scenarios []drill.DueStatus `json:"scenarios"`

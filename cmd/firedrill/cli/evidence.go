@@ -19,6 +19,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/firedrill-dev/firedrill/drill"
+	"github.com/firedrill-dev/firedrill/drill/oscal"
 	"github.com/firedrill-dev/firedrill/internal/evidence"
 	"github.com/firedrill-dev/firedrill/internal/objectstore"
 	"github.com/firedrill-dev/firedrill/internal/procenv"
@@ -342,7 +343,7 @@ func (a *app) evidenceExportCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "export",
 		Usage:     "make the signed evidence bundle of a drill, and optionally push it to an object-locked bucket",
-		UsageText: "firedrill evidence export DRILL_ID [-f FILE|-] [--key FILE] [--push s3://BUCKET/PREFIX] [-o text|json|yaml]",
+		UsageText: "firedrill evidence export DRILL_ID [-f FILE|-] [--key FILE] [--push s3://BUCKET/PREFIX] [-o text|json|yaml] [--format bundle|oscal]",
 		Description: `Bundles the record of a finished drill (see 'firedrill history' for ids) into a
 deterministic .tar.gz: the same drill and key give the same bytes. It holds
 every file of the drill's directory with every secret the drill knew
@@ -350,7 +351,17 @@ replaced with [redacted] (the secret policy of the README's Security
 section: credentials of 4 bytes or more, restored Secret values of 8 or
 more; restored Secret objects never carry values), index.json (what each file proves and the controls
 the drill supports), manifest.json (SHA-256 and size of every file, the drill,
-its times, firedrill's version) and manifest.sig (Ed25519 over the manifest).
+its times, firedrill's version), manifest.sig (Ed25519 over the manifest)
+and attestation.dsse.json: an in-toto Statement v1 in a DSSE envelope,
+signed with the same key, whose subjects are the other files by SHA-256 and
+whose predicate (https://firedrill.dev/drill-result/v1) is the drill's
+result, for tools such as cosign to check without firedrill (README,
+"Auditors").
+
+With --format oscal the bundle is kept as above (the drill's directory,
+the push) and what is written, to standard output or -f FILE, is an OSCAL
+1.2.2 assessment-results document of the drill: a result, an observation per
+check pointing at the bundle by SHA-256, a finding per control.
 
 Written to the drill's directory as evidence.tar.gz unless -f (--file) says
 otherwise; -o is the format of what is printed about it, as everywhere.
@@ -370,10 +381,12 @@ Examples:
   firedrill evidence export fd-20261122-174512-3f9a --key firedrill-evidence.key
   firedrill evidence export fd-20261122-174512-3f9a -f - > evidence.tar.gz
   firedrill evidence export fd-20261122-174512-3f9a -f bundle.tar.gz -o json
+  firedrill evidence export fd-20261122-174512-3f9a --format oscal > assessment-results.json
   FIREDRILL_EVIDENCE_KEY="$(cat key.pem)" firedrill evidence export ID \
       --push s3://dr-evidence/shop --push-endpoint https://s3.example --retention 10y`,
 		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "write the bundle to `FILE` (- for stdout; default the drill directory's evidence.tar.gz)"},
+			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "write the bundle (with --format oscal: the OSCAL document) to `FILE` (- for stdout; default the drill directory's evidence.tar.gz, for OSCAL stdout)"},
+			&cli.StringFlag{Name: "format", Value: "bundle", Usage: "write `FORMAT`: bundle (the signed bundle) or oscal (an OSCAL assessment-results document of the drill; the bundle is then kept in the drill's directory)"},
 			textOutput.flag(),
 			// Until issue 19, -o named the file and this the format.
 			&cli.StringFlag{Name: "output-format", Hidden: true},
@@ -414,6 +427,16 @@ func (a *app) evidenceExport(c *cli.Context) error {
 	if out != "" && out != "-" {
 		out = a.abs(out)
 	}
+	switch c.String("format") {
+	case "bundle":
+	case formatOSCAL:
+		if c.IsSet("output") {
+			return usageErrorf(helpHint(c), "--format oscal writes the OSCAL document; -o does not apply")
+		}
+		return a.exportOSCAL(c, d, s, out)
+	default:
+		return usageErrorf(helpHint(c), "invalid --format %q: want bundle or oscal", c.String("format"))
+	}
 	res, err := a.exportDrill(c.Context, d, s, out, unwrapped(a.env.Stdout))
 	if res != nil && out != "-" {
 		if werr := writeOutput(a.env.Stdout, format, exportOutput(res)); werr != nil && err == nil {
@@ -421,6 +444,38 @@ func (a *app) evidenceExport(c *cli.Context) error {
 		}
 	}
 	return err
+}
+
+// exportOSCAL keeps the drill's bundle as export does without -f, and
+// writes the OSCAL assessment-results document of the drill, which names
+// the bundle by its SHA-256, to out ("" or "-" for standard output).
+func (a *app) exportOSCAL(c *cli.Context, d *drill.Dir, s *evidenceSettings, out string) error {
+	k, err := a.exportDrill(c.Context, d, s, "", nil)
+	if errors.Is(err, drill.ErrDrillDirReadOnly) {
+		// The outer hint is the one shown: -f names the OSCAL document here.
+		return withHint(err, "--format oscal keeps the bundle in the drill's directory, which cannot be written: copy the drill directory somewhere writable, or export the bundle alone with 'firedrill evidence export DRILL_ID -f FILE'")
+	}
+	if err != nil {
+		return err
+	}
+	rep, err := d.ReadReport()
+	if err != nil {
+		return fmt.Errorf("read the drill's record: %w", err)
+	}
+	title := fmt.Sprintf("firedrill disaster-recovery drill %s of scenario %s", rep.DrillID, rep.Scenario)
+	docs := []oscal.Drill{{Report: rep, Index: k.Index, BundleSHA256: k.SHA256, BundleHref: bundleHref(k.Pushed)}}
+	if out == "" || out == "-" {
+		return writeOSCAL(a.env.Stdout, title, docs)
+	}
+	var buf bytes.Buffer
+	if err := writeOSCAL(&buf, title, docs); err != nil {
+		return err
+	}
+	if err := drill.WriteFileAtomic(out, buf.Bytes()); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.env.Stdout, "OSCAL assessment results of drill %s: %s (bundle sha256 %s kept in %s)\n", rep.DrillID, out, k.SHA256, k.File)
+	return nil
 }
 
 // exportOutput is what evidence export prints of a bundle kept.
@@ -474,6 +529,14 @@ The same checks without firedrill:
   tar xzf BUNDLE && cd DRILL_ID
   openssl pkeyutl -verify -pubin -inkey firedrill-evidence.pub -rawin -in manifest.json -sigfile manifest.sig
   jq -r '.files[] | "\(.sha256)  \(.path)"' manifest.json | sha256sum -c
+
+The bundle's in-toto statement (attestation.dsse.json, a DSSE envelope
+signed with the same key) is checked too: its signature, every file a
+subject with the manifest's SHA-256, the predicate of the same drill and
+result. Bundles made before it existed are intact without it ("no in-toto
+statement"). Without firedrill (README, "Auditors"):
+  cosign verify-blob-attestation --key firedrill-evidence.pub --signature attestation.dsse.json \
+      --type https://firedrill.dev/drill-result/v1 --insecure-ignore-tlog report.json
 
 Exit codes: 0 intact, 3 something differs, 1 the bundle or key cannot be read, 2 usage.
 
@@ -537,6 +600,12 @@ func writeVerificationText(w io.Writer, v *evidence.Verification) error {
 	}
 	if v.Intact() {
 		fmt.Fprintf(w, "INTACT: the signature verifies with %s and all %d files match the manifest\n", v.KeyFingerprint, v.Files)
+		switch v.InToto {
+		case evidence.InTotoVerified:
+			fmt.Fprintf(w, "in-toto statement (%s): its DSSE signature verifies with the same key and it names every file by SHA-256\n", evidence.StatementName)
+		case evidence.InTotoNone:
+			fmt.Fprintln(w, "no in-toto statement: the bundle was made by a firedrill before it added one; the manifest's signature covers every file")
+		}
 	} else {
 		fmt.Fprintf(w, "NOT INTACT: %d problem(s)\n", len(v.Problems))
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

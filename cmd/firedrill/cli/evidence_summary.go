@@ -12,13 +12,14 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/firedrill-dev/firedrill/drill"
+	"github.com/firedrill-dev/firedrill/drill/oscal"
 )
 
 func (a *app) evidenceSummaryCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "summary",
 		Usage:     "one row per drill of an audit period: result, RTO, RPO, findings, controls, bundle hash and where it is kept",
-		UsageText: "firedrill evidence summary [--from DATE] [--to DATE] [--scenario NAME] [-o table|json|yaml|csv]",
+		UsageText: "firedrill evidence summary [--from DATE] [--to DATE] [--scenario NAME] [-o table|json|yaml|csv|oscal]",
 		Description: `Lists every drill recorded in the state directory that started in the period
 (--from and --to are inclusive dates, YYYY-MM-DD, in UTC, or RFC 3339
 times), oldest first: scenario, date, result, RTO and RPO measured against
@@ -31,11 +32,15 @@ With --history s3://BUCKET/PREFIX (or $FIREDRILL_HISTORY) the drills come from
 the history a team shares, as drills run by a CronJob record them.
 
 It is the table an auditor asks for at the end of a period, like AWS Backup
-Audit Manager's restore-job report; -o csv opens in a spreadsheet.
+Audit Manager's restore-job report; -o csv opens in a spreadsheet. -o oscal
+writes an OSCAL 1.2.2 assessment-results document for GRC tools: a result
+per drill, an observation per check pointing at the drill's kept bundle by
+SHA-256, a finding per control (not-satisfied with why, or satisfied).
 
 Examples:
   firedrill evidence summary --from 2026-01-01 --to 2026-12-31 -o csv > drills-2026.csv
-  firedrill evidence summary --from 2026-10-01 -o json | jq '.drills[] | select(.result != "pass")'`,
+  firedrill evidence summary --from 2026-10-01 -o json | jq '.drills[] | select(.result != "pass")'
+  firedrill evidence summary --from 2026-01-01 --to 2026-12-31 -o oscal > assessment-results-2026.json`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "from", Usage: "first `DATE` of the period (default: the beginning)"},
 			&cli.StringFlag{Name: "to", Usage: "last `DATE` of the period (default: today)"},
@@ -95,7 +100,11 @@ func (a *app) evidenceSummary(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	rows, err := drill.AuditRows(c.Context, stores.history(), drill.AuditPeriod{From: from, To: to, Scenario: c.String("scenario"), Mapping: mapping})
+	period := drill.AuditPeriod{From: from, To: to, Scenario: c.String("scenario"), Mapping: mapping}
+	if format == formatOSCAL {
+		return a.summaryOSCAL(c, stores.history(), period)
+	}
+	rows, err := drill.AuditRows(c.Context, stores.history(), period)
 	if err != nil {
 		return err
 	}
@@ -108,8 +117,39 @@ func (a *app) evidenceSummary(c *cli.Context) error {
 	})
 }
 
-// summaryOutput is evidence summary's -o: csv besides the others.
-var summaryOutput = output{formatTable, formatJSON, formatYAML, formatCSV}
+// summaryOutput is evidence summary's -o: csv and oscal besides the others.
+var summaryOutput = output{formatTable, formatJSON, formatYAML, formatCSV, formatOSCAL}
+
+// summaryOSCAL writes the drills of the period as an OSCAL
+// assessment-results document, one result per drill.
+func (a *app) summaryOSCAL(c *cli.Context, rs drill.Records, p drill.AuditPeriod) error {
+	drills, err := drill.AuditDrills(c.Context, rs, p)
+	if err != nil {
+		return err
+	}
+	if len(drills) == 0 {
+		return withHint(fmt.Errorf("no drills in the period: an OSCAL assessment-results document holds at least one"),
+			"widen --from/--to, or check --scenario and the history ('firedrill history')")
+	}
+	title := "firedrill disaster-recovery drills"
+	if p.Scenario != "" {
+		title += " of scenario " + p.Scenario
+	}
+	// The period as given: --to is inclusive, p.To the instant after it.
+	if from := c.String("from"); from != "" {
+		title += " from " + from
+	}
+	to := c.String("to")
+	if to == "" {
+		to = p.To.Format(time.DateOnly)
+	}
+	title += " to " + to
+	out := make([]oscal.Drill, len(drills))
+	for i, d := range drills {
+		out[i] = oscalDrillOf(d)
+	}
+	return writeOSCAL(a.env.Stdout, title, out)
+}
 
 // summaryWriter is evidence summary's outputWriter, csv included.
 type summaryWriter struct {

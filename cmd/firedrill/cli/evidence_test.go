@@ -274,17 +274,17 @@ func TestEvidenceSummary_OnlyPassingDrillsSupportControls(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(res.stdout), &doc))
 	rows := doc.Drills
 	require.Len(t, rows, len(results))
-	assert.Len(t, rows[0].Controls, 8, "the drill that passed supports every built-in control")
+	assert.Len(t, rows[0].Controls, 10, "the drill that passed supports every built-in control")
 	assert.Empty(t, rows[0].NotSupported)
 	for _, row := range rows[1:] {
 		assert.Empty(t, row.Controls, row.Result)
-		require.Len(t, row.NotSupported, 8, row.Result)
+		require.Len(t, row.NotSupported, 10, row.Result)
 		assert.Contains(t, row.NotSupported[0].Why, "only a drill that passed supports a control", row.Result)
 	}
 
 	res = run(t, context.Background(), map[string]string{"FIREDRILL_STATE_DIR": state}, "evidence", "summary")
 	require.Equal(t, ExitOK, res.code, res.String())
-	for _, want := range []string{"8  ", "0 (drill fail)", "0 (drill error)", "0 (drill interrupted)",
+	for _, want := range []string{"10  ", "0 (drill fail)", "0 (drill error)", "0 (drill interrupted)",
 		// The running record has no heartbeat and is days old: it died
 		// (drill.LegacyDeadAfter).
 		"0 (drill died in step cleanup)"} {

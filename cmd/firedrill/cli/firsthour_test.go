@@ -78,7 +78,7 @@ func TestHistory_UnknownScenarioGetsCloseMatches(t *testing.T) {
 
 	res = run(t, context.Background(), env, "history", "observability-loss", "-o", "json")
 	assert.Equal(t, ExitOK, res.code, res)
-	assert.JSONEq(t, `{"schema":"firedrill.dev/history/v2","drills":[]}`, res.stdout)
+	assert.JSONEq(t, `{"schema":"firedrill.dev/history/v2","drills":[],"outlook":[]}`, res.stdout)
 }
 
 // readOnlyDir makes dir read-only for this process: mode 0555 for a user,
@@ -116,6 +116,15 @@ func TestEvidenceExport_ReadOnlyStateDir(t *testing.T) {
 	assert.Contains(t, res.stderr, "the drill directory cannot be written")
 	assert.Contains(t, res.stderr, "Hint: write the bundle outside the read-only state directory")
 	assert.Empty(t, res.stdout)
+
+	// With --format oscal, -f names the OSCAL document, so the hint names
+	// what works for the bundle instead.
+	res = run(t, context.Background(), map[string]string{"FIREDRILL_STATE_DIR": state}, "evidence", "export", id, "--key", key, "--format", "oscal")
+	assert.Equal(t, ExitError, res.code, res)
+	assert.Contains(t, res.stderr, "Hint: --format oscal keeps the bundle in the drill's directory")
+	assert.NotContains(t, res.stderr, "a FILE or - for standard output")
+	assert.Empty(t, res.stdout)
+
 	after, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	assert.Equal(t, len(before), len(after), "nothing written")

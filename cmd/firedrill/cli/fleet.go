@@ -87,7 +87,7 @@ Examples:
 			&cli.StringSliceFlag{Name: "scenario", Usage: "only scenario `NAME` (repeatable)"},
 			&cli.StringSliceFlag{Name: "state", Usage: "only rows in `STATE`: failing, overdue, due, ok (repeatable)"},
 			&cli.StringFlag{Name: "max-age", Value: defaultMaxAge, Usage: "a row is overdue when its last passing drill is older than `AGE` (90d, 12w, 2160h)"},
-			&cli.StringSliceFlag{Name: "cadence", Usage: "your policy's cadence for a compliance framework, `FRAMEWORK=AGE` (soc2=180d); repeatable, as for 'firedrill due'"},
+			&cli.StringFlag{Name: "cadence", Usage: "your policy's cadence per compliance framework, `FRAMEWORK=AGE,...` (soc2=180d,hipaa=26w), as for 'firedrill due'"},
 			&cli.Float64Flag{Name: "error-budget-target", Value: scenarios.DefaultErrorBudgetTarget, Usage: "the share of drills that must meet RTO and RPO within the error budget's window (`RATIO`, 0 to 1)"},
 			&cli.StringFlag{Name: "due-soon", Value: "14d", Usage: "a row is due when its last pass gets older than the cadence within `AGE`"},
 			&cli.BoolFlag{Name: "reindex", Usage: "first (re)build the fleet index from every drill record (one read per drill), then show the fleet"},
@@ -302,7 +302,7 @@ func (a *app) fleet(c *cli.Context) error {
 	}
 	now := time.Now()
 	opts := drill.FleetOptions{Now: now, Due: drill.PolicyDue(policy), DueSoon: time.Duration(dueSoon),
-		Estimate: drill.Outlook(target, time.Duration(scenarios.DefaultErrorBudgetWindow))}
+		Estimate: drill.FleetOutlook(target, time.Duration(scenarios.DefaultErrorBudgetWindow))}
 	rows := []drill.FleetRow{}
 	drills := 0
 	if c.Bool("from-records") {

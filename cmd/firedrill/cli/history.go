@@ -24,6 +24,12 @@ the same scenario. Every drill leaves a record, also those that errored or
 were interrupted; below the table, one line per such drill says in which
 step and why it stopped or died (error and error_step in -o json). Remove
 what a dead drill left in the scratch cluster with 'firedrill cleanup'.
+After them, one line per scenario gives its outlook (outlook in -o json): the RTO
+forecast (when the trend of recovery time against what was restored
+reaches the RTO objective; at least 4 drills over 14 days and a good fit,
+else "no forecast" and why) and its error budget (drills of the last 365
+days, or the scenario's objectives.errorBudget.window, that met RTO and
+RPO, against objectives.errorBudget.target, default 0.75).
 -o wide adds where each drill's report is. 'firedrill history show ID'
 describes one drill; 'firedrill history prune' removes old ones.
 
@@ -100,9 +106,16 @@ func (a *app) history(c *cli.Context) error {
 		rows = append(rows, row)
 	}
 	wide := format == formatWide
+	outlooks := drill.Outlooks(reports, a.env.now())
 	return writeOutput(a.env.Stdout, format, document{
-		doc:   historyDoc{Schema: schemaHistory, Drills: rows},
-		table: func(w io.Writer) error { return writeHistoryTable(w, rows, reports, records.URL("", ""), wide) },
+		doc: historyDoc{Schema: schemaHistory, Drills: rows, Outlook: outlooks},
+		table: func(w io.Writer) error {
+			if err := writeHistoryTable(w, rows, reports, records.URL("", ""), wide); err != nil {
+				return err
+			}
+			writeOutlook(w, outlooks)
+			return nil
+		},
 	})
 }
 
@@ -116,7 +129,7 @@ func (a *app) noDrillsOf(c *cli.Context, format string, records drill.Records, n
 		return err
 	}
 	return writeOutput(a.env.Stdout, format, document{
-		doc: historyDoc{Schema: schemaHistory, Drills: []historyRow{}},
+		doc: historyDoc{Schema: schemaHistory, Drills: []historyRow{}, Outlook: []drill.Outlook{}},
 		table: func(w io.Writer) error {
 			fmt.Fprintf(w, "No drills of scenario %q recorded in %s yet (%s of other scenarios). Run one with 'firedrill run %s'.\n",
 				name, records.URL("", ""), count(len(all), "drill"), name)
@@ -168,5 +181,6 @@ func objectiveCell(o drill.Objective) string {
 	if o.Status == drill.ObjectiveMissed {
 		mark = "MISSED"
 	}
-	return fmt.Sprintf("%s of %s %s", drill.FormatSeconds(*o.MeasuredSeconds), drill.FormatSeconds(o.ObjectiveSeconds), mark)
+	// An RTO with declared manual work is judged on the total (drill.Objective.Judged).
+	return fmt.Sprintf("%s of %s %s", drill.FormatSeconds(*o.Judged()), drill.FormatSeconds(o.ObjectiveSeconds), mark)
 }

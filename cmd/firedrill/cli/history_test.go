@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -125,3 +126,37 @@ func TestRunSummary_NamesTheCanaryCheck(t *testing.T) {
 }
 
 var t0Summary = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+
+func TestHistory_OutlookForecastsAGrowingScenario(t *testing.T) {
+	state := t.TempDir()
+	// Every 30 days up to testNow, 1 GB more volume data and 30 s more to
+	// recover it: 300 s now, 1 s a day more, the 600 s objective in 300 days.
+	for i := range 6 {
+		at := testNow.Add(-time.Duration(150-30*i) * 24 * time.Hour)
+		rto := time.Duration(150+30*i) * time.Second
+		id := fmt.Sprintf("fd-grow-%d", i)
+		d, err := drill.CreateDir(state, id)
+		require.NoError(t, err)
+		require.NoError(t, d.WriteReport(&drill.Report{DrillID: id, Scenario: "region-loss", StartedAt: at, Result: drill.ResultPass,
+			RTO: drill.Measure(10*time.Minute, rto), RPO: drill.Measure(time.Hour, time.Minute), ErrorBudgetTarget: 0.9,
+			Restores: []drill.RestoreRef{{ItemsRestored: 50, PodVolumeRestores: []drill.PodVolumeRestore{{BytesDone: int64(i+1) * 1e9}}}}}))
+	}
+	res := run(t, context.Background(), nil, "history", "-o", "json", "--state-dir", state)
+	require.Equal(t, ExitOK, res.code, res.String())
+	var doc struct {
+		Outlook []drill.Outlook `json:"outlook"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &doc))
+	require.Len(t, doc.Outlook, 1)
+	f := doc.Outlook[0].RTOForecast
+	require.Equal(t, drill.ForecastTrend, f.State, f.Reason)
+	assert.InDelta(t, 300, *f.DaysToObjective, 0.01)
+	assert.Equal(t, drill.SizeRestoredBytes, f.Size)
+	b := doc.Outlook[0].ErrorBudget
+	assert.Equal(t, 0.9, b.Target)
+	assert.Equal(t, 6, b.Met)
+
+	res = run(t, context.Background(), nil, "history", "--state-dir", state)
+	require.Equal(t, ExitOK, res.code, res.String())
+	assert.Contains(t, res.stdout, "region-loss: RTO forecast: RTO objective reached in 300d (2027-09-27); error budget: 6 of 6 drills in the last 365d met RTO and RPO (100%), target 90%: 100% of the budget left")
+}

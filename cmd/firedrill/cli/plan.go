@@ -116,6 +116,10 @@ func writePlanText(w io.Writer, p *drill.Plan) {
 		}
 		if s.Runbook != nil {
 			for _, st := range s.Runbook.Steps {
+				if st.Manual {
+					fmt.Fprintf(w, "   - manual step %q (estimate %s)\n", st.Name, durationText(st.EstimateSeconds))
+					continue
+				}
 				fmt.Fprintf(w, "   - step %q (within %s)\n", st.Name, durationText(st.TimeoutSeconds))
 			}
 		}

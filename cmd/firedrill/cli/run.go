@@ -12,6 +12,8 @@ import (
 	"github.com/firedrill-dev/firedrill/drill"
 	"github.com/firedrill-dev/firedrill/internal/finding"
 	"github.com/firedrill-dev/firedrill/internal/version"
+	"github.com/firedrill-dev/firedrill/runbooks"
+	"github.com/firedrill-dev/firedrill/scenarios"
 )
 
 func (a *app) runCommand() *cli.Command {
@@ -30,7 +32,10 @@ func (a *app) runCommand() *cli.Command {
                   CRDs, then the rest
   verify     RTO  restore order proof and the scenario's checks
   runbook    RTO  the runbook's executable steps, timed; a failing step means
-                  the runbook is out of date
+                  the runbook is out of date. Its manual steps: when standard
+                  input is a terminal, each is shown and timed until you type
+                  done (abort fails it); otherwise, or with --yes, its
+                  declared estimate is added to the measured RTO
   report          report.json, report.md, report.html and retrospective.md
   evidence        keep the Velero objects and what came back (Secret values
                   redacted); with --evidence-key, sign a bundle of the whole
@@ -38,6 +43,11 @@ func (a *app) runCommand() *cli.Command {
                   --evidence-push upload it, locked, to an object-locked bucket
   cleanup         remove what the drill created (by default only when the drill
                   passed), also after Ctrl-C
+
+A scenario with spec.backups.window.pick: random draws its recovery point
+at random among the Completed backups of its window (by default the whole
+objectives.retention) and records the seed in the report (backup.chosen);
+--pick-seed SEED replays that pick.
 
 RTO counts from the disaster declaration (the scenario's declaredAt, else
 the start of the drill) to the end of the last recovery step. A protection
@@ -92,7 +102,9 @@ Examples:
 			stateDirFlag(),
 			&cli.DurationFlag{Name: "step-timeout", Value: 30 * time.Minute, Usage: "give up a step after `DURATION` (cleanup has its own timeout)"},
 			lockWaitFlag(),
-		}, append(append(append(historyFlags(), evidenceFlags("evidence-")...), runHookFlags()...), clusterFlags()...)...),
+			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask about the runbook's manual steps at the terminal: count their declared estimates, as a drill without a terminal does"},
+			&cli.Int64Flag{Name: "pick-seed", Usage: "replay a random pick (window.pick: random) with `SEED`, e.g. an earlier report's backup.chosen.seed", DefaultText: "the scenario's window.seed, else a random seed recorded in the report"},
+		}, append(append(append(append(historyFlags(), evidenceFlags("evidence-")...), runHookFlags()...), clusterFlags()...), windowFlags()...)...),
 		Action: a.run,
 	}
 }
@@ -101,6 +113,11 @@ func (a *app) run(c *cli.Context) error {
 	sc, format, err := a.drillScenarioArg(c, textOutput)
 	if err != nil {
 		return err
+	}
+	if c.IsSet("pick-seed") {
+		if err := sc.SetWindowSeed(c.Int64("pick-seed")); err != nil {
+			return usageErrorf("drop --pick-seed, or set spec.backups.window.pick: random in the scenario", "--pick-seed: %v", err)
+		}
 	}
 	rb, err := drill.ScenarioRunbook(sc)
 	if err != nil {
@@ -128,6 +145,10 @@ func (a *app) run(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	sample, seed, err := windowSample(c)
+	if err != nil {
+		return err
+	}
 	now := time.Now
 	id := drill.NewDrillID(now())
 	progress := newProgressLines(a.progressOut())
@@ -142,11 +163,12 @@ func (a *app) run(c *cli.Context) error {
 		Progress:   progress,
 		Logger:     a.log,
 		Version:    version.Get().Version,
-		Protection: drill.NewProtection(sc, drill.ProtectionOptions{Getenv: a.env.getenv, Log: a.log}),
+		Protection: drill.NewProtection(sc, drill.ProtectionOptions{Getenv: a.env.getenv, Log: a.log, WindowSample: sample, WindowSeed: seed}),
 		Scope:      drill.NewScope(sc, drill.ScopeOptions{Getenv: a.env.getenv, Secrets: a.secrets, Log: a.log}),
 		Recovery: drill.NewRecovery(sc, drill.RestoreOptions{DrillID: id, Getenv: a.env.getenv, Now: now, Progress: progress, RestoreProgress: progress.Restore, Log: a.log,
 			Secrets: a.secrets, LockWait: wait}),
 		Runbook:     rb,
+		Operator:    a.runOperator(c, rb),
 		Secrets:     a.secrets,
 		StepTimeout: c.Duration("step-timeout"),
 		History:     stores.shared,
@@ -208,6 +230,18 @@ func (a *app) heartbeatInterval() (time.Duration, error) {
 		return 0, usageErrorf("set it to a duration such as 30s, or unset it", "$%s=%q: want a duration greater than zero", envHeartbeatInterval, v)
 	}
 	return d, nil
+}
+
+// runOperator is who does the runbook's manual steps: the person at the
+// terminal when standard input is one and --yes is not given (asked on
+// stderr, answering on stdin), else nobody (nil), and their declared
+// estimates count toward RTO. A scenario read from standard input ("-")
+// used it up.
+func (a *app) runOperator(c *cli.Context, rb *runbooks.Runbook) runbooks.Operator {
+	if rb == nil || rb.Commands() == len(rb.Steps) || c.Bool("yes") || !a.env.StdinIsTerminal || a.env.Stdin == nil || c.Args().First() == scenarios.StdinArg {
+		return nil
+	}
+	return &runbooks.Prompt{In: a.env.Stdin, Out: a.env.Stderr}
 }
 
 // failureSummary names what made a drill fail, for the one-line error.
@@ -273,7 +307,7 @@ func objectiveText(o drill.Objective) string {
 		if o.Status == drill.ObjectiveMissed {
 			verdict = "MISSED"
 		}
-		text := fmt.Sprintf("%s against an objective of %s: %s", drill.FormatSeconds(*o.MeasuredSeconds), drill.FormatSeconds(o.ObjectiveSeconds), verdict)
+		text := fmt.Sprintf("%s against an objective of %s: %s", o.TimeText(), drill.FormatSeconds(o.ObjectiveSeconds), verdict)
 		if o.Note != "" {
 			// A recovery stopped after its objective: the time is a lower bound.
 			text += " (" + o.Note + ")"

@@ -52,3 +52,19 @@ current-context: scratch
 	assert.Equal(t, "preflight", rows[0]["error_step"])
 	assert.Contains(t, rows[0]["error"], "connection refused")
 }
+
+// TestRun_WindowSeedNeedsARandomPick: --pick-seed replays a random pick;
+// on a scenario that picks no backup at random it is a usage error (exit
+// 2), before anything is reached or recorded.
+func TestRun_WindowSeedNeedsARandomPick(t *testing.T) {
+	state := t.TempDir()
+	scenario, err := filepath.Abs("testdata/files/valid.yaml")
+	require.NoError(t, err)
+	res := run(t, context.Background(), map[string]string{"FIREDRILL_STATE_DIR": state}, "run", "--pick-seed", "42", scenario)
+	require.Equal(t, ExitUsage, res.code, res.String())
+	assert.Contains(t, res.stderr, "Error: --pick-seed: the scenario does not pick its backup at random (spec.backups.window.pick: random)")
+	assert.Contains(t, res.stderr, "Hint: drop --pick-seed, or set spec.backups.window.pick: random in the scenario")
+	entries, err := os.ReadDir(state)
+	require.NoError(t, err)
+	assert.Empty(t, entries, "no drill was recorded")
+}

@@ -31,7 +31,14 @@ func (a *app) verifyCommand() *cli.Command {
      must both be refused;
   4. each off-site and off-cloud copy: the same objects, compared by the
      scenario's mode (existence, size, checksum, content or sampled), with
-     counts like 'rclone check --combined'.
+     counts like 'rclone check --combined';
+  5. with objectives.retention or maxRetention, the recovery window of the
+     schedule, read from the bucket's velero-backup.json files: whether it
+     reaches back the retention, failed backups, runs the cron expression
+     (backups.scheduleCron, else the source's Schedule) expected that left
+     no backup, the worst gap against the RPO, the object lock of every
+     backup in it (or --window-sample N of them), and what is kept past
+     maxRetention (window.* findings).
 
 No cluster is needed. Credentials are read from the environment variables,
 profile or file the scenario references, and never printed.
@@ -40,8 +47,9 @@ Exit codes: 0 every check passed, 3 a check failed, 1 the checks could not run.
 
 Examples:
   firedrill verify region-loss
-  firedrill verify ./scenarios/shop.yaml -o json | jq '.copies[].comparison'`,
-		Flags:  []cli.Flag{tableOutput.flag()},
+  firedrill verify ./scenarios/shop.yaml -o json | jq '.copies[].comparison'
+  firedrill verify shop --window-sample 50 -o json | jq '.window.worst_gap'`,
+		Flags:  append([]cli.Flag{tableOutput.flag()}, windowFlags()...),
 		Action: a.verify,
 	}
 }
@@ -51,7 +59,11 @@ func (a *app) verify(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := drill.Verify(c.Context, sc, drill.ProtectionOptions{Getenv: a.env.getenv, Log: a.log})
+	sample, seed, err := windowSample(c)
+	if err != nil {
+		return err
+	}
+	res, err := drill.Verify(c.Context, sc, drill.ProtectionOptions{Getenv: a.env.getenv, Log: a.log, WindowSample: sample, WindowSeed: seed})
 	if err != nil {
 		return fmt.Errorf("verify the backups of scenario %s: %w", sc.Metadata.Name, err)
 	}

@@ -1,0 +1,238 @@
+package backup
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/firedrill-dev/firedrill/internal/finding"
+	"github.com/firedrill-dev/firedrill/internal/objectstore"
+)
+
+// maxWindowFindings bounds the findings of one kind listed one by one;
+// the last one counts the rest.
+const maxWindowFindings = 10
+
+func rfc(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// span renders seconds as a person reads a window: "7d 2h", "3h 10m", "45s".
+func span(seconds float64) string {
+	d := time.Duration(seconds * float64(time.Second)).Round(time.Second)
+	day := 24 * time.Hour
+	switch {
+	case d >= day:
+		s := fmt.Sprintf("%dd", d/day)
+		if h := (d % day) / time.Hour; h > 0 {
+			s += fmt.Sprintf(" %dh", h)
+		}
+		return s
+	case d >= time.Hour:
+		s := fmt.Sprintf("%dh", d/time.Hour)
+		if m := (d % time.Hour) / time.Minute; m > 0 {
+			s += fmt.Sprintf(" %dm", m)
+		}
+		return s
+	case d >= time.Minute:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return d.String()
+}
+
+// sizeOf renders a size in binary units.
+func sizeOf(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// windowFindings turns a judged window into findings, one ID per kind of
+// fault (IDWindow*): a pass where the kind was checked and found nothing.
+// cronNote says why missed runs were not looked for when w.Cron is empty.
+func windowFindings(w *Window, subject string, lock objectstore.LockConfig, cronNote string) []finding.Finding {
+	var fs []finding.Finding
+	what := "backups"
+	if w.Schedule != "" {
+		what = "backups of schedule " + w.Schedule
+	}
+
+	// The window's length against retention.
+	switch {
+	case w.Oldest == nil:
+		fs = append(fs, finding.Fail(IDWindowShort, finding.SeverityFail, subject,
+			fmt.Sprintf("no usable %s in the bucket (%d found): nothing to restore from", what, w.BackupCount)).
+			With(retentionWant(w), "no usable backup", "check that the schedule runs and its backups complete (velero schedule describe, velero backup logs)"))
+	case !w.ReachesBack:
+		fs = append(fs, finding.Fail(IDWindowShort, finding.SeverityFail, subject,
+			fmt.Sprintf("the window reaches back only to %s (%s), %s short of the retention %s: the oldest usable backup is %s",
+				rfc(w.Oldest.point()), span(w.CheckedAt.Sub(w.Oldest.point()).Seconds()), span(w.MissingSeconds), span(w.RetentionSeconds), w.Oldest.Name)).
+			With(retentionWant(w), "back to "+rfc(w.Oldest.point()),
+				"backups older than that are gone or never completed: check the schedule's TTL (at least the retention), the bucket's lifecycle rules and when the schedule was created"))
+	default:
+		msg := fmt.Sprintf("%d usable %s from %s (%s) to %s (%s)", w.Usable, what,
+			rfc(w.Oldest.point()), w.Oldest.Name, rfc(w.Newest.point()), w.Newest.Name)
+		if w.RetentionSeconds > 0 {
+			msg += fmt.Sprintf(": the window reaches back the retention %s", span(w.RetentionSeconds))
+		}
+		fs = append(fs, finding.Pass(IDWindowShort, subject, msg))
+	}
+
+	// Backups a restore would not take.
+	for i, b := range w.NotCompleted {
+		if i == maxWindowFindings {
+			fs = append(fs, finding.Warn(IDWindowFailedBackup, subject, fmt.Sprintf("and %d more backups in the window not Completed", len(w.NotCompleted)-i)))
+			break
+		}
+		msg := fmt.Sprintf("backup %s of %s is %s (%d errors, %d warnings)", b.Name, rfc(b.at()), orNone(b.Phase, "without a phase"), b.Errors, b.Warnings)
+		if b.FailureReason != "" {
+			msg += ": " + b.FailureReason
+		}
+		if b.Usable {
+			msg += "; counted as usable (allowPartiallyFailed)"
+		}
+		fs = append(fs, finding.Warn(IDWindowFailedBackup, subject, msg).
+			With("Completed", orNone(b.Phase, "no phase"), "velero backup describe "+b.Name+" --details; velero backup logs "+b.Name))
+	}
+	if len(w.NotCompleted) == 0 && len(w.Backups) > 0 {
+		fs = append(fs, finding.Pass(IDWindowFailedBackup, subject, fmt.Sprintf("all %d backups in the window Completed", len(w.Backups))))
+	}
+
+	// Runs that left no backup.
+	switch {
+	case w.Cron == "":
+		fs = append(fs, finding.Warn(IDWindowMissedRun, subject,
+			cronNote+": runs that left no backup were not looked for").
+			With("", "", "set spec.backups.scheduleCron to the Schedule's spec.schedule, or let the drill read the source cluster's Schedule"))
+	case w.MissedRunCount == 0:
+		fs = append(fs, finding.Pass(IDWindowMissedRun, subject, fmt.Sprintf("every run of %q in the window left a backup", w.Cron)))
+	default:
+		for i, m := range w.MissedRuns {
+			if i == maxWindowFindings {
+				fs = append(fs, finding.Warn(IDWindowMissedRun, subject, fmt.Sprintf("and %d more runs that left no backup", w.MissedRunCount-i)))
+				break
+			}
+			at := rfc(m.Expected)
+			if m.ExpectedLocal != "" {
+				at += " (" + m.ExpectedLocal + ")"
+			}
+			fs = append(fs, finding.Warn(IDWindowMissedRun, subject, fmt.Sprintf("the run of %q due %s left no backup", w.Cron, at)).
+				With("a backup created before the next run", "none",
+					"Velero skips a run while a backup of the schedule is still in progress or when its server was down, and does not catch up: check the Velero server's logs around that time"))
+		}
+	}
+
+	// The worst gap against the RPO.
+	if g := w.WorstGap; g != nil {
+		to := "now"
+		if g.ToBackup != "" {
+			to = g.ToBackup
+		}
+		msg := fmt.Sprintf("worst gap %s between usable backups, from %s (%s) to %s (%s)", span(g.Seconds), rfc(g.From), g.FromBackup, rfc(g.To), to)
+		switch {
+		case g.OverRPO:
+			fs = append(fs, finding.Fail(IDWindowGap, finding.SeverityFail, subject, msg+fmt.Sprintf(": a disaster then would have lost more than the RPO %s", span(w.RPOSeconds))).
+				With("at most "+span(w.RPOSeconds), span(g.Seconds),
+					"runs were missed or failed in that time (see window.missed-run and window.failed-backup); schedule backups at least as often as the RPO"))
+		case w.RPOSeconds > 0:
+			fs = append(fs, finding.Pass(IDWindowGap, subject, msg+fmt.Sprintf(", within the RPO %s", span(w.RPOSeconds))))
+		default:
+			fs = append(fs, finding.Pass(IDWindowGap, subject, msg))
+		}
+	}
+
+	// Object lock of the window's backups.
+	if w.Lock.Checked != "none" {
+		which := fmt.Sprintf("all %d backups in the window", len(w.Lock.Backups))
+		if w.Lock.Checked == "sample" {
+			which = fmt.Sprintf("a sample of %d of the %d backups in the window (seed %d)", w.Lock.Sample, len(w.Backups), w.Lock.Seed)
+		}
+		for i, s := range w.Lock.Short {
+			if i == maxWindowFindings {
+				fs = append(fs, finding.Fail(IDWindowUnlocked, finding.SeverityFail, subject, fmt.Sprintf("and %d more backups not locked until they expire", len(w.Lock.Short)-i)))
+				break
+			}
+			fs = append(fs, finding.Fail(IDWindowUnlocked, finding.SeverityFail, subject,
+				fmt.Sprintf("backup %s: %d object versions not locked until it expires %s, e.g. %s: %s", s.Backup, s.Versions, rfc(s.Expiration), s.Example, s.Problem)).
+				With("every version locked until "+rfc(s.Expiration), s.Problem,
+					"give the bucket a COMPLIANCE default retention at least the schedule's TTL; PutObjectRetention can extend an existing version's lock"))
+		}
+		if len(w.Lock.Short) == 0 {
+			fs = append(fs, finding.Pass(IDWindowUnlocked, subject, "every object version of "+which+" is locked until at least its backup's expiration"))
+		} else {
+			fs = append(fs, finding.Fail(IDWindowUnlocked, finding.SeverityFail, subject, fmt.Sprintf("%d of %s are not locked until they expire", len(w.Lock.Short), which)))
+		}
+	}
+
+	// Remembering to forget.
+	if w.MaxRetentionSeconds > 0 {
+		fs = append(fs, forgetFindings(w, subject, lock)...)
+	}
+	return fs
+}
+
+func retentionWant(w *Window) string {
+	if w.RetentionSeconds == 0 {
+		return "a usable backup"
+	}
+	return "usable backups back to " + rfc(w.From) + " (" + span(w.RetentionSeconds) + ")"
+}
+
+// forgetFindings are the findings of what is kept past maxRetention.
+func forgetFindings(w *Window, subject string, lock objectstore.LockConfig) []finding.Finding {
+	var fs []finding.Finding
+	max := span(w.MaxRetentionSeconds)
+	n := map[string]int{}
+	for _, r := range w.PastMaxRetention {
+		n[r.Kind]++
+		if n[r.Kind] > maxWindowFindings {
+			continue
+		}
+		switch r.Kind {
+		case RetainedBackup:
+			fs = append(fs, finding.Fail(IDWindowPastMax, finding.SeverityFail, subject,
+				fmt.Sprintf("backup %s of %s is still in the bucket (%d objects, %s), %s past the maxRetention %s",
+					r.Subject, rfc(r.Since), r.Objects, sizeOf(r.Bytes), span(r.ExcessSeconds), max)).
+				With("no backup older than "+max, "created "+rfc(r.Since),
+					"velero backup delete "+r.Subject+" (Velero deletes it with its data once its lock allows); lower the schedule's TTL to at most "+max))
+		case RetainedTTL:
+			fs = append(fs, finding.Fail(IDWindowTTL, finding.SeverityFail, subject,
+				fmt.Sprintf("%d backups have a Velero TTL %s longer than the maxRetention %s, the newest %s expiring %s",
+					r.Objects, span(r.ExcessSeconds), max, r.Subject, rfc(r.Until))).
+				With("spec.ttl at most "+max, span(r.ExcessSeconds+w.MaxRetentionSeconds),
+					"set the Schedule's spec.template.ttl to at most "+max))
+		case RetainedBucketLock:
+			fs = append(fs, finding.Fail(IDWindowLockTooLong, finding.SeverityFail, subject,
+				fmt.Sprintf("the bucket's default retention (%s %s) keeps every object %s past the maxRetention %s: it cannot be erased in time",
+					lock.DefaultMode, days(lock.DefaultPeriod()), span(r.ExcessSeconds), max)).
+				With("default retention at most "+max, days(lock.DefaultPeriod()),
+					"lower the bucket's default retention to at most "+max+" (new objects); versions already locked in COMPLIANCE mode keep their date"))
+		case RetainedObjectLock:
+			fs = append(fs, finding.Fail(IDWindowLockTooLong, finding.SeverityFail, subject,
+				fmt.Sprintf("backup %s of %s has object versions locked until %s, %s past the maxRetention %s",
+					r.Subject, rfc(r.Since), rfc(r.Until), span(r.ExcessSeconds), max)).
+				With("locked at most until "+rfc(r.Since.Add(time.Duration(w.MaxRetentionSeconds*float64(time.Second)))), "until "+rfc(r.Until),
+					"a COMPLIANCE lock cannot be shortened: lower the bucket's default retention so new backups are not locked past "+max))
+		case RetainedRepository:
+			fs = append(fs, finding.Warn(IDWindowRepositoryOld, subject,
+				fmt.Sprintf("repository %s holds %d volume-data objects (%s) last written before the maxRetention %s, the oldest %s",
+					r.Subject, r.Objects, sizeOf(r.Bytes), max, rfc(r.Since))).
+				With("no volume data older than "+max, fmt.Sprintf("%d objects, %s", r.Objects, sizeOf(r.Bytes)),
+					"a pack still referenced by newer snapshots keeps its content; once the old backups are deleted, Velero's repository maintenance (full) rewrites or removes the packs only they used"))
+		}
+	}
+	for _, kind := range []string{RetainedBackup, RetainedObjectLock} {
+		if c := n[kind]; c > maxWindowFindings {
+			id := map[string]string{RetainedBackup: IDWindowPastMax, RetainedObjectLock: IDWindowLockTooLong}[kind]
+			fs = append(fs, finding.Fail(id, finding.SeverityFail, subject, fmt.Sprintf("and %d more backups kept or locked past the maxRetention %s", c-maxWindowFindings, max)))
+		}
+	}
+	if len(w.PastMaxRetention) == 0 {
+		fs = append(fs, finding.Pass(IDWindowPastMax, subject, "nothing in the bucket is kept, or locked, past the maxRetention "+max))
+	}
+	return fs
+}

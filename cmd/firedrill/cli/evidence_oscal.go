@@ -1,0 +1,42 @@
+package cli
+
+import (
+	"io"
+
+	"github.com/firedrill-dev/firedrill/drill"
+	"github.com/firedrill-dev/firedrill/drill/oscal"
+	"github.com/firedrill-dev/firedrill/internal/evidence"
+	"github.com/firedrill-dev/firedrill/internal/version"
+)
+
+// formatOSCAL is the OSCAL assessment-results format of evidence export
+// (--format) and evidence summary (-o).
+const formatOSCAL = "oscal"
+
+// bundleHref is where an auditor finds a kept bundle: the URL it was
+// pushed to; empty (its file name, DRILL_ID.evidence.tar.gz) when it was
+// not pushed, since a local path means nothing on the auditor's machine.
+func bundleHref(p *evidence.Pushed) string {
+	if p == nil {
+		return ""
+	}
+	return p.URL
+}
+
+// writeOSCAL writes drills as an OSCAL assessment-results document.
+func writeOSCAL(w io.Writer, title string, drills []oscal.Drill) error {
+	doc, err := oscal.AssessmentResults(drills, oscal.Options{Title: title, Version: version.Get().Version})
+	if err != nil {
+		return err
+	}
+	return oscal.Write(w, doc)
+}
+
+// oscalDrillOf is an audited drill as the OSCAL document takes it.
+func oscalDrillOf(d drill.AuditedDrill) oscal.Drill {
+	o := oscal.Drill{Report: d.Report, Index: d.Index}
+	if d.Kept != nil {
+		o.BundleSHA256, o.BundleHref = d.Kept.SHA256, bundleHref(d.Kept.Pushed)
+	}
+	return o
+}

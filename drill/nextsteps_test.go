@@ -1,0 +1,125 @@
+package drill
+
+import (
+	"bufio"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/firedrill-dev/firedrill/internal/finding"
+)
+
+// TestReadmeSections_Exist reads ../README.md: every section the next
+// steps point at is one of its headings.
+func TestReadmeSections_Exist(t *testing.T) {
+	f, err := os.Open("../README.md")
+	require.NoError(t, err)
+	defer f.Close()
+	headings := map[string]bool{}
+	sc := bufio.NewScanner(f)
+	fence := false
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "```") {
+			fence = !fence
+		}
+		if h, ok := strings.CutPrefix(strings.TrimLeft(line, "#"), " "); ok && !fence && strings.HasPrefix(line, "#") {
+			headings[headingAnchor(h)] = true
+		}
+	}
+	require.NoError(t, sc.Err())
+	for _, s := range readmeSections {
+		assert.True(t, headings[headingAnchor(s.section)], "README.md has no section %q (for %q)", s.section, s.prefix)
+	}
+}
+
+func TestHeadingAnchor(t *testing.T) {
+	assert.Equal(t, "recovery-point-and-restore-findings", headingAnchor("Recovery point and restore findings"))
+	assert.Equal(t, "the-report-context-trend-next-steps", headingAnchor("The report: context, trend, next steps"))
+}
+
+func TestReadmeSection_LongestPrefix(t *testing.T) {
+	assert.Equal(t, "A drill that dies", readmeSection("preflight.dead-drill"))
+	assert.Equal(t, "Protection findings", readmeSection("protection.copy.offsite"))
+	assert.Equal(t, "A drill", readmeSection("something.new"))
+}
+
+func TestNextSteps_Order(t *testing.T) {
+	r := thisDrill(300, 20*3600) // RTO worse than the median; RPO 20h of 24h: 83%
+	r.Findings = []finding.Finding{
+		finding.Pass("protection.bucket.object-lock", "bucket", "locked"),
+		finding.Warn("recovery-point.skipped", "backup b2", "newer backup PartiallyFailed"),
+		finding.Fail("protection.backup.object-retention", finding.SeverityFail, "v1", "no retention"),
+		finding.Fail("protection.backup.object-retention", finding.SeverityFail, "v2", "no retention"),
+		finding.Fail("scope.claim", finding.SeverityFail, "shop-data/data-db-0", "not in the backup"),
+	}
+	data := Measure(time.Hour, 2*time.Hour)
+	r.RPOData = &data
+	r.Trend = NewTrend(r, sampleHistory("region-loss", r.StartedAt, []float64{100, 100}, []float64{3600, 3600}), "state", nil)
+	steps := NextSteps(r)
+	var got []string
+	for _, s := range steps {
+		got = append(got, s.Kind+" "+s.Finding+" "+s.Anchor)
+	}
+	assert.Equal(t, []string{
+		"failed rpo-data #objectives",
+		"failed protection.backup.object-retention #finding-2",
+		"failed scope.claim #finding-4",
+		"near rpo #objectives",
+		"warning recovery-point.skipped #finding-1",
+		"trend trend.rto #trend",
+	}, got)
+	assert.Contains(t, steps[1].Text, "and 1 more protection.backup.object-retention", "one step for a finding id")
+	assert.Equal(t, "Protection findings", steps[1].ReadmeSection)
+	assert.Equal(t, "protection-findings", steps[1].ReadmeAnchor)
+	assert.Contains(t, steps[3].Text, "83%")
+	assert.NotContains(t, got, "trend trend.rpo #trend", "the RPO is worse than the median, but near its objective: one step, not two")
+}
+
+func TestNextSteps_NearObjectiveThreshold(t *testing.T) {
+	for _, tt := range []struct {
+		rto  float64
+		near bool
+	}{{0.8 * 4 * 3600, false}, {0.8*4*3600 + 1, true}, {4 * 3600, true}} {
+		r := thisDrill(tt.rto, 60)
+		got := NextSteps(r)
+		if tt.near {
+			require.Len(t, got, 1, "RTO %v", tt.rto)
+			assert.Equal(t, NextStepNear, got[0].Kind)
+		} else {
+			assert.Empty(t, got, "RTO %v", tt.rto)
+		}
+	}
+}
+
+func TestNextSteps_ErrorFirst(t *testing.T) {
+	r := thisDrill(-1, 60)
+	r.Result, r.ErrorStep, r.Error = ResultError, StepRestore, "restore fd-1 failed\nmore detail"
+	r.Findings = []finding.Finding{finding.Fail("restore.phase.workloads", finding.SeverityFail, "fd-1", "PartiallyFailed")}
+	got := NextSteps(r)
+	require.Len(t, got, 2)
+	assert.Equal(t, "Make step restore run to the end: restore fd-1 failed", got[0].Text)
+	assert.Equal(t, "#error", got[0].Anchor)
+	assert.Equal(t, "#finding-0", got[1].Anchor)
+}
+
+func TestNextSteps_AtMostMax(t *testing.T) {
+	r := thisDrill(60, 60)
+	for _, id := range []string{"a.1", "a.2", "a.3", "a.4", "a.5", "a.6", "a.7", "a.8", "a.9", "a.10"} {
+		r.Findings = append(r.Findings, finding.Warn(id, "s", "m"))
+	}
+	assert.Len(t, NextSteps(r), maxNextSteps)
+}
+
+func TestNextSteps_ShortText(t *testing.T) {
+	r := thisDrill(60, 60)
+	long := strings.Repeat("extra kopia/shop-data/s0bee9d15: only on the copy; ", 10)
+	r.Findings = []finding.Finding{finding.Warn("protection.copy.offsite", "copy offsite", long).With("", "", "objects only on the copy are usually backups the primary has since deleted\nsecond line")}
+	got := NextSteps(r)
+	require.Len(t, got, 1)
+	assert.Equal(t, "copy offsite: extra kopia/shop-data/s0bee9d15: only on the copy; extra kopia/shop-data/s0bee9d15: only on the copy; extra… — objects only on the copy are usually backups the primary has since deleted", got[0].Text)
+}
