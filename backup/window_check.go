@@ -276,7 +276,14 @@ func forEach(ctx context.Context, workers, n int, f func(i int)) {
 // own is under the bucket's default, counted from its creation. The
 // outcomes in done, by backup name, were found while reading.
 func checkWindowLocks(ctx context.Context, spec WindowSpec, w *Window, lock objectstore.LockConfig, now time.Time, done map[string]lockOutcome) error {
-	names := make([]int, len(w.Backups))
+	// The usable backup just before the window's start is its oldest
+	// recovery point (Window.Oldest): a restore from as far back as
+	// retention restores it, so its lock counts as the window's.
+	targets := w.Backups
+	if o := w.Oldest; o != nil && !slices.ContainsFunc(w.Backups, func(b WindowBackup) bool { return b.Name == o.Name }) {
+		targets = append([]WindowBackup{*o}, w.Backups...)
+	}
+	names := make([]int, len(targets))
 	for i := range names {
 		names[i] = i
 	}
@@ -295,7 +302,7 @@ func checkWindowLocks(ctx context.Context, spec WindowSpec, w *Window, lock obje
 	var mu sync.Mutex
 	var errs []error
 	forEach(ctx, spec.Concurrency, len(names), func(i int) {
-		b := w.Backups[names[i]]
+		b := targets[names[i]]
 		o, ok := done[b.Name]
 		if !ok {
 			o.short, o.over, o.err = backupLock(ctx, spec, b, lock, now)
@@ -309,7 +316,7 @@ func checkWindowLocks(ctx context.Context, spec WindowSpec, w *Window, lock obje
 		}
 	})
 	for i, n := range names {
-		w.Lock.Backups = append(w.Lock.Backups, w.Backups[n].Name)
+		w.Lock.Backups = append(w.Lock.Backups, targets[n].Name)
 		if shorts[i] != nil {
 			w.Lock.Short = append(w.Lock.Short, *shorts[i])
 		}

@@ -277,7 +277,11 @@ func TestCheckWindow_FromTheBucket(t *testing.T) {
 	assert.Equal(t, "daily-20260305030000", w.NotCompleted[0].Name)
 	assert.Equal(t, (3 * day).Seconds(), w.WorstGap.Seconds)
 	assert.Equal(t, "all", w.Lock.Checked)
-	assert.Len(t, w.Lock.Backups, len(w.Backups))
+	// The usable backup just before the window's start is its oldest
+	// recovery point: its lock is checked with the window's.
+	require.Equal(t, "daily-20260303030000", w.Oldest.Name)
+	assert.NotContains(t, backupNames(w.Backups), w.Oldest.Name)
+	assert.Equal(t, append([]string{w.Oldest.Name}, backupNames(w.Backups)...), w.Lock.Backups)
 	assert.Empty(t, w.Lock.Short, "a 7-day default covers a 7-day TTL")
 
 	var kinds []string
@@ -333,4 +337,12 @@ func TestCheckWindow_LockShortAndTooLong(t *testing.T) {
 	assert.Equal(t, "sample", w1.Lock.Checked)
 	assert.Len(t, w1.Lock.Backups, 1)
 	assert.Equal(t, w1.Lock.Backups, w2.Lock.Backups)
+}
+
+func backupNames(bs []WindowBackup) []string {
+	var out []string
+	for _, b := range bs {
+		out = append(out, b.Name)
+	}
+	return out
 }

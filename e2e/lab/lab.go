@@ -168,9 +168,13 @@ func (c Config) seed(ctx context.Context, src, scratch *cluster, step func(strin
 		return st, fmt.Errorf("create schedule: %w", err)
 	}
 	done()
+	var firstBackupAt time.Time
 	for i := 0; i < 2; i++ {
 		done := step(fmt.Sprintf("backup %d of 2", i+1))
 		at := time.Now()
+		if i == 0 {
+			firstBackupAt = at
+		}
 		if len(st.Backups) > 0 && strings.HasSuffix(st.Backups[len(st.Backups)-1], at.UTC().Format("20060102150405")) {
 			// Backup names have whole seconds; wait for the next one.
 			time.Sleep(time.Until(at.Truncate(time.Second).Add(time.Second)))
@@ -215,6 +219,12 @@ func (c Config) seed(ctx context.Context, src, scratch *cluster, step func(strin
 		return st, err
 	}
 	done()
+	// The lab scenario's recovery window (retention, scenario.go) must
+	// reach back to the first backup when the first drill starts: lab-up
+	// ends no sooner than labWindowAge after it.
+	if wait := time.Until(firstBackupAt.Add(labWindowAge)); wait > 0 {
+		time.Sleep(wait)
+	}
 	st.SeededAt = time.Now().UTC()
 	b, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {

@@ -3,7 +3,14 @@ package lab
 import (
 	"fmt"
 	"os"
+	"time"
 )
+
+// labWindowAge is the shortest time between the lab's first backup and
+// the end of lab-up, so the scenario's retention (30s) is always reached
+// back: lab-up usually takes that long anyway, waiting for Velero's
+// backup sync.
+const labWindowAge = 40 * time.Second
 
 // writeScenario writes the scenario that drills this lab, so that
 // `firedrill run lab-region-loss` finds it through $FIREDRILL_SCENARIOS
@@ -39,11 +46,11 @@ spec:
     rpo: 24h
     # The recovery window (see README "The recovery window"). The lab's
     # schedule (daily at 03:00, TTL 12h) has only the backups lab-up takes,
-    # a minute or so before the first drill: a restore can reach back
-    # that far, not a week. Nothing may outlive two days: the bucket's
+    # at least 40 s before the first drill (lab-up ends no sooner,
+    # labWindowAge): a restore can reach back that far, not a week. Nothing may outlive two days: the bucket's
     # one-day COMPLIANCE lock and the 12h TTL fit, and a lab left up
     # longer shows what a drill says of data kept too long.
-    retention: 1m
+    retention: 30s
     maxRetention: 2d
     tier: lab
   source:
