@@ -50,6 +50,11 @@ type S3Records struct {
 	// Prefix is the folder in the bucket, without leading or trailing
 	// slashes; empty for the bucket's root.
 	Prefix string
+	// Cluster, when set, keeps the drills of that cluster (--cluster,
+	// CheckClusterName) under PREFIX/clusters/CLUSTER/drills/ID/ instead
+	// of PREFIX/drills/ID/, so one history holds a fleet. Empty reads and
+	// writes the unprefixed layout of histories written before clusters.
+	Cluster string
 	// UploadTimeout bounds each write, so an unreachable bucket delays a
 	// drill by at most this much per file written; 30s when zero.
 	UploadTimeout time.Duration
@@ -91,12 +96,22 @@ func parseBucketURL(what, credentialVars, s string) (bucket, prefix string, err 
 	return bucket, prefix, nil
 }
 
-// drillsPrefix is "PREFIX/drills/".
+// drillsPrefix is "PREFIX/drills/", or "PREFIX/clusters/CLUSTER/drills/"
+// for a named cluster.
 func (h *S3Records) drillsPrefix() string {
-	if h.Prefix == "" {
-		return "drills/"
+	p := h.rootPrefix()
+	if h.Cluster != "" {
+		p += clustersFolder + h.Cluster + "/"
 	}
-	return h.Prefix + "/drills/"
+	return p + "drills/"
+}
+
+// rootPrefix is "PREFIX/", or "" for the bucket's root.
+func (h *S3Records) rootPrefix() string {
+	if h.Prefix == "" {
+		return ""
+	}
+	return h.Prefix + "/"
 }
 
 // key is the object key of a drill's file: PREFIX/drills/ID/NAME.
@@ -113,7 +128,9 @@ func (h *S3Records) URL(id, name string) string {
 
 // WriteFile implements Records with one PutObject, within UploadTimeout.
 // The error names the endpoint, bucket and key; a write the guard refuses
-// wraps objectstore.ErrWriteRefused.
+// wraps objectstore.ErrWriteRefused. A report.json whose drill ended also
+// gets its fleet index entry (WriteIndexEntry), so `firedrill fleet` sees
+// the drill without reading its record.
 func (h *S3Records) WriteFile(ctx context.Context, id, name string, data []byte) error {
 	if err := checkName(id, name); err != nil {
 		return err
@@ -126,6 +143,9 @@ func (h *S3Records) WriteFile(ctx context.Context, id, name string, data []byte)
 	defer cancel()
 	if _, err := h.Store.PutObject(ctx, h.Bucket, h.key(id, name), data, objectstore.PutOptions{}); err != nil {
 		return fmt.Errorf("upload %s of drill %s to the shared history: %w", name, id, err)
+	}
+	if name == ReportFile {
+		return h.indexReport(ctx, id, data)
 	}
 	return nil
 }

@@ -142,6 +142,10 @@ type Options struct {
 	// the record in StateDir only. An *S3Records in one of the scenario's
 	// backup buckets is refused (BackupBucketError).
 	History Records
+	// Cluster names the cluster the drill protects (Report.Cluster,
+	// CheckClusterName); empty for none. The caller keeps History under
+	// the same name (S3Records.Cluster).
+	Cluster string
 	// Evidence, when set, signs the evidence bundle of the drill after
 	// cleanup, and pushes it, locked, when it has a target. A failed push
 	// is Run's error; the drill's result stands.
@@ -221,6 +225,11 @@ var reportFiles = []string{"report.json", "report.md", "report.html", "retrospec
 func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Outcome, error) {
 	if err := checkTargets(sc, opts); err != nil {
 		return nil, err
+	}
+	if opts.Cluster != "" {
+		if err := CheckClusterName(opts.Cluster); err != nil {
+			return nil, err
+		}
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -304,6 +313,7 @@ func (r *run) newReport(start time.Time) *Report {
 		ScenarioSource: fmt.Sprintf("%s: %s", sc.Origin.Source, sc.Origin.File), Summary: sc.Spec.Disaster.Summary, Narrative: sc.Spec.Disaster.Narrative,
 		Lead: sc.Spec.Disaster.Lead, Observers: sc.Spec.Disaster.Observers, FiredrillVer: r.opts.Version,
 		StartedAt: start, DisasterAt: disaster, Result: ResultRunning,
+		Cluster:   r.opts.Cluster,
 		Heartbeat: newHeartbeat(start, r.opts.HeartbeatInterval),
 		RTO:       NotMeasured(time.Duration(sc.Spec.Objectives.RTO), "the drill is running"),
 		RPO:       NotMeasured(time.Duration(sc.Spec.Objectives.RPO), "the drill is running"),

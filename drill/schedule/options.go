@@ -96,6 +96,10 @@ type Options struct {
 	HistoryEndpoint  string
 	HistoryRegion    string
 	HistoryPathStyle bool
+	// Cluster names the cluster the rendered drills protect: passed on as
+	// --cluster, so their records go under PREFIX/clusters/CLUSTER/ of
+	// the history (drill.CheckClusterName); empty for none.
+	Cluster string
 	// CredentialsSecret holds the values of the environment variables the
 	// scenarios name as credentials (accessKeyIDEnv ...), one key per
 	// variable; default DefaultCredentialsSecret.
@@ -239,6 +243,11 @@ func (o Options) Validate() error {
 		add("--history: a drill in a pod keeps nothing once the pod is gone; its record must go to a shared history s3://BUCKET/PREFIX")
 	} else if _, _, err := drill.ParseHistoryURL(o.History); err != nil {
 		add("--history: %w", err)
+	}
+	if o.Cluster != "" {
+		if err := drill.CheckClusterName(o.Cluster); err != nil {
+			add("--cluster: %w", err)
+		}
 	}
 	if o.EvidencePush != "" {
 		if _, _, err := drill.ParseEvidenceURL(o.EvidencePush); err != nil {

@@ -261,6 +261,9 @@ func podSpec(o Options, ps *podScenario, n names) corev1.PodSpec {
 	if o.HistoryPathStyle {
 		args = append(args, "--history-path-style")
 	}
+	if o.Cluster != "" {
+		args = append(args, "--cluster", o.Cluster)
+	}
 	if o.EvidencePush != "" {
 		args = append(args, "--evidence-push", o.EvidencePush)
 		if o.EvidencePushEndpoint != "" {

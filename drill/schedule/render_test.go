@@ -290,6 +290,8 @@ func TestValidate(t *testing.T) {
 		{"cron", func(o *Options) { o.Cadence, o.Cron = "", "*/15 6-18 * JAN-MAR,OCT MON-FRI" }, ""},
 		{"cron question mark", func(o *Options) { o.Cadence, o.Cron = "", "0 0 ? * 0" }, ""},
 		{"neither", func(o *Options) { o.Cadence = "" }, "one of --cron or --cadence is required"},
+		{"cluster", func(o *Options) { o.Cluster = "eu-1" }, ""},
+		{"bad cluster", func(o *Options) { o.Cluster = "EU/1" }, `--cluster: cluster name "EU/1"`},
 		{"both", func(o *Options) { o.Cron = "0 6 * * *" }, "give one, not both"},
 		{"unknown cadence", func(o *Options) { o.Cadence = "daily" }, `unknown cadence "daily"`},
 		{"four fields", func(o *Options) { o.Cadence, o.Cron = "", "0 6 * *" }, "has 4 fields; want 5"},
@@ -329,6 +331,13 @@ func TestValidate(t *testing.T) {
 
 // A drill that keeps its evidence needs the signing key; the evidence
 // bucket's credentials are references like the others.
+func TestRender_Cluster(t *testing.T) {
+	o := options(find(t, "testdata/shop-drill.yaml"))
+	o.Cluster = "eu-1"
+	c := objectsOf(t, o)["CronJob/firedrill-shop-drill"].(*batchv1.CronJob).Spec.JobTemplate.Spec.Template.Spec.Containers[0]
+	assert.Equal(t, []string{"--log-format=json", "run", "shop-drill", "--history", "s3://dr-drills/team-shop", "--cluster", "eu-1"}, c.Args)
+}
+
 func TestRender_Evidence(t *testing.T) {
 	env := func(c corev1.Container, name string) *corev1.EnvVar {
 		for i := range c.Env {

@@ -246,6 +246,7 @@ func (a *app) newApp() *cli.App {
 			a.cleanupCommand(),
 			a.evidenceCommand(),
 			a.dueCommand(),
+			a.fleetCommand(),
 			a.scheduleCommand(),
 			a.versionCommand(),
 			a.completionCommand(),

@@ -27,6 +27,7 @@ const (
 	schemaEvidenceVerify = "firedrill.dev/evidence-verify/v1"
 	schemaAuditSummary   = "firedrill.dev/evidence-summary/v1"
 	schemaCleanup        = "firedrill.dev/cleanup/v1"
+	schemaFleet          = "firedrill.dev/fleet/v1"
 )
 
 // historyDoc is `history -o json`: the drills, newest first.

@@ -25,6 +25,7 @@ const (
 	formatYAML  = "yaml"
 	formatCSV   = "csv"
 	formatWide  = "wide"
+	formatHTML  = "html"
 )
 
 // outputWriter is what a command prints, in each format of -o, modelled on
@@ -40,6 +41,12 @@ type outputWriter interface {
 // csvWriter is an outputWriter that also writes -o csv.
 type csvWriter interface {
 	WriteCSV(out io.Writer) error
+}
+
+// htmlWriter is an outputWriter that also writes -o html: one
+// self-contained page (fleet).
+type htmlWriter interface {
+	WriteHTML(out io.Writer) error
 }
 
 // output is the -o flag of a command that prints a document: the format
@@ -100,6 +107,12 @@ func writeOutput(out io.Writer, format string, w outputWriter) error {
 			return fmt.Errorf("this command has no csv output")
 		}
 		return cw.WriteCSV(out)
+	case formatHTML:
+		hw, ok := w.(htmlWriter)
+		if !ok {
+			return fmt.Errorf("this command has no html output")
+		}
+		return hw.WriteHTML(out)
 	default:
 		return w.WriteTable(out)
 	}

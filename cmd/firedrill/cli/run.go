@@ -172,6 +172,7 @@ func (a *app) run(c *cli.Context) error {
 		Secrets:     a.secrets,
 		StepTimeout: c.Duration("step-timeout"),
 		History:     stores.shared,
+		Cluster:     stores.cluster,
 		Evidence:    ev.drillOptions(),
 		Metrics:     hooks.metrics,
 		Notifiers:   hooks.notifiers,

@@ -79,6 +79,10 @@ func historyFlags() []cli.Flag {
 			Name:  "history-path-style",
 			Usage: "address the shared history's bucket in the path, as most S3-compatible servers (MinIO) want",
 		},
+		&cli.StringFlag{
+			Name:  "cluster",
+			Usage: "the drills of cluster `NAME`: recorded with each drill, kept under PREFIX/clusters/NAME/ of the shared history (default $FIREDRILL_CLUSTER; none: PREFIX/drills/)",
+		},
 	}
 }
 
@@ -129,6 +133,9 @@ type recordStores struct {
 	local drill.LocalRecords
 	// shared is the history a team shares (--history); nil without one.
 	shared drill.Records
+	// cluster is --cluster (or $FIREDRILL_CLUSTER), checked; the shared
+	// history's drills are those of that cluster.
+	cluster string
 }
 
 // history is where the commands that list drills (history, due, evidence
@@ -155,27 +162,44 @@ func (a *app) recordStores(c *cli.Context, sc *scenarios.Scenario) (recordStores
 		return recordStores{}, err
 	}
 	s := recordStores{local: drill.LocalRecords{StateDir: dir}}
+	if c.IsSet("cluster") || a.env.getenv("FIREDRILL_CLUSTER") != "" {
+		s.cluster = c.String("cluster")
+		if !c.IsSet("cluster") {
+			s.cluster = a.env.getenv("FIREDRILL_CLUSTER")
+		}
+		if err := drill.CheckClusterName(s.cluster); err != nil {
+			return s, usageErrorf(helpHint(c), "--cluster: %v", err)
+		}
+	}
+	shared, err := a.sharedHistory(c, sc)
+	if err != nil || shared == nil {
+		return s, err
+	}
+	shared.Cluster = s.cluster
+	s.shared = shared
+	return s, nil
+}
+
+// sharedHistory is the shared history --history (or $FIREDRILL_HISTORY)
+// names, as recordStores opens it; nil without one.
+func (a *app) sharedHistory(c *cli.Context, sc *scenarios.Scenario) (*drill.S3Records, error) {
 	url := c.String("history")
 	if url == "" {
 		url = a.env.getenv("FIREDRILL_HISTORY")
 	}
 	if url == "" {
-		return s, nil
+		return nil, nil
 	}
 	bucket, prefix, err := drill.ParseHistoryURL(url)
 	if err != nil {
-		return s, usageErrorf(helpHint(c), "--history: %v", err)
+		return nil, usageErrorf(helpHint(c), "--history: %v", err)
 	}
 	cfg := a.bucketConfig(c, bucketFlags{flag: "history-", env: "FIREDRILL_HISTORY_",
 		accessKeyEnv: historyAccessKeyEnv, secretKeyEnv: historySecretKeyEnv})
 	shared, err := drill.OpenHistory(c.Context, sc, bucket, prefix, cfg)
 	var bb *drill.BackupBucketError
 	if errors.As(err, &bb) {
-		return s, usageErrorf("keep drill records in a bucket of their own (--history s3://BUCKET/PREFIX, --history-endpoint)", "--history: %v", err)
+		return nil, usageErrorf("keep drill records in a bucket of their own (--history s3://BUCKET/PREFIX, --history-endpoint)", "--history: %v", err)
 	}
-	if err != nil {
-		return s, err
-	}
-	s.shared = shared
-	return s, nil
+	return shared, err
 }

@@ -1,0 +1,105 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/firedrill-dev/firedrill/drill"
+)
+
+func TestFleet_UsageErrors(t *testing.T) {
+	for name, tc := range map[string]struct {
+		args []string
+		want string
+	}{
+		"no history":  {[]string{"fleet"}, "fleet reads a shared history; none given"},
+		"bad state":   {[]string{"fleet", "--history", "s3://b/p", "--state", "late"}, `invalid --state "late"`},
+		"bad cluster": {[]string{"fleet", "--history", "s3://b/p", "--cluster", "EU_1"}, `--cluster: cluster name "EU_1"`},
+		"argument":    {[]string{"fleet", "--history", "s3://b/p", "eu-1"}, "fleet takes no arguments"},
+		"bad format":  {[]string{"fleet", "--history", "s3://b/p", "-o", "csv"}, `invalid -o "csv"`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			res := run(t, context.Background(), map[string]string{"FIREDRILL_HISTORY": ""}, tc.args...)
+			require.Equal(t, ExitUsage, res.code, res.String())
+			assert.Contains(t, res.stderr, tc.want)
+		})
+	}
+}
+
+func TestRun_ClusterNameIsChecked(t *testing.T) {
+	res := run(t, context.Background(), map[string]string{"FIREDRILL_CLUSTER": "Not/A/Name"}, "history")
+	require.Equal(t, ExitUsage, res.code, res.String())
+	assert.Contains(t, res.stderr, `--cluster: cluster name "Not/A/Name"`)
+}
+
+func sampleFleetDoc() fleetDoc {
+	started := time.Date(2026, 11, 20, 6, 0, 0, 0, time.UTC)
+	rto, rpo, trend := 312.0, 95.0, -12.0
+	due := started.Add(90 * 24 * time.Hour)
+	return fleetDoc{Schema: schemaFleet, History: "s3://dr/platform", GeneratedAt: "2026-12-01T00:00:00Z", MaxAgeSeconds: 90 * 86400,
+		Rows: []drill.FleetRow{
+			{Cluster: "eu-1", Scenario: "region-loss", State: drill.FleetOK, Drills: 3, RTOTrendSeconds: &trend,
+				LastDrill: &drill.DrillSummary{ID: "fd-1", Scenario: "region-loss", Cluster: "eu-1", StartedAt: started, Result: drill.ResultPass,
+					RTOSeconds: &rto, RTOObjectiveSeconds: 3600, RTOStatus: drill.ObjectiveMet, RPOSeconds: &rpo, RPOObjectiveSeconds: 60, RPOStatus: drill.ObjectiveMissed},
+				Due:          drill.DueStatus{Scenario: "region-loss", State: drill.DueFresh, DueAt: &due},
+				ForecastText: "<b>in 40 days</b>", Forecast: map[string]any{"days_to_objective": 40}},
+			{Cluster: "", Scenario: "ns-deletion", State: drill.FleetFailing, Drills: 1,
+				LastDrill: &drill.DrillSummary{ID: "fd-2", Scenario: "ns-deletion", StartedAt: started, Result: drill.ResultFail},
+				Due:       drill.DueStatus{Scenario: "ns-deletion", State: drill.DueNeverPassed}},
+		}}
+}
+
+func TestFleetView_Table(t *testing.T) {
+	var b bytes.Buffer
+	require.NoError(t, fleetView{doc: sampleFleetDoc(), wide: true}.WriteTable(&b))
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	require.Len(t, lines, 4, b.String())
+	assert.Regexp(t, `^CLUSTER +SCENARIO +STATE +LAST DRILL +RESULT +RTO +RPO +TREND +FORECAST +DUE +DRILLS +ERROR BUDGET +DRILL$`, lines[0])
+	assert.Regexp(t, `^eu-1 +region-loss +ok +2026-11-20 06:00 +pass +5m12s of 1h00m ok +1m35s of 1m00s MISSED +faster by 12.0s +<b>in 40 days</b> +2027-02-18 +3 +- +fd-1$`, lines[1])
+	assert.Regexp(t, `^- +ns-deletion +failing +.* fail +- +- +- +- +never-passed +1 +- +fd-2$`, lines[2])
+	assert.Equal(t, "2 rows: 1 failing, 1 ok; max age 90d; history in s3://dr/platform.", lines[3])
+}
+
+func TestFleetView_JSON(t *testing.T) {
+	var b bytes.Buffer
+	require.NoError(t, fleetView{doc: sampleFleetDoc()}.WriteJSON(&b))
+	var got map[string]any
+	require.NoError(t, json.Unmarshal(b.Bytes(), &got))
+	assert.Equal(t, "firedrill.dev/fleet/v1", got["schema"])
+	row := got["rows"].([]any)[0].(map[string]any)
+	assert.Equal(t, "eu-1", row["cluster"])
+	assert.Equal(t, -12.0, row["rto_trend_seconds"])
+	assert.Equal(t, 312.0, row["last_drill"].(map[string]any)["rto_seconds"])
+	assert.Equal(t, "2027-02-18T06:00:00Z", row["due"].(map[string]any)["due_at"])
+	assert.Equal(t, 40.0, row["forecast"].(map[string]any)["days_to_objective"])
+	assert.Nil(t, got["rows"].([]any)[1].(map[string]any)["forecast"])
+	assert.NotContains(t, b.String(), "ForecastText")
+
+	// Streamed row by row, the same bytes as the document encoded whole.
+	for _, doc := range []fleetDoc{sampleFleetDoc(), {Schema: schemaFleet, Rows: []drill.FleetRow{}}} {
+		var whole, streamed bytes.Buffer
+		require.NoError(t, encodeJSON(&whole, doc))
+		require.NoError(t, fleetView{doc: doc}.WriteJSON(&streamed))
+		assert.Equal(t, whole.String(), streamed.String())
+	}
+}
+
+func TestFleetView_HTMLIsSelfContainedAndEscaped(t *testing.T) {
+	var b bytes.Buffer
+	require.NoError(t, fleetView{doc: sampleFleetDoc()}.WriteHTML(&b))
+	page := b.String()
+	assert.Contains(t, page, "&lt;b&gt;in 40 days&lt;/b&gt;")
+	assert.NotContains(t, page, "<b>")
+	for _, loads := range []string{"<script", "src=", "href=", "@import", "url("} {
+		assert.NotContains(t, page, loads)
+	}
+	assert.Contains(t, page, `<td class="state failing">failing</td>`)
+	assert.Contains(t, page, `<span class="failing">1 failing</span>`)
+}
