@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/dustin/go-humanize"
+
 	"github.com/firedrill-dev/firedrill/internal/finding"
 	"github.com/firedrill-dev/firedrill/internal/objectstore"
 )
@@ -37,19 +39,8 @@ func span(seconds float64) string {
 	return d.String()
 }
 
-// sizeOf renders a size in binary units.
-func sizeOf(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+// sizeOf renders a size in binary units (go-humanize's IBytes).
+func sizeOf(n int64) string { return humanize.IBytes(uint64(max(n, 0))) }
 
 // windowFindings turns a judged window into findings, one ID per kind of
 // fault (IDWindow*): a pass where the kind was checked and found nothing.

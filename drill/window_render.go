@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
+
 	"github.com/firedrill-dev/firedrill/backup"
 )
 
@@ -56,19 +58,9 @@ func fmtWindowSeconds(s float64) string {
 	return fmt.Sprintf("%dd%02dh", h/24, h%24)
 }
 
-// fmtBytes prints a size for people in binary units: 512 B, 1.5 KiB, 3.2 GiB.
-func fmtBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+// fmtBytes prints a size for people in binary units (go-humanize's
+// IBytes): 512 B, 1.5 KiB, 12 MiB.
+func fmtBytes(n int64) string { return humanize.IBytes(uint64(max(n, 0))) }
 
 // windowStripSVG draws the recovery window as a strip on one time axis,
 // oldest left, the check's time (CheckedAt) right: each backup of the

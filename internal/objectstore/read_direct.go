@@ -75,8 +75,9 @@ func (s *S3) ReadSmallObject(ctx context.Context, bucket, key string, max int64)
 	}
 }
 
-// getLimited sends one signed GET of u and reads at most limit bytes of
-// the answer.
+// getLimited sends one signed GET of u (path-style, the path signed as
+// sent, escaped once as S3 does) and reads at most limit bytes of the
+// answer; GetObjectRetention and ReadSmallObject both send theirs here.
 func (d *direct) getLimited(ctx context.Context, u *url.URL, limit int64) (int, []byte, error) {
 	creds, err := d.creds.Retrieve(ctx)
 	if err != nil {

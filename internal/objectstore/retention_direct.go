@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -86,7 +85,7 @@ func (s *S3) directObjectRetention(ctx context.Context, bucket, key, versionID s
 	var body []byte
 	for attempt := 1; ; attempt++ {
 		var err error
-		status, body, err = d.get(ctx, &u)
+		status, body, err = d.getLimited(ctx, &u, maxRetentionBody)
 		retry := status == http.StatusTooManyRequests || status >= 500 || err != nil && ctx.Err() == nil
 		if !retry || attempt == d.maxAttempts {
 			if err != nil {
@@ -121,36 +120,6 @@ func (s *S3) directObjectRetention(ctx context.Context, bucket, key, versionID s
 		return Retention{}, fail(http.StatusOK, "", "", 0, fmt.Errorf("retain-until date of the answer: %w", err))
 	}
 	return Retention{Mode: LockMode(mode), RetainUntil: until}, nil
-}
-
-// get sends one signed GET and reads the answer.
-func (d *direct) get(ctx context.Context, u *url.URL) (int, []byte, error) {
-	creds, err := d.creds.Retrieve(ctx)
-	if err != nil {
-		return 0, nil, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return 0, nil, err
-	}
-	req.URL = u
-	req.Header.Set("X-Amz-Content-Sha256", emptySHA256)
-	if err := d.signer.SignHTTP(ctx, creds, req, emptySHA256, "s3", d.region, time.Now().UTC(), func(o *v4.SignerOptions) {
-		// S3 signs the path as sent, escaped once.
-		o.DisableURIPathEscaping = true
-	}); err != nil {
-		return 0, nil, err
-	}
-	resp, err := d.http.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxRetentionBody))
-	if err != nil {
-		return 0, nil, err
-	}
-	return resp.StatusCode, body, nil
 }
 
 // s3Escape escapes a key as S3 canonical requests do: every byte but the
