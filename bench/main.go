@@ -3,7 +3,12 @@
 // README.md for the commands and what each figure means.
 package main
 
-import "github.com/firedrill-dev/firedrill/bench/internal/benchmain"
+import (
+	"os"
+	"runtime/pprof"
+
+	"github.com/firedrill-dev/firedrill/bench/internal/benchmain"
+)
 
 func main() {
 	benchmain.Run("bench offsite [flags] | bench rss [flags] | bench retention [flags] | bench window [flags] | bench fleet [flags]", map[string]benchmain.Func{
@@ -15,4 +20,21 @@ func main() {
 		rssChild:    rssChildMain,
 		winChild:    windowChildMain,
 	})
+}
+
+// startCPUProfile writes a CPU profile to path until stop is called; with
+// an empty path it does nothing.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
