@@ -58,15 +58,7 @@ func TestDueMetricsNotify_RealDrillAsACronJobRunsIt(t *testing.T) {
 	ctx := testContext(t, 5*time.Minute)
 	file, targets := drillScenario(t, l, "e2e-scheduled")
 	history := "s3://" + bucket + "/team"
-	env := append(drillEnv(),
-		"FIREDRILL_HISTORY="+history,
-		"FIREDRILL_HISTORY_ENDPOINT="+primary.Endpoint,
-		"FIREDRILL_HISTORY_ACCESS_KEY_ID="+primary.AccessKey,
-		"FIREDRILL_HISTORY_SECRET_ACCESS_KEY="+primary.SecretKey,
-	)
-	if primary.Region != "" {
-		env = append(env, "FIREDRILL_HISTORY_REGION="+primary.Region)
-	}
+	env := append(append(drillEnv(), historyEnv(l)...), "FIREDRILL_HISTORY="+history)
 	var hook, gateway received
 	hookURL := hook.server(t).URL + "/services/T0001/B0001/s3cretT0ken"
 	gatewayURL := gateway.server(t).URL

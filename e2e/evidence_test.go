@@ -429,9 +429,7 @@ func TestEvidence_ScenarioDefaultAndSharedHistory(t *testing.T) {
 	require.NoError(t, err)
 	_, historyName := historyBucket(t, l)
 	history := "s3://" + historyName + "/team"
-	env := append(drillEnv(), "FIREDRILL_EVIDENCE_KEY="+string(pem),
-		"FIREDRILL_HISTORY_ENDPOINT="+primary.Endpoint, "FIREDRILL_HISTORY_REGION="+primary.Region,
-		"FIREDRILL_HISTORY_ACCESS_KEY_ID="+primary.AccessKey, "FIREDRILL_HISTORY_SECRET_ACCESS_KEY="+primary.SecretKey)
+	env := append(append(drillEnv(), historyEnv(l)...), "FIREDRILL_EVIDENCE_KEY="+string(pem))
 	state := t.TempDir()
 	res := firedrill(t, ctx, env, "run", file, "--state-dir", state, "--history", history, "--history-path-style", "--log-level", "warn")
 	require.Equal(t, 0, res.code, "stdout:\n%s\nstderr:\n%s", res.stdout, res.stderr)

@@ -86,14 +86,7 @@ func TestFleet_TwoClustersAndASyntheticHistory(t *testing.T) {
 	ctx := testContext(t, 10*time.Minute)
 	file, targets := drillScenario(t, l, "e2e-fleet")
 	history := "s3://" + bucket + "/fleet"
-	env := append(drillEnv(),
-		"FIREDRILL_HISTORY_ENDPOINT="+primary.Endpoint,
-		"FIREDRILL_HISTORY_ACCESS_KEY_ID="+primary.AccessKey,
-		"FIREDRILL_HISTORY_SECRET_ACCESS_KEY="+primary.SecretKey,
-	)
-	if primary.Region != "" {
-		env = append(env, "FIREDRILL_HISTORY_REGION="+primary.Region)
-	}
+	env := append(drillEnv(), historyEnv(l)...)
 
 	ids := map[string]string{}
 	for _, cluster := range []string{"lab-a", "lab-b"} {

@@ -16,6 +16,21 @@ import (
 // historyBucket makes a plain bucket (no object lock) of the lab's primary
 // MinIO for one test and removes it, objects and all, afterwards. It never
 // touches the lab's backup buckets.
+// historyEnv is the environment naming the lab's primary MinIO as the
+// shared history's endpoint, with its credentials.
+func historyEnv(l labEnv) []string {
+	primary := l.Stores["primary"]
+	env := []string{
+		"FIREDRILL_HISTORY_ENDPOINT=" + primary.Endpoint,
+		"FIREDRILL_HISTORY_ACCESS_KEY_ID=" + primary.AccessKey,
+		"FIREDRILL_HISTORY_SECRET_ACCESS_KEY=" + primary.SecretKey,
+	}
+	if primary.Region != "" {
+		env = append(env, "FIREDRILL_HISTORY_REGION="+primary.Region)
+	}
+	return env
+}
+
 func historyBucket(t *testing.T, l labEnv) (*minio.Client, string) {
 	t.Helper()
 	mc := l.Stores["primary"].minioClient(t)
@@ -48,14 +63,7 @@ func TestHistoryS3_DrillSharedAndListedFromTheBucket(t *testing.T) {
 	ctx := testContext(t, 5*time.Minute)
 	file, targets := drillScenario(t, l, "e2e-history")
 	history := "s3://" + bucket + "/team"
-	env := append(drillEnv(),
-		"FIREDRILL_HISTORY_ENDPOINT="+primary.Endpoint,
-		"FIREDRILL_HISTORY_ACCESS_KEY_ID="+primary.AccessKey,
-		"FIREDRILL_HISTORY_SECRET_ACCESS_KEY="+primary.SecretKey,
-	)
-	if primary.Region != "" {
-		env = append(env, "FIREDRILL_HISTORY_REGION="+primary.Region)
-	}
+	env := append(drillEnv(), historyEnv(l)...)
 
 	res := firedrill(t, ctx, env, "run", file, "--state-dir", t.TempDir(), "--history", history, "--history-path-style",
 		"-o", "json", "--log-level", "warn")
