@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -195,8 +193,7 @@ func ExportEvidence(d *Dir, o ExportOptions) (*Export, error) {
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(buf.Bytes())
-	return &Export{Bundle: buf.Bytes(), SHA256: hex.EncodeToString(sum[:]), Manifest: m, Index: idx}, nil
+	return &Export{Bundle: buf.Bytes(), SHA256: evidence.SHA256Hex(buf.Bytes()), Manifest: m, Index: idx}, nil
 }
 
 // measurement is o as the in-toto statement's predicate states it.

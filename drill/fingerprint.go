@@ -1,9 +1,7 @@
 package drill
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-
+	"github.com/firedrill-dev/firedrill/internal/evidence"
 	"github.com/firedrill-dev/firedrill/internal/kube"
 	"github.com/firedrill-dev/firedrill/runbooks"
 	"github.com/firedrill-dev/firedrill/scenarios"
@@ -25,10 +23,10 @@ type Fingerprint struct {
 func FingerprintOf(sc *scenarios.Scenario, rb *runbooks.Runbook) Fingerprint {
 	f := Fingerprint{ScenarioSHA256: sc.Origin.SHA256}
 	if rb != nil {
-		f.RunbookSHA256 = sha256Hex(rb.Markdown)
+		f.RunbookSHA256 = evidence.SHA256Hex(rb.Markdown)
 	}
 	if rc, err := kube.Config(sc.Spec.Target.Kubeconfig, sc.Spec.Target.Context); err == nil && rc.Host != "" {
-		f.TargetSHA256 = sha256Hex([]byte(TargetDescription(rc.Host)))
+		f.TargetSHA256 = evidence.SHA256Hex([]byte(TargetDescription(rc.Host)))
 	}
 	return f
 }
@@ -39,11 +37,6 @@ func FingerprintOf(sc *scenarios.Scenario, rb *runbooks.Runbook) Fingerprint {
 // it. Another URL is another cluster: a drill is due there.
 func TargetDescription(server string) string {
 	return "apiserver=" + server + "\nscratch=" + kube.ScratchLabel + "=" + kube.ScratchValue + "\n"
-}
-
-func sha256Hex(b []byte) string {
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
 }
 
 // Fingerprint is the summary's hashes.

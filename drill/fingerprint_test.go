@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/firedrill-dev/firedrill/internal/evidence"
 	"github.com/firedrill-dev/firedrill/runbooks"
 	"github.com/firedrill-dev/firedrill/scenarios"
 )
@@ -31,9 +32,9 @@ current-context: scratch
 	rb := &runbooks.Runbook{Markdown: []byte("# Runbook\n")}
 
 	f := FingerprintOf(sc, rb)
-	assert.Equal(t, sha256Hex([]byte(restoreScenario)), f.ScenarioSHA256, "the file's bytes")
-	assert.Equal(t, sha256Hex([]byte("# Runbook\n")), f.RunbookSHA256)
-	assert.Equal(t, sha256Hex([]byte("apiserver=https://scratch.example:6443\nscratch=firedrill.dev/scratch=true\n")), f.TargetSHA256)
+	assert.Equal(t, evidence.SHA256Hex([]byte(restoreScenario)), f.ScenarioSHA256, "the file's bytes")
+	assert.Equal(t, evidence.SHA256Hex([]byte("# Runbook\n")), f.RunbookSHA256)
+	assert.Equal(t, evidence.SHA256Hex([]byte("apiserver=https://scratch.example:6443\nscratch=firedrill.dev/scratch=true\n")), f.TargetSHA256)
 
 	// Another token is the same target; another server is not.
 	sc.Spec.Target.Kubeconfig = kubeconfig("https://scratch.example:6443")

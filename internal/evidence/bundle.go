@@ -133,7 +133,7 @@ func write(w io.Writer, b Bundle, key, statementKey ed25519.PrivateKey) (*Manife
 		Files: make([]ManifestFile, 0, len(files)),
 	}
 	for _, f := range files {
-		m.Files = append(m.Files, ManifestFile{Path: f.Path, SHA256: sha256Hex(f.Data), Size: int64(len(f.Data))})
+		m.Files = append(m.Files, ManifestFile{Path: f.Path, SHA256: SHA256Hex(f.Data), Size: int64(len(f.Data))})
 	}
 	manifest, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -176,7 +176,10 @@ func write(w io.Writer, b Bundle, key, statementKey ed25519.PrivateKey) (*Manife
 	return m, nil
 }
 
-func sha256Hex(b []byte) string {
+// SHA256Hex is the SHA-256 of b in lower-case hex (64 characters): how a
+// manifest, an in-toto subject, a pushed bundle and a drill's fingerprint
+// (drill.Fingerprint) write a digest.
+func SHA256Hex(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
@@ -508,7 +511,7 @@ func (x *verifier) entry(tr *tar.Reader, hdr *tar.Header) error {
 			return fmt.Errorf("read %s: %w", rel, err)
 		}
 		x.statement = b
-		x.files[rel] = seen{sha256Hex(b), int64(len(b))}
+		x.files[rel] = seen{SHA256Hex(b), int64(len(b))}
 		x.order = append(x.order, rel)
 		return nil
 	}

@@ -348,3 +348,9 @@ func TestWriteKeyPair_CreatesMissingDirs(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o755), st.Mode().Perm(), "an existing directory keeps its mode")
 }
+
+// SHA256Hex is the one hex digest of the manifest, the in-toto subjects
+// and drill fingerprints: FIPS 180-2's "abc" vector.
+func TestSHA256Hex(t *testing.T) {
+	assert.Equal(t, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", SHA256Hex([]byte("abc")))
+}

@@ -91,7 +91,7 @@ func (b Bundle) predicate(signedBy string) DrillResult {
 func statement(files []File, p DrillResult, key ed25519.PrivateKey) ([]byte, error) {
 	st := &intoto.Statement{Type: intoto.StatementTypeUri, PredicateType: PredicateType}
 	for _, f := range files {
-		st.Subject = append(st.Subject, &intoto.ResourceDescriptor{Name: f.Path, Digest: map[string]string{"sha256": sha256Hex(f.Data)}})
+		st.Subject = append(st.Subject, &intoto.ResourceDescriptor{Name: f.Path, Digest: map[string]string{"sha256": SHA256Hex(f.Data)}})
 	}
 	pj, err := json.Marshal(p)
 	if err != nil {

@@ -116,7 +116,7 @@ func resign(t *testing.T, es []File, env []byte, key ed25519.PrivateKey) []File 
 	es[2].Data = env
 	var m Manifest
 	require.NoError(t, json.Unmarshal(es[0].Data, &m))
-	m.Files[0] = ManifestFile{Path: StatementName, SHA256: sha256Hex(env), Size: int64(len(env))}
+	m.Files[0] = ManifestFile{Path: StatementName, SHA256: SHA256Hex(env), Size: int64(len(env))}
 	mj, err := json.MarshalIndent(m, "", "  ")
 	require.NoError(t, err)
 	mj = append(mj, '\n')
