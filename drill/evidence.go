@@ -196,9 +196,12 @@ func ExportEvidence(d *Dir, o ExportOptions) (*Export, error) {
 	return &Export{Bundle: buf.Bytes(), SHA256: evidence.SHA256Hex(buf.Bytes()), Manifest: m, Index: idx}, nil
 }
 
-// measurement is o as the in-toto statement's predicate states it.
+// measurement is o as the in-toto statement's predicate states it: judged
+// on measured plus declared manual time (Objective.Judged), as report.json,
+// history and evidence summary judge it.
 func measurement(o Objective) *evidence.Measurement {
-	return &evidence.Measurement{ObjectiveSeconds: o.ObjectiveSeconds, MeasuredSeconds: o.MeasuredSeconds, Status: o.Status}
+	return &evidence.Measurement{ObjectiveSeconds: o.ObjectiveSeconds, MeasuredSeconds: o.MeasuredSeconds,
+		DeclaredManualSeconds: o.DeclaredManualSeconds, TotalSeconds: o.Judged(), Status: o.Status}
 }
 
 // fileProofs says what each file of a drill directory is and which proofs

@@ -398,3 +398,32 @@ func TestIndexOf_RetentionWindowProof(t *testing.T) {
 		})
 	}
 }
+
+// The in-toto predicate judges the RTO as report.json, history and
+// evidence summary do: measured plus declared manual time (the README's
+// "The RTO rule"), with both parts.
+func TestExportEvidence_PredicateJudgesDeclaredManualTime(t *testing.T) {
+	d, err := CreateDir(t.TempDir(), "fd-manual")
+	require.NoError(t, err)
+	start := time.Date(2026, 11, 22, 10, 15, 0, 0, time.UTC)
+	rep := &Report{DrillID: "fd-manual", Scenario: "region-loss", Result: ResultFail,
+		StartedAt: start, FinishedAt: start.Add(20 * time.Minute),
+		// 8m30s measured meets a 10m objective; with 2m declared it is missed.
+		RTO: WithDeclaredManual(Measure(10*time.Minute, 510*time.Second), 120),
+		RPO: Measure(time.Hour, 5*time.Minute)}
+	require.NoError(t, d.WriteReport(rep))
+	privPEM, pubPEM, err := evidence.GenerateKey()
+	require.NoError(t, err)
+	priv, err := evidence.ParsePrivateKey(privPEM)
+	require.NoError(t, err)
+
+	exp, err := ExportEvidence(d, ExportOptions{Key: priv, Version: "test"})
+	require.NoError(t, err)
+	st := evidencetest.VerifyInToto(t, exp.Bundle, pubPEM, evidence.StatementName)
+	assert.Equal(t, map[string]any{"objective_seconds": 600.0, "measured_seconds": 510.0,
+		"declared_manual_seconds": 120.0, "total_seconds": 630.0, "status": "missed"}, st.Predicate["rto"])
+	assert.Equal(t, map[string]any{"objective_seconds": 3600.0, "measured_seconds": 300.0,
+		"total_seconds": 300.0, "status": "met"}, st.Predicate["rpo"], "no manual time: the total is the measurement")
+	assert.Equal(t, "2026-11-22T10:15:00Z", st.Predicate["started_at"], "report.json's keys")
+	assert.Equal(t, "2026-11-22T10:35:00Z", st.Predicate["finished_at"])
+}

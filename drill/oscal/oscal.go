@@ -229,8 +229,10 @@ func describe(r *drill.Report) string {
 		name string
 		o    drill.Objective
 	}{{"RTO", r.RTO}, {"RPO", r.RPO}} {
+		// TimeText: the figure judged (measured plus declared manual time,
+		// README "The RTO rule"), as every other output of firedrill says it.
 		if m.o.MeasuredSeconds != nil {
-			fmt.Fprintf(&b, " %s %s against an objective of %s: %s.", m.name, drill.FormatSeconds(*m.o.MeasuredSeconds), drill.FormatSeconds(m.o.ObjectiveSeconds), drill.StatusText(m.o.Status))
+			fmt.Fprintf(&b, " %s %s against an objective of %s: %s.", m.name, m.o.TimeText(), drill.FormatSeconds(m.o.ObjectiveSeconds), drill.StatusText(m.o.Status))
 		} else {
 			fmt.Fprintf(&b, " %s not measured (objective %s).", m.name, drill.FormatSeconds(m.o.ObjectiveSeconds))
 		}

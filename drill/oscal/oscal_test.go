@@ -250,3 +250,14 @@ func TestControlToken(t *testing.T) {
 		assert.Equal(t, want, ControlToken(in), in)
 	}
 }
+
+// A result states the RTO the drill was judged on: measured plus declared
+// manual time, as report.json, history and evidence summary do.
+func TestAssessmentResults_RTOWithDeclaredManualTime(t *testing.T) {
+	r := report("fd-20261122-101500-ab12", drill.ResultFail, t0)
+	r.RTO = drill.WithDeclaredManual(drill.Measure(10*time.Minute, 510*time.Second), 120)
+	doc, err := AssessmentResults([]Drill{drillOf(t, r, sumA)}, Options{Title: "x", Version: "v1"})
+	require.NoError(t, err)
+	res := validate(t, doc)["assessment-results"].(map[string]any)["results"].([]any)[0].(map[string]any)
+	assert.Contains(t, res["description"], "RTO 10m30s (8m30s measured + 2m00s declared manual) against an objective of 10m00s: missed.")
+}

@@ -38,22 +38,24 @@ const (
 )
 
 // DrillResult is the predicate of a bundle's in-toto statement
-// (PredicateType): what the drill concluded, as the signer states it.
+// (PredicateType): what the drill concluded, as the signer states it, with
+// the keys and times of the drill's report.json.
 //
 //	{"drill_id": "fd-20261122-101500-ab12", "scenario": "region-loss",
 //	 "result": "pass",                      // pass, fail, error, interrupted, died
-//	 "drill_started": "2026-11-22T10:15:00Z", "drill_finished": "...",  // RFC 3339, UTC
+//	 "started_at": "2026-11-22T10:15:00Z", "finished_at": "...",  // RFC 3339, UTC
 //	 "firedrill_version": "v0.9.0",
-//	 "rto": {"objective_seconds": 900, "measured_seconds": 412.5, "status": "met"},
-//	 "rpo": {"objective_seconds": 3600, "measured_seconds": null, "status": "not-measured"},
+//	 "rto": {"objective_seconds": 900, "measured_seconds": 412.5,
+//	         "declared_manual_seconds": 300, "total_seconds": 712.5, "status": "met"},
+//	 "rpo": {"objective_seconds": 3600, "measured_seconds": null, "total_seconds": null, "status": "not-measured"},
 //	 "controls_supported": ["SOC 2 A1.3", ...],   // of index.json; [] when none
 //	 "signed_by": "sha256:..."}                   // Fingerprint of the key
 type DrillResult struct {
 	DrillID           string       `json:"drill_id"`
 	Scenario          string       `json:"scenario"`
 	Result            string       `json:"result"`
-	Started           time.Time    `json:"drill_started"`
-	Finished          time.Time    `json:"drill_finished"`
+	Started           time.Time    `json:"started_at"`
+	Finished          time.Time    `json:"finished_at"`
 	FiredrillVersion  string       `json:"firedrill_version"`
 	RTO               *Measurement `json:"rto,omitempty"`
 	RPO               *Measurement `json:"rpo,omitempty"`
@@ -62,12 +64,18 @@ type DrillResult struct {
 }
 
 // Measurement is a recovery time or point against its objective, in
-// seconds; MeasuredSeconds is nil when the drill could not measure it.
-// Status is met, missed or not-measured.
+// seconds, as the README's "The RTO rule" judges it: TotalSeconds is the
+// figure Status (met, missed or not-measured) is judged on, MeasuredSeconds
+// plus DeclaredManualSeconds, the declared estimates of the runbook's
+// manual steps nobody timed (RTO only; absent when none were declared).
+// MeasuredSeconds and TotalSeconds are null when the drill could not
+// measure it.
 type Measurement struct {
-	ObjectiveSeconds float64  `json:"objective_seconds"`
-	MeasuredSeconds  *float64 `json:"measured_seconds"`
-	Status           string   `json:"status"`
+	ObjectiveSeconds      float64  `json:"objective_seconds"`
+	MeasuredSeconds       *float64 `json:"measured_seconds"`
+	DeclaredManualSeconds *float64 `json:"declared_manual_seconds,omitempty"`
+	TotalSeconds          *float64 `json:"total_seconds"`
+	Status                string   `json:"status"`
 }
 
 // predicate is the bundle's DrillResult.

@@ -31,8 +31,8 @@ func publicPEM(t *testing.T, pub ed25519.PublicKey) []byte {
 func TestStatement_VerifiesWithTheDSSELibrary(t *testing.T) {
 	priv, pub := testKey(t)
 	b := testBundle()
-	rto := 412.5
-	b.RTO = &Measurement{ObjectiveSeconds: 900, MeasuredSeconds: &rto, Status: "met"}
+	rto, manual, total := 412.5, 300.0, 712.5
+	b.RTO = &Measurement{ObjectiveSeconds: 900, MeasuredSeconds: &rto, DeclaredManualSeconds: &manual, TotalSeconds: &total, Status: "met"}
 	b.Index.Controls = []ControlSupport{{ID: "SOC 2 A1.3", Supported: true}, {ID: "DORA Article 11"}}
 	bundle := build(t, b, priv)
 
@@ -46,9 +46,10 @@ func TestStatement_VerifiesWithTheDSSELibrary(t *testing.T) {
 		"every file but the manifest, its signature and the envelope")
 	assert.Equal(t, map[string]any{
 		"drill_id": "fd-20261122-101500-ab12", "scenario": "region-loss", "result": "pass",
-		"drill_started": "2026-11-22T10:15:00Z", "drill_finished": "2026-11-22T10:31:07.0000005Z",
-		"firedrill_version":  "v1",
-		"rto":                map[string]any{"objective_seconds": 900.0, "measured_seconds": 412.5, "status": "met"},
+		"started_at": "2026-11-22T10:15:00Z", "finished_at": "2026-11-22T10:31:07.0000005Z",
+		"firedrill_version": "v1",
+		"rto": map[string]any{"objective_seconds": 900.0, "measured_seconds": 412.5,
+			"declared_manual_seconds": 300.0, "total_seconds": 712.5, "status": "met"},
 		"controls_supported": []any{"SOC 2 A1.3"},
 		"signed_by":          Fingerprint(pub),
 	}, got.Predicate)
