@@ -5,8 +5,11 @@
 // The mapping:
 //
 //	each drill                       a result (start and end the drill's, props: scenario, result, RTO, RPO)
-//	each check of the drill          an observation (method TEST, props: check id, status, severity),
-//	                                 whose relevant-evidence points at the drill's evidence bundle
+//	each finding, each check after   an observation (method TEST; props: check id or runbook step,
+//	the restore, each runbook step   status pass/warn/fail/skipped/declared, severity, seconds),
+//	                                 whose relevant-evidence points at the drill's evidence bundle;
+//	                                 a check's finding (verify.NAME) is its check's observation; a
+//	                                 manual step nobody timed has method EXAMINE (its estimate counted)
 //	each control of the mapping      a finding targeting the control (objective-id), state
 //	                                 not-satisfied when the drill does not support it (why in the
 //	                                 description; related to the failed checks), satisfied when it does
@@ -28,6 +31,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,6 +40,8 @@ import (
 	"github.com/firedrill-dev/firedrill/drill"
 	"github.com/firedrill-dev/firedrill/internal/evidence"
 	"github.com/firedrill-dev/firedrill/internal/finding"
+	"github.com/firedrill-dev/firedrill/restore"
+	"github.com/firedrill-dev/firedrill/runbooks"
 )
 
 // Version is the OSCAL version of the documents written.
@@ -155,24 +161,13 @@ func result(d Drill) (Result, *Resource) {
 	} else {
 		res.Remarks = "No evidence bundle of this drill was exported: its observations point at no signed evidence. Run 'firedrill evidence export " + r.DrillID + "'."
 	}
+	obs := observations(r, evidenceRef)
 	var failed []RelatedObservation
-	for i, f := range r.Findings {
-		o := Observation{
-			UUID:             id("observation", r.DrillID, fmt.Sprint(i), f.ID),
-			Title:            orDefault(f.ID, "check"),
-			Description:      observationText(f),
-			Methods:          []string{"TEST"},
-			Props:            []Prop{prop("check", orDefault(f.ID, "unnamed")), prop("status", string(f.Status)), prop("severity", string(f.Severity))},
-			RelevantEvidence: evidenceRef,
-			Collected:        stamp(ended(r)),
-		}
-		if f.Status != finding.StatusPass {
-			o.Types = []string{"finding"}
-		}
-		if f.Status == finding.StatusFail {
+	for _, o := range obs {
+		if o.failed {
 			failed = append(failed, RelatedObservation{ObservationUUID: o.UUID})
 		}
-		res.Observations = append(res.Observations, o)
+		res.Observations = append(res.Observations, o.Observation)
 	}
 	var include []SelectControl
 	if d.Index != nil {
@@ -205,6 +200,142 @@ func result(d Drill) (Result, *Resource) {
 		res.ReviewedControls = ReviewedControls{ControlSelections: []ControlSelection{{IncludeControls: include}}}
 	}
 	return res, bundle
+}
+
+// observation is an Observation and whether what it observed failed (a
+// not-satisfied control points at the failed ones).
+type observation struct {
+	Observation
+	failed bool
+}
+
+// observations are the drill's observations: each finding that is not a
+// check's, in the record's order; each check after the restore (with its
+// finding, verify.NAME, when it ran); each runbook step. Every one points
+// at evidence (the bundle) when there is some.
+func observations(r *drill.Report, evidenceRef []RelevantEvidence) []observation {
+	collected := stamp(ended(r))
+	checkFindings := map[string]finding.Finding{}
+	for _, c := range r.Checks {
+		checkFindings[checkID(c.Name)] = finding.Finding{}
+	}
+	var out []observation
+	for i, f := range r.Findings {
+		if _, ok := checkFindings[f.ID]; ok && f.ID != "" {
+			checkFindings[f.ID] = f
+			continue
+		}
+		o := Observation{
+			UUID:        id("observation", r.DrillID, fmt.Sprint(i), f.ID),
+			Title:       orDefault(f.ID, "check"),
+			Description: observationText(f),
+			Methods:     []string{"TEST"},
+			Props:       []Prop{prop("check", orDefault(f.ID, "unnamed")), prop("status", string(f.Status)), prop("severity", string(f.Severity))},
+		}
+		if f.Status != finding.StatusPass {
+			o.Types = []string{"finding"}
+		}
+		out = append(out, observation{o, f.Status == finding.StatusFail})
+	}
+	for _, c := range r.Checks {
+		out = append(out, checkObservation(r.DrillID, c, checkFindings[checkID(c.Name)]))
+	}
+	for i, s := range r.Runbook {
+		out = append(out, stepObservation(r.DrillID, i, s))
+	}
+	for i := range out {
+		out[i].RelevantEvidence, out[i].Collected = evidenceRef, collected
+	}
+	return out
+}
+
+// checkID is the id of a check's finding (restore: "verify." + its name).
+func checkID(name string) string { return "verify." + name }
+
+// checkObservation is one check after the restore; f is its finding, zero
+// when it recorded none (a check skipped because the restore did not
+// complete records none).
+func checkObservation(drillID string, c drill.CheckRef, f finding.Finding) observation {
+	status := string(finding.StatusPass)
+	switch {
+	case c.Passed:
+	case c.Message == restore.SkippedNotRestored:
+		status = "skipped"
+	default:
+		status = string(finding.StatusFail)
+	}
+	o := Observation{
+		UUID:    id("observation", drillID, "check", c.Name),
+		Title:   checkID(c.Name),
+		Methods: []string{"TEST"},
+		Props: []Prop{prop("check", checkID(c.Name)), prop("kind", c.Kind), prop("status", status),
+			prop("duration-seconds", strconv.FormatFloat(c.DurationSeconds, 'f', -1, 64))},
+	}
+	if f.ID != "" {
+		o.Description = observationText(f)
+		o.Props = append(o.Props, prop("severity", string(f.Severity)))
+	} else {
+		verdict := map[string]string{"pass": "passed", "fail": "failed", "skipped": "was not run"}[status]
+		why := strings.TrimSuffix(strings.TrimPrefix(c.Message, "skipped: "), ".")
+		o.Description = fmt.Sprintf("The %s check %s %s: %s.", orDefault(c.Kind, "unnamed"), c.Name, verdict, orDefault(why, "no message"))
+	}
+	if status != string(finding.StatusPass) {
+		o.Types = []string{"finding"}
+	}
+	return observation{o, status == string(finding.StatusFail)}
+}
+
+// stepObservation is runbook step i. A manual step nobody timed was not
+// exercised: its method is EXAMINE (its declared estimate was read and
+// counted), every other step's TEST.
+func stepObservation(drillID string, i int, s runbooks.StepResult) observation {
+	what := "Runbook step"
+	if s.Manual {
+		what = "Manual runbook step"
+	}
+	head := fmt.Sprintf("%s %q (line %d)", what, s.Name, s.Line)
+	status := string(finding.StatusFail)
+	var text string
+	switch s.Status {
+	case runbooks.StepPassed:
+		status = string(finding.StatusPass)
+		text = fmt.Sprintf("%s passed in %s.", head, drill.FormatSeconds(s.Duration.Seconds()))
+		if s.Manual {
+			text = fmt.Sprintf("%s: the operator confirmed it done after %s.", head, drill.FormatSeconds(s.Duration.Seconds()))
+		}
+	case runbooks.StepDeclared:
+		status = "declared"
+		text = fmt.Sprintf("%s was not timed: its declared estimate of %s counts toward the RTO.", head, drill.FormatSeconds(s.Estimate.Seconds()))
+	case runbooks.StepSkipped:
+		status = "skipped"
+		text = head + " was not run: an earlier step failed or the drill was interrupted."
+	default:
+		text = fmt.Sprintf("%s %s after %s (exit code %d)", head, s.Status, drill.FormatSeconds(s.Duration.Seconds()), s.ExitCode)
+		if e := strings.TrimSpace(s.Error); e != "" {
+			text += ": " + strings.TrimSuffix(e, ".")
+		}
+		text += "."
+	}
+	o := Observation{
+		UUID:        id("observation", drillID, "runbook", strconv.Itoa(i), s.Name),
+		Title:       "runbook step " + s.Name,
+		Description: text,
+		Methods:     []string{"TEST"},
+		Props: []Prop{prop("runbook-step", s.Name), prop("line", strconv.Itoa(s.Line)), prop("status", status),
+			prop("step-status", string(s.Status)), prop("manual", strconv.FormatBool(s.Manual))},
+	}
+	switch s.Status {
+	case runbooks.StepDeclared:
+		o.Methods = []string{"EXAMINE"}
+		o.Props = append(o.Props, prop("estimate-seconds", strconv.FormatFloat(s.Estimate.Seconds(), 'f', -1, 64)))
+	case runbooks.StepSkipped:
+	default:
+		o.Props = append(o.Props, prop("duration-seconds", strconv.FormatFloat(s.Duration.Seconds(), 'f', -1, 64)))
+	}
+	if status == string(finding.StatusFail) || status == "skipped" {
+		o.Types = []string{"finding"}
+	}
+	return observation{o, status == string(finding.StatusFail)}
 }
 
 // ended is when the drill ended: its finish time, else (a drill that

@@ -17,6 +17,8 @@ import (
 	"github.com/firedrill-dev/firedrill/drill"
 	"github.com/firedrill-dev/firedrill/internal/evidence"
 	"github.com/firedrill-dev/firedrill/internal/finding"
+	"github.com/firedrill-dev/firedrill/restore"
+	"github.com/firedrill-dev/firedrill/runbooks"
 )
 
 var (
@@ -260,4 +262,70 @@ func TestAssessmentResults_RTOWithDeclaredManualTime(t *testing.T) {
 	require.NoError(t, err)
 	res := validate(t, doc)["assessment-results"].(map[string]any)["results"].([]any)[0].(map[string]any)
 	assert.Contains(t, res["description"], "RTO 10m30s (8m30s measured + 2m00s declared manual) against an objective of 10m00s: missed.")
+}
+
+// Every check after the restore and every runbook step is an observation,
+// not only the findings: a drill with one passed check and no findings
+// still shows what it tested. A check's finding (verify.NAME) is that
+// check's observation, not a second one.
+func TestAssessmentResults_ObservationPerCheckAndRunbookStep(t *testing.T) {
+	r := report("fd-20261122-101500-ab12", drill.ResultFail, t0,
+		finding.Pass("protection.bucket.object-lock", "s3://velero-backups", "Object Lock is on."),
+		finding.Fail("verify.orders", finding.SeverityFail, "http check orders", "GET /orders answered 503.").With("200", "503", ""))
+	r.Checks = []drill.CheckRef{
+		{Name: "shop", Kind: "http", Passed: true, DurationSeconds: 1.5, Message: "GET / answered 200"},
+		{Name: "orders", Kind: "http", DurationSeconds: 2, Message: "GET /orders answered 503"},
+		{Name: "canary", Kind: "dataCanary", Message: restore.SkippedNotRestored},
+	}
+	r.Runbook = []runbooks.StepResult{
+		{Name: "scale up", Line: 12, Status: runbooks.StepPassed, Duration: 3 * time.Second},
+		{Name: "rotate DNS", Line: 20, Status: runbooks.StepDeclared, Manual: true, Estimate: 5 * time.Minute},
+		{Name: "warm cache", Line: 30, Status: runbooks.StepTimedOut, Duration: time.Minute, ExitCode: -1, Error: "killed at its timeout of 1m"},
+	}
+	doc, err := AssessmentResults([]Drill{drillOf(t, r, sumA)}, Options{Title: "x", Version: "v1"})
+	require.NoError(t, err)
+	res := validate(t, doc)["assessment-results"].(map[string]any)["results"].([]any)[0].(map[string]any)
+
+	type obs struct{ title, status, method, description string }
+	var got []obs
+	uuidOf := map[string]string{}
+	for _, o := range res["observations"].([]any) {
+		o := o.(map[string]any)
+		status := ""
+		for _, p := range o["props"].([]any) {
+			if p.(map[string]any)["name"] == "status" {
+				status = p.(map[string]any)["value"].(string)
+			}
+		}
+		got = append(got, obs{o["title"].(string), status, o["methods"].([]any)[0].(string), o["description"].(string)})
+		uuidOf[o["title"].(string)] = o["uuid"].(string)
+		assert.NotEmpty(t, o["relevant-evidence"], "%s points at the bundle", o["title"])
+	}
+	assert.Equal(t, []obs{
+		{"protection.bucket.object-lock", "pass", "TEST", "Object Lock is on. Subject: s3://velero-backups."},
+		{"verify.shop", "pass", "TEST", "The http check shop passed: GET / answered 200."},
+		{"verify.orders", "fail", "TEST", "GET /orders answered 503. Subject: http check orders. Expected: 200. Actual: 503."},
+		{"verify.canary", "skipped", "TEST", "The dataCanary check canary was not run: the restore did not complete."},
+		{"runbook step scale up", "pass", "TEST", `Runbook step "scale up" (line 12) passed in 3.0s.`},
+		{"runbook step rotate DNS", "declared", "EXAMINE", `Manual runbook step "rotate DNS" (line 20) was not timed: its declared estimate of 5m00s counts toward the RTO.`},
+		{"runbook step warm cache", "fail", "TEST", `Runbook step "warm cache" (line 30) timed-out after 1m00s (exit code -1): killed at its timeout of 1m.`},
+	}, got)
+
+	// A control the drill does not support points at what failed: the
+	// failed check and the runbook step that timed out.
+	f := res["findings"].([]any)[0].(map[string]any)
+	assert.Equal(t, []any{
+		map[string]any{"observation-uuid": uuidOf["verify.orders"]},
+		map[string]any{"observation-uuid": uuidOf["runbook step warm cache"]},
+	}, f["related-observations"])
+
+	// One passed check and no findings: one observation, not none.
+	r = report("fd-20261122-101500-ab13", drill.ResultPass, t0)
+	r.Checks = r.Checks[:0]
+	r.Checks = append(r.Checks, drill.CheckRef{Name: "shop", Kind: "http", Passed: true, Message: "GET / answered 200"})
+	doc, err = AssessmentResults([]Drill{drillOf(t, r, sumA)}, Options{Title: "x", Version: "v1"})
+	require.NoError(t, err)
+	res = validate(t, doc)["assessment-results"].(map[string]any)["results"].([]any)[0].(map[string]any)
+	require.Len(t, res["observations"], 1)
+	assert.Equal(t, "verify.shop", res["observations"].([]any)[0].(map[string]any)["title"])
 }

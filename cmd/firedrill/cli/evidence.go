@@ -361,7 +361,8 @@ result, for tools such as cosign to check without firedrill (README,
 With --format oscal the bundle is kept as above (the drill's directory,
 the push) and what is written, to standard output or -f FILE, is an OSCAL
 1.2.2 assessment-results document of the drill: a result, an observation per
-check pointing at the bundle by SHA-256, a finding per control.
+finding, check and runbook step pointing at the bundle by SHA-256, a finding
+per control.
 
 Written to the drill's directory as evidence.tar.gz unless -f (--file) says
 otherwise; -o is the format of what is printed about it, as everywhere.

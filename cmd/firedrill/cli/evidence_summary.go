@@ -34,8 +34,9 @@ the history a team shares, as drills run by a CronJob record them.
 It is the table an auditor asks for at the end of a period, like AWS Backup
 Audit Manager's restore-job report; -o csv opens in a spreadsheet. -o oscal
 writes an OSCAL 1.2.2 assessment-results document for GRC tools: a result
-per drill, an observation per check pointing at the drill's kept bundle by
-SHA-256, a finding per control (not-satisfied with why, or satisfied).
+per drill, an observation per finding, check and runbook step pointing at the
+drill's kept bundle by SHA-256, a finding per control (not-satisfied with
+why, or satisfied).
 
 Examples:
   firedrill evidence summary --from 2026-01-01 --to 2026-12-31 -o csv > drills-2026.csv
