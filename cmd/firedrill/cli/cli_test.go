@@ -92,6 +92,7 @@ func TestRun_Golden(t *testing.T) {
 		{"help-due", nil, []string{"due", "--help"}, ExitOK},
 		{"help-evidence", nil, []string{"evidence"}, ExitOK},
 		{"help-evidence-export", nil, []string{"evidence", "export", "--help"}, ExitOK},
+		{"help-evidence-summary", nil, []string{"evidence", "summary", "--help"}, ExitOK},
 
 		// scenarios list and show.
 		{"scenarios-list", nil, []string{"scenarios", "list"}, ExitOK},

@@ -45,8 +45,11 @@ func (a *app) evidenceCommand() *cli.Command {
 (the scenario as run, the reports and retrospective, protection findings and
 copy comparisons, the Velero Backup and Restores, what came back with Secret
 values redacted, runbook output), an index of what each file proves and which
-controls (ISO/IEC 27001, SOC 2, DORA, NIS2) the drill supports, a manifest
-with the SHA-256 of every file, and an Ed25519 signature of the manifest.
+controls (ISO/IEC 27001, SOC 2, DORA, NIS2, PCI DSS, HIPAA) the drill
+supports, a manifest with the SHA-256 of every file, an Ed25519 signature of
+the manifest, and an in-toto statement in a DSSE envelope for tools such as
+cosign. export --format oscal and summary -o oscal write OSCAL
+assessment-results for GRC tools.
 
 Typical use:
   firedrill evidence keygen --out-dir ~/.config/firedrill      once; keep the .key secret

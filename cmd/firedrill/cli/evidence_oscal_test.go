@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/firedrill-dev/firedrill/drill"
+	"github.com/firedrill-dev/firedrill/internal/evidence"
 	"github.com/firedrill-dev/firedrill/internal/finding"
 )
 
@@ -121,6 +124,11 @@ func TestEvidence_OSCAL(t *testing.T) {
 	res = run(t, ctx, env, "evidence", "summary", "--from", "2020-01-01", "--to", "2020-01-02", "-o", "oscal")
 	assert.Equal(t, ExitError, res.code, res.String())
 	assert.Contains(t, res.stderr, "no drills in the period")
+	// The exit codes of evidence summary --help: a period without drills
+	// is no error for the other formats.
+	res = run(t, ctx, env, "evidence", "summary", "--from", "2020-01-01", "--to", "2020-01-02", "-o", "json")
+	assert.Equal(t, ExitOK, res.code, res.String())
+	assert.Contains(t, res.stdout, `"drills": []`)
 
 	res = run(t, ctx, env, "evidence", "export", id, "--key", key, "--format", "pdf")
 	assert.Equal(t, ExitUsage, res.code, res.String())
@@ -140,4 +148,28 @@ func mustJSON(t *testing.T, v any) []byte {
 	b, err := json.Marshal(v)
 	require.NoError(t, err)
 	return b
+}
+
+// evidence --help and the README's Auditors section name every framework
+// whose controls the built-in mapping holds (each framework's control ids
+// start with its Cadence's ControlPrefix).
+func TestEvidenceHelp_NamesEveryMappedFramework(t *testing.T) {
+	m, err := evidence.BuiltinMapping()
+	require.NoError(t, err)
+	res := run(t, context.Background(), nil, "evidence", "--help")
+	require.Equal(t, ExitOK, res.code, res.String())
+	help := strings.Join(strings.Fields(res.stdout), " ")
+	readme, err := os.ReadFile(filepath.Join("..", "..", "..", "README.md"))
+	require.NoError(t, err)
+	_, auditors, ok := strings.Cut(string(readme), "\n## Auditors\n")
+	require.True(t, ok, "README has an Auditors section")
+	intro, _, _ := strings.Cut(auditors, "\n\n")
+	intro = strings.Join(strings.Fields(intro), " ")
+	for _, c := range drill.Cadences {
+		name := strings.TrimSpace(c.ControlPrefix)
+		require.True(t, slices.ContainsFunc(m.Controls, func(x evidence.Control) bool { return strings.HasPrefix(x.ID, c.ControlPrefix) }),
+			"the mapping has controls of %s", name)
+		assert.Contains(t, help, name, "evidence --help")
+		assert.Contains(t, intro, name, "README, Auditors")
+	}
 }

@@ -38,6 +38,10 @@ per drill, an observation per finding, check and runbook step pointing at the
 drill's kept bundle by SHA-256, a finding per control (not-satisfied with
 why, or satisfied).
 
+Exit codes: 0 listed (a period without drills too: no rows), 1 error (the
+state directory or history cannot be read; -o oscal of a period without
+drills, since OSCAL needs at least one result), 2 usage.
+
 Examples:
   firedrill evidence summary --from 2026-01-01 --to 2026-12-31 -o csv > drills-2026.csv
   firedrill evidence summary --from 2026-10-01 -o json | jq '.drills[] | select(.result != "pass")'
