@@ -529,17 +529,18 @@ with a size), a bad signature, or an archive that does not open or holds
 more than 10,000 entries. Names from the bundle are printed quoted when they
 hold control characters.
 
-The same checks without firedrill:
+The same checks without firedrill, where the bundle and the public key are
+(OpenSSL 3; on macOS shasum -a 256 for sha256sum):
   tar xzf BUNDLE && cd DRILL_ID
-  openssl pkeyutl -verify -pubin -inkey firedrill-evidence.pub -rawin -in manifest.json -sigfile manifest.sig
+  openssl pkeyutl -verify -pubin -inkey ../firedrill-evidence.pub -rawin -in manifest.json -sigfile manifest.sig
   jq -r '.files[] | "\(.sha256)  \(.path)"' manifest.json | sha256sum -c
 
 The bundle's in-toto statement (attestation.dsse.json, a DSSE envelope
 signed with the same key) is checked too: its signature, every file a
 subject with the manifest's SHA-256, the predicate of the same drill and
 result. Bundles made before it existed are intact without it ("no in-toto
-statement"). Without firedrill (README, "Auditors"):
-  cosign verify-blob-attestation --key firedrill-evidence.pub --signature attestation.dsse.json \
+statement"). Without firedrill, in DRILL_ID too (README, "Auditors"):
+  cosign verify-blob-attestation --key ../firedrill-evidence.pub --signature attestation.dsse.json \
       --type https://firedrill.dev/drill-result/v1 --insecure-ignore-tlog report.json
 
 Exit codes: 0 intact, 3 something differs, 1 the bundle or key cannot be read, 2 usage.
