@@ -39,6 +39,16 @@ func TestRun_ClusterNameIsChecked(t *testing.T) {
 	assert.Contains(t, res.stderr, `--cluster: cluster name "Not/A/Name"`)
 }
 
+// history and fleet say an RTO change in one text: within half a second
+// is the same, minutes read as minutes.
+func TestFleetCells_Trend(t *testing.T) {
+	for change, want := range map[float64]string{0.3: "same", 150: "slower by 2m30s", -12: "faster by 12.0s"} {
+		r := sampleFleetDoc().Rows[0]
+		r.RTOTrendSeconds = &change
+		assert.Equal(t, want, fleetCells(r).trend, change)
+	}
+}
+
 func sampleFleetDoc() fleetDoc {
 	started := time.Date(2026, 11, 20, 6, 0, 0, 0, time.UTC)
 	rto, rpo, trend := 312.0, 95.0, -12.0
@@ -49,7 +59,7 @@ func sampleFleetDoc() fleetDoc {
 				LastDrill: &drill.DrillSummary{ID: "fd-1", Scenario: "region-loss", Cluster: "eu-1", StartedAt: started, Result: drill.ResultPass,
 					RTOSeconds: &rto, RTOObjectiveSeconds: 3600, RTOStatus: drill.ObjectiveMet, RPOSeconds: &rpo, RPOObjectiveSeconds: 60, RPOStatus: drill.ObjectiveMissed},
 				Due:          drill.DueStatus{Scenario: "region-loss", State: drill.DueFresh, DueAt: &due},
-				ForecastText: "<b>in 40 days</b>", Forecast: map[string]any{"days_to_objective": 40}},
+				ForecastText: "<b>in 40 days</b>", Forecast: map[string]any{"seconds_to_objective": 40 * 86400}},
 			{Cluster: "", Scenario: "ns-deletion", State: drill.FleetFailing, Drills: 1,
 				LastDrill: &drill.DrillSummary{ID: "fd-2", Scenario: "ns-deletion", StartedAt: started, Result: drill.ResultFail},
 				Due:       drill.DueStatus{Scenario: "ns-deletion", State: drill.DueNeverPassed}},
@@ -78,7 +88,8 @@ func TestFleetView_JSON(t *testing.T) {
 	assert.Equal(t, -12.0, row["rto_trend_seconds"])
 	assert.Equal(t, 312.0, row["last_drill"].(map[string]any)["rto_seconds"])
 	assert.Equal(t, "2027-02-18T06:00:00Z", row["due"].(map[string]any)["due_at"])
-	assert.Equal(t, 40.0, row["forecast"].(map[string]any)["days_to_objective"])
+	assert.Equal(t, 40.0*86400, row["forecast"].(map[string]any)["seconds_to_objective"])
+	assert.Equal(t, "fd-1", row["last_drill"].(map[string]any)["drill_id"], "as due -o json names it")
 	assert.Nil(t, got["rows"].([]any)[1].(map[string]any)["forecast"])
 	assert.NotContains(t, b.String(), "ForecastText")
 
