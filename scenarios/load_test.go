@@ -167,7 +167,7 @@ func TestLoad_Invalid(t *testing.T) {
 		"type-string":                 {{12, "spec.disaster.lead", "expected a string, got an integer"}},
 		"unknown-field":               {{16, "spec.objectives.tierr", `unknown field; did you mean "tier"?`}},
 		"compliance": {
-			{17, "spec.objectives.errorBudget.target", "1.5 is not a share between 0 and 1 (exclusive)"},
+			{17, "spec.objectives.errorBudget.target", "1.5 is not a share greater than 0 and at most 1"},
 			{18, "spec.compliance[2]", `"soc-2" is not one of dora, pci-dss, soc2, iso27001, nis2, hipaa; did you mean "soc2"?`},
 			{18, "spec.compliance[3]", "dora is listed twice"},
 		},
@@ -475,6 +475,17 @@ func TestMarshalJSON_KeepsFieldOrder(t *testing.T) {
 
 // TestLoad_VolumeDataChecks reads an exec check and a file data canary as
 // written: expectOutput "" is kept apart from an unset one.
+// errorBudget.target: 1 says every drill must meet RTO and RPO: valid.
+func TestLoad_ErrorBudgetTargetOne(t *testing.T) {
+	data, err := os.ReadFile("testdata/valid-volume-data.yaml")
+	require.NoError(t, err)
+	data = []byte(strings.Replace(string(data), "    rpo: 6h\n", "    rpo: 6h\n    errorBudget: {target: 1}\n", 1))
+	require.Contains(t, string(data), "target: 1")
+	sc, err := Parse(testEnv(), "budget.yaml", data)
+	require.NoError(t, err)
+	assert.Equal(t, 1.0, sc.Spec.Objectives.Budget().Target)
+}
+
 func TestLoad_VolumeDataChecks(t *testing.T) {
 	sc, err := LoadFile(context.Background(), testEnv(), "testdata/valid-volume-data.yaml")
 	require.NoError(t, err)

@@ -197,7 +197,8 @@ type Objectives struct {
 // ErrorBudget is the scenario's service-level objective for its drills:
 // the share of drills within Window that must meet both RTO and RPO.
 type ErrorBudget struct {
-	// Target is the share, greater than 0 and less than 1; default
+	// Target is the share, greater than 0 and at most 1 (1: every drill
+	// must meet both, no miss is budgeted); default
 	// DefaultErrorBudgetTarget. 1 - Target is the budget: the share of
 	// drills that may miss an objective.
 	Target float64 `yaml:"target,omitempty"`

@@ -179,8 +179,8 @@ func (v *validator) objectives() {
 	// The decoder already rejected durations that are not > 0.
 	v.required(p+".rto", v.has(p+".rto"))
 	v.required(p+".rpo", v.has(p+".rpo"))
-	if b := v.sc.Spec.Objectives.ErrorBudget; b != nil && v.has(p+".errorBudget.target") && !(b.Target > 0 && b.Target < 1) {
-		v.errorf(p+".errorBudget.target", "%v is not a share between 0 and 1 (exclusive), such as 0.9 for nine drills in ten", b.Target)
+	if b := v.sc.Spec.Objectives.ErrorBudget; b != nil && v.has(p+".errorBudget.target") && !(b.Target > 0 && b.Target <= 1) {
+		v.errorf(p+".errorBudget.target", "%v is not a share greater than 0 and at most 1, such as 0.9 for nine drills in ten (1: every drill must meet them)", b.Target)
 	}
 	o := v.sc.Spec.Objectives
 	if o.MaxRetention == 0 {
