@@ -33,6 +33,20 @@ func TestFleet_UsageErrors(t *testing.T) {
 	}
 }
 
+// Read-only commands: --cluster selects drills in a shared history; on
+// the state directory it would be silently ignored.
+func TestReadCommands_ClusterNeedsHistory(t *testing.T) {
+	for _, args := range [][]string{{"history"}, {"due"}, {"evidence", "summary"}} {
+		res := run(t, context.Background(), map[string]string{"FIREDRILL_HISTORY": ""}, append(args, "--cluster", "eu-1")...)
+		require.Equal(t, ExitUsage, res.code, "%v: %s", args, res.String())
+		assert.Contains(t, res.stderr, "--cluster selects drills in a shared history; none given", args)
+	}
+	res := run(t, context.Background(), map[string]string{"FIREDRILL_HISTORY": ""}, "history", "--help")
+	assert.Contains(t, res.stdout, "only the drills of cluster NAME in the shared history")
+	res = run(t, context.Background(), map[string]string{"FIREDRILL_HISTORY": ""}, "run", "--help")
+	assert.Contains(t, res.stdout, "the drill's cluster NAME: recorded with the drill")
+}
+
 func TestRun_ClusterNameIsChecked(t *testing.T) {
 	res := run(t, context.Background(), map[string]string{"FIREDRILL_CLUSTER": "Not/A/Name"}, "history")
 	require.Equal(t, ExitUsage, res.code, res.String())
