@@ -47,6 +47,15 @@ func TestReadCommands_ClusterNeedsHistory(t *testing.T) {
 	assert.Contains(t, res.stdout, "the drill's cluster NAME: recorded with the drill")
 }
 
+// Exit 3 of fleet is in firedrill --help; verify --help names exit 2.
+func TestHelp_ExitCodes(t *testing.T) {
+	words := func(s string) string { return strings.Join(strings.Fields(s), " ") }
+	res := run(t, context.Background(), nil, "--help")
+	assert.Contains(t, words(res.stdout), "a fleet row is failing or overdue (fleet)")
+	res = run(t, context.Background(), nil, "verify", "--help")
+	assert.Contains(t, words(res.stdout), "3 a check failed, 1 the checks could not run, 2 usage.")
+}
+
 func TestRun_ClusterNameIsChecked(t *testing.T) {
 	res := run(t, context.Background(), map[string]string{"FIREDRILL_CLUSTER": "Not/A/Name"}, "history")
 	require.Equal(t, ExitUsage, res.code, res.String())
