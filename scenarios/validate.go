@@ -247,6 +247,8 @@ func (v *validator) backups() {
 	if v.has(p + ".storageLocation") {
 		v.objectName(p+".storageLocation", b.StorageLocation)
 	}
+	// schedule and window go together: the window's pick among that
+	// schedule's backups.
 	var set []string
 	for _, f := range []string{"backupName", "schedule", "window"} {
 		if v.has(p + "." + f) {
@@ -255,9 +257,12 @@ func (v *validator) backups() {
 	}
 	switch {
 	case len(set) == 0:
-		v.errorf(p, "set exactly one of backupName, schedule or window")
-	case len(set) > 1:
-		v.errorf(p+"."+set[1], "set exactly one of backupName, schedule or window; %s is set too", set[0])
+		v.errorf(p, "set exactly one of backupName, schedule or window (or schedule with window)")
+	case len(set) > 1 && set[0] == "backupName":
+		v.errorf(p+"."+set[1], "set exactly one of backupName, schedule or window (or schedule with window); backupName is set too")
+	}
+	if v.has(p+".scheduleCron") && !v.has(p+".schedule") {
+		v.errorf(p+".scheduleCron", "applies to the runs of spec.backups.schedule; name the schedule (window: with schedule picks among its backups)")
 	}
 	if v.has(p + ".backupName") {
 		v.objectName(p+".backupName", b.BackupName)
