@@ -136,9 +136,10 @@ type LockCoverage struct {
 	// the check was not asked for).
 	Checked string `json:"checked"`
 	// Sample is the number of backups asked for with --window-sample and
-	// Seed the seed they were drawn with; zero when all were checked.
-	Sample int   `json:"sample,omitempty"`
-	Seed   int64 `json:"seed,omitempty"`
+	// Seed the seed they were drawn with (any int64, 0 included); both
+	// absent when all were checked.
+	Sample int    `json:"sample,omitempty"`
+	Seed   *int64 `json:"seed,omitempty"`
 	// Backups names the backups checked, oldest first.
 	Backups []string `json:"backups"`
 	// Short are the backups with an object version not locked until the

@@ -291,7 +291,8 @@ func checkWindowLocks(ctx context.Context, spec WindowSpec, w *Window, lock obje
 	if len(names) == 0 {
 		w.Lock.Checked = "none"
 	} else if spec.Sample > 0 && spec.Sample < len(names) {
-		w.Lock.Checked, w.Lock.Sample, w.Lock.Seed = "sample", spec.Sample, spec.Seed
+		seed := spec.Seed
+		w.Lock.Checked, w.Lock.Sample, w.Lock.Seed = "sample", spec.Sample, &seed
 		r := rand.New(rand.NewPCG(uint64(spec.Seed), 0x77696e646f77)) // "window"
 		r.Shuffle(len(names), func(i, j int) { names[i], names[j] = names[j], names[i] })
 		names = names[:spec.Sample]

@@ -140,7 +140,7 @@ func windowFindings(w *Window, subject string, lock objectstore.LockConfig, cron
 	if w.Lock.Checked != "none" {
 		which := fmt.Sprintf("all %d backups in the window", len(w.Lock.Backups))
 		if w.Lock.Checked == "sample" {
-			which = fmt.Sprintf("a sample of %d of the %d backups in the window (seed %d)", w.Lock.Sample, len(w.Backups), w.Lock.Seed)
+			which = fmt.Sprintf("a sample of %d of the %d backups in the window (seed %d)", w.Lock.Sample, len(w.Backups), *w.Lock.Seed)
 		}
 		for i, s := range w.Lock.Short {
 			if i == maxWindowFindings {

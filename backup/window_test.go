@@ -337,6 +337,14 @@ func TestCheckWindow_LockShortAndTooLong(t *testing.T) {
 	assert.Equal(t, "sample", w1.Lock.Checked)
 	assert.Len(t, w1.Lock.Backups, 1)
 	assert.Equal(t, w1.Lock.Backups, w2.Lock.Backups)
+
+	// Seed 0 is a seed like any other: JSON keeps it.
+	spec.Seed = 0
+	w0, _, err := CheckWindow(context.Background(), spec)
+	require.NoError(t, err)
+	b, err := json.Marshal(w0.Lock)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"seed":0`)
 }
 
 func backupNames(bs []WindowBackup) []string {

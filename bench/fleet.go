@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -99,7 +98,7 @@ func runFleet(ctx context.Context, args []string) error {
 			secs[k], rss[k] = r.seconds, r.maxRSSMiB
 			each = append(each, fmt.Sprintf("%.1f s/%.0f MiB", r.seconds, r.maxRSSMiB))
 		}
-		fmt.Printf("%-34s %8.2f s %10.1f MiB %8d   %s\n", m.name, median(secs), median(rss), rs[0].rows, strings.Join(each, ", "))
+		fmt.Printf("%-34s %8.2f s %10.1f MiB %8d   %s\n", m.name, drill.Median(secs), drill.Median(rss), rs[0].rows, strings.Join(each, ", "))
 	}
 	fmt.Println("goal for the index: under 10 s and under 200 MiB")
 	if *keep {
@@ -107,12 +106,6 @@ func runFleet(ctx context.Context, args []string) error {
 		return nil
 	}
 	return deleteBench(ctx, st, env, bucket)
-}
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	return s[len(s)/2]
 }
 
 type fleetMeasure struct {

@@ -228,18 +228,23 @@ func RTOChange(r *Report, older []*Report) *float64 {
 	return nil
 }
 
-// RTOTrend says RTOChange for people: "faster by 12.0s", "slower by
-// 3.5s", or "same" within half a second either way; empty when RTOChange
-// is nil.
+// RTOTrend is RTOTrendText of RTOChange: empty when RTOChange is nil.
 func RTOTrend(r *Report, older []*Report) string {
-	d := RTOChange(r, older)
+	return RTOTrendText(RTOChange(r, older))
+}
+
+// RTOTrendText says an RTO change (seconds, positive slower; RTOChange,
+// FleetRow.RTOTrendSeconds) for people, the one text of history and
+// fleet: "faster by 12.0s", "slower by 2m30s" (FormatSeconds), or "same"
+// within half a second either way; empty for nil.
+func RTOTrendText(change *float64) string {
 	switch {
-	case d == nil:
+	case change == nil:
 		return ""
-	case *d < -0.5:
-		return fmt.Sprintf("faster by %.1fs", -*d)
-	case *d > 0.5:
-		return fmt.Sprintf("slower by %.1fs", *d)
+	case *change < -0.5:
+		return "faster by " + fmtSeconds(-*change)
+	case *change > 0.5:
+		return "slower by " + fmtSeconds(*change)
 	}
 	return "same"
 }

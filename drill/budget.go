@@ -36,13 +36,15 @@ type ErrorBudget struct {
 	MetRatio *float64 `json:"met_ratio"`
 	// BudgetRemainingRatio is 1 - (1 - MetRatio) / (1 - Target): 1 when
 	// no drill missed, 0 when the misses used the whole budget, negative
-	// when they overspent it; nil without drills.
+	// when they overspent it; nil without drills. With Target 1 there is
+	// no budget to divide by: 1 when every drill met both, else 0
+	// (exhausted).
 	BudgetRemainingRatio *float64 `json:"budget_remaining_ratio"`
 }
 
 // ErrorBudgetOf measures history (one scenario's summaries) against an
 // error budget: target is the share of drills that must meet both
-// objectives (0 < target < 1; scenarios.ErrorBudget), window how far
+// objectives (0 < target <= 1; scenarios.ErrorBudget), window how far
 // before now drills count (scenarios.DefaultErrorBudgetWindow: the last
 // four quarters).
 //

@@ -55,6 +55,15 @@ func TestErrorBudgetOf(t *testing.T) {
 	assert.Equal(t, 3, b.Drills)
 	assert.InDelta(t, 1-(1.0/3)/0.1, *b.BudgetRemainingRatio, 1e-3)
 
+	// Target 1, every drill must meet both: no division by zero; the
+	// budget is whole while all met, exhausted at the first miss.
+	b = ErrorBudgetOf(h[7:8], 1, 365*24*time.Hour, now)
+	assert.Equal(t, 1.0, *b.BudgetRemainingRatio)
+	assert.Equal(t, BudgetOK, b.State)
+	b = ErrorBudgetOf(h[:4], 1, 365*24*time.Hour, now)
+	assert.Equal(t, 0.0, *b.BudgetRemainingRatio)
+	assert.Equal(t, BudgetExhausted, b.State)
+
 	b = ErrorBudgetOf(nil, 0.9, 365*24*time.Hour, now)
 	assert.Equal(t, BudgetNoDrills, b.State)
 	assert.Nil(t, b.MetRatio)

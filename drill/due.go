@@ -44,6 +44,9 @@ type Cadence struct {
 	// ControlPrefix starts the ids of the framework's controls in the
 	// evidence's control mapping (internal/evidence/controls.yaml).
 	ControlPrefix string
+	// Fixed is true when the rule itself sets MaxAge (DORA, PCI DSS): a
+	// policy may tighten it, never loosen it (CheckPolicyCadence).
+	Fixed bool
 }
 
 // Cadences are the testing cadences of the frameworks a scenario can name
@@ -70,12 +73,29 @@ type Cadence struct {
 // The organisation's own cadence (DuePolicy.MaxAge, 90 days by default)
 // applies beside them; the strictest applicable one wins.
 var Cadences = []Cadence{
-	{"dora", 365 * 24 * time.Hour, "DORA Art. 11(6); RTS (EU) 2024/1774 Art. 40: at least yearly, and upon every major change", "DORA "},
-	{"pci-dss", 365 * 24 * time.Hour, "PCI DSS v4.0 req. 12.10.2: at least once every 12 months", "PCI DSS "},
-	{"soc2", 365 * 24 * time.Hour, "SOC 2 TSC A1.3: policy default, yearly", "SOC 2 "},
-	{"iso27001", 365 * 24 * time.Hour, "ISO/IEC 27001:2022 A.5.30: policy default, yearly", "ISO/IEC 27001"},
-	{"nis2", 365 * 24 * time.Hour, "NIS2 Art. 21(2)(c): policy default, yearly", "NIS2 "},
-	{"hipaa", 365 * 24 * time.Hour, "HIPAA 45 CFR 164.308(a)(7)(ii)(D): policy default, yearly", "HIPAA "},
+	{"dora", 365 * 24 * time.Hour, "DORA Art. 11(6); RTS (EU) 2024/1774 Art. 40: at least yearly, and upon every major change", "DORA ", true},
+	{"pci-dss", 365 * 24 * time.Hour, "PCI DSS v4.0 req. 12.10.2: at least once every 12 months", "PCI DSS ", true},
+	{"soc2", 365 * 24 * time.Hour, "SOC 2 TSC A1.3: policy default, yearly", "SOC 2 ", false},
+	{"iso27001", 365 * 24 * time.Hour, "ISO/IEC 27001:2022 A.5.30: policy default, yearly", "ISO/IEC 27001", false},
+	{"nis2", 365 * 24 * time.Hour, "NIS2 Art. 21(2)(c): policy default, yearly", "NIS2 ", false},
+	{"hipaa", 365 * 24 * time.Hour, "HIPAA 45 CFR 164.308(a)(7)(ii)(D): policy default, yearly", "HIPAA ", false},
+}
+
+// CheckPolicyCadence refuses an organisation's cadence for framework
+// (DuePolicy.Cadences, `--cadence`) that loosens a fixed one (Cadence.Fixed:
+// DORA's and PCI DSS's 12 months): the error names the rule. A framework
+// that leaves the frequency to the organisation takes any cadence; an
+// unknown framework is an error.
+func CheckPolicyCadence(framework string, maxAge time.Duration) error {
+	c, ok := CadenceOf(framework)
+	if !ok {
+		return fmt.Errorf("unknown framework %q", framework)
+	}
+	if c.Fixed && maxAge > c.MaxAge {
+		return fmt.Errorf("%s fixes at most %s between tests (%s): a policy may tighten it, not loosen it to %s",
+			framework, days(c.MaxAge.Seconds()), c.Source, days(maxAge.Seconds()))
+	}
+	return nil
 }
 
 // CadenceOf is the cadence of a framework; false for an unknown name.
@@ -93,7 +113,9 @@ type DuePolicy struct {
 	// drill, for every scenario; DefaultMaxAge when zero.
 	MaxAge time.Duration
 	// Cadences replace the MaxAge of Cadences by framework name (the
-	// organisation's policy for soc2, say).
+	// organisation's policy for soc2, say); one that would loosen a
+	// fixed cadence (Cadence.Fixed) is ignored (CheckPolicyCadence
+	// refuses it first).
 	Cadences map[string]time.Duration
 }
 
@@ -270,7 +292,7 @@ func strictest(frameworks []string, policy DuePolicy) (time.Duration, string, st
 		if !ok {
 			continue
 		}
-		if o, ok := policy.Cadences[f]; ok && o > 0 {
+		if o, ok := policy.Cadences[f]; ok && o > 0 && (!c.Fixed || o <= c.MaxAge) {
 			c.MaxAge, c.Source = o, f+": the organisation's policy"
 		}
 		switch {

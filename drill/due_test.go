@@ -162,6 +162,10 @@ func TestDueOf_ComplianceCadence(t *testing.T) {
 			DuePolicy{MaxAge: 730 * day}, DueFresh, "max-age", 730 * day, ""},
 		{"a policy for soc2 overrides the default", pass(200*day, "soc2", "hipaa"), DueScenario{Name: "s"},
 			DuePolicy{MaxAge: 730 * day, Cadences: map[string]time.Duration{"soc2": 180 * day}}, DueOverdue, "soc2", 180 * day, "last pass 200d ago, more than 180d (soc2: the organisation's policy)"},
+		{"a policy cannot loosen PCI DSS 12.10.2's 12 months", pass(400*day, "pci-dss"), DueScenario{Name: "s"},
+			DuePolicy{MaxAge: 3 * 365 * day, Cadences: map[string]time.Duration{"pci-dss": 3 * 365 * day}}, DueOverdue, "pci-dss", 365 * day, ""},
+		{"but may tighten it", pass(200*day, "dora"), DueScenario{Name: "s"},
+			DuePolicy{MaxAge: 730 * day, Cadences: map[string]time.Duration{"dora": 180 * day}}, DueOverdue, "dora", 180 * day, ""},
 		{"no drill", nil, DueScenario{Name: "s", Compliance: []string{"nis2"}},
 			DuePolicy{MaxAge: 730 * day}, DueNeverRun, "nis2", 365 * day, "no drill recorded"},
 	}

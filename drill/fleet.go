@@ -65,12 +65,14 @@ func PolicyDue(policy DuePolicy) FleetDueRule {
 }
 
 // FleetOutlook is the estimator of the fleet's forecast and error budget
-// columns: Forecast, and ErrorBudgetOf with target and window (the
-// scenario's spec.errorBudget is not in the index: one target for the
-// fleet, scenarios.DefaultErrorBudgetTarget by default).
-func FleetOutlook(target float64, window time.Duration) FleetEstimator {
+// columns: Forecast, and ErrorBudgetOf against the error budget the
+// newest drill of the row recorded (RecordedBudget: the scenario's
+// objectives.errorBudget, kept in the fleet index), as OutlookOf for
+// `firedrill history`.
+func FleetOutlook() FleetEstimator {
 	return func(drills []DrillSummary, now time.Time) FleetEstimates {
 		f := Forecast(drills, now)
+		target, window := RecordedBudget(drills)
 		b := ErrorBudgetOf(drills, target, window, now)
 		return FleetEstimates{Forecast: f, ForecastText: forecastText(f), ErrorBudget: b, ErrorBudgetText: b.String()}
 	}

@@ -18,9 +18,12 @@ import (
 // The fleet index of a shared history: one small object per ended drill,
 // whose key alone carries the drill's summary (DrillSummary), under
 //
-//	PREFIX/index/v1/CLUSTER/SCENARIO/ID/started=...,result=...,rto=.../scenario_sha256=...,compliance=...
+//	PREFIX/index/v1/CLUSTER/SCENARIO/ID/started=...,result=...,rto=.../scenario_sha256=...,compliance=...,budget=0.9,budget_window=31536000
 //
-// (times to the millisecond, seconds to the thousandth, SHA-256s to
+// (budget and budget_window: the scenario's objectives.errorBudget when
+// the drill ran, absent from entries written before them, which
+// RecordedBudget reads as the defaults; times to the millisecond, seconds
+// to the thousandth, SHA-256s to
 // IndexHashLen hex digits, "-" for a part without fields)
 // so `firedrill fleet` reads a whole fleet with LIST requests (1,000 keys
 // a page) and no GET per drill. Each drill writes only its own key, so two
@@ -127,6 +130,12 @@ func (h *S3Records) indexKey(s DrillSummary) (string, error) {
 	field("runbook_sha256", shortHash(s.RunbookSHA256))
 	field("target_sha256", shortHash(s.TargetSHA256))
 	field("compliance", strings.Join(s.Compliance, "+"))
+	if s.ErrorBudgetTarget > 0 {
+		field("budget", indexFloat(&s.ErrorBudgetTarget))
+	}
+	if s.ErrorBudgetWindowSeconds > 0 {
+		field("budget_window", indexFloat(&s.ErrorBudgetWindowSeconds))
+	}
 	extra = fields
 	segments := []string{cluster, s.Scenario, s.ID, orNone(strings.Join(first, ",")), orNone(strings.Join(extra, ","))}
 	for _, seg := range segments {
@@ -257,6 +266,14 @@ func parseIndexKey(rest string) (DrillSummary, error) {
 			s.TargetSHA256 = v
 		case "compliance":
 			s.Compliance = strings.Split(v, "+")
+		case "budget":
+			if f := num(k, v); f != nil {
+				s.ErrorBudgetTarget = *f
+			}
+		case "budget_window":
+			if f := num(k, v); f != nil {
+				s.ErrorBudgetWindowSeconds = *f
+			}
 		}
 		// Keys of later versions are skipped: an older firedrill still
 		// reads what it knows.

@@ -31,6 +31,7 @@ func TestIndexKey_RoundTrip(t *testing.T) {
 		sampleSummary("eu-1", "region-loss", "fd-20261201-a1", t0, ResultPass, 312.25),
 		sampleSummary("", "ns-deletion", "fd-x", t0.Add(time.Millisecond*1500), ResultFail, 0),
 		{ID: "fd-bare", Scenario: "s", Result: ResultError}, // nothing measured
+		{ID: "fd-budget", Scenario: "s", Result: ResultPass, ErrorBudgetTarget: 0.9, ErrorBudgetWindowSeconds: 180 * 86400},
 	} {
 		key, err := h.indexKey(s)
 		require.NoError(t, err)
@@ -242,7 +243,7 @@ func TestFleet_ChangedAndOutlook(t *testing.T) {
 		d.RestoredItems, d.RestoredBytes = 1000+i*300, 0
 		drills = append(drills, d)
 	}
-	rows := Fleet(drills, FleetOptions{Now: now, Estimate: FleetOutlook(0.75, 365*day)})
+	rows := Fleet(drills, FleetOptions{Now: now, Estimate: FleetOutlook()})
 	require.Len(t, rows, 1)
 	assert.Equal(t, FleetOK, rows[0].State)
 	f, ok := rows[0].Forecast.(RTOForecast)
@@ -290,4 +291,43 @@ func TestS3Records_EachIndexGroupHoldsOneGroupAtATime(t *testing.T) {
 		return strings.Compare(strings.SplitN(a[0], "/", 2)[0], strings.SplitN(b[0], "/", 2)[0])
 	})
 	assert.Equal(t, [][]string{{"/a/fd-4"}, {"eu-1/a-b/fd-3"}, {"eu-1/a/fd-1", "eu-1/a/fd-2"}, {"us-2/a/fd-5"}}, groups)
+}
+
+// The fleet's error budget is the one the scenario's newest drill
+// recorded, as history's (OutlookOf): not a fleet-wide default.
+func TestFleetOutlook_RecordedBudget(t *testing.T) {
+	now := t0.Add(400 * 24 * time.Hour)
+	day := 24 * time.Hour
+	var drills []DrillSummary
+	for i := range 4 {
+		d := sampleSummary("eu-1", "a", fmt.Sprintf("fd-%d", i), now.Add(-time.Duration(4-i)*30*day), ResultPass, 1000)
+		d.ErrorBudgetTarget, d.ErrorBudgetWindowSeconds = 0.9, (100 * day).Seconds()
+		drills = append(drills, d)
+	}
+	drills[3].RTOStatus = ObjectiveMissed // 30 days ago
+	drills[0].RTOStatus = ObjectiveMissed // 120 days ago: outside the 100 days
+	rows := Fleet(drills, FleetOptions{Now: now, Estimate: FleetOutlook()})
+	require.Len(t, rows, 1)
+	b := rows[0].ErrorBudget.(ErrorBudget)
+	assert.Equal(t, 0.9, b.Target)
+	assert.Equal(t, (100 * day).Seconds(), b.WindowSeconds)
+	assert.Equal(t, 3, b.Drills, "the drill 120 days ago is outside the window")
+	assert.Equal(t, OutlookOf("a", drills, now).ErrorBudget, b, "the same figure as history's")
+
+	// Entries written before the index kept the budget: the defaults.
+	for i := range drills {
+		drills[i].ErrorBudgetTarget, drills[i].ErrorBudgetWindowSeconds = 0, 0
+	}
+	b = Fleet(drills, FleetOptions{Now: now, Estimate: FleetOutlook()})[0].ErrorBudget.(ErrorBudget)
+	assert.Equal(t, 0.75, b.Target)
+	assert.Equal(t, 4, b.Drills)
+}
+
+// Median is drill's one median: the mean of the two middle values of an
+// even count (the bench's upper middle gave 3 here).
+func TestMedian(t *testing.T) {
+	in := []float64{4, 1, 3, 2}
+	assert.Equal(t, 2.5, Median(in))
+	assert.Equal(t, []float64{4, 1, 3, 2}, in, "not sorted in place")
+	assert.Equal(t, 3.0, Median([]float64{5, 3, 1}))
 }

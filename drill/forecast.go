@@ -1,6 +1,7 @@
 package drill
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -75,10 +76,14 @@ type RTOForecast struct {
 	// PredictedRTOSeconds is the recovery time the two fits give for now;
 	// nil without a forecast.
 	PredictedRTOSeconds *float64 `json:"predicted_rto_seconds,omitempty"`
-	// DaysToObjective is how many days from now until the predicted
-	// recovery time reaches the objective, 0 when it already has; nil
-	// unless State is trend.
-	DaysToObjective *float64 `json:"days_to_objective"`
+	// SecondsToObjective is how long from now until the predicted
+	// recovery time reaches the objective, in seconds, 0 when it already
+	// has; nil unless State is trend.
+	SecondsToObjective *float64 `json:"seconds_to_objective"`
+	// DaysToObjective is SecondsToObjective in days, for people's text
+	// and the metric firedrill_rto_forecast_days_to_objective; not in
+	// JSON.
+	DaysToObjective *float64 `json:"-"`
 	// MissAt is now plus DaysToObjective.
 	MissAt *time.Time `json:"miss_at,omitempty"`
 }
@@ -184,6 +189,7 @@ func Forecast(history []DrillSummary, now time.Time) RTOForecast {
 	left := max(reach-nowDays, 0)
 	f.State = ForecastTrend
 	f.DaysToObjective = ptrFloat(round(left))
+	f.SecondsToObjective = ptrFloat(math.Round(left * 86400))
 	at := now.Add(time.Duration(left * 24 * float64(time.Hour))).UTC()
 	f.MissAt = &at
 	if left == 0 {
@@ -193,6 +199,28 @@ func Forecast(history []DrillSummary, now time.Time) RTOForecast {
 			fmtSeconds(f.ObjectiveSeconds), left, at.Format(time.DateOnly), sizeWords(name))
 	}
 	return f
+}
+
+// UnmarshalJSON reads an RTOForecast as MarshalJSON writes it, and the
+// days_to_objective of records written before seconds_to_objective;
+// DaysToObjective follows SecondsToObjective.
+func (f *RTOForecast) UnmarshalJSON(b []byte) error {
+	type plain RTOForecast
+	var v struct {
+		plain
+		LegacyDays *float64 `json:"days_to_objective"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*f = RTOForecast(v.plain)
+	if f.SecondsToObjective == nil && v.LegacyDays != nil {
+		f.SecondsToObjective = ptrFloat(*v.LegacyDays * 86400)
+	}
+	if f.SecondsToObjective != nil {
+		f.DaysToObjective = ptrFloat(round(*f.SecondsToObjective / 86400))
+	}
+	return nil
 }
 
 // line is y = intercept + slope·x with its coefficient of determination.
@@ -264,6 +292,8 @@ func ptrFloat(f float64) *float64 { return &f }
 // needed)".
 func (f RTOForecast) Summary() string {
 	switch {
+	case f.State == ForecastTrend && (f.DaysToObjective == nil || f.MissAt == nil):
+		return "trend, no date recorded"
 	case f.State == ForecastTrend && *f.DaysToObjective == 0:
 		return "the trend has reached the RTO objective"
 	case f.State == ForecastTrend:

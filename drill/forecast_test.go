@@ -1,6 +1,7 @@
 package drill
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -58,6 +59,21 @@ func TestForecast_Growing(t *testing.T) {
 	assert.InDelta(t, 1, f.R2Size, 1e-9)
 	assert.Equal(t, "2026-11-01", f.MissAt.Format(time.DateOnly))
 	assert.Contains(t, f.Reason, "in 150 days")
+
+	// Machines read seconds (*_seconds), and records written with
+	// days_to_objective still read.
+	b, err := json.Marshal(f)
+	require.NoError(t, err)
+	var keys map[string]any
+	require.NoError(t, json.Unmarshal(b, &keys))
+	assert.InDelta(t, 150*86400, keys["seconds_to_objective"], 1)
+	assert.NotContains(t, keys, "days_to_objective")
+	var back, legacy RTOForecast
+	require.NoError(t, json.Unmarshal(b, &back))
+	assert.InDelta(t, 150, *back.DaysToObjective, 0.01)
+	require.NoError(t, json.Unmarshal([]byte(`{"state":"trend","days_to_objective":40}`), &legacy))
+	assert.Equal(t, 40.0*86400, *legacy.SecondsToObjective)
+	assert.Equal(t, 40.0, *legacy.DaysToObjective)
 
 	// Asked 60 days later, 90 days are left.
 	f = Forecast(h, now.Add(60*24*time.Hour))

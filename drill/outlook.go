@@ -4,8 +4,6 @@ import (
 	"cmp"
 	"slices"
 	"time"
-
-	"github.com/firedrill-dev/firedrill/scenarios"
 )
 
 // Outlook is where one scenario is heading: its RTO forecast and its
@@ -18,20 +16,9 @@ type Outlook struct {
 
 // OutlookOf is the outlook of one scenario from its drills (history, any
 // order; settled, see Settle): Forecast, and ErrorBudgetOf against the
-// error budget the newest drill recorded (the scenario's
-// objectives.errorBudget; scenarios.DefaultErrorBudgetTarget and
-// DefaultErrorBudgetWindow for records without one).
+// error budget the newest drill recorded (RecordedBudget).
 func OutlookOf(scenario string, history []DrillSummary, now time.Time) Outlook {
-	target, window := scenarios.DefaultErrorBudgetTarget, time.Duration(scenarios.DefaultErrorBudgetWindow)
-	if len(history) > 0 {
-		newest := slices.MaxFunc(history, func(a, b DrillSummary) int { return a.StartedAt.Compare(b.StartedAt) })
-		if newest.ErrorBudgetTarget > 0 {
-			target = newest.ErrorBudgetTarget
-		}
-		if newest.ErrorBudgetWindowSeconds > 0 {
-			window = time.Duration(newest.ErrorBudgetWindowSeconds * float64(time.Second))
-		}
-	}
+	target, window := RecordedBudget(history)
 	return Outlook{Scenario: scenario, RTOForecast: Forecast(history, now), ErrorBudget: ErrorBudgetOf(history, target, window, now)}
 }
 

@@ -260,8 +260,15 @@ func planProtection(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbook)
 		step.add("no off-site or off-cloud copies are declared")
 	}
 	if o := s.Objectives; o.Retention > 0 || o.MaxRetention > 0 {
-		step.add("the recovery window, from the bucket's backups/*/velero-backup.json%s: reaches back retention %s, no backup failed, no run of the cron expression missed, the worst gap within the RPO %s, every backup in it locked until it expires (window.*)",
-			windowScheduleText(s.Backups), orDash(o.Retention), o.RPO)
+		missed := "no run of the schedule's cron expression missed, "
+		if s.Backups.Schedule == "" {
+			missed = ""
+		}
+		step.add("the recovery window, from the bucket's backups/*/velero-backup.json%s: reaches back retention %s, no backup failed, %sthe worst gap within the RPO %s, every backup in it locked until it expires (window.*)",
+			windowScheduleText(s.Backups), orDash(o.Retention), missed, o.RPO)
+		if s.Backups.Schedule == "" {
+			step.add("missed runs are not looked for: no spec.backups.schedule is named, so the window holds every backup in the bucket, of any schedule")
+		}
 		if o.MaxRetention > 0 {
 			step.add("nothing kept past maxRetention %s: backups, volume-data repository objects, Velero TTLs, bucket and object lock periods", o.MaxRetention)
 		}
@@ -300,16 +307,16 @@ func planRecoveryPoint(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbo
 	switch {
 	case b.BackupName != "":
 		step.add("use Backup %q; its status.phase must be %s", b.BackupName, restorable)
-	case b.Schedule != "":
-		step.add("use the latest %s Backup of Schedule %q (label velero.io/schedule-name)", restorable, b.Schedule)
 	case b.Window != nil && b.Window.Pick == scenarios.PickRandom:
 		seed := "a seed chosen at run time, recorded in the report as recovery_point_choice.seed; run --pick-seed replays it"
 		if b.Window.Seed != nil {
 			seed = fmt.Sprintf("seed %d", *b.Window.Seed)
 		}
-		step.add("pick at random (%s) one of the %s Backups started within %s before the disaster", seed, restorable, b.Window.Within)
+		step.add("pick at random (%s) one of the %s Backups%s started within %s before the disaster", seed, restorable, windowScheduleText(b), b.Window.Within)
 	case b.Window != nil:
-		step.add("use the latest %s Backup started within %s before the disaster", restorable, b.Window.Within)
+		step.add("use the latest %s Backup%s started within %s before the disaster", restorable, windowScheduleText(b), b.Window.Within)
+	case b.Schedule != "":
+		step.add("use the latest %s Backup of Schedule %q (label velero.io/schedule-name)", restorable, b.Schedule)
 	}
 	if from != nil {
 		step.add("point the chosen Backup at storage location %q (its spec.storageLocation), so Velero reads the copy; put back at cleanup", location)

@@ -115,7 +115,7 @@ func TestNewPlan_RecoveryPoint(t *testing.T) {
 	}{
 		{"region-loss", `use the latest Completed Backup of Schedule "nightly"`},
 		{"failed-upgrade-rollback", "use the latest Completed Backup started within 12h before the disaster"},
-		{"random-restore-audit", "pick at random (a seed chosen at run time, recorded in the report as recovery_point_choice.seed; run --pick-seed replays it)"},
+		{"random-restore-audit", "pick at random (a seed chosen at run time, recorded in the report as recovery_point_choice.seed; run --pick-seed replays it) one of the Completed Backups of Schedule \"shop-nightly\" started within 7d before the disaster"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.scenario, func(t *testing.T) {
@@ -124,6 +124,23 @@ func TestNewPlan_RecoveryPoint(t *testing.T) {
 			assert.Contains(t, strings.Join(stepOf(t, p, StepRecoveryPoint).Actions, "\n"), tt.want)
 		})
 	}
+}
+
+// The window check promises missed runs only when a schedule is named:
+// without one the window holds every backup in the bucket.
+func TestNewPlan_WindowMissedRuns(t *testing.T) {
+	sc := builtin(t, "random-restore-audit")
+	p, err := NewPlan(sc)
+	require.NoError(t, err)
+	actions := strings.Join(stepOf(t, p, StepProtection).Actions, "\n")
+	assert.Contains(t, actions, `of Schedule "shop-nightly": reaches back retention 7d, no backup failed, no run of the schedule's cron expression missed`)
+
+	sc.Spec.Backups.Schedule = ""
+	p, err = NewPlan(sc)
+	require.NoError(t, err)
+	actions = strings.Join(stepOf(t, p, StepProtection).Actions, "\n")
+	assert.NotContains(t, actions, "cron expression missed")
+	assert.Contains(t, actions, "missed runs are not looked for: no spec.backups.schedule is named")
 }
 
 func TestNewPlan_RunbookFileProblems(t *testing.T) {

@@ -200,10 +200,13 @@ func ProtectionSpec(ctx context.Context, sc *scenarios.Scenario, b *BackupRef, o
 
 // windowSpec is the recovery window check of sc, nil when the scenario
 // declares neither objectives.retention nor objectives.maxRetention. The
-// schedule's cron expression is the scenario's backups.scheduleCron, else
-// the source cluster's Schedule (read-only) when the disaster does not
-// lose it; without either, missed runs are not looked for (a finding
-// says so).
+// window holds the backups of backups.schedule (with or without
+// backups.window), else every backup in the bucket; missed runs are
+// looked for only with a schedule: its cron expression is the scenario's
+// backups.scheduleCron, else the source cluster's Schedule (read-only)
+// when the disaster does not lose it; without either, or without a
+// schedule (the backups of any schedule, or none, would hide a missed
+// run), they are not looked for (a finding says so).
 func windowSpec(ctx context.Context, sc *scenarios.Scenario, opts ProtectionOptions) *backup.WindowSpec {
 	o, b := sc.Spec.Objectives, sc.Spec.Backups
 	if o.Retention == 0 && o.MaxRetention == 0 {
@@ -215,10 +218,10 @@ func windowSpec(ctx context.Context, sc *scenarios.Scenario, opts ProtectionOpti
 		Sample: opts.WindowSample, Seed: opts.WindowSeed,
 	}
 	switch {
+	case b.Schedule == "":
+		w.CronUnknown = "the scenario names no spec.backups.schedule, so the window holds every backup in the bucket; name it (with window) to check its runs"
 	case b.ScheduleCron != "":
 		w.Cron, w.CronSource = b.ScheduleCron, "scenario"
-	case b.Schedule == "":
-		w.CronUnknown = "the scenario names no schedule"
 	case ScopeSkipped(sc) != "":
 		w.CronUnknown = "no spec.backups.scheduleCron, and " + ScopeSkipped(sc)
 	default:

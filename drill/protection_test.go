@@ -1,6 +1,7 @@
 package drill
 
 import (
+	"strings"
 	"context"
 	"testing"
 	"time"
@@ -93,15 +94,19 @@ spec:
 	require.NoError(t, err)
 	require.NotNil(t, spec.Window)
 	assert.Empty(t, spec.Window.Cron)
-	assert.Equal(t, "the scenario names no schedule", spec.Window.CronUnknown)
+	assert.Contains(t, spec.Window.CronUnknown, "names no spec.backups.schedule, so the window holds every backup in the bucket")
 
-	sc, err = scenarios.Parse(scenarios.Env{}, "unit.yaml", yaml(", retention: 7d, maxRetention: 30d", `, scheduleCron: "CRON_TZ=Europe/Berlin 0 3 * * *"`))
+	// A window pick among one schedule's backups: the window check
+	// keeps to that schedule too.
+	withSchedule := func(b []byte) []byte {
+		return []byte(strings.Replace(string(b), "backupName: daily-1", "schedule: daily, window: {pick: random}", 1))
+	}
+	sc, err = scenarios.Parse(scenarios.Env{}, "unit.yaml", withSchedule(yaml(", retention: 7d, maxRetention: 30d", `, scheduleCron: "CRON_TZ=Europe/Berlin 0 3 * * *"`)))
 	require.NoError(t, err)
-	spec, err = ProtectionSpec(ctx, sc, nil, opts)
-	require.NoError(t, err)
-	require.NotNil(t, spec.Window)
+	w := windowSpec(ctx, sc, opts)
+	require.NotNil(t, w)
 	assert.Equal(t, backup.WindowSpec{
-		Cron: "CRON_TZ=Europe/Berlin 0 3 * * *", CronSource: "scenario",
+		Schedule: "daily", Cron: "CRON_TZ=Europe/Berlin 0 3 * * *", CronSource: "scenario",
 		Retention: 7 * 24 * time.Hour, MaxRetention: 30 * 24 * time.Hour, RPO: 24 * time.Hour, Sample: 5, Seed: 9,
-	}, *spec.Window)
+	}, *w)
 }

@@ -51,17 +51,22 @@ func recoveryPointChoice(b scenarios.Backups) *RecoveryPointChoice {
 	case b.BackupName != "":
 		c.Selector = "backupName"
 		how = fmt.Sprintf("the scenario names backup %s", b.BackupName)
+	case b.Window != nil:
+		// With a schedule too, the window holds its backups only.
+		within := time.Duration(b.Window.Within)
+		c.Selector, c.Pick, c.WithinSeconds = "window", string(cmp.Or(b.Window.Pick, scenarios.PickLatest)), within.Seconds()
+		of := ""
+		if b.Schedule != "" {
+			of = " of Schedule " + b.Schedule
+		}
+		how = fmt.Sprintf("the latest restorable backup%s started within %s before the disaster", of, fmtSeconds(within.Seconds()))
+		if b.Window.Pick == scenarios.PickRandom {
+			c.Seed = b.Window.Seed
+			how = fmt.Sprintf("picked at random among the restorable backups%s started within %s before the disaster", of, fmtSeconds(within.Seconds()))
+		}
 	case b.Schedule != "":
 		c.Selector = "schedule"
 		how = fmt.Sprintf("the latest restorable backup of Schedule %s", b.Schedule)
-	case b.Window != nil:
-		within := time.Duration(b.Window.Within)
-		c.Selector, c.Pick, c.WithinSeconds = "window", string(cmp.Or(b.Window.Pick, scenarios.PickLatest)), within.Seconds()
-		how = fmt.Sprintf("the latest restorable backup started within %s before the disaster", fmtSeconds(within.Seconds()))
-		if b.Window.Pick == scenarios.PickRandom {
-			c.Seed = b.Window.Seed
-			how = fmt.Sprintf("picked at random among the restorable backups started within %s before the disaster", fmtSeconds(within.Seconds()))
-		}
 	default:
 		return nil
 	}

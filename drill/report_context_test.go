@@ -127,6 +127,8 @@ func TestRecoveryPointChoice(t *testing.T) {
 		{scenarios.Backups{Schedule: "daily"}, "schedule", "", nil},
 		{scenarios.Backups{Window: &scenarios.Window{Within: scenarios.Duration(48 * time.Hour)}}, "window", "latest", nil},
 		{scenarios.Backups{Window: &scenarios.Window{Within: scenarios.Duration(48 * time.Hour), Pick: scenarios.PickRandom, Seed: &seed}}, "window", "random", &seed},
+		// A window of one schedule is a window pick: its seed is kept.
+		{scenarios.Backups{Schedule: "daily", Window: &scenarios.Window{Within: scenarios.Duration(48 * time.Hour), Pick: scenarios.PickRandom, Seed: &seed}}, "window", "random", &seed},
 	} {
 		c := recoveryPointChoice(tt.b)
 		require.NotNil(t, c)

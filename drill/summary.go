@@ -1,6 +1,11 @@
 package drill
 
-import "time"
+import (
+	"slices"
+	"time"
+
+	"github.com/firedrill-dev/firedrill/scenarios"
+)
 
 // DrillSummary is the small per-drill summary the fleet index keeps and
 // the forecast, the error budget and the due rules read (Forecast,
@@ -8,7 +13,7 @@ import "time"
 // report's phases, findings and checks. Its JSON keys are snake_case;
 // durations are seconds; times are RFC 3339 in UTC.
 type DrillSummary struct {
-	ID         string    `json:"id"`
+	ID         string    `json:"drill_id"`
 	Scenario   string    `json:"scenario"`
 	Cluster    string    `json:"cluster,omitempty"`
 	StartedAt  time.Time `json:"started_at"`
@@ -44,6 +49,27 @@ type DrillSummary struct {
 	// firedrill before them: the defaults apply).
 	ErrorBudgetTarget        float64 `json:"error_budget_target,omitempty"`
 	ErrorBudgetWindowSeconds float64 `json:"error_budget_window_seconds,omitempty"`
+}
+
+// RecordedBudget is the error budget history is measured against: the
+// target and window the newest drill (by start) recorded, the scenario's
+// objectives.errorBudget when it ran. Each part the newest drill lacks
+// (records and index entries of firedrill before them, or no drills) is
+// scenarios.DefaultErrorBudgetTarget or DefaultErrorBudgetWindow.
+// OutlookOf and `firedrill fleet` both measure with it.
+func RecordedBudget(history []DrillSummary) (target float64, window time.Duration) {
+	target, window = scenarios.DefaultErrorBudgetTarget, time.Duration(scenarios.DefaultErrorBudgetWindow)
+	if len(history) == 0 {
+		return target, window
+	}
+	newest := slices.MaxFunc(history, func(a, b DrillSummary) int { return a.StartedAt.Compare(b.StartedAt) })
+	if newest.ErrorBudgetTarget > 0 {
+		target = newest.ErrorBudgetTarget
+	}
+	if newest.ErrorBudgetWindowSeconds > 0 {
+		window = time.Duration(newest.ErrorBudgetWindowSeconds * float64(time.Second))
+	}
+	return target, window
 }
 
 // Summarize makes the DrillSummary of a drill's report. A nil report

@@ -67,7 +67,7 @@ func TestSummarize(t *testing.T) {
 	if err := json.Unmarshal(b, &keys); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"id", "scenario", "cluster", "started_at", "finished_at", "result", "rto_seconds", "rpo_seconds",
+	for _, k := range []string{"drill_id", "scenario", "cluster", "started_at", "finished_at", "result", "rto_seconds", "rpo_seconds",
 		"rto_objective_seconds", "rpo_objective_seconds", "restored_items", "restored_bytes",
 		"scenario_sha256", "runbook_sha256", "target_sha256", "compliance"} {
 		if _, ok := keys[k]; !ok {

@@ -111,7 +111,7 @@ func pointOf(r *Report) TrendPoint {
 func verdict(this *float64, earlier []float64) TrendVerdict {
 	v := TrendVerdict{Drills: len(earlier), ThisSeconds: this}
 	if len(earlier) > 0 {
-		m := median(earlier)
+		m := Median(earlier)
 		v.MedianSeconds = &m
 	}
 	switch {
@@ -129,7 +129,9 @@ func verdict(this *float64, earlier []float64) TrendVerdict {
 	return v
 }
 
-func median(xs []float64) float64 {
+// Median is the middle of xs, the mean of the two middle values when
+// their number is even; xs is not modified and must not be empty.
+func Median(xs []float64) float64 {
 	s := append([]float64(nil), xs...)
 	sort.Float64s(s)
 	n := len(s)

@@ -208,7 +208,7 @@ type fleetRowJSON struct {
 	State     string `json:"state"`
 	Drills    int    `json:"drills"`
 	LastDrill struct {
-		ID         string   `json:"id"`
+		ID         string   `json:"drill_id"`
 		Result     string   `json:"result"`
 		RTOSeconds *float64 `json:"rto_seconds"`
 	} `json:"last_drill"`
@@ -232,13 +232,13 @@ func assertFleetForecast(t *testing.T, growing, single fleetRowJSON) {
 	var f struct {
 		State           string   `json:"state"`
 		Size            string   `json:"size"`
-		DaysToObjective *float64 `json:"days_to_objective"`
+		SecondsToObjective *float64 `json:"seconds_to_objective"`
 	}
 	require.NoError(t, json.Unmarshal(growing.Forecast, &f), string(growing.Forecast))
 	assert.Equal(t, "trend", f.State, string(growing.Forecast))
 	assert.Equal(t, "restored_items", f.Size)
-	require.NotNil(t, f.DaysToObjective, string(growing.Forecast))
-	assert.InDelta(t, 260, *f.DaysToObjective, 1)
+	require.NotNil(t, f.SecondsToObjective, string(growing.Forecast))
+	assert.InDelta(t, 260*86400, *f.SecondsToObjective, 86400)
 	var b struct {
 		Drills int `json:"drills"`
 		Met    int `json:"met"`
@@ -249,5 +249,5 @@ func assertFleetForecast(t *testing.T, growing, single fleetRowJSON) {
 
 	require.NoError(t, json.Unmarshal(single.Forecast, &f), string(single.Forecast))
 	assert.Equal(t, "none", f.State, "one drill: no forecast")
-	assert.Nil(t, f.DaysToObjective)
+	assert.Nil(t, f.SecondsToObjective)
 }

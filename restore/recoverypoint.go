@@ -183,6 +183,8 @@ func describeCandidates(sel BackupSelector) string {
 		what = "Completed or PartiallyFailed"
 	}
 	switch {
+	case sel.Schedule != "" && sel.Window != nil:
+		return fmt.Sprintf("%s backups of schedule %q started within %s before the disaster", what, sel.Schedule, sel.Window.Within)
 	case sel.Schedule != "":
 		return fmt.Sprintf("%s backups of schedule %q", what, sel.Schedule)
 	case sel.Window != nil:
@@ -260,6 +262,9 @@ func describeSelector(sel BackupSelector, disaster time.Time) string {
 	switch {
 	case sel.Name != "":
 		return fmt.Sprintf("backup %q", sel.Name)
+	case sel.Schedule != "" && sel.Window != nil:
+		return fmt.Sprintf("no %s backup of schedule %q started within %s before the disaster (from %s to %s)", what, sel.Schedule, sel.Window.Within,
+			disaster.Add(-sel.Window.Within).UTC().Format(time.RFC3339), disaster.UTC().Format(time.RFC3339))
 	case sel.Schedule != "":
 		return fmt.Sprintf("no %s backup of schedule %q", what, sel.Schedule)
 	case sel.Window != nil:

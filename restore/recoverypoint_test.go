@@ -56,6 +56,9 @@ func TestSelectBackup(t *testing.T) {
 		{"latest of schedule", BackupSelector{Schedule: "daily"}, "daily-4", 3 * 3600, 3},
 		{"latest in window", BackupSelector{Window: &Window{Within: 12 * time.Hour}}, "manual", 3600, 3},
 		{"window excludes older", BackupSelector{Window: &Window{Within: 4 * time.Hour}}, "manual", 3600, 2},
+		// The window among one schedule's backups: the newer manual one
+		// is not a candidate.
+		{"window of a schedule", BackupSelector{Schedule: "daily", Window: &Window{Within: 4 * time.Hour}}, "daily-4", 3 * 3600, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -77,6 +80,16 @@ func TestSelectBackup(t *testing.T) {
 		require.NotNil(t, a.Seed)
 		assert.Equal(t, seed, *a.Seed)
 		assert.Equal(t, 4, a.Candidates)
+	})
+	t.Run("random in a schedule's window picks only its backups", func(t *testing.T) {
+		for s := range int64(20) {
+			sel := BackupSelector{Schedule: "daily", Window: &Window{Within: 48 * time.Hour, Random: true, Seed: &s}}
+			rp, err := SelectBackup(context.Background(), dyn, "velero", sel, disaster, 0)
+			require.NoError(t, err)
+			assert.Equal(t, 3, rp.Candidates, "daily-1, daily-2, daily-4")
+			assert.Equal(t, "daily", rp.Schedule, rp.Backup)
+			assert.Contains(t, rp.Why, `Completed backups of schedule "daily" started within 48h0m0s before the disaster`)
+		}
 	})
 	t.Run("not Completed by name", func(t *testing.T) {
 		_, err := SelectBackup(context.Background(), dyn, "velero", BackupSelector{Name: "daily-3"}, disaster, 0)

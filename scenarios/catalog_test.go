@@ -45,6 +45,7 @@ func TestCatalog_RandomRestoreAuditSpansRetention(t *testing.T) {
 	require.NotNil(t, w)
 	require.NotZero(t, o.Retention)
 	assert.Equal(t, scenarios.PickRandom, w.Pick)
+	assert.Equal(t, "shop-nightly", sc.Spec.Backups.Schedule, "the pick and the window check keep to one schedule's backups")
 	assert.Equal(t, o.Retention, w.Within)
 	assert.GreaterOrEqual(t, o.MaxRetention, o.Retention)
 

@@ -41,7 +41,8 @@ func TestLoad_Invalid(t *testing.T) {
 		},
 		"allow-partially-failed":   {{18, "spec.backups.allowPartiallyFailed", "true or false"}},
 		"api-version":              {{2, "apiVersion", `"firedrill.dev/v1" is not supported; use firedrill.dev/v1alpha1`}},
-		"backup-name-and-schedule": {{18, "spec.backups.schedule", "set exactly one of backupName, schedule or window; backupName is set too"}},
+		"backup-name-and-schedule": {{18, "spec.backups.schedule", "set exactly one of backupName, schedule or window (or schedule with window); backupName is set too"}},
+		"schedule-cron-without-schedule": {{18, "spec.backups.scheduleCron", "applies to the runs of spec.backups.schedule; name the schedule"}},
 		"bucket-name":              {{22, "spec.storage.primary.bucket", `"Velero_Backups" is not a valid S3 bucket name`}},
 		"check-command-empty":      {{33, "spec.checks[0].command.run", "must not be empty"}},
 		"check-data-canary":        {{33, "spec.checks[0].dataCanary.key", "is required"}},
@@ -167,7 +168,7 @@ func TestLoad_Invalid(t *testing.T) {
 		"type-string":                 {{12, "spec.disaster.lead", "expected a string, got an integer"}},
 		"unknown-field":               {{16, "spec.objectives.tierr", `unknown field; did you mean "tier"?`}},
 		"compliance": {
-			{17, "spec.objectives.errorBudget.target", "1.5 is not a share between 0 and 1 (exclusive)"},
+			{17, "spec.objectives.errorBudget.target", "1.5 is not a share greater than 0 and at most 1"},
 			{18, "spec.compliance[2]", `"soc-2" is not one of dora, pci-dss, soc2, iso27001, nis2, hipaa; did you mean "soc2"?`},
 			{18, "spec.compliance[3]", "dora is listed twice"},
 		},
@@ -475,6 +476,17 @@ func TestMarshalJSON_KeepsFieldOrder(t *testing.T) {
 
 // TestLoad_VolumeDataChecks reads an exec check and a file data canary as
 // written: expectOutput "" is kept apart from an unset one.
+// errorBudget.target: 1 says every drill must meet RTO and RPO: valid.
+func TestLoad_ErrorBudgetTargetOne(t *testing.T) {
+	data, err := os.ReadFile("testdata/valid-volume-data.yaml")
+	require.NoError(t, err)
+	data = []byte(strings.Replace(string(data), "    rpo: 6h\n", "    rpo: 6h\n    errorBudget: {target: 1}\n", 1))
+	require.Contains(t, string(data), "target: 1")
+	sc, err := Parse(testEnv(), "budget.yaml", data)
+	require.NoError(t, err)
+	assert.Equal(t, 1.0, sc.Spec.Objectives.Budget().Target)
+}
+
 func TestLoad_VolumeDataChecks(t *testing.T) {
 	sc, err := LoadFile(context.Background(), testEnv(), "testdata/valid-volume-data.yaml")
 	require.NoError(t, err)

@@ -197,7 +197,8 @@ type Objectives struct {
 // ErrorBudget is the scenario's service-level objective for its drills:
 // the share of drills within Window that must meet both RTO and RPO.
 type ErrorBudget struct {
-	// Target is the share, greater than 0 and less than 1; default
+	// Target is the share, greater than 0 and at most 1 (1: every drill
+	// must meet both, no miss is budgeted); default
 	// DefaultErrorBudgetTarget. 1 - Target is the budget: the share of
 	// drills that may miss an objective.
 	Target float64 `yaml:"target,omitempty"`
@@ -242,8 +243,9 @@ type ClusterRef struct {
 	Context string `yaml:"context,omitempty"`
 }
 
-// Backups says which Velero backups the drill recovers from. Exactly one of
-// BackupName, Schedule and Window is required.
+// Backups says which Velero backups the drill recovers from: BackupName,
+// Schedule or Window, or Schedule with Window (the window's pick among
+// that Schedule's backups only).
 type Backups struct {
 	// VeleroNamespace is where Velero runs; default "velero".
 	VeleroNamespace string `yaml:"veleroNamespace"`
@@ -252,7 +254,8 @@ type Backups struct {
 	StorageLocation string `yaml:"storageLocation"`
 	// BackupName restores this Velero Backup.
 	BackupName string `yaml:"backupName,omitempty"`
-	// Schedule restores the latest completed backup of this Velero Schedule.
+	// Schedule restores the latest completed backup of this Velero
+	// Schedule; with Window, the window holds only its backups.
 	Schedule string `yaml:"schedule,omitempty"`
 	// ScheduleCron is optional: the Schedule's spec.schedule, a cron
 	// expression as Velero parses it (robfig/cron's standard syntax,

@@ -179,8 +179,8 @@ func (v *validator) objectives() {
 	// The decoder already rejected durations that are not > 0.
 	v.required(p+".rto", v.has(p+".rto"))
 	v.required(p+".rpo", v.has(p+".rpo"))
-	if b := v.sc.Spec.Objectives.ErrorBudget; b != nil && v.has(p+".errorBudget.target") && !(b.Target > 0 && b.Target < 1) {
-		v.errorf(p+".errorBudget.target", "%v is not a share between 0 and 1 (exclusive), such as 0.9 for nine drills in ten", b.Target)
+	if b := v.sc.Spec.Objectives.ErrorBudget; b != nil && v.has(p+".errorBudget.target") && !(b.Target > 0 && b.Target <= 1) {
+		v.errorf(p+".errorBudget.target", "%v is not a share greater than 0 and at most 1, such as 0.9 for nine drills in ten (1: every drill must meet them)", b.Target)
 	}
 	o := v.sc.Spec.Objectives
 	if o.MaxRetention == 0 {
@@ -247,6 +247,8 @@ func (v *validator) backups() {
 	if v.has(p + ".storageLocation") {
 		v.objectName(p+".storageLocation", b.StorageLocation)
 	}
+	// schedule and window go together: the window's pick among that
+	// schedule's backups.
 	var set []string
 	for _, f := range []string{"backupName", "schedule", "window"} {
 		if v.has(p + "." + f) {
@@ -255,9 +257,12 @@ func (v *validator) backups() {
 	}
 	switch {
 	case len(set) == 0:
-		v.errorf(p, "set exactly one of backupName, schedule or window")
-	case len(set) > 1:
-		v.errorf(p+"."+set[1], "set exactly one of backupName, schedule or window; %s is set too", set[0])
+		v.errorf(p, "set exactly one of backupName, schedule or window (or schedule with window)")
+	case len(set) > 1 && set[0] == "backupName":
+		v.errorf(p+"."+set[1], "set exactly one of backupName, schedule or window (or schedule with window); backupName is set too")
+	}
+	if v.has(p+".scheduleCron") && !v.has(p+".schedule") {
+		v.errorf(p+".scheduleCron", "applies to the runs of spec.backups.schedule; name the schedule (window: with schedule picks among its backups)")
 	}
 	if v.has(p + ".backupName") {
 		v.objectName(p+".backupName", b.BackupName)

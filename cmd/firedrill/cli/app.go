@@ -199,7 +199,8 @@ Exit codes:
   1    error, or invalid input (an invalid scenario file, for example)
   2    usage: unknown command or flag, wrong number of arguments
   3    it ran, and what it proves did not hold: a drill missed an objective or
-       failed a check, a drill is overdue (due), a bundle is not intact
+       failed a check, a drill is overdue (due), a fleet row is failing or
+       overdue (fleet), a bundle is not intact
   130  interrupted (Ctrl-C or SIGTERM)`
 
 func (a *app) newApp() *cli.App {

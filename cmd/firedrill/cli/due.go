@@ -37,8 +37,12 @@ The cadence is the strictest of --max-age and of the frameworks the
 scenario names in spec.compliance: dora (DORA Art. 11(6), RTS 2024/1774
 Art. 40) and pci-dss (PCI DSS v4.0 12.10.2) at least every 12 months;
 soc2, iso27001, nis2 and hipaa leave it to your policy, firedrill's
-default is 12 months, set yours with --cadence soc2=180d. The RULE column
-says which rule applies (max-age, a framework, changed).
+default is 12 months, set yours with --cadence soc2=180d. --cadence may
+tighten dora and pci-dss (dora=180d), never loosen them (a usage error).
+All of them combine with --max-age, strictest wins: with the default
+--max-age 90d the organisation's 90 days apply before any framework's 12
+months; raise --max-age (say 365d) to be held to the frameworks alone. The
+RULE column says which rule applies (max-age, a framework, changed).
 
 Only a passing drill counts: a scenario whose latest drill failed stays
 fresh until its last pass gets too old, and the LAST DRILL column shows the
@@ -68,7 +72,7 @@ Examples:
 			tableOutput.flag(),
 			stateDirFlag(),
 			&cli.StringFlag{Name: "max-age", Value: defaultMaxAge, Usage: "a scenario is overdue when its last passing drill is older than `AGE` (90d, 12w, 2160h)"},
-			&cli.StringFlag{Name: "cadence", Usage: "your policy's cadence per compliance framework, `FRAMEWORK=AGE,...` (soc2=180d,hipaa=26w)"},
+			&cli.StringFlag{Name: "cadence", Usage: "your policy's cadence per compliance framework, `FRAMEWORK=AGE,...` (soc2=180d,hipaa=26w); dora and pci-dss may only be tightened below 12 months; strictest of these and --max-age wins"},
 		}, historyFlags()...),
 		Action: a.due,
 	}
@@ -173,6 +177,9 @@ func duePolicy(c *cli.Context, maxAge time.Duration) (drill.DuePolicy, error) {
 		d, err := scenarios.ParseDuration(age)
 		if err != nil || d <= 0 {
 			return p, usageErrorf(helpHint(c), "invalid --cadence %q: want an age greater than zero such as 180d, 26w or 4320h", v)
+		}
+		if err := drill.CheckPolicyCadence(name, time.Duration(d)); err != nil {
+			return p, usageErrorf(helpHint(c), "invalid --cadence %q: %v", v, err)
 		}
 		p.Cadences[name] = time.Duration(d)
 	}

@@ -219,4 +219,9 @@ func TestDue_ComplianceCadenceAndMajorChange(t *testing.T) {
 		assert.Contains(t, res.stderr, "invalid --cadence")
 	}
 	assert.Contains(t, due("--cadence", "soc-2=180d").stderr, "did you mean soc2?")
+
+	// A policy cannot loosen a regulation's cadence.
+	res = due("--cadence", "dora=3y,pci-dss=3y", "--max-age", "3y")
+	require.Equal(t, ExitUsage, res.code, res.String())
+	assert.Contains(t, res.stderr, "dora fixes at most 365d between tests (DORA Art. 11(6)")
 }

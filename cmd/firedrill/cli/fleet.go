@@ -60,8 +60,10 @@ RTO and RPO are the last drill's, against its objectives; TREND is its RTO
 against the drill before it; FORECAST is when the RTO would miss its
 objective if the trend of recovery time against restored size, and of size
 against time, holds ("-" with too few drills or too poor a fit; -o json
-says why); ERROR BUDGET (-o wide) is the share of the last four quarters'
-drills that met RTO and RPO, against --error-budget-target.
+says why); ERROR BUDGET (-o wide) is the share of drills that met RTO and
+RPO within the scenario's objectives.errorBudget window, against its
+target, as the last drill recorded them (as 'firedrill history' shows;
+0.75 over 365d for drills recorded before firedrill kept them).
 
 A history written before the index (or by an older firedrill) shows no
 rows: 'firedrill fleet --reindex' reads every record once and writes the
@@ -88,7 +90,6 @@ Examples:
 			&cli.StringSliceFlag{Name: "state", Usage: "only rows in `STATE`: failing, overdue, due, ok (repeatable)"},
 			&cli.StringFlag{Name: "max-age", Value: defaultMaxAge, Usage: "a row is overdue when its last passing drill is older than `AGE` (90d, 12w, 2160h)"},
 			&cli.StringFlag{Name: "cadence", Usage: "your policy's cadence per compliance framework, `FRAMEWORK=AGE,...` (soc2=180d,hipaa=26w), as for 'firedrill due'"},
-			&cli.Float64Flag{Name: "error-budget-target", Value: scenarios.DefaultErrorBudgetTarget, Usage: "the share of drills that must meet RTO and RPO within the error budget's window (`RATIO`, 0 to 1)"},
 			&cli.StringFlag{Name: "due-soon", Value: "14d", Usage: "a row is due when its last pass gets older than the cadence within `AGE`"},
 			&cli.BoolFlag{Name: "reindex", Usage: "first (re)build the fleet index from every drill record (one read per drill), then show the fleet"},
 			&cli.BoolFlag{Name: "from-records", Usage: "read every drill record instead of the index (one read per drill: slow on a large fleet; to check the index)"},
@@ -210,15 +211,8 @@ func fleetCells(r drill.FleetRow) fleetCellText {
 	if c.cluster == "" {
 		c.cluster = noClusterName
 	}
-	if t := r.RTOTrendSeconds; t != nil {
-		switch {
-		case *t > 0:
-			c.trend = "slower by " + drill.FormatSeconds(*t)
-		case *t < 0:
-			c.trend = "faster by " + drill.FormatSeconds(-*t)
-		default:
-			c.trend = "same"
-		}
+	if t := drill.RTOTrendText(r.RTOTrendSeconds); t != "" {
+		c.trend = t
 	}
 	switch {
 	case r.Due.DueAt != nil && r.Due.State == drill.DueOverdue:
@@ -263,10 +257,6 @@ func (a *app) fleet(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	target := c.Float64("error-budget-target")
-	if target <= 0 || target >= 1 {
-		return usageErrorf(helpHint(c), "invalid --error-budget-target %v: want a share between 0 and 1 such as 0.75", target)
-	}
 	filter := drill.FleetFilter{Scenarios: c.StringSlice("scenario")}
 	for _, name := range c.StringSlice("cluster") {
 		if name == noClusterName {
@@ -302,7 +292,7 @@ func (a *app) fleet(c *cli.Context) error {
 	}
 	now := time.Now()
 	opts := drill.FleetOptions{Now: now, Due: drill.PolicyDue(policy), DueSoon: time.Duration(dueSoon),
-		Estimate: drill.FleetOutlook(target, time.Duration(scenarios.DefaultErrorBudgetWindow))}
+		Estimate: drill.FleetOutlook()}
 	rows := []drill.FleetRow{}
 	drills := 0
 	if c.Bool("from-records") {

@@ -33,10 +33,43 @@ func TestFleet_UsageErrors(t *testing.T) {
 	}
 }
 
+// Read-only commands: --cluster selects drills in a shared history; on
+// the state directory it would be silently ignored.
+func TestReadCommands_ClusterNeedsHistory(t *testing.T) {
+	for _, args := range [][]string{{"history"}, {"due"}, {"evidence", "summary"}} {
+		res := run(t, context.Background(), map[string]string{"FIREDRILL_HISTORY": ""}, append(args, "--cluster", "eu-1")...)
+		require.Equal(t, ExitUsage, res.code, "%v: %s", args, res.String())
+		assert.Contains(t, res.stderr, "--cluster selects drills in a shared history; none given", args)
+	}
+	res := run(t, context.Background(), map[string]string{"FIREDRILL_HISTORY": ""}, "history", "--help")
+	assert.Contains(t, res.stdout, "only the drills of cluster NAME in the shared history")
+	res = run(t, context.Background(), map[string]string{"FIREDRILL_HISTORY": ""}, "run", "--help")
+	assert.Contains(t, res.stdout, "the drill's cluster NAME: recorded with the drill")
+}
+
+// Exit 3 of fleet is in firedrill --help; verify --help names exit 2.
+func TestHelp_ExitCodes(t *testing.T) {
+	words := func(s string) string { return strings.Join(strings.Fields(s), " ") }
+	res := run(t, context.Background(), nil, "--help")
+	assert.Contains(t, words(res.stdout), "a fleet row is failing or overdue (fleet)")
+	res = run(t, context.Background(), nil, "verify", "--help")
+	assert.Contains(t, words(res.stdout), "3 a check failed, 1 the checks could not run, 2 usage.")
+}
+
 func TestRun_ClusterNameIsChecked(t *testing.T) {
 	res := run(t, context.Background(), map[string]string{"FIREDRILL_CLUSTER": "Not/A/Name"}, "history")
 	require.Equal(t, ExitUsage, res.code, res.String())
 	assert.Contains(t, res.stderr, `--cluster: cluster name "Not/A/Name"`)
+}
+
+// history and fleet say an RTO change in one text: within half a second
+// is the same, minutes read as minutes.
+func TestFleetCells_Trend(t *testing.T) {
+	for change, want := range map[float64]string{0.3: "same", 150: "slower by 2m30s", -12: "faster by 12.0s"} {
+		r := sampleFleetDoc().Rows[0]
+		r.RTOTrendSeconds = &change
+		assert.Equal(t, want, fleetCells(r).trend, change)
+	}
 }
 
 func sampleFleetDoc() fleetDoc {
@@ -49,7 +82,7 @@ func sampleFleetDoc() fleetDoc {
 				LastDrill: &drill.DrillSummary{ID: "fd-1", Scenario: "region-loss", Cluster: "eu-1", StartedAt: started, Result: drill.ResultPass,
 					RTOSeconds: &rto, RTOObjectiveSeconds: 3600, RTOStatus: drill.ObjectiveMet, RPOSeconds: &rpo, RPOObjectiveSeconds: 60, RPOStatus: drill.ObjectiveMissed},
 				Due:          drill.DueStatus{Scenario: "region-loss", State: drill.DueFresh, DueAt: &due},
-				ForecastText: "<b>in 40 days</b>", Forecast: map[string]any{"days_to_objective": 40}},
+				ForecastText: "<b>in 40 days</b>", Forecast: map[string]any{"seconds_to_objective": 40 * 86400}},
 			{Cluster: "", Scenario: "ns-deletion", State: drill.FleetFailing, Drills: 1,
 				LastDrill: &drill.DrillSummary{ID: "fd-2", Scenario: "ns-deletion", StartedAt: started, Result: drill.ResultFail},
 				Due:       drill.DueStatus{Scenario: "ns-deletion", State: drill.DueNeverPassed}},
@@ -78,7 +111,8 @@ func TestFleetView_JSON(t *testing.T) {
 	assert.Equal(t, -12.0, row["rto_trend_seconds"])
 	assert.Equal(t, 312.0, row["last_drill"].(map[string]any)["rto_seconds"])
 	assert.Equal(t, "2027-02-18T06:00:00Z", row["due"].(map[string]any)["due_at"])
-	assert.Equal(t, 40.0, row["forecast"].(map[string]any)["days_to_objective"])
+	assert.Equal(t, 40.0*86400, row["forecast"].(map[string]any)["seconds_to_objective"])
+	assert.Equal(t, "fd-1", row["last_drill"].(map[string]any)["drill_id"], "as due -o json names it")
 	assert.Nil(t, got["rows"].([]any)[1].(map[string]any)["forecast"])
 	assert.NotContains(t, b.String(), "ForecastText")
 

@@ -104,7 +104,7 @@ Examples:
 			lockWaitFlag(),
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask about the runbook's manual steps at the terminal: count their declared estimates, as a drill without a terminal does"},
 			&cli.Int64Flag{Name: "pick-seed", Usage: "replay a random pick (window.pick: random) with `SEED`, e.g. an earlier report's recovery_point_choice.seed", DefaultText: "the scenario's window.seed, else a random seed recorded in the report"},
-		}, append(append(append(append(historyFlags(), evidenceFlags("evidence-")...), runHookFlags()...), clusterFlags()...), windowFlags()...)...),
+		}, append(append(append(append(recordingHistoryFlags(), evidenceFlags("evidence-")...), runHookFlags()...), clusterFlags()...), windowFlags()...)...),
 		Action: a.run,
 	}
 }

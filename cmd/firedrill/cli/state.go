@@ -58,14 +58,29 @@ const (
 	historySecretKeyEnv = procenv.HistorySecretAccessKey
 )
 
-// historyFlags say where a team shares its drill history. Defaults come
-// from the environment through a.env, like --state-dir, so tests and main
-// see the same behaviour.
+// historyFlags say where the commands that read drills (history, due,
+// evidence summary, cleanup, fleet) find a team's shared history.
+// Defaults come from the environment through a.env, like --state-dir, so
+// tests and main see the same behaviour.
 func historyFlags() []cli.Flag {
+	return sharedHistoryFlags(
+		"read drill records from the shared history `s3://BUCKET/PREFIX` instead of the state directory (default $FIREDRILL_HISTORY)",
+		"only the drills of cluster `NAME` in the shared history, those run with --cluster NAME (default $FIREDRILL_CLUSTER; needs --history)")
+}
+
+// recordingHistoryFlags are historyFlags for run, which writes its record
+// there.
+func recordingHistoryFlags() []cli.Flag {
+	return sharedHistoryFlags(
+		"also keep the drill's record in the shared history `s3://BUCKET/PREFIX` (default $FIREDRILL_HISTORY)",
+		"the drill's cluster `NAME`: recorded with the drill, and its record kept under PREFIX/clusters/NAME/ of the shared history (default $FIREDRILL_CLUSTER; none: PREFIX/drills/)")
+}
+
+func sharedHistoryFlags(historyUsage, clusterUsage string) []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{
 			Name:  "history",
-			Usage: "also keep drill records in, and list them from, the shared history `s3://BUCKET/PREFIX` (default $FIREDRILL_HISTORY)",
+			Usage: historyUsage,
 		},
 		&cli.StringFlag{
 			Name:  "history-endpoint",
@@ -81,7 +96,7 @@ func historyFlags() []cli.Flag {
 		},
 		&cli.StringFlag{
 			Name:  "cluster",
-			Usage: "the drills of cluster `NAME`: recorded with each drill, kept under PREFIX/clusters/NAME/ of the shared history (default $FIREDRILL_CLUSTER; none: PREFIX/drills/)",
+			Usage: clusterUsage,
 		},
 	}
 }
@@ -155,7 +170,10 @@ func (s recordStores) history() drill.Records {
 // when the first is set, else from the AWS SDK's default chain. It makes
 // no request. With the scenario of a drill (sc, nil for commands without
 // one), a history in one of its backup buckets is a usage error (see
-// drill.OpenHistory).
+// drill.OpenHistory). Commands without one read drills: for them
+// --cluster without a shared history is a usage error (it selects drills
+// in a shared history; the state directory holds one machine's), and
+// $FIREDRILL_CLUSTER alone is ignored with a warning.
 func (a *app) recordStores(c *cli.Context, sc *scenarios.Scenario) (recordStores, error) {
 	dir, err := a.stateDir(c)
 	if err != nil {
@@ -172,8 +190,18 @@ func (a *app) recordStores(c *cli.Context, sc *scenarios.Scenario) (recordStores
 		}
 	}
 	shared, err := a.sharedHistory(c, sc)
-	if err != nil || shared == nil {
+	if err != nil {
 		return s, err
+	}
+	if shared == nil {
+		if sc == nil && c.IsSet("cluster") {
+			return s, usageErrorf("name the shared history: --history s3://BUCKET/PREFIX or $FIREDRILL_HISTORY",
+				"--cluster selects drills in a shared history; none given (the state directory holds this machine's drills)")
+		}
+		if sc == nil && s.cluster != "" {
+			a.log.Warn("$FIREDRILL_CLUSTER is ignored without a shared history (--history): listing the state directory's drills", "cluster", s.cluster)
+		}
+		return s, nil
 	}
 	shared.Cluster = s.cluster
 	s.shared = shared

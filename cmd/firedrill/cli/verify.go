@@ -43,7 +43,8 @@ func (a *app) verifyCommand() *cli.Command {
 No cluster is needed. Credentials are read from the environment variables,
 profile or file the scenario references, and never printed.
 
-Exit codes: 0 every check passed, 3 a check failed, 1 the checks could not run.
+Exit codes: 0 every check passed, 3 a check failed, 1 the checks could not
+run, 2 usage.
 
 Examples:
   firedrill verify region-loss
