@@ -96,9 +96,12 @@ func windowFindings(w *Window, subject string, lock objectstore.LockConfig, cron
 	// Runs that left no backup.
 	switch {
 	case w.Cron == "":
+		fix := "set spec.backups.scheduleCron to the Schedule's spec.schedule, or let the drill read the source cluster's Schedule"
+		if w.Schedule == "" {
+			fix = "name the Velero Schedule in spec.backups.schedule (window then picks among its backups), and its spec.schedule in spec.backups.scheduleCron"
+		}
 		fs = append(fs, finding.Warn(IDWindowMissedRun, subject,
-			cronNote+": runs that left no backup were not looked for").
-			With("", "", "set spec.backups.scheduleCron to the Schedule's spec.schedule, or let the drill read the source cluster's Schedule"))
+			cronNote+": runs that left no backup were not looked for").With("", "", fix))
 	case w.MissedRunCount == 0:
 		fs = append(fs, finding.Pass(IDWindowMissedRun, subject, fmt.Sprintf("every run of %q in the window left a backup", w.Cron)))
 	default:

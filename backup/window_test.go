@@ -128,6 +128,23 @@ func TestJudgeWindow_FailedBackupMissedRunAndGap(t *testing.T) {
 	assert.Contains(t, messages(fs, IDWindowFailedBackup, finding.StatusWarn), "backup daily-20260305030000 of 2026-03-05T03:00:00Z is Failed (3 errors, 0 warnings): node-agent timed out")
 }
 
+// Without a cron expression no run is looked for, and the fix says what
+// to name: the Schedule when the scenario names none, else its cron.
+func TestWindowFindings_NoCronSaysWhatToName(t *testing.T) {
+	hint := func(w Window) string {
+		for _, f := range windowFindings(&w, "s3://b at x", objectstore.LockConfig{}, "no cron") {
+			if f.ID == IDWindowMissedRun {
+				require.Equal(t, finding.StatusWarn, f.Status)
+				return f.Hint
+			}
+		}
+		t.Fatal("no missed-run finding")
+		return ""
+	}
+	assert.Contains(t, hint(Window{}), "name the Velero Schedule in spec.backups.schedule")
+	assert.Contains(t, hint(Window{Schedule: "daily"}), "set spec.backups.scheduleCron")
+}
+
 // A run is not missed while its period is still open, nor before the
 // schedule's first backup (that is a short window, not a missed run).
 func TestJudgeWindow_MissedRunsOnlyInClosedPeriodsAfterTheFirstBackup(t *testing.T) {
