@@ -16,8 +16,10 @@ const maxWindowFindings = 10
 
 func rfc(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
-// span renders seconds as a person reads a window: "7d 2h", "3h 10m", "45s".
-func span(seconds float64) string {
+// Span renders seconds as a person reads a recovery window, rounded
+// down to its two largest units: "7d 2h", "3h 10m", "45s". The window's
+// findings and its table in the report both use it, so the two read alike.
+func Span(seconds float64) string {
 	d := time.Duration(seconds * float64(time.Second)).Round(time.Second)
 	day := 24 * time.Hour
 	switch {
@@ -61,14 +63,14 @@ func windowFindings(w *Window, subject string, lock objectstore.LockConfig, cron
 	case !w.ReachesBack:
 		fs = append(fs, finding.Fail(IDWindowShort, finding.SeverityFail, subject,
 			fmt.Sprintf("the window reaches back only to %s (%s), %s short of the retention %s: the oldest usable backup is %s",
-				rfc(w.Oldest.point()), span(w.CheckedAt.Sub(w.Oldest.point()).Seconds()), span(w.MissingSeconds), span(w.RetentionSeconds), w.Oldest.Name)).
+				rfc(w.Oldest.point()), Span(w.CheckedAt.Sub(w.Oldest.point()).Seconds()), Span(w.MissingSeconds), Span(w.RetentionSeconds), w.Oldest.Name)).
 			With(retentionWant(w), "back to "+rfc(w.Oldest.point()),
 				"backups older than that are gone or never completed: check the schedule's TTL (at least the retention), the bucket's lifecycle rules and when the schedule was created"))
 	default:
 		msg := fmt.Sprintf("%d usable %s from %s (%s) to %s (%s)", w.Usable, what,
 			rfc(w.Oldest.point()), w.Oldest.Name, rfc(w.Newest.point()), w.Newest.Name)
 		if w.RetentionSeconds > 0 {
-			msg += fmt.Sprintf(": the window reaches back the retention %s", span(w.RetentionSeconds))
+			msg += fmt.Sprintf(": the window reaches back the retention %s", Span(w.RetentionSeconds))
 		}
 		fs = append(fs, finding.Pass(IDWindowShort, subject, msg))
 	}
@@ -126,14 +128,14 @@ func windowFindings(w *Window, subject string, lock objectstore.LockConfig, cron
 		if g.ToBackup != "" {
 			to = g.ToBackup
 		}
-		msg := fmt.Sprintf("worst gap %s between usable backups, from %s (%s) to %s (%s)", span(g.Seconds), rfc(g.From), g.FromBackup, rfc(g.To), to)
+		msg := fmt.Sprintf("worst gap %s between usable backups, from %s (%s) to %s (%s)", Span(g.Seconds), rfc(g.From), g.FromBackup, rfc(g.To), to)
 		switch {
 		case g.OverRPO:
-			fs = append(fs, finding.Fail(IDWindowGap, finding.SeverityFail, subject, msg+fmt.Sprintf(": a disaster then would have lost more than the RPO %s", span(w.RPOSeconds))).
-				With("at most "+span(w.RPOSeconds), span(g.Seconds),
+			fs = append(fs, finding.Fail(IDWindowGap, finding.SeverityFail, subject, msg+fmt.Sprintf(": a disaster then would have lost more than the RPO %s", Span(w.RPOSeconds))).
+				With("at most "+Span(w.RPOSeconds), Span(g.Seconds),
 					"runs were missed or failed in that time (see window.missed-run and window.failed-backup); schedule backups at least as often as the RPO"))
 		case w.RPOSeconds > 0:
-			fs = append(fs, finding.Pass(IDWindowGap, subject, msg+fmt.Sprintf(", within the RPO %s", span(w.RPOSeconds))))
+			fs = append(fs, finding.Pass(IDWindowGap, subject, msg+fmt.Sprintf(", within the RPO %s", Span(w.RPOSeconds))))
 		default:
 			fs = append(fs, finding.Pass(IDWindowGap, subject, msg))
 		}
@@ -173,13 +175,13 @@ func retentionWant(w *Window) string {
 	if w.RetentionSeconds == 0 {
 		return "a usable backup"
 	}
-	return "usable backups back to " + rfc(w.From) + " (" + span(w.RetentionSeconds) + ")"
+	return "usable backups back to " + rfc(w.From) + " (" + Span(w.RetentionSeconds) + ")"
 }
 
 // forgetFindings are the findings of what is kept past maxRetention.
 func forgetFindings(w *Window, subject string, lock objectstore.LockConfig) []finding.Finding {
 	var fs []finding.Finding
-	max := span(w.MaxRetentionSeconds)
+	max := Span(w.MaxRetentionSeconds)
 	n := map[string]int{}
 	for _, r := range w.PastMaxRetention {
 		n[r.Kind]++
@@ -190,25 +192,25 @@ func forgetFindings(w *Window, subject string, lock objectstore.LockConfig) []fi
 		case RetainedBackup:
 			fs = append(fs, finding.Fail(IDWindowPastMax, finding.SeverityFail, subject,
 				fmt.Sprintf("backup %s of %s is still in the bucket (%d objects, %s), %s past the maxRetention %s",
-					r.Subject, rfc(r.Since), r.Objects, sizeOf(r.Bytes), span(r.ExcessSeconds), max)).
+					r.Subject, rfc(r.Since), r.Objects, sizeOf(r.Bytes), Span(r.ExcessSeconds), max)).
 				With("no backup older than "+max, "created "+rfc(r.Since),
 					"velero backup delete "+r.Subject+" (Velero deletes it with its data once its lock allows); lower the schedule's TTL to at most "+max))
 		case RetainedTTL:
 			fs = append(fs, finding.Fail(IDWindowTTL, finding.SeverityFail, subject,
 				fmt.Sprintf("%d backups have a Velero TTL %s longer than the maxRetention %s, the newest %s expiring %s",
-					r.Objects, span(r.ExcessSeconds), max, r.Subject, rfc(r.Until))).
-				With("spec.ttl at most "+max, span(r.ExcessSeconds+w.MaxRetentionSeconds),
+					r.Objects, Span(r.ExcessSeconds), max, r.Subject, rfc(r.Until))).
+				With("spec.ttl at most "+max, Span(r.ExcessSeconds+w.MaxRetentionSeconds),
 					"set the Schedule's spec.template.ttl to at most "+max))
 		case RetainedBucketLock:
 			fs = append(fs, finding.Fail(IDWindowLockTooLong, finding.SeverityFail, subject,
 				fmt.Sprintf("the bucket's default retention (%s %s) keeps every object %s past the maxRetention %s: it cannot be erased in time",
-					lock.DefaultMode, days(lock.DefaultPeriod()), span(r.ExcessSeconds), max)).
+					lock.DefaultMode, days(lock.DefaultPeriod()), Span(r.ExcessSeconds), max)).
 				With("default retention at most "+max, days(lock.DefaultPeriod()),
 					"lower the bucket's default retention to at most "+max+" (new objects); versions already locked in COMPLIANCE mode keep their date"))
 		case RetainedObjectLock:
 			fs = append(fs, finding.Fail(IDWindowLockTooLong, finding.SeverityFail, subject,
 				fmt.Sprintf("backup %s of %s has object versions locked until %s, %s past the maxRetention %s",
-					r.Subject, rfc(r.Since), rfc(r.Until), span(r.ExcessSeconds), max)).
+					r.Subject, rfc(r.Since), rfc(r.Until), Span(r.ExcessSeconds), max)).
 				With("locked at most until "+rfc(r.Since.Add(time.Duration(w.MaxRetentionSeconds*float64(time.Second)))), "until "+rfc(r.Until),
 					"a COMPLIANCE lock cannot be shortened: lower the bucket's default retention so new backups are not locked past "+max))
 		case RetainedRepository:

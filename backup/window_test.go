@@ -371,3 +371,12 @@ func backupNames(bs []WindowBackup) []string {
 	}
 	return out
 }
+
+// TestSpan: the window's one formatter for people, in the report's table
+// and in the findings alike.
+func TestSpan(t *testing.T) {
+	for in, want := range map[float64]string{45: "45s", 600: "10m", 3600: "1h", 3*3600 + 600: "3h 10m", 47 * 3600: "1d 23h",
+		7 * 86400: "7d", 3*86400 + 9*3600: "3d 9h", 3*86400 + 9*3600 + 59*60: "3d 9h"} {
+		assert.Equal(t, want, Span(in), "%v", in)
+	}
+}

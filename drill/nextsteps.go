@@ -100,9 +100,12 @@ func headingAnchor(heading string) string {
 // findings in report order), then what is near its objective (a met RTO
 // or RPO that used more than NearObjective of it), then warnings, then a
 // trend worse than the median (unless that objective is a step already).
-// per object version, say) is one step. At most maxNextSteps.
+// Each finding code is one step, however many findings share it. At most
+// maxNextSteps. Never nil: an empty list means nothing to do, while a
+// Report whose NextSteps is nil (a record written before next steps)
+// never had them computed.
 func NextSteps(r *Report) []NextStep {
-	var out []NextStep
+	out := []NextStep{}
 	seen := map[string]bool{}
 	add := func(kind, code, anchor, text string) {
 		if seen[code] {
@@ -148,8 +151,15 @@ func NextSteps(r *Report) []NextStep {
 	for _, o := range objectives {
 		// Judged: the margin left is that of measured plus declared manual time.
 		if o.o != nil && o.o.Status == ObjectiveMet && o.o.ObjectiveSeconds > 0 && *o.o.Judged() > NearObjective*o.o.ObjectiveSeconds {
-			add(NextStepNear, o.code, "#objectives", fmt.Sprintf("%s used %.0f%% of its objective (%s of %s): little margin left",
-				o.name, 100**o.o.Judged()/o.o.ObjectiveSeconds, o.o.TimeText(), fmtSeconds(o.o.ObjectiveSeconds)))
+			text := fmt.Sprintf("%s used %.0f%% of its objective (%s of %s): little margin left",
+				o.name, 100**o.o.Judged()/o.o.ObjectiveSeconds, o.o.TimeText(), fmtSeconds(o.o.ObjectiveSeconds))
+			// Where to look first: the step that eats most of the budget.
+			if o.code == "rto" && r.RTOBudget != nil {
+				if l := r.RTOBudget.Largest(); l.Step != "" {
+					text += fmt.Sprintf("; step %s takes %s of it", l.Step, percent(l.Share))
+				}
+			}
+			add(NextStepNear, o.code, "#objectives", text)
 		}
 	}
 	findingSteps(NextStepWarning, finding.StatusWarn)
@@ -188,3 +198,8 @@ func shorten(s string, n int) string {
 	}
 	return strings.TrimRight(string(r[:cut]), " ,;:") + "…"
 }
+
+// NextStepsComputed reports whether the drill computed its next steps:
+// false for a record written before they existed, whose reports then say
+// nothing about what to do rather than "nothing to do".
+func (r *Report) NextStepsComputed() bool { return r.NextSteps != nil }

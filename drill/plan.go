@@ -43,6 +43,10 @@ type Objectives struct {
 	RTOSeconds float64 `json:"rto_seconds"`
 	RPOSeconds float64 `json:"rpo_seconds"`
 	Tier       string  `json:"tier,omitempty"`
+	// RetentionSeconds and MaxRetentionSeconds are objectives.retention
+	// and maxRetention (the recovery window); absent when not set.
+	RetentionSeconds    float64 `json:"retention_seconds,omitempty"`
+	MaxRetentionSeconds float64 `json:"max_retention_seconds,omitempty"`
 }
 
 // PlanStep is one step of a Plan.
@@ -130,11 +134,12 @@ func NewPlan(sc *scenarios.Scenario) (*Plan, error) {
 	}
 	s := sc.Spec
 	p := &Plan{
-		Scenario:   sc.Metadata.Name,
-		File:       sc.Origin.File,
-		Source:     sc.Origin.Source.String(),
-		Summary:    s.Disaster.Summary,
-		Objectives: Objectives{RTOSeconds: time.Duration(s.Objectives.RTO).Seconds(), RPOSeconds: time.Duration(s.Objectives.RPO).Seconds(), Tier: s.Objectives.Tier},
+		Scenario: sc.Metadata.Name,
+		File:     sc.Origin.File,
+		Source:   sc.Origin.Source.String(),
+		Summary:  s.Disaster.Summary,
+		Objectives: Objectives{RTOSeconds: time.Duration(s.Objectives.RTO).Seconds(), RPOSeconds: time.Duration(s.Objectives.RPO).Seconds(), Tier: s.Objectives.Tier,
+			RetentionSeconds: time.Duration(s.Objectives.Retention).Seconds(), MaxRetentionSeconds: time.Duration(s.Objectives.MaxRetention).Seconds()},
 	}
 	for _, l := range s.Disaster.Lost {
 		p.Lost = append(p.Lost, string(l))

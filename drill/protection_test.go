@@ -1,8 +1,8 @@
 package drill
 
 import (
-	"strings"
 	"context"
+	"strings"
 	"testing"
 	"time"
 

@@ -25,6 +25,7 @@ var funcs = map[string]any{
 	"upper":     strings.ToUpper,
 	"join":      strings.Join,
 	"objective": objectiveLine,
+	"verdict":   verdictLine,
 	"rtoTime":   rtoTime,
 	"percent":   percent,
 	"bar":       textBar,
@@ -144,6 +145,19 @@ func objectiveLine(o Objective) string {
 		return fmt.Sprintf("MISSED: %s against %s (over by %s)", rtoTime(o), fmtSeconds(o.ObjectiveSeconds), fmtSeconds(-*o.MarginSeconds))
 	}
 	return fmt.Sprintf("not measured (objective %s): %s", fmtSeconds(o.ObjectiveSeconds), o.Note)
+}
+
+// verdictLine is objectiveLine without the times, for a table whose
+// other columns give the objective and the time measured: "met (8m00s
+// to spare)", "MISSED (over by 2m00s)", "not measured: why".
+func verdictLine(o Objective) string {
+	switch o.Status {
+	case ObjectiveMet:
+		return fmt.Sprintf("met (%s to spare)", fmtSecondsPtr(o.MarginSeconds))
+	case ObjectiveMissed:
+		return fmt.Sprintf("MISSED (over by %s)", fmtSeconds(-*o.MarginSeconds))
+	}
+	return "not measured: " + o.Note
 }
 
 // timelineSVG draws the drill's phases as bars on one time axis: recovery

@@ -121,7 +121,7 @@ type Report struct {
 	Goals         []string             `json:"goals,omitempty"`
 	RecoveryPoint *RecoveryPointChoice `json:"recovery_point_choice,omitempty"`
 	Trend         *Trend               `json:"trend,omitempty"`
-	NextSteps     []NextStep           `json:"next_steps,omitempty"`
+	NextSteps     []NextStep           `json:"next_steps"`
 	Links         []Link               `json:"links,omitempty"`
 	// RetroQuestions are the runbook's own retrospective questions
 	// (runbooks.Runbook.RetroQuestions).

@@ -59,10 +59,10 @@ func recoveryPointChoice(b scenarios.Backups) *RecoveryPointChoice {
 		if b.Schedule != "" {
 			of = " of Schedule " + b.Schedule
 		}
-		how = fmt.Sprintf("the latest restorable backup%s started within %s before the disaster", of, fmtSeconds(within.Seconds()))
+		how = fmt.Sprintf("the latest restorable backup%s started within %s before the disaster", of, scenarios.Duration(within))
 		if b.Window.Pick == scenarios.PickRandom {
 			c.Seed = b.Window.Seed
-			how = fmt.Sprintf("picked at random among the restorable backups%s started within %s before the disaster", of, fmtSeconds(within.Seconds()))
+			how = fmt.Sprintf("picked at random among the restorable backups%s started within %s before the disaster", of, scenarios.Duration(within))
 		}
 	case b.Schedule != "":
 		c.Selector = "schedule"
@@ -70,7 +70,10 @@ func recoveryPointChoice(b scenarios.Backups) *RecoveryPointChoice {
 	default:
 		return nil
 	}
-	c.Why = how + ". " + c.proves()
+	c.Why = how
+	if proves := c.proves(); proves != "" {
+		c.Why += ". " + proves
+	}
 	return &c
 }
 
@@ -104,7 +107,9 @@ func (c *RecoveryPointChoice) proves() string {
 	case c.Selector == "backupName":
 		return "The drill proves that this one backup restores"
 	case c.Pick == string(scenarios.PickRandom):
-		return "Over many drills, every backup the team may fall back on is proven, not only the newest"
+		// What random picks prove over many drills is the README's to
+		// say once, not every report's.
+		return ""
 	case c.Selector != "":
 		return "A real recovery restores the newest too, so the RPO measured is the one a disaster now would see"
 	}
@@ -203,6 +208,15 @@ func (r *run) addReaderContext(ctx context.Context) {
 	}
 	r.report.Links = drillLinks(r.opts.Runbook != nil, keeps, pushedTo, prev, prevFiles)
 	r.report.NextSteps = NextSteps(r.report)
+}
+
+// HasContext reports whether the report has any context to show: the
+// scenario's story, detection, lead, observers or goals, or the recovery
+// point's why when no backup was chosen (with one, the Recovery point
+// section gives it).
+func (r *Report) HasContext() bool {
+	return r.Narrative != "" || r.Detection != "" || r.Lead != "" || len(r.Observers) > 0 || len(r.Goals) > 0 ||
+		(r.Backup == nil && r.RecoveryPoint != nil)
 }
 
 // retroQuestions are the runbook's own retrospective questions; none

@@ -105,6 +105,7 @@ func TestDecide(t *testing.T) {
 
 // sampleReport is a failed drill with something in every section.
 func sampleReport() *Report {
+	const bucket = "s3://velero-backups at http://127.0.0.1:27000"
 	verified := true
 	seed := int64(42)
 	r := &Report{
@@ -123,9 +124,18 @@ func sampleReport() *Report {
 		Findings: []finding.Finding{
 			finding.Pass("protection.bucket.object-lock", "s3://velero-backups at http://127.0.0.1:27000", "object lock enabled, COMPLIANCE, 1d"),
 			finding.Fail("protection.copy.offsite", finding.SeverityFail, "copy offsite", "1 object missing on the copy").With("same objects", "1 missing", "check the replication rule"),
+			// What the window check (backup.CheckWindow) finds in sampleWindow.
+			finding.Fail(backup.IDWindowShort, finding.SeverityFail, bucket, "the window reaches back only to 2026-11-16T01:00:00Z (6d 9h), 15h short of the retention 7d: the oldest usable backup is shop-nightly-20261116010000").
+				With("usable backups back to 2026-11-15T10:00:00Z (7d)", "back to 2026-11-16T01:00:00Z", "backups older than that are gone or never completed: check the schedule's TTL (at least the retention), the bucket's lifecycle rules and when the schedule was created"),
+			finding.Warn(backup.IDWindowFailedBackup, bucket, "backup shop-nightly-20261118010000 of 2026-11-18T01:00:00Z is Failed (1 errors, 0 warnings): object storage unreachable"),
+			finding.Warn(backup.IDWindowMissedRun, bucket, `the run of "0 1 * * *" due 2026-11-19T01:00:00Z left no backup`),
+			finding.Fail(backup.IDWindowGap, finding.SeverityFail, bucket, "worst gap 3d between usable backups, from 2026-11-17T01:00:00Z (shop-nightly-20261117010000) to 2026-11-20T01:00:00Z (shop-nightly-20261120010000): a disaster then would have lost more than the RPO 1d").
+				With("at most 1d", "3d", "runs were missed or failed in that time (see window.missed-run and window.failed-backup); schedule backups at least as often as the RPO"),
+			finding.Fail(backup.IDWindowPastMax, finding.SeverityFail, bucket, "backup shop-nightly-20261020010000 of 2026-10-20T01:00:00Z is still in the bucket (12 objects, 3.0 MiB), 3d 9h past the maxRetention 30d").
+				With("no backup older than 30d", "created 2026-10-20T01:00:00Z", "velero backup delete shop-nightly-20261020010000 (Velero deletes it with its data once its lock allows); lower the schedule's TTL to at most 30d"),
 			finding.Fail("runbook.out-of-date", finding.SeverityFail, "runbook step ci-deployer-token", "runbook step failed: the runbook is out of date"),
 		},
-		Backup:        &BackupRef{Name: "shop-daily-20261122090000", StorageLocation: "default", Started: t0.Add(-time.Hour), Completed: t0.Add(-time.Hour + 2*time.Second)},
+		Backup:        &BackupRef{Name: "shop-nightly-20261122010000", StorageLocation: "default", Started: t0.Add(-9 * time.Hour), Completed: t0.Add(-9*time.Hour + 90*time.Second)},
 		OrderVerified: &verified,
 		Restores: []RestoreRef{
 			{Name: "fd-ab12-1-network-policies", Phase: "network-policies", VeleroPhase: "Completed", Start: t0.Add(15 * time.Second), End: t0.Add(17 * time.Second), ItemsRestored: 7, TotalItems: 7},
@@ -150,8 +160,8 @@ func sampleReport() *Report {
 	r.Detection = "Storefront returns 503; the region's status page is red"
 	r.Goals = []string{"restore the shop within the 4h RTO", "prove the off-site copy is complete"}
 	r.RecoveryPoint = recoveryPointChoice(scenarios.Backups{Window: &scenarios.Window{Within: scenarios.Duration(7 * 24 * time.Hour), Pick: scenarios.PickRandom}}).
-		picked(&RecoveryPointChoice{Why: "picked at random with seed 42 among 7 Completed backups started within 168h0m0s before the disaster (newest first, it is number 1); window.seed: 42 replays the pick",
-			Candidates: 7, Seed: &seed})
+		picked(&RecoveryPointChoice{Why: "picked at random with seed 42 among 5 Completed backups started within 7d before the disaster (newest first, it is number 1); window.seed: 42 replays the pick",
+			Candidates: 5, Seed: &seed})
 	r.RetroQuestions = []string{"Did the DNS cut-over wait for the change approval?"}
 	r.Trend = NewTrend(r, sampleHistory(r.Scenario, t0, []float64{70, 80, -1, 90}, []float64{3500, 3700, 3600, 3650}), "/var/lib/firedrill", nil)
 	r.Links = drillLinks(true, true, "s3://firedrill-evidence/region-loss/region-loss-20261122t100000z-ab12.evidence.tar.gz", &Report{DrillID: "region-loss-20261115t100000z-cd34", Result: ResultPass}, []string{"report.html", "report.json"})
@@ -160,7 +170,7 @@ func sampleReport() *Report {
 }
 
 // sampleWindow is a nightly schedule's week, checked at t0: a Failed
-// night, a missed run (so a 48-hour gap, over a 24-hour RPO), a window
+// night and a missed run (so a 72-hour gap, over a 24-hour RPO), a window
 // that does not reach back its 7 days, and a backup kept past its 30-day
 // maxRetention.
 func sampleWindow() *backup.Window {
@@ -241,8 +251,8 @@ func TestRenderRetrospective_PromptsFromFindings(t *testing.T) {
 	s := string(retro)
 	for _, want := range []string{"## What went well?", "## What to improve?", "## What action items are needed?",
 		"\n1. copy offsite: 1 object missing on the copy — check the replication rule. Why did it happen",
-		"\n2. runbook step ci-deployer-token: runbook step failed", "| on-call platform engineer | lead: leads the recovery | yes / no |",
-		"| shop application team | observer | yes / no |", "- [ ] Improvement 2: ____ · owner: ____ · due: ____",
+		"\n5. runbook step ci-deployer-token: runbook step failed", "| on-call platform engineer | lead: leads the recovery | yes / no |",
+		"| shop application team | observer | yes / no |", "- [ ] Improvement 5: ____ · owner: ____ · due: ____",
 		"## Questions from the runbook\n\n- Did the DNS cut-over wait for the change approval?", "| lead | on-call platform engineer | ____ |"} {
 		assert.Contains(t, s, want)
 	}

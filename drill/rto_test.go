@@ -226,6 +226,13 @@ func TestReport_ManualJSONKeysAndOldRecords(t *testing.T) {
 	md, err := RenderMarkdown(r)
 	require.NoError(t, err)
 	assert.NotContains(t, string(md), "RTO budget")
+	// Its next steps were never computed: not "nothing to do".
+	assert.Nil(t, r.NextSteps)
+	assert.NotContains(t, string(md), "Nothing to do")
+	assert.Contains(t, string(md), "Not computed")
+	html, err := RenderHTML(r)
+	require.NoError(t, err)
+	assert.NotContains(t, string(html), "Nothing to do")
 }
 
 // manualSampleReport is a passed drill of a runbook with one timed and
@@ -245,6 +252,7 @@ func manualSampleReport() *Report {
 	r.RTOBudget = NewRTOBudget(r)
 	r.Findings = nil
 	r.Result = r.Decide()
+	r.NextSteps = NextSteps(r) // as a drill does: the budget is 87% used
 	return r
 }
 
@@ -254,10 +262,16 @@ func TestRender_GoldenManualSteps(t *testing.T) {
 	md, err := RenderMarkdown(r)
 	require.NoError(t, err)
 	golden(t, "report-manual.md.golden", md)
+	// The budget is 87% used and one step eats 75% of it: a next step
+	// says so and names that step.
+	assert.Contains(t, string(md), "RTO used 87% of its objective (52m00s (47m00s measured + 5m00s declared manual) of 1h00m): little margin left; step restore takes 75% of it")
+	assert.NotContains(t, string(md), "Nothing to do")
 	html, err := RenderHTML(r)
 	require.NoError(t, err)
 	golden(t, "report-manual.html.golden", html)
 	page := strings.ReplaceAll(string(html), `xmlns="http://www.w3.org/2000/svg"`, "")
+	// Links to the README's sections are followed, never loaded.
+	page = strings.ReplaceAll(page, `href="`+ReadmeURL+"#", "")
 	for _, external := range []string{"<script src", "<link ", "http://", "https://", "url("} {
 		assert.NotContains(t, page, external, "report.html must not load %q", external)
 	}

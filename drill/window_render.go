@@ -19,7 +19,7 @@ var windowFuncs = map[string]any{
 	"windowPastBytes":  windowPastBytes,
 	"windowNotUsable":  windowNotUsable,
 	"bytes":            fmtBytes,
-	"wdur":             fmtWindowSeconds,
+	"wdur":             backup.Span,
 	"windowPastBackup": func(r backup.Retained) bool { return r.Kind == backup.RetainedBackup },
 }
 
@@ -42,20 +42,6 @@ func windowPastBytes(w *backup.Window) int64 {
 		n += r.Bytes
 	}
 	return n
-}
-
-// fmtWindowSeconds prints a duration of the window for people: days and
-// hours from two days up (7d, 3d09h), as retention is declared; shorter
-// ones as FormatSeconds does.
-func fmtWindowSeconds(s float64) string {
-	if s < 48*3600 {
-		return fmtSeconds(s)
-	}
-	h := int(s/3600 + 0.5)
-	if h%24 == 0 {
-		return fmt.Sprintf("%dd", h/24)
-	}
-	return fmt.Sprintf("%dd%02dh", h/24, h%24)
 }
 
 // fmtBytes prints a size for people in binary units (go-humanize's
@@ -146,21 +132,21 @@ func windowStripSVG(w *backup.Window) htmltemplate.HTML {
 			to = w.Oldest.Started
 		}
 		fmt.Fprintf(&b, `<rect x="%.1f" y="%.0f" width="%.1f" height="%.0f" class="w-missing"><title>%s</title></rect>`,
-			x(w.From), top, x(to)-x(w.From), height, esc("not covered: "+fmtWindowSeconds(w.MissingSeconds)+" of the retention has no usable backup"))
+			x(w.From), top, x(to)-x(w.From), height, esc("not covered: "+backup.Span(w.MissingSeconds)+" of the retention has no usable backup"))
 	}
 	if g := w.WorstGap; g != nil {
 		class, what := "w-gap", "worst gap"
 		if g.OverRPO {
 			class, what = "w-gap over", "worst gap, over the RPO"
 		}
-		title := fmt.Sprintf("%s: %s from %s (%s) to %s", what, fmtWindowSeconds(g.Seconds), g.From.UTC().Format(time.RFC3339), g.FromBackup, g.To.UTC().Format(time.RFC3339))
+		title := fmt.Sprintf("%s: %s from %s (%s) to %s", what, backup.Span(g.Seconds), g.From.UTC().Format(time.RFC3339), g.FromBackup, g.To.UTC().Format(time.RFC3339))
 		if g.ToBackup != "" {
 			title += " (" + g.ToBackup + ")"
 		}
 		fmt.Fprintf(&b, `<rect x="%.1f" y="%.0f" width="%.1f" height="%.0f" class="%s"><title>%s</title></rect>`,
 			x(g.From), top, max(x(g.To)-x(g.From), 1), height, class, esc(title))
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.0f" class="axis" text-anchor="%s">%s %s</text>`,
-			(x(g.From)+x(g.To))/2, top-6, anchor((x(g.From)+x(g.To))/2), esc(what), fmtWindowSeconds(g.Seconds))
+			(x(g.From)+x(g.To))/2, top-6, anchor((x(g.From)+x(g.To))/2), esc(what), backup.Span(g.Seconds))
 	}
 	for _, m := range w.MissedRuns {
 		fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.0f" r="4" class="w-missed"><title>%s</title></circle>`,
@@ -171,7 +157,7 @@ func windowStripSVG(w *backup.Window) htmltemplate.HTML {
 			continue
 		}
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.0f" x2="%.1f" y2="%.0f" class="w-tick past"><title>%s</title></line>`,
-			x(r.Since), top+4, x(r.Since), top+height-4, esc(fmt.Sprintf("%s: kept %s past maxRetention", r.Subject, fmtWindowSeconds(r.ExcessSeconds))))
+			x(r.Since), top+4, x(r.Since), top+height-4, esc(fmt.Sprintf("%s: kept %s past maxRetention", r.Subject, backup.Span(r.ExcessSeconds))))
 	}
 	for _, bk := range ticks {
 		at := backupTime(bk)
@@ -196,12 +182,12 @@ func windowStripSVG(w *backup.Window) htmltemplate.HTML {
 	startLabel := start.UTC().Format("2006-01-02 15:04 MST")
 	switch {
 	case offStrip:
-		startLabel += " (maxRetention " + fmtWindowSeconds(w.MaxRetentionSeconds) + " reaches back to " + maxBound.UTC().Format("2006-01-02 15:04 MST") + ", off the strip)"
+		startLabel += " (maxRetention " + backup.Span(w.MaxRetentionSeconds) + " reaches back to " + maxBound.UTC().Format("2006-01-02 15:04 MST") + ", off the strip)"
 	case !maxBound.IsZero():
-		bound(maxBound, "w-bound max", "maxRetention "+fmtWindowSeconds(w.MaxRetentionSeconds))
+		bound(maxBound, "w-bound max", "maxRetention "+backup.Span(w.MaxRetentionSeconds))
 	}
 	if !w.From.IsZero() {
-		bound(w.From, "w-bound", "retention "+fmtWindowSeconds(w.RetentionSeconds))
+		bound(w.From, "w-bound", "retention "+backup.Span(w.RetentionSeconds))
 	}
 	fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" class="axis">%s</text><text x="%.0f" y="%.0f" class="axis" text-anchor="end">%s (checked)</text>`,
 		left, top+height+34, esc(startLabel), left+width, top+height+34, esc(end.UTC().Format("2006-01-02 15:04 MST")))

@@ -230,8 +230,8 @@ type fleetRowJSON struct {
 func assertFleetForecast(t *testing.T, growing, single fleetRowJSON) {
 	t.Helper()
 	var f struct {
-		State           string   `json:"state"`
-		Size            string   `json:"size"`
+		State              string   `json:"state"`
+		Size               string   `json:"size"`
 		SecondsToObjective *float64 `json:"seconds_to_objective"`
 	}
 	require.NoError(t, json.Unmarshal(growing.Forecast, &f), string(growing.Forecast))

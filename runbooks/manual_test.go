@@ -18,10 +18,14 @@ func manual(name, estimate, instruction string) string {
 
 func TestParse_ManualStep(t *testing.T) {
 	doc := "# R\n\n" + step("restore", "5s", "true") + manual("dns cutover", "20m", "Point shop.example.com at the new ingress.") +
-		"```firedrill-manual name=approve estimate=1h30m\nGet the change approved.\n```\n"
+		"```firedrill-manual name=approve estimate=1h30m\nGet the change approved.\n```\n" +
+		"```text firedrill-manual name=new-cluster estimate=2d\nOrder the replacement cluster.\n```\n" +
+		"```text firedrill-manual name=hardware estimate=1w\nReplace the failed racks.\n```\n"
 	rb, err := Parse("shop.md", []byte(doc))
 	require.NoError(t, err)
-	require.Len(t, rb.Steps, 3)
+	require.Len(t, rb.Steps, 5)
+	assert.Equal(t, 48*time.Hour, rb.Steps[3].Estimate, "days, as scenario durations are written")
+	assert.Equal(t, 7*24*time.Hour, rb.Steps[4].Estimate, "weeks too")
 	assert.Equal(t, Step{Name: "dns cutover", Manual: true, Estimate: 20 * time.Minute, Script: "Point shop.example.com at the new ingress.\n", Line: 7}, rb.Steps[1])
 	assert.Equal(t, Step{Name: "approve", Manual: true, Estimate: 90 * time.Minute, Script: "Get the change approved.\n", Line: 11}, rb.Steps[2], "the language may be left out")
 	assert.Equal(t, 1, rb.Commands())
@@ -36,11 +40,11 @@ func TestParse_ManualStepErrors(t *testing.T) {
 		{"no estimate", "\n```text firedrill-manual name=dns\nCut over.\n```\n",
 			[]string{`x.md:2: manual step "dns" has no estimate; write estimate=20m (how long it takes: counted toward RTO when nobody times it)`}},
 		{"bad estimate", "```text firedrill-manual name=dns estimate=soon\nCut over.\n```\n",
-			[]string{`x.md:1: manual step estimate "soon" is not a positive duration such as 30s, 20m or 1h30m`}},
+			[]string{`x.md:1: manual step estimate "soon" is not a positive duration such as 30s, 20m, 1h30m or 2d`}},
 		{"zero estimate", "```text firedrill-manual name=dns estimate=0s\nCut over.\n```\n",
-			[]string{`x.md:1: manual step estimate "0s" is not a positive duration such as 30s, 20m or 1h30m`}},
+			[]string{`x.md:1: manual step estimate "0s" is not a positive duration such as 30s, 20m, 1h30m or 2d`}},
 		{"negative estimate", "```text firedrill-manual name=dns estimate=-5m\nCut over.\n```\n",
-			[]string{`x.md:1: manual step estimate "-5m" is not a positive duration such as 30s, 20m or 1h30m`}},
+			[]string{`x.md:1: manual step estimate "-5m" is not a positive duration such as 30s, 20m, 1h30m or 2d`}},
 		{"no name", "```text firedrill-manual estimate=5m\nCut over.\n```\n", []string{`x.md:1: manual step has no name; write name="..."`}},
 		{"timeout is not an attribute", "```text firedrill-manual name=dns estimate=5m timeout=1m\nCut over.\n```\n",
 			[]string{`x.md:1: unknown manual step attribute "timeout"; valid attributes are name and estimate`}},

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/firedrill-dev/firedrill/internal/safefile"
+	"github.com/firedrill-dev/firedrill/scenarios"
 )
 
 // DefaultStepTimeout bounds a step that does not say otherwise.
@@ -476,11 +477,13 @@ func parseManual(words []string, i int) (s Step, isStep bool, err error) {
 		case "name":
 			s.Name = v
 		case "estimate":
-			d, err := time.ParseDuration(v)
+			// The scenario's duration syntax, so a step that takes days
+			// (provisioning hardware, a change board) reads as in the scenario.
+			d, err := scenarios.ParseDuration(v)
 			if err != nil || d <= 0 {
-				return s, true, fmt.Errorf("manual step estimate %q is not a positive duration such as 30s, 20m or 1h30m", v)
+				return s, true, fmt.Errorf("manual step estimate %q is not a positive duration such as 30s, 20m, 1h30m or 2d", v)
 			}
-			s.Estimate, hasEstimate = d, true
+			s.Estimate, hasEstimate = time.Duration(d), true
 		default:
 			return s, true, fmt.Errorf("unknown manual step attribute %q; valid attributes are name and estimate", k)
 		}

@@ -256,8 +256,9 @@ func (s *Scenario) Warnings() ValidationErrors { return s.warnings }
 // in line order: those of Warnings and the problems of CheckFiles (a file
 // the drill needs may exist only where the drill runs, so validate only
 // warns).
-// Warnings are returned also when the file is invalid (err is then a
-// ValidationErrors and sc is nil).
+// Warnings are returned also when the file is invalid; err is then a
+// ValidationErrors and sc the scenario as read, not to be run, so a
+// caller can check what it refers to (its runbook) in the same pass.
 func ValidateFile(ctx context.Context, env Env, path string) (sc *Scenario, warnings ValidationErrors, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
@@ -272,7 +273,7 @@ func ValidateFile(ctx context.Context, env Env, path string) (sc *Scenario, warn
 	}
 	warnings = sc.Warnings()
 	if len(errs) > 0 {
-		return nil, warnings, errs
+		return sc, warnings, errs
 	}
 	return sc, append(slices.Clone(warnings), sc.CheckFiles()...).sorted(), nil
 }

@@ -39,13 +39,13 @@ func TestLoad_Invalid(t *testing.T) {
 			{18, "spec.backups.acceptedOutOfScope[1]", `namespace "billing" is not in spec.backups.includedNamespaces`},
 			{18, "spec.backups.acceptedOutOfScope[3]", `"shop/cache" is listed twice`},
 		},
-		"allow-partially-failed":   {{18, "spec.backups.allowPartiallyFailed", "true or false"}},
-		"api-version":              {{2, "apiVersion", `"firedrill.dev/v1" is not supported; use firedrill.dev/v1alpha1`}},
-		"backup-name-and-schedule": {{18, "spec.backups.schedule", "set exactly one of backupName, schedule or window (or schedule with window); backupName is set too"}},
+		"allow-partially-failed":         {{18, "spec.backups.allowPartiallyFailed", "true or false"}},
+		"api-version":                    {{2, "apiVersion", `"firedrill.dev/v1" is not supported; use firedrill.dev/v1alpha1`}},
+		"backup-name-and-schedule":       {{18, "spec.backups.schedule", "set exactly one of backupName, schedule or window (or schedule with window); backupName is set too"}},
 		"schedule-cron-without-schedule": {{18, "spec.backups.scheduleCron", "applies to the runs of spec.backups.schedule; name the schedule"}},
-		"bucket-name":              {{22, "spec.storage.primary.bucket", `"Velero_Backups" is not a valid S3 bucket name`}},
-		"check-command-empty":      {{33, "spec.checks[0].command.run", "must not be empty"}},
-		"check-data-canary":        {{33, "spec.checks[0].dataCanary.key", "is required"}},
+		"bucket-name":                    {{22, "spec.storage.primary.bucket", `"Velero_Backups" is not a valid S3 bucket name`}},
+		"check-command-empty":            {{33, "spec.checks[0].command.run", "must not be empty"}},
+		"check-data-canary":              {{33, "spec.checks[0].dataCanary.key", "is required"}},
 		"check-data-canary-file": {
 			{36, "spec.checks[0].dataCanary.file", `"data/canary" must be an absolute path inside the container`},
 			{42, "spec.checks[1].dataCanary.file", "set either configMap and key (a ConfigMap canary) or file or command (read in a restored pod), not both"},
@@ -306,6 +306,10 @@ func TestLoad_FullScenario(t *testing.T) {
 	assert.Equal(t, Duration(14*24*time.Hour), s.Objectives.RPO, "2w is two weeks")
 	assert.Equal(t, ErrorBudget{Target: 0.9, Window: Duration(180 * 24 * time.Hour)}, s.Objectives.Budget())
 	assert.Equal(t, []string{"dora", "soc2"}, s.Compliance)
+	assert.Equal(t, []string{"restore the shop within the 1h30m RTO", "prove the off-site copy is complete"}, s.Disaster.Goals)
+	assert.Equal(t, Duration(7*24*time.Hour), s.Objectives.Retention)
+	assert.Equal(t, Duration(30*24*time.Hour), s.Objectives.MaxRetention)
+	assert.Equal(t, "CRON_TZ=Europe/Berlin 0 1 * * *", s.Backups.ScheduleCron)
 	assert.Len(t, sc.Origin.SHA256, 64, "the SHA-256 of the file's bytes, hex")
 	assert.Equal(t, ErrorBudget{Target: DefaultErrorBudgetTarget, Window: DefaultErrorBudgetWindow}, Objectives{}.Budget(), "the defaults")
 	assert.Equal(t, PickRandom, s.Backups.Window.Pick)

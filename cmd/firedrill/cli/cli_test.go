@@ -111,6 +111,7 @@ func TestRun_Golden(t *testing.T) {
 		{"plan-warn-crd-order", nil, []string{"plan", "../files/warn-crd-order.yaml"}, ExitOK},
 		{"validate-invalid", nil, []string{"validate", "../files/valid.yaml", "../files/invalid-two-problems.yaml", "../files/invalid-governance.yaml", "../files/missing.yaml"}, ExitError},
 		{"validate-runbook", nil, []string{"validate", "../files/broken-runbook.yaml"}, ExitError},
+		{"validate-scenario-and-runbook", nil, []string{"validate", "../files/broken-both.yaml"}, ExitError},
 		{"validate-dir-json", nil, []string{"validate", "-o", "json", "scenarios"}, ExitError},
 		{"validate-warnings", nil, []string{"validate", "../files/warnings.yaml", "../files/valid.yaml"}, ExitOK},
 		{"validate-warnings-strict", nil, []string{"validate", "--strict", "../files/warnings.yaml", "../files/valid.yaml"}, ExitError},

@@ -68,6 +68,12 @@ func writePlanText(w io.Writer, p *drill.Plan) {
 	fmt.Fprintf(w, "Disaster:   %s\n", p.Summary)
 	fmt.Fprintf(w, "Lost:       %s\n", strings.Join(p.Lost, ", "))
 	obj := fmt.Sprintf("RTO %s, RPO %s", durationText(p.Objectives.RTOSeconds), durationText(p.Objectives.RPOSeconds))
+	if p.Objectives.RetentionSeconds > 0 {
+		obj += ", retention " + durationText(p.Objectives.RetentionSeconds)
+	}
+	if p.Objectives.MaxRetentionSeconds > 0 {
+		obj += ", maxRetention " + durationText(p.Objectives.MaxRetentionSeconds)
+	}
 	if p.Objectives.Tier != "" {
 		obj += ", tier " + p.Objectives.Tier
 	}

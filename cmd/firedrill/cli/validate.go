@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -172,28 +173,44 @@ func validateFile(c *cli.Context, env scenarios.Env, file string) validateResult
 			}
 		}
 	}
+	r.Valid = err == nil
+	r.Errors = validateErrors(err)
+	var verrs scenarios.ValidationErrors
+	if errors.As(err, &verrs) && sc != nil && sc.Spec.Runbook != nil &&
+		!slices.ContainsFunc(verrs, func(e *scenarios.ValidationError) bool { return strings.HasPrefix(e.Path, "spec.runbook") }) {
+		// The runbook's errors in the same pass as the scenario's, so
+		// one run of validate lists everything to fix.
+		_, rerr := drill.ScenarioRunbook(sc)
+		r.Errors = append(r.Errors, validateErrors(rerr)...)
+	}
+	return r
+}
+
+// validateErrors lists a scenario's or runbook's errors one by one: each
+// of a ValidationErrors or ParseErrors, or err as one; none for nil.
+func validateErrors(err error) []validateError {
 	var (
 		verrs scenarios.ValidationErrors
 		verr  *scenarios.ValidationError
 		rerrs runbooks.ParseErrors
+		out   []validateError
 	)
 	switch {
 	case err == nil:
-		r.Valid = true
 	case errors.As(err, &verrs):
 		for _, e := range verrs {
-			r.Errors = append(r.Errors, validateError{Line: e.Line, Path: e.Path, Message: e.Message, Text: e.Error()})
+			out = append(out, validateError{Line: e.Line, Path: e.Path, Message: e.Message, Text: e.Error()})
 		}
 	case errors.As(err, &verr):
-		r.Errors = []validateError{{Line: verr.Line, Path: verr.Path, Message: verr.Message, Text: verr.Error()}}
+		out = []validateError{{Line: verr.Line, Path: verr.Path, Message: verr.Message, Text: verr.Error()}}
 	case errors.As(err, &rerrs):
 		for _, e := range rerrs {
-			r.Errors = append(r.Errors, validateError{Line: e.Line, Message: e.Message, Text: e.Error()})
+			out = append(out, validateError{Line: e.Line, Message: e.Message, Text: e.Error()})
 		}
 	default:
-		r.Errors = []validateError{{Message: err.Error(), Text: err.Error()}}
+		out = []validateError{{Message: err.Error(), Text: err.Error()}}
 	}
-	return r
+	return out
 }
 
 // warningText is "FILE:LINE: warning: field.path: message".
