@@ -276,13 +276,7 @@ func forEach(ctx context.Context, workers, n int, f func(i int)) {
 // own is under the bucket's default, counted from its creation. The
 // outcomes in done, by backup name, were found while reading.
 func checkWindowLocks(ctx context.Context, spec WindowSpec, w *Window, lock objectstore.LockConfig, now time.Time, done map[string]lockOutcome) error {
-	// The usable backup just before the window's start is its oldest
-	// recovery point (Window.Oldest): a restore from as far back as
-	// retention restores it, so its lock counts as the window's.
-	targets := w.Backups
-	if o := w.Oldest; o != nil && !slices.ContainsFunc(w.Backups, func(b WindowBackup) bool { return b.Name == o.Name }) {
-		targets = append([]WindowBackup{*o}, w.Backups...)
-	}
+	targets := w.lockTargets()
 	names := make([]int, len(targets))
 	for i := range names {
 		names[i] = i
@@ -326,6 +320,17 @@ func checkWindowLocks(ctx context.Context, spec WindowSpec, w *Window, lock obje
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// lockTargets are the backups whose lock the window depends on: those in
+// it and, when it is not one of them, the usable backup just before its
+// start (Window.Oldest), its oldest recovery point: a restore from as far
+// back as retention restores that one.
+func (w *Window) lockTargets() []WindowBackup {
+	if o := w.Oldest; o != nil && !slices.ContainsFunc(w.Backups, func(b WindowBackup) bool { return b.Name == o.Name }) {
+		return append([]WindowBackup{*o}, w.Backups...)
+	}
+	return w.Backups
 }
 
 // lockOutcome is what backupLock found of one backup.

@@ -143,9 +143,14 @@ func windowFindings(w *Window, subject string, lock objectstore.LockConfig, cron
 
 	// Object lock of the window's backups.
 	if w.Lock.Checked != "none" {
-		which := fmt.Sprintf("all %d backups in the window", len(w.Lock.Backups))
+		targets := len(w.lockTargets())
+		of := fmt.Sprintf("the %d backups in the window", targets)
+		if extra := targets - len(w.Backups); extra > 0 {
+			of = fmt.Sprintf("the %d backups in the window and the one before its start that it reaches back to", len(w.Backups))
+		}
+		which := "each of " + of
 		if w.Lock.Checked == "sample" {
-			which = fmt.Sprintf("a sample of %d of the %d backups in the window (seed %d)", w.Lock.Sample, len(w.Backups), *w.Lock.Seed)
+			which = fmt.Sprintf("a sample of %d of %s (seed %d)", w.Lock.Sample, of, *w.Lock.Seed)
 		}
 		for i, s := range w.Lock.Short {
 			if i == maxWindowFindings {

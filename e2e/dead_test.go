@@ -128,7 +128,7 @@ func TestRun_KilledDrillDiesAndTheNextCleansUp(t *testing.T) {
 
 	due := firedrill(t, ctx, nil, "due", "e2e-killed", "--state-dir", state)
 	assert.Equal(t, 3, due.code, due.stderr)
-	assert.Contains(t, due.stderr, "(last drill "+first+" died at step restore)")
+	assert.Contains(t, due.stderr, "last drill "+first+" died at step restore)")
 
 	res := firedrill(t, ctx, append(drillEnv(), "FIREDRILL_HEARTBEAT_INTERVAL="+deadHeartbeat), "run", file, "--state-dir", state, "-o", "json", "--log-level", "warn")
 	require.Equal(t, 0, res.code, "stdout:\n%s\nstderr:\n%s", res.stdout, res.stderr)

@@ -106,7 +106,8 @@ func TestDueMetricsNotify_RealDrillAsACronJobRunsIt(t *testing.T) {
 	assert.Equal(t, 1.0, gauge("firedrill_drill_result", "scenario", "e2e-scheduled", "result", "pass"))
 	assert.Equal(t, 0.0, gauge("firedrill_drill_result", "scenario", "e2e-scheduled", "result", "fail"))
 	assert.Equal(t, float64(rep.StartedAt.UnixNano())/1e9, gauge("firedrill_drill_last_success_timestamp_seconds", "scenario", "e2e-scheduled"))
-	assert.InDelta(t, *rep.RTO.Measured, gauge("firedrill_drill_rto_seconds", "scenario", "e2e-scheduled"), 1e-6)
+	require.NotNil(t, rep.RTO.Total, "the lab runbook's manual step is declared")
+	assert.InDelta(t, *rep.RTO.Total, gauge("firedrill_drill_rto_seconds", "scenario", "e2e-scheduled"), 1e-6, "the RTO judged: measured + declared manual")
 	assert.Equal(t, rep.RTO.Objective, gauge("firedrill_drill_rto_objective_seconds", "scenario", "e2e-scheduled"))
 	assert.Equal(t, 0.0, gauge("firedrill_drill_findings", "scenario", "e2e-scheduled", "severity", "fail"))
 

@@ -125,7 +125,14 @@ func TestEvidence_RealDrillExportedPushedLockedAndClean(t *testing.T) {
 		objects := files[id+"/restored/objects.json"]
 		assert.Contains(t, string(objects), `"name": "api-credentials"`)
 		assert.Contains(t, string(objects), `"PAYMENT_API_KEY": "[redacted]"`)
-		leak := files[id+"/runbook/04-leaky.log"]
+		// Step logs are numbered in runbook order, manual steps counted:
+		// the leaky step is the last one appended.
+		var leak []byte
+		for name, b := range files {
+			if strings.HasPrefix(name, id+"/runbook/") && strings.HasSuffix(name, "-leaky.log") {
+				leak = b
+			}
+		}
 		require.NotEmpty(t, leak, "the leaky step's log is in the bundle")
 		assert.Contains(t, string(leak), "aws= lab= push=\n", "no credential of firedrill's environment or the scenario's is given to the step")
 		var contexts []string

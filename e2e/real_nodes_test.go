@@ -232,7 +232,11 @@ func TestRealNodes_FailingWorkloadsSayWhy(t *testing.T) {
 	applyYAML(t, ctx, l.SourceKubeconfig, brokenApp(ns))
 	// api is Ready in the source: its image runs there too.
 	require.NoError(t, waitFor(ctx, func() error { return deploymentReady(ctx, src, ns, "api") }))
-	l.velero(t, ctx, l.SourceKubeconfig, "backup", "create", backup, "--include-namespaces", ns, "--wait")
+	// The schedule's TTL, within the buckets' one-day lock: a backup with
+	// Velero's default 30-day TTL would outlive the lock and the lab
+	// scenario's maxRetention, and fail the recovery window of every
+	// later drill that looks at the whole bucket.
+	l.velero(t, ctx, l.SourceKubeconfig, "backup", "create", backup, "--include-namespaces", ns, "--ttl", "12h", "--wait")
 
 	scenario := fmt.Sprintf(`apiVersion: firedrill.dev/v1alpha1
 kind: Scenario

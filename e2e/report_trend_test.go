@@ -81,6 +81,7 @@ func TestReport_TrendAndNextStepsOfARealDrill(t *testing.T) {
 		Result string `json:"result"`
 		RTO    struct {
 			Measured  *float64 `json:"measured_seconds"`
+			Total     *float64 `json:"total_seconds"`
 			Objective float64  `json:"objective_seconds"`
 		} `json:"rto"`
 		RPO struct {
@@ -131,7 +132,8 @@ func TestReport_TrendAndNextStepsOfARealDrill(t *testing.T) {
 	assert.Equal(t, 3, rep.Trend.RTO.Drills)
 	require.NotNil(t, rep.Trend.RTO.Median)
 	assert.Equal(t, 2.0, *rep.Trend.RTO.Median)
-	assert.Equal(t, *rep.RTO.Measured, *rep.Trend.RTO.This)
+	require.NotNil(t, rep.RTO.Total, "the lab runbook's manual step is declared")
+	assert.Equal(t, *rep.RTO.Total, *rep.Trend.RTO.This, "the trend compares the RTO judged: measured + declared manual")
 	assert.Equal(t, "worse", rep.Trend.RTO.Verdict)
 	require.NotNil(t, rep.RPO.Measured)
 	require.Less(t, *rep.RPO.Measured, 0.9*20*3600, "the lab's backups are younger than 18h")
