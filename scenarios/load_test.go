@@ -42,7 +42,6 @@ func TestLoad_Invalid(t *testing.T) {
 		"allow-partially-failed":         {{18, "spec.backups.allowPartiallyFailed", "true or false"}},
 		"api-version":                    {{2, "apiVersion", `"firedrill.dev/v1" is not supported; use firedrill.dev/v1alpha1`}},
 		"backup-name-and-schedule":       {{18, "spec.backups.schedule", "set exactly one of backupName, schedule or window (or schedule with window); backupName is set too"}},
-		"schedule-cron-without-schedule": {{18, "spec.backups.scheduleCron", "applies to the runs of spec.backups.schedule; name the schedule"}},
 		"bucket-name":                    {{22, "spec.storage.primary.bucket", `"Velero_Backups" is not a valid S3 bucket name`}},
 		"check-command-empty":            {{33, "spec.checks[0].command.run", "must not be empty"}},
 		"check-data-canary":              {{33, "spec.checks[0].dataCanary.key", "is required"}},

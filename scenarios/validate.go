@@ -262,7 +262,9 @@ func (v *validator) backups() {
 		v.errorf(p+"."+set[1], "set exactly one of backupName, schedule or window (or schedule with window); backupName is set too")
 	}
 	if v.has(p+".scheduleCron") && !v.has(p+".schedule") {
-		v.errorf(p+".scheduleCron", "applies to the runs of spec.backups.schedule; name the schedule (window: with schedule picks among its backups)")
+		// A warning, not an error: a scenario switched from schedule to
+		// backupName (or a window over the whole bucket) stays valid.
+		v.warnf(p+".scheduleCron", "is not used: it applies to the runs of spec.backups.schedule, and none is named; name the schedule (window: with schedule picks among its backups) or remove scheduleCron")
 	}
 	if v.has(p + ".backupName") {
 		v.objectName(p+".backupName", b.BackupName)

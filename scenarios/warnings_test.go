@@ -38,6 +38,10 @@ func TestLoad_Warnings(t *testing.T) {
 			{51, "spec.checks[7].command.run[2]", `names namespace "shop"`},
 			{54, "spec.checks[8].command.run[1]", `names namespace "shop"`},
 		},
+		// scheduleCron with no schedule to apply to (issue 22)
+		"schedule-cron-without-schedule": {
+			{18, "spec.backups.scheduleCron", "is not used: it applies to the runs of spec.backups.schedule, and none is named"},
+		},
 		// issue 14, items 7 and 12
 		"endpoint": {
 			{13, "spec.disaster.declaredAt", "fixes the disaster time at 2026-03-01T03:10:00Z: every drill of this scenario measures RTO and RPO from that moment, so a drill started later than the RTO after it misses its RTO, and 'firedrill schedule render' refuses the scenario"},
