@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -216,41 +215,21 @@ func (o *offsite) seed(ctx context.Context) error {
 	}
 	fmt.Fprintf(os.Stderr, "seeding %d objects into %s and %s...\n", o.n, o.srcBucket, o.dstBucket)
 	start := time.Now()
-	var next, done2 atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, 64)
-	for range 64 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= o.n || ctx.Err() != nil {
-					return
-				}
-				data := content(i, o.size)
-				for _, s := range []struct {
-					st     *objectstore.S3
-					bucket string
-				}{{o.src, o.srcBucket}, {o.dst, o.dstBucket}} {
-					if _, err := s.st.PutObject(ctx, s.bucket, key(i), data, objectstore.PutOptions{}); err != nil {
-						errs <- err
-						return
-					}
-				}
-				if d := done2.Add(1); d%10_000 == 0 {
-					fmt.Fprintf(os.Stderr, "  %d/%d (%.0f s)\n", d, o.n, time.Since(start).Seconds())
-				}
+	prog := newProgress("", o.n, 10_000)
+	if err := eachIndex(ctx, o.n, 64, func(ctx context.Context, i int) error {
+		data := content(i, o.size)
+		for _, s := range []struct {
+			st     *objectstore.S3
+			bucket string
+		}{{o.src, o.srcBucket}, {o.dst, o.dstBucket}} {
+			if _, err := s.st.PutObject(ctx, s.bucket, key(i), data, objectstore.PutOptions{}); err != nil {
+				return err
 			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
+		}
+		prog.tick()
+		return nil
+	}); err != nil {
 		return err
-	}
-	if ctx.Err() != nil {
-		return ctx.Err()
 	}
 	for _, s := range []struct {
 		st     *objectstore.S3
@@ -285,34 +264,17 @@ func (o *offsite) firedrill(mode backup.CompareMode) func(context.Context) (int6
 // rawGet reads every object of both buckets, o.conc at a time, keys known
 // in advance: the servers' GET throughput at that concurrency.
 func (o *offsite) rawGet(ctx context.Context) (int64, error) {
-	var next, total atomic.Int64
-	var wg sync.WaitGroup
-	var firstErr error
-	var once sync.Once
-	for range o.conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				j := int(next.Add(1) - 1)
-				if j >= 2*o.n {
-					return
-				}
-				st, bucket := o.src, o.srcBucket
-				if j%2 == 1 {
-					st, bucket = o.dst, o.dstBucket
-				}
-				n, err := st.ReadObject(ctx, bucket, key(j/2), "", io.Discard)
-				if err != nil {
-					once.Do(func() { firstErr = err })
-					return
-				}
-				total.Add(n)
-			}
-		}()
-	}
-	wg.Wait()
-	return total.Load(), firstErr
+	var total atomic.Int64
+	err := eachIndex(ctx, 2*o.n, o.conc, func(ctx context.Context, j int) error {
+		st, bucket := o.src, o.srcBucket
+		if j%2 == 1 {
+			st, bucket = o.dst, o.dstBucket
+		}
+		n, err := st.ReadObject(ctx, bucket, key(j/2), "", io.Discard)
+		total.Add(n)
+		return err
+	})
+	return total.Load(), err
 }
 
 func (o *offsite) rclone(extra ...string) func(context.Context) (int64, error) {

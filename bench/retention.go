@@ -187,31 +187,14 @@ func (s *retServer) seed(ctx context.Context, n int) error {
 	}
 	fmt.Fprintf(os.Stderr, "%s: seeding %d objects into %s...\n", s.name, n, s.bucket)
 	start := time.Now()
-	var next, done atomic.Int64
-	var wg sync.WaitGroup
-	var once sync.Once
-	var firstErr error
-	for range 32 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n || ctx.Err() != nil {
-					return
-				}
-				if _, err := s.st.PutObject(ctx, s.bucket, retKey(i), content(i, 64), objectstore.PutOptions{}); err != nil {
-					once.Do(func() { firstErr = err })
-					return
-				}
-				if d := done.Add(1); d%10_000 == 0 {
-					fmt.Fprintf(os.Stderr, "  %s %d/%d (%.0f s)\n", s.name, d, n, time.Since(start).Seconds())
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(firstErr, ctx.Err()); err != nil {
+	prog := newProgress(s.name+" ", n, 10_000)
+	if err := eachIndex(ctx, n, 32, func(ctx context.Context, i int) error {
+		if _, err := s.st.PutObject(ctx, s.bucket, retKey(i), content(i, 64), objectstore.PutOptions{}); err != nil {
+			return err
+		}
+		prog.tick()
+		return nil
+	}); err != nil {
 		return err
 	}
 	if _, err := s.st.PutObject(ctx, s.bucket, seededKey, []byte(marker), objectstore.PutOptions{}); err != nil {

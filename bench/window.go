@@ -237,31 +237,14 @@ func (b *winBench) seed(ctx context.Context) error {
 	fmt.Fprintf(os.Stderr, "seeding %d backups into %s...\n", b.n, b.bucket)
 	t0 := time.Now().UTC().Truncate(time.Hour)
 	start := time.Now()
-	var next, done atomic.Int64
-	var wg sync.WaitGroup
-	var once sync.Once
-	var firstErr error
-	for range 32 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= b.n || ctx.Err() != nil {
-					return
-				}
-				if err := b.putBackup(ctx, t0, i); err != nil {
-					once.Do(func() { firstErr = err })
-					return
-				}
-				if d := done.Add(1); d%1000 == 0 {
-					fmt.Fprintf(os.Stderr, "  %d/%d (%.0f s)\n", d, b.n, time.Since(start).Seconds())
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(firstErr, ctx.Err()); err != nil {
+	prog := newProgress("", b.n, 1000)
+	if err := eachIndex(ctx, b.n, 32, func(ctx context.Context, i int) error {
+		if err := b.putBackup(ctx, t0, i); err != nil {
+			return err
+		}
+		prog.tick()
+		return nil
+	}); err != nil {
 		return err
 	}
 	if _, err := b.st.PutObject(ctx, b.bucket, seededKey, []byte(marker), objectstore.PutOptions{}); err != nil {
@@ -410,26 +393,8 @@ func (b *winBench) raw(ctx context.Context) error {
 		return err
 	}
 	defer done()
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	var once sync.Once
-	var firstErr error
-	for range b.conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(b.names) || ctx.Err() != nil {
-					return
-				}
-				if _, err := c.get(ctx, "/"+b.bucket+"/"+b.names[i], ""); err != nil {
-					once.Do(func() { firstErr = err })
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return errors.Join(firstErr, ctx.Err())
+	return eachIndex(ctx, len(b.names), b.conc, func(ctx context.Context, i int) error {
+		_, err := c.get(ctx, "/"+b.bucket+"/"+b.names[i], "")
+		return err
+	})
 }
