@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/firedrill-dev/firedrill/internal/kube"
+	"github.com/firedrill-dev/firedrill/internal/objectstore"
 	"github.com/firedrill-dev/firedrill/internal/secret"
 	"github.com/firedrill-dev/firedrill/runbooks"
 	"github.com/firedrill-dev/firedrill/scenarios"
@@ -313,8 +314,9 @@ func (a *app) before(c *cli.Context) error {
 	a.log = log
 	// client-go's own error lines (an exec stream's, a closed WebSocket's)
 	// are for --log-level debug, not the user's stderr; the API server's
-	// warnings go through the logger too.
+	// and the AWS SDK's warnings go through the logger too.
 	kube.RouteLogs(log)
+	objectstore.RouteLogs(log)
 	routeAPIWarnings(log)
 	a.scenarioDirs = c.StringSlice("scenario-dir")
 	return nil
