@@ -143,18 +143,10 @@ func windowFindings(w *Window, subject string, lock objectstore.LockConfig, cron
 
 	// Object lock of the window's backups.
 	if w.Lock.Checked != "none" {
-		targets := len(w.lockTargets())
-		of := fmt.Sprintf("the %d backups in the window", targets)
-		if extra := targets - len(w.Backups); extra > 0 {
-			of = fmt.Sprintf("the %d backups in the window and the one before its start that it reaches back to", len(w.Backups))
-		}
-		which := "each of " + of
-		if w.Lock.Checked == "sample" {
-			which = fmt.Sprintf("a sample of %d of %s (seed %d)", w.Lock.Sample, of, *w.Lock.Seed)
-		}
 		for i, s := range w.Lock.Short {
 			if i == maxWindowFindings {
-				fs = append(fs, finding.Fail(IDWindowUnlocked, finding.SeverityFail, subject, fmt.Sprintf("and %d more backups not locked until they expire", len(w.Lock.Short)-i)))
+				more := len(w.Lock.Short) - i
+				fs = append(fs, finding.Fail(IDWindowUnlocked, finding.SeverityFail, subject, fmt.Sprintf("and %d more %s not locked until %s", more, plural(more, "backup", "backups"), plural(more, "it expires", "they expire"))))
 				break
 			}
 			fs = append(fs, finding.Fail(IDWindowUnlocked, finding.SeverityFail, subject,
@@ -163,9 +155,9 @@ func windowFindings(w *Window, subject string, lock objectstore.LockConfig, cron
 					"give the bucket a COMPLIANCE default retention at least the schedule's TTL; PutObjectRetention can extend an existing version's lock"))
 		}
 		if len(w.Lock.Short) == 0 {
-			fs = append(fs, finding.Pass(IDWindowUnlocked, subject, "every object version of "+which+" is locked until at least its backup's expiration"))
+			fs = append(fs, finding.Pass(IDWindowUnlocked, subject, lockPassText(w)))
 		} else {
-			fs = append(fs, finding.Fail(IDWindowUnlocked, finding.SeverityFail, subject, fmt.Sprintf("%d of %s are not locked until they expire", len(w.Lock.Short), which)))
+			fs = append(fs, finding.Fail(IDWindowUnlocked, finding.SeverityFail, subject, lockShortText(w)))
 		}
 	}
 
@@ -174,6 +166,68 @@ func windowFindings(w *Window, subject string, lock objectstore.LockConfig, cron
 		fs = append(fs, forgetFindings(w, subject, lock)...)
 	}
 	return fs
+}
+
+// lockChecked names the backups whose lock was checked, and counts them:
+// "the 8 backups in the window", "the 4 backups (the 3 in the window and
+// the one before its start that it reaches back to)", "the 3 drawn (seed
+// 42) from ...".
+func lockChecked(w *Window) (string, int) {
+	n := len(w.Backups)
+	var of string
+	switch anchor := len(w.lockTargets()) > n; {
+	case n == 0:
+		// A window shorter than the time between backups holds none.
+		of = "the backup before the window's start that it reaches back to (the window holds none)"
+	case n == 1 && anchor:
+		of = "the 2 backups (the one in the window and the one before its start that it reaches back to)"
+	case anchor:
+		of = fmt.Sprintf("the %d backups (the %d in the window and the one before its start that it reaches back to)", n+1, n)
+	case n == 1:
+		of = "the backup in the window"
+	default:
+		of = fmt.Sprintf("the %d backups in the window", n)
+	}
+	count := len(w.lockTargets())
+	if w.Lock.Checked != "sample" {
+		return of, count
+	}
+	if w.Lock.Sample == 1 {
+		return fmt.Sprintf("the one drawn (seed %d) from %s", *w.Lock.Seed, of), 1
+	}
+	return fmt.Sprintf("the %d drawn (seed %d) from %s", w.Lock.Sample, *w.Lock.Seed, of), w.Lock.Sample
+}
+
+// lockPassText says that every backup checked is locked until it expires.
+func lockPassText(w *Window) string {
+	of, count := lockChecked(w)
+	if count == 1 {
+		return "every object version of " + of + " is locked until at least its backup's expiration"
+	}
+	return "every object version of each of " + of + " is locked until at least its backup's expiration"
+}
+
+// lockShortText counts the backups checked that are not locked until they
+// expire: "1 of ... is", "3 of ... are", "none of ... is locked".
+func lockShortText(w *Window) string {
+	of, count := lockChecked(w)
+	switch short := len(w.Lock.Short); {
+	case count == 1:
+		return of + " is not locked until it expires"
+	case short >= count:
+		return "none of " + of + " is locked until it expires"
+	case short == 1:
+		return "1 of " + of + " is not locked until it expires"
+	default:
+		return fmt.Sprintf("%d of %s are not locked until they expire", short, of)
+	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func retentionWant(w *Window) string {

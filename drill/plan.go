@@ -12,6 +12,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/firedrill-dev/firedrill/backup"
 	"github.com/firedrill-dev/firedrill/internal/kube"
 	"github.com/firedrill-dev/firedrill/internal/lease"
 	"github.com/firedrill-dev/firedrill/internal/safefile"
@@ -32,7 +33,8 @@ type Plan struct {
 	// although the scenario is valid, each "FILE:LINE: field: message":
 	// the scenario's warnings (scenarios.Scenario.Warnings: custom
 	// resources restored before their CRDs, a check naming an unmapped
-	// namespace, ...), then the runbook's (a step hidden in HTML, not run).
+	// namespace, ...), then the runbook's (a step hidden in HTML, not run;
+	// manual estimates that alone exceed or nearly use up the RTO).
 	Warnings []string   `json:"warnings,omitempty"`
 	Steps    []PlanStep `json:"steps"`
 }
@@ -149,6 +151,9 @@ func NewPlan(sc *scenarios.Scenario) (*Plan, error) {
 	}
 	if rb != nil {
 		for _, w := range rb.Warnings {
+			p.Warnings = append(p.Warnings, w.Error())
+		}
+		if w := manualTimeOf(sc, rb).warning(rb); w != nil {
 			p.Warnings = append(p.Warnings, w.Error())
 		}
 	}
@@ -456,18 +461,16 @@ func networkPoliciesPhase(phases []scenarios.Phase) int {
 	})
 }
 
-func planRunbook(step *PlanStep, _ *scenarios.Scenario, rb *runbooks.Runbook) {
+func planRunbook(step *PlanStep, sc *scenarios.Scenario, rb *runbooks.Runbook) {
 	step.Summary = "follow the runbook mechanically and time each step"
 	if rb == nil {
 		step.add("the scenario has no runbook: nothing to follow")
 		return
 	}
 	pr := &PlannedRunbook{Name: rb.Name, File: rb.File, Title: rb.Title}
-	var estimate time.Duration
 	for _, st := range rb.Steps {
 		if st.Manual {
 			pr.Steps = append(pr.Steps, PlannedRunbookStep{Name: st.Name, Manual: true, EstimateSeconds: st.Estimate.Seconds()})
-			estimate += st.Estimate
 			continue
 		}
 		pr.Steps = append(pr.Steps, PlannedRunbookStep{Name: st.Name, TimeoutSeconds: st.Timeout.Seconds()})
@@ -478,9 +481,12 @@ func planRunbook(step *PlanStep, _ *scenarios.Scenario, rb *runbooks.Runbook) {
 		step.add("run the %d steps of %s in order, each within its timeout, against the target", commands, rb.File)
 	} else {
 		step.add("run the %d command steps of %s in order, each within its timeout, against the target", commands, rb.File)
-		what := fmt.Sprintf("%d manual steps, estimated at %s in all", manual, fmtSeconds(estimate.Seconds()))
+		// backup.Span, as the warning on the same figure and the plan's
+		// list of the steps' estimates write it: days for days.
+		m := manualTimeOf(sc, rb)
+		what := fmt.Sprintf("%d manual steps, estimated at %s in all%s", manual, backup.Span(m.total.Seconds()), m.againstRTO())
 		if manual == 1 {
-			what = fmt.Sprintf("1 manual step, estimated at %s", fmtSeconds(estimate.Seconds()))
+			what = fmt.Sprintf("1 manual step, estimated at %s%s", backup.Span(m.total.Seconds()), m.againstRTO())
 		}
 		step.add("%s: at a terminal each is shown and timed until the operator confirms it (inside the measured RTO); without one (CI, a scheduled pod, --yes) the estimates are declared and added to the measured RTO", what)
 	}

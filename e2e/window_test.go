@@ -167,7 +167,7 @@ func TestVerify_RecoveryWindow(t *testing.T) {
 	assert.Len(t, byID["window.failed-backup warn"], 1)
 	assert.Len(t, byID["window.past-max-retention fail"], 1)
 	assert.Contains(t, strings.Join(byID["window.past-max-retention fail"], ""), fmt.Sprintf("(%d objects, ", oldObjects))
-	assert.Equal(t, []string{"every object version of each of the 3 backups in the window and the one before its start that it reaches back to is locked until at least its backup's expiration"}, byID["window.unlocked pass"])
+	assert.Equal(t, []string{"every object version of each of the 4 backups (the 3 in the window and the one before its start that it reaches back to) is locked until at least its backup's expiration"}, byID["window.unlocked pass"])
 
 	// A seeded sample: the number asked for, the same for the same seed.
 	s1 := verify("--window-sample", "2", "--window-seed", "7").Window.Lock

@@ -113,6 +113,7 @@ func (v *validator) validate() {
 	v.objectives()
 	v.compliance()
 	v.backups()
+	v.backupSpacing()
 	v.storage()
 	v.target()
 	v.checks()

@@ -42,6 +42,16 @@ func TestLoad_Warnings(t *testing.T) {
 		"schedule-cron-without-schedule": {
 			{18, "spec.backups.scheduleCron", "is not used: it applies to the runs of spec.backups.schedule, and none is named"},
 		},
+		// objectives the time between two backups cannot meet: the window
+		// (and the pick within it) would hold no backup at times
+		"retention-shorter-than-rpo": {
+			{17, "spec.objectives.retention", "1h is shorter than the time between backups, which come as much as 6h apart (the RPO objective allows it): a window reaching back only 1h holds no backup at times, so the recovery-window check judges little but the backup before it, and the window pick (spec.backups.window, whose within defaults to retention) then finds no backup to restore; set retention to at least 6h"},
+			{18, "spec.objectives.maxRetention", "2h is shorter than the time between backups, which come as much as 6h apart (the RPO objective allows it): if each backup is gone after 2h, at times no backup is left to restore from; raise maxRetention to at least 6h, or back up at least every 2h"},
+		},
+		"schedule-cron-slower-than-rpo": {
+			{20, "spec.backups.scheduleCron", `"0 3 * * 1-5" runs as much as 3d apart (from Fri 2025-01-03 03:00 UTC to Mon 2025-01-06 03:00 UTC), longer than the RPO objective 6h: the schedule alone cannot meet the RPO (a disaster just before a run loses up to 3d of data); run it at least every 6h, or raise spec.objectives.rpo to 3d if that loss is acceptable`},
+			{21, "spec.backups.window.within", `12h is shorter than the time between backups, which come as much as 3d apart (the runs of scheduleCron "0 3 * * 1-5"): at times no backup started within 12h before the disaster, and the drill has none to restore; look back at least 3d`},
+		},
 		// issue 14, items 7 and 12
 		"endpoint": {
 			{13, "spec.disaster.declaredAt", "fixes the disaster time at 2026-03-01T03:10:00Z: every drill of this scenario measures RTO and RPO from that moment, so a drill started later than the RTO after it misses its RTO, and 'firedrill schedule render' refuses the scenario"},
@@ -61,6 +71,62 @@ func TestLoad_Warnings(t *testing.T) {
 			require.Len(t, got, len(want), "warnings:\n%v", got)
 			for i, w := range want {
 				assert.Equal(t, file, got[i].File)
+				assert.Equal(t, w.line, got[i].Line, "line of %q", got[i])
+				assert.Equal(t, w.path, got[i].Path, "path of %q", got[i])
+				assert.Contains(t, got[i].Message, w.msg)
+			}
+		})
+	}
+}
+
+// TestBackupSpacing: the time between backups is the longest between the
+// runs of scheduleCron when the schedule is named (time zone changes
+// included), else the RPO; objectives it allows make no warning.
+func TestBackupSpacing(t *testing.T) {
+	tests := []struct {
+		name                string
+		objectives, backups string
+		want                []wantErr // line, path, message fragment
+	}{
+		{"the RPO alone", "rto: 1h\n    rpo: 6h\n    retention: 6h\n    maxRetention: 6h", "schedule: every-6h", nil},
+		{"a daily schedule meets a daily RPO", "rto: 1h\n    rpo: 24h\n    retention: 1d", "schedule: nightly\n    scheduleCron: \"0 3 * * *\"", nil},
+		{"an hourly schedule keeps a short window full", "rto: 1h\n    rpo: 24h\n    retention: 2h\n    maxRetention: 2h", "schedule: hourly\n    scheduleCron: \"@hourly\"\n    window: {within: 1h}", nil},
+		{"a cron not used is not judged", "rto: 1h\n    rpo: 6h", "window: {within: 6h}\n    scheduleCron: \"0 3 * * 0\"",
+			[]wantErr{{18, "spec.backups.scheduleCron", "is not used"}}},
+		{"retention shorter than the RPO", "rto: 1h\n    rpo: 6h\n    retention: 1h", "schedule: every-6h",
+			[]wantErr{{16, "spec.objectives.retention", "1h is shorter than the time between backups, which come as much as 6h apart (the RPO objective allows it): a window reaching back only 1h holds no backup at times, so the recovery-window check judges little but the backup before it; set retention to at least 6h"}}},
+		{"retention shorter than the runs", "rto: 1h\n    rpo: 24h\n    retention: 12h", "schedule: nightly\n    scheduleCron: \"0 3 * * *\"",
+			[]wantErr{{16, "spec.objectives.retention", `12h is shorter than the time between backups, which come as much as 24h apart (the runs of scheduleCron "0 3 * * *")`}}},
+		{"a daylight saving change", "rto: 1h\n    rpo: 24h", "schedule: nightly\n    scheduleCron: \"CRON_TZ=Europe/Berlin 0 3 * * *\"",
+			[]wantErr{{18, "spec.backups.scheduleCron", `"CRON_TZ=Europe/Berlin 0 3 * * *" runs as much as 25h apart (from Sat 2025-10-25 03:00 CEST to Sun 2025-10-26 03:00 CET), longer than the RPO objective 24h`}}},
+		{"a regular schedule names no runs", "rto: 1h\n    rpo: 6h", "schedule: nightly\n    scheduleCron: \"0 3 * * *\"",
+			[]wantErr{{18, "spec.backups.scheduleCron", `"0 3 * * *" runs as much as 24h apart, longer than the RPO objective 6h`}}},
+		{"a schedule that never runs", "rto: 1h\n    rpo: 6h", "schedule: nightly\n    scheduleCron: \"0 3 30 2 *\"",
+			[]wantErr{{18, "spec.backups.scheduleCron", `"0 3 30 2 *" never runs (no date matches it), so the schedule takes no backup and cannot meet the RPO objective 6h`}}},
+		{"once in four years", "rto: 1h\n    rpo: 7d", "schedule: leap\n    scheduleCron: \"0 3 29 2 *\"",
+			[]wantErr{{18, "spec.backups.scheduleCron", `"0 3 29 2 *" runs as much as 1461d apart`}}},
+		// An error at the field is the one thing to fix there.
+		{"within past maxRetention is an error only", "rto: 1h\n    rpo: 6h\n    retention: 1h\n    maxRetention: 2h", "window: {within: 3h}",
+			[]wantErr{{16, "spec.objectives.retention", "1h is shorter"}, {17, "spec.objectives.maxRetention", "2h is shorter"}}},
+	}
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "scratch.kubeconfig"), []byte("apiVersion: v1\nkind: Config\n"), 0o600))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			text := strings.Replace(scenarioYAML(t, "spacing"), "rto: 1h\n    rpo: 6h", tt.objectives, 1)
+			text = strings.Replace(text, "schedule: every-6h", tt.backups, 1)
+			text = strings.Replace(text, "/etc/firedrill/scratch.kubeconfig", "scratch.kubeconfig", 1)
+			text = strings.Replace(text, "minRetention: 7d", "minRetention: 1h", 1)
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "spacing.yaml"), []byte(text), 0o600))
+			// ValidateFile: the warnings of an invalid file too.
+			_, got, err := ValidateFile(context.Background(), Env{WorkDir: dir}, "spacing.yaml")
+			if tt.name == "within past maxRetention is an error only" {
+				require.ErrorContains(t, err, "spec.backups.window.within: 3h reaches further back than objectives.maxRetention 2h")
+			} else {
+				require.NoError(t, err)
+			}
+			require.Len(t, got, len(tt.want), "warnings:\n%v", got)
+			for i, w := range tt.want {
 				assert.Equal(t, w.line, got[i].Line, "line of %q", got[i])
 				assert.Equal(t, w.path, got[i].Path, "path of %q", got[i])
 				assert.Contains(t, got[i].Message, w.msg)

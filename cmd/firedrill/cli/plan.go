@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/firedrill-dev/firedrill/backup"
 	"github.com/firedrill-dev/firedrill/drill"
 	"github.com/firedrill-dev/firedrill/scenarios"
 )
@@ -123,7 +124,8 @@ func writePlanText(w io.Writer, p *drill.Plan) {
 		if s.Runbook != nil {
 			for _, st := range s.Runbook.Steps {
 				if st.Manual {
-					fmt.Fprintf(w, "   - manual step %q (estimate %s)\n", st.Name, durationText(st.EstimateSeconds))
+					// As the plan's total and its warning write them.
+					fmt.Fprintf(w, "   - manual step %q (estimate %s)\n", st.Name, backup.Span(st.EstimateSeconds))
 					continue
 				}
 				fmt.Fprintf(w, "   - step %q (within %s)\n", st.Name, durationText(st.TimeoutSeconds))

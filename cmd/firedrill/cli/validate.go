@@ -35,8 +35,12 @@ names a namespace by its name in the backup although namespaceMapping
 renames it (in a shell command line too), an endpoint whose host names
 another region or already holds the bucket, an endpoint with a path, a
 fixed declaredAt, restore phases that restore custom resources before any
-phase restores their CustomResourceDefinitions, a runbook step hidden in
-HTML (it is never run), and a caFile, kubeconfig or credentials file (or
+phase restores their CustomResourceDefinitions, a scheduleCron whose runs
+are further apart than the RPO, a retention, maxRetention or window.within
+shorter than the time between backups (the window then holds none at
+times), a runbook step hidden in HTML (it is never run), runbook manual
+steps whose declared estimates alone exceed the RTO objective or use more
+than 80% of it (named at the largest estimate's line), and a caFile, kubeconfig or credentials file (or
 its profile, also one named without a file and looked up in the AWS SDK's
 shared files) that is missing, half-written or unusable here (run,
 verify, restore and plan stop on those; validate only warns, since the
