@@ -137,3 +137,37 @@ func TestFleetView_HTMLIsSelfContainedAndEscaped(t *testing.T) {
 	assert.Contains(t, page, `<td class="state failing">failing</td>`)
 	assert.Contains(t, page, `<span class="failing">1 failing</span>`)
 }
+
+// A --cluster or --scenario value that names nothing read is an error
+// (exit 1, as 'due regionloss'), not an empty fleet that exits 0.
+func TestFleetNames_UnknownFilterValue(t *testing.T) {
+	seen := fleetNames{clusters: map[string]bool{"eu-1": true, "": true}, scenarios: map[string]bool{"region-loss": true, "ns-deletion": true}}
+	onlyEU := fleetNames{clusters: map[string]bool{"eu-1": true}}
+	for name, tc := range map[string]struct {
+		names     fleetNames
+		filter    drill.FleetFilter
+		fromIndex bool
+		want      string
+		wantHint  string
+	}{
+		"scenario typo": {seen, drill.FleetFilter{Scenarios: []string{"regionloss"}}, true,
+			`--scenario "regionloss" names no scenario of the fleet index of s3://b/p; did you mean "region-loss"?`,
+			"the scenarios there: ns-deletion, region-loss"},
+		"unknown cluster": {seen, drill.FleetFilter{Clusters: []string{"eu-1", "nope"}}, false,
+			`--cluster "nope" names no cluster of the drill records of s3://b/p`, "the clusters there: -, eu-1"},
+		"no unprefixed drills": {onlyEU, drill.FleetFilter{Clusters: []string{""}}, true,
+			`--cluster "-" names no cluster of the fleet index of s3://b/p`, "the clusters there: eu-1"},
+		"empty index": {fleetNames{}, drill.FleetFilter{Scenarios: []string{"a"}}, true,
+			`--scenario "a" names no scenario of the fleet index of s3://b/p`, "the fleet index is empty; if drills were recorded there before the index, run 'firedrill fleet --history s3://b/p --reindex'"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := tc.names.check(tc.filter, "s3://b/p", tc.fromIndex)
+			require.Error(t, err)
+			assert.Equal(t, ExitError, exitCode(context.Background(), err))
+			assert.Equal(t, tc.want, err.Error())
+			assert.Equal(t, tc.wantHint, hint(err))
+		})
+	}
+	assert.NoError(t, seen.check(drill.FleetFilter{Clusters: []string{"", "eu-1"}, Scenarios: []string{"ns-deletion"}}, "s3://b/p", true))
+	assert.NoError(t, fleetNames{}.check(drill.FleetFilter{}, "s3://b/p", true), "an empty index without filters is no error")
+}
