@@ -197,10 +197,15 @@ Examples:
 Exit codes:
   0    success
   1    error, or invalid input (an invalid scenario file, for example)
-  2    usage: unknown command or flag, wrong number of arguments
+  2    usage: unknown command or flag, wrong number of arguments, bad flag
+       value
   3    it ran, and what it proves did not hold: a drill missed an objective or
-       failed a check, a drill is overdue (due), a fleet row is failing or
-       overdue (fleet), a bundle is not intact
+       failed a check (run, restore, verify), a drill is overdue (due), a
+       fleet row is failing or overdue (fleet), an evidence bundle is not
+       intact (evidence verify), something not provably a dead drill's is in
+       the way (cleanup)
+  4    another drill held the scratch cluster's Lease past --lock-wait (run,
+       restore); nothing was restored
   130  interrupted (Ctrl-C or SIGTERM)`
 
 func (a *app) newApp() *cli.App {

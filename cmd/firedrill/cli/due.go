@@ -61,8 +61,9 @@ $FIREDRILL_HISTORY) the history a team shares in an S3 bucket, as for
 (90d, 12w, 2160h).
 
 Exit codes: 0 every scenario listed is fresh, 3 at least one is overdue,
-never passed or never ran, 1 the history could not be read, 2 usage. A CI
-job or a CronJob can run it on its own schedule and alert on exit code 3.
+changed, never passed or never ran, 1 the history could not be read or a
+SCENARIO is neither found nor recorded, 2 usage. A CI job or a CronJob can
+run it on its own schedule and alert on exit code 3.
 
 Examples:
   firedrill due

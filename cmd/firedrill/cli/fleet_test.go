@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -47,13 +50,40 @@ func TestReadCommands_ClusterNeedsHistory(t *testing.T) {
 	assert.Contains(t, res.stdout, "the drill's cluster NAME: recorded with the drill")
 }
 
-// Exit 3 of fleet is in firedrill --help; verify --help names exit 2.
+// The exit codes each help names are those its code paths return: every
+// code of the README's table is in firedrill --help, with the same
+// commands; due's 3 covers changed; evidence export without a key is 2.
 func TestHelp_ExitCodes(t *testing.T) {
 	words := func(s string) string { return strings.Join(strings.Fields(s), " ") }
 	res := run(t, context.Background(), nil, "--help")
-	assert.Contains(t, words(res.stdout), "a fleet row is failing or overdue (fleet)")
+	_, top, ok := strings.Cut(words(res.stdout), "Exit codes: ")
+	require.True(t, ok, res.stdout)
+	top, _, _ = strings.Cut(top, "COMMANDS:")
+	assert.Contains(t, top, "a fleet row is failing or overdue (fleet)")
+	readme, err := os.ReadFile(filepath.Join("..", "..", "..", "README.md"))
+	require.NoError(t, err)
+	_, table, ok := strings.Cut(string(readme), "\n### Exit codes\n")
+	require.True(t, ok, "README has an exit codes table")
+	table, _, _ = strings.Cut(table, "\n\n#")
+	codes := 0
+	for _, row := range regexp.MustCompile("(?m)^\\| ([0-9]+) \\| (.*) \\|$").FindAllStringSubmatch(table, -1) {
+		codes++
+		assert.Regexp(t, "(^| )"+row[1]+" ", top, "exit code %s of the README is in firedrill --help", row[1])
+		for _, cmd := range regexp.MustCompile("\\(`([a-z ]+)`(?:, `([a-z ]+)`)*\\)").FindAllString(row[2], -1) {
+			assert.Contains(t, top, strings.ReplaceAll(cmd, "`", ""), "exit code %s", row[1])
+		}
+	}
+	assert.Equal(t, 6, codes, "0, 1, 2, 3, 4 and 130 in the README's table")
+
 	res = run(t, context.Background(), nil, "verify", "--help")
 	assert.Contains(t, words(res.stdout), "3 a check failed, 1 the checks could not run, 2 usage.")
+	res = run(t, context.Background(), nil, "due", "--help")
+	assert.Contains(t, words(res.stdout), "3 at least one is overdue, changed, never passed or never ran")
+	res = run(t, context.Background(), nil, "evidence", "export", "--help")
+	assert.Contains(t, words(res.stdout), "2 usage (no key given")
+	res = run(t, context.Background(), map[string]string{"FIREDRILL_STATE_DIR": writeHistory(t)}, "evidence", "export", "fd-20261101-090000-aaaa", "-f", filepath.Join(t.TempDir(), "b.tar.gz"))
+	assert.Equal(t, ExitUsage, res.code, res.String())
+	assert.Contains(t, res.stderr, "no evidence signing key")
 }
 
 func TestRun_ClusterNameIsChecked(t *testing.T) {
