@@ -62,7 +62,7 @@ type Env struct {
 	// server part): it gets the kubeconfig and context the flags name.
 	Kube func(kubeconfig, context string) (kubernetes.Interface, error)
 	// Now is the clock of the outlook (history's forecast and error
-	// budget); nil means time.Now.
+	// budget) and of evidence summary's default --to; nil means time.Now.
 	Now func() time.Time
 }
 
