@@ -56,7 +56,7 @@ Examples:
 			&cli.StringFlag{Name: "scenario", Usage: "only drills of scenario `NAME`"},
 			&cli.StringSliceFlag{Name: "controls", Usage: "extend the control mapping with `FILE` (repeatable; default $" + controlsEnv + ")"},
 			summaryOutput.flag(),
-			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "write the summary (in the format of -o) to `FILE`, replacing it (- or default: standard output)"},
+			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "write the summary (in the format of -o) to `FILE`, replacing it (- for stdout, the default)"},
 			stateDirFlag(),
 		}, historyFlags()...),
 		Action: a.evidenceSummary,
