@@ -105,7 +105,10 @@ Examples:
 	}
 }
 
-// fleetDoc is `fleet -o json`.
+// fleetDoc is `fleet -o json` and `-o yaml`, schema firedrill.dev/fleet/v1:
+// rows of drill.FleetRow. A row of the drills recorded without --cluster
+// has no "cluster" key (the table shows "-", as --cluster - selects them);
+// every other key of a row is always there, null when it has no value.
 type fleetDoc struct {
 	Schema string `json:"schema"`
 	// History is s3://BUCKET/PREFIX.

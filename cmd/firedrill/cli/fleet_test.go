@@ -142,6 +142,7 @@ func TestFleetView_JSON(t *testing.T) {
 	assert.Equal(t, 40.0*86400, row["forecast"].(map[string]any)["seconds_to_objective"])
 	assert.Equal(t, "fd-1", row["last_drill"].(map[string]any)["drill_id"], "as due -o json names it")
 	assert.Nil(t, got["rows"].([]any)[1].(map[string]any)["forecast"])
+	assert.NotContains(t, got["rows"].([]any)[1], "cluster", "drills without --cluster: no key, not \"\" (the table's -)")
 	assert.NotContains(t, b.String(), "ForecastText")
 
 	// Streamed row by row, the same bytes as the document encoded whole.
