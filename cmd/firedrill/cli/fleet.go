@@ -225,6 +225,9 @@ func fleetCells(r drill.FleetRow) fleetCellText {
 		c.trend = t
 	}
 	switch {
+	case r.Due.State == drill.DueChanged:
+		// Due now, whenever the last pass would get too old.
+		c.due = "now (changed)"
 	case r.Due.DueAt != nil && r.Due.State == drill.DueOverdue:
 		c.due = "overdue since " + r.Due.DueAt.UTC().Format(time.DateOnly)
 	case r.Due.DueAt != nil:
