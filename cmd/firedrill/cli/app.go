@@ -113,6 +113,9 @@ func Run(ctx context.Context, args []string, env Env) int {
 		return ExitOK
 	}
 	err := root.RunContext(ctx, reorderArgs(root, args))
+	if err == nil {
+		err = a.helpTopicErr
+	}
 	code := exitCode(ctx, err)
 	if err != nil {
 		printError(env.Stderr, err, code)
@@ -136,6 +139,10 @@ type app struct {
 	// args is the command line as typed, for naming a flag as the user
 	// wrote it.
 	args []string
+	// helpTopicErr is the error of help for a command that is not one
+	// ('firedrill report --help'), which urfave/cli reports through
+	// App.CommandNotFound without returning it.
+	helpTopicErr error
 }
 
 // unwrapped is w without the secret policy's writer: for bytes that must
@@ -221,6 +228,10 @@ func (a *app) newApp() *cli.App {
 		// Errors are printed and turned into exit codes by Run alone.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError:   a.onUsageError,
+		// Help for an unknown command is the unknown command's usage
+		// error (exit 2, with its hint), not urfave/cli's "No help topic"
+		// (exit 1, no hint).
+		CommandNotFound: func(c *cli.Context, typed string) { a.helpTopicErr = unknownCommandError(c, typed) },
 		Flags: []cli.Flag{
 			&cli.StringFlag{
 				Name:  "log-level",
