@@ -108,8 +108,9 @@ type FleetOptions struct {
 // FleetRow is one cluster × scenario of the fleet, as `fleet -o json`
 // prints it.
 type FleetRow struct {
-	// Cluster is "" for the drills of the unprefixed history.
-	Cluster  string `json:"cluster"`
+	// Cluster is "" for the drills of the unprefixed history (run
+	// without --cluster): the key is then left out, as in last_drill.
+	Cluster  string `json:"cluster,omitempty"`
 	Scenario string `json:"scenario"`
 	// State is the row's worst state (FleetStates).
 	State FleetState `json:"state"`

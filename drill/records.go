@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -164,4 +165,28 @@ func CopyFiles(ctx context.Context, from, to Records, id string, names ...string
 		}
 	}
 	return nil
+}
+
+// ReportHTMLFile is the drill's report for people, beside its record.
+const ReportHTMLFile = "report.html"
+
+// ReportHTMLURL is where the report.html of drill r is (rs.URL), or ""
+// when it has none. A drill writes its links into the record together with
+// its report files, so a record with links answers alone; a record without
+// them is that of a drill still running or that died before its report
+// step (no report), or one written before firedrill kept links, whose
+// files are listed. The error is that of Records.Files.
+func ReportHTMLURL(ctx context.Context, rs Records, r *Report) (string, error) {
+	has := r.Link("report-html") != ""
+	if len(r.Links) == 0 && r.Result != ResultRunning && r.Result != ResultDied {
+		names, err := rs.Files(ctx, r.DrillID)
+		if err != nil {
+			return "", err
+		}
+		has = slices.Contains(names, ReportHTMLFile)
+	}
+	if !has {
+		return "", nil
+	}
+	return rs.URL(r.DrillID, ReportHTMLFile), nil
 }

@@ -63,7 +63,7 @@ type Env struct {
 	// server part): it gets the kubeconfig and context the flags name.
 	Kube func(kubeconfig, context string) (kubernetes.Interface, error)
 	// Now is the clock of the outlook (history's forecast and error
-	// budget); nil means time.Now.
+	// budget) and of evidence summary's default --to; nil means time.Now.
 	Now func() time.Time
 }
 
@@ -114,6 +114,9 @@ func Run(ctx context.Context, args []string, env Env) int {
 		return ExitOK
 	}
 	err := root.RunContext(ctx, reorderArgs(root, args))
+	if err == nil {
+		err = a.helpTopicErr
+	}
 	code := exitCode(ctx, err)
 	if err != nil {
 		printError(env.Stderr, err, code)
@@ -137,6 +140,10 @@ type app struct {
 	// args is the command line as typed, for naming a flag as the user
 	// wrote it.
 	args []string
+	// helpTopicErr is the error of help for a command that is not one
+	// ('firedrill report --help'), which urfave/cli reports through
+	// App.CommandNotFound without returning it.
+	helpTopicErr error
 }
 
 // unwrapped is w without the secret policy's writer: for bytes that must
@@ -198,10 +205,15 @@ Examples:
 Exit codes:
   0    success
   1    error, or invalid input (an invalid scenario file, for example)
-  2    usage: unknown command or flag, wrong number of arguments
+  2    usage: unknown command or flag, wrong number of arguments, bad flag
+       value
   3    it ran, and what it proves did not hold: a drill missed an objective or
-       failed a check, a drill is overdue (due), a fleet row is failing or
-       overdue (fleet), a bundle is not intact
+       failed a check (run, restore, verify), a drill is overdue (due), a
+       fleet row is failing or overdue (fleet), an evidence bundle is not
+       intact (evidence verify), something not provably a dead drill's is in
+       the way (cleanup)
+  4    another drill held the scratch cluster's Lease past --lock-wait (run,
+       restore); nothing was restored
   130  interrupted (Ctrl-C or SIGTERM)`
 
 func (a *app) newApp() *cli.App {
@@ -217,6 +229,10 @@ func (a *app) newApp() *cli.App {
 		// Errors are printed and turned into exit codes by Run alone.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError:   a.onUsageError,
+		// Help for an unknown command is the unknown command's usage
+		// error (exit 2, with its hint), not urfave/cli's "No help topic"
+		// (exit 1, no hint).
+		CommandNotFound: func(c *cli.Context, typed string) { a.helpTopicErr = unknownCommandError(c, typed) },
 		Flags: []cli.Flag{
 			&cli.StringFlag{
 				Name:  "log-level",

@@ -12,7 +12,9 @@
 //
 //	0    success
 //	1    error, or invalid input (an invalid scenario file, for example)
-//	2    usage: unknown command or flag, wrong number of arguments
-//	3    the drill ran and missed an objective or failed a protection check
+//	2    usage: unknown command or flag, wrong number of arguments, bad flag value
+//	3    it ran, and what it proves did not hold (an objective, a check, a
+//	     cadence, an intact bundle)
+//	4    another drill held the scratch cluster's Lease past --lock-wait
 //	130  interrupted (Ctrl-C or SIGTERM)
 package cli

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -61,8 +62,9 @@ $FIREDRILL_HISTORY) the history a team shares in an S3 bucket, as for
 (90d, 12w, 2160h).
 
 Exit codes: 0 every scenario listed is fresh, 3 at least one is overdue,
-never passed or never ran, 1 the history could not be read, 2 usage. A CI
-job or a CronJob can run it on its own schedule and alert on exit code 3.
+changed, never passed or never ran, 1 the history could not be read or a
+SCENARIO is neither found nor recorded, 2 usage. A CI job or a CronJob can
+run it on its own schedule and alert on exit code 3.
 
 Examples:
   firedrill due
@@ -247,12 +249,31 @@ func (a *app) knownScenarios(c *cli.Context, reports []*drill.Report) (knownScen
 		if _, err := scenarios.Find(c.Context, a.scenarioEnv(), name); err != nil {
 			var nf *scenarios.NotFoundError
 			if errors.As(err, &nf) {
-				return knownScenarioSet{}, fmt.Errorf("%w, and no drill of it is recorded", err)
+				return knownScenarioSet{}, &unrecordedError{nf}
 			}
 			return knownScenarioSet{}, err
 		}
 	}
 	return set, nil
+}
+
+// unrecordedError is a scenario name that is neither found nor in the
+// history. It wraps the *scenarios.NotFoundError, whose hint it keeps, and
+// says both in one sentence, the close names last.
+type unrecordedError struct{ nf *scenarios.NotFoundError }
+
+func (e *unrecordedError) Unwrap() error { return e.nf }
+
+func (e *unrecordedError) Error() string {
+	msg := fmt.Sprintf("no scenario named %q, and no drill of it is recorded", e.nf.Name)
+	quoted := make([]string, len(e.nf.Suggestions))
+	for i, s := range e.nf.Suggestions {
+		quoted[i] = strconv.Quote(s)
+	}
+	if d := didYouMean(quoted); d != "" {
+		msg += "; " + strings.TrimSpace(d)
+	}
+	return msg
 }
 
 // onlyNamed keeps the statuses of the scenarios named, dropping the other
@@ -283,11 +304,10 @@ func writeDueTable(w io.Writer, rows []dueRow, maxAge scenarios.Duration, where 
 		if !r.Known {
 			name += " (history only)"
 		}
-		lastPass, age, dueAt, lastDrill := "-", "-", "-", "-"
+		lastPass, age, lastDrill := "-", "-", "-"
 		if r.LastPass != nil {
 			lastPass = r.LastPass.StartedAt.UTC().Format(time.RFC3339)
 			age = formatAge(time.Duration(*r.AgeSeconds * float64(time.Second)))
-			dueAt = r.DueAt.UTC().Format(time.DateOnly)
 		}
 		if r.LastDrill != nil {
 			lastDrill = fmt.Sprintf("%s %s%s", r.LastDrill.StartedAt.UTC().Format(time.RFC3339), r.LastDrill.Result, diedNote(r.LastDrill))
@@ -296,13 +316,26 @@ func writeDueTable(w io.Writer, rows []dueRow, maxAge scenarios.Duration, where 
 		if r.State == drill.DueChanged {
 			rule = "changed: " + strings.Join(r.Changed, ", ")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, r.State, rule, lastPass, age, dueAt, lastDrill)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, r.State, rule, lastPass, age, dueCell(r.DueStatus), lastDrill)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "Max age %s, or the strictest cadence of the scenario's compliance frameworks (RULE); history in %s.\n", maxAge, where)
 	return nil
+}
+
+// dueCell is the DUE column: when the last pass gets too old (a past date
+// for an overdue scenario), or "now" for a scenario due whatever that
+// date (changed, never passed, never run), as its state says.
+func dueCell(s drill.DueStatus) string {
+	if s.State != drill.DueFresh && s.State != drill.DueOverdue {
+		return "now"
+	}
+	if s.DueAt == nil {
+		return "-"
+	}
+	return s.DueAt.UTC().Format(time.DateOnly)
 }
 
 // diedNote says in which step the drill died, for a drill whose process

@@ -150,8 +150,7 @@ func TestDue_EmptyHistoryEverythingIsNeverRun(t *testing.T) {
 func TestDue_UnknownScenarioGetsCloseMatches(t *testing.T) {
 	res := run(t, context.Background(), map[string]string{"FIREDRILL_STATE_DIR": t.TempDir()}, "due", "region-los")
 	require.Equal(t, ExitError, res.code, res.String())
-	assert.Contains(t, res.stderr, `no scenario named "region-los"`)
-	assert.Contains(t, res.stderr, "no drill of it is recorded")
+	assert.Contains(t, res.stderr, `Error: no scenario named "region-los", and no drill of it is recorded; did you mean "region-loss"?`+"\n")
 	assert.Contains(t, res.stderr, "Hint: run 'firedrill scenarios list'")
 	assert.Empty(t, res.stdout)
 }
@@ -211,6 +210,7 @@ func TestDue_ComplianceCadenceAndMajorChange(t *testing.T) {
 	res = due("--max-age", "730d")
 	require.Equal(t, ExitDrillFailed, res.code, res.String())
 	assert.Regexp(t, `payments\s+changed\s+changed: scenario\s`, res.stdout)
+	assert.Regexp(t, `payments\s+changed\s.*\s+now\s+\S+ pass\n`, res.stdout, "due now, not when the last pass gets too old")
 	assert.Equal(t, "Error: 1 scenario of 1 due: payments (changed)\n", res.stderr)
 
 	for _, bad := range []string{"soc-2=180d", "soc2", "soc2=soon", "soc2=0d"} {
@@ -224,4 +224,19 @@ func TestDue_ComplianceCadenceAndMajorChange(t *testing.T) {
 	res = due("--cadence", "dora=3y,pci-dss=3y", "--max-age", "3y")
 	require.Equal(t, ExitUsage, res.code, res.String())
 	assert.Contains(t, res.stderr, "dora fixes at most 365d between tests (DORA Art. 11(6)")
+}
+
+// The DUE column says "now" for every state due whatever the date of the
+// last pass, a date for fresh and overdue ones.
+func TestDueCell_AsTheState(t *testing.T) {
+	at := time.Date(2027, 2, 23, 0, 0, 0, 0, time.UTC)
+	for state, want := range map[drill.DueState]string{
+		drill.DueFresh: "2027-02-23", drill.DueOverdue: "2027-02-23",
+		drill.DueChanged: "now", drill.DueNeverPassed: "now", drill.DueNeverRun: "now",
+	} {
+		assert.Equal(t, want, dueCell(drill.DueStatus{State: state, DueAt: &at}), state)
+	}
+	r := sampleFleetDoc().Rows[0]
+	r.Due.State = drill.DueChanged
+	assert.Equal(t, "now (changed)", fleetCells(r).due, "fleet's DUE column too")
 }

@@ -379,7 +379,8 @@ the drill's evidence.json, which 'evidence summary' reads. From a read-only
 copy of the state directory a bundle written elsewhere (a file, standard
 output) is kept with a warning that the export is not recorded.
 
-Exit codes: 0 exported (and pushed), 1 error (no such drill, no key, push failed), 2 usage.
+Exit codes: 0 exported (and pushed), 1 error (no such drill, the key cannot
+be read, push failed), 2 usage (no key given, a bad flag).
 
 Examples:
   firedrill evidence export fd-20261122-174512-3f9a --key firedrill-evidence.key

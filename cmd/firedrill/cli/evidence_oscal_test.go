@@ -123,7 +123,19 @@ func TestEvidence_OSCAL(t *testing.T) {
 
 	res = run(t, ctx, env, "evidence", "summary", "--from", "2020-01-01", "--to", "2020-01-02", "-o", "oscal")
 	assert.Equal(t, ExitError, res.code, res.String())
-	assert.Contains(t, res.stderr, "no drills in the period")
+	assert.Contains(t, res.stderr, "Error: no drills in the period from 2020-01-01 to 2020-01-02, and an OSCAL assessment-results document needs at least one drill to report\n")
+	assert.Contains(t, res.stderr, "Hint: widen --from/--to")
+	// -f: the document in a file, a period without drills writes none.
+	out = filepath.Join(t.TempDir(), "period.json")
+	res = run(t, ctx, env, "evidence", "summary", "--from", "2026-11-01", "--to", "2026-11-03", "-o", "oscal", "-f", out)
+	require.Equal(t, ExitOK, res.code, res.String())
+	assert.Equal(t, "Summary of 3 drills (-o oscal): "+out+"\n", res.stdout)
+	written, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.Len(t, unmarshalOSCAL(t, written).AR.Results, 3)
+	res = run(t, ctx, env, "evidence", "summary", "--from", "2020-01-01", "--to", "2020-01-02", "-o", "oscal", "-f", out+".none")
+	assert.Equal(t, ExitError, res.code, res.String())
+	assert.NoFileExists(t, out+".none")
 	// The exit codes of evidence summary --help: a period without drills
 	// is no error for the other formats.
 	res = run(t, ctx, env, "evidence", "summary", "--from", "2020-01-01", "--to", "2020-01-02", "-o", "json")

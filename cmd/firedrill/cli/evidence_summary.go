@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -19,7 +20,7 @@ func (a *app) evidenceSummaryCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "summary",
 		Usage:     "one row per drill of an audit period: result, RTO, RPO, findings, controls, bundle hash and where it is kept",
-		UsageText: "firedrill evidence summary [--from DATE] [--to DATE] [--scenario NAME] [-o table|json|yaml|csv|oscal]",
+		UsageText: "firedrill evidence summary [--from DATE] [--to DATE] [--scenario NAME] [-o table|json|yaml|csv|oscal] [-f FILE|-]",
 		Description: `Lists every drill recorded in the state directory that started in the period
 (--from and --to are inclusive dates, YYYY-MM-DD, in UTC, or RFC 3339
 times), oldest first: scenario, date, result, RTO and RPO measured against
@@ -38,20 +39,24 @@ per drill, an observation per finding, check and runbook step pointing at the
 drill's kept bundle by SHA-256, a finding per control (not-satisfied with
 why, or satisfied).
 
+Written to standard output unless -f (--file) names a file, which is
+replaced whole (a failed write leaves it as it was); -o is its format.
+
 Exit codes: 0 listed (a period without drills too: no rows), 1 error (the
 state directory or history cannot be read; -o oscal of a period without
 drills, since OSCAL needs at least one result), 2 usage.
 
 Examples:
-  firedrill evidence summary --from 2026-01-01 --to 2026-12-31 -o csv > drills-2026.csv
+  firedrill evidence summary --from 2026-01-01 --to 2026-12-31 -o csv -f drills-2026.csv
   firedrill evidence summary --from 2026-10-01 -o json | jq '.drills[] | select(.result != "pass")'
-  firedrill evidence summary --from 2026-01-01 --to 2026-12-31 -o oscal > assessment-results-2026.json`,
+  firedrill evidence summary --from 2026-01-01 --to 2026-12-31 -o oscal -f assessment-results-2026.json`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "from", Usage: "first `DATE` of the period (default: the beginning)"},
 			&cli.StringFlag{Name: "to", Usage: "last `DATE` of the period (default: today)"},
 			&cli.StringFlag{Name: "scenario", Usage: "only drills of scenario `NAME`"},
 			&cli.StringSliceFlag{Name: "controls", Usage: "extend the control mapping with `FILE` (repeatable; default $" + controlsEnv + ")"},
 			summaryOutput.flag(),
+			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "write the summary (in the format of -o) to `FILE`, replacing it (- for stdout, the default)"},
 			stateDirFlag(),
 		}, historyFlags()...),
 		Action: a.evidenceSummary,
@@ -83,7 +88,7 @@ func (a *app) evidenceSummary(c *cli.Context) error {
 			return usageErrorf(helpHint(c), "%v", err)
 		}
 	}
-	to = time.Now().UTC()
+	to = a.env.now().UTC()
 	if s := c.String("to"); s != "" {
 		t, day, err := parseDay("to", s)
 		if err != nil {
@@ -95,7 +100,11 @@ func (a *app) evidenceSummary(c *cli.Context) error {
 		to = t
 	}
 	if !from.IsZero() && !to.After(from) {
-		return usageErrorf(helpHint(c), "--to %s is not after --from %s", c.String("to"), c.String("from"))
+		toText := c.String("to")
+		if toText == "" {
+			toText = to.Format(time.DateOnly) + " (the default: now)"
+		}
+		return usageErrorf("give a --from before --to, or a --to after --from", "--to %s is not after --from %s", toText, c.String("from"))
 	}
 	mapping, err := a.controlMapping(c, "controls")
 	if err != nil {
@@ -106,17 +115,41 @@ func (a *app) evidenceSummary(c *cli.Context) error {
 		return err
 	}
 	period := drill.AuditPeriod{From: from, To: to, Scenario: c.String("scenario"), Mapping: mapping}
-	if format == formatOSCAL {
-		return a.summaryOSCAL(c, stores.history(), period)
+	file := c.String("file")
+	toFile := file != "" && file != "-"
+	var buf bytes.Buffer
+	out := a.env.Stdout
+	if toFile {
+		out = &buf
 	}
-	rows, err := drill.AuditRows(c.Context, stores.history(), period)
-	if err != nil {
+	var n int
+	if format == formatOSCAL {
+		n, err = a.summaryOSCAL(c, out, stores.history(), period)
+	} else {
+		n, err = writeSummary(c, out, format, stores.history(), period)
+	}
+	if err != nil || !toFile {
 		return err
+	}
+	// As on standard output: the secret policy applies to the file too.
+	if err := drill.WriteFileAtomic(a.abs(file), a.secrets.Redact(buf.Bytes())); err != nil {
+		return fmt.Errorf("write the summary: %w", err)
+	}
+	fmt.Fprintf(a.env.Stdout, "Summary of %s (-o %s): %s\n", count(n, "drill"), format, file)
+	return nil
+}
+
+// writeSummary writes the rows of the period to out in format and
+// returns how many.
+func writeSummary(c *cli.Context, out io.Writer, format string, rs drill.Records, p drill.AuditPeriod) (int, error) {
+	rows, err := drill.AuditRows(c.Context, rs, p)
+	if err != nil {
+		return 0, err
 	}
 	if rows == nil {
 		rows = []drill.AuditRow{} // "drills": [], not null
 	}
-	return writeOutput(a.env.Stdout, format, summaryWriter{
+	return len(rows), writeOutput(out, format, summaryWriter{
 		document: document{doc: auditDoc{Schema: schemaAuditSummary, Drills: rows}, table: func(w io.Writer) error { return writeSummaryTable(w, rows) }},
 		rows:     rows,
 	})
@@ -125,35 +158,45 @@ func (a *app) evidenceSummary(c *cli.Context) error {
 // summaryOutput is evidence summary's -o: csv and oscal besides the others.
 var summaryOutput = output{formatTable, formatJSON, formatYAML, formatCSV, formatOSCAL}
 
-// summaryOSCAL writes the drills of the period as an OSCAL
-// assessment-results document, one result per drill.
-func (a *app) summaryOSCAL(c *cli.Context, rs drill.Records, p drill.AuditPeriod) error {
+// summaryOSCAL writes the drills of the period to w as an OSCAL
+// assessment-results document, one result per drill, and returns how
+// many.
+func (a *app) summaryOSCAL(c *cli.Context, w io.Writer, rs drill.Records, p drill.AuditPeriod) (int, error) {
 	drills, err := drill.AuditDrills(c.Context, rs, p)
 	if err != nil {
-		return err
-	}
-	if len(drills) == 0 {
-		return withHint(fmt.Errorf("no drills in the period: an OSCAL assessment-results document holds at least one"),
-			"widen --from/--to, or check --scenario and the history ('firedrill history')")
-	}
-	title := "firedrill disaster-recovery drills"
-	if p.Scenario != "" {
-		title += " of scenario " + p.Scenario
+		return 0, err
 	}
 	// The period as given: --to is inclusive, p.To the instant after it.
+	period := ""
 	if from := c.String("from"); from != "" {
-		title += " from " + from
+		period += " from " + from
 	}
 	to := c.String("to")
 	if to == "" {
 		to = p.To.Format(time.DateOnly)
 	}
-	title += " to " + to
+	period += " to " + to
+	if len(drills) == 0 {
+		of, in := "", period
+		if p.Scenario != "" {
+			of = " of scenario " + p.Scenario
+		}
+		if c.String("from") == "" {
+			in = " up" + period
+		}
+		return 0, withHint(fmt.Errorf("no drills%s in the period%s, and an OSCAL assessment-results document needs at least one drill to report", of, in),
+			"widen --from/--to, or check --scenario and the history ('firedrill history'); -o table lists a period without drills")
+	}
+	title := "firedrill disaster-recovery drills"
+	if p.Scenario != "" {
+		title += " of scenario " + p.Scenario
+	}
+	title += period
 	out := make([]oscal.Drill, len(drills))
 	for i, d := range drills {
 		out[i] = oscalDrillOf(d)
 	}
-	return writeOSCAL(a.env.Stdout, title, out)
+	return len(drills), writeOSCAL(w, title, out)
 }
 
 // summaryWriter is evidence summary's outputWriter, csv included.

@@ -108,6 +108,17 @@ func TestEvidence_ExportVerifyTamperSummary(t *testing.T) {
 	assert.Equal(t, "95.0", last["rto_seconds"])
 	assert.Empty(t, rows[1][15], "the first drill was never exported")
 
+	// -f writes the same bytes to a file, replacing it, and says so.
+	file := filepath.Join(t.TempDir(), "drills.csv")
+	require.NoError(t, os.WriteFile(file, []byte("old and longer than the summary"+strings.Repeat(".", 4096)), 0o644))
+	stdout := res.stdout
+	res = run(t, ctx, env, "evidence", "summary", "--from", "2026-11-01", "--to", "2026-11-03", "-o", "csv", "-f", file)
+	require.Equal(t, ExitOK, res.code, res.String())
+	assert.Equal(t, "Summary of 3 drills (-o csv): "+file+"\n", res.stdout)
+	written, err := os.ReadFile(file)
+	require.NoError(t, err)
+	assert.Equal(t, stdout, string(written))
+
 	res = run(t, ctx, env, "evidence", "summary", "--from", "2026-11-02", "--to", "2026-11-02", "-o", "json")
 	require.Equal(t, ExitOK, res.code, res.String())
 	var jsDoc struct {
@@ -146,6 +157,7 @@ func TestEvidence_Errors(t *testing.T) {
 		{"verify without key", []string{"evidence", "verify", "x.tar.gz"}, ExitUsage, "public-key"},
 		{"summary bad date", []string{"evidence", "summary", "--from", "last year"}, ExitUsage, "want a date like 2026-01-31"},
 		{"summary backwards", []string{"evidence", "summary", "--from", "2026-12-01", "--to", "2026-01-01"}, ExitUsage, "is not after"},
+		{"summary from the future", []string{"evidence", "summary", "--from", "2030-01-01"}, ExitUsage, "Error: --to 2026-12-01 (the default: now) is not after --from 2030-01-01\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

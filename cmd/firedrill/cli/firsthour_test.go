@@ -68,7 +68,7 @@ func TestHistory_UnknownScenarioGetsCloseMatches(t *testing.T) {
 
 	res := run(t, context.Background(), env, "history", "region-los")
 	assert.Equal(t, ExitError, res.code, res)
-	assert.Contains(t, res.stderr, `Error: no scenario named "region-los"; did you mean "region-loss"?, and no drill of it is recorded`)
+	assert.Contains(t, res.stderr, `Error: no scenario named "region-los", and no drill of it is recorded; did you mean "region-loss"?`+"\n")
 	assert.Contains(t, res.stderr, "Hint: run 'firedrill scenarios list'")
 	assert.Empty(t, res.stdout)
 

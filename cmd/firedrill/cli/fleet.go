@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -74,8 +77,12 @@ missing entries. A drill whose process died has no entry until then.
 the network) a team can publish; -o json carries schema
 firedrill.dev/fleet/v1.
 
+A --cluster or --scenario value that names no drill of the index is an
+error that suggests the closest name: a typo never shows an empty fleet.
+
 Exit codes: 0 no row shown is failing or overdue, 3 at least one is, 1 the
-history could not be read, 2 usage. Credentials as for 'firedrill history'.
+history could not be read or a --cluster or --scenario names nothing in
+it, 2 usage. Credentials as for 'firedrill history'.
 
 Examples:
   firedrill fleet --history s3://dr-drills/platform
@@ -98,7 +105,10 @@ Examples:
 	}
 }
 
-// fleetDoc is `fleet -o json`.
+// fleetDoc is `fleet -o json` and `-o yaml`, schema firedrill.dev/fleet/v1:
+// rows of drill.FleetRow. A row of the drills recorded without --cluster
+// has no "cluster" key (the table shows "-", as --cluster - selects them);
+// every other key of a row is always there, null when it has no value.
 type fleetDoc struct {
 	Schema string `json:"schema"`
 	// History is s3://BUCKET/PREFIX.
@@ -215,6 +225,9 @@ func fleetCells(r drill.FleetRow) fleetCellText {
 		c.trend = t
 	}
 	switch {
+	case r.Due.State == drill.DueChanged:
+		// Due now, whenever the last pass would get too old.
+		c.due = "now (changed)"
 	case r.Due.DueAt != nil && r.Due.State == drill.DueOverdue:
 		c.due = "overdue since " + r.Due.DueAt.UTC().Format(time.DateOnly)
 	case r.Due.DueAt != nil:
@@ -295,17 +308,25 @@ func (a *app) fleet(c *cli.Context) error {
 		Estimate: drill.FleetOutlook()}
 	rows := []drill.FleetRow{}
 	drills := 0
+	seen := fleetNames{clusters: map[string]bool{}, scenarios: map[string]bool{}}
+	keep := func(all []drill.FleetRow) {
+		for _, r := range all {
+			seen.clusters[r.Cluster] = true
+			seen.scenarios[r.Scenario] = true
+		}
+		rows = append(rows, filter.Keep(all)...)
+	}
 	if c.Bool("from-records") {
 		var sums []drill.DrillSummary
 		sums, err = h.ScanRecords(c.Context, 16)
 		drills = len(sums)
-		rows = append(rows, filter.Keep(drill.Fleet(sums, opts))...)
+		keep(drill.Fleet(sums, opts))
 	} else {
 		// One cluster × scenario at a time: memory follows the rows, not
 		// the drills.
 		err = h.EachIndexGroup(c.Context, func(group []drill.DrillSummary) {
 			drills += len(group)
-			rows = append(rows, filter.Keep(drill.Fleet(group, opts))...)
+			keep(drill.Fleet(group, opts))
 		})
 	}
 	if err != nil && drills == 0 {
@@ -313,7 +334,11 @@ func (a *app) fleet(c *cli.Context) error {
 	}
 	drill.SortFleet(rows)
 	if err != nil {
+		// A drill that could not be read may be the one a filter names:
+		// its value is not called unknown.
 		a.log.Warn("some drills could not be read", "err", err)
+	} else if err := seen.check(filter, h.URL("", ""), !c.Bool("from-records")); err != nil {
+		return err
 	}
 	if drills == 0 && !c.Bool("from-records") {
 		fmt.Fprintf(peopleOut(format, a.env.Stdout, a.env.Stderr), "Hint: the fleet index of %s is empty; if drills were recorded there before the index, run 'firedrill fleet --history %s --reindex'.\n",
@@ -334,4 +359,70 @@ func (a *app) fleet(c *cli.Context) error {
 		return failedf("%s of %d failing or overdue: %s", count(len(bad), "row"), len(rows), strings.Join(bad, ", "))
 	}
 	return nil
+}
+
+// fleetNames are the clusters and scenarios of the drills read, before
+// the filters.
+type fleetNames struct {
+	clusters, scenarios map[string]bool
+}
+
+// fleetNamesListed is how many known names an unknown filter value's
+// hint lists; more are left to the table.
+const fleetNamesListed = 10
+
+// check returns an error naming the first --cluster or --scenario value
+// that names no drill read, with the close ones ("did you mean") and,
+// when they are few, all of them: a typo in a filter would otherwise show
+// an empty fleet and exit 0. fromIndex says the names came from the
+// fleet index, which --reindex may fill.
+func (n fleetNames) check(f drill.FleetFilter, where string, fromIndex bool) error {
+	for _, cl := range f.Clusters {
+		if !n.clusters[cl] {
+			if cl == "" {
+				cl = noClusterName
+			}
+			return n.unknown("cluster", cl, n.clusters, where, fromIndex)
+		}
+	}
+	for _, sc := range f.Scenarios {
+		if !n.scenarios[sc] {
+			return n.unknown("scenario", sc, n.scenarios, where, fromIndex)
+		}
+	}
+	return nil
+}
+
+func (n fleetNames) unknown(noun, value string, known map[string]bool, where string, fromIndex bool) error {
+	var names []string
+	for k := range known {
+		if k == "" {
+			k = noClusterName
+		}
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	source := "the fleet index of " + where
+	if !fromIndex {
+		source = "the drill records of " + where
+	}
+	msg := fmt.Sprintf("--%s %q names no %s of %s", noun, value, noun, source)
+	if close := suggestions(value, names); len(close) > 0 {
+		for i, c := range close {
+			close[i] = strconv.Quote(c)
+		}
+		msg += "; " + strings.TrimSpace(didYouMean(close))
+	}
+	var hint string
+	switch {
+	case len(names) == 0 && fromIndex:
+		hint = fmt.Sprintf("the fleet index is empty; if drills were recorded there before the index, run 'firedrill fleet --history %s --reindex'", where)
+	case len(names) == 0:
+		hint = "no drill is recorded there"
+	case len(names) <= fleetNamesListed:
+		hint = fmt.Sprintf("the %ss there: %s", noun, strings.Join(names, ", "))
+	default:
+		hint = fmt.Sprintf("%d %ss there; 'firedrill fleet --history %s' lists them", len(names), noun, where)
+	}
+	return withHint(errors.New(msg), hint)
 }

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -47,13 +50,38 @@ func TestReadCommands_ClusterNeedsHistory(t *testing.T) {
 	assert.Contains(t, res.stdout, "the drill's cluster NAME: recorded with the drill")
 }
 
-// Exit 3 of fleet is in firedrill --help; verify --help names exit 2.
+// The exit codes each help names are those its code paths return: every
+// code of the README's table is in firedrill --help, with the same
+// commands; due's 3 covers changed; evidence export without a key is 2.
 func TestHelp_ExitCodes(t *testing.T) {
 	words := func(s string) string { return strings.Join(strings.Fields(s), " ") }
 	res := run(t, context.Background(), nil, "--help")
-	assert.Contains(t, words(res.stdout), "a fleet row is failing or overdue (fleet)")
+	_, top, ok := strings.Cut(words(res.stdout), "Exit codes: ")
+	require.True(t, ok, res.stdout)
+	top, _, _ = strings.Cut(top, "COMMANDS:")
+	assert.Contains(t, top, "a fleet row is failing or overdue (fleet)")
+	readme, err := os.ReadFile(filepath.Join("..", "..", "..", "README.md"))
+	require.NoError(t, err)
+	_, table, ok := strings.Cut(string(readme), "\n### Exit codes\n")
+	require.True(t, ok, "README has an exit codes table")
+	table, _, _ = strings.Cut(table, "\n\n#")
+	codes := 0
+	for _, row := range regexp.MustCompile("(?m)^\\| ([0-9]+) \\| (.*) \\|$").FindAllStringSubmatch(table, -1) {
+		codes++
+		assert.Regexp(t, "(^| )"+row[1]+" ", top, "exit code %s of the README is in firedrill --help", row[1])
+		for _, cmd := range regexp.MustCompile("\\(`([a-z ]+)`(?:, `([a-z ]+)`)*\\)").FindAllString(row[2], -1) {
+			assert.Contains(t, top, strings.ReplaceAll(cmd, "`", ""), "exit code %s", row[1])
+		}
+	}
+	assert.Equal(t, 6, codes, "0, 1, 2, 3, 4 and 130 in the README's table")
+
 	res = run(t, context.Background(), nil, "verify", "--help")
 	assert.Contains(t, words(res.stdout), "3 a check failed, 1 the checks could not run, 2 usage.")
+	res = run(t, context.Background(), nil, "due", "--help")
+	assert.Contains(t, words(res.stdout), "3 at least one is overdue, changed, never passed or never ran")
+	// TestEvidence_Errors: export without a key exits 2.
+	res = run(t, context.Background(), nil, "evidence", "export", "--help")
+	assert.Contains(t, words(res.stdout), "2 usage (no key given")
 }
 
 func TestRun_ClusterNameIsChecked(t *testing.T) {
@@ -114,6 +142,7 @@ func TestFleetView_JSON(t *testing.T) {
 	assert.Equal(t, 40.0*86400, row["forecast"].(map[string]any)["seconds_to_objective"])
 	assert.Equal(t, "fd-1", row["last_drill"].(map[string]any)["drill_id"], "as due -o json names it")
 	assert.Nil(t, got["rows"].([]any)[1].(map[string]any)["forecast"])
+	assert.NotContains(t, got["rows"].([]any)[1], "cluster", "drills without --cluster: no key, not \"\" (the table's -)")
 	assert.NotContains(t, b.String(), "ForecastText")
 
 	// Streamed row by row, the same bytes as the document encoded whole.
@@ -136,4 +165,38 @@ func TestFleetView_HTMLIsSelfContainedAndEscaped(t *testing.T) {
 	}
 	assert.Contains(t, page, `<td class="state failing">failing</td>`)
 	assert.Contains(t, page, `<span class="failing">1 failing</span>`)
+}
+
+// A --cluster or --scenario value that names nothing read is an error
+// (exit 1, as 'due regionloss'), not an empty fleet that exits 0.
+func TestFleetNames_UnknownFilterValue(t *testing.T) {
+	seen := fleetNames{clusters: map[string]bool{"eu-1": true, "": true}, scenarios: map[string]bool{"region-loss": true, "ns-deletion": true}}
+	onlyEU := fleetNames{clusters: map[string]bool{"eu-1": true}}
+	for name, tc := range map[string]struct {
+		names     fleetNames
+		filter    drill.FleetFilter
+		fromIndex bool
+		want      string
+		wantHint  string
+	}{
+		"scenario typo": {seen, drill.FleetFilter{Scenarios: []string{"regionloss"}}, true,
+			`--scenario "regionloss" names no scenario of the fleet index of s3://b/p; did you mean "region-loss"?`,
+			"the scenarios there: ns-deletion, region-loss"},
+		"unknown cluster": {seen, drill.FleetFilter{Clusters: []string{"eu-1", "nope"}}, false,
+			`--cluster "nope" names no cluster of the drill records of s3://b/p`, "the clusters there: -, eu-1"},
+		"no unprefixed drills": {onlyEU, drill.FleetFilter{Clusters: []string{""}}, true,
+			`--cluster "-" names no cluster of the fleet index of s3://b/p`, "the clusters there: eu-1"},
+		"empty index": {fleetNames{}, drill.FleetFilter{Scenarios: []string{"a"}}, true,
+			`--scenario "a" names no scenario of the fleet index of s3://b/p`, "the fleet index is empty; if drills were recorded there before the index, run 'firedrill fleet --history s3://b/p --reindex'"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := tc.names.check(tc.filter, "s3://b/p", tc.fromIndex)
+			require.Error(t, err)
+			assert.Equal(t, ExitError, exitCode(context.Background(), err))
+			assert.Equal(t, tc.want, err.Error())
+			assert.Equal(t, tc.wantHint, hint(err))
+		})
+	}
+	assert.NoError(t, seen.check(drill.FleetFilter{Clusters: []string{"", "eu-1"}, Scenarios: []string{"ns-deletion"}}, "s3://b/p", true))
+	assert.NoError(t, fleetNames{}.check(drill.FleetFilter{}, "s3://b/p", true), "an empty index without filters is no error")
 }

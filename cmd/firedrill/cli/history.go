@@ -30,8 +30,9 @@ reaches the RTO objective; at least 4 drills over 14 days and a good fit,
 else "no forecast" and why) and its error budget (drills of the last 365
 days, or the scenario's objectives.errorBudget.window, that met RTO and
 RPO, against objectives.errorBudget.target, default 0.75).
--o wide adds where each drill's report is. 'firedrill history show ID'
-describes one drill; 'firedrill history prune' removes old ones.
+-o wide adds where each drill's report is ("-" for a drill still running or
+that died before writing one). 'firedrill history show ID' describes one
+drill; 'firedrill history prune' removes old ones.
 
 With --history (or $FIREDRILL_HISTORY) the drills come from the history a
 team shares in an S3 bucket ('firedrill run --history ...') instead of the
@@ -65,7 +66,10 @@ type historyRow struct {
 	// drill that measured one (positive: slower); none without one.
 	RTOTrendSeconds *float64 `json:"rto_trend_seconds,omitempty"`
 	Findings        int      `json:"failed_findings"`
-	ReportPath      string   `json:"report"`
+	// ReportPath is where the drill's report.html is; none for a drill
+	// without one (running, or dead before its report step), as
+	// 'history show' says "Report: none".
+	ReportPath string `json:"report,omitempty"`
 	// rtoTrend is RTOTrendSeconds for the table: "faster by 12.0s", "same".
 	rtoTrend string
 }
@@ -96,7 +100,13 @@ func (a *app) history(c *cli.Context) error {
 	rows := make([]historyRow, 0, len(reports))
 	for i, r := range reports {
 		row := historyRow{DrillID: r.DrillID, Scenario: r.Scenario, StartedAt: r.StartedAt.UTC().Format("2006-01-02T15:04:05Z"),
-			Result: r.Result, Error: r.Error, ErrorStep: r.ErrorStep, RTO: r.RTO, RPO: r.RPO, ReportPath: records.URL(r.DrillID, "report.html")}
+			Result: r.Result, Error: r.Error, ErrorStep: r.ErrorStep, RTO: r.RTO, RPO: r.RPO}
+		if format != formatTable {
+			// The plain table has no REPORT column: no listing for it.
+			if row.ReportPath, err = drill.ReportHTMLURL(c.Context, records, r); err != nil {
+				a.log.Warn("the drill's files could not be listed: its report is not shown", "drill", r.DrillID, "err", err)
+			}
+		}
 		for _, f := range r.Findings {
 			if f.Status == "fail" {
 				row.Findings++
@@ -157,7 +167,7 @@ func writeHistoryTable(w io.Writer, rows []historyRow, reports []*drill.Report, 
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s", r.StartedAt, r.Scenario, r.Result,
 			objectiveCell(r.RTO), objectiveCell(r.RPO), r.rtoTrend, r.Findings, r.DrillID)
 		if wide {
-			fmt.Fprintf(tw, "\t%s", r.ReportPath)
+			fmt.Fprintf(tw, "\t%s", orDash(r.ReportPath))
 		}
 		fmt.Fprintln(tw)
 	}

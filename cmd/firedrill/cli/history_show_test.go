@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -83,15 +84,24 @@ func TestHistoryShow_UnknownDrill(t *testing.T) {
 	assert.Equal(t, ExitUsage, res.code, res.String())
 }
 
-// TestHistory_WideShowsWhereEachReportIs: -o wide adds the REPORT column.
+// TestHistory_WideShowsWhereEachReportIs: -o wide adds the REPORT column,
+// "-" for a drill without report.html, as 'history show' says "none".
 func TestHistory_WideShowsWhereEachReportIs(t *testing.T) {
 	state := fixtureState(t)
+	const with, without = "fd-20261122-174512-3f9a", "fd-20261124-101500-7e21"
+	html := filepath.Join(state, "drills", with, "report.html")
+	require.NoError(t, os.WriteFile(html, []byte("<html>"), 0o644))
 	res := run(t, context.Background(), nil, "history", "--state-dir", state, "-o", "wide")
 	require.Equal(t, ExitOK, res.code, res.String())
 	lines := strings.Split(res.stdout, "\n")
 	head := strings.Fields(lines[0])
 	assert.Equal(t, []string{"DRILL", "REPORT"}, head[len(head)-2:])
-	assert.True(t, strings.HasSuffix(lines[1], filepath.Join(state, "drills", "fd-20261124-101500-7e21", "report.html")), lines[1])
+	assert.Regexp(t, without+` +-$`, lines[1])
+	assert.Regexp(t, "(?m)"+with+" +"+regexp.QuoteMeta(html)+"$", res.stdout)
+	show := run(t, context.Background(), nil, "history", "show", without, "--state-dir", state)
+	assert.Regexp(t, `(?m)^  Report: +none$`, show.stdout)
+	show = run(t, context.Background(), nil, "history", "show", with, "--state-dir", state)
+	assert.Regexp(t, `(?m)^  Report: +`+regexp.QuoteMeta(html)+`$`, show.stdout)
 
 	res = run(t, context.Background(), nil, "history", "--state-dir", state)
 	assert.NotContains(t, res.stdout, "REPORT")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -54,6 +55,8 @@ func TestHistory_TableNewestFirstWithTrend(t *testing.T) {
 
 func TestHistory_JSONFilteredByScenario(t *testing.T) {
 	state := writeHistory(t)
+	html := filepath.Join(state, "drills", "fd-20261103-090000-cccc", "report.html")
+	require.NoError(t, os.WriteFile(html, []byte("<html>"), 0o644))
 	res := run(t, context.Background(), nil, "history", "region-loss", "-o", "json", "--state-dir", state)
 	require.Equal(t, ExitOK, res.code, res.String())
 	var doc struct {
@@ -68,7 +71,8 @@ func TestHistory_JSONFilteredByScenario(t *testing.T) {
 	for _, k := range []string{"drill_id", "scenario", "started_at", "result", "rto", "rpo"} {
 		assert.Contains(t, rows[0], k)
 	}
-	assert.Equal(t, filepath.Join(state, "drills", "fd-20261103-090000-cccc", "report.html"), rows[0]["report"])
+	assert.Equal(t, html, rows[0]["report"])
+	assert.NotContains(t, rows[1], "report", "no report.html: no report")
 	assert.Equal(t, -25.0, rows[0]["rto_trend_seconds"], "95 s after 120 s: 25 s faster, a signed number of seconds")
 	assert.NotContains(t, rows[1], "rto_trend_seconds", "no older drill of the scenario")
 	assert.NotContains(t, rows[0], "rto_trend", "no duration as text")

@@ -15,8 +15,11 @@ import (
 const ExitScratchInUse = 4
 
 func lockWaitFlag() cli.Flag {
+	// DefaultText: urfave/cli would show the zero value, 0s, which is
+	// not the default (lockWait reads an unset flag as the scenario's).
 	return &cli.DurationFlag{Name: "lock-wait",
-		Usage: "wait up to `DURATION` for another drill that holds the scratch cluster's Lease; 0 refuses at once, naming it (default: the scenario's spec.target.lockWait, 15m)"}
+		Usage:       "wait up to `DURATION` for another drill that holds the scratch cluster's Lease; 0 refuses at once, naming it",
+		DefaultText: "the scenario's spec.target.lockWait, 15m"}
 }
 
 // lockWait is --lock-wait when given; nil leaves the scenario's.

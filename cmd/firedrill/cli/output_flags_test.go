@@ -4,7 +4,9 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -99,4 +101,67 @@ func TestScenariosList_Wide(t *testing.T) {
 	assert.Contains(t, wide.stdout, long)
 	assert.Contains(t, wide.stdout, "catalog/failed-upgrade-rollback.yaml")
 	assert.NotContains(t, wide.stdout, "…")
+}
+
+// eachCommand calls fn with the words of every command and subcommand
+// (["evidence", "export"]) and the command.
+func eachCommand(fn func(path []string, c *cli.Command)) {
+	var walk func(path []string, cmds []*cli.Command)
+	walk = func(path []string, cmds []*cli.Command) {
+		for _, c := range cmds {
+			p := append(slices.Clone(path), c.Name)
+			fn(p, c)
+			walk(p, c.Subcommands)
+		}
+	}
+	walk(nil, (&app{}).newApp().Commands)
+}
+
+// The formats a USAGE line offers for -o are those -o accepts.
+func TestUsageText_OutputFormats(t *testing.T) {
+	usageO := regexp.MustCompile(`\[-o ([a-z|]+)\]`)
+	n := 0
+	eachCommand(func(path []string, c *cli.Command) {
+		for _, f := range c.Flags {
+			sf, ok := f.(*cli.StringFlag)
+			if !ok || sf.Name != "output" {
+				continue
+			}
+			_, formats, ok := strings.Cut(sf.Usage, "print as `FORMAT`: ")
+			require.True(t, ok, sf.Usage)
+			want := strings.Split(formats, ", ")
+			slices.Sort(want)
+			m := usageO.FindAllStringSubmatch(c.UsageText, -1)
+			if assert.NotEmpty(t, m, "%v: the USAGE line names -o", path) {
+				for _, u := range m {
+					got := strings.Split(u[1], "|")
+					slices.Sort(got)
+					assert.Equal(t, want, got, "%v: USAGE line's -o", path)
+					n++
+				}
+			}
+		}
+	})
+	assert.GreaterOrEqual(t, n, 17)
+}
+
+// urfave/cli appends "(default: VALUE)" to a flag's usage: a flag whose
+// usage names its default itself sets DefaultText instead, so that its
+// help shows one default.
+func TestHelp_OneDefaultPerFlag(t *testing.T) {
+	twice := regexp.MustCompile(`\(default[ :].*\(default[ :]`)
+	n := 0
+	eachCommand(func(path []string, c *cli.Command) {
+		if c.Name == "help" {
+			return
+		}
+		res := run(t, context.Background(), nil, append(path, "--help")...)
+		require.Equal(t, ExitOK, res.code, "%v: %s", path, res.String())
+		_, options, _ := strings.Cut(res.stdout, "OPTIONS:")
+		for _, line := range strings.Split(options, "\n") {
+			n++
+			assert.NotRegexp(t, twice, line, "%v", path)
+		}
+	})
+	assert.Greater(t, n, 100)
 }

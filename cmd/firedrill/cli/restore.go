@@ -34,10 +34,12 @@ the scratch marker is required all the same.
 Progress goes to stderr; the result to stdout.
 
 Exit codes:
-  0  restored, order proven and every check passed
-  1  error: the restore could not be run
-  3  the restore ran and failed, the order proof failed or a check failed
-  4  another drill held the scratch cluster's Lease past --lock-wait
+  0    restored, order proven and every check passed
+  1    error: the restore could not be run
+  2    usage: a bad flag or argument
+  3    the restore ran and failed, the order proof failed or a check failed
+  4    another drill held the scratch cluster's Lease past --lock-wait
+  130  interrupted (cleaned up per the scenario's policy)
 
 Examples:
   firedrill restore lab-region-loss

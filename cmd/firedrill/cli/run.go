@@ -20,7 +20,7 @@ func (a *app) runCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "run",
 		Usage:     "run a disaster-recovery drill of a scenario: protect, restore, verify, measure, report",
-		UsageText: "firedrill run NAME|FILE|- [--state-dir DIR] [--history s3://BUCKET/PREFIX] [-o text|json]",
+		UsageText: "firedrill run NAME|FILE|- [--state-dir DIR] [--history s3://BUCKET/PREFIX] [-o text|json|yaml]",
 		Description: `Runs the whole drill of a scenario, step by step (see 'firedrill plan NAME'):
 
   preflight       reach the target cluster; refuse it unless it is marked as a

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -49,6 +51,28 @@ func TestRun_DidYouMean(t *testing.T) {
 			got := run(t, context.Background(), nil, tt.args...)
 			assert.Equal(t, ExitUsage, got.code)
 			assert.Equal(t, tt.wantStderr, got.stderr)
+		})
+	}
+}
+
+// Help for a command that is not one is the same usage error as the
+// command itself (exit 2, with the hint), not urfave/cli's "No help
+// topic" (exit 1, no hint).
+func TestRun_HelpOfAnUnknownCommand(t *testing.T) {
+	for _, args := range [][]string{
+		{"report", "--help"}, {"report", "-h"}, {"help", "report"},
+		{"evidence", "report", "--help"}, {"evidence", "help", "report"},
+		{"scenarios", "lsit", "--help"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			without := slices.DeleteFunc(slices.Clone(args), func(a string) bool { return a == "--help" || a == "-h" || a == "help" })
+			want := run(t, context.Background(), nil, without...)
+			require.Equal(t, ExitUsage, want.code, want.String())
+			got := run(t, context.Background(), nil, args...)
+			assert.Equal(t, ExitUsage, got.code, got.String())
+			assert.Equal(t, want.stderr, got.stderr)
+			assert.Contains(t, got.stderr, "\nHint: ")
+			assert.Empty(t, got.stdout)
 		})
 	}
 }
