@@ -136,13 +136,14 @@ func NextSteps(r *Report) []NextStep {
 			if f.Status != st {
 				continue
 			}
-			// Short: the finding, linked, has the whole message.
-			text := shorten(f.Subject, 80) + ": " + shorten(f.Message, 120)
+			// Short where it can be: the finding, linked, has the whole
+			// message; never cut mid-sentence.
+			text := firstLine(f.Subject) + ": " + leadSentences(f.Message, maxNextStepPart)
 			if n := counts[f.ID]; n > 1 {
 				text = fmt.Sprintf("%s (and %d more %s)", text, n-1, f.ID)
 			}
 			if f.Hint != "" {
-				text += " — " + shorten(f.Hint, 120)
+				text += " — " + leadSentences(f.Hint, maxNextStepPart)
 			}
 			add(kind, f.ID, fmt.Sprintf("#finding-%d", i), text)
 		}
@@ -181,22 +182,38 @@ func NextSteps(r *Report) []NextStep {
 	return out
 }
 
-// shorten cuts s to its first line and at most n runes, at a word
-// boundary when there is one in the last third, marking the cut with "…".
-func shorten(s string, n int) string {
+// maxNextStepPart is how long a finding's message or hint may be in a
+// next step before it is cut at a sentence end (leadSentences).
+const maxNextStepPart = 160
+
+// leadSentences is the first line of s, whole when it has at most n
+// runes, else cut after the last sentence that ends within n runes. A
+// line with no sentence end that early stays whole: a clause cut
+// mid-way, marked with "…", reads as a sentence of its own when the
+// retrospective appends its question ("the bucket's…. Why did it
+// happen").
+func leadSentences(s string, n int) string {
 	s = firstLine(s)
 	r := []rune(s)
 	if len(r) <= n {
 		return s
 	}
-	cut := n - 1
-	for i := cut; i > n*2/3; i-- {
-		if r[i] == ' ' {
-			cut = i
-			break
+	for i := n - 1; i > 0; i-- {
+		if strings.ContainsRune(".!?", r[i]) && r[i+1] == ' ' {
+			return string(r[:i+1])
 		}
 	}
-	return strings.TrimRight(string(r[:cut]), " ,;:") + "…"
+	return s
+}
+
+// sentence is s ending as a sentence: with a full stop unless it already
+// ends with one (or with ! or ?), so a question can follow it.
+func sentence(s string) string {
+	s = strings.TrimRight(s, " ")
+	if s == "" || strings.ContainsRune(".!?", []rune(s)[len([]rune(s))-1]) {
+		return s
+	}
+	return s + "."
 }
 
 // NextStepsComputed reports whether the drill computed its next steps:

@@ -17,6 +17,7 @@ var readerFuncs = map[string]any{
 	"verdictText": verdictText,
 	"seed":        func(p *int64) string { return strconv.FormatInt(*p, 10) },
 	"add1":        func(i int) int { return i + 1 },
+	"sentence":    sentence,
 	"mdurl":       mdURL,
 	"paragraphs":  paragraphs,
 	// A bucket's s3:// URL is a place to name, not a link a browser

@@ -258,6 +258,9 @@ func TestRenderRetrospective_PromptsFromFindings(t *testing.T) {
 	}
 	// Each finding is pre-filled once: not again among the action items.
 	assert.Equal(t, 1, strings.Count(s, "1 object missing on the copy"))
+	// No improvement is cut mid-sentence, so none reads "the bucket's…. Why".
+	assert.NotContains(t, s, "…")
+	assert.NotContains(t, s, ".. ")
 }
 
 func TestRenderHTML_SelfContained(t *testing.T) {
