@@ -363,7 +363,7 @@ func TestCheckProtection_ReplicationLagIsNotAMissingCopy(t *testing.T) {
 			},
 			status:  finding.StatusFail,
 			counts:  Comparison{Same: 6, NotReplicated: 1},
-			message: []string{"copy offsite is behind: 1 objects not yet replicated, the oldest waiting 2h0m0s, longer than the 1h0m0s allowed (maxReplicationLag)"},
+			message: []string{"copy offsite is behind: 1 object not yet replicated, the oldest waiting 2h0m0s, longer than the 1h0m0s allowed (maxReplicationLag)"},
 			detail:  "replication FAILED on the primary for 2h0m0s",
 		},
 		{

@@ -8,6 +8,7 @@ import (
 
 	"github.com/firedrill-dev/firedrill/internal/finding"
 	"github.com/firedrill-dev/firedrill/internal/objectstore"
+	"github.com/firedrill-dev/firedrill/internal/plural"
 )
 
 // maxWindowFindings bounds the findings of one kind listed one by one;
@@ -78,10 +79,11 @@ func windowFindings(w *Window, subject string, lock objectstore.LockConfig, cron
 	// Backups a restore would not take.
 	for i, b := range w.NotCompleted {
 		if i == maxWindowFindings {
-			fs = append(fs, finding.Warn(IDWindowFailedBackup, subject, fmt.Sprintf("and %d more backups in the window not Completed", len(w.NotCompleted)-i)))
+			fs = append(fs, finding.Warn(IDWindowFailedBackup, subject, "and "+plural.Count(len(w.NotCompleted)-i, "more backup", "more backups")+" in the window not Completed"))
 			break
 		}
-		msg := fmt.Sprintf("backup %s of %s is %s (%d errors, %d warnings)", b.Name, rfc(b.at()), orNone(b.Phase, "without a phase"), b.Errors, b.Warnings)
+		msg := fmt.Sprintf("backup %s of %s is %s (%s, %s)", b.Name, rfc(b.at()), orNone(b.Phase, "without a phase"),
+			plural.Count(b.Errors, "error", "errors"), plural.Count(b.Warnings, "warning", "warnings"))
 		if b.FailureReason != "" {
 			msg += ": " + b.FailureReason
 		}
@@ -92,7 +94,7 @@ func windowFindings(w *Window, subject string, lock objectstore.LockConfig, cron
 			With("Completed", orNone(b.Phase, "no phase"), "velero backup describe "+b.Name+" --details; velero backup logs "+b.Name))
 	}
 	if len(w.NotCompleted) == 0 && len(w.Backups) > 0 {
-		fs = append(fs, finding.Pass(IDWindowFailedBackup, subject, fmt.Sprintf("all %d backups in the window Completed", len(w.Backups))))
+		fs = append(fs, finding.Pass(IDWindowFailedBackup, subject, fmt.Sprintf("%s in the window Completed", plural.Of(len(w.Backups), "the one backup", fmt.Sprintf("all %d backups", len(w.Backups))))))
 	}
 
 	// Runs that left no backup.
@@ -109,7 +111,7 @@ func windowFindings(w *Window, subject string, lock objectstore.LockConfig, cron
 	default:
 		for i, m := range w.MissedRuns {
 			if i == maxWindowFindings {
-				fs = append(fs, finding.Warn(IDWindowMissedRun, subject, fmt.Sprintf("and %d more runs that left no backup", w.MissedRunCount-i)))
+				fs = append(fs, finding.Warn(IDWindowMissedRun, subject, "and "+plural.Count(w.MissedRunCount-i, "more run", "more runs")+" that left no backup"))
 				break
 			}
 			at := rfc(m.Expected)
@@ -144,9 +146,9 @@ func windowFindings(w *Window, subject string, lock objectstore.LockConfig, cron
 	// Object lock of the window's backups.
 	if w.Lock.Checked != "none" {
 		targets := len(w.lockTargets())
-		of := fmt.Sprintf("the %d backups in the window", targets)
+		of := "the " + plural.Count(targets, "backup", "backups") + " in the window"
 		if extra := targets - len(w.Backups); extra > 0 {
-			of = fmt.Sprintf("the %d backups in the window and the one before its start that it reaches back to", len(w.Backups))
+			of = "the " + plural.Count(len(w.Backups), "backup", "backups") + " in the window and the one before its start that it reaches back to"
 		}
 		which := "each of " + of
 		if w.Lock.Checked == "sample" {
@@ -154,18 +156,18 @@ func windowFindings(w *Window, subject string, lock objectstore.LockConfig, cron
 		}
 		for i, s := range w.Lock.Short {
 			if i == maxWindowFindings {
-				fs = append(fs, finding.Fail(IDWindowUnlocked, finding.SeverityFail, subject, fmt.Sprintf("and %d more backups not locked until they expire", len(w.Lock.Short)-i)))
+				fs = append(fs, finding.Fail(IDWindowUnlocked, finding.SeverityFail, subject, "and "+plural.Count(len(w.Lock.Short)-i, "more backup", "more backups")+" not locked until they expire"))
 				break
 			}
 			fs = append(fs, finding.Fail(IDWindowUnlocked, finding.SeverityFail, subject,
-				fmt.Sprintf("backup %s: %d object versions not locked until it expires %s, e.g. %s: %s", s.Backup, s.Versions, rfc(s.Expiration), s.Example, s.Problem)).
+				fmt.Sprintf("backup %s: %s not locked until it expires %s, e.g. %s: %s", s.Backup, plural.Count(s.Versions, "object version", "object versions"), rfc(s.Expiration), s.Example, s.Problem)).
 				With("every version locked until "+rfc(s.Expiration), s.Problem,
 					"give the bucket a COMPLIANCE default retention at least the schedule's TTL; PutObjectRetention can extend an existing version's lock"))
 		}
 		if len(w.Lock.Short) == 0 {
 			fs = append(fs, finding.Pass(IDWindowUnlocked, subject, "every object version of "+which+" is locked until at least its backup's expiration"))
 		} else {
-			fs = append(fs, finding.Fail(IDWindowUnlocked, finding.SeverityFail, subject, fmt.Sprintf("%d of %s are not locked until they expire", len(w.Lock.Short), which)))
+			fs = append(fs, finding.Fail(IDWindowUnlocked, finding.SeverityFail, subject, fmt.Sprintf("%d of %s %s", len(w.Lock.Short), which, plural.Of(len(w.Lock.Short), "is not locked until it expires", "are not locked until they expire"))))
 		}
 	}
 
@@ -196,14 +198,14 @@ func forgetFindings(w *Window, subject string, lock objectstore.LockConfig) []fi
 		switch r.Kind {
 		case RetainedBackup:
 			fs = append(fs, finding.Fail(IDWindowPastMax, finding.SeverityFail, subject,
-				fmt.Sprintf("backup %s of %s is still in the bucket (%d objects, %s), %s past the maxRetention %s",
-					r.Subject, rfc(r.Since), r.Objects, sizeOf(r.Bytes), Span(r.ExcessSeconds), max)).
+				fmt.Sprintf("backup %s of %s is still in the bucket (%s, %s), %s past the maxRetention %s",
+					r.Subject, rfc(r.Since), plural.Count(r.Objects, "object", "objects"), sizeOf(r.Bytes), Span(r.ExcessSeconds), max)).
 				With("no backup older than "+max, "created "+rfc(r.Since),
 					"velero backup delete "+r.Subject+" (Velero deletes it with its data once its lock allows); lower the schedule's TTL to at most "+max))
 		case RetainedTTL:
 			fs = append(fs, finding.Fail(IDWindowTTL, finding.SeverityFail, subject,
-				fmt.Sprintf("%d backups have a Velero TTL %s longer than the maxRetention %s, the newest %s expiring %s",
-					r.Objects, Span(r.ExcessSeconds), max, r.Subject, rfc(r.Until))).
+				fmt.Sprintf("%s %s a Velero TTL %s longer than the maxRetention %s, the newest %s expiring %s",
+					plural.Count(r.Objects, "backup", "backups"), plural.Of(r.Objects, "has", "have"), Span(r.ExcessSeconds), max, r.Subject, rfc(r.Until))).
 				With("spec.ttl at most "+max, Span(r.ExcessSeconds+w.MaxRetentionSeconds),
 					"set the Schedule's spec.template.ttl to at most "+max))
 		case RetainedBucketLock:
@@ -220,16 +222,16 @@ func forgetFindings(w *Window, subject string, lock objectstore.LockConfig) []fi
 					"a COMPLIANCE lock cannot be shortened: lower the bucket's default retention so new backups are not locked past "+max))
 		case RetainedRepository:
 			fs = append(fs, finding.Warn(IDWindowRepositoryOld, subject,
-				fmt.Sprintf("repository %s holds %d volume-data objects (%s) last written before the maxRetention %s, the oldest %s",
-					r.Subject, r.Objects, sizeOf(r.Bytes), max, rfc(r.Since))).
-				With("no volume data older than "+max, fmt.Sprintf("%d objects, %s", r.Objects, sizeOf(r.Bytes)),
+				fmt.Sprintf("repository %s holds %s (%s) last written before the maxRetention %s, the oldest %s",
+					r.Subject, plural.Count(r.Objects, "volume-data object", "volume-data objects"), sizeOf(r.Bytes), max, rfc(r.Since))).
+				With("no volume data older than "+max, plural.Count(r.Objects, "object", "objects")+", "+sizeOf(r.Bytes),
 					"a pack still referenced by newer snapshots keeps its content; once the old backups are deleted, Velero's repository maintenance (full) rewrites or removes the packs only they used"))
 		}
 	}
 	for _, kind := range []string{RetainedBackup, RetainedObjectLock} {
 		if c := n[kind]; c > maxWindowFindings {
 			id := map[string]string{RetainedBackup: IDWindowPastMax, RetainedObjectLock: IDWindowLockTooLong}[kind]
-			fs = append(fs, finding.Fail(id, finding.SeverityFail, subject, fmt.Sprintf("and %d more backups kept or locked past the maxRetention %s", c-maxWindowFindings, max)))
+			fs = append(fs, finding.Fail(id, finding.SeverityFail, subject, "and "+plural.Count(c-maxWindowFindings, "more backup", "more backups")+" kept or locked past the maxRetention "+max))
 		}
 	}
 	if len(w.PastMaxRetention) == 0 {

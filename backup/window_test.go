@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -316,7 +317,7 @@ func TestCheckWindow_FromTheBucket(t *testing.T) {
 	assert.Equal(t, int64(4096), w.PastMaxRetention[2].Bytes)
 
 	assert.Contains(t, messages(fs, IDWindowPastMax, finding.StatusFail)[0], "backup daily-20260301030000 of 2026-03-01T03:00:00Z is still in the bucket (2 objects, 1.")
-	assert.Contains(t, messages(fs, IDWindowRepositoryOld, finding.StatusWarn), "repository s3://velero/cluster-a/kopia/shop-data/ holds 1 volume-data objects (4.0 KiB) last written before the maxRetention 8d, the oldest 2026-01-01T00:00:00Z")
+	assert.Contains(t, messages(fs, IDWindowRepositoryOld, finding.StatusWarn), "repository s3://velero/cluster-a/kopia/shop-data/ holds 1 volume-data object (4.0 KiB) last written before the maxRetention 8d, the oldest 2026-01-01T00:00:00Z")
 	assert.Empty(t, st.Writes(), "the window check never writes")
 }
 
@@ -379,4 +380,28 @@ func TestSpan(t *testing.T) {
 		7 * 86400: "7d", 3*86400 + 9*3600: "3d 9h", 3*86400 + 9*3600 + 59*60: "3d 9h"} {
 		assert.Equal(t, want, Span(in), "%v", in)
 	}
+}
+
+// TestWindowFindings_SingularCounts: a count of one takes the singular
+// noun (and verb) in every window finding: "1 error", "1 object", "has".
+func TestWindowFindings_SingularCounts(t *testing.T) {
+	bs := daily(3)
+	failed := bs[1]
+	failed.Phase, failed.Usable, failed.Errors, failed.Warnings = "Failed", false, 1, 1
+	bs[1] = failed
+	w := &Window{Schedule: "daily", CheckedAt: wnow, MaxRetentionSeconds: (5 * day).Seconds(), Backups: bs, Oldest: &bs[0], Newest: &bs[2],
+		NotCompleted: []WindowBackup{failed}, Lock: LockCoverage{Checked: "none"},
+		PastMaxRetention: []Retained{
+			{Kind: RetainedBackup, Subject: "old", Since: wnow.Add(-9 * day), Objects: 1, Bytes: 10, ExcessSeconds: (4 * day).Seconds()},
+			{Kind: RetainedTTL, Subject: "daily-x", Until: wnow.Add(30 * day), Objects: 1, ExcessSeconds: (25 * day).Seconds()},
+		}}
+	var all []string
+	for _, f := range windowFindings(w, "s3://b", objectstore.LockConfig{}, "") {
+		all = append(all, f.Message)
+	}
+	joined := strings.Join(all, "\n")
+	assert.Contains(t, joined, "(1 error, 1 warning)")
+	assert.Contains(t, joined, "(1 object, 10 B)")
+	assert.Contains(t, joined, "1 backup has a Velero TTL")
+	assert.NotRegexp(t, `\b1 [a-z-]+s\b`, joined)
 }

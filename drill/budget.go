@@ -3,6 +3,8 @@ package drill
 import (
 	"fmt"
 	"time"
+
+	"github.com/firedrill-dev/firedrill/internal/plural"
 )
 
 // BudgetState says where a scenario's error budget stands.
@@ -105,5 +107,5 @@ func (b ErrorBudget) Summary() string {
 		return "no drill in " + window
 	}
 	return fmt.Sprintf("%d of %d %s in %s met RTO and RPO (%.0f%%), target %.0f%%: %.0f%% of the budget left",
-		b.Met, b.Drills, plural(b.Drills, "drill", "drills"), window, *b.MetRatio*100, b.Target*100, *b.BudgetRemainingRatio*100)
+		b.Met, b.Drills, plural.Of(b.Drills, "drill", "drills"), window, *b.MetRatio*100, b.Target*100, *b.BudgetRemainingRatio*100)
 }

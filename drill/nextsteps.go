@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/firedrill-dev/firedrill/internal/finding"
+	"github.com/firedrill-dev/firedrill/internal/plural"
 )
 
 // NearObjective is the share of an objective a met RTO or RPO may use
@@ -171,8 +172,8 @@ func NextSteps(r *Report) []NextStep {
 		}{{"trend.rto", "rto", "RTO", t.RTO}, {"trend.rpo", "rpo", "RPO", t.RPO}} {
 			// A missed or nearly missed objective is already a step.
 			if v.v.Verdict == TrendWorse && !seen[v.objective] {
-				add(NextStepTrend, v.code, "#trend", fmt.Sprintf("%s %s is worse than the median of the last %d drills (%s)",
-					v.name, fmtSecondsPtr(v.v.ThisSeconds), v.v.Drills, fmtSecondsPtr(v.v.MedianSeconds)))
+				add(NextStepTrend, v.code, "#trend", fmt.Sprintf("%s %s is worse than the median of the last %s (%s)",
+					v.name, fmtSecondsPtr(v.v.ThisSeconds), plural.Count(v.v.Drills, "drill", "drills"), fmtSecondsPtr(v.v.MedianSeconds)))
 			}
 		}
 	}

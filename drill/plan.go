@@ -14,6 +14,7 @@ import (
 
 	"github.com/firedrill-dev/firedrill/internal/kube"
 	"github.com/firedrill-dev/firedrill/internal/lease"
+	"github.com/firedrill-dev/firedrill/internal/plural"
 	"github.com/firedrill-dev/firedrill/internal/safefile"
 	"github.com/firedrill-dev/firedrill/restore"
 	"github.com/firedrill-dev/firedrill/runbooks"
@@ -392,7 +393,7 @@ func planRestore(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbook) {
 	s := sc.Spec
 	r := s.Target.Restore
 	location, from := sc.RestoreFrom()
-	step.Summary = fmt.Sprintf("%d Velero Restores in the target, one after the other, each watched until it completes", len(r.Phases))
+	step.Summary = plural.Count(len(r.Phases), "Velero Restore", "Velero Restores") + " in the target, one after the other, each watched until it completes"
 	if from != nil {
 		step.add("restore from copy %q (storage location %q), because the scenario loses primaryStorage", from.Name, location)
 	}
@@ -475,13 +476,10 @@ func planRunbook(step *PlanStep, _ *scenarios.Scenario, rb *runbooks.Runbook) {
 	step.Runbook = pr
 	commands, manual := rb.Commands(), len(rb.Steps)-rb.Commands()
 	if manual == 0 {
-		step.add("run the %d steps of %s in order, each within its timeout, against the target", commands, rb.File)
+		step.add("run the %s of %s in order, each within its timeout, against the target", plural.Count(commands, "step", "steps"), rb.File)
 	} else {
-		step.add("run the %d command steps of %s in order, each within its timeout, against the target", commands, rb.File)
-		what := fmt.Sprintf("%d manual steps, estimated at %s in all", manual, fmtSeconds(estimate.Seconds()))
-		if manual == 1 {
-			what = fmt.Sprintf("1 manual step, estimated at %s", fmtSeconds(estimate.Seconds()))
-		}
+		step.add("run the %s of %s in order, each within its timeout, against the target", plural.Count(commands, "command step", "command steps"), rb.File)
+		what := fmt.Sprintf("%s, estimated at %s%s", plural.Count(manual, "manual step", "manual steps"), fmtSeconds(estimate.Seconds()), plural.Of(manual, "", " in all"))
 		step.add("%s: at a terminal each is shown and timed until the operator confirms it (inside the measured RTO); without one (CI, a scheduled pod, --yes) the estimates are declared and added to the measured RTO", what)
 	}
 	step.add("a failing step stops the runbook: the runbook is out of date")

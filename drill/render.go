@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/firedrill-dev/firedrill/internal/finding"
+	"github.com/firedrill-dev/firedrill/internal/plural"
 	"github.com/firedrill-dev/firedrill/runbooks"
 )
 
@@ -29,6 +30,7 @@ var funcs = map[string]any{
 	"rtoTime":   rtoTime,
 	"percent":   percent,
 	"bar":       textBar,
+	"count":     plural.Count[int],
 	"failedSteps": func(rs []runbooks.StepResult) []runbooks.StepResult {
 		var out []runbooks.StepResult
 		for _, s := range rs {

@@ -127,7 +127,7 @@ func sampleReport() *Report {
 			// What the window check (backup.CheckWindow) finds in sampleWindow.
 			finding.Fail(backup.IDWindowShort, finding.SeverityFail, bucket, "the window reaches back only to 2026-11-16T01:00:00Z (6d 9h), 15h short of the retention 7d: the oldest usable backup is shop-nightly-20261116010000").
 				With("usable backups back to 2026-11-15T10:00:00Z (7d)", "back to 2026-11-16T01:00:00Z", "backups older than that are gone or never completed: check the schedule's TTL (at least the retention), the bucket's lifecycle rules and when the schedule was created"),
-			finding.Warn(backup.IDWindowFailedBackup, bucket, "backup shop-nightly-20261118010000 of 2026-11-18T01:00:00Z is Failed (1 errors, 0 warnings): object storage unreachable"),
+			finding.Warn(backup.IDWindowFailedBackup, bucket, "backup shop-nightly-20261118010000 of 2026-11-18T01:00:00Z is Failed (1 error, 0 warnings): object storage unreachable"),
 			finding.Warn(backup.IDWindowMissedRun, bucket, `the run of "0 1 * * *" due 2026-11-19T01:00:00Z left no backup`),
 			finding.Fail(backup.IDWindowGap, finding.SeverityFail, bucket, "worst gap 3d between usable backups, from 2026-11-17T01:00:00Z (shop-nightly-20261117010000) to 2026-11-20T01:00:00Z (shop-nightly-20261120010000): a disaster then would have lost more than the RPO 1d").
 				With("at most 1d", "3d", "runs were missed or failed in that time (see window.missed-run and window.failed-backup); schedule backups at least as often as the RPO"),
@@ -261,6 +261,30 @@ func TestRenderRetrospective_PromptsFromFindings(t *testing.T) {
 	// No improvement is cut mid-sentence, so none reads "the bucket's…. Why".
 	assert.NotContains(t, s, "…")
 	assert.NotContains(t, s, ".. ")
+}
+
+// TestRender_CountsAgreeWithTheirNouns: every count the report and the
+// retrospective print takes a singular noun when it is one: "1 check
+// passed", "against the last 1 drill", "1/1 item".
+func TestRender_CountsAgreeWithTheirNouns(t *testing.T) {
+	r := sampleReport()
+	r.Trend = NewTrend(r, sampleHistory(r.Scenario, t0, []float64{70}, []float64{3500}), "/var/lib/firedrill", nil)
+	r.Restores = r.Restores[:1]
+	r.Restores[0].ItemsRestored, r.Restores[0].TotalItems = 1, 1
+	retro, err := RenderRetrospective(r)
+	require.NoError(t, err)
+	md, err := RenderMarkdown(r)
+	require.NoError(t, err)
+	html, err := RenderHTML(r)
+	require.NoError(t, err)
+	assert.Contains(t, string(retro), "- 1 check passed, among them:")
+	assert.Contains(t, string(retro), "- Against the last 1 drill: ")
+	assert.Contains(t, string(retro), "1/1 item in")
+	for name, out := range map[string][]byte{"retrospective.md": retro, "report.md": md, "report.html": html} {
+		for _, bad := range []string{"1 checks", "1 drills", "1 items", "1 errors", "1 warnings", "1 earlier drills", "1 backups"} {
+			assert.NotContains(t, string(out), bad, name)
+		}
+	}
 }
 
 func TestRenderHTML_SelfContained(t *testing.T) {

@@ -399,7 +399,7 @@ func TestRun_RecoveryPointSaysWhatItSkipped(t *testing.T) {
 
 	partial := findingByID(rep.Findings, "recovery-point.partially-failed")
 	require.NotNil(t, partial)
-	assert.Contains(t, partial.Message, "2 errors, 1 warnings")
+	assert.Contains(t, partial.Message, "2 errors, 1 warning")
 	assert.Contains(t, partial.Message, "widgets.example.com/shop/w1: timeout")
 
 	md, err := os.ReadFile(filepath.Join(dir, "report.md"))

@@ -10,6 +10,7 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"github.com/firedrill-dev/firedrill/backup"
+	"github.com/firedrill-dev/firedrill/internal/plural"
 )
 
 // windowFuncs are the template functions of the recovery window's section
@@ -122,7 +123,7 @@ func windowStripSVG(w *backup.Window) htmltemplate.HTML {
 		return "middle"
 	}
 	var b strings.Builder
-	label := fmt.Sprintf("Recovery window of schedule %s: %d backups, %d usable", w.Schedule, len(w.Backups), w.Usable)
+	label := fmt.Sprintf("Recovery window of schedule %s: %s, %d usable", w.Schedule, plural.Count(len(w.Backups), "backup", "backups"), w.Usable)
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %.0f %.0f" role="img" aria-label="%s" class="window-strip">`,
 		left+width+20, top+height+40, esc(label))
 	fmt.Fprintf(&b, `<rect x="%.1f" y="%.0f" width="%.1f" height="%.0f" class="w-track"/>`, left, top, width, height)

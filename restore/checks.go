@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/firedrill-dev/firedrill/internal/plural"
 	"github.com/firedrill-dev/firedrill/internal/procenv"
 )
 
@@ -76,7 +77,7 @@ func runCheck(ctx context.Context, env checkEnv, c Check) CheckResult {
 		r.Kind = "workloads"
 		r.Details, err = checkWorkloads(ctx, env.cs, c.Workloads.Namespace)
 		if err == nil {
-			r.Message = fmt.Sprintf("%d workloads in namespace %s are Available or complete", len(r.Details), c.Workloads.Namespace)
+			r.Message = fmt.Sprintf("%s in namespace %s %s Available or complete", plural.Count(len(r.Details), "workload", "workloads"), c.Workloads.Namespace, plural.Of(len(r.Details), "is", "are"))
 		}
 	case c.DataCanary != nil:
 		r.Kind = "dataCanary"

@@ -145,7 +145,7 @@ func TestSelectBackup_ReportsSkippedNewerBackups(t *testing.T) {
 			{Name: "daily-6", Phase: "FailedValidation", Time: h(1).Add(30 * time.Minute), Reason: "FailedValidation: invalid included namespace"},
 			{Name: "daily-4", Phase: "PartiallyFailed", Time: h(2), Warnings: 3, Errors: 4, Reason: "PartiallyFailed: 4 errors, 3 warnings; allowPartiallyFailed is not set"},
 			{Name: "daily-3", Phase: "Failed", Time: h(3), Reason: "Failed: object storage unreachable"},
-			{Name: "daily-2", Phase: "PartiallyFailed", Time: h(4), Warnings: 1, Errors: 2, Reason: "PartiallyFailed: 2 errors, 1 warnings; allowPartiallyFailed is not set"},
+			{Name: "daily-2", Phase: "PartiallyFailed", Time: h(4), Warnings: 1, Errors: 2, Reason: "PartiallyFailed: 2 errors, 1 warning; allowPartiallyFailed is not set"},
 		}, rp.Skipped)
 	})
 	t.Run("allowPartiallyFailed", func(t *testing.T) {
