@@ -183,6 +183,31 @@ func NextSteps(r *Report) []NextStep {
 	return out
 }
 
+// retroQuestion is what the retrospective asks about a next step, by its
+// kind and, for an objective near its limit or a trend, by the measure:
+// a worse RTO is a slower recovery, a worse RPO an older recovery point
+// (more data at risk), not a slower one.
+func retroQuestion(s NextStep) string {
+	rpo := strings.HasPrefix(s.Finding, "rpo") || s.Finding == "trend.rpo"
+	switch s.Kind {
+	case NextStepStopped:
+		return "What would have told us before the drill, and what would a real recovery have done here?"
+	case NextStepFailed:
+		return "Why did it happen, and why did nothing tell us before the drill?"
+	case NextStepNear:
+		if rpo {
+			return "Why was the recovery point this old, and how much more data would a late or failed backup put at risk?"
+		}
+		return "Which step took longest, and what would we lose on a worse day?"
+	case NextStepTrend:
+		if rpo {
+			return "Why is the recovery point older than in the last drills: what puts more data at risk now?"
+		}
+		return "What got slower since the last drills?"
+	}
+	return "Is this a risk we accept, and who decides?"
+}
+
 // maxNextStepPart is how long a finding's message or hint may be in a
 // next step before it is cut at a sentence end (leadSentences).
 const maxNextStepPart = 160

@@ -163,3 +163,31 @@ func TestSentence(t *testing.T) {
 		assert.Equal(t, want, sentence(in), "%q", in)
 	}
 }
+
+// TestRetroQuestion_PerMeasure: the retrospective asks about a worse or
+// nearly missed RPO as an older recovery point (data at risk), never as
+// something slower; about the RTO as time.
+func TestRetroQuestion_PerMeasure(t *testing.T) {
+	tests := []struct {
+		kind, code, want string
+	}{
+		{NextStepTrend, "trend.rto", "What got slower since the last drills?"},
+		{NextStepTrend, "trend.rpo", "Why is the recovery point older than in the last drills: what puts more data at risk now?"},
+		{NextStepNear, "rto", "Which step took longest, and what would we lose on a worse day?"},
+		{NextStepNear, "rpo", "Why was the recovery point this old, and how much more data would a late or failed backup put at risk?"},
+		{NextStepNear, "rpo-data", "Why was the recovery point this old, and how much more data would a late or failed backup put at risk?"},
+		{NextStepFailed, "rpo", "Why did it happen, and why did nothing tell us before the drill?"},
+		{NextStepWarning, "window.missed-run", "Is this a risk we accept, and who decides?"},
+		{NextStepStopped, "error", "What would have told us before the drill, and what would a real recovery have done here?"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.kind+" "+tt.code, func(t *testing.T) {
+			got := retroQuestion(NextStep{Kind: tt.kind, Finding: tt.code})
+			assert.Equal(t, tt.want, got)
+			if strings.Contains(tt.code, "rpo") {
+				assert.NotContains(t, got, "slower")
+				assert.NotContains(t, got, "step took longest")
+			}
+		})
+	}
+}

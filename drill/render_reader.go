@@ -14,14 +14,15 @@ import (
 // readerFuncs are the template functions of the reader's sections
 // (context, trend, next steps, links).
 var readerFuncs = map[string]any{
-	"readme":      func(anchor string) string { return ReadmeURL + "#" + anchor },
-	"trendChart":  trendSVG,
-	"verdictText": verdictText,
-	"seed":        func(p *int64) string { return strconv.FormatInt(*p, 10) },
-	"add1":        func(i int) int { return i + 1 },
-	"sentence":    sentence,
-	"mdurl":       mdURL,
-	"paragraphs":  paragraphs,
+	"readme":        func(anchor string) string { return ReadmeURL + "#" + anchor },
+	"trendChart":    trendSVG,
+	"verdictText":   verdictText,
+	"seed":          func(p *int64) string { return strconv.FormatInt(*p, 10) },
+	"add1":          func(i int) int { return i + 1 },
+	"sentence":      sentence,
+	"retroQuestion": retroQuestion,
+	"mdurl":         mdURL,
+	"paragraphs":    paragraphs,
 	// A bucket's s3:// URL is a place to name, not a link a browser
 	// follows (html/template would also refuse it as an href).
 	"isS3":       func(href string) bool { return strings.HasPrefix(href, "s3://") },
