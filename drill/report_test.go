@@ -287,6 +287,21 @@ func TestRender_CountsAgreeWithTheirNouns(t *testing.T) {
 	}
 }
 
+// TestRenderRetrospective_LabelsEndWithAColon: every "label: value"
+// line of The drill reads alike, the result and the objectives included.
+func TestRenderRetrospective_LabelsEndWithAColon(t *testing.T) {
+	retro, err := RenderRetrospective(sampleReport())
+	require.NoError(t, err)
+	drill, _, _ := strings.Cut(strings.SplitN(string(retro), "## The drill\n\n", 2)[1], "\n\n")
+	for _, line := range strings.Split(drill, "\n") {
+		if strings.HasPrefix(line, "  - ") {
+			continue // a goal, under Goals:
+		}
+		assert.Regexp(t, `^- [A-Z][A-Za-z0-9 ]*:( |$)`, line)
+	}
+	assert.Contains(t, drill, "\n- Result: **FAIL**\n")
+}
+
 func TestRenderHTML_SelfContained(t *testing.T) {
 	html, err := RenderHTML(sampleReport())
 	require.NoError(t, err)
