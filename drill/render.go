@@ -19,18 +19,19 @@ import (
 var templateFS embed.FS
 
 var funcs = map[string]any{
-	"dur":       fmtSeconds,
-	"durp":      func(p *float64) string { return fmtSecondsPtr(p) },
-	"ts":        func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 MST") },
-	"offset":    func(r *Report, t time.Time) string { return "+" + fmtSeconds(t.Sub(r.StartedAt).Seconds()) },
-	"upper":     strings.ToUpper,
-	"join":      strings.Join,
-	"objective": objectiveLine,
-	"verdict":   verdictLine,
-	"rtoTime":   rtoTime,
-	"percent":   percent,
-	"bar":       textBar,
-	"count":     plural.Count[int],
+	"dur":        fmtSeconds,
+	"durp":       func(p *float64) string { return fmtSecondsPtr(p) },
+	"ts":         func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 MST") },
+	"offset":     func(r *Report, t time.Time) string { return "+" + fmtSeconds(t.Sub(r.StartedAt).Seconds()) },
+	"upper":      strings.ToUpper,
+	"join":       strings.Join,
+	"objective":  objectiveLine,
+	"verdict":    verdictLine,
+	"rtoTime":    rtoTime,
+	"percent":    percent,
+	"bar":        textBar,
+	"count":      plural.Count[int],
+	"noFindings": noFindingsText,
 	"failedSteps": func(rs []runbooks.StepResult) []runbooks.StepResult {
 		var out []runbooks.StepResult
 		for _, s := range rs {
@@ -160,6 +161,17 @@ func verdictLine(o Objective) string {
 		return fmt.Sprintf("MISSED (over by %s)", fmtSeconds(-*o.MarginSeconds))
 	}
 	return "not measured: " + o.Note
+}
+
+// noFindingsText is what report.md and report.html say in Findings when
+// no finding failed or warned: one sentence for both. A drill that did
+// not run to the end cannot say its checks passed: what the steps it did
+// not run would have found is unknown.
+func noFindingsText(r *Report) string {
+	if r.Error != "" {
+		return "No finding failed, but not every step ran to the end: what they would have checked is not known."
+	}
+	return "No finding failed or warned."
 }
 
 // timelineSVG draws the drill's phases as bars on one time axis: recovery

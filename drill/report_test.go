@@ -302,6 +302,39 @@ func TestRenderRetrospective_LabelsEndWithAColon(t *testing.T) {
 	assert.Contains(t, drill, "\n- Result: **FAIL**\n")
 }
 
+// TestRender_NoFindingsSaysTheSameInBothFormats: report.md and
+// report.html say the one sentence of noFindingsText when no finding
+// failed or warned, whether there are passes, none at all, or the drill
+// did not run to the end.
+func TestRender_NoFindingsSaysTheSameInBothFormats(t *testing.T) {
+	tests := []struct {
+		name     string
+		findings []finding.Finding
+		err      string
+		want     string
+	}{
+		{"no finding at all", nil, "", "No finding failed or warned."},
+		{"only passes", []finding.Finding{finding.Pass("protection.bucket.object-lock", "bucket", "locked")}, "", "No finding failed or warned."},
+		{"stopped early", nil, "restore failed", "No finding failed, but not every step ran to the end: what they would have checked is not known."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := manualSampleReport()
+			r.Findings, r.Error = tt.findings, tt.err
+			md, err := RenderMarkdown(r)
+			require.NoError(t, err)
+			html, err := RenderHTML(r)
+			require.NoError(t, err)
+			assert.Contains(t, string(md), "## Findings\n\n"+tt.want+"\n")
+			assert.Contains(t, string(html), "<p>"+tt.want+"</p>")
+			for _, other := range []string{"Every check passed", "No findings."} {
+				assert.NotContains(t, string(md), other)
+				assert.NotContains(t, string(html), other)
+			}
+		})
+	}
+}
+
 func TestRenderHTML_SelfContained(t *testing.T) {
 	html, err := RenderHTML(sampleReport())
 	require.NoError(t, err)
