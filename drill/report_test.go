@@ -119,7 +119,7 @@ func sampleReport() *Report {
 			phase(StepProtection, 1.2, 14, PhaseFailed), phase(StepRecoveryPoint, 14, 14.3, PhasePassed),
 			phase(StepRestore, 14.3, 62, PhasePassed), phase(StepVerify, 62, 70, PhasePassed),
 			phase(StepRunbook, 70, 88, PhaseFailed), phase(StepReport, 88, 88.4, PhasePassed),
-			phase(StepCleanup, 88.4, 95, PhasePassed),
+			phase(StepEvidence, 88.4, 90, PhasePassed), phase(StepCleanup, 90, 95, PhasePassed),
 		},
 		Findings: []finding.Finding{
 			finding.Pass("protection.bucket.object-lock", "s3://velero-backups at http://127.0.0.1:27000", "object lock enabled, COMPLIANCE, 1d"),
@@ -231,9 +231,28 @@ func golden(t *testing.T, name string, got []byte) {
 	assert.Equal(t, string(want), string(got))
 }
 
+// requireCoherentTimeline holds a sample report to what a drill that ran
+// to the end records: every step in order, each starting when the one
+// before ended, the last ending when the drill did (the report is
+// rendered again after evidence and cleanup: Run's finish).
+func requireCoherentTimeline(t *testing.T, r *Report) {
+	t.Helper()
+	var names []StepName
+	for i, p := range r.Phases {
+		names = append(names, p.Name)
+		if i > 0 {
+			require.Equal(t, r.Phases[i-1].End, p.Start, "step %s starts when %s ended", p.Name, r.Phases[i-1].Name)
+		}
+	}
+	require.Equal(t, Steps(), names, "a drill that ran to the end records every step")
+	require.Equal(t, r.StartedAt, r.Phases[0].Start)
+	require.Equal(t, r.FinishedAt, r.Phases[len(r.Phases)-1].End, "the drill ends when its last step does")
+}
+
 func TestRender_Golden(t *testing.T) {
 	r := sampleReport()
 	require.Equal(t, ResultFail, r.Result)
+	requireCoherentTimeline(t, r)
 	md, err := RenderMarkdown(r)
 	require.NoError(t, err)
 	golden(t, "report.md.golden", md)
