@@ -318,7 +318,7 @@ func requirement(spec ProtectionSpec, required time.Time) string {
 	case !spec.Backup.Expiration.IsZero():
 		parts = append(parts, "retained until the backup expires ("+spec.Backup.Expiration.UTC().Format(time.RFC3339)+")")
 	case spec.Lock.MinRetention > 0:
-		parts = append(parts, "retained at least "+days(spec.Lock.MinRetention)+" after creation")
+		parts = append(parts, "retained at least "+durText(spec.Lock.MinRetention)+" after creation")
 	default:
 		parts = append(parts, "retained")
 	}

@@ -221,7 +221,7 @@ func copyFinding(c CopySpec, src string, dst Side, cmp Comparison, err error, no
 	var lag time.Duration
 	if cmp.NotReplicated > 0 {
 		lag = now.Sub(*cmp.OldestNotReplicated).Round(time.Second)
-		counts += fmt.Sprintf(", %d not yet replicated (the oldest waiting %s)", cmp.NotReplicated, lag)
+		counts += fmt.Sprintf(", %d not yet replicated (the oldest waiting %s)", cmp.NotReplicated, durText(lag))
 	}
 	expected := fmt.Sprintf("every object of %s, the same by %s", src, c.Mode)
 	if c.Mode == ModeSampled {
@@ -247,15 +247,15 @@ func copyFinding(c CopySpec, src string, dst Side, cmp Comparison, err error, no
 	case cmp.NotReplicated > 0 && lag > c.MaxReplicationLag:
 		return finding.Fail(id, finding.SeverityFail, subject,
 			fmt.Sprintf("copy %s is behind: %s not yet replicated, the oldest waiting %s, longer than the %s allowed (maxReplicationLag): %s%s",
-				c.Name, plural.Count(cmp.NotReplicated, "object", "objects"), lag, c.MaxReplicationLag, counts, details)).
-			With(fmt.Sprintf("%s, replication lag at most %s", expected, c.MaxReplicationLag), counts,
+				c.Name, plural.Count(cmp.NotReplicated, "object", "objects"), durText(lag), durText(c.MaxReplicationLag), counts, details)).
+			With(fmt.Sprintf("%s, replication lag at most %s", expected, durText(c.MaxReplicationLag)), counts,
 				"replication is stuck: check that the replication target is reachable and accepts the writes (mc replicate status, mc admin trace on the primary); "+
 					"FAILED objects are retried by MinIO's scanner, or resynced with mc replicate resync")
 	case cmp.NotReplicated > 0:
 		return finding.Warn(id, subject,
 			fmt.Sprintf("copy %s holds every object the primary has replicated; %d not yet replicated, the oldest waiting %s (allowed %s): replication lag, not a loss: %s%s",
-				c.Name, cmp.NotReplicated, lag, c.MaxReplicationLag, counts, details)).
-			With(fmt.Sprintf("%s, replication lag at most %s", expected, c.MaxReplicationLag), counts,
+				c.Name, cmp.NotReplicated, durText(lag), durText(c.MaxReplicationLag), counts, details)).
+			With(fmt.Sprintf("%s, replication lag at most %s", expected, durText(c.MaxReplicationLag)), counts,
 				"nothing to do if the lag stays short; a lag that keeps growing means the replication target is unreachable")
 	case cmp.Extra > 0:
 		return finding.Warn(id, subject, fmt.Sprintf("copy %s holds every object of the primary, and %d more: %s%s", c.Name, cmp.Extra, counts, details)).

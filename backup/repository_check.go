@@ -168,5 +168,5 @@ func atLeastAfterCreation(d time.Duration) string {
 	if d <= 0 {
 		return "retained"
 	}
-	return "retained at least " + days(d) + " after creation"
+	return "retained at least " + durText(d) + " after creation"
 }

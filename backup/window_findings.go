@@ -6,6 +6,7 @@ import (
 
 	"github.com/dustin/go-humanize"
 
+	"github.com/firedrill-dev/firedrill/internal/durfmt"
 	"github.com/firedrill-dev/firedrill/internal/finding"
 	"github.com/firedrill-dev/firedrill/internal/objectstore"
 	"github.com/firedrill-dev/firedrill/internal/plural"
@@ -16,31 +17,6 @@ import (
 const maxWindowFindings = 10
 
 func rfc(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-
-// Span renders seconds as a person reads a recovery window, rounded
-// down to its two largest units: "7d 2h", "3h 10m", "45s". The window's
-// findings and its table in the report both use it, so the two read alike.
-func Span(seconds float64) string {
-	d := time.Duration(seconds * float64(time.Second)).Round(time.Second)
-	day := 24 * time.Hour
-	switch {
-	case d >= day:
-		s := fmt.Sprintf("%dd", d/day)
-		if h := (d % day) / time.Hour; h > 0 {
-			s += fmt.Sprintf(" %dh", h)
-		}
-		return s
-	case d >= time.Hour:
-		s := fmt.Sprintf("%dh", d/time.Hour)
-		if m := (d % time.Hour) / time.Minute; m > 0 {
-			s += fmt.Sprintf(" %dm", m)
-		}
-		return s
-	case d >= time.Minute:
-		return fmt.Sprintf("%dm", d/time.Minute)
-	}
-	return d.String()
-}
 
 // sizeOf renders a size in binary units (go-humanize's IBytes).
 func sizeOf(n int64) string { return humanize.IBytes(uint64(max(n, 0))) }
@@ -64,14 +40,14 @@ func windowFindings(w *Window, subject string, lock objectstore.LockConfig, cron
 	case !w.ReachesBack:
 		fs = append(fs, finding.Fail(IDWindowShort, finding.SeverityFail, subject,
 			fmt.Sprintf("the window reaches back only to %s (%s), %s short of the retention %s: the oldest usable backup is %s",
-				rfc(w.Oldest.point()), Span(w.CheckedAt.Sub(w.Oldest.point()).Seconds()), Span(w.MissingSeconds), Span(w.RetentionSeconds), w.Oldest.Name)).
+				rfc(w.Oldest.point()), durfmt.Seconds(w.CheckedAt.Sub(w.Oldest.point()).Seconds()), durfmt.Seconds(w.MissingSeconds), durfmt.Seconds(w.RetentionSeconds), w.Oldest.Name)).
 			With(retentionWant(w), "back to "+rfc(w.Oldest.point()),
 				"backups older than that are gone or never completed: check the schedule's TTL (at least the retention), the bucket's lifecycle rules and when the schedule was created"))
 	default:
 		msg := fmt.Sprintf("%d usable %s from %s (%s) to %s (%s)", w.Usable, what,
 			rfc(w.Oldest.point()), w.Oldest.Name, rfc(w.Newest.point()), w.Newest.Name)
 		if w.RetentionSeconds > 0 {
-			msg += fmt.Sprintf(": the window reaches back the retention %s", Span(w.RetentionSeconds))
+			msg += fmt.Sprintf(": the window reaches back the retention %s", durfmt.Seconds(w.RetentionSeconds))
 		}
 		fs = append(fs, finding.Pass(IDWindowShort, subject, msg))
 	}
@@ -130,14 +106,14 @@ func windowFindings(w *Window, subject string, lock objectstore.LockConfig, cron
 		if g.ToBackup != "" {
 			to = g.ToBackup
 		}
-		msg := fmt.Sprintf("worst gap %s between usable backups, from %s (%s) to %s (%s)", Span(g.Seconds), rfc(g.From), g.FromBackup, rfc(g.To), to)
+		msg := fmt.Sprintf("worst gap %s between usable backups, from %s (%s) to %s (%s)", durfmt.Seconds(g.Seconds), rfc(g.From), g.FromBackup, rfc(g.To), to)
 		switch {
 		case g.OverRPO:
-			fs = append(fs, finding.Fail(IDWindowGap, finding.SeverityFail, subject, msg+fmt.Sprintf(": a disaster then would have lost more than the RPO %s", Span(w.RPOSeconds))).
-				With("at most "+Span(w.RPOSeconds), Span(g.Seconds),
+			fs = append(fs, finding.Fail(IDWindowGap, finding.SeverityFail, subject, msg+fmt.Sprintf(": a disaster then would have lost more than the RPO %s", durfmt.Seconds(w.RPOSeconds))).
+				With("at most "+durfmt.Seconds(w.RPOSeconds), durfmt.Seconds(g.Seconds),
 					"runs were missed or failed in that time (see window.missed-run and window.failed-backup); schedule backups at least as often as the RPO"))
 		case w.RPOSeconds > 0:
-			fs = append(fs, finding.Pass(IDWindowGap, subject, msg+fmt.Sprintf(", within the RPO %s", Span(w.RPOSeconds))))
+			fs = append(fs, finding.Pass(IDWindowGap, subject, msg+fmt.Sprintf(", within the RPO %s", durfmt.Seconds(w.RPOSeconds))))
 		default:
 			fs = append(fs, finding.Pass(IDWindowGap, subject, msg))
 		}
@@ -182,13 +158,13 @@ func retentionWant(w *Window) string {
 	if w.RetentionSeconds == 0 {
 		return "a usable backup"
 	}
-	return "usable backups back to " + rfc(w.From) + " (" + Span(w.RetentionSeconds) + ")"
+	return "usable backups back to " + rfc(w.From) + " (" + durfmt.Seconds(w.RetentionSeconds) + ")"
 }
 
 // forgetFindings are the findings of what is kept past maxRetention.
 func forgetFindings(w *Window, subject string, lock objectstore.LockConfig) []finding.Finding {
 	var fs []finding.Finding
-	max := Span(w.MaxRetentionSeconds)
+	max := durfmt.Seconds(w.MaxRetentionSeconds)
 	n := map[string]int{}
 	for _, r := range w.PastMaxRetention {
 		n[r.Kind]++
@@ -199,25 +175,25 @@ func forgetFindings(w *Window, subject string, lock objectstore.LockConfig) []fi
 		case RetainedBackup:
 			fs = append(fs, finding.Fail(IDWindowPastMax, finding.SeverityFail, subject,
 				fmt.Sprintf("backup %s of %s is still in the bucket (%s, %s), %s past the maxRetention %s",
-					r.Subject, rfc(r.Since), plural.Count(r.Objects, "object", "objects"), sizeOf(r.Bytes), Span(r.ExcessSeconds), max)).
+					r.Subject, rfc(r.Since), plural.Count(r.Objects, "object", "objects"), sizeOf(r.Bytes), durfmt.Seconds(r.ExcessSeconds), max)).
 				With("no backup older than "+max, "created "+rfc(r.Since),
 					"velero backup delete "+r.Subject+" (Velero deletes it with its data once its lock allows); lower the schedule's TTL to at most "+max))
 		case RetainedTTL:
 			fs = append(fs, finding.Fail(IDWindowTTL, finding.SeverityFail, subject,
 				fmt.Sprintf("%s %s a Velero TTL %s longer than the maxRetention %s, the newest %s expiring %s",
-					plural.Count(r.Objects, "backup", "backups"), plural.Of(r.Objects, "has", "have"), Span(r.ExcessSeconds), max, r.Subject, rfc(r.Until))).
-				With("spec.ttl at most "+max, Span(r.ExcessSeconds+w.MaxRetentionSeconds),
+					plural.Count(r.Objects, "backup", "backups"), plural.Of(r.Objects, "has", "have"), durfmt.Seconds(r.ExcessSeconds), max, r.Subject, rfc(r.Until))).
+				With("spec.ttl at most "+max, durfmt.Seconds(r.ExcessSeconds+w.MaxRetentionSeconds),
 					"set the Schedule's spec.template.ttl to at most "+max))
 		case RetainedBucketLock:
 			fs = append(fs, finding.Fail(IDWindowLockTooLong, finding.SeverityFail, subject,
 				fmt.Sprintf("the bucket's default retention (%s %s) keeps every object %s past the maxRetention %s: it cannot be erased in time",
-					lock.DefaultMode, days(lock.DefaultPeriod()), Span(r.ExcessSeconds), max)).
-				With("default retention at most "+max, days(lock.DefaultPeriod()),
+					lock.DefaultMode, durText(lock.DefaultPeriod()), durfmt.Seconds(r.ExcessSeconds), max)).
+				With("default retention at most "+max, durText(lock.DefaultPeriod()),
 					"lower the bucket's default retention to at most "+max+" (new objects); versions already locked in COMPLIANCE mode keep their date"))
 		case RetainedObjectLock:
 			fs = append(fs, finding.Fail(IDWindowLockTooLong, finding.SeverityFail, subject,
 				fmt.Sprintf("backup %s of %s has object versions locked until %s, %s past the maxRetention %s",
-					r.Subject, rfc(r.Since), rfc(r.Until), Span(r.ExcessSeconds), max)).
+					r.Subject, rfc(r.Since), rfc(r.Until), durfmt.Seconds(r.ExcessSeconds), max)).
 				With("locked at most until "+rfc(r.Since.Add(time.Duration(w.MaxRetentionSeconds*float64(time.Second)))), "until "+rfc(r.Until),
 					"a COMPLIANCE lock cannot be shortened: lower the bucket's default retention so new backups are not locked past "+max))
 		case RetainedRepository:

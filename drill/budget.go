@@ -102,7 +102,7 @@ func (b ErrorBudget) String() string {
 // 4 drills in the last 365d met RTO and RPO (75%), target 90%: -150% of
 // the budget left".
 func (b ErrorBudget) Summary() string {
-	window := fmt.Sprintf("the last %.0fd", b.WindowSeconds/86400)
+	window := "the last " + fmtSeconds(b.WindowSeconds)
 	if b.Drills == 0 {
 		return "no drill in " + window
 	}

@@ -132,7 +132,7 @@ func Forecast(history []DrillSummary, now time.Time) RTOForecast {
 		return f
 	}
 	if span := used[len(used)-1].StartedAt.Sub(used[0].StartedAt); span < ForecastMinSpan {
-		f.Reason = fmt.Sprintf("no forecast: the drills span %s, at least %d days needed", fmtSeconds(span.Seconds()), int(ForecastMinSpan.Hours()/24))
+		f.Reason = fmt.Sprintf("no forecast: the drills span %s, at least %s needed", fmtSeconds(span.Seconds()), fmtSeconds(ForecastMinSpan.Seconds()))
 		return f
 	}
 	if f.ObjectiveSeconds <= 0 {

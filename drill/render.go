@@ -10,6 +10,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/firedrill-dev/firedrill/internal/durfmt"
 	"github.com/firedrill-dev/firedrill/internal/finding"
 	"github.com/firedrill-dev/firedrill/internal/plural"
 	"github.com/firedrill-dev/firedrill/runbooks"
@@ -108,29 +109,12 @@ func renderText(name string, r *Report) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// FormatSeconds prints a duration for people: 850ms, 42.3s, 3m07s, 2h05m.
-func FormatSeconds(s float64) string { return fmtSeconds(s) }
+// FormatSeconds prints a duration for people: 850ms, 42.3s, 3m07s, 2h05m,
+// 3d09h. It is durfmt.Seconds, the one duration style of every report,
+// finding and message, for the commands above drill.
+func FormatSeconds(s float64) string { return durfmt.Seconds(s) }
 
-func fmtSeconds(s float64) string {
-	neg := ""
-	if s < 0 {
-		neg, s = "-", -s
-	}
-	switch {
-	case s < 1:
-		return fmt.Sprintf("%s%dms", neg, int(math.Round(s*1000)))
-	case s < 60:
-		return fmt.Sprintf("%s%.1fs", neg, s)
-	case math.Round(s) < 3600:
-		// Rounded to the second, as the drill's progress lines round
-		// (time.Duration.Round): one figure for one measurement.
-		r := int(math.Round(s))
-		return fmt.Sprintf("%s%dm%02ds", neg, r/60, r%60)
-	default:
-		m := int(math.Round(s / 60))
-		return fmt.Sprintf("%s%dh%02dm", neg, m/60, m%60)
-	}
-}
+func fmtSeconds(s float64) string { return durfmt.Seconds(s) }
 
 func fmtSecondsPtr(p *float64) string {
 	if p == nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/firedrill-dev/firedrill/backup"
+	"github.com/firedrill-dev/firedrill/internal/durfmt"
 	"github.com/firedrill-dev/firedrill/internal/finding"
 	"github.com/firedrill-dev/firedrill/runbooks"
 	"github.com/firedrill-dev/firedrill/scenarios"
@@ -122,16 +123,16 @@ func sampleReport() *Report {
 			phase(StepEvidence, 88.4, 90, PhasePassed), phase(StepCleanup, 90, 95, PhasePassed),
 		},
 		Findings: []finding.Finding{
-			finding.Pass("protection.bucket.object-lock", "s3://velero-backups at http://127.0.0.1:27000", "object lock enabled, COMPLIANCE, 1d"),
+			finding.Pass("protection.bucket.object-lock", "s3://velero-backups at http://127.0.0.1:27000", "object lock is enabled"),
 			finding.Fail("protection.copy.offsite", finding.SeverityFail, "copy offsite", "1 object missing on the copy").With("same objects", "1 missing", "check the replication rule"),
 			// What the window check (backup.CheckWindow) finds in sampleWindow.
-			finding.Fail(backup.IDWindowShort, finding.SeverityFail, bucket, "the window reaches back only to 2026-11-16T01:00:00Z (6d 9h), 15h short of the retention 7d: the oldest usable backup is shop-nightly-20261116010000").
+			finding.Fail(backup.IDWindowShort, finding.SeverityFail, bucket, "the window reaches back only to 2026-11-16T01:00:00Z (6d09h), 15h00m short of the retention 7d: the oldest usable backup is shop-nightly-20261116010000").
 				With("usable backups back to 2026-11-15T10:00:00Z (7d)", "back to 2026-11-16T01:00:00Z", "backups older than that are gone or never completed: check the schedule's TTL (at least the retention), the bucket's lifecycle rules and when the schedule was created"),
 			finding.Warn(backup.IDWindowFailedBackup, bucket, "backup shop-nightly-20261118010000 of 2026-11-18T01:00:00Z is Failed (1 error, 0 warnings): object storage unreachable"),
 			finding.Warn(backup.IDWindowMissedRun, bucket, `the run of "0 1 * * *" due 2026-11-19T01:00:00Z left no backup`),
 			finding.Fail(backup.IDWindowGap, finding.SeverityFail, bucket, "worst gap 3d between usable backups, from 2026-11-17T01:00:00Z (shop-nightly-20261117010000) to 2026-11-20T01:00:00Z (shop-nightly-20261120010000): a disaster then would have lost more than the RPO 1d").
 				With("at most 1d", "3d", "runs were missed or failed in that time (see window.missed-run and window.failed-backup); schedule backups at least as often as the RPO"),
-			finding.Fail(backup.IDWindowPastMax, finding.SeverityFail, bucket, "backup shop-nightly-20261020010000 of 2026-10-20T01:00:00Z is still in the bucket (12 objects, 3.0 MiB), 3d 9h past the maxRetention 30d").
+			finding.Fail(backup.IDWindowPastMax, finding.SeverityFail, bucket, "backup shop-nightly-20261020010000 of 2026-10-20T01:00:00Z is still in the bucket (12 objects, 3.0 MiB), 3d09h past the maxRetention 30d").
 				With("no backup older than 30d", "created 2026-10-20T01:00:00Z", "velero backup delete shop-nightly-20261020010000 (Velero deletes it with its data once its lock allows); lower the schedule's TTL to at most 30d"),
 			finding.Fail("runbook.out-of-date", finding.SeverityFail, "runbook step ci-deployer-token", "runbook step failed: the runbook is out of date"),
 		},
@@ -262,6 +263,14 @@ func TestRender_Golden(t *testing.T) {
 	html, err := RenderHTML(r)
 	require.NoError(t, err)
 	golden(t, "report.html.golden", html)
+
+	// One duration style: the RPO objective reads the same in Objectives,
+	// in the window's table and in the finding that measures against it
+	// (backup's findings format with durfmt, as the report does).
+	assert.Contains(t, string(md), "| RPO (data lost, by the backup) | "+durfmt.Seconds(r.RPO.ObjectiveSeconds)+" |")
+	assert.Contains(t, string(md), "; RPO "+durfmt.Seconds(r.Window.RPOSeconds)+" |")
+	assert.Contains(t, string(md), "more than the RPO "+durfmt.Seconds(r.Window.RPOSeconds))
+	assert.Equal(t, "1d", durfmt.Seconds(r.RPO.ObjectiveSeconds))
 }
 
 func TestRenderRetrospective_PromptsFromFindings(t *testing.T) {

@@ -282,7 +282,7 @@ func TestSelectBackup_RandomInWindow(t *testing.T) {
 		sel := BackupSelector{Window: &Window{Within: 12 * time.Hour, Random: true, Seed: &seed}}
 		_, err := SelectBackup(ctx, dyn, "velero", sel, disaster, 0)
 		require.ErrorIs(t, err, ErrNoBackup)
-		assert.EqualError(t, err, "no Completed backup started within 12h before the disaster "+
+		assert.EqualError(t, err, "no Completed backup started within 12h00m before the disaster "+
 			"(from 2026-11-22T00:00:00Z to 2026-11-22T12:00:00Z): no backup to restore")
 	})
 	t.Run("window of failed backups only", func(t *testing.T) {
