@@ -68,7 +68,8 @@ type Drill struct {
 	// relevant evidence, and says so in its remarks).
 	BundleSHA256 string
 	// BundleHref is where the bundle is: the URL it was pushed to, else its
-	// file name (DRILL_ID.evidence.tar.gz).
+	// file name; empty means the file evidence export writes in the drill's
+	// directory (drill.EvidenceBundleFile).
 	BundleHref string
 }
 
@@ -153,7 +154,7 @@ func result(d Drill) (Result, *Resource) {
 			Title:       "Evidence bundle of drill " + r.DrillID,
 			Description: "The drill's record, signed (Ed25519 over manifest.json, and an in-toto statement in a DSSE envelope): verify it with the signer's public key before relying on it.",
 			RLinks: []RLink{{
-				Href: orDefault(d.BundleHref, r.DrillID+".evidence.tar.gz"), MediaType: "application/gzip",
+				Href: orDefault(d.BundleHref, drill.EvidenceBundleFile), MediaType: "application/gzip",
 				Hashes: []Hash{{Algorithm: "SHA-256", Value: d.BundleSHA256}},
 			}},
 		}
