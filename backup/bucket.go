@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/firedrill-dev/firedrill/internal/durfmt"
 	"github.com/firedrill-dev/firedrill/internal/finding"
 	"github.com/firedrill-dev/firedrill/internal/objectstore"
 )
@@ -102,14 +103,14 @@ func checkBucket(ctx context.Context, st BucketConfigReader, bucket, idPrefix st
 	switch {
 	case req.MinRetention > 0 && period < req.MinRetention:
 		fs = append(fs, finding.Fail(id(idRetentionPeriod), finding.SeverityFail, subject,
-			fmt.Sprintf("default retention %s is shorter than the required %s", days(period), days(req.MinRetention))).
-			With("at least "+days(req.MinRetention), days(period), "raise the bucket's default retention"))
+			fmt.Sprintf("default retention %s is shorter than the required %s", durText(period), durText(req.MinRetention))).
+			With("at least "+durText(req.MinRetention), durText(period), "raise the bucket's default retention"))
 	default:
-		msg := fmt.Sprintf("default retention is %s", days(period))
+		msg := fmt.Sprintf("default retention is %s", durText(period))
 		if req.MinRetention > 0 {
-			msg += fmt.Sprintf(", at least the required %s", days(req.MinRetention))
+			msg += fmt.Sprintf(", at least the required %s", durText(req.MinRetention))
 		}
-		fs = append(fs, finding.Pass(id(idRetentionPeriod), subject, msg).With(atLeast(req.MinRetention), days(period), ""))
+		fs = append(fs, finding.Pass(id(idRetentionPeriod), subject, msg).With(atLeast(req.MinRetention), durText(period), ""))
 	}
 
 	if b.Name != "" || b.TTL > 0 {
@@ -132,12 +133,12 @@ func coversTTL(id, subject string, period time.Duration, b BackupRef) finding.Fi
 	if period < ttl {
 		return finding.Fail(id, finding.SeverityFail, subject,
 			fmt.Sprintf("backups are kept for %s but locked for only %s: for the last %s of its life backup %s can be deleted",
-				days(ttl), days(period), days(ttl-period), orNone(b.Name, "each"))).
-			With("default retention >= backup TTL "+days(ttl), days(period),
+				durText(ttl), durText(period), durText(ttl-period), orNone(b.Name, "each"))).
+			With("default retention >= backup TTL "+durText(ttl), durText(period),
 				"raise the default retention to at least the TTL of the Velero schedule, or shorten the TTL")
 	}
-	return finding.Pass(id, subject, fmt.Sprintf("default retention %s covers the backup TTL %s", days(period), days(ttl))).
-		With(">= "+days(ttl), days(period), "")
+	return finding.Pass(id, subject, fmt.Sprintf("default retention %s covers the backup TTL %s", durText(period), durText(ttl))).
+		With(">= "+durText(ttl), durText(period), "")
 }
 
 // modeFinding compares a retention mode with the requirement.
@@ -178,26 +179,15 @@ func accessHint(err error) string {
 	return "check that the endpoint is reachable from here"
 }
 
-// days renders a retention period the way S3 configures it.
-func days(d time.Duration) string {
-	if d%(24*time.Hour) == 0 {
-		n := int(d / (24 * time.Hour))
-		if n == 1 {
-			return "1 day"
-		}
-		return fmt.Sprintf("%d days", n)
-	}
-	if d%time.Hour == 0 {
-		return fmt.Sprintf("%dh", int(d/time.Hour))
-	}
-	return d.String()
-}
+// durText is d as every report writes a duration (durfmt): a retention
+// period of 7 days reads 7d in its finding and in the report's window.
+func durText(d time.Duration) string { return durfmt.Seconds(d.Seconds()) }
 
 func atLeast(d time.Duration) string {
 	if d <= 0 {
 		return "any"
 	}
-	return "at least " + days(d)
+	return "at least " + durText(d)
 }
 
 func orNone(s, none string) string {

@@ -255,7 +255,7 @@ func protectionProven(ret objectstore.Retention, explicit bool, lock objectstore
 		return fmt.Sprintf("a retention set on the object itself (%s until %s; the bucket has no default retention, so this says nothing about objects written without one)",
 			ret.Mode, ret.RetainUntil.UTC().Format(time.RFC3339))
 	case lock.DefaultMode != "":
-		return fmt.Sprintf("the bucket default retention (%s, %s)", lock.DefaultMode, days(lock.DefaultPeriod()))
+		return fmt.Sprintf("the bucket default retention (%s, %s)", lock.DefaultMode, durText(lock.DefaultPeriod()))
 	}
 	return "no retention at all"
 }

@@ -394,9 +394,9 @@ func (j job) replication(res ObjectResult, by string, h objectstore.ObjectInfo, 
 		if res.Status == StatusDiffers {
 			was = "the copy still holds another version (" + res.Detail + ")"
 		}
-		age := now().Sub(written).Round(time.Second)
+		age := now().Sub(written)
 		return outcome{res: ObjectResult{Key: j.rel, Status: StatusNotReplicated,
-			Detail: fmt.Sprintf("replication %s on the primary for %s (written %s); %s", st, age, written.UTC().Format(time.RFC3339), was)},
+			Detail: fmt.Sprintf("replication %s on the primary for %s (written %s); %s", st, durText(age), written.UTC().Format(time.RFC3339), was)},
 			by: by, written: written}
 	case st == objectstore.ReplicationCompleted:
 		res.Detail += ", although the primary reports its replication COMPLETED"

@@ -352,9 +352,9 @@ func TestCheckProtection_ReplicationLagIsNotAMissingCopy(t *testing.T) {
 			},
 			status: finding.StatusWarn,
 			counts: Comparison{Same: 6, NotReplicated: 2},
-			message: []string{"copy offsite holds every object the primary has replicated; 2 not yet replicated, the oldest waiting 10m0s (allowed 1h0m0s): replication lag, not a loss",
+			message: []string{"copy offsite holds every object the primary has replicated; 2 not yet replicated, the oldest waiting 10m00s (allowed 1h00m): replication lag, not a loss",
 				"0 missing"},
-			detail: "replication PENDING on the primary for 10m0s (written 2026-03-01T03:50:00Z); not on the copy yet",
+			detail: "replication PENDING on the primary for 10m00s (written 2026-03-01T03:50:00Z); not on the copy yet",
 		},
 		{
 			name: "failed for 2 hours: past the default bound",
@@ -363,8 +363,8 @@ func TestCheckProtection_ReplicationLagIsNotAMissingCopy(t *testing.T) {
 			},
 			status:  finding.StatusFail,
 			counts:  Comparison{Same: 6, NotReplicated: 1},
-			message: []string{"copy offsite is behind: 1 objects not yet replicated, the oldest waiting 2h0m0s, longer than the 1h0m0s allowed (maxReplicationLag)"},
-			detail:  "replication FAILED on the primary for 2h0m0s",
+			message: []string{"copy offsite is behind: 1 object not yet replicated, the oldest waiting 2h00m, longer than the 1h00m allowed (maxReplicationLag)"},
+			detail:  "replication FAILED on the primary for 2h00m",
 		},
 		{
 			name: "pending for 20 minutes, 15 allowed",
@@ -374,7 +374,7 @@ func TestCheckProtection_ReplicationLagIsNotAMissingCopy(t *testing.T) {
 			lag:     15 * time.Minute,
 			status:  finding.StatusFail,
 			counts:  Comparison{Same: 6, NotReplicated: 1},
-			message: []string{"longer than the 15m0s allowed"},
+			message: []string{"longer than the 15m00s allowed"},
 		},
 		{
 			name: "overwritten, the new version pending: lag, not a difference",

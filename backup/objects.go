@@ -12,6 +12,7 @@ import (
 
 	"github.com/firedrill-dev/firedrill/internal/finding"
 	"github.com/firedrill-dev/firedrill/internal/objectstore"
+	"github.com/firedrill-dev/firedrill/internal/plural"
 )
 
 // Finding IDs of the backup object checks.
@@ -191,7 +192,7 @@ func checkObjects(ctx context.Context, spec ProtectionSpec, bc bucketCheck, co c
 		keys[v.key] = true
 	}
 	fs = append(fs, finding.Pass(idBackupObjects, subject,
-		fmt.Sprintf("backup %s has %d objects in %d versions", spec.Backup.Name, len(keys), len(versions))))
+		fmt.Sprintf("backup %s has %s in %s", spec.Backup.Name, plural.Count(len(keys), "object", "objects"), plural.Count(len(versions), "version", "versions"))))
 	for _, k := range markers {
 		fs = append(fs, finding.Fail(idDeleteMarker, finding.SeverityFail, objectstore.URI(bucket, k, "")+" at "+st.Endpoint(),
 			"the object's latest version is a delete marker: Velero no longer sees it, although locked versions remain").
@@ -224,14 +225,14 @@ func checkObjects(ctx context.Context, spec ProtectionSpec, bc bucketCheck, co c
 	if !spec.Backup.Expiration.IsZero() {
 		exp = fmt.Sprintf(", the backup expires %s", spec.Backup.Expiration.UTC().Format(time.RFC3339))
 	}
-	summary := fmt.Sprintf("%d of %d object versions of backup %s retained as required (earliest retain-until %s%s); %s",
-		t.versions-len(t.bad), t.versions, spec.Backup.Name, t.earliest.UTC().Format(time.RFC3339), exp, how)
+	summary := fmt.Sprintf("%d of %s of backup %s retained as required (earliest retain-until %s%s); %s",
+		t.versions-len(t.bad), plural.Count(t.versions, "object version", "object versions"), spec.Backup.Name, t.earliest.UTC().Format(time.RFC3339), exp, how)
 	if len(t.bad) == 0 {
 		fs = append(fs, finding.Pass(idBackupRetention, subject, summary).
 			With(requirement(spec, time.Time{}), fmt.Sprintf("earliest retain-until %s", t.earliest.UTC().Format(time.RFC3339)), ""))
 	} else {
 		fs = append(fs, finding.Fail(idBackupRetention, finding.SeverityFail, subject, summary).
-			With(requirement(spec, time.Time{}), fmt.Sprintf("%d versions short or unreadable", len(t.bad)), ""))
+			With(requirement(spec, time.Time{}), plural.Count(len(t.bad), "version", "versions")+" short or unreadable", ""))
 	}
 	if len(t.errs) > 0 {
 		return fs, fmt.Errorf("read retention of backup %s: %w", spec.Backup.Name, errors.Join(t.errs...))
@@ -247,7 +248,7 @@ func versionFindings(spec ProtectionSpec, id string, bad []versionRetention, max
 	st, bucket := spec.Primary.Store, spec.Primary.Bucket
 	for i, r := range bad {
 		if i == max {
-			fs = append(fs, finding.Fail(id, finding.SeverityFail, subject, fmt.Sprintf("and %d more object versions", len(bad)-i)))
+			fs = append(fs, finding.Fail(id, finding.SeverityFail, subject, "and "+plural.Count(len(bad)-i, "more object version", "more object versions")))
 			break
 		}
 		vs := objectstore.URI(bucket, r.v.key, r.v.versionID) + " at " + st.Endpoint()
@@ -317,7 +318,7 @@ func requirement(spec ProtectionSpec, required time.Time) string {
 	case !spec.Backup.Expiration.IsZero():
 		parts = append(parts, "retained until the backup expires ("+spec.Backup.Expiration.UTC().Format(time.RFC3339)+")")
 	case spec.Lock.MinRetention > 0:
-		parts = append(parts, "retained at least "+days(spec.Lock.MinRetention)+" after creation")
+		parts = append(parts, "retained at least "+durText(spec.Lock.MinRetention)+" after creation")
 	default:
 		parts = append(parts, "retained")
 	}
@@ -355,7 +356,7 @@ func howProtected(stamped, fromDefault, none int, hasDefault bool, co canaryOutc
 	}
 	switch {
 	case none > 0 && !hasDefault:
-		return fmt.Sprintf("%d versions carry their own retention, %d none, and the bucket has no default; %s", stamped, none, proof)
+		return fmt.Sprintf("%s %s, %d none, and the bucket has no default; %s", plural.Count(stamped, "version", "versions"), plural.Of(stamped, "carries its own retention", "carry their own retention"), none, proof)
 	case fromDefault == 0 && !hasDefault:
 		return "each version's own retention, the bucket has no default; " + proof
 	case fromDefault == 0:
@@ -363,5 +364,5 @@ func howProtected(stamped, fromDefault, none int, hasDefault bool, co canaryOutc
 	case stamped == 0:
 		return "retention from bucket default; objects carry none; " + proof
 	}
-	return fmt.Sprintf("%d versions carry their own retention, %d only the bucket default; %s", stamped, fromDefault, proof)
+	return fmt.Sprintf("%s %s, %d only the bucket default; %s", plural.Count(stamped, "version", "versions"), plural.Of(stamped, "carries its own retention", "carry their own retention"), fromDefault, proof)
 }

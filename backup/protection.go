@@ -12,6 +12,7 @@ import (
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 
 	"github.com/firedrill-dev/firedrill/internal/finding"
+	"github.com/firedrill-dev/firedrill/internal/plural"
 )
 
 // Finding IDs of the copy checks: "protection.copy.<name>" for the
@@ -213,14 +214,14 @@ const repoClockSkew = time.Minute
 func copyFinding(c CopySpec, src string, dst Side, cmp Comparison, err error, now time.Time) finding.Finding {
 	id := idCopy + c.Name
 	subject := dst.String()
-	counts := fmt.Sprintf("%d same, %d missing, %d extra, %d differ, %d errors", cmp.Same, cmp.Missing, cmp.Extra, cmp.Differs, cmp.Errors)
+	counts := fmt.Sprintf("%d same, %d missing, %d extra, %d differ, %s", cmp.Same, cmp.Missing, cmp.Extra, cmp.Differs, plural.Count(cmp.Errors, "error", "errors"))
 	if cmp.Later > 0 {
 		counts += fmt.Sprintf(", %d written after the backup, not compared", cmp.Later)
 	}
 	var lag time.Duration
 	if cmp.NotReplicated > 0 {
 		lag = now.Sub(*cmp.OldestNotReplicated).Round(time.Second)
-		counts += fmt.Sprintf(", %d not yet replicated (the oldest waiting %s)", cmp.NotReplicated, lag)
+		counts += fmt.Sprintf(", %d not yet replicated (the oldest waiting %s)", cmp.NotReplicated, durText(lag))
 	}
 	expected := fmt.Sprintf("every object of %s, the same by %s", src, c.Mode)
 	if c.Mode == ModeSampled {
@@ -245,16 +246,16 @@ func copyFinding(c CopySpec, src string, dst Side, cmp Comparison, err error, no
 			With(expected, counts, "re-run the replication or copy job for the listed objects and find out why it missed them")
 	case cmp.NotReplicated > 0 && lag > c.MaxReplicationLag:
 		return finding.Fail(id, finding.SeverityFail, subject,
-			fmt.Sprintf("copy %s is behind: %d objects not yet replicated, the oldest waiting %s, longer than the %s allowed (maxReplicationLag): %s%s",
-				c.Name, cmp.NotReplicated, lag, c.MaxReplicationLag, counts, details)).
-			With(fmt.Sprintf("%s, replication lag at most %s", expected, c.MaxReplicationLag), counts,
+			fmt.Sprintf("copy %s is behind: %s not yet replicated, the oldest waiting %s, longer than the %s allowed (maxReplicationLag): %s%s",
+				c.Name, plural.Count(cmp.NotReplicated, "object", "objects"), durText(lag), durText(c.MaxReplicationLag), counts, details)).
+			With(fmt.Sprintf("%s, replication lag at most %s", expected, durText(c.MaxReplicationLag)), counts,
 				"replication is stuck: check that the replication target is reachable and accepts the writes (mc replicate status, mc admin trace on the primary); "+
 					"FAILED objects are retried by MinIO's scanner, or resynced with mc replicate resync")
 	case cmp.NotReplicated > 0:
 		return finding.Warn(id, subject,
 			fmt.Sprintf("copy %s holds every object the primary has replicated; %d not yet replicated, the oldest waiting %s (allowed %s): replication lag, not a loss: %s%s",
-				c.Name, cmp.NotReplicated, lag, c.MaxReplicationLag, counts, details)).
-			With(fmt.Sprintf("%s, replication lag at most %s", expected, c.MaxReplicationLag), counts,
+				c.Name, cmp.NotReplicated, durText(lag), durText(c.MaxReplicationLag), counts, details)).
+			With(fmt.Sprintf("%s, replication lag at most %s", expected, durText(c.MaxReplicationLag)), counts,
 				"nothing to do if the lag stays short; a lag that keeps growing means the replication target is unreachable")
 	case cmp.Extra > 0:
 		return finding.Warn(id, subject, fmt.Sprintf("copy %s holds every object of the primary, and %d more: %s%s", c.Name, cmp.Extra, counts, details)).

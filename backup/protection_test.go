@@ -82,10 +82,10 @@ func TestCheckProtection_EachFaultNamed(t *testing.T) {
 			failing: []string{idBackupRetention, idObjectRetention, "protection.bucket.retention-covers-expiration", "protection.bucket.retention-period"},
 			check: func(t *testing.T, res Result) {
 				f := findingByID(t, res, "protection.bucket.retention-period")
-				assert.Equal(t, "5 days", f.Actual)
-				assert.Equal(t, "at least 14 days", f.Expected)
+				assert.Equal(t, "5d", f.Actual)
+				assert.Equal(t, "at least 14d", f.Expected)
 				f = findingByID(t, res, "protection.bucket.retention-covers-expiration")
-				assert.Contains(t, f.Message, "kept for 7 days but locked for only 5 days")
+				assert.Contains(t, f.Message, "kept for 7d but locked for only 5d")
 			},
 		},
 		{

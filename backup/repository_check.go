@@ -8,6 +8,7 @@ import (
 
 	"github.com/firedrill-dev/firedrill/internal/finding"
 	"github.com/firedrill-dev/firedrill/internal/objectstore"
+	"github.com/firedrill-dev/firedrill/internal/plural"
 )
 
 // Finding IDs of the repository checks: the volume data of Velero's
@@ -66,7 +67,7 @@ func checkRepository(ctx context.Context, spec ProtectionSpec, bc bucketCheck, c
 	prefix := r.prefix(spec.Primary.Prefix)
 	subject := fmt.Sprintf("s3://%s/%s at %s", bucket, prefix, st.Endpoint())
 	res = RepositoryResult{Prefix: prefix, Type: r.typ, Namespace: r.namespace, PodVolumeBackups: r.pvbs}
-	why := fmt.Sprintf("%d PodVolumeBackups of backup %s keep their volume data there", r.pvbs, spec.Backup.Name)
+	why := fmt.Sprintf("%s of backup %s %s there", plural.Count(r.pvbs, "PodVolumeBackup", "PodVolumeBackups"), spec.Backup.Name, plural.Of(r.pvbs, "keeps its volume data", "keep their volume data"))
 	if r.pvbs == 0 {
 		why = fmt.Sprintf("backup %s includes namespace %s", spec.Backup.Name, r.namespace)
 	}
@@ -118,7 +119,7 @@ func checkRepository(ctx context.Context, spec ProtectionSpec, bc bucketCheck, c
 		res.EarliestRetainUntil = &e
 	}
 
-	counts := fmt.Sprintf("%d objects in %d versions", res.Objects, res.Versions)
+	counts := plural.Count(res.Objects, "object", "objects") + " in " + plural.Count(res.Versions, "version", "versions")
 	if res.Deleted > 0 {
 		counts += fmt.Sprintf(", %d more deleted (the latest version a delete marker: kopia's maintenance deletes blobs no snapshot needs; their versions stay)", res.Deleted)
 	}
@@ -145,12 +146,12 @@ func checkRepository(ctx context.Context, spec ProtectionSpec, bc bucketCheck, c
 	if res.EarliestRetainUntil != nil {
 		locked = "every object it holds now is locked until at least " + res.EarliestRetainUntil.Format(time.RFC3339)
 	}
-	summary := fmt.Sprintf("%d of %d object versions of the %s repository of namespace %s retained as required (%s; %s); %s; %s",
-		res.Versions-res.Short, res.Versions, r.typ, r.namespace, counts, why, locked,
+	summary := fmt.Sprintf("%d of %s of the %s repository of namespace %s retained as required (%s; %s); %s; %s",
+		res.Versions-res.Short, plural.Count(res.Versions, "object version", "object versions"), r.typ, r.namespace, counts, why, locked,
 		howProtected(t.stamped, t.fromDefault, t.none(), bc.locked, co))
 	actual := locked
 	if res.Short > 0 {
-		actual = fmt.Sprintf("%d versions short, unlocked or unreadable", res.Short)
+		actual = plural.Count(res.Short, "version", "versions") + " short, unlocked or unreadable"
 	}
 	sf := finding.Pass(idRepoRetention, subject, summary)
 	if res.Short > 0 {
@@ -167,5 +168,5 @@ func atLeastAfterCreation(d time.Duration) string {
 	if d <= 0 {
 		return "retained"
 	}
-	return "retained at least " + days(d) + " after creation"
+	return "retained at least " + durText(d) + " after creation"
 }

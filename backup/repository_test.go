@@ -109,7 +109,7 @@ func TestCheckProtection_RepositoryHealthyPasses(t *testing.T) {
 			assert.Equal(t, finding.StatusPass, ret.Status)
 			assert.Equal(t, "s3://velero/cluster-a/kopia/shop/ at http://primary.test:9000", ret.Subject)
 			assert.Contains(t, ret.Message, "6 of 6 object versions of the kopia repository of namespace shop retained as required "+
-				"(6 objects in 6 versions; 1 PodVolumeBackups of backup "+backupName+" keep their volume data there); "+
+				"(6 objects in 6 versions; 1 PodVolumeBackup of backup "+backupName+" keeps its volume data there); "+
 				"every object it holds now is locked until at least 2026-03-31T03:00:00Z")
 			assert.Contains(t, ret.Message, "deletion refusal proven by canary")
 		})
@@ -212,7 +212,7 @@ func TestCheckProtection_RepositoryFaultsNamed(t *testing.T) {
 			check: func(t *testing.T, res Result) {
 				f := findingByID(t, res, idRepoObjects)
 				assert.Equal(t, "s3://velero/cluster-a/kopia/db/ at http://primary.test:9000", f.Subject)
-				assert.Contains(t, f.Message, "holds no object, though 1 PodVolumeBackups of backup "+backupName+" keep their volume data there")
+				assert.Contains(t, f.Message, "holds no object, though 1 PodVolumeBackup of backup "+backupName+" keeps its volume data there")
 			},
 		},
 		{

@@ -128,7 +128,7 @@ func TestLatestBackup_ReportsSkippedNewerBackups(t *testing.T) {
 	assert.Equal(t, []string{
 		"daily-4 (InProgress: still running (0 errors, 0 warnings so far))",
 		"daily-3 (Failed: 0 errors, 0 warnings)",
-		"daily-2 (PartiallyFailed: 2 errors, 1 warnings; allowPartiallyFailed is not set)",
+		"daily-2 (PartiallyFailed: 2 errors, 1 warning; allowPartiallyFailed is not set)",
 	}, got)
 
 	b, err = LatestBackup(ctx, f.primary, bucketPrimary, veleroPrefix, "daily", true)

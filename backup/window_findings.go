@@ -6,8 +6,10 @@ import (
 
 	"github.com/dustin/go-humanize"
 
+	"github.com/firedrill-dev/firedrill/internal/durfmt"
 	"github.com/firedrill-dev/firedrill/internal/finding"
 	"github.com/firedrill-dev/firedrill/internal/objectstore"
+	"github.com/firedrill-dev/firedrill/internal/plural"
 )
 
 // maxWindowFindings bounds the findings of one kind listed one by one;
@@ -15,31 +17,6 @@ import (
 const maxWindowFindings = 10
 
 func rfc(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-
-// Span renders seconds as a person reads a recovery window, rounded
-// down to its two largest units: "7d 2h", "3h 10m", "45s". The window's
-// findings and its table in the report both use it, so the two read alike.
-func Span(seconds float64) string {
-	d := time.Duration(seconds * float64(time.Second)).Round(time.Second)
-	day := 24 * time.Hour
-	switch {
-	case d >= day:
-		s := fmt.Sprintf("%dd", d/day)
-		if h := (d % day) / time.Hour; h > 0 {
-			s += fmt.Sprintf(" %dh", h)
-		}
-		return s
-	case d >= time.Hour:
-		s := fmt.Sprintf("%dh", d/time.Hour)
-		if m := (d % time.Hour) / time.Minute; m > 0 {
-			s += fmt.Sprintf(" %dm", m)
-		}
-		return s
-	case d >= time.Minute:
-		return fmt.Sprintf("%dm", d/time.Minute)
-	}
-	return d.String()
-}
 
 // sizeOf renders a size in binary units (go-humanize's IBytes).
 func sizeOf(n int64) string { return humanize.IBytes(uint64(max(n, 0))) }
@@ -63,14 +40,14 @@ func windowFindings(w *Window, subject string, lock objectstore.LockConfig, cron
 	case !w.ReachesBack:
 		fs = append(fs, finding.Fail(IDWindowShort, finding.SeverityFail, subject,
 			fmt.Sprintf("the window reaches back only to %s (%s), %s short of the retention %s: the oldest usable backup is %s",
-				rfc(w.Oldest.point()), Span(w.CheckedAt.Sub(w.Oldest.point()).Seconds()), Span(w.MissingSeconds), Span(w.RetentionSeconds), w.Oldest.Name)).
+				rfc(w.Oldest.point()), durfmt.Seconds(w.CheckedAt.Sub(w.Oldest.point()).Seconds()), durfmt.Seconds(w.MissingSeconds), durfmt.Seconds(w.RetentionSeconds), w.Oldest.Name)).
 			With(retentionWant(w), "back to "+rfc(w.Oldest.point()),
 				"backups older than that are gone or never completed: check the schedule's TTL (at least the retention), the bucket's lifecycle rules and when the schedule was created"))
 	default:
 		msg := fmt.Sprintf("%d usable %s from %s (%s) to %s (%s)", w.Usable, what,
 			rfc(w.Oldest.point()), w.Oldest.Name, rfc(w.Newest.point()), w.Newest.Name)
 		if w.RetentionSeconds > 0 {
-			msg += fmt.Sprintf(": the window reaches back the retention %s", Span(w.RetentionSeconds))
+			msg += fmt.Sprintf(": the window reaches back the retention %s", durfmt.Seconds(w.RetentionSeconds))
 		}
 		fs = append(fs, finding.Pass(IDWindowShort, subject, msg))
 	}
@@ -78,10 +55,11 @@ func windowFindings(w *Window, subject string, lock objectstore.LockConfig, cron
 	// Backups a restore would not take.
 	for i, b := range w.NotCompleted {
 		if i == maxWindowFindings {
-			fs = append(fs, finding.Warn(IDWindowFailedBackup, subject, fmt.Sprintf("and %d more backups in the window not Completed", len(w.NotCompleted)-i)))
+			fs = append(fs, finding.Warn(IDWindowFailedBackup, subject, "and "+plural.Count(len(w.NotCompleted)-i, "more backup", "more backups")+" in the window not Completed"))
 			break
 		}
-		msg := fmt.Sprintf("backup %s of %s is %s (%d errors, %d warnings)", b.Name, rfc(b.at()), orNone(b.Phase, "without a phase"), b.Errors, b.Warnings)
+		msg := fmt.Sprintf("backup %s of %s is %s (%s, %s)", b.Name, rfc(b.at()), orNone(b.Phase, "without a phase"),
+			plural.Count(b.Errors, "error", "errors"), plural.Count(b.Warnings, "warning", "warnings"))
 		if b.FailureReason != "" {
 			msg += ": " + b.FailureReason
 		}
@@ -92,7 +70,7 @@ func windowFindings(w *Window, subject string, lock objectstore.LockConfig, cron
 			With("Completed", orNone(b.Phase, "no phase"), "velero backup describe "+b.Name+" --details; velero backup logs "+b.Name))
 	}
 	if len(w.NotCompleted) == 0 && len(w.Backups) > 0 {
-		fs = append(fs, finding.Pass(IDWindowFailedBackup, subject, fmt.Sprintf("all %d backups in the window Completed", len(w.Backups))))
+		fs = append(fs, finding.Pass(IDWindowFailedBackup, subject, fmt.Sprintf("%s in the window Completed", plural.Of(len(w.Backups), "the one backup", fmt.Sprintf("all %d backups", len(w.Backups))))))
 	}
 
 	// Runs that left no backup.
@@ -109,7 +87,7 @@ func windowFindings(w *Window, subject string, lock objectstore.LockConfig, cron
 	default:
 		for i, m := range w.MissedRuns {
 			if i == maxWindowFindings {
-				fs = append(fs, finding.Warn(IDWindowMissedRun, subject, fmt.Sprintf("and %d more runs that left no backup", w.MissedRunCount-i)))
+				fs = append(fs, finding.Warn(IDWindowMissedRun, subject, "and "+plural.Count(w.MissedRunCount-i, "more run", "more runs")+" that left no backup"))
 				break
 			}
 			at := rfc(m.Expected)
@@ -128,14 +106,14 @@ func windowFindings(w *Window, subject string, lock objectstore.LockConfig, cron
 		if g.ToBackup != "" {
 			to = g.ToBackup
 		}
-		msg := fmt.Sprintf("worst gap %s between usable backups, from %s (%s) to %s (%s)", Span(g.Seconds), rfc(g.From), g.FromBackup, rfc(g.To), to)
+		msg := fmt.Sprintf("worst gap %s between usable backups, from %s (%s) to %s (%s)", durfmt.Seconds(g.Seconds), rfc(g.From), g.FromBackup, rfc(g.To), to)
 		switch {
 		case g.OverRPO:
-			fs = append(fs, finding.Fail(IDWindowGap, finding.SeverityFail, subject, msg+fmt.Sprintf(": a disaster then would have lost more than the RPO %s", Span(w.RPOSeconds))).
-				With("at most "+Span(w.RPOSeconds), Span(g.Seconds),
+			fs = append(fs, finding.Fail(IDWindowGap, finding.SeverityFail, subject, msg+fmt.Sprintf(": a disaster then would have lost more than the RPO %s", durfmt.Seconds(w.RPOSeconds))).
+				With("at most "+durfmt.Seconds(w.RPOSeconds), durfmt.Seconds(g.Seconds),
 					"runs were missed or failed in that time (see window.missed-run and window.failed-backup); schedule backups at least as often as the RPO"))
 		case w.RPOSeconds > 0:
-			fs = append(fs, finding.Pass(IDWindowGap, subject, msg+fmt.Sprintf(", within the RPO %s", Span(w.RPOSeconds))))
+			fs = append(fs, finding.Pass(IDWindowGap, subject, msg+fmt.Sprintf(", within the RPO %s", durfmt.Seconds(w.RPOSeconds))))
 		default:
 			fs = append(fs, finding.Pass(IDWindowGap, subject, msg))
 		}
@@ -146,11 +124,11 @@ func windowFindings(w *Window, subject string, lock objectstore.LockConfig, cron
 		for i, s := range w.Lock.Short {
 			if i == maxWindowFindings {
 				more := len(w.Lock.Short) - i
-				fs = append(fs, finding.Fail(IDWindowUnlocked, finding.SeverityFail, subject, fmt.Sprintf("and %d more %s not locked until %s", more, plural(more, "backup", "backups"), plural(more, "it expires", "they expire"))))
+				fs = append(fs, finding.Fail(IDWindowUnlocked, finding.SeverityFail, subject, "and "+plural.Count(more, "more backup", "more backups")+" not locked until "+plural.Of(more, "it expires", "they expire")))
 				break
 			}
 			fs = append(fs, finding.Fail(IDWindowUnlocked, finding.SeverityFail, subject,
-				fmt.Sprintf("backup %s: %d object versions not locked until it expires %s, e.g. %s: %s", s.Backup, s.Versions, rfc(s.Expiration), s.Example, s.Problem)).
+				fmt.Sprintf("backup %s: %s not locked until it expires %s, e.g. %s: %s", s.Backup, plural.Count(s.Versions, "object version", "object versions"), rfc(s.Expiration), s.Example, s.Problem)).
 				With("every version locked until "+rfc(s.Expiration), s.Problem,
 					"give the bucket a COMPLIANCE default retention at least the schedule's TTL; PutObjectRetention can extend an existing version's lock"))
 		}
@@ -223,24 +201,17 @@ func lockShortText(w *Window) string {
 	}
 }
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
-
 func retentionWant(w *Window) string {
 	if w.RetentionSeconds == 0 {
 		return "a usable backup"
 	}
-	return "usable backups back to " + rfc(w.From) + " (" + Span(w.RetentionSeconds) + ")"
+	return "usable backups back to " + rfc(w.From) + " (" + durfmt.Seconds(w.RetentionSeconds) + ")"
 }
 
 // forgetFindings are the findings of what is kept past maxRetention.
 func forgetFindings(w *Window, subject string, lock objectstore.LockConfig) []finding.Finding {
 	var fs []finding.Finding
-	max := Span(w.MaxRetentionSeconds)
+	max := durfmt.Seconds(w.MaxRetentionSeconds)
 	n := map[string]int{}
 	for _, r := range w.PastMaxRetention {
 		n[r.Kind]++
@@ -250,40 +221,40 @@ func forgetFindings(w *Window, subject string, lock objectstore.LockConfig) []fi
 		switch r.Kind {
 		case RetainedBackup:
 			fs = append(fs, finding.Fail(IDWindowPastMax, finding.SeverityFail, subject,
-				fmt.Sprintf("backup %s of %s is still in the bucket (%d objects, %s), %s past the maxRetention %s",
-					r.Subject, rfc(r.Since), r.Objects, sizeOf(r.Bytes), Span(r.ExcessSeconds), max)).
+				fmt.Sprintf("backup %s of %s is still in the bucket (%s, %s), %s past the maxRetention %s",
+					r.Subject, rfc(r.Since), plural.Count(r.Objects, "object", "objects"), sizeOf(r.Bytes), durfmt.Seconds(r.ExcessSeconds), max)).
 				With("no backup older than "+max, "created "+rfc(r.Since),
 					"velero backup delete "+r.Subject+" (Velero deletes it with its data once its lock allows); lower the schedule's TTL to at most "+max))
 		case RetainedTTL:
 			fs = append(fs, finding.Fail(IDWindowTTL, finding.SeverityFail, subject,
-				fmt.Sprintf("%d backups have a Velero TTL %s longer than the maxRetention %s, the newest %s expiring %s",
-					r.Objects, Span(r.ExcessSeconds), max, r.Subject, rfc(r.Until))).
-				With("spec.ttl at most "+max, Span(r.ExcessSeconds+w.MaxRetentionSeconds),
+				fmt.Sprintf("%s %s a Velero TTL %s longer than the maxRetention %s, the newest %s expiring %s",
+					plural.Count(r.Objects, "backup", "backups"), plural.Of(r.Objects, "has", "have"), durfmt.Seconds(r.ExcessSeconds), max, r.Subject, rfc(r.Until))).
+				With("spec.ttl at most "+max, durfmt.Seconds(r.ExcessSeconds+w.MaxRetentionSeconds),
 					"set the Schedule's spec.template.ttl to at most "+max))
 		case RetainedBucketLock:
 			fs = append(fs, finding.Fail(IDWindowLockTooLong, finding.SeverityFail, subject,
 				fmt.Sprintf("the bucket's default retention (%s %s) keeps every object %s past the maxRetention %s: it cannot be erased in time",
-					lock.DefaultMode, days(lock.DefaultPeriod()), Span(r.ExcessSeconds), max)).
-				With("default retention at most "+max, days(lock.DefaultPeriod()),
+					lock.DefaultMode, durText(lock.DefaultPeriod()), durfmt.Seconds(r.ExcessSeconds), max)).
+				With("default retention at most "+max, durText(lock.DefaultPeriod()),
 					"lower the bucket's default retention to at most "+max+" (new objects); versions already locked in COMPLIANCE mode keep their date"))
 		case RetainedObjectLock:
 			fs = append(fs, finding.Fail(IDWindowLockTooLong, finding.SeverityFail, subject,
 				fmt.Sprintf("backup %s of %s has object versions locked until %s, %s past the maxRetention %s",
-					r.Subject, rfc(r.Since), rfc(r.Until), Span(r.ExcessSeconds), max)).
+					r.Subject, rfc(r.Since), rfc(r.Until), durfmt.Seconds(r.ExcessSeconds), max)).
 				With("locked at most until "+rfc(r.Since.Add(time.Duration(w.MaxRetentionSeconds*float64(time.Second)))), "until "+rfc(r.Until),
 					"a COMPLIANCE lock cannot be shortened: lower the bucket's default retention so new backups are not locked past "+max))
 		case RetainedRepository:
 			fs = append(fs, finding.Warn(IDWindowRepositoryOld, subject,
-				fmt.Sprintf("repository %s holds %d volume-data objects (%s) last written before the maxRetention %s, the oldest %s",
-					r.Subject, r.Objects, sizeOf(r.Bytes), max, rfc(r.Since))).
-				With("no volume data older than "+max, fmt.Sprintf("%d objects, %s", r.Objects, sizeOf(r.Bytes)),
+				fmt.Sprintf("repository %s holds %s (%s) last written before the maxRetention %s, the oldest %s",
+					r.Subject, plural.Count(r.Objects, "volume-data object", "volume-data objects"), sizeOf(r.Bytes), max, rfc(r.Since))).
+				With("no volume data older than "+max, plural.Count(r.Objects, "object", "objects")+", "+sizeOf(r.Bytes),
 					"a pack still referenced by newer snapshots keeps its content; once the old backups are deleted, Velero's repository maintenance (full) rewrites or removes the packs only they used"))
 		}
 	}
 	for _, kind := range []string{RetainedBackup, RetainedObjectLock} {
 		if c := n[kind]; c > maxWindowFindings {
 			id := map[string]string{RetainedBackup: IDWindowPastMax, RetainedObjectLock: IDWindowLockTooLong}[kind]
-			fs = append(fs, finding.Fail(id, finding.SeverityFail, subject, fmt.Sprintf("and %d more backups kept or locked past the maxRetention %s", c-maxWindowFindings, max)))
+			fs = append(fs, finding.Fail(id, finding.SeverityFail, subject, "and "+plural.Count(c-maxWindowFindings, "more backup", "more backups")+" kept or locked past the maxRetention "+max))
 		}
 	}
 	if len(w.PastMaxRetention) == 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,7 +124,7 @@ func TestJudgeWindow_FailedBackupMissedRunAndGap(t *testing.T) {
 	assert.True(t, w.ReachesBack)
 
 	fs := windowFindings(&w, "s3://b at x", objectstore.LockConfig{}, "")
-	assert.Contains(t, messages(fs, IDWindowGap, finding.StatusFail), "worst gap 3d between usable backups, from 2026-03-04T03:00:01Z (daily-20260304030000) to 2026-03-07T03:00:01Z (daily-20260307030000): a disaster then would have lost more than the RPO 1d 1h")
+	assert.Contains(t, messages(fs, IDWindowGap, finding.StatusFail), "worst gap 3d between usable backups, from 2026-03-04T03:00:01Z (daily-20260304030000) to 2026-03-07T03:00:01Z (daily-20260307030000): a disaster then would have lost more than the RPO 1d01h")
 	assert.Contains(t, messages(fs, IDWindowMissedRun, finding.StatusWarn), `the run of "0 3 * * *" due 2026-03-06T03:00:00Z left no backup`)
 	assert.Contains(t, messages(fs, IDWindowFailedBackup, finding.StatusWarn), "backup daily-20260305030000 of 2026-03-05T03:00:00Z is Failed (3 errors, 0 warnings): node-agent timed out")
 }
@@ -316,7 +317,7 @@ func TestCheckWindow_FromTheBucket(t *testing.T) {
 	assert.Equal(t, int64(4096), w.PastMaxRetention[2].Bytes)
 
 	assert.Contains(t, messages(fs, IDWindowPastMax, finding.StatusFail)[0], "backup daily-20260301030000 of 2026-03-01T03:00:00Z is still in the bucket (2 objects, 1.")
-	assert.Contains(t, messages(fs, IDWindowRepositoryOld, finding.StatusWarn), "repository s3://velero/cluster-a/kopia/shop-data/ holds 1 volume-data objects (4.0 KiB) last written before the maxRetention 8d, the oldest 2026-01-01T00:00:00Z")
+	assert.Contains(t, messages(fs, IDWindowRepositoryOld, finding.StatusWarn), "repository s3://velero/cluster-a/kopia/shop-data/ holds 1 volume-data object (4.0 KiB) last written before the maxRetention 8d, the oldest 2026-01-01T00:00:00Z")
 	assert.Empty(t, st.Writes(), "the window check never writes")
 }
 
@@ -342,7 +343,7 @@ func TestCheckWindow_LockShortAndTooLong(t *testing.T) {
 	require.Len(t, w.Lock.Short, 2)
 	assert.Equal(t, 2, w.Lock.Short[0].Versions)
 	assert.Contains(t, w.Lock.Short[0].Problem, "locked until 2026-03-19T03:00:00Z, before the backup expires 2026-04-08T03:00:00Z")
-	assert.Contains(t, messages(fs, IDWindowLockTooLong, finding.StatusFail), "the bucket's default retention (COMPLIANCE 10 days) keeps every object 5d past the maxRetention 5d: it cannot be erased in time")
+	assert.Contains(t, messages(fs, IDWindowLockTooLong, finding.StatusFail), "the bucket's default retention (COMPLIANCE 10d) keeps every object 5d past the maxRetention 5d: it cannot be erased in time")
 	assert.Contains(t, messages(fs, IDWindowTTL, finding.StatusFail), "2 backups have a Velero TTL 25d longer than the maxRetention 5d, the newest daily-20260310030000 expiring 2026-04-09T03:00:00Z")
 
 	// A seeded sample checks that many, the same ones for the same seed.
@@ -372,11 +373,26 @@ func backupNames(bs []WindowBackup) []string {
 	return out
 }
 
-// TestSpan: the window's one formatter for people, in the report's table
-// and in the findings alike.
-func TestSpan(t *testing.T) {
-	for in, want := range map[float64]string{45: "45s", 600: "10m", 3600: "1h", 3*3600 + 600: "3h 10m", 47 * 3600: "1d 23h",
-		7 * 86400: "7d", 3*86400 + 9*3600: "3d 9h", 3*86400 + 9*3600 + 59*60: "3d 9h"} {
-		assert.Equal(t, want, Span(in), "%v", in)
+// TestWindowFindings_SingularCounts: a count of one takes the singular
+// noun (and verb) in every window finding: "1 error", "1 object", "has".
+func TestWindowFindings_SingularCounts(t *testing.T) {
+	bs := daily(3)
+	failed := bs[1]
+	failed.Phase, failed.Usable, failed.Errors, failed.Warnings = "Failed", false, 1, 1
+	bs[1] = failed
+	w := &Window{Schedule: "daily", CheckedAt: wnow, MaxRetentionSeconds: (5 * day).Seconds(), Backups: bs, Oldest: &bs[0], Newest: &bs[2],
+		NotCompleted: []WindowBackup{failed}, Lock: LockCoverage{Checked: "none"},
+		PastMaxRetention: []Retained{
+			{Kind: RetainedBackup, Subject: "old", Since: wnow.Add(-9 * day), Objects: 1, Bytes: 10, ExcessSeconds: (4 * day).Seconds()},
+			{Kind: RetainedTTL, Subject: "daily-x", Until: wnow.Add(30 * day), Objects: 1, ExcessSeconds: (25 * day).Seconds()},
+		}}
+	var all []string
+	for _, f := range windowFindings(w, "s3://b", objectstore.LockConfig{}, "") {
+		all = append(all, f.Message)
 	}
+	joined := strings.Join(all, "\n")
+	assert.Contains(t, joined, "(1 error, 1 warning)")
+	assert.Contains(t, joined, "(1 object, 10 B)")
+	assert.Contains(t, joined, "1 backup has a Velero TTL")
+	assert.NotRegexp(t, `\b1 [a-z-]+s\b`, joined)
 }

@@ -3,6 +3,8 @@ package drill
 import (
 	"fmt"
 	"time"
+
+	"github.com/firedrill-dev/firedrill/internal/plural"
 )
 
 // BudgetState says where a scenario's error budget stands.
@@ -100,10 +102,10 @@ func (b ErrorBudget) String() string {
 // 4 drills in the last 365d met RTO and RPO (75%), target 90%: -150% of
 // the budget left".
 func (b ErrorBudget) Summary() string {
-	window := fmt.Sprintf("the last %.0fd", b.WindowSeconds/86400)
+	window := "the last " + fmtSeconds(b.WindowSeconds)
 	if b.Drills == 0 {
 		return "no drill in " + window
 	}
 	return fmt.Sprintf("%d of %d %s in %s met RTO and RPO (%.0f%%), target %.0f%%: %.0f%% of the budget left",
-		b.Met, b.Drills, plural(b.Drills, "drill", "drills"), window, *b.MetRatio*100, b.Target*100, *b.BudgetRemainingRatio*100)
+		b.Met, b.Drills, plural.Of(b.Drills, "drill", "drills"), window, *b.MetRatio*100, b.Target*100, *b.BudgetRemainingRatio*100)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/firedrill-dev/firedrill/internal/finding"
 	"github.com/firedrill-dev/firedrill/internal/kube"
+	"github.com/firedrill-dev/firedrill/internal/plural"
 	"github.com/firedrill-dev/firedrill/restore"
 	"github.com/firedrill-dev/firedrill/scenarios"
 )
@@ -283,7 +284,7 @@ func (r *run) cleanupDead(ctx context.Context) {
 		return
 	}
 	fmt.Fprintf(r.opts.Progress, "[%s] %d earlier %s of %s died: cleaning up after %s first\n", r.elapsed(), len(others),
-		plural(len(others), "drill", "drills"), r.sc.Metadata.Name, plural(len(others), "it", "them"))
+		plural.Of(len(others), "drill", "drills"), r.sc.Metadata.Name, plural.Of(len(others), "it", "them"))
 	done, err := c.Drills(ctx, others)
 	for _, d := range done {
 		r.report.Findings = append(r.report.Findings, deadDrillFinding(d))
@@ -321,11 +322,4 @@ func stepSuffix(s StepName) string {
 		return ""
 	}
 	return " in step " + string(s)
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }

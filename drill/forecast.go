@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/firedrill-dev/firedrill/internal/plural"
 )
 
 // The rules of Forecast. A forecast from fewer drills, from drills all
@@ -126,11 +128,11 @@ func Forecast(history []DrillSummary, now time.Time) RTOForecast {
 		f.ObjectiveSeconds = newest.RTOObjectiveSeconds
 	}
 	if len(used) < ForecastMinDrills {
-		f.Reason = fmt.Sprintf("no forecast: %d %s with a measured recovery time, at least %d needed", len(used), plural(len(used), "drill", "drills"), ForecastMinDrills)
+		f.Reason = fmt.Sprintf("no forecast: %d %s with a measured recovery time, at least %d needed", len(used), plural.Of(len(used), "drill", "drills"), ForecastMinDrills)
 		return f
 	}
 	if span := used[len(used)-1].StartedAt.Sub(used[0].StartedAt); span < ForecastMinSpan {
-		f.Reason = fmt.Sprintf("no forecast: the drills span %s, at least %d days needed", fmtSeconds(span.Seconds()), int(ForecastMinSpan.Hours()/24))
+		f.Reason = fmt.Sprintf("no forecast: the drills span %s, at least %s needed", fmtSeconds(span.Seconds()), fmtSeconds(ForecastMinSpan.Seconds()))
 		return f
 	}
 	if f.ObjectiveSeconds <= 0 {
@@ -157,7 +159,7 @@ func Forecast(history []DrillSummary, now time.Time) RTOForecast {
 	f.Size = name
 	if steady(size) {
 		f.State = ForecastSteady
-		f.Reason = fmt.Sprintf("steady: the %s of the last %d drills varies by no more than %g%% of its mean, so the recovery time has no trend to follow", sizeWords(name), len(used), ForecastSteadyShare*100)
+		f.Reason = fmt.Sprintf("steady: the %s of the last %s varies by no more than %g%% of its mean, so the recovery time has no trend to follow", sizeWords(name), plural.Count(len(used), "drill", "drills"), ForecastSteadyShare*100)
 		return f
 	}
 	growth, gok := linearFit(days, size)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/firedrill-dev/firedrill/backup"
 	"github.com/firedrill-dev/firedrill/runbooks"
 	"github.com/firedrill-dev/firedrill/scenarios"
 )
@@ -53,9 +52,9 @@ func (m manualTime) near() bool {
 func (m manualTime) againstRTO() string {
 	switch {
 	case m.exceeds():
-		return fmt.Sprintf(" (alone %s the RTO objective %s)", m.verb(), backup.Span(m.rto.Seconds()))
+		return fmt.Sprintf(" (alone %s the RTO objective %s)", m.verb(), FormatSeconds(m.rto.Seconds()))
 	case m.near():
-		return fmt.Sprintf(" (alone %.0f%% of the RTO objective %s)", m.share(), backup.Span(m.rto.Seconds()))
+		return fmt.Sprintf(" (alone %.0f%% of the RTO objective %s)", m.share(), FormatSeconds(m.rto.Seconds()))
 	}
 	return ""
 }
@@ -73,7 +72,7 @@ func (m manualTime) share() float64 { return 100 * m.total.Seconds() / m.rto.Sec
 // estimates alone exceed the RTO objective or nearly exhaust it; nil
 // otherwise.
 func (m manualTime) warning(rb *runbooks.Runbook) *runbooks.ParseError {
-	total, rto := backup.Span(m.total.Seconds()), backup.Span(m.rto.Seconds())
+	total, rto := FormatSeconds(m.total.Seconds()), FormatSeconds(m.rto.Seconds())
 	var what string
 	switch {
 	case m.exceeds() && m.total == m.rto:
@@ -82,11 +81,11 @@ func (m manualTime) warning(rb *runbooks.Runbook) *runbooks.ParseError {
 		what = fmt.Sprintf("the declared manual time alone (%s) exceeds the RTO objective %s: a drill nobody times (CI, a scheduled drill, --yes) counts the estimates toward RTO, so it misses the RTO whatever the restore takes", total, rto)
 	case m.near():
 		what = fmt.Sprintf("the declared manual time alone (%s) is %.0f%% of the RTO objective %s, leaving %s for the restore, the checks and the runbook's commands: a drill nobody times (CI, a scheduled drill, --yes) counts the estimates toward RTO",
-			total, m.share(), rto, backup.Span((m.rto - m.total).Seconds()))
+			total, m.share(), rto, FormatSeconds((m.rto - m.total).Seconds()))
 	default:
 		return nil
 	}
-	largest := fmt.Sprintf("manual step %q, here, declares the largest estimate, %s", m.largest.Name, backup.Span(m.largest.Estimate.Seconds()))
+	largest := fmt.Sprintf("manual step %q, here, declares the largest estimate, %s", m.largest.Name, FormatSeconds(m.largest.Estimate.Seconds()))
 	if m.steps == 1 {
 		largest = fmt.Sprintf("manual step %q, here, is the only one", m.largest.Name)
 	}

@@ -26,20 +26,20 @@ func TestNewPlan_ManualTimeAgainstRTO(t *testing.T) {
 		warning   string // "" for none; else the whole warning
 		line      string // the plan's line on the manual steps, up to its colon
 	}{
-		{"well within", "1h", []string{"10m"}, "", "1 manual step, estimated at 10m"},
-		{"80% is not near", "1h", []string{"40m", "8m"}, "", "2 manual steps, estimated at 48m in all"},
+		{"well within", "1h", []string{"10m"}, "", "1 manual step, estimated at 10m00s"},
+		{"80% is not near", "1h", []string{"40m", "8m"}, "", "2 manual steps, estimated at 48m00s in all"},
 		{"near", "1h", []string{"30m", "20m"},
-			`rb.md:6: the declared manual time alone (50m) is 83% of the RTO objective 1h, leaving 10m for the restore, the checks and the runbook's commands: a drill nobody times (CI, a scheduled drill, --yes) counts the estimates toward RTO; manual step "m0", here, declares the largest estimate, 30m: correct the estimates if the work is quicker, move work that is not part of the recovery out of the runbook, or raise spec.objectives.rto`,
-			"2 manual steps, estimated at 50m in all (alone 83% of the RTO objective 1h)"},
+			`rb.md:6: the declared manual time alone (50m00s) is 83% of the RTO objective 1h00m, leaving 10m00s for the restore, the checks and the runbook's commands: a drill nobody times (CI, a scheduled drill, --yes) counts the estimates toward RTO; manual step "m0", here, declares the largest estimate, 30m00s: correct the estimates if the work is quicker, move work that is not part of the recovery out of the runbook, or raise spec.objectives.rto`,
+			"2 manual steps, estimated at 50m00s in all (alone 83% of the RTO objective 1h00m)"},
 		{"all of it", "1h", []string{"1h"},
-			`rb.md:6: the declared manual time alone (1h) is all of the RTO objective 1h: a drill nobody times (CI, a scheduled drill, --yes) counts the estimates toward RTO, so it misses the RTO whatever the restore takes; manual step "m0", here, is the only one: correct the estimates`,
-			"1 manual step, estimated at 1h (alone all of the RTO objective 1h)"},
+			`rb.md:6: the declared manual time alone (1h00m) is all of the RTO objective 1h00m: a drill nobody times (CI, a scheduled drill, --yes) counts the estimates toward RTO, so it misses the RTO whatever the restore takes; manual step "m0", here, is the only one: correct the estimates`,
+			"1 manual step, estimated at 1h00m (alone all of the RTO objective 1h00m)"},
 		{"two weeks against an hour", "1h", []string{"2w", "15m", "10m"},
-			`rb.md:6: the declared manual time alone (14d) exceeds the RTO objective 1h: a drill nobody times (CI, a scheduled drill, --yes) counts the estimates toward RTO, so it misses the RTO whatever the restore takes; manual step "m0", here, declares the largest estimate, 14d: correct the estimates if the work is quicker, move work that is not part of the recovery out of the runbook, or raise spec.objectives.rto`,
-			"3 manual steps, estimated at 14d in all (alone more than the RTO objective 1h)"},
+			`rb.md:6: the declared manual time alone (14d) exceeds the RTO objective 1h00m: a drill nobody times (CI, a scheduled drill, --yes) counts the estimates toward RTO, so it misses the RTO whatever the restore takes; manual step "m0", here, declares the largest estimate, 14d: correct the estimates if the work is quicker, move work that is not part of the recovery out of the runbook, or raise spec.objectives.rto`,
+			"3 manual steps, estimated at 14d in all (alone more than the RTO objective 1h00m)"},
 		{"the largest is later", "4h", []string{"5m", "3h", "2h"},
-			`rb.md:9: the declared manual time alone (5h 5m) exceeds the RTO objective 4h: a drill nobody times (CI, a scheduled drill, --yes) counts the estimates toward RTO, so it misses the RTO whatever the restore takes; manual step "m1", here, declares the largest estimate, 3h`,
-			"3 manual steps, estimated at 5h 5m in all (alone more than the RTO objective 4h)"},
+			`rb.md:9: the declared manual time alone (5h05m) exceeds the RTO objective 4h00m: a drill nobody times (CI, a scheduled drill, --yes) counts the estimates toward RTO, so it misses the RTO whatever the restore takes; manual step "m1", here, declares the largest estimate, 3h00m`,
+			"3 manual steps, estimated at 5h05m in all (alone more than the RTO objective 4h00m)"},
 	}
 	minimal, err := os.ReadFile("../scenarios/testdata/valid-minimal.yaml")
 	require.NoError(t, err)

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/firedrill-dev/firedrill/internal/finding"
+	"github.com/firedrill-dev/firedrill/internal/plural"
 )
 
 // NearObjective is the share of an objective a met RTO or RPO may use
@@ -136,13 +137,14 @@ func NextSteps(r *Report) []NextStep {
 			if f.Status != st {
 				continue
 			}
-			// Short: the finding, linked, has the whole message.
-			text := shorten(f.Subject, 80) + ": " + shorten(f.Message, 120)
+			// Short where it can be: the finding, linked, has the whole
+			// message; never cut mid-sentence.
+			text := firstLine(f.Subject) + ": " + leadSentences(f.Message, maxNextStepPart)
 			if n := counts[f.ID]; n > 1 {
 				text = fmt.Sprintf("%s (and %d more %s)", text, n-1, f.ID)
 			}
 			if f.Hint != "" {
-				text += " — " + shorten(f.Hint, 120)
+				text += " — " + leadSentences(f.Hint, maxNextStepPart)
 			}
 			add(kind, f.ID, fmt.Sprintf("#finding-%d", i), text)
 		}
@@ -170,8 +172,8 @@ func NextSteps(r *Report) []NextStep {
 		}{{"trend.rto", "rto", "RTO", t.RTO}, {"trend.rpo", "rpo", "RPO", t.RPO}} {
 			// A missed or nearly missed objective is already a step.
 			if v.v.Verdict == TrendWorse && !seen[v.objective] {
-				add(NextStepTrend, v.code, "#trend", fmt.Sprintf("%s %s is worse than the median of the last %d drills (%s)",
-					v.name, fmtSecondsPtr(v.v.ThisSeconds), v.v.Drills, fmtSecondsPtr(v.v.MedianSeconds)))
+				add(NextStepTrend, v.code, "#trend", fmt.Sprintf("%s %s is worse than the median of the last %s (%s)",
+					v.name, fmtSecondsPtr(v.v.ThisSeconds), plural.Count(v.v.Drills, "drill", "drills"), fmtSecondsPtr(v.v.MedianSeconds)))
 			}
 		}
 	}
@@ -181,22 +183,63 @@ func NextSteps(r *Report) []NextStep {
 	return out
 }
 
-// shorten cuts s to its first line and at most n runes, at a word
-// boundary when there is one in the last third, marking the cut with "…".
-func shorten(s string, n int) string {
+// retroQuestion is what the retrospective asks about a next step, by its
+// kind and, for an objective near its limit or a trend, by the measure:
+// a worse RTO is a slower recovery, a worse RPO an older recovery point
+// (more data at risk), not a slower one.
+func retroQuestion(s NextStep) string {
+	rpo := strings.HasPrefix(s.Finding, "rpo") || s.Finding == "trend.rpo"
+	switch s.Kind {
+	case NextStepStopped:
+		return "What would have told us before the drill, and what would a real recovery have done here?"
+	case NextStepFailed:
+		return "Why did it happen, and why did nothing tell us before the drill?"
+	case NextStepNear:
+		if rpo {
+			return "Why was the recovery point this old, and how much more data would a late or failed backup put at risk?"
+		}
+		return "Which step took longest, and what would we lose on a worse day?"
+	case NextStepTrend:
+		if rpo {
+			return "Why is the recovery point older than in the last drills: what puts more data at risk now?"
+		}
+		return "What got slower since the last drills?"
+	}
+	return "Is this a risk we accept, and who decides?"
+}
+
+// maxNextStepPart is how long a finding's message or hint may be in a
+// next step before it is cut at a sentence end (leadSentences).
+const maxNextStepPart = 160
+
+// leadSentences is the first line of s, whole when it has at most n
+// runes, else cut after the last sentence that ends within n runes. A
+// line with no sentence end that early stays whole: a clause cut
+// mid-way, marked with "…", reads as a sentence of its own when the
+// retrospective appends its question ("the bucket's…. Why did it
+// happen").
+func leadSentences(s string, n int) string {
 	s = firstLine(s)
 	r := []rune(s)
 	if len(r) <= n {
 		return s
 	}
-	cut := n - 1
-	for i := cut; i > n*2/3; i-- {
-		if r[i] == ' ' {
-			cut = i
-			break
+	for i := n - 1; i > 0; i-- {
+		if strings.ContainsRune(".!?", r[i]) && r[i+1] == ' ' {
+			return string(r[:i+1])
 		}
 	}
-	return strings.TrimRight(string(r[:cut]), " ,;:") + "…"
+	return s
+}
+
+// sentence is s ending as a sentence: with a full stop unless it already
+// ends with one (or with ! or ?), so a question can follow it.
+func sentence(s string) string {
+	s = strings.TrimRight(s, " ")
+	if s == "" || strings.ContainsRune(".!?", []rune(s)[len([]rune(s))-1]) {
+		return s
+	}
+	return s + "."
 }
 
 // NextStepsComputed reports whether the drill computed its next steps:

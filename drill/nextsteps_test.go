@@ -132,11 +132,62 @@ func TestNextSteps_AtMostMax(t *testing.T) {
 	assert.Len(t, NextSteps(r), maxNextSteps)
 }
 
-func TestNextSteps_ShortText(t *testing.T) {
-	r := thisDrill(60, 60)
+// TestNextSteps_NeverCutMidSentence: a long message is cut after its
+// last sentence that fits, or kept whole when no sentence ends early
+// enough; a hint's later lines are dropped. Nothing ends in "…".
+func TestNextSteps_NeverCutMidSentence(t *testing.T) {
 	long := strings.Repeat("extra kopia/shop-data/s0bee9d15: only on the copy; ", 10)
-	r.Findings = []finding.Finding{finding.Warn("protection.copy.offsite", "copy offsite", long).With("", "", "objects only on the copy are usually backups the primary has since deleted\nsecond line")}
-	got := NextSteps(r)
-	require.Len(t, got, 1)
-	assert.Equal(t, "copy offsite: extra kopia/shop-data/s0bee9d15: only on the copy; extra kopia/shop-data/s0bee9d15: only on the copy; extra… — objects only on the copy are usually backups the primary has since deleted", got[0].Text)
+	tests := []struct {
+		name, message, want string
+	}{
+		{"short: whole", "1 object missing on the copy", "copy offsite: 1 object missing on the copy — check the replication rule"},
+		{"no sentence end: whole", long, "copy offsite: " + strings.TrimSpace(long) + " — check the replication rule"},
+		{"cut after the last sentence that fits",
+			"3 objects differ. " + strings.Repeat("The copy lags behind the primary by hours. ", 5),
+			"copy offsite: 3 objects differ. The copy lags behind the primary by hours. The copy lags behind the primary by hours. The copy lags behind the primary by hours. — check the replication rule"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := thisDrill(60, 60)
+			r.Findings = []finding.Finding{finding.Warn("protection.copy.offsite", "copy offsite", tt.message).With("", "", "check the replication rule\nsecond line")}
+			got := NextSteps(r)
+			require.Len(t, got, 1)
+			assert.Equal(t, tt.want, got[0].Text)
+			assert.NotContains(t, got[0].Text, "…")
+		})
+	}
+}
+
+func TestSentence(t *testing.T) {
+	for in, want := range map[string]string{"done": "done.", "done.": "done.", "why?": "why?", "": ""} {
+		assert.Equal(t, want, sentence(in), "%q", in)
+	}
+}
+
+// TestRetroQuestion_PerMeasure: the retrospective asks about a worse or
+// nearly missed RPO as an older recovery point (data at risk), never as
+// something slower; about the RTO as time.
+func TestRetroQuestion_PerMeasure(t *testing.T) {
+	tests := []struct {
+		kind, code, want string
+	}{
+		{NextStepTrend, "trend.rto", "What got slower since the last drills?"},
+		{NextStepTrend, "trend.rpo", "Why is the recovery point older than in the last drills: what puts more data at risk now?"},
+		{NextStepNear, "rto", "Which step took longest, and what would we lose on a worse day?"},
+		{NextStepNear, "rpo", "Why was the recovery point this old, and how much more data would a late or failed backup put at risk?"},
+		{NextStepNear, "rpo-data", "Why was the recovery point this old, and how much more data would a late or failed backup put at risk?"},
+		{NextStepFailed, "rpo", "Why did it happen, and why did nothing tell us before the drill?"},
+		{NextStepWarning, "window.missed-run", "Is this a risk we accept, and who decides?"},
+		{NextStepStopped, "error", "What would have told us before the drill, and what would a real recovery have done here?"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.kind+" "+tt.code, func(t *testing.T) {
+			got := retroQuestion(NextStep{Kind: tt.kind, Finding: tt.code})
+			assert.Equal(t, tt.want, got)
+			if strings.Contains(tt.code, "rpo") {
+				assert.NotContains(t, got, "slower")
+				assert.NotContains(t, got, "step took longest")
+			}
+		})
+	}
 }

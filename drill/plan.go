@@ -12,9 +12,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/firedrill-dev/firedrill/backup"
 	"github.com/firedrill-dev/firedrill/internal/kube"
 	"github.com/firedrill-dev/firedrill/internal/lease"
+	"github.com/firedrill-dev/firedrill/internal/plural"
 	"github.com/firedrill-dev/firedrill/internal/safefile"
 	"github.com/firedrill-dev/firedrill/restore"
 	"github.com/firedrill-dev/firedrill/runbooks"
@@ -397,7 +397,7 @@ func planRestore(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbook) {
 	s := sc.Spec
 	r := s.Target.Restore
 	location, from := sc.RestoreFrom()
-	step.Summary = fmt.Sprintf("%d Velero Restores in the target, one after the other, each watched until it completes", len(r.Phases))
+	step.Summary = plural.Count(len(r.Phases), "Velero Restore", "Velero Restores") + " in the target, one after the other, each watched until it completes"
 	if from != nil {
 		step.add("restore from copy %q (storage location %q), because the scenario loses primaryStorage", from.Name, location)
 	}
@@ -478,16 +478,13 @@ func planRunbook(step *PlanStep, sc *scenarios.Scenario, rb *runbooks.Runbook) {
 	step.Runbook = pr
 	commands, manual := rb.Commands(), len(rb.Steps)-rb.Commands()
 	if manual == 0 {
-		step.add("run the %d steps of %s in order, each within its timeout, against the target", commands, rb.File)
+		step.add("run the %s of %s in order, each within its timeout, against the target", plural.Count(commands, "step", "steps"), rb.File)
 	} else {
-		step.add("run the %d command steps of %s in order, each within its timeout, against the target", commands, rb.File)
-		// backup.Span, as the warning on the same figure and the plan's
+		step.add("run the %s of %s in order, each within its timeout, against the target", plural.Count(commands, "command step", "command steps"), rb.File)
+		// FormatSeconds, as the warning on the same figure and the plan's
 		// list of the steps' estimates write it: days for days.
 		m := manualTimeOf(sc, rb)
-		what := fmt.Sprintf("%d manual steps, estimated at %s in all%s", manual, backup.Span(m.total.Seconds()), m.againstRTO())
-		if manual == 1 {
-			what = fmt.Sprintf("1 manual step, estimated at %s%s", backup.Span(m.total.Seconds()), m.againstRTO())
-		}
+		what := fmt.Sprintf("%s, estimated at %s%s%s", plural.Count(manual, "manual step", "manual steps"), FormatSeconds(m.total.Seconds()), plural.Of(manual, "", " in all"), m.againstRTO())
 		step.add("%s: at a terminal each is shown and timed until the operator confirms it (inside the measured RTO); without one (CI, a scheduled pod, --yes) the estimates are declared and added to the measured RTO", what)
 	}
 	step.add("a failing step stops the runbook: the runbook is out of date")

@@ -18,6 +18,7 @@ import (
 	"github.com/firedrill-dev/firedrill/internal/finding"
 	"github.com/firedrill-dev/firedrill/internal/kube"
 	"github.com/firedrill-dev/firedrill/internal/objectstore"
+	"github.com/firedrill-dev/firedrill/internal/plural"
 	"github.com/firedrill-dev/firedrill/internal/recoverypoint"
 	"github.com/firedrill-dev/firedrill/internal/secret"
 	"github.com/firedrill-dev/firedrill/scenarios"
@@ -276,9 +277,9 @@ func skippedFinding(sc *scenarios.Scenario, b backup.BackupRef) (finding.Finding
 	}
 	p := sc.Spec.Storage.Primary
 	return finding.Warn("recovery-point.skipped", fmt.Sprintf("s3://%s/%s", p.Bucket, path.Join(p.Prefix, "backups")),
-		fmt.Sprintf("%d newer backups are not restorable, so %s is checked: %s (status of each backups/NAME/velero-backup.json)",
-			len(b.Skipped), b.Name, recoverypoint.Join(b.Skipped))).
-		With("the newest backup is restorable", fmt.Sprintf("%d newer backups not restorable", len(b.Skipped)),
+		fmt.Sprintf("%s %s not restorable, so %s is checked: %s (status of each backups/NAME/velero-backup.json)",
+			plural.Count(len(b.Skipped), "newer backup", "newer backups"), plural.Of(len(b.Skipped), "is", "are"), b.Name, recoverypoint.Join(b.Skipped))).
+		With("the newest backup is restorable", plural.Count(len(b.Skipped), "newer backup", "newer backups")+" not restorable",
 			"read why with `velero backup describe NAME --details`; fix the cause so the next backup completes"), true
 }
 

@@ -10,7 +10,9 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/firedrill-dev/firedrill/internal/durfmt"
 	"github.com/firedrill-dev/firedrill/internal/finding"
+	"github.com/firedrill-dev/firedrill/internal/plural"
 	"github.com/firedrill-dev/firedrill/runbooks"
 )
 
@@ -18,17 +20,19 @@ import (
 var templateFS embed.FS
 
 var funcs = map[string]any{
-	"dur":       fmtSeconds,
-	"durp":      func(p *float64) string { return fmtSecondsPtr(p) },
-	"ts":        func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 MST") },
-	"offset":    func(r *Report, t time.Time) string { return "+" + fmtSeconds(t.Sub(r.StartedAt).Seconds()) },
-	"upper":     strings.ToUpper,
-	"join":      strings.Join,
-	"objective": objectiveLine,
-	"verdict":   verdictLine,
-	"rtoTime":   rtoTime,
-	"percent":   percent,
-	"bar":       textBar,
+	"dur":        fmtSeconds,
+	"durp":       func(p *float64) string { return fmtSecondsPtr(p) },
+	"ts":         func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 MST") },
+	"offset":     func(r *Report, t time.Time) string { return "+" + fmtSeconds(t.Sub(r.StartedAt).Seconds()) },
+	"upper":      strings.ToUpper,
+	"join":       strings.Join,
+	"objective":  objectiveLine,
+	"verdict":    verdictLine,
+	"rtoTime":    rtoTime,
+	"percent":    percent,
+	"bar":        textBar,
+	"count":      plural.Count[int],
+	"noFindings": noFindingsText,
 	"failedSteps": func(rs []runbooks.StepResult) []runbooks.StepResult {
 		var out []runbooks.StepResult
 		for _, s := range rs {
@@ -105,29 +109,12 @@ func renderText(name string, r *Report) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// FormatSeconds prints a duration for people: 850ms, 42.3s, 3m07s, 2h05m.
-func FormatSeconds(s float64) string { return fmtSeconds(s) }
+// FormatSeconds prints a duration for people: 850ms, 42.3s, 3m07s, 2h05m,
+// 3d09h. It is durfmt.Seconds, the one duration style of every report,
+// finding and message, for the commands above drill.
+func FormatSeconds(s float64) string { return durfmt.Seconds(s) }
 
-func fmtSeconds(s float64) string {
-	neg := ""
-	if s < 0 {
-		neg, s = "-", -s
-	}
-	switch {
-	case s < 1:
-		return fmt.Sprintf("%s%dms", neg, int(math.Round(s*1000)))
-	case s < 60:
-		return fmt.Sprintf("%s%.1fs", neg, s)
-	case math.Round(s) < 3600:
-		// Rounded to the second, as the drill's progress lines round
-		// (time.Duration.Round): one figure for one measurement.
-		r := int(math.Round(s))
-		return fmt.Sprintf("%s%dm%02ds", neg, r/60, r%60)
-	default:
-		m := int(math.Round(s / 60))
-		return fmt.Sprintf("%s%dh%02dm", neg, m/60, m%60)
-	}
-}
+func fmtSeconds(s float64) string { return durfmt.Seconds(s) }
 
 func fmtSecondsPtr(p *float64) string {
 	if p == nil {
@@ -158,6 +145,17 @@ func verdictLine(o Objective) string {
 		return fmt.Sprintf("MISSED (over by %s)", fmtSeconds(-*o.MarginSeconds))
 	}
 	return "not measured: " + o.Note
+}
+
+// noFindingsText is what report.md and report.html say in Findings when
+// no finding failed or warned: one sentence for both. A drill that did
+// not run to the end cannot say its checks passed: what the steps it did
+// not run would have found is unknown.
+func noFindingsText(r *Report) string {
+	if r.Error != "" {
+		return "No finding failed, but not every step ran to the end: what they would have checked is not known."
+	}
+	return "No finding failed or warned."
 }
 
 // timelineSVG draws the drill's phases as bars on one time axis: recovery

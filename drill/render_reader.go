@@ -7,18 +7,22 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/firedrill-dev/firedrill/internal/plural"
 )
 
 // readerFuncs are the template functions of the reader's sections
 // (context, trend, next steps, links).
 var readerFuncs = map[string]any{
-	"readme":      func(anchor string) string { return ReadmeURL + "#" + anchor },
-	"trendChart":  trendSVG,
-	"verdictText": verdictText,
-	"seed":        func(p *int64) string { return strconv.FormatInt(*p, 10) },
-	"add1":        func(i int) int { return i + 1 },
-	"mdurl":       mdURL,
-	"paragraphs":  paragraphs,
+	"readme":        func(anchor string) string { return ReadmeURL + "#" + anchor },
+	"trendChart":    trendSVG,
+	"verdictText":   verdictText,
+	"seed":          func(p *int64) string { return strconv.FormatInt(*p, 10) },
+	"add1":          func(i int) int { return i + 1 },
+	"sentence":      sentence,
+	"retroQuestion": retroQuestion,
+	"mdurl":         mdURL,
+	"paragraphs":    paragraphs,
 	// A bucket's s3:// URL is a place to name, not a link a browser
 	// follows (html/template would also refuse it as an href).
 	"isS3":       func(href string) bool { return strings.HasPrefix(href, "s3://") },
@@ -35,11 +39,11 @@ func verdictText(v TrendVerdict) string {
 		if v.Drills == 0 {
 			return "no earlier drill measured it: no trend yet"
 		}
-		return fmt.Sprintf("only %d earlier drill measured it (%s): too few for a median", v.Drills, fmtSecondsPtr(v.MedianSeconds))
+		return fmt.Sprintf("only %s measured it (%s): too few for a median", plural.Count(v.Drills, "earlier drill", "earlier drills"), fmtSecondsPtr(v.MedianSeconds))
 	case TrendSame:
-		return fmt.Sprintf("about the same as the median of %d earlier drills (%s, within %.0f%%)", v.Drills, fmtSecondsPtr(v.MedianSeconds), TrendTolerance*100)
+		return fmt.Sprintf("about the same as the median of %s (%s, within %.0f%%)", plural.Count(v.Drills, "earlier drill", "earlier drills"), fmtSecondsPtr(v.MedianSeconds), TrendTolerance*100)
 	}
-	return fmt.Sprintf("%s than the median of %d earlier drills (%s)", v.Verdict, v.Drills, fmtSecondsPtr(v.MedianSeconds))
+	return fmt.Sprintf("%s than the median of %s (%s)", v.Verdict, plural.Count(v.Drills, "earlier drill", "earlier drills"), fmtSecondsPtr(v.MedianSeconds))
 }
 
 // trendSVG draws one measurement (rto or rpo) of the earlier drills and
@@ -99,8 +103,8 @@ func trendSVG(r *Report, which string) htmltemplate.HTML {
 	y := func(s float64) float64 { return top + height - s/maxY*height }
 	name := strings.ToUpper(which)
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %.0f %.0f" role="img" aria-label="%s of the last %d drills against the objective">`,
-		left+width+92, top+height+28, name, len(pts))
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %.0f %.0f" role="img" aria-label="%s of the last %s against the objective">`,
+		left+width+92, top+height+28, name, plural.Count(len(pts), "drill", "drills"))
 	fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" class="axis" text-anchor="end">%s</text><text x="%.0f" y="%.0f" class="axis" text-anchor="end">0</text>`,
 		left-6, top+4, fmtSeconds(maxY), left-6, top+height)
 	fmt.Fprintf(&b, `<line x1="%.0f" y1="%.1f" x2="%.0f" y2="%.1f" class="base"/>`, left, top+height, left+width, top+height)

@@ -59,10 +59,10 @@ func recoveryPointChoice(b scenarios.Backups) *RecoveryPointChoice {
 		if b.Schedule != "" {
 			of = " of Schedule " + b.Schedule
 		}
-		how = fmt.Sprintf("the latest restorable backup%s started within %s before the disaster", of, scenarios.Duration(within))
+		how = fmt.Sprintf("the latest restorable backup%s started within %s before the disaster", of, fmtSeconds(time.Duration(within).Seconds()))
 		if b.Window.Pick == scenarios.PickRandom {
 			c.Seed = b.Window.Seed
-			how = fmt.Sprintf("picked at random among the restorable backups%s started within %s before the disaster", of, scenarios.Duration(within))
+			how = fmt.Sprintf("picked at random among the restorable backups%s started within %s before the disaster", of, fmtSeconds(time.Duration(within).Seconds()))
 		}
 	case b.Schedule != "":
 		c.Selector = "schedule"

@@ -179,7 +179,7 @@ func TestRecoveryPointChoice_Picked(t *testing.T) {
 	seed, drawn := int64(42), int64(9)
 	c := recoveryPointChoice(scenarios.Backups{Window: &scenarios.Window{Within: scenarios.Duration(time.Hour), Pick: scenarios.PickRandom, Seed: &seed}})
 	assert.Same(t, c, c.picked(nil))
-	assert.Equal(t, "picked at random among the restorable backups started within 1h before the disaster", c.Why)
+	assert.Equal(t, "picked at random among the restorable backups started within 1h00m before the disaster", c.Why)
 
 	p := recoveryPointChoice(scenarios.Backups{Schedule: "daily"}).picked(&RecoveryPointChoice{Why: `the newest of 2 Completed backups of schedule "daily"`, Candidates: 2})
 	assert.Equal(t, &RecoveryPointChoice{Selector: "schedule", Candidates: 2,

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/firedrill-dev/firedrill/backup"
+	"github.com/firedrill-dev/firedrill/internal/durfmt"
 	"github.com/firedrill-dev/firedrill/internal/finding"
 	"github.com/firedrill-dev/firedrill/runbooks"
 	"github.com/firedrill-dev/firedrill/scenarios"
@@ -119,19 +120,19 @@ func sampleReport() *Report {
 			phase(StepProtection, 1.2, 14, PhaseFailed), phase(StepRecoveryPoint, 14, 14.3, PhasePassed),
 			phase(StepRestore, 14.3, 62, PhasePassed), phase(StepVerify, 62, 70, PhasePassed),
 			phase(StepRunbook, 70, 88, PhaseFailed), phase(StepReport, 88, 88.4, PhasePassed),
-			phase(StepCleanup, 88.4, 95, PhasePassed),
+			phase(StepEvidence, 88.4, 90, PhasePassed), phase(StepCleanup, 90, 95, PhasePassed),
 		},
 		Findings: []finding.Finding{
-			finding.Pass("protection.bucket.object-lock", "s3://velero-backups at http://127.0.0.1:27000", "object lock enabled, COMPLIANCE, 1d"),
+			finding.Pass("protection.bucket.object-lock", "s3://velero-backups at http://127.0.0.1:27000", "object lock is enabled"),
 			finding.Fail("protection.copy.offsite", finding.SeverityFail, "copy offsite", "1 object missing on the copy").With("same objects", "1 missing", "check the replication rule"),
 			// What the window check (backup.CheckWindow) finds in sampleWindow.
-			finding.Fail(backup.IDWindowShort, finding.SeverityFail, bucket, "the window reaches back only to 2026-11-16T01:00:00Z (6d 9h), 15h short of the retention 7d: the oldest usable backup is shop-nightly-20261116010000").
+			finding.Fail(backup.IDWindowShort, finding.SeverityFail, bucket, "the window reaches back only to 2026-11-16T01:00:00Z (6d09h), 15h00m short of the retention 7d: the oldest usable backup is shop-nightly-20261116010000").
 				With("usable backups back to 2026-11-15T10:00:00Z (7d)", "back to 2026-11-16T01:00:00Z", "backups older than that are gone or never completed: check the schedule's TTL (at least the retention), the bucket's lifecycle rules and when the schedule was created"),
-			finding.Warn(backup.IDWindowFailedBackup, bucket, "backup shop-nightly-20261118010000 of 2026-11-18T01:00:00Z is Failed (1 errors, 0 warnings): object storage unreachable"),
+			finding.Warn(backup.IDWindowFailedBackup, bucket, "backup shop-nightly-20261118010000 of 2026-11-18T01:00:00Z is Failed (1 error, 0 warnings): object storage unreachable"),
 			finding.Warn(backup.IDWindowMissedRun, bucket, `the run of "0 1 * * *" due 2026-11-19T01:00:00Z left no backup`),
 			finding.Fail(backup.IDWindowGap, finding.SeverityFail, bucket, "worst gap 3d between usable backups, from 2026-11-17T01:00:00Z (shop-nightly-20261117010000) to 2026-11-20T01:00:00Z (shop-nightly-20261120010000): a disaster then would have lost more than the RPO 1d").
 				With("at most 1d", "3d", "runs were missed or failed in that time (see window.missed-run and window.failed-backup); schedule backups at least as often as the RPO"),
-			finding.Fail(backup.IDWindowPastMax, finding.SeverityFail, bucket, "backup shop-nightly-20261020010000 of 2026-10-20T01:00:00Z is still in the bucket (12 objects, 3.0 MiB), 3d 9h past the maxRetention 30d").
+			finding.Fail(backup.IDWindowPastMax, finding.SeverityFail, bucket, "backup shop-nightly-20261020010000 of 2026-10-20T01:00:00Z is still in the bucket (12 objects, 3.0 MiB), 3d09h past the maxRetention 30d").
 				With("no backup older than 30d", "created 2026-10-20T01:00:00Z", "velero backup delete shop-nightly-20261020010000 (Velero deletes it with its data once its lock allows); lower the schedule's TTL to at most 30d"),
 			finding.Fail("runbook.out-of-date", finding.SeverityFail, "runbook step ci-deployer-token", "runbook step failed: the runbook is out of date"),
 		},
@@ -231,9 +232,28 @@ func golden(t *testing.T, name string, got []byte) {
 	assert.Equal(t, string(want), string(got))
 }
 
+// requireCoherentTimeline holds a sample report to what a drill that ran
+// to the end records: every step in order, each starting when the one
+// before ended, the last ending when the drill did (the report is
+// rendered again after evidence and cleanup: Run's finish).
+func requireCoherentTimeline(t *testing.T, r *Report) {
+	t.Helper()
+	var names []StepName
+	for i, p := range r.Phases {
+		names = append(names, p.Name)
+		if i > 0 {
+			require.Equal(t, r.Phases[i-1].End, p.Start, "step %s starts when %s ended", p.Name, r.Phases[i-1].Name)
+		}
+	}
+	require.Equal(t, Steps(), names, "a drill that ran to the end records every step")
+	require.Equal(t, r.StartedAt, r.Phases[0].Start)
+	require.Equal(t, r.FinishedAt, r.Phases[len(r.Phases)-1].End, "the drill ends when its last step does")
+}
+
 func TestRender_Golden(t *testing.T) {
 	r := sampleReport()
 	require.Equal(t, ResultFail, r.Result)
+	requireCoherentTimeline(t, r)
 	md, err := RenderMarkdown(r)
 	require.NoError(t, err)
 	golden(t, "report.md.golden", md)
@@ -243,6 +263,14 @@ func TestRender_Golden(t *testing.T) {
 	html, err := RenderHTML(r)
 	require.NoError(t, err)
 	golden(t, "report.html.golden", html)
+
+	// One duration style: the RPO objective reads the same in Objectives,
+	// in the window's table and in the finding that measures against it
+	// (backup's findings format with durfmt, as the report does).
+	assert.Contains(t, string(md), "| RPO (data lost, by the backup) | "+durfmt.Seconds(r.RPO.ObjectiveSeconds)+" |")
+	assert.Contains(t, string(md), "; RPO "+durfmt.Seconds(r.Window.RPOSeconds)+" |")
+	assert.Contains(t, string(md), "more than the RPO "+durfmt.Seconds(r.Window.RPOSeconds))
+	assert.Equal(t, "1d", durfmt.Seconds(r.RPO.ObjectiveSeconds))
 }
 
 func TestRenderRetrospective_PromptsFromFindings(t *testing.T) {
@@ -258,6 +286,81 @@ func TestRenderRetrospective_PromptsFromFindings(t *testing.T) {
 	}
 	// Each finding is pre-filled once: not again among the action items.
 	assert.Equal(t, 1, strings.Count(s, "1 object missing on the copy"))
+	// No improvement is cut mid-sentence, so none reads "the bucket's…. Why".
+	assert.NotContains(t, s, "…")
+	assert.NotContains(t, s, ".. ")
+}
+
+// TestRender_CountsAgreeWithTheirNouns: every count the report and the
+// retrospective print takes a singular noun when it is one: "1 check
+// passed", "against the last 1 drill", "1/1 item".
+func TestRender_CountsAgreeWithTheirNouns(t *testing.T) {
+	r := sampleReport()
+	r.Trend = NewTrend(r, sampleHistory(r.Scenario, t0, []float64{70}, []float64{3500}), "/var/lib/firedrill", nil)
+	r.Restores = r.Restores[:1]
+	r.Restores[0].ItemsRestored, r.Restores[0].TotalItems = 1, 1
+	retro, err := RenderRetrospective(r)
+	require.NoError(t, err)
+	md, err := RenderMarkdown(r)
+	require.NoError(t, err)
+	html, err := RenderHTML(r)
+	require.NoError(t, err)
+	assert.Contains(t, string(retro), "- 1 check passed, among them:")
+	assert.Contains(t, string(retro), "- Against the last 1 drill: ")
+	assert.Contains(t, string(retro), "1/1 item in")
+	for name, out := range map[string][]byte{"retrospective.md": retro, "report.md": md, "report.html": html} {
+		for _, bad := range []string{"1 checks", "1 drills", "1 items", "1 errors", "1 warnings", "1 earlier drills", "1 backups"} {
+			assert.NotContains(t, string(out), bad, name)
+		}
+	}
+}
+
+// TestRenderRetrospective_LabelsEndWithAColon: every "label: value"
+// line of The drill reads alike, the result and the objectives included.
+func TestRenderRetrospective_LabelsEndWithAColon(t *testing.T) {
+	retro, err := RenderRetrospective(sampleReport())
+	require.NoError(t, err)
+	drill, _, _ := strings.Cut(strings.SplitN(string(retro), "## The drill\n\n", 2)[1], "\n\n")
+	for _, line := range strings.Split(drill, "\n") {
+		if strings.HasPrefix(line, "  - ") {
+			continue // a goal, under Goals:
+		}
+		assert.Regexp(t, `^- [A-Z][A-Za-z0-9 ]*:( |$)`, line)
+	}
+	assert.Contains(t, drill, "\n- Result: **FAIL**\n")
+}
+
+// TestRender_NoFindingsSaysTheSameInBothFormats: report.md and
+// report.html say the one sentence of noFindingsText when no finding
+// failed or warned, whether there are passes, none at all, or the drill
+// did not run to the end.
+func TestRender_NoFindingsSaysTheSameInBothFormats(t *testing.T) {
+	tests := []struct {
+		name     string
+		findings []finding.Finding
+		err      string
+		want     string
+	}{
+		{"no finding at all", nil, "", "No finding failed or warned."},
+		{"only passes", []finding.Finding{finding.Pass("protection.bucket.object-lock", "bucket", "locked")}, "", "No finding failed or warned."},
+		{"stopped early", nil, "restore failed", "No finding failed, but not every step ran to the end: what they would have checked is not known."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := manualSampleReport()
+			r.Findings, r.Error = tt.findings, tt.err
+			md, err := RenderMarkdown(r)
+			require.NoError(t, err)
+			html, err := RenderHTML(r)
+			require.NoError(t, err)
+			assert.Contains(t, string(md), "## Findings\n\n"+tt.want+"\n")
+			assert.Contains(t, string(html), "<p>"+tt.want+"</p>")
+			for _, other := range []string{"Every check passed", "No findings."} {
+				assert.NotContains(t, string(md), other)
+				assert.NotContains(t, string(html), other)
+			}
+		})
+	}
 }
 
 func TestRenderHTML_SelfContained(t *testing.T) {

@@ -133,11 +133,13 @@ func TestRun_DeclinedManualStepIsAFinding(t *testing.T) {
 
 // budgetReport is a passed drill whose restore takes most of a 1h RTO.
 func budgetReport() *Report {
-	r := &Report{StartedAt: t0, DisasterAt: t0, FinishedAt: t0.Add(3600 * time.Second), Phases: []Phase{
+	// Every step a drill records, the last ending when the drill did.
+	r := &Report{StartedAt: t0, DisasterAt: t0, FinishedAt: t0.Add(2901 * time.Second), Phases: []Phase{
 		phase(StepLoad, 0, 0.05, PhasePassed), phase(StepPreflight, 0.05, 2, PhasePassed),
 		phase(StepProtection, 2, 20, PhasePassed), phase(StepRecoveryPoint, 20, 30, PhasePassed),
 		phase(StepRestore, 30, 2730, PhasePassed), phase(StepVerify, 2730, 2790, PhasePassed),
 		phase(StepRunbook, 2790, 2820, PhasePassed), phase(StepReport, 2820, 2821, PhasePassed),
+		phase(StepEvidence, 2821, 2841, PhasePassed), phase(StepCleanup, 2841, 2901, PhasePassed),
 	}, Runbook: []runbooks.StepResult{
 		{Name: "check", Line: 3, Status: runbooks.StepPassed, Duration: 30 * time.Second},
 		{Name: "dns-cutover", Line: 8, Status: runbooks.StepDeclared, Manual: true, Estimate: 5 * time.Minute},
@@ -259,6 +261,7 @@ func manualSampleReport() *Report {
 func TestRender_GoldenManualSteps(t *testing.T) {
 	r := manualSampleReport()
 	require.Equal(t, ResultPass, r.Result)
+	requireCoherentTimeline(t, r)
 	md, err := RenderMarkdown(r)
 	require.NoError(t, err)
 	golden(t, "report-manual.md.golden", md)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/firedrill-dev/firedrill/backup"
 	"github.com/firedrill-dev/firedrill/internal/finding"
+	"github.com/firedrill-dev/firedrill/internal/plural"
 	"github.com/firedrill-dev/firedrill/internal/recoverypoint"
 	"github.com/firedrill-dev/firedrill/internal/secret"
 	"github.com/firedrill-dev/firedrill/runbooks"
@@ -602,12 +603,13 @@ func recoveryPointFindings(veleroNS string, b *BackupRef) []finding.Finding {
 		fmt.Sprintf("recovery point: status.phase %s, status.startTimestamp %s (the RPO counts from it)", phase, b.Started.UTC().Format(time.RFC3339)))}
 	if len(b.Skipped) > 0 {
 		fs = append(fs, finding.Warn("recovery-point.skipped", subject,
-			fmt.Sprintf("%d newer backups could not be restored, so the RPO counts from %s: %s", len(b.Skipped), b.Name, recoverypoint.Join(b.Skipped))).
-			With("the newest backup before the disaster is restorable", fmt.Sprintf("%d newer backups not restorable", len(b.Skipped)),
+			fmt.Sprintf("%s could not be restored, so the RPO counts from %s: %s", plural.Count(len(b.Skipped), "newer backup", "newer backups"), b.Name, recoverypoint.Join(b.Skipped))).
+			With("the newest backup before the disaster is restorable", plural.Count(len(b.Skipped), "newer backup", "newer backups")+" not restorable",
 				"read why with `velero backup describe NAME --details` and `velero backup logs NAME`; fix the cause so the next scheduled backup completes"))
 	}
 	if b.Phase == "PartiallyFailed" {
-		msg := fmt.Sprintf("the recovery point is PartiallyFailed (allowPartiallyFailed): %d errors, %d warnings; the items Velero could not back up are not restored", b.Errors, b.Warnings)
+		msg := fmt.Sprintf("the recovery point is PartiallyFailed (allowPartiallyFailed): %s, %s; the items Velero could not back up are not restored",
+			plural.Count(b.Errors, "error", "errors"), plural.Count(b.Warnings, "warning", "warnings"))
 		if len(b.ErrorMessages) > 0 {
 			msg += ": " + strings.Join(firstN(b.ErrorMessages, 5), "; ")
 		} else if b.ResultsError != "" {

@@ -399,7 +399,7 @@ func TestRun_RecoveryPointSaysWhatItSkipped(t *testing.T) {
 
 	partial := findingByID(rep.Findings, "recovery-point.partially-failed")
 	require.NotNil(t, partial)
-	assert.Contains(t, partial.Message, "2 errors, 1 warnings")
+	assert.Contains(t, partial.Message, "2 errors, 1 warning")
 	assert.Contains(t, partial.Message, "widgets.example.com/shop/w1: timeout")
 
 	md, err := os.ReadFile(filepath.Join(dir, "report.md"))
@@ -440,7 +440,7 @@ func TestRun_TimesEveryStepExactly(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			sc := testScenario(t, "4h")
 			sc.Spec.Disaster.DeclaredAt = tt.declaredAt
-			rep, _ := runDrill(t, context.Background(), sc, &fakeRecovery{Takes: takes}, &fakeProtection{}, nil)
+			rep, dir := runDrill(t, context.Background(), sc, &fakeRecovery{Takes: takes}, &fakeProtection{}, nil)
 			require.Equal(t, ResultPass, rep.Result, "phases: %+v", rep.Phases)
 			var got []timed
 			for _, p := range rep.Phases {
@@ -460,6 +460,15 @@ func TestRun_TimesEveryStepExactly(t *testing.T) {
 			require.NotNil(t, rep.RPOData)
 			require.NotNil(t, rep.RPOData.MeasuredSeconds)
 			assert.Equal(t, tt.rpd.Seconds(), *rep.RPOData.MeasuredSeconds)
+
+			// The report on disk is the one written after cleanup: its
+			// timeline has the steps after the report's own, and ends
+			// when the drill did.
+			md, err := os.ReadFile(filepath.Join(dir, "report.md"))
+			require.NoError(t, err)
+			assert.Contains(t, string(md), "| ran | 2026-11-22 10:00:00 UTC to 2026-11-22 10:12:10 UTC |")
+			assert.Contains(t, string(md), "| evidence | +11m05s | 20.0s | no | passed |")
+			assert.Contains(t, string(md), "| cleanup | +11m25s | 45.0s | no | passed |")
 		})
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/firedrill-dev/firedrill/internal/finding"
 	"github.com/firedrill-dev/firedrill/internal/kube"
 	"github.com/firedrill-dev/firedrill/internal/objectstore"
+	"github.com/firedrill-dev/firedrill/internal/plural"
 	"github.com/firedrill-dev/firedrill/internal/secret"
 	"github.com/firedrill-dev/firedrill/scenarios"
 )
@@ -227,10 +228,11 @@ func (r *run) countItems(ctx context.Context, backup string, restores []RestoreR
 			diffs = append(diffs, fmt.Sprintf("%s %d of %d not restored", k.Kind, k.NotRestored, k.BackedUp))
 		}
 	}
-	msg := fmt.Sprintf("backup %s: %d items backed up (status.progress.itemsBackedUp), every kind restored", backup, c.BackupItemsBackedUp)
+	backedUp := plural.Count(c.BackupItemsBackedUp, "item", "items")
+	msg := fmt.Sprintf("backup %s: %s backed up (status.progress.itemsBackedUp), every kind restored", backup, backedUp)
 	if len(diffs) > 0 {
-		msg = fmt.Sprintf("backup %s: %d items backed up (status.progress.itemsBackedUp); differences: %s (expected here: the kinds the restore phases exclude, %s, and what Velero never restores, such as events)",
-			backup, c.BackupItemsBackedUp, strings.Join(diffs, "; "), excludedText(r.sc.Spec.Target.Restore.ExcludedResources))
+		msg = fmt.Sprintf("backup %s: %s backed up (status.progress.itemsBackedUp); differences: %s (expected here: the kinds the restore phases exclude, %s, and what Velero never restores, such as events)",
+			backup, backedUp, strings.Join(diffs, "; "), excludedText(r.sc.Spec.Target.Restore.ExcludedResources))
 	}
 	r.report.Findings = append(r.report.Findings, finding.Pass(scopeCountsID, subject, msg))
 }

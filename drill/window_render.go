@@ -10,6 +10,7 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"github.com/firedrill-dev/firedrill/backup"
+	"github.com/firedrill-dev/firedrill/internal/plural"
 )
 
 // windowFuncs are the template functions of the recovery window's section
@@ -19,7 +20,6 @@ var windowFuncs = map[string]any{
 	"windowPastBytes":  windowPastBytes,
 	"windowNotUsable":  windowNotUsable,
 	"bytes":            fmtBytes,
-	"wdur":             backup.Span,
 	"windowPastBackup": func(r backup.Retained) bool { return r.Kind == backup.RetainedBackup },
 }
 
@@ -122,7 +122,7 @@ func windowStripSVG(w *backup.Window) htmltemplate.HTML {
 		return "middle"
 	}
 	var b strings.Builder
-	label := fmt.Sprintf("Recovery window of schedule %s: %d backups, %d usable", w.Schedule, len(w.Backups), w.Usable)
+	label := fmt.Sprintf("Recovery window of schedule %s: %s, %d usable", w.Schedule, plural.Count(len(w.Backups), "backup", "backups"), w.Usable)
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %.0f %.0f" role="img" aria-label="%s" class="window-strip">`,
 		left+width+20, top+height+40, esc(label))
 	fmt.Fprintf(&b, `<rect x="%.1f" y="%.0f" width="%.1f" height="%.0f" class="w-track"/>`, left, top, width, height)
@@ -132,21 +132,21 @@ func windowStripSVG(w *backup.Window) htmltemplate.HTML {
 			to = w.Oldest.Started
 		}
 		fmt.Fprintf(&b, `<rect x="%.1f" y="%.0f" width="%.1f" height="%.0f" class="w-missing"><title>%s</title></rect>`,
-			x(w.From), top, x(to)-x(w.From), height, esc("not covered: "+backup.Span(w.MissingSeconds)+" of the retention has no usable backup"))
+			x(w.From), top, x(to)-x(w.From), height, esc("not covered: "+fmtSeconds(w.MissingSeconds)+" of the retention has no usable backup"))
 	}
 	if g := w.WorstGap; g != nil {
 		class, what := "w-gap", "worst gap"
 		if g.OverRPO {
 			class, what = "w-gap over", "worst gap, over the RPO"
 		}
-		title := fmt.Sprintf("%s: %s from %s (%s) to %s", what, backup.Span(g.Seconds), g.From.UTC().Format(time.RFC3339), g.FromBackup, g.To.UTC().Format(time.RFC3339))
+		title := fmt.Sprintf("%s: %s from %s (%s) to %s", what, fmtSeconds(g.Seconds), g.From.UTC().Format(time.RFC3339), g.FromBackup, g.To.UTC().Format(time.RFC3339))
 		if g.ToBackup != "" {
 			title += " (" + g.ToBackup + ")"
 		}
 		fmt.Fprintf(&b, `<rect x="%.1f" y="%.0f" width="%.1f" height="%.0f" class="%s"><title>%s</title></rect>`,
 			x(g.From), top, max(x(g.To)-x(g.From), 1), height, class, esc(title))
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.0f" class="axis" text-anchor="%s">%s %s</text>`,
-			(x(g.From)+x(g.To))/2, top-6, anchor((x(g.From)+x(g.To))/2), esc(what), backup.Span(g.Seconds))
+			(x(g.From)+x(g.To))/2, top-6, anchor((x(g.From)+x(g.To))/2), esc(what), fmtSeconds(g.Seconds))
 	}
 	for _, m := range w.MissedRuns {
 		fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.0f" r="4" class="w-missed"><title>%s</title></circle>`,
@@ -157,7 +157,7 @@ func windowStripSVG(w *backup.Window) htmltemplate.HTML {
 			continue
 		}
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.0f" x2="%.1f" y2="%.0f" class="w-tick past"><title>%s</title></line>`,
-			x(r.Since), top+4, x(r.Since), top+height-4, esc(fmt.Sprintf("%s: kept %s past maxRetention", r.Subject, backup.Span(r.ExcessSeconds))))
+			x(r.Since), top+4, x(r.Since), top+height-4, esc(fmt.Sprintf("%s: kept %s past maxRetention", r.Subject, fmtSeconds(r.ExcessSeconds))))
 	}
 	for _, bk := range ticks {
 		at := backupTime(bk)
@@ -182,12 +182,12 @@ func windowStripSVG(w *backup.Window) htmltemplate.HTML {
 	startLabel := start.UTC().Format("2006-01-02 15:04 MST")
 	switch {
 	case offStrip:
-		startLabel += " (maxRetention " + backup.Span(w.MaxRetentionSeconds) + " reaches back to " + maxBound.UTC().Format("2006-01-02 15:04 MST") + ", off the strip)"
+		startLabel += " (maxRetention " + fmtSeconds(w.MaxRetentionSeconds) + " reaches back to " + maxBound.UTC().Format("2006-01-02 15:04 MST") + ", off the strip)"
 	case !maxBound.IsZero():
-		bound(maxBound, "w-bound max", "maxRetention "+backup.Span(w.MaxRetentionSeconds))
+		bound(maxBound, "w-bound max", "maxRetention "+fmtSeconds(w.MaxRetentionSeconds))
 	}
 	if !w.From.IsZero() {
-		bound(w.From, "w-bound", "retention "+backup.Span(w.RetentionSeconds))
+		bound(w.From, "w-bound", "retention "+fmtSeconds(w.RetentionSeconds))
 	}
 	fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" class="axis">%s</text><text x="%.0f" y="%.0f" class="axis" text-anchor="end">%s (checked)</text>`,
 		left, top+height+34, esc(startLabel), left+width, top+height+34, esc(end.UTC().Format("2006-01-02 15:04 MST")))

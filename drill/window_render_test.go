@@ -112,5 +112,5 @@ func TestWindowStrip_BackupBeforeTheWindowCoversIt(t *testing.T) {
 	assert.Contains(t, svg, "<title>shop-daily-20261201144148: Completed, started 2026-12-01T14:41:52Z</title>")
 	assert.NotContains(t, svg, "no backup of schedule")
 	assert.Contains(t, svg, `>2026-12-01 14:41 UTC</text>`, "the axis reaches back to it")
-	assert.Contains(t, svg, `text-anchor="end">retention 1m</text>`, "a label near the end stays inside the strip")
+	assert.Contains(t, svg, `text-anchor="end">retention 1m00s</text>`, "a label near the end stays inside the strip")
 }

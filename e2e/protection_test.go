@@ -265,8 +265,8 @@ func TestProtection_DamagedBuckets(t *testing.T) {
 			failing: []string{"protection.bucket.retention-period", "protection.backup.object-retention", "protection.backup.retention"},
 			check: func(t *testing.T, res backup.Result) {
 				f := findingOf(t, res, "protection.bucket.retention-period")
-				assert.Equal(t, "1 day", f.Actual)
-				assert.Equal(t, "at least 7 days", f.Expected)
+				assert.Equal(t, "1d", f.Actual)
+				assert.Equal(t, "at least 7d", f.Expected)
 			},
 		},
 		{

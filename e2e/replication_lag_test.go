@@ -83,7 +83,7 @@ func TestProtection_ReplicationLagOnRealMinIO(t *testing.T) {
 		msg    string
 	}{
 		{"now: lag within the bound", 0, finding.StatusWarn, "1 not yet replicated"},
-		{"two hours later: lag past the bound", 2 * time.Hour, finding.StatusFail, "longer than the 1h0m0s allowed (maxReplicationLag)"},
+		{"two hours later: lag past the bound", 2 * time.Hour, finding.StatusFail, "longer than the 1h00m allowed (maxReplicationLag)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			spec.Now = func() time.Time { return time.Now().Add(tc.later) }

@@ -23,6 +23,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/firedrill-dev/firedrill/internal/durfmt"
+	"github.com/firedrill-dev/firedrill/internal/plural"
 	"github.com/firedrill-dev/firedrill/internal/procenv"
 )
 
@@ -76,7 +78,7 @@ func runCheck(ctx context.Context, env checkEnv, c Check) CheckResult {
 		r.Kind = "workloads"
 		r.Details, err = checkWorkloads(ctx, env.cs, c.Workloads.Namespace)
 		if err == nil {
-			r.Message = fmt.Sprintf("%d workloads in namespace %s are Available or complete", len(r.Details), c.Workloads.Namespace)
+			r.Message = fmt.Sprintf("%s in namespace %s %s Available or complete", plural.Count(len(r.Details), "workload", "workloads"), c.Workloads.Namespace, plural.Of(len(r.Details), "is", "are"))
 		}
 	case c.DataCanary != nil:
 		r.Kind = "dataCanary"
@@ -99,7 +101,7 @@ func runCheck(ctx context.Context, env checkEnv, c Check) CheckResult {
 			rpo := env.disaster.Sub(t).Seconds()
 			r.CanaryTime, r.ApplicationRPOSeconds = &t, &rpo
 			r.Message = fmt.Sprintf("%s holds %s: the application's RPO is %s",
-				where, t.UTC().Format(time.RFC3339Nano), time.Duration(rpo*float64(time.Second)).Round(time.Second))
+				where, t.UTC().Format(time.RFC3339Nano), durfmt.Seconds(rpo))
 			if t.After(env.disaster) {
 				err = fmt.Errorf("canary time %s is after the disaster (%s): the restored data cannot be from the backup",
 					t.UTC().Format(time.RFC3339), env.disaster.UTC().Format(time.RFC3339))

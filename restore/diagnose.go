@@ -15,6 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
+
+	"github.com/firedrill-dev/firedrill/internal/plural"
 )
 
 // A workloads check that fails must say why, as `kubectl describe` would:
@@ -80,7 +82,7 @@ func diagnoseWorkload(ctx context.Context, cs kubernetes.Interface, ns string, w
 	slices.SortFunc(failing, func(a, b corev1.Pod) int { return cmp.Compare(a.Name, b.Name) })
 	for i, p := range failing {
 		if i == maxPodsPerWorkload {
-			lines = append(lines, fmt.Sprintf("and %d more pods not ready", len(failing)-i))
+			lines = append(lines, "and "+plural.Count(len(failing)-i, "more pod", "more pods")+" not ready")
 			break
 		}
 		evs, err := warningEvents(ctx, cs, ns, "Pod", p.Name, p.UID)
@@ -182,7 +184,7 @@ func containerProblem(what string, st corev1.ContainerStatus, evs []corev1.Event
 		if st.RestartCount > 0 {
 			// Between two back-offs of a crash loop kubelet shows the
 			// exit, not CrashLoopBackOff.
-			s += fmt.Sprintf(", restarted %d times (crash loop)", st.RestartCount)
+			s += fmt.Sprintf(", restarted %s (crash loop)", plural.Count(st.RestartCount, "time", "times"))
 		}
 	case st.State.Running != nil:
 		s += "running but not ready"

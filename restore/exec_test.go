@@ -338,8 +338,8 @@ func TestFileCanary(t *testing.T) {
 		calls int
 	}{
 		{"one time", canary, fakeExecer{execAnswer: execAnswer{Stdout: "2026-11-22T11:59:30Z\n"}}, true, 30,
-			"file /data/canary in pod shop-x/backend-0 container backend holds 2026-11-22T11:59:30Z: the application's RPO is 30s", 1},
-		{"newest line counts", canary, fakeExecer{execAnswer: execAnswer{Stdout: "2026-11-22T11:58:00Z\n2026-11-22T11:59:55.5+00:00\n2026-11-22T11:59:00Z\n"}}, true, 4.5, "RPO is 5s", 1},
+			"file /data/canary in pod shop-x/backend-0 container backend holds 2026-11-22T11:59:30Z: the application's RPO is 30.0s", 1},
+		{"newest line counts", canary, fakeExecer{execAnswer: execAnswer{Stdout: "2026-11-22T11:58:00Z\n2026-11-22T11:59:55.5+00:00\n2026-11-22T11:59:00Z\n"}}, true, 4.5, "RPO is 4.5s", 1},
 		{"not a time, twice in a Ready pod: settled", canary, fakeExecer{execAnswer: execAnswer{Stdout: "2026-11-22T11:58:00Z\nhello\n"}}, false, 0,
 			"file /data/canary in pod shop-x/backend-0 container backend: line 2 is not an RFC 3339 time: \"hello\"", 2},
 		{"read while being rewritten, then whole", canary, fakeExecer{then: []execAnswer{{Stdout: "2026-11-2"}}, execAnswer: execAnswer{Stdout: "2026-11-22T11:59:30Z\n"}}, true, 30,

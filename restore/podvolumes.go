@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/firedrill-dev/firedrill/internal/finding"
+	"github.com/firedrill-dev/firedrill/internal/plural"
 )
 
 // Volume data with Velero's file-system backup (node-agent and kopia):
@@ -316,7 +317,7 @@ func volumeDataFinding(vd VolumeData, pvrs []PodVolumeRestoreResult, backup stri
 			bytes += p.BytesDone
 			names = append(names, p.String())
 		}
-		return finding.Pass(id, subject, fmt.Sprintf("%d volumes restored from file-system backup, %d bytes: %s", len(vd.Backed), bytes, strings.Join(names, ", ")))
+		return finding.Pass(id, subject, fmt.Sprintf("%s restored from file-system backup, %s: %s", plural.Count(len(vd.Backed), "volume", "volumes"), plural.Count(bytes, "byte", "bytes"), strings.Join(names, ", ")))
 	}
 	var parts []string
 	if len(vd.WithoutData) > 0 {
@@ -324,8 +325,8 @@ func volumeDataFinding(vd VolumeData, pvrs []PodVolumeRestoreResult, backup stri
 		for _, v := range vd.WithoutData {
 			names = append(names, v.String())
 		}
-		parts = append(parts, fmt.Sprintf("%d of %d volumes came back without their data (no PodVolumeRestore: Velero restores volume data only into pods it restores itself): %s",
-			len(vd.WithoutData), len(vd.Backed), strings.Join(names, ", ")))
+		parts = append(parts, fmt.Sprintf("%d of %s came back without %s data (no PodVolumeRestore: Velero restores volume data only into pods it restores itself): %s",
+			len(vd.WithoutData), plural.Count(len(vd.Backed), "volume", "volumes"), plural.Of(len(vd.WithoutData), "its", "their"), strings.Join(names, ", ")))
 	}
 	for _, p := range vd.Failed {
 		parts = append(parts, fmt.Sprintf("PodVolumeRestore %s (%s) %s", p.Name, p.String(), p.problem()))

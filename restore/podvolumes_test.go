@@ -181,7 +181,7 @@ func TestMatchVolumeData(t *testing.T) {
 		{"a restore into another namespace of the same name does not count", []PodVolumeRestoreResult{
 			done("data", velerov1.PodVolumeRestorePhaseCompleted),
 			pvrResult(pvr("o", "r", "billing", "backend-0", "billing", "logs", velerov1.PodVolumeRestorePhaseCompleted))}, false,
-			"1 of 2 volumes came back without their data (no PodVolumeRestore: Velero restores volume data only into pods it restores itself): pod shop/backend-0 volume \"logs\""},
+			"1 of 2 volumes came back without its data (no PodVolumeRestore: Velero restores volume data only into pods it restores itself): pod shop/backend-0 volume \"logs\""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -16,8 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 
+	"github.com/firedrill-dev/firedrill/internal/durfmt"
 	"github.com/firedrill-dev/firedrill/internal/recoverypoint"
-	"github.com/firedrill-dev/firedrill/scenarios"
 )
 
 // ErrNoBackup is returned (wrapped) when no backup matches the selector.
@@ -189,7 +189,7 @@ func describeCandidates(sel BackupSelector) string {
 	case sel.Schedule != "":
 		return fmt.Sprintf("%s backups of schedule %q", what, sel.Schedule)
 	case sel.Window != nil:
-		return fmt.Sprintf("%s backups started within %s before the disaster", what, scenarios.Duration(sel.Window.Within))
+		return fmt.Sprintf("%s backups started within %s before the disaster", what, durfmt.Seconds(time.Duration(sel.Window.Within).Seconds()))
 	}
 	return what + " backups"
 }
@@ -269,7 +269,7 @@ func describeSelector(sel BackupSelector, disaster time.Time) string {
 	case sel.Schedule != "":
 		return fmt.Sprintf("no %s backup of schedule %q", what, sel.Schedule)
 	case sel.Window != nil:
-		return fmt.Sprintf("no %s backup started within %s before the disaster (from %s to %s)", what, scenarios.Duration(sel.Window.Within),
+		return fmt.Sprintf("no %s backup started within %s before the disaster (from %s to %s)", what, durfmt.Seconds(time.Duration(sel.Window.Within).Seconds()),
 			disaster.Add(-sel.Window.Within).UTC().Format(time.RFC3339), disaster.UTC().Format(time.RFC3339))
 	}
 	return "no selector"

@@ -145,7 +145,7 @@ func TestSelectBackup_ReportsSkippedNewerBackups(t *testing.T) {
 			{Name: "daily-6", Phase: "FailedValidation", Time: h(1).Add(30 * time.Minute), Reason: "FailedValidation: invalid included namespace"},
 			{Name: "daily-4", Phase: "PartiallyFailed", Time: h(2), Warnings: 3, Errors: 4, Reason: "PartiallyFailed: 4 errors, 3 warnings; allowPartiallyFailed is not set"},
 			{Name: "daily-3", Phase: "Failed", Time: h(3), Reason: "Failed: object storage unreachable"},
-			{Name: "daily-2", Phase: "PartiallyFailed", Time: h(4), Warnings: 1, Errors: 2, Reason: "PartiallyFailed: 2 errors, 1 warnings; allowPartiallyFailed is not set"},
+			{Name: "daily-2", Phase: "PartiallyFailed", Time: h(4), Warnings: 1, Errors: 2, Reason: "PartiallyFailed: 2 errors, 1 warning; allowPartiallyFailed is not set"},
 		}, rp.Skipped)
 	})
 	t.Run("allowPartiallyFailed", func(t *testing.T) {
@@ -282,7 +282,7 @@ func TestSelectBackup_RandomInWindow(t *testing.T) {
 		sel := BackupSelector{Window: &Window{Within: 12 * time.Hour, Random: true, Seed: &seed}}
 		_, err := SelectBackup(ctx, dyn, "velero", sel, disaster, 0)
 		require.ErrorIs(t, err, ErrNoBackup)
-		assert.EqualError(t, err, "no Completed backup started within 12h before the disaster "+
+		assert.EqualError(t, err, "no Completed backup started within 12h00m before the disaster "+
 			"(from 2026-11-22T00:00:00Z to 2026-11-22T12:00:00Z): no backup to restore")
 	})
 	t.Run("window of failed backups only", func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 
 	"github.com/firedrill-dev/firedrill/internal/finding"
+	"github.com/firedrill-dev/firedrill/internal/plural"
 )
 
 // Result is what a restore did and found. Its JSON is part of firedrill's
@@ -99,7 +100,7 @@ func (p PhaseResult) Reason() string {
 		}
 		parts = append(parts, "errors: "+strings.Join(lines, "; "))
 	} else if p.Errors > 0 {
-		parts = append(parts, fmt.Sprintf("%d errors", p.Errors))
+		parts = append(parts, plural.Count(p.Errors, "error", "errors"))
 	}
 	return strings.Join(parts, ": ")
 }

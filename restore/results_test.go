@@ -52,7 +52,7 @@ func TestResultsFinding(t *testing.T) {
 	assert.Equal(t, "restore.results.workloads", f.ID)
 	assert.Equal(t, "warn", string(f.Status))
 	assert.Equal(t, "Velero restore fd-1-workloads results (restores/fd-1-workloads/restore-fd-1-workloads-results.gz)", f.Subject)
-	assert.Contains(t, f.Message, `1 items it did not restore as backed up: shop: could not restore, Storefront "eu" already exists`)
+	assert.Contains(t, f.Message, `1 item it did not restore as backed up: shop: could not restore, Storefront "eu" already exists`)
 	assert.NotContains(t, f.Message, "kube-root-ca.crt")
 
 	ph.Results.Warnings.Namespaces["shop"] = []string{rootCA, rootCA}

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/firedrill-dev/firedrill/internal/finding"
+	"github.com/firedrill-dev/firedrill/internal/plural"
 )
 
 // Target is the scratch cluster. The caller has already passed it through
@@ -273,8 +274,8 @@ func (s *Session) RecoveryPoint(ctx context.Context) (*RecoveryPoint, error) {
 			rp.Results = &results
 		}
 	}
-	s.progressf("recovery point: backup %s, %s (started %s, RPO %s; %d errors, %d warnings)", rp.Backup, rp.Phase, rp.Started.UTC().Format(time.RFC3339),
-		time.Duration(rp.RPOSeconds*float64(time.Second)).Round(time.Second), rp.Errors, rp.Warnings)
+	s.progressf("recovery point: backup %s, %s (started %s, RPO %s; %s, %s)", rp.Backup, rp.Phase, rp.Started.UTC().Format(time.RFC3339),
+		time.Duration(rp.RPOSeconds*float64(time.Second)).Round(time.Second), plural.Count(rp.Errors, "error", "errors"), plural.Count(rp.Warnings, "warning", "warnings"))
 	if sp.FromCopy != nil {
 		if err := useCopyLocation(ctx, s.t.Dynamic, sp.VeleroNamespace, rp.Backup, sp.FromCopy.StorageLocation, sp.DrillID, s.tr); err != nil {
 			return nil, err
@@ -543,7 +544,7 @@ func (r *Session) restorePhases(ctx context.Context, backup string) (bool, error
 		if f, ok := resultsFinding(ph); ok {
 			r.res.Findings = append(r.res.Findings, f)
 		}
-		r.progressf("restore %s: %s in %.2fs (%d warnings, %d errors)", label, ph.Status, ph.Seconds(), ph.Warnings, ph.Errors)
+		r.progressf("restore %s: %s in %.2fs (%s, %s)", label, ph.Status, ph.Seconds(), plural.Count(ph.Warnings, "warning", "warnings"), plural.Count(ph.Errors, "error", "errors"))
 		if ph.Status != velerov1.RestorePhaseCompleted {
 			return false, nil
 		}
@@ -619,9 +620,9 @@ func phaseFinding(ph PhaseResult) finding.Finding {
 	id := "restore.phase." + ph.Phase
 	subject := "Velero restore " + ph.Name
 	if ph.Status == velerov1.RestorePhaseCompleted {
-		f := finding.Pass(id, subject, fmt.Sprintf("status.phase Completed, status.progress %d of %d items restored, in %.2fs", ph.ItemsRestored, ph.TotalItems, ph.DurationSeconds))
+		f := finding.Pass(id, subject, fmt.Sprintf("status.phase Completed, status.progress %d of %s restored, in %.2fs", ph.ItemsRestored, plural.Count(ph.TotalItems, "item", "items"), ph.DurationSeconds))
 		if ph.Warnings > 0 {
-			f.Actual = fmt.Sprintf("%d warnings", ph.Warnings)
+			f.Actual = plural.Count(ph.Warnings, "warning", "warnings")
 		}
 		return f
 	}
@@ -656,8 +657,8 @@ func resultsFinding(ph PhaseResult) (f finding.Finding, ok bool) {
 	id := "restore.results." + ph.Phase
 	hint := "read them with `velero restore describe " + ph.Name + " --details`; restore what is missing in a later phase, or exclude it on purpose"
 	if ph.Results == nil {
-		return finding.Warn(id, subject, fmt.Sprintf("phase %s ended Completed with %d warnings and %d errors (status.warnings, status.errors), whose items could not be read: %s",
-			ph.Phase, ph.Warnings, ph.Errors, ph.ResultsError)).With("", "", hint), true
+		return finding.Warn(id, subject, fmt.Sprintf("phase %s ended Completed with %s and %s (status.warnings, status.errors), whose items could not be read: %s",
+			ph.Phase, plural.Count(ph.Warnings, "warning", "warnings"), plural.Count(ph.Errors, "error", "errors"), ph.ResultsError)).With("", "", hint), true
 	}
 	var lines []string
 	for _, l := range append(ph.Results.Errors.Lines(), ph.Results.Warnings.Lines()...) {
@@ -672,9 +673,9 @@ func resultsFinding(ph PhaseResult) (f finding.Finding, ok bool) {
 	if len(lines) > 10 {
 		lines = append(lines[:10], fmt.Sprintf("and %d more", n-10))
 	}
-	return finding.Warn(id, subject, fmt.Sprintf("phase %s ended Completed, but Velero reported %d items it did not restore as backed up: %s",
-		ph.Phase, n, strings.Join(lines, "; "))).
-		With("no warnings or errors beyond kube-root-ca.crt", fmt.Sprintf("%d warnings, %d errors", ph.Warnings, ph.Errors), hint), true
+	return finding.Warn(id, subject, fmt.Sprintf("phase %s ended Completed, but Velero reported %s it did not restore as backed up: %s",
+		ph.Phase, plural.Count(n, "item", "items"), strings.Join(lines, "; "))).
+		With("no warnings or errors beyond kube-root-ca.crt", plural.Count(ph.Warnings, "warning", "warnings")+", "+plural.Count(ph.Errors, "error", "errors"), hint), true
 }
 
 func checkFinding(c CheckResult) finding.Finding {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/firedrill-dev/firedrill/drill"
 	"github.com/firedrill-dev/firedrill/internal/finding"
+	"github.com/firedrill-dev/firedrill/internal/plural"
 )
 
 // Schema versions the JSON summary. Removing or renaming a field makes a
@@ -69,7 +70,7 @@ func (s Summary) Text() string {
 	}
 	fmt.Fprintf(&b, "RTO %s, RPO %s\n", objective(s.RTO), objective(s.RPO))
 	if n := len(s.FailedFindings); n > 0 {
-		fmt.Fprintf(&b, "%d failed finding(s):\n", n)
+		fmt.Fprintf(&b, "%s:\n", plural.Count(n, "failed finding", "failed findings"))
 		for i, f := range s.FailedFindings {
 			if i == maxListed {
 				fmt.Fprintf(&b, "- and %d more\n", n-maxListed)

@@ -116,7 +116,7 @@ func TestSend_SlackText(t *testing.T) {
 	require.Len(t, got, 1)
 	assert.Equal(t, "firedrill: drill fd-20261122-100000-abcd of region-loss FAIL\n"+
 		"RTO 15m00s of 10m00s: missed, RPO 3h00m of 6h00m: met\n"+
-		"1 failed finding(s):\n"+
+		"1 failed finding:\n"+
 		"- verify.check.web (fail): answered 503\n"+
 		"Report: /state/drills/fd-1/report.html", got["text"])
 }
@@ -271,7 +271,7 @@ func TestSend_SlackTextIsEscaped(t *testing.T) {
 	assert.Equal(t, "firedrill: drill fd-20261122-100000-abcd of shop&amp;co ERROR\n"+
 		"in step recovery-point: backup &lt;@U024BE7LH&gt; not found\n"+
 		"RTO 15m00s of 10m00s: missed, RPO 3h00m of 6h00m: met\n"+
-		"2 failed finding(s):\n"+
+		"2 failed findings:\n"+
 		"- verify.check.web (fail): answered 503\n"+
 		"- verify.check.api (fail): &lt;!channel&gt; answered &lt;https://evil.example|the login page&gt; &amp; 500\n"+
 		"Report: /state/drills/fd-1/report.html", got["text"])

@@ -68,7 +68,8 @@ type Drill struct {
 	// relevant evidence, and says so in its remarks).
 	BundleSHA256 string
 	// BundleHref is where the bundle is: the URL it was pushed to, else its
-	// file name (DRILL_ID.evidence.tar.gz).
+	// file name; empty means the file evidence export writes in the drill's
+	// directory (drill.EvidenceBundleFile).
 	BundleHref string
 }
 
@@ -153,7 +154,7 @@ func result(d Drill) (Result, *Resource) {
 			Title:       "Evidence bundle of drill " + r.DrillID,
 			Description: "The drill's record, signed (Ed25519 over manifest.json, and an in-toto statement in a DSSE envelope): verify it with the signer's public key before relying on it.",
 			RLinks: []RLink{{
-				Href: orDefault(d.BundleHref, r.DrillID+".evidence.tar.gz"), MediaType: "application/gzip",
+				Href: orDefault(d.BundleHref, drill.EvidenceBundleFile), MediaType: "application/gzip",
 				Hashes: []Hash{{Algorithm: "SHA-256", Value: d.BundleSHA256}},
 			}},
 		}
@@ -285,6 +286,18 @@ func checkObservation(drillID string, c drill.CheckRef, f finding.Finding) obser
 	return observation{o, status == string(finding.StatusFail)}
 }
 
+// skippedWhy is why a skipped runbook step was not run, as ": why", from
+// what the runbook recorded ("not run: step \"x\" failed"); empty when
+// the record does not say (records of firedrill before it did), so the
+// observation claims no cause the drill did not see.
+func skippedWhy(s runbooks.StepResult) string {
+	why := strings.TrimSuffix(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(s.Error), "not run:")), ".")
+	if why == "" {
+		return ""
+	}
+	return ": " + why
+}
+
 // stepObservation is runbook step i. A manual step nobody timed was not
 // exercised: its method is EXAMINE (its declared estimate was read and
 // counted), every other step's TEST.
@@ -308,7 +321,7 @@ func stepObservation(drillID string, i int, s runbooks.StepResult) observation {
 		text = fmt.Sprintf("%s was not timed: its declared estimate of %s counts toward the RTO.", head, drill.FormatSeconds(s.Estimate.Seconds()))
 	case runbooks.StepSkipped:
 		status = "skipped"
-		text = head + " was not run: an earlier step failed or the drill was interrupted."
+		text = head + " was not run" + skippedWhy(s) + "."
 	default:
 		text = fmt.Sprintf("%s %s after %s (exit code %d)", head, s.Status, drill.FormatSeconds(s.Duration.Seconds()), s.ExitCode)
 		if e := strings.TrimSpace(s.Error); e != "" {

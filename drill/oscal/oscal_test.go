@@ -135,7 +135,9 @@ func TestAssessmentResults_PassingDrill(t *testing.T) {
 	}
 	require.NotNil(t, bundle, "relevant-evidence %s names a back-matter resource", bundleRef)
 	rlink := bundle["rlinks"].([]any)[0].(map[string]any)
-	assert.Equal(t, "fd-20261122-101500-ab12.evidence.tar.gz", rlink["href"])
+	// Not pushed: the file evidence export writes in the drill's directory.
+	assert.Equal(t, drill.EvidenceBundleFile, rlink["href"])
+	assert.Equal(t, "evidence.tar.gz", rlink["href"])
 	assert.Equal(t, []any{map[string]any{"algorithm": "SHA-256", "value": sumA}}, rlink["hashes"])
 
 	// Every control of the mapping is reviewed; the drill passed with
@@ -328,4 +330,29 @@ func TestAssessmentResults_ObservationPerCheckAndRunbookStep(t *testing.T) {
 	res = validate(t, doc)["assessment-results"].(map[string]any)["results"].([]any)[0].(map[string]any)
 	require.Len(t, res["observations"], 1)
 	assert.Equal(t, "verify.shop", res["observations"].([]any)[0].(map[string]any)["title"])
+}
+
+// TestStepObservation_SkippedSaysWhy: a skipped runbook step says the
+// reason the runbook recorded, and only that: a step of a drill that
+// passed, or of a record that says nothing (firedrill v0.2), is "not run"
+// with no cause made up.
+func TestStepObservation_SkippedSaysWhy(t *testing.T) {
+	tests := []struct {
+		name, err, want string
+	}{
+		{"after a failed step", `not run: step "scale up" failed`, `Runbook step "warm cache" (line 30) was not run: step "scale up" failed.`},
+		{"interrupted", "not run: the drill was interrupted", `Runbook step "warm cache" (line 30) was not run: the drill was interrupted.`},
+		{"no reason recorded (v0.2)", "", `Runbook step "warm cache" (line 30) was not run.`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := stepObservation("fd-1", 0, runbooks.StepResult{Name: "warm cache", Line: 30, Status: runbooks.StepSkipped, ExitCode: -1, Error: tt.err})
+			assert.Equal(t, tt.want, o.Description)
+			assert.False(t, o.failed)
+			if tt.err == "" {
+				assert.NotContains(t, o.Description, "failed")
+				assert.NotContains(t, o.Description, "interrupted")
+			}
+		})
+	}
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
+
+	"github.com/firedrill-dev/firedrill/internal/plural"
 )
 
 // RestorablePhase reports whether a backup in phase can be restored:
@@ -64,7 +66,7 @@ func Time(b *velerov1.Backup) time.Time {
 // Reason says why b cannot be the recovery point, in Velero's terms.
 func Reason(b *velerov1.Backup, allowPartiallyFailed bool) string {
 	st := b.Status
-	counts := fmt.Sprintf("%d errors, %d warnings", st.Errors, st.Warnings)
+	counts := plural.Count(st.Errors, "error", "errors") + ", " + plural.Count(st.Warnings, "warning", "warnings")
 	switch st.Phase {
 	case velerov1.BackupPhasePartiallyFailed:
 		if allowPartiallyFailed {

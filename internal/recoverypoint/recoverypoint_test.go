@@ -34,15 +34,15 @@ func TestRestorableAndReason(t *testing.T) {
 	}{
 		{"completed", backup(velerov1.BackupPhaseCompleted, true), false, true, ""},
 		{"completed, never started", backup(velerov1.BackupPhaseCompleted, false), false, false, "Completed but without a start time"},
-		{"partially failed", backup(velerov1.BackupPhasePartiallyFailed, true), false, false, "PartiallyFailed: 2 errors, 1 warnings; allowPartiallyFailed is not set"},
+		{"partially failed", backup(velerov1.BackupPhasePartiallyFailed, true), false, false, "PartiallyFailed: 2 errors, 1 warning; allowPartiallyFailed is not set"},
 		{"partially failed, allowed", backup(velerov1.BackupPhasePartiallyFailed, true), true, true, ""},
-		{"partially failed, allowed, never started", backup(velerov1.BackupPhasePartiallyFailed, false), true, false, "PartiallyFailed: 2 errors, 1 warnings, but without a start time"},
+		{"partially failed, allowed, never started", backup(velerov1.BackupPhasePartiallyFailed, false), true, false, "PartiallyFailed: 2 errors, 1 warning, but without a start time"},
 		{"failed", failed, true, false, "Failed: object storage unreachable"},
-		{"failed without a reason", backup(velerov1.BackupPhaseFailed, true), false, false, "Failed: 2 errors, 1 warnings"},
+		{"failed without a reason", backup(velerov1.BackupPhaseFailed, true), false, false, "Failed: 2 errors, 1 warning"},
 		{"failed validation", invalid, false, false, "FailedValidation: invalid included namespace"},
 		{"deleting", backup(velerov1.BackupPhaseDeleting, true), false, false, "Deleting: the backup is being deleted"},
 		{"not processed", backup("", false), false, false, "no phase: Velero has not processed it"},
-		{"in progress", backup(velerov1.BackupPhaseInProgress, true), false, false, "InProgress: still running (2 errors, 1 warnings so far)"},
+		{"in progress", backup(velerov1.BackupPhaseInProgress, true), false, false, "InProgress: still running (2 errors, 1 warning so far)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

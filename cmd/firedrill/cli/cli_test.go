@@ -251,7 +251,7 @@ func TestRun_HiddenRunbookStepIsAWarning(t *testing.T) {
 // and plan name the runbook's line of the largest estimate, and the plan
 // writes the total and each estimate in one duration style.
 func TestRun_ManualTimeOverRTOIsAWarning(t *testing.T) {
-	const warning = `manual-time.md:7: the declared manual time alone (14d) exceeds the RTO objective 1h: a drill nobody times (CI, a scheduled drill, --yes) counts the estimates toward RTO, so it misses the RTO whatever the restore takes; manual step "change-approval", here, declares the largest estimate, 14d: correct the estimates if the work is quicker, move work that is not part of the recovery out of the runbook, or raise spec.objectives.rto`
+	const warning = `manual-time.md:7: the declared manual time alone (14d) exceeds the RTO objective 1h00m: a drill nobody times (CI, a scheduled drill, --yes) counts the estimates toward RTO, so it misses the RTO whatever the restore takes; manual step "change-approval", here, declares the largest estimate, 14d: correct the estimates if the work is quicker, move work that is not part of the recovery out of the runbook, or raise spec.objectives.rto`
 	v := run(t, context.Background(), nil, "validate", "../files/manual-time.yaml")
 	require.Equal(t, ExitOK, v.code, v.String())
 	assert.Equal(t, "../files/manual-time.yaml: warning: ../files/"+warning+"\n../files/manual-time.yaml: ok (manual-time), 1 warning\n", v.stdout)
@@ -259,8 +259,8 @@ func TestRun_ManualTimeOverRTOIsAWarning(t *testing.T) {
 	p := run(t, context.Background(), nil, "plan", "../files/manual-time.yaml")
 	require.Equal(t, ExitOK, p.code, p.String())
 	assert.Contains(t, p.stdout, "Warning:    ../files/"+warning+"\n")
-	assert.Contains(t, p.stdout, "   - 3 manual steps, estimated at 14d in all (alone more than the RTO objective 1h): ")
-	assert.Contains(t, p.stdout, "   - manual step \"change-approval\" (estimate 14d)\n   - manual step \"dns-cutover\" (estimate 15m)\n")
+	assert.Contains(t, p.stdout, "   - 3 manual steps, estimated at 14d in all (alone more than the RTO objective 1h00m): ")
+	assert.Contains(t, p.stdout, "   - manual step \"change-approval\" (estimate 14d)\n   - manual step \"dns-cutover\" (estimate 15m00s)\n")
 }
 
 // TestRun_SecretAsEnvNameNeverEchoed is the case secret-as-envname.yaml of

@@ -468,7 +468,7 @@ func (a *app) exportOSCAL(c *cli.Context, d *drill.Dir, s *evidenceSettings, out
 		return fmt.Errorf("read the drill's record: %w", err)
 	}
 	title := fmt.Sprintf("firedrill disaster-recovery drill %s of scenario %s", rep.DrillID, rep.Scenario)
-	docs := []oscal.Drill{{Report: rep, Index: k.Index, BundleSHA256: k.SHA256, BundleHref: bundleHref(k.Pushed)}}
+	docs := []oscal.Drill{{Report: rep, Index: k.Index, BundleSHA256: k.SHA256, BundleHref: bundleHref(k.Pushed, k.File)}}
 	if out == "" || out == "-" {
 		return writeOSCAL(a.env.Stdout, title, docs)
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"io"
+	"path/filepath"
 
 	"github.com/firedrill-dev/firedrill/drill"
 	"github.com/firedrill-dev/firedrill/drill/oscal"
@@ -14,13 +15,17 @@ import (
 const formatOSCAL = "oscal"
 
 // bundleHref is where an auditor finds a kept bundle: the URL it was
-// pushed to; empty (its file name, DRILL_ID.evidence.tar.gz) when it was
-// not pushed, since a local path means nothing on the auditor's machine.
-func bundleHref(p *evidence.Pushed) string {
-	if p == nil {
+// pushed to, else the name of the file export wrote (file, its path;
+// without the directory, which means nothing on the auditor's machine);
+// empty for the default, the drill directory's drill.EvidenceBundleFile.
+func bundleHref(p *evidence.Pushed, file string) string {
+	switch {
+	case p != nil:
+		return p.URL
+	case file == "" || file == "-":
 		return ""
 	}
-	return p.URL
+	return filepath.Base(file)
 }
 
 // writeOSCAL writes drills as an OSCAL assessment-results document.
@@ -36,7 +41,7 @@ func writeOSCAL(w io.Writer, title string, drills []oscal.Drill) error {
 func oscalDrillOf(d drill.AuditedDrill) oscal.Drill {
 	o := oscal.Drill{Report: d.Report, Index: d.Index}
 	if d.Kept != nil {
-		o.BundleSHA256, o.BundleHref = d.Kept.SHA256, bundleHref(d.Kept.Pushed)
+		o.BundleSHA256, o.BundleHref = d.Kept.SHA256, bundleHref(d.Kept.Pushed, d.Kept.Path)
 	}
 	return o
 }

@@ -45,6 +45,7 @@ type oscalDoc struct {
 			Resources []struct {
 				UUID   string `json:"uuid"`
 				RLinks []struct {
+					Href   string `json:"href"`
 					Hashes []struct {
 						Algorithm string `json:"algorithm"`
 						Value     string `json:"value"`
@@ -97,6 +98,9 @@ func TestEvidence_OSCAL(t *testing.T) {
 		if "#"+r.UUID == href {
 			sums = append(sums, r.RLinks[0].Hashes[0].Value)
 			assert.Equal(t, "SHA-256", r.RLinks[0].Hashes[0].Algorithm)
+			// The link names the file export wrote, next to report.json.
+			assert.Equal(t, "evidence.tar.gz", r.RLinks[0].Href)
+			assert.FileExists(t, filepath.Join(state, "drills", id, r.RLinks[0].Href))
 		}
 	}
 	assert.Equal(t, []string{kept[0].SHA256}, sums)
@@ -184,4 +188,15 @@ func TestEvidenceHelp_NamesEveryMappedFramework(t *testing.T) {
 		assert.Contains(t, help, name, "evidence --help")
 		assert.Contains(t, intro, name, "README, Auditors")
 	}
+}
+
+// TestBundleHref: the URL a bundle was pushed to, else the name of the
+// file export wrote, never a local directory; empty (the oscal default,
+// drill.EvidenceBundleFile) when export wrote to standard output.
+func TestBundleHref(t *testing.T) {
+	assert.Equal(t, "https://s3.example/ev/x.evidence.tar.gz", bundleHref(&evidence.Pushed{URL: "https://s3.example/ev/x.evidence.tar.gz"}, "/state/drills/x/evidence.tar.gz"))
+	assert.Equal(t, "evidence.tar.gz", bundleHref(nil, "/state/drills/x/evidence.tar.gz"))
+	assert.Equal(t, "bundle.tar.gz", bundleHref(nil, "/tmp/out/bundle.tar.gz"))
+	assert.Equal(t, "", bundleHref(nil, "-"))
+	assert.Equal(t, "", bundleHref(nil, ""))
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/firedrill-dev/firedrill/backup"
 	"github.com/firedrill-dev/firedrill/drill"
 	"github.com/firedrill-dev/firedrill/scenarios"
 )
@@ -125,7 +124,7 @@ func writePlanText(w io.Writer, p *drill.Plan) {
 			for _, st := range s.Runbook.Steps {
 				if st.Manual {
 					// As the plan's total and its warning write them.
-					fmt.Fprintf(w, "   - manual step %q (estimate %s)\n", st.Name, backup.Span(st.EstimateSeconds))
+					fmt.Fprintf(w, "   - manual step %q (estimate %s)\n", st.Name, drill.FormatSeconds(st.EstimateSeconds))
 					continue
 				}
 				fmt.Fprintf(w, "   - step %q (within %s)\n", st.Name, durationText(st.TimeoutSeconds))
