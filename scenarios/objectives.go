@@ -13,7 +13,9 @@ import (
 // RPO, and a retention, maxRetention or window shorter than the time
 // between backups, which then holds no backup at times. The time between
 // backups is the longest between the runs of scheduleCron when the scenario
-// names its schedule, else the RPO (the most it may be). Contradictions
+// names its schedule; else it is unknown and the RPO stands for it (the
+// most it may be if the backups meet the RPO), which the warnings say,
+// with how to tell validate the real one. Contradictions
 // between two objectives alone (maxRetention shorter than retention) are
 // errors of objectives and backups.
 func (v *validator) backupSpacing() {
@@ -29,8 +31,20 @@ func (v *validator) backupSpacing() {
 	}
 	rpo := time.Duration(o.RPO)
 	spacing := rpo
-	// apart says where spacing comes from, after "backups come".
-	apart := fmt.Sprintf("as much as %s apart (the RPO objective allows it)", o.RPO)
+	// Without scheduleCron the time between backups is unknown, and the
+	// RPO stands for it: the most it may be if the backups meet the RPO.
+	// shorter says so, after the field's value; learn is the fix that
+	// tells validate the real time, when the scenario names a schedule.
+	shorter := fmt.Sprintf("may be shorter than the time between backups: the scenario names no schedule whose runs would tell, and the RPO objective allows backups as much as %s apart; if they are that far apart, ", o.RPO)
+	learn := ""
+	if v.has("spec.backups.schedule") && b.ScheduleCron == "" {
+		ns := b.VeleroNamespace
+		if ns == "" {
+			ns = DefaultVeleroNamespace
+		}
+		shorter = fmt.Sprintf("may be shorter than the time between backups: without spec.backups.scheduleCron the runs of schedule %s are unknown, and the RPO objective allows backups as much as %s apart; if they are that far apart, ", b.Schedule, o.RPO)
+		learn = fmt.Sprintf("; if they come more often, set spec.backups.scheduleCron to the Schedule's spec.schedule (kubectl -n %s get schedule %s -o jsonpath='{.spec.schedule}'), so that validate judges the real time between them", ns, b.Schedule)
+	}
 	if v.has("spec.backups.schedule") && b.ScheduleCron != "" {
 		// An expression Velero refuses is an error of backups.
 		sched, err := cron.ParseStandard(b.ScheduleCron)
@@ -48,7 +62,7 @@ func (v *validator) backupSpacing() {
 			return
 		}
 		spacing = g.gap
-		apart = fmt.Sprintf("as much as %s apart (the runs of scheduleCron %q)", Duration(g.gap), b.ScheduleCron)
+		shorter = fmt.Sprintf("is shorter than the time between backups, which come as much as %s apart (the runs of scheduleCron %q): ", Duration(g.gap), b.ScheduleCron)
 		if g.gap > rpo {
 			when := ""
 			if !g.regular {
@@ -64,16 +78,16 @@ func (v *validator) backupSpacing() {
 		if b.Window != nil && !v.has("spec.backups.window.within") {
 			pick = ", and the window pick (spec.backups.window, whose within defaults to retention) then finds no backup to restore"
 		}
-		warnf("spec.objectives.retention", "%s is shorter than the time between backups, which come %s: a window reaching back only %s holds no backup at times, so the recovery-window check judges little but the backup before it%s; set retention to at least %s (how far back a restore must reach, such as 7d for a week of nightly backups)",
-			o.Retention, apart, o.Retention, pick, at)
+		warnf("spec.objectives.retention", "%s %sa window reaching back only %s holds no backup at times, so the recovery-window check judges little but the backup before it%s; set retention to at least %s (how far back a restore must reach, such as 7d for a week of nightly backups)%s",
+			o.Retention, shorter, o.Retention, pick, at, learn)
 	}
 	if o.MaxRetention > 0 && o.MaxRetention >= o.Retention && time.Duration(o.MaxRetention) < spacing {
-		warnf("spec.objectives.maxRetention", "%s is shorter than the time between backups, which come %s: if each backup is gone after %s, at times no backup is left to restore from; raise maxRetention to at least %s, or back up at least every %s",
-			o.MaxRetention, apart, o.MaxRetention, at, o.MaxRetention)
+		warnf("spec.objectives.maxRetention", "%s %sa backup gone after %s leaves none to restore from at times; raise maxRetention to at least %s, or back up at least every %s%s",
+			o.MaxRetention, shorter, o.MaxRetention, at, o.MaxRetention, learn)
 	}
 	if w := b.Window; w != nil && v.has("spec.backups.window.within") && time.Duration(w.Within) < spacing {
-		warnf("spec.backups.window.within", "%s is shorter than the time between backups, which come %s: at times no backup started within %s before the disaster, and the drill has none to restore; look back at least %s",
-			w.Within, apart, w.Within, at)
+		warnf("spec.backups.window.within", "%s %sat times no backup started within %s before the disaster, and the drill has none to restore; look back at least %s%s",
+			w.Within, shorter, w.Within, at, learn)
 	}
 }
 

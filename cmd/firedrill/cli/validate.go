@@ -38,7 +38,8 @@ fixed declaredAt, restore phases that restore custom resources before any
 phase restores their CustomResourceDefinitions, a scheduleCron whose runs
 are further apart than the RPO, a retention, maxRetention or window.within
 shorter than the time between backups (the window then holds none at
-times), a runbook step hidden in HTML (it is never run), runbook manual
+times; without scheduleCron that time is unknown, and the RPO stands for
+it), a runbook step hidden in HTML (it is never run), runbook manual
 steps whose declared estimates alone exceed the RTO objective or use more
 than 80% of it (named at the largest estimate's line), and a caFile, kubeconfig or credentials file (or
 its profile, also one named without a file and looked up in the AWS SDK's
