@@ -89,7 +89,7 @@ func (m manualTime) warning(rb *runbooks.Runbook) *runbooks.ParseError {
 	if m.steps == 1 {
 		largest = fmt.Sprintf("manual step %q, here, is the only one", m.largest.Name)
 	}
-	return &runbooks.ParseError{File: rb.File, Line: m.largest.Line, Message: fmt.Sprintf(
+	return &runbooks.ParseError{File: rb.File, Line: m.largest.Line, Where: "manual steps", Message: fmt.Sprintf(
 		"%s; %s: correct the estimates if the work is quicker, move work that is not part of the recovery out of the runbook, or raise spec.objectives.rto",
 		what, largest)}
 }

@@ -149,13 +149,8 @@ func NewPlan(sc *scenarios.Scenario) (*Plan, error) {
 	for _, w := range sc.Warnings() {
 		p.Warnings = append(p.Warnings, w.Error())
 	}
-	if rb != nil {
-		for _, w := range rb.Warnings {
-			p.Warnings = append(p.Warnings, w.Error())
-		}
-		if w := manualTimeOf(sc, rb).warning(rb); w != nil {
-			p.Warnings = append(p.Warnings, w.Error())
-		}
+	for _, w := range RunbookWarnings(sc, rb) {
+		p.Warnings = append(p.Warnings, w.Error())
 	}
 	for _, st := range steps() {
 		step := PlanStep{Name: st.name, CountsTowardRTO: st.countsTowardRTO}

@@ -156,7 +156,7 @@ func TestNewPlan_RunbookFileProblems(t *testing.T) {
 	_, err = NewPlan(sc)
 	var perrs runbooks.ParseErrors
 	require.ErrorAs(t, err, &perrs)
-	assert.Equal(t, "runbook.md:1: step \"a\" has no commands", perrs[0].Error(), "the runbook is named as the user knows it")
+	assert.Equal(t, "runbook.md:1: step \"a\": has no commands", perrs[0].Error(), "the runbook is named as the user knows it")
 
 	require.NoError(t, os.Remove(filepath.Join(dir, "runbook.md")))
 	_, err = NewPlan(sc)

@@ -38,19 +38,19 @@ func TestParse_ManualStepErrors(t *testing.T) {
 		want []string
 	}{
 		{"no estimate", "\n```text firedrill-manual name=dns\nCut over.\n```\n",
-			[]string{`x.md:2: manual step "dns" has no estimate; write estimate=20m (how long it takes: counted toward RTO when nobody times it)`}},
+			[]string{`x.md:2: manual step "dns": has no estimate; write estimate=20m (how long it takes: counted toward RTO when nobody times it)`}},
 		{"bad estimate", "```text firedrill-manual name=dns estimate=soon\nCut over.\n```\n",
-			[]string{`x.md:1: manual step estimate "soon" is not a positive duration such as 30s, 20m, 1h30m or 2d`}},
+			[]string{`x.md:1: manual step "dns": estimate "soon" is not a positive duration such as 30s, 20m, 1h30m or 2d`}},
 		{"zero estimate", "```text firedrill-manual name=dns estimate=0s\nCut over.\n```\n",
-			[]string{`x.md:1: manual step estimate "0s" is not a positive duration such as 30s, 20m, 1h30m or 2d`}},
+			[]string{`x.md:1: manual step "dns": estimate "0s" is not a positive duration such as 30s, 20m, 1h30m or 2d`}},
 		{"negative estimate", "```text firedrill-manual name=dns estimate=-5m\nCut over.\n```\n",
-			[]string{`x.md:1: manual step estimate "-5m" is not a positive duration such as 30s, 20m, 1h30m or 2d`}},
-		{"no name", "```text firedrill-manual estimate=5m\nCut over.\n```\n", []string{`x.md:1: manual step has no name; write name="..."`}},
+			[]string{`x.md:1: manual step "dns": estimate "-5m" is not a positive duration such as 30s, 20m, 1h30m or 2d`}},
+		{"no name", "```text firedrill-manual estimate=5m\nCut over.\n```\n", []string{`x.md:1: firedrill-manual block: has no name; write name="..."`}},
 		{"timeout is not an attribute", "```text firedrill-manual name=dns estimate=5m timeout=1m\nCut over.\n```\n",
-			[]string{`x.md:1: unknown manual step attribute "timeout"; valid attributes are name and estimate`}},
-		{"no instruction", "```text firedrill-manual name=dns estimate=5m\n\n```\n", []string{`x.md:1: manual step "dns" has no instruction for the operator`}},
+			[]string{`x.md:1: manual step "dns": unknown attribute "timeout"; valid attributes are name and estimate`}},
+		{"no instruction", "```text firedrill-manual name=dns estimate=5m\n\n```\n", []string{`x.md:1: manual step "dns": has no instruction for the operator`}},
 		{"same name as a command step", step("dns", "5s", "true") + "```text firedrill-manual name=dns estimate=5m\nCut over.\n```\n",
-			[]string{`x.md:5: step "dns" is defined twice (first on line 1)`}},
+			[]string{`x.md:5: manual step "dns": is defined twice (first on line 1)`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -67,7 +67,8 @@ func TestParse_ManualStepHiddenInHTMLIsAWarning(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, rb.Steps)
 	require.Len(t, rb.Warnings, 1)
-	assert.Contains(t, rb.Warnings[0].Error(), "x.md:2: this firedrill-manual block is inside an HTML comment")
+	assert.Contains(t, rb.Warnings[0].Error(), "x.md:2: firedrill-manual block: is inside an HTML comment")
+	assert.Contains(t, rb.Warnings[0].Warning(), "x.md:2: warning: firedrill-manual block: is inside an HTML comment", "FILE:LINE: warning: where: message, as a scenario's")
 }
 
 // fakeOperator answers each manual step with the next of answers (nil:

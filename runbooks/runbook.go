@@ -42,8 +42,8 @@ type Runbook struct {
 	// Markdown is the whole document.
 	Markdown []byte
 	// Warnings are problems that do not stop the runbook from running,
-	// at FILE:LINE: a firedrill-step block inside an HTML comment or other
-	// raw HTML, which is not run (see Parse).
+	// at FILE:LINE, in the block Where names: a firedrill-step block inside
+	// an HTML comment or other raw HTML, which is not run (see Parse).
 	Warnings []*ParseError
 }
 
@@ -81,15 +81,43 @@ func (rb *Runbook) Commands() int {
 	return n
 }
 
-// ParseError is one problem in a runbook, at FILE:LINE.
+// ParseError is one problem in a runbook, at FILE:LINE of the runbook
+// (where the fix goes), in the block Where names.
 type ParseError struct {
-	File    string
-	Line    int
+	File string
+	Line int
+	// Where names the runbook's part the problem is in, as a scenario's
+	// problem names its field: `step "NAME"` or `manual step "NAME"`, a
+	// `firedrill-step block` or `firedrill-manual block` whose name is not
+	// known, a `code block`, `manual steps` (all of them), or `runbook`.
+	Where   string
 	Message string
 }
 
-// Error formats e as "FILE:LINE: message".
-func (e *ParseError) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Message) }
+// Error formats e as "FILE:LINE: where: message", the form of a
+// scenario's problems (FILE:LINE: field.path: message).
+func (e *ParseError) Error() string {
+	return fmt.Sprintf("%s:%d: %s: %s", e.File, e.Line, e.Where, e.Message)
+}
+
+// Warning formats e as a warning: "FILE:LINE: warning: where: message".
+func (e *ParseError) Warning() string {
+	return fmt.Sprintf("%s:%d: warning: %s: %s", e.File, e.Line, e.Where, e.Message)
+}
+
+// stepWhere names a step of a runbook as ParseError.Where does: by its
+// name when it has one, else by its marker.
+func stepWhere(s Step) string {
+	switch named := strings.TrimSpace(s.Name) != ""; {
+	case named && s.Manual:
+		return fmt.Sprintf("manual step %q", s.Name)
+	case named:
+		return fmt.Sprintf("step %q", s.Name)
+	case s.Manual:
+		return manualMarker + " block"
+	}
+	return stepMarker + " block"
+}
 
 // ParseErrors are all the problems of one runbook.
 type ParseErrors []*ParseError
@@ -126,8 +154,8 @@ func LoadFile(path string) (*Runbook, error) {
 func Parse(file string, data []byte) (*Runbook, error) {
 	rb := &Runbook{File: file, Markdown: data}
 	var errs ParseErrors
-	errorf := func(line int, format string, args ...any) {
-		errs = append(errs, &ParseError{File: file, Line: line, Message: fmt.Sprintf(format, args...)})
+	errorf := func(line int, where, format string, args ...any) {
+		errs = append(errs, &ParseError{File: file, Line: line, Where: where, Message: fmt.Sprintf(format, args...)})
 	}
 	seen := map[string]int{}
 
@@ -163,9 +191,9 @@ func Parse(file string, data []byte) (*Runbook, error) {
 			if f, ok := parseFence(line); ok {
 				for _, marker := range []string{stepMarker, manualMarker} {
 					if strings.Contains(f.info, marker) {
-						rb.Warnings = append(rb.Warnings, &ParseError{File: file, Line: lineNo, Message: fmt.Sprintf(
-							"this %s block is inside %s (from line %d), hidden from readers of the rendered runbook: it is not run; move it out to run it, or delete it",
-							marker, html.what, htmlLine)})
+						rb.Warnings = append(rb.Warnings, &ParseError{File: file, Line: lineNo, Where: marker + " block", Message: fmt.Sprintf(
+							"is inside %s (from line %d), hidden from readers of the rendered runbook: it is not run; move it out to run it, or delete it",
+							html.what, htmlLine)})
 						break
 					}
 				}
@@ -194,10 +222,10 @@ func Parse(file string, data []byte) (*Runbook, error) {
 			body.Reset()
 			step = nil
 			if s, isStep, err := parseInfo(f.info); err != nil {
-				errorf(lineNo, "%v", err)
+				errorf(lineNo, stepWhere(s), "%v", err)
 			} else if isStep {
 				if first, dup := seen[s.Name]; dup {
-					errorf(lineNo, "step %q is defined twice (first on line %d)", s.Name, first)
+					errorf(lineNo, stepWhere(s), "is defined twice (first on line %d)", first)
 				}
 				seen[s.Name] = lineNo
 				s.Line = lineNo
@@ -211,9 +239,9 @@ func Parse(file string, data []byte) (*Runbook, error) {
 				switch {
 				case strings.TrimSpace(step.Script) != "":
 				case step.Manual:
-					errorf(step.Line, "manual step %q has no instruction for the operator", step.Name)
+					errorf(step.Line, stepWhere(*step), "has no instruction for the operator")
 				default:
-					errorf(step.Line, "step %q has no commands", step.Name)
+					errorf(step.Line, stepWhere(*step), "has no commands")
 				}
 				rb.Steps = append(rb.Steps, *step)
 			}
@@ -224,10 +252,10 @@ func Parse(file string, data []byte) (*Runbook, error) {
 		body.WriteByte('\n')
 	}
 	if err := sc.Err(); err != nil {
-		errorf(lineNo+1, "read runbook: %v", err)
+		errorf(lineNo+1, "runbook", "cannot be read: %v", err)
 	}
 	if open != nil {
-		errorf(openLine, "code block is never closed")
+		errorf(openLine, "code block", "is never closed")
 	}
 	if len(errs) > 0 {
 		return nil, errs
@@ -411,12 +439,15 @@ func (f *fence) closes(line string) bool {
 // parseInfo reads an info string such as
 // `sh firedrill-step name="check velero" timeout=2m` or
 // `text firedrill-manual name="dns-cutover" estimate=20m`. isStep is false
-// for ordinary code blocks.
+// for ordinary code blocks. On an error, s has the step's name when the
+// info string gives one (and Manual), so that the error can name it; its
+// message follows that name ("timeout ... is not ...").
 func parseInfo(info string) (s Step, isStep bool, err error) {
 	words, err := splitWords(info)
 	if err != nil {
 		// Only a step's broken info string is the runbook's problem.
-		if strings.Contains(info, stepMarker) || strings.Contains(info, manualMarker) {
+		s.Manual = strings.Contains(info, manualMarker)
+		if strings.Contains(info, stepMarker) || s.Manual {
 			return s, true, err
 		}
 		return s, false, nil
@@ -424,21 +455,29 @@ func parseInfo(info string) (s Step, isStep bool, err error) {
 	if i := slices.Index(words, manualMarker); i >= 0 {
 		return parseManual(words, i)
 	}
-	switch i := slices.Index(words, stepMarker); {
-	case i < 0:
+	i := slices.Index(words, stepMarker)
+	if i < 0 {
 		return s, false, nil
-	case i != 1:
-		return s, true, fmt.Errorf("%s must follow the language, as in: sh %s name=\"...\"", stepMarker, stepMarker)
-	}
-	s.Shell = words[0]
-	if s.Shell != "sh" && s.Shell != "bash" {
-		return s, true, fmt.Errorf("step language %q is not sh or bash", s.Shell)
 	}
 	s.Timeout = DefaultStepTimeout
-	for _, w := range words[2:] {
+	// Every attribute is read before the first problem is returned, so
+	// that the problem names the step whatever the attributes' order.
+	var first error
+	fail := func(format string, args ...any) {
+		if first == nil {
+			first = fmt.Errorf(format, args...)
+		}
+	}
+	if i != 1 {
+		fail("%s must follow the language, as in: sh %s name=\"...\"", stepMarker, stepMarker)
+	} else if s.Shell = words[0]; s.Shell != "sh" && s.Shell != "bash" {
+		fail("language %q is not sh or bash", s.Shell)
+	}
+	for _, w := range words[i+1:] {
 		k, v, ok := strings.Cut(w, "=")
 		if !ok {
-			return s, true, fmt.Errorf("step attribute %q is not key=value", w)
+			fail("attribute %q is not key=value", w)
+			continue
 		}
 		switch k {
 		case "name":
@@ -446,15 +485,19 @@ func parseInfo(info string) (s Step, isStep bool, err error) {
 		case "timeout":
 			d, err := time.ParseDuration(v)
 			if err != nil || d <= 0 {
-				return s, true, fmt.Errorf("step timeout %q is not a positive duration such as 30s or 5m", v)
+				fail("timeout %q is not a positive duration such as 30s or 5m", v)
+				continue
 			}
 			s.Timeout = d
 		default:
-			return s, true, fmt.Errorf("unknown step attribute %q; valid attributes are name and timeout", k)
+			fail("unknown attribute %q; valid attributes are name and timeout", k)
 		}
 	}
+	if first != nil {
+		return s, true, first
+	}
 	if strings.TrimSpace(s.Name) == "" {
-		return s, true, errors.New(`step has no name; write name="..."`)
+		return s, true, errors.New(`has no name; write name="..."`)
 	}
 	return s, true, nil
 }
@@ -464,14 +507,21 @@ func parseInfo(info string) (s Step, isStep bool, err error) {
 // The language is the reader's (text, md, ...) and may be left out.
 func parseManual(words []string, i int) (s Step, isStep bool, err error) {
 	s.Manual = true
+	var first error
+	fail := func(format string, args ...any) {
+		if first == nil {
+			first = fmt.Errorf(format, args...)
+		}
+	}
 	if i > 1 {
-		return s, true, fmt.Errorf("%s must come first or follow the language, as in: text %s name=\"...\" estimate=10m", manualMarker, manualMarker)
+		fail("%s must come first or follow the language, as in: text %s name=\"...\" estimate=10m", manualMarker, manualMarker)
 	}
 	hasEstimate := false
 	for _, w := range words[i+1:] {
 		k, v, ok := strings.Cut(w, "=")
 		if !ok {
-			return s, true, fmt.Errorf("manual step attribute %q is not key=value", w)
+			fail("attribute %q is not key=value", w)
+			continue
 		}
 		switch k {
 		case "name":
@@ -481,18 +531,22 @@ func parseManual(words []string, i int) (s Step, isStep bool, err error) {
 			// (provisioning hardware, a change board) reads as in the scenario.
 			d, err := scenarios.ParseDuration(v)
 			if err != nil || d <= 0 {
-				return s, true, fmt.Errorf("manual step estimate %q is not a positive duration such as 30s, 20m, 1h30m or 2d", v)
+				fail("estimate %q is not a positive duration such as 30s, 20m, 1h30m or 2d", v)
+				hasEstimate = true // the problem is said
+				continue
 			}
 			s.Estimate, hasEstimate = time.Duration(d), true
 		default:
-			return s, true, fmt.Errorf("unknown manual step attribute %q; valid attributes are name and estimate", k)
+			fail("unknown attribute %q; valid attributes are name and estimate", k)
 		}
 	}
 	switch {
+	case first != nil:
+		return s, true, first
 	case strings.TrimSpace(s.Name) == "":
-		return s, true, errors.New(`manual step has no name; write name="..."`)
+		return s, true, errors.New(`has no name; write name="..."`)
 	case !hasEstimate:
-		return s, true, fmt.Errorf("manual step %q has no estimate; write estimate=20m (how long it takes: counted toward RTO when nobody times it)", s.Name)
+		return s, true, errors.New("has no estimate; write estimate=20m (how long it takes: counted toward RTO when nobody times it)")
 	}
 	return s, true, nil
 }

@@ -50,19 +50,21 @@ func TestParse_Errors(t *testing.T) {
 		doc  string
 		want []string
 	}{
-		{"no name", "```sh firedrill-step timeout=1m\ntrue\n```\n", []string{`x.md:1: step has no name; write name="..."`}},
-		{"bad timeout", "```sh firedrill-step name=a timeout=soon\ntrue\n```\n", []string{`x.md:1: step timeout "soon" is not a positive duration such as 30s or 5m`}},
-		{"unknown attribute", "```sh firedrill-step name=a retries=3\ntrue\n```\n", []string{`x.md:1: unknown step attribute "retries"; valid attributes are name and timeout`}},
-		{"not key=value", "```sh firedrill-step name=a fast\ntrue\n```\n", []string{`x.md:1: step attribute "fast" is not key=value`}},
-		{"language", "```python firedrill-step name=a\nprint()\n```\n", []string{`x.md:1: step language "python" is not sh or bash`}},
-		{"marker in the wrong place", "```firedrill-step sh name=a\ntrue\n```\n", []string{`x.md:1: firedrill-step must follow the language, as in: sh firedrill-step name="..."`}},
-		{"unterminated quote", "```sh firedrill-step name=\"a\ntrue\n```\n", []string{"x.md:1: unterminated quote in the code block's info string"}},
-		{"duplicate", "```sh firedrill-step name=a\ntrue\n```\n```sh firedrill-step name=a\ntrue\n```\n", []string{`x.md:4: step "a" is defined twice (first on line 1)`}},
-		{"empty", "```sh firedrill-step name=a\n\n```\n", []string{`x.md:1: step "a" has no commands`}},
-		{"never closed", "text\n```sh firedrill-step name=a\ntrue\n", []string{"x.md:2: code block is never closed"}},
+		{"no name", "```sh firedrill-step timeout=1m\ntrue\n```\n", []string{`x.md:1: firedrill-step block: has no name; write name="..."`}},
+		{"bad timeout", "```sh firedrill-step name=a timeout=soon\ntrue\n```\n", []string{`x.md:1: step "a": timeout "soon" is not a positive duration such as 30s or 5m`}},
+		{"unknown attribute", "```sh firedrill-step name=a retries=3\ntrue\n```\n", []string{`x.md:1: step "a": unknown attribute "retries"; valid attributes are name and timeout`}},
+		{"not key=value", "```sh firedrill-step name=a fast\ntrue\n```\n", []string{`x.md:1: step "a": attribute "fast" is not key=value`}},
+		{"language", "```python firedrill-step name=a\nprint()\n```\n", []string{`x.md:1: step "a": language "python" is not sh or bash`}},
+		{"marker in the wrong place", "```firedrill-step sh name=a\ntrue\n```\n", []string{`x.md:1: step "a": firedrill-step must follow the language, as in: sh firedrill-step name="..."`}},
+		{"unterminated quote", "```sh firedrill-step name=\"a\ntrue\n```\n", []string{"x.md:1: firedrill-step block: unterminated quote in the code block's info string"}},
+		{"duplicate", "```sh firedrill-step name=a\ntrue\n```\n```sh firedrill-step name=a\ntrue\n```\n", []string{`x.md:4: step "a": is defined twice (first on line 1)`}},
+		{"empty", "```sh firedrill-step name=a\n\n```\n", []string{`x.md:1: step "a": has no commands`}},
+		{"never closed", "text\n```sh firedrill-step name=a\ntrue\n", []string{"x.md:2: code block: is never closed"}},
+		// The step is named whatever the order of its attributes.
+		{"name after the problem", "```sh firedrill-step timeout=soon name=a\ntrue\n```\n", []string{`x.md:1: step "a": timeout "soon" is not a positive duration such as 30s or 5m`}},
 		{"all at once", "```sh firedrill-step\ntrue\n```\n```sh firedrill-step name=b timeout=0s\ntrue\n```\n", []string{
-			`x.md:1: step has no name; write name="..."`,
-			`x.md:4: step timeout "0s" is not a positive duration such as 30s or 5m`,
+			`x.md:1: firedrill-step block: has no name; write name="..."`,
+			`x.md:4: step "b": timeout "0s" is not a positive duration such as 30s or 5m`,
 		}},
 	}
 	for _, tt := range tests {
@@ -133,22 +135,22 @@ func TestParse_StepsHiddenInHTMLAreNotRun(t *testing.T) {
 		warning []string // FILE:LINE: message prefix of each warning
 	}{
 		{"in a comment", "# R\n\n<!--\n" + step("hidden") + "-->\n" + step("shown"), []string{"shown"},
-			[]string{"x.md:4: this firedrill-step block is inside an HTML comment (from line 3)"}},
+			[]string{"x.md:4: firedrill-step block: is inside an HTML comment (from line 3)"}},
 		{"in an indented comment that ends on a text line", "   <!-- note\n" + step("hidden") + "end of note -->\n" + step("shown"), []string{"shown"},
-			[]string{"x.md:2: this firedrill-step block is inside an HTML comment (from line 1)"}},
+			[]string{"x.md:2: firedrill-step block: is inside an HTML comment (from line 1)"}},
 		{"a one-line comment hides nothing", "<!-- a note -->\n" + step("shown"), []string{"shown"}, nil},
 		{"an empty comment <!--> hides nothing", "<!-->\n" + step("shown"), []string{"shown"}, nil},
 		{"a comment inside a code block is code", "```html\n<!--\n```\n" + step("shown"), []string{"shown"}, nil},
 		{"a comment opened mid-line is not an HTML block", "text <!--\n" + step("shown") + "-->\n", []string{"shown"}, nil},
 		{"a comment opened after a bare CR", "a note\r<!--\n" + step("hidden") + "-->\n" + step("shown"), []string{"shown"},
-			[]string{"x.md:3: this firedrill-step block is inside an HTML comment (from line 2)"}},
+			[]string{"x.md:3: firedrill-step block: is inside an HTML comment (from line 2)"}},
 		{"in a script element", "<script type=\"text/plain\">\n" + step("hidden") + "</script>\n" + step("shown"), []string{"shown"},
-			[]string{"x.md:2: this firedrill-step block is inside a <script> element (from line 1)"}},
+			[]string{"x.md:2: firedrill-step block: is inside a <script> element (from line 1)"}},
 		{"four spaces is an indented code block, not HTML", "    <!--\n\n" + step("shown"), []string{"shown"}, nil},
 		{"in a details block up to its blank line", "<details>\n" + step("hidden") + "\n" + step("shown") + "</details>\n", []string{"shown"},
-			[]string{"x.md:2: this firedrill-step block is inside a <details> HTML block (from line 1)"}},
+			[]string{"x.md:2: firedrill-step block: is inside a <details> HTML block (from line 1)"}},
 		{"after a tag on a line of its own", "# R\n<span hidden>\n" + step("hidden") + "\n" + step("shown"), []string{"shown"},
-			[]string{"x.md:3: this firedrill-step block is inside an HTML block (from line 2)"}},
+			[]string{"x.md:3: firedrill-step block: is inside an HTML block (from line 2)"}},
 		{"a tag that continues a paragraph is inline HTML", "Some text\n<span>\n" + step("shown"), []string{"shown"}, nil},
 	}
 	for _, tt := range tests {

@@ -233,28 +233,58 @@ func TestRun_LogsGoToStderr(t *testing.T) {
 }
 
 // A runbook step hidden in an HTML comment is not run; validate and plan
-// say so, and the scenario stays valid (issue 15, section 7).
+// say so, and the scenario stays valid (issue 15, section 7). Like a
+// scenario's, the warning is FILE:LINE: warning: where: message, at the
+// runbook's line (where the fix goes), naming the runbook's block.
 func TestRun_HiddenRunbookStepIsAWarning(t *testing.T) {
-	const warning = "hidden-step.md:8: this firedrill-step block is inside an HTML comment (from line 7), hidden from readers of the rendered runbook: it is not run; move it out to run it, or delete it"
+	const (
+		at      = "hidden-step.md:8: "
+		where   = "firedrill-step block"
+		message = "is inside an HTML comment (from line 7), hidden from readers of the rendered runbook: it is not run; move it out to run it, or delete it"
+	)
 	v := run(t, context.Background(), nil, "validate", "../files/hidden-step.yaml")
 	require.Equal(t, ExitOK, v.code, v.String())
-	assert.Equal(t, "../files/hidden-step.yaml: warning: ../files/"+warning+"\n../files/hidden-step.yaml: ok (hidden-step), 1 warning\n", v.stdout)
+	assert.Equal(t, "../files/"+at+"warning: "+where+": "+message+"\n../files/hidden-step.yaml: ok (hidden-step), 1 warning\n", v.stdout)
+
+	j := run(t, context.Background(), nil, "validate", "-o", "json", "../files/hidden-step.yaml")
+	require.Equal(t, ExitOK, j.code, j.String())
+	var doc validateDoc
+	require.NoError(t, json.Unmarshal([]byte(j.stdout), &doc))
+	require.Len(t, doc.Files, 1)
+	assert.Equal(t, []validateError{{File: "../files/hidden-step.md", Line: 8, Path: where, Message: message,
+		Text: "../files/" + at + "warning: " + where + ": " + message}}, doc.Files[0].Warnings, "the runbook's file, line and block")
 
 	p := run(t, context.Background(), nil, "plan", "../files/hidden-step.yaml")
 	require.Equal(t, ExitOK, p.code, p.String())
-	assert.Contains(t, p.stdout, "Warning:    ../files/"+warning+"\n")
+	assert.Contains(t, p.stdout, "Warning:    ../files/"+at+where+": "+message+"\n")
 	assert.Contains(t, p.stdout, `step "velero-ready"`)
 	assert.NotContains(t, p.stdout, "exfiltrate")
+}
+
+// A runbook's errors, as its warnings, name the runbook's file, line and
+// block: in the text (FILE:LINE: where: message) and in -o json.
+func TestRun_ValidateRunbookErrorsJSON(t *testing.T) {
+	res := run(t, context.Background(), nil, "validate", "-o", "json", "../files/broken-runbook.yaml")
+	require.Equal(t, ExitError, res.code, res.String())
+	var doc validateDoc
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &doc))
+	require.Len(t, doc.Files, 1)
+	assert.Equal(t, []validateError{
+		{File: "../files/broken-runbook.md", Line: 3, Path: "firedrill-step block", Message: `has no name; write name="..."`,
+			Text: `../files/broken-runbook.md:3: firedrill-step block: has no name; write name="..."`},
+		{File: "../files/broken-runbook.md", Line: 7, Path: `step "wait"`, Message: `timeout "soon" is not a positive duration such as 30s or 5m`,
+			Text: `../files/broken-runbook.md:7: step "wait": timeout "soon" is not a positive duration such as 30s or 5m`},
+	}, doc.Files[0].Errors)
 }
 
 // Manual steps whose estimates alone exceed the RTO objective: validate
 // and plan name the runbook's line of the largest estimate, and the plan
 // writes the total and each estimate in one duration style.
 func TestRun_ManualTimeOverRTOIsAWarning(t *testing.T) {
-	const warning = `manual-time.md:7: the declared manual time alone (14d) exceeds the RTO objective 1h00m: a drill nobody times (CI, a scheduled drill, --yes) counts the estimates toward RTO, so it misses the RTO whatever the restore takes; manual step "change-approval", here, declares the largest estimate, 14d: correct the estimates if the work is quicker, move work that is not part of the recovery out of the runbook, or raise spec.objectives.rto`
+	const warning = `manual-time.md:7: manual steps: the declared manual time alone (14d) exceeds the RTO objective 1h00m: a drill nobody times (CI, a scheduled drill, --yes) counts the estimates toward RTO, so it misses the RTO whatever the restore takes; manual step "change-approval", here, declares the largest estimate, 14d: correct the estimates if the work is quicker, move work that is not part of the recovery out of the runbook, or raise spec.objectives.rto`
 	v := run(t, context.Background(), nil, "validate", "../files/manual-time.yaml")
 	require.Equal(t, ExitOK, v.code, v.String())
-	assert.Equal(t, "../files/manual-time.yaml: warning: ../files/"+warning+"\n../files/manual-time.yaml: ok (manual-time), 1 warning\n", v.stdout)
+	assert.Equal(t, "../files/"+strings.Replace(warning, ": ", ": warning: ", 1)+"\n../files/manual-time.yaml: ok (manual-time), 1 warning\n", v.stdout)
 
 	p := run(t, context.Background(), nil, "plan", "../files/manual-time.yaml")
 	require.Equal(t, ExitOK, p.code, p.String())

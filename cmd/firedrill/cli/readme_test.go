@@ -127,13 +127,21 @@ func TestREADME_ScenariosValidate(t *testing.T) {
 			require.NoError(t, json.Unmarshal([]byte(res.stdout), &out), res.String())
 			require.Len(t, out.Files, 1, res.String())
 			got := out.Files[0]
+			// The scenario's problems at the README's lines; its runbook's
+			// (File set) at the runbook's.
+			at := func(e validateError) string {
+				if e.File != "" {
+					return e.Text
+				}
+				return fmt.Sprintf("README.md:%d: %s: %s", b.line+e.Line, e.Path, e.Message)
+			}
 			for _, e := range got.Errors {
-				t.Errorf("README.md:%d: %s: %s", b.line+e.Line, e.Path, e.Message)
+				t.Error(at(e))
 			}
 			var unmarked []string
 			for _, w := range got.Warnings {
-				if !missingFileWarning.MatchString(w.Path) || !strings.Contains(w.Message, " does not exist") {
-					unmarked = append(unmarked, fmt.Sprintf("README.md:%d: warning: %s: %s", b.line+w.Line, w.Path, w.Message))
+				if w.File != "" || !missingFileWarning.MatchString(w.Path) || !strings.Contains(w.Message, " does not exist") {
+					unmarked = append(unmarked, at(w))
 				}
 			}
 			if b.warns {

@@ -27,7 +27,10 @@ all errors. Every problem of every file is printed, one per line, as
 FILE:LINE: field.path: message. A directory stands for the *.yaml and *.yml
 files directly in it; - reads one scenario from standard input (named
 <stdin> in errors; its relative paths are relative to the working
-directory). The scenario's runbook is checked too.
+directory). The scenario's runbook is checked too; its problems are
+printed at the runbook's line, with the runbook's block in place of the
+field: RUNBOOK:LINE: step "NAME": message (or manual step "NAME",
+firedrill-step block, code block, manual steps).
 
 Likely mistakes are warnings, printed as FILE:LINE: warning: field.path:
 message, each with its fix; they do not make a file invalid: a check that
@@ -74,7 +77,12 @@ type validateResult struct {
 }
 
 type validateError struct {
-	Line    int    `json:"line,omitempty"`
+	// File is the file the problem is in when it is not the scenario
+	// file: the scenario's runbook. Line is of that file.
+	File string `json:"file,omitempty"`
+	Line int    `json:"line,omitempty"`
+	// Path is the scenario's field, or the runbook's part: step "NAME",
+	// manual step "NAME", firedrill-step block, ... (runbooks.ParseError).
 	Path    string `json:"path,omitempty"`
 	Message string `json:"message"`
 	// Text is the whole line as the text output prints it.
@@ -157,24 +165,16 @@ func validateFile(c *cli.Context, env scenarios.Env, file string) validateResult
 	r := validateResult{File: stdinName(file)}
 	sc, warnings, err := scenarios.ValidateFile(c.Context, env, file)
 	for _, w := range warnings {
-		r.Warnings = append(r.Warnings, validateError{Line: w.Line, Path: w.Path, Message: w.Message,
-			Text: fmt.Sprintf("%s:%d: warning: %s: %s", w.File, w.Line, w.Path, w.Message)})
+		r.Warnings = append(r.Warnings, validateError{Line: w.Line, Path: w.Path, Message: w.Message, Text: warningText(w)})
 	}
 	if err == nil {
 		r.Name = sc.Metadata.Name
-		// The plan reads and checks the runbook, and nothing else.
-		var p *drill.Plan
-		if p, err = drill.NewPlan(sc); err == nil {
-			// The plan repeats the scenario's warnings and adds the
-			// runbook's (a step hidden in HTML is never run).
-			seen := map[string]bool{}
-			for _, w := range sc.Warnings() {
-				seen[w.Error()] = true
-			}
-			for _, w := range p.Warnings {
-				if !seen[w] {
-					r.Warnings = append(r.Warnings, validateError{Message: w, Text: fmt.Sprintf("%s: warning: %s", r.File, w)})
-				}
+		// The runbook's warnings (a step hidden in HTML is never run,
+		// manual estimates against the RTO), at the runbook's lines.
+		var rb *runbooks.Runbook
+		if rb, err = drill.ScenarioRunbook(sc); err == nil {
+			for _, w := range drill.RunbookWarnings(sc, rb) {
+				r.Warnings = append(r.Warnings, validateError{File: w.File, Line: w.Line, Path: w.Where, Message: w.Message, Text: w.Warning()})
 			}
 		}
 	}
@@ -210,7 +210,7 @@ func validateErrors(err error) []validateError {
 		out = []validateError{{Line: verr.Line, Path: verr.Path, Message: verr.Message, Text: verr.Error()}}
 	case errors.As(err, &rerrs):
 		for _, e := range rerrs {
-			out = append(out, validateError{Line: e.Line, Message: e.Message, Text: e.Error()})
+			out = append(out, validateError{File: e.File, Line: e.Line, Path: e.Where, Message: e.Message, Text: e.Error()})
 		}
 	default:
 		out = []validateError{{Message: err.Error(), Text: err.Error()}}
