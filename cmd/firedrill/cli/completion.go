@@ -76,6 +76,8 @@ func (a *app) completionCommand() *cli.Command {
 directory, or --state-dir's) and the values of -o, --log-format and
 --log-level.
 
+Exit codes: 0 printed, 2 usage (no shell, or one of another name).
+
 Examples:
   source <(firedrill completion bash)         # in ~/.bashrc
   source <(firedrill completion zsh)          # in ~/.zshrc, after compinit

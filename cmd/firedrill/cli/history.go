@@ -34,6 +34,8 @@ RPO, against objectives.errorBudget.target, default 0.75).
 that died before writing one). 'firedrill history show ID' describes one
 drill; 'firedrill history prune' removes old ones.
 
+Exit codes: 0 listed (no drills too), 1 the records cannot be read, 2 usage.
+
 With --history (or $FIREDRILL_HISTORY) the drills come from the history a
 team shares in an S3 bucket ('firedrill run --history ...') instead of the
 state directory. Credentials come from $FIREDRILL_HISTORY_ACCESS_KEY_ID and

@@ -33,6 +33,9 @@ The drill is read from the state directory, else from the shared history
 (report.json) under "record", the files under "files" and the evidence
 exports (evidence.json) under "evidence".
 
+Exit codes: 0 described, 1 no such drill, or its record cannot be read,
+2 usage.
+
 Examples:
   firedrill history show fd-20261122-174512-3f9a
   firedrill history show fd-20261122-174512-3f9a -o json | jq .record.rto`,

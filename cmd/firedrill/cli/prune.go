@@ -40,6 +40,10 @@ The shared history (--history) is never pruned: it is a team's record,
 kept as long as its bucket's lifecycle rules say. --dry-run lists what
 would be removed and removes nothing.
 
+Exit codes: 0 pruned (or listed with --dry-run; folders not removed are
+reported, not failed), 1 a folder cannot be removed, 2 usage (neither
+--keep nor --older-than, a bad value).
+
 Examples:
   firedrill history prune --keep 10 --dry-run
   firedrill history prune --older-than 90d`,

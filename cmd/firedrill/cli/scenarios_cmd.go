@@ -32,6 +32,9 @@ marked "(shadowed)". Files that are not valid scenarios are listed as
 INVALID; 'firedrill validate FILE' shows why. -o wide prints each summary
 whole and the file of each scenario.
 
+Exit codes: 0 listed (invalid files too, marked INVALID), 1 a search
+location cannot be read (a --scenario-dir that does not exist), 2 usage.
+
 Examples:
   firedrill scenarios list
   firedrill --scenario-dir ./drills scenarios list -o json`,
@@ -47,6 +50,9 @@ phases, excluded resources, timeouts, cleanup policy). File paths (kubeconfig,
 caFile, credentials file, runbook) are printed as the file wrote them ("~",
 relative to the scenario file), so the output is portable; --resolve-paths
 prints the paths firedrill opens instead.
+
+Exit codes: 0 printed, 1 the scenario is not found, ambiguous or invalid,
+2 usage.
 
 Examples:
   firedrill scenarios show region-loss
@@ -70,6 +76,9 @@ holds no path of this machine. 'firedrill validate' refuses it until the
 marked values are filled in.
 
 -f writes the file instead of standard output; it never overwrites one.
+
+Exit codes: 0 written, 1 FILE exists or cannot be written, 2 usage (no
+--from, no such built-in scenario, a bad NAME).
 
 Examples:
   firedrill scenarios new shop-region-loss --from region-loss -f scenarios/shop-region-loss.yaml

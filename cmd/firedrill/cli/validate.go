@@ -50,8 +50,9 @@ shared files) that is missing, half-written or unusable here (run,
 verify, restore and plan stop on those; validate only warns, since the
 files may exist only where the drill runs).
 
-Exits 0 when every file is valid, warnings or not; 1 when a file is
-invalid, or, with --strict, has warnings.
+Exit codes: 0 every file is valid, warnings or not; 1 a file is invalid
+(or, with --strict, has warnings) or cannot be read; 2 usage (no file, a
+bad flag).
 
 Examples:
   firedrill validate scenarios/region-loss.yaml

@@ -34,6 +34,8 @@ firedrill writes nothing to a cluster it has not checked for the scratch
 marker. A cluster that cannot be reached within 5s, or without a velero
 Deployment, is said so; it never fails the command.
 
+Exit codes: 0 printed, 1 the output cannot be written, 2 usage.
+
 Examples:
   firedrill version
   firedrill --version
