@@ -108,16 +108,30 @@ func TestEvidence_ExportVerifyTamperSummary(t *testing.T) {
 	assert.Equal(t, "95.0", last["rto_seconds"])
 	assert.Empty(t, rows[1][15], "the first drill was never exported")
 
-	// -f writes the same bytes to a file, replacing it, and says so.
-	file := filepath.Join(t.TempDir(), "drills.csv")
-	require.NoError(t, os.WriteFile(file, []byte("old and longer than the summary"+strings.Repeat(".", 4096)), 0o644))
+	// -f writes the same bytes to a file, replacing it, and says so. The
+	// file keeps its mode (0600 stays 0600), a link to it stays a link,
+	// and a FILE.tmp of the user's is left alone (drill.WriteFileAtomic).
+	outDir := t.TempDir()
+	file, link := filepath.Join(outDir, "drills.csv"), filepath.Join(outDir, "link.csv")
+	require.NoError(t, os.WriteFile(file, []byte("old and longer than the summary"+strings.Repeat(".", 4096)), 0o600))
+	require.NoError(t, os.WriteFile(link+".tmp", []byte("mine"), 0o644))
+	require.NoError(t, os.Symlink("drills.csv", link))
 	stdout := res.stdout
-	res = run(t, ctx, env, "evidence", "summary", "--from", "2026-11-01", "--to", "2026-11-03", "-o", "csv", "-f", file)
+	res = run(t, ctx, env, "evidence", "summary", "--from", "2026-11-01", "--to", "2026-11-03", "-o", "csv", "-f", link)
 	require.Equal(t, ExitOK, res.code, res.String())
-	assert.Equal(t, "Summary of 3 drills (-o csv): "+file+"\n", res.stdout)
+	assert.Equal(t, "Summary of 3 drills (-o csv): "+link+"\n", res.stdout)
 	written, err := os.ReadFile(file)
 	require.NoError(t, err)
 	assert.Equal(t, stdout, string(written))
+	info, err := os.Lstat(link)
+	require.NoError(t, err)
+	assert.NotZero(t, info.Mode()&os.ModeSymlink, "the link stays a link")
+	info, err = os.Stat(file)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+	mine, err := os.ReadFile(link + ".tmp")
+	require.NoError(t, err)
+	assert.Equal(t, "mine", string(mine))
 
 	res = run(t, ctx, env, "evidence", "summary", "--from", "2026-11-02", "--to", "2026-11-02", "-o", "json")
 	require.Equal(t, ExitOK, res.code, res.String())
