@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/firedrill-dev/firedrill/internal/secret"
 )
 
 // tmpFiles are the temporary files WriteFileAtomic may leave in dir.
@@ -125,4 +127,23 @@ func TestWriteFileAtomic_LeavesTheUsersFilesAlone(t *testing.T) {
 		assert.Empty(t, tmpFiles(t, dir))
 		assert.Empty(t, tmpFiles(t, targets))
 	})
+}
+
+// TestScrubDir_LeavesLinksAlone: the drill's files are scrubbed in place;
+// a link in the drill's directory to a file elsewhere is not followed, as
+// WriteFileAtomic would write through it.
+func TestScrubDir_LeavesLinksAlone(t *testing.T) {
+	dir, elsewhere := t.TempDir(), filepath.Join(t.TempDir(), "notes.txt")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "step.log"), []byte("token s3cr3t-value\n"), 0o644))
+	require.NoError(t, os.WriteFile(elsewhere, []byte("token s3cr3t-value\n"), 0o644))
+	require.NoError(t, os.Symlink(elsewhere, filepath.Join(dir, "notes.txt")))
+	n, err := scrubDir(dir, secret.New("s3cr3t-value"))
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	b, err := os.ReadFile(filepath.Join(dir, "step.log"))
+	require.NoError(t, err)
+	assert.NotContains(t, string(b), "s3cr3t-value")
+	b, err = os.ReadFile(elsewhere)
+	require.NoError(t, err)
+	assert.Equal(t, "token s3cr3t-value\n", string(b), "the file outside the drill's directory is not rewritten")
 }
