@@ -240,7 +240,7 @@ func TestEvidence_VerifyHostileBundles(t *testing.T) {
 		{"14-not-gzip", ExitDrillFailed, []string{"NOT INTACT", "not a gzip archive"}},
 		{"15-empty", ExitDrillFailed, []string{"NOT INTACT", "not a gzip archive"}},
 		{"16-signed-traversal-name", ExitDrillFailed, []string{"NOT INTACT", "the manifest lists a path that is not a file under the drill's directory"}},
-		{"18-ansi-name", ExitDrillFailed, []string{"NOT INTACT: 6 problem(s)", `"\r\x1b[2K\x1b[1A`}},
+		{"18-ansi-name", ExitDrillFailed, []string{"NOT INTACT: 6 problems", `"\r\x1b[2K\x1b[1A`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
