@@ -172,6 +172,12 @@ func TestEvidence_Errors(t *testing.T) {
 		{"summary bad date", []string{"evidence", "summary", "--from", "last year"}, ExitUsage, "want a date like 2026-01-31"},
 		{"summary backwards", []string{"evidence", "summary", "--from", "2026-12-01", "--to", "2026-01-01"}, ExitUsage, "is not after"},
 		{"summary from the future", []string{"evidence", "summary", "--from", "2030-01-01"}, ExitUsage, "Error: --to 2026-12-01 (the default: now) is not after --from 2030-01-01\n"},
+		// The clock is testNow, 2026-12-01T00:00:00Z: the default --to is
+		// that time, shown as one where a date would not say it is earlier.
+		{"summary from later today", []string{"evidence", "summary", "--from", "2026-12-01T23:00:00Z"}, ExitUsage,
+			"Error: --to 2026-12-01T00:00:00Z (the default: now) is not after --from 2026-12-01T23:00:00Z\n"},
+		{"summary from today", []string{"evidence", "summary", "--from", "2026-12-01"}, ExitUsage,
+			"Error: --to 2026-12-01T00:00:00Z (the default: now) is not after --from 2026-12-01\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
