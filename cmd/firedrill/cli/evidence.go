@@ -256,7 +256,7 @@ func (a *app) pushTarget(c *cli.Context, prefix, url string, sc *scenarios.Scena
 		return nil, usageErrorf(helpHint(c), "--%slock-mode %q: want COMPLIANCE or GOVERNANCE", prefix, mode)
 	}
 	cfg := a.bucketConfig(c, bucketFlags{flag: prefix + "push-", env: "FIREDRILL_EVIDENCE_", pathStyleEnv: true,
-		accessKeyEnv: evidenceAccessKeyEnv, secretKeyEnv: evidenceSecretKeyEnv})
+		accessKeyEnv: evidenceAccessKeyEnv, secretKeyEnv: evidenceSecretKeyEnv, what: "the evidence bucket"})
 	t, err := drill.OpenEvidenceTarget(c.Context, sc, bucket, keyPrefix, cfg,
 		evidence.PushOptions{Mode: mode, Retention: retention, AllowUnlocked: c.Bool(prefix + "allow-unlocked-bucket")})
 	if errors.As(err, new(*drill.BackupBucketError)) {
