@@ -80,23 +80,6 @@ func (d *Dir) writeFile(name string, b []byte) error {
 	return WriteFileAtomic(path, d.Secrets.Redact(b))
 }
 
-// WriteFileAtomic writes b to path through a temporary file and a rename,
-// so a reader never sees half a file: when the write fails (a full disk,
-// ENOSPC) path keeps what it held, and the partial temporary file is
-// removed so it holds no space.
-func WriteFileAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	err := os.WriteFile(tmp, b, 0o644)
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
-
 // WriteJSON writes v, indented, as name.
 func (d *Dir) WriteJSON(name string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")

@@ -164,7 +164,13 @@ type DueStatus struct {
 	LastPass *DrillRef `json:"last_pass"`
 	// AgeSeconds is how long ago LastPass started; nil without one.
 	AgeSeconds *float64 `json:"age_seconds"`
-	// DueAt is when LastPass gets too old; nil without one.
+	// DueAt is when the scenario needs a drill, as the DUE column of
+	// `firedrill due` says it: when LastPass gets too old (in the past for
+	// an overdue scenario), or now (the time the status was evaluated) for
+	// a scenario due whatever the date of its last pass: changed,
+	// never-passed, never-run (in UTC, to the second). Never nil. For a
+	// changed scenario, when LastPass gets too old is LastPass.StartedAt
+	// plus MaxAgeSeconds.
 	DueAt *time.Time `json:"due_at"`
 }
 
@@ -238,6 +244,9 @@ func DueOf(sc DueScenario, history []DrillSummary, policy DuePolicy, now time.Ti
 	}
 	maxAge, rule, source := strictest(frameworks, policy)
 	s.MaxAgeSeconds, s.Rule = maxAge.Seconds(), rule
+	// Due now until a pass says when it gets too old.
+	dueNow := now.UTC().Truncate(time.Second)
+	s.DueAt = &dueNow
 	if newest != nil {
 		s.LastDrill = ref(newest)
 		s.State = DueNeverPassed
@@ -252,8 +261,7 @@ func DueOf(sc DueScenario, history []DrillSummary, policy DuePolicy, now time.Ti
 	// A drill that started in the future (a clock off on the machine that
 	// ran it) is as fresh as one that starts now.
 	age := max(now.Sub(lastPass.StartedAt), 0).Seconds()
-	due := lastPass.StartedAt.Add(maxAge)
-	s.AgeSeconds, s.DueAt = &age, &due
+	s.AgeSeconds = &age
 	s.Changed = changed(lastPass.Fingerprint(), newest.Fingerprint())
 	if sc.Current != nil {
 		for _, c := range changed(lastPass.Fingerprint(), *sc.Current) {
@@ -270,6 +278,8 @@ func DueOf(sc DueScenario, history []DrillSummary, policy DuePolicy, now time.Ti
 		s.Reason = fmt.Sprintf("the %s changed since the last pass (a major change)", strings.Join(s.Changed, ", "))
 		return s
 	}
+	due := lastPass.StartedAt.Add(maxAge)
+	s.DueAt = &due
 	s.State = DueFresh
 	s.Reason = fmt.Sprintf("last pass %s ago, within %s (%s)", days(age), days(maxAge.Seconds()), source)
 	if now.After(due) {

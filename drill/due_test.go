@@ -90,10 +90,11 @@ func TestDue_EveryStateFromAHistory(t *testing.T) {
 			} else if assert.NotNil(t, s.LastDrill) {
 				assert.Equal(t, tt.lastDrill, s.LastDrill.DrillID)
 			}
+			require.NotNil(t, s.DueAt, "due_at says what the DUE column says, for every state")
 			if tt.lastPass == "" {
 				assert.Nil(t, s.LastPass)
 				assert.Nil(t, s.AgeSeconds)
-				assert.Nil(t, s.DueAt)
+				assert.Equal(t, dueNow, *s.DueAt, "due now: no pass says when")
 				return
 			}
 			require.NotNil(t, s.LastPass)
@@ -179,8 +180,11 @@ func TestDueOf_ComplianceCadence(t *testing.T) {
 			if tt.reason != "" {
 				assert.Equal(t, tt.reason, got.Reason)
 			}
-			if got.DueAt != nil {
+			require.NotNil(t, got.DueAt)
+			if len(tt.history) > 0 {
 				assert.Equal(t, tt.history[0].StartedAt.Add(tt.maxAge), *got.DueAt)
+			} else {
+				assert.Equal(t, dueNow, *got.DueAt)
 			}
 		})
 	}
@@ -222,11 +226,14 @@ func TestDueOf_AfterAMajorChange(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got := DueOf(DueScenario{Name: "s", Current: tt.current}, tt.history, DuePolicy{}, dueNow)
 			assert.Equal(t, tt.changed, got.Changed)
+			require.NotNil(t, got.DueAt)
 			if tt.changed == nil {
 				assert.Equal(t, DueFresh, got.State, got.Reason)
+				assert.True(t, got.DueAt.After(dueNow), "fresh: due when the last pass gets too old")
 				return
 			}
 			assert.Equal(t, DueChanged, got.State)
+			assert.Equal(t, dueNow, *got.DueAt, "changed: due now, as the DUE column says, not when the last pass gets too old")
 			assert.Equal(t, "changed", got.Rule)
 			assert.True(t, got.IsDue())
 			assert.Contains(t, got.Reason, "changed since the last pass")

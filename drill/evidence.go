@@ -87,14 +87,16 @@ func (r *run) collectEvidence(ctx context.Context) (string, error) {
 }
 
 // scrubDir replaces every secret value in the files under dir with
-// secret.Mask, and returns how many files changed.
+// secret.Mask, and returns how many files changed. Only regular files:
+// what the bundle holds (FileNames); a symbolic link is not followed, so
+// nothing outside dir is rewritten (WriteFileAtomic writes through links).
 func scrubDir(dir string, secrets *secret.Set) (int, error) {
 	if secrets.Len() == 0 {
 		return 0, nil
 	}
 	changed := 0
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+		if err != nil || !d.Type().IsRegular() {
 			return err
 		}
 		b, err := os.ReadFile(path)

@@ -474,16 +474,21 @@ func TestRun_TimesEveryStepExactly(t *testing.T) {
 }
 
 // TestRun_UnwritableRecordStopsTheRecoveryAndCleansUp: once the record
-// cannot be written (here a directory where the temporary file goes; a
-// full disk in e2e TestFault_StateDiskFull), the drill verifies nothing
-// more, still cleans up, and Run fails naming the write; the record on
-// disk is the last one written whole.
+// cannot be written (a full disk in e2e TestFault_StateDiskFull; here the
+// record becomes a link to a file whose name is as long as a name can be,
+// so the temporary file beside it, whose name is longer, cannot be
+// created, whoever runs the test), the drill verifies nothing more, still
+// cleans up, and Run fails naming the write; the record on disk is the
+// last one written whole.
 func TestRun_UnwritableRecordStopsTheRecoveryAndCleansUp(t *testing.T) {
 	state := t.TempDir()
 	dir := filepath.Join(state, "drills", "fd-test")
 	clock := &stepClock{t: t0}
 	rec := &fakeRecovery{Clock: clock, Takes: defaultTakes, OnRestore: func() {
-		require.NoError(t, os.MkdirAll(filepath.Join(dir, "report.json.tmp", "x"), 0o755))
+		record := filepath.Join(dir, "report.json")
+		longest := filepath.Join(dir, strings.Repeat("r", 255))
+		require.NoError(t, os.Rename(record, longest))
+		require.NoError(t, os.Symlink(filepath.Base(longest), record))
 	}}
 	var progress strings.Builder
 	out, err := Run(context.Background(), testScenario(t, "4h"), Options{StateDir: state, DrillID: "fd-test", Now: clock.Now, Recovery: rec, Progress: &progress})

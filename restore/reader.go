@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/firedrill-dev/firedrill/internal/finding"
+	"github.com/firedrill-dev/firedrill/internal/plural"
 )
 
 // ReaderBindingName names the RoleBinding through which a drill reads a
@@ -159,8 +160,8 @@ func (s *Session) bindReaderIn(ctx context.Context, r Reader, ns string) (bool, 
 			return false, fmt.Errorf("RoleBinding %s/%s exists and cannot be read: %w", ns, ReaderBindingName, gerr)
 		}
 		if !r.grants(existing) {
-			return false, fmt.Errorf("RoleBinding %s/%s exists and binds %s %s to %d subject(s), not %s to ClusterRole %s",
-				ns, ReaderBindingName, existing.RoleRef.Kind, existing.RoleRef.Name, len(existing.Subjects), r.User(), r.ClusterRole)
+			return false, fmt.Errorf("RoleBinding %s/%s exists and binds %s %s to %s, not %s to ClusterRole %s",
+				ns, ReaderBindingName, existing.RoleRef.Kind, existing.RoleRef.Name, plural.Count(len(existing.Subjects), "subject", "subjects"), r.User(), r.ClusterRole)
 		}
 	default:
 		return false, fmt.Errorf("create RoleBinding %s/%s to ClusterRole %s: %w", ns, ReaderBindingName, r.ClusterRole, err)

@@ -167,7 +167,7 @@ func TestReader_Cases(t *testing.T) {
 			b.Subjects[0].Name = "someone-else"
 			_, err := cs.RbacV1().RoleBindings("shop").Create(context.Background(), b, metav1.CreateOptions{})
 			require.NoError(t, err)
-		}, []string{"shop"}, nil, "exists and binds ClusterRole firedrill:firedrill:shop-drill:restored to 1 subject(s)"},
+		}, []string{"shop"}, nil, "exists and binds ClusterRole firedrill:firedrill:shop-drill:restored to 1 subject"},
 		{"a binding the API server never honours", func(cs *fake.Clientset) {
 			cs.PrependReactor("create", "selfsubjectaccessreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
 				r := a.(k8stesting.CreateAction).GetObject().(*authorizationv1.SelfSubjectAccessReview).DeepCopy()

@@ -17,6 +17,7 @@ import (
 	"github.com/firedrill-dev/firedrill/drill"
 	"github.com/firedrill-dev/firedrill/internal/envname"
 	"github.com/firedrill-dev/firedrill/internal/ociimage"
+	"github.com/firedrill-dev/firedrill/internal/plural"
 	"github.com/firedrill-dev/firedrill/restore"
 	"github.com/firedrill-dev/firedrill/scenarios"
 )
@@ -280,11 +281,11 @@ func toolsCaveat(ps *podScenario, n names) string {
 	if ps.runbookSteps == 0 && ps.commandChecks == 0 {
 		return ""
 	}
-	return fmt.Sprintf("\nCAUTION: this scenario has %d runbook step(s) and %d command check(s). They run sh and the programs they name "+
+	return fmt.Sprintf("\nCAUTION: this scenario has %s and %s. They run sh and the programs they name "+
 		"in the image, as this ServiceAccount: run them in the runner image (sh, kubectl, velero: 'make image-runner'), "+
 		"or one with their tools. They may read everything in the namespaces the drill restored (ClusterRole %s); "+
 		"grant anything else they do (writes, other namespaces, cluster-scoped objects) with a patch on the roles, or they fail as 'runbook out of date'.",
-		ps.runbookSteps, ps.commandChecks, n.reader)
+		plural.Count(ps.runbookSteps, "runbook step", "runbook steps"), plural.Count(ps.commandChecks, "command check", "command checks"), n.reader)
 }
 
 // Caveats lists, per scenario, what a scheduled drill needs beyond

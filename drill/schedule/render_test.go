@@ -198,7 +198,7 @@ func TestRender_ScenarioForThePod(t *testing.T) {
 	caveats, err := Caveats(options(sc))
 	require.NoError(t, err)
 	require.Len(t, caveats, 1)
-	assert.Contains(t, caveats[0], "shop-drill: this scenario has 1 runbook step(s) and 1 command check(s)")
+	assert.Contains(t, caveats[0], "shop-drill: this scenario has 1 runbook step and 1 command check")
 }
 
 // The RBAC follows what each drill does: only a scenario that restores

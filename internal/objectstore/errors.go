@@ -25,6 +25,10 @@ var (
 	ErrNoObjectLockConfig = errors.New("no object lock configuration")
 	// ErrNotImplemented: the server does not implement the operation (501).
 	ErrNotImplemented = errors.New("not implemented by the server")
+	// ErrNoCredentials: no credentials could be had for the request (the
+	// AWS SDK's default chain found none, or a profile's source failed);
+	// nothing was sent.
+	ErrNoCredentials = errors.New("no credentials")
 )
 
 // Error is an error of one S3 request. Its message names the operation,

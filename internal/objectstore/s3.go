@@ -43,6 +43,10 @@ type Config struct {
 	Credentials *Credentials
 	// Getenv reads the variables Credentials names; nil means os.Getenv.
 	Getenv func(string) string
+	// CredentialsHint is how to give credentials, for a request that
+	// fails for want of them (ErrNoCredentials): the caller knows its own
+	// variables and flags. Returned by the error's Hint method.
+	CredentialsHint string
 
 	// Timeout bounds each attempt until the response headers arrive and
 	// each read of a response body; default 30s.
@@ -183,6 +187,7 @@ func New(ctx context.Context, cfg Config) (*S3, error) {
 			return nil, fmt.Errorf("credentials for S3 endpoint %s from profile %q%s: %w", where, profileName(cfg.Credentials), inFile(cfg.Credentials), err)
 		}
 	}
+	awsCfg.Credentials = markedCredentials{CredentialsProvider: awsCfg.Credentials, hint: cfg.CredentialsHint}
 	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
 		if cfg.Endpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)

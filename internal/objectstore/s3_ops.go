@@ -454,6 +454,12 @@ func unquote(etag string) string { return strings.Trim(etag, `"`) }
 // the sentinel callers branch on.
 func (s *S3) wrap(op, bucket, key, versionID string, err error) error {
 	e := &Error{Op: op, Endpoint: s.endpoint, Bucket: bucket, Key: key, VersionID: versionID, Err: err}
+	var ce *credentialsError
+	if errors.As(err, &ce) {
+		// The SDK's reason, without its operation layers; its hint.
+		e.Kind, e.Err = ErrNoCredentials, ce
+		return e
+	}
 	for _, k := range []error{ErrNotFound, ErrNoSuchBucket, ErrAccessDenied, ErrInvalidCredentials, ErrNoObjectLockConfig, ErrNotImplemented} {
 		if errors.Is(err, k) {
 			e.Kind, e.Err = k, nil

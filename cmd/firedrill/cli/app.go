@@ -40,8 +40,8 @@ const (
 // Env is what the command line reads from and writes to the world. main
 // fills it from the process; tests fill it with buffers and fixed values.
 type Env struct {
-	// Stdin is read for a scenario named "-" (validate, plan, run); nil
-	// is an empty input.
+	// Stdin is read for a scenario named "-" (validate, and every command
+	// that takes a scenario NAME|FILE|-); nil is an empty input.
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer

@@ -18,8 +18,8 @@ func (a *app) cleanupCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "cleanup",
 		Usage: "remove what a drill that died left in the scratch cluster",
-		UsageText: "firedrill cleanup DRILL_ID [--scenario NAME|FILE] [--dry-run] [-o table|json|yaml]\n" +
-			"   firedrill cleanup --stale SCENARIO [--dry-run] [-o table|json|yaml]",
+		UsageText: "firedrill cleanup DRILL_ID [--scenario NAME|FILE|-] [--dry-run] [-o table|json|yaml]\n" +
+			"   firedrill cleanup --stale NAME|FILE|- [--dry-run] [-o table|json|yaml]",
 		Description: `Removes what a drill whose process died (SIGKILL, OOM, an evicted pod, a lost
 node or laptop) left in the scenario's target, which must carry the scratch
 marker, as 'run' requires. It removes only what it can prove is the drill's:
@@ -58,7 +58,7 @@ Examples:
 			tableOutput.flag(),
 			stateDirFlag(),
 			&cli.BoolFlag{Name: "stale", Usage: "clean up after every drill of the SCENARIO given as argument that died"},
-			&cli.StringFlag{Name: "scenario", Usage: "the drill's scenario `NAME|FILE` (default: the one its record names)"},
+			&cli.StringFlag{Name: "scenario", Usage: "the drill's scenario `NAME|FILE|-` (default: the one its record names)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "list what would be deleted; delete nothing"},
 			&cli.DurationFlag{Name: "wait", Value: drill.DefaultLeftoverWait, Usage: "wait up to `DURATION` for a Restore Velero is still running to end"},
 		}, append(historyFlags(), clusterFlags()...)...),

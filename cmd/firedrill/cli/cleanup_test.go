@@ -36,7 +36,7 @@ func TestCleanup_UsageAndNoRecord(t *testing.T) {
 		code   int
 		stderr string
 	}{
-		{"no argument", []string{"cleanup"}, ExitUsage, "Error: cleanup needs one DRILL_ID, or with --stale one SCENARIO, got 0 argument(s)"},
+		{"no argument", []string{"cleanup"}, ExitUsage, "Error: cleanup needs one DRILL_ID, or with --stale one SCENARIO, got 0 arguments"},
 		{"--stale with --scenario", []string{"cleanup", "--stale", "--scenario", "x", "region-loss"}, ExitUsage, "--stale takes the scenario as its argument"},
 		{"no record: alive or not cannot be told", []string{"cleanup", "fd-20261201-100000-0000"}, ExitError,
 			"Error: drill fd-20261201-100000-0000: no record of the drill in " + state},

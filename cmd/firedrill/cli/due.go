@@ -80,7 +80,9 @@ Examples:
 	}
 }
 
-// dueRow is one scenario as `due -o json` prints it.
+// dueRow is one scenario as `due -o json` prints it. Its due_at says what
+// the table's DUE column says (dueCell): the evaluation time for a
+// scenario due now, see drill.DueStatus.DueAt.
 type dueRow struct {
 	drill.DueStatus
 	// Known is false for a scenario found only in the history.
@@ -327,15 +329,21 @@ func writeDueTable(w io.Writer, rows []dueRow, maxAge scenarios.Duration, where 
 
 // dueCell is the DUE column: when the last pass gets too old (a past date
 // for an overdue scenario), or "now" for a scenario due whatever that
-// date (changed, never passed, never run), as its state says.
+// date (changed, never passed, never run), as its state says and as
+// due_at, the evaluation time then, says in -o json.
 func dueCell(s drill.DueStatus) string {
-	if s.State != drill.DueFresh && s.State != drill.DueOverdue {
+	if dueNow(s) {
 		return "now"
 	}
 	if s.DueAt == nil {
 		return "-"
 	}
 	return s.DueAt.UTC().Format(time.DateOnly)
+}
+
+// dueNow reports whether s is due whatever the date of its last pass.
+func dueNow(s drill.DueStatus) bool {
+	return s.State != "" && s.State != drill.DueFresh && s.State != drill.DueOverdue
 }
 
 // diedNote says in which step the drill died, for a drill whose process

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/yaml"
 
 	"github.com/firedrill-dev/firedrill/drill"
 )
@@ -212,6 +213,7 @@ func TestDue_ComplianceCadenceAndMajorChange(t *testing.T) {
 	assert.Regexp(t, `payments\s+changed\s+changed: scenario\s`, res.stdout)
 	assert.Regexp(t, `payments\s+changed\s.*\s+now\s+\S+ pass\n`, res.stdout, "due now, not when the last pass gets too old")
 	assert.Equal(t, "Error: 1 scenario of 1 due: payments (changed)\n", res.stderr)
+	assertDueFormatsAgree(t, due, "--max-age", "730d")
 
 	for _, bad := range []string{"soc-2=180d", "soc2", "soc2=soon", "soc2=0d"} {
 		res = due("--cadence", bad)
@@ -224,6 +226,64 @@ func TestDue_ComplianceCadenceAndMajorChange(t *testing.T) {
 	res = due("--cadence", "dora=3y,pci-dss=3y", "--max-age", "3y")
 	require.Equal(t, ExitUsage, res.code, res.String())
 	assert.Contains(t, res.stderr, "dora fixes at most 365d between tests (DORA Art. 11(6)")
+}
+
+// The table's DUE column, due_at in -o json and in -o yaml say the same of
+// every scenario: every state (never-run broken, overdue, fresh) of the
+// history, and (TestDue_ComplianceCadenceAndMajorChange) a changed one.
+func TestDue_TableJSONAndYAMLAgree(t *testing.T) {
+	state := writeDueHistory(t)
+	assertDueFormatsAgree(t, func(args ...string) result {
+		return run(t, context.Background(), nil, append([]string{"due", "--state-dir", state}, args...)...)
+	})
+}
+
+// assertDueFormatsAgree runs due (args added) as a table, as json and as
+// yaml: a scenario due now has due_at the time of its run in both
+// documents, any other the date of its DUE column.
+func assertDueFormatsAgree(t *testing.T, due func(...string) result, args ...string) {
+	t.Helper()
+	table := due(args...)
+	before := time.Now().Truncate(time.Second)
+	asJSON := due(append(args, "-o", "json")...)
+	asYAML := due(append(args, "-o", "yaml")...)
+	after := time.Now()
+	cells := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(table.stdout), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) < 7 || strings.HasPrefix(line, "Max age") {
+			continue
+		}
+		// SCENARIO STATE RULE... LAST PASS AGE DUE LAST DRILL...: DUE is
+		// the column before LAST DRILL ("-" or a time and a result).
+		due := f[len(f)-3]
+		if f[len(f)-1] == "-" {
+			due = f[len(f)-2]
+		}
+		cells[f[0]] = due
+	}
+	require.NotEmpty(t, cells, table.String())
+	var docs [2]struct {
+		Scenarios []struct {
+			Scenario string     `json:"scenario"`
+			DueAt    *time.Time `json:"due_at"`
+		} `json:"scenarios"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(asJSON.stdout), &docs[0]), asJSON.String())
+	require.NoError(t, yaml.Unmarshal([]byte(asYAML.stdout), &docs[1]), asYAML.String())
+	for i, doc := range docs {
+		require.Len(t, doc.Scenarios, len(cells), "%s", []string{"json", "yaml"}[i])
+		for _, r := range doc.Scenarios {
+			cell := cells[r.Scenario]
+			require.NotNil(t, r.DueAt, "%s: due_at of a scenario whose DUE is %q", r.Scenario, cell)
+			if cell == "now" {
+				assert.False(t, r.DueAt.Before(before) || r.DueAt.After(after),
+					"%s: DUE now, due_at %s is the time of the run", r.Scenario, r.DueAt)
+				continue
+			}
+			assert.Equal(t, cell, r.DueAt.UTC().Format(time.DateOnly), r.Scenario)
+		}
+	}
 }
 
 // The DUE column says "now" for every state due whatever the date of the

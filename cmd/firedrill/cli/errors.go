@@ -7,6 +7,7 @@ import (
 	"io"
 	"syscall"
 
+	"github.com/firedrill-dev/firedrill/internal/plural"
 	"github.com/firedrill-dev/firedrill/runbooks"
 	"github.com/firedrill-dev/firedrill/scenarios"
 )
@@ -126,12 +127,8 @@ func hint(err error) string {
 	return ""
 }
 
-func count(n int, noun string) string {
-	if n == 1 {
-		return fmt.Sprintf("1 %s", noun)
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
-}
+// count is plural.Count of a noun whose plural takes an s.
+func count(n int, noun string) string { return plural.Count(n, noun, noun+"s") }
 
 // hinted adds a fix to an error of the library that does not know it.
 type hinted struct {

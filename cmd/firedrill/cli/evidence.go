@@ -22,6 +22,7 @@ import (
 	"github.com/firedrill-dev/firedrill/drill/oscal"
 	"github.com/firedrill-dev/firedrill/internal/evidence"
 	"github.com/firedrill-dev/firedrill/internal/objectstore"
+	"github.com/firedrill-dev/firedrill/internal/plural"
 	"github.com/firedrill-dev/firedrill/internal/procenv"
 	"github.com/firedrill-dev/firedrill/internal/safefile"
 	"github.com/firedrill-dev/firedrill/internal/version"
@@ -255,7 +256,7 @@ func (a *app) pushTarget(c *cli.Context, prefix, url string, sc *scenarios.Scena
 		return nil, usageErrorf(helpHint(c), "--%slock-mode %q: want COMPLIANCE or GOVERNANCE", prefix, mode)
 	}
 	cfg := a.bucketConfig(c, bucketFlags{flag: prefix + "push-", env: "FIREDRILL_EVIDENCE_", pathStyleEnv: true,
-		accessKeyEnv: evidenceAccessKeyEnv, secretKeyEnv: evidenceSecretKeyEnv})
+		accessKeyEnv: evidenceAccessKeyEnv, secretKeyEnv: evidenceSecretKeyEnv, what: "the evidence bucket"})
 	t, err := drill.OpenEvidenceTarget(c.Context, sc, bucket, keyPrefix, cfg,
 		evidence.PushOptions{Mode: mode, Retention: retention, AllowUnlocked: c.Bool(prefix + "allow-unlocked-bucket")})
 	if errors.As(err, new(*drill.BackupBucketError)) {
@@ -613,7 +614,7 @@ func writeVerificationText(w io.Writer, v *evidence.Verification) error {
 			fmt.Fprintln(w, "no in-toto statement: the bundle was made by a firedrill before it added one; the manifest's signature covers every file")
 		}
 	} else {
-		fmt.Fprintf(w, "NOT INTACT: %d problem(s)\n", len(v.Problems))
+		fmt.Fprintf(w, "NOT INTACT: %s\n", plural.Count(len(v.Problems), "problem", "problems"))
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		for _, p := range v.Problems {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\n", strings.ToUpper(printable(p.Kind)), orDash(printable(p.Path)), printable(p.Detail))

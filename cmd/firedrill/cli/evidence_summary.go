@@ -23,11 +23,11 @@ func (a *app) evidenceSummaryCommand() *cli.Command {
 		UsageText: "firedrill evidence summary [--from DATE] [--to DATE] [--scenario NAME] [-o table|json|yaml|csv|oscal] [-f FILE|-]",
 		Description: `Lists every drill recorded in the state directory that started in the period
 (--from and --to are inclusive dates, YYYY-MM-DD, in UTC, or RFC 3339
-times), oldest first: scenario, date, result, RTO and RPO measured against
-their objectives, findings by severity, the controls the drill supports, and
-the SHA-256 of its latest evidence bundle with where it was pushed and how
-long it is locked. Drills never exported have an empty bundle column: run
-'firedrill evidence export ID' for them.
+times; --to is now when not given), oldest first: scenario, date, result,
+RTO and RPO measured against their objectives, findings by severity, the
+controls the drill supports, and the SHA-256 of its latest evidence bundle
+with where it was pushed and how long it is locked. Drills never exported
+have an empty bundle column: run 'firedrill evidence export ID' for them.
 
 With --history s3://BUCKET/PREFIX (or $FIREDRILL_HISTORY) the drills come from
 the history a team shares, as drills run by a CronJob record them.
@@ -52,7 +52,7 @@ Examples:
   firedrill evidence summary --from 2026-01-01 --to 2026-12-31 -o oscal -f assessment-results-2026.json`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "from", Usage: "first `DATE` of the period (default: the beginning)"},
-			&cli.StringFlag{Name: "to", Usage: "last `DATE` of the period (default: today)"},
+			&cli.StringFlag{Name: "to", Usage: "last `DATE` of the period, or its end as a time (default: now)"},
 			&cli.StringFlag{Name: "scenario", Usage: "only drills of scenario `NAME`"},
 			&cli.StringSliceFlag{Name: "controls", Usage: "extend the control mapping with `FILE` (repeatable; default $" + controlsEnv + ")"},
 			summaryOutput.flag(),
@@ -61,6 +61,18 @@ Examples:
 		}, historyFlags()...),
 		Action: a.evidenceSummary,
 	}
+}
+
+// defaultToText is the default --to, now, as the message that compares it
+// with --from says it: the date when --from is a date of a later day,
+// else the time (--from has a time, or is today's date), so that "--to
+// ... is not after --from ..." reads true.
+func defaultToText(now, from time.Time, fromDay bool) string {
+	text := now.Format(time.RFC3339)
+	if fromDay && now.Format(time.DateOnly) < from.Format(time.DateOnly) {
+		text = now.Format(time.DateOnly)
+	}
+	return text + " (the default: now)"
 }
 
 // parseDay reads YYYY-MM-DD (the start of that day, UTC) or RFC 3339.
@@ -83,8 +95,9 @@ func (a *app) evidenceSummary(c *cli.Context) error {
 		return err
 	}
 	var from, to time.Time
+	fromDay := true
 	if s := c.String("from"); s != "" {
-		if from, _, err = parseDay("from", s); err != nil {
+		if from, fromDay, err = parseDay("from", s); err != nil {
 			return usageErrorf(helpHint(c), "%v", err)
 		}
 	}
@@ -102,7 +115,7 @@ func (a *app) evidenceSummary(c *cli.Context) error {
 	if !from.IsZero() && !to.After(from) {
 		toText := c.String("to")
 		if toText == "" {
-			toText = to.Format(time.DateOnly) + " (the default: now)"
+			toText = defaultToText(to, from, fromDay)
 		}
 		return usageErrorf("give a --from before --to, or a --to after --from", "--to %s is not after --from %s", toText, c.String("from"))
 	}

@@ -108,16 +108,30 @@ func TestEvidence_ExportVerifyTamperSummary(t *testing.T) {
 	assert.Equal(t, "95.0", last["rto_seconds"])
 	assert.Empty(t, rows[1][15], "the first drill was never exported")
 
-	// -f writes the same bytes to a file, replacing it, and says so.
-	file := filepath.Join(t.TempDir(), "drills.csv")
-	require.NoError(t, os.WriteFile(file, []byte("old and longer than the summary"+strings.Repeat(".", 4096)), 0o644))
+	// -f writes the same bytes to a file, replacing it, and says so. The
+	// file keeps its mode (0600 stays 0600), a link to it stays a link,
+	// and a FILE.tmp of the user's is left alone (drill.WriteFileAtomic).
+	outDir := t.TempDir()
+	file, link := filepath.Join(outDir, "drills.csv"), filepath.Join(outDir, "link.csv")
+	require.NoError(t, os.WriteFile(file, []byte("old and longer than the summary"+strings.Repeat(".", 4096)), 0o600))
+	require.NoError(t, os.WriteFile(link+".tmp", []byte("mine"), 0o644))
+	require.NoError(t, os.Symlink("drills.csv", link))
 	stdout := res.stdout
-	res = run(t, ctx, env, "evidence", "summary", "--from", "2026-11-01", "--to", "2026-11-03", "-o", "csv", "-f", file)
+	res = run(t, ctx, env, "evidence", "summary", "--from", "2026-11-01", "--to", "2026-11-03", "-o", "csv", "-f", link)
 	require.Equal(t, ExitOK, res.code, res.String())
-	assert.Equal(t, "Summary of 3 drills (-o csv): "+file+"\n", res.stdout)
+	assert.Equal(t, "Summary of 3 drills (-o csv): "+link+"\n", res.stdout)
 	written, err := os.ReadFile(file)
 	require.NoError(t, err)
 	assert.Equal(t, stdout, string(written))
+	info, err := os.Lstat(link)
+	require.NoError(t, err)
+	assert.NotZero(t, info.Mode()&os.ModeSymlink, "the link stays a link")
+	info, err = os.Stat(file)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+	mine, err := os.ReadFile(link + ".tmp")
+	require.NoError(t, err)
+	assert.Equal(t, "mine", string(mine))
 
 	res = run(t, ctx, env, "evidence", "summary", "--from", "2026-11-02", "--to", "2026-11-02", "-o", "json")
 	require.Equal(t, ExitOK, res.code, res.String())
@@ -158,6 +172,12 @@ func TestEvidence_Errors(t *testing.T) {
 		{"summary bad date", []string{"evidence", "summary", "--from", "last year"}, ExitUsage, "want a date like 2026-01-31"},
 		{"summary backwards", []string{"evidence", "summary", "--from", "2026-12-01", "--to", "2026-01-01"}, ExitUsage, "is not after"},
 		{"summary from the future", []string{"evidence", "summary", "--from", "2030-01-01"}, ExitUsage, "Error: --to 2026-12-01 (the default: now) is not after --from 2030-01-01\n"},
+		// The clock is testNow, 2026-12-01T00:00:00Z: the default --to is
+		// that time, shown as one where a date would not say it is earlier.
+		{"summary from later today", []string{"evidence", "summary", "--from", "2026-12-01T23:00:00Z"}, ExitUsage,
+			"Error: --to 2026-12-01T00:00:00Z (the default: now) is not after --from 2026-12-01T23:00:00Z\n"},
+		{"summary from today", []string{"evidence", "summary", "--from", "2026-12-01"}, ExitUsage,
+			"Error: --to 2026-12-01T00:00:00Z (the default: now) is not after --from 2026-12-01\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -226,7 +246,7 @@ func TestEvidence_VerifyHostileBundles(t *testing.T) {
 		{"14-not-gzip", ExitDrillFailed, []string{"NOT INTACT", "not a gzip archive"}},
 		{"15-empty", ExitDrillFailed, []string{"NOT INTACT", "not a gzip archive"}},
 		{"16-signed-traversal-name", ExitDrillFailed, []string{"NOT INTACT", "the manifest lists a path that is not a file under the drill's directory"}},
-		{"18-ansi-name", ExitDrillFailed, []string{"NOT INTACT: 6 problem(s)", `"\r\x1b[2K\x1b[1A`}},
+		{"18-ansi-name", ExitDrillFailed, []string{"NOT INTACT: 6 problems", `"\r\x1b[2K\x1b[1A`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

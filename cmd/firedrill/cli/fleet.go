@@ -225,15 +225,14 @@ func fleetCells(r drill.FleetRow) fleetCellText {
 		c.trend = t
 	}
 	switch {
-	case r.Due.State == drill.DueChanged:
-		// Due now, whenever the last pass would get too old.
-		c.due = "now (changed)"
+	case dueNow(r.Due):
+		// Due now, whenever the last pass would get too old: due_at is
+		// the evaluation time.
+		c.due = "now (" + string(r.Due.State) + ")"
 	case r.Due.DueAt != nil && r.Due.State == drill.DueOverdue:
 		c.due = "overdue since " + r.Due.DueAt.UTC().Format(time.DateOnly)
 	case r.Due.DueAt != nil:
 		c.due = r.Due.DueAt.UTC().Format(time.DateOnly)
-	case r.Due.State != "":
-		c.due = string(r.Due.State)
 	}
 	return c
 }

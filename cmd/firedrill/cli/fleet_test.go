@@ -124,7 +124,7 @@ func TestFleetView_Table(t *testing.T) {
 	require.Len(t, lines, 4, b.String())
 	assert.Regexp(t, `^CLUSTER +SCENARIO +STATE +LAST DRILL +RESULT +RTO +RPO +TREND +FORECAST +DUE +DRILLS +ERROR BUDGET +DRILL$`, lines[0])
 	assert.Regexp(t, `^eu-1 +region-loss +ok +2026-11-20 06:00 +pass +5m12s of 1h00m ok +1m35s of 1m00s MISSED +faster by 12.0s +<b>in 40 days</b> +2027-02-18 +3 +- +fd-1$`, lines[1])
-	assert.Regexp(t, `^- +ns-deletion +failing +.* fail +- +- +- +- +never-passed +1 +- +fd-2$`, lines[2])
+	assert.Regexp(t, `^- +ns-deletion +failing +.* fail +- +- +- +- +now \(never-passed\) +1 +- +fd-2$`, lines[2])
 	assert.Equal(t, "2 rows: 1 failing, 1 ok; max age 90d; history in s3://dr/platform.", lines[3])
 }
 

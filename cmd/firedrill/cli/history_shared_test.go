@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -28,6 +29,48 @@ func TestHistory_SharedHistoryErrorsNameEndpointAndBucketNotSecrets(t *testing.T
 	assert.Contains(t, res.stderr, "s3://team-bucket/team")
 	assert.NotContains(t, res.String(), "AKIDSHOULDNOTSHOW")
 	assert.NotContains(t, res.String(), "verysecretvalue")
+	assert.NotContains(t, res.stderr, "Hint: give the shared history its credentials", "they were given")
+}
+
+// TestHistory_NoCredentialsHintsAtTheVariables: without
+// $FIREDRILL_HISTORY_ACCESS_KEY_ID and with nothing for the AWS SDK's
+// chain to find, every command that reads the shared history fails with
+// the SDK's reason and a hint naming the variables (never a value).
+func TestHistory_NoCredentialsHintsAtTheVariables(t *testing.T) {
+	noSDKCredentials(t)
+	shared := []string{"--history", "s3://team-bucket/team", "--history-endpoint", "http://127.0.0.1:1", "--history-path-style"}
+	state := []string{"--state-dir", t.TempDir()}
+	for name, args := range map[string][]string{
+		"fleet":            {"fleet"},
+		"history":          append([]string{"history"}, state...),
+		"history show":     append([]string{"history", "show", "fd-20261201-000000-aaaa"}, state...),
+		"due":              append([]string{"due"}, state...),
+		"evidence summary": append([]string{"evidence", "summary"}, state...),
+	} {
+		t.Run(name, func(t *testing.T) {
+			res := run(t, context.Background(), nil, append(args, shared...)...)
+			require.Equal(t, ExitError, res.code, res.String())
+			assert.Contains(t, res.stderr, "s3://team-bucket/team")
+			assert.Contains(t, res.stderr, "no credentials: ")
+			assert.Contains(t, res.stderr, "\nHint: give the shared history its credentials: set $FIREDRILL_HISTORY_ACCESS_KEY_ID and $FIREDRILL_HISTORY_SECRET_ACCESS_KEY, or the AWS SDK's own")
+		})
+	}
+}
+
+// noSDKCredentials leaves the AWS SDK's default chain, which reads the
+// process's environment, nothing to find: no variables, no shared files,
+// no instance metadata service.
+func noSDKCredentials(t *testing.T) {
+	t.Helper()
+	none := filepath.Join(t.TempDir(), "none")
+	for k, v := range map[string]string{
+		"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "", "AWS_PROFILE": "",
+		"AWS_SHARED_CREDENTIALS_FILE": none, "AWS_CONFIG_FILE": none,
+		"AWS_WEB_IDENTITY_TOKEN_FILE": "", "AWS_CONTAINER_CREDENTIALS_FULL_URI": "", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "",
+		"AWS_EC2_METADATA_DISABLED": "true",
+	} {
+		t.Setenv(k, v)
+	}
 }
 
 func TestHistory_SharedHistoryHalfACredentialNamesTheMissingVariable(t *testing.T) {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -113,11 +114,21 @@ func (a *app) historyShow(c *cli.Context) error {
 		from = append(from, stores.shared)
 	}
 	var rs drill.Records
+	var unread []error
 	for _, r := range from {
-		if names, err := r.Files(c.Context, id); err == nil && len(names) > 0 {
+		names, err := r.Files(c.Context, id)
+		if err != nil {
+			// Not "no record": the record may be there, unread.
+			unread = append(unread, err)
+			continue
+		}
+		if len(names) > 0 {
 			rs = r
 			break
 		}
+	}
+	if rs == nil && len(unread) > 0 {
+		return errors.Join(unread...)
 	}
 	if rs == nil {
 		where := []string{}

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/firedrill-dev/firedrill/drill"
+	"github.com/firedrill-dev/firedrill/internal/plural"
 	"github.com/firedrill-dev/firedrill/scenarios"
 )
 
@@ -223,7 +224,7 @@ func (e *filesError) Error() string {
 // exactArgs checks the number of arguments of a command.
 func exactArgs(c *cli.Context, n int, what string) error {
 	if c.NArg() != n {
-		return usageErrorf(helpHint(c), "%s needs %s, got %d argument(s)", c.Command.Name, what, c.NArg())
+		return usageErrorf(helpHint(c), "%s needs %s, got %s", c.Command.Name, what, plural.Count(c.NArg(), "argument", "arguments"))
 	}
 	return nil
 }

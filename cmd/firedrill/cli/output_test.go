@@ -156,3 +156,16 @@ func TestOutput_EvidenceDocumentsStyle(t *testing.T) {
 	assert.Equal(t, ExitUsage, bad.code, bad.String())
 	assert.Contains(t, bad.stderr, `invalid -o "csv": want one of text, json, yaml`)
 }
+
+// TestExactArgs_CountsInWords: the usage error counts the arguments given
+// with the noun that goes with the count (internal/plural).
+func TestExactArgs_CountsInWords(t *testing.T) {
+	for args, want := range map[string]string{
+		"x":   "Error: version needs no arguments, got 1 argument\n",
+		"x y": "Error: version needs no arguments, got 2 arguments\n",
+	} {
+		res := run(t, context.Background(), nil, append([]string{"version", "--client"}, strings.Fields(args)...)...)
+		assert.Equal(t, ExitUsage, res.code, res.String())
+		assert.True(t, strings.HasPrefix(res.stderr, want), res.stderr)
+	}
+}

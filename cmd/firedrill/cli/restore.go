@@ -18,7 +18,7 @@ func (a *app) restoreCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "restore",
 		Usage:     "restore a scenario's backup into its scratch cluster and run its checks, without the rest of a drill",
-		UsageText: "firedrill restore NAME|FILE [-o text|json|yaml]",
+		UsageText: "firedrill restore NAME|FILE|- [-o text|json|yaml]",
 		Description: `Runs the restore part of a drill on its own, for engineers re-running a step:
 preflight (the target must carry the scratch marker and must not be the
 source; Velero's storage location Available), recovery point (the backup the

@@ -44,7 +44,7 @@ Examples:
 			{
 				Name:      "show",
 				Usage:     "print a scenario with every default filled in",
-				UsageText: "firedrill scenarios show NAME|FILE [-o yaml|json] [--resolve-paths]",
+				UsageText: "firedrill scenarios show NAME|FILE|- [-o yaml|json] [--resolve-paths]",
 				Description: `Prints the scenario as firedrill will run it: defaults filled in (restore
 phases, excluded resources, timeouts, cleanup policy). File paths (kubeconfig,
 caFile, credentials file, runbook) are printed as the file wrote them ("~",

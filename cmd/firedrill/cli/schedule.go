@@ -26,7 +26,7 @@ func (a *app) scheduleCommand() *cli.Command {
 		Subcommands: []*cli.Command{{
 			Name:  "render",
 			Usage: "print Kubernetes manifests that run scenarios' drills as CronJobs with least-privilege RBAC",
-			UsageText: "firedrill schedule render --scenario NAME... (--cron EXPR | --cadence " + strings.Join(cadences, "|") + ")\n" +
+			UsageText: "firedrill schedule render --scenario NAME|FILE|-... (--cron EXPR | --cadence " + strings.Join(cadences, "|") + ")\n" +
 				"       --history s3://BUCKET/PREFIX [--namespace NS] [--image IMAGE] [options]",
 			Description: `Prints, as multi-document YAML on stdout, everything a cluster needs to run
 the drills of the scenarios on a schedule. Apply it to the scratch cluster
@@ -94,7 +94,7 @@ Examples:
       --cron "30 5 * * 1" --namespace dr --history s3://dr-drills/team-shop \
       --history-endpoint https://minio.example.com --history-path-style`,
 			Flags: []cli.Flag{
-				&cli.StringSliceFlag{Name: "scenario", Usage: "schedule the scenario `NAME` (or FILE); repeatable"},
+				&cli.StringSliceFlag{Name: "scenario", Usage: "schedule the scenario `NAME`, or the scenario of a FILE or of - (standard input, once); repeatable"},
 				&cli.StringFlag{Name: "cron", Usage: "run on the cron schedule `EXPR` (five fields: minute hour day-of-month month day-of-week)"},
 				&cli.StringFlag{Name: "cadence", Usage: "run `CADENCE`: " + strings.Join(cadences, ", ")},
 				&cli.StringFlag{Name: "time-zone", Value: schedule.DefaultTimeZone, Usage: "the schedule's time `ZONE` (IANA name)"},
@@ -158,6 +158,9 @@ func (a *app) scheduleRender(c *cli.Context) error {
 		RunArgs:                c.StringSlice("run-arg"),
 		// Built-in scenarios keep relative paths relative to the working directory.
 		ReadFile: func(p string) ([]byte, error) { return os.ReadFile(a.abs(p)) },
+	}
+	if err := stdinOnce(c, c.StringSlice("scenario")); err != nil {
+		return err
 	}
 	for _, name := range c.StringSlice("scenario") {
 		sc, err := scenarios.Find(c.Context, a.scenarioEnv(), name)

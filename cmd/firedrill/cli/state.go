@@ -2,6 +2,7 @@ package cli
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strconv"
 
@@ -115,6 +116,9 @@ type bucketFlags struct {
 	// accessKeyEnv and secretKeyEnv name the credentials; when either is
 	// set they are used, else the AWS SDK's default chain.
 	accessKeyEnv, secretKeyEnv string
+	// what the bucket is, for the hint when no credentials are found:
+	// "the shared history".
+	what string
 }
 
 // bucketConfig is how to reach the bucket the flags f describe. The
@@ -138,6 +142,11 @@ func (a *app) bucketConfig(c *cli.Context, f bucketFlags) objectstore.Config {
 	}
 	if a.env.getenv(f.accessKeyEnv) != "" || a.env.getenv(f.secretKeyEnv) != "" {
 		cfg.Credentials = &objectstore.Credentials{AccessKeyIDEnv: f.accessKeyEnv, SecretAccessKeyEnv: f.secretKeyEnv}
+	} else {
+		// The AWS SDK's chain: when it finds nothing its error names
+		// the last place it looked (an EC2 instance role), not ours.
+		cfg.CredentialsHint = fmt.Sprintf("give %s its credentials: set $%s and $%s, or the AWS SDK's own ($AWS_PROFILE, $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY, a workload's role)",
+			f.what, f.accessKeyEnv, f.secretKeyEnv)
 	}
 	return cfg
 }
@@ -223,7 +232,7 @@ func (a *app) sharedHistory(c *cli.Context, sc *scenarios.Scenario) (*drill.S3Re
 		return nil, usageErrorf(helpHint(c), "--history: %v", err)
 	}
 	cfg := a.bucketConfig(c, bucketFlags{flag: "history-", env: "FIREDRILL_HISTORY_",
-		accessKeyEnv: historyAccessKeyEnv, secretKeyEnv: historySecretKeyEnv})
+		accessKeyEnv: historyAccessKeyEnv, secretKeyEnv: historySecretKeyEnv, what: "the shared history"})
 	shared, err := drill.OpenHistory(c.Context, sc, bucket, prefix, cfg)
 	var bb *drill.BackupBucketError
 	if errors.As(err, &bb) {

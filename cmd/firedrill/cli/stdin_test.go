@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/urfave/cli/v2"
 )
 
 // - reads the scenario from standard input for validate, plan and run;
@@ -39,6 +40,13 @@ func TestStdin_Scenario(t *testing.T) {
 			"reach the target cluster (kubeconfig " + filepath.Join(work, "../home/.kube/scratch.kubeconfig") + ", the current context)", ""},
 		{"plan invalid", invalid, []string{"plan", "-"}, ExitError, "", "  " + badRTO + "\n"},
 		{"run invalid", invalid, []string{"run", "-", "--state-dir", t.TempDir()}, ExitError, "", "  " + badRTO + "\n"},
+		{"restore invalid", invalid, []string{"restore", "-"}, ExitError, "", "  " + badRTO + "\n"},
+		{"verify invalid", invalid, []string{"verify", "-"}, ExitError, "", "  " + badRTO + "\n"},
+		{"scenarios show", valid, []string{"scenarios", "show", "-"}, ExitOK, "name: shop-namespace\n", ""},
+		{"cleanup --stale invalid", invalid, []string{"cleanup", "--stale", "-", "--state-dir", t.TempDir()}, ExitError, "", "  " + badRTO + "\n"},
+		{"schedule render invalid", invalid, []string{"schedule", "render", "--scenario", "-", "--cadence", "quarterly", "--history", "s3://b/p"}, ExitError, "", "  " + badRTO + "\n"},
+		{"schedule render twice", valid, []string{"schedule", "render", "--scenario", "-", "--scenario", "-", "--cadence", "quarterly", "--history", "s3://b/p"},
+			ExitUsage, "", "Error: - (standard input) given 2 times: it holds one scenario\n"},
 		{"empty", "", []string{"plan", "-"}, ExitError, "", "<stdin>"},
 		{"twice", valid, []string{"validate", "-", "-"}, ExitUsage, "", "Error: - (standard input) given 2 times: it holds one scenario\n"},
 	}
@@ -50,4 +58,39 @@ func TestStdin_Scenario(t *testing.T) {
 			assert.Contains(t, got.stderr, tt.wantStderr)
 		})
 	}
+}
+
+// Every usage line and flag that takes a scenario NAME|FILE says it takes
+// - too: each such argument is found with scenarios.Find, which reads
+// standard input for - (TestStdin_Scenario runs them).
+func TestUsage_ScenarioArgumentsSayStdin(t *testing.T) {
+	var walk func(path string, cmds []*cli.Command)
+	n := 0
+	check := func(where, text string) {
+		for i := strings.Index(text, "NAME|FILE"); i >= 0; {
+			n++
+			rest := text[i+len("NAME|FILE"):]
+			assert.True(t, strings.HasPrefix(rest, "|-"), "%s: %q takes - (standard input) too", where, text)
+			j := strings.Index(rest, "NAME|FILE")
+			if j < 0 {
+				break
+			}
+			i += len("NAME|FILE") + j
+		}
+		assert.NotContains(t, text, "(or FILE)", where)
+	}
+	walk = func(path string, cmds []*cli.Command) {
+		for _, c := range cmds {
+			name := path + c.Name
+			check(name, c.UsageText)
+			for _, f := range c.Flags {
+				if u, ok := f.(cli.DocGenerationFlag); ok {
+					check(name+" --"+f.Names()[0], u.GetUsage())
+				}
+			}
+			walk(name+" ", c.Subcommands)
+		}
+	}
+	walk("", (&app{}).newApp().Commands)
+	assert.GreaterOrEqual(t, n, 9, "plan, run, restore, verify, scenarios show, cleanup (twice, and its flag), schedule render (and its flag)")
 }

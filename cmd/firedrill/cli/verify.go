@@ -16,7 +16,7 @@ func (a *app) verifyCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "verify",
 		Usage:     "prove the backups of a scenario are protected: object lock, retention, a tamper canary, matching copies",
-		UsageText: "firedrill verify NAME|FILE [-o table|json|yaml]",
+		UsageText: "firedrill verify NAME|FILE|- [-o table|json|yaml]",
 		Description: `Runs the protection checks of a drill alone, against the scenario's buckets:
 
   1. the primary bucket: versioning on, object lock on, default retention mode
