@@ -465,3 +465,17 @@ func TestPassedSummary(t *testing.T) {
 		assert.Equal(t, tt.want, passedSummary(pass(tt.msgs...)))
 	}
 }
+
+// TestRenderMarkdown_HintSetOffFromMessage: in report.md a finding's hint
+// is set off from its message, as report.html sets it on a line of its
+// own, not run on after it ("... on the copy Hint: check ...").
+func TestRenderMarkdown_HintSetOffFromMessage(t *testing.T) {
+	md, err := RenderMarkdown(sampleReport())
+	require.NoError(t, err)
+	assert.Contains(t, string(md), "| 1 object missing on the copy — hint: check the replication rule |")
+	for _, line := range strings.Split(string(md), "\n") {
+		if strings.HasPrefix(line, "| ") {
+			assert.NotContains(t, line, " Hint: ", "a hint run on in a table cell")
+		}
+	}
+}
