@@ -22,7 +22,7 @@ var templateFS embed.FS
 var funcs = map[string]any{
 	"dur":        fmtSeconds,
 	"durp":       func(p *float64) string { return fmtSecondsPtr(p) },
-	"ts":         func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 MST") },
+	"ts":         tsText,
 	"offset":     func(r *Report, t time.Time) string { return "+" + fmtSeconds(t.Sub(r.StartedAt).Seconds()) },
 	"upper":      strings.ToUpper,
 	"join":       strings.Join,
