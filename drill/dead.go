@@ -77,13 +77,13 @@ func (e *DrillAliveError) Error() string {
 		where = fmt.Sprintf(" (process %d on %s, step %s, heartbeat at %s)", hb.PID, hb.Host, hb.Step, hb.At.UTC().Format(time.RFC3339))
 	}
 	return fmt.Sprintf("drill %s of scenario %s is alive%s: it cleans up after itself; it counts as dead %s after its last heartbeat",
-		r.DrillID, r.Scenario, where, r.DeadAfter())
+		r.DrillID, r.Scenario, where, FormatSeconds(r.DeadAfter().Seconds()))
 }
 
 // Hint says how to get past it.
 func (e *DrillAliveError) Hint() string {
 	return fmt.Sprintf("let it end ('firedrill history %s'); if its process is gone, it is shown as died %s after its last heartbeat, and can be cleaned up then",
-		e.Report.Scenario, e.Report.DeadAfter())
+		e.Report.Scenario, FormatSeconds(e.Report.DeadAfter().Seconds()))
 }
 
 // ErrNoRecord is returned (wrapped) when a drill has no record in any of

@@ -89,18 +89,21 @@ func TestCleaner_RefusesALiveDrill(t *testing.T) {
 	require.NoError(t, err)
 	now := time.Now()
 	require.NoError(t, d.WriteReport(&Report{DrillID: "fd-live", Scenario: "unit", StartedAt: now, Result: ResultRunning,
-		Heartbeat: &Heartbeat{At: now, IntervalSeconds: 30, Step: StepVerify, Host: "runner-2", PID: 9}}))
-	cl := NewCleaner(testScenario(t, "1h"), CleanupOptions{Records: []Records{LocalRecords{StateDir: state}}, Now: func() time.Time { return now.Add(time.Minute) }})
+		Heartbeat: &Heartbeat{At: now, IntervalSeconds: 20, Step: StepVerify, Host: "runner-2", PID: 9}}))
+	cl := NewCleaner(testScenario(t, "1h"), CleanupOptions{Records: []Records{LocalRecords{StateDir: state}}, Now: func() time.Time { return now.Add(30 * time.Second) }})
 	cl.reach = func(context.Context) (restore.Target, error) {
 		t.Fatal("the target is contacted")
 		return restore.Target{}, nil
 	}
-	rep, err := FindRecord(context.Background(), []Records{LocalRecords{StateDir: state}}, "fd-live", now.Add(time.Minute))
+	rep, err := FindRecord(context.Background(), []Records{LocalRecords{StateDir: state}}, "fd-live", now.Add(30*time.Second))
 	require.NoError(t, err)
 	_, err = cl.Drills(context.Background(), []*Report{rep})
 	var alive *DrillAliveError
 	require.ErrorAs(t, err, &alive)
 	assert.Contains(t, err.Error(), "drill fd-live of scenario unit is alive (process 9 on runner-2, step verify, heartbeat at ")
+	// Durations as every message writes them (durfmt), not 1m0s.
+	assert.Contains(t, err.Error(), "it counts as dead 1m00s after its last heartbeat")
+	assert.Contains(t, alive.Hint(), "it is shown as died 1m00s after its last heartbeat")
 
 	_, err = FindRecord(context.Background(), []Records{LocalRecords{StateDir: state}}, "fd-unknown", now)
 	assert.True(t, errors.Is(err, ErrNoRecord), "%v", err)

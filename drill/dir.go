@@ -136,7 +136,7 @@ func (d *Dir) WriteRunbookOutput(res []runbooks.StepResult) error {
 			continue
 		}
 		name := fmt.Sprintf("runbook/%02d-%s.log", i+1, safeName(s.Name))
-		head := fmt.Sprintf("# step %s (line %d): %s, exit %d, %s\n", s.Name, s.Line, s.Status, s.ExitCode, s.Duration)
+		head := fmt.Sprintf("# step %s (line %d): %s, exit %d, %s\n", s.Name, s.Line, s.Status, s.ExitCode, FormatSeconds(s.Duration.Seconds()))
 		if err := d.writeFile(name, []byte(head+s.Output)); err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"maps"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -42,6 +43,11 @@ const (
 	EvidenceRecordFile = "evidence.json"
 	EvidenceBundleFile = "evidence.tar.gz"
 )
+
+// EvidenceBundlePath is where evidence export writes the bundle of drill
+// id without -f, relative to the state directory (--state-dir):
+// "drills/ID/evidence.tar.gz", a name no other drill's bundle has.
+func EvidenceBundlePath(id string) string { return path.Join("drills", id, EvidenceBundleFile) }
 
 // collectEvidence is the evidence step: before cleanup, keep the Velero
 // objects and what was restored, and scrub secrets from the record. It

@@ -105,10 +105,10 @@ func Settle(r *Report, now time.Time) bool {
 	last := r.LastSign().UTC().Format(time.RFC3339)
 	if hb := r.Heartbeat; hb != nil {
 		r.Error = fmt.Sprintf("firedrill died: no heartbeat since %s (process %d on %s; dead after %s without one)",
-			last, hb.PID, hb.Host, r.DeadAfter())
+			last, hb.PID, hb.Host, FormatSeconds(r.DeadAfter().Seconds()))
 	} else {
 		r.Error = fmt.Sprintf("firedrill died: the record says running since %s and has no heartbeat (written by an earlier version; dead after %s)",
-			last, LegacyDeadAfter)
+			last, FormatSeconds(LegacyDeadAfter.Seconds()))
 	}
 	return true
 }

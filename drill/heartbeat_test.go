@@ -51,7 +51,7 @@ func TestSettle_DeadOnlyAfterThreeMissedHeartbeats(t *testing.T) {
 		{name: "earlier version without heartbeat, after a day: the step after the last recorded",
 			rep: Report{Result: ResultRunning, StartedAt: t0, Phases: []Phase{{Name: StepLoad}, {Name: StepPreflight}, {Name: StepProtection}, {Name: StepRecoveryPoint}}},
 			now: t0.Add(24*time.Hour + time.Second), wantDied: true, wantStep: StepRestore,
-			wantError: "firedrill died: the record says running since 2026-11-22T10:00:00Z and has no heartbeat (written by an earlier version; dead after 24h0m0s)"},
+			wantError: "firedrill died: the record says running since 2026-11-22T10:00:00Z and has no heartbeat (written by an earlier version; dead after 1d)"},
 		{name: "earlier version, no step recorded", rep: Report{Result: ResultRunning, StartedAt: t0},
 			now: t0.Add(25 * time.Hour), wantDied: true, wantStep: StepLoad},
 	} {

@@ -64,5 +64,5 @@ func scratchInUse(err error) (finding.Finding, bool) {
 		With("no other drill holds the scratch cluster", "held by drill "+h.DrillID,
 			fmt.Sprintf("wait for drill %s (scenario %s) to end, or let this drill wait for it with spec.target.lockWait or --lock-wait; "+
 				"a drill that died frees the Lease %s after its last renewal (%s)",
-				h.DrillID, h.Scenario, lease.DefaultDuration, held.RenewTime.UTC().Format(time.RFC3339))), true
+				h.DrillID, h.Scenario, FormatSeconds(lease.DefaultDuration.Seconds()), held.RenewTime.UTC().Format(time.RFC3339))), true
 }

@@ -223,10 +223,10 @@ func planPreflight(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbook) 
 	ns, name := leaseRef(sc)
 	wait := "stop at once, naming the drill that holds it"
 	if w := s.Target.LockWait; w > 0 {
-		wait = fmt.Sprintf("wait up to %s (spec.target.lockWait) for the drill that holds it, then stop, naming it", w)
+		wait = fmt.Sprintf("wait up to %s (spec.target.lockWait) for the drill that holds it, then stop, naming it", durText(scenarios.Duration(w)))
 	}
-	step.add("take Lease %s/%s (coordination.k8s.io/v1) in the target, one drill at a time: renewed every %gs, held until the end of cleanup, free %gs after the last renewal if the drill dies; %s",
-		ns, name, lease.DefaultRenewEvery.Seconds(), lease.DefaultDuration.Seconds(), wait)
+	step.add("take Lease %s/%s (coordination.k8s.io/v1) in the target, one drill at a time: renewed every %s, held until the end of cleanup, free %s after the last renewal if the drill dies; %s",
+		ns, name, FormatSeconds(lease.DefaultRenewEvery.Seconds()), FormatSeconds(lease.DefaultDuration.Seconds()), wait)
 	step.add("namespace %q (Velero's) exists in the target", s.Backups.VeleroNamespace)
 	var nss []string
 	for _, ns := range s.Backups.IncludedNamespaces {
@@ -270,12 +270,12 @@ func planProtection(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbook)
 			missed = ""
 		}
 		step.add("the recovery window, from the bucket's backups/*/velero-backup.json%s: reaches back retention %s, no backup failed, %sthe worst gap within the RPO %s, every backup in it locked until it expires (window.*)",
-			windowScheduleText(s.Backups), orDash(o.Retention), missed, o.RPO)
+			windowScheduleText(s.Backups), orDash(o.Retention), missed, durText(o.RPO))
 		if s.Backups.Schedule == "" {
 			step.add("missed runs are not looked for: no spec.backups.schedule is named, so the window holds every backup in the bucket, of any schedule")
 		}
 		if o.MaxRetention > 0 {
-			step.add("nothing kept past maxRetention %s: backups, volume-data repository objects, Velero TTLs, bucket and object lock periods", o.MaxRetention)
+			step.add("nothing kept past maxRetention %s: backups, volume-data repository objects, Velero TTLs, bucket and object lock periods", durText(o.MaxRetention))
 		}
 	}
 }
@@ -291,8 +291,14 @@ func orDash(d scenarios.Duration) string {
 	if d == 0 {
 		return "(not declared)"
 	}
-	return d.String()
+	return durText(d)
 }
+
+// durText writes a duration of the scenario as every report and message
+// writes durations (internal/durfmt): "1h00m" and "1d" whether the
+// scenario says 60m or 24h, so the plan's RPO objective reads as the
+// report's and the finding's that measure against it.
+func durText(d scenarios.Duration) string { return FormatSeconds(time.Duration(d).Seconds()) }
 
 // repoText is where the repositories of a bucket's backups are.
 func repoText(b scenarios.Bucket) string {
@@ -317,9 +323,9 @@ func planRecoveryPoint(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbo
 		if b.Window.Seed != nil {
 			seed = fmt.Sprintf("seed %d", *b.Window.Seed)
 		}
-		step.add("pick at random (%s) one of the %s Backups%s started within %s before the disaster", seed, restorable, windowScheduleText(b), b.Window.Within)
+		step.add("pick at random (%s) one of the %s Backups%s started within %s before the disaster", seed, restorable, windowScheduleText(b), durText(b.Window.Within))
 	case b.Window != nil:
-		step.add("use the latest %s Backup%s started within %s before the disaster", restorable, windowScheduleText(b), b.Window.Within)
+		step.add("use the latest %s Backup%s started within %s before the disaster", restorable, windowScheduleText(b), durText(b.Window.Within))
 	case b.Schedule != "":
 		step.add("use the latest %s Backup of Schedule %q (label velero.io/schedule-name)", restorable, b.Schedule)
 	}
@@ -331,7 +337,7 @@ func planRecoveryPoint(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbo
 	} else {
 		step.add("disaster time: %s (declaredAt)", s.Disaster.DeclaredAt.UTC().Format(time.RFC3339))
 	}
-	step.add("RPO = disaster time - the backup's status.startTimestamp; objective %s", s.Objectives.RPO)
+	step.add("RPO = disaster time - the backup's status.startTimestamp; objective %s", durText(s.Objectives.RPO))
 	// The first data canary in check order that reads a time gives
 	// rpo_data (recovery.Verify keeps the first CanaryTime).
 	var first string
@@ -492,7 +498,7 @@ func planRunbook(step *PlanStep, sc *scenarios.Scenario, rb *runbooks.Runbook) {
 func planReport(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbook) {
 	d := sc.Spec.Disaster
 	step.Summary = "measure against the objectives and write the report"
-	step.add("timeline of every step; RTO (the restore, verify and runbook steps) against %s, RPO against %s", sc.Spec.Objectives.RTO, sc.Spec.Objectives.RPO)
+	step.add("timeline of every step; RTO (the restore, verify and runbook steps) against %s, RPO against %s", durText(sc.Spec.Objectives.RTO), durText(sc.Spec.Objectives.RPO))
 	step.add("per-phase breakdown and findings, as JSON, Markdown and HTML")
 	people := d.Lead
 	if len(d.Observers) > 0 {
@@ -509,7 +515,7 @@ func planEvidence(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbook) {
 	step.add("with a signing key (--evidence-key), sign a bundle of it all: SHA-256 of every file, Ed25519 signature, controls supported")
 	if e := sc.Spec.Evidence; e != nil && e.Push != nil {
 		step.add("upload the bundle to s3://%s/%s at %s, locked %s for %s, and read its retention back (spec.evidence.push)",
-			e.Push.Bucket.Bucket, e.Push.Prefix, e.Push.Endpoint, e.Push.LockMode, e.Push.Retention)
+			e.Push.Bucket.Bucket, e.Push.Prefix, e.Push.Endpoint, e.Push.LockMode, durText(e.Push.Retention))
 	} else {
 		step.add("with --evidence-push, upload the bundle to an object-locked bucket and read its retention back")
 	}
@@ -540,7 +546,7 @@ func planCleanup(step *PlanStep, sc *scenarios.Scenario, _ *runbooks.Runbook) {
 		created += fmt.Sprintf(", BackupStorageLocation %q with its credentials Secret, and the chosen Backup's storage location is put back", from.StorageLocation)
 	}
 	step.add("what the drill created: %s", created)
-	step.add("within %s, even after Ctrl-C", s.Cleanup.Timeout)
+	step.add("within %s, even after Ctrl-C", durText(s.Cleanup.Timeout))
 	step.add("never written to: the source cluster; in the backup buckets only the protection canary, under its own prefix " +
 		"(locked, so it stays until its retention ends), and Velero's record of each Restore (restores/NAME/)")
 	step.finding("cleanup", "cleanup did not finish", "the delete requests and the watches that saw each object gone")
@@ -574,7 +580,7 @@ func lockText(l *scenarios.ObjectLock) string {
 	}
 	s := fmt.Sprintf("object lock enabled, mode %s", l.Mode)
 	if l.MinRetention > 0 {
-		s += fmt.Sprintf(", default retention at least %s", l.MinRetention)
+		s += fmt.Sprintf(", default retention at least %s", durText(l.MinRetention))
 	}
 	return s
 }
@@ -674,7 +680,7 @@ func checkText(c scenarios.Check, t scenarios.Target) string {
 	case scenarios.CheckServiceAccount:
 		sa := c.ServiceAccount
 		user := "system:serviceaccount:" + t.TargetNamespace(sa.Namespace) + ":" + sa.Name
-		token := fmt.Sprintf("a token requested for it (TokenRequest, valid %s)", scenarios.Duration(restore.ServiceAccountTokenExpiry))
+		token := fmt.Sprintf("a token requested for it (TokenRequest, valid %s)", FormatSeconds(restore.ServiceAccountTokenExpiry.Seconds()))
 		if sa.TokenSecret != "" {
 			token = fmt.Sprintf("the long-lived token in Secret %s (type %s, annotated for it)", sa.TokenSecret, corev1.SecretTypeServiceAccountToken)
 		}

@@ -114,7 +114,7 @@ func TestNewPlan_RecoveryPoint(t *testing.T) {
 		want     string
 	}{
 		{"region-loss", `use the latest Completed Backup of Schedule "nightly"`},
-		{"failed-upgrade-rollback", "use the latest Completed Backup started within 12h before the disaster"},
+		{"failed-upgrade-rollback", "use the latest Completed Backup started within 12h00m before the disaster"},
 		{"random-restore-audit", "pick at random (a seed chosen at run time, recorded in the report as recovery_point_choice.seed; run --pick-seed replays it) one of the Completed Backups of Schedule \"shop-nightly\" started within 7d before the disaster"},
 	}
 	for _, tt := range tests {
@@ -184,7 +184,7 @@ func TestNewPlan_ServiceAccountAndServiceChecks(t *testing.T) {
 		want  string
 	}{
 		{"shop-api-identity", scenarios.CheckServiceAccount,
-			"ServiceAccount shop-api in namespace shop-dr (shop in the backup) authenticates: a token requested for it (TokenRequest, valid 10m) " +
+			"ServiceAccount shop-api in namespace shop-dr (shop in the backup) authenticates: a token requested for it (TokenRequest, valid 10m00s) " +
 				"passes a TokenReview as system:serviceaccount:shop-dr:shop-api; the token is never printed"},
 		{"legacy-token", scenarios.CheckServiceAccount,
 			"ServiceAccount ci-deployer in namespace shop-data authenticates: the long-lived token in Secret ci-deployer-token " +

@@ -22,7 +22,7 @@ var templateFS embed.FS
 var funcs = map[string]any{
 	"dur":        fmtSeconds,
 	"durp":       func(p *float64) string { return fmtSecondsPtr(p) },
-	"ts":         func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 MST") },
+	"ts":         tsText,
 	"offset":     func(r *Report, t time.Time) string { return "+" + fmtSeconds(t.Sub(r.StartedAt).Seconds()) },
 	"upper":      strings.ToUpper,
 	"join":       strings.Join,
@@ -60,13 +60,14 @@ var funcs = map[string]any{
 		}
 		return out
 	},
-	"md":       mdInline,
-	"mdcode":   mdCode,
-	"mdblock":  mdBlock,
-	"timeline": timelineSVG,
-	"deref":    func(b *bool) bool { return b != nil && *b },
-	"sub":      func(a, b time.Time) float64 { return a.Sub(b).Seconds() },
-	"secs":     func(d time.Duration) float64 { return d.Seconds() },
+	"passedSummary": passedSummary,
+	"md":            mdInline,
+	"mdcode":        mdCode,
+	"mdblock":       mdBlock,
+	"timeline":      timelineSVG,
+	"deref":         func(b *bool) bool { return b != nil && *b },
+	"sub":           func(a, b time.Time) float64 { return a.Sub(b).Seconds() },
+	"secs":          func(d time.Duration) float64 { return d.Seconds() },
 	"podVolumeRestores": func(rs []RestoreRef) []RestoreRef {
 		var out []RestoreRef
 		for _, r := range rs {
@@ -107,6 +108,27 @@ func renderText(name string, r *Report) ([]byte, error) {
 		return nil, fmt.Errorf("render %s: %w", strings.TrimSuffix(name, ".tmpl"), err)
 	}
 	return b.Bytes(), nil
+}
+
+// passedShown is how many passed findings the retrospective names.
+const passedShown = 3
+
+// passedSummary is the retrospective's line on the passed findings, as
+// text (the template escapes it with md): what it counts is findings, and "including" says the list is
+// partial, only when it is: "1 finding passed: object lock is enabled.",
+// "2 findings passed: a; b.", "5 findings passed, including: a; b; c.".
+func passedSummary(fs []finding.Finding) string {
+	var msgs []string
+	for _, f := range fs {
+		if len(msgs) < passedShown {
+			msgs = append(msgs, strings.TrimSuffix(strings.TrimSpace(f.Message), "."))
+		}
+	}
+	lead := plural.Count(len(fs), "finding", "findings") + " passed"
+	if len(fs) > len(msgs) {
+		lead += ", including"
+	}
+	return lead + ": " + strings.Join(msgs, "; ") + "."
 }
 
 // FormatSeconds prints a duration for people: 850ms, 42.3s, 3m07s, 2h05m,

@@ -292,8 +292,9 @@ func TestRenderRetrospective_PromptsFromFindings(t *testing.T) {
 }
 
 // TestRender_CountsAgreeWithTheirNouns: every count the report and the
-// retrospective print takes a singular noun when it is one: "1 check
-// passed", "against the last 1 drill", "1/1 item".
+// retrospective print takes a singular noun when it is one, and names
+// what it counts: "1 finding passed", "against the last 1 drill", "1/1
+// item".
 func TestRender_CountsAgreeWithTheirNouns(t *testing.T) {
 	r := sampleReport()
 	r.Trend = NewTrend(r, sampleHistory(r.Scenario, t0, []float64{70}, []float64{3500}), "/var/lib/firedrill", nil)
@@ -305,11 +306,12 @@ func TestRender_CountsAgreeWithTheirNouns(t *testing.T) {
 	require.NoError(t, err)
 	html, err := RenderHTML(r)
 	require.NoError(t, err)
-	assert.Contains(t, string(retro), "- 1 check passed, among them:")
+	assert.Contains(t, string(retro), "- 1 finding passed: ")
+	assert.Contains(t, string(md), "\n1 finding passed:\n")
 	assert.Contains(t, string(retro), "- Against the last 1 drill: ")
 	assert.Contains(t, string(retro), "1/1 item in")
 	for name, out := range map[string][]byte{"retrospective.md": retro, "report.md": md, "report.html": html} {
-		for _, bad := range []string{"1 checks", "1 drills", "1 items", "1 errors", "1 warnings", "1 earlier drills", "1 backups"} {
+		for _, bad := range []string{"1 checks", "1 drills", "1 items", "1 errors", "1 warnings", "1 earlier drills", "1 backups", "1 findings", "among them", "1 check passed"} {
 			assert.NotContains(t, string(out), bad, name)
 		}
 	}
@@ -439,4 +441,41 @@ func TestRenderHTML_NextStepAnchorsExist(t *testing.T) {
 		assert.Contains(t, string(html), `href="`+ReadmeURL+"#"+s.ReadmeAnchor+`"`)
 	}
 	assert.Equal(t, map[string]bool{NextStepStopped: true, NextStepFailed: true, NextStepWarning: true}, kinds)
+}
+
+// TestPassedSummary: the retrospective counts the passed findings as
+// findings, and says "including" only when it names fewer than it counts.
+func TestPassedSummary(t *testing.T) {
+	pass := func(msgs ...string) []finding.Finding {
+		var fs []finding.Finding
+		for _, m := range msgs {
+			fs = append(fs, finding.Pass("x", "s", m))
+		}
+		return fs
+	}
+	for _, tt := range []struct {
+		msgs []string
+		want string
+	}{
+		{[]string{"object lock is enabled"}, "1 finding passed: object lock is enabled."},
+		{[]string{"a.", "b"}, "2 findings passed: a; b."},
+		{[]string{"a", "b", "c"}, "3 findings passed: a; b; c."},
+		{[]string{"a", "b", "c", "d", "e"}, "5 findings passed, including: a; b; c."},
+	} {
+		assert.Equal(t, tt.want, passedSummary(pass(tt.msgs...)))
+	}
+}
+
+// TestRenderMarkdown_HintSetOffFromMessage: in report.md a finding's hint
+// is set off from its message, as report.html sets it on a line of its
+// own, not run on after it ("... on the copy Hint: check ...").
+func TestRenderMarkdown_HintSetOffFromMessage(t *testing.T) {
+	md, err := RenderMarkdown(sampleReport())
+	require.NoError(t, err)
+	assert.Contains(t, string(md), "| 1 object missing on the copy — hint: check the replication rule |")
+	for _, line := range strings.Split(string(md), "\n") {
+		if strings.HasPrefix(line, "| ") {
+			assert.NotContains(t, line, " Hint: ", "a hint run on in a table cell")
+		}
+	}
 }

@@ -395,7 +395,7 @@ func (r *run) step(ctx context.Context, st step, record bool) {
 		p.Status = PhaseError
 		p.Error = err.Error()
 		if errors.Is(err, context.DeadlineExceeded) && (st.detached || ctx.Err() == nil) {
-			p.Error = fmt.Sprintf("step did not finish within %s: %v", timeout, err)
+			p.Error = fmt.Sprintf("step did not finish within %s: %v", FormatSeconds(timeout.Seconds()), err)
 		}
 		if ctx.Err() != nil && !st.detached {
 			p.Error = "interrupted: " + err.Error()

@@ -19,6 +19,9 @@ var windowFuncs = map[string]any{
 	"windowStrip":      windowStripSVG,
 	"windowPastBytes":  windowPastBytes,
 	"windowNotUsable":  windowNotUsable,
+	"windowIntro":      windowIntro,
+	"windowRows":       windowRows,
+	"mdParts":          mdParts,
 	"bytes":            fmtBytes,
 	"windowPastBackup": func(r backup.Retained) bool { return r.Kind == backup.RetainedBackup },
 }

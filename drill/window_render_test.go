@@ -1,6 +1,8 @@
 package drill
 
 import (
+	stdhtml "html"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -59,7 +61,7 @@ func TestWindowStrip_EscapesNames(t *testing.T) {
 	md, err := RenderMarkdown(r)
 	require.NoError(t, err)
 	// In a code span the name is text, never markup.
-	assert.Contains(t, string(md), "`x\"><script>alert(1)</script>` Failed: \\</title\\>\\<img src=x onerror=alert(2)\\>")
+	assert.Contains(t, string(md), "`x\"><script>alert(1)</script>` Failed, 1 error: \\</title\\>\\<img src=x onerror=alert(2)\\>")
 	assertMarkdownStructure(t, string(md))
 }
 
@@ -84,8 +86,8 @@ func TestWindowStrip_EmptyWindow(t *testing.T) {
 	md, err := RenderMarkdown(r)
 	require.NoError(t, err)
 	assert.Contains(t, string(md), "| oldest, newest usable | none |")
-	assert.Contains(t, string(md), "| reaches back | **no**: 7d not covered |")
-	assert.Contains(t, string(md), "| worst gap | no usable backup |")
+	assert.Contains(t, string(md), "| reaches back | **no**: 7d of the retention not covered |")
+	assert.Contains(t, string(md), "| worst gap (worst-case RPO) | no usable backup |")
 	assert.Contains(t, string(md), "| past maxRetention | nothing |")
 	html, err := RenderHTML(r)
 	require.NoError(t, err)
@@ -113,4 +115,54 @@ func TestWindowStrip_BackupBeforeTheWindowCoversIt(t *testing.T) {
 	assert.NotContains(t, svg, "no backup of schedule")
 	assert.Contains(t, svg, `>2026-12-01 14:41 UTC</text>`, "the axis reaches back to it")
 	assert.Contains(t, svg, `text-anchor="end">retention 1m00s</text>`, "a label near the end stays inside the strip")
+}
+
+// TestWindowRows_SameWordsInMarkdownAndHTML: report.md and report.html
+// word the recovery window alike, row by row and in the sentence before
+// the table (one source, windowRows and windowIntro): only the markup
+// differs, never the words ("15h00m of the retention not covered" in one,
+// "15h00m not covered" in the other).
+func TestWindowRows_SameWordsInMarkdownAndHTML(t *testing.T) {
+	r := sampleReport()
+	r.Window.Lock = backup.LockCoverage{Checked: "sample", Sample: 2, Seed: new(int64), Backups: []string{"b-1", "b-2"},
+		Short: []backup.LockShort{{Backup: "b-1", Problem: "an object version is locked until 2026-11-20"}}}
+	md, err := RenderMarkdown(r)
+	require.NoError(t, err)
+	html, err := RenderHTML(r)
+	require.NoError(t, err)
+
+	_, mdSection, ok := strings.Cut(string(md), "## Recovery window\n\n")
+	require.True(t, ok)
+	mdSection, _, _ = strings.Cut(mdSection, "\n## ")
+	mdLines := strings.Split(strings.TrimSpace(mdSection), "\n")
+	mdText := func(s string) string {
+		s = strings.NewReplacer("**", "", "`", "").Replace(s)
+		return regexp.MustCompile(`\\(.)`).ReplaceAllString(s, "$1")
+	}
+	var mdWords []string
+	mdWords = append(mdWords, mdText(mdLines[0]))
+	for _, l := range mdLines[1:] {
+		if cells := strings.Split(strings.Trim(l, "|"), " | "); len(cells) == 2 && strings.TrimSpace(cells[0]) != "" {
+			mdWords = append(mdWords, mdText(strings.TrimSpace(cells[0]))+": "+mdText(strings.TrimSpace(cells[1])))
+		}
+	}
+
+	_, htmlSection, ok := strings.Cut(string(html), "<h2>Recovery window</h2>")
+	require.True(t, ok)
+	htmlSection, _, _ = strings.Cut(htmlSection, "</table>")
+	htmlText := func(s string) string {
+		return stdhtml.UnescapeString(regexp.MustCompile(`<[^>]+>`).ReplaceAllString(s, ""))
+	}
+	var htmlWords []string
+	intro := regexp.MustCompile(`(?s)<p>(.*?)</p>`).FindStringSubmatch(htmlSection)
+	require.NotNil(t, intro)
+	htmlWords = append(htmlWords, htmlText(intro[1]))
+	for _, m := range regexp.MustCompile(`<tr><th>(.*?)</th><td>(.*?)</td></tr>`).FindAllStringSubmatch(htmlSection, -1) {
+		htmlWords = append(htmlWords, htmlText(m[1])+": "+htmlText(m[2]))
+	}
+
+	require.Len(t, mdWords, 9, "the sentence and eight rows:\n%s", strings.Join(mdWords, "\n"))
+	assert.Equal(t, mdWords, htmlWords)
+	assert.Contains(t, mdWords, "reaches back: no: 15h00m of the retention not covered")
+	assert.Contains(t, mdWords, "object lock: a sample of 2 (seed 0): b-1, b-2; 1 backup short of its expiration: b-1: an object version is locked until 2026-11-20")
 }

@@ -13,7 +13,9 @@
 //	each control of the mapping      a finding targeting the control (objective-id), state
 //	                                 not-satisfied when the drill does not support it (why in the
 //	                                 description; related to the failed checks), satisfied when it does
-//	the evidence bundle              a back-matter resource with an rlink carrying its SHA-256
+//	the evidence bundle              a back-matter resource with an rlink carrying its SHA-256, to
+//	                                 where it was pushed, else the file export wrote: one per drill,
+//	                                 drills/ID/evidence.tar.gz relative to the state directory
 //	the scenarios as the plan        import-ap: a back-matter resource (firedrill has no OSCAL
 //	                                 assessment plan; the scenario in each bundle is the plan)
 //
@@ -68,8 +70,9 @@ type Drill struct {
 	// relevant evidence, and says so in its remarks).
 	BundleSHA256 string
 	// BundleHref is where the bundle is: the URL it was pushed to, else its
-	// file name; empty means the file evidence export writes in the drill's
-	// directory (drill.EvidenceBundleFile).
+	// file name; empty means the file evidence export writes without -f,
+	// drills/ID/evidence.tar.gz relative to the state directory
+	// (drill.EvidenceBundlePath), a link no other drill's bundle has.
 	BundleHref string
 }
 
@@ -149,12 +152,18 @@ func result(d Drill) (Result, *Resource) {
 	var bundle *Resource
 	var evidenceRef []RelevantEvidence
 	if d.BundleSHA256 != "" {
+		description := "The drill's record, signed (Ed25519 over manifest.json, and an in-toto statement in a DSSE envelope): verify it with the signer's public key before relying on it."
+		href := d.BundleHref
+		if href == "" {
+			href = drill.EvidenceBundlePath(r.DrillID)
+			description += " Its link is relative to firedrill's state directory (--state-dir), where 'firedrill evidence export " + r.DrillID + "' writes it."
+		}
 		bundle = &Resource{
 			UUID:        id("bundle", d.BundleSHA256),
 			Title:       "Evidence bundle of drill " + r.DrillID,
-			Description: "The drill's record, signed (Ed25519 over manifest.json, and an in-toto statement in a DSSE envelope): verify it with the signer's public key before relying on it.",
+			Description: description,
 			RLinks: []RLink{{
-				Href: orDefault(d.BundleHref, drill.EvidenceBundleFile), MediaType: "application/gzip",
+				Href: href, MediaType: "application/gzip",
 				Hashes: []Hash{{Algorithm: "SHA-256", Value: d.BundleSHA256}},
 			}},
 		}

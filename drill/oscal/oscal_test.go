@@ -135,9 +135,10 @@ func TestAssessmentResults_PassingDrill(t *testing.T) {
 	}
 	require.NotNil(t, bundle, "relevant-evidence %s names a back-matter resource", bundleRef)
 	rlink := bundle["rlinks"].([]any)[0].(map[string]any)
-	// Not pushed: the file evidence export writes in the drill's directory.
-	assert.Equal(t, drill.EvidenceBundleFile, rlink["href"])
-	assert.Equal(t, "evidence.tar.gz", rlink["href"])
+	// Not pushed: the file evidence export writes in the drill's directory,
+	// relative to the state directory, as the description says.
+	assert.Equal(t, "drills/fd-20261122-101500-ab12/evidence.tar.gz", rlink["href"])
+	assert.Contains(t, bundle["description"], "relative to firedrill's state directory (--state-dir), where 'firedrill evidence export fd-20261122-101500-ab12' writes it")
 	assert.Equal(t, []any{map[string]any{"algorithm": "SHA-256", "value": sumA}}, rlink["hashes"])
 
 	// Every control of the mapping is reviewed; the drill passed with
@@ -209,6 +210,32 @@ func TestAssessmentResults_PeriodOfDrills(t *testing.T) {
 	fewer, err := AssessmentResults(drills[:2], Options{Title: "DR drills 2026", Version: "v1"})
 	require.NoError(t, err)
 	assert.NotEqual(t, doc.AssessmentResults.UUID, fewer.AssessmentResults.UUID)
+}
+
+// TestAssessmentResults_BundleLinkPerDrill: bundles kept where evidence
+// export writes them (no href given) are linked each to its own file,
+// drills/ID/evidence.tar.gz, not all to one "evidence.tar.gz"; a pushed
+// bundle keeps its URL and says nothing of the state directory.
+func TestAssessmentResults_BundleLinkPerDrill(t *testing.T) {
+	const idA, idB, idC = "fd-20261120-101500-000a", "fd-20261121-101500-000b", "fd-20261122-101500-000c"
+	pushed := drillOf(t, report(idC, drill.ResultPass, t0), strings.Repeat("c", 64))
+	pushed.BundleHref = "s3://evidence/shop/region-loss/" + idC + ".evidence.tar.gz"
+	doc, err := AssessmentResults([]Drill{
+		drillOf(t, report(idA, drill.ResultPass, t0.AddDate(0, 0, -2)), sumA),
+		drillOf(t, report(idB, drill.ResultPass, t0.AddDate(0, 0, -1)), strings.Repeat("b", 64)),
+		pushed,
+	}, Options{Title: "DR drills", Version: "v1"})
+	require.NoError(t, err)
+	var hrefs []string
+	for _, r := range doc.AssessmentResults.BackMatter.Resources {
+		for _, l := range r.RLinks {
+			hrefs = append(hrefs, l.Href)
+			if strings.HasPrefix(l.Href, "s3://") {
+				assert.NotContains(t, r.Description, "state directory")
+			}
+		}
+	}
+	assert.Equal(t, []string{"drills/" + idA + "/evidence.tar.gz", "drills/" + idB + "/evidence.tar.gz", pushed.BundleHref}, hrefs)
 }
 
 func TestAssessmentResults_NoDrills(t *testing.T) {

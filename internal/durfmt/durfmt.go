@@ -15,16 +15,22 @@ import (
 // 30d (a zero hour part is left out, as retention is written: 7d).
 // Minutes and seconds are rounded to the nearest, as the drill's progress
 // lines round (time.Duration.Round): one figure for one measurement.
+//
+// The unit is chosen by the value as it will be written, after rounding:
+// 59.97s rounds to a minute and is written 1m00s, not 60.0s, and 0.9996s
+// is 1.0s, not 1000ms.
 func Seconds(s float64) string {
 	neg := ""
 	if s < 0 {
 		neg, s = "-", -s
 	}
-	switch {
-	case s < 1:
-		return fmt.Sprintf("%s%dms", neg, int(math.Round(s*1000)))
-	case s < 60:
-		return fmt.Sprintf("%s%.1fs", neg, s)
+	switch ms, tenths := math.Round(s*1000), math.Round(s*10); {
+	case ms == 0:
+		return "0ms" // no sign on what rounds to nothing
+	case ms < 1000:
+		return fmt.Sprintf("%s%dms", neg, int(ms))
+	case tenths < 600:
+		return fmt.Sprintf("%s%.1fs", neg, tenths/10)
 	case math.Round(s) < 3600:
 		r := int(math.Round(s))
 		return fmt.Sprintf("%s%dm%02ds", neg, r/60, r%60)

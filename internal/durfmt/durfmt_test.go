@@ -17,3 +17,32 @@ func TestSeconds(t *testing.T) {
 		assert.Equal(t, want, durfmt.Seconds(in), "%v", in)
 	}
 }
+
+// TestSeconds_UnitBoundaries: a value just below a unit's end is written
+// in that unit while it rounds below the end, and in the next unit once it
+// rounds up to it (59.97s is 1m00s, never 60.0s).
+func TestSeconds_UnitBoundaries(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   float64
+		want string
+	}{
+		{"ms stays ms", 0.9994, "999ms"},
+		{"ms rounds up to s", 0.9996, "1.0s"},
+		{"s stays s", 59.94, "59.9s"},
+		{"s rounds up to m", 59.97, "1m00s"},
+		{"s rounds up to m at the half", 59.95, "1m00s"},
+		{"m stays m", 3599.4, "59m59s"},
+		{"m rounds up to h", 3599.6, "1h00m"},
+		{"h stays h", 86400 - 31, "23h59m"},
+		{"h rounds up to d", 86400 - 29, "1d"},
+		{"d rounds up to the next d", 2*86400 - 1, "2d"},
+		{"negative rounds up alike", -59.97, "-1m00s"},
+		{"negative ms rounds up to s", -0.9996, "-1.0s"},
+		{"negative rounds to nothing", -0.0004, "0ms"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, durfmt.Seconds(tc.in))
+		})
+	}
+}

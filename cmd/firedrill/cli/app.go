@@ -272,6 +272,7 @@ func (a *app) newApp() *cli.App {
 	}
 	for _, c := range root.Commands {
 		a.setUsageErrorHandler(c)
+		durationDefaults(c)
 	}
 	return root
 }

@@ -15,17 +15,30 @@ import (
 const formatOSCAL = "oscal"
 
 // bundleHref is where an auditor finds a kept bundle: the URL it was
-// pushed to, else the name of the file export wrote (file, its path;
-// without the directory, which means nothing on the auditor's machine);
-// empty for the default, the drill directory's drill.EvidenceBundleFile.
+// pushed to, else the name of the file export wrote with -f (file, its
+// path; without the directory, which means nothing on the auditor's
+// machine); empty, for oscal's default drills/ID/evidence.tar.gz relative
+// to the state directory (drill.EvidenceBundlePath), when export wrote
+// there (no -f) or to standard output (the same bytes export writes there).
 func bundleHref(p *evidence.Pushed, file string) string {
 	switch {
 	case p != nil:
 		return p.URL
 	case file == "" || file == "-":
 		return ""
+	case isDrillBundle(file):
+		return ""
 	}
 	return filepath.Base(file)
+}
+
+// isDrillBundle reports whether file is STATE/drills/ID/evidence.tar.gz,
+// the file export writes without -f, whatever the state directory was on
+// the machine that exported it.
+func isDrillBundle(file string) bool {
+	dir := filepath.Dir(file)
+	return filepath.ToSlash(filepath.Join(filepath.Base(filepath.Dir(dir)), filepath.Base(dir), filepath.Base(file))) ==
+		drill.EvidenceBundlePath(filepath.Base(dir))
 }
 
 // writeOSCAL writes drills as an OSCAL assessment-results document.

@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -98,9 +100,11 @@ func TestEvidence_OSCAL(t *testing.T) {
 		if "#"+r.UUID == href {
 			sums = append(sums, r.RLinks[0].Hashes[0].Value)
 			assert.Equal(t, "SHA-256", r.RLinks[0].Hashes[0].Algorithm)
-			// The link names the file export wrote, next to report.json.
-			assert.Equal(t, "evidence.tar.gz", r.RLinks[0].Href)
-			assert.FileExists(t, filepath.Join(state, "drills", id, r.RLinks[0].Href))
+			// The link names the file export wrote, relative to the
+			// state directory: the drill's own directory, next to
+			// report.json.
+			assert.Equal(t, "drills/"+id+"/evidence.tar.gz", r.RLinks[0].Href)
+			assert.FileExists(t, filepath.Join(state, filepath.FromSlash(r.RLinks[0].Href)))
 		}
 	}
 	assert.Equal(t, []string{kept[0].SHA256}, sums)
@@ -145,6 +149,28 @@ func TestEvidence_OSCAL(t *testing.T) {
 	res = run(t, ctx, env, "evidence", "summary", "--from", "2020-01-01", "--to", "2020-01-02", "-o", "json")
 	assert.Equal(t, ExitOK, res.code, res.String())
 	assert.Contains(t, res.stdout, `"drills": []`)
+
+	// Two drills exported: each bundle's link is its own, and names the
+	// file export wrote, with the SHA-256 of that file.
+	const second = "fd-20261101-090000-aaaa"
+	res = run(t, ctx, env, "evidence", "export", second, "--key", key)
+	require.Equal(t, ExitOK, res.code, res.String())
+	res = run(t, ctx, env, "evidence", "summary", "--from", "2026-11-01", "--to", "2026-11-03", "-o", "oscal")
+	require.Equal(t, ExitOK, res.code, res.String())
+	links := map[string]string{}
+	for _, r := range unmarshalOSCAL(t, []byte(res.stdout)).AR.BackMatter.Resources {
+		if len(r.RLinks) > 0 {
+			links[r.RLinks[0].Href] = r.RLinks[0].Hashes[0].Value
+		}
+	}
+	require.Len(t, links, 2, "two bundles, two links: %v", links)
+	for _, drillID := range []string{id, second} {
+		href := "drills/" + drillID + "/evidence.tar.gz"
+		require.Contains(t, links, href)
+		b, err := os.ReadFile(filepath.Join(state, filepath.FromSlash(href)))
+		require.NoError(t, err)
+		assert.Equal(t, fmt.Sprintf("%x", sha256.Sum256(b)), links[href], "the link's hash is the file's")
+	}
 
 	res = run(t, ctx, env, "evidence", "export", id, "--key", key, "--format", "pdf")
 	assert.Equal(t, ExitUsage, res.code, res.String())
@@ -191,11 +217,15 @@ func TestEvidenceHelp_NamesEveryMappedFramework(t *testing.T) {
 }
 
 // TestBundleHref: the URL a bundle was pushed to, else the name of the
-// file export wrote, never a local directory; empty (the oscal default,
-// drill.EvidenceBundleFile) when export wrote to standard output.
+// file export wrote with -f, never a local directory; empty (the oscal
+// default, drill.EvidenceBundlePath: drills/ID/evidence.tar.gz in the
+// state directory) for the file export writes without -f, or when it
+// wrote to standard output.
 func TestBundleHref(t *testing.T) {
 	assert.Equal(t, "https://s3.example/ev/x.evidence.tar.gz", bundleHref(&evidence.Pushed{URL: "https://s3.example/ev/x.evidence.tar.gz"}, "/state/drills/x/evidence.tar.gz"))
-	assert.Equal(t, "evidence.tar.gz", bundleHref(nil, "/state/drills/x/evidence.tar.gz"))
+	assert.Equal(t, "", bundleHref(nil, "/state/drills/x/evidence.tar.gz"))
+	assert.Equal(t, "", bundleHref(nil, "/home/ci/.local/share/firedrill/drills/fd-1/evidence.tar.gz"))
+	assert.Equal(t, "evidence.tar.gz", bundleHref(nil, "/tmp/out/evidence.tar.gz"), "-f names it so")
 	assert.Equal(t, "bundle.tar.gz", bundleHref(nil, "/tmp/out/bundle.tar.gz"))
 	assert.Equal(t, "", bundleHref(nil, "-"))
 	assert.Equal(t, "", bundleHref(nil, ""))

@@ -4,12 +4,10 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/firedrill-dev/firedrill/drill"
-	"github.com/firedrill-dev/firedrill/scenarios"
 )
 
 func (a *app) planCommand() *cli.Command {
@@ -57,11 +55,11 @@ func (a *app) plan(c *cli.Context) error {
 	})
 }
 
-// durationText writes a number of seconds as a scenario writes a
-// duration ("4h", "90s").
-func durationText(seconds float64) string {
-	return scenarios.Duration(time.Duration(seconds * float64(time.Second))).String()
-}
+// durationText writes a number of seconds as every report and message
+// writes a duration (drill.FormatSeconds, internal/durfmt): "1h00m", "1d"
+// and "30m00s" whether the scenario or runbook says 60m, 24h or 30m, so an
+// objective in the plan reads as in the report that measures against it.
+func durationText(seconds float64) string { return drill.FormatSeconds(seconds) }
 
 func writePlanText(w io.Writer, p *drill.Plan) {
 	fmt.Fprintf(w, "Plan for scenario %s (%s: %s)\n", p.Scenario, p.Source, p.File)
@@ -123,8 +121,7 @@ func writePlanText(w io.Writer, p *drill.Plan) {
 		if s.Runbook != nil {
 			for _, st := range s.Runbook.Steps {
 				if st.Manual {
-					// As the plan's total and its warning write them.
-					fmt.Fprintf(w, "   - manual step %q (estimate %s)\n", st.Name, drill.FormatSeconds(st.EstimateSeconds))
+					fmt.Fprintf(w, "   - manual step %q (estimate %s)\n", st.Name, durationText(st.EstimateSeconds))
 					continue
 				}
 				fmt.Fprintf(w, "   - step %q (within %s)\n", st.Name, durationText(st.TimeoutSeconds))
