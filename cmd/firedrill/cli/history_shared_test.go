@@ -2,11 +2,12 @@ package cli
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/firedrill-dev/firedrill/internal/objectstore/awstest"
 )
 
 func TestHistory_SharedHistoryURLIsValidated(t *testing.T) {
@@ -37,7 +38,7 @@ func TestHistory_SharedHistoryErrorsNameEndpointAndBucketNotSecrets(t *testing.T
 // chain to find, every command that reads the shared history fails with
 // the SDK's reason and a hint naming the variables (never a value).
 func TestHistory_NoCredentialsHintsAtTheVariables(t *testing.T) {
-	noSDKCredentials(t)
+	awstest.NoCredentials(t)
 	shared := []string{"--history", "s3://team-bucket/team", "--history-endpoint", "http://127.0.0.1:1", "--history-path-style"}
 	state := []string{"--state-dir", t.TempDir()}
 	for name, args := range map[string][]string{
@@ -54,22 +55,6 @@ func TestHistory_NoCredentialsHintsAtTheVariables(t *testing.T) {
 			assert.Contains(t, res.stderr, "no credentials: ")
 			assert.Contains(t, res.stderr, "\nHint: give the shared history its credentials: set $FIREDRILL_HISTORY_ACCESS_KEY_ID and $FIREDRILL_HISTORY_SECRET_ACCESS_KEY, or the AWS SDK's own")
 		})
-	}
-}
-
-// noSDKCredentials leaves the AWS SDK's default chain, which reads the
-// process's environment, nothing to find: no variables, no shared files,
-// no instance metadata service.
-func noSDKCredentials(t *testing.T) {
-	t.Helper()
-	none := filepath.Join(t.TempDir(), "none")
-	for k, v := range map[string]string{
-		"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "", "AWS_PROFILE": "",
-		"AWS_SHARED_CREDENTIALS_FILE": none, "AWS_CONFIG_FILE": none,
-		"AWS_WEB_IDENTITY_TOKEN_FILE": "", "AWS_CONTAINER_CREDENTIALS_FULL_URI": "", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "",
-		"AWS_EC2_METADATA_DISABLED": "true",
-	} {
-		t.Setenv(k, v)
 	}
 }
 
