@@ -264,7 +264,7 @@ func TestVolumeData_PodsExcludedFailsNamingTheVolumes(t *testing.T) {
 	assert.Equal(t, "fail", status)
 	want := fmt.Sprintf("pod %s/%s volume %q", d.Namespace, d.Pod, d.Volume)
 	assert.Contains(t, msg, want, "names the volume that came back without its data")
-	assert.Contains(t, msg, "came back without their data")
+	assert.Contains(t, msg, "1 of 1 volume came back without its data", "the lab's one volume with data")
 	assert.Equal(t, "failed", rep.phaseStatus("restore"))
 	// A restore that did not complete, as a failed Velero Restore: the
 	// checks and the runbook are skipped, and no check counts as failed.

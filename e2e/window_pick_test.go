@@ -3,16 +3,23 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/firedrill-dev/firedrill/internal/recoverypoint"
 	"github.com/firedrill-dev/firedrill/restore"
 )
 
@@ -26,8 +33,13 @@ import (
 func TestWindow_RandomPickReplaysWithItsSeed(t *testing.T) {
 	l := lab(t)
 	require.Len(t, l.Backups, 2, "the lab takes two backups at lab-up")
-	older, newer := l.Backups[0], l.Backups[1]
-	newestFirst := []string{newer, older}
+	older := l.Backups[0]
+	ctx := testContext(t, 10*time.Minute)
+	// The candidates are the schedule's restorable Backups of the scratch
+	// cluster started within the window, as the drill will find them:
+	// the lab's two and whatever earlier tests added to the bucket.
+	newestFirst := windowCandidates(t, ctx, l, os.Getenv("FIREDRILL_LAB_SCHEDULE"), 24*time.Hour)
+	require.Contains(t, newestFirst, older)
 	seed := int64(-1)
 	for s := int64(0); s < 64; s++ {
 		if restore.PickRandom(newestFirst, s) == older {
@@ -37,7 +49,6 @@ func TestWindow_RandomPickReplaysWithItsSeed(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, seed, int64(0), "a seed that picks the older backup")
 
-	ctx := testContext(t, 10*time.Minute)
 	// The older backup holds the first order only: the restored db's
 	// order log must say exactly that, which proves its data came back.
 	file, targets := drillScenario(t, l, "e2e-pick", "    schedule: "+os.Getenv("FIREDRILL_LAB_SCHEDULE")+"\n",
@@ -77,12 +88,45 @@ func TestWindow_RandomPickReplaysWithItsSeed(t *testing.T) {
 	assert.Equal(t, "random", rep.Choice.Pick)
 	require.NotNil(t, rep.Choice.Seed)
 	assert.Equal(t, seed, *rep.Choice.Seed)
-	assert.Equal(t, 2, rep.Choice.Candidates)
-	assert.Contains(t, rep.Choice.Why, "picked at random with seed "+strconv.FormatInt(seed, 10)+" among 2 Completed backups")
+	assert.Equal(t, len(newestFirst), rep.Choice.Candidates, "candidates %v", newestFirst)
+	assert.Contains(t, rep.Choice.Why, "picked at random with seed "+strconv.FormatInt(seed, 10)+" among "+strconv.Itoa(len(newestFirst))+" Completed backups")
 	require.NotNil(t, rep.RPO.Measured)
 	assert.InDelta(t, rep.DisasterAt.Sub(rep.Backup.Started).Seconds(), *rep.RPO.Measured, 1, "the RPO counts from the backup picked")
 
 	md, err := os.ReadFile(filepath.Join(state, "drills", top.DrillID, "report.md"))
 	require.NoError(t, err)
 	assert.Contains(t, string(md), "window.seed: "+strconv.FormatInt(seed, 10)+" replays the pick")
+}
+
+// windowCandidates are the names of the Velero Backups of schedule in the
+// scratch cluster that a drill's window (within, ending now) chooses
+// among, newest first: restorable, started within the window; the order
+// of restore.PickRandom's candidates.
+func windowCandidates(t *testing.T, ctx context.Context, l labEnv, schedule string, within time.Duration) []string {
+	t.Helper()
+	_, dyn := kubeClients(t, l.ScratchKubeconfig)
+	list, err := dyn.Resource(velerov1.SchemeGroupVersion.WithResource("backups")).Namespace(l.VeleroNamespace).
+		List(ctx, metav1.ListOptions{LabelSelector: velerov1.ScheduleNameLabel + "=" + schedule})
+	require.NoError(t, err)
+	now := time.Now()
+	var bs []*velerov1.Backup
+	for _, u := range list.Items {
+		var b velerov1.Backup
+		require.NoError(t, runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &b))
+		at := recoverypoint.Time(&b)
+		if recoverypoint.Restorable(&b, false) && !at.IsZero() && !at.After(now) && !at.Before(now.Add(-within)) {
+			bs = append(bs, &b)
+		}
+	}
+	slices.SortStableFunc(bs, func(a, b *velerov1.Backup) int {
+		if c := recoverypoint.Time(b).Compare(recoverypoint.Time(a)); c != 0 {
+			return c
+		}
+		return strings.Compare(b.Name, a.Name)
+	})
+	names := make([]string, len(bs))
+	for i, b := range bs {
+		names[i] = b.Name
+	}
+	return names
 }
