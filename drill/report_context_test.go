@@ -149,7 +149,7 @@ func TestRun_RecoveryPointChoiceOnce(t *testing.T) {
 	sc.Spec.Backups.Schedule = ""
 	sc.Spec.Backups.Window = &scenarios.Window{Within: scenarios.Duration(48 * time.Hour), Pick: scenarios.PickRandom}
 	seed := int64(7)
-	pick := "picked at random with seed 7 among 3 Completed backups started within 48h0m0s before the disaster (newest first, it is number 2); window.seed: 7 replays the pick"
+	pick := "picked at random with seed 7 among 3 Completed backups started within 2d before the disaster (newest first, it is number 2); window.seed: 7 replays the pick"
 	_, dir := runDrill(t, context.Background(), sc, &fakeRecovery{Choice: &RecoveryPointChoice{Why: pick, Candidates: 3, Seed: &seed}}, &fakeProtection{}, nil)
 
 	b, err := os.ReadFile(filepath.Join(dir, ReportFile))

@@ -35,10 +35,11 @@ func TestWindow_RandomPickReplaysWithItsSeed(t *testing.T) {
 	require.Len(t, l.Backups, 2, "the lab takes two backups at lab-up")
 	older := l.Backups[0]
 	ctx := testContext(t, 10*time.Minute)
-	// The candidates are the schedule's restorable Backups of the scratch
-	// cluster started within the window, as the drill will find them:
-	// the lab's two and whatever earlier tests added to the bucket.
-	newestFirst := windowCandidates(t, ctx, l, os.Getenv("FIREDRILL_LAB_SCHEDULE"), 24*time.Hour)
+	// The scenario's window takes the place of its schedule: the
+	// candidates are every restorable Backup of the scratch cluster
+	// started within the window, as the drill will find them: the lab's
+	// two and the backups earlier tests took.
+	newestFirst := windowCandidates(t, ctx, l, 24*time.Hour)
 	require.Contains(t, newestFirst, older)
 	seed := int64(-1)
 	for s := int64(0); s < 64; s++ {
@@ -98,15 +99,15 @@ func TestWindow_RandomPickReplaysWithItsSeed(t *testing.T) {
 	assert.Contains(t, string(md), "window.seed: "+strconv.FormatInt(seed, 10)+" replays the pick")
 }
 
-// windowCandidates are the names of the Velero Backups of schedule in the
-// scratch cluster that a drill's window (within, ending now) chooses
+// windowCandidates are the names of the Velero Backups in the scratch
+// cluster that a drill's window (within, ending now, no schedule) chooses
 // among, newest first: restorable, started within the window; the order
 // of restore.PickRandom's candidates.
-func windowCandidates(t *testing.T, ctx context.Context, l labEnv, schedule string, within time.Duration) []string {
+func windowCandidates(t *testing.T, ctx context.Context, l labEnv, within time.Duration) []string {
 	t.Helper()
 	_, dyn := kubeClients(t, l.ScratchKubeconfig)
 	list, err := dyn.Resource(velerov1.SchemeGroupVersion.WithResource("backups")).Namespace(l.VeleroNamespace).
-		List(ctx, metav1.ListOptions{LabelSelector: velerov1.ScheduleNameLabel + "=" + schedule})
+		List(ctx, metav1.ListOptions{})
 	require.NoError(t, err)
 	now := time.Now()
 	var bs []*velerov1.Backup

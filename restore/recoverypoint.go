@@ -185,11 +185,11 @@ func describeCandidates(sel BackupSelector) string {
 	}
 	switch {
 	case sel.Schedule != "" && sel.Window != nil:
-		return fmt.Sprintf("%s backups of schedule %q started within %s before the disaster", what, sel.Schedule, sel.Window.Within)
+		return fmt.Sprintf("%s backups of schedule %q started within %s before the disaster", what, sel.Schedule, durfmt.Seconds(sel.Window.Within.Seconds()))
 	case sel.Schedule != "":
 		return fmt.Sprintf("%s backups of schedule %q", what, sel.Schedule)
 	case sel.Window != nil:
-		return fmt.Sprintf("%s backups started within %s before the disaster", what, durfmt.Seconds(time.Duration(sel.Window.Within).Seconds()))
+		return fmt.Sprintf("%s backups started within %s before the disaster", what, durfmt.Seconds(sel.Window.Within.Seconds()))
 	}
 	return what + " backups"
 }
@@ -264,12 +264,12 @@ func describeSelector(sel BackupSelector, disaster time.Time) string {
 	case sel.Name != "":
 		return fmt.Sprintf("backup %q", sel.Name)
 	case sel.Schedule != "" && sel.Window != nil:
-		return fmt.Sprintf("no %s backup of schedule %q started within %s before the disaster (from %s to %s)", what, sel.Schedule, sel.Window.Within,
+		return fmt.Sprintf("no %s backup of schedule %q started within %s before the disaster (from %s to %s)", what, sel.Schedule, durfmt.Seconds(sel.Window.Within.Seconds()),
 			disaster.Add(-sel.Window.Within).UTC().Format(time.RFC3339), disaster.UTC().Format(time.RFC3339))
 	case sel.Schedule != "":
 		return fmt.Sprintf("no %s backup of schedule %q", what, sel.Schedule)
 	case sel.Window != nil:
-		return fmt.Sprintf("no %s backup started within %s before the disaster (from %s to %s)", what, durfmt.Seconds(time.Duration(sel.Window.Within).Seconds()),
+		return fmt.Sprintf("no %s backup started within %s before the disaster (from %s to %s)", what, durfmt.Seconds(sel.Window.Within.Seconds()),
 			disaster.Add(-sel.Window.Within).UTC().Format(time.RFC3339), disaster.UTC().Format(time.RFC3339))
 	}
 	return "no selector"

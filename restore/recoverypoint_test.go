@@ -88,7 +88,7 @@ func TestSelectBackup(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, 3, rp.Candidates, "daily-1, daily-2, daily-4")
 			assert.Equal(t, "daily", rp.Schedule, rp.Backup)
-			assert.Contains(t, rp.Why, `Completed backups of schedule "daily" started within 48h0m0s before the disaster`)
+			assert.Contains(t, rp.Why, `Completed backups of schedule "daily" started within 2d before the disaster`)
 		}
 	})
 	t.Run("not Completed by name", func(t *testing.T) {
