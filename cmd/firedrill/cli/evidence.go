@@ -83,6 +83,8 @@ Keep the private key where drills run (a file, or its PEM text in
 $FIREDRILL_EVIDENCE_KEY, e.g. from a Kubernetes Secret); give the public key
 to the auditor.
 
+Exit codes: 0 written, 1 a key file exists or cannot be written, 2 usage.
+
 Examples:
   firedrill evidence keygen
   firedrill evidence keygen --out-dir /etc/firedrill`,
