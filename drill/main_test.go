@@ -1,6 +1,7 @@
 package drill
 
 import (
+	"fmt"
 	"os"
 	"testing"
 )
@@ -10,6 +11,9 @@ import (
 // would otherwise ask it, over the network, when a request is sent. A
 // test that needs credentials names them (objectstore.Credentials).
 func TestMain(m *testing.M) {
-	os.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	if err := os.Setenv("AWS_EC2_METADATA_DISABLED", "true"); err != nil {
+		fmt.Fprintln(os.Stderr, "turn the EC2 instance metadata service off:", err)
+		os.Exit(1)
+	}
 	os.Exit(m.Run())
 }

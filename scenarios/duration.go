@@ -68,7 +68,14 @@ func (d Duration) String() string {
 	if td >= 2*day && td%day == 0 {
 		return strconv.FormatInt(int64(td/day), 10) + "d"
 	}
-	s := td.String()
+	return GoDuration(td)
+}
+
+// GoDuration writes d as time.ParseDuration reads it, without the zero
+// units time.Duration.String adds: "30m", not "30m0s"; "1h", "1m30s",
+// "90ms". Duration flags take it as written.
+func GoDuration(d time.Duration) string {
+	s := d.String()
 	if strings.HasSuffix(s, "m0s") {
 		s = strings.TrimSuffix(s, "0s")
 	}

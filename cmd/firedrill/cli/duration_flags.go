@@ -1,25 +1,14 @@
 package cli
 
 import (
-	"strings"
-	"time"
-
 	"github.com/urfave/cli/v2"
+
+	"github.com/firedrill-dev/firedrill/scenarios"
 )
 
-// flagDuration writes d as a duration flag accepts it, without the zero
-// units Go's time.Duration.String adds: "30m", not "30m0s"; "1h", "1m30s",
-// "10s".
-func flagDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
+// flagDuration writes d as a duration flag accepts it: "30m", not "30m0s"
+// (scenarios.GoDuration, which the scenario's durations use too).
+var flagDuration = scenarios.GoDuration
 
 // durationDefaults gives every duration flag of c and its subcommands
 // without a DefaultText of its own the default as the flag accepts it
